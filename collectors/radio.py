@@ -1,0 +1,113 @@
+"""Radio technologies and the physical facts about their signal values.
+
+Every number here cites its source. ``service`` uses these to validate and classify
+readings; collectors use them to convert ASU to dBm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Radio(StrEnum):
+    """Radio access technology of the serving cell."""
+
+    GSM = "gsm"
+    UMTS = "umts"
+    LTE = "lte"
+    NR = "nr"
+
+
+# Android reports a field it could not read as Integer.MAX_VALUE
+# (android.telephony.CellInfo.UNAVAILABLE); it means "missing", never a signal.
+ANDROID_UNAVAILABLE = 2_147_483_647
+
+
+@dataclass(frozen=True)
+class SignalRange:
+    """Valid dBm range for the radio's signal metric (inclusive), in dBm."""
+
+    metric: str
+    min_dbm: float
+    max_dbm: float
+
+
+# Valid ranges from AOSP frameworks/base/telephony/java/android/telephony/
+# CellSignalStrength{Gsm,Wcdma,Lte,Nr}.java: GSM RSSI -113..-51, UMTS RSCP -120..-24,
+# LTE RSRP -140..-43, NR SS-RSRP -140..-44.
+SIGNAL_RANGES: dict[Radio, SignalRange] = {
+    Radio.GSM: SignalRange("RSSI", -113.0, -51.0),
+    Radio.UMTS: SignalRange("RSCP", -120.0, -24.0),
+    Radio.LTE: SignalRange("RSRP", -140.0, -43.0),
+    Radio.NR: SignalRange("SS-RSRP", -140.0, -44.0),
+}
+
+
+def asu_to_dbm(radio: Radio, asu: int) -> float:
+    """Convert an Arbitrary Strength Unit to dBm.
+
+    From AOSP CellSignalStrength*: GSM ``dBm = 2*asu - 113`` (asu 0..31),
+    UMTS ``dBm = asu - 116`` (asu -5..91), LTE ``dBm = asu - 140`` (asu 0..97).
+    NR uses the LTE mapping (SS-RSRP asu 0..97, ``asu - 140``).
+    Raises ``ValueError`` for an asu outside the radio's range or Android's 99/255
+    "unknown" markers.
+    """
+    if radio is Radio.GSM:
+        if not 0 <= asu <= 31:
+            raise ValueError(f"GSM asu must be 0..31, got {asu}")
+        return 2.0 * asu - 113.0
+    if radio is Radio.UMTS:
+        if not -5 <= asu <= 91:
+            raise ValueError(f"UMTS asu must be -5..91, got {asu}")
+        return asu - 116.0
+    if not 0 <= asu <= 97:
+        raise ValueError(f"{radio.value.upper()} asu must be 0..97, got {asu}")
+    return asu - 140.0
+
+
+@dataclass(frozen=True)
+class BarThresholds:
+    """Lowest dBm that still shows 1, 2, 3 and 4 bars."""
+
+    one: float
+    two: float
+    three: float
+    four: float
+
+    def bars(self, dbm: float) -> int:
+        """Number of bars (0-4) that Android would show for ``dbm``."""
+        return sum(dbm >= t for t in (self.one, self.two, self.three, self.four))
+
+
+# Default bar thresholds from AOSP CellSignalStrength*.java:
+#   LTE RSRP  -115/-105/-95/-85 (CellSignalStrengthLte, sRsrpThresholds; carriers may
+#             configure -128/-118/-108/-98 through CarrierConfigManager)
+#   NR SS-RSRP -110/-90/-80/-65 (CellSignalStrengthNr, mSsRsrpThresholds)
+#   UMTS RSCP -115/-105/-95/-85 (CellSignalStrengthWcdma, sRscpThresholds)
+#   GSM RSSI  -107/-103/-97/-89 (CellSignalStrengthGsm, GSM_RSSI_* constants)
+# deadzone's classes: covered at or above 2 bars, weak between 1 and 2, dead below 1 bar.
+DEFAULT_BARS: dict[Radio, BarThresholds] = {
+    Radio.LTE: BarThresholds(-115.0, -105.0, -95.0, -85.0),
+    Radio.NR: BarThresholds(-110.0, -90.0, -80.0, -65.0),
+    Radio.UMTS: BarThresholds(-115.0, -105.0, -95.0, -85.0),
+    Radio.GSM: BarThresholds(-107.0, -103.0, -97.0, -89.0),
+}
+
+
+def operator_code(mcc: int, mnc: int) -> str:
+    """The operator key used across deadzone, e.g. ``452-04`` for Viettel.
+
+    MNCs are shown with at least two digits, as Vietnam's are (452-01 .. 452-07).
+    """
+    return f"{mcc:03d}-{mnc:02d}"
+
+
+# Vietnam's operators (DESIGN.md): MCC 452.
+OPERATOR_NAMES: dict[str, str] = {
+    "452-01": "MobiFone",
+    "452-02": "VinaPhone",
+    "452-04": "Viettel",
+    "452-05": "Vietnamobile",
+    "452-07": "Gmobile",
+}

@@ -1,0 +1,147 @@
+"""The canonical reading: what every collector produces and what the service ingests.
+
+Structure and types are checked here (pydantic); value plausibility that depends on the
+service's settings (GPS accuracy limit, retention window, per-radio ranges) is checked by
+``service.quality``, so that a rejected value is always named with its field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from collectors.radio import ANDROID_UNAVAILABLE, Radio
+
+# Numbers are strict: a string such as "-95" where a number belongs is an error, not a
+# guess. NaN and Infinity are refused everywhere (JSON has no such values, but Python's
+# json module and some apps write them).
+StrictFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+StrictInt = Annotated[int, Field(strict=True)]
+
+MAX_ID_LENGTH = 128
+MAX_DEVICE_LENGTH = 256
+
+
+class Reading(BaseModel):
+    """One observation of the network by one phone at one place and time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="Client-chosen reading id, unique per device. Sending the same "
+        "(device, id) again is accepted as a duplicate and counted once.",
+    )
+    device: str = Field(
+        min_length=1,
+        max_length=MAX_DEVICE_LENGTH,
+        description="Opaque device token chosen by the app (never a phone number or IMEI). "
+        "The service stores only a keyed hash of it.",
+    )
+    observed_at: AwareDatetime = Field(
+        description="When the phone measured, RFC 3339 with a UTC offset "
+        "(e.g. 2026-11-21T08:30:00Z). Old readings uploaded late are fine up to the "
+        "retention window; future ones beyond the clock-skew allowance are rejected.",
+    )
+    lat: StrictFloat = Field(ge=-85.051, le=85.051, description="Latitude, WGS84 degrees.")
+    lon: StrictFloat = Field(ge=-180.0, le=180.0, description="Longitude, WGS84 degrees.")
+    accuracy_m: StrictFloat | None = Field(
+        default=None,
+        ge=0.0,
+        description="Horizontal GPS accuracy, metres (68% radius). Readings above the "
+        "service's limit (default 1000 m) are rejected; above 50 m they weigh less.",
+    )
+    speed_mps: StrictFloat | None = Field(
+        default=None, ge=0.0, description="Ground speed of the phone, metres per second."
+    )
+    mcc: StrictInt = Field(ge=1, le=999, description="Mobile country code (Vietnam: 452).")
+    mnc: StrictInt = Field(
+        ge=0, le=999, description="Mobile network code (Viettel 4, VinaPhone 2, MobiFone 1...)."
+    )
+    radio: Radio = Field(description="Radio technology of the serving cell: gsm, umts, lte or nr.")
+    signal_dbm: StrictFloat | None = Field(
+        default=None,
+        description="Signal power in dBm of the radio's metric: GSM RSSI, UMTS RSCP, "
+        "LTE RSRP, NR SS-RSRP. Android's 'unavailable' value 2147483647 means missing.",
+    )
+    no_service: bool = Field(
+        default=False,
+        strict=True,
+        description="True when the phone had no network at all (a measured dead spot).",
+    )
+    level: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=4,
+        description="Manual report: signal bars the resident saw, 0 (no signal) to 4.",
+    )
+    calls_fail: bool | None = Field(
+        default=None, strict=True, description="Manual report: calls drop or cannot be made."
+    )
+    area_code: StrictInt | None = Field(
+        default=None, ge=0, description="Location or tracking area code (LAC/TAC) of the serving cell."
+    )
+    cell_id: StrictInt | None = Field(
+        default=None, ge=0, description="Cell identity of the serving cell (CID/ECI/NCI)."
+    )
+    pci: StrictInt | None = Field(
+        default=None, ge=0, description="Physical cell id (LTE/NR) or primary scrambling code (UMTS)."
+    )
+    arfcn: StrictInt | None = Field(
+        default=None, ge=0, description="Channel number (ARFCN/UARFCN/EARFCN/NR-ARFCN)."
+    )
+    source: str = Field(
+        default="api",
+        min_length=1,
+        max_length=32,
+        description="Which collector produced the reading (api, reporter, towercollector, ...).",
+    )
+
+    @field_validator(
+        "signal_dbm", "accuracy_m", "speed_mps", "area_code", "cell_id", "pci", "arfcn", mode="before"
+    )
+    @classmethod
+    def _android_unavailable_is_missing(cls, value: Any) -> Any:
+        if value == ANDROID_UNAVAILABLE and not isinstance(value, bool):
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one_signal(self) -> Reading:
+        given = [
+            name
+            for name, present in (
+                ("signal_dbm", self.signal_dbm is not None),
+                ("no_service", self.no_service),
+                ("level", self.level is not None),
+            )
+            if present
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of signal_dbm, no_service: true or level"
+                + (f" (got {', '.join(given)})" if given else " (got none)")
+            )
+        return self
+
+    @property
+    def is_manual(self) -> bool:
+        """True for a resident's hand-made report (bars), not a measured value."""
+        return self.level is not None
+
+
+class ReadingBatch(BaseModel):
+    """Body of ``POST /v1/readings``. Documented here; the service validates each reading
+    on its own so that one bad reading never sinks the batch."""
+
+    readings: list[Reading] = Field(description="The readings, in any order; duplicates are fine.")
+
+
+def observed_at_utc(reading: Reading) -> datetime:
+    """The observation time converted to UTC."""
+    from datetime import UTC
+
+    return reading.observed_at.astimezone(UTC)

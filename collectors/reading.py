@@ -82,13 +82,17 @@ class Reading(BaseModel):
         default=None, strict=True, description="Manual report: calls drop or cannot be made."
     )
     area_code: StrictInt | None = Field(
-        default=None, ge=0, description="Location or tracking area code (LAC/TAC) of the serving cell."
+        default=None,
+        ge=0,
+        description="Location or tracking area code (LAC/TAC) of the serving cell.",
     )
     cell_id: StrictInt | None = Field(
         default=None, ge=0, description="Cell identity of the serving cell (CID/ECI/NCI)."
     )
     pci: StrictInt | None = Field(
-        default=None, ge=0, description="Physical cell id (LTE/NR) or primary scrambling code (UMTS)."
+        default=None,
+        ge=0,
+        description="Physical cell id (LTE/NR) or primary scrambling code (UMTS).",
     )
     arfcn: StrictInt | None = Field(
         default=None, ge=0, description="Channel number (ARFCN/UARFCN/EARFCN/NR-ARFCN)."
@@ -101,7 +105,14 @@ class Reading(BaseModel):
     )
 
     @field_validator(
-        "signal_dbm", "accuracy_m", "speed_mps", "area_code", "cell_id", "pci", "arfcn", mode="before"
+        "signal_dbm",
+        "accuracy_m",
+        "speed_mps",
+        "area_code",
+        "cell_id",
+        "pci",
+        "arfcn",
+        mode="before",
     )
     @classmethod
     def _android_unavailable_is_missing(cls, value: Any) -> Any:

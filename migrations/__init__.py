@@ -1,0 +1,1 @@
+"""Alembic migrations of deadzone's schema (``deadzone db upgrade`` runs them)."""

@@ -1,0 +1,1 @@
+"""Validate, store, aggregate and decide: deadzone's geospatial backend."""

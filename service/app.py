@@ -1,0 +1,63 @@
+"""The FastAPI application factory: settings in, app out; resources live in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from collectors.reading import ReadingBatch
+from service.database import make_engine, make_sessionmaker
+from service.errors import register_error_handlers
+from service.ingest import Ingestor
+from service.routes import health, readings
+from service.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the deadzone API. Refuses unsafe production settings before serving."""
+    settings = settings or Settings()
+    settings.enforce_safe_for_serving()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="deadzone",
+        version="0.1.0",
+        summary="Mobile-coverage dead-zone mapping for Dak Lak: readings in, coverage out.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.ingestor = Ingestor.from_settings(settings)
+    register_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(readings.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the canonical reading, which ``POST /v1/readings`` reads by
+    hand (to judge each reading on its own) and so declares through ``openapi_extra``."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    batch = ReadingBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(batch.pop("$defs", {}))
+    components["ReadingBatch"] = batch
+    app.openapi_schema = schema
+    return schema

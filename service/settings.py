@@ -1,0 +1,121 @@
+"""Configuration: one pydantic-settings class, read from ``DEADZONE_*`` variables.
+
+Built once by the CLI or ``create_app`` and passed down; nothing reads it at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A recognisable default so that a server started without configuration can tell that it
+# was not configured. Only ``environment=development`` may run with it.
+DEFAULT_DEVICE_SECRET = "change-me-deadzone-development-secret"
+
+
+def default_database_url() -> str:
+    """A SQLite file in the working directory: the zero-set-up embedded default."""
+    return f"sqlite:///{Path.cwd() / 'deadzone.sqlite'}"
+
+
+class Settings(BaseSettings):
+    """Every option of deadzone. Each is also an environment variable ``DEADZONE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="DEADZONE_", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="'production' refuses unsafe defaults such as the default device secret.",
+    )
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL: sqlite:///path.sqlite (default, in the working directory) "
+        "or postgresql+psycopg://user@host/db (PostGIS).",
+    )
+    device_secret: SecretStr = Field(
+        default=SecretStr(DEFAULT_DEVICE_SECRET),
+        description="Server secret for the keyed hash (HMAC-SHA256) of device tokens. "
+        "Raw tokens are never stored.",
+    )
+    h3_resolution: int = Field(
+        default=9,
+        ge=0,
+        le=15,
+        description="H3 resolution of the working cell stored with each reading "
+        "(9: about 0.105 km2, 174 m edge).",
+    )
+    max_batch_readings: int = Field(
+        default=5000, ge=1, description="Most readings accepted in one POST /v1/readings."
+    )
+    max_body_bytes: int = Field(
+        default=20_000_000,
+        ge=1024,
+        description="Largest request body in bytes, after gzip decompression.",
+    )
+    max_accuracy_m: float = Field(
+        default=1000.0,
+        gt=0,
+        description="Readings whose GPS accuracy is worse than this (metres) are rejected "
+        "(ichnaea's limit).",
+    )
+    downweight_accuracy_m: float = Field(
+        default=50.0,
+        gt=0,
+        description="Readings with GPS accuracy worse than this (metres) weigh less "
+        "(BNetzA records only <= 50 m).",
+    )
+    max_speed_mps: float = Field(
+        default=50.0, gt=0, description="Readings faster than this (m/s) are rejected (ichnaea)."
+    )
+    retention_days: int = Field(
+        default=400,
+        ge=1,
+        description="Oldest reading accepted, in days before now; late uploads from dead "
+        "zones are fine within it.",
+    )
+    clock_skew_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="How far in the future (seconds) a phone's clock may be before the "
+        "reading is rejected.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:/// or postgresql+psycopg:// URL")
+        if url.startswith("postgresql://"):
+            # Pin the driver: deadzone's bulk path uses psycopg 3's COPY.
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    def unsafe_defaults(self) -> list[str]:
+        """What is unsafe about this configuration for a public server."""
+        problems = []
+        if self.device_secret.get_secret_value() == DEFAULT_DEVICE_SECRET:
+            problems.append("DEADZONE_DEVICE_SECRET is the default development secret")
+        elif len(self.device_secret.get_secret_value()) < 16:
+            problems.append("DEADZONE_DEVICE_SECRET is shorter than 16 characters")
+        return problems
+
+    def enforce_safe_for_serving(self) -> None:
+        """Refuse to serve outside development with unsafe defaults, saying why."""
+        if self.environment == "development":
+            return
+        problems = self.unsafe_defaults()
+        if problems:
+            from service.errors import ConfigurationError
+
+            raise ConfigurationError(
+                "refusing to start in production: "
+                + "; ".join(problems)
+                + " (set a long random value, e.g. `openssl rand -hex 32`)"
+            )

@@ -52,7 +52,17 @@ class Geometry(TypeDecorator[BaseGeometry]):
         return GeomFromText(bindvalue, self.srid)
 
     def column_expression(self, col: Any) -> ColumnElement[Any]:
-        return GeomAsText(col)
+        expr = GeomAsText(col)
+        expr.type = self  # so that results come back through process_result_value
+        return expr
+
+    # The values crossing the driver are WKT text on both databases (the SQL expressions
+    # above convert on PostGIS), so geoalchemy2's own WKB processors must not run.
+    def bind_processor(self, dialect: Dialect) -> Any:
+        return lambda value: self.process_bind_param(value, dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        return lambda value: self.process_result_value(value, dialect)
 
     def process_bind_param(self, value: BaseGeometry | None, dialect: Dialect) -> str | None:
         return None if value is None else shapely.to_wkt(value, rounding_precision=-1)

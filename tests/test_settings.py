@@ -1,0 +1,67 @@
+"""Configuration refuses unsafe defaults outside development, and says why."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from service.app import create_app
+from service.cli import app as cli
+from service.errors import ConfigurationError
+from service.settings import Settings
+
+
+def test_production_refuses_the_default_device_secret(tmp_path):
+    settings = Settings(environment="production", database_url=f"sqlite:///{tmp_path}/x.sqlite")
+    with pytest.raises(ConfigurationError, match="DEADZONE_DEVICE_SECRET"):
+        create_app(settings)
+
+
+def test_production_refuses_a_short_secret(tmp_path):
+    settings = Settings(
+        environment="production", device_secret="short", database_url=f"sqlite:///{tmp_path}/x"
+    )
+    with pytest.raises(ConfigurationError, match="shorter than 16"):
+        create_app(settings)
+
+
+def test_development_runs_with_the_default_secret(tmp_path):
+    create_app(Settings(database_url=f"sqlite:///{tmp_path}/x.sqlite"))
+
+
+def test_serve_command_refuses_and_explains(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEADZONE_ENVIRONMENT", "production")
+    monkeypatch.setenv("DEADZONE_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    assert "DEADZONE_DEVICE_SECRET" in result.output
+
+
+def test_settings_come_from_prefixed_environment(monkeypatch):
+    monkeypatch.setenv("DEADZONE_H3_RESOLUTION", "8")
+    monkeypatch.setenv("DEADZONE_DATABASE_URL", "postgresql://u@h/db")
+    settings = Settings()
+    assert settings.h3_resolution == 8
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_a_wrong_setting_names_the_variable(monkeypatch):
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("DEADZONE_MAX_BATCH_READINGS", "lots")
+    with pytest.raises(ValidationError, match="max_batch_readings"):
+        Settings()
+
+
+def test_database_url_must_be_sqlite_or_postgres():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="sqlite"):
+        Settings(database_url="mysql://x")
+
+
+def test_db_upgrade_command_creates_the_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output

@@ -1,0 +1,98 @@
+"""One entry point for a file of unknown format: sniff it, then hand it to its parser.
+
+``deadzone import FILE`` and ``POST /v1/imports`` call :func:`open_readings`;
+``deadzone import-sites`` calls :func:`open_sites`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Final
+
+from collectors.formats.canonical import parse_canonical_csv
+from collectors.formats.cellexport import parse_cell_export
+from collectors.formats.geojson import parse_geojson
+from collectors.formats.geosubmit import MAX_BODY_BYTES, parse_geosubmit
+from collectors.formats.opencellid import parse_opencellid
+from collectors.formats.rows import (
+    BinaryReadable,
+    ByteSource,
+    FormatError,
+    ProgressHook,
+    Row,
+    RowError,
+    SiteDict,
+    as_byte_source,
+)
+from collectors.formats.sniff import (
+    CANONICAL_CSV,
+    CELL_EXPORT,
+    FORMAT_NAMES,
+    GEOJSON,
+    GEOSUBMIT,
+    OPENCELLID,
+    TOWERCOLLECTOR,
+    sniff_format,
+)
+from collectors.formats.towercollector import parse_towercollector
+
+READING_FORMATS: Final = (TOWERCOLLECTOR, OPENCELLID, GEOSUBMIT, CANONICAL_CSV, GEOJSON)
+
+# How many bytes sniffing looks at: a Tower Collector header is ~330 bytes, and a
+# pretty-printed JSON body names its first key within the first few lines.
+SNIFF_BYTES: Final = 4096
+
+
+def open_readings(
+    source: BinaryReadable | Iterable[bytes],
+    *,
+    format_name: str | None = None,
+    device: str | None = None,
+    progress: ProgressHook | None = None,
+    received_at: datetime | None = None,
+) -> tuple[str, Iterator[Row]]:
+    """The format name and the lazy rows of a file of readings.
+
+    ``format_name`` (one of :data:`READING_FORMATS`) skips sniffing. ``device`` is the token
+    for rows that carry none (required for OpenCelliD and geosubmit files, which never do).
+    ``progress`` is called with the bytes consumed so far. ``received_at`` stands in for a
+    geosubmit report without a timestamp. Raises
+    :class:`~collectors.formats.rows.FormatError` (or a subclass) for an empty or unreadable
+    file, an unknown format, a cell export (use :func:`open_sites`) or missing columns.
+    """
+    byte_source = as_byte_source(source, progress)
+    name = format_name or sniff_format(byte_source.head(SNIFF_BYTES))
+    if name == CELL_EXPORT:
+        raise FormatError("this is a cell export (cell sites, not readings): import it as sites")
+    if name == TOWERCOLLECTOR:
+        return name, parse_towercollector(byte_source, device=device)
+    if name == CANONICAL_CSV:
+        return name, parse_canonical_csv(byte_source, device=device)
+    if name == GEOJSON:
+        return name, parse_geojson(byte_source, device=device)
+    if name not in (OPENCELLID, GEOSUBMIT):
+        raise FormatError(f"unknown format name {name!r}; known: {', '.join(FORMAT_NAMES)}")
+    if not device:
+        raise FormatError(f"a {name} file carries no device token: give one")
+    if name == OPENCELLID:
+        return name, parse_opencellid(byte_source, device=device)
+    body = byte_source.read(MAX_BODY_BYTES + 1)
+    byte_source.finish()
+    if len(body) > MAX_BODY_BYTES:
+        raise FormatError(f"a geosubmit file over {MAX_BODY_BYTES} bytes is not supported")
+    return name, iter(parse_geosubmit(body, device=device, received_at=received_at))
+
+
+def open_sites(
+    source: BinaryReadable | Iterable[bytes], *, progress: ProgressHook | None = None
+) -> Iterator[SiteDict | RowError]:
+    """The lazy site dicts and row errors of a cell export, after checking that it is one."""
+    byte_source = as_byte_source(source, progress)
+    name = sniff_format(byte_source.head(SNIFF_BYTES))
+    if name != CELL_EXPORT:
+        raise FormatError(f"expected a cell export (radio,mcc,net,area,cell,...), got {name}")
+    return parse_cell_export(byte_source)
+
+
+__all__ = ["ByteSource", "READING_FORMATS", "open_readings", "open_sites"]

@@ -1,0 +1,221 @@
+/*
+ * deadzone map client: draws the compact layers written by maps/ (Python).
+ *
+ * Geometry arrives as integer deltas (maps/encoding.py): each ring is [x0, y0, dx1, dy1, ...]
+ * in 1/scale degrees, longitude first. Every text that reaches innerHTML here was HTML-escaped
+ * in Python (maps/), or is a number formatted here.
+ */
+(function (root) {
+  "use strict";
+  var L = root.L;
+  var DZ = root.deadzone = root.deadzone || {};
+  var SCALE = 100000;
+
+  DZ.decodePolygons = function (polygons) {
+    return polygons.map(function (rings) {
+      return rings.map(function (ring) {
+        var out = new Array(ring.length / 2), x = 0, y = 0;
+        for (var i = 0; i < ring.length; i += 2) {
+          x += ring[i]; y += ring[i + 1];
+          out[i / 2] = [y / SCALE, x / SCALE];
+        }
+        return out;
+      });
+    });
+  };
+
+  function dayToDate(day) {
+    return new Date(day * 86400000).toISOString().slice(0, 10);
+  }
+
+  function orNone(value, text, labels) {
+    return value === null || value === undefined ? labels["value.none"] : text;
+  }
+
+  function range(lo, hi, scale, digits) {
+    if (lo === null || lo === undefined) { return null; }
+    var a = (lo / scale).toFixed(digits), b = (hi / scale).toFixed(digits);
+    return a === b ? a : a + " … " + b;
+  }
+
+  function row(label, value) {
+    return "<tr><th>" + label + "</th><td>" + value + "</td></tr>";
+  }
+
+  // stats: [cells, readings, devices, dbmMin*10, dbmMax*10, confMin*100, confMax*100, lastDay]
+  function patchTooltip(statusLabel, s, labels, hasDetail) {
+    var dbm = range(s[3], s[4], 10, 1);
+    return "<div class='dz-tip'><b>" + statusLabel + "</b><table>" +
+      row(labels["cell.cells"], s[0]) +
+      row(labels["cell.readings"], s[1]) +
+      row(labels["cell.devices"], s[2]) +
+      row(labels["cell.signal"], orNone(dbm, dbm + " " + labels["unit.dbm"], labels)) +
+      row(labels["cell.confidence"], range(s[5], s[6], 100, 2)) +
+      row(labels["cell.last_seen"], orNone(s[7], s[7] === null ? "" : dayToDate(s[7]), labels)) +
+      "</table>" + (hasDetail ? "<i>" + labels["cell.click"] + "</i>" : "") + "</div>";
+  }
+
+  // detail: flat [dx, dy, readings, devices, dbm*10|null, conf*100, lastDay|null] per cell,
+  // centres as deltas in 1/SCALE degrees. Returns the cell nearest to latlng (hexagons: the
+  // nearest centre is the cell that contains the point).
+  function nearestCell(detail, latlng) {
+    var x = 0, y = 0, best = null, bestD = Infinity;
+    var cosLat = Math.cos(latlng.lat * Math.PI / 180);
+    for (var i = 0; i < detail.length; i += 7) {
+      x += detail[i]; y += detail[i + 1];
+      var dx = (x / SCALE - latlng.lng) * cosLat, dy = y / SCALE - latlng.lat;
+      var d = dx * dx + dy * dy;
+      if (d < bestD) { bestD = d; best = i; }
+    }
+    return detail.slice(best + 2, best + 7);
+  }
+
+  function cellPopup(statusLabel, c, labels) {
+    return "<div class='dz-tip'><b>" + labels["cell.one"] + ": " + statusLabel + "</b><table>" +
+      row(labels["cell.readings"], c[0]) +
+      row(labels["cell.devices"], c[1]) +
+      row(labels["cell.signal"], orNone(c[2], c[2] === null ? "" : (c[2] / 10).toFixed(1) + " " + labels["unit.dbm"], labels)) +
+      row(labels["cell.confidence"], (c[3] / 100).toFixed(2)) +
+      row(labels["cell.last_seen"], orNone(c[4], c[4] === null ? "" : dayToDate(c[4]), labels)) +
+      "</table></div>";
+  }
+
+  function buildLevel(level, spec, labels, renderer) {
+    var group = L.featureGroup();
+    level.classes.forEach(function (cls) {
+      var style = L.extend({renderer: renderer}, spec.styles[cls.status]);
+      var statusLabel = labels["status." + cls.status];
+      cls.patches.forEach(function (p) {
+        var shape = L.polygon(DZ.decodePolygons(p[0]), style);
+        var detail = p[2];
+        shape.dzStatus = cls.status;
+        shape.bindTooltip(function () {
+          return patchTooltip(statusLabel, p[1], labels, !!detail);
+        }, {sticky: true});
+        if (detail) {
+          shape.on("click", function (e) {
+            L.popup().setLatLng(e.latlng)
+              .setContent(cellPopup(statusLabel, nearestCell(detail, e.latlng), labels))
+              .openOn(shape._map);
+          });
+        }
+        group.addLayer(shape);
+      });
+    });
+    return group;
+  }
+
+  /*
+   * One operator's coverage: a layer group that holds one sub-layer per H3 resolution and
+   * shows the one whose zoom range contains the map's zoom. Sub-layers are built on first use,
+   * so an operator that nobody selects costs only its JSON.
+   */
+  DZ.coverageLayer = function (map, spec, labels) {
+    var group = L.layerGroup();
+    var built = {};
+    var renderer = L.svg({padding: 0.2});
+    function levelFor(zoom) {
+      for (var i = 0; i < spec.levels.length; i++) {
+        var lv = spec.levels[i];
+        if (zoom >= lv.minZoom && zoom <= lv.maxZoom) { return i; }
+      }
+      return spec.levels.length - 1;
+    }
+    function sync() {
+      var want = levelFor(map.getZoom());
+      spec.levels.forEach(function (lv, i) {
+        if (i === want) {
+          if (!built[i]) { built[i] = buildLevel(lv, spec, labels, renderer); }
+          if (!group.hasLayer(built[i])) { group.addLayer(built[i]); }
+        } else if (built[i] && group.hasLayer(built[i])) {
+          group.removeLayer(built[i]);
+        }
+      });
+    }
+    group.on("add", function () { sync(); map.on("zoomend", sync); });
+    group.on("remove", function () { map.off("zoomend", sync); });
+    return group;
+  };
+
+  // items: [{name: escaped text, polygons}]
+  DZ.outlineLayer = function (items, style) {
+    var group = L.featureGroup();
+    items.forEach(function (item) {
+      var shape = L.polygon(DZ.decodePolygons(item.polygons), style);
+      shape.bindTooltip(item.name, {sticky: true});
+      group.addLayer(shape);
+    });
+    return group;
+  };
+
+  function control(position, className, html) {
+    var Ctl = L.Control.extend({
+      onAdd: function () {
+        var div = L.DomUtil.create("div", className);
+        div.innerHTML = html;
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+      }
+    });
+    return new Ctl({position: position});
+  }
+
+  // html: escaped in Python. The title box sits in the map container so it stays in fullscreen.
+  DZ.addTitle = function (map, html) {
+    var div = L.DomUtil.create("div", "dz-title", map.getContainer());
+    div.innerHTML = html;
+    L.DomEvent.disableClickPropagation(div);
+  };
+
+  DZ.addLegend = function (map, html) {
+    control("bottomright", "dz-legend", html).addTo(map);
+  };
+
+  /*
+   * Dead zones, already ordered by priority. zones: [{rank, label, popup, polygons, point}],
+   * label and popup escaped in Python. Adds the side list whose entries zoom to their zone.
+   */
+  DZ.zoneLayer = function (map, zones, style, listTitle, emptyText) {
+    var group = L.featureGroup();
+    var shapes = zones.map(function (z) {
+      var shape = L.polygon(DZ.decodePolygons(z.polygons), style).bindPopup(z.popup, {maxWidth: 360});
+      var label = L.marker(z.point, {
+        icon: L.divIcon({className: "dz-rank", html: String(z.rank), iconSize: [26, 26]}),
+        keyboard: false
+      });
+      label.on("click", function () { shape.openPopup(); });
+      group.addLayer(shape);
+      group.addLayer(label);
+      return shape;
+    });
+    var items = zones.map(function (z, i) {
+      return "<li><a href='#' data-zone='" + i + "'><span class='dz-rank-chip'>" + z.rank +
+        "</span> " + z.label + "</a></li>";
+    }).join("");
+    var html = "<h3>" + listTitle + "</h3>" +
+      (zones.length ? "<ol>" + items + "</ol>" : "<p>" + emptyText + "</p>");
+    var panel = control("topright", "dz-panel", html);
+    panel.addTo(map);
+    panel.getContainer().addEventListener("click", function (e) {
+      var link = e.target.closest("a[data-zone]");
+      if (!link) { return; }
+      e.preventDefault();
+      var shape = shapes[Number(link.getAttribute("data-zone"))];
+      if (!map.hasLayer(group)) { map.addLayer(group); }
+      map.fitBounds(shape.getBounds(), {maxZoom: 15, padding: [20, 20]});
+      shape.openPopup();
+    });
+    return group;
+  };
+
+  // Tests and the benchmark wait for this: set after the first frame that has the layers.
+  DZ.markReady = function (map) {
+    root.requestAnimationFrame(function () {
+      root.requestAnimationFrame(function () {
+        root.deadzoneReady = true;
+        document.documentElement.setAttribute("data-deadzone-ready", "1");
+      });
+    });
+  };
+}(window));

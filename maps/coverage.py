@@ -1,0 +1,241 @@
+"""The coverage map: cells coloured by status, one switchable layer per operator.
+
+Layer choice: operators are *base layers* (radio buttons), not check-box overlays. Only one
+operator can then be visible at a time, which is the only reading that makes sense: two
+semi-transparent hexagon layers on top of each other mix their colours into a status that no
+one decided. The OpenStreetMap tiles stay outside the layer control (always under the cells), and
+area outlines are an overlay that can be turned off.
+
+Resolution by zoom: each operator layer holds one sub-layer per H3 resolution present in the
+data (9, and the roll-ups 8 and 7 when the service sends them) and shows the coarsest one whose
+hexagons are still at least ``MIN_EDGE_PX`` wide at the current zoom (deadzone.js
+``coverageLayer``). Roll-ups keep the overview readable and light; res 9 appears from about
+zoom 12, when a 174 m edge is ~4 px.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Collection, Iterable, Sequence
+
+import folium
+import h3
+import numpy as np
+import pandas as pd
+
+from .encoding import SCALE, json_for_script, rings_to_polygon
+from .i18n import labels_for
+from .model import BEST_OF_ALL, AreaOutline, CellRecord, CellStatus, MapMeta, cells_to_frame
+from .page import Bounds, MapScript, ScriptLayer, add_area_outlines, finish_map, new_map
+from .palette import STATUS_ORDER, STATUS_STYLES
+from .patches import Patch, frame_to_patches
+
+# A hexagon narrower than this many screen pixels is noise; show its roll-up parent instead.
+MIN_EDGE_PX = 4.0
+# Ground resolution of zoom 0 at the equator, metres per 256-px tile pixel (Bing Maps Tile
+# System, "Ground Resolution and Map Scale"; Leaflet's EPSG:3857 uses the same).
+EQUATOR_M_PER_PX_Z0 = 156_543.03392
+# Statuses whose res-9 cells carry per-cell evidence for the click popup. Covered and unknown
+# cells are the bulk of a province; leaving them out keeps the page under budget.
+DEFAULT_CELL_DETAIL: tuple[str, ...] = (CellStatus.DEAD.value, CellStatus.WEAK.value)
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+def min_zoom_for_resolution(resolution: int, latitude: float) -> int:
+    """Lowest web-map zoom at which a res-``resolution`` hexagon edge is >= ``MIN_EDGE_PX``."""
+    edge_m = h3.average_hexagon_edge_length(resolution, unit="m")
+    m_per_px_z0 = EQUATOR_M_PER_PX_Z0 * math.cos(math.radians(latitude))
+    return max(0, math.ceil(math.log2(m_per_px_z0 * MIN_EDGE_PX / edge_m)))
+
+
+def zoom_ranges(resolutions: Iterable[int], latitude: float) -> dict[int, tuple[int, int]]:
+    """Zoom range (inclusive) in which each resolution is drawn; coarsest from zoom 0,
+    finest up to any zoom."""
+    ordered = sorted(set(resolutions))
+    starts = [0] + [min_zoom_for_resolution(r, latitude) for r in ordered[1:]]
+    ranges: dict[int, tuple[int, int]] = {}
+    for i, res in enumerate(ordered):
+        end = starts[i + 1] - 1 if i + 1 < len(ordered) else 30
+        ranges[res] = (starts[i], max(starts[i], end))
+    return ranges
+
+
+def _day(value: pd.Timestamp | None) -> int | None:
+    """Days since 1970-01-01 UTC, the compact date the page decodes."""
+    if value is None or pd.isna(value):
+        return None
+    return int((value - _EPOCH) // pd.Timedelta(days=1))
+
+
+def _tenths(value: float | None) -> int | None:
+    return None if value is None or math.isnan(value) else round(value * 10)
+
+
+def _patch_stats(patch: Patch) -> list[int | None]:
+    return [
+        len(patch.cells),
+        patch.readings,
+        patch.devices,
+        _tenths(patch.dbm_min),
+        _tenths(patch.dbm_max),
+        round(patch.confidence_min * 100),
+        round(patch.confidence_max * 100),
+        _day(patch.last_seen),
+    ]
+
+
+def _cell_detail(patch: Patch, frame: pd.DataFrame) -> list[int | None]:
+    """Flat per-cell evidence: centre deltas (1/SCALE degree), readings, devices, dBm*10,
+    confidence*100, last-seen day (deadzone.js ``nearestCell``)."""
+    out: list[int | None] = []
+    px = py = 0
+    readings = frame["readings"].to_numpy()
+    devices = frame["devices"].to_numpy()
+    dbm = frame["signal_dbm_mean"].to_numpy(dtype=float)
+    confidence = frame["confidence"].to_numpy(dtype=float)
+    last_seen = frame["last_seen"]
+    for row, cell in zip(patch.rows, patch.cells, strict=True):
+        lat, lng = h3.cell_to_latlng(cell)
+        x, y = round(lng * SCALE), round(lat * SCALE)
+        out += [
+            x - px,
+            y - py,
+            int(readings[row]),
+            int(devices[row]),
+            _tenths(float(dbm[row])),
+            round(float(confidence[row]) * 100),
+            _day(last_seen.iloc[row]),
+        ]
+        px, py = x, y
+    return out
+
+
+def operator_spec(
+    patches: Sequence[Patch],
+    frame: pd.DataFrame,
+    *,
+    latitude: float,
+    cell_detail: Collection[str],
+) -> dict[str, object]:
+    """The JSON that ``deadzone.coverageLayer`` draws for one operator."""
+    resolutions = sorted({p.resolution for p in patches})
+    ranges = zoom_ranges(resolutions, latitude)
+    finest = resolutions[-1] if resolutions else None
+    levels = []
+    for res in resolutions:
+        classes = []
+        for status in STATUS_ORDER:
+            members = [p for p in patches if p.resolution == res and p.status is status]
+            if not members:
+                continue
+            with_detail = res == finest and status.value in cell_detail
+            classes.append(
+                {
+                    "status": status.value,
+                    "patches": [
+                        [
+                            [rings_to_polygon(p.rings)],
+                            _patch_stats(p),
+                            _cell_detail(p, frame) if with_detail and p.cells else 0,
+                        ]
+                        for p in members
+                    ],
+                }
+            )
+        lo, hi = ranges[res]
+        levels.append({"res": res, "minZoom": lo, "maxZoom": hi, "classes": classes})
+    return {
+        "styles": {s.value: STATUS_STYLES[s].to_leaflet() for s in STATUS_ORDER},
+        "levels": levels,
+    }
+
+
+def operator_label(operator: str, meta: MapMeta) -> str:
+    """Display name: "Best of all operators", or "Viettel (452-04)" when the name is known."""
+    if operator == BEST_OF_ALL:
+        return labels_for(meta.lang)["operator.any"]
+    name = meta.operator_names.get(operator)
+    return f"{name} ({operator})" if name else operator
+
+
+def legend_html(meta: MapMeta, *, has_rollups: bool) -> str:
+    """Legend listing every class and what it means, escaped."""
+    labels = labels_for(meta.lang)
+    items = []
+    for status in (CellStatus.COVERED, CellStatus.WEAK, CellStatus.DEAD, CellStatus.UNKNOWN):
+        style = STATUS_STYLES[status]
+        border = "dashed" if style.dash else "solid"
+        swatch = (
+            f"<span class='dz-swatch' style='background:{style.fill};"
+            f"opacity:{max(style.fill_opacity, 0.55)};border:1.5px {border} {style.stroke}'></span>"
+        )
+        items.append(
+            f"<li data-status='{status.value}'>{swatch}<span><b>"
+            f"{html.escape(labels['status.' + status.value])}</b><br>"
+            f"{html.escape(labels['legend.' + status.value])}</span></li>"
+        )
+    note = f"<p class='dz-note'>{html.escape(labels['legend.zoom'])}</p>" if has_rollups else ""
+    return f"<h2>{html.escape(labels['legend.title'])}</h2><ul>{''.join(items)}</ul>{note}"
+
+
+def frame_bounds(frame: pd.DataFrame) -> Bounds | None:
+    """(south, west, north, east) of the cell centres, padded by one res-9 edge."""
+    if frame.empty:
+        return None
+    sample = frame["h3"].drop_duplicates()
+    latlng = np.array([h3.cell_to_latlng(c) for c in sample])
+    pad = 0.002  # about one res-9 edge (174 m) in degrees, so border cells are not cut
+    return (
+        float(latlng[:, 0].min() - pad),
+        float(latlng[:, 1].min() - pad),
+        float(latlng[:, 0].max() + pad),
+        float(latlng[:, 1].max() + pad),
+    )
+
+
+def coverage_map(
+    cells: pd.DataFrame | Iterable[CellRecord],
+    *,
+    meta: MapMeta,
+    areas: Sequence[AreaOutline] = (),
+    cell_detail: Collection[str] = DEFAULT_CELL_DETAIL,
+) -> folium.Map:
+    """Coverage map of decided cells: one radio-button layer per operator, "any" first.
+
+    ``cells``: see ``model.CellRecord`` / ``model.CELL_COLUMNS``. Cells of one operator,
+    resolution and status are dissolved into patches (one polygon per connected group) with
+    fixed-style layers per class. ``cell_detail``: statuses whose finest-resolution cells get a
+    click popup with their own evidence. Render with ``page.map_to_html``.
+    """
+    frame = cells_to_frame(cells)
+    bounds = frame_bounds(frame)
+    m = new_map(meta, bounds=bounds)
+    legend = json_for_script(legend_html(meta, has_rollups=frame["resolution"].nunique() > 1))
+    m.add_child(MapScript(lambda name: f"deadzone.addLegend({name}, {legend});"))
+    add_area_outlines(m, areas, meta=meta)
+    latitude = (bounds[0] + bounds[2]) / 2 if bounds else 0.0
+    labels_json = json_for_script({k: html.escape(v) for k, v in labels_for(meta.lang).items()})
+    patches = frame_to_patches(frame)
+    operators = sorted(set(frame["operator"]), key=lambda op: (op != BEST_OF_ALL, op))
+    for index, operator in enumerate(operators):
+        spec = operator_spec(
+            [p for p in patches if p.operator == operator],
+            frame,
+            latitude=latitude,
+            cell_detail=set(cell_detail),
+        )
+        ScriptLayer(
+            _coverage_factory(json_for_script(spec), labels_json),
+            name=operator_label(operator, meta),
+            overlay=False,
+            show=index == 0,
+        ).add_to(m)
+    return finish_map(m, collapsed=False)
+
+
+def _coverage_factory(spec_json: str, labels_json: str) -> Callable[[str], str]:
+    def factory(map_name: str) -> str:
+        return f"deadzone.coverageLayer({map_name}, {spec_json}, {labels_json})"
+
+    return factory

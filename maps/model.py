@@ -1,0 +1,155 @@
+"""The plain inputs that maps/ draws: decided cells, dead zones, area outlines, page metadata.
+
+maps/ never imports ``service``; the service (or the CLI, or a test) builds these from its own
+tables. Coordinates are WGS84 degrees (longitude, latitude in shapely order); areas are km²;
+signal values are dBm; times are timezone-aware UTC ``datetime`` (naive ones are read as UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+import h3
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+# The operator value of a "best of all operators" cell (ITU SDG 9.c.1 counts a place as covered
+# when any operator serves it; DESIGN.md "Who uses it").
+BEST_OF_ALL = "any"
+
+Lang = Literal["vi", "en"]
+
+
+class CellStatus(StrEnum):
+    """Decision for one H3 cell and operator (DESIGN.md "Decision per cell")."""
+
+    COVERED = "covered"
+    WEAK = "weak"
+    DEAD = "dead"
+    UNKNOWN = "unknown"
+
+
+# Columns the coverage map reads from a cell table, in the order of ``CellRecord``.
+CELL_COLUMNS: tuple[str, ...] = (
+    "h3",
+    "operator",
+    "status",
+    "confidence",
+    "readings",
+    "devices",
+    "signal_dbm_mean",
+    "last_seen",
+    "resolution",
+)
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """One decided H3 cell for one operator.
+
+    ``h3`` is the H3 index as a hex string; ``operator`` is ``"any"`` (best of all operators)
+    or an MCC-MNC such as ``"452-04"``; ``confidence`` is 0..1; ``signal_dbm_mean`` is the
+    power-averaged signal in dBm (None when only no-service readings exist); ``resolution`` is
+    the H3 resolution (9 is the working cell, 8 and 7 are roll-ups), read from ``h3`` when None.
+    """
+
+    h3: str
+    operator: str
+    status: CellStatus | str
+    confidence: float = 0.0
+    readings: int = 0
+    devices: int = 0
+    signal_dbm_mean: float | None = None
+    last_seen: datetime | None = None
+    resolution: int | None = None
+
+
+@dataclass(frozen=True)
+class DeadZone:
+    """A connected group of dead cells, as decided by the service.
+
+    ``outline`` is a shapely Polygon or MultiPolygon in WGS84; ``area_km2`` in km²;
+    ``priority`` is the service's score (higher first); ``population`` and ``villages`` are
+    None when no area data was imported.
+    """
+
+    id: str
+    rank: int
+    outline: BaseGeometry
+    area_km2: float
+    cells: int
+    readings: int
+    devices: int
+    operators: Sequence[str]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    priority: float
+    population: int | None = None
+    villages: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class AreaOutline:
+    """A named area drawn as an outline (commune, district, province) in WGS84."""
+
+    name: str
+    geometry: BaseGeometry
+
+
+@dataclass(frozen=True)
+class MapMeta:
+    """What the page says about itself: a title, the date of the data, the language."""
+
+    title: str
+    data_date: date | datetime | None = None
+    lang: Lang = "vi"
+    # Operator display names by MCC-MNC; the service can pass collectors.radio.OPERATOR_NAMES.
+    operator_names: dict[str, str] = field(default_factory=dict)
+
+
+def cells_to_frame(cells: pd.DataFrame | Iterable[CellRecord]) -> pd.DataFrame:
+    """Return the cells as a DataFrame with exactly ``CELL_COLUMNS``, normalised.
+
+    Accepts a (Geo)DataFrame with at least ``h3``, ``operator`` and ``status`` or an iterable
+    of ``CellRecord``. Missing evidence columns are filled (0 or None); ``resolution`` is read
+    from the H3 index where missing. Refuses an unknown status with ``ValueError``.
+    """
+    if isinstance(cells, pd.DataFrame):
+        frame = pd.DataFrame(cells.drop(columns="geometry", errors="ignore"))
+    else:
+        frame = pd.DataFrame([asdict(c) for c in cells], columns=list(CELL_COLUMNS))
+    missing = {"h3", "operator", "status"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"cell table lacks column(s): {', '.join(sorted(missing))}")
+    defaults: dict[str, float | int | None] = {
+        "confidence": 0.0,
+        "readings": 0,
+        "devices": 0,
+        "signal_dbm_mean": None,
+        "last_seen": None,
+        "resolution": None,
+    }
+    for column, default in defaults.items():
+        if column not in frame.columns:
+            frame[column] = default
+    frame = frame[list(CELL_COLUMNS)].copy()
+    frame["h3"] = frame["h3"].astype(str)
+    frame["operator"] = frame["operator"].astype(str)
+    frame["status"] = frame["status"].map(lambda s: str(getattr(s, "value", s)))
+    bad = set(frame["status"]) - {s.value for s in CellStatus}
+    if bad:
+        raise ValueError(f"unknown cell status(es): {', '.join(sorted(map(repr, bad)))}")
+    res = pd.to_numeric(frame["resolution"], errors="coerce")
+    if res.isna().any():
+        res = res.where(res.notna(), frame["h3"].map(h3.get_resolution))
+    frame["resolution"] = res.astype(int)
+    frame["confidence"] = pd.to_numeric(frame["confidence"], errors="coerce").fillna(0.0)
+    frame["readings"] = pd.to_numeric(frame["readings"], errors="coerce").fillna(0).astype(int)
+    frame["devices"] = pd.to_numeric(frame["devices"], errors="coerce").fillna(0).astype(int)
+    frame["signal_dbm_mean"] = pd.to_numeric(frame["signal_dbm_mean"], errors="coerce")
+    frame["last_seen"] = pd.to_datetime(frame["last_seen"], utc=True, errors="coerce")
+    return frame.reset_index(drop=True)

@@ -1,0 +1,178 @@
+"""The frame every map shares: Leaflet map, tiles, scale bar, fullscreen, title, outlines, and
+the HTML rendering in its two modes (self-contained, or assets by URL).
+
+Folium is used as the page skeleton; what it would draw slowly or unsafely (styled GeoJSON,
+tooltips built from raw properties) is replaced by small elements that call
+``maps/assets/deadzone/deadzone.js`` with compact, pre-escaped data.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import folium
+from branca.element import MacroElement
+from folium.map import Layer
+from folium.plugins import Fullscreen
+from folium.template import Template
+
+from .assets import AssetTags
+from .encoding import geometry_to_polygons, json_for_script
+from .i18n import labels_for
+from .model import AreaOutline, MapMeta
+from .palette import AREA_STYLE
+
+# (south, west, north, east) in degrees.
+Bounds = tuple[float, float, float, float]
+
+_ASSETS_KEY = "deadzone_assets"
+# Where an empty map opens: the middle of Vietnam at a zoom that shows the country.
+_EMPTY_CENTER = (16.0, 106.0)
+_EMPTY_ZOOM = 6
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+
+
+class MapScript(MacroElement):
+    """A piece of JavaScript run after the map exists; ``code`` gets the map's variable name."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this.code(this._parent.get_name()) }}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, code: Callable[[str], str]) -> None:
+        super().__init__()
+        self._name = "MapScript"
+        self.code = code
+
+
+class ScriptLayer(Layer):
+    """A layer for the layer control whose Leaflet object is made by ``deadzone.js``.
+
+    ``factory`` receives the map's variable name and returns a JS expression for the layer.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.factory(this._parent.get_name()) }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        factory: Callable[[str], str],
+        *,
+        name: str,
+        overlay: bool,
+        show: bool,
+        control: bool = True,
+    ) -> None:
+        # Leaflet's layer control writes layer names as HTML, so the name is escaped here.
+        super().__init__(name=html.escape(name), overlay=overlay, control=control, show=show)
+        self._name = "ScriptLayer"
+        self.factory = factory
+
+
+def format_date(value: date | datetime | None, none: str) -> str:
+    """ISO date (YYYY-MM-DD), in UTC for aware datetimes; ``none`` when missing."""
+    if value is None:
+        return none
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).date().isoformat()
+    return value.isoformat()
+
+
+def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
+    """A map with tiles, scale bar, fullscreen button, title box and local assets only."""
+    labels = labels_for(meta.lang)
+    m = folium.Map(
+        location=list(_EMPTY_CENTER),
+        zoom_start=_EMPTY_ZOOM,
+        tiles=None,
+        control_scale=True,
+    )
+    # Drop folium's CDN defaults (Leaflet, jQuery, Bootstrap, Font Awesome, awesome-markers):
+    # AssetTags below ships Leaflet and the fullscreen plugin locally, and nothing else is used.
+    m.default_js = []
+    m.default_css = []
+    figure = m.get_root()
+    figure.title = html.escape(meta.title)  # type: ignore[attr-defined]
+    figure.header.add_child(AssetTags(), name=_ASSETS_KEY)  # type: ignore[attr-defined]
+    # Tiles are a convenience, not a dependency: control=False keeps them out of the layer
+    # switcher, and the map background colour keeps everything readable without them.
+    folium.TileLayer(
+        tiles=OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", control=False, max_zoom=19
+    ).add_to(m)
+    fullscreen = Fullscreen(position="topleft")
+    fullscreen.default_js = []
+    fullscreen.default_css = []
+    fullscreen.add_to(m)
+    if bounds is not None:
+        south, west, north, east = bounds
+        m.fit_bounds([[south, west], [north, east]])
+    date_text = format_date(meta.data_date, labels["value.none"])
+    title_html = (
+        f"<h1>{html.escape(meta.title)}</h1>"
+        f"<p>{html.escape(labels['data.date'])}: {html.escape(date_text)}</p>"
+    )
+    m.add_child(
+        MapScript(lambda name: f"deadzone.addTitle({name}, {json_for_script(title_html)});")
+    )
+    return m
+
+
+def add_area_outlines(m: folium.Map, areas: Sequence[AreaOutline], *, meta: MapMeta) -> None:
+    """Draw named area outlines as one overlay layer; names are shown escaped on hover."""
+    if not areas:
+        return
+    items = [
+        {"name": html.escape(a.name), "polygons": geometry_to_polygons(a.geometry)} for a in areas
+    ]
+    payload = json_for_script(items)
+    style = json_for_script(AREA_STYLE)
+    ScriptLayer(
+        lambda _map: f"deadzone.outlineLayer({payload}, {style})",
+        name=labels_for(meta.lang)["layer.areas"],
+        overlay=True,
+        show=True,
+    ).add_to(m)
+
+
+def finish_map(m: folium.Map, *, collapsed: bool) -> folium.Map:
+    """Add the layer control and the ready marker; call after every layer is added."""
+    folium.LayerControl(collapsed=collapsed).add_to(m)
+    m.add_child(MapScript(lambda name: f"deadzone.markReady({name});"))
+    return m
+
+
+def map_to_html(m: folium.Map, *, asset_url: str | None = None) -> str:
+    """The page as HTML text.
+
+    With ``asset_url`` None every script and stylesheet is inlined, so the file opens offline
+    on its own (CLI). With a URL prefix such as ``"/static/maps"`` they are linked as
+    ``{asset_url}/leaflet/leaflet.js`` etc., to be served from ``assets.asset_dir()``.
+    """
+    figure = m.get_root()
+    tags = figure.header._children.get(_ASSETS_KEY)  # type: ignore[attr-defined]
+    if not isinstance(tags, AssetTags):
+        raise ValueError("not a deadzone map: build it with coverage_map() or deadzone_map()")
+    tags.base_url = asset_url
+    return str(figure.render())
+
+
+def write_map_html(m: folium.Map, path: str | Path, *, asset_url: str | None = None) -> Path:
+    """Write ``map_to_html`` to ``path`` (UTF-8) and return the path."""
+    target = Path(path)
+    target.write_text(map_to_html(m, asset_url=asset_url), encoding="utf-8")
+    return target

@@ -182,10 +182,10 @@ class _ChunkReader:
             if end >= 0:
                 take = end + 1
                 break
-            if 0 <= limit <= len(self._buffer) or not self._fill():
-                take = len(self._buffer)
+            start = len(self._buffer)
+            if 0 <= limit <= start or not self._fill():
+                take = start
                 break
-            start = max(0, len(self._buffer) - 1)
         if 0 <= limit < take:
             take = limit
         out = bytes(self._buffer[:take])

@@ -8,9 +8,9 @@ service's settings (GPS accuracy limit, retention window, per-radio ranges) is c
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from collectors.radio import ANDROID_UNAVAILABLE, Radio
 
@@ -21,6 +21,16 @@ StrictFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 StrictInt = Annotated[int, Field(strict=True)]
 
 MAX_ID_LENGTH = 128
+# Fields where Android's "unavailable" marker may appear and means "missing".
+_UNAVAILABLE_FIELDS = (
+    "signal_dbm",
+    "accuracy_m",
+    "speed_mps",
+    "area_code",
+    "cell_id",
+    "pci",
+    "arfcn",
+)
 MAX_DEVICE_LENGTH = 256
 
 
@@ -104,39 +114,38 @@ class Reading(BaseModel):
         description="Which collector produced the reading (api, reporter, towercollector, ...).",
     )
 
-    @field_validator(
-        "signal_dbm",
-        "accuracy_m",
-        "speed_mps",
-        "area_code",
-        "cell_id",
-        "pci",
-        "arfcn",
-        mode="before",
-    )
-    @classmethod
-    def _android_unavailable_is_missing(cls, value: Any) -> Any:
-        if value == ANDROID_UNAVAILABLE and not isinstance(value, bool):
-            return None
-        return value
-
     @model_validator(mode="after")
-    def _exactly_one_signal(self) -> Reading:
-        given = [
-            name
-            for name, present in (
-                ("signal_dbm", self.signal_dbm is not None),
-                ("no_service", self.no_service),
-                ("level", self.level is not None),
+    def _one_signal_and_no_unavailable(self) -> Reading:
+        # One validator per model rather than one per field: this runs for every reading
+        # of every batch, so it is written for speed.
+        reading = self
+        if ANDROID_UNAVAILABLE in (
+            self.signal_dbm, self.accuracy_m, self.speed_mps, self.area_code, self.cell_id,
+            self.pci, self.arfcn,
+        ):  # fmt: skip
+            reading = self.model_copy(
+                update={
+                    name: None
+                    for name in _UNAVAILABLE_FIELDS
+                    if getattr(self, name) == ANDROID_UNAVAILABLE
+                }
             )
-            if present
-        ]
-        if len(given) != 1:
+        given = (reading.signal_dbm is not None) + reading.no_service + (reading.level is not None)
+        if given != 1:
+            named = [
+                name
+                for name, present in (
+                    ("signal_dbm", reading.signal_dbm is not None),
+                    ("no_service", reading.no_service),
+                    ("level", reading.level is not None),
+                )
+                if present
+            ]
             raise ValueError(
                 "give exactly one of signal_dbm, no_service: true or level"
-                + (f" (got {', '.join(given)})" if given else " (got none)")
+                + (f" (got {', '.join(named)})" if named else " (got none)")
             )
-        return self
+        return reading
 
     @property
     def is_manual(self) -> bool:

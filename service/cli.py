@@ -108,3 +108,7 @@ def ingest_file(
         console.print(f"  reading {rej.index}: {rej.field}: {rej.reason}")
     if len(result.rejected) > 20:
         console.print(f"  ... and {len(result.rejected) - 20} more problems")
+
+
+if __name__ == "__main__":
+    app()

@@ -42,3 +42,19 @@ def test_readings_point_is_a_postgis_geometry_with_a_spatial_index(engine):
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_readings_geom'")
         ).scalar_one()
         assert "USING gist" in index
+
+
+def test_fast_sqlite_time_format_matches_sqlalchemy():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy.dialects.sqlite import DATETIME
+    from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+
+    from service.bulk import sqlite_utc_text
+
+    process = DATETIME().bind_processor(SQLiteDialect())
+    for value in (
+        datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        datetime(2026, 11, 21, 23, 30, tzinfo=timezone(timedelta(hours=7))),
+    ):
+        assert sqlite_utc_text(value) == process(value.astimezone(UTC).replace(tzinfo=None))

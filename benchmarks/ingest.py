@@ -1,0 +1,175 @@
+"""Ingest throughput: readings/s through the HTTP API and through the bulk path.
+
+    .venv/bin/python benchmarks/ingest.py [--readings 200000] [--backends sqlite,postgis]
+
+HTTP: one uvicorn worker on 127.0.0.1, batches of 1000 readings, bodies serialised in
+advance, 4 client connections to keep the worker busy. Bulk: ``Ingestor.ingest`` on
+batches of 5000 in one process, one transaction per batch. PostGIS uses a scratch
+database on the local server (DEADZONE_TEST_POSTGRES_URL's server), dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import orjson
+from sqlalchemy import create_engine, func, make_url, select, text
+
+from service.database import make_engine, make_sessionmaker, session_scope
+from service.ingest import Ingestor
+from service.models import ReadingRow
+from service.schema import upgrade_database
+from service.settings import Settings
+
+SECRET = "benchmark-secret-0123456789abcdef"
+
+
+def make_batches(n: int, batch: int, seed: int) -> list[list[dict[str, object]]]:
+    """Realistic readings around Buon Ma Thuot from 500 phones over 30 days."""
+    rng = np.random.default_rng(seed)
+    now = datetime.now(UTC)
+    lat = 12.2 + rng.random(n) * 1.0
+    lon = 107.6 + rng.random(n) * 1.2
+    dbm = np.clip(rng.normal(-100, 12, n), -140, -44).round(1)
+    age_s = rng.integers(60, 30 * 86400, n)
+    devices = rng.integers(0, 500, n)
+    mnc = rng.choice([1, 2, 4], n)
+    readings = [
+        {
+            "id": f"{seed}-{i}",
+            "device": f"bench-{devices[i]}",
+            "observed_at": (now - timedelta(seconds=int(age_s[i]))).isoformat(),
+            "lat": float(lat[i]),
+            "lon": float(lon[i]),
+            "accuracy_m": 10.0,
+            "mcc": 452,
+            "mnc": int(mnc[i]),
+            "radio": "lte",
+            "signal_dbm": float(dbm[i]),
+        }
+        for i in range(n)
+    ]
+    return [readings[i : i + batch] for i in range(0, n, batch)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_http(url: str, n: int) -> float:
+    batches = make_batches(n, 1000, seed=1)
+    bodies = [orjson.dumps({"readings": b}) for b in batches]
+    port = free_port()
+    env = {**os.environ, "DEADZONE_DATABASE_URL": url, "DEADZONE_DEVICE_SECRET": SECRET}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start")
+        clients = [httpx.Client(base_url=base, timeout=60) for _ in range(4)]
+
+        def send(i: int) -> int:
+            r = clients[i % 4].post(
+                "/v1/readings", content=bodies[i], headers={"Content-Type": "application/json"}
+            )
+            r.raise_for_status()
+            return int(r.json()["accepted"])
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(4) as pool:
+            accepted = sum(pool.map(send, range(len(bodies))))
+        elapsed = time.perf_counter() - t0
+        assert accepted == n, accepted
+        return n / elapsed
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def bench_bulk(url: str, n: int) -> float:
+    settings = Settings(database_url=url, device_secret=SECRET)
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    ingestor = Ingestor.from_settings(settings)
+    batches = make_batches(n, 5000, seed=2)
+    t0 = time.perf_counter()
+    for batch in batches:
+        with session_scope(sessions) as session:
+            ingestor.ingest(session, batch, default_source="bench")
+    elapsed = time.perf_counter() - t0
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ReadingRow)) >= n
+    engine.dispose()
+    return n / elapsed
+
+
+def fresh_database(backend: str, workdir: Path) -> tuple[str, object]:
+    if backend == "sqlite":
+        path = workdir / f"bench-{uuid.uuid4().hex[:6]}.sqlite"
+        url = f"sqlite:///{path}"
+        upgrade_database(create_engine(url))
+        return url, None
+    admin_url = os.environ.get(
+        "DEADZONE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"deadzone_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    upgrade_database(create_engine(url))
+    return url, (admin, name)
+
+
+def drop(handle: object) -> None:
+    if handle is None:
+        return
+    admin, name = handle  # type: ignore[misc]
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readings", type=int, default=200_000)
+    parser.add_argument("--backends", default="sqlite,postgis")
+    args = parser.parse_args()
+    print(f"{'backend':8} {'path':6} {'readings':>9} {'readings/s':>11}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            for path, fn in (("http", bench_http), ("bulk", bench_bulk)):
+                url, handle = fresh_database(backend, Path(tmp))
+                try:
+                    rate = fn(url, args.readings)
+                finally:
+                    drop(handle)
+                print(f"{backend:8} {path:6} {args.readings:9d} {rate:11,.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -46,8 +46,8 @@ def csv_bytes(*rows: dict[str, str], columns: list[str] | None = None) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def parse(data: bytes, **kwargs: str) -> tuple[list[dict], list[RowError]]:
-    return split(parse_towercollector(io.BytesIO(data), **kwargs))
+def parse(data: bytes, device: str | None = None) -> tuple[list[dict], list[RowError]]:
+    return split(parse_towercollector(io.BytesIO(data), device=device))
 
 
 def test_sample_export_gives_valid_readings_for_every_radio(data_dir: Path) -> None:

@@ -44,6 +44,13 @@ MAX_RANGE_KM = 35.0
 # 10-15 dB for terrain undulation of 100-200 m (Okumura et al., Rev. Elec. Comm. Lab. 16, 1968).
 HIGHLAND_LOSS_DB = 14.0
 
+# Loss around the phone that Hata's open-area fit leaves out, dB, everywhere: coffee and rubber
+# plantations and village trees (ITU-R P.833 vegetation attenuation, several dB per tens of
+# metres of foliage at 900-2100 MHz) and phones used indoors part of the time (3GPP TR 38.901
+# low-loss outdoor-to-indoor model, about 10-15 dB). A single figure, because the truth is
+# what phones measure where people are.
+CLUTTER_LOSS_DB = 10.0
+
 # EARFCN / UARFCN / ARFCN chosen inside each band's downlink range (3GPP TS 36.101 table 5.7.3-1,
 # TS 25.101 table 5.2, TS 45.005 §2): band 28 (700), band 8 (900), band 3 (1800), band 1 (2100).
 LTE_EARFCN = {700: 9360, 900: 3550, 1800: 1650, 2100: 300}
@@ -81,11 +88,14 @@ class OperatorProfile:
         return operator_code(MCC_VIETNAM, self.mnc)
 
 
+# Site counts are tuned so that, with the losses below, each operator's LTE leaves roughly
+# 5-25 % of the land below 1 bar, mostly in highlands, valleys and its gaps; the 2G carriers
+# are few because Vietnam is retiring 2G (2G-only phones were cut off in 2024).
 OPERATORS: tuple[OperatorProfile, ...] = (
-    OperatorProfile(4, 0.52, 0.85, 1500, 9.0, 1, 0.5, 0.5, ((900, 0.35), (1800, 0.5), (700, 0.15))),
-    OperatorProfile(2, 0.21, 0.6, 2000, 5.5, 2, 0.6, 0.4, ((900, 0.3), (1800, 0.5), (2100, 0.2))),
-    OperatorProfile(1, 0.21, 0.6, 2000, 5.0, 2, 0.6, 0.4, ((900, 0.3), (1800, 0.5), (2100, 0.2))),
-    OperatorProfile(5, 0.06, 0.3, 5000, 1.0, 1, 0.0, 0.0, ((1800, 1.0),)),
+    OperatorProfile(4, 0.52, 0.9, 800, 18.0, 1, 0.5, 0.3, ((900, 0.35), (1800, 0.5), (700, 0.15))),
+    OperatorProfile(2, 0.21, 0.65, 1200, 14.0, 2, 0.5, 0.25, ((900, 0.3), (1800, 0.5), (2100, 0.2))),
+    OperatorProfile(1, 0.21, 0.65, 1200, 13.0, 2, 0.5, 0.25, ((900, 0.3), (1800, 0.5), (2100, 0.2))),
+    OperatorProfile(5, 0.06, 0.3, 5000, 2.0, 1, 0.0, 0.0, ((1800, 1.0),)),
 )
 
 
@@ -107,18 +117,23 @@ def place_sites(
     highland: Callable[[FloatArray, FloatArray], FloatArray],
     valleys: list[Valley],
     density_scale: float,
+    gap_radius_km: tuple[float, float],
 ) -> tuple[pd.DataFrame, list[Gap]]:
     """Sites of every operator, one row per transmitter (site x radio); see ``SITE_COLUMNS``.
 
     Sites go to villages and towns (one per 8,000 people in towns), along provincial roads,
     and as rural fill whose density falls with the highland index. Each operator leaves
-    ``gaps`` discs empty, and nobody builds in a valley bottom (sites stand on ridges, which
+    ``gaps`` discs (radius drawn in ``gap_radius_km``) empty, and nobody builds in a valley bottom (sites stand on ridges, which
     is why valleys are dark).
     """
     rows: list[dict[str, object]] = []
     gaps: list[Gap] = []
     site_id = 0
     pop = areas.village_population
+    village_highland = highland(areas.village_x, areas.village_y)
+    # One extra round of gaps per 5,000 km², so a province has as many holes per area as a
+    # small box has.
+    gap_rounds = 1 + int(box.area_km2 // 5000)
     for op in OPERATORS:
         xs: list[float] = []
         ys: list[float] = []
@@ -132,7 +147,11 @@ def place_sites(
                     d = r * math.sqrt(rng.random())
                     xs.append(areas.village_x[v] + d * math.cos(a))
                     ys.append(areas.village_y[v] + d * math.sin(a))
-            elif pop[v] >= op.min_village and rng.random() < op.village_site_p:
+            elif pop[v] >= op.min_village and rng.random() < op.village_site_p * (
+                1.0 - 0.85 * float(village_highland[v])
+            ):
+                # Highland villages get a site far less often: long backhaul, hard access and
+                # few subscribers, which is where Vietnam's remaining dead villages are.
                 xs.append(areas.village_x[v] + rng.normal(0, 0.3))
                 ys.append(areas.village_y[v] + rng.normal(0, 0.3))
         # Along provincial roads, about every 10 km (operators chase traffic on main roads).
@@ -158,12 +177,12 @@ def place_sites(
         sx = np.clip(np.array(xs), 0.0, box.width_km)
         sy = np.clip(np.array(ys), 0.0, box.height_km)
         keep = np.ones(sx.size, dtype=bool)
-        for _ in range(op.gaps):
+        for _ in range(op.gaps * gap_rounds):
             # A gap is centred on a village outside the towns, so that it leaves people dark.
             candidates = [v for v in range(pop.size) if areas.village_kind[v] in ("village", "remote")]
             v = candidates[int(rng.integers(len(candidates)))]
             gap = Gap(op.code, float(areas.village_x[v]), float(areas.village_y[v]),
-                      float(rng.uniform(6.0, 11.0)))
+                      float(rng.uniform(*gap_radius_km)))
             gaps.append(gap)
             keep &= np.hypot(sx - gap.x, sy - gap.y) > gap.radius_km
         for valley in valleys:

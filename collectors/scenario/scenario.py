@@ -24,6 +24,7 @@ from collectors.radio import Radio
 from collectors.scenario.areas import Areas, Town, build_areas
 from collectors.scenario.cells import CellGrid, build_cell_grid
 from collectors.scenario.network import (
+    CLUTTER_LOSS_DB,
     HIGHLAND_LOSS_DB,
     OPERATORS,
     Gap,
@@ -74,6 +75,7 @@ class SizeSpec:
     valleys: int
     highland_correlation_km: float
     site_density_scale: float
+    gap_radius_km: tuple[float, float]
 
 
 SIZES: dict[str, SizeSpec] = {
@@ -86,9 +88,10 @@ SIZES: dict[str, SizeSpec] = {
         towns=(Town("Thị trấn Phước An", 12.705, 108.305, 16_000),),
         residents=750,
         mean_readings=60.0,
-        valleys=3,
+        valleys=4,
         highland_correlation_km=4.0,
         site_density_scale=1.0,
+        gap_radius_km=(2.5, 4.5),
     ),
     # About 20,000 km² around Buôn Ma Thuột: ~170,000 resolution-9 cells, 3.3 M people.
     "province": SizeSpec(
@@ -109,9 +112,10 @@ SIZES: dict[str, SizeSpec] = {
         ),
         residents=45_000,
         mean_readings=65.0,
-        valleys=18,
+        valleys=36,
         highland_correlation_km=12.0,
         site_density_scale=1.0,
+        gap_radius_km=(5.0, 10.0),
     ),
 }
 
@@ -158,8 +162,9 @@ class Scenario:
 
     ``cells`` (DataFrame): one row per resolution-9 cell of the box: cell (int64 H3 index),
     h3 (str), lat, lon (centre), commune_code, population (float, people living in the cell),
-    best_class ("covered"/"weak"/"dead" with the best operator and radio), covered_operators
-    (int, how many operators cover it).
+    best_class ("covered"/"weak"/"dead" with the best operator and radio), best_lte_class (the
+    same over LTE only, which most readings measure), covered_operators (int, how many
+    operators cover it on some radio).
 
     ``truth`` (DataFrame): one row per cell x operator x radio that the operator runs:
     cell (int64), operator ("452-04"), radio ("lte"/"umts"/"gsm"), signal_dbm (float32, the
@@ -221,6 +226,7 @@ class Scenario:
     def summary(self) -> dict[str, Any]:
         """Totals for a log line or a report."""
         cls = self.cells["best_class"].value_counts()
+        lte = self.cells["best_lte_class"].value_counts()
         pop = self.cells.groupby("best_class", observed=True)["population"].sum()
         return {
             "size": self.size,
@@ -239,6 +245,7 @@ class Scenario:
             "uploads": len(self.plan),
             "cells_by_best_class": {k: int(cls.get(k, 0)) for k in CLASSES},
             "population_by_best_class": {k: round(float(pop.get(k, 0.0))) for k in CLASSES},
+            "cells_by_best_lte_class": {k: int(lte.get(k, 0)) for k in CLASSES},
             "site_built": self.site_built.__dict__ | {"built_at": self.site_built.built_at.isoformat()},
             **{k: v for k, v in self.injected.items()},
         }
@@ -283,14 +290,14 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
     valleys = draw_valleys(rng("valleys"), box, areas, spec.valleys, highland)
     sites, gaps = place_sites(
         rng("sites"), box, areas, highland=highland, valleys=valleys,
-        density_scale=spec.site_density_scale,
+        density_scale=spec.site_density_scale, gap_radius_km=spec.gap_radius_km,
     )
 
     # The true signal: best server's median power, minus highland and valley losses, plus
     # correlated shadowing, on every cell.
     srng = rng("shadow")
     common = GaussianField(srng, box, correlation_km=SHADOW_CORRELATION_KM, step_km=FIELD_STEP_KM)
-    receiver_loss = HIGHLAND_LOSS_DB * highland(grid.x, grid.y)
+    receiver_loss = CLUTTER_LOSS_DB + HIGHLAND_LOSS_DB * highland(grid.x, grid.y)
     valley_loss = valleys_loss_db(valleys, grid.x, grid.y)
     shadow_common = SHADOW_COMMON_SD_DB * common.at_xy(grid.x, grid.y)
     shadow_op: list[npt.NDArray[np.float64]] = []
@@ -439,11 +446,14 @@ def truth_tables(
     parts: list[pd.DataFrame] = []
     best_rank = np.zeros(len(grid), dtype=np.int8)
     op_rank = np.zeros((len(OPERATORS), len(grid)), dtype=np.int8)
+    lte_rank = np.zeros(len(grid), dtype=np.int8)
     for (o, r), values in field_db.items():
         radio = RADIOS[r]
         v = values.astype(np.float64)
         rank = class_rank(v, radio)
         op_rank[o] = np.maximum(op_rank[o], rank)
+        if radio is Radio.LTE:
+            lte_rank = np.maximum(lte_rank, rank)
         parts.append(
             pd.DataFrame({
                 "cell": grid.cell,
@@ -467,6 +477,7 @@ def truth_tables(
         "commune_code": np.array(areas.commune_code)[areas.cell_commune],
         "population": areas.cell_population,
         "best_class": pd.Categorical.from_codes(best_rank, categories=list(CLASSES)),
+        "best_lte_class": pd.Categorical.from_codes(lte_rank, categories=list(CLASSES)),
         "covered_operators": (op_rank == 2).sum(axis=0).astype(np.int8),
     })
     return truth, cells

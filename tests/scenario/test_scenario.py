@@ -1,0 +1,256 @@
+"""The simulated province: determinism, areas, truth, and the readings it uploads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+from h3.api import basic_int as h3i
+from pydantic import ValidationError
+
+from collectors.reading import Reading
+from collectors.scenario import (
+    GATE_KINDS,
+    SCHEMA_KINDS,
+    SIZES,
+    Scenario,
+    generate_scenario,
+)
+from collectors.scenario.cells import MAX_JITTER_KM
+from collectors.scenario.names import TRICKY_COMMUNE_NAMES
+from collectors.scenario.residents import FAST_FADING_SD_DB, HANDSET_MODELS, HANDSET_SHARE
+
+
+def fingerprint(scenario: Scenario) -> str:
+    """SHA-256 over everything a consumer sees: the upload stream and the truth."""
+    h = hashlib.sha256()
+    for batch in scenario.reading_batches(batch_size=2000):
+        h.update(batch.uploaded_at.isoformat().encode())
+        h.update(json.dumps(batch.readings, ensure_ascii=False).encode())
+    h.update(scenario.truth.to_csv(index=False).encode())
+    h.update(scenario.cells.to_csv(index=False).encode())
+    h.update(scenario.communes.to_json().encode())
+    h.update(scenario.sites.to_csv(index=False).encode())
+    return h.hexdigest()
+
+
+def test_same_seed_gives_byte_identical_output(small_scenario: Scenario) -> None:
+    again = generate_scenario("small", seed=small_scenario.seed)
+    assert fingerprint(again) == fingerprint(small_scenario)
+
+
+def test_different_seed_gives_different_output(small_scenario: Scenario) -> None:
+    other = generate_scenario("small", seed=small_scenario.seed + 1)
+    assert fingerprint(other) != fingerprint(small_scenario)
+
+
+def test_small_scenario_generates_in_a_few_seconds() -> None:
+    t = time.perf_counter()
+    scenario = generate_scenario("small", seed=123)
+    assert time.perf_counter() - t < 5.0
+    assert 30_000 <= scenario.injected["readings"] <= 60_000
+
+
+def test_now_moves_the_window(small_scenario: Scenario) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+    later = generate_scenario("small", seed=small_scenario.seed, now=now)
+    first = next(iter(later.reading_batches(100))).readings[0]
+    assert first["observed_at"].startswith(("2026-11", "2026-10"))
+    assert later.site_built.built_at < now
+
+
+def test_every_reading_is_canonical_except_the_injected_schema_errors(
+    small_scenario: Scenario, small_uploads: list[dict[str, Any]]
+) -> None:
+    failed: list[dict[str, Any]] = []
+    for reading in small_uploads:
+        try:
+            Reading.model_validate(reading)
+        except ValidationError:
+            failed.append(reading)
+    injected = small_scenario.injected
+    assert len(failed) == sum(injected["schema_invalid"].values())
+    assert all(r["id"].startswith("x") for r in failed)
+    assert set(injected["schema_invalid"]) == set(SCHEMA_KINDS)
+    assert set(injected["gate_rejected"]) == set(GATE_KINDS)
+    total = injected["readings"] + injected["duplicates"]
+    total += sum(injected["schema_invalid"].values()) + sum(injected["gate_rejected"].values())
+    assert len(small_uploads) == total
+
+
+def test_readings_are_json_and_times_are_rfc3339_utc(small_uploads: list[dict[str, Any]]) -> None:
+    good = [r for r in small_uploads if r["id"].startswith("r")]
+    text = json.dumps(good, allow_nan=False)  # NaN only appears in the injected bad ones
+    assert json.loads(text) == good
+    assert all(r["observed_at"].endswith("Z") and "T" in r["observed_at"] for r in good)
+    assert all(r["device"].startswith("sim-device-") for r in good)
+
+
+def test_reading_sent_twice_is_the_same_dict(
+    small_scenario: Scenario, small_uploads: list[dict[str, Any]]
+) -> None:
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    repeats = 0
+    for r in small_uploads:
+        key = (r.get("device", ""), r["id"])
+        if key in seen:
+            repeats += 1
+            assert seen[key] == r
+        seen[key] = r
+    assert repeats == small_scenario.injected["duplicates"] > 0
+
+
+def test_batches_come_in_upload_order(small_scenario: Scenario) -> None:
+    times = [b.uploaded_at for b in small_scenario.reading_batches(batch_size=1000)]
+    assert times == sorted(times)
+    assert times[-1] <= small_scenario.now
+
+
+def test_no_service_readings_are_uploaded_late(small_scenario: Scenario) -> None:
+    c = small_scenario.plan.columns
+    delay_h = (c.uploaded_s - c.observed_s) / 3600
+    assert np.median(delay_h[c.no_service]) > 3 * np.median(delay_h[~c.no_service])
+
+
+def test_quality_gate_cases_are_present(small_scenario: Scenario) -> None:
+    injected = small_scenario.injected
+    assert injected["accuracy_over_1000m"] > 0
+    assert injected["speed_over_50mps"] > 0
+    assert injected["no_service"] > 0
+    assert 0 < injected["manual"] < injected["readings"] / 5
+
+
+def test_manual_reports_are_bars_from_the_reporter(small_uploads: list[dict[str, Any]]) -> None:
+    manual = [r for r in small_uploads if r.get("source") == "reporter" and r["id"][0] == "r"]
+    assert manual
+    assert all(0 <= r["level"] <= 4 and isinstance(r["calls_fail"], bool) for r in manual)
+    assert all("signal_dbm" not in r and "no_service" not in r for r in manual)
+
+
+def test_communes_tile_the_box(small_scenario: Scenario) -> None:
+    box = small_scenario.box
+    box_area = (box.north - box.south) * (box.east - box.west)
+    polygons = list(small_scenario.communes.geometry)
+    union = shapely.union_all(polygons)
+    assert union.area == pytest.approx(box_area, rel=1e-9)
+    assert sum(p.area for p in polygons) == pytest.approx(box_area, rel=1e-9)  # no overlaps
+    assert all(p.is_valid for p in polygons)
+    assert small_scenario.communes["code"].is_unique
+    assert small_scenario.communes["name"].is_unique
+
+
+def test_tricky_commune_names_are_there_for_the_maps(small_scenario: Scenario) -> None:
+    names = set(small_scenario.communes["name"])
+    assert set(TRICKY_COMMUNE_NAMES) <= names
+    assert any("'" in n for n in names) and any("&" in n for n in names)
+
+
+def test_population_adds_up_everywhere(small_scenario: Scenario) -> None:
+    expected = SIZES["small"].population
+    assert small_scenario.villages["population"].sum() == expected
+    assert small_scenario.communes["population"].sum() == expected
+    assert small_scenario.cells["population"].sum() == pytest.approx(expected, rel=1e-9)
+    assert (small_scenario.villages["population"] > 0).all()
+    assert set(small_scenario.villages["kind"]) >= {"town", "seat", "village", "remote"}
+
+
+def test_roads_join_villages(small_scenario: Scenario) -> None:
+    roads = small_scenario.roads
+    codes = set(small_scenario.villages["code"])
+    assert set(roads["from_village"]) | set(roads["to_village"]) == codes
+    assert (roads["length_km"] > 0).all()
+
+
+def test_truth_has_every_class_per_operator(small_scenario: Scenario) -> None:
+    truth = small_scenario.truth
+    lte = truth[truth["radio"] == "lte"]
+    assert set(lte["operator"].astype(str)) == {"452-01", "452-02", "452-04", "452-05"}
+    for _, group in lte.groupby("operator", observed=True):
+        assert set(group["truth_class"].astype(str)) == {"covered", "weak", "dead"}
+    assert truth["no_service"].any()
+    assert set(small_scenario.cells["best_class"].astype(str)) == {"covered", "weak", "dead"}
+    assert len(small_scenario.cells) == truth["cell"].nunique()
+    by_op = small_scenario.truth_by_operator()
+    assert len(by_op) == len(small_scenario.cells) * 4
+
+
+def test_sites_have_plausible_radio_facts(small_scenario: Scenario) -> None:
+    sites = small_scenario.sites
+    assert sites["height_m"].between(30, 60).all()
+    assert set(sites["band_mhz"]) <= {700, 900, 1800, 2100}
+    assert set(sites["mnc"]) == {1, 2, 4, 5}
+    assert (sites["eirp_dbm"] == sites["power_dbm"] + sites["antenna_gain_dbi"]).all()
+
+
+def test_true_position_jitter_stays_inside_its_cell(small_scenario: Scenario) -> None:
+    # The jitter radius must be under every cell's inscribed circle (edge x sqrt(3)/2).
+    for cell in small_scenario.cells["cell"].to_numpy()[::25]:
+        lat0, lon0 = h3i.cell_to_latlng(int(cell))
+        for lat, lon in h3i.cell_to_boundary(int(cell)):
+            dy = (lat - lat0) * 110.6
+            dx = (lon - lon0) * 111.32 * math.cos(math.radians(lat0))
+            assert math.hypot(dx, dy) * math.sqrt(3) / 2 > MAX_JITTER_KM * 1.2
+
+
+def test_reading_means_match_the_truth(small_scenario: Scenario) -> None:
+    c = small_scenario.plan.columns
+    truth = small_scenario.truth
+    lte = truth[(truth["radio"] == "lte") & (truth["operator"] == "452-04")]
+    true_by_row = lte["signal_dbm"].to_numpy()  # in grid order
+    built_s = small_scenario.site_built.built_at.timestamp()
+    use = (
+        (c.operator == 0) & (c.radio == 0) & np.isfinite(c.signal_dbm)
+        & (c.observed_s >= built_s) & (true_by_row[c.cell] > -100)  # away from censoring
+    )
+    diff = c.signal_dbm[use] - true_by_row[c.cell[use]]
+    handset_mean = float(np.dot(HANDSET_SHARE, [m[1] for m in HANDSET_MODELS]))
+    assert float(np.mean(diff)) == pytest.approx(handset_mean, abs=0.5)
+    assert float(np.std(diff)) == pytest.approx(math.hypot(FAST_FADING_SD_DB, 1.6), abs=0.7)
+
+
+def test_no_service_happens_only_where_the_signal_is_low(small_scenario: Scenario) -> None:
+    c = small_scenario.plan.columns
+    truth = small_scenario.truth
+    lte = truth[(truth["radio"] == "lte") & (truth["operator"] == "452-04")]
+    true_by_row = np.nan_to_num(lte["signal_dbm"].to_numpy(), nan=-200.0)
+    after = c.observed_s >= small_scenario.site_built.built_at.timestamp()  # truth is "now"
+    sel = (c.operator == 0) & (c.radio == 0) & c.no_service & after
+    assert sel.any()
+    assert np.all(true_by_row[c.cell[sel]] < -105)
+
+
+def test_built_site_turns_its_village_covered(small_scenario: Scenario) -> None:
+    built = small_scenario.site_built
+    assert built.cells_changed > 0 and built.people_newly_covered > 0
+    cell = h3i.latlng_to_cell(built.lat, built.lon, 9)
+    t = small_scenario.truth
+    row = t[(t["cell"] == cell) & (t["operator"] == built.operator) & (t["radio"] == "lte")]
+    assert row["truth_class"].astype(str).tolist() == ["covered"]
+    site = small_scenario.sites[small_scenario.sites["site_id"] == built.site_id]
+    assert site["built_at"].notna().all()
+    # Readings there on that operator's LTE: bad before the site, good after.
+    c = small_scenario.plan.columns
+    here = (small_scenario.cells["cell"].to_numpy()[c.cell] == cell) & (c.operator == 0) & (c.radio == 0)
+    before = here & (c.observed_s < built.built_at.timestamp()) & (c.source == 0)
+    after = here & (c.observed_s >= built.built_at.timestamp()) & (c.source == 0)
+    if before.any() and after.any():
+        sig_before = np.where(c.no_service[before], -130.0, c.signal_dbm[before])
+        assert np.nanmean(c.signal_dbm[after]) > np.mean(sig_before) + 10
+
+
+def test_summary_counts_what_was_made(small_scenario: Scenario) -> None:
+    s = small_scenario.summary()
+    assert s["population"] == SIZES["small"].population
+    assert s["cells"] == len(small_scenario.cells)
+    assert sum(s["cells_by_best_class"].values()) == s["cells"]
+    json.dumps(s)
+    assert Counter(k for k in s["schema_invalid"]) == Counter(SCHEMA_KINDS)

@@ -118,9 +118,7 @@ def place_seats(
     return np.array(xs), np.array(ys)
 
 
-def nearest(
-    px: FloatArray, py: FloatArray, qx: FloatArray, qy: FloatArray
-) -> IntArray:
+def nearest(px: FloatArray, py: FloatArray, qx: FloatArray, qy: FloatArray) -> IntArray:
     """Index of the nearest q for each p (all in the km frame), by brute force in chunks."""
     out = np.empty(px.size, dtype=np.int64)
     chunk = max(1, 4_000_000 // max(qx.size, 1))  # about 32 MB of distances at a time
@@ -190,7 +188,9 @@ def road_line(
     return shapely.LineString(np.column_stack([lon, lat])), xs, ys
 
 
-def sample_polyline(xs: FloatArray, ys: FloatArray, step_km: float) -> tuple[FloatArray, FloatArray]:
+def sample_polyline(
+    xs: FloatArray, ys: FloatArray, step_km: float
+) -> tuple[FloatArray, FloatArray]:
     """Points every ``step_km`` along a polyline in the km frame, ends included."""
     px: list[FloatArray] = []
     py: list[FloatArray] = []
@@ -336,7 +336,10 @@ def build_areas(
         lines.append(line)
         px, py = sample_polyline(xs, ys, step_km=0.1)
         plat, plon = box.to_latlon(px, py)
-        hexes = [h3i.latlng_to_cell(float(p), float(q), RESOLUTION) for p, q in zip(plat, plon, strict=True)]
+        hexes = [
+            h3i.latlng_to_cell(float(p), float(q), RESOLUTION)
+            for p, q in zip(plat, plon, strict=True)
+        ]
         rows = grid.index_of(np.array(hexes, dtype=np.int64))
         rows = rows[rows >= 0]
         # Keep the cells in travel order without repeats.
@@ -349,7 +352,12 @@ def build_areas(
     vc_weights: list[FloatArray] = []
     for i in range(len(vx)):
         rows, w = spread_population(
-            grid, float(vlat[i]), float(vlon[i]), vxa[i], vya[i], footprint_km(int(pop[i]), kinds[i])
+            grid,
+            float(vlat[i]),
+            float(vlon[i]),
+            vxa[i],
+            vya[i],
+            footprint_km(int(pop[i]), kinds[i]),
         )
         vc_rows.append(rows)
         vc_weights.append(w)

@@ -20,17 +20,85 @@ TRICKY_COMMUNE_NAMES: tuple[str, ...] = (
 )
 
 _COMMUNE_FIRST = (
-    "Ea", "Cư", "Krông", "Đắk", "Hòa", "Tân", "Ia", "Yang", "Dray", "Buôn", "Ea H'", "Cư Ê",
+    "Ea",
+    "Cư",
+    "Krông",
+    "Đắk",
+    "Hòa",
+    "Tân",
+    "Ia",
+    "Yang",
+    "Dray",
+    "Buôn",
+    "Ea H'",
+    "Cư Ê",
 )
 _COMMUNE_SECOND = (
-    "Kao", "Tu", "Bông", "Nuôl", "Phê", "Sin", "Pok", "Drông", "Wer", "Tih", "Lê", "Rốk",
-    "Knốp", "Sar", "Huar", "Đôn", "Kênh", "Bhăng", "Tiêu", "Kly", "Pắc", "Yông", "Mút", "Ktur",
-    "Thắng", "Phú", "Xuân", "Lập", "An", "Hiệp", "Bar", "Wy", "Sô", "Hleo", "Nam", "Tân",
+    "Kao",
+    "Tu",
+    "Bông",
+    "Nuôl",
+    "Phê",
+    "Sin",
+    "Pok",
+    "Drông",
+    "Wer",
+    "Tih",
+    "Lê",
+    "Rốk",
+    "Knốp",
+    "Sar",
+    "Huar",
+    "Đôn",
+    "Kênh",
+    "Bhăng",
+    "Tiêu",
+    "Kly",
+    "Pắc",
+    "Yông",
+    "Mút",
+    "Ktur",
+    "Thắng",
+    "Phú",
+    "Xuân",
+    "Lập",
+    "An",
+    "Hiệp",
+    "Bar",
+    "Wy",
+    "Sô",
+    "Hleo",
+    "Nam",
+    "Tân",
 )
 _VILLAGE_EDE = (
-    "Ko Tam", "Ea Sup", "Kô Siêr", "Ale", "Drai", "Hra", "Bir", "Ea Nao", "Tơng Jú", "M'ghí",
-    "Cư Êbur", "Kmrơng Prông", "Ea Bông", "Đung", "Jang Lành", "Ea Tung", "Kram", "Alê A",
-    "Trấp", "Dhăm", "Ea Khít", "Kdun", "Cuôr Đăng", "Ea Mdroh", "Tơ Lơ", "Ea Kmar", "Sút",
+    "Ko Tam",
+    "Ea Sup",
+    "Kô Siêr",
+    "Ale",
+    "Drai",
+    "Hra",
+    "Bir",
+    "Ea Nao",
+    "Tơng Jú",
+    "M'ghí",
+    "Cư Êbur",
+    "Kmrơng Prông",
+    "Ea Bông",
+    "Đung",
+    "Jang Lành",
+    "Ea Tung",
+    "Kram",
+    "Alê A",
+    "Trấp",
+    "Dhăm",
+    "Ea Khít",
+    "Kdun",
+    "Cuôr Đăng",
+    "Ea Mdroh",
+    "Tơ Lơ",
+    "Ea Kmar",
+    "Sút",
 )
 _VILLAGE_MNONG = ("Jun", "Đắk Phơi", "Yang Lah", "Bu Dăng", "Đắk Mil", "Ja Ráh", "Tu Srah")
 _VILLAGE_KINH = ("Tân Lập", "Hòa Bình", "Quyết Thắng", "Thống Nhất", "Đoàn Kết", "Tiến Lợi")
@@ -38,8 +106,11 @@ _VILLAGE_KINH = ("Tân Lập", "Hòa Bình", "Quyết Thắng", "Thống Nhất"
 
 def commune_names(rng: np.random.Generator, count: int, *, include_tricky: bool) -> list[str]:
     """``count`` distinct commune names; the tricky ones first when asked for."""
-    cores = [f"{a} {b}" if not a.endswith("'") else f"{a}{b.lower()}" for a in _COMMUNE_FIRST
-             for b in _COMMUNE_SECOND]
+    cores = [
+        f"{a} {b}" if not a.endswith("'") else f"{a}{b.lower()}"
+        for a in _COMMUNE_FIRST
+        for b in _COMMUNE_SECOND
+    ]
     order = rng.permutation(len(cores))
     kinds = ("Xã", "Xã", "Xã", "Xã", "Phường", "Thị trấn")
     names = list(TRICKY_COMMUNE_NAMES) if include_tricky else []

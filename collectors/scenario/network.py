@@ -93,8 +93,12 @@ class OperatorProfile:
 # are few because Vietnam is retiring 2G (2G-only phones were cut off in 2024).
 OPERATORS: tuple[OperatorProfile, ...] = (
     OperatorProfile(4, 0.52, 0.9, 800, 18.0, 1, 0.5, 0.3, ((900, 0.35), (1800, 0.5), (700, 0.15))),
-    OperatorProfile(2, 0.21, 0.65, 1200, 14.0, 2, 0.5, 0.25, ((900, 0.3), (1800, 0.5), (2100, 0.2))),
-    OperatorProfile(1, 0.21, 0.65, 1200, 13.0, 2, 0.5, 0.25, ((900, 0.3), (1800, 0.5), (2100, 0.2))),
+    OperatorProfile(
+        2, 0.21, 0.65, 1200, 14.0, 2, 0.5, 0.25, ((900, 0.3), (1800, 0.5), (2100, 0.2))
+    ),
+    OperatorProfile(
+        1, 0.21, 0.65, 1200, 13.0, 2, 0.5, 0.25, ((900, 0.3), (1800, 0.5), (2100, 0.2))
+    ),
     OperatorProfile(5, 0.06, 0.3, 5000, 2.0, 1, 0.0, 0.0, ((1800, 1.0),)),
 )
 
@@ -123,8 +127,8 @@ def place_sites(
 
     Sites go to villages and towns (one per 8,000 people in towns), along provincial roads,
     and as rural fill whose density falls with the highland index. Each operator leaves
-    ``gaps`` discs (radius drawn in ``gap_radius_km``) empty, and nobody builds in a valley bottom (sites stand on ridges, which
-    is why valleys are dark).
+    ``gaps`` discs (radius drawn in ``gap_radius_km``) empty, and nobody builds in a valley
+    bottom (sites stand on ridges, which is why valleys are dark).
     """
     rows: list[dict[str, object]] = []
     gaps: list[Gap] = []
@@ -179,10 +183,16 @@ def place_sites(
         keep = np.ones(sx.size, dtype=bool)
         for _ in range(op.gaps * gap_rounds):
             # A gap is centred on a village outside the towns, so that it leaves people dark.
-            candidates = [v for v in range(pop.size) if areas.village_kind[v] in ("village", "remote")]
+            candidates = [
+                v for v in range(pop.size) if areas.village_kind[v] in ("village", "remote")
+            ]
             v = candidates[int(rng.integers(len(candidates)))]
-            gap = Gap(op.code, float(areas.village_x[v]), float(areas.village_y[v]),
-                      float(rng.uniform(*gap_radius_km)))
+            gap = Gap(
+                op.code,
+                float(areas.village_x[v]),
+                float(areas.village_y[v]),
+                float(rng.uniform(*gap_radius_km)),
+            )
             gaps.append(gap)
             keep &= np.hypot(sx - gap.x, sy - gap.y) > gap.radius_km
         for valley in valleys:
@@ -196,7 +206,11 @@ def place_sites(
         for i in range(sx.size):
             site_id += 1
             rows += site_transmitters(
-                rng, op, site_id, float(lat[i]), float(lon[i]),
+                rng,
+                op,
+                site_id,
+                float(lat[i]),
+                float(lon[i]),
                 lte_band=int(rng.choice(bands, p=band_p / band_p.sum())),
                 height_m=float(rng.uniform(30.0, 60.0)),
                 area_code=int(area_codes[i]),
@@ -243,35 +257,64 @@ def site_transmitters(
 ) -> list[dict[str, object]]:
     """The transmitter rows of one site: always LTE, and 3G/2G as the operator's mix draws."""
     common = {
-        "site_id": site_id, "operator": op.code, "mcc": MCC_VIETNAM, "mnc": op.mnc,
-        "lat": lat, "lon": lon, "height_m": round(height_m, 1),
-        "antenna_gain_dbi": ANTENNA_GAIN_DBI, "area_code": area_code,
+        "site_id": site_id,
+        "operator": op.code,
+        "mcc": MCC_VIETNAM,
+        "mnc": op.mnc,
+        "lat": lat,
+        "lon": lon,
+        "height_m": round(height_m, 1),
+        "antenna_gain_dbi": ANTENNA_GAIN_DBI,
+        "area_code": area_code,
         "built_at": built_at if built_at is not None else pd.NaT,
     }
     bw = LTE_BANDWIDTH_MHZ[lte_band]
     out: list[dict[str, object]] = [
-        common | {
-            "radio": Radio.LTE.value, "band_mhz": lte_band, "power_dbm": LTE_CARRIER_DBM,
+        common
+        | {
+            "radio": Radio.LTE.value,
+            "band_mhz": lte_band,
+            "power_dbm": LTE_CARRIER_DBM,
             "eirp_dbm": LTE_CARRIER_DBM + ANTENNA_GAIN_DBI,
-            "reference_eirp_dbm": round(lte_rsrp_eirp_dbm(LTE_CARRIER_DBM, ANTENNA_GAIN_DBI, bw), 2),
-            "bandwidth_mhz": bw, "cell_id": (100_000 + site_id) * 256 + 1,
-            "pci": site_id % 504, "arfcn": LTE_EARFCN[lte_band],
+            "reference_eirp_dbm": round(
+                lte_rsrp_eirp_dbm(LTE_CARRIER_DBM, ANTENNA_GAIN_DBI, bw), 2
+            ),
+            "bandwidth_mhz": bw,
+            "cell_id": (100_000 + site_id) * 256 + 1,
+            "pci": site_id % 504,
+            "arfcn": LTE_EARFCN[lte_band],
         }
     ]
     if rng.random() < op.umts:
-        out.append(common | {
-            "radio": Radio.UMTS.value, "band_mhz": UMTS_BAND_MHZ, "power_dbm": UMTS_CPICH_DBM,
-            "eirp_dbm": UMTS_CPICH_DBM + ANTENNA_GAIN_DBI,
-            "reference_eirp_dbm": UMTS_CPICH_DBM + ANTENNA_GAIN_DBI, "bandwidth_mhz": 5.0,
-            "cell_id": (site_id % 4096) * 65536 + 1, "pci": site_id % 512, "arfcn": UMTS_UARFCN,
-        })
+        out.append(
+            common
+            | {
+                "radio": Radio.UMTS.value,
+                "band_mhz": UMTS_BAND_MHZ,
+                "power_dbm": UMTS_CPICH_DBM,
+                "eirp_dbm": UMTS_CPICH_DBM + ANTENNA_GAIN_DBI,
+                "reference_eirp_dbm": UMTS_CPICH_DBM + ANTENNA_GAIN_DBI,
+                "bandwidth_mhz": 5.0,
+                "cell_id": (site_id % 4096) * 65536 + 1,
+                "pci": site_id % 512,
+                "arfcn": UMTS_UARFCN,
+            }
+        )
     if rng.random() < op.gsm:
-        out.append(common | {
-            "radio": Radio.GSM.value, "band_mhz": GSM_BAND_MHZ, "power_dbm": GSM_BCCH_DBM,
-            "eirp_dbm": GSM_BCCH_DBM + ANTENNA_GAIN_DBI,
-            "reference_eirp_dbm": GSM_BCCH_DBM + ANTENNA_GAIN_DBI, "bandwidth_mhz": 0.2,
-            "cell_id": site_id % 65536, "pci": -1, "arfcn": int(rng.integers(1, 125)),
-        })
+        out.append(
+            common
+            | {
+                "radio": Radio.GSM.value,
+                "band_mhz": GSM_BAND_MHZ,
+                "power_dbm": GSM_BCCH_DBM,
+                "eirp_dbm": GSM_BCCH_DBM + ANTENNA_GAIN_DBI,
+                "reference_eirp_dbm": GSM_BCCH_DBM + ANTENNA_GAIN_DBI,
+                "bandwidth_mhz": 0.2,
+                "cell_id": site_id % 65536,
+                "pci": -1,
+                "arfcn": int(rng.integers(1, 125)),
+            }
+        )
     return out
 
 
@@ -296,14 +339,16 @@ def best_server_dbm(
     ]
     base = transmitters["reference_eirp_dbm"].to_numpy() - np.array([t[0] for t in terms])
     slope = np.array([t[1] for t in terms])
-    tile = (np.floor(x / tile_km).astype(np.int64) * 100_000 + np.floor(y / tile_km).astype(np.int64))
+    tile = np.floor(x / tile_km).astype(np.int64) * 100_000 + np.floor(y / tile_km).astype(np.int64)
     order = np.argsort(tile, kind="stable")
     bounds = np.flatnonzero(np.diff(tile[order])) + 1
     for rows in np.split(order, bounds):
         cx, cy = x[rows], y[rows]
         near = (
-            (tx > cx.min() - MAX_RANGE_KM) & (tx < cx.max() + MAX_RANGE_KM)
-            & (ty > cy.min() - MAX_RANGE_KM) & (ty < cy.max() + MAX_RANGE_KM)
+            (tx > cx.min() - MAX_RANGE_KM)
+            & (tx < cx.max() + MAX_RANGE_KM)
+            & (ty > cy.min() - MAX_RANGE_KM)
+            & (ty < cy.max() + MAX_RANGE_KM)
         )
         idx = np.flatnonzero(near)
         if idx.size == 0:

@@ -116,10 +116,9 @@ def hata_terms_db(f_mhz: float, hb_m: float, hm_m: float) -> tuple[float, float]
     """
     log_f = math.log10(f_mhz)
     log_hb = math.log10(hb_m)
-    if f_mhz < COST231_F_MHZ[0]:
-        base = 69.55 + 26.16 * log_f
-    else:
-        base = 46.3 + 33.9 * log_f
+    # Hata's frequency terms below 1500 MHz, COST-231's from there up.
+    hata = f_mhz < COST231_F_MHZ[0]
+    base = 69.55 + 26.16 * log_f if hata else 46.3 + 33.9 * log_f
     intercept = (
         base
         - 13.82 * log_hb
@@ -139,7 +138,9 @@ def rural_path_loss_db(
     return cost231_hata_rural_db(f_mhz, hb_m, hm_m, d_km)
 
 
-def lte_rsrp_eirp_dbm(carrier_power_dbm: float, antenna_gain_dbi: float, bandwidth_mhz: float) -> float:
+def lte_rsrp_eirp_dbm(
+    carrier_power_dbm: float, antenna_gain_dbi: float, bandwidth_mhz: float
+) -> float:
     """EIRP of one LTE resource element, in dBm: what RSRP measures at the far end.
 
     RSRP is the power of one 15 kHz reference-signal resource element (3GPP TS 36.214 §5.1.1),

@@ -144,7 +144,9 @@ class Sampler:
     @classmethod
     def build(cls, areas: Areas) -> Sampler:
         """Tables from the areas; all lookups are then a ``searchsorted``."""
-        owner = np.repeat(np.arange(areas.village_cell_start.size - 1), np.diff(areas.village_cell_start))
+        owner = np.repeat(
+            np.arange(areas.village_cell_start.size - 1), np.diff(areas.village_cell_start)
+        )
         w = areas.village_cell_weight
         cum = np.cumsum(w) - np.repeat(
             np.concatenate([[0.0], np.cumsum(w)])[areas.village_cell_start[:-1]],
@@ -170,7 +172,9 @@ class Sampler:
 
     def commune_villages(self, rng: np.random.Generator, commune: IntArray) -> IntArray:
         """One village per commune, by population."""
-        pos = np.searchsorted(self.commune_village_cum, commune + rng.random(commune.size), side="right")
+        pos = np.searchsorted(
+            self.commune_village_cum, commune + rng.random(commune.size), side="right"
+        )
         return self.commune_village[np.minimum(pos, self.commune_village.size - 1)]
 
 
@@ -303,9 +307,9 @@ def take_readings(
         cell=cell.astype(np.int32),
         lat=np.round(lat, 6),
         lon=np.round(lon, 6),
-        accuracy_m=np.where(manual & (rng.random(total) < 0.5), np.nan, np.round(accuracy, 1)).astype(
-            np.float32
-        ),
+        accuracy_m=np.where(
+            manual & (rng.random(total) < 0.5), np.nan, np.round(accuracy, 1)
+        ).astype(np.float32),
         speed_mps=np.where(manual, np.nan, np.round(speed, 1)).astype(np.float32),
         operator=op.astype(np.int8),
         radio=radio.astype(np.int8),

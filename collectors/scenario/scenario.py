@@ -40,7 +40,13 @@ from collectors.scenario.residents import (
     take_readings,
 )
 from collectors.scenario.terrain import Box, GaussianField, Valley, valleys_loss_db
-from collectors.scenario.truth import CLASSES, NO_SERVICE_DBM, bars_of, class_rank
+from collectors.scenario.truth import (
+    CLASSES,
+    NO_SERVICE_DBM,
+    bars_of,
+    class_rank,
+    ranks_to_classes,
+)
 from collectors.scenario.uploads import UploadBatch, UploadPlan, plan_uploads
 
 Size = Literal["small", "province"]
@@ -120,8 +126,17 @@ SIZES: dict[str, SizeSpec] = {
 }
 
 # Random stream numbers, one per step (see the module docstring).
-_STREAM = {"highland": 1, "areas": 2, "valleys": 3, "sites": 4, "shadow": 5, "built": 6,
-           "residents": 7, "uploads": 8, "readings": 100}
+_STREAM = {
+    "highland": 1,
+    "areas": 2,
+    "valleys": 3,
+    "sites": 4,
+    "shadow": 5,
+    "built": 6,
+    "residents": 7,
+    "uploads": 8,
+    "readings": 100,
+}
 
 
 @dataclass(frozen=True)
@@ -218,9 +233,7 @@ class Scenario:
         best = rank.groupby([t["cell"], t["operator"]]).max()
         lte = t[t["radio"] == "lte"].set_index(["cell", "operator"])["signal_dbm"]
         out = best.rename("rank").to_frame().join(lte.rename("lte_signal_dbm"))
-        out["truth_class"] = pd.Categorical.from_codes(
-            out.pop("rank").to_numpy(), categories=list(CLASSES)
-        )
+        out["truth_class"] = ranks_to_classes(out.pop("rank").to_numpy())
         return out.reset_index()
 
     def summary(self) -> dict[str, Any]:
@@ -246,7 +259,8 @@ class Scenario:
             "cells_by_best_class": {k: int(cls.get(k, 0)) for k in CLASSES},
             "population_by_best_class": {k: round(float(pop.get(k, 0.0))) for k in CLASSES},
             "cells_by_best_lte_class": {k: int(lte.get(k, 0)) for k in CLASSES},
-            "site_built": self.site_built.__dict__ | {"built_at": self.site_built.built_at.isoformat()},
+            "site_built": self.site_built.__dict__
+            | {"built_at": self.site_built.built_at.isoformat()},
             **{k: v for k, v in self.injected.items()},
         }
 
@@ -274,7 +288,9 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
     box = spec.box
     grid = build_cell_grid(box)
     highland_field = GaussianField(
-        rng("highland"), box, correlation_km=spec.highland_correlation_km,
+        rng("highland"),
+        box,
+        correlation_km=spec.highland_correlation_km,
         step_km=max(spec.highland_correlation_km / 4, 0.5),
     )
 
@@ -283,14 +299,25 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
         return np.asarray(1.0 / (1.0 + np.exp(-1.7 * highland_field.at_xy(x, y))))
 
     areas = build_areas(
-        rng("areas"), grid, communes=spec.communes, villages=spec.villages,
-        population=spec.population, towns=list(spec.towns), highland=highland,
-        tricky_names=True, commune_code_base=24_100 if size == "province" else 24_500,
+        rng("areas"),
+        grid,
+        communes=spec.communes,
+        villages=spec.villages,
+        population=spec.population,
+        towns=list(spec.towns),
+        highland=highland,
+        tricky_names=True,
+        commune_code_base=24_100 if size == "province" else 24_500,
     )
     valleys = draw_valleys(rng("valleys"), box, areas, spec.valleys, highland)
     sites, gaps = place_sites(
-        rng("sites"), box, areas, highland=highland, valleys=valleys,
-        density_scale=spec.site_density_scale, gap_radius_km=spec.gap_radius_km,
+        rng("sites"),
+        box,
+        areas,
+        highland=highland,
+        valleys=valleys,
+        density_scale=spec.site_density_scale,
+        gap_radius_km=spec.gap_radius_km,
     )
 
     # The true signal: best server's median power, minus highland and valley losses, plus
@@ -313,13 +340,23 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
                 continue
             rows = np.flatnonzero(mask.to_numpy())
             power, which = best_server_dbm(box, sites.iloc[rows], grid.x, grid.y)
-            field_db[(o, r)] = (power - receiver_loss - valley_loss + shadow_op[o]).astype(np.float32)
+            field_db[(o, r)] = (power - receiver_loss - valley_loss + shadow_op[o]).astype(
+                np.float32
+            )
             server[(o, r)] = np.where(which >= 0, rows[np.maximum(which, 0)], -1).astype(np.int32)
 
     built_at = now - timedelta(days=SITE_BUILT_DAYS_BEFORE_NOW)
     sites, site_built, before = build_site(
-        rng("built"), grid, areas, sites, field_db, server,
-        built_at=built_at, receiver_loss=receiver_loss, valleys=valleys, shadow=shadow_op[0],
+        rng("built"),
+        grid,
+        areas,
+        sites,
+        field_db,
+        server,
+        built_at=built_at,
+        receiver_loss=receiver_loss,
+        valleys=valleys,
+        shadow=shadow_op[0],
     )
 
     truth, cells = truth_tables(grid, areas, field_db)
@@ -333,14 +370,25 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
     for k, first in enumerate(range(0, len(residents), RESIDENT_CHUNK)):
         sub = slice(first, first + RESIDENT_CHUNK)
         chunk = type(residents)(
-            residents.village[sub], residents.operator[sub], residents.radio[sub],
-            residents.handset[sub], residents.readings[sub],
+            residents.village[sub],
+            residents.operator[sub],
+            residents.radio[sub],
+            residents.handset[sub],
+            residents.readings[sub],
         )
         parts.append(
             take_readings(
-                rng("readings", k), grid, areas, sampler, chunk, first,
-                field=field_db, server=server, field_before=before,
-                built_at_s=int(built_at.timestamp()), start_s=int(start.timestamp()),
+                rng("readings", k),
+                grid,
+                areas,
+                sampler,
+                chunk,
+                first,
+                field=field_db,
+                server=server,
+                field_before=before,
+                built_at_s=int(built_at.timestamp()),
+                start_s=int(start.timestamp()),
                 now_s=int(now.timestamp()),
             )
         )
@@ -348,10 +396,21 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
     plan = plan_uploads(rng("uploads"), columns, sites, now_s=int(now.timestamp()))
 
     return Scenario(
-        size=size, seed=seed, now=now, start=start, box=box,
-        communes=communes_table(areas), villages=villages_table(areas),
-        roads=roads_table(areas), sites=sites, cells=cells, truth=truth,
-        site_built=site_built, valleys=valleys, gaps=gaps, plan=plan,
+        size=size,
+        seed=seed,
+        now=now,
+        start=start,
+        box=box,
+        communes=communes_table(areas),
+        villages=villages_table(areas),
+        roads=roads_table(areas),
+        sites=sites,
+        cells=cells,
+        truth=truth,
+        site_built=site_built,
+        valleys=valleys,
+        gaps=gaps,
+        plan=plan,
     )
 
 
@@ -373,8 +432,16 @@ def draw_valleys(
         length = rng.uniform(3.0, 10.0)
         a = rng.uniform(0, math.pi)
         dx, dy = 0.5 * length * math.cos(a), 0.5 * length * math.sin(a)
-        out.append(Valley(cx - dx, cy - dy, cx + dx, cy + dy,
-                          width_km=float(rng.uniform(0.3, 0.7)), depth_db=float(rng.uniform(20, 40))))
+        out.append(
+            Valley(
+                cx - dx,
+                cy - dy,
+                cx + dx,
+                cy + dy,
+                width_km=float(rng.uniform(0.3, 0.7)),
+                depth_db=float(rng.uniform(20, 40)),
+            )
+        )
     return out
 
 
@@ -400,17 +467,27 @@ def build_site(
     before_server = server[key].copy()
     dead = class_rank(before.astype(np.float64), Radio.LTE) == 0
     owner = np.repeat(np.arange(areas.village_population.size), np.diff(areas.village_cell_start))
-    dead_people = np.bincount(
-        owner, weights=areas.village_cell_weight * dead[areas.village_cell],
-        minlength=areas.village_population.size,
-    ) * areas.village_population
+    dead_people = (
+        np.bincount(
+            owner,
+            weights=areas.village_cell_weight * dead[areas.village_cell],
+            minlength=areas.village_population.size,
+        )
+        * areas.village_population
+    )
     kinds = np.array(areas.village_kind)
     dead_people[kinds == "town"] = -1.0
     v = int(np.argmax(dead_people))
     lat, lon = float(areas.village_lat[v]), float(areas.village_lon[v])
     site_id = int(sites["site_id"].max()) + 1
     rows = site_transmitters(
-        rng, op, site_id, lat, lon, lte_band=900, height_m=45.0,
+        rng,
+        op,
+        site_id,
+        lat,
+        lon,
+        lte_band=900,
+        height_m=45.0,
         area_code=int(areas.village_commune[v]) + 1,
         built_at=pd.Timestamp(built_at),
     )
@@ -419,8 +496,14 @@ def build_site(
     # Terrain valleys still block the new site's signal, except the valley it stands in,
     # which it looks straight down.
     x, y = float(areas.village_x[v]), float(areas.village_y[v])
-    other = [val for val in valleys if float(val.distance_km(np.array(x), np.array(y))) > 1.5 * val.width_km]
-    after_new = (power - receiver_loss - valleys_loss_db(other, grid.x, grid.y) + shadow).astype(np.float32)
+    other = [
+        val
+        for val in valleys
+        if float(val.distance_km(np.array(x), np.array(y))) > 1.5 * val.width_km
+    ]
+    after_new = (power - receiver_loss - valleys_loss_db(other, grid.x, grid.y) + shadow).astype(
+        np.float32
+    )
     row = len(sites)
     sites = pd.concat([sites, new], ignore_index=True)
     better = after_new > before
@@ -431,8 +514,13 @@ def build_site(
     improved = rank_after > rank_before
     newly = (rank_after == 2) & (rank_before < 2)
     built = SiteBuilt(
-        site_id=site_id, operator=op.code, lat=lat, lon=lon, built_at=built_at,
-        village_code=areas.village_code[v], village_name=areas.village_name[v],
+        site_id=site_id,
+        operator=op.code,
+        lat=lat,
+        lon=lon,
+        built_at=built_at,
+        village_code=areas.village_code[v],
+        village_name=areas.village_name[v],
         cells_changed=int(improved.sum()),
         people_newly_covered=round(float(areas.cell_population[newly].sum()), 1),
     )
@@ -455,31 +543,37 @@ def truth_tables(
         if radio is Radio.LTE:
             lte_rank = np.maximum(lte_rank, rank)
         parts.append(
-            pd.DataFrame({
-                "cell": grid.cell,
-                "operator": OPERATORS[o].code,
-                "radio": radio.value,
-                "signal_dbm": np.where(np.isfinite(v), np.round(v, 1), np.nan).astype(np.float32),
-                "bars": bars_of(v, radio),
-                "truth_class": pd.Categorical.from_codes(rank, categories=list(CLASSES)),
-                "no_service": v < NO_SERVICE_DBM[radio],
-            })
+            pd.DataFrame(
+                {
+                    "cell": grid.cell,
+                    "operator": OPERATORS[o].code,
+                    "radio": radio.value,
+                    "signal_dbm": np.where(np.isfinite(v), np.round(v, 1), np.nan).astype(
+                        np.float32
+                    ),
+                    "bars": bars_of(v, radio),
+                    "truth_class": ranks_to_classes(rank),
+                    "no_service": v < NO_SERVICE_DBM[radio],
+                }
+            )
         )
     best_rank = op_rank.max(axis=0)
     truth = pd.concat(parts, ignore_index=True)
     truth["operator"] = truth["operator"].astype("category")
     truth["radio"] = truth["radio"].astype("category")
-    cells = pd.DataFrame({
-        "cell": grid.cell,
-        "h3": grid.h3_strings(),
-        "lat": grid.lat,
-        "lon": grid.lon,
-        "commune_code": np.array(areas.commune_code)[areas.cell_commune],
-        "population": areas.cell_population,
-        "best_class": pd.Categorical.from_codes(best_rank, categories=list(CLASSES)),
-        "best_lte_class": pd.Categorical.from_codes(lte_rank, categories=list(CLASSES)),
-        "covered_operators": (op_rank == 2).sum(axis=0).astype(np.int8),
-    })
+    cells = pd.DataFrame(
+        {
+            "cell": grid.cell,
+            "h3": grid.h3_strings(),
+            "lat": grid.lat,
+            "lon": grid.lon,
+            "commune_code": np.array(areas.commune_code)[areas.cell_commune],
+            "population": areas.cell_population,
+            "best_class": ranks_to_classes(best_rank),
+            "best_lte_class": ranks_to_classes(lte_rank),
+            "covered_operators": (op_rank == 2).sum(axis=0).astype(np.int8),
+        }
+    )
     return truth, cells
 
 

@@ -131,8 +131,12 @@ class Valley:
         dx = self.x1 - self.x0
         dy = self.y1 - self.y0
         length2 = dx * dx + dy * dy
-        t = np.clip(((np.asarray(x) - self.x0) * dx + (np.asarray(y) - self.y0) * dy) / length2, 0, 1)
-        return np.asarray(np.hypot(x - (self.x0 + t * dx), y - (self.y0 + t * dy)), dtype=np.float64)
+        t = np.clip(
+            ((np.asarray(x) - self.x0) * dx + (np.asarray(y) - self.y0) * dy) / length2, 0, 1
+        )
+        return np.asarray(
+            np.hypot(x - (self.x0 + t * dx), y - (self.y0 + t * dy)), dtype=np.float64
+        )
 
     def loss_db(self, x: FloatArray, y: FloatArray) -> FloatArray:
         """Extra loss at points of the local frame, dB (0 far away, ``depth_db`` on the axis)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from collectors.radio import DEFAULT_BARS, Radio
 
@@ -45,3 +46,9 @@ def bars_of(signal_dbm: FloatArray, radio: Radio) -> npt.NDArray[np.int8]:
     return ((s >= b.one).astype(np.int8) + (s >= b.two) + (s >= b.three) + (s >= b.four)).astype(
         np.int8
     )
+
+
+def ranks_to_classes(rank: npt.NDArray[np.integer]) -> pd.Categorical[str]:
+    """Class ranks (see ``class_rank``) as a pandas categorical of ``CLASSES``."""
+    codes = np.asarray(rank, dtype=np.int64)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(CLASSES)))

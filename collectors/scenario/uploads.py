@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from collectors.radio import ANDROID_UNAVAILABLE
-from collectors.scenario.network import OPERATORS, MCC_VIETNAM
+from collectors.scenario.network import MCC_VIETNAM, OPERATORS
 from collectors.scenario.residents import RADIOS, SOURCE_REPORTER, ReadingColumns
 
 IntArray = npt.NDArray[np.int64]
@@ -97,7 +97,9 @@ def seconds_to_rfc3339(seconds: IntArray) -> list[str]:
     return [t + "Z" for t in text.tolist()]
 
 
-def rows_to_dicts(columns: ReadingColumns, sites: pd.DataFrame, rows: IntArray) -> list[dict[str, Any]]:
+def rows_to_dicts(
+    columns: ReadingColumns, sites: pd.DataFrame, rows: IntArray
+) -> list[dict[str, Any]]:
     """Canonical reading dicts for the given rows of ``columns``.
 
     Optional fields are left out rather than sent as null; cell identity comes from the
@@ -158,7 +160,9 @@ def rows_to_dicts(columns: ReadingColumns, sites: pd.DataFrame, rows: IntArray) 
     return out
 
 
-def spoil(reading: dict[str, Any], kind: str, rng: np.random.Generator, now_s: int) -> dict[str, Any]:
+def spoil(
+    reading: dict[str, Any], kind: str, rng: np.random.Generator, now_s: int
+) -> dict[str, Any]:
     """A copy of a good reading made bad in the named way (see ``SCHEMA_KINDS``/``GATE_KINDS``)."""
     d = dict(reading)
     d["id"] = "x" + d["id"][1:]  # its own id: a bad reading is not a duplicate of a good one
@@ -208,7 +212,8 @@ def plan_uploads(
     # Duplicates: a retry some minutes to hours after the first upload, same dict.
     dup = np.flatnonzero(rng.random(n) < DUPLICATE_SHARE)
     dup_time = np.minimum(
-        columns.uploaded_s[dup] + np.exp(rng.normal(math.log(1800), 1.0, dup.size)).astype(np.int64),
+        columns.uploaded_s[dup]
+        + np.exp(rng.normal(math.log(1800), 1.0, dup.size)).astype(np.int64),
         now_s,
     )
     # Bad readings, each made from a random good one and sent with it.

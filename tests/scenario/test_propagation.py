@@ -31,7 +31,9 @@ def test_cost231_hata_rural_at_1800_mhz_matches_hand_computation() -> None:
     f, hb, hm, d = 1800.0, 30.0, 1.5, 5.0
     log_f, log_hb = math.log10(f), math.log10(hb)
     a_hm = (1.1 * log_f - 0.7) * hm - (1.56 * log_f - 0.8)
-    medium_city = 46.3 + 33.9 * log_f - 13.82 * log_hb - a_hm + (44.9 - 6.55 * log_hb) * math.log10(d)
+    medium_city = (
+        46.3 + 33.9 * log_f - 13.82 * log_hb - a_hm + (44.9 - 6.55 * log_hb) * math.log10(d)
+    )
     rural = medium_city - 4.78 * log_f**2 + 18.33 * log_f - 40.94
     assert float(cost231_hata_rural_db(f, hb, hm, d)) == pytest.approx(rural, abs=1e-9)
     assert rural == pytest.approx(128.9, abs=0.1)

@@ -208,8 +208,11 @@ def test_reading_means_match_the_truth(small_scenario: Scenario) -> None:
     true_by_row = lte["signal_dbm"].to_numpy()  # in grid order
     built_s = small_scenario.site_built.built_at.timestamp()
     use = (
-        (c.operator == 0) & (c.radio == 0) & np.isfinite(c.signal_dbm)
-        & (c.observed_s >= built_s) & (true_by_row[c.cell] > -100)  # away from censoring
+        (c.operator == 0)
+        & (c.radio == 0)
+        & np.isfinite(c.signal_dbm)
+        & (c.observed_s >= built_s)
+        & (true_by_row[c.cell] > -100)  # away from censoring
     )
     diff = c.signal_dbm[use] - true_by_row[c.cell[use]]
     handset_mean = float(np.dot(HANDSET_SHARE, [m[1] for m in HANDSET_MODELS]))
@@ -239,7 +242,11 @@ def test_built_site_turns_its_village_covered(small_scenario: Scenario) -> None:
     assert site["built_at"].notna().all()
     # Readings there on that operator's LTE: bad before the site, good after.
     c = small_scenario.plan.columns
-    here = (small_scenario.cells["cell"].to_numpy()[c.cell] == cell) & (c.operator == 0) & (c.radio == 0)
+    here = (
+        (small_scenario.cells["cell"].to_numpy()[c.cell] == cell)
+        & (c.operator == 0)
+        & (c.radio == 0)
+    )
     before = here & (c.observed_s < built.built_at.timestamp()) & (c.source == 0)
     after = here & (c.observed_s >= built.built_at.timestamp()) & (c.source == 0)
     if before.any() and after.any():

@@ -9,6 +9,7 @@ more are both read; columns we do not use are ignored.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from math import isfinite
 from typing import Final
 
 from collectors.formats.rows import (
@@ -151,16 +152,40 @@ def column_index_checked(header: list[str]) -> dict[str, int]:
     return index
 
 
+# Number columns in the order a row is checked when it fails the fast path, with whether an
+# empty value is an error.
+_NUMBER_COLUMNS: Final = (
+    ("lat", float_field, True),
+    ("lon", float_field, True),
+    ("mcc", int_field, True),
+    ("mnc", int_field, True),
+    ("accuracy", float_field, False),
+    ("speed", float_field, False),
+    ("lac", int_field, False),
+    ("cell_id", int_field, False),
+    ("psc", int_field, False),
+    ("arfcn", int_field, False),
+)
+
+
 def _rows(
     records: Iterator[CsvRow], header: list[str], index: dict[str, int], device: str | None
 ) -> Iterator[Row]:
     width = len(header)
-    i_mcc, i_mnc, i_lat, i_lon = index["mcc"], index["mnc"], index["lat"], index["lon"]
-    i_time, i_net = index["measured_at"], index["net_type"]
-    i_lac, i_cell, i_psc = index.get("lac"), index.get("cell_id"), index.get("psc")
-    i_acc, i_speed, i_arfcn = index.get("accuracy"), index.get("speed"), index.get("arfcn")
-    i_neighbour, i_device, i_asu = index.get("neighboring"), index.get("device"), index.get("asu")
-    i_dbm = index.get("dbm")
+    # Absent optional columns point at -1: every row gets an empty field appended, so they
+    # read as "unknown" without a per-field "is the column there?" test.
+    at = {name: index.get(name, -1) for name in _USED}
+    i_mcc, i_mnc, i_lat, i_lon = at["mcc"], at["mnc"], at["lat"], at["lon"]
+    i_time, i_net, i_device, i_neighbour = (
+        at["measured_at"],
+        at["net_type"],
+        at["device"],
+        at["neighboring"],
+    )
+    i_acc, i_speed, i_lac, i_cell, i_psc, i_arfcn = (
+        at[name] for name in ("accuracy", "speed", "lac", "cell_id", "psc", "arfcn")
+    )
+    i_dbm, i_asu = index.get("dbm"), index.get("asu")
     metric_index = {radio: index.get(name) for radio, name in _METRIC_COLUMN.items()}
 
     for record in records:
@@ -170,40 +195,77 @@ def _rows(
             if error is not None:
                 yield error
             continue
-        if i_neighbour is not None and fields[i_neighbour].strip().lower() in TRUE_WORDS:
+        fields.append("")
+        if fields[i_neighbour].strip().lower() in TRUE_WORDS:
             continue
+        # Numbers are converted inline (a call per field would double the cost of a row);
+        # when one fails, _diagnose finds and names it.
         try:
             radio = technology_to_radio(fields[i_net], "net_type")
-            radio_name = _RADIO_NAMES[radio]
             signal = _signal(fields, radio, metric_index[radio], i_dbm, i_asu)
-            token = (fields[i_device] if i_device is not None else "") or device
+            token = fields[i_device] or device
             if not token:
                 raise FieldProblem("device", "no device token in the row and none given")
-            reading = {
-                "device": token,
-                "observed_at": iso_to_rfc3339(fields[i_time], "measured_at", naive_is_utc=True),
-                "lat": required(float_field(fields[i_lat], "lat"), "lat"),
-                "lon": required(float_field(fields[i_lon], "lon"), "lon"),
-                "accuracy_m": float_field(fields[i_acc], "accuracy") if i_acc is not None else None,
-                "speed_mps": float_field(fields[i_speed], "speed") if i_speed is not None else None,
-                "mcc": required(int_field(fields[i_mcc], "mcc"), "mcc"),
-                "mnc": required(int_field(fields[i_mnc], "mnc"), "mnc"),
-                "radio": radio_name,
-                "signal_dbm": signal,
-                "area_code": int_field(fields[i_lac], "lac") if i_lac is not None else None,
-                "cell_id": int_field(fields[i_cell], "cell_id") if i_cell is not None else None,
-                "pci": int_field(fields[i_psc], "psc") if i_psc is not None else None,
-                "arfcn": int_field(fields[i_arfcn], "arfcn") if i_arfcn is not None else None,
-                "source": SOURCE,
-            }
+            observed_at = iso_to_rfc3339(fields[i_time], "measured_at", naive_is_utc=True)
+            lat = float(fields[i_lat])
+            lon = float(fields[i_lon])
+            mcc = int(fields[i_mcc])
+            mnc = int(fields[i_mnc])
+            text = fields[i_acc]
+            accuracy = float(text) if text else None
+            text = fields[i_speed]
+            speed = float(text) if text else None
+            text = fields[i_lac]
+            area = int(text) if text else None
+            text = fields[i_cell]
+            cell = int(text) if text else None
+            text = fields[i_psc]
+            pci = int(text) if text else None
+            text = fields[i_arfcn]
+            arfcn = int(text) if text else None
+            # One test for NaN/inf in any float: they propagate through a sum.
+            if not isfinite(lat + lon + (accuracy or 0.0) + (speed or 0.0)):
+                raise ValueError("not finite")
         except FieldProblem as problem:
             yield RowError(record.line, problem.field, problem.reason)
             continue
-        reading["id"] = reading_id(
-            f"{reading['observed_at']}|{reading['lat']}|{reading['lon']}|{reading['mcc']}|"
-            f"{reading['mnc']}|{radio_name}|{reading['area_code']}|{reading['cell_id']}|{signal}"
-        )
-        yield reading
+        except ValueError:
+            yield _diagnose(record.line, fields, at)
+            continue
+        radio_name = _RADIO_NAMES[radio]
+        yield {
+            # Derived id: see collectors.formats.rows.reading_id for why.
+            "id": reading_id(
+                f"{observed_at}|{lat}|{lon}|{mcc}|{mnc}|{radio_name}|{area}|{cell}|{signal}"
+            ),
+            "device": token,
+            "observed_at": observed_at,
+            "lat": lat,
+            "lon": lon,
+            "accuracy_m": accuracy,
+            "speed_mps": speed,
+            "mcc": mcc,
+            "mnc": mnc,
+            "radio": radio_name,
+            "signal_dbm": signal,
+            "area_code": area,
+            "cell_id": cell,
+            "pci": pci,
+            "arfcn": arfcn,
+            "source": SOURCE,
+        }
+
+
+def _diagnose(line: int, fields: list[str], at: dict[str, int]) -> RowError:
+    """The error for a row whose numbers did not all convert: the first bad column."""
+    for name, convert, needed in _NUMBER_COLUMNS:
+        try:
+            value = convert(fields[at[name]], name)
+            if needed:
+                required(value, name)
+        except FieldProblem as problem:
+            return RowError(line, problem.field, problem.reason)
+    return RowError(line, None, "a number in this row could not be read")
 
 
 def _signal(

@@ -100,7 +100,7 @@ def _features(source: ByteSource) -> Iterator[Any]:
             raise FormatError(
                 f"GeoJSON over {MAX_BYTES_WITHOUT_IJSON} bytes needs the ijson package"
             )
-        source.finish()
+        source.report_progress()
         try:
             document = json.loads(data)
         except ValueError as exc:
@@ -119,7 +119,7 @@ def _features(source: ByteSource) -> Iterator[Any]:
         raise FormatError(
             f"GeoJSON breaks off or is malformed after {count} features: {exc}"
         ) from None
-    source.finish()
+    source.report_progress()
 
 
 def _rows(features: Iterator[Any], device: str | None) -> Iterator[Row]:

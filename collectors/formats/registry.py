@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Final
@@ -44,6 +46,38 @@ READING_FORMATS: Final = (TOWERCOLLECTOR, OPENCELLID, GEOSUBMIT, CANONICAL_CSV, 
 SNIFF_BYTES: Final = 4096
 
 
+GZIP_MAGIC: Final = b"\x1f\x8b"
+
+
+class _Gunzipped:
+    """A gzip stream read through, with its errors turned into :class:`FormatError`."""
+
+    def __init__(self, compressed: ByteSource) -> None:
+        self._file = gzip.GzipFile(fileobj=compressed, mode="rb")
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._file.read(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FormatError(f"broken gzip data: {exc}") from None
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        try:
+            return self._file.readline(-1 if size is None else size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FormatError(f"broken gzip data: {exc}") from None
+
+
+def gunzipped(byte_source: ByteSource) -> ByteSource:
+    """``byte_source`` itself, or its decompressed content when it starts with the gzip magic
+    bytes (``.csv.gz`` exports: OpenCelliD ships its cell exports so). The progress hook stays
+    on the compressed source, so it keeps counting the bytes of the file on disk."""
+    if byte_source.head(2) != GZIP_MAGIC:
+        return byte_source
+    # The decompressed side reports the compressed side's count, at its end too.
+    return ByteSource(_Gunzipped(byte_source), progress=lambda _: byte_source.report_progress())
+
+
 def open_readings(
     source: BinaryReadable | Iterable[bytes],
     *,
@@ -52,7 +86,7 @@ def open_readings(
     progress: ProgressHook | None = None,
     received_at: datetime | None = None,
 ) -> tuple[str, Iterator[Row]]:
-    """The format name and the lazy rows of a file of readings.
+    """The format name and the lazy rows of a file of readings (gzip-compressed or not).
 
     ``format_name`` (one of :data:`READING_FORMATS`) skips sniffing. ``device`` is the token
     for rows that carry none (required for OpenCelliD and geosubmit files, which never do).
@@ -61,7 +95,7 @@ def open_readings(
     :class:`~collectors.formats.rows.FormatError` (or a subclass) for an empty or unreadable
     file, an unknown format, a cell export (use :func:`open_sites`) or missing columns.
     """
-    byte_source = as_byte_source(source, progress)
+    byte_source = gunzipped(as_byte_source(source, progress))
     name = format_name or sniff_format(byte_source.head(SNIFF_BYTES))
     if name == CELL_EXPORT:
         raise FormatError("this is a cell export (cell sites, not readings): import it as sites")
@@ -78,7 +112,7 @@ def open_readings(
     if name == OPENCELLID:
         return name, parse_opencellid(byte_source, device=device)
     body = byte_source.read(MAX_BODY_BYTES + 1)
-    byte_source.finish()
+    byte_source.report_progress()
     if len(body) > MAX_BODY_BYTES:
         raise FormatError(f"a geosubmit file over {MAX_BODY_BYTES} bytes is not supported")
     return name, iter(parse_geosubmit(body, device=device, received_at=received_at))
@@ -87,8 +121,9 @@ def open_readings(
 def open_sites(
     source: BinaryReadable | Iterable[bytes], *, progress: ProgressHook | None = None
 ) -> Iterator[SiteDict | RowError]:
-    """The lazy site dicts and row errors of a cell export, after checking that it is one."""
-    byte_source = as_byte_source(source, progress)
+    """The lazy site dicts and row errors of a cell export (gzip-compressed or not), after
+    checking that it is one."""
+    byte_source = gunzipped(as_byte_source(source, progress))
     name = sniff_format(byte_source.head(SNIFF_BYTES))
     if name != CELL_EXPORT:
         raise FormatError(f"expected a cell export (radio,mcc,net,area,cell,...), got {name}")

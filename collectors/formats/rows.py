@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -208,6 +209,8 @@ class ByteSource:
         self, source: BinaryReadable | Iterable[bytes], *, progress: ProgressHook | None = None
     ) -> None:
         reader: BinaryReadable
+        if isinstance(source, io.TextIOBase):
+            raise TypeError("open the file in binary mode ('rb'): parsers decode it themselves")
         if hasattr(source, "readline") and hasattr(source, "read"):
             reader = source  # type: ignore[assignment]
         else:
@@ -234,8 +237,8 @@ class ByteSource:
             self._next_report = self.bytes_read + PROGRESS_EVERY_BYTES
             self._progress(self.bytes_read)
 
-    def finish(self) -> None:
-        """Report the final byte count to the progress hook."""
+    def report_progress(self) -> None:
+        """Call the progress hook with the bytes consumed so far (at the end, for one)."""
         if self._progress is not None:
             self._progress(self.bytes_read)
 
@@ -291,7 +294,7 @@ class ByteSource:
                 yield b""
                 continue
             yield line
-        self.finish()
+        self.report_progress()
 
 
 def as_byte_source(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 from pathlib import Path
 
@@ -94,3 +95,26 @@ def test_open_readings_needs_a_device_for_formats_without_one(data_dir: Path) ->
 def test_open_readings_passes_missing_columns_through() -> None:
     with pytest.raises(MissingColumnsError, match="lat"):
         open_readings(io.BytesIO(b"mcc,mnc,lon,measured_at,net_type,dbm\r\n"))
+
+
+def test_gzipped_exports_are_read_and_progress_counts_compressed_bytes(data_dir: Path) -> None:
+    compressed = gzip.compress((data_dir / "cell_export.csv").read_bytes())
+    seen: list[int] = []
+    sites, errors = split(open_sites(io.BytesIO(compressed), progress=seen.append))
+    assert (len(sites), errors) == (6, [])
+    assert seen[-1] == len(compressed)
+    data = gzip.compress((data_dir / "towercollector.csv").read_bytes())
+    name, rows = open_readings(io.BytesIO(data))
+    assert name == "towercollector" and len(split(rows)[0]) == 6
+
+
+def test_truncated_gzip_is_a_format_error(data_dir: Path) -> None:
+    data = gzip.compress((data_dir / "towercollector.csv").read_bytes() * 50)
+    with pytest.raises(FormatError, match="gzip"):
+        _, rows = open_readings(io.BytesIO(data[: len(data) // 2]))
+        list(rows)
+
+
+def test_text_mode_files_are_refused_clearly(data_dir: Path) -> None:
+    with open(data_dir / "canonical.csv", encoding="utf-8") as f, pytest.raises(TypeError):
+        open_readings(f)  # type: ignore[arg-type]

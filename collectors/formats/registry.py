@@ -10,7 +10,7 @@ import gzip
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, cast
 
 from collectors.formats.canonical import parse_canonical_csv
 from collectors.formats.cellexport import parse_cell_export
@@ -53,7 +53,9 @@ class _Gunzipped:
     """A gzip stream read through, with its errors turned into :class:`FormatError`."""
 
     def __init__(self, compressed: ByteSource) -> None:
-        self._file = gzip.GzipFile(fileobj=compressed, mode="rb")
+        # typeshed asks for a seekable file object, but GzipFile only seeks when its caller
+        # seeks; reading front to back never does.
+        self._file = gzip.GzipFile(fileobj=cast(Any, compressed), mode="rb")
 
     def read(self, size: int = -1, /) -> bytes:
         try:

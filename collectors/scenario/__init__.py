@@ -6,6 +6,7 @@ can be measured. Start at ``generate_scenario``; the tables are described on ``S
 It imports nothing from ``service``.
 """
 
+from collectors.scenario.network import SITE_COLUMNS
 from collectors.scenario.scenario import DEFAULT_NOW, SIZES, Scenario, SiteBuilt, generate_scenario
 from collectors.scenario.uploads import GATE_KINDS, SCHEMA_KINDS, UploadBatch
 
@@ -13,6 +14,7 @@ __all__ = [
     "DEFAULT_NOW",
     "GATE_KINDS",
     "SCHEMA_KINDS",
+    "SITE_COLUMNS",
     "SIZES",
     "Scenario",
     "SiteBuilt",

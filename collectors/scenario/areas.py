@@ -82,12 +82,6 @@ class Areas:
     cell_commune: IntArray
 
 
-def _logistic(z: FloatArray) -> FloatArray:
-    # A logistic curve with slope 1.7 is within 0.01 of the normal CDF (Bowling et al., J.
-    # Industrial Engineering and Management 2(1), 2009): maps a unit Gaussian field to 0..1.
-    return np.asarray(1.0 / (1.0 + np.exp(-1.7 * z)), dtype=np.float64)
-
-
 def place_seats(
     rng: np.random.Generator,
     box: Box,

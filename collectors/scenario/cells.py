@@ -68,12 +68,3 @@ def build_cell_grid(box: Box) -> CellGrid:
     lon = centres[:, 1].copy()
     x, y = box.to_xy(lat, lon)
     return CellGrid(box=box, cell=cells, lat=lat, lon=lon, x=x, y=y)
-
-
-def points_to_cells(lat: FloatArray, lon: FloatArray) -> IntArray:
-    """Resolution-9 H3 index of each point (degrees), as int64."""
-    return np.fromiter(
-        (h3i.latlng_to_cell(float(a), float(o), RESOLUTION) for a, o in zip(lat, lon, strict=True)),
-        dtype=np.int64,
-        count=len(lat),
-    )

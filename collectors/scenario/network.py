@@ -215,7 +215,9 @@ def place_sites(
                 height_m=float(rng.uniform(30.0, 60.0)),
                 area_code=int(area_codes[i]),
             )
-    return pd.DataFrame(rows, columns=list(SITE_COLUMNS)), gaps
+    table = pd.DataFrame(rows, columns=list(SITE_COLUMNS))
+    table["built_at"] = pd.to_datetime(table["built_at"], utc=True).astype("datetime64[us, UTC]")
+    return table, gaps
 
 
 SITE_COLUMNS: dict[str, str] = {

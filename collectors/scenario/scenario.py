@@ -10,7 +10,7 @@ seed, so the output is a pure function of (size, seed, now).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -39,7 +39,13 @@ from collectors.scenario.residents import (
     draw_residents,
     take_readings,
 )
-from collectors.scenario.terrain import Box, GaussianField, Valley, valleys_loss_db
+from collectors.scenario.terrain import (
+    Box,
+    GaussianField,
+    Valley,
+    normal_to_unit,
+    valleys_loss_db,
+)
 from collectors.scenario.truth import (
     CLASSES,
     NO_SERVICE_DBM,
@@ -295,8 +301,7 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
     )
 
     def highland(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        # Logistic squashing of the unit field to 0..1 (see areas._logistic).
-        return np.asarray(1.0 / (1.0 + np.exp(-1.7 * highland_field.at_xy(x, y))))
+        return normal_to_unit(highland_field.at_xy(x, y))
 
     areas = build_areas(
         rng("areas"),
@@ -415,7 +420,11 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
 
 
 def draw_valleys(
-    rng: np.random.Generator, box: Box, areas: Areas, count: int, highland: Any
+    rng: np.random.Generator,
+    box: Box,
+    areas: Areas,
+    count: int,
+    highland: Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64]], npt.NDArray[np.float64]],
 ) -> list[Valley]:
     """Terrain valleys: half run through a village (so people live in them), half lie in the
     highlands. Each is 3-10 km long, 0.3-0.7 km wide and 20-40 dB deep."""
@@ -491,7 +500,8 @@ def build_site(
         area_code=int(areas.village_commune[v]) + 1,
         built_at=pd.Timestamp(built_at),
     )
-    new = pd.DataFrame([rows[0]])
+    new = pd.DataFrame([rows[0]], columns=sites.columns)
+    new["built_at"] = new["built_at"].astype("datetime64[us, UTC]")
     power, _ = best_server_dbm(grid.box, new, grid.x, grid.y)
     # Terrain valleys still block the new site's signal, except the valley it stands in,
     # which it looks straight down.

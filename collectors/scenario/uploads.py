@@ -43,6 +43,7 @@ GATE_KINDS: tuple[str, ...] = (
     "future_timestamp",  # observed 2-30 days after now
     "null_island",  # lat 0, lon 0: an app's missing position
     "signal_out_of_range",  # LTE RSRP of -150 or -20 dBm, outside -140..-43
+    "too_old",  # observed 500-900 days before now, beyond the default 400-day retention
 )
 # Injected per kind: this many per million readings, at least ``MIN_PER_KIND``.
 BAD_PER_MILLION = 60
@@ -193,6 +194,10 @@ def spoil(
         d["observed_at"] = seconds_to_rfc3339(
             np.array([now_s + int(rng.integers(2 * 86400, 30 * 86400))])
         )[0]
+    elif kind == "too_old":
+        d["observed_at"] = seconds_to_rfc3339(
+            np.array([now_s - int(rng.integers(500 * 86400, 900 * 86400))])
+        )[0]
     elif kind == "null_island":
         d["lat"] = 0.0
         d["lon"] = 0.0
@@ -229,6 +234,7 @@ def plan_uploads(
     # Sort by upload time; ties keep the order above (stable), so the result is deterministic.
     sort = np.argsort(upload, kind="stable")
     accuracy = columns.accuracy_m
+    drawn_bad = (accuracy > 1000) | (columns.speed_mps > 50)
     injected: dict[str, Any] = {
         "readings": n,
         "duplicates": int(dup.size),
@@ -238,6 +244,10 @@ def plan_uploads(
         "accuracy_over_1000m": int(np.sum(accuracy > 1000)),
         "accuracy_over_50m": int(np.sum(accuracy > 50)),
         "speed_over_50mps": int(np.sum(columns.speed_mps > 50)),
+        # Distinct simulated readings that a gate with deadzone's defaults refuses (accuracy
+        # over 1000 m or speed over 50 m/s), and how many of the duplicate uploads repeat one.
+        "gate_rejected_drawn": int(np.sum(drawn_bad)),
+        "duplicates_of_gate_rejected": int(np.sum(drawn_bad[dup])),
         "no_service": int(columns.no_service.sum()),
         "manual": int(np.sum(columns.source == SOURCE_REPORTER)),
     }

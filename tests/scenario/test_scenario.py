@@ -261,3 +261,32 @@ def test_summary_counts_what_was_made(small_scenario: Scenario) -> None:
     assert sum(s["cells_by_best_class"].values()) == s["cells"]
     json.dumps(s)
     assert Counter(k for k in s["schema_invalid"]) == Counter(SCHEMA_KINDS)
+
+
+def test_gate_cases_match_the_injected_counts(
+    small_scenario: Scenario, small_uploads: list[dict[str, Any]]
+) -> None:
+    # deadzone's default gate (DESIGN.md "Data quality defaults"), restated here so that this
+    # collector's tests do not depend on the service.
+    from collectors.radio import SIGNAL_RANGES
+
+    now = small_scenario.now
+    refused = 0
+    for raw in small_uploads:
+        try:
+            r = Reading.model_validate(raw)
+        except ValidationError:
+            continue
+        valid = SIGNAL_RANGES[r.radio]
+        refused += bool(
+            (r.signal_dbm is not None and not valid.min_dbm <= r.signal_dbm <= valid.max_dbm)
+            or (r.lat == 0.0 and r.lon == 0.0)
+            or (r.accuracy_m is not None and r.accuracy_m > 1000)
+            or (r.speed_mps is not None and r.speed_mps > 50)
+            or (r.observed_at - now).total_seconds() > 600
+            or (now - r.observed_at).days > 400
+        )
+    injected = small_scenario.injected
+    expected = sum(injected["gate_rejected"].values())
+    expected += injected["gate_rejected_drawn"] + injected["duplicates_of_gate_rejected"]
+    assert refused == expected

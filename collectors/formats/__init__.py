@@ -1,8 +1,9 @@
 """Outside file formats turned into canonical readings (and cell sites).
 
-Every reading parser yields, lazily, plain reading dicts (which validate as
-:class:`collectors.reading.Reading`) and :class:`RowError` for rows that cannot be readings;
-whole-file problems raise :class:`FormatError`. See ``rows`` for the contract and each
+Every reading parser returns a :class:`RowStream`: lazily, plain reading dicts (which
+validate as :class:`collectors.reading.Reading`) and :class:`RowError` for rows that cannot
+be readings, with the line (or index) each came from; whole-file problems raise
+:class:`FormatError`. See ``rows`` for the contract and each
 format's module for its rules.
 """
 
@@ -26,6 +27,7 @@ from collectors.formats.rows import (
     ReadingDict,
     Row,
     RowError,
+    RowStream,
     SiteDict,
     UnknownFormatError,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "ReadingDict",
     "Row",
     "RowError",
+    "RowStream",
     "SiteDict",
     "UnknownFormatError",
     "gunzip_body",

@@ -24,6 +24,7 @@ from collectors.formats.rows import (
     ReadingDict,
     Row,
     RowError,
+    RowStream,
     as_byte_source,
     bool_field,
     csv_records,
@@ -91,7 +92,7 @@ def parse_canonical_csv(
     *,
     device: str | None = None,
     progress: ProgressHook | None = None,
-) -> Iterator[Row]:
+) -> RowStream[Row]:
     """Readings (dicts) and row errors from a canonical CSV, lazily.
 
     The header is checked at once: unknown columns raise
@@ -101,7 +102,8 @@ def parse_canonical_csv(
     value of the wrong type is a row error naming the field; value ranges are left to the
     service.
     """
-    records = csv_records(as_byte_source(source, progress))
+    byte_source = as_byte_source(source, progress)
+    records = csv_records(byte_source)
     header = read_header(records, "canonical CSV")
     unknown = [name for name in header if name not in FIELD_PARSERS]
     if unknown:
@@ -115,15 +117,17 @@ def parse_canonical_csv(
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise MissingColumnsError("canonical CSV", missing, header)
-    return _rows(records, header, device)
+    return RowStream(_rows(records, header, device), byte_source, "line")
 
 
-def _rows(records: Iterator[CsvRow], header: list[str], device: str | None) -> Iterator[Row]:
+def _rows(
+    records: Iterator[CsvRow], header: list[str], device: str | None
+) -> Iterator[tuple[int, Row]]:
     columns = [(position, name, FIELD_PARSERS[name]) for position, name in enumerate(header)]
     for record in records:
         error = record_error(record, header)
         if error is not None:
-            yield error
+            yield record.line, error
             continue
         fields = record.fields
         reading: ReadingDict = {}
@@ -140,9 +144,9 @@ def _rows(records: Iterator[CsvRow], header: list[str], device: str | None) -> I
                     raise FieldProblem("device", "no device token in the row and none given")
                 reading["device"] = device
         except FieldProblem as problem:
-            yield RowError(record.line, problem.field, problem.reason)
+            yield record.line, RowError(record.line, problem.field, problem.reason)
             continue
-        yield complete_reading(reading, SOURCE)
+        yield record.line, complete_reading(reading, SOURCE)
 
 
 def complete_reading(reading: ReadingDict, source: str) -> ReadingDict:

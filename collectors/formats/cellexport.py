@@ -37,6 +37,7 @@ from collectors.formats.rows import (
     MissingColumnsError,
     ProgressHook,
     RowError,
+    RowStream,
     SiteDict,
     as_byte_source,
     bool_field,
@@ -80,7 +81,7 @@ def parse_cell_export(
     source: ByteSource | BinaryReadable | Iterable[bytes],
     *,
     progress: ProgressHook | None = None,
-) -> Iterator[SiteDict | RowError]:
+) -> RowStream[SiteDict | RowError]:
     """Site dicts (schema in the module docstring) and row errors, lazily.
 
     Rows with a radio other than GSM/UMTS/LTE/NR (CDMA in the world exports), or a position
@@ -88,13 +89,14 @@ def parse_cell_export(
     :class:`~collectors.formats.rows.EmptyFileError` or
     :class:`~collectors.formats.rows.MissingColumnsError` raise here.
     """
-    records = csv_records(as_byte_source(source, progress))
+    byte_source = as_byte_source(source, progress)
+    records = csv_records(byte_source)
     header = read_header(records, "cell export")
     index = column_index(header, COLUMNS)
     missing = [name for name in REQUIRED_COLUMNS if name not in index]
     if missing:
         raise MissingColumnsError("cell export", missing, header)
-    return _sites(records, header, index)
+    return RowStream(_sites(records, header, index), byte_source, "line")
 
 
 def _epoch(text: str, name: str) -> datetime | None:
@@ -109,7 +111,7 @@ def _epoch(text: str, name: str) -> datetime | None:
 
 def _sites(
     records: Iterator[CsvRow], header: list[str], index: dict[str, int]
-) -> Iterator[SiteDict | RowError]:
+) -> Iterator[tuple[int, SiteDict | RowError]]:
     width = len(header)
 
     def cell(fields: list[str], name: str) -> str:
@@ -121,7 +123,7 @@ def _sites(
         if record.problem is not None or len(fields) != width:
             error = record_error(record, header)
             if error is not None:
-                yield error
+                yield record.line, error
             continue
         try:
             radio = technology_to_radio(cell(fields, "radio"), "radio")
@@ -152,6 +154,6 @@ def _sites(
                 "average_signal": average or None,
             }
         except FieldProblem as problem:
-            yield RowError(record.line, problem.field, problem.reason)
+            yield record.line, RowError(record.line, problem.field, problem.reason)
             continue
-        yield site
+        yield record.line, site

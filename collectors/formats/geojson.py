@@ -27,6 +27,7 @@ from collectors.formats.rows import (
     ReadingDict,
     Row,
     RowError,
+    RowStream,
     as_byte_source,
     iso_to_rfc3339,
 )
@@ -73,7 +74,7 @@ def parse_geojson(
     *,
     device: str | None = None,
     progress: ProgressHook | None = None,
-) -> Iterator[Row]:
+) -> RowStream[Row]:
     """Readings (dicts) and row errors, one per feature, lazily. Row errors carry ``index``,
     the feature's 0-based position in ``features``.
 
@@ -90,7 +91,7 @@ def parse_geojson(
             'not a GeoJSON FeatureCollection: no "type": "FeatureCollection" in the first '
             f"{len(head)} bytes"
         )
-    return _rows(_features(byte_source), device)
+    return RowStream(_rows(_features(byte_source), device), byte_source, "index")
 
 
 def _features(source: ByteSource) -> Iterator[Any]:
@@ -122,14 +123,14 @@ def _features(source: ByteSource) -> Iterator[Any]:
     source.report_progress()
 
 
-def _rows(features: Iterator[Any], device: str | None) -> Iterator[Row]:
+def _rows(features: Iterator[Any], device: str | None) -> Iterator[tuple[int, Row]]:
     for index, feature in enumerate(features):
         try:
             reading = _feature_to_reading(feature, device)
         except FieldProblem as problem:
-            yield RowError(None, problem.field, problem.reason, index=index)
+            yield index, RowError(None, problem.field, problem.reason, index=index)
             continue
-        yield reading
+        yield index, reading
 
 
 def _feature_to_reading(feature: Any, device: str | None) -> ReadingDict:

@@ -21,6 +21,7 @@ from collectors.formats.rows import (
     ProgressHook,
     Row,
     RowError,
+    RowStream,
     as_byte_source,
     column_index,
     csv_records,
@@ -73,7 +74,7 @@ def parse_opencellid(
     *,
     device: str,
     progress: ProgressHook | None = None,
-) -> Iterator[Row]:
+) -> RowStream[Row]:
     """Readings (dicts) and row errors from an OpenCelliD measurement CSV, lazily.
 
     The format carries no device token (``devn`` is a phone model), so the caller gives
@@ -84,13 +85,14 @@ def parse_opencellid(
     """
     if not device:
         raise ValueError("an OpenCelliD file has no device token: pass device=")
-    records = csv_records(as_byte_source(source, progress))
+    byte_source = as_byte_source(source, progress)
+    records = csv_records(byte_source)
     header = read_header(records, "OpenCelliD measurement")
     index = column_index(header, (*REQUIRED_COLUMNS, *_OPTIONAL))
     missing = [name for name in REQUIRED_COLUMNS if name not in index]
     if missing:
         raise MissingColumnsError("OpenCelliD measurement", missing, header)
-    return _rows(records, header, index, device)
+    return RowStream(_rows(records, header, index, device), byte_source, "line")
 
 
 def _observed_at(text: str) -> str:
@@ -104,7 +106,7 @@ def _observed_at(text: str) -> str:
 
 def _rows(
     records: Iterator[CsvRow], header: list[str], index: dict[str, int], device: str
-) -> Iterator[Row]:
+) -> Iterator[tuple[int, Row]]:
     width = len(header)
     i_lat, i_lon, i_mcc, i_mnc = index["lat"], index["lon"], index["mcc"], index["mnc"]
     i_signal, i_time, i_act = index["signal"], index["measured_at"], index["act"]
@@ -117,7 +119,7 @@ def _rows(
         if record.problem is not None or len(fields) != width:
             error = record_error(record, header)
             if error is not None:
-                yield error
+                yield record.line, error
             continue
         try:
             radio = technology_to_radio(fields[i_act], "act")
@@ -156,11 +158,11 @@ def _rows(
                 "source": SOURCE,
             }
         except FieldProblem as problem:
-            yield RowError(record.line, problem.field, problem.reason)
+            yield record.line, RowError(record.line, problem.field, problem.reason)
             continue
         # Derived id: see collectors.formats.rows.reading_id for why.
         reading["id"] = reading_id(
             f"{reading['observed_at']}|{reading['lat']}|{reading['lon']}|{reading['mcc']}|"
             f"{reading['mnc']}|{radio_name}|{area}|{reading['cell_id']}|{signal}"
         )
-        yield reading
+        yield record.line, reading

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final, cast
 
@@ -24,6 +24,7 @@ from collectors.formats.rows import (
     ProgressHook,
     Row,
     RowError,
+    RowStream,
     SiteDict,
     as_byte_source,
 )
@@ -87,7 +88,7 @@ def open_readings(
     device: str | None = None,
     progress: ProgressHook | None = None,
     received_at: datetime | None = None,
-) -> tuple[str, Iterator[Row]]:
+) -> tuple[str, RowStream[Row]]:
     """The format name and the lazy rows of a file of readings (gzip-compressed or not).
 
     ``format_name`` (one of :data:`READING_FORMATS`) skips sniffing. ``device`` is the token
@@ -117,12 +118,13 @@ def open_readings(
     byte_source.report_progress()
     if len(body) > MAX_BODY_BYTES:
         raise FormatError(f"a geosubmit file over {MAX_BODY_BYTES} bytes is not supported")
-    return name, iter(parse_geosubmit(body, device=device, received_at=received_at))
+    rows = parse_geosubmit(body, device=device, received_at=received_at)
+    return name, RowStream(enumerate(rows), byte_source, "index")
 
 
 def open_sites(
     source: BinaryReadable | Iterable[bytes], *, progress: ProgressHook | None = None
-) -> Iterator[SiteDict | RowError]:
+) -> RowStream[SiteDict | RowError]:
     """The lazy site dicts and row errors of a cell export (gzip-compressed or not), after
     checking that it is one."""
     byte_source = gunzipped(as_byte_source(source, progress))

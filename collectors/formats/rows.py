@@ -25,7 +25,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, NamedTuple, Protocol, TypeAlias
+from typing import Any, Final, NamedTuple, Protocol, TypeAlias, TypeVar
 
 ReadingDict: TypeAlias = dict[str, Any]
 """A canonical reading as a plain dict; validates as ``collectors.reading.Reading``."""
@@ -306,6 +306,42 @@ def as_byte_source(
             source._progress = progress
         return source
     return ByteSource(source, progress=progress)
+
+
+T = TypeVar("T")
+
+
+class RowStream(Iterator[T]):
+    """The lazy rows of one file: iterate it for rows, and ask where the last one came from.
+
+    ``position`` is where the row last returned starts: its 1-based line in the file for CSV
+    formats (``position_kind == "line"``), its 0-based index in the JSON array for GeoJSON
+    (``"index"``); ``None`` before the first row. The service uses it to name the line of a
+    reading that its quality gate rejects (a :class:`RowError` carries its own). ``numbered()``
+    gives the remaining rows as ``(position, row)`` pairs instead, a little faster.
+    ``bytes_read`` is how much of the file has been consumed (for a progress bar).
+    """
+
+    def __init__(
+        self, numbered: Iterator[tuple[int, T]], source: ByteSource, position_kind: str
+    ) -> None:
+        self._numbered = numbered
+        self._source = source
+        self.position_kind = position_kind
+        self.position: int | None = None
+
+    def __next__(self) -> T:
+        self.position, row = next(self._numbered)
+        return row
+
+    def numbered(self) -> Iterator[tuple[int, T]]:
+        """The remaining rows as ``(position, row)`` pairs."""
+        return self._numbered
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the input consumed so far."""
+        return self._source.bytes_read
 
 
 class CsvRow(NamedTuple):

@@ -22,6 +22,7 @@ from collectors.formats.rows import (
     ProgressHook,
     Row,
     RowError,
+    RowStream,
     as_byte_source,
     csv_records,
     float_field,
@@ -117,7 +118,7 @@ def parse_towercollector(
     *,
     device: str | None = None,
     progress: ProgressHook | None = None,
-) -> Iterator[Row]:
+) -> RowStream[Row]:
     """Readings (dicts) and row errors from a Tower Collector CSV export, lazily.
 
     ``device`` is the token used for rows whose ``device`` column is empty or absent (the
@@ -135,7 +136,7 @@ def parse_towercollector(
     records = csv_records(byte_source)
     header = read_header(records, "Tower Collector")
     index = column_index_checked(header)
-    return _rows(records, header, index, device)
+    return RowStream(_rows(records, header, index, device), byte_source, "line")
 
 
 def column_index_checked(header: list[str]) -> dict[str, int]:
@@ -170,7 +171,7 @@ _NUMBER_COLUMNS: Final = (
 
 def _rows(
     records: Iterator[CsvRow], header: list[str], index: dict[str, int], device: str | None
-) -> Iterator[Row]:
+) -> Iterator[tuple[int, Row]]:
     width = len(header)
     # Absent optional columns point at -1: every row gets an empty field appended, so they
     # read as "unknown" without a per-field "is the column there?" test.
@@ -193,7 +194,7 @@ def _rows(
         if record.problem is not None or len(fields) != width:
             error = record_error(record, header)
             if error is not None:
-                yield error
+                yield record.line, error
             continue
         fields.append("")
         if fields[i_neighbour].strip().lower() in TRUE_WORDS:
@@ -227,33 +228,36 @@ def _rows(
             if not isfinite(lat + lon + (accuracy or 0.0) + (speed or 0.0)):
                 raise ValueError("not finite")
         except FieldProblem as problem:
-            yield RowError(record.line, problem.field, problem.reason)
+            yield record.line, RowError(record.line, problem.field, problem.reason)
             continue
         except ValueError:
-            yield _diagnose(record.line, fields, at)
+            yield record.line, _diagnose(record.line, fields, at)
             continue
         radio_name = _RADIO_NAMES[radio]
-        yield {
-            # Derived id: see collectors.formats.rows.reading_id for why.
-            "id": reading_id(
-                f"{observed_at}|{lat}|{lon}|{mcc}|{mnc}|{radio_name}|{area}|{cell}|{signal}"
-            ),
-            "device": token,
-            "observed_at": observed_at,
-            "lat": lat,
-            "lon": lon,
-            "accuracy_m": accuracy,
-            "speed_mps": speed,
-            "mcc": mcc,
-            "mnc": mnc,
-            "radio": radio_name,
-            "signal_dbm": signal,
-            "area_code": area,
-            "cell_id": cell,
-            "pci": pci,
-            "arfcn": arfcn,
-            "source": SOURCE,
-        }
+        yield (
+            record.line,
+            {
+                # Derived id: see collectors.formats.rows.reading_id for why.
+                "id": reading_id(
+                    f"{observed_at}|{lat}|{lon}|{mcc}|{mnc}|{radio_name}|{area}|{cell}|{signal}"
+                ),
+                "device": token,
+                "observed_at": observed_at,
+                "lat": lat,
+                "lon": lon,
+                "accuracy_m": accuracy,
+                "speed_mps": speed,
+                "mcc": mcc,
+                "mnc": mnc,
+                "radio": radio_name,
+                "signal_dbm": signal,
+                "area_code": area,
+                "cell_id": cell,
+                "pci": pci,
+                "arfcn": arfcn,
+                "source": SOURCE,
+            },
+        )
 
 
 def _diagnose(line: int, fields: list[str], at: dict[str, int]) -> RowError:

@@ -152,3 +152,10 @@ def test_geojson_without_ijson_reads_small_files_whole(monkeypatch: pytest.Monke
     monkeypatch.setattr(geojson_module, "MAX_BYTES_WITHOUT_IJSON", 10)
     with pytest.raises(FormatError, match="ijson"):
         list(parse_geojson(io.BytesIO(data), device="d"))
+
+
+def test_geojson_stream_positions_are_feature_indexes() -> None:
+    data = collection(feature({**GOOD, "level": 2}), feature({**GOOD, "level": 3}))
+    rows = parse_geojson(io.BytesIO(data), device="d")
+    assert [rows.position for _ in rows] == [0, 1]
+    assert rows.position_kind == "index"

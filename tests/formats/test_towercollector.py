@@ -209,3 +209,14 @@ def test_chunked_input_and_progress_hook() -> None:
     readings, errors = split(parse_towercollector(iter(chunks), progress=seen.append))
     assert (len(readings), errors) == (50, [])
     assert seen[-1] == len(data)
+
+
+def test_stream_tells_the_line_of_each_reading_for_later_rejections() -> None:
+    neighbour = {**LTE_ROW, "neighboring": "true"}
+    data = csv_bytes(LTE_ROW, neighbour, {**LTE_ROW, "lat": "x"}, LTE_ROW)
+    rows = parse_towercollector(io.BytesIO(data))
+    positions = [(rows.position, isinstance(row, RowError)) for row in rows]
+    assert positions == [(2, False), (4, True), (5, False)]
+    assert rows.position_kind == "line" and rows.bytes_read == len(data)
+    numbered = parse_towercollector(io.BytesIO(data)).numbered()
+    assert [line for line, _ in numbered] == [2, 4, 5]

@@ -24,7 +24,7 @@ import h3
 import numpy as np
 import pandas as pd
 
-from .encoding import SCALE, json_for_script, rings_to_polygon
+from .encoding import SCALE, ints_to_text, json_for_script, rings_to_polygon
 from .i18n import labels_for
 from .model import BEST_OF_ALL, AreaOutline, CellRecord, CellStatus, MapMeta, cells_to_frame
 from .page import Bounds, MapScript, ScriptLayer, add_area_outlines, finish_map, new_map
@@ -61,59 +61,75 @@ def zoom_ranges(resolutions: Iterable[int], latitude: float) -> dict[int, tuple[
     return ranges
 
 
-def _day(value: pd.Timestamp | None) -> int | None:
-    """Days since 1970-01-01 UTC, the compact date the page decodes."""
-    if value is None or pd.isna(value):
-        return None
-    return int((value - _EPOCH) // pd.Timedelta(days=1))
+def _tenths_or_zero(value: float | None) -> int:
+    # 0 stands for "no value": 0 dBm is far above any real received signal (max -24 dBm).
+    return 0 if value is None or math.isnan(value) else round(value * 10)
 
 
-def _tenths(value: float | None) -> int | None:
-    return None if value is None or math.isnan(value) else round(value * 10)
-
-
-def _patch_stats(patch: Patch) -> list[int | None]:
-    return [
-        len(patch.cells),
-        patch.readings,
-        patch.devices,
-        _tenths(patch.dbm_min),
-        _tenths(patch.dbm_max),
-        round(patch.confidence_min * 100),
-        round(patch.confidence_max * 100),
-        _day(patch.last_seen),
-    ]
-
-
-def _cell_detail(patch: Patch, frame: pd.DataFrame) -> list[int | None]:
-    """Flat per-cell evidence: centre deltas (1/SCALE degree), readings, devices, dBm*10,
-    confidence*100, last-seen day (deadzone.js ``nearestCell``)."""
-    out: list[int | None] = []
-    px = py = 0
-    readings = frame["readings"].to_numpy()
-    devices = frame["devices"].to_numpy()
-    dbm = frame["signal_dbm_mean"].to_numpy(dtype=float)
-    confidence = frame["confidence"].to_numpy(dtype=float)
-    last_seen = frame["last_seen"]
-    for row, cell in zip(patch.rows, patch.cells, strict=True):
-        lat, lng = h3.cell_to_latlng(cell)
-        x, y = round(lng * SCALE), round(lat * SCALE)
-        out += [
-            x - px,
-            y - py,
-            int(readings[row]),
-            int(devices[row]),
-            _tenths(float(dbm[row])),
-            round(float(confidence[row]) * 100),
-            _day(last_seen.iloc[row]),
+def _patch_stats(patch: Patch, base_day: int) -> str:
+    """Patch evidence as encoded ints (deadzone.js ``patchTooltip``): cells, readings, devices,
+    dBm min*10, dBm max*10 (0 = none), confidence min*100, max*100, and
+    ``base_day - last_seen_day + 1`` (0 = none)."""
+    day = 0
+    if patch.last_seen is not None:
+        day = base_day - int((patch.last_seen - _EPOCH) // pd.Timedelta(days=1)) + 1
+    return ints_to_text(
+        [
+            len(patch.cells),
+            patch.readings,
+            patch.devices,
+            _tenths_or_zero(patch.dbm_min),
+            _tenths_or_zero(patch.dbm_max),
+            round(patch.confidence_min * 100),
+            round(patch.confidence_max * 100),
+            day,
         ]
-        px, py = x, y
-    return out
+    )
+
+
+class CellEvidence:
+    """Per-row evidence of a cell table as integer columns, for the click popups.
+
+    Encoded per cell as 7 integers (deadzone.js ``nearestCell``): centre x, y as deltas in
+    1/SCALE degree, readings, devices, dBm*10 (0 = none: 0 dBm is no real signal), confidence*100,
+    and ``base_day - last_seen_day + 1`` (0 = never seen).
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.h3 = frame["h3"].to_numpy()
+        self.readings = frame["readings"].to_numpy(dtype=np.int64)
+        self.devices = frame["devices"].to_numpy(dtype=np.int64)
+        dbm = frame["signal_dbm_mean"].to_numpy(dtype=float)
+        self.dbm10 = np.where(np.isnan(dbm), 0, np.rint(dbm * 10)).astype(np.int64)
+        confidence = frame["confidence"].to_numpy(dtype=float)
+        self.conf100 = np.rint(confidence * 100).astype(np.int64)
+        seen = frame["last_seen"].dt.tz_convert(None).to_numpy(dtype="datetime64[D]")
+        days = seen.astype(np.int64)
+        known = ~np.isnat(seen)
+        self.base_day = int(days[known].max()) if known.any() else 0
+        self.day_code = np.where(known, self.base_day - days + 1, 0)
+
+    def encode(self, rows: Sequence[int]) -> str:
+        index = np.asarray(rows, dtype=np.int64)
+        centres = np.array([h3.cell_to_latlng(c) for c in self.h3[index]]).reshape(-1, 2)
+        xy = np.rint(centres[:, ::-1] * SCALE).astype(np.int64)
+        deltas = np.diff(xy, axis=0, prepend=np.zeros((1, 2), np.int64))
+        table = np.column_stack(
+            [
+                deltas,
+                self.readings[index],
+                self.devices[index],
+                self.dbm10[index],
+                self.conf100[index],
+                self.day_code[index],
+            ]
+        )
+        return ints_to_text(table.ravel())
 
 
 def operator_spec(
     patches: Sequence[Patch],
-    frame: pd.DataFrame,
+    evidence: CellEvidence,
     *,
     latitude: float,
     cell_detail: Collection[str],
@@ -136,8 +152,8 @@ def operator_spec(
                     "patches": [
                         [
                             [rings_to_polygon(p.rings)],
-                            _patch_stats(p),
-                            _cell_detail(p, frame) if with_detail and p.cells else 0,
+                            _patch_stats(p, evidence.base_day),
+                            evidence.encode(p.rows) if with_detail and p.rows else 0,
                         ]
                         for p in members
                     ],
@@ -147,6 +163,7 @@ def operator_spec(
         levels.append({"res": res, "minZoom": lo, "maxZoom": hi, "classes": classes})
     return {
         "styles": {s.value: STATUS_STYLES[s].to_leaflet() for s in STATUS_ORDER},
+        "baseDay": evidence.base_day,
         "levels": levels,
     }
 
@@ -217,11 +234,12 @@ def coverage_map(
     latitude = (bounds[0] + bounds[2]) / 2 if bounds else 0.0
     labels_json = json_for_script({k: html.escape(v) for k, v in labels_for(meta.lang).items()})
     patches = frame_to_patches(frame)
+    evidence = CellEvidence(frame)
     operators = sorted(set(frame["operator"]), key=lambda op: (op != BEST_OF_ALL, op))
     for index, operator in enumerate(operators):
         spec = operator_spec(
             [p for p in patches if p.operator == operator],
-            frame,
+            evidence,
             latitude=latitude,
             cell_detail=set(cell_detail),
         )

@@ -14,10 +14,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import folium
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.map import Layer
 from folium.plugins import Fullscreen
-from folium.template import Template
 
 from .assets import AssetTags
 from .encoding import geometry_to_polygons, json_for_script
@@ -37,21 +36,43 @@ OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 
 
+class RawScript(Element):
+    """Script text put into the page as is.
+
+    Folium's ``MacroElement`` wraps the output of its ``script`` macro in a new branca
+    ``Element``, which parses it *again* as a Jinja template: data containing ``{{ ... }}``
+    (a village name, or our polyline text, whose alphabet includes braces) would be evaluated
+    on the server. Our elements therefore hand their text to the figure through this class.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "RawScript"
+        self.text = text
+
+    def render(self, **kwargs: object) -> str:
+        return self.text
+
+
+def _parent_name(element: Element) -> str:
+    if element._parent is None:
+        raise ValueError("add the element to a map before rendering it")
+    return element._parent.get_name()
+
+
 class MapScript(MacroElement):
     """A piece of JavaScript run after the map exists; ``code`` gets the map's variable name."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this.code(this._parent.get_name()) }}
-        {% endmacro %}
-        """
-    )
 
     def __init__(self, code: Callable[[str], str]) -> None:
         super().__init__()
         self._name = "MapScript"
         self.code = code
+
+    def render(self, **kwargs: object) -> str:
+        figure = self.get_root()
+        text = self.code(_parent_name(self))
+        figure.script.add_child(RawScript(text), name=self.get_name())  # type: ignore[attr-defined]
+        return ""
 
 
 class ScriptLayer(Layer):
@@ -59,14 +80,6 @@ class ScriptLayer(Layer):
 
     ``factory`` receives the map's variable name and returns a JS expression for the layer.
     """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = {{ this.factory(this._parent.get_name()) }};
-        {% endmacro %}
-        """
-    )
 
     def __init__(
         self,
@@ -77,10 +90,23 @@ class ScriptLayer(Layer):
         show: bool,
         control: bool = True,
     ) -> None:
-        # Leaflet's layer control writes layer names as HTML, so the name is escaped here.
-        super().__init__(name=html.escape(name), overlay=overlay, control=control, show=show)
+        # Leaflet's layer control writes layer names as HTML, and folium's LayerControl passes
+        # them through a second Jinja parse: escape HTML, and braces as entities.
+        safe = html.escape(name).replace("{", "&#123;").replace("}", "&#125;")
+        super().__init__(name=safe, overlay=overlay, control=control, show=show)
         self._name = "ScriptLayer"
         self.factory = factory
+
+    def render(self, **kwargs: object) -> str:
+        figure = self.get_root()
+        parent = _parent_name(self)
+        text = f"var {self.get_name()} = {self.factory(parent)};"
+        figure.script.add_child(RawScript(text), name=self.get_name())  # type: ignore[attr-defined]
+        if self.show:
+            figure.script.add_child(  # type: ignore[attr-defined]
+                RawScript(f"{self.get_name()}.addTo({parent});"), name=self.get_name() + "_add"
+            )
+        return ""
 
 
 def format_date(value: date | datetime | None, none: str) -> str:

@@ -143,8 +143,8 @@ def rollup(frame: pd.DataFrame, resolution: int) -> pd.DataFrame:
     known = fine[fine["status"] != CellStatus.UNKNOWN.value]
     counts = known.groupby(["operator", "parent", "status"]).size().rename("n").reset_index()
     counts = counts.sort_values(["operator", "parent", "n"], ascending=[True, True, False])
-    majority = counts.drop_duplicates(["operator", "parent"]).set_index(["operator", "parent"])
-    majority = majority["status"].rename("majority")
+    winners = counts.drop_duplicates(["operator", "parent"]).set_index(["operator", "parent"])
+    majority = winners["status"].rename("majority")
     grouped = fine.groupby(["operator", "parent"]).agg(
         confidence=("confidence", "mean"),
         readings=("readings", "sum"),

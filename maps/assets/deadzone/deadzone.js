@@ -1,9 +1,10 @@
 /*
  * deadzone map client: draws the compact layers written by maps/ (Python).
  *
- * Geometry arrives as integer deltas (maps/encoding.py): each ring is [x0, y0, dx1, dy1, ...]
- * in 1/scale degrees, longitude first. Every text that reaches innerHTML here was HTML-escaped
- * in Python (maps/), or is a number formatted here.
+ * Geometry arrives as integer deltas (maps/encoding.py): each ring is x0, y0, dx1, dy1, ...
+ * in 1/SCALE degrees, longitude first, written in the Encoded Polyline Algorithm Format.
+ * Every text that reaches innerHTML here was HTML-escaped in Python (maps/), or is a number
+ * formatted here.
  */
 (function (root) {
   "use strict";
@@ -11,9 +12,25 @@
   var DZ = root.deadzone = root.deadzone || {};
   var SCALE = 100000;
 
+  // Encoded Polyline Algorithm Format: zig-zag sign, 5-bit groups, chars 63..126.
+  DZ.decodeInts = function (text) {
+    var out = [], value = 0, shift = 0;
+    for (var i = 0; i < text.length; i++) {
+      var b = text.charCodeAt(i) - 63;
+      value |= (b & 0x1f) << shift;
+      shift += 5;
+      if (b < 0x20) {
+        out.push(value & 1 ? ~(value >> 1) : value >> 1);
+        value = 0; shift = 0;
+      }
+    }
+    return out;
+  };
+
   DZ.decodePolygons = function (polygons) {
     return polygons.map(function (rings) {
-      return rings.map(function (ring) {
+      return rings.map(function (text) {
+        var ring = DZ.decodeInts(text);
         var out = new Array(ring.length / 2), x = 0, y = 0;
         for (var i = 0; i < ring.length; i += 2) {
           x += ring[i]; y += ring[i + 1];
@@ -42,23 +59,27 @@
     return "<tr><th>" + label + "</th><td>" + value + "</td></tr>";
   }
 
-  // stats: [cells, readings, devices, dbmMin*10, dbmMax*10, confMin*100, confMax*100, lastDay]
-  function patchTooltip(statusLabel, s, labels, hasDetail) {
-    var dbm = range(s[3], s[4], 10, 1);
+  // stats (encoded): [cells, readings, devices, dbmMin*10, dbmMax*10 (0 = none), confMin*100,
+  // confMax*100, baseDay - lastDay + 1 (0 = none)] (maps/coverage.py _patch_stats).
+  function patchTooltip(statusLabel, text, baseDay, labels, hasDetail) {
+    var s = DZ.decodeInts(text);
+    var dbm = s[3] === 0 ? null : range(s[3], s[4], 10, 1);
+    var day = s[7] === 0 ? null : baseDay - s[7] + 1;
     return "<div class='dz-tip'><b>" + statusLabel + "</b><table>" +
       row(labels["cell.cells"], s[0]) +
       row(labels["cell.readings"], s[1]) +
       row(labels["cell.devices"], s[2]) +
       row(labels["cell.signal"], orNone(dbm, dbm + " " + labels["unit.dbm"], labels)) +
       row(labels["cell.confidence"], range(s[5], s[6], 100, 2)) +
-      row(labels["cell.last_seen"], orNone(s[7], s[7] === null ? "" : dayToDate(s[7]), labels)) +
+      row(labels["cell.last_seen"], orNone(day, day === null ? "" : dayToDate(day), labels)) +
       "</table>" + (hasDetail ? "<i>" + labels["cell.click"] + "</i>" : "") + "</div>";
   }
 
-  // detail: flat [dx, dy, readings, devices, dbm*10|null, conf*100, lastDay|null] per cell,
-  // centres as deltas in 1/SCALE degrees. Returns the cell nearest to latlng (hexagons: the
-  // nearest centre is the cell that contains the point).
-  function nearestCell(detail, latlng) {
+  // detail: 7 ints per cell [dx, dy, readings, devices, dbm*10 (0 = none), conf*100,
+  // baseDay - day + 1 (0 = none)], centres as deltas in 1/SCALE degrees (maps/coverage.py
+  // CellEvidence). Returns [readings, devices, dbm*10|null, conf*100, day|null] of the cell
+  // nearest to latlng: on a hexagon grid the nearest centre is the cell holding the point.
+  function nearestCell(detail, latlng, baseDay) {
     var x = 0, y = 0, best = null, bestD = Infinity;
     var cosLat = Math.cos(latlng.lat * Math.PI / 180);
     for (var i = 0; i < detail.length; i += 7) {
@@ -67,7 +88,8 @@
       var d = dx * dx + dy * dy;
       if (d < bestD) { bestD = d; best = i; }
     }
-    return detail.slice(best + 2, best + 7);
+    return [detail[best + 2], detail[best + 3], detail[best + 4] === 0 ? null : detail[best + 4],
+      detail[best + 5], detail[best + 6] === 0 ? null : baseDay - detail[best + 6] + 1];
   }
 
   function cellPopup(statusLabel, c, labels) {
@@ -87,15 +109,15 @@
       var statusLabel = labels["status." + cls.status];
       cls.patches.forEach(function (p) {
         var shape = L.polygon(DZ.decodePolygons(p[0]), style);
-        var detail = p[2];
+        var detail = p[2], cellData = null;
         shape.dzStatus = cls.status;
         shape.bindTooltip(function () {
-          return patchTooltip(statusLabel, p[1], labels, !!detail);
+          return patchTooltip(statusLabel, p[1], spec.baseDay, labels, !!detail);
         }, {sticky: true});
         if (detail) {
           shape.on("click", function (e) {
             L.popup().setLatLng(e.latlng)
-              .setContent(cellPopup(statusLabel, nearestCell(detail, e.latlng), labels))
+              .setContent(cellPopup(statusLabel, nearestCell(cellData || (cellData = DZ.decodeInts(detail)), e.latlng, spec.baseDay), labels))
               .openOn(shape._map);
           });
         }

@@ -234,7 +234,13 @@ def take_readings(
     ]
     r_start = areas.road_cell_start[pick]
     r_len = areas.road_cell_start[pick + 1] - r_start
-    cell[road] = areas.road_cell[r_start + (rng.random(road.size) * r_len).astype(np.int64)]
+    on_road = areas.road_cell[
+        np.minimum(
+            r_start + (rng.random(road.size) * r_len).astype(np.int64), areas.road_cell.size - 1
+        )
+    ]
+    # A road can lose all its cells only by running along the box's edge; stay home then.
+    cell[road] = np.where(r_len > 0, on_road, cell[road])
 
     # True position inside the cell, then the GPS fix: mostly a few metres (68 % radius,
     # log-normal around 6 m), sometimes degraded indoors (50-400 m), and now and then a

@@ -187,7 +187,8 @@ class Scenario:
     same over LTE only, which most readings measure), covered_operators (int, how many
     operators cover it on some radio).
 
-    ``truth`` (DataFrame): one row per cell x operator x radio that the operator runs:
+    ``truth`` (DataFrame): one row per cell x operator x radio that the operator runs (LTE for
+    all; UMTS and GSM for all but Vietnamobile, whose residents all use LTE):
     cell (int64), operator ("452-04"), radio ("lte"/"umts"/"gsm"), signal_dbm (float32, the
     cell's true mean of the radio's metric in dB, i.e. the mean of the readings' dBm values
     before handset offsets; NaN where no site is in range), bars (int8, 0-4 by AOSP's
@@ -340,8 +341,15 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
     server: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
     for o, op in enumerate(OPERATORS):
         for r, radio in enumerate(RADIOS):
+            runs = {Radio.LTE: True, Radio.UMTS: op.umts > 0, Radio.GSM: op.gsm > 0}[radio]
+            if not runs:
+                continue
             mask = (sites["operator"] == op.code) & (sites["radio"] == radio.value)
             if not mask.any():
+                # The operator runs this radio but has no such carrier in the box: its users
+                # there have no service, and the truth says so rather than leave a hole.
+                field_db[(o, r)] = np.full(len(grid), -np.inf, dtype=np.float32)
+                server[(o, r)] = np.full(len(grid), -1, dtype=np.int32)
                 continue
             rows = np.flatnonzero(mask.to_numpy())
             power, which = best_server_dbm(box, sites.iloc[rows], grid.x, grid.y)

@@ -290,3 +290,13 @@ def test_gate_cases_match_the_injected_counts(
     expected = sum(injected["gate_rejected"].values())
     expected += injected["gate_rejected_drawn"] + injected["duplicates_of_gate_rejected"]
     assert refused == expected
+
+
+def test_each_village_lies_in_its_commune(small_scenario: Scenario) -> None:
+    communes = small_scenario.communes.set_index("code").geometry
+    villages = small_scenario.villages
+    inside = [
+        communes[code].covers(point)
+        for code, point in zip(villages["commune_code"], villages.geometry, strict=True)
+    ]
+    assert all(inside)

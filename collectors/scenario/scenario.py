@@ -19,10 +19,11 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from h3.api import basic_int as h3i
 
 from collectors.radio import Radio
 from collectors.scenario.areas import Areas, Town, build_areas
-from collectors.scenario.cells import CellGrid, build_cell_grid
+from collectors.scenario.cells import RESOLUTION, CellGrid, build_cell_grid
 from collectors.scenario.network import (
     CLUTTER_LOSS_DB,
     HIGHLAND_LOSS_DB,
@@ -69,6 +70,10 @@ SHADOW_COMMON_SD_DB = 6.0
 SHADOW_OPERATOR_SD_DB = 5.5
 SHADOW_CORRELATION_KM = 0.5
 FIELD_STEP_KM = 0.2
+
+# A village whose centre has signal is still lõm sóng (patchy) when at least this share of its
+# people live in dead cells; deadzone's own rule is configurable, this one only labels truth.
+PATCHY_DEAD_SHARE = 0.05
 
 RESIDENT_CHUNK = 4000  # residents per chunk of readings; fixed so chunking cannot change output
 
@@ -213,6 +218,7 @@ class Scenario:
     valleys: list[Valley]
     gaps: list[Gap]
     plan: UploadPlan = field(repr=False)
+    areas: Areas = field(repr=False)
 
     @property
     def injected(self) -> dict[str, Any]:
@@ -243,6 +249,53 @@ class Scenario:
         out["truth_class"] = ranks_to_classes(out.pop("rank").to_numpy())
         return out.reset_index()
 
+    def village_truth(self, operator: str | None = None) -> pd.DataFrame:
+        """Per village, its true status the way the authority counts villages (DESIGN.md).
+
+        ``operator`` None takes the best of all operators (and radios), otherwise that
+        operator's best radio. Columns: code, name, commune_code, population, centre_class
+        (class of the cell holding the village's point), dead_share (share of the village's
+        people living in dead cells), people_dead, status: "trang_song" (trắng sóng, dead at
+        the centre), "lom_song" (lõm sóng, centre not dead but at least
+        ``PATCHY_DEAD_SHARE`` of the people in dead cells) or "covered".
+        """
+        a = self.areas
+        if operator is None:
+            rank = self.cells["best_class"].cat.codes.to_numpy()
+        else:
+            table = self.truth_by_operator()
+            classes = table[table["operator"] == operator].set_index("cell")["truth_class"]
+            if classes.empty:
+                raise ValueError(f"no truth for operator {operator!r}")
+            rank = classes.reindex(self.cells["cell"]).cat.codes.to_numpy()
+        n = a.village_population.size
+        owner = np.repeat(np.arange(n), np.diff(a.village_cell_start))
+        dead = rank[a.village_cell] == 0
+        dead_share = np.bincount(owner, weights=a.village_cell_weight * dead, minlength=n)
+        centre = [
+            h3i.latlng_to_cell(float(la), float(lo), RESOLUTION)
+            for la, lo in zip(a.village_lat, a.village_lon, strict=True)
+        ]
+        rows = np.searchsorted(self.cells["cell"].to_numpy(), np.array(centre, dtype=np.int64))
+        centre_rank = rank[rows]
+        status = np.where(
+            centre_rank == 0,
+            "trang_song",
+            np.where(dead_share >= PATCHY_DEAD_SHARE, "lom_song", "covered"),
+        )
+        return pd.DataFrame(
+            {
+                "code": a.village_code,
+                "name": a.village_name,
+                "commune_code": np.array(a.commune_code)[a.village_commune],
+                "population": a.village_population,
+                "centre_class": ranks_to_classes(centre_rank),
+                "dead_share": np.round(dead_share, 4),
+                "people_dead": np.round(dead_share * a.village_population, 1),
+                "status": status,
+            }
+        )
+
     def summary(self) -> dict[str, Any]:
         """Totals for a log line or a report."""
         cls = self.cells["best_class"].value_counts()
@@ -266,6 +319,9 @@ class Scenario:
             "cells_by_best_class": {k: int(cls.get(k, 0)) for k in CLASSES},
             "population_by_best_class": {k: round(float(pop.get(k, 0.0))) for k in CLASSES},
             "cells_by_best_lte_class": {k: int(lte.get(k, 0)) for k in CLASSES},
+            "villages_by_status": {
+                k: int(v) for k, v in self.village_truth()["status"].value_counts().items()
+            },
             "site_built": self.site_built.__dict__
             | {"built_at": self.site_built.built_at.isoformat()},
             **{k: v for k, v in self.injected.items()},
@@ -424,6 +480,7 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
         valleys=valleys,
         gaps=gaps,
         plan=plan,
+        areas=areas,
     )
 
 

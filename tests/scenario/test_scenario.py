@@ -300,3 +300,16 @@ def test_each_village_lies_in_its_commune(small_scenario: Scenario) -> None:
         for code, point in zip(villages["commune_code"], villages.geometry, strict=True)
     ]
     assert all(inside)
+
+
+def test_village_truth_counts_dark_and_patchy_villages(small_scenario: Scenario) -> None:
+    best = small_scenario.village_truth()
+    assert len(best) == len(small_scenario.villages)
+    assert set(best["status"]) <= {"trang_song", "lom_song", "covered"}
+    assert (best.loc[best["status"] == "trang_song", "centre_class"] == "dead").all()
+    assert best["people_dead"].sum() <= best["population"].sum()
+    # Vietnamobile's sparse network leaves villages dark, so the statuses are all exercised.
+    small_op = small_scenario.village_truth("452-05")
+    assert {"trang_song", "covered"} <= set(small_op["status"])
+    with pytest.raises(ValueError, match="no truth"):
+        small_scenario.village_truth("452-99")

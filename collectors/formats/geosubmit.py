@@ -15,7 +15,7 @@ the service answers with :data:`MLS_PARSE_ERROR_BODY`, as MLS did.
 from __future__ import annotations
 
 import zlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import orjson
@@ -26,7 +26,7 @@ from collectors.formats.rows import (
     ReadingDict,
     Row,
     RowError,
-    epoch_to_rfc3339,
+    epoch_ms_to_rfc3339,
     reading_id,
 )
 from collectors.formats.technology import MLS_RADIOS
@@ -83,6 +83,8 @@ def parse_geosubmit(
     """
     if not device:
         raise ValueError("a geosubmit body has no device token: pass device=")
+    if received_at is not None and received_at.tzinfo is None:
+        raise ValueError("received_at must be timezone-aware")
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -164,18 +166,20 @@ def _report_to_row(position: int, item: Any, device: str, received_at: datetime 
     number, cell, radio, signal = chosen
 
     # The reading is when the cell was measured: the report's timestamp minus the cell's
-    # age, else minus the position's age (ms), as ichnaea reads ``age``.
+    # age, else minus the position's age (ms before the timestamp, as ichnaea reads
+    # ``age``). A negative age is meaningless and ignored.
     try:
         age = _integer(cell, "age")
         if age is None:
             age = _integer(where, "age")
+        age = max(age or 0, 0)
+        if timestamp is not None:
+            observed_at = epoch_ms_to_rfc3339(timestamp - age, "timestamp")
+        else:
+            assert received_at is not None
+            observed_at = (received_at - timedelta(milliseconds=age)).astimezone(UTC).isoformat()
     except FieldProblem as problem:
         return RowError(None, problem.field, problem.reason, index=position, cell=number)
-    if timestamp is not None:
-        observed_at = epoch_to_rfc3339(timestamp - (age or 0), "timestamp")
-    else:
-        assert received_at is not None
-        observed_at = (received_at - timedelta(milliseconds=age or 0)).isoformat()
 
     reading: ReadingDict = {
         "device": device,

@@ -530,6 +530,15 @@ def epoch_to_rfc3339(value: float, name: str) -> str:
     return moment.isoformat()
 
 
+def epoch_ms_to_rfc3339(milliseconds: int, name: str) -> str:
+    """Milliseconds since 1970-01-01 UTC (a format that always uses ms) as RFC 3339."""
+    try:
+        moment = _EPOCH + timedelta(milliseconds=milliseconds)
+    except OverflowError:
+        raise FieldProblem(name, f"{milliseconds!r} is not a plausible epoch time") from None
+    return moment.isoformat()
+
+
 # --- ids -----------------------------------------------------------------------------------
 
 

@@ -163,3 +163,11 @@ def test_gunzip_helper_and_its_size_limit() -> None:
         gunzip_body(gzip.compress(b" " * 10_000), max_bytes=1000)
     with pytest.raises(GeosubmitParseError, match="gzip"):
         gunzip_body(b"plain")
+
+
+def test_timestamps_are_always_milliseconds_and_absurd_ones_are_row_errors() -> None:
+    early = report(timestamp=86_400_000, cellTowers=[LTE_CELL])  # one day after 1970
+    absurd = report(timestamp=10**17, cellTowers=[LTE_CELL])  # year 3 million
+    reading, error = parse_geosubmit(body(early, absurd), device="d")
+    assert isinstance(reading, dict) and reading["observed_at"] == "1970-01-02T00:00:00+00:00"
+    assert isinstance(error, RowError) and (error.index, error.field) == (1, "timestamp")

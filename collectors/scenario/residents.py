@@ -63,16 +63,21 @@ SOURCE_REPORTER = 1  # a resident's manual report on the reporter page
 
 @dataclass(frozen=True)
 class Residents:
-    """One row per resident (device)."""
+    """One row per resident (device): home village, main SIM, radio, handset."""
 
     village: IntArray
     operator: npt.NDArray[np.int8]  # row in ``network.OPERATORS``
     radio: npt.NDArray[np.int8]  # row in ``RADIOS``
     handset: npt.NDArray[np.int8]  # row in ``HANDSET_MODELS``
     readings: IntArray
+    second_operator: npt.NDArray[np.int8]  # a dual-SIM phone's other SIM, -1 if none
 
     def __len__(self) -> int:
         return int(self.village.size)
+
+    def part(self, rows: slice) -> Residents:
+        """The residents in ``rows``, for building readings chunk by chunk."""
+        return Residents(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
 
 @dataclass
@@ -128,7 +133,13 @@ def draw_residents(
     handset = rng.choice(len(HANDSET_MODELS), size=count, p=HANDSET_SHARE).astype(np.int8)
     shape = 1.2
     readings = rng.negative_binomial(shape, shape / (shape + mean_readings - 1), size=count) + 1
-    return Residents(village, operator, radio, handset, readings.astype(np.int64))
+    # Dual-SIM phones are common in Vietnam; one resident in six also measures a second
+    # operator (any other one, by share).
+    second = rng.choice(share.size, size=count, p=share / share.sum()).astype(np.int8)
+    second = np.where((rng.random(count) < 1 / 6) & (second != operator), second, -1)
+    return Residents(
+        village, operator, radio, handset, readings.astype(np.int64), second.astype(np.int8)
+    )
 
 
 @dataclass(frozen=True)
@@ -206,7 +217,14 @@ def take_readings(
     seq = (np.arange(total) - np.repeat(np.cumsum(per) - per, per)).astype(np.int32)
     village = residents.village[res]
     op = residents.operator[res]
-    radio = residents.radio[res]
+    radio = residents.radio[res].copy()
+    # A dual-SIM phone takes 30 % of its readings on its second SIM; an operator without 2G/3G
+    # (Vietnamobile) is measured on LTE, the phone's other radio.
+    second = residents.second_operator[res]
+    on_second = (second >= 0) & (rng.random(total) < 0.3)
+    op = np.where(on_second, second, op).astype(np.int8)
+    lte_only = np.array([o.umts == 0.0 and o.gsm == 0.0 for o in OPERATORS])[op]
+    radio[lte_only] = 0
 
     # When: adoption grows over the window (density rising linearly: time ∝ sqrt(u)), at the
     # hours people are about, local time.

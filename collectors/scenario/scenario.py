@@ -438,13 +438,7 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
     parts: list[ReadingColumns] = []
     for k, first in enumerate(range(0, len(residents), RESIDENT_CHUNK)):
         sub = slice(first, first + RESIDENT_CHUNK)
-        chunk = type(residents)(
-            residents.village[sub],
-            residents.operator[sub],
-            residents.radio[sub],
-            residents.handset[sub],
-            residents.readings[sub],
-        )
+        chunk = residents.part(sub)
         parts.append(
             take_readings(
                 rng("readings", k),

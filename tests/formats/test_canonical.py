@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +161,15 @@ def test_geojson_stream_positions_are_feature_indexes() -> None:
     rows = parse_geojson(io.BytesIO(data), device="d")
     assert [rows.position for _ in rows] == [0, 1]
     assert rows.position_kind == "index"
+
+
+def test_geojson_features_come_lazily_from_an_endless_stream() -> None:
+    one = json.dumps(feature({**GOOD, "level": 2})).encode()
+
+    def endless() -> Iterator[bytes]:
+        yield b'{"type": "FeatureCollection", "features": [' + one
+        while True:
+            yield b"," + one
+
+    rows = parse_geojson(endless(), device="d")
+    assert len(list(itertools.islice(rows, 500))) == 500

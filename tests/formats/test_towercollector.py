@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -220,3 +222,16 @@ def test_stream_tells_the_line_of_each_reading_for_later_rejections() -> None:
     assert rows.position_kind == "line" and rows.bytes_read == len(data)
     numbered = parse_towercollector(io.BytesIO(data)).numbered()
     assert [line for line, _ in numbered] == [2, 4, 5]
+
+
+def test_rows_come_lazily_from_an_endless_stream() -> None:
+    row = csv_bytes(LTE_ROW).split(b"\r\n")[1] + b"\r\n"
+
+    def endless() -> Iterator[bytes]:
+        yield ",".join(COLUMNS).encode() + b"\r\n"
+        while True:
+            yield row * 100
+
+    rows = parse_towercollector(endless())
+    first = list(itertools.islice(rows, 1000))
+    assert len(first) == 1000 and rows.bytes_read < 1001 * len(row) + 400

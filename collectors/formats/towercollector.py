@@ -135,11 +135,11 @@ def parse_towercollector(
     byte_source = as_byte_source(source, progress)
     records = csv_records(byte_source)
     header = read_header(records, "Tower Collector")
-    index = column_index_checked(header)
+    index = _column_index(header)
     return RowStream(_rows(records, header, index, device), byte_source, "line")
 
 
-def column_index_checked(header: list[str]) -> dict[str, int]:
+def _column_index(header: list[str]) -> dict[str, int]:
     """Positions of the columns we use; :class:`MissingColumnsError` if any required is absent."""
     index: dict[str, int] = {}
     for position, name in enumerate(header):

@@ -15,6 +15,7 @@ from collectors.formats import (
     EmptyFileError,
     FormatError,
     MissingColumnsError,
+    RowError,
     parse_canonical_csv,
     parse_geojson,
 )
@@ -173,3 +174,15 @@ def test_geojson_features_come_lazily_from_an_endless_stream() -> None:
 
     rows = parse_geojson(endless(), device="d")
     assert len(list(itertools.islice(rows, 500))) == 500
+
+
+def test_quoted_field_over_two_lines_keeps_later_line_numbers_right() -> None:
+    data = canonical(
+        '2026-11-20T02:15:31Z,12.6,108.1,452,4,lte,-95,,"team\nseven"',
+        "2026-11-20T02:15:31Z,12.6,108.1,452,x,lte,-95,,d",
+        header=HEADER,
+    )
+    rows = parse_canonical_csv(io.BytesIO(data))
+    reading, error = list(rows)
+    assert isinstance(reading, dict) and reading["device"] == "team\nseven"
+    assert isinstance(error, RowError) and (error.line, error.field) == (4, "mnc")

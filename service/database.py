@@ -43,20 +43,29 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A deferred transaction that reads before it writes fails at once (no busy wait)
+        # when another writer committed meanwhile; writers therefore BEGIN IMMEDIATE,
+        # taking the write lock up front and queueing behind each other.
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_SQLITE_BEGIN, '')}")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_SQLITE_BEGIN = "deadzone_sqlite_begin"
+
+
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
     """One transaction: commit if the block succeeds, roll back if it raises.
 
-    This is the only place that commits; domain functions never do.
+    This is the only place that commits; domain functions never do. ``write=False``
+    marks a read-only transaction, which on SQLite does not wait for the write lock.
     """
     with factory() as session, session.begin():
+        if write:
+            session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
         yield session
 
 

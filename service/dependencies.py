@@ -14,8 +14,8 @@ from service.settings import Settings
 
 def get_session(request: Request) -> Iterator[Session]:
     """A session whose transaction commits when the route returns and rolls back if it
-    raises: the only commit of a request."""
-    with session_scope(request.app.state.sessions) as session:
+    raises: the only commit of a request. Routes that only read use it."""
+    with session_scope(request.app.state.sessions, write=False) as session:
         yield session
 
 

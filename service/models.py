@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -119,3 +121,145 @@ class IngestCount(Base):
     accepted: Mapped[int] = mapped_column(BigInteger)
     duplicates: Mapped[int] = mapped_column(BigInteger)
     rejected: Mapped[int] = mapped_column(BigInteger)
+
+
+class CellStat(Base):
+    """Mergeable statistics of the readings in one H3 cell, for one operator, radio and
+    calendar month (UTC). Every column merges by sum, min, max or bitwise OR, so the
+    statistics of a union of readings are exactly the merge of the parts' statistics.
+
+    Resolution-9 rows come from readings; coarser rows (8, 7) are roll-ups merged from
+    their children. Distinct devices live in ``cell_devices`` (a set merges by union).
+    """
+
+    __tablename__ = "cell_stats"
+    __table_args__ = (Index("ix_cell_stats_resolution_bucket", "resolution", "bucket"),)
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mcc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    mnc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    radio: Mapped[str] = mapped_column(String(4), primary_key=True)
+    bucket: Mapped[date] = mapped_column(Date, primary_key=True, comment="first day of month")
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    readings: Mapped[int] = mapped_column(BigInteger)
+    measured: Mapped[int] = mapped_column(BigInteger, comment="readings with a dBm value")
+    manual: Mapped[int] = mapped_column(BigInteger, comment="residents' reports (bars)")
+    no_service: Mapped[int] = mapped_column(BigInteger)
+    weight_covered: Mapped[int] = mapped_column(
+        BigInteger, comment="evidence weight of covered readings (2 full, 1 reduced)"
+    )
+    weight_weak: Mapped[int] = mapped_column(BigInteger)
+    weight_dead: Mapped[int] = mapped_column(BigInteger)
+    power_sum_aw: Mapped[int] = mapped_column(
+        BigInteger, comment="sum of received power in attowatts (1e-18 W), measured readings"
+    )
+    dbm_min: Mapped[float | None] = mapped_column(Float)
+    dbm_max: Mapped[float | None] = mapped_column(Float)
+    days_mask: Mapped[int] = mapped_column(BigInteger, comment="bit d-1 set: day d had readings")
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CellDevice(Base):
+    """Which devices stand behind a cell's statistics: the exact, mergeable form of a
+    distinct count (a set union), at every resolution kept in ``cell_stats``."""
+
+    __tablename__ = "cell_devices"
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mcc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    mnc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    radio: Mapped[str] = mapped_column(String(4), primary_key=True)
+    bucket: Mapped[date] = mapped_column(Date, primary_key=True)
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+
+
+class CellStatus(Base):
+    """The decision for a cell, per operator ('any' = best of all operators) and radio
+    ('any' = all radios together), with the evidence behind it."""
+
+    __tablename__ = "cell_status"
+    __table_args__ = (
+        Index("ix_cell_status_lookup", "operator", "radio", "resolution", "lat", "lon"),
+        CheckConstraint("status IN ('covered', 'weak', 'dead', 'unknown')", name="status"),
+    )
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    operator: Mapped[str] = mapped_column(String(7), primary_key=True, comment="452-04 or any")
+    radio: Mapped[str] = mapped_column(String(4), primary_key=True, comment="lte... or any")
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    lat: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
+    status: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Float, comment="Wilson 95% lower bound, 0-1")
+    readings: Mapped[int] = mapped_column(Integer)
+    devices: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int] = mapped_column(Integer)
+    no_service_share: Mapped[float] = mapped_column(Float)
+    dead_share: Mapped[float] = mapped_column(Float, comment="weighted share of dead readings")
+    signal_dbm_mean: Mapped[float | None] = mapped_column(Float, comment="mean power, dBm")
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    evidence_from: Mapped[date] = mapped_column(Date, comment="oldest month used")
+
+
+class DeadZone(Base):
+    """A connected group of dead cells (H3 neighbours) for one operator or 'any'.
+
+    Ids are stable across recomputes: a new component inherits the id of the previous
+    zone it overlaps most (see ``service.zones``).
+    """
+
+    __tablename__ = "dead_zones"
+    __table_args__ = (
+        Index("ix_dead_zones_operator_active", "operator", "active"),
+        Index("ix_dead_zones_outline", "outline", postgresql_using="gist").ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    operator: Mapped[str] = mapped_column(String(7))
+    active: Mapped[bool] = mapped_column(Boolean, comment="false once the zone is gone")
+    state: Mapped[str] = mapped_column(String(8), comment="open, planned or built")
+    cells: Mapped[list[str]] = mapped_column(JSON, comment="H3 cells (strings)")
+    cell_count: Mapped[int] = mapped_column(Integer)
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    area_km2: Mapped[float] = mapped_column(Float)
+    outline: Mapped[BaseGeometry] = mapped_column(Geometry("MULTIPOLYGON"))
+    readings: Mapped[int] = mapped_column(Integer)
+    devices: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    operators_affected: Mapped[list[str]] = mapped_column(JSON)
+    distance_to_covered_m: Mapped[float | None] = mapped_column(
+        Float, comment="from the zone to the nearest covered cell centre, metres"
+    )
+    # Filled by the areas issue (population grid, villages); null until then.
+    population: Mapped[float | None] = mapped_column(Float)
+    villages: Mapped[list[str] | None] = mapped_column(JSON)
+    priority: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AggregationState(Base):
+    """Watermarks of the jobs that follow the readings (``seq`` already merged)."""
+
+    __tablename__ = "aggregation_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class AggregationRun(Base):
+    """When decisions and zones were last recomputed (maps and caches key on it)."""
+
+    __tablename__ = "aggregation_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    max_seq: Mapped[int] = mapped_column(BigInteger, comment="newest reading included")
+    cells: Mapped[int] = mapped_column(Integer)
+    zones: Mapped[int] = mapped_column(Integer)

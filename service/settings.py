@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from collectors.radio import DEFAULT_BARS, Radio
+
 # A recognisable default so that a server started without configuration can tell that it
 # was not configured. Only ``environment=development`` may run with it.
 DEFAULT_DEVICE_SECRET = "change-me-deadzone-development-secret"
@@ -82,6 +84,73 @@ class Settings(BaseSettings):
         description="How far in the future (seconds) a phone's clock may be before the "
         "reading is rejected.",
     )
+
+    # --- signal classes (dBm thresholds for 1 and 2 bars; DEFAULT_BARS cites AOSP) ---
+    bars_gsm: tuple[float, float] = Field(
+        default=(DEFAULT_BARS[Radio.GSM].one, DEFAULT_BARS[Radio.GSM].two),
+        description="GSM RSSI dBm at 1 and 2 bars (AOSP CellSignalStrengthGsm).",
+    )
+    bars_umts: tuple[float, float] = Field(
+        default=(DEFAULT_BARS[Radio.UMTS].one, DEFAULT_BARS[Radio.UMTS].two),
+        description="UMTS RSCP dBm at 1 and 2 bars (AOSP CellSignalStrengthWcdma).",
+    )
+    bars_lte: tuple[float, float] = Field(
+        default=(DEFAULT_BARS[Radio.LTE].one, DEFAULT_BARS[Radio.LTE].two),
+        description="LTE RSRP dBm at 1 and 2 bars (AOSP CellSignalStrengthLte; some "
+        "carriers configure -128/-118).",
+    )
+    bars_nr: tuple[float, float] = Field(
+        default=(DEFAULT_BARS[Radio.NR].one, DEFAULT_BARS[Radio.NR].two),
+        description="NR SS-RSRP dBm at 1 and 2 bars (AOSP CellSignalStrengthNr).",
+    )
+
+    # --- decisions ---
+    window_months: int = Field(
+        default=12, ge=1, le=120, description="Months of evidence a decision looks back over."
+    )
+    min_readings: int = Field(
+        default=3, ge=1, description="Fewest readings for any decision other than unknown."
+    )
+    min_devices: int = Field(
+        default=2, ge=1, description="Fewest distinct devices for a covered or weak decision."
+    )
+    min_devices_dead: int = Field(
+        default=3,
+        ge=2,
+        description="Fewest distinct devices for a dead decision: one phone alone can never "
+        "make a cell dead.",
+    )
+    min_days: int = Field(
+        default=1, ge=1, description="Fewest distinct days with readings for any decision."
+    )
+    min_dead_confidence: float = Field(
+        default=0.4,
+        ge=0.0,
+        le=1.0,
+        description="Lowest Wilson 95% lower bound of the dead share for a dead decision; "
+        "below it the cell stays unknown (three residents all reporting no signal: 0.44).",
+    )
+    bridge_unknown_gaps: bool = Field(
+        default=False,
+        description="Join dead cells separated by a single unknown cell into one dead zone.",
+    )
+
+    @field_validator("bars_gsm", "bars_umts", "bars_lte", "bars_nr")
+    @classmethod
+    def _ordered_bars(cls, bars: tuple[float, float]) -> tuple[float, float]:
+        if bars[0] >= bars[1]:
+            raise ValueError("the 1-bar threshold must be below the 2-bar threshold")
+        return bars
+
+    def bars_for(self, radio: Radio) -> tuple[float, float]:
+        """dBm thresholds of 1 and 2 bars for ``radio``: dead below the first, covered at
+        or above the second, weak between."""
+        return {
+            Radio.GSM: self.bars_gsm,
+            Radio.UMTS: self.bars_umts,
+            Radio.LTE: self.bars_lte,
+            Radio.NR: self.bars_nr,
+        }[radio]
 
     @field_validator("database_url")
     @classmethod

@@ -64,4 +64,4 @@ def test_db_upgrade_command_creates_the_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.sqlite'}"
     result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert "revision 0001" in result.output
+    assert "revision 0002" in result.output

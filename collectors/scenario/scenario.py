@@ -231,7 +231,22 @@ class Scenario:
         """The whole upload stream in upload order, ``batch_size`` readings at a time.
 
         Each batch is built when asked for, so a province's millions of readings never sit
-        in memory as dicts at once.
+        in memory as dicts at once. A reading dict has the fields of
+        ``collectors.reading.Reading``, optional ones left out when unknown:
+
+        - ``id`` ("r000123", unique per device; "x..." for the injected bad ones),
+          ``device`` ("sim-device-000042"), ``observed_at`` (RFC 3339 UTC, "...Z"),
+          ``lat``/``lon`` (degrees, 6 decimals, with GPS error), ``accuracy_m`` (68 % radius),
+          ``speed_mps``, ``mcc`` (452), ``mnc``, ``radio`` ("lte", "umts" or "gsm");
+        - exactly one of ``signal_dbm`` (whole dB, LTE RSRP / UMTS RSCP / GSM RSSI),
+          ``no_service: true``, or ``level`` (0-4 bars) with ``calls_fail`` for manual
+          reports (``source: "reporter"``; automatic readings have ``source: "simulation"``);
+        - for readings with a signal, the serving cell: ``area_code``, ``cell_id``, ``pci``
+          (not for GSM) and ``arfcn``.
+
+        Duplicates are the very same dict again, later; bad readings are counted by kind in
+        ``injected``. ``UploadBatch.uploaded_at`` is when the batch's last reading reached
+        the server: a demo that replays the stream "live" sends a batch at that time.
         """
         return self.plan.batches(batch_size)
 

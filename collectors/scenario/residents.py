@@ -44,6 +44,20 @@ HANDSET_SHARE = np.array([0.25, 0.22, 0.18, 0.15, 0.1, 0.1])
 # average RSRP over a few hundred ms, which leaves a few dB of Rayleigh/Rician spread.
 FAST_FADING_SD_DB = 3.5
 
+
+def linear_mean_offset_db() -> float:
+    """How far the mean of readings in milliwatts lies above a cell's true dB mean, dB.
+
+    A reading is truth + handset offset + Gaussian fading (dB), so its mean power is
+    ``E[10^(h/10)] x E[10^(F/10)]``: the handset mix exactly, and ``exp(s² ln(10)² / 200)``
+    for fading of sd s, i.e. ``s² ln(10) / 20`` dB (about 1.4 dB for 3.5 dB). Ignores
+    readings lost to no-service, which only matters within a few dB of that limit.
+    """
+    offsets = np.array([m[1] for m in HANDSET_MODELS])
+    handset = 10 * math.log10(float(np.dot(HANDSET_SHARE, 10 ** (offsets / 10))))
+    return handset + FAST_FADING_SD_DB**2 * math.log(10) / 20
+
+
 # Local hour-of-day weights (0-23, ICT = UTC+7): people carry phones about from dawn to
 # evening, with peaks at the morning market and after work.
 _HOURLY = np.array(

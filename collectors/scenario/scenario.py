@@ -38,6 +38,7 @@ from collectors.scenario.residents import (
     ReadingColumns,
     Sampler,
     draw_residents,
+    linear_mean_offset_db,
     take_readings,
 )
 from collectors.scenario.terrain import (
@@ -197,7 +198,9 @@ class Scenario:
     cell (int64), operator ("452-04"), radio ("lte"/"umts"/"gsm"), signal_dbm (float32, the
     cell's true mean of the radio's metric in dB, i.e. the mean of the readings' dBm values
     before handset offsets; NaN where no site is in range), bars (int8, 0-4 by AOSP's
-    defaults), truth_class ("covered"/"weak"/"dead"), no_service (bool, mean below
+    defaults), reading_mean_dbm (float32, what averaging the cell's readings in milliwatts
+    should give: signal_dbm + ``residents.linear_mean_offset_db()``, about +1 dB, see there),
+    truth_class ("covered"/"weak"/"dead"), no_service (bool, mean below
     ``truth.NO_SERVICE_DBM``). Readings are log-normally spread around signal_dbm
     (sd ``residents.FAST_FADING_SD_DB``), so their mean in linear milliwatts lies
     sd² ln(10)/20 ≈ 1.4 dB above it.
@@ -616,6 +619,7 @@ def truth_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The long truth table (cell x operator x radio) and the per-cell table."""
     parts: list[pd.DataFrame] = []
+    mean_offset = linear_mean_offset_db()
     best_rank = np.zeros(len(grid), dtype=np.int8)
     op_rank = np.zeros((len(OPERATORS), len(grid)), dtype=np.int8)
     lte_rank = np.zeros(len(grid), dtype=np.int8)
@@ -635,6 +639,9 @@ def truth_tables(
                     "signal_dbm": np.where(np.isfinite(v), np.round(v, 1), np.nan).astype(
                         np.float32
                     ),
+                    "reading_mean_dbm": np.where(
+                        np.isfinite(v), np.round(v + mean_offset, 1), np.nan
+                    ).astype(np.float32),
                     "bars": bars_of(v, radio),
                     "truth_class": ranks_to_classes(rank),
                     "no_service": v < NO_SERVICE_DBM[radio],

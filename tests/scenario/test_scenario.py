@@ -313,3 +313,25 @@ def test_village_truth_counts_dark_and_patchy_villages(small_scenario: Scenario)
     assert {"trang_song", "covered"} <= set(small_op["status"])
     with pytest.raises(ValueError, match="no truth"):
         small_scenario.village_truth("452-99")
+
+
+def test_readings_averaged_in_milliwatts_give_reading_mean_dbm(small_scenario: Scenario) -> None:
+    c = small_scenario.plan.columns
+    truth = small_scenario.truth
+    lte = truth[(truth["radio"] == "lte") & (truth["operator"] == "452-04")]
+    expected = lte["reading_mean_dbm"].to_numpy()
+    use = (
+        (c.operator == 0)
+        & (c.radio == 0)
+        & np.isfinite(c.signal_dbm)
+        & (c.observed_s >= small_scenario.site_built.built_at.timestamp())
+        & (lte["signal_dbm"].to_numpy()[c.cell] > -100)
+    )
+    cells = c.cell[use]
+    mw = 10 ** (c.signal_dbm[use].astype(np.float64) / 10)
+    total = np.bincount(cells, weights=mw, minlength=len(expected))
+    count = np.bincount(cells, minlength=len(expected))
+    busy = count >= 40
+    assert busy.sum() >= 20
+    measured = 10 * np.log10(total[busy] / count[busy])
+    assert float(np.mean(measured - expected[busy])) == pytest.approx(0.0, abs=0.5)

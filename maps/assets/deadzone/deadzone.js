@@ -225,7 +225,8 @@
       e.preventDefault();
       var shape = shapes[Number(link.getAttribute("data-zone"))];
       if (!map.hasLayer(group)) { map.addLayer(group); }
-      map.fitBounds(shape.getBounds(), {maxZoom: 15, padding: [20, 20]});
+      // No animation: the popup then opens on the final view and autoPans from there.
+      map.fitBounds(shape.getBounds(), {maxZoom: 15, padding: [20, 20], animate: false});
       shape.openPopup();
     });
     return group;

@@ -1,0 +1,165 @@
+"""The maps in a real headless Chromium with the network cut off (only tiles may fail)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from maps import (
+    AreaOutline,
+    DeadZone,
+    MapMeta,
+    asset_dir,
+    coverage_map,
+    deadzone_map,
+    write_map_html,
+)
+
+from .conftest import HOSTILE, PageLog
+
+pytestmark = pytest.mark.browser
+
+READY = "window.deadzoneReady === true"
+MAP_JS = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
+PATH_SIGNATURE = (
+    "Array.from(document.querySelectorAll('path.leaflet-interactive'))"
+    ".map(p => p.getAttribute('d').length + p.getAttribute('fill')).sort().join('|')"
+)
+PATH_COUNT = "document.querySelectorAll('path.leaflet-interactive').length"
+
+
+def _open(page: object, url: str) -> None:
+    page.goto(url)  # type: ignore[attr-defined]
+    page.wait_for_function(READY, timeout=20_000)  # type: ignore[attr-defined]
+
+
+def _assert_clean(log: PageLog) -> None:
+    assert log.page_errors == []
+    assert log.failed_except_tiles() == []
+    assert log.console_errors_except_tiles() == []
+    assert log.dialogs == []
+
+
+def test_coverage_map_draws_legend_layers_and_evidence(
+    sealed_page: tuple[object, PageLog],
+    cells: pd.DataFrame,
+    areas: list[AreaOutline],
+    meta: MapMeta,
+    tmp_path: Path,
+    output_dir: Path,
+) -> None:
+    page, log = sealed_page
+    target = write_map_html(coverage_map(cells, meta=meta, areas=areas), tmp_path / "c.html")
+    _open(page, target.as_uri())
+    _assert_clean(log)
+
+    legend = page.locator(".dz-legend").inner_text()  # type: ignore[attr-defined]
+    for label in ("Có sóng", "Sóng yếu", "Lõm sóng / không có sóng", "Chưa đủ dữ liệu"):
+        assert label in legend
+    radios = page.locator(".leaflet-control-layers-base input[type=radio]")  # type: ignore[attr-defined]
+    assert radios.count() == 3
+    base_names = page.locator(".leaflet-control-layers-base").inner_text()  # type: ignore[attr-defined]
+    assert "Tốt nhất của mọi nhà mạng" in base_names and "Viettel (452-04)" in base_names
+    # Tiles cannot load here: the map must keep its own light background, not Leaflet's grey.
+    background = page.evaluate(  # type: ignore[attr-defined]
+        "getComputedStyle(document.querySelector('.folium-map')).backgroundColor"
+    )
+    assert background == "rgb(242, 239, 233)"
+    page.screenshot(path=str(output_dir / "coverage.png"))  # type: ignore[attr-defined]
+
+    # Switching operator redraws different patches (radio: only one operator at a time).
+    before = page.evaluate(PATH_SIGNATURE)  # type: ignore[attr-defined]
+    assert page.evaluate(PATH_COUNT) > 0  # type: ignore[attr-defined]
+    page.get_by_text("Viettel (452-04)").click()  # type: ignore[attr-defined]
+    after = page.evaluate(PATH_SIGNATURE)  # type: ignore[attr-defined]
+    assert after and after != before
+    page.screenshot(path=str(output_dir / "coverage-viettel.png"))  # type: ignore[attr-defined]
+
+    # Zoomed out the res-7 roll-up is drawn, zoomed in the res-9 patches (zoom_ranges).
+    page.evaluate(f"{MAP_JS}.setZoom(10, {{animate: false}})")  # type: ignore[attr-defined]
+    coarse = page.evaluate(PATH_SIGNATURE)  # type: ignore[attr-defined]
+    page.evaluate(f"{MAP_JS}.setZoom(14, {{animate: false}})")  # type: ignore[attr-defined]
+    fine = page.evaluate(PATH_SIGNATURE)  # type: ignore[attr-defined]
+    assert coarse and fine and fine != coarse
+
+    # A dead res-9 patch: hover shows the merged evidence, click the evidence of one cell.
+    opened = page.evaluate(  # type: ignore[attr-defined]
+        f"""() => {{
+          const map = {MAP_JS};
+          let shape = null;
+          map.eachLayer(l => {{
+            if (!shape && l.dzStatus === 'dead' && l._parts.length) shape = l;
+          }});
+          if (!shape) return false;
+          const at = shape.getLatLngs()[0][0][0];
+          shape.openTooltip(at);
+          shape.fire('click', {{latlng: at}});
+          return true;
+        }}"""
+    )
+    assert opened
+    assert "Lượt đo" in page.locator(".leaflet-tooltip").inner_text()  # type: ignore[attr-defined]
+    popup = page.locator(".leaflet-popup-content").inner_text()  # type: ignore[attr-defined]
+    assert "Ô lưới: Lõm sóng" in popup and "Thiết bị" in popup
+    page.wait_for_timeout(400)  # let the popup finish fading in for the screenshot
+    page.screenshot(path=str(output_dir / "coverage-zoomed.png"))  # type: ignore[attr-defined]
+    _assert_clean(log)
+
+
+def test_deadzone_map_lists_zones_and_shows_hostile_names_as_text(
+    sealed_page: tuple[object, PageLog],
+    zones: list[DeadZone],
+    areas: list[AreaOutline],
+    meta: MapMeta,
+    tmp_path: Path,
+    output_dir: Path,
+) -> None:
+    page, log = sealed_page
+    target = write_map_html(deadzone_map(zones, meta=meta, areas=areas), tmp_path / "z.html")
+    _open(page, target.as_uri())
+    _assert_clean(log)
+
+    items = page.locator(".dz-panel li")  # type: ignore[attr-defined]
+    assert items.count() == len(zones)
+    assert items.first.inner_text().startswith("1")
+    assert HOSTILE in page.locator(".dz-panel").text_content()  # type: ignore[attr-defined]
+    assert page.locator(".dz-rank").count() == len(zones)  # type: ignore[attr-defined]
+    page.screenshot(path=str(output_dir / "deadzones.png"))  # type: ignore[attr-defined]
+
+    # The smallest zone is listed last; its entry zooms the map in to it.
+    zoom_before = page.evaluate(f"{MAP_JS}.getZoom()")  # type: ignore[attr-defined]
+    items.last.locator("a").click()
+    assert page.evaluate(f"{MAP_JS}.getZoom()") > zoom_before  # type: ignore[attr-defined]
+    items.first.locator("a").click()
+    # The previous popup fades out for 200 ms (Leaflet DivOverlay): take the one for DZ-001.
+    popup = page.locator(".leaflet-popup-content", has_text="DZ-001")  # type: ignore[attr-defined]
+    popup.wait_for()
+    assert HOSTILE in popup.text_content()
+    assert popup.locator("img").count() == 0
+    page.wait_for_timeout(400)  # let the popup finish fading in for the screenshot
+    page.screenshot(path=str(output_dir / "deadzones-zoomed.png"))  # type: ignore[attr-defined]
+    assert page.locator("img[src=x]").count() == 0  # type: ignore[attr-defined]
+    _assert_clean(log)
+
+
+def test_linked_assets_load_from_the_service_prefix(
+    sealed_page: tuple[object, PageLog],
+    static_server: tuple[str, Path],
+    cells: pd.DataFrame,
+    meta: MapMeta,
+) -> None:
+    page, log = sealed_page
+    base, root = static_server
+    (root / "static").mkdir(exist_ok=True)
+    mount = root / "static" / "maps"
+    if not mount.exists():
+        os.symlink(asset_dir(), mount)
+    english = MapMeta(title="Coverage", lang="en", operator_names=meta.operator_names)
+    write_map_html(coverage_map(cells, meta=english), root / "c.html", asset_url="/static/maps")
+    _open(page, f"{base}/c.html")
+    _assert_clean(log)
+    assert "Not enough readings" in page.locator(".dz-legend").inner_text()  # type: ignore[attr-defined]
+    assert page.evaluate(PATH_COUNT) > 0  # type: ignore[attr-defined]

@@ -1,0 +1,140 @@
+"""HTML-level behaviour of the maps, without a browser: offline, escaped, bounded in size."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import h3
+import pandas as pd
+import pytest
+
+from maps import (
+    AreaOutline,
+    DeadZone,
+    MapMeta,
+    asset_dir,
+    asset_versions,
+    coverage_map,
+    deadzone_map,
+    map_to_html,
+    write_map_html,
+)
+from maps.assets import SCRIPTS, STYLESHEETS
+from maps.coverage import zoom_ranges
+from maps.deadzones import order_zones
+from maps.i18n import LABELS
+from maps.sample import sample_cells
+
+from .conftest import HOSTILE
+
+CDN_HINTS = ("cdn.", "jsdelivr", "cdnjs", "code.jquery", "bootstrap", "fontawesome", "unpkg")
+
+
+def _external_refs(page: str) -> list[str]:
+    """URLs the browser would fetch by itself: src attributes, <link href> and CSS url().
+    Plain <a href> links (Leaflet's and OSM's attribution) are only followed on a click."""
+    refs = re.findall(r'\bsrc\s*=\s*["\']([^"\']+)["\']', page)
+    refs += re.findall(r'<link[^>]*\bhref\s*=\s*["\']([^"\']+)["\']', page)
+    refs += re.findall(r"url\(['\"]?([^'\")]+)", page)
+    return [r for r in refs if r.startswith(("http:", "https:", "//"))]
+
+
+def test_every_label_exists_in_both_languages() -> None:
+    assert set(LABELS["vi"]) == set(LABELS["en"])
+    for lang, labels in LABELS.items():
+        assert all(v.strip() for v in labels.values()), lang
+
+
+def test_unknown_is_labelled_as_not_enough_readings() -> None:
+    assert LABELS["vi"]["status.unknown"] == "Chưa đủ dữ liệu (không phải là có sóng)"
+    assert "not signal" in LABELS["en"]["status.unknown"]
+
+
+def test_self_contained_page_fetches_nothing_but_tiles(
+    cells: pd.DataFrame, zones: list[DeadZone], meta: MapMeta
+) -> None:
+    for m in (coverage_map(cells, meta=meta), deadzone_map(zones, meta=meta)):
+        page = map_to_html(m)
+        assert "<script src=" not in page and '<link rel="stylesheet"' not in page
+        assert _external_refs(page) == [], "only the tile template and attribution links"
+        lowered = page.lower()
+        assert not [hint for hint in CDN_HINTS if hint in lowered]
+        assert "tile.openstreetmap.org/{z}/{x}/{y}.png" in page
+
+
+def test_linked_page_references_assets_under_the_prefix(cells: pd.DataFrame, meta: MapMeta) -> None:
+    page = map_to_html(coverage_map(cells, meta=meta), asset_url="/static/maps/")
+    for name in (*SCRIPTS, *STYLESHEETS):
+        assert f"/static/maps/{name}" in page
+        assert (asset_dir() / name).is_file()
+    assert not [hint for hint in CDN_HINTS if hint in page.lower()]
+
+
+def test_asset_versions_are_recorded() -> None:
+    assert asset_versions() == {"leaflet": "1.9.4", "leaflet.fullscreen": "3.0.0"}
+
+
+def test_text_from_data_is_escaped_everywhere(
+    cells: pd.DataFrame, zones: list[DeadZone], areas: list[AreaOutline], meta: MapMeta
+) -> None:
+    hostile_meta = MapMeta(
+        title=HOSTILE, lang="en", operator_names={"452-04": HOSTILE, "452-02": "{{ 7*7 }}"}
+    )
+    hostile_zone = DeadZone(**{**zones[0].__dict__, "id": "{{ 7*7 }}<b>", "operators": ["452-04"]})
+    pages = [
+        map_to_html(coverage_map(cells, meta=hostile_meta, areas=areas)),
+        map_to_html(deadzone_map([hostile_zone, *zones[1:]], meta=hostile_meta, areas=areas)),
+    ]
+    for page in pages:
+        assert "<img src=x" not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page.replace("\\u0026", "&")
+        assert "49 (452-02)" not in page, "data must never be evaluated as a Jinja template"
+    coverage_page, zone_page = pages
+    assert "&#123;&#123; 7*7 &#125;&#125; (452-02)" in coverage_page.replace("\\u0026", "&")
+    assert "{{ 7*7 }}\\u0026lt;b\\u0026gt;" in zone_page
+
+
+def test_zones_are_listed_by_priority(zones: list[DeadZone]) -> None:
+    shuffled = list(reversed(zones))
+    ordered = order_zones(shuffled)
+    assert [z.priority for z in ordered] == sorted((z.priority for z in zones), reverse=True)
+
+
+def test_rollups_are_drawn_below_the_zoom_where_res_9_is_readable() -> None:
+    ranges = zoom_ranges([7, 8, 9], latitude=12.7)
+    assert ranges[7][0] == 0
+    assert ranges[7][1] + 1 == ranges[8][0]
+    assert ranges[8][1] + 1 == ranges[9][0]
+    # A 174 m edge is >= 4 px from zoom 12 at this latitude (156543 m/px at zoom 0).
+    assert ranges[9][0] == 12
+    assert zoom_ranges([9], latitude=12.7) == {9: (0, 30)}
+
+
+@pytest.mark.parametrize("n_cells", [1_000, 10_000])
+def test_page_size_grows_with_the_cells_within_budget(n_cells: int, meta: MapMeta) -> None:
+    """Budget: 170,000 res-9 cells under 10 MB (issue 4). With best-of-all plus two operators
+    and roll-ups, a clustered field must stay under 18 bytes per res-9 cell per layer."""
+    cells = sample_cells(n_cells, seed=3, noise=0.05)
+    page = map_to_html(coverage_map(cells, meta=meta))
+    fixed = 200_000  # Leaflet, plugin and our script, inlined
+    layers = cells["operator"].nunique()
+    assert (len(page.encode()) - fixed) / (n_cells * layers) < 18 * 1.5  # small fields cost more
+
+
+def test_write_map_html_writes_utf8(tmp_path: Path, zones: list[DeadZone], meta: MapMeta) -> None:
+    target = write_map_html(deadzone_map(zones, meta=meta), tmp_path / "zones.html")
+    assert "Vùng lõm sóng theo mức ưu tiên" in target.read_text(encoding="utf-8")
+
+
+def test_empty_inputs_still_make_a_page(meta: MapMeta) -> None:
+    empty = pd.DataFrame(columns=["h3", "operator", "status"])
+    assert "deadzone.markReady" in map_to_html(coverage_map(empty, meta=meta))
+    assert "deadzone.markReady" in map_to_html(deadzone_map([], meta=meta))
+
+
+def test_single_resolution_is_drawn_at_every_zoom(meta: MapMeta) -> None:
+    origin = h3.latlng_to_cell(12.7, 108.05, 9)
+    frame = pd.DataFrame({"h3": [origin], "operator": ["any"], "status": ["dead"]})
+    page = map_to_html(coverage_map(frame, meta=meta))
+    assert '"minZoom":0,"maxZoom":30' in page

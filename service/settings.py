@@ -130,6 +130,11 @@ class Settings(BaseSettings):
         description="Lowest Wilson 95% lower bound of the dead share for a dead decision; "
         "below it the cell stays unknown (three residents all reporting no signal: 0.44).",
     )
+    rollup_resolutions: tuple[int, ...] = Field(
+        default=(8, 7),
+        description="Coarser H3 resolutions computed by merging the working cells "
+        "(8: 0.737 km2, the FCC challenge hexagon; 7: 5.16 km2) for overview maps.",
+    )
     bridge_unknown_gaps: bool = Field(
         default=False,
         description="Join dead cells separated by a single unknown cell into one dead zone.",

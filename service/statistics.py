@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     and_,
     case,
     delete,
@@ -35,8 +36,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
-from sqlalchemy.types import BigInteger
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import BigInteger, Integer
 
 from collectors.radio import Radio
 from service.models import AggregationState, CellDevice, CellStat, ReadingRow
@@ -57,10 +58,10 @@ STAT_KEY = ("h3_cell", "mcc", "mnc", "radio", "bucket")
 FULL_WEIGHT = 2
 REDUCED_WEIGHT = 1
 
-_readings = ReadingRow.__table__
-_stats = CellStat.__table__
-_devices = CellDevice.__table__
-_state = AggregationState.__table__
+_readings: Table = ReadingRow.__table__  # type: ignore[assignment]
+_stats: Table = CellStat.__table__  # type: ignore[assignment]
+_devices: Table = CellDevice.__table__  # type: ignore[assignment]
+_state: Table = AggregationState.__table__  # type: ignore[assignment]
 _WATERMARK = "cell_stats"
 
 
@@ -239,9 +240,10 @@ def _clear(session: Session) -> None:
         session.execute(delete(_devices))
 
 
-def h3_resolution_of(cell: ColumnElement[int]) -> ColumnElement[int]:
+def h3_resolution_of(cell: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[int]:
     """SQL: the resolution field of an H3 cell integer (bits 52-55)."""
-    return cell.op(">>")(52).op("&")(15)
+    # Inline literals: PostgreSQL has no ``bigint >> bigint`` (the shift must be int).
+    return cell.op(">>")(literal_column("52", Integer)).op("&")(literal_column("15", Integer))
 
 
 def h3_parent(cell: ColumnElement[int], resolution: int) -> ColumnElement[int]:

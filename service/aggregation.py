@@ -1,0 +1,227 @@
+"""The aggregation job: statistics up to date, roll-ups, decisions and dead zones.
+
+``deadzone aggregate`` runs it; so does the service in the background. Each step is its
+own transaction, committed by ``session_scope``; readers see the previous decisions until
+the new ones commit together with the zones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.bulk import copy_rows
+from service.database import session_scope
+from service.decisions import decide_resolution
+from service.models import AggregationRun, CellStatus, DeadZone
+from service.settings import Settings
+from service.statistics import merge_new_readings, rebuild, rollup, safe_max_seq, watermark
+from service.timestamps import utcnow
+from service.zones import Zone, find_zones
+
+Progress = Callable[[str, int, int], None]
+"""Called as progress(step, done, total)."""
+
+MERGE_CHUNK = 500_000  # readings per merge transaction: bounds memory and lock time
+
+
+@dataclass
+class AggregationReport:
+    merged_readings: int
+    rebuilt: bool
+    cells: dict[int, int]
+    zones: int
+    max_seq: int
+    seconds: dict[str, float]
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
+
+
+def update_statistics(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    rebuild_all: bool = False,
+    progress: Progress = _no_progress,
+) -> tuple[int, int]:
+    """Merge new readings into the statistics (or rebuild them); return (seqs spanned,
+    max seq)."""
+    with session_scope(sessions) as session:
+        up_to = safe_max_seq(session)
+    if rebuild_all:
+        with session_scope(sessions) as session:
+            progress("statistics", 0, 1)
+            rebuild(session, settings, up_to=up_to)
+            progress("statistics", 1, 1)
+        return up_to, up_to
+    with session_scope(sessions, write=False) as session:
+        start = watermark(session)
+    done = 0
+    total = max(up_to - start, 0)
+    while start + done < up_to:
+        with session_scope(sessions) as session:
+            done += merge_new_readings(
+                session, settings, up_to=min(start + done + MERGE_CHUNK, up_to)
+            )
+        progress("statistics", done, total)
+    return total, up_to
+
+
+def run_aggregation(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    rebuild_all: bool = False,
+    now: datetime | None = None,
+    progress: Progress = _no_progress,
+) -> AggregationReport:
+    """Bring statistics, roll-ups, decisions and dead zones up to date."""
+    now = now or utcnow()
+    timings: dict[str, float] = {}
+    clock = _Clock(timings)
+    with clock("statistics"):
+        merged, max_seq = update_statistics(
+            sessions, settings, rebuild_all=rebuild_all, progress=progress
+        )
+    resolutions = [settings.h3_resolution, *settings.rollup_resolutions]
+    cells: dict[int, int] = {}
+    with session_scope(sessions) as session:
+        with clock("rollup"):
+            progress("roll-ups", 0, 1)
+            rollup(session, settings, settings.rollup_resolutions)
+            progress("roll-ups", 1, 1)
+        session.execute(delete(CellStatus))
+        zones: list[Zone] = []
+        for i, res in enumerate(resolutions):
+            with clock(f"decide r{res}"):
+                decisions, devices = decide_resolution(session, settings, resolution=res, now=now)
+                store_decisions(session, decisions)
+            cells[res] = int(
+                (decisions["radio"] == "any").sum() and (decisions["operator"] == "any").sum()
+            )
+            if res == settings.h3_resolution:
+                with clock("zones"):
+                    zones = find_zones(
+                        decisions,
+                        devices,
+                        resolution=res,
+                        previous=previous_zones(session),
+                        bridge_unknown=settings.bridge_unknown_gaps,
+                    )
+                    store_zones(session, zones, now=now)
+            progress("decisions", i + 1, len(resolutions))
+        session.add(
+            AggregationRun(
+                finished_at=utcnow(),
+                max_seq=max_seq,
+                cells=cells.get(settings.h3_resolution, 0),
+                zones=len(zones),
+            )
+        )
+    return AggregationReport(merged, rebuild_all, cells, len(zones), max_seq, timings)
+
+
+class _Clock:
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    def __call__(self, name: str) -> _Clock:
+        self.name = name
+        return self
+
+    def __enter__(self) -> None:
+        import time
+
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        import time
+
+        self.timings[self.name] = time.perf_counter() - self.start
+
+
+_STATUS_COLUMNS = [c.name for c in CellStatus.__table__.columns]
+
+
+def store_decisions(session: Session, decisions: pd.DataFrame) -> None:
+    """Append decision rows to ``cell_status`` (the caller cleared it)."""
+    if decisions.empty:
+        return
+    frame = decisions[_STATUS_COLUMNS]
+    rows = []
+    for row in frame.itertuples(index=False, name=None):
+        rows.append(tuple(_plain(v) for v in row))
+    copy_rows(session.connection(), "cell_status", _STATUS_COLUMNS, rows)
+
+
+def _plain(value: object) -> object:
+    """numpy/pandas scalars to the Python values database drivers take."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item"):
+        value = value.item()  # type: ignore[union-attr]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def previous_zones(session: Session) -> dict[str, dict[str, list[str]]]:
+    """Stored zones (active or not) by scope: ``{scope: {id: cells}}``."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for zone_id, scope, cells, active in session.execute(
+        select(DeadZone.id, DeadZone.operator, DeadZone.cells, DeadZone.active)
+    ):
+        if active:
+            found.setdefault(scope, {})[zone_id] = cells
+    return found
+
+
+def store_zones(session: Session, zones: list[Zone], *, now: datetime) -> None:
+    """Replace the active zones with ``zones``, keeping ids, states and creation times."""
+    known = {
+        zone_id: (state, created)
+        for zone_id, state, created in session.execute(
+            select(DeadZone.id, DeadZone.state, DeadZone.created_at)
+        )
+    }
+    session.execute(update(DeadZone).values(active=False, rank=None))
+    ranked = sorted(zones, key=lambda z: (z.operator, -z.priority, z.id))
+    rank_in_scope: dict[str, int] = {}
+    for zone in ranked:
+        rank_in_scope[zone.operator] = rank_in_scope.get(zone.operator, 0) + 1
+        state, created = known.get(zone.id, ("open", now))
+        values = dict(
+            operator=zone.operator, active=True, state=state, cells=zone.cells,
+            cell_count=len(zone.cells), resolution=zone.resolution, area_km2=zone.area_km2,
+            outline=zone.outline, readings=zone.readings, devices=zone.devices,
+            first_seen=zone.first_seen, last_seen=zone.last_seen,
+            operators_affected=zone.operators_affected,
+            distance_to_covered_m=zone.distance_to_covered_m, population=None, villages=None,
+            priority=zone.priority, rank=rank_in_scope[zone.operator], created_at=created,
+            updated_at=now,
+        )  # fmt: skip
+        if zone.id in known:
+            session.execute(update(DeadZone).where(DeadZone.id == zone.id).values(**values))
+        else:
+            session.add(DeadZone(id=zone.id, **values))
+    session.flush()
+
+
+def last_run(session: Session) -> AggregationRun | None:
+    return session.scalars(
+        select(AggregationRun).order_by(AggregationRun.id.desc()).limit(1)
+    ).first()
+
+
+def stats_lag(session: Session) -> int:
+    """Readings stored but not yet merged into the statistics."""
+    top = int(session.scalar(select(func.coalesce(func.max(AggregationRun.max_seq), 0))) or 0)
+    return top

@@ -1,0 +1,197 @@
+"""How big and how fast the coverage map is, against the naive Folium way.
+
+Run: ``.venv/bin/python benchmarks/maps.py`` (about 5 minutes on the 2-core box; ``--quick``
+skips 170,000 cells). For each size (res-9 cells in the area) and field (clustered: 5 % of the
+statuses randomised; noisy: 30 %) it prints:
+
+* ours: ``maps.coverage_map`` with best-of-all plus two operators, res-8/7 roll-ups and per-cell
+  evidence for dead/weak cells, self-contained HTML (assets inlined);
+* ours, 1 layer: the same with the best-of-all layer only, to compare with the naive page;
+* naive: one ``folium.GeoJson`` feature per res-9 best-of-all hexagon with a ``style_function``
+  (DESIGN.md: 100k hexagons took 93 s), using the same local Leaflet so the network stays off.
+
+"Usable" is measured in headless Chromium (Debian /usr/bin/chromium, network cut off apart from
+file://) from navigation start to the first animation frame at which the page has loaded and
+every feature of the visible layer is in the SVG. "Res 9" is the time to switch the map to
+zoom 13, where the res-9 patches are drawn for the first time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import folium
+import h3
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from maps import MapMeta, asset_dir, coverage_map, write_map_html  # noqa: E402
+from maps.model import CellStatus  # noqa: E402
+from maps.palette import STATUS_STYLES  # noqa: E402
+from maps.sample import sample_cells  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NAIVE_CAP_S = 120.0
+OURS_CAP_S = 60.0
+MAP_JS = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
+
+
+@dataclass
+class Result:
+    label: str
+    build_s: float
+    size_bytes: int
+    usable_s: float | None
+    res9_s: float | None = None
+
+
+def build_naive(cells: pd.DataFrame, path: Path) -> None:
+    """One GeoJSON feature per best-of-all res-9 hexagon, styled by a style_function."""
+    rows = cells[(cells["operator"] == "any") & (cells["resolution"] == 9)]
+    features = [
+        {
+            "type": "Feature",
+            "id": cell,
+            "properties": {"status": status},
+            "geometry": h3.cells_to_geo([cell]),
+        }
+        for cell, status in zip(rows["h3"], rows["status"], strict=True)
+    ]
+    m = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    # Same local Leaflet as ours, and none of folium's CDN extras, so only tiles can fail.
+    m.default_js = [("leaflet", (asset_dir() / "leaflet" / "leaflet.js").as_uri())]
+    m.default_css = [("leaflet_css", (asset_dir() / "leaflet" / "leaflet.css").as_uri())]
+    styles = {s.value: STATUS_STYLES[s].to_leaflet() for s in CellStatus}
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        style_function=lambda f: styles[f["properties"]["status"]],
+    ).add_to(m)
+    lats = [h3.cell_to_latlng(c)[0] for c in rows["h3"]]
+    lngs = [h3.cell_to_latlng(c)[1] for c in rows["h3"]]
+    m.fit_bounds([[min(lats), min(lngs)], [max(lats), max(lngs)]])
+    m.save(str(path))
+
+
+def time_usable(browser: object, path: Path, condition: str, cap_s: float) -> float | None:
+    """Seconds from navigation start until ``condition`` holds in an animation frame."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort()
+        ),
+    )
+    try:
+        page.goto(path.as_uri(), wait_until="commit", timeout=cap_s * 1000)
+        page.wait_for_function(condition, polling="raf", timeout=cap_s * 1000)
+        return float(page.evaluate("performance.now()")) / 1000.0
+    except Exception as error:  # a timeout is a result here, not a failure
+        if "Timeout" not in type(error).__name__ and "Timeout" not in str(error):
+            raise
+        return None
+    finally:
+        page.close()
+
+
+def time_res9(browser: object, path: Path) -> float | None:
+    """Seconds to redraw at zoom 13 (first drawing of the res-9 patches)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort()
+        ),
+    )
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("window.deadzoneReady === true", timeout=OURS_CAP_S * 1000)
+        seconds = page.evaluate(
+            f"""() => new Promise(done => {{
+                const t0 = performance.now();
+                {MAP_JS}.setZoom(13, {{animate: false}});
+                requestAnimationFrame(() => done((performance.now() - t0) / 1000));
+            }})"""
+        )
+        return float(seconds)
+    finally:
+        page.close()
+
+
+def run_ours(browser: object, cells: pd.DataFrame, path: Path, label: str) -> Result:
+    start = time.perf_counter()
+    write_map_html(coverage_map(cells, meta=MapMeta(title="benchmark", lang="en")), path)
+    build_s = time.perf_counter() - start
+    ready = "document.readyState === 'complete' && window.deadzoneReady === true"
+    usable = time_usable(browser, path, ready, OURS_CAP_S)
+    return Result(label, build_s, path.stat().st_size, usable, time_res9(browser, path))
+
+
+def run_naive(browser: object, cells: pd.DataFrame, path: Path) -> Result:
+    start = time.perf_counter()
+    build_naive(cells, path)
+    build_s = time.perf_counter() - start
+    expected = int(((cells["operator"] == "any") & (cells["resolution"] == 9)).sum())
+    drawn = (
+        "document.readyState === 'complete' && "
+        f"document.querySelectorAll('path.leaflet-interactive').length >= {expected}"
+    )
+    usable = time_usable(browser, path, drawn, NAIVE_CAP_S)
+    return Result("naive GeoJson", build_s, path.stat().st_size, usable)
+
+
+def print_result(n_cells: int, field: str, result: Result, cap_s: float) -> None:
+    usable = f"{result.usable_s:6.2f} s" if result.usable_s is not None else f"> {cap_s:.0f} s"
+    res9 = f"{result.res9_s:5.2f} s" if result.res9_s is not None else "    -"
+    print(
+        f"{n_cells:>8,} {field:<9} {result.label:<14} {result.size_bytes / 1e6:8.2f} MB "
+        f"{result.build_s:7.1f} s  {usable:>9}  {res9:>7}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="skip 170,000 cells")
+    args = parser.parse_args()
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 170_000]
+    from playwright.sync_api import sync_playwright
+
+    print(
+        f"{'cells':>8} {'field':<9} {'map':<14} {'HTML':>11} {'build':>9}  {'usable':>9}  "
+        f"{'res 9':>7}"
+    )
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for n_cells in sizes:
+            for field, noise in (("clustered", 0.05), ("noisy", 0.30)):
+                cells = sample_cells(n_cells, seed=1, noise=noise)
+                path = Path(tmp) / f"ours-{n_cells}-{field}.html"
+                print_result(n_cells, field, run_ours(browser, cells, path, "ours"), OURS_CAP_S)
+                single = cells[cells["operator"] == "any"]
+                path = Path(tmp) / f"single-{n_cells}-{field}.html"
+                print_result(
+                    n_cells, field, run_ours(browser, single, path, "ours, 1 layer"), OURS_CAP_S
+                )
+                if field == "clustered":
+                    path = Path(tmp) / f"naive-{n_cells}.html"
+                    print_result(n_cells, field, run_naive(browser, cells, path), NAIVE_CAP_S)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

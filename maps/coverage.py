@@ -217,15 +217,21 @@ def coverage_map(
     meta: MapMeta,
     areas: Sequence[AreaOutline] = (),
     cell_detail: Collection[str] = DEFAULT_CELL_DETAIL,
+    operators: Collection[str] | None = None,
 ) -> folium.Map:
     """Coverage map of decided cells: one radio-button layer per operator, "any" first.
 
     ``cells``: see ``model.CellRecord`` / ``model.CELL_COLUMNS``. Cells of one operator,
     resolution and status are dissolved into patches (one polygon per connected group) with
     fixed-style layers per class. ``cell_detail``: statuses whose finest-resolution cells get a
-    click popup with their own evidence. Render with ``page.map_to_html``.
+    click popup with their own evidence. ``operators``: draw only these operator values (e.g.
+    ``{"any", "452-04"}``); None draws all. Each operator layer costs about 3 MB for 170,000
+    clustered res-9 cells (benchmarks/maps.py), so a page for all five operators of a whole
+    province is better split. Render with ``page.map_to_html``.
     """
     frame = cells_to_frame(cells)
+    if operators is not None:
+        frame = frame[frame["operator"].isin(set(operators))].reset_index(drop=True)
     bounds = frame_bounds(frame)
     m = new_map(meta, bounds=bounds)
     legend = json_for_script(legend_html(meta, has_rollups=frame["resolution"].nunique() > 1))

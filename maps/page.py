@@ -127,6 +127,7 @@ def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
         zoom_start=_EMPTY_ZOOM,
         tiles=None,
         control_scale=True,
+        zoom_control=False,  # re-added below with translated button titles
     )
     # Drop folium's CDN defaults (Leaflet, jQuery, Bootstrap, Font Awesome, awesome-markers):
     # AssetTags below ships Leaflet and the fullscreen plugin locally, and nothing else is used.
@@ -140,7 +141,19 @@ def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
     folium.TileLayer(
         tiles=OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", control=False, max_zoom=19
     ).add_to(m)
-    fullscreen = Fullscreen(position="topleft")
+    zoom_titles = json_for_script(
+        {
+            "position": "topleft",
+            "zoomInTitle": labels["control.zoom_in"],
+            "zoomOutTitle": labels["control.zoom_out"],
+        }
+    )
+    m.add_child(MapScript(lambda name: f"L.control.zoom({zoom_titles}).addTo({name});"))
+    fullscreen = Fullscreen(
+        position="topleft",
+        title=labels["control.fullscreen"],
+        title_cancel=labels["control.fullscreen_exit"],
+    )
     fullscreen.default_js = []
     fullscreen.default_css = []
     fullscreen.add_to(m)

@@ -138,3 +138,16 @@ def test_single_resolution_is_drawn_at_every_zoom(meta: MapMeta) -> None:
     frame = pd.DataFrame({"h3": [origin], "operator": ["any"], "status": ["dead"]})
     page = map_to_html(coverage_map(frame, meta=meta))
     assert '"minZoom":0,"maxZoom":30' in page
+
+
+def test_every_label_the_page_script_reads_exists() -> None:
+    script = (asset_dir() / "deadzone" / "deadzone.js").read_text(encoding="utf-8")
+    used = set(re.findall(r'labels\["([a-z_.]+)"\]', script))
+    used |= {f"status.{s}" for s in ("covered", "weak", "dead", "unknown")}
+    assert used and used <= set(LABELS["vi"])
+
+
+def test_operators_can_be_limited(cells: pd.DataFrame, meta: MapMeta) -> None:
+    page = map_to_html(coverage_map(cells, meta=meta, operators={"any", "452-04"}))
+    assert "Viettel (452-04)" in page
+    assert "VinaPhone (452-02)" not in page

@@ -68,7 +68,7 @@
     return "<div class='dz-tip'><b>" + statusLabel + "</b><table>" +
       row(labels["cell.cells"], s[0]) +
       row(labels["cell.readings"], s[1]) +
-      row(labels["cell.devices"], s[2]) +
+      row(labels[s[0] > 1 ? "cell.devices_sum" : "cell.devices"], s[2]) +
       row(labels["cell.signal"], orNone(dbm, dbm + " " + labels["unit.dbm"], labels)) +
       row(labels["cell.confidence"], range(s[5], s[6], 100, 2)) +
       row(labels["cell.last_seen"], orNone(day, day === null ? "" : dayToDate(day), labels)) +

@@ -7,13 +7,15 @@ the new ones commit together with the zones.
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.bulk import copy_rows
@@ -24,6 +26,8 @@ from service.settings import Settings
 from service.statistics import merge_new_readings, rebuild, rollup, safe_max_seq, watermark
 from service.timestamps import utcnow
 from service.zones import Zone, find_zones
+
+log = logging.getLogger("deadzone")
 
 Progress = Callable[[str, int, int], None]
 """Called as progress(step, done, total)."""
@@ -215,13 +219,36 @@ def store_zones(session: Session, zones: list[Zone], *, now: datetime) -> None:
     session.flush()
 
 
+class AggregationWorker:
+    """Runs the aggregation every ``aggregate_interval_s`` in a background thread of the
+    server, so the grid follows the readings without anyone running a command."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.settings.aggregate_interval_s <= 0:
+            return
+        self._thread = threading.Thread(target=self._run, name="aggregation", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.settings.aggregate_interval_s):
+            try:
+                run_aggregation(self.sessions, self.settings)
+            except Exception:  # keep serving; the next round retries
+                log.exception("background aggregation failed")
+
+
 def last_run(session: Session) -> AggregationRun | None:
     return session.scalars(
         select(AggregationRun).order_by(AggregationRun.id.desc()).limit(1)
     ).first()
-
-
-def stats_lag(session: Session) -> int:
-    """Readings stored but not yet merged into the statistics."""
-    top = int(session.scalar(select(func.coalesce(func.max(AggregationRun.max_seq), 0))) or 0)
-    return top

@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from collectors.reading import ReadingBatch
+from service.aggregation import AggregationWorker
 from service.database import make_engine, make_sessionmaker
 from service.errors import register_error_handlers
 from service.ingest import Ingestor
-from service.routes import health, readings
+from service.routes import coverage, health, readings
 from service.settings import Settings
 
 
@@ -27,9 +28,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
+        worker = AggregationWorker(app.state.sessions, settings)
+        worker.start()
         try:
             yield
         finally:
+            worker.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -43,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(readings.router)
+    app.include_router(coverage.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

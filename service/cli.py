@@ -110,5 +110,77 @@ def ingest_file(
         console.print(f"  ... and {len(result.rejected) - 20} more problems")
 
 
+@app.command()
+def aggregate(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Recompute all statistics from the raw readings.")
+    ] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Merge new readings into the cell statistics, then recompute roll-ups, decisions
+    and dead zones."""
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from service.aggregation import run_aggregation
+    from service.database import make_engine, make_sessionmaker
+    from service.schema import upgrade_database
+
+    settings = load_settings(database_url)
+    engine = make_engine(settings)
+    upgrade_database(engine)
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description:12}"), BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(), console=console,
+    ) as bar:  # fmt: skip
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=max(total, 1))
+            bar.update(tasks[step], completed=done, total=max(total, 1))
+
+        report = run_aggregation(
+            make_sessionmaker(engine), settings, rebuild_all=rebuild, progress=progress
+        )
+    engine.dispose()
+    cells = ", ".join(f"r{res}: {n:,}" for res, n in report.cells.items())
+    console.print(
+        f"{'rebuilt' if report.rebuilt else 'merged'} {report.merged_readings:,} readings; "
+        f"cells {cells}; {report.zones} dead zones"
+    )
+
+
+@app.command()
+def zones(
+    operator: Annotated[str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any'.")] = "any",
+    limit: Annotated[int, typer.Option(help="How many zones to list.")] = 20,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """List dead zones, highest priority first."""
+    from rich.table import Table
+
+    from service.coverage import list_zones
+    from service.database import make_engine, make_sessionmaker, session_scope
+
+    settings = load_settings(database_url)
+    engine = make_engine(settings)
+    with session_scope(make_sessionmaker(engine), write=False) as session:
+        total, found = list_zones(session, operator=operator, min_cells=1, limit=limit, offset=0)
+        table = Table(title=f"Dead zones ({operator}): {total} in all")
+        for name in ("rank", "id", "cells", "km²", "readings", "devices", "to signal", "last seen"):
+            text_column = name in ("id", "last seen")
+            table.add_column(name, justify="left" if text_column else "right", no_wrap=text_column)
+        for z in found:
+            distance = (
+                "-" if z.distance_to_covered_m is None else f"{z.distance_to_covered_m:,.0f} m"
+            )
+            table.add_row(
+                str(z.rank), z.id, str(z.cell_count), f"{z.area_km2:.2f}", str(z.readings),
+                str(z.devices), distance, z.last_seen.date().isoformat(),
+            )  # fmt: skip
+    engine.dispose()
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()

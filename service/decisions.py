@@ -108,6 +108,10 @@ def load_evidence(
         ).all(),
         columns=["h3_cell", "mcc", "mnc", "radio", "bucket", "device_hash"],
     )
+    for column in ("first_seen", "last_seen"):
+        stats[column] = pd.to_datetime(stats[column], utc=True)
+    for column in ("dbm_min", "dbm_max"):
+        stats[column] = stats[column].astype(float)
     if not devices.empty:
         devices["device"] = pd.factorize(devices["device_hash"])[0]
         devices = devices.drop(columns="device_hash")

@@ -135,6 +135,18 @@ class Settings(BaseSettings):
         description="Coarser H3 resolutions computed by merging the working cells "
         "(8: 0.737 km2, the FCC challenge hexagon; 7: 5.16 km2) for overview maps.",
     )
+    max_bbox_cells: int = Field(
+        default=250_000,
+        ge=100,
+        description="Most cells one GET /v1/cells may return; larger boxes are answered at "
+        "a coarser roll-up resolution (the province at resolution 9 is about 170,000).",
+    )
+    aggregate_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the server merges new readings and recomputes decisions "
+        "and zones, seconds (0: never; run `deadzone aggregate`).",
+    )
     bridge_unknown_gaps: bool = Field(
         default=False,
         description="Join dead cells separated by a single unknown cell into one dead zone.",

@@ -134,7 +134,12 @@ def db_url(
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, device_secret=TEST_SECRET, environment="development")
+    return Settings(
+        database_url=db_url,
+        device_secret=TEST_SECRET,
+        environment="development",
+        aggregate_interval_s=0,  # tests run the aggregation themselves, deterministically
+    )
 
 
 @pytest.fixture

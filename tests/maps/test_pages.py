@@ -151,3 +151,22 @@ def test_operators_can_be_limited(cells: pd.DataFrame, meta: MapMeta) -> None:
     page = map_to_html(coverage_map(cells, meta=meta, operators={"any", "452-04"}))
     assert "Viettel (452-04)" in page
     assert "VinaPhone (452-02)" not in page
+
+
+def test_zone_popup_says_unknown_for_missing_dates_and_hides_missing_areas(
+    zones: list[DeadZone], meta: MapMeta
+) -> None:
+    from maps.deadzones import zone_popup_html
+
+    zone = DeadZone(
+        **{
+            **zones[0].__dict__,
+            "first_seen": pd.NaT,
+            "last_seen": None,
+            "population": None,
+            "villages": None,
+        }
+    )
+    popup = zone_popup_html(zone, meta)
+    assert popup.count("không rõ") == 2
+    assert "Dân số" not in popup and "Thôn, buôn" not in popup

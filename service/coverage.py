@@ -1,0 +1,220 @@
+"""Reading the decided grid back: cells in a bounding box, dead zones, summaries."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import h3
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.aggregation import last_run
+from service.decisions import ANY, STATUSES
+from service.errors import NotFound, UnprocessableRequest
+from service.models import CellStatus, DeadZone, ReadingRow
+from service.settings import Settings
+from service.statistics import watermark
+
+COORDINATE_DECIMALS = 6  # about 0.1 m: finer than any GPS fix, and keeps responses small
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A WGS84 bounding box in degrees."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    @classmethod
+    def parse(cls, text: str) -> BBox:
+        parts = text.split(",")
+        if len(parts) != 4:
+            raise UnprocessableRequest(
+                f"bbox must be minlon,minlat,maxlon,maxlat (4 numbers), got {len(parts)} values",
+                field="bbox",
+            )
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise UnprocessableRequest(
+                f"bbox values must be numbers, got {text!r}", field="bbox"
+            ) from None
+        box = cls(*values)
+        if not all(math.isfinite(v) for v in values):
+            raise UnprocessableRequest("bbox values must be finite numbers", field="bbox")
+        if not (
+            -180 <= box.min_lon < box.max_lon <= 180 and -90 <= box.min_lat < box.max_lat <= 90
+        ):
+            raise UnprocessableRequest(
+                "bbox must have -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90",
+                field="bbox",
+            )
+        return box
+
+    def area_km2(self) -> float:
+        mid = math.radians((self.min_lat + self.max_lat) / 2)
+        return (
+            (self.max_lat - self.min_lat)
+            * 110.574
+            * (self.max_lon - self.min_lon)
+            * 111.320
+            * math.cos(mid)
+        )
+
+
+def choose_resolution(box: BBox, requested: int, *, available: list[int], max_cells: int) -> int:
+    """The finest available resolution, not finer than ``requested``, at which ``box``
+    holds at most ``max_cells`` cells."""
+    if requested not in available:
+        raise UnprocessableRequest(
+            f"resolution {requested} is not computed; choose one of "
+            f"{sorted(available, reverse=True)}",
+            field="resolution",
+        )
+    for res in sorted((r for r in available if r <= requested), reverse=True):
+        if box.area_km2() / h3.average_hexagon_area(res, "km^2") <= max_cells:
+            return res
+    raise UnprocessableRequest(
+        f"bbox of {box.area_km2():,.0f} km2 is too large even at resolution {min(available)}; "
+        "ask for a smaller area",
+        field="bbox",
+    )
+
+
+def cells_in_bbox(
+    session: Session,
+    box: BBox,
+    *,
+    operator: str,
+    radio: str,
+    resolution: int,
+    statuses: list[str] | None,
+) -> list[dict[str, Any]]:
+    """GeoJSON features (hexagons) of the decided cells whose centre lies in ``box``
+    (padded by one cell so that edge cells are not cut off)."""
+    pad = h3.average_hexagon_edge_length(resolution, "km") / 110.0
+    c = CellStatus
+    query = select(
+        c.h3_cell, c.status, c.confidence, c.readings, c.devices, c.days, c.no_service_share,
+        c.signal_dbm_mean, c.last_seen,
+    ).where(
+        c.operator == operator,
+        c.radio == radio,
+        c.resolution == resolution,
+        c.lat.between(box.min_lat - pad, box.max_lat + pad),
+        c.lon.between(box.min_lon - pad, box.max_lon + pad),
+    )  # fmt: skip
+    if statuses:
+        query = query.where(c.status.in_(statuses))
+    features = []
+    for cell, status, conf, readings, devices, days, nss, dbm, last_seen in session.execute(query):
+        index = h3.int_to_str(cell)
+        ring = [
+            [round(lng, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
+            for lat, lng in h3.cell_to_boundary(index)
+        ]
+        ring.append(ring[0])
+        features.append(
+            {
+                "type": "Feature",
+                "id": index,
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {
+                    "h3": index,
+                    "status": status,
+                    "confidence": round(conf, 4),
+                    "readings": readings,
+                    "devices": devices,
+                    "days": days,
+                    "no_service_share": round(nss, 4),
+                    "signal_dbm_mean": None if dbm is None else round(dbm, 1),
+                    "last_seen": last_seen.isoformat() if last_seen else None,
+                },
+            }
+        )
+    return features
+
+
+ZONE_ORDER = (DeadZone.priority.desc(), DeadZone.id)
+
+
+def list_zones(
+    session: Session, *, operator: str, min_cells: int, limit: int, offset: int
+) -> tuple[int, list[DeadZone]]:
+    """Active dead zones of a scope, ranked by priority, and their total count."""
+    where = (
+        DeadZone.active.is_(True),
+        DeadZone.operator == operator,
+        DeadZone.cell_count >= min_cells,
+    )
+    total = int(session.scalar(select(func.count()).select_from(DeadZone).where(*where)) or 0)
+    zones = session.scalars(
+        select(DeadZone).where(*where).order_by(*ZONE_ORDER).limit(limit).offset(offset)
+    ).all()
+    return total, list(zones)
+
+
+def get_zone(session: Session, zone_id: str) -> DeadZone:
+    zone = session.get(DeadZone, zone_id)
+    if zone is None:
+        raise NotFound(f"no dead zone with id {zone_id!r}", field="id")
+    return zone
+
+
+def summary(session: Session, settings: Settings) -> dict[str, Any]:
+    """Totals per status for best-of-all and per operator, at the working resolution."""
+    c = CellStatus
+    rows = session.execute(
+        select(c.operator, c.status, func.count())
+        .where(c.radio == ANY, c.resolution == settings.h3_resolution)
+        .group_by(c.operator, c.status)
+    ).all()
+    per_operator: dict[str, dict[str, int]] = {}
+    for operator, status, count in rows:
+        per_operator.setdefault(operator, dict.fromkeys(STATUSES, 0))[status] = int(count)
+    zones = session.execute(
+        select(DeadZone.operator, func.count(), func.coalesce(func.sum(DeadZone.area_km2), 0.0))
+        .where(DeadZone.active.is_(True))
+        .group_by(DeadZone.operator)
+    ).all()
+    run = last_run(session)
+    stored = int(session.scalar(select(func.coalesce(func.max(ReadingRow.seq), 0))) or 0)
+    return {
+        "resolution": settings.h3_resolution,
+        "cells": per_operator.get(ANY, dict.fromkeys(STATUSES, 0)),
+        "operators": {op: v for op, v in sorted(per_operator.items()) if op != ANY},
+        "dead_zones": {op: {"zones": int(n), "area_km2": round(float(a), 3)} for op, n, a in zones},
+        "aggregated_at": run.finished_at.isoformat() if run else None,
+        "readings_waiting": max(stored - watermark(session), 0),
+    }
+
+
+def zone_properties(zone: DeadZone) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": zone.id,
+        "operator": zone.operator,
+        "rank": zone.rank,
+        "priority": round(zone.priority, 3),
+        "state": zone.state,
+        "cell_count": zone.cell_count,
+        "resolution": zone.resolution,
+        "area_km2": round(zone.area_km2, 4),
+        "readings": zone.readings,
+        "devices": zone.devices,
+        "first_seen": iso(zone.first_seen),
+        "last_seen": iso(zone.last_seen),
+        "operators_affected": zone.operators_affected,
+        "distance_to_covered_m": None
+        if zone.distance_to_covered_m is None
+        else round(zone.distance_to_covered_m, 1),
+        "population": zone.population,
+        "villages": zone.villages,
+    }

@@ -1,0 +1,200 @@
+"""``/v1/cells``, ``/v1/deadzones`` and ``/v1/summary``: the decided grid, read-only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+import shapely
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from service import coverage
+from service.dependencies import SessionDep, SettingsDep
+from service.errors import UnprocessableRequest
+
+router = APIRouter(prefix="/v1", tags=["coverage"])
+
+OPERATOR_PATTERN = r"^(any|\d{3}-\d{2,3})$"
+OperatorQuery = Annotated[
+    str,
+    Query(
+        pattern=OPERATOR_PATTERN,
+        description="MCC-MNC such as 452-04 (Viettel), or 'any' for the best of all operators.",
+    ),
+]
+Status = Literal["covered", "weak", "dead", "unknown"]
+
+
+class CellProperties(BaseModel):
+    h3: str = Field(description="H3 cell index.")
+    status: Status
+    confidence: float = Field(description="Wilson 95% lower bound of the status share, 0-1.")
+    readings: int
+    devices: int = Field(description="Distinct devices behind the decision.")
+    days: int = Field(description="Distinct days with readings.")
+    no_service_share: float = Field(description="Share of readings with no service, 0-1.")
+    signal_dbm_mean: float | None = Field(description="Mean received power (linear mean), dBm.")
+    last_seen: str | None = Field(description="Newest reading, RFC 3339 UTC.")
+
+
+class CellFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon (the hexagon), WGS84.")
+    properties: CellProperties
+
+
+class CellCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    resolution: int = Field(description="H3 resolution of the cells returned.")
+    requested_resolution: int
+    coarsened: bool = Field(
+        description="True when the bbox was too large for the requested resolution and a "
+        "coarser roll-up was returned instead."
+    )
+    operator: str
+    radio: str
+    features: list[CellFeature]
+
+
+@router.get("/cells", response_model=CellCollection, summary="Decided cells in a bounding box")
+def get_cells(
+    session: SessionDep,
+    settings: SettingsDep,
+    bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat in WGS84 degrees.")],
+    operator: OperatorQuery = "any",
+    radio: Annotated[
+        Literal["any", "gsm", "umts", "lte", "nr"],
+        Query(description="Radio technology, or 'any' for all together."),
+    ] = "any",
+    resolution: Annotated[
+        int | None, Query(description="H3 resolution (default: working).")
+    ] = None,
+    status: Annotated[
+        str | None, Query(description="Comma-separated statuses to keep, e.g. dead,weak.")
+    ] = None,
+) -> Response:
+    box = coverage.BBox.parse(bbox)
+    requested = resolution if resolution is not None else settings.h3_resolution
+    available = [settings.h3_resolution, *settings.rollup_resolutions]
+    chosen = coverage.choose_resolution(
+        box, requested, available=available, max_cells=settings.max_bbox_cells
+    )
+    statuses = None
+    if status:
+        statuses = [s.strip() for s in status.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in ("covered", "weak", "dead", "unknown")]
+        if unknown:
+            raise UnprocessableRequest(
+                f"unknown status {unknown[0]!r}; use covered, weak, dead or unknown",
+                field="status",
+            )
+    features = coverage.cells_in_bbox(
+        session, box, operator=operator, radio=radio, resolution=chosen, statuses=statuses
+    )
+    body = {
+        "type": "FeatureCollection",
+        "resolution": chosen,
+        "requested_resolution": requested,
+        "coarsened": chosen != requested,
+        "operator": operator,
+        "radio": radio,
+        "features": features,
+    }
+    return Response(orjson.dumps(body), media_type="application/geo+json")
+
+
+class ZoneProperties(BaseModel):
+    id: str = Field(description="Stable id: kept while the zone overlaps its past self.")
+    operator: str = Field(description="Operator scope (MCC-MNC) or 'any'.")
+    rank: int | None = Field(description="1 = highest priority within the scope.")
+    priority: float
+    state: str = Field(description="open, planned or built.")
+    cell_count: int
+    resolution: int
+    area_km2: float
+    readings: int
+    devices: int
+    first_seen: str | None
+    last_seen: str | None
+    operators_affected: list[str]
+    distance_to_covered_m: float | None = Field(
+        description="Distance from the zone to the nearest covered cell centre, metres."
+    )
+    population: float | None = Field(description="People inside (filled once areas exist).")
+    villages: list[str] | None = Field(description="Villages inside or touching.")
+
+
+class ZoneList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    zones: list[ZoneProperties]
+
+
+class ZoneFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any] = Field(description="GeoJSON MultiPolygon outline, WGS84.")
+    properties: ZoneProperties
+    cells: list[str] = Field(description="H3 cells of the zone.")
+
+
+@router.get("/deadzones", response_model=ZoneList, summary="Dead zones, ranked")
+def get_deadzones(
+    session: SessionDep,
+    operator: OperatorQuery = "any",
+    min_cells: Annotated[int, Query(ge=1, description="Smallest zone, in cells.")] = 1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ZoneList:
+    total, zones = coverage.list_zones(
+        session, operator=operator, min_cells=min_cells, limit=limit, offset=offset
+    )
+    return ZoneList(
+        total=total,
+        limit=limit,
+        offset=offset,
+        zones=[ZoneProperties(**coverage.zone_properties(z)) for z in zones],
+    )
+
+
+@router.get("/deadzones/{zone_id}", response_model=ZoneFeature, summary="One dead zone")
+def get_deadzone(session: SessionDep, zone_id: str) -> ZoneFeature:
+    zone = coverage.get_zone(session, zone_id)
+    geometry = orjson.loads(shapely.to_geojson(shapely.set_precision(zone.outline, 1e-6)))
+    return ZoneFeature(
+        type="Feature",
+        id=zone.id,
+        geometry=geometry,
+        properties=ZoneProperties(**coverage.zone_properties(zone)),
+        cells=zone.cells,
+    )
+
+
+class StatusCounts(BaseModel):
+    covered: int
+    weak: int
+    dead: int
+    unknown: int
+
+
+class ZoneTotals(BaseModel):
+    zones: int
+    area_km2: float
+
+
+class Summary(BaseModel):
+    resolution: int
+    cells: StatusCounts = Field(description="Cells per status, best of all operators.")
+    operators: dict[str, StatusCounts] = Field(description="Cells per status per operator.")
+    dead_zones: dict[str, ZoneTotals] = Field(description="Active zones per operator scope.")
+    aggregated_at: str | None = Field(description="When decisions were last computed.")
+    readings_waiting: int = Field(description="Readings stored but not yet in the statistics.")
+
+
+@router.get("/summary", response_model=Summary, summary="Totals per status and operator")
+def get_summary(request: Request, session: SessionDep, settings: SettingsDep) -> Summary:
+    return Summary(**coverage.summary(session, settings))

@@ -1,0 +1,163 @@
+"""Decision rules at their edges, on SQLite and PostGIS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.decisions import wilson_lower, window_start
+from tests.coverage_helpers import CENTRE, NOW, decide, ingest, reading_in, status_of
+
+
+def dead_readings(cell, devices, per_device=1, mnc=4, days_ago=1):
+    return [
+        reading_in(cell, device=f"d{d}", no_service=True, mnc=mnc, days_ago=days_ago + i)
+        for d in range(devices)
+        for i in range(per_device)
+    ]
+
+
+def test_three_devices_with_no_service_make_a_dead_cell(settings, sessions):
+    ingest(sessions, settings, dead_readings(CENTRE, devices=3))
+    decide(sessions, settings)
+    cell = status_of(sessions, CENTRE)
+    assert cell.status == "dead"
+    assert (cell.readings, cell.devices, cell.no_service_share) == (3, 3, 1.0)
+    assert cell.confidence == pytest.approx(0.4385, abs=1e-3)
+
+
+def test_one_device_alone_never_makes_a_cell_dead(settings, sessions):
+    ingest(sessions, settings, dead_readings(CENTRE, devices=1, per_device=200))
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE).status == "unknown"
+
+
+def test_two_devices_are_one_short_of_dead(settings, sessions):
+    ingest(sessions, settings, dead_readings(CENTRE, devices=2, per_device=5))
+    decide(sessions, settings)
+    cell = status_of(sessions, CENTRE)
+    assert (cell.status, cell.devices) == ("unknown", 2)
+    assert cell.confidence == 0.0
+
+
+def test_exactly_the_minimum_evidence_decides_covered(settings, sessions):
+    assert (settings.min_readings, settings.min_devices) == (3, 2)
+    items = [reading_in(CENTRE, device="a", dbm=-90), reading_in(CENTRE, device="a", dbm=-92)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE).status == "unknown"  # 2 readings: one short
+    ingest(sessions, settings, [reading_in(CENTRE, device="b", dbm=-95)])
+    decide(sessions, settings)
+    cell = status_of(sessions, CENTRE)
+    assert (cell.status, cell.readings, cell.devices) == ("covered", 3, 2)
+
+
+def test_weak_between_one_and_two_bars(settings, sessions):
+    # LTE: 1 bar at -115, 2 bars at -105 (AOSP)
+    items = [reading_in(CENTRE, device=f"d{i}", dbm=-110) for i in range(4)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    cell = status_of(sessions, CENTRE)
+    assert cell.status == "weak"
+    assert cell.signal_dbm_mean == pytest.approx(-110, abs=0.01)
+
+
+def test_signal_mean_is_a_mean_of_power_not_of_dbm(settings, sessions):
+    items = [reading_in(CENTRE, device=f"d{i}", dbm=dbm) for i, dbm in enumerate((-80, -100))]
+    items.append(reading_in(CENTRE, device="d9", dbm=-100))
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    expected = 10 * np.log10((10 ** (-8.0) + 2 * 10 ** (-10.0)) / 3)
+    assert status_of(sessions, CENTRE).signal_dbm_mean == pytest.approx(expected, abs=0.01)
+
+
+def test_three_residents_reporting_no_signal_by_hand_make_it_dead(settings, sessions):
+    items = [reading_in(CENTRE, device=f"resident{i}", level=0) for i in range(3)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE).status == "dead"
+
+
+def test_manual_reports_weigh_less_than_measurements(settings, sessions):
+    # 3 measured covered readings (weight 2 each) against 4 manual "no signal" (weight 1).
+    items = [reading_in(CENTRE, device=f"m{i}", dbm=-85) for i in range(3)]
+    items += [reading_in(CENTRE, device=f"r{i}", level=0) for i in range(4)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    cell = status_of(sessions, CENTRE)
+    assert cell.status == "covered"
+    assert cell.dead_share == pytest.approx(4 / 10)
+
+
+def test_mixed_operators_are_decided_separately(settings, sessions):
+    items = dead_readings(CENTRE, devices=3, mnc=4)
+    items += [reading_in(CENTRE, device=f"m{i}", mnc=1, dbm=-80) for i in range(3)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE, "452-04").status == "dead"
+    assert status_of(sessions, CENTRE, "452-01").status == "covered"
+    assert status_of(sessions, CENTRE, "452-04", "lte").status == "dead"
+
+
+def test_best_of_all_is_covered_where_one_operator_covers(settings, sessions):
+    items = dead_readings(CENTRE, devices=3, mnc=4)
+    items += [reading_in(CENTRE, device=f"m{i}", mnc=1, dbm=-80) for i in range(3)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE, "any").status == "covered"
+
+
+def test_best_of_all_is_dead_where_every_decided_operator_is_dead(settings, sessions):
+    items = dead_readings(CENTRE, devices=3, mnc=4)
+    items += [reading_in(CENTRE, device="lonely", mnc=1, dbm=-80)]  # too little: unknown
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE, "452-01").status == "unknown"
+    assert status_of(sessions, CENTRE, "any").status == "dead"
+
+
+def test_dead_cell_turns_covered_after_a_site_is_built(settings, sessions):
+    # Seven months ago: many dead readings; in the last month: a few good ones.
+    items = dead_readings(CENTRE, devices=5, per_device=10, days_ago=200)
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE).status == "dead"
+    ingest(sessions, settings, [reading_in(CENTRE, device=f"n{i}", dbm=-85, days_ago=2) for i in range(3)])
+    decide(sessions, settings)
+    cell = status_of(sessions, CENTRE)
+    assert cell.status == "covered"
+    assert cell.readings == 3  # the newest sufficient evidence decided
+    assert cell.evidence_from == window_start(NOW, 1) or cell.evidence_from >= window_start(NOW, 2)
+
+
+def test_readings_older_than_the_window_are_ignored(settings, sessions):
+    ingest(sessions, settings, dead_readings(CENTRE, devices=3, days_ago=390))
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE) is None
+
+
+def test_poor_gps_readings_weigh_half(settings, sessions):
+    items = [reading_in(CENTRE, device=f"g{i}", dbm=-85) for i in range(2)]
+    items += [reading_in(CENTRE, device=f"p{i}", no_service=True, accuracy_m=300) for i in range(3)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    cell = status_of(sessions, CENTRE)
+    assert cell.dead_share == pytest.approx(3 / 7)
+    # Unweighted, 3 of 5 readings say dead; weighted, the 2 precise fixes win (4 of 7).
+    assert cell.status == "covered"
+
+
+def test_roll_up_cells_are_decided_too(settings, sessions):
+    ingest(sessions, settings, dead_readings(CENTRE, devices=3))
+    decide(sessions, settings)
+    import h3
+
+    parent = h3.cell_to_parent(CENTRE, 8)
+    cell = status_of(sessions, parent)
+    assert (cell.status, cell.resolution, cell.devices) == ("dead", 8, 3)
+
+
+def test_wilson_lower_bound_known_values():
+    assert wilson_lower(np.array([1.0]), np.array([3]))[0] == pytest.approx(0.4385, abs=1e-4)
+    assert wilson_lower(np.array([0.5]), np.array([100]))[0] == pytest.approx(0.4038, abs=1e-3)
+    assert wilson_lower(np.array([0.0]), np.array([10]))[0] == 0.0

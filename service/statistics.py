@@ -20,6 +20,8 @@ and are rebuilt, with decisions and zones, by ``deadzone aggregate``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -297,3 +299,72 @@ def rollup(session: Session, settings: Settings, resolutions: Sequence[int]) -> 
                 .distinct(),
             )
         )
+
+
+@dataclass(frozen=True)
+class CellStats:
+    """One row of ``cell_stats`` (plus its device set) as a value, with the same merge
+    that the SQL upserts and roll-ups perform: sums, min, max, bitwise OR, set union."""
+
+    readings: int
+    measured: int
+    manual: int
+    no_service: int
+    weight_covered: int
+    weight_weak: int
+    weight_dead: int
+    power_sum_aw: int
+    dbm_min: float | None
+    dbm_max: float | None
+    days_mask: int
+    first_seen: datetime
+    last_seen: datetime
+    devices: frozenset[bytes]
+
+    def merge(self, other: CellStats) -> CellStats:
+        return CellStats(
+            readings=self.readings + other.readings,
+            measured=self.measured + other.measured,
+            manual=self.manual + other.manual,
+            no_service=self.no_service + other.no_service,
+            weight_covered=self.weight_covered + other.weight_covered,
+            weight_weak=self.weight_weak + other.weight_weak,
+            weight_dead=self.weight_dead + other.weight_dead,
+            power_sum_aw=self.power_sum_aw + other.power_sum_aw,
+            dbm_min=_none_min(self.dbm_min, other.dbm_min),
+            dbm_max=_none_max(self.dbm_max, other.dbm_max),
+            days_mask=self.days_mask | other.days_mask,
+            first_seen=min(self.first_seen, other.first_seen),
+            last_seen=max(self.last_seen, other.last_seen),
+            devices=self.devices | other.devices,
+        )
+
+
+def _none_min(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _none_max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def load_cell_stats(session: Session, *, resolution: int) -> dict[tuple[Any, ...], CellStats]:
+    """Every statistics row of a resolution with its devices, keyed by
+    (cell, mcc, mnc, radio, bucket): for tests and audits, not for hot paths."""
+    s, d = _stats.c, _devices.c
+    devices: dict[tuple[Any, ...], set[bytes]] = {}
+    for row in session.execute(
+        select(d.h3_cell, d.mcc, d.mnc, d.radio, d.bucket, d.device_hash).where(
+            h3_resolution_of(d.h3_cell) == resolution
+        )
+    ):
+        devices.setdefault(tuple(row[:5]), set()).add(row[5])
+    found = {}
+    for row in session.execute(select(_stats).where(s.resolution == resolution)):
+        m = row._mapping
+        key = (m["h3_cell"], m["mcc"], m["mnc"], m["radio"], m["bucket"])
+        found[key] = CellStats(
+            **{name: m[name] for name in CellStats.__dataclass_fields__ if name != "devices"},
+            devices=frozenset(devices.get(key, ())),
+        )
+    return found

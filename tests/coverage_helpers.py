@@ -54,7 +54,9 @@ def reading_in(
     return reading
 
 
-def ingest(sessions: sessionmaker[Session], settings: Settings, items: list[dict[str, Any]]) -> None:
+def ingest(
+    sessions: sessionmaker[Session], settings: Settings, items: list[dict[str, Any]]
+) -> None:
     with session_scope(sessions) as session:
         result = Ingestor.from_settings(settings).ingest(session, items)
     assert not result.rejected, result.rejected

@@ -122,7 +122,11 @@ def test_dead_cell_turns_covered_after_a_site_is_built(settings, sessions):
     ingest(sessions, settings, items)
     decide(sessions, settings)
     assert status_of(sessions, CENTRE).status == "dead"
-    ingest(sessions, settings, [reading_in(CENTRE, device=f"n{i}", dbm=-85, days_ago=2) for i in range(3)])
+    ingest(
+        sessions,
+        settings,
+        [reading_in(CENTRE, device=f"n{i}", dbm=-85, days_ago=2) for i in range(3)],
+    )
     decide(sessions, settings)
     cell = status_of(sessions, CENTRE)
     assert cell.status == "covered"

@@ -90,10 +90,14 @@
     });
   }
 
-  function enqueue(reading) {
+  /* Queue a canonical reading; ``kind`` is the button the resident chose (the reading
+     alone cannot tell "no signal" from "emergency calls only"), kept to describe a refusal. */
+  function enqueue(reading, kind) {
     return openDb().then(function (db) {
       var tx = db.transaction("queue", "readwrite");
-      tx.objectStore("queue").put({ id: reading.id, reading: reading, queued_at: new Date().toISOString() });
+      tx.objectStore("queue").put({
+        id: reading.id, reading: reading, kind: kind || null, queued_at: new Date().toISOString()
+      });
       return finished(tx);
     });
   }
@@ -137,14 +141,16 @@
     });
   }
 
-  /* The server's rejections grouped per reading: {reading, problems: [{field, code, reason}]}. */
+  /* The server's rejections grouped per reading: {reading, kind, problems: [{field, code,
+     reason}]}. */
   function refusedOf(batch, answer) {
     var byIndex = {};
     (answer.rejected || []).forEach(function (r) {
       (byIndex[r.index] = byIndex[r.index] || []).push({ field: r.field, code: r.code, reason: r.reason });
     });
     return Object.keys(byIndex).map(function (i) {
-      return { reading: batch[Number(i)].reading, problems: byIndex[i] };
+      var row = batch[Number(i)];
+      return { reading: row.reading, kind: row.kind, problems: byIndex[i] };
     });
   }
 

@@ -14,7 +14,7 @@ from service.aggregation import AggregationWorker
 from service.database import make_engine, make_sessionmaker
 from service.errors import register_error_handlers
 from service.ingest import Ingestor
-from service.routes import coverage, health, readings
+from service.routes import coverage, health, readings, report
 from service.settings import Settings
 
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(readings.router)
     app.include_router(coverage.router)
+    app.include_router(report.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,0 +1,670 @@
+/* The resident reporter page: choose operator and signal, get a position, save a report
+   to the phone's queue (queue.js), send it when there is a connection.
+   Written for old Android Chrome: no async/await, no optional chaining, no "??". */
+(function () {
+  "use strict";
+
+  // --- What a report means, as a canonical reading (collectors/reading.py) ---------------
+
+  // Operators of Vietnam (MCC 452), as in collectors/radio.py OPERATOR_NAMES.
+  var OPERATORS = {
+    "452-04": { mcc: 452, mnc: 4 },  // Viettel
+    "452-02": { mcc: 452, mnc: 2 },  // VinaPhone
+    "452-01": { mcc: 452, mnc: 1 },  // MobiFone
+    "452-05": { mcc: 452, mnc: 5 },  // Vietnamobile
+    "452-07": { mcc: 452, mnc: 7 }   // Gmobile
+  };
+  // "I don't know" is deliberately absent: a reading must name its MCC/MNC, and a guessed
+  // or placeholder operator would count as evidence about a network nobody measured. The
+  // page explains how to find the operator and saves nothing until one is chosen.
+
+  // The four buttons as manual levels (0-4 bars).
+  var LEVELS = {
+    none: { level: 0 },
+    // "Emergency calls only": the phone found some network (emergency calls may use any
+    // operator) but is not served by its own, so for this operator it is no service:
+    // level 0, like "no signal". The canonical reading has no field to tell them apart.
+    emergency: { level: 0 },
+    // 1-2 bars where calls drop: level 1 (below the 2-bar "covered" line, DESIGN.md) with
+    // calls_fail, the resident's own words.
+    weak: { level: 1, calls_fail: true },
+    // "Works": 3 bars, a nominal value for "calls are fine" (the resident counts no bars).
+    good: { level: 3 }
+  };
+  // A manual report has no radio technology, but the canonical reading requires one. "lte"
+  // is a nominal value (most phones in Vietnam camp on LTE since 2G/3G switch-off began);
+  // readings with source "reporter" and a level must be read as "radio unknown".
+  var NOMINAL_RADIO = "lte";
+  var SOURCE = "reporter";
+
+  // --- Position --------------------------------------------------------------------------
+
+  var GEO_OPTIONS = { enableHighAccuracy: true, timeout: 20000, maximumAge: 10000 };
+  var FRESH_FIX_MS = 60000;          // an older GPS fix is renewed before saving
+  var SURVEY_MAX_ACCURACY_M = 100;   // survey fixes worse than this wait for a better one
+  var MAP_CENTER = [12.68, 108.05];  // Buôn Ma Thuột, when the phone knows no position
+  var MAP_ZOOM = 10;
+  var PLACE_ZOOM = 16;               // a tap below PLACE_MIN_ZOOM zooms here first
+  var PLACE_MIN_ZOOM = 15;
+  // A finger tap is about 48 CSS px wide, so a point placed by hand is uncertain by about
+  // half of that: 24 px times the map's metres per pixel (Web Mercator, 256 px tiles).
+  var TAP_UNCERTAINTY_PX = 24;
+  var EARTH_CIRCUMFERENCE_M = 40075016.686;
+
+  // --- Sending ---------------------------------------------------------------------------
+
+  var RETRY_MIN_MS = 5000;
+  var RETRY_MAX_MS = 300000;
+
+  var deviceReady = null;  // resolves once the phone's device token is known
+
+  var state = {
+    lang: "vi",
+    operator: null,
+    level: null,
+    position: null,        // {lat, lon, accuracy_m, speed_mps, source, at}
+    posError: null,        // strings key
+    device: null,
+    message: null,         // {key, vars, kind}
+    sendState: null,       // {key, vars}
+    failures: 0,
+    retryTimer: null,
+    sending: null,
+    survey: null,          // {watch, count, last, distance, note}
+    surveyNote: null,      // {key, vars}
+    wakeLock: null,
+    map: null,
+    marker: null
+  };
+
+  // --- Small tools -----------------------------------------------------------------------
+
+  function $(id) { return document.getElementById(id); }
+  function each(list, fn) { Array.prototype.forEach.call(list, fn); }
+
+  function stored(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+  function store(key, value) {
+    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode: forget */ }
+  }
+  function localStorageOrNull() {
+    try { return window.localStorage; } catch (e) { return null; }
+  }
+
+  function t(key, vars) {
+    var dict = DZ_STRINGS[state.lang] || DZ_STRINGS.vi;
+    var text = dict[key];
+    if (text === undefined) return key;  // shows up in the completeness test
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return vars && vars[name] !== undefined ? String(vars[name]) : all;
+    });
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(date) { return pad(date.getHours()) + ":" + pad(date.getMinutes()); }
+  function dateTime(iso) {
+    var d = new Date(iso);
+    return clock(d) + " " + pad(d.getDate()) + "/" + pad(d.getMonth() + 1) + "/" + d.getFullYear();
+  }
+  function age(ms) {
+    var minutes = Math.floor((Date.now() - ms) / 60000);
+    if (minutes < 1) return t("time.just_now");
+    if (minutes < 60) return t("time.minutes_ago", { n: minutes });
+    if (minutes < 48 * 60) return t("time.hours_ago", { n: Math.floor(minutes / 60) });
+    return t("time.days_ago", { n: Math.floor(minutes / 1440) });
+  }
+  function fixed(x, digits) { return Number(x).toFixed(digits); }
+
+  /* Great-circle distance in metres (haversine, mean Earth radius 6,371,008.8 m). */
+  function distanceM(a, b) {
+    var R = 6371008.8;
+    var rad = Math.PI / 180;
+    var dLat = (b.lat - a.lat) * rad;
+    var dLon = (b.lon - a.lon) * rad;
+    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
+      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+    return 2 * R * Math.asin(Math.min(1, Math.sqrt(h)));
+  }
+
+  // --- Language --------------------------------------------------------------------------
+
+  function applyLanguage() {
+    document.documentElement.lang = state.lang;
+    document.title = t("page.title");
+    each(document.querySelectorAll("[data-i18n]"), function (el) {
+      el.textContent = t(el.getAttribute("data-i18n"));
+    });
+    each(document.querySelectorAll("[data-i18n-aria]"), function (el) {
+      el.setAttribute("aria-label", t(el.getAttribute("data-i18n-aria")));
+    });
+    $("lang").setAttribute("lang", state.lang === "vi" ? "en" : "vi");
+    renderAll();
+  }
+
+  function switchLanguage() {
+    state.lang = state.lang === "vi" ? "en" : "vi";
+    store("dz.lang", state.lang);
+    applyLanguage();
+  }
+
+  // --- Rendering -------------------------------------------------------------------------
+
+  function renderAll() {
+    renderNetwork();
+    renderPosition();
+    renderMessage();
+    renderSendState();
+    renderSurvey();
+    refreshQueue();
+  }
+
+  function renderNetwork() {
+    var online = navigator.onLine !== false;
+    $("net").className = "net " + (online ? "online" : "offline");
+    $("net-text").textContent = t(online ? "net.online" : "net.offline");
+  }
+
+  function renderMessage() {
+    var el = $("save-message");
+    var m = state.message;
+    el.textContent = m ? t(m.key, m.vars) : "";
+    el.className = "save-message" + (m ? " " + m.kind : "");
+  }
+
+  function say(key, vars, kind) {
+    state.message = { key: key, vars: vars, kind: kind || "info" };
+    renderMessage();
+  }
+
+  function renderSendState() {
+    var s = state.sendState;
+    $("send-state").textContent = s ? t(s.key, s.vars) : "";
+  }
+
+  function refreshQueue() {
+    return Promise.all([DZQueue.count(), DZQueue.getMeta("last_sent"), DZQueue.getMeta("rejected")])
+      .then(function (found) {
+        var n = found[0];
+        var counter = $("queue-count");
+        counter.setAttribute("data-count", String(n));
+        counter.textContent = n ? t("queue.waiting", { n: n }) : t("queue.empty");
+        $("send-now").hidden = !n;
+        $("last-sent").textContent = found[1]
+          ? t("queue.last_sent", { time: dateTime(found[1]) }) : t("queue.never_sent");
+        renderRejected(found[2] || []);
+        return n;
+      });
+  }
+
+  function renderRejected(items) {
+    var list = $("rejected-list");
+    list.textContent = "";
+    each(items, function (item) {
+      var problem = item.problems[0] || { code: "", reason: "" };
+      var known = ["future", "too_old", "inaccurate"].indexOf(problem.code) >= 0;
+      var li = document.createElement("li");
+      li.textContent = t("rejected.item", {
+        time: dateTime(item.reading.observed_at),
+        level: item.kind ? t("level." + item.kind) : String(item.reading.level),
+        reason: known ? t("reason." + problem.code) : t("reason.other", { reason: problem.reason })
+      });
+      list.appendChild(li);
+    });
+    $("rejected").hidden = !items.length;
+  }
+
+  function renderPosition() {
+    var p = state.position;
+    var text = "";
+    if (p) {
+      var vars = { lat: fixed(p.lat, 5), lon: fixed(p.lon, 5) };
+      if (p.source === "gps") {
+        vars.acc = Math.round(p.accuracy_m);
+        text = t("pos.gps", vars);
+      } else if (p.source === "last") {
+        vars.age = age(p.at);
+        text = t("pos.last", vars);
+      } else {
+        text = t("pos.placed", vars);
+      }
+    } else if (!state.posError) {
+      text = t("pos.locating");
+    }
+    $("pos-text").textContent = text;
+    var err = $("pos-error");
+    err.hidden = !state.posError;
+    err.textContent = state.posError ? t(state.posError) : "";
+  }
+
+  /* The chosen level's button is filled with its colour (a class, since old Chrome has no
+     :has() selector). */
+  function renderLevels() {
+    each(document.querySelectorAll("input[name=level]"), function (input) {
+      input.parentNode.className = input.parentNode.className.replace(/ ?\bchecked\b/g, "") +
+        (input.checked ? " checked" : "");
+    });
+  }
+
+  function renderOperatorHelp() {
+    $("op-unknown-help").hidden = state.operator !== "unknown";
+  }
+
+  function renderSurvey() {
+    var running = !!state.survey;
+    var button = $("survey-toggle");
+    button.setAttribute("data-i18n", running ? "survey.stop" : "survey.start");
+    button.textContent = t(running ? "survey.stop" : "survey.start");
+    button.className = running ? "danger" : "secondary";
+    var note = state.surveyNote;
+    var el = $("survey-state");
+    el.textContent = note ? t(note.key, note.vars) : "";
+    el.setAttribute("data-count", String(running ? state.survey.count : 0));
+  }
+
+  // --- Position --------------------------------------------------------------------------
+
+  function rememberFix(position) {
+    store("dz.last", JSON.stringify({
+      lat: position.lat, lon: position.lon, accuracy_m: position.accuracy_m, at: position.at
+    }));
+  }
+
+  function fromFix(fix) {
+    var c = fix.coords;
+    var p = {
+      lat: c.latitude, lon: c.longitude, accuracy_m: c.accuracy,
+      speed_mps: typeof c.speed === "number" && c.speed >= 0 ? c.speed : null,
+      source: "gps", at: Date.now()
+    };
+    rememberFix(p);
+    return p;
+  }
+
+  var GEO_ERRORS = { 1: "pos.denied", 2: "pos.unavailable", 3: "pos.timeout" };
+
+  /* A fresh GPS fix; on failure the error is shown and the manual placement opened. */
+  function locate() {
+    if (!navigator.geolocation) {
+      state.posError = "pos.unsupported";
+      renderPosition();
+      openManual();
+      return Promise.reject(new Error("no geolocation"));
+    }
+    state.posError = null;
+    if (!state.position || state.position.source === "gps") state.position = null;
+    renderPosition();
+    return new Promise(function (resolve, reject) {
+      navigator.geolocation.getCurrentPosition(function (fix) {
+        state.position = fromFix(fix);
+        state.posError = null;
+        renderPosition();
+        placeMarker(state.position);
+        resolve(state.position);
+      }, function (error) {
+        state.posError = GEO_ERRORS[error.code] || "pos.unavailable";
+        renderPosition();
+        openManual();
+        reject(error);
+      }, GEO_OPTIONS);
+    });
+  }
+
+  function setPosition(lat, lon, accuracy, source, at) {
+    state.position = { lat: lat, lon: lon, accuracy_m: accuracy, speed_mps: null, source: source, at: at || Date.now() };
+    state.posError = null;
+    $("lat").value = fixed(lat, 6);
+    $("lon").value = fixed(lon, 6);
+    placeMarker(state.position);
+    renderPosition();
+  }
+
+  function openManual() {
+    var panel = $("manual");
+    panel.hidden = false;
+    if (!state.map && window.L) {
+      try { makeMap(); } catch (e) { /* no map: coordinates still work */ }
+    }
+    if (state.map) state.map.invalidateSize();
+  }
+
+  function makeMap() {
+    var last = lastKnown();
+    var center = state.position ? [state.position.lat, state.position.lon] : last ? [last.lat, last.lon] : MAP_CENTER;
+    var zoom = state.position || last ? PLACE_ZOOM : MAP_ZOOM;
+    var map = L.map("map", { center: center, zoom: zoom, tap: true });
+    // Tiles need a connection; without one the grey background stays and the resident
+    // types coordinates instead (the hint says so).
+    L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+      maxZoom: 19,
+      attribution: "&copy; OpenStreetMap"
+    }).addTo(map);
+    map.on("click", function (e) {
+      if (map.getZoom() < PLACE_MIN_ZOOM) {
+        map.setView(e.latlng, PLACE_ZOOM);
+        return;
+      }
+      var mPerPx = EARTH_CIRCUMFERENCE_M * Math.cos(e.latlng.lat * Math.PI / 180) / Math.pow(2, map.getZoom() + 8);
+      setPosition(e.latlng.lat, e.latlng.lng, Math.round(mPerPx * TAP_UNCERTAINTY_PX), "map");
+    });
+    state.map = map;
+    if (state.position) placeMarker(state.position);
+  }
+
+  function placeMarker(p) {
+    if (!state.map || !p) return;
+    var at = [p.lat, p.lon];
+    if (!state.marker) {
+      state.marker = L.circleMarker(at, { radius: 10, color: "#0b3d91", weight: 3, fillColor: "#ffd600", fillOpacity: 1 }).addTo(state.map);
+    } else {
+      state.marker.setLatLng(at);
+    }
+  }
+
+  function lastKnown() {
+    try {
+      var last = JSON.parse(stored("dz.last") || "null");
+      return last && typeof last.lat === "number" ? last : null;
+    } catch (e) { return null; }
+  }
+
+  function parseCoordinate(text) {
+    var value = Number(String(text).replace(",", ".").trim());
+    return text && isFinite(value) ? value : NaN;
+  }
+
+  function useTyped() {
+    var lat = parseCoordinate($("lat").value);
+    var lon = parseCoordinate($("lon").value);
+    var valid = lat >= -85.051 && lat <= 85.051 && lon >= -180 && lon <= 180 && !(lat === 0 && lon === 0);
+    if (!valid) { say("pos.bad_coords", null, "error"); return; }
+    // Typed coordinates come with no accuracy: accuracy_m is left out, not invented.
+    setPosition(lat, lon, null, "typed");
+    if (state.map) state.map.setView([lat, lon], Math.max(state.map.getZoom(), PLACE_MIN_ZOOM));
+    state.message = null;
+    renderMessage();
+  }
+
+  function useLast() {
+    var last = lastKnown();
+    if (!last) { say("pos.no_last", null, "error"); return; }
+    setPosition(last.lat, last.lon, last.accuracy_m, "last", last.at);
+    if (state.map) state.map.setView([last.lat, last.lon], PLACE_ZOOM);
+  }
+
+  // --- Reports ---------------------------------------------------------------------------
+
+  function operatorKnown() { return !!OPERATORS[state.operator]; }
+
+  function readingOf(position, kind) {
+    var op = OPERATORS[state.operator];
+    var meaning = LEVELS[kind];
+    var reading = {
+      id: DZQueue.randomId(),
+      device: state.device,
+      observed_at: new Date().toISOString(),
+      lat: Math.round(position.lat * 1e6) / 1e6,
+      lon: Math.round(position.lon * 1e6) / 1e6,
+      mcc: op.mcc,
+      mnc: op.mnc,
+      radio: NOMINAL_RADIO,
+      level: meaning.level,
+      source: SOURCE
+    };
+    if (typeof position.accuracy_m === "number") reading.accuracy_m = Math.round(position.accuracy_m * 10) / 10;
+    if (typeof position.speed_mps === "number") reading.speed_mps = Math.round(position.speed_mps * 10) / 10;
+    if (meaning.calls_fail !== undefined) reading.calls_fail = meaning.calls_fail;
+    return reading;
+  }
+
+  function missingForReport() {
+    if (!operatorKnown()) return state.operator === "unknown" ? "op.unknown_help" : "save.need_operator";
+    if (!state.level) return "save.need_level";
+    return null;
+  }
+
+  function queueReport(position, kind) {
+    return deviceReady.then(function () {
+      return DZQueue.enqueue(readingOf(position, kind), kind);
+    }).then(function () {
+      registerBackgroundSync();
+      return refreshQueue();
+    }).then(function () { sendSoon(); });
+  }
+
+  function saveReport() {
+    var missing = missingForReport();
+    if (missing) { say(missing, null, "error"); return Promise.resolve(false); }
+    var p = state.position;
+    var stale = p && p.source === "gps" && Date.now() - p.at > FRESH_FIX_MS;
+    var ready = p && !stale ? Promise.resolve(p) : p && stale ? locate() : Promise.reject(new Error("no position"));
+    return ready.then(function (position) {
+      var kind = state.level;
+      return queueReport(position, kind).then(function () {
+        say("save.done", { level: t("level." + kind) }, "ok");
+        return true;
+      });
+    }, function () {
+      say("save.need_position", null, "error");
+      return false;
+    });
+  }
+
+  // --- Sending ---------------------------------------------------------------------------
+
+  function registerBackgroundSync() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.sync && reg.sync.register) return reg.sync.register(DZQueue.SYNC_TAG);
+    }).catch(function () { /* no Background Sync: the page's own retries remain */ });
+  }
+
+  function scheduleRetry() {
+    clearTimeout(state.retryTimer);
+    var base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * Math.pow(2, Math.max(0, state.failures - 1)));
+    var delay = Math.round(base * (0.75 + Math.random() * 0.5));  // jitter: not all phones at once
+    state.retryTimer = setTimeout(sendSoon, delay);
+    state.sendState = { key: "queue.retry_at", vars: { time: clock(new Date(Date.now() + delay)) } };
+    renderSendState();
+  }
+
+  /* Send the queue now unless the phone knows it is offline (then the "online" event
+     will). Resolves when this attempt is over; never rejects. */
+  function sendSoon() {
+    if (state.sending) return state.sending;
+    if (navigator.onLine === false) return Promise.resolve(null);
+    clearTimeout(state.retryTimer);
+    state.sendState = { key: "queue.sending" };
+    renderSendState();
+    state.sending = DZQueue.sendAll().then(function (totals) {
+      state.failures = 0;
+      state.sendState = null;
+      var delivered = totals.accepted + totals.duplicates;
+      if (delivered) say("queue.sent", { n: delivered }, "ok");
+      return totals;
+    }, function () {
+      state.failures += 1;
+      scheduleRetry();
+      registerBackgroundSync();
+      return null;
+    }).then(function (totals) {
+      state.sending = null;
+      renderSendState();
+      return refreshQueue().then(function (n) {
+        // Reports saved while this attempt was running go out straight away.
+        if (totals && n) return sendSoon();
+        return totals;
+      });
+    });
+    return state.sending;
+  }
+
+  // --- Survey mode -----------------------------------------------------------------------
+
+  function surveyDistance() {
+    var value = Number($("survey-distance").value);
+    return isFinite(value) && value >= 10 && value <= 1000 ? value : null;
+  }
+
+  function startSurvey() {
+    if (!operatorKnown() || !state.level) {
+      state.surveyNote = { key: "survey.need" };
+      renderSurvey();
+      return;
+    }
+    var distance = surveyDistance();
+    if (!distance) {
+      state.surveyNote = { key: "survey.bad_distance" };
+      renderSurvey();
+      return;
+    }
+    if (!navigator.geolocation) {
+      state.posError = "pos.unsupported";
+      renderPosition();
+      return;
+    }
+    store("dz.survey_distance", String(distance));
+    var survey = { watch: null, count: 0, last: null, distance: distance, busy: false };
+    state.survey = survey;
+    state.surveyNote = { key: "survey.running", vars: { n: 0 } };
+    survey.watch = navigator.geolocation.watchPosition(function (fix) {
+      onSurveyFix(survey, fix);
+    }, function (error) {
+      state.posError = GEO_ERRORS[error.code] || "pos.unavailable";
+      renderPosition();
+    }, { enableHighAccuracy: true, maximumAge: 0, timeout: 30000 });
+    keepScreenOn();
+    renderSurvey();
+  }
+
+  function onSurveyFix(survey, fix) {
+    if (state.survey !== survey) return;
+    var here = fromFix(fix);
+    state.position = here;
+    state.posError = null;
+    renderPosition();
+    placeMarker(here);
+    if (here.accuracy_m > SURVEY_MAX_ACCURACY_M) {
+      state.surveyNote = { key: "survey.waiting_fix", vars: { acc: Math.round(here.accuracy_m) } };
+      renderSurvey();
+      return;
+    }
+    if (survey.busy || (survey.last && distanceM(survey.last, here) < survey.distance)) return;
+    if (missingForReport()) {
+      state.surveyNote = { key: "survey.need" };
+      renderSurvey();
+      return;
+    }
+    survey.busy = true;
+    queueReport(here, state.level).then(function () {
+      survey.busy = false;
+      survey.last = here;
+      survey.count += 1;
+      if (state.survey === survey) state.surveyNote = { key: "survey.running", vars: { n: survey.count } };
+      renderSurvey();
+    }, function () { survey.busy = false; });
+  }
+
+  function stopSurvey() {
+    var survey = state.survey;
+    if (!survey) return;
+    navigator.geolocation.clearWatch(survey.watch);
+    state.survey = null;
+    state.surveyNote = { key: "survey.stopped", vars: { n: survey.count } };
+    if (state.wakeLock) { state.wakeLock.release().catch(function () {}); state.wakeLock = null; }
+    renderSurvey();
+  }
+
+  /* Keep the screen on while surveying where the browser allows it (Chrome 84+). */
+  function keepScreenOn() {
+    if (!navigator.wakeLock) return;
+    navigator.wakeLock.request("screen").then(function (lock) { state.wakeLock = lock; }, function () {});
+  }
+
+  // --- Wiring ----------------------------------------------------------------------------
+
+  function bind() {
+    $("lang").addEventListener("click", switchLanguage);
+    each(document.querySelectorAll("input[name=operator]"), function (input) {
+      input.checked = input.value === state.operator;
+      input.addEventListener("change", function () {
+        state.operator = input.value;
+        store("dz.operator", state.operator);
+        renderOperatorHelp();
+        state.message = null;
+        renderMessage();
+      });
+    });
+    each(document.querySelectorAll("input[name=level]"), function (input) {
+      input.addEventListener("change", function () {
+        state.level = input.value;
+        state.message = null;
+        renderMessage();
+        renderLevels();
+      });
+    });
+    $("save").addEventListener("click", saveReport);
+    $("send-now").addEventListener("click", function () { state.failures = 0; sendSoon(); });
+    $("pos-retry").addEventListener("click", function () { locate().catch(function () {}); });
+    $("pos-place").addEventListener("click", openManual);
+    $("use-typed").addEventListener("click", useTyped);
+    $("use-last").addEventListener("click", useLast);
+    $("rejected-clear").addEventListener("click", function () {
+      DZQueue.clearRejected().then(refreshQueue);
+    });
+    $("survey-toggle").addEventListener("click", function () {
+      if (state.survey) stopSurvey(); else startSurvey();
+    });
+    window.addEventListener("online", function () {
+      renderNetwork();
+      state.failures = 0;
+      sendSoon();
+    });
+    window.addEventListener("offline", renderNetwork);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") refreshQueue().then(function (n) { if (n) sendSoon(); });
+    });
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        if (event.data && event.data.type === "queue-changed") refreshQueue();
+      });
+    }
+  }
+
+  function registerServiceWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register("/report/sw.js", { scope: "/report" })
+      .catch(function () { /* the page still works online */ });
+  }
+
+  function start() {
+    var lang = stored("dz.lang");
+    state.lang = DZ_STRINGS[lang] ? lang : "vi";
+    var operator = stored("dz.operator");
+    state.operator = operator === "unknown" || OPERATORS[operator] ? operator : null;
+    var distance = stored("dz.survey_distance");
+    if (distance) $("survey-distance").value = distance;
+    bind();
+    renderOperatorHelp();
+    applyLanguage();
+    registerServiceWorker();
+    deviceReady = DZQueue.deviceToken(localStorageOrNull()).then(function (token) {
+      state.device = token;
+    });
+    deviceReady.then(refreshQueue).then(function (n) {
+      window.deadzoneReporter.ready = true;
+      if (n) sendSoon();
+    });
+    locate().catch(function () { /* shown on the page */ });
+  }
+
+  // A handle for village teams' support (and the tests): send now, see the state.
+  window.deadzoneReporter = {
+    ready: false,
+    sendNow: function () { state.failures = 0; return sendSoon(); },
+    queued: function () { return DZQueue.list(); },
+    strings: DZ_STRINGS
+  };
+
+  start();
+})();

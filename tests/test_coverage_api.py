@@ -1,0 +1,118 @@
+"""GET /v1/cells and /v1/summary: GeoJSON of decided cells, validated against the models."""
+
+from __future__ import annotations
+
+import h3
+import pytest
+import shapely
+
+from service.routes.coverage import CellCollection, Summary
+from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
+
+BBOX = "108.0,12.6,108.1,12.75"
+
+
+@pytest.fixture
+def grid(settings, sessions):
+    dead = sorted(h3.grid_disk(CENTRE, 1))
+    covered = sorted(h3.grid_ring(CENTRE, 2))
+    items = [reading_in(c, device=f"d{c}{i}", no_service=True) for c in dead for i in range(3)]
+    items += [reading_in(c, device=f"c{c}{i}", dbm=-85, mnc=1) for c in covered for i in range(3)]
+    items += [reading_in(h3.grid_ring(CENTRE, 3)[0], device="one", dbm=-85)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    return dead, covered
+
+
+def test_cells_are_hexagons_with_their_evidence(client, grid):
+    dead, covered = grid
+    response = client.get("/v1/cells", params={"bbox": BBOX})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    body = CellCollection.model_validate(response.json())
+    by_cell = {f.properties.h3: f for f in body.features}
+    assert {c for c, f in by_cell.items() if f.properties.status == "dead"} == set(dead)
+    assert {c for c, f in by_cell.items() if f.properties.status == "covered"} == set(covered)
+    assert by_cell[h3.grid_ring(CENTRE, 3)[0]].properties.status == "unknown"
+    feature = by_cell[CENTRE]
+    assert (feature.properties.readings, feature.properties.devices) == (3, 3)
+    assert feature.properties.no_service_share == 1.0
+    polygon = shapely.geometry.shape(feature.geometry)
+    assert polygon.is_valid and polygon.contains(
+        shapely.Point(*reversed(h3.cell_to_latlng(CENTRE)))
+    )
+    assert (body.resolution, body.coarsened) == (9, False)
+
+
+def test_cells_filtered_by_operator_radio_and_status(client, grid):
+    dead, covered = grid
+    viettel = client.get("/v1/cells", params={"bbox": BBOX, "operator": "452-04"}).json()
+    assert {f["properties"]["status"] for f in viettel["features"]} == {"dead", "unknown"}
+    only_dead = client.get("/v1/cells", params={"bbox": BBOX, "status": "dead"}).json()
+    assert len(only_dead["features"]) == len(dead)
+    gsm = client.get("/v1/cells", params={"bbox": BBOX, "radio": "gsm"}).json()
+    assert gsm["features"] == []
+
+
+def test_roll_up_resolution_on_request(client, grid):
+    body = client.get("/v1/cells", params={"bbox": BBOX, "resolution": 8}).json()
+    assert body["resolution"] == 8
+    assert {h3.get_resolution(f["properties"]["h3"]) for f in body["features"]} == {8}
+
+
+def test_too_large_a_bbox_is_answered_at_a_coarser_resolution(db_url, grid):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+    from tests.conftest import TEST_SECRET
+
+    settings = Settings(
+        database_url=db_url, device_secret=TEST_SECRET, max_bbox_cells=200, aggregate_interval_s=0
+    )
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/v1/cells", params={"bbox": BBOX}).json()
+        assert (body["resolution"], body["requested_resolution"], body["coarsened"]) == (7, 9, True)
+        refused = client.get("/v1/cells", params={"bbox": "100,5,115,20"})
+        assert refused.status_code == 422
+        assert refused.json()["field"] == "bbox"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"bbox": "a,b,c,d"}, "bbox"),
+        ({"bbox": "108.1,12.6,108.0,12.7"}, "bbox"),
+        ({"bbox": "108,12,nan,13"}, "bbox"),
+        ({"bbox": BBOX, "operator": "viettel"}, "operator"),
+        ({"bbox": BBOX, "radio": "5g"}, "radio"),
+        ({"bbox": BBOX, "resolution": 10}, "resolution"),
+        ({"bbox": BBOX, "status": "dead,bad"}, "status"),
+        ({}, "bbox"),
+    ],
+)
+def test_bad_queries_name_the_parameter(client, params, field):
+    response = client.get("/v1/cells", params=params)
+    assert response.status_code == 422
+    body = response.json()
+    fields = [body.get("field")] + [e["field"] for e in body.get("errors", [])]
+    assert field in fields, body
+
+
+def test_summary_counts_per_status_and_operator(client, grid):
+    dead, covered = grid
+    body = Summary.model_validate(client.get("/v1/summary").json())
+    assert body.cells.dead == len(dead)
+    assert body.cells.covered == len(covered)
+    assert body.operators["452-04"].dead == len(dead)
+    assert body.operators["452-01"].covered == len(covered)
+    assert body.dead_zones["any"].zones == 1
+    assert body.readings_waiting == 0
+    assert body.aggregated_at is not None
+
+
+def test_summary_before_any_aggregation(client):
+    body = client.get("/v1/summary").json()
+    assert body["cells"] == {"covered": 0, "weak": 0, "dead": 0, "unknown": 0}
+    assert body["aggregated_at"] is None

@@ -1,0 +1,139 @@
+"""Dead zones on the H3 grid: components, outlines, stable ids (and the stored zones on
+SQLite and PostGIS)."""
+
+from __future__ import annotations
+
+import h3
+import pytest
+import shapely
+
+from service.zones import assign_ids, cells_to_outline, connected_components
+from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
+
+ring = sorted(h3.grid_ring(CENTRE, 2))
+
+
+def test_neighbours_form_one_zone():
+    cells = h3.grid_disk(CENTRE, 1)
+    assert connected_components(cells) == [sorted(cells)]
+
+
+def test_a_ring_is_one_zone_with_a_hole():
+    (zone,) = connected_components(ring)
+    outline = cells_to_outline(zone)
+    assert outline.is_valid
+    assert len(outline.geoms) == 1
+    assert len(outline.geoms[0].interiors) == 1  # the covered middle stays a hole
+
+
+def test_two_zones_one_cell_apart_stay_apart():
+    a = h3.grid_disk(CENTRE, 1)
+    far = h3.grid_ring(CENTRE, 4)[0]
+    b = h3.grid_disk(far, 1)
+    # The closest cells of a and b are two steps apart: one cell lies between them.
+    assert min(h3.grid_distance(x, y) for x in a for y in b) == 2
+    assert len(connected_components([*a, *b])) == 2
+
+
+def test_a_one_cell_gap_of_unknown_can_be_bridged():
+    a, b = CENTRE, h3.grid_ring(CENTRE, 2)[0]
+    between = set(h3.grid_ring(a, 1)) & set(h3.grid_ring(b, 1))
+    assert len(connected_components([a, b])) == 2
+    assert len(connected_components([a, b], bridge=between)) == 1
+    assert len(connected_components([a, b], bridge=set())) == 2
+
+
+def test_outline_area_matches_the_cells():
+    cells = sorted(h3.grid_disk(CENTRE, 2))
+    outline = cells_to_outline(cells)
+    assert outline.is_valid and isinstance(outline, shapely.MultiPolygon)
+    hexes = shapely.union_all(
+        [shapely.Polygon([(x, y) for y, x in h3.cell_to_boundary(c)]) for c in cells]
+    )
+    assert outline.symmetric_difference(hexes).area < 1e-12
+
+
+def test_a_growing_zone_keeps_its_id():
+    old = {"dz-any-a": sorted(h3.grid_disk(CENTRE, 1))}
+    grown = [sorted(h3.grid_disk(CENTRE, 2))]
+    assert assign_ids(grown, old, "any") == ["dz-any-a"]
+
+
+def test_a_split_zone_keeps_its_id_on_the_larger_part():
+    big = sorted(h3.grid_disk(CENTRE, 1))
+    small = [h3.grid_ring(CENTRE, 3)[0]]
+    old = {"dz-any-a": sorted([*big, *small])}
+    ids = assign_ids([big, small], old, "any")
+    assert ids[0] == "dz-any-a"
+    assert ids[1] == f"dz-any-{small[0]}"
+
+
+def test_two_merging_zones_keep_the_larger_ones_id():
+    left, right = sorted(h3.grid_disk(CENTRE, 1)), [h3.grid_ring(CENTRE, 2)[0]]
+    old = {"dz-any-left": left, "dz-any-right": right}
+    assert assign_ids([sorted([*left, *right])], old, "any") == ["dz-any-left"]
+
+
+def dead_cell(cell, devices=3):
+    return [reading_in(cell, device=f"d{cell}{i}", no_service=True) for i in range(devices)]
+
+
+def covered_cell(cell):
+    return [reading_in(cell, device=f"c{cell}{i}", dbm=-80) for i in range(3)]
+
+
+def zones_of(client, operator="any"):
+    return client.get("/v1/deadzones", params={"operator": operator}).json()
+
+
+def test_stored_zone_keeps_its_id_as_it_grows(client, settings, sessions):
+    first = sorted(h3.grid_disk(CENTRE, 1))
+    items = [r for c in first for r in dead_cell(c)]
+    items += [r for c in h3.grid_ring(CENTRE, 3) for r in covered_cell(c)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    (zone,) = zones_of(client)["zones"]
+    assert zone["cell_count"] == 7
+    assert zone["area_km2"] == pytest.approx(
+        sum(h3.cell_area(c, "km^2") for c in first), abs=1e-4
+    )
+    assert zone["distance_to_covered_m"] == pytest.approx(
+        h3.great_circle_distance(
+            h3.cell_to_latlng(first[0]), h3.cell_to_latlng(h3.grid_ring(CENTRE, 3)[0]), "m"
+        ),
+        rel=0.6,
+    )
+    ingest(sessions, settings, [r for c in ring for r in dead_cell(c)])
+    decide(sessions, settings)
+    (grown,) = zones_of(client)["zones"]
+    assert (grown["id"], grown["cell_count"]) == (zone["id"], 19)
+
+
+def test_zone_detail_has_a_valid_outline_and_its_cells(client, settings, sessions):
+    cells = sorted(h3.grid_disk(CENTRE, 1))
+    ingest(sessions, settings, [r for c in cells for r in dead_cell(c)])
+    decide(sessions, settings)
+    (zone,) = zones_of(client)["zones"]
+    feature = client.get(f"/v1/deadzones/{zone['id']}").json()
+    assert feature["geometry"]["type"] == "MultiPolygon"
+    assert shapely.geometry.shape(feature["geometry"]).is_valid
+    assert sorted(feature["cells"]) == cells
+    assert feature["properties"]["readings"] == 21
+    assert feature["properties"]["devices"] == 21
+    assert feature["properties"]["operators_affected"] == ["452-04"]
+
+
+def test_a_built_site_closes_the_zone(client, settings, sessions):
+    ingest(sessions, settings, dead_cell(CENTRE))
+    decide(sessions, settings)
+    assert zones_of(client)["total"] == 1
+    fresh = [reading_in(CENTRE, device=f"n{i}", dbm=-80, days_ago=0.5) for i in range(3)]
+    ingest(sessions, settings, fresh)
+    decide(sessions, settings)
+    assert zones_of(client)["total"] == 0
+
+
+def test_unknown_zone_id_is_404(client):
+    response = client.get("/v1/deadzones/dz-nope")
+    assert response.status_code == 404
+    assert "dz-nope" in response.json()["message"]

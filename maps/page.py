@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import folium
+import pandas as pd
 from branca.element import Element, MacroElement
 from folium.map import Layer
 from folium.plugins import Fullscreen
@@ -110,8 +111,8 @@ class ScriptLayer(Layer):
 
 
 def format_date(value: date | datetime | None, none: str) -> str:
-    """ISO date (YYYY-MM-DD), in UTC for aware datetimes; ``none`` when missing."""
-    if value is None:
+    """ISO date (YYYY-MM-DD), in UTC for aware datetimes; ``none`` when missing (None, NaT)."""
+    if value is None or pd.isna(value):
         return none
     if isinstance(value, datetime):
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -26,4 +26,5 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
-	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python -m benchmarks.ingest
+	$(BIN)/python -m benchmarks.aggregate

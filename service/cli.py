@@ -182,5 +182,21 @@ def zones(
     console.print(table)
 
 
+@app.command("settings")
+def show_settings() -> None:
+    """Every option: its environment variable, current value and meaning."""
+    from rich.table import Table
+
+    settings = load_settings()
+    table = Table(title="deadzone settings (environment variables)")
+    for name in ("variable", "value", "meaning"):
+        table.add_column(name, overflow="fold")
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        shown = "********" if "secret" in name else str(value)
+        table.add_row(f"DEADZONE_{name.upper()}", shown, field.description or "")
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()

@@ -65,3 +65,12 @@ def test_db_upgrade_command_creates_the_database(tmp_path):
     result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", url])
     assert result.exit_code == 0, result.output
     assert "revision 0002" in result.output
+
+
+def test_every_setting_is_documented_and_listed():
+    result = CliRunner().invoke(cli, ["settings"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for name, field in Settings.model_fields.items():
+        assert field.description, f"{name} has no description"
+        assert f"DEADZONE_{name.upper()}" in result.output
+    assert Settings().device_secret.get_secret_value() not in result.output

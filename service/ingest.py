@@ -66,10 +66,16 @@ class Ingestor:
         default_source: str = "api",
         now: datetime | None = None,
         index_offset: int = 0,
+        unparsed: Sequence[Rejection] = (),
     ) -> IngestResult:
         """Validate and store ``items`` (decoded JSON objects of canonical readings).
 
         ``index_offset`` is added to each rejection's index (a file's line offset).
+        ``unparsed`` are rows that a format parser could not turn into readings at all (a
+        geosubmit report without a usable cell, a CSV line with a bad number), one each:
+        they are added to the rejection counters under ``default_source`` in this same
+        transaction, so that /v1/stats counts every refused row, but they are not repeated
+        in the result (the caller has them, numbered its own way).
         Does not commit: the caller's transaction decides.
         """
         now = now or utcnow()
@@ -112,7 +118,7 @@ class Ingestor:
         for counts in tally.values():
             result.accepted += counts["accepted"]
             result.duplicates += counts["duplicates"]
-        _count(session, items, result, tally, default_source, index_offset, now)
+        _count(session, items, result, tally, default_source, index_offset, now, unparsed)
         return result
 
 
@@ -147,6 +153,7 @@ def _count(
     default_source: str,
     index_offset: int,
     now: datetime,
+    unparsed: Sequence[Rejection] = (),
 ) -> None:
     """Add this batch to the daily counters, in the same transaction as the readings."""
     day = now.date()
@@ -158,6 +165,9 @@ def _count(
         source = _source_of(items, rej.index - index_offset, default_source)
         tally.setdefault(source, Counter())["rejected"] += 1
         rejection_counts[(source, rej.field[:64], rej.code)] += 1
+    for rej in unparsed:
+        tally.setdefault(default_source, Counter())["rejected"] += 1
+        rejection_counts[(default_source, rej.field[:64], rej.code)] += 1
 
     add_to_counters(
         session,

@@ -39,7 +39,7 @@ EQUATOR_M_PER_PX_Z0 = 156_543.03392
 # Statuses whose res-9 cells carry per-cell evidence for the click popup. Covered and unknown
 # cells are the bulk of a province; leaving them out keeps the page under budget.
 DEFAULT_CELL_DETAIL: tuple[str, ...] = (CellStatus.DEAD.value, CellStatus.WEAK.value)
-_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+_NS_PER_DAY = 86_400 * 10**9
 
 
 def min_zoom_for_resolution(resolution: int, latitude: float) -> int:
@@ -72,7 +72,7 @@ def _patch_stats(patch: Patch, base_day: int) -> str:
     ``base_day - last_seen_day + 1`` (0 = none)."""
     day = 0
     if patch.last_seen is not None:
-        day = base_day - int((patch.last_seen - _EPOCH) // pd.Timedelta(days=1)) + 1
+        day = base_day - patch.last_seen.value // _NS_PER_DAY + 1  # .value: ns since epoch
     return ints_to_text(
         [
             len(patch.cells),

@@ -263,3 +263,40 @@ class AggregationRun(Base):
     max_seq: Mapped[int] = mapped_column(BigInteger, comment="newest reading included")
     cells: Mapped[int] = mapped_column(Integer)
     zones: Mapped[int] = mapped_column(Integer)
+
+
+class Site(Base):
+    """A cell from an OpenCelliD / MLS cell export: where a cell of an operator is, for
+    context layers and planning. Not evidence of coverage: the position is the estimated
+    centre of the cell's measurements, not the mast. One row per cell identity;
+    re-importing an export updates the row (the newer export knows more samples)."""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        UniqueConstraint("radio", "mcc", "mnc", "area", "cell"),
+        CheckConstraint("radio IN ('gsm', 'umts', 'lte', 'nr')", name="radio"),
+        Index("ix_sites_operator", "operator"),
+        Index("ix_sites_lat_lon", "lat", "lon"),
+        Index("ix_sites_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    radio: Mapped[str] = mapped_column(String(4))
+    mcc: Mapped[int] = mapped_column(SmallInteger)
+    mnc: Mapped[int] = mapped_column(SmallInteger)
+    operator: Mapped[str] = mapped_column(String(7), comment="MCC-MNC, e.g. 452-04")
+    area: Mapped[int] = mapped_column(Integer, comment="LAC (GSM/UMTS) or TAC (LTE/NR)")
+    cell: Mapped[int] = mapped_column(BigInteger, comment="CID / UMTS long CID / ECI / NCI")
+    unit: Mapped[int | None] = mapped_column(Integer, comment="PSC (UMTS) or PCI (LTE/NR)")
+    lat: Mapped[float] = mapped_column(Float, comment="WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="WGS84 degrees")
+    range_m: Mapped[int | None] = mapped_column(Integer, comment="estimated cell radius, metres")
+    samples: Mapped[int | None] = mapped_column(Integer, comment="measurements behind it")
+    changeable: Mapped[bool | None] = mapped_column(
+        Boolean, comment="true: position computed from measurements; false: exact"
+    )
+    created: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="UTC, from the export")
+    updated: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="UTC, from the export")
+    average_signal: Mapped[int | None] = mapped_column(SmallInteger, comment="dBm")
+    geom: Mapped[Point] = mapped_column(Geometry("POINT"), comment="from lon/lat on import")
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC, last written")

@@ -151,6 +151,12 @@ class Settings(BaseSettings):
         default=False,
         description="Join dead cells separated by a single unknown cell into one dead zone.",
     )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024,
+        description="Largest file accepted by POST /v1/imports, in bytes as uploaded (a "
+        ".csv.gz counts compressed). The upload is spooled to a temporary file, not memory.",
+    )
 
     @field_validator("bars_gsm", "bars_umts", "bars_lte", "bars_nr")
     @classmethod

@@ -39,7 +39,8 @@
 
   // --- Position --------------------------------------------------------------------------
 
-  var GEO_OPTIONS = { enableHighAccuracy: true, timeout: 20000, maximumAge: 10000 };
+  var GEO_TIMEOUT_MS = 20000;
+  var OPENING_FIX_MAX_AGE_MS = 10000;  // a fix this recent is good enough when the page opens
   var FRESH_FIX_MS = 60000;          // an older GPS fix is renewed before saving
   var SURVEY_MAX_ACCURACY_M = 100;   // survey fixes worse than this wait for a better one
   var MAP_CENTER = [12.68, 108.05];  // Buôn Ma Thuột, when the phone knows no position
@@ -283,8 +284,9 @@
 
   var GEO_ERRORS = { 1: "pos.denied", 2: "pos.unavailable", 3: "pos.timeout" };
 
-  /* A fresh GPS fix; on failure the error is shown and the manual placement opened. */
-  function locate() {
+  /* A GPS fix no older than ``maxAgeMs`` (0: a new one); on failure the error is shown
+     and the manual placement opened. */
+  function locate(maxAgeMs) {
     if (!navigator.geolocation) {
       state.posError = "pos.unsupported";
       renderPosition();
@@ -306,7 +308,7 @@
         renderPosition();
         openManual();
         reject(error);
-      }, GEO_OPTIONS);
+      }, { enableHighAccuracy: true, timeout: GEO_TIMEOUT_MS, maximumAge: maxAgeMs || 0 });
     });
   }
 
@@ -347,6 +349,9 @@
       var mPerPx = EARTH_CIRCUMFERENCE_M * Math.cos(e.latlng.lat * Math.PI / 180) / Math.pow(2, map.getZoom() + 8);
       setPosition(e.latlng.lat, e.latlng.lng, Math.round(mPerPx * TAP_UNCERTAINTY_PX), "map");
     });
+    // The zoom is on the element too, for support staff reading the page (and the tests).
+    map.on("zoomend", function () { $("map").setAttribute("data-zoom", String(map.getZoom())); });
+    $("map").setAttribute("data-zoom", String(zoom));
     state.map = map;
     if (state.position) placeMarker(state.position);
   }
@@ -437,7 +442,7 @@
     if (missing) { say(missing, null, "error"); return Promise.resolve(false); }
     var p = state.position;
     var stale = p && p.source === "gps" && Date.now() - p.at > FRESH_FIX_MS;
-    var ready = p && !stale ? Promise.resolve(p) : p && stale ? locate() : Promise.reject(new Error("no position"));
+    var ready = p && !stale ? Promise.resolve(p) : p && stale ? locate(0) : Promise.reject(new Error("no position"));
     return ready.then(function (position) {
       var kind = state.level;
       return queueReport(position, kind).then(function () {
@@ -605,7 +610,7 @@
     });
     $("save").addEventListener("click", saveReport);
     $("send-now").addEventListener("click", function () { state.failures = 0; sendSoon(); });
-    $("pos-retry").addEventListener("click", function () { locate().catch(function () {}); });
+    $("pos-retry").addEventListener("click", function () { locate(0).catch(function () {}); });
     $("pos-place").addEventListener("click", openManual);
     $("use-typed").addEventListener("click", useTyped);
     $("use-last").addEventListener("click", useLast);
@@ -655,7 +660,7 @@
       window.deadzoneReporter.ready = true;
       if (n) sendSoon();
     });
-    locate().catch(function () { /* shown on the page */ });
+    locate(OPENING_FIX_MAX_AGE_MS).catch(function () { /* shown on the page */ });
   }
 
   // A handle for village teams' support (and the tests): send now, see the state.

@@ -1,0 +1,152 @@
+"""Fixtures for the reporter page: the real app under uvicorn and a sealed headless Chromium.
+
+The app runs in a thread on 127.0.0.1 (a secure context, so service workers work) against
+the ``settings`` fixture's database, so every browser test runs on SQLite and on PostGIS.
+The browser is the Debian chromium, never a Playwright download; map tiles are the only
+outside requests the page makes, and they are aborted so that the page must cope without.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from service.app import create_app
+from service.database import make_engine
+from service.models import ReadingRow
+from service.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
+# Buôn Ma Thuột: where the emulated phone stands.
+HERE = {"latitude": 12.68, "longitude": 108.05, "accuracy": 15}
+VIEWPORT = {"width": 360, "height": 640}
+
+
+class LiveServer:
+    """``create_app(settings)`` served by uvicorn in a daemon thread on a free local port."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        wait_until(lambda: self.server.started, timeout=15, what="uvicorn to start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.socket.close()
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float = 10, what: str = "") -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    with LiveServer(settings) as server:
+        yield server.url
+
+
+@pytest.fixture
+def reporter_rows(settings: Settings) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """A function returning the stored readings with source 'reporter', oldest first."""
+    engine = make_engine(settings)
+    table = ReadingRow.__table__
+
+    def rows() -> list[dict[str, Any]]:
+        query = select(table).where(table.c.source == "reporter").order_by(table.c.seq)
+        with engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    yield rows
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM}")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class PageLog:
+    """Uncaught exceptions and console errors of a page (tile failures aside)."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        # Aborted tiles and requests made while the test holds the browser offline are
+        # logged as failed loads without their URL; they are the point of those tests.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            self.errors.append(message.text)
+
+
+@pytest.fixture
+def open_context(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Makes a 360x640 phone context; ``located=False`` refuses geolocation."""
+    contexts: list[Any] = []
+
+    def make(*, located: bool = True) -> Any:
+        options: dict[str, Any] = {"viewport": VIEWPORT, "locale": "vi-VN"}
+        if located:
+            options.update(geolocation=HERE, permissions=["geolocation"])
+        context = browser.new_context(**options)
+        context.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    return OUTPUT_DIR

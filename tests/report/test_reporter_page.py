@@ -1,0 +1,279 @@
+"""The resident reporter page in a real headless Chromium against the real app.
+
+Each test runs on SQLite and on PostGIS (the ``settings`` fixture): what the page sends is
+checked where it ends up, in the readings table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import HERE, PageLog, wait_until
+
+pytestmark = pytest.mark.browser
+
+STATIC = Path(__file__).resolve().parents[2] / "service" / "static" / "report"
+READY = "window.deadzoneReporter && window.deadzoneReporter.ready === true"
+CONTROLLED = "navigator.serviceWorker.controller !== null"
+Rows = Callable[[], list[dict[str, Any]]]
+
+
+def _open(context: Any, url: str, *, controlled: bool = True) -> tuple[Any, PageLog]:
+    page = context.new_page()
+    log = PageLog()
+    log.watch(page)
+    page.goto(url + "/report")
+    page.wait_for_function(READY)
+    if controlled:
+        page.wait_for_function(CONTROLLED)
+    return page, log
+
+
+def _queued(page: Any) -> int:
+    return int(page.get_attribute("#queue-count", "data-count"))
+
+
+def _wait_queued(page: Any, n: int) -> None:
+    page.wait_for_selector(f'#queue-count[data-count="{n}"]', state="attached")
+
+
+def _choose(page: Any, operator: str, level: str) -> None:
+    page.locator("label.choice", has_text=operator).click()
+    page.locator(f"label.level-{level}").click()
+
+
+def _strings(page: Any) -> dict[str, dict[str, str]]:
+    strings: dict[str, dict[str, str]] = page.evaluate("window.deadzoneReporter.strings")
+    return strings
+
+
+def test_offline_report_survives_reload_and_reaches_the_server_once(
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows
+) -> None:
+    context = open_context()
+    page, log = _open(context, live_server)
+    _choose(page, "Viettel", "none")
+    page.wait_for_selector("#pos-text:has-text('12.68000')")
+
+    context.set_offline(True)
+    page.wait_for_selector("#net.offline")
+    page.locator("#save").click()
+    _wait_queued(page, 1)
+    assert "1 báo cáo đang chờ gửi" in page.inner_text("#queue-count")
+    [queued] = page.evaluate("window.deadzoneReporter.queued()")
+    assert reporter_rows() == []
+
+    page.reload()  # no connection: the service worker serves the page
+    page.wait_for_function(READY)
+    _wait_queued(page, 1)
+
+    context.set_offline(False)  # the "online" event sends the queue
+    _wait_queued(page, 0)
+    [row] = wait_until(reporter_rows, what="the report in the database")
+    reading = queued["reading"]
+    assert row["reading_id"] == reading["id"]
+    assert (row["mcc"], row["mnc"], row["radio"], row["level"]) == (452, 4, "lte", 0)
+    assert row["calls_fail"] is None and row["no_service"] is False
+    assert row["accuracy_m"] == HERE["accuracy"]
+    assert abs(row["lat"] - HERE["latitude"]) < 1e-6
+    assert abs(row["lon"] - HERE["longitude"]) < 1e-6
+    assert reading["device"].startswith("rp-") and reading["source"] == "reporter"
+    assert "lần cuối" in page.inner_text("#last-sent")
+
+    # Sending again, twice at once, and replaying the very same reading store nothing new.
+    page.evaluate(
+        "Promise.all([window.deadzoneReporter.sendNow(), window.deadzoneReporter.sendNow()])"
+    )
+    answer = page.evaluate(
+        """reading => fetch('/v1/readings', {method: 'POST',
+             headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify({readings: [reading]})}).then(r => r.json())""",
+        reading,
+    )
+    assert (answer["accepted"], answer["duplicates"]) == (0, 1)
+    assert len(reporter_rows()) == 1
+    assert _queued(page) == 0
+    assert log.errors == []
+
+
+def test_texts_are_complete_in_vietnamese_and_english(
+    open_context: Callable[..., Any], live_server: str, output_dir: Path
+) -> None:
+    page, log = _open(open_context(), live_server, controlled=False)
+    strings = _strings(page)
+    vi, en = strings["vi"], strings["en"]
+    assert set(vi) == set(en)
+    assert all(text.strip() for text in [*vi.values(), *en.values()])
+
+    # Every key the page uses is in the dictionaries (and so, in both).
+    used = set(re.findall(r'data-i18n(?:-aria)?="([a-z_.]+)"', (STATIC / "index.html").read_text()))
+    script = (STATIC / "app.js").read_text()
+    used |= set(re.findall(r'"((?:page|lang|net|queue|op|level|pos|save|rejected|reason|survey'
+                           r'|time)\.[a-z_]+)"', script))  # fmt: skip
+    used |= {f"level.{kind}" for kind in ("none", "emergency", "weak", "good")}
+    used |= {f"reason.{code}" for code in ("future", "too_old", "inaccurate")}
+    assert used - set(vi) == set()
+
+    def visible_texts() -> str:
+        text: str = page.inner_text("body")
+        for key in vi:
+            assert key not in text, f"raw key {key} shown"
+        assert "{" not in text
+        return text
+
+    _choose(page, "Viettel", "none")
+    page.wait_for_selector("#pos-text:has-text('12.68000')")
+    text = visible_texts()
+    assert page.evaluate("document.documentElement.lang") == "vi"
+    for key in ("page.title", "op.legend", "level.emergency", "save.button", "survey.title"):
+        assert vi[key] in text
+    page.screenshot(path=str(output_dir / "report-vi.png"))
+    page.screenshot(path=str(output_dir / "report-vi-full.png"), full_page=True)
+
+    page.locator("#lang").click()
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    text = visible_texts()
+    for key in ("page.title", "op.legend", "level.emergency", "save.button", "survey.title"):
+        assert en[key] in text
+        assert vi[key] not in text
+    for element in page.query_selector_all("[data-i18n]"):
+        if element.is_visible():
+            assert element.inner_text().strip() == en[element.get_attribute("data-i18n")].strip()
+    assert page.title() == en["page.title"]
+    page.screenshot(path=str(output_dir / "report-en.png"))
+    page.screenshot(path=str(output_dir / "report-en-full.png"), full_page=True)
+
+    page.reload()  # the choice is remembered
+    page.wait_for_function(READY)
+    assert page.inner_text("h1") == en["page.title"]
+    assert log.errors == []
+
+
+def test_refused_location_explains_and_a_point_can_be_placed_by_hand(
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows, output_dir: Path
+) -> None:
+    page, log = _open(open_context(located=False), live_server, controlled=False)
+    vi = _strings(page)["vi"]
+    page.wait_for_selector("#pos-error:visible")
+    assert page.inner_text("#pos-error") == vi["pos.denied"]
+    assert page.is_visible("#manual") and page.is_visible("#map.leaflet-container")
+    page.screenshot(path=str(output_dir / "report-vi-denied.png"), full_page=True)
+
+    # On the map: the first tap zooms in, the second places the point.
+    _choose(page, "MobiFone", "good")
+    page.locator("#map").scroll_into_view_if_needed()
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector('#map[data-zoom="16"]')
+    page.mouse.click(box["x"] + box["width"] / 2 + 20, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#pos-text:has-text('chọn tay')")
+    page.locator("#save").click()
+    _wait_queued(page, 0)
+
+    # Typed coordinates, with a decimal comma as many phone keyboards type it.
+    _choose(page, "MobiFone", "weak")
+    page.fill("#lat", "12,7105")
+    page.fill("#lon", "108.0712")
+    page.locator("#use-typed").click()
+    page.wait_for_selector("#pos-text:has-text('12.71050')")
+    page.locator("#save").click()
+
+    tapped, typed = wait_until(lambda: len(reporter_rows()) == 2 and reporter_rows())
+    # The map opened on Buôn Ma Thuột (no earlier position) at zoom 10, where a pixel is
+    # about 150 m; the taps were near its centre.
+    assert tapped["lat"] == pytest.approx(HERE["latitude"], abs=0.002)
+    assert tapped["lon"] == pytest.approx(HERE["longitude"], abs=0.002)
+    # Zoom 16 at 12.68° N: 2.33 m per pixel, times half a fingertip (24 px).
+    assert tapped["accuracy_m"] == pytest.approx(55, abs=2)
+    assert (tapped["level"], tapped["calls_fail"]) == (3, None)
+    assert (typed["lat"], typed["lon"], typed["accuracy_m"]) == (12.7105, 108.0712, None)
+    assert (typed["mnc"], typed["level"], typed["calls_fail"]) == (1, 1, True)
+    assert log.errors == []
+
+
+def test_unknown_operator_saves_nothing_and_says_how_to_find_it(
+    open_context: Callable[..., Any], live_server: str
+) -> None:
+    page, log = _open(open_context(), live_server, controlled=False)
+    vi = _strings(page)["vi"]
+    _choose(page, "Tôi không biết", "none")
+    assert page.inner_text("#op-unknown-help") == vi["op.unknown_help"]
+    page.wait_for_selector("#pos-text:has-text('12.68000')")
+    page.locator("#save").click()
+    page.wait_for_selector("#save-message.error")
+    assert _queued(page) == 0
+    assert log.errors == []
+
+
+def test_refused_reading_is_shown_with_its_reason_and_dropped(
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows
+) -> None:
+    page, log = _open(open_context(), live_server, controlled=False)
+    vi = _strings(page)["vi"]
+    future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    page.evaluate(
+        """observedAt => DZQueue.enqueue({id: 'clock-wrong', device: 'rp-test',
+             observed_at: observedAt, lat: 12.68, lon: 108.05, mcc: 452, mnc: 4,
+             radio: 'lte', level: 3, source: 'reporter'}, 'good')
+           .then(() => window.deadzoneReporter.sendNow())""",
+        future,
+    )
+    page.wait_for_selector("#rejected:visible")
+    assert vi["reason.future"] in page.inner_text("#rejected-list")
+    _wait_queued(page, 0)
+    assert reporter_rows() == []
+    page.locator("#rejected-clear").click()
+    page.wait_for_selector("#rejected", state="hidden")
+    assert log.errors == []
+
+
+def test_survey_records_a_report_every_n_metres(
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows
+) -> None:
+    context = open_context()
+    page, log = _open(context, live_server, controlled=False)
+    page.locator("#survey summary").click()
+    assert page.input_value("#survey-distance") == "50"
+    _choose(page, "VinaPhone", "weak")
+    page.locator("#survey-toggle").click()
+
+    def walk_to(north_m: float, *, ask: bool = False) -> None:
+        # 1 degree of latitude is about 111,195 m (mean Earth radius).
+        lat = HERE["latitude"] + north_m / 111_195
+        context.set_geolocation({**HERE, "latitude": lat})
+        if ask:
+            page.locator("#pos-retry").click()
+        page.wait_for_selector(f"#pos-text:has-text('{lat:.5f}')")
+
+    def surveyed() -> int:
+        return int(page.get_attribute("#survey-state", "data-count"))
+
+    page.wait_for_selector('#survey-state[data-count="1"]')
+    walk_to(60)
+    page.wait_for_selector('#survey-state[data-count="2"]')
+    walk_to(70)  # 10 m on: not yet
+    assert surveyed() == 2
+    page.locator("label.level-good").click()  # the signal changed; the level stays chosen
+    walk_to(125)
+    page.wait_for_selector('#survey-state[data-count="3"]')
+    walk_to(190)
+    page.wait_for_selector('#survey-state[data-count="4"]')
+    page.locator("#survey-toggle").click()
+    page.wait_for_selector("#survey-state:has-text('Đã dừng')")
+    walk_to(400, ask=True)  # stopped: nothing more is recorded
+    assert surveyed() == 0
+    _wait_queued(page, 0)
+
+    rows = wait_until(lambda: len(reporter_rows()) == 4 and reporter_rows())
+    assert [r["level"] for r in rows] == [1, 1, 3, 3]
+    assert [r["calls_fail"] for r in rows] == [True, True, None, None]
+    assert {(r["mcc"], r["mnc"]) for r in rows} == {(452, 2)}
+    lats = [r["lat"] for r in rows]
+    assert lats == sorted(lats) and lats[0] == pytest.approx(HERE["latitude"], abs=1e-6)
+    assert log.errors == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -108,6 +108,167 @@ def ingest_file(
         console.print(f"  reading {rej.index}: {rej.field}: {rej.reason}")
     if len(result.rejected) > 20:
         console.print(f"  ... and {len(result.rejected) - 20} more problems")
+
+
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        help="CSV of every refused row (line,item,field,code,reason); default FILE.rejected.csv "
+        "next to the file.",
+    ),
+]
+
+
+def _byte_progress(path: Path) -> Any:
+    """A rich progress bar over the bytes of ``path`` (compressed bytes for .gz)."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        TimeRemainingColumn(), console=console, transient=True,
+    )  # fmt: skip
+
+
+def _fail(message: str) -> NoReturn:
+    from rich.markup import escape
+
+    console.print(f"[red]{escape(message)}[/]")
+    raise typer.Exit(2)
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="Export to import (.gz compressed is fine).")],
+    format_name: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="auto (sniff it), towercollector, opencellid, geosubmit, canonical-csv or "
+            "geojson.",
+        ),
+    ] = "auto",
+    device: Annotated[
+        str | None,
+        typer.Option(
+            help="Device token for rows without one (required for OpenCelliD and geosubmit "
+            "files). One stable token per phone: decisions count distinct devices."
+        ),
+    ] = None,
+    report: ReportOpt = None,
+    all_or_nothing: Annotated[
+        bool,
+        typer.Option(
+            "--all-or-nothing", help="One transaction: store nothing if any row is refused."
+        ),
+    ] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Import readings from a Tower Collector, OpenCelliD, geosubmit, canonical CSV or
+    GeoJSON file, 5000 readings per transaction; importing the same file again adds
+    nothing. Exit 2 on a file-level error (nothing stored), 1 when --all-or-nothing
+    refused the file."""
+    from collectors.formats import READING_FORMATS, FormatError, open_readings
+    from service.database import make_engine, make_sessionmaker
+    from service.imports import import_readings, rejected_csv_sink
+    from service.ingest import Ingestor
+    from service.schema import upgrade_database
+
+    if format_name != "auto" and format_name not in READING_FORMATS:
+        _fail(f"--format must be auto or one of {', '.join(READING_FORMATS)}, got {format_name!r}")
+    settings = load_settings(database_url)
+    report_path = report or path.with_name(path.name + ".rejected.csv")
+    try:
+        file = path.open("rb")
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+    with file, _byte_progress(path) as bar:
+        task = bar.add_task(path.name, total=path.stat().st_size)
+        try:
+            name, stream = open_readings(
+                file,
+                format_name=None if format_name == "auto" else format_name,
+                device=device,
+                progress=lambda done: bar.update(task, completed=done),
+            )
+        except FormatError as exc:
+            _fail(f"{path}: {exc}; nothing stored")
+        engine = make_engine(settings)
+        upgrade_database(engine)
+        try:
+            with report_path.open("w", encoding="utf-8", newline="") as report_file:
+                result = import_readings(
+                    make_sessionmaker(engine), Ingestor.from_settings(settings), stream,
+                    format_name=name, all_or_nothing=all_or_nothing,
+                    sink=rejected_csv_sink(report_file),
+                )  # fmt: skip
+        except FormatError as exc:
+            kept = "nothing stored" if all_or_nothing else "earlier chunks are stored"
+            _fail(f"{path}: {exc} ({kept}; importing again adds only what is missing)")
+        finally:
+            engine.dispose()
+    console.print(
+        f"{path} ({name}): accepted {result.accepted:,}, duplicates {result.duplicates:,}, "
+        f"rejected {result.rejected:,} rows",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    console.print(f"report of refused rows: {report_path}", markup=False, highlight=False)
+    if not result.stored:
+        console.print("[red]--all-or-nothing: nothing stored, fix the rows in the report[/]")
+        raise typer.Exit(1)
+
+
+@app.command("import-sites")
+def import_sites_command(
+    path: Annotated[Path, typer.Argument(help="OpenCelliD / MLS cell export (.csv or .csv.gz).")],
+    report: ReportOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Import cell sites from an OpenCelliD / MLS cell export
+    (radio,mcc,net,area,cell,unit,lon,lat,range,samples,...): new cells are added, cells
+    already stored are updated."""
+    from collectors.formats import FormatError, open_sites
+    from service.database import make_engine, make_sessionmaker
+    from service.imports import rejected_csv_sink
+    from service.schema import upgrade_database
+    from service.sites import import_sites
+
+    settings = load_settings(database_url)
+    report_path = report or path.with_name(path.name + ".rejected.csv")
+    try:
+        file = path.open("rb")
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+    with file, _byte_progress(path) as bar:
+        task = bar.add_task(path.name, total=path.stat().st_size)
+        try:
+            stream = open_sites(file, progress=lambda done: bar.update(task, completed=done))
+        except FormatError as exc:
+            _fail(f"{path}: {exc}; nothing stored")
+        engine = make_engine(settings)
+        upgrade_database(engine)
+        try:
+            with report_path.open("w", encoding="utf-8", newline="") as report_file:
+                result = import_sites(
+                    make_sessionmaker(engine), stream, sink=rejected_csv_sink(report_file)
+                )
+        except FormatError as exc:
+            _fail(f"{path}: {exc} (earlier chunks are stored)")
+        finally:
+            engine.dispose()
+    console.print(
+        f"{path}: sites added {result.accepted:,}, updated {result.updated:,}, "
+        f"rejected {result.rejected:,} rows",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    console.print(f"report of refused rows: {report_path}", markup=False, highlight=False)
 
 
 @app.command()

@@ -180,6 +180,8 @@ def import_command(
     from service.imports import import_readings, rejected_csv_sink
     from service.ingest import Ingestor
     from service.schema import upgrade_database
+    from service.sites import CELL_EXPORT
+    from service.uploads import peek_format
 
     if format_name != "auto" and format_name not in READING_FORMATS:
         _fail(f"--format must be auto or one of {', '.join(READING_FORMATS)}, got {format_name!r}")
@@ -189,6 +191,9 @@ def import_command(
         file = path.open("rb")
     except OSError as exc:
         _fail(f"cannot read {path}: {exc.strerror}")
+    if format_name == "auto" and peek_format(file) == CELL_EXPORT:
+        file.close()
+        _fail(f"{path} is a cell export (sites, not readings): run `deadzone import-sites {path}`")
     with file, _byte_progress(path) as bar:
         task = bar.add_task(path.name, total=path.stat().st_size)
         try:

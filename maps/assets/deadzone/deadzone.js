@@ -124,8 +124,8 @@
 
   /*
    * One resolution of one operator. Only patches whose box meets the (padded) view are turned
-   * into Leaflet polygons and SVG paths: at zoom 13 a province shows a few percent of its
-   * res-9 patches, and creating all ~16,000 took 2.9 s in the benchmark.
+   * into Leaflet polygons: at zoom 13 a province shows a few percent of its res-9 patches, and
+   * creating all ~16,000 took 2.9 s in the benchmark.
    */
   function Level(level, spec, labels, renderer) {
     var entries = [];
@@ -165,7 +165,10 @@
   DZ.coverageLayer = function (map, spec, labels) {
     var group = L.layerGroup();
     var built = {};
-    var renderer = L.svg({padding: 0.5});
+    // Canvas, not SVG: with software raster (no GPU, 2 cores) an SVG of ~1,000 patches took
+    // 1-5 s to repaint after a zoom in the benchmark, the canvas 0.05-0.2 s. Leaflet still
+    // gives canvas paths tooltips and clicks.
+    var renderer = L.canvas({padding: 0.5});
     function levelFor(zoom) {
       for (var i = 0; i < spec.levels.length; i++) {
         var lv = spec.levels[i];
@@ -175,7 +178,7 @@
     }
     function sync() {
       var want = levelFor(map.getZoom());
-      // Half a screen of margin on every side, as the SVG renderer's padding, so a short pan
+      // Half a screen of margin on every side, as the renderer's padding, so a short pan
       // shows patches already drawn.
       var view = map.getBounds().pad(0.5);
       spec.levels.forEach(function (lv, i) {

@@ -19,6 +19,10 @@ DatabaseOpt = Annotated[
     str | None,
     typer.Option("--database-url", help="Override DEADZONE_DATABASE_URL for this command."),
 ]
+DEFAULT_DEMO_OUT = Path("deadzone-demo")
+DemoOutOpt = Annotated[
+    Path, typer.Option("--out", help="Folder of the demo's database, maps and summary.")
+]
 
 
 def load_settings(database_url: str | None = None) -> Settings:
@@ -49,6 +53,10 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
     database_url: DatabaseOpt = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Serve the database of `deadzone demo` in --out.")
+    ] = False,
+    out: DemoOutOpt = DEFAULT_DEMO_OUT,
 ) -> None:
     """Run the HTTP API (uvicorn). Upgrades the schema first."""
     import uvicorn
@@ -59,6 +67,8 @@ def serve(
     from service.schema import upgrade_database
 
     settings = load_settings(database_url)
+    if demo:
+        settings = demo_serve_settings(out, database_url)
     try:
         settings.enforce_safe_for_serving()
     except ConfigurationError as exc:
@@ -362,6 +372,122 @@ def show_settings() -> None:
         shown = "********" if "secret" in name else str(value)
         table.add_row(f"DEADZONE_{name.upper()}", shown, field.description or "")
     console.print(table)
+
+
+def demo_serve_settings(out: Path, database_url: str | None) -> Settings:
+    """Settings to serve the demo's database: development mode (simulated devices only)."""
+    from service.demo import DEMO_DATABASE, demo_settings
+
+    if database_url is None and not (out / DEMO_DATABASE).exists():
+        console.print(f"[red]no demo database in {out}; run `deadzone demo --out {out}` first[/]")
+        raise typer.Exit(2)
+    settings = demo_settings(out, database_url=database_url)
+    # The server keeps aggregating, so readings sent from /report show up on the maps.
+    return settings.model_copy(
+        update={"aggregate_interval_s": Settings.model_fields["aggregate_interval_s"].default}
+    )
+
+
+class _Bars:
+    """Rich progress bars, one per step, fed by ``progress(step, done, total)``."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("{task.description:12}"), BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(), console=console,
+        )  # fmt: skip
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.bar.add_task(step, total=max(total, 1))
+        self.bar.update(self.tasks[step], completed=done, total=max(total, 1))
+
+
+@app.command("demo")
+def demo_command(
+    seed: Annotated[int, typer.Option(help="Scenario seed: same seed, same output.")] = 1,
+    out: DemoOutOpt = DEFAULT_DEMO_OUT,
+    size: Annotated[
+        str,
+        typer.Option(
+            help="small (430 km², 46k readings, under a minute) or province "
+            "(170,000 cells, 3 M readings, minutes)."
+        ),
+    ] = "small",
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Run on this (empty) database instead of OUT/demo.sqlite, which is "
+            "recreated on every run.",
+        ),
+    ] = None,
+) -> None:
+    """Simulate a province, send its readings through POST /v1/readings, aggregate, and
+    write coverage and dead-zone maps and an accuracy summary to OUT."""
+    from service.demo import SUMMARY_TXT, DemoError, demo_settings, reset_demo_database, run_demo
+
+    if size not in ("small", "province"):
+        console.print(f"[red]--size must be small or province, got {size!r}[/]")
+        raise typer.Exit(2)
+    out.mkdir(parents=True, exist_ok=True)
+    if database_url is None:
+        reset_demo_database(out)
+    settings = demo_settings(out, database_url=database_url)
+    bars = _Bars()
+    try:
+        with bars.bar:
+            result = run_demo(
+                settings, size="province" if size == "province" else "small", seed=seed,
+                out=out, progress=bars,
+            )  # fmt: skip
+    except DemoError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from None
+    console.print(
+        (out / SUMMARY_TXT).read_text(encoding="utf-8"),
+        markup=False, highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    for name, path in result.files.items():
+        console.print(f"{name:15} {path.resolve()}")
+    console.print(f"browse: deadzone serve --demo --out {out}")
+
+
+@app.command("map")
+def map_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the pages to.")] = Path("."),
+    operator: Annotated[
+        str, typer.Option(help="Dead zones of this MCC-MNC (e.g. 452-04), or 'any'.")
+    ] = "any",
+    lang: Annotated[str, typer.Option(help="Page language: vi or en.")] = "vi",
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Write the coverage and dead-zone maps as self-contained HTML (they open offline)."""
+    from maps import write_map_html
+    from service.database import make_engine, make_sessionmaker, session_scope
+    from service.mapdata import coverage_page, data_date, deadzone_page, map_meta
+
+    settings = load_settings(database_url)
+    engine = make_engine(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    with session_scope(make_sessionmaker(engine), write=False) as session:
+        date = data_date(session)
+        coverage = coverage_page(
+            session, meta=map_meta("deadzone: coverage", data_date=date, lang=lang)
+        )
+        written = [write_map_html(coverage, out / "coverage.html")]
+        zones = deadzone_page(
+            session,
+            meta=map_meta(f"deadzone: dead zones ({operator})", data_date=date, lang=lang),
+            operator=operator,
+        )
+        written.append(write_map_html(zones, out / "deadzones.html"))
+    engine.dispose()
+    for path in written:
+        console.print(f"wrote {path.resolve()}")
 
 
 if __name__ == "__main__":

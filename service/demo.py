@@ -19,6 +19,7 @@ clock except the timings.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import Counter
@@ -29,9 +30,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import h3
+import httpx
 import orjson
 import pandas as pd
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -221,6 +222,12 @@ def send_readings(
     check of the injected bad readings (ids starting with "x"): how many were accepted,
     and which good readings were refused, by reason.
     """
+    return asyncio.run(_send_readings(settings, scenario, progress))
+
+
+async def _send_readings(
+    settings: Settings, scenario: Scenario, progress: Progress
+) -> dict[str, Any]:
     total = len(scenario.plan)
     app = create_app(settings)
     clock = ReplayClock(scenario.start)
@@ -228,10 +235,15 @@ def send_readings(
     sent = accepted = duplicates = rejected = batches = 0
     bad_accepted = 0
     good_rejected: Counter[str] = Counter()
-    with TestClient(app) as client:
+    transport = httpx.ASGITransport(app=app)
+    # ASGITransport does not run the lifespan (engine, sessions); run it around the client.
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://demo") as client,
+    ):
         for batch in scenario.reading_batches(POST_BATCH):
             clock.now = batch.uploaded_at
-            response = client.post(
+            response = await client.post(
                 "/v1/readings",
                 content=orjson.dumps({"readings": batch.readings}),
                 headers={"content-type": "application/json"},
@@ -255,7 +267,7 @@ def send_readings(
             sent += len(batch.readings)
             batches += 1
             progress("ingest", sent, total)
-        stats = client.get("/v1/stats").json()
+        stats = (await client.get("/v1/stats")).json()
     return {
         "batches": batches,
         "sent": sent,

@@ -1,0 +1,136 @@
+"""``GET /maps/coverage.html`` and ``GET /maps/deadzones.html``: the maps of the decided grid.
+
+The pages link their scripts and stylesheets under ``/maps/assets/`` (Leaflet and
+deadzone.js vendored in ``maps/assets``), never a CDN, so a browser on the same network as
+the service needs no Internet except for the background tiles. Building the coverage page
+of a province takes seconds, so each page is kept until the next aggregation run.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse
+
+from maps import asset_dir, map_to_html
+from service.aggregation import last_run
+from service.database import session_scope
+from service.decisions import ANY
+from service.errors import UnprocessableRequest
+from service.mapdata import coverage_page, data_date, deadzone_page, map_meta
+from service.routes.coverage import OPERATOR_PATTERN
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+
+ASSET_URL = "/maps/assets"
+# Asset files the pages may fetch, by suffix: nothing else under maps/assets is served.
+ASSET_MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+Lang = Annotated[Literal["vi", "en"], Query(description="Page language.")]
+
+
+class PageCache:
+    """Rendered pages by (page, options), valid for one aggregation run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._run: int | None = None
+        self._pages: dict[tuple[str, ...], str] = {}
+
+    def get(self, run: int | None, key: tuple[str, ...]) -> str | None:
+        with self._lock:
+            if run != self._run:
+                self._run, self._pages = run, {}
+            return self._pages.get(key)
+
+    def put(self, run: int | None, key: tuple[str, ...], page: str) -> None:
+        with self._lock:
+            if run == self._run:
+                self._pages[key] = page
+
+
+def _cache(request: Request) -> PageCache:
+    # Made on first use and kept on the application, so each app (and test) has its own.
+    cache = getattr(request.app.state, "map_pages", None)
+    if cache is None:
+        cache = request.app.state.map_pages = PageCache()
+    return cache  # type: ignore[no-any-return]
+
+
+def _render(request: Request, kind: str, operators: tuple[str, ...], lang: str) -> str:
+    """The page as HTML, built in one read-only transaction, or from the cache."""
+    with session_scope(request.app.state.sessions, write=False) as session:
+        run = last_run(session)
+        run_id = run.id if run else None
+        key = (kind, lang, *operators)
+        cached = _cache(request).get(run_id, key)
+        if cached is not None:
+            return cached
+        date = data_date(session)
+        if kind == "coverage":
+            meta = map_meta("deadzone: coverage", data_date=date, lang=lang)
+            page = coverage_page(session, meta=meta, operators=operators or None)
+        else:
+            scope = operators[0] if operators else ANY
+            meta = map_meta(f"deadzone: dead zones ({scope})", data_date=date, lang=lang)
+            page = deadzone_page(session, meta=meta, operator=scope)
+    html = map_to_html(page, asset_url=ASSET_URL)
+    _cache(request).put(run_id, key, html)
+    return html
+
+
+@router.get("/coverage.html", response_class=HTMLResponse, summary="Coverage map")
+async def coverage_html(
+    request: Request,
+    operator: Annotated[
+        list[str] | None,
+        Query(
+            description="Operators to draw (MCC-MNC or 'any'), repeatable; default all. "
+            "A province's page holds about 3 MB per operator.",
+        ),
+    ] = None,
+    lang: Lang = "vi",
+) -> HTMLResponse:
+    operators = tuple(sorted(set(operator or ())))
+    for op in operators:
+        _check_operator(op)
+    html = await run_in_threadpool(_render, request, "coverage", operators, lang)
+    return HTMLResponse(html)
+
+
+@router.get("/deadzones.html", response_class=HTMLResponse, summary="Dead-zone map")
+async def deadzones_html(
+    request: Request,
+    operator: Annotated[
+        str, Query(pattern=OPERATOR_PATTERN, description="MCC-MNC such as 452-04, or 'any'.")
+    ] = ANY,
+    lang: Lang = "vi",
+) -> HTMLResponse:
+    html = await run_in_threadpool(_render, request, "deadzones", (operator,), lang)
+    return HTMLResponse(html)
+
+
+@router.get("/assets/{name:path}", include_in_schema=False)
+def asset_file(name: str) -> FileResponse:
+    root = asset_dir().resolve()
+    path = (root / name).resolve()
+    media = ASSET_MEDIA_TYPES.get(path.suffix)
+    if media is None or not path.is_relative_to(root) or not path.is_file():
+        raise HTTPException(status_code=404, detail=f"no such file: {name}")
+    return FileResponse(path, media_type=media)
+
+
+def _check_operator(operator: str) -> None:
+    if not re.fullmatch(OPERATOR_PATTERN, operator):
+        raise UnprocessableRequest(
+            f"operator must be 'any' or an MCC-MNC such as 452-04, got {operator!r}",
+            field="operator",
+        )

@@ -66,7 +66,6 @@ class ReadingRow(Base):
             " + (CASE WHEN level IS NULL THEN 0 ELSE 1 END) = 1",
             name="one_signal",
         ),
-        Index("ix_readings_h3_cell", "h3_cell"),
         Index("ix_readings_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
     )
 
@@ -300,3 +299,98 @@ class Site(Base):
     average_signal: Mapped[int | None] = mapped_column(SmallInteger, comment="dBm")
     geom: Mapped[Point] = mapped_column(Geometry("POINT"), comment="from lon/lat on import")
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC, last written")
+
+
+class Commune(Base):
+    """A commune or ward (xã, phường): an administrative polygon, upserted by ``code``."""
+
+    __tablename__ = "communes"
+    __table_args__ = (
+        Index("ix_communes_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), comment="as imported; escaped by the maps")
+    population: Mapped[int | None] = mapped_column(Integer, comment="people, from the file")
+    geom: Mapped[BaseGeometry] = mapped_column(Geometry("MULTIPOLYGON"), comment="WGS84")
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC, last written")
+
+
+class Village(Base):
+    """A village (thôn, buôn, bản): its centre point and, when known, the polygon of its
+    residential cluster. Upserted by ``code``."""
+
+    __tablename__ = "villages"
+    __table_args__ = (
+        Index("ix_villages_commune_code", "commune_code"),
+        Index("ix_villages_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), comment="as imported; escaped by the maps")
+    commune_code: Mapped[str | None] = mapped_column(String(32), comment="commune it belongs to")
+    population: Mapped[int | None] = mapped_column(Integer, comment="people, from the file")
+    facilities: Mapped[int | None] = mapped_column(
+        Integer, comment="schools, health stations, offices: raise a dead zone's priority"
+    )
+    lat: Mapped[float] = mapped_column(Float, comment="centre, WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="centre, WGS84 degrees")
+    h3_cell: Mapped[int] = mapped_column(BigInteger, comment="centre cell, working resolution")
+    geom: Mapped[Point] = mapped_column(Geometry("POINT"), comment="centre, WGS84")
+    cluster: Mapped[BaseGeometry | None] = mapped_column(
+        Geometry("MULTIPOLYGON"), comment="residential cluster, WGS84"
+    )
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC, last written")
+
+
+class VillageCell(Base):
+    """The working-resolution cells of a village ("village cells": its cluster's cells, or
+    the disk around its centre) and the people it puts in each (see ``service.population``)."""
+
+    __tablename__ = "village_cells"
+    __table_args__ = (Index("ix_village_cells_h3_cell", "h3_cell"),)
+
+    village_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    centre: Mapped[bool] = mapped_column(Boolean, comment="the village centre's cell")
+    people: Mapped[float] = mapped_column(Float, comment="people of the village in the cell")
+
+
+class CellPopulation(Base):
+    """People per working-resolution H3 cell, from villages or a population raster."""
+
+    __tablename__ = "cell_population"
+    __table_args__ = (Index("ix_cell_population_commune_code", "commune_code"),)
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    people: Mapped[float] = mapped_column(Float, comment="people (may be fractional: raster)")
+    source: Mapped[str] = mapped_column(String(8), comment="villages or raster")
+    commune_code: Mapped[str | None] = mapped_column(
+        String(32), comment="commune holding the cell centre"
+    )
+
+
+class ProgressSnapshot(Base):
+    """Progress of one area on one day (``area`` = 'province' or a commune code): people
+    covered (ITU SDG 9.c.1 style), villages per status, open dead zones, evidence age.
+    One row per area and day; a second snapshot on the same day replaces the first."""
+
+    __tablename__ = "progress_snapshots"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True, comment="UTC day")
+    area: Mapped[str] = mapped_column(String(32), primary_key=True)
+    population: Mapped[float] = mapped_column(Float, comment="people in the area's cells")
+    people_covered: Mapped[float] = mapped_column(Float, comment="covered or weak, best op.")
+    people_weak: Mapped[float] = mapped_column(Float, comment="of which weak (1 bar)")
+    people_dead: Mapped[float] = mapped_column(Float)
+    people_unknown: Mapped[float] = mapped_column(Float, comment="undecided or never measured")
+    covered_share: Mapped[float | None] = mapped_column(Float, comment="0-1; null: no people")
+    villages_trang_song: Mapped[int] = mapped_column(Integer, comment="no signal at centre")
+    villages_lom_song: Mapped[int] = mapped_column(Integer, comment="centre ok, clusters dead")
+    villages_covered: Mapped[int] = mapped_column(Integer)
+    villages_unknown: Mapped[int] = mapped_column(Integer, comment="not enough readings")
+    zones_open: Mapped[int] = mapped_column(Integer, comment="active open dead zones (any op.)")
+    evidence_median_age_days: Mapped[float | None] = mapped_column(
+        Float, comment="median age of the newest reading of decided populated cells, days"
+    )
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")

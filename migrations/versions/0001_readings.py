@@ -63,7 +63,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_readings")),
         sa.UniqueConstraint("device_hash", "reading_id", name=op.f("uq_readings_device_hash_reading_id")),
     )
-    op.create_index("ix_readings_h3_cell", "readings", ["h3_cell"])
     if op.get_bind().dialect.name == "postgresql":
         op.create_index("ix_readings_geom", "readings", ["geom"], postgresql_using="gist")
 

@@ -241,8 +241,8 @@ def coverage_map(
     labels_json = json_for_script({k: html.escape(v) for k, v in labels_for(meta.lang).items()})
     patches = frame_to_patches(frame)
     evidence = CellEvidence(frame)
-    operators = sorted(set(frame["operator"]), key=lambda op: (op != BEST_OF_ALL, op))
-    for index, operator in enumerate(operators):
+    drawn = sorted(set(frame["operator"]), key=lambda op: (op != BEST_OF_ALL, op))
+    for index, operator in enumerate(drawn):
         spec = operator_spec(
             [p for p in patches if p.operator == operator],
             evidence,

@@ -182,7 +182,7 @@ def add_area_outlines(m: folium.Map, areas: Sequence[AreaOutline], *, meta: MapM
     payload = json_for_script(items)
     style = json_for_script(AREA_STYLE)
     ScriptLayer(
-        lambda _map: f"deadzone.outlineLayer({payload}, {style})",
+        lambda name: f"deadzone.outlineLayer({name}, {payload}, {style})",
         name=labels_for(meta.lang)["layer.areas"],
         overlay=True,
         show=True,

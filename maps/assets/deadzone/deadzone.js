@@ -196,11 +196,15 @@
     return group;
   };
 
-  // items: [{name: escaped text, polygons}]
-  DZ.outlineLayer = function (items, style) {
+  // items: [{name: escaped text, polygons}]. Outlines get their own pane above the overlay
+  // pane (z 400) so that the coverage canvases, created whenever an operator is first shown,
+  // can never cover them.
+  DZ.outlineLayer = function (map, items, style) {
     var group = L.featureGroup();
+    if (!map.getPane("dzAreas")) { map.createPane("dzAreas").style.zIndex = 450; }
+    var options = L.extend({pane: "dzAreas"}, style);
     items.forEach(function (item) {
-      var shape = L.polygon(DZ.decodePolygons(item.polygons), style);
+      var shape = L.polygon(DZ.decodePolygons(item.polygons), options);
       shape.bindTooltip(item.name, {sticky: true});
       group.addLayer(shape);
     });

@@ -129,11 +129,16 @@ class PageLog:
 
 @pytest.fixture
 def open_context(browser: Any) -> Iterator[Callable[..., Any]]:
-    """Makes a 360x640 phone context; ``located=False`` refuses geolocation."""
+    """Makes a 360x640 phone context; ``located=False`` refuses geolocation, and
+    ``service_worker=False`` leaves the page to send on its own (no Background Sync)."""
     contexts: list[Any] = []
 
-    def make(*, located: bool = True) -> Any:
-        options: dict[str, Any] = {"viewport": VIEWPORT, "locale": "vi-VN"}
+    def make(*, located: bool = True, service_worker: bool = True) -> Any:
+        options: dict[str, Any] = {
+            "viewport": VIEWPORT,
+            "locale": "vi-VN",
+            "service_workers": "allow" if service_worker else "block",
+        }
         if located:
             options.update(geolocation=HERE, permissions=["geolocation"])
         context = browser.new_context(**options)

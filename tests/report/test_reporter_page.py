@@ -48,13 +48,23 @@ def _choose(page: Any, operator: str, level: str) -> None:
     page.locator(f"label.level-{level}").click()
 
 
+def _screenshots(page: Any, path: Path) -> None:
+    """The first screen a resident sees (360x640), and the whole page. For the whole page
+    the sticky save bar is laid out in place, or it would be drawn across the middle."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(path.with_suffix(".png")))
+    style = page.add_style_tag(content=".savebar { position: static !important; }")
+    page.screenshot(path=str(path.with_name(path.name + "-full.png")), full_page=True)
+    style.evaluate("node => node.remove()")
+
+
 def _strings(page: Any) -> dict[str, dict[str, str]]:
     strings: dict[str, dict[str, str]] = page.evaluate("window.deadzoneReporter.strings")
     return strings
 
 
 def test_offline_report_survives_reload_and_reaches_the_server_once(
-    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows, output_dir: Path
 ) -> None:
     context = open_context()
     page, log = _open(context, live_server)
@@ -66,6 +76,7 @@ def test_offline_report_survives_reload_and_reaches_the_server_once(
     page.locator("#save").click()
     _wait_queued(page, 1)
     assert "1 báo cáo đang chờ gửi" in page.inner_text("#queue-count")
+    _screenshots(page, output_dir / "report-vi-offline")
     [queued] = page.evaluate("window.deadzoneReporter.queued()")
     assert reporter_rows() == []
 
@@ -133,8 +144,7 @@ def test_texts_are_complete_in_vietnamese_and_english(
     assert page.evaluate("document.documentElement.lang") == "vi"
     for key in ("page.title", "op.legend", "level.emergency", "save.button", "survey.title"):
         assert vi[key] in text
-    page.screenshot(path=str(output_dir / "report-vi.png"))
-    page.screenshot(path=str(output_dir / "report-vi-full.png"), full_page=True)
+    _screenshots(page, output_dir / "report-vi")
 
     page.locator("#lang").click()
     page.wait_for_function("document.documentElement.lang === 'en'")
@@ -146,8 +156,7 @@ def test_texts_are_complete_in_vietnamese_and_english(
         if element.is_visible():
             assert element.inner_text().strip() == en[element.get_attribute("data-i18n")].strip()
     assert page.title() == en["page.title"]
-    page.screenshot(path=str(output_dir / "report-en.png"))
-    page.screenshot(path=str(output_dir / "report-en-full.png"), full_page=True)
+    _screenshots(page, output_dir / "report-en")
 
     page.reload()  # the choice is remembered
     page.wait_for_function(READY)
@@ -163,7 +172,7 @@ def test_refused_location_explains_and_a_point_can_be_placed_by_hand(
     page.wait_for_selector("#pos-error:visible")
     assert page.inner_text("#pos-error") == vi["pos.denied"]
     assert page.is_visible("#manual") and page.is_visible("#map.leaflet-container")
-    page.screenshot(path=str(output_dir / "report-vi-denied.png"), full_page=True)
+    _screenshots(page, output_dir / "report-vi-denied")
 
     # On the map: the first tap zooms in, the second places the point.
     _choose(page, "MobiFone", "good")
@@ -211,6 +220,26 @@ def test_unknown_operator_saves_nothing_and_says_how_to_find_it(
     assert log.errors == []
 
 
+def test_failed_send_keeps_the_report_and_retries_by_itself(
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows
+) -> None:
+    # Without the service worker, so that only the page's own retry can deliver it.
+    page, log = _open(open_context(service_worker=False), live_server, controlled=False)
+    page.route("**/v1/readings", lambda route: route.fulfill(status=503, body="{}"))
+    _choose(page, "Gmobile", "good")
+    page.wait_for_selector("#pos-text:has-text('12.68000')")
+    page.locator("#save").click()
+    page.wait_for_selector("#send-state:has-text('Sẽ tự thử lại')")
+    assert _queued(page) == 1
+    assert reporter_rows() == []
+
+    page.unroute("**/v1/readings")  # the server is back; the first retry is within ~6 s
+    page.wait_for_selector('#queue-count[data-count="0"]', state="attached", timeout=15_000)
+    [row] = reporter_rows()
+    assert (row["mnc"], row["level"]) == (7, 3)
+    assert log.errors == []
+
+
 def test_refused_reading_is_shown_with_its_reason_and_dropped(
     open_context: Callable[..., Any], live_server: str, reporter_rows: Rows
 ) -> None:
@@ -234,7 +263,7 @@ def test_refused_reading_is_shown_with_its_reason_and_dropped(
 
 
 def test_survey_records_a_report_every_n_metres(
-    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows, output_dir: Path
 ) -> None:
     context = open_context()
     page, log = _open(context, live_server, controlled=False)
@@ -264,6 +293,8 @@ def test_survey_records_a_report_every_n_metres(
     page.wait_for_selector('#survey-state[data-count="3"]')
     walk_to(190)
     page.wait_for_selector('#survey-state[data-count="4"]')
+    page.locator("#survey").scroll_into_view_if_needed()
+    page.screenshot(path=str(output_dir / "report-vi-survey.png"))
     page.locator("#survey-toggle").click()
     page.wait_for_selector("#survey-state:has-text('Đã dừng')")
     walk_to(400, ask=True)  # stopped: nothing more is recorded
@@ -271,6 +302,7 @@ def test_survey_records_a_report_every_n_metres(
     _wait_queued(page, 0)
 
     rows = wait_until(lambda: len(reporter_rows()) == 4 and reporter_rows())
+    rows.sort(key=lambda r: r["observed_at"])  # a batch arrives in queue (id) order
     assert [r["level"] for r in rows] == [1, 1, 3, 3]
     assert [r["calls_fail"] for r in rows] == [True, True, None, None]
     assert {(r["mcc"], r["mnc"]) for r in rows} == {(452, 2)}

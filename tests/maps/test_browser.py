@@ -103,6 +103,14 @@ def test_coverage_map_draws_legend_layers_and_evidence(
     fine = page.evaluate(PATH_SIGNATURE)  # type: ignore[attr-defined]
     assert coarse and fine and fine != coarse
 
+    # A real pointer over the middle of the field, through the area-outline pane, reaches a
+    # patch on the canvas and gets its tooltip.
+    page.mouse.move(600, 400)  # type: ignore[attr-defined]
+    page.mouse.move(602, 401)  # type: ignore[attr-defined]
+    hovered = page.locator(".leaflet-tooltip").first  # type: ignore[attr-defined]
+    hovered.wait_for()
+    assert "Số ô" in hovered.inner_text()
+
     # A dead res-9 patch: hover shows the merged evidence, click the evidence of one cell.
     opened = page.evaluate(  # type: ignore[attr-defined]
         f"""() => {{
@@ -119,7 +127,8 @@ def test_coverage_map_draws_legend_layers_and_evidence(
         }}"""
     )
     assert opened
-    assert "Lượt đo" in page.locator(".leaflet-tooltip").inner_text()  # type: ignore[attr-defined]
+    tooltip = page.locator(".leaflet-tooltip", has_text="Lõm sóng")  # type: ignore[attr-defined]
+    assert "Lượt đo" in tooltip.first.inner_text()
     popup = page.locator(".leaflet-popup-content").inner_text()  # type: ignore[attr-defined]
     assert "Ô lưới: Lõm sóng" in popup and "Thiết bị" in popup
     page.wait_for_timeout(400)  # let the popup finish fading in for the screenshot

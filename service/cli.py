@@ -191,7 +191,7 @@ def import_command(
     from service.ingest import Ingestor
     from service.schema import upgrade_database
     from service.sites import CELL_EXPORT
-    from service.uploads import peek_format
+    from service.uploads import named_format, peek_format
 
     if format_name != "auto" and format_name not in READING_FORMATS:
         _fail(f"--format must be auto or one of {', '.join(READING_FORMATS)}, got {format_name!r}")
@@ -201,7 +201,8 @@ def import_command(
         file = path.open("rb")
     except OSError as exc:
         _fail(f"cannot read {path}: {exc.strerror}")
-    if format_name == "auto" and peek_format(file) == CELL_EXPORT:
+    sniffed = peek_format(file)
+    if format_name == "auto" and sniffed == CELL_EXPORT:
         file.close()
         _fail(f"{path} is a cell export (sites, not readings): run `deadzone import-sites {path}`")
     with file, _byte_progress(path) as bar:
@@ -209,7 +210,7 @@ def import_command(
         try:
             name, stream = open_readings(
                 file,
-                format_name=None if format_name == "auto" else format_name,
+                format_name=named_format(None if format_name == "auto" else format_name, sniffed),
                 device=device,
                 progress=lambda done: bar.update(task, completed=done),
             )
@@ -488,6 +489,115 @@ def map_command(
     engine.dispose()
     for path in written:
         console.print(f"wrote {path.resolve()}")
+
+
+@app.command("import-areas")
+def import_areas_command(
+    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or Shapefile.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="commune (polygons: code, name), village (points or cluster polygons: "
+            "code, name, commune, population, facilities) or auto (points: villages; "
+            "polygons: communes, unless a commune column names their commune)."
+        ),
+    ] = "auto",
+    layer: Annotated[
+        str | None, typer.Option(help="Layer of a GeoPackage (default: the first).")
+    ] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Import communes or villages (upsert by code), then recompute the people per cell.
+    Invalid polygons are repaired or refused, each refused feature named; other CRSs are
+    reprojected to WGS84. Exit 2 when the file cannot be used at all, 1 when every feature
+    was refused."""
+    from rich.markup import escape
+
+    from service.areas import read_areas, upsert_areas
+    from service.database import make_engine, make_sessionmaker, session_scope
+    from service.errors import UnprocessableRequest
+    from service.population import rebuild_population
+    from service.schema import upgrade_database
+    from service.timestamps import utcnow
+
+    if kind not in ("auto", "commune", "village"):
+        _fail(f"--kind must be auto, commune or village, got {kind!r}")
+    settings = load_settings(database_url)
+    try:
+        found = read_areas(path, kind=kind, layer=layer, resolution=settings.h3_resolution)
+    except UnprocessableRequest as exc:
+        _fail(f"{exc.message}; nothing stored")
+    engine = make_engine(settings)
+    upgrade_database(engine)
+    with session_scope(make_sessionmaker(engine)) as session:
+        inserted, updated = upsert_areas(session, found, now=utcnow())
+        totals = rebuild_population(session, settings)
+    engine.dispose()
+    if found.reprojected_from:
+        console.print(f"reprojected from {escape(found.reprojected_from)} to EPSG:4326")
+    for note in found.repaired:
+        console.print(f"[yellow]repaired[/] {escape(note)}")
+    for refused in found.rejected:
+        console.print(f"[red]refused[/] {escape(refused.feature)}: {escape(refused.reason)}")
+    console.print(
+        f"{path}: {found.kind}s added {inserted:,}, updated {updated:,}, repaired "
+        f"{len(found.repaired):,}, refused {len(found.rejected):,}; people on the grid "
+        f"{totals['grid_people']:,.0f}",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    if found.rejected and not found.rows:
+        raise typer.Exit(1)
+
+
+@app.command("import-population")
+def import_population_command(
+    path: Annotated[Path, typer.Argument(help="GeoTIFF of people per pixel (WorldPop style).")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Replace the people per cell with a population raster (needs rasterio). Village
+    statuses keep using the villages' cells."""
+    from service.database import make_engine, make_sessionmaker, session_scope
+    from service.errors import UnprocessableRequest
+    from service.population import import_population_raster
+    from service.schema import upgrade_database
+
+    settings = load_settings(database_url)
+    engine = make_engine(settings)
+    upgrade_database(engine)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            people = import_population_raster(session, settings, path)
+    except UnprocessableRequest as exc:
+        _fail(f"{exc.message}; nothing stored")
+    finally:
+        engine.dispose()
+    console.print(f"{path}: {people:,.0f} people on the grid", markup=False, highlight=False)
+
+
+@app.command()
+def snapshot(database_url: DatabaseOpt = None) -> None:
+    """Store today's progress (province and every commune): people covered, villages per
+    status, open dead zones. Running it again the same day (UTC) replaces the day's rows."""
+    from service.database import make_engine, make_sessionmaker, session_scope
+    from service.progress import PROVINCE, measure_progress, take_snapshot
+    from service.schema import upgrade_database
+    from service.timestamps import utcnow
+
+    settings = load_settings(database_url)
+    engine = make_engine(settings)
+    upgrade_database(engine)
+    now = utcnow()
+    with session_scope(make_sessionmaker(engine)) as session:
+        areas = take_snapshot(session, settings, now=now)
+        province = measure_progress(session, settings, now=now)[PROVINCE]
+    engine.dispose()
+    share = "n/a" if province.covered_share is None else f"{province.covered_share:.1%}"
+    console.print(
+        f"snapshot of {now.date().isoformat()}: {areas} areas; province covered {share} of "
+        f"{province.population:,.0f} people, villages trang song {province.villages_trang_song}, "
+        f"lom song {province.villages_lom_song}, unknown {province.villages_unknown}",
+        markup=False, highlight=False,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""The map pages from stored decisions: ``GET /maps/*.html`` and ``deadzone map``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from service.aggregation import run_aggregation
+from service.cli import app as cli
+from service.settings import Settings
+from tests.conftest import make_reading
+
+
+def post_a_dead_and_a_covered_place(client: Any) -> None:
+    """Three phones report no service at one place and -80 dBm a kilometre away."""
+    readings = []
+    for device in range(3):
+        for k in range(2):
+            readings.append(
+                make_reading(id=f"d{device}-{k}", device=f"phone-{device}", signal_dbm=None,
+                             no_service=True)
+            )  # fmt: skip
+            readings.append(
+                make_reading(id=f"c{device}-{k}", device=f"phone-{device}", lat=12.676,
+                             signal_dbm=-80.0)
+            )  # fmt: skip
+    assert client.post("/v1/readings", json={"readings": readings}).json()["accepted"] == 12
+
+
+def test_map_pages_link_the_service_assets(
+    client: Any, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    post_a_dead_and_a_covered_place(client)
+    run_aggregation(sessions, settings)
+
+    coverage = client.get("/maps/coverage.html", params={"lang": "en"})
+    assert coverage.status_code == 200
+    assert 'src="/maps/assets/leaflet/leaflet.js"' in coverage.text
+    zones = client.get("/maps/deadzones.html", params={"operator": "any"})
+    assert zones.status_code == 200 and "dz-any-" in zones.text
+    assert client.get("/maps/coverage.html").text == client.get("/maps/coverage.html").text
+
+    script = client.get("/maps/assets/deadzone/deadzone.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert client.get("/maps/assets/VERSIONS").status_code == 404
+    assert client.get("/maps/assets/%2e%2e/%2e%2e/service/app.py").status_code == 404
+    assert client.get("/maps/coverage.html", params={"operator": "viettel"}).status_code == 422
+
+
+def test_map_command_writes_self_contained_pages(
+    client: Any, settings: Settings, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    post_a_dead_and_a_covered_place(client)
+    run_aggregation(sessions, settings)
+
+    answer = CliRunner().invoke(
+        cli, ["map", "--out", str(tmp_path), "--database-url", settings.database_url]
+    )
+    assert answer.exit_code == 0, answer.output
+    for name in ("coverage.html", "deadzones.html"):
+        page = (tmp_path / name).read_text(encoding="utf-8")
+        assert "<script src=" not in page  # Leaflet and deadzone.js inlined: opens offline
+        assert "L.map(" in page

@@ -79,6 +79,9 @@ def serve(
     engine.dispose()
     if workers > 1:
         console.print("[yellow]--workers > 1 needs an import string; running one worker[/]")
+    if demo:
+        base = f"http://{host}:{port}"
+        console.print(f"demo maps: {base}/maps/coverage.html  {base}/maps/deadzones.html")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 

@@ -19,7 +19,7 @@ DatabaseOpt = Annotated[
     str | None,
     typer.Option("--database-url", help="Override DEADZONE_DATABASE_URL for this command."),
 ]
-DEFAULT_DEMO_OUT = Path("deadzone-demo")
+DEFAULT_DEMO_OUT = Path("deadzone-out")  # where `make demo` writes (Makefile, README)
 DemoOutOpt = Annotated[
     Path, typer.Option("--out", help="Folder of the demo's database, maps and summary.")
 ]

@@ -255,3 +255,25 @@ def test_100k_rows_with_one_bad_row_store_the_other_99999(
     assert [(c.source, c.field, c.code, c.count) for c in counted] == [
         ("towercollector", "lat", "unreadable", 1)
     ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="collectors.formats: given format_name='geosubmit', open_readings reads the body "
+    "through a ByteSource holding only the 2 bytes of the gzip check, and ByteSource.read "
+    "returns just those; service.uploads.named_format works around it. Remove it and this "
+    "mark once the parser reads fully.",
+)
+def test_open_readings_reads_a_named_geosubmit_file_whole():
+    from collectors.formats import open_readings
+
+    with (DATA / "geosubmit_mls_example.json").open("rb") as f:
+        _, rows = open_readings(f, format_name="geosubmit", device="phone")
+        assert len(list(rows)) == 1
+
+
+def test_naming_the_geosubmit_format_imports_it(run_cli, sessions, tmp_path):
+    path = sample(tmp_path, "geosubmit_mls_example.json")
+    result = run_cli("import", path, "--format", "geosubmit", "--device", "p")
+    assert result.exit_code == 0, result.output
+    assert readings_stored(sessions) == 1

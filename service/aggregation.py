@@ -22,6 +22,7 @@ from service.bulk import copy_rows
 from service.database import session_scope
 from service.decisions import decide_resolution
 from service.models import AggregationRun, CellStatus, DeadZone
+from service.planning import annotate_zones
 from service.settings import Settings
 from service.statistics import merge_new_readings, rebuild, rollup, safe_max_seq, watermark
 from service.timestamps import utcnow
@@ -120,6 +121,8 @@ def run_aggregation(
                         previous=previous_zones(session),
                         bridge_unknown=settings.bridge_unknown_gaps,
                     )
+                    # People, villages and the people-first priority (service.planning).
+                    annotate_zones(session, zones, settings)
                     store_zones(session, zones, now=now)
             progress("decisions", i + 1, len(resolutions))
         session.add(
@@ -208,7 +211,8 @@ def store_zones(session: Session, zones: list[Zone], *, now: datetime) -> None:
             outline=zone.outline, readings=zone.readings, devices=zone.devices,
             first_seen=zone.first_seen, last_seen=zone.last_seen,
             operators_affected=zone.operators_affected,
-            distance_to_covered_m=zone.distance_to_covered_m, population=None, villages=None,
+            distance_to_covered_m=zone.distance_to_covered_m,
+            population=zone.extra.get("population"), villages=zone.extra.get("villages"),
             priority=zone.priority, rank=rank_in_scope[zone.operator], created_at=created,
             updated_at=now,
         )  # fmt: skip

@@ -14,7 +14,17 @@ from service.aggregation import AggregationWorker
 from service.database import make_engine, make_sessionmaker
 from service.errors import register_error_handlers
 from service.ingest import Ingestor
-from service.routes import coverage, geosubmit, health, imports, maps, readings, report, sites
+from service.routes import (
+    areas,
+    coverage,
+    geosubmit,
+    health,
+    imports,
+    maps,
+    readings,
+    report,
+    sites,
+)
 from service.settings import Settings
 
 
@@ -52,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(geosubmit.router)
     app.include_router(imports.router)
     app.include_router(sites.router)
+    app.include_router(areas.router)
     app.include_router(maps.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -5,6 +5,7 @@ Built once by the CLI or ``create_app`` and passed down; nothing reads it at imp
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -157,6 +158,79 @@ class Settings(BaseSettings):
         description="Largest file accepted by POST /v1/imports, in bytes as uploaded (a "
         ".csv.gz counts compressed). The upload is spooled to a temporary file, not memory.",
     )
+
+    # --- areas, population, progress and planning (service.population, .progress, .planning)
+    village_disk_rings: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="A village without a cluster polygon spreads its people over its centre "
+        "cell and this many rings of neighbours, each ring half the weight of the one inside "
+        "(1: 7 cells, about 0.74 km2 at resolution 9).",
+    )
+    goal_covered_share: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="Target share of the population covered (best operator, 0-1).",
+    )
+    goal_deadline: date | None = Field(
+        default=None,
+        description="Date by which the goal should be reached (default: 31 December of the "
+        "current year).",
+    )
+    trend_snapshots: int = Field(
+        default=8,
+        ge=2,
+        description="How many of the newest snapshots the on-track trend (linear fit) uses.",
+    )
+    facility_people: float = Field(
+        default=50.0,
+        ge=0.0,
+        description="People-equivalents a village facility (school, health station) adds to "
+        "the priority of a dead zone holding the village.",
+    )
+    plan_band_mhz: float = Field(
+        default=1800.0,
+        ge=150.0,
+        le=2200.0,
+        description="Carrier frequency of planned sites, MHz (Okumura-Hata below 1500, "
+        "COST-231 Hata from 1500; Vietnam LTE: 700, 900, 1800, 2100, 2600 - above 2200 the "
+        "model does not extrapolate).",
+    )
+    plan_mast_height_m: float = Field(
+        default=30.0, ge=30.0, le=200.0, description="Antenna height of planned sites, metres."
+    )
+    plan_eirp_dbm: float = Field(
+        default=61.0,
+        description="EIRP of a planned carrier, dBm (46 dBm per 20 MHz carrier + 15 dBi "
+        "antenna, DESIGN.md typical macro site).",
+    )
+    plan_bandwidth_mhz: float = Field(
+        default=20.0,
+        description="LTE carrier bandwidth, MHz: 1.4, 3, 5, 10, 15 or 20 (turns the carrier's "
+        "EIRP into RSRP per resource element).",
+    )
+    plan_rsrp_threshold_dbm: float = Field(
+        default=-115.0,
+        description="RSRP that counts as covered for planning, dBm (1 bar, AOSP LTE).",
+    )
+    plan_fade_margin_db: float = Field(
+        default=10.0,
+        ge=0.0,
+        description="Shadowing margin subtracted from the link budget, dB (1.28 sd for 90% "
+        "of locations with sd 8 dB, DESIGN.md rural shadowing 8-12 dB).",
+    )
+    plan_handset_height_m: float = Field(
+        default=1.5, ge=1.0, le=10.0, description="Handset antenna height, metres."
+    )
+
+    @field_validator("plan_bandwidth_mhz")
+    @classmethod
+    def _lte_bandwidth(cls, mhz: float) -> float:
+        if mhz not in (1.4, 3.0, 5.0, 10.0, 15.0, 20.0):
+            raise ValueError("an LTE carrier is 1.4, 3, 5, 10, 15 or 20 MHz wide")
+        return mhz
 
     @field_validator("bars_gsm", "bars_umts", "bars_lte", "bars_nr")
     @classmethod

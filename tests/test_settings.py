@@ -64,7 +64,7 @@ def test_db_upgrade_command_creates_the_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.sqlite'}"
     result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert "revision 0003" in result.output
+    assert "revision 0004" in result.output
 
 
 def test_every_setting_is_documented_and_listed():

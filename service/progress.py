@@ -1,0 +1,322 @@
+"""Progress towards zero dead zones: village statuses, people covered, dated snapshots.
+
+Village status, as Vietnamese authorities count villages (DESIGN.md "Who uses it"), from
+the decisions of one operator scope (default 'any', the best of all operators) at the
+working resolution, radio 'any':
+
+* ``trang_song`` (trắng sóng): the village's centre cell is ``dead``.
+* ``unknown``: the centre cell is ``unknown`` or has no decision: not enough readings. A
+  task for the village's digital team, never counted as a success.
+* ``lom_song`` (lõm sóng): the centre cell has signal (``covered`` or ``weak``: 1 bar or
+  more is a signal) but at least one other *populated* village cell is ``dead``.
+* ``covered``: the centre has signal and no populated village cell is dead (undecided
+  cells of the village do not make it lõm sóng, but are counted in ``cells_unknown``).
+
+"Village cells" are those of ``service.population``: the cluster polygon's cells, or the
+disk its people were spread over.
+
+People covered (ITU SDG 9.c.1 style, "population covered by a mobile network", taking
+the best operator): the share of people living in cells whose best-of-all decision is
+``covered`` or ``weak`` (weak is 1 bar: within range of a signal, reported apart as
+``people_weak``). People in ``dead`` cells are not covered; people in ``unknown`` cells
+or cells never measured are not covered either (``people_unknown``): a missing reading is
+not a signal.
+
+On-track trend: a least-squares line through the covered share of the newest
+``trend_snapshots`` snapshots (share against days), extrapolated to the deadline. ``reached``
+if the newest share already meets the goal, ``on_track`` if the line meets it by the
+deadline, ``behind`` if not, ``unknown`` with fewer than two snapshots.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+import h3
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from service.areas import cells_to_communes
+from service.decisions import ANY
+from service.errors import NotFound, UnprocessableRequest
+from service.models import (
+    CellPopulation,
+    CellStatus,
+    Commune,
+    DeadZone,
+    ProgressSnapshot,
+    Village,
+    VillageCell,
+)
+from service.settings import Settings
+
+PROVINCE: Final = "province"
+VILLAGE_STATUSES: Final = ("trang_song", "lom_song", "covered", "unknown")
+_SIGNAL: Final = ("covered", "weak")
+
+
+@dataclass
+class VillageState:
+    """A village's status and what it rests on."""
+
+    code: str
+    name: str
+    commune_code: str | None
+    population: int | None
+    lat: float
+    lon: float
+    status: str
+    centre_status: str
+    cells: int
+    cells_dead: int
+    cells_unknown: int
+    people_dead: float
+
+
+def cell_statuses(
+    session: Session, settings: Settings, *, operator: str = ANY, cells: list[int] | None = None
+) -> dict[int, tuple[str, datetime]]:
+    """Decision (status, newest reading) per working cell of an operator scope, radio any."""
+    c = CellStatus
+    query = select(c.h3_cell, c.status, c.last_seen).where(
+        c.operator == operator, c.radio == ANY, c.resolution == settings.h3_resolution
+    )
+    if cells is not None and len(cells) < 30_000:
+        query = query.where(c.h3_cell.in_(cells))
+    return {int(cell): (status, seen) for cell, status, seen in session.execute(query)}
+
+
+def village_states(
+    session: Session, settings: Settings, *, operator: str = ANY, commune: str | None = None
+) -> list[VillageState]:
+    """Status of every village (of one commune if given), by the rule of the module doc."""
+    query = select(Village).order_by(Village.code)
+    if commune is not None:
+        query = query.where(Village.commune_code == commune)
+    villages = list(session.scalars(query))
+    if not villages:
+        return []
+    cells_of: dict[str, list[tuple[int, bool, float]]] = defaultdict(list)
+    vc = VillageCell
+    cell_query = select(vc.village_code, vc.h3_cell, vc.centre, vc.people)
+    if commune is not None:
+        cell_query = cell_query.where(vc.village_code.in_([v.code for v in villages]))
+    for code, cell, centre, people in session.execute(cell_query):
+        cells_of[code].append((int(cell), bool(centre), float(people)))
+    wanted = sorted({c for rows in cells_of.values() for c, _, _ in rows})
+    statuses = cell_statuses(session, settings, operator=operator, cells=wanted)
+    return [_state(v, cells_of.get(v.code, []), statuses) for v in villages]
+
+
+def _state(
+    village: Village,
+    cells: list[tuple[int, bool, float]],
+    statuses: dict[int, tuple[str, datetime]],
+) -> VillageState:
+    def status(cell: int) -> str:
+        return statuses.get(cell, ("unknown", None))[0]
+
+    centre_status = status(village.h3_cell)
+    others = [(c, p) for c, is_centre, p in cells if not is_centre]
+    dead_populated = [c for c, p in others if p > 0 and status(c) == "dead"]
+    if centre_status == "dead":
+        verdict = "trang_song"
+    elif centre_status not in _SIGNAL:
+        verdict = "unknown"
+    elif dead_populated:
+        verdict = "lom_song"
+    else:
+        verdict = "covered"
+    return VillageState(
+        code=village.code,
+        name=village.name,
+        commune_code=village.commune_code,
+        population=village.population,
+        lat=village.lat,
+        lon=village.lon,
+        status=verdict,
+        centre_status=centre_status,
+        cells=len(cells),
+        cells_dead=sum(1 for c, _, _ in cells if status(c) == "dead"),
+        cells_unknown=sum(1 for c, _, _ in cells if status(c) == "unknown"),
+        people_dead=float(sum(p for c, _, p in cells if status(c) == "dead")),
+    )
+
+
+@dataclass
+class AreaProgress:
+    """Progress numbers of one area (people in persons, ages in days)."""
+
+    area: str
+    population: float = 0.0
+    people_covered: float = 0.0
+    people_weak: float = 0.0
+    people_dead: float = 0.0
+    people_unknown: float = 0.0
+    covered_share: float | None = None
+    villages_trang_song: int = 0
+    villages_lom_song: int = 0
+    villages_covered: int = 0
+    villages_unknown: int = 0
+    zones_open: int = 0
+    evidence_median_age_days: float | None = None
+
+
+def measure_progress(
+    session: Session, settings: Settings, *, now: datetime
+) -> dict[str, AreaProgress]:
+    """Progress of the province and of every commune (keys: 'province' and commune codes)."""
+    areas: dict[str, AreaProgress] = {PROVINCE: AreaProgress(PROVINCE)}
+    for code in session.scalars(select(Commune.code)):
+        areas[code] = AreaProgress(code)
+    population = session.execute(
+        select(CellPopulation.h3_cell, CellPopulation.people, CellPopulation.commune_code)
+    ).all()
+    statuses = cell_statuses(session, settings)
+    ages: dict[str, list[float]] = defaultdict(list)
+    for cell, people, commune in population:
+        status, seen = statuses.get(int(cell), ("unknown", None))
+        targets = [areas[PROVINCE]]
+        if commune is not None:
+            targets.append(areas.setdefault(commune, AreaProgress(commune)))
+        for area in targets:
+            area.population += people
+            if status in _SIGNAL:
+                area.people_covered += people
+            if status == "weak":
+                area.people_weak += people
+            elif status == "dead":
+                area.people_dead += people
+            elif status == "unknown":
+                area.people_unknown += people
+            if status != "unknown" and seen is not None and people > 0:
+                ages[area.area].append((now - seen).total_seconds() / 86400)
+    for state in village_states(session, settings):
+        targets = [areas[PROVINCE]]
+        if state.commune_code is not None:
+            targets.append(areas.setdefault(state.commune_code, AreaProgress(state.commune_code)))
+        for area in targets:
+            name = f"villages_{state.status}"
+            setattr(area, name, getattr(area, name) + 1)
+    zones = session.execute(
+        select(DeadZone.cells).where(
+            DeadZone.active.is_(True), DeadZone.operator == ANY, DeadZone.state == "open"
+        )
+    ).all()
+    zone_cells = [[h3.str_to_int(c) for c in cells] for (cells,) in zones]
+    commune_of = cells_to_communes(session, sorted({c for cells in zone_cells for c in cells}))
+    areas[PROVINCE].zones_open = len(zone_cells)
+    for cells in zone_cells:
+        for commune in {commune_of[c] for c in cells if c in commune_of}:
+            areas[commune].zones_open += 1
+    for area in areas.values():
+        if area.population > 0:
+            area.covered_share = area.people_covered / area.population
+        if ages[area.area]:
+            area.evidence_median_age_days = round(float(np.median(ages[area.area])), 2)
+    return areas
+
+
+def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int:
+    """Store today's (UTC) progress of every area, replacing any snapshot of the same day:
+    running it twice on one day keeps one row per area. Returns the areas stored."""
+    day = now.date()
+    areas = measure_progress(session, settings, now=now)
+    session.execute(delete(ProgressSnapshot).where(ProgressSnapshot.day == day))
+    session.add_all(
+        ProgressSnapshot(day=day, taken_at=now, **asdict(area)) for area in areas.values()
+    )
+    session.flush()
+    return len(areas)
+
+
+_SERIES_FIELDS: Final = [
+    c.name for c in ProgressSnapshot.__table__.columns if c.name not in ("area", "taken_at")
+]
+
+
+def goal_deadline(settings: Settings, *, today: date) -> date:
+    """The configured deadline, or 31 December of ``today``'s year."""
+    return settings.goal_deadline or date(today.year, 12, 31)
+
+
+def trend(points: list[tuple[date, float]], *, goal: float, deadline: date) -> dict[str, Any]:
+    """On-track verdict from (day, covered share) points, oldest first (module doc).
+
+    Returns the verdict, the fitted slope (share per day), the share the line reaches at the
+    deadline and the day it would meet the goal (None when never, or already met)."""
+    if not points:
+        return {"status": "unknown", "slope_per_day": None, "projected_share": None,
+                "goal_met_on": None}  # fmt: skip
+    latest = points[-1][1]
+    if len(points) < 2:
+        status = "reached" if latest >= goal else "unknown"
+        return {"status": status, "slope_per_day": None, "projected_share": None,
+                "goal_met_on": None}  # fmt: skip
+    origin = points[0][0]
+    x = np.array([(d - origin).days for d, _ in points], dtype=float)
+    y = np.array([s for _, s in points], dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    projected = float(intercept + slope * (deadline - origin).days)
+    met_on = None
+    if slope > 0 and latest < goal:
+        met_on = date.fromordinal(origin.toordinal() + int(np.ceil((goal - intercept) / slope)))
+    if latest >= goal:
+        status = "reached"
+    elif projected >= goal:
+        status = "on_track"
+    else:
+        status = "behind"
+    return {
+        "status": status,
+        "slope_per_day": float(slope),
+        "projected_share": min(max(projected, 0.0), 1.0),
+        "goal_met_on": met_on.isoformat() if met_on else None,
+    }
+
+
+def progress_series(
+    session: Session, settings: Settings, *, area: str, start: date | None, end: date | None,
+    today: date,
+) -> dict[str, Any]:  # fmt: skip
+    """The snapshots of ``area`` between ``start`` and ``end`` (days, inclusive), the goal
+    and the trend of the newest ``trend_snapshots`` snapshots up to ``end``."""
+    if start is not None and end is not None and start > end:
+        raise UnprocessableRequest("from must not be after to", field="from")
+    if area != PROVINCE and session.get(Commune, area) is None:
+        raise NotFound(f"no commune with code {area!r}; use 'province' or a commune code",
+                       field="area")  # fmt: skip
+    s = ProgressSnapshot
+    query = select(s).where(s.area == area).order_by(s.day)
+    if start is not None:
+        query = query.where(s.day >= start)
+    if end is not None:
+        query = query.where(s.day <= end)
+    rows = list(session.scalars(query))
+    recent_query = select(s.day, s.covered_share).where(
+        s.area == area, s.covered_share.is_not(None)
+    )
+    if end is not None:
+        recent_query = recent_query.where(s.day <= end)
+    recent = session.execute(recent_query.order_by(s.day.desc()).limit(settings.trend_snapshots))
+    points = sorted((d, float(v)) for d, v in recent if v is not None)
+    deadline = goal_deadline(settings, today=today)
+    return {
+        "area": area,
+        "goal": {"covered_share": settings.goal_covered_share, "deadline": deadline.isoformat()},
+        "trend": trend(points, goal=settings.goal_covered_share, deadline=deadline)
+        | {"snapshots_used": len(points)},
+        "series": [_snapshot_dict(r) for r in rows],
+    }
+
+
+def _snapshot_dict(row: ProgressSnapshot) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _SERIES_FIELDS:
+        value = getattr(row, name)
+        out[name] = value.isoformat() if isinstance(value, date) else value
+    return out

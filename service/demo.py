@@ -501,7 +501,19 @@ def summary_text(summary: dict[str, Any]) -> str:
     ]
     for key, pair in i["rejections"].items():
         flag = "" if pair["counted"] == pair["expected"] else "   <- differs"
-        lines.append(f"    {key:40} {pair['counted']:>7,} / {pair['expected']:>7,}{flag}")
+        lines.append(f"    {key:44} {pair['counted']:>7,} / {pair['expected']:>7,}{flag}")
+    inj = i["injected"]
+    lines += [
+        f"  expected = the scenario's injected counts: {inj['bad']} malformed or implausible "
+        f"readings, {inj['drawn_gate_rejected']} drawn with GPS accuracy over 1000 m or speed "
+        "over 50 m/s;",
+        "  NaN, Android's 2147483647 and two signals at once all leave no single signal value "
+        "(strict JSON sends NaN as null);",
+        f"  duplicates: {inj['duplicates']} re-uploads minus {inj['duplicates_of_gate_rejected']} "
+        "of refused readings (refused again, not counted as duplicates);",
+        f"  {inj['accuracy_over_50m_downweighted']:,} readings have GPS accuracy over 50 m: "
+        "up to 1000 m they are kept and count half as evidence.",
+    ]
     lines += [
         "",
         "Accuracy at the working resolution, cells with a decision (truth: the scenario's;",

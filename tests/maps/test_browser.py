@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
+import h3
 import pandas as pd
 import pytest
 
@@ -17,10 +19,13 @@ from maps import (
     deadzone_map,
     write_map_html,
 )
+from maps.encoding import SCALE, ring_to_text, text_to_ring
 
 from .conftest import HOSTILE, PageLog
 
 pytestmark = pytest.mark.browser
+
+CENTRE = h3.latlng_to_cell(12.7, 108.05, 9)
 
 READY = "window.deadzoneReady === true"
 MAP_JS = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
@@ -190,3 +195,25 @@ def test_linked_assets_load_from_the_service_prefix(
     _assert_clean(log)
     assert "Not enough readings" in page.locator(".dz-legend").inner_text()  # type: ignore[attr-defined]
     assert page.evaluate(PATH_COUNT) > 0  # type: ignore[attr-defined]
+
+
+def test_page_script_decodes_rings_like_python(sealed_page: tuple[object, PageLog]) -> None:
+    page, log = sealed_page
+    rng = random.Random(5)
+    # cells_to_geo gives GeoJSON order, (lng, lat), as the encoder expects.
+    rings = [
+        list(h3.cells_to_geo(list(h3.grid_disk(CENTRE, k)))["coordinates"][0]) for k in range(4)
+    ]
+    rings += [
+        [(rng.uniform(100, 110), rng.uniform(8, 16)) for _ in range(rng.randint(1, 25))]
+        for _ in range(50)
+    ]
+    texts = [ring_to_text(r) for r in rings]
+    page.goto("about:blank")  # type: ignore[attr-defined]
+    for name in ("leaflet/leaflet.js", "deadzone/deadzone.js"):
+        page.add_script_tag(path=str(asset_dir() / name))  # type: ignore[attr-defined]
+    decoded = page.evaluate("texts => texts.map(deadzone.decodeRing)", texts)  # type: ignore[attr-defined]
+    for text, got in zip(texts, decoded, strict=True):
+        want = [c for x, y in text_to_ring(text) for c in (y / SCALE, x / SCALE)]
+        assert [c for point in got for c in point] == pytest.approx(want, abs=1e-9)
+    assert log.page_errors == []

@@ -1,8 +1,8 @@
 /*
  * deadzone map client: draws the compact layers written by maps/ (Python).
  *
- * Geometry arrives as integer deltas (maps/encoding.py): each ring is x0, y0, dx1, dy1, ...
- * in 1/SCALE degrees, longitude first, written in the Encoded Polyline Algorithm Format.
+ * Geometry arrives as integer deltas and hexagon turn codes in 1/SCALE degrees, longitude first,
+ * written in the Encoded Polyline Algorithm Format (maps/encoding.py).
  * Every text that reaches innerHTML here was HTML-escaped in Python (maps/), or is a number
  * formatted here.
  */
@@ -12,33 +12,56 @@
   var DZ = root.deadzone = root.deadzone || {};
   var SCALE = 100000;
 
-  // Encoded Polyline Algorithm Format: zig-zag sign, 5-bit groups, chars 63..126.
+  // Encoded Polyline Algorithm Format: zig-zag sign, 5-bit groups, chars 63..126. Plain
+  // arithmetic, not bit operators: turn codes of arbitrary (non-hexagon) outlines exceed the
+  // 32 bits that JS bit operators keep, but stay below 2^53.
   DZ.decodeInts = function (text) {
-    var out = [], value = 0, shift = 0;
+    var out = [], value = 0, scale = 1;
     for (var i = 0; i < text.length; i++) {
       var b = text.charCodeAt(i) - 63;
-      value |= (b & 0x1f) << shift;
-      shift += 5;
+      value += (b & 0x1f) * scale;
+      scale *= 32;
       if (b < 0x20) {
-        out.push(value & 1 ? ~(value >> 1) : value >> 1);
-        value = 0; shift = 0;
+        out.push(value % 2 ? -(value + 1) / 2 : value / 2);
+        value = 0; scale = 1;
       }
     }
     return out;
   };
 
+  function zigzag(v) { return v < 0 ? -2 * v - 1 : 2 * v; }
+  function unzigzag(z) { return z % 2 ? -(z + 1) / 2 : z / 2; }
+
+  // A ring: x0, y0, dx1, dy1, dx2, dy2, then one turn code per vertex (maps/encoding.py
+  // ring_to_text): lowest bit 0 = next step is d[i-1] - d[i-2], 1 = d[i-2]; the rest is a
+  // Szudzik pair of the zig-zagged residual. Returns Leaflet [lat, lng] pairs.
+  DZ.decodeRing = function (text) {
+    var v = DZ.decodeInts(text);
+    if (v.length < 2) { return []; }
+    var x = v[0], y = v[1], out = [[y / SCALE, x / SCALE]];
+    var ax = 0, ay = 0, bx = 0, by = 0;
+    for (var i = 2; i < v.length; i++) {
+      var cx, cy;
+      if (i < 6) {
+        cx = v[i]; cy = v[i + 1]; i++;
+      } else {
+        var code = zigzag(v[i]), zigZag = code % 2, z = (code - zigZag) / 2;
+        var s = Math.floor(Math.sqrt(z)), zx, zy;
+        while (s * s > z) { s--; }
+        while ((s + 1) * (s + 1) <= z) { s++; }
+        if (z - s * s < s) { zx = z - s * s; zy = s; } else { zx = s; zy = z - s * s - s; }
+        if (zigZag) { cx = ax; cy = ay; } else { cx = bx - ax; cy = by - ay; }
+        cx += unzigzag(zx); cy += unzigzag(zy);
+      }
+      x += cx; y += cy;
+      out.push([y / SCALE, x / SCALE]);
+      ax = bx; ay = by; bx = cx; by = cy;
+    }
+    return out;
+  };
+
   DZ.decodePolygons = function (polygons) {
-    return polygons.map(function (rings) {
-      return rings.map(function (text) {
-        var ring = DZ.decodeInts(text);
-        var out = new Array(ring.length / 2), x = 0, y = 0;
-        for (var i = 0; i < ring.length; i += 2) {
-          x += ring[i]; y += ring[i + 1];
-          out[i / 2] = [y / SCALE, x / SCALE];
-        }
-        return out;
-      });
-    });
+    return polygons.map(function (rings) { return rings.map(DZ.decodeRing); });
   };
 
   function dayToDate(day) {

@@ -293,10 +293,12 @@ def test_survey_records_a_report_every_n_metres(
     page.wait_for_selector('#survey-state[data-count="3"]')
     walk_to(190)
     page.wait_for_selector('#survey-state[data-count="4"]')
-    page.locator("#survey").scroll_into_view_if_needed()
+    page.locator("fieldset.levels").scroll_into_view_if_needed()
+    assert page.inner_text("#survey-live-text") == page.inner_text("#survey-state")
     page.screenshot(path=str(output_dir / "report-vi-survey.png"))
-    page.locator("#survey-toggle").click()
+    page.locator("#survey-live-stop").click()  # the Stop button that stays in view
     page.wait_for_selector("#survey-state:has-text('Đã dừng')")
+    assert page.is_hidden("#survey-live")
     walk_to(400, ask=True)  # stopped: nothing more is recorded
     assert surveyed() == 0
     _wait_queued(page, 0)

@@ -261,6 +261,8 @@
     var el = $("survey-state");
     el.textContent = note ? t(note.key, note.vars) : "";
     el.setAttribute("data-count", String(running ? state.survey.count : 0));
+    $("survey-live").hidden = !running;
+    $("survey-live-text").textContent = running && note ? t(note.key, note.vars) : "";
   }
 
   // --- Position --------------------------------------------------------------------------
@@ -620,6 +622,7 @@
     $("survey-toggle").addEventListener("click", function () {
       if (state.survey) stopSurvey(); else startSurvey();
     });
+    $("survey-live-stop").addEventListener("click", stopSurvey);
     window.addEventListener("online", function () {
       renderNetwork();
       state.failures = 0;

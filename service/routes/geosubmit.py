@@ -120,7 +120,8 @@ async def post_geosubmit(
         if body[:2] == GZIP_MAGIC:
             # Some clients gzip without saying so in Content-Encoding.
             body = gunzip_body(body, max_bytes=max_bytes)
-        rows = parse_geosubmit(body, device=token, received_at=now)
+        # A body of a few MB takes tens of milliseconds to parse: off the event loop.
+        rows = await run_in_threadpool(parse_geosubmit, body, device=token, received_at=now)
     except (GeosubmitParseError, BadRequest) as exc:
         log.info("geosubmit parse error: %s", exc)
         raise MlsError(str(exc), reason="parseError") from None

@@ -136,23 +136,26 @@ def _columns(frame: gpd.GeoDataFrame) -> dict[str, str]:
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, str | None]:
-    if frame.crs is None:
-        if frame.empty or frame.geometry.isna().all():
-            return frame.set_crs(WGS84), None
+    if frame.empty or frame.geometry.isna().all():
+        return (frame.set_crs(WGS84) if frame.crs is None else frame), None
+    crs = None if frame.crs is None else CRS.from_user_input(frame.crs)
+    if crs is None or crs.is_geographic:
+        # No CRS (a Shapefile without .prj), or degrees by declaration: a GeoJSON without a
+        # "crs" member is read as WGS84 (RFC 7946), whatever numbers it holds.
         minx, miny, maxx, maxy = frame.total_bounds
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            said = "declares no CRS" if crs is None else f"is read as {crs.name}"
             raise AreaFileError(
-                f"{filename} declares no CRS and its coordinates look projected (x "
+                f"{filename} {said} but its coordinates look projected (x "
                 f"{minx:,.0f}..{maxx:,.0f}, y {miny:,.0f}..{maxy:,.0f}), not degrees: declare "
                 "its CRS (e.g. EPSG:3405 VN-2000 / UTM 48N) or reproject it to EPSG:4326",
                 field="crs",
             )
+    if crs is None:
         return frame.set_crs(WGS84), None
-    crs = CRS.from_user_input(frame.crs)
     if crs.equals(CRS.from_epsg(WGS84), ignore_axis_order=True):
         return frame, None
-    name = crs.to_string()
-    return frame.to_crs(WGS84), name
+    return frame.to_crs(WGS84), crs.to_string()
 
 
 def _kind_of(frame: gpd.GeoDataFrame, columns: dict[str, str], kind: str, filename: str) -> Kind:

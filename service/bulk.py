@@ -120,7 +120,8 @@ def copy_rows(
     conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """Append many rows to ``table`` the fastest way each database allows: COPY on
-    PostgreSQL, ``executemany`` on SQLite (datetimes written as SQLAlchemy would)."""
+    PostgreSQL, ``executemany`` on SQLite. Values must be what the driver takes; on
+    SQLite, times as ``sqlite_utc_text`` and dates as ISO text."""
     cols = ", ".join(columns)
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
@@ -129,9 +130,7 @@ def copy_rows(
             for row in rows:
                 copy.write_row(row)
         return
-    converted = [
-        tuple(sqlite_utc_text(v) if isinstance(v, datetime) else v for v in row) for row in rows
-    ]
-    if converted:
+    batch = list(rows)
+    if batch:
         marks = ", ".join("?" * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", converted)
+        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", batch)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import h3
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -113,19 +115,13 @@ def cells_in_bbox(
         query = query.where(c.status.in_(statuses))
     features = []
     for cell, status, conf, readings, devices, days, nss, dbm, last_seen in session.execute(query):
-        index = h3.int_to_str(cell)
-        ring = [
-            [round(lng, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
-            for lat, lng in h3.cell_to_boundary(index)
-        ]
-        ring.append(ring[0])
         features.append(
             {
                 "type": "Feature",
-                "id": index,
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "id": h3.int_to_str(cell),
+                "geometry": hexagon_geojson(cell),
                 "properties": {
-                    "h3": index,
+                    "h3": h3.int_to_str(cell),
                     "status": status,
                     "confidence": round(conf, 4),
                     "readings": readings,
@@ -133,11 +129,26 @@ def cells_in_bbox(
                     "days": days,
                     "no_service_share": round(nss, 4),
                     "signal_dbm_mean": None if dbm is None else round(dbm, 1),
-                    "last_seen": last_seen.isoformat() if last_seen else None,
+                    "last_seen": last_seen,
                 },
             }
         )
     return features
+
+
+@functools.lru_cache(maxsize=400_000)
+def hexagon_geojson(cell: int) -> orjson.Fragment:
+    """The GeoJSON Polygon of an H3 cell, serialised once per process.
+
+    A cell's boundary never changes, and computing and serialising 170,000 of them was
+    most of a province-wide ``/v1/cells``; the cache holds the whole province (about
+    200 bytes a cell)."""
+    ring = [
+        [round(lng, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
+        for lat, lng in h3.cell_to_boundary(h3.int_to_str(cell))
+    ]
+    ring.append(ring[0])
+    return orjson.Fragment(orjson.dumps({"type": "Polygon", "coordinates": [ring]}))
 
 
 ZONE_ORDER = (DeadZone.priority.desc(), DeadZone.id)

@@ -39,7 +39,12 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA cache_size=-200000")  # 200 MB page cache for aggregation
         cursor.close()
+        # PostgreSQL has bit_or(); SQLite has no bitwise aggregate, so one is added here
+        # (day masks of the cell statistics merge by OR).
+        dbapi_connection.create_aggregate("bit_or", 1, _BitOr)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -47,6 +52,20 @@ def _configure_sqlite(engine: Engine) -> None:
         # when another writer committed meanwhile; writers therefore BEGIN IMMEDIATE,
         # taking the write lock up front and queueing behind each other.
         conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_SQLITE_BEGIN, '')}")
+
+
+class _BitOr:
+    """SQLite aggregate: bitwise OR of integers (NULLs ignored)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def step(self, value: int | None) -> None:
+        if value is not None:
+            self.value |= value
+
+    def finalize(self) -> int:
+        return self.value
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

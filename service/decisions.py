@@ -133,18 +133,24 @@ def decide_level(
     if stats.empty:
         return pd.DataFrame(columns=[*key, *_DECISION_COLUMNS])
     monthly_key = [*key, "bucket"]
-    bits = (stats["days_mask"].to_numpy(np.int64)[:, None] >> np.arange(31)) & 1
-    frame = stats[monthly_key + _SUMMED].copy()
-    frame[[f"b{i}" for i in range(31)]] = bits
-    frame["dbm_min"] = stats["dbm_min"]
-    frame["dbm_max"] = stats["dbm_max"]
-    frame["first_seen"] = stats["first_seen"]
-    frame["last_seen"] = stats["last_seen"]
-    agg = {c: "sum" for c in _SUMMED} | {f"b{i}": "max" for i in range(31)}
-    agg |= {"dbm_min": "min", "dbm_max": "max", "first_seen": "min", "last_seen": "max"}
-    monthly = frame.groupby(monthly_key, sort=False).agg(agg).reset_index()
-    monthly["days"] = monthly[[f"b{i}" for i in range(31)]].sum(axis=1)
-    monthly = monthly.drop(columns=[f"b{i}" for i in range(31)])
+    ordered = stats.sort_values(monthly_key, kind="stable").reset_index(drop=True)
+    group = ordered.groupby(monthly_key, sort=False).ngroup().to_numpy()
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    if len(starts) == len(ordered):
+        monthly = ordered  # one row per key and month already (the per-radio level)
+        monthly = monthly.assign(days=_popcount(monthly["days_mask"].to_numpy()))
+    else:
+        # Merge the radios of an operator: sums, min, max and the OR of the day masks
+        # (numpy's reduceat over the sorted rows; pandas has no bitwise-or aggregation).
+        grouped = ordered.groupby(monthly_key, sort=False)
+        monthly = grouped[_SUMMED].sum()
+        monthly["dbm_min"] = grouped["dbm_min"].min()
+        monthly["dbm_max"] = grouped["dbm_max"].max()
+        monthly["first_seen"] = grouped["first_seen"].min()
+        monthly["last_seen"] = grouped["last_seen"].max()
+        masks = np.bitwise_or.reduceat(ordered["days_mask"].to_numpy(np.int64), starts)
+        monthly = monthly.reset_index()
+        monthly["days"] = _popcount(masks)
     monthly = monthly.sort_values([*key, "bucket"], ascending=[True] * len(key) + [False])
     monthly = monthly.reset_index(drop=True)
 
@@ -244,13 +250,21 @@ def decide_resolution(
     best = best_of_operators(per_operator)
     decisions = pd.concat([per_radio, per_operator, best], ignore_index=True)
     decisions["resolution"] = resolution
-    if not decisions.empty:
-        centres = [h3.cell_to_latlng(h3.int_to_str(int(c))) for c in decisions["h3_cell"]]
-        decisions["lat"] = [c[0] for c in centres]
-        decisions["lon"] = [c[1] for c in centres]
-    else:
-        decisions["lat"] = decisions["lon"] = pd.Series(dtype=float)
+    cells = decisions["h3_cell"].unique()
+    centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells]).reshape(-1, 2)
+    index = pd.Index(cells)
+    decisions["lat"] = centres[index.get_indexer(decisions["h3_cell"]), 0] if len(cells) else []
+    decisions["lon"] = centres[index.get_indexer(decisions["h3_cell"]), 1] if len(cells) else []
     return decisions, devices
+
+
+def _operator_codes(frame: pd.DataFrame) -> pd.Series:
+    """'452-04' style codes, computed once per distinct (mcc, mnc)."""
+    if frame.empty:
+        return pd.Series([], dtype=object, index=frame.index)
+    combined = frame["mcc"].astype(np.int64) * 1000 + frame["mnc"].astype(np.int64)
+    codes = {int(v): operator_code(int(v) // 1000, int(v) % 1000) for v in combined.unique()}
+    return combined.map(codes)
 
 
 def best_of_operators(per_operator: pd.DataFrame) -> pd.DataFrame:

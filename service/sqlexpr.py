@@ -116,18 +116,11 @@ def _greatest_sqlite(element: Greatest, compiler: SQLCompiler, **kw: Any) -> str
     return f"max(coalesce({a}, {b}), coalesce({b}, {a}))"
 
 
-@compiles(BitOrAggregate, "postgresql")
-def _bit_or_pg(element: BitOrAggregate, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(BitOrAggregate)
+def _bit_or(element: BitOrAggregate, compiler: SQLCompiler, **kw: Any) -> str:
+    # PostgreSQL's built-in; on SQLite, the aggregate service.database registers.
     (x,) = _args(element, compiler, **kw)
     return f"bit_or({x})"
-
-
-@compiles(BitOrAggregate, "sqlite")
-def _bit_or_sqlite(element: BitOrAggregate, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite has no bitwise aggregate: MAX(x & 2^k) is 2^k if any row has bit k, so the
-    # sum over the 31 bits of a day mask is the OR of all rows.
-    (x,) = _args(element, compiler, **kw)
-    return "(" + " + ".join(f"MAX({x} & {1 << k})" for k in range(31)) + ")"
 
 
 def h3_parent_masks(resolution: int) -> tuple[int, int]:

@@ -132,8 +132,8 @@ def readings_to_stats(settings: Settings, where: ColumnElement[bool]) -> Select[
             func.coalesce(func.sum(DbmToAttowatts(r.signal_dbm)), 0).label("power_sum_aw"),
             func.min(r.signal_dbm).label("dbm_min"),
             func.max(r.signal_dbm).label("dbm_max"),
-            func.sum(
-                literal_column("1", BigInteger).op("<<")(DayOfMonth(r.observed_at) - 1).distinct()
+            BitOrAggregate(
+                literal_column("1", BigInteger).op("<<")(DayOfMonth(r.observed_at) - 1)
             ).label("days_mask"),
             func.min(r.observed_at).label("first_seen"),
             func.max(r.observed_at).label("last_seen"),

@@ -11,6 +11,9 @@ What a file must hold (column names are matched case-insensitively):
   ``commune`` (or ``commune_code``), ``population`` and ``facilities`` (schools, health
   stations... counted).
 
+``kind="auto"`` takes a file with any point for villages, a file of polygons for communes
+unless it has a ``commune`` column (then they are villages' clusters).
+
 Checks, each naming the feature (``code`` or ``name``, else its row):
 
 * CRS: a declared CRS other than WGS84 is reprojected to EPSG:4326 (e.g. VN-2000 / UTM 48N,
@@ -162,11 +165,12 @@ def _kind_of(frame: gpd.GeoDataFrame, columns: dict[str, str], kind: str, filena
     if kind in ("commune", "village"):
         return kind  # type: ignore[return-value]
     types = set(frame.geometry.dropna().geom_type)
-    if types and types <= {"Point", "MultiPoint"}:
-        return "village"
-    if types and types <= {"Polygon", "MultiPolygon"}:
-        # Cluster polygons of villages name their commune; communes do not.
-        return "village" if "commune" in columns else "commune"
+    if types and types <= {"Point", "MultiPoint", "Polygon", "MultiPolygon"}:
+        # Communes are never points; cluster polygons of villages name their commune,
+        # communes do not.
+        if types & {"Point", "MultiPoint"} or "commune" in columns:
+            return "village"
+        return "commune"
     raise AreaFileError(
         f"{filename}: cannot tell communes from villages (geometry types "
         f"{sorted(types) or 'none'}); pass --kind commune or --kind village",

@@ -1,0 +1,92 @@
+"""Helpers for the areas tests: small GIS files written on the fly, decisions put by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import h3
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.areas import AreaImport, read_areas, upsert_areas
+from service.database import session_scope
+from service.models import CellStatus
+from service.population import rebuild_population
+from service.settings import Settings
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+LAT, LON = 12.68, 108.05  # near Buon Ma Thuot
+CENTRE = h3.latlng_to_cell(LAT, LON, 9)
+
+
+def write_layer(
+    path: Path, records: list[dict[str, Any]], *, crs: Any = "EPSG:4326", driver: str | None = None
+) -> Path:
+    """A GIS file of ``records`` (each with a ``geometry``) in ``crs`` (None: no CRS)."""
+    frame = gpd.GeoDataFrame(records, geometry="geometry", crs=crs)
+    frame.to_file(path, driver=driver, engine="pyogrio")
+    return path
+
+
+def import_areas(
+    sessions: sessionmaker[Session], settings: Settings, path: Path, *, kind: str = "auto"
+) -> tuple[AreaImport, int, int]:
+    """What ``deadzone import-areas`` does: read, upsert, rebuild the population grid."""
+    found = read_areas(path, kind=kind, resolution=settings.h3_resolution)
+    with session_scope(sessions) as session:
+        inserted, updated = upsert_areas(session, found, now=NOW)
+        rebuild_population(session, settings)
+    return found, inserted, updated
+
+
+def village(
+    code: str, name: str, cell: str, population: int | None, *, commune: str | None = "C1",
+    geometry: BaseGeometry | None = None, facilities: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A village record at the centre of ``cell`` (or with a cluster ``geometry``)."""
+    from shapely.geometry import Point
+
+    lat, lon = h3.cell_to_latlng(cell)
+    record: dict[str, Any] = {
+        "code": code, "name": name, "commune": commune, "population": population,
+        "geometry": geometry if geometry is not None else Point(lon, lat),
+    }  # fmt: skip
+    if facilities is not None:
+        record["facilities"] = facilities
+    if geometry is not None:
+        record["lon"], record["lat"] = lon, lat
+    return record
+
+
+def put_statuses(
+    sessions: sessionmaker[Session], statuses: dict[str, str], *, operator: str = "any",
+    last_seen: datetime = NOW - timedelta(days=3),
+) -> None:  # fmt: skip
+    """Decisions written by hand at resolution 9, radio 'any' (a hand-made grid)."""
+    with session_scope(sessions) as session:
+        for cell, status in statuses.items():
+            lat, lon = h3.cell_to_latlng(cell)
+            session.merge(
+                CellStatus(
+                    h3_cell=h3.str_to_int(cell),
+                    operator=operator,
+                    radio="any",
+                    resolution=9,
+                    lat=lat,
+                    lon=lon,
+                    status=status,
+                    confidence=0.9,
+                    readings=10,
+                    devices=3,
+                    days=2,
+                    no_service_share=1.0 if status == "dead" else 0.0,
+                    dead_share=1.0 if status == "dead" else 0.0,
+                    signal_dbm_mean=None,
+                    first_seen=last_seen - timedelta(days=10),
+                    last_seen=last_seen,
+                    evidence_from=date(last_seen.year, last_seen.month, 1),
+                )  # fmt: skip
+            )

@@ -1,0 +1,172 @@
+"""Progress numbers on a small hand-made grid, snapshots idempotent per day, the trend."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import h3
+import pytest
+from shapely.geometry import box
+from sqlalchemy import func, select
+
+from service.database import session_scope
+from service.models import DeadZone, ProgressSnapshot
+from service.progress import PROVINCE, measure_progress, take_snapshot, trend
+from service.zones import cells_to_outline
+from tests.areas.conftest import (
+    CENTRE,
+    LAT,
+    LON,
+    NOW,
+    import_areas,
+    put_statuses,
+    village,
+    write_layer,
+)
+
+RING = h3.grid_ring(CENTRE, 1)
+FAR = h3.latlng_to_cell(LAT + 0.05, LON + 0.05, 9)
+
+
+@pytest.fixture
+def grid(tmp_path, settings, sessions):
+    """C1 holds V1 (800 people: 200 at CENTRE, 100 per neighbour), C2 holds V2 (400: 100
+    at FAR, 50 per neighbour). CENTRE covered, RING[0] dead, RING[1] weak, FAR dead; every
+    other populated cell has no decision."""
+    one = box(LON - 0.02, LAT - 0.02, LON + 0.02, LAT + 0.02)
+    two = box(LON + 0.03, LAT + 0.03, LON + 0.07, LAT + 0.07)
+    communes = [
+        {"code": "C1", "name": "One", "geometry": one},
+        {"code": "C2", "name": "Two", "geometry": two},
+    ]
+    import_areas(sessions, settings, write_layer(tmp_path / "c.geojson", communes))
+    villages = [village("V1", "A", CENTRE, 800), village("V2", "B", FAR, 400, commune="C2")]
+    import_areas(sessions, settings, write_layer(tmp_path / "v.geojson", villages))
+    put_statuses(sessions, {CENTRE: "covered", RING[0]: "dead", RING[1]: "weak", FAR: "dead"})
+
+
+def open_zone(sessions, cells: list[str], zone_id: str = "dz-any-x", state: str = "open") -> None:
+    with session_scope(sessions) as session:
+        session.add(
+            DeadZone(
+                id=zone_id,
+                operator="any",
+                active=True,
+                state=state,
+                cells=cells,
+                cell_count=len(cells),
+                resolution=9,
+                area_km2=0.1,
+                outline=cells_to_outline(cells),
+                readings=9,
+                devices=3,
+                first_seen=NOW,
+                last_seen=NOW,
+                operators_affected=[],
+                distance_to_covered_m=None,
+                population=None,
+                villages=None,
+                priority=1.0,
+                rank=1,
+                created_at=NOW,
+                updated_at=NOW,
+            )  # fmt: skip
+        )
+
+
+def test_progress_numbers_on_a_hand_made_grid(grid, settings, sessions):
+    open_zone(sessions, [FAR])
+    open_zone(sessions, [RING[0]], "dz-any-y")
+    open_zone(sessions, [h3.latlng_to_cell(LAT + 0.3, LON, 9)], "dz-any-z", state="planned")
+    with sessions() as session:
+        areas = measure_progress(session, settings, now=NOW)
+    province, one, two = areas[PROVINCE], areas["C1"], areas["C2"]
+    assert province.population == 1200
+    assert (province.people_covered, province.people_weak) == (300, 100)
+    assert (province.people_dead, province.people_unknown) == (200, 700)
+    assert province.covered_share == pytest.approx(0.25)
+    assert (province.villages_lom_song, province.villages_trang_song) == (1, 1)
+    assert province.villages_covered == province.villages_unknown == 0
+    assert province.zones_open == 2  # the planned zone is not open
+    assert province.evidence_median_age_days == pytest.approx(3.0)
+    assert (one.population, one.people_covered, one.people_dead) == (800, 300, 100)
+    assert one.covered_share == pytest.approx(300 / 800) and one.villages_lom_song == 1
+    assert (two.population, two.people_covered, two.people_dead) == (400, 0, 100)
+    assert two.villages_trang_song == 1 and one.zones_open == two.zones_open == 1
+
+
+def test_unknown_and_unmeasured_people_are_not_covered(grid, settings, sessions):
+    put_statuses(sessions, {c: "unknown" for c in RING[2:]})
+    with sessions() as session:
+        province = measure_progress(session, settings, now=NOW)[PROVINCE]
+    assert province.people_unknown == 700 and province.covered_share == pytest.approx(0.25)
+
+
+def test_snapshot_twice_on_one_day_keeps_one_row_per_area(grid, settings, sessions):
+    with session_scope(sessions) as session:
+        assert take_snapshot(session, settings, now=NOW) == 3
+    put_statuses(sessions, {c: "covered" for c in RING})
+    with session_scope(sessions) as session:
+        take_snapshot(session, settings, now=NOW + timedelta(hours=3))
+    with sessions() as session:
+        rows = session.scalars(select(ProgressSnapshot).order_by(ProgressSnapshot.area)).all()
+        assert [(r.day, r.area) for r in rows] == [
+            (NOW.date(), "C1"), (NOW.date(), "C2"), (NOW.date(), PROVINCE)
+        ]  # fmt: skip
+        assert rows[2].people_covered == 800  # the later snapshot of the day replaced
+    with session_scope(sessions) as session:
+        take_snapshot(session, settings, now=NOW + timedelta(days=1))
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProgressSnapshot)) == 6
+
+
+def test_progress_endpoint_returns_the_series_and_the_trend(grid, settings, sessions, client):
+    for days, covered in ((0, {}), (7, {RING[2]: "covered"}), (14, {RING[3]: "covered"})):
+        put_statuses(sessions, covered)
+        with session_scope(sessions) as session:
+            take_snapshot(session, settings, now=NOW + timedelta(days=days))
+    body = client.get("/v1/progress").json()
+    assert [p["day"] for p in body["series"]] == [
+        (NOW.date() + timedelta(days=d)).isoformat() for d in (0, 7, 14)
+    ]
+    assert [p["people_covered"] for p in body["series"]] == [300, 400, 500]
+    assert body["goal"] == {"covered_share": 1.0, "deadline": f"{date.today().year}-12-31"}
+    assert body["trend"]["snapshots_used"] == 3
+    assert body["trend"]["slope_per_day"] == pytest.approx(100 / 1200 / 7)
+    one = client.get(
+        "/v1/progress", params={"area": "C1", "from": str(NOW.date() + timedelta(days=1))}
+    )
+    assert [p["day"] for p in one.json()["series"]] == [
+        (NOW.date() + timedelta(days=d)).isoformat() for d in (7, 14)
+    ]
+    missing = client.get("/v1/progress", params={"area": "nowhere"})
+    assert missing.status_code == 404 and missing.json()["field"] == "area"
+    backwards = client.get("/v1/progress", params={"from": "2026-02-01", "to": "2026-01-01"})
+    assert backwards.status_code == 422 and backwards.json()["field"] == "from"
+
+
+D0 = date(2026, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("points", "status"),
+    [
+        ([], "unknown"),
+        ([(D0, 0.5)], "unknown"),
+        ([(D0, 1.0)], "reached"),
+        ([(D0, 0.5), (D0 + timedelta(days=10), 0.6)], "on_track"),  # +1%/day: 100% by day 50
+        ([(D0, 0.5), (D0 + timedelta(days=100), 0.6)], "behind"),  # +0.1%/day: day 500
+        ([(D0, 0.9), (D0 + timedelta(days=10), 0.8)], "behind"),
+        ([(D0, 0.9), (D0 + timedelta(days=10), 1.0)], "reached"),
+    ],
+)
+def test_trend_against_the_deadline(points, status):
+    assert trend(points, goal=1.0, deadline=date(2026, 12, 31))["status"] == status
+
+
+def test_trend_fits_a_line_and_says_when_the_goal_is_met():
+    points = [(D0 + timedelta(days=d), 0.5 + 0.01 * d) for d in (0, 5, 10)]
+    result = trend(points, goal=0.9, deadline=date(2026, 12, 31))
+    assert result["slope_per_day"] == pytest.approx(0.01)
+    assert result["goal_met_on"] == (D0 + timedelta(days=40)).isoformat()
+    assert result["projected_share"] == 1.0  # clipped at 100%

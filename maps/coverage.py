@@ -61,15 +61,20 @@ def zoom_ranges(resolutions: Iterable[int], latitude: float) -> dict[int, tuple[
     return ranges
 
 
-def _tenths_or_zero(value: float | None) -> int:
-    # 0 stands for "no value": 0 dBm is far above any real received signal (max -24 dBm).
-    return 0 if value is None or math.isnan(value) else round(value * 10)
+def _dbm_or_zero(value: float | None) -> int:
+    # Whole dB: the AOSP bar thresholds are whole dB, and tenths of a mean are false precision.
+    # 0 stands for "no value": 0 dBm is far above any received signal (AOSP max -24 dBm).
+    return 0 if value is None or math.isnan(value) else round(value)
 
 
-def _patch_stats(patch: Patch, base_day: int) -> str:
+def _patch_stats(patch: Patch, base_day: int, *, has_detail: bool) -> str:
     """Patch evidence as encoded ints (deadzone.js ``patchTooltip``): cells, readings, devices,
-    dBm min*10, dBm max*10 (0 = none), confidence min*100, max*100, and
-    ``base_day - last_seen_day + 1`` (0 = none)."""
+    dBm min, dBm max (0 = none), confidence min*100, max*100, and
+    ``base_day - last_seen_day + 1`` (0 = none). Empty for a single cell with per-cell
+    evidence: the page reads the same numbers from the evidence (a third of the patches of a
+    noisy field are such cells)."""
+    if has_detail and len(patch.cells) == 1:
+        return ""
     day = 0
     if patch.last_seen is not None:
         day = base_day - patch.last_seen.value // _NS_PER_DAY + 1  # .value: ns since epoch
@@ -78,8 +83,8 @@ def _patch_stats(patch: Patch, base_day: int) -> str:
             len(patch.cells),
             patch.readings,
             patch.devices,
-            _tenths_or_zero(patch.dbm_min),
-            _tenths_or_zero(patch.dbm_max),
+            _dbm_or_zero(patch.dbm_min),
+            _dbm_or_zero(patch.dbm_max),
             round(patch.confidence_min * 100),
             round(patch.confidence_max * 100),
             day,
@@ -91,8 +96,8 @@ class CellEvidence:
     """Per-row evidence of a cell table as integer columns, for the click popups.
 
     Encoded per cell as 7 integers (deadzone.js ``nearestCell``): centre x, y as deltas in
-    1/SCALE degree, readings, devices, dBm*10 (0 = none: 0 dBm is no real signal), confidence*100,
-    and ``base_day - last_seen_day + 1`` (0 = never seen).
+    1/SCALE degree, readings, devices, whole dBm (0 = none: 0 dBm is no real signal),
+    confidence*100, and ``base_day - last_seen_day + 1`` (0 = never seen).
     """
 
     def __init__(self, frame: pd.DataFrame) -> None:
@@ -100,7 +105,7 @@ class CellEvidence:
         self.readings = frame["readings"].to_numpy(dtype=np.int64)
         self.devices = frame["devices"].to_numpy(dtype=np.int64)
         dbm = frame["signal_dbm_mean"].to_numpy(dtype=float)
-        self.dbm10 = np.where(np.isnan(dbm), 0, np.rint(dbm * 10)).astype(np.int64)
+        self.dbm = np.where(np.isnan(dbm), 0, np.rint(dbm)).astype(np.int64)
         confidence = frame["confidence"].to_numpy(dtype=float)
         self.conf100 = np.rint(confidence * 100).astype(np.int64)
         seen = frame["last_seen"].dt.tz_convert(None).to_numpy(dtype="datetime64[D]")
@@ -119,7 +124,7 @@ class CellEvidence:
                 deltas,
                 self.readings[index],
                 self.devices[index],
-                self.dbm10[index],
+                self.dbm[index],
                 self.conf100[index],
                 self.day_code[index],
             ]
@@ -152,7 +157,9 @@ def operator_spec(
                     "patches": [
                         [
                             [rings_to_polygon(p.rings)],
-                            _patch_stats(p, evidence.base_day),
+                            _patch_stats(
+                                p, evidence.base_day, has_detail=with_detail and bool(p.rows)
+                            ),
                             evidence.encode(p.rows) if with_detail and p.rows else 0,
                         ]
                         for p in members

@@ -129,14 +129,16 @@ def ring_to_text(ring: Ring, *, scale: int = SCALE) -> str:
     """Encode one ring of (lon, lat) degrees with turn codes (module docstring)."""
     deltas = ring_to_deltas(ring, scale=scale)
     out = deltas[:6]
-    steps = list(zip(deltas[2::2], deltas[3::2], strict=True))
-    for i in range(2, len(steps)):
-        (ax, ay), (bx, by), (cx, cy) = steps[i - 2], steps[i - 1], steps[i]
-        same_way = 2 * _pair(_zigzag(cx - (bx - ax)), _zigzag(cy - (by - ay)))
-        zig_zag = 1 + 2 * _pair(_zigzag(cx - ax), _zigzag(cy - ay))
+    pair, zigzag = _pair, _zigzag  # locals: this loop runs once per vertex of the province
+    ax, ay, bx, by = (deltas + [0, 0, 0, 0, 0, 0])[2:6]
+    for i in range(6, len(deltas), 2):
+        cx, cy = deltas[i], deltas[i + 1]
+        same_way = 2 * pair(zigzag(cx - bx + ax), zigzag(cy - by + ay))
+        zig_zag = 1 + 2 * pair(zigzag(cx - ax), zigzag(cy - ay))
         # The code is itself written as a signed polyline int: unzigzag it so that the
         # polyline's own zig-zag gives back the small code (one character below 32).
         out.append(_unzigzag(min(same_way, zig_zag)))
+        ax, ay, bx, by = bx, by, cx, cy
     return ints_to_text(out)
 
 

@@ -82,11 +82,16 @@
     return "<tr><th>" + label + "</th><td>" + value + "</td></tr>";
   }
 
-  // stats (encoded): [cells, readings, devices, dbmMin*10, dbmMax*10 (0 = none), confMin*100,
-  // confMax*100, baseDay - lastDay + 1 (0 = none)] (maps/coverage.py _patch_stats).
-  function patchTooltip(statusLabel, text, baseDay, labels, hasDetail) {
-    var s = DZ.decodeInts(text);
-    var dbm = s[3] === 0 ? null : range(s[3], s[4], 10, 1);
+  // stats (encoded): [cells, readings, devices, dbmMin, dbmMax (0 = none), confMin*100,
+  // confMax*100, baseDay - lastDay + 1 (0 = none)] (maps/coverage.py _patch_stats); empty for
+  // a single cell whose evidence is in detail.
+  function patchTooltip(statusLabel, text, detail, baseDay, labels) {
+    var s = text ? DZ.decodeInts(text) : null;
+    if (!s) {
+      var c = DZ.decodeInts(detail);
+      s = [1, c[2], c[3], c[4], c[4], c[5], c[5], c[6]];
+    }
+    var dbm = s[3] === 0 ? null : range(s[3], s[4], 1, 0);
     var day = s[7] === 0 ? null : baseDay - s[7] + 1;
     return "<div class='dz-tip'><b>" + statusLabel + "</b><table>" +
       row(labels["cell.cells"], s[0]) +
@@ -95,12 +100,13 @@
       row(labels["cell.signal"], orNone(dbm, dbm + " " + labels["unit.dbm"], labels)) +
       row(labels["cell.confidence"], range(s[5], s[6], 100, 2)) +
       row(labels["cell.last_seen"], orNone(day, day === null ? "" : dayToDate(day), labels)) +
-      "</table>" + (hasDetail ? "<i>" + labels["cell.click"] + "</i>" : "") + "</div>";
+      "</table>" + (detail && s[0] > 1 ? "<i>" + labels["cell.click"] + "</i>" : "") +
+      "</div>";
   }
 
-  // detail: 7 ints per cell [dx, dy, readings, devices, dbm*10 (0 = none), conf*100,
+  // detail: 7 ints per cell [dx, dy, readings, devices, dbm (0 = none), conf*100,
   // baseDay - day + 1 (0 = none)], centres as deltas in 1/SCALE degrees (maps/coverage.py
-  // CellEvidence). Returns [readings, devices, dbm*10|null, conf*100, day|null] of the cell
+  // CellEvidence). Returns [readings, devices, dbm|null, conf*100, day|null] of the cell
   // nearest to latlng: on a hexagon grid the nearest centre is the cell holding the point.
   function nearestCell(detail, latlng, baseDay) {
     var x = 0, y = 0, best = null, bestD = Infinity;
@@ -119,7 +125,7 @@
     return "<div class='dz-tip'><b>" + labels["cell.one"] + ": " + statusLabel + "</b><table>" +
       row(labels["cell.readings"], c[0]) +
       row(labels["cell.devices"], c[1]) +
-      row(labels["cell.signal"], orNone(c[2], c[2] === null ? "" : (c[2] / 10).toFixed(1) + " " + labels["unit.dbm"], labels)) +
+      row(labels["cell.signal"], orNone(c[2], c[2] === null ? "" : c[2] + " " + labels["unit.dbm"], labels)) +
       row(labels["cell.confidence"], (c[3] / 100).toFixed(2)) +
       row(labels["cell.last_seen"], orNone(c[4], c[4] === null ? "" : dayToDate(c[4]), labels)) +
       "</table></div>";
@@ -132,7 +138,7 @@
     var detail = p[2], cellData = null;
     shape.dzStatus = status;
     shape.bindTooltip(function () {
-      return patchTooltip(statusLabel, p[1], spec.baseDay, labels, !!detail);
+      return patchTooltip(statusLabel, p[1], detail, spec.baseDay, labels);
     }, {sticky: true});
     if (detail) {
       shape.on("click", function (e) {

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.areas import AreaImport, read_areas, upsert_areas
 from service.database import session_scope
-from service.models import CellStatus
+from service.models import CellStatus, DeadZone
 from service.population import rebuild_population
 from service.settings import Settings
+from service.zones import cells_to_outline
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LAT, LON = 12.68, 108.05  # near Buon Ma Thuot
@@ -90,3 +91,36 @@ def put_statuses(
                     evidence_from=date(last_seen.year, last_seen.month, 1),
                 )  # fmt: skip
             )
+
+
+def open_zone(
+    sessions: sessionmaker[Session], cells: list[str], zone_id: str = "dz-any-x", *,
+    state: str = "open", operator: str = "any",
+) -> None:  # fmt: skip
+    """An active dead zone written by hand."""
+    with session_scope(sessions) as session:
+        session.add(
+            DeadZone(
+                id=zone_id,
+                operator=operator,
+                active=True,
+                state=state,
+                cells=cells,
+                cell_count=len(cells),
+                resolution=9,
+                area_km2=0.1,
+                outline=cells_to_outline(cells),
+                readings=9,
+                devices=3,
+                first_seen=NOW,
+                last_seen=NOW,
+                operators_affected=[],
+                distance_to_covered_m=None,
+                population=None,
+                villages=None,
+                priority=1.0,
+                rank=1,
+                created_at=NOW,
+                updated_at=NOW,
+            )  # fmt: skip
+        )

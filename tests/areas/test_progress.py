@@ -10,15 +10,15 @@ from shapely.geometry import box
 from sqlalchemy import func, select
 
 from service.database import session_scope
-from service.models import DeadZone, ProgressSnapshot
+from service.models import ProgressSnapshot
 from service.progress import PROVINCE, measure_progress, take_snapshot, trend
-from service.zones import cells_to_outline
 from tests.areas.conftest import (
     CENTRE,
     LAT,
     LON,
     NOW,
     import_areas,
+    open_zone,
     put_statuses,
     village,
     write_layer,
@@ -43,35 +43,6 @@ def grid(tmp_path, settings, sessions):
     villages = [village("V1", "A", CENTRE, 800), village("V2", "B", FAR, 400, commune="C2")]
     import_areas(sessions, settings, write_layer(tmp_path / "v.geojson", villages))
     put_statuses(sessions, {CENTRE: "covered", RING[0]: "dead", RING[1]: "weak", FAR: "dead"})
-
-
-def open_zone(sessions, cells: list[str], zone_id: str = "dz-any-x", state: str = "open") -> None:
-    with session_scope(sessions) as session:
-        session.add(
-            DeadZone(
-                id=zone_id,
-                operator="any",
-                active=True,
-                state=state,
-                cells=cells,
-                cell_count=len(cells),
-                resolution=9,
-                area_km2=0.1,
-                outline=cells_to_outline(cells),
-                readings=9,
-                devices=3,
-                first_seen=NOW,
-                last_seen=NOW,
-                operators_affected=[],
-                distance_to_covered_m=None,
-                population=None,
-                villages=None,
-                priority=1.0,
-                rank=1,
-                created_at=NOW,
-                updated_at=NOW,
-            )  # fmt: skip
-        )
 
 
 def test_progress_numbers_on_a_hand_made_grid(grid, settings, sessions):

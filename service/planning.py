@@ -154,7 +154,7 @@ def site_model(settings: Settings) -> SiteModel:
 
 
 def greedy_max_cover(
-    covers: Sequence[Sequence[int]], weights: Sequence[float], k: int
+    covers: Sequence[Sequence[int] | np.ndarray], weights: Sequence[float], k: int
 ) -> list[tuple[int, float]]:
     """Pick up to ``k`` sets maximising the total weight of the elements they cover.
 
@@ -227,16 +227,17 @@ def plan_sites(
     cand_index, target_index = tree.query(
         cand_points, predicate="dwithin", distance=model.radius_km * 1000.0
     )
-    covers: list[list[int]] = [[] for _ in candidates]
-    for ci, ti in zip(cand_index.tolist(), target_index.tolist(), strict=True):
-        covers[ci].append(ti)
+    order = np.argsort(cand_index, kind="stable")
+    cand_index, target_index = cand_index[order], target_index[order]
+    # Pairs ordered by candidate: split the targets where the candidate changes.
+    covers = np.split(target_index, np.searchsorted(cand_index, np.arange(1, len(candidates))))
     weights = [population[c] for c in targets]
     villages_of = _villages_by_cell(session)
     total = 0.0
     for rank, (ci, gain) in enumerate(greedy_max_cover(covers, weights, sites), start=1):
         total += gain
         reached: dict[str, str] = {}
-        for cell in (targets[t] for t in covers[ci]):
+        for cell in (targets[t] for t in covers[ci].tolist()):
             reached.update(villages_of.get(cell, {}))
         for site in result["sites"]:  # villages count for the first site that reaches them
             for code in site["_codes"]:

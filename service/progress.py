@@ -287,10 +287,13 @@ def progress_series(
     and the trend of the newest ``trend_snapshots`` snapshots up to ``end``."""
     if start is not None and end is not None and start > end:
         raise UnprocessableRequest("from must not be after to", field="from")
-    if area != PROVINCE and session.get(Commune, area) is None:
+    s = ProgressSnapshot
+    known = session.get(Commune, area) is not None or session.scalar(
+        select(s.area).where(s.area == area).limit(1)
+    )
+    if area != PROVINCE and not known:
         raise NotFound(f"no commune with code {area!r}; use 'province' or a commune code",
                        field="area")  # fmt: skip
-    s = ProgressSnapshot
     query = select(s).where(s.area == area).order_by(s.day)
     if start is not None:
         query = query.where(s.day >= start)

@@ -26,7 +26,8 @@ Checks, each naming the feature (``code`` or ``name``, else its row):
   refused. A point with non-finite coordinates is refused.
 * Values: a missing code is refused; a negative or non-numeric population is refused.
 
-Names are stored as text, exactly as given: escaping them is the job of whoever draws them.
+Names are stored as text, as given (surrounding whitespace trimmed): markup in a name stays
+inert text here, and escaping it is the job of whoever draws it.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ CODE_MAX: Final = 32
 _ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "code": ("code", "ma", "id"),
     "name": ("name", "ten"),
-    "commune": ("commune", "commune_code", "ma_xa"),
+    # Shapefile (dBase) field names stop at 10 characters: commune_code becomes commune_co.
+    "commune": ("commune", "commune_code", "commune_co", "ma_xa"),
     "population": ("population", "pop", "dan_so"),
     "facilities": ("facilities",),
     "lon": ("lon", "lng", "longitude"),

@@ -134,7 +134,7 @@ def test_villages_from_a_shapefile_with_cluster_polygons(tmp_path, settings, ses
     cluster = box(LON, LAT, LON + 0.01, LAT + 0.01)
     path = write_layer(
         tmp_path / "villages.shp",
-        [{"code": "V9", "name": "Buôn Trấp", "commune": "C1", "population": 900,
+        [{"code": "V9", "name": "Buôn Trấp", "commune_code": "C1", "population": 900,
           "facilities": 2, "geometry": cluster}],
     )  # fmt: skip
     found, inserted, _ = import_areas(sessions, settings, path)
@@ -142,6 +142,7 @@ def test_villages_from_a_shapefile_with_cluster_polygons(tmp_path, settings, ses
     with sessions() as session:
         stored = session.get(Village, "V9")
         assert stored.name == "Buôn Trấp" and stored.facilities == 2
+        assert stored.commune_code == "C1"  # the .dbf field was cut to commune_co
         assert stored.cluster is not None
         assert stored.cluster.symmetric_difference(cluster).area < 1e-12
         assert cluster.contains(Point(stored.lon, stored.lat))

@@ -24,7 +24,7 @@ import h3
 import numpy as np
 import pandas as pd
 
-from .encoding import SCALE, ints_to_text, json_for_script, rings_to_polygon
+from .encoding import SCALE, int_lists_to_texts, json_for_script, rings_to_texts
 from .i18n import labels_for
 from .model import BEST_OF_ALL, AreaOutline, CellRecord, CellStatus, MapMeta, cells_to_frame
 from .page import Bounds, MapScript, ScriptLayer, add_area_outlines, finish_map, new_map
@@ -67,29 +67,27 @@ def _dbm_or_zero(value: float | None) -> int:
     return 0 if value is None or math.isnan(value) else round(value)
 
 
-def _patch_stats(patch: Patch, base_day: int, *, has_detail: bool) -> str:
+def _patch_stats(patch: Patch, base_day: int, *, has_detail: bool) -> list[int] | None:
     """Patch evidence as encoded ints (deadzone.js ``patchTooltip``): cells, readings, devices,
     dBm min, dBm max (0 = none), confidence min*100, max*100, and
     ``base_day - last_seen_day + 1`` (0 = none). Empty for a single cell with per-cell
     evidence: the page reads the same numbers from the evidence (a third of the patches of a
     noisy field are such cells)."""
     if has_detail and len(patch.cells) == 1:
-        return ""
+        return None
     day = 0
     if patch.last_seen is not None:
         day = base_day - patch.last_seen.value // _NS_PER_DAY + 1  # .value: ns since epoch
-    return ints_to_text(
-        [
-            len(patch.cells),
-            patch.readings,
-            patch.devices,
-            _dbm_or_zero(patch.dbm_min),
-            _dbm_or_zero(patch.dbm_max),
-            round(patch.confidence_min * 100),
-            round(patch.confidence_max * 100),
-            day,
-        ]
-    )
+    return [
+        len(patch.cells),
+        patch.readings,
+        patch.devices,
+        _dbm_or_zero(patch.dbm_min),
+        _dbm_or_zero(patch.dbm_max),
+        round(patch.confidence_min * 100),
+        round(patch.confidence_max * 100),
+        day,
+    ]
 
 
 class CellEvidence:
@@ -114,7 +112,8 @@ class CellEvidence:
         self.base_day = int(days[known].max()) if known.any() else 0
         self.day_code = np.where(known, self.base_day - days + 1, 0)
 
-    def encode(self, rows: Sequence[int]) -> str:
+    def table(self, rows: Sequence[int]) -> np.ndarray:
+        """The 7 integers of each row, flattened, centres as successive deltas."""
         index = np.asarray(rows, dtype=np.int64)
         centres = np.array([h3.cell_to_latlng(c) for c in self.h3[index]]).reshape(-1, 2)
         xy = np.rint(centres[:, ::-1] * SCALE).astype(np.int64)
@@ -129,7 +128,7 @@ class CellEvidence:
                 self.day_code[index],
             ]
         )
-        return ints_to_text(table.ravel())
+        return table.ravel()
 
 
 def operator_spec(
@@ -154,16 +153,7 @@ def operator_spec(
             classes.append(
                 {
                     "status": status.value,
-                    "patches": [
-                        [
-                            [rings_to_polygon(p.rings)],
-                            _patch_stats(
-                                p, evidence.base_day, has_detail=with_detail and bool(p.rows)
-                            ),
-                            evidence.encode(p.rows) if with_detail and p.rows else 0,
-                        ]
-                        for p in members
-                    ],
+                    "patches": _encode_patches(members, evidence, with_detail=with_detail),
                 }
             )
         lo, hi = ranges[res]
@@ -173,6 +163,34 @@ def operator_spec(
         "baseDay": evidence.base_day,
         "levels": levels,
     }
+
+
+def _encode_patches(
+    patches: Sequence[Patch], evidence: CellEvidence, *, with_detail: bool
+) -> list[list[object]]:
+    """``[[polygon rings], stats, detail or 0]`` per patch, all encoded in batches (one numpy
+    pass per class instead of one call per ring: 3x faster on a province)."""
+    texts = iter(rings_to_texts([ring for p in patches for ring in p.rings]))
+    polygons = [[[next(texts) for _ in p.rings]] for p in patches]
+    detailed = [with_detail and bool(p.rows) for p in patches]
+    stats = [
+        _patch_stats(p, evidence.base_day, has_detail=d)
+        for p, d in zip(patches, detailed, strict=True)
+    ]
+    stat_texts = iter(int_lists_to_texts([s for s in stats if s is not None]))
+    detail_texts = iter(
+        int_lists_to_texts(
+            [evidence.table(p.rows) for p, d in zip(patches, detailed, strict=True) if d]
+        )
+    )
+    return [
+        [
+            polygon,
+            next(stat_texts) if s is not None else "",
+            next(detail_texts) if d else 0,
+        ]
+        for polygon, s, d in zip(polygons, stats, detailed, strict=True)
+    ]
 
 
 def operator_label(operator: str, meta: MapMeta) -> str:

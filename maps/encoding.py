@@ -39,21 +39,42 @@ def ints_to_text(values: Sequence[int] | np.ndarray) -> str:
     Polyline Algorithm Format."""
     if len(values) < _NUMPY_FROM:
         return _small_ints_to_text(values)
-    v = np.asarray(values, dtype=np.int64)
+    return _encode_array(np.asarray(values, dtype=np.int64))[0]
+
+
+def int_lists_to_texts(lists: Sequence[Sequence[int] | np.ndarray]) -> list[str]:
+    """``[ints_to_text(x) for x in lists]`` in one numpy pass (thousands of short lists)."""
+    if not lists:
+        return []
+    sizes = np.array([len(x) for x in lists], dtype=np.int64)
+    flat = np.concatenate([np.asarray(x, dtype=np.int64).ravel() for x in lists])
+    return _split_text(flat, sizes)
+
+
+def _split_text(flat: np.ndarray, sizes: np.ndarray) -> list[str]:
+    """Encode ``flat`` and cut the text into pieces holding ``sizes`` integers each."""
+    text, used = _encode_array(flat)
+    ends = np.cumsum(sizes)
+    char_ends = np.concatenate([[0], np.cumsum(used)])[ends]
+    char_starts = np.concatenate([[0], char_ends[:-1]])
+    return [text[a:b] for a, b in zip(char_starts.tolist(), char_ends.tolist(), strict=True)]
+
+
+def _encode_array(v: np.ndarray) -> tuple[str, np.ndarray]:
+    """Polyline text of ``v`` and the number of characters of each integer."""
+    if v.size == 0:
+        return "", np.zeros(0, dtype=np.int64)
     zigzag = np.where(v < 0, ~(v << 1), v << 1)
-    # Eleven 5-bit groups hold 55 bits, enough for any zig-zagged |v| < 2**52.
-    width = np.arange(11)
-    groups = (zigzag[:, None] >> (5 * width)) & 0x1F
-    bits = np.zeros(len(zigzag), dtype=np.int64)
-    rest = zigzag.copy()
-    while (rest > 0).any():  # exact bit length; log2 of a float rounds near powers of two
-        bits += rest > 0
-        rest >>= 1
+    # Bit length from the float exponent: exact, as every |v| < 2**52 is exact as a float.
+    bits = np.frexp(zigzag.astype(np.float64))[1].astype(np.int64)
     used = np.maximum(1, (bits + 4) // 5)
+    # As many 5-bit groups as the longest integer needs (at most 11 for 53 bits).
+    width = np.arange(int(used.max()))
+    groups = (zigzag[:, None] >> (5 * width)) & 0x1F
     more = width[None, :] < (used[:, None] - 1)
     chars = (groups | (more * 0x20)) + 63
     keep = width[None, :] < used[:, None]
-    return chars[keep].astype(np.uint8).tobytes().decode("ascii")
+    return chars[keep].astype(np.uint8).tobytes().decode("ascii"), used
 
 
 # Below this many values a plain loop beats numpy's per-call overhead (~50 us), measured on
@@ -162,6 +183,61 @@ def text_to_ring(text: str) -> list[tuple[int, int]]:
         x, y = x + dx, y + dy
         points.append((x, y))
     return points
+
+
+def _pair_array(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where(a >= b, a * a + a + b, a + b * b)
+
+
+def _zigzag_array(v: np.ndarray) -> np.ndarray:
+    return np.where(v < 0, -2 * v - 1, 2 * v)
+
+
+def _unzigzag_array(z: np.ndarray) -> np.ndarray:
+    return np.where(z % 2 == 1, -(z + 1) // 2, z // 2)
+
+
+def rings_to_texts(rings: Sequence[Sequence[Sequence[float]]], *, scale: int = SCALE) -> list[str]:
+    """``[ring_to_text(r) for r in rings]`` in one numpy pass; same output, ~10x faster on the
+    hundred thousand small rings of a province."""
+    if not rings:
+        return []
+    counts = np.array([len(r) for r in rings], dtype=np.int64)
+    # Rings are (lon, lat) pairs; fromiter over a generator is the fastest way in (measured).
+    flat = np.fromiter((v for ring in rings for p in ring for v in p[:2]), dtype=float)
+    points = np.rint(flat.reshape(-1, 2) * scale).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # Drop a closing vertex that repeats the first one (after rounding), as ring_to_deltas.
+    last = starts + counts - 1
+    closing = (counts > 1) & (points[last] == points[starts]).all(axis=1)
+    keep = np.ones(len(points), dtype=bool)
+    keep[last[closing]] = False
+    points = points[keep]
+    counts = counts - closing
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    position = np.arange(len(points)) - np.repeat(starts, counts)
+    steps = np.diff(points, axis=0, prepend=np.zeros((1, 2), np.int64))
+    steps[position == 0] = points[position == 0]
+    # Turn codes for the 4th vertex on (position >= 3): compare with the two previous steps.
+    coded = position >= 3
+    index = np.flatnonzero(coded)
+    a, b, c = steps[index - 2], steps[index - 1], steps[index]
+    same = c - b + a
+    zig = c - a
+    same_code = 2 * _pair_array(_zigzag_array(same[:, 0]), _zigzag_array(same[:, 1]))
+    zig_code = 1 + 2 * _pair_array(_zigzag_array(zig[:, 0]), _zigzag_array(zig[:, 1]))
+    codes = _unzigzag_array(np.minimum(same_code, zig_code))
+    # Each vertex writes 2 integers (raw step) or 1 (turn code), in ring order.
+    per_vertex = np.where(coded, 1, 2)
+    out = np.empty(int(per_vertex.sum()), dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(per_vertex)[:-1]])
+    raw = ~coded
+    out[offsets[raw]] = steps[raw, 0]
+    out[offsets[raw] + 1] = steps[raw, 1]
+    out[offsets[coded]] = codes
+    sizes = np.add.reduceat(per_vertex, starts) if len(starts) else np.zeros(0, np.int64)
+    sizes[counts == 0] = 0
+    return _split_text(out, sizes)
 
 
 def rings_to_polygon(rings: Iterable[Ring], *, scale: int = SCALE) -> EncodedPolygon:

@@ -85,8 +85,8 @@ def component_to_polygons(cells: Sequence[str]) -> list[Rings]:
         return [(ring,)]
     geo = h3.cells_to_geo(list(cells))
     coords = geo["coordinates"]
-    polygons = [coords] if geo["type"] == "Polygon" else list(coords)
-    return [tuple(tuple((float(x), float(y)) for x, y in ring) for ring in p) for p in polygons]
+    # h3 already gives tuples of (lng, lat) float tuples, GeoJSON order.
+    return [coords] if geo["type"] == "Polygon" else list(coords)
 
 
 def frame_to_patches(frame: pd.DataFrame) -> list[Patch]:

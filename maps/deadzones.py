@@ -9,7 +9,7 @@ import folium
 from shapely.geometry.base import BaseGeometry
 
 from .encoding import geometry_to_polygons, json_for_script
-from .i18n import labels_for
+from .i18n import format_number, labels_for
 from .model import AreaOutline, DeadZone, MapMeta
 from .page import (
     Bounds,
@@ -37,21 +37,23 @@ def _operator_names(zone: DeadZone, meta: MapMeta) -> str:
 
 def zone_popup_html(zone: DeadZone, meta: MapMeta) -> str:
     """Popup of one zone; every text from data is escaped."""
-    labels = labels_for(meta.lang)
+    lang = meta.lang
+    labels = labels_for(lang)
+    km2 = labels["unit.km2"]
     none = labels["value.none"]
     rows: list[tuple[str, str]] = [
         (labels["zone.id"], zone.id),
-        (labels["zone.area"], f"{zone.area_km2:.2f} {labels['unit.km2']}"),
-        (labels["zone.cells"], str(zone.cells)),
-        (labels["zone.readings"], str(zone.readings)),
-        (labels["zone.devices"], str(zone.devices)),
+        (labels["zone.area"], f"{format_number(zone.area_km2, lang, decimals=2)} {km2}"),
+        (labels["zone.cells"], format_number(zone.cells, lang)),
+        (labels["zone.readings"], format_number(zone.readings, lang)),
+        (labels["zone.devices"], format_number(zone.devices, lang)),
         (labels["zone.operators"], _operator_names(zone, meta) or none),
         (labels["zone.first_seen"], format_date(zone.first_seen, none)),
         (labels["zone.last_seen"], format_date(zone.last_seen, none)),
-        (labels["zone.priority"], f"{zone.priority:.3g}"),
+        (labels["zone.priority"], format_number(zone.priority, lang, decimals=1)),
     ]
     if zone.population is not None:
-        rows.append((labels["zone.population"], f"{zone.population:,}"))
+        rows.append((labels["zone.population"], format_number(zone.population, lang)))
     if zone.villages:
         rows.append((labels["zone.villages"], ", ".join(zone.villages)))
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
@@ -61,10 +63,11 @@ def zone_popup_html(zone: DeadZone, meta: MapMeta) -> str:
 
 def zone_list_label(zone: DeadZone, meta: MapMeta) -> str:
     """One line of the side list: id, area, and population or first village when known."""
-    labels = labels_for(meta.lang)
-    text = f"{zone.id} · {zone.area_km2:.2f} {labels['unit.km2']}"
+    lang = meta.lang
+    labels = labels_for(lang)
+    text = f"{zone.id} · {format_number(zone.area_km2, lang, decimals=2)} {labels['unit.km2']}"
     if zone.population is not None:
-        text += f" · {zone.population:,} {labels['zone.people']}"
+        text += f" · {format_number(zone.population, lang)} {labels['zone.people']}"
     if zone.villages:
         text += f" · {zone.villages[0]}"
     return html.escape(text)

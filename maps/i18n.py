@@ -55,6 +55,9 @@ LABELS: dict[Lang, dict[str, str]] = {
         "value.none": "không rõ",
         "unit.km2": "km²",
         "unit.dbm": "dBm",
+        # Vietnamese writes 9.028 người and 25,69 km² (TCVN; Vietnamese locale in CLDR).
+        "format.decimal": ",",
+        "format.thousands": ".",
     },
     "en": {
         "status.covered": "Covered",
@@ -102,6 +105,8 @@ LABELS: dict[Lang, dict[str, str]] = {
         "value.none": "unknown",
         "unit.km2": "km²",
         "unit.dbm": "dBm",
+        "format.decimal": ".",
+        "format.thousands": ",",
     },
 }
 
@@ -112,3 +117,14 @@ def labels_for(lang: Lang) -> dict[str, str]:
         return LABELS[lang]
     except KeyError:
         raise ValueError(f"no labels for language {lang!r}; have {sorted(LABELS)}") from None
+
+
+def format_number(value: float, lang: Lang, *, decimals: int = 0) -> str:
+    """``value`` with the language's decimal and thousands separators (9.028 / 9,028)."""
+    labels = labels_for(lang)
+    text = f"{value:,.{decimals}f}"
+    return (
+        text.replace(",", "\0")
+        .replace(".", labels["format.decimal"])
+        .replace("\0", labels["format.thousands"])
+    )

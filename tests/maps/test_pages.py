@@ -170,3 +170,11 @@ def test_zone_popup_says_unknown_for_missing_dates_and_hides_missing_areas(
     popup = zone_popup_html(zone, meta)
     assert popup.count("không rõ") == 2
     assert "Dân số" not in popup and "Thôn, buôn" not in popup
+
+
+def test_numbers_use_the_separators_of_the_language() -> None:
+    from maps.i18n import format_number
+
+    assert format_number(9028, "vi") == "9.028"
+    assert format_number(25.691, "vi", decimals=2) == "25,69"
+    assert format_number(9028.5, "en", decimals=1) == "9,028.5"

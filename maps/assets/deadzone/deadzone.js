@@ -72,9 +72,14 @@
     return value === null || value === undefined ? labels["value.none"] : text;
   }
 
-  function range(lo, hi, scale, digits) {
+  // Decimal separator of the page's language (maps/i18n.py "format.decimal").
+  function num(value, digits, labels) {
+    return value.toFixed(digits).replace(".", labels["format.decimal"]);
+  }
+
+  function range(lo, hi, scale, digits, labels) {
     if (lo === null || lo === undefined) { return null; }
-    var a = (lo / scale).toFixed(digits), b = (hi / scale).toFixed(digits);
+    var a = num(lo / scale, digits, labels), b = num(hi / scale, digits, labels);
     return a === b ? a : a + " … " + b;
   }
 
@@ -91,14 +96,14 @@
       var c = DZ.decodeInts(detail);
       s = [1, c[2], c[3], c[4], c[4], c[5], c[5], c[6]];
     }
-    var dbm = s[3] === 0 ? null : range(s[3], s[4], 1, 0);
+    var dbm = s[3] === 0 ? null : range(s[3], s[4], 1, 0, labels);
     var day = s[7] === 0 ? null : baseDay - s[7] + 1;
     return "<div class='dz-tip'><b>" + statusLabel + "</b><table>" +
       row(labels["cell.cells"], s[0]) +
       row(labels["cell.readings"], s[1]) +
       row(labels[s[0] > 1 ? "cell.devices_sum" : "cell.devices"], s[2]) +
       row(labels["cell.signal"], orNone(dbm, dbm + " " + labels["unit.dbm"], labels)) +
-      row(labels["cell.confidence"], range(s[5], s[6], 100, 2)) +
+      row(labels["cell.confidence"], range(s[5], s[6], 100, 2, labels)) +
       row(labels["cell.last_seen"], orNone(day, day === null ? "" : dayToDate(day), labels)) +
       "</table>" + (detail && s[0] > 1 ? "<i>" + labels["cell.click"] + "</i>" : "") +
       "</div>";
@@ -126,7 +131,7 @@
       row(labels["cell.readings"], c[0]) +
       row(labels["cell.devices"], c[1]) +
       row(labels["cell.signal"], orNone(c[2], c[2] === null ? "" : c[2] + " " + labels["unit.dbm"], labels)) +
-      row(labels["cell.confidence"], (c[3] / 100).toFixed(2)) +
+      row(labels["cell.confidence"], num(c[3] / 100, 2, labels)) +
       row(labels["cell.last_seen"], orNone(c[4], c[4] === null ? "" : dayToDate(c[4]), labels)) +
       "</table></div>";
   }

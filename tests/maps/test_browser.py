@@ -79,6 +79,15 @@ def test_coverage_map_draws_legend_layers_and_evidence(
     _open(page, target.as_uri())
     _assert_clean(log)
 
+    for control in (".leaflet-control-scale", ".leaflet-control-zoom-fullscreen", ".dz-title"):
+        assert page.locator(control).count() == 1, control  # type: ignore[attr-defined]
+    assert (
+        page.get_attribute(  # type: ignore[attr-defined]
+            ".leaflet-control-zoom-fullscreen", "title"
+        )
+        == "Toàn màn hình"
+    )
+    assert "2026-11-01" in page.locator(".dz-title").inner_text()  # type: ignore[attr-defined]
     legend = page.locator(".dz-legend").inner_text()  # type: ignore[attr-defined]
     for label in ("Có sóng", "Sóng yếu", "Lõm sóng / không có sóng", "Chưa đủ dữ liệu"):
         assert label in legend

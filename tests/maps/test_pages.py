@@ -178,3 +178,12 @@ def test_numbers_use_the_separators_of_the_language() -> None:
     assert format_number(9028, "vi") == "9.028"
     assert format_number(25.691, "vi", decimals=2) == "25,69"
     assert format_number(9028.5, "en", decimals=1) == "9,028.5"
+
+
+def test_zone_outline_may_be_a_multipolygon(zones: list[DeadZone], meta: MapMeta) -> None:
+    from shapely.geometry import MultiPolygon, box
+
+    split = MultiPolygon([box(108.0, 12.6, 108.01, 12.61), box(108.02, 12.6, 108.03, 12.61)])
+    zone = DeadZone(**{**zones[0].__dict__, "outline": split})
+    page = map_to_html(deadzone_map([zone], meta=meta))
+    assert page.count('"polygons":[[') == 1 and '"rank":1' in page

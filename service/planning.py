@@ -193,8 +193,9 @@ def plan_sites(
     session: Session, settings: Settings, *, operator: str, sites: int
 ) -> dict[str, Any]:
     """Up to ``sites`` new sites for ``operator`` (MCC-MNC or 'any'), greedy by people newly
-    covered (module doc). Each site: its cell and centre (WGS84 degrees), the people and the
-    villages it newly covers, and the running total."""
+    covered (module doc). Each site: its cell and centre (WGS84 degrees), the people it
+    newly covers, the villages with people among them (a village split between two sites
+    is listed by both), and the running total of people."""
     model = site_model(settings)
     statuses = cell_statuses(session, settings, operator=operator)
     population = {
@@ -234,14 +235,14 @@ def plan_sites(
     weights = [population[c] for c in targets]
     villages_of = _villages_by_cell(session)
     total = 0.0
+    covered = np.zeros(len(targets), dtype=bool)
     for rank, (ci, gain) in enumerate(greedy_max_cover(covers, weights, sites), start=1):
         total += gain
+        newly = covers[ci][~covered[covers[ci]]]
+        covered[covers[ci]] = True
         reached: dict[str, str] = {}
-        for cell in (targets[t] for t in covers[ci].tolist()):
-            reached.update(villages_of.get(cell, {}))
-        for site in result["sites"]:  # villages count for the first site that reaches them
-            for code in site["_codes"]:
-                reached.pop(code, None)
+        for t in newly.tolist():
+            reached.update(villages_of.get(targets[t], {}))
         result["sites"].append(
             {
                 "rank": rank,
@@ -251,11 +252,8 @@ def plan_sites(
                 "people_new": round(gain, 1),
                 "people_cumulative": round(total, 1),
                 "villages": [{"code": c, "name": n} for c, n in sorted(reached.items())],
-                "_codes": set(reached),
             }
         )
-    for site in result["sites"]:
-        del site["_codes"]
     return result
 
 

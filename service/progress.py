@@ -85,15 +85,19 @@ def cell_statuses(
     query = select(c.h3_cell, c.status, c.last_seen).where(
         c.operator == operator, c.radio == ANY, c.resolution == settings.h3_resolution
     )
-    if cells is not None and len(cells) < 30_000:
+    # A commune's few hundred cells: fetch just those. Beyond a few thousand, one scan of
+    # the scope is faster than a huge IN list (SQLite binds each value).
+    if cells is not None and len(cells) <= 2000:
         query = query.where(c.h3_cell.in_(cells))
     return {int(cell): (status, seen) for cell, status, seen in session.execute(query)}
 
 
 def village_states(
-    session: Session, settings: Settings, *, operator: str = ANY, commune: str | None = None
-) -> list[VillageState]:
-    """Status of every village (of one commune if given), by the rule of the module doc."""
+    session: Session, settings: Settings, *, operator: str = ANY, commune: str | None = None,
+    statuses: dict[int, tuple[str, datetime]] | None = None,
+) -> list[VillageState]:  # fmt: skip
+    """Status of every village (of one commune if given), by the rule of the module doc.
+    ``statuses``: the scope's decisions if the caller already has them."""
     query = select(Village).order_by(Village.code)
     if commune is not None:
         query = query.where(Village.commune_code == commune)
@@ -107,8 +111,9 @@ def village_states(
         cell_query = cell_query.where(vc.village_code.in_([v.code for v in villages]))
     for code, cell, centre, people in session.execute(cell_query):
         cells_of[code].append((int(cell), bool(centre), float(people)))
-    wanted = sorted({c for rows in cells_of.values() for c, _, _ in rows})
-    statuses = cell_statuses(session, settings, operator=operator, cells=wanted)
+    if statuses is None:
+        wanted = sorted({c for rows in cells_of.values() for c, _, _ in rows})
+        statuses = cell_statuses(session, settings, operator=operator, cells=wanted)
     return [_state(v, cells_of.get(v.code, []), statuses) for v in villages]
 
 
@@ -195,7 +200,7 @@ def measure_progress(
                 area.people_unknown += people
             if status != "unknown" and seen is not None and people > 0:
                 ages[area.area].append((now - seen).total_seconds() / 86400)
-    for state in village_states(session, settings):
+    for state in village_states(session, settings, statuses=statuses):
         targets = [areas[PROVINCE]]
         if state.commune_code is not None:
             targets.append(areas.setdefault(state.commune_code, AreaProgress(state.commune_code)))

@@ -25,12 +25,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import h3
 import httpx
+import numpy as np
 import orjson
 import pandas as pd
 from sqlalchemy import func, select
@@ -349,19 +350,52 @@ def write_maps(
     return files
 
 
-def expected_rejections(injected: dict[str, Any]) -> dict[str, int]:
-    """Rejections by "field/code" that the injected readings should cause (the gate checks
-    accuracy before speed, so a reading both inaccurate and fast counts as inaccurate)."""
+def expected_rejections(scenario: Scenario, settings: Settings) -> dict[str, int]:
+    """Rejections by "field/code" that the scenario's stream should cause.
+
+    The injected bad readings count by kind (``EXPECTED_REJECTION``). The drawn readings
+    that the gate refuses (GPS accuracy or speed over the settings' limits; accuracy is
+    checked first) count once per upload: a refused reading sent again is refused again,
+    not counted as a duplicate, since it was never stored. A "future" or "too old" reading
+    made from a drawn reading with a bad fix is refused for the fix, which the gate checks
+    before the time.
+    """
+    injected = scenario.injected
     expected: Counter[str] = Counter()
     for kind in (*SCHEMA_KINDS, *GATE_KINDS):
         count = injected["schema_invalid"].get(kind) or injected["gate_rejected"].get(kind, 0)
         field_name, code = EXPECTED_REJECTION[kind]
         expected[f"{field_name}/{code}"] += count
-    expected["accuracy_m/inaccurate"] += injected["accuracy_over_1000m"]
-    expected["speed_mps/too_fast"] += (
-        injected["gate_rejected_drawn"] - injected["accuracy_over_1000m"]
-    )
+    plan = scenario.plan
+    rows = plan.order[plan.order >= 0]
+    # Rounded as the upload dicts carry them (uploads.rows_to_dicts), so the limits compare
+    # exactly as on the server.
+    accuracy = np.round(plan.columns.accuracy_m[rows].astype(np.float64), 1)
+    speed = np.round(plan.columns.speed_mps[rows].astype(np.float64), 1)
+    inaccurate = accuracy > settings.max_accuracy_m
+    expected["accuracy_m/inaccurate"] += int(inaccurate.sum())
+    expected["speed_mps/too_fast"] += int((~inaccurate & (speed > settings.max_speed_mps)).sum())
+    oldest = scenario.now - timedelta(days=settings.retention_days)
+    for extra in plan.extras:
+        observed = _aware_time(extra.get("observed_at"))
+        if observed is None or oldest <= observed <= scenario.now:
+            continue  # not a future or too-old reading
+        reason = "observed_at/future" if observed > scenario.now else "observed_at/too_old"
+        if (extra.get("accuracy_m") or 0.0) > settings.max_accuracy_m:
+            expected[reason] -= 1
+            expected["accuracy_m/inaccurate"] += 1
+        elif (extra.get("speed_mps") or 0.0) > settings.max_speed_mps:
+            expected[reason] -= 1
+            expected["speed_mps/too_fast"] += 1
     return dict(sorted(expected.items()))
+
+
+def _aware_time(text: Any) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
 
 
 def build_summary(
@@ -380,7 +414,7 @@ def build_summary(
     injected = scenario.injected
     stats = ingest["stats"]
     counted = {f"{r['field']}/{r['code']}": r["count"] for r in stats["rejections"]}
-    expected = expected_rejections(injected)
+    expected = expected_rejections(scenario, settings)
     bad_injected = sum(injected["schema_invalid"].values()) + sum(
         injected["gate_rejected"].values()
     )

@@ -10,8 +10,12 @@ DEADZONE_TEST_POSTGRES_URL's server, dropped afterwards), the way ``deadzone imp
 5000 readings per transaction. Each import runs in its own process so that its peak
 resident memory (``ru_maxrss``) is its own; the memory column shows how much it grew over
 the process's resident size just before the import started, which stays flat when the
-import streams. ``--tracemalloc`` also reports the peak of Python allocations (it slows
-the import about twofold, so rows/s of that run are not comparable).
+import streams. On SQLite that growth is mostly SQLite's own page cache, which
+``service.database`` sets to 200 MB (``PRAGMA cache_size=-200000``, for aggregation): it
+fills as the database grows and then stays, so a big import plateaus near 200 MB over the
+start. ``--tracemalloc`` also reports the peak of Python allocations, which is what the
+import itself holds (it slows the import about twofold, so rows/s of that run are not
+comparable).
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ _FORM_SCHEMA = {
         "device": {"type": "string", "description": "Device token for rows without one "
                    "(required for OpenCelliD and geosubmit files)."},
         "all_or_nothing": {"type": "boolean", "default": False,
-                           "description": "Store nothing if any row is refused."},
+                           "description": "Readings only: store nothing if any row is refused "
+                           "(a cell export is upserted chunk by chunk regardless)."},
     },
 }  # fmt: skip
 

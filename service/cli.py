@@ -385,11 +385,10 @@ def demo_serve_settings(out: Path, database_url: str | None) -> Settings:
     if database_url is None and not (out / DEMO_DATABASE).exists():
         console.print(f"[red]no demo database in {out}; run `deadzone demo --out {out}` first[/]")
         raise typer.Exit(2)
-    settings = demo_settings(out, database_url=database_url)
-    # The server keeps aggregating, so readings sent from /report show up on the maps.
-    return settings.model_copy(
-        update={"aggregate_interval_s": Settings.model_fields["aggregate_interval_s"].default}
-    )
+    # No background aggregation: the demo decided at the scenario's now, and the worker
+    # would recompute every decision each minute (minutes for the province) with the wall
+    # clock's window. Run `deadzone aggregate --database-url ...` after sending readings.
+    return demo_settings(out, database_url=database_url)
 
 
 class _Bars:

@@ -230,7 +230,9 @@ async def _send_readings(
     settings: Settings, scenario: Scenario, progress: Progress
 ) -> dict[str, Any]:
     total = len(scenario.plan)
-    app = create_app(settings)
+    # The demo aggregates once, at the scenario's now, after the last upload: the app's
+    # background worker must not run meanwhile, whatever the settings say.
+    app = create_app(settings.model_copy(update={"aggregate_interval_s": 0}))
     clock = ReplayClock(scenario.start)
     app.state.ingestor = ReplayIngestor(settings, app.state.ingestor.hasher, clock)
     sent = accepted = duplicates = rejected = batches = 0

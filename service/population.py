@@ -34,7 +34,7 @@ import h3
 import numpy as np
 from h3.api import basic_int as h3i
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from service.areas import cells_to_communes
@@ -126,14 +126,24 @@ def rebuild_population(session: Session, settings: Settings) -> dict[str, float]
     session.execute(delete(VillageCell))
     copy_rows(session.connection(), "village_cells", ["village_code", "h3_cell", "centre",
                                                       "people"], rows)  # fmt: skip
-    has_raster = session.scalar(
-        select(func.count()).select_from(CellPopulation).where(CellPopulation.source == RASTER)
-    )
-    if not has_raster:
-        session.execute(delete(CellPopulation))
-        populated = {c: p for c, p in village_people.items() if p > 0}
-        _store_cells(session, populated, VILLAGES)
-    assign_communes(session, fallback=_village_communes(session, top_village))
+    raster = {
+        int(cell): float(people)
+        for cell, people in session.execute(
+            select(CellPopulation.h3_cell, CellPopulation.people).where(
+                CellPopulation.source == RASTER
+            )
+        )
+    }
+    if raster:
+        grid, source = raster, RASTER
+    else:
+        grid, source = {c: p for c, p in village_people.items() if p > 0}, VILLAGES
+    # Rewritten whole with each cell's commune: one COPY is far cheaper than updating
+    # 100,000 rows one by one.
+    communes = _village_communes(session, top_village)
+    communes.update(cells_to_communes(session, sorted(grid)))
+    session.execute(delete(CellPopulation))
+    _store_cells(session, grid, source, communes)
     total = session.scalar(select(func.coalesce(func.sum(CellPopulation.people), 0.0)))
     return {
         "village_people": float(sum(p or 0 for *_, p, _c in villages)),
@@ -152,29 +162,12 @@ def _village_communes(
     return {cell: commune_of[code] for cell, (_, code) in top_village.items() if code in commune_of}
 
 
-def _store_cells(session: Session, people: dict[int, float], source: str) -> None:
-    rows = [(cell, p, source, None) for cell, p in sorted(people.items())]
+def _store_cells(
+    session: Session, people: dict[int, float], source: str, communes: dict[int, str]
+) -> None:
+    rows = [(cell, p, source, communes.get(cell)) for cell, p in sorted(people.items())]
     copy_rows(session.connection(), "cell_population",
               ["h3_cell", "people", "source", "commune_code"], rows)  # fmt: skip
-
-
-def assign_communes(session: Session, *, fallback: dict[int, str] | None = None) -> None:
-    """Set each populated cell's commune: the commune polygon holding the cell centre, else
-    ``fallback[cell]`` (the commune of the village that put most people there)."""
-    cells = list(session.scalars(select(CellPopulation.h3_cell)))
-    if not cells:
-        return
-    found = dict(fallback or {})
-    found.update(cells_to_communes(session, cells))
-    table: Table = CellPopulation.__table__  # type: ignore[assignment]
-    updates = [{"cell": c, "commune": found.get(c)} for c in cells]
-    session.execute(
-        update(table)
-        .where(table.c.h3_cell == bindparam("cell"))
-        .values(commune_code=bindparam("commune")),
-        updates,
-        execution_options={"synchronize_session": False},
-    )
 
 
 def import_population_raster(session: Session, settings: Settings, path: Path) -> float:
@@ -216,6 +209,6 @@ def import_population_raster(session: Session, settings: Settings, path: Path) -
     for lon, lat, p in zip(xs.tolist(), ys.tolist(), people.tolist(), strict=True):
         per_cell[h3i.latlng_to_cell(lat, lon, resolution)] += p
     session.execute(delete(CellPopulation))
-    _store_cells(session, dict(per_cell), RASTER)
+    _store_cells(session, dict(per_cell), RASTER, {})
     rebuild_population(session, settings)  # village cells and communes; keeps the raster
     return float(math.fsum(per_cell.values()))

@@ -72,8 +72,10 @@ def _month_pg(element: MonthStart, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(MonthStart, "sqlite")
 def _month_sqlite(element: MonthStart, compiler: SQLCompiler, **kw: Any) -> str:
+    # Times are stored as naive UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (service.bulk), so
+    # cutting the text is exact and several times faster than date(..., 'start of month').
     (ts,) = _args(element, compiler, **kw)
-    return f"date({ts}, 'start of month')"  # stored as naive UTC text
+    return f"(substr({ts}, 1, 7) || '-01')"
 
 
 @compiles(DayOfMonth, "postgresql")
@@ -85,7 +87,7 @@ def _day_pg(element: DayOfMonth, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(DayOfMonth, "sqlite")
 def _day_sqlite(element: DayOfMonth, compiler: SQLCompiler, **kw: Any) -> str:
     (ts,) = _args(element, compiler, **kw)
-    return f"CAST(strftime('%d', {ts}) AS INTEGER)"
+    return f"CAST(substr({ts}, 9, 2) AS INTEGER)"
 
 
 @compiles(DbmToAttowatts)

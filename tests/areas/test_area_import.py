@@ -174,3 +174,14 @@ def test_cli_refuses_a_file_without_crs_in_metres(tmp_path, settings):
     )  # fmt: skip
     assert result.exit_code == 2
     assert "nothing stored" in result.output
+
+
+def test_shapefile_without_prj_in_metres_is_refused(tmp_path):
+    import geopandas as gpd
+
+    frame = gpd.GeoDataFrame(communes(), geometry="geometry", crs=4326).to_crs(3405)
+    path = tmp_path / "communes.shp"
+    frame.set_crs(None, allow_override=True).to_file(path, engine="pyogrio")
+    assert not path.with_suffix(".prj").exists()
+    with pytest.raises(AreaFileError, match="declares no CRS"):
+        read_areas(path)

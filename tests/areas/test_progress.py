@@ -141,3 +141,22 @@ def test_trend_fits_a_line_and_says_when_the_goal_is_met():
     assert result["slope_per_day"] == pytest.approx(0.01)
     assert result["goal_met_on"] == (D0 + timedelta(days=40)).isoformat()
     assert result["projected_share"] == 1.0  # clipped at 100%
+
+
+def test_goal_and_deadline_are_settings(grid, settings, sessions):
+    from service.progress import progress_series
+
+    custom = settings.model_copy(
+        update={"goal_covered_share": 0.3, "goal_deadline": date(2027, 6, 30)}
+    )
+    with session_scope(sessions) as session:
+        take_snapshot(session, custom, now=NOW)
+    put_statuses(sessions, {RING[2]: "covered"})
+    with session_scope(sessions) as session:
+        take_snapshot(session, custom, now=NOW + timedelta(days=7))
+    with sessions() as session:
+        body = progress_series(
+            session, custom, area=PROVINCE, start=None, end=None, today=NOW.date()
+        )
+    assert body["goal"] == {"covered_share": 0.3, "deadline": "2027-06-30"}
+    assert body["trend"]["status"] == "reached"  # 400 of 1200 people: 33% >= 30%

@@ -105,12 +105,14 @@ def read_areas(
     except Exception as exc:  # pyogrio raises its own DataSourceError, OSError...
         raise AreaFileError(f"cannot read {path.name}: {exc}", field="file") from None
     columns = _columns(frame)
-    reprojected = None
     frame, reprojected = _to_wgs84(frame, path.name)
     chosen = _kind_of(frame, columns, kind, path.name)
     result = AreaImport(kind=chosen, reprojected_from=reprojected)
-    for index, row in enumerate(frame.itertuples(index=False)):
-        values = row._asdict()
+    geometry_column = frame.geometry.name
+    # Records keep the file's column names as they are (itertuples would rename "dân số"
+    # or "class", which are not Python identifiers).
+    for index, values in enumerate(frame.to_dict("records")):
+        values["geometry"] = values.pop(geometry_column)
         label = _label(values, columns, index)
         try:
             if chosen == "commune":

@@ -185,3 +185,16 @@ def test_shapefile_without_prj_in_metres_is_refused(tmp_path):
     assert not path.with_suffix(".prj").exists()
     with pytest.raises(AreaFileError, match="declares no CRS"):
         read_areas(path)
+
+
+def test_column_names_any_case_and_extra_vietnamese_columns(tmp_path, settings, sessions):
+    path = write_layer(
+        tmp_path / "v.gpkg",
+        [{"Code": 42, "Name": "Thôn 3", "Commune": "C1", "Population": 250.0, "dân số": 1,
+          "class": "x", "geometry": Point(LON, LAT)}],
+    )  # fmt: skip
+    found, inserted, _ = import_areas(sessions, settings, path)
+    assert inserted == 1 and not found.rejected
+    with sessions() as session:
+        stored = session.get(Village, "42")  # a numeric code is kept as its text
+        assert (stored.name, stored.commune_code, stored.population) == ("Thôn 3", "C1", 250)

@@ -101,6 +101,39 @@ def postgis_server() -> Iterator[PostgisServer | None]:
     server.close()
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright. Skipped on a developer's machine
+    without it; a failure under CI, like a missing PostGIS."""
+    missing = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        missing = f"playwright is not installed ({exc})"
+    if missing is None and not Path(CHROMIUM).exists():
+        missing = f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    if missing is not None:
+        if postgis_required():
+            pytest.fail(missing + " (required because CI is set)")
+        pytest.skip(missing)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite"

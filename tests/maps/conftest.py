@@ -24,16 +24,7 @@ from maps.sample import sample_cells, sample_deadzones
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+
 TILE_HOST = "tile.openstreetmap.org"
 
 
@@ -92,17 +83,6 @@ class PageLog:
         other = [e for e in self.console_errors if "Failed to load resource" not in e]
         loads = len(self.console_errors) - len(other)
         return other + (["more failed loads than tiles"] if loads > tiles else [])
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM}")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _route(route: object) -> None:

@@ -25,16 +25,6 @@ from service.database import make_engine
 from service.models import ReadingRow
 from service.settings import Settings
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
 # Buôn Ma Thuột: where the emulated phone stands.
 HERE = {"latitude": 12.68, "longitude": 108.05, "accuracy": 15}
@@ -100,17 +90,6 @@ def reporter_rows(settings: Settings) -> Iterator[Callable[[], list[dict[str, An
 
     yield rows
     engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM}")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @dataclass

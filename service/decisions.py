@@ -22,7 +22,11 @@ The rules (all thresholds in ``Settings``):
   readings turn a dead cell covered, however many dead readings came before.
 * Best of all operators (``operator='any'``): a resident is served if any operator
   serves them, so the cell takes the best decided status among operators
-  (covered > weak > dead); it is unknown only if no operator has a decision.
+  (covered > weak > dead); it is unknown if no operator has a decision, and also when
+  it would be dead but an operator with no decision in it covers a cell within
+  ``dead_guard_rings`` rings (that operator may well serve it; the simulated province
+  showed "dead for everyone" was otherwise mostly wrong next to another operator's
+  coverage).
 """
 
 from __future__ import annotations
@@ -272,7 +276,7 @@ def decide_resolution(
     per_radio = decide_level(stats, devices, ["h3_cell", "operator", "radio"], rules)
     per_operator = decide_level(stats, devices, ["h3_cell", "operator"], rules)
     per_operator["radio"] = ANY
-    best = best_of_operators(per_operator)
+    best = best_of_operators(per_operator, guard_rings=settings.dead_guard_rings)
     decisions = pd.concat([per_radio, per_operator, best], ignore_index=True)
     decisions["resolution"] = resolution
     cells = decisions["h3_cell"].unique()
@@ -292,13 +296,35 @@ def _operator_codes(frame: pd.DataFrame) -> pd.Series:
     return combined.map(codes)
 
 
-def best_of_operators(per_operator: pd.DataFrame) -> pd.DataFrame:
-    """Per cell, the best decided status among operators (module doc)."""
+def best_of_operators(per_operator: pd.DataFrame, *, guard_rings: int = 0) -> pd.DataFrame:
+    """Per cell, the best decided status among operators (module doc).
+
+    With ``guard_rings`` > 0, a cell is not called dead for everyone while an operator
+    with no decision in it covers a cell within that many rings: that operator probably
+    serves it too, and nobody has measured it there. Such cells become unknown.
+    """
     if per_operator.empty:
         return per_operator.assign(operator=ANY)
     rank = per_operator["status"].map({s: i for i, s in enumerate(STATUSES)})
     ordered = per_operator.assign(_rank=rank).sort_values(
         ["h3_cell", "_rank", "confidence"], ascending=[True, False, False]
     )
-    best = ordered.drop_duplicates("h3_cell").drop(columns="_rank")
-    return best.assign(operator=ANY, radio=ANY).reset_index(drop=True)
+    best = ordered.drop_duplicates("h3_cell").drop(columns="_rank").reset_index(drop=True)
+    if guard_rings > 0:
+        covered: dict[str, set[int]] = {
+            str(op): set(cells.tolist())
+            for op, cells in per_operator.loc[
+                per_operator["status"] == "covered", "h3_cell"
+            ].groupby(per_operator["operator"])
+        }
+        decided = per_operator[per_operator["status"] != "unknown"]
+        decided_ops = decided.groupby("h3_cell")["operator"].agg(set).to_dict()
+        cells = best["h3_cell"].to_numpy(np.int64)
+        for i in np.flatnonzero((best["status"] == "dead").to_numpy()):
+            cell = int(cells[i])
+            mine = decided_ops.get(cell, set())
+            nearby = {h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), guard_rings)}
+            if any(op not in mine and not nearby.isdisjoint(c) for op, c in covered.items()):
+                best.at[i, "status"] = "unknown"
+                best.at[i, "confidence"] = 0.0
+    return best.assign(operator=ANY, radio=ANY)

@@ -148,6 +148,13 @@ class Settings(BaseSettings):
         description="How often the server merges new readings and recomputes decisions "
         "and zones, seconds (0: never; run `deadzone aggregate`).",
     )
+    dead_guard_rings: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Best of all operators: a cell is not dead while an operator with no "
+        "decision in it covers a cell within this many H3 rings (0: off).",
+    )
     bridge_unknown_gaps: bool = Field(
         default=False,
         description="Join dead cells separated by a single unknown cell into one dead zone.",

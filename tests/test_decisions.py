@@ -165,3 +165,16 @@ def test_wilson_lower_bound_known_values():
     assert wilson_lower(np.array([1.0]), np.array([3]))[0] == pytest.approx(0.4385, abs=1e-4)
     assert wilson_lower(np.array([0.5]), np.array([100]))[0] == pytest.approx(0.4038, abs=1e-3)
     assert wilson_lower(np.array([0.0]), np.array([10]))[0] == 0.0
+
+
+def test_not_dead_for_everyone_next_to_another_operators_coverage(settings, sessions):
+    import h3
+
+    neighbour = h3.grid_ring(CENTRE, 1)[0]
+    items = dead_readings(CENTRE, devices=3, mnc=4)
+    items += [reading_in(neighbour, device=f"m{i}", mnc=1, dbm=-80) for i in range(3)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE, "452-04").status == "dead"
+    assert status_of(sessions, CENTRE, "452-01") is None  # MobiFone never measured here
+    assert status_of(sessions, CENTRE, "any").status == "unknown"  # ... but serves next door

@@ -94,9 +94,7 @@ def test_stored_zone_keeps_its_id_as_it_grows(client, settings, sessions):
     decide(sessions, settings)
     (zone,) = zones_of(client)["zones"]
     assert zone["cell_count"] == 7
-    assert zone["area_km2"] == pytest.approx(
-        sum(h3.cell_area(c, "km^2") for c in first), abs=1e-4
-    )
+    assert zone["area_km2"] == pytest.approx(sum(h3.cell_area(c, "km^2") for c in first), abs=1e-4)
     assert zone["distance_to_covered_m"] == pytest.approx(
         h3.great_circle_distance(
             h3.cell_to_latlng(first[0]), h3.cell_to_latlng(h3.grid_ring(CENTRE, 3)[0]), "m"

@@ -194,7 +194,7 @@ def import_command(
     from service.ingest import Ingestor
     from service.schema import upgrade_database
     from service.sites import CELL_EXPORT
-    from service.uploads import named_format, peek_format
+    from service.uploads import peek_format
 
     if format_name != "auto" and format_name not in READING_FORMATS:
         _fail(f"--format must be auto or one of {', '.join(READING_FORMATS)}, got {format_name!r}")
@@ -213,7 +213,7 @@ def import_command(
         try:
             name, stream = open_readings(
                 file,
-                format_name=named_format(None if format_name == "auto" else format_name, sniffed),
+                format_name=None if format_name == "auto" else format_name,
                 device=device,
                 progress=lambda done: bar.update(task, completed=done),
             )

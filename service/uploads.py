@@ -80,15 +80,6 @@ def peek_format(file: BinaryIO) -> str | None:
         file.seek(0)
 
 
-def named_format(requested: str | None, sniffed: str | None) -> str | None:
-    """The format name to hand to ``open_readings``: ``None`` (sniff) unless the caller
-    named one that sniffing does not confirm. Why not always the name: given a format name,
-    ``open_readings`` reads a geosubmit file through a ``ByteSource`` that has buffered only
-    2 bytes (the gzip check) and ``ByteSource.read`` returns just those, so the body looks
-    cut after 2 bytes; sniffing buffers 4 KiB first. Remove once the parser reads fully."""
-    return None if requested in (None, sniffed) else requested
-
-
 def import_upload(
     sessions: sessionmaker[Session],
     ingestor: Ingestor,
@@ -106,9 +97,7 @@ def import_upload(
     sniffed = peek_format(file)
     if (format_name or sniffed) == CELL_EXPORT:
         return import_sites(sessions, open_sites(file), keep_rejected=keep_rejected)
-    name, stream = open_readings(
-        file, format_name=named_format(format_name, sniffed), device=device
-    )
+    name, stream = open_readings(file, format_name=format_name, device=device)
     return import_readings(
         sessions,
         ingestor,

@@ -251,6 +251,8 @@ class ByteSource:
             else:
                 out = self._pending[:size]
                 self._pending = self._pending[size:]
+                if len(out) < size:  # top up from the file: callers may read once
+                    out += self._reader.read(size - len(out))
         else:
             out = self._reader.read(size)
         self._count(len(out))

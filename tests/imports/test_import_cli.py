@@ -257,13 +257,6 @@ def test_100k_rows_with_one_bad_row_store_the_other_99999(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="collectors.formats: given format_name='geosubmit', open_readings reads the body "
-    "through a ByteSource holding only the 2 bytes of the gzip check, and ByteSource.read "
-    "returns just those; service.uploads.named_format works around it. Remove it and this "
-    "mark once the parser reads fully.",
-)
 def test_open_readings_reads_a_named_geosubmit_file_whole():
     from collectors.formats import open_readings
 

@@ -1,6 +1,6 @@
 """Aggregation speed: full rebuild, incremental merges, and the province cell query.
 
-    .venv/bin/python benchmarks/aggregate.py [--readings 5000000] [--backends sqlite,postgis]
+    .venv/bin/python -m benchmarks.aggregate [--readings 5000000] [--backends sqlite,postgis]
 
 Setup writes synthetic readings straight into the readings table (the ingest path has
 its own benchmark): ~170,000 resolution-9 cells over a 20,000 km2 box around Buon Ma
@@ -15,23 +15,20 @@ Thuot, 3 operators, 2,000 devices, 12 months. Then it times:
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import h3
 import numpy as np
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, make_url, text
 
+from benchmarks.scratch import scratch_database
 from service.app import create_app
 from service.bulk import insert_readings
 from service.database import make_engine, make_sessionmaker, session_scope
 from service.decisions import decide_resolution
-from service.schema import upgrade_database
 from service.settings import Settings
 from service.statistics import merge_new_readings, rebuild, rollup, safe_max_seq
 
@@ -82,23 +79,6 @@ def load(sessions, rows, chunk: int = 100_000) -> None:
             insert_readings(s.connection(), buffer)
 
 
-def fresh_database(backend: str, workdir: Path) -> tuple[str, tuple | None]:
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir / f'agg-{uuid.uuid4().hex[:6]}.sqlite'}"
-        upgrade_database(create_engine(url))
-        return url, None
-    admin_url = os.environ.get(
-        "DEADZONE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"deadzone_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade_database(create_engine(url))
-    return url, (admin, name)
-
-
 def timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -122,8 +102,7 @@ def incremental_batch_seconds(sessions, settings, cells, seed: int, start_id: in
 
 
 def run(backend: str, n: int, workdir: Path) -> None:
-    url, handle = fresh_database(backend, workdir)
-    try:
+    with scratch_database(backend, workdir) as url:
         settings = Settings(database_url=url, device_secret=SECRET, aggregate_interval_s=0)
         engine = make_engine(settings)
         sessions = make_sessionmaker(engine)
@@ -168,11 +147,6 @@ def run(backend: str, n: int, workdir: Path) -> None:
         print(f"  GET /v1/cells province r9:  {t_cells:6.2f} s, {len(body['features']):,} cells, "
               f"{len(response.content) / 1e6:.1f} MB, resolution {body['resolution']}")  # fmt: skip
         engine.dispose()
-    finally:
-        if handle is not None:
-            admin, name = handle
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def main() -> None:

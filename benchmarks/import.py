@@ -1,6 +1,6 @@
 """File import throughput and memory: a Tower Collector export through ``import_readings``.
 
-    .venv/bin/python benchmarks/import.py [--rows 1000000] [--backends sqlite,postgis]
+    .venv/bin/python -m benchmarks.import [--rows 1000000] [--backends sqlite,postgis]
                                           [--tracemalloc]
 
 Writes a Tower Collector CSV of ``--rows`` LTE/GSM/UMTS rows (20 phones walking around Buon
@@ -30,11 +30,14 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select
+
+from benchmarks.scratch import scratch_database
+
+REPO = Path(__file__).resolve().parents[1]
 
 HEADER = (
     "mcc,mnc,lac,cell_id,short_cell_id,rnc,psc,asu,dbm,ta,lat,lon,accuracy,speed,bearing,"
@@ -75,38 +78,6 @@ def write_export(path: Path, rows: int, *, seed: int = 7) -> None:
                 f"452,4,12101,{cell},1,,123,{signal},{here[0]:.7f},{here[1]:.7f},5.0,1.2,90.0,"
                 f"480.0,{t},{net},false,{t},bench-{phone},{tail}\r\n"
             )
-
-
-def fresh_database(backend: str, workdir: Path) -> tuple[str, tuple[object, str] | None]:
-    """A new, migrated database: its URL and what ``drop`` needs to remove it."""
-    from service.schema import upgrade_database
-
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.sqlite'}"
-        handle = None
-    else:
-        admin_url = os.environ.get(
-            "DEADZONE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        )
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        name = f"deadzone_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        handle = (admin, name)
-    engine = create_engine(url)
-    upgrade_database(engine)
-    engine.dispose()
-    return url, handle
-
-
-def drop(handle: tuple[object, str] | None) -> None:
-    if handle is None:
-        return
-    admin, name = handle
-    with admin.connect() as conn:  # type: ignore[attr-defined]
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()  # type: ignore[attr-defined]
 
 
 def rss_mb() -> float:
@@ -171,14 +142,12 @@ def main() -> None:
         print(f"{'backend':8} {'rows':>10} {'stored':>10} {'s':>7} {'rows/s':>8} "
               f"{'RSS before':>11} {'peak RSS':>9} {'traced peak':>12}")  # fmt: skip
         for backend in args.backends.split(","):
-            url, handle = fresh_database(backend, Path(tmp))
-            try:
-                command = [sys.executable, __file__, "--child", url, str(export)]
+            with scratch_database(backend, Path(tmp)) as url:
+                # A child process per backend, so its peak memory is the import's alone.
+                command = [sys.executable, "-m", "benchmarks.import", "--child", url, str(export)]
                 if args.tracemalloc:
                     command.append("--tracemalloc")
-                done = subprocess.run(command, check=True, capture_output=True, text=True)
-            finally:
-                drop(handle)
+                done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO)
             m = json.loads(done.stdout.strip().splitlines()[-1])
             print(
                 f"{backend:8} {m['rows']:10,.0f} {m['stored']:10,.0f} {m['seconds']:7.1f} "

@@ -1,6 +1,6 @@
 """Ingest throughput: readings/s through the HTTP API and through the bulk path.
 
-    .venv/bin/python benchmarks/ingest.py [--readings 200000] [--backends sqlite,postgis]
+    .venv/bin/python -m benchmarks.ingest [--readings 200000] [--backends sqlite,postgis]
 
 HTTP: one uvicorn worker on 127.0.0.1, batches of 1000 readings, bodies serialised in
 advance, 4 client connections to keep the worker busy. Bulk: ``Ingestor.ingest`` on
@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,12 +24,12 @@ from pathlib import Path
 import httpx
 import numpy as np
 import orjson
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select
 
+from benchmarks.scratch import scratch_database
 from service.database import make_engine, make_sessionmaker, session_scope
 from service.ingest import Ingestor
 from service.models import ReadingRow
-from service.schema import upgrade_database
 from service.settings import Settings
 
 SECRET = "benchmark-secret-0123456789abcdef"
@@ -128,32 +127,6 @@ def bench_bulk(url: str, n: int) -> float:
     return n / elapsed
 
 
-def fresh_database(backend: str, workdir: Path) -> tuple[str, object]:
-    if backend == "sqlite":
-        path = workdir / f"bench-{uuid.uuid4().hex[:6]}.sqlite"
-        url = f"sqlite:///{path}"
-        upgrade_database(create_engine(url))
-        return url, None
-    admin_url = os.environ.get(
-        "DEADZONE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"deadzone_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade_database(create_engine(url))
-    return url, (admin, name)
-
-
-def drop(handle: object) -> None:
-    if handle is None:
-        return
-    admin, name = handle  # type: ignore[misc]
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=200_000)
@@ -163,11 +136,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             for path, fn in (("http", bench_http), ("bulk", bench_bulk)):
-                url, handle = fresh_database(backend, Path(tmp))
-                try:
+                with scratch_database(backend, Path(tmp)) as url:
                     rate = fn(url, args.readings)
-                finally:
-                    drop(handle)
                 print(f"{backend:8} {path:6} {args.readings:9d} {rate:11,.0f}", flush=True)
 
 

@@ -1,6 +1,6 @@
 """How big and how fast the coverage map is, against the naive Folium way.
 
-Run: ``.venv/bin/python benchmarks/maps.py`` (about 5 minutes on the 2-core box; ``--quick``
+Run: ``.venv/bin/python -m benchmarks.maps`` (about 5 minutes on the 2-core box; ``--quick``
 skips 170,000 cells). For each size (res-9 cells in the area) and field (clustered: 5 % of the
 statuses randomised; noisy: 30 %) it prints:
 

@@ -1,6 +1,6 @@
 """Parse throughput and memory: rows/s for a large Tower Collector CSV, and peak RSS.
 
-    .venv/bin/python benchmarks/parse.py [--rows 1000000] [--keep FILE]
+    .venv/bin/python -m benchmarks.parse [--rows 1000000] [--keep FILE]
 
 Writes a realistic export (all 40 columns, CRLF, LTE/GSM/UMTS/NR rows around Buon Ma Thuot,
 one neighbouring-cell row in 20) to a temporary file, then times

@@ -1,6 +1,6 @@
 """How long the simulated province takes to build and to stream, and how much memory it needs.
 
-Run: ``.venv/bin/python benchmarks/scenario.py [small|province] [seed]``.
+Run: ``.venv/bin/python -m benchmarks.scenario [small|province] [seed]``.
 """
 
 from __future__ import annotations

@@ -52,40 +52,27 @@ _STAGE_DDL = (
 )
 
 
-def insert_readings(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[int]:
-    """Insert rows (in ``READING_COLUMNS`` order); return the ``seq`` of each new row.
+def insert_readings(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Insert rows (in ``READING_COLUMNS`` order); return how many were new.
 
     Rows whose (device_hash, reading_id) is already stored are skipped: that is what
     makes resubmission idempotent, also for two copies racing in parallel requests.
     """
     if not rows:
-        return []
+        return 0
     if conn.dialect.name == "postgresql":
         return _insert_postgres(conn, rows)
     return _insert_sqlite(conn, rows)
 
 
-# "WHERE true" resolves SQLite's parsing ambiguity of INSERT ... SELECT ... ON CONFLICT.
-_FROM_STAGE = (
-    f"INSERT INTO readings ({_COLS}) SELECT {_COLS} FROM reading_stage WHERE true "
-    f"{_ON_CONFLICT} RETURNING seq"
-)
-
-
-def _insert_sqlite(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+def _insert_sqlite(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     received = sqlite_utc_text(rows[0][3])
     converted = [(*r[:2], sqlite_utc_text(r[2]), received, *r[4:]) for r in rows]
     placeholders = ", ".join("?" * len(READING_COLUMNS))
-    # A temporary table lives in SQLite's separate temp database: filling it takes no
-    # lock on the main database, and the one INSERT ... SELECT can return the new seqs.
-    conn.exec_driver_sql(
-        f"CREATE TEMP TABLE IF NOT EXISTS reading_stage AS SELECT {_COLS} FROM readings WHERE 0"
+    result = conn.exec_driver_sql(
+        f"INSERT INTO readings ({_COLS}) VALUES ({placeholders}) {_ON_CONFLICT}", converted
     )
-    conn.exec_driver_sql("DELETE FROM reading_stage")
-    conn.exec_driver_sql(f"INSERT INTO reading_stage VALUES ({placeholders})", converted)
-    seqs = [row[0] for row in conn.exec_driver_sql(_FROM_STAGE)]
-    conn.exec_driver_sql("DELETE FROM reading_stage")
-    return seqs
+    return int(result.rowcount)
 
 
 def sqlite_utc_text(value: datetime) -> str:
@@ -102,7 +89,7 @@ def sqlite_utc_text(value: datetime) -> str:
     )  # fmt: skip
 
 
-def _insert_postgres(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+def _insert_postgres(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur:
@@ -111,9 +98,12 @@ def _insert_postgres(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[
             copy.set_types(list(_PG_TYPES))
             for row in rows:
                 copy.write_row(row)
-        seqs = [row[0] for row in cur.execute(_FROM_STAGE)]
+        cur.execute(
+            f"INSERT INTO readings ({_COLS}) SELECT {_COLS} FROM reading_stage {_ON_CONFLICT}"
+        )
+        inserted = cur.rowcount
         cur.execute("TRUNCATE reading_stage")
-    return seqs
+    return int(inserted)
 
 
 def copy_rows(

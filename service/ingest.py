@@ -111,7 +111,7 @@ class Ingestor:
         result = IngestResult(rejected=rejected)
         connection = session.connection()
         for source, rows in rows_by_source.items():
-            inserted = len(insert_readings(connection, rows))
+            inserted = insert_readings(connection, rows)
             counts = tally.setdefault(source, Counter())
             counts["accepted"] += inserted
             counts["duplicates"] += len(rows) - inserted

@@ -461,33 +461,49 @@ def demo_command(
 
 @app.command("map")
 def map_command(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the pages to.")] = Path("."),
+    kind: Annotated[
+        str, typer.Argument(help="coverage, deadzones, or both (written into --out).")
+    ] = "both",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File for one map (coverage/deadzones).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for both maps.")] = Path("."),
     operator: Annotated[
         str, typer.Option(help="Dead zones of this MCC-MNC (e.g. 452-04), or 'any'.")
     ] = "any",
     lang: Annotated[str, typer.Option(help="Page language: vi or en.")] = "vi",
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Write the coverage and dead-zone maps as self-contained HTML (they open offline)."""
+    """Write the coverage and/or dead-zone map as self-contained HTML (opens offline):
+    `deadzone map coverage -o coverage.html`, or `deadzone map --out DIR` for both."""
     from maps import write_map_html
     from service.database import make_engine, make_sessionmaker, session_scope
     from service.mapdata import coverage_page, data_date, deadzone_page, map_meta
 
+    if kind not in ("coverage", "deadzones", "both"):
+        console.print(f"[red]unknown map {kind!r}: use coverage, deadzones or both[/]")
+        raise typer.Exit(2)
+    if output is not None and kind == "both":
+        console.print("[red]-o names one file: say which map (coverage or deadzones)[/]")
+        raise typer.Exit(2)
+    (output.parent if output is not None else out).mkdir(parents=True, exist_ok=True)
     settings = load_settings(database_url)
     engine = make_engine(settings)
-    out.mkdir(parents=True, exist_ok=True)
+    written = []
     with session_scope(make_sessionmaker(engine), write=False) as session:
         date = data_date(session)
-        coverage = coverage_page(
-            session, meta=map_meta("deadzone: coverage", data_date=date, lang=lang)
-        )
-        written = [write_map_html(coverage, out / "coverage.html")]
-        zones = deadzone_page(
-            session,
-            meta=map_meta(f"deadzone: dead zones ({operator})", data_date=date, lang=lang),
-            operator=operator,
-        )
-        written.append(write_map_html(zones, out / "deadzones.html"))
+        if kind in ("coverage", "both"):
+            coverage = coverage_page(
+                session, meta=map_meta("deadzone: coverage", data_date=date, lang=lang)
+            )
+            written.append(write_map_html(coverage, output or out / "coverage.html"))
+        if kind in ("deadzones", "both"):
+            zones = deadzone_page(
+                session,
+                meta=map_meta(f"deadzone: dead zones ({operator})", data_date=date, lang=lang),
+                operator=operator,
+            )
+            written.append(write_map_html(zones, output or out / "deadzones.html"))
     engine.dispose()
     for path in written:
         console.print(f"wrote {path.resolve()}")

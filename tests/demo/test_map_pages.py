@@ -64,3 +64,20 @@ def test_map_command_writes_self_contained_pages(
         page = (tmp_path / name).read_text(encoding="utf-8")
         assert "<script src=" not in page  # Leaflet and deadzone.js inlined: opens offline
         assert "L.map(" in page
+
+
+def test_map_command_writes_one_named_map(
+    client: Any, settings: Settings, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    post_a_dead_and_a_covered_place(client)
+    run_aggregation(sessions, settings)
+
+    target = tmp_path / "nested" / "zones.html"
+    answer = CliRunner().invoke(
+        cli, ["map", "deadzones", "-o", str(target), "--database-url", settings.database_url]
+    )
+    assert answer.exit_code == 0, answer.output
+    assert "L.map(" in target.read_text(encoding="utf-8")
+    assert not (tmp_path / "nested" / "coverage.html").exists()
+    both = CliRunner().invoke(cli, ["map", "both", "-o", str(target)])
+    assert both.exit_code == 2 and "one file" in both.output

@@ -36,8 +36,10 @@ def decided_cells(
     *,
     resolutions: Collection[int] | None = None,
     operators: Collection[str] | None = None,
+    radio: str = ANY,
 ) -> pd.DataFrame:
-    """Decisions of all radios together (``radio='any'``) as a frame with ``maps.CELL_COLUMNS``.
+    """Decisions of one radio (default ``'any'``: all radios together) as a frame with
+    ``maps.CELL_COLUMNS``. Best of all operators exists for ``radio='any'`` only.
 
     ``resolutions`` None takes every stored resolution (the working cell and its roll-ups,
     which the coverage map shows by zoom); ``operators`` None takes every operator and
@@ -48,7 +50,7 @@ def decided_cells(
     query = select(
         c.h3_cell, c.operator, c.status, c.confidence, c.readings, c.devices,
         c.signal_dbm_mean, c.last_seen, c.resolution,
-    ).where(c.radio == ANY)  # fmt: skip
+    ).where(c.radio == radio)  # fmt: skip
     if resolutions is not None:
         query = query.where(c.resolution.in_(sorted(resolutions)))
     if operators is not None:
@@ -107,12 +109,16 @@ def coverage_page(
     *,
     meta: MapMeta,
     operators: Collection[str] | None = None,
+    radio: str = ANY,
     areas: Sequence[AreaOutline] = (),
 ) -> folium.Map:
     """The coverage map of the stored decisions (every resolution, so roll-ups show when
-    zoomed out)."""
+    zoomed out), for all radios together or one radio."""
     return coverage_map(
-        decided_cells(session, operators=operators), meta=meta, areas=areas, operators=operators
+        decided_cells(session, operators=operators, radio=radio),
+        meta=meta,
+        areas=areas,
+        operators=operators,
     )
 
 

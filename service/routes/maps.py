@@ -65,19 +65,21 @@ def _cache(request: Request) -> PageCache:
     return cache  # type: ignore[no-any-return]
 
 
-def _render(request: Request, kind: str, operators: tuple[str, ...], lang: str) -> str:
+def _render(
+    request: Request, kind: str, operators: tuple[str, ...], lang: str, radio: str = ANY
+) -> str:
     """The page as HTML, built in one read-only transaction, or from the cache."""
     with session_scope(request.app.state.sessions, write=False) as session:
         run = last_run(session)
         run_id = run.id if run else None
-        key = (kind, lang, *operators)
+        key = (kind, lang, radio, *operators)
         cached = _cache(request).get(run_id, key)
         if cached is not None:
             return cached
         date = data_date(session)
         if kind == "coverage":
             meta = map_meta("deadzone: coverage", data_date=date, lang=lang)
-            page = coverage_page(session, meta=meta, operators=operators or None)
+            page = coverage_page(session, meta=meta, operators=operators or None, radio=radio)
         else:
             scope = operators[0] if operators else ANY
             meta = map_meta(f"deadzone: dead zones ({scope})", data_date=date, lang=lang)
@@ -97,12 +99,16 @@ async def coverage_html(
             "A province's page holds about 3 MB per operator.",
         ),
     ] = None,
+    radio: Annotated[
+        Literal["any", "gsm", "umts", "lte", "nr"],
+        Query(description="One radio technology, or 'any' for all together (default)."),
+    ] = "any",
     lang: Lang = "vi",
 ) -> HTMLResponse:
     operators = tuple(sorted(set(operator or ())))
     for op in operators:
         _check_operator(op)
-    html = await run_in_threadpool(_render, request, "coverage", operators, lang)
+    html = await run_in_threadpool(_render, request, "coverage", operators, lang, radio)
     return HTMLResponse(html)
 
 

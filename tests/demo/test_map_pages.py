@@ -48,6 +48,9 @@ def test_map_pages_link_the_service_assets(
     assert client.get("/maps/assets/VERSIONS").status_code == 404
     assert client.get("/maps/assets/%2e%2e/%2e%2e/service/app.py").status_code == 404
     assert client.get("/maps/coverage.html", params={"operator": "viettel"}).status_code == 422
+    lte = client.get("/maps/coverage.html", params={"radio": "lte", "operator": "452-04"})
+    assert lte.status_code == 200 and lte.text != coverage.text
+    assert client.get("/maps/coverage.html", params={"radio": "5g"}).status_code == 422
 
 
 def test_map_command_writes_self_contained_pages(

@@ -95,15 +95,15 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
             # seed 1, 0.960-1.000 at seeds 2-3.
             assert score["dead"]["precision"] >= 0.9, scope
     # Best of all operators and per operator (best radio) are far less precise for dead,
-    # 0.40 and 0.39-1.00 at seed 1 (0.18-0.20 for 'any' at seeds 2-3): a cell is called
-    # dead from the operators and radios measured there, while the truth takes the best of
-    # all of them (phones in the simulation never fall back from LTE to GSM, and an
-    # operator nobody measured in a cell cannot lift 'any'). The floor only guards against
-    # worse; the rule is the decisions' owner's to change.
-    assert accuracy["any"]["dead"]["precision"] >= 0.3
-    # Nearly every truly dead, populated cell has a decision for the best operator: 6 %
-    # (1 of 16) are still unknown at seed 1; seeds 2-3 have only 4-6 such cells.
-    assert accuracy["any"]["dead_populated_unknown_share"] <= 0.25
+    # 0.46 and 0.39-1.00 at seed 1: a cell is called dead from the operators and radios
+    # measured there, while the truth takes the best of all of them (phones in the
+    # simulation never fall back from LTE to GSM). The dead guard (no 'any' dead next to
+    # an unmeasured operator's coverage) lifted 'any' from 0.40 to 0.46 at seed 1. The
+    # floor only guards against worse.
+    assert accuracy["any"]["dead"]["precision"] >= 0.4
+    # The guard's price: 4 of the 16 truly dead, populated cells (25 %) are unknown at
+    # seed 1 (1 of 16 without it) - unknown, a task for the village team, never covered.
+    assert accuracy["any"]["dead_populated_unknown_share"] <= 0.3
     assert summary["zones"]["by_scope"]["any"] >= 5
 
     # Maps and summaries were written; the pages open offline (every script inlined).

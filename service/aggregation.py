@@ -15,13 +15,13 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.bulk import copy_rows
 from service.database import session_scope
 from service.decisions import decide_resolution
-from service.models import AggregationRun, CellStatus, DeadZone
+from service.models import AggregationRun, CellStatus, DeadZone, ReadingRow
 from service.planning import annotate_zones
 from service.settings import Settings
 from service.statistics import merge_new_readings, rebuild, rollup, safe_max_seq, watermark
@@ -256,9 +256,17 @@ class AggregationWorker:
     def _run(self) -> None:
         while not self._stop.wait(self.settings.aggregate_interval_s):
             try:
+                if not self._new_readings():
+                    continue  # recomputing the province takes minutes: only when needed
                 run_aggregation(self.sessions, self.settings)
             except Exception:  # keep serving; the next round retries
                 log.exception("background aggregation failed")
+
+    def _new_readings(self) -> bool:
+        with session_scope(self.sessions, write=False) as session:
+            run = last_run(session)
+            newest = session.scalar(select(func.max(ReadingRow.seq)))
+        return newest is not None and (run is None or newest > run.max_seq)
 
 
 def last_run(session: Session) -> AggregationRun | None:

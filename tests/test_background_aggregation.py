@@ -1,0 +1,39 @@
+"""The server keeps the grid up to date by itself, and idles when nothing arrived."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from service.app import create_app
+from service.models import AggregationRun
+from service.settings import Settings
+from tests.conftest import TEST_SECRET
+from tests.coverage_helpers import CENTRE, reading_in
+
+
+def wait_for(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_background_aggregation_follows_uploads_and_then_idles(db_url, sessions):
+    settings = Settings(database_url=db_url, device_secret=TEST_SECRET, aggregate_interval_s=0.2)
+
+    def runs() -> int:
+        with sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(AggregationRun)))
+
+    with TestClient(create_app(settings)) as client:
+        items = [reading_in(CENTRE, device=f"d{i}", no_service=True) for i in range(3)]
+        assert client.post("/v1/readings", json={"readings": items}).json()["accepted"] == 3
+        assert wait_for(lambda: client.get("/v1/summary").json()["cells"]["dead"] == 1)
+        settled = runs()
+        time.sleep(1.0)  # five more intervals with nothing new
+        assert runs() == settled

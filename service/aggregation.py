@@ -109,9 +109,7 @@ def run_aggregation(
             with clock(f"decide r{res}"):
                 decisions, devices = decide_resolution(session, settings, resolution=res, now=now)
                 store_decisions(session, decisions)
-            cells[res] = int(
-                (decisions["radio"] == "any").sum() and (decisions["operator"] == "any").sum()
-            )
+            cells[res] = int((decisions["operator"] == "any").sum())  # best-of-all rows
             if res == settings.h3_resolution:
                 with clock("zones"):
                     zones = find_zones(

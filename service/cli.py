@@ -7,6 +7,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from service.settings import Settings
 
@@ -101,7 +102,7 @@ def ingest_file(
     try:
         payload = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
-        console.print(f"[red]cannot read {path}: {exc}[/]")
+        console.print(f"[red]cannot read {escape(str(path))}: {escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     items = payload.get("readings") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
@@ -110,15 +111,17 @@ def ingest_file(
     engine = make_engine(settings)
     upgrade_database(engine)
     ingestor = Ingestor.from_settings(settings)
-    with session_scope(make_sessionmaker(engine)) as session:
-        result = ingestor.ingest(session, items, default_source="file")
-    engine.dispose()
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            result = ingestor.ingest(session, items, default_source="file")
+    finally:
+        engine.dispose()
     console.print(
         f"accepted {result.accepted}, duplicates {result.duplicates}, "
         f"rejected {result.rejected_readings}"
     )
     for rej in result.rejected[:20]:
-        console.print(f"  reading {rej.index}: {rej.field}: {rej.reason}")
+        console.print(f"  reading {rej.index}: {escape(rej.field)}: {escape(rej.reason)}")
     if len(result.rejected) > 20:
         console.print(f"  ... and {len(result.rejected) - 20} more problems")
 
@@ -151,7 +154,6 @@ def _byte_progress(path: Path) -> Any:
 
 
 def _fail(message: str) -> NoReturn:
-    from rich.markup import escape
 
     console.print(f"[red]{escape(message)}[/]")
     raise typer.Exit(2)
@@ -529,7 +531,6 @@ def import_areas_command(
     Invalid polygons are repaired or refused, each refused feature named; other CRSs are
     reprojected to WGS84. Exit 2 when the file cannot be used at all, 1 when every feature
     was refused."""
-    from rich.markup import escape
 
     from service.areas import read_areas, upsert_areas
     from service.database import make_engine, make_sessionmaker, session_scope

@@ -194,14 +194,16 @@ def summary(session: Session, settings: Settings) -> dict[str, Any]:
         .group_by(DeadZone.operator)
     ).all()
     run = last_run(session)
-    stored = int(session.scalar(select(func.coalesce(func.max(ReadingRow.seq), 0))) or 0)
+    waiting = session.scalar(
+        select(func.count()).select_from(ReadingRow).where(ReadingRow.seq > watermark(session))
+    )
     return {
         "resolution": settings.h3_resolution,
         "cells": per_operator.get(ANY, dict.fromkeys(STATUSES, 0)),
         "operators": {op: v for op, v in sorted(per_operator.items()) if op != ANY},
         "dead_zones": {op: {"zones": int(n), "area_km2": round(float(a), 3)} for op, n, a in zones},
         "aggregated_at": run.finished_at.isoformat() if run else None,
-        "readings_waiting": max(stored - watermark(session), 0),
+        "readings_waiting": int(waiting or 0),
     }
 
 

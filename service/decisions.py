@@ -31,6 +31,7 @@ The rules (all thresholds in ``Settings``):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -132,7 +133,6 @@ def _raw_frame(session: Session, query: ClauseElement, columns: list[str]) -> pd
     connection = session.connection()
     raw = connection.connection.driver_connection
     assert raw is not None
-    cursor = raw.cursor()
     params = compiled.params
     if connection.dialect.name == "sqlite":
         # sqlite3 takes positional parameters in the compiled order
@@ -142,9 +142,9 @@ def _raw_frame(session: Session, query: ClauseElement, columns: list[str]) -> pd
         ]
     else:
         args = params
-    cursor.execute(str(compiled), args)
-    rows = cursor.fetchall()
-    cursor.close()
+    with contextlib.closing(raw.cursor()) as cursor:
+        cursor.execute(str(compiled), args)
+        rows = cursor.fetchall()
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -264,6 +264,10 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             # Pin the driver: deadzone's bulk path uses psycopg 3's COPY.
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        elif url.startswith("postgresql+") and not url.startswith("postgresql+psycopg://"):
+            raise ValueError(
+                "PostgreSQL URLs must use the psycopg (3) driver: postgresql+psycopg://"
+            )
         return url
 
     @property

@@ -166,8 +166,8 @@ def _dialect(session: Session) -> str:
 def safe_max_seq(session: Session) -> int:
     """The highest ``seq`` below which every reading is committed (see module doc).
 
-    On PostgreSQL this commits the caller's transaction (releasing the short lock), so
-    call it first, in a transaction of its own.
+    On PostgreSQL it takes a short lock that lasts until the transaction ends, so call it
+    in a transaction of its own.
     """
     if _dialect(session) == "postgresql":
         session.execute(text("LOCK TABLE readings IN SHARE ROW EXCLUSIVE MODE"))

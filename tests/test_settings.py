@@ -26,7 +26,15 @@ def test_production_refuses_a_short_secret(tmp_path):
 
 
 def test_development_runs_with_the_default_secret(tmp_path):
-    create_app(Settings(database_url=f"sqlite:///{tmp_path}/x.sqlite"))
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/x.sqlite"))
+    assert app.state.settings.environment == "development"
+
+
+def test_postgres_urls_must_use_psycopg_3():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="psycopg"):
+        Settings(database_url="postgresql+psycopg2://u@h/db")
 
 
 def test_serve_command_refuses_and_explains(monkeypatch, tmp_path):

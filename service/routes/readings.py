@@ -76,10 +76,11 @@ def answer_for(result: IngestResult) -> dict[str, Any]:
 )
 async def post_readings(request: Request) -> Response:
     settings = request.app.state.settings
-    payload = parse_json(await read_body(request, max_bytes=settings.max_body_bytes))
-    items = readings_of(payload, max_readings=settings.max_batch_readings)
+    body = await read_body(request, max_bytes=settings.max_body_bytes)
 
     def ingest_in_one_transaction() -> IngestResult:
+        # Parsing a large batch takes milliseconds: off the event loop, like the database.
+        items = readings_of(parse_json(body), max_readings=settings.max_batch_readings)
         with session_scope(request.app.state.sessions) as session:
             result: IngestResult = request.app.state.ingestor.ingest(session, items)
             return result

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(help="deadzone: mobile-coverage dead-zone mapping.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -35,12 +38,10 @@ def load_settings(database_url: str | None = None) -> Settings:
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseOpt = None) -> None:
     """Create the database or upgrade it to the newest schema (PostGIS extension included)."""
-    from service.database import make_engine
-    from service.schema import current_revision, upgrade_database
+    from service.schema import current_revision
 
     settings = load_settings(database_url)
-    engine = make_engine(settings)
-    upgrade_database(engine)
+    engine = migrated_engine(settings)
     console.print(
         f"database [bold]{engine.url.render_as_string(hide_password=True)}[/] "
         f"is at revision [bold]{current_revision(engine)}[/]"
@@ -63,9 +64,7 @@ def serve(
     import uvicorn
 
     from service.app import create_app
-    from service.database import make_engine
     from service.errors import ConfigurationError
-    from service.schema import upgrade_database
 
     settings = load_settings(database_url)
     if demo:
@@ -75,8 +74,7 @@ def serve(
     except ConfigurationError as exc:
         console.print(f"[red]{exc.message}[/]")
         raise typer.Exit(2) from None
-    engine = make_engine(settings)
-    upgrade_database(engine)
+    engine = migrated_engine(settings)
     engine.dispose()
     if workers > 1:
         console.print("[yellow]--workers > 1 needs an import string; running one worker[/]")
@@ -94,9 +92,8 @@ def ingest_file(
     """Store canonical readings from a JSON file through the same ingest as the API."""
     import orjson
 
-    from service.database import make_engine, make_sessionmaker, session_scope
+    from service.database import make_sessionmaker, session_scope
     from service.ingest import Ingestor
-    from service.schema import upgrade_database
 
     settings = load_settings(database_url)
     try:
@@ -108,8 +105,7 @@ def ingest_file(
     if not isinstance(items, list):
         console.print(f'[red]{path}: expected {{"readings": [...]}} or a JSON array[/]')
         raise typer.Exit(2)
-    engine = make_engine(settings)
-    upgrade_database(engine)
+    engine = migrated_engine(settings)
     ingestor = Ingestor.from_settings(settings)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
@@ -153,6 +149,17 @@ def _byte_progress(path: Path) -> Any:
     )  # fmt: skip
 
 
+def migrated_engine(settings: Settings) -> Engine:
+    """An engine on the configured database, created or upgraded to the newest schema:
+    every command that writes starts this way."""
+    from service.database import make_engine
+    from service.schema import upgrade_database
+
+    engine = make_engine(settings)
+    upgrade_database(engine)
+    return engine
+
+
 def _fail(message: str) -> NoReturn:
 
     console.print(f"[red]{escape(message)}[/]")
@@ -191,10 +198,9 @@ def import_command(
     nothing. Exit 2 on a file-level error (nothing stored), 1 when --all-or-nothing
     refused the file."""
     from collectors.formats import READING_FORMATS, FormatError, open_readings
-    from service.database import make_engine, make_sessionmaker
+    from service.database import make_sessionmaker
     from service.imports import import_readings, rejected_csv_sink
     from service.ingest import Ingestor
-    from service.schema import upgrade_database
     from service.sites import CELL_EXPORT
     from service.uploads import peek_format
 
@@ -221,8 +227,7 @@ def import_command(
             )
         except FormatError as exc:
             _fail(f"{path}: {exc}; nothing stored")
-        engine = make_engine(settings)
-        upgrade_database(engine)
+        engine = migrated_engine(settings)
         try:
             with report_path.open("w", encoding="utf-8", newline="") as report_file:
                 result = import_readings(
@@ -256,9 +261,8 @@ def import_sites_command(
     (radio,mcc,net,area,cell,unit,lon,lat,range,samples,...): new cells are added, cells
     already stored are updated."""
     from collectors.formats import FormatError, open_sites
-    from service.database import make_engine, make_sessionmaker
+    from service.database import make_sessionmaker
     from service.imports import rejected_csv_sink
-    from service.schema import upgrade_database
     from service.sites import import_sites
 
     settings = load_settings(database_url)
@@ -273,8 +277,7 @@ def import_sites_command(
             stream = open_sites(file, progress=lambda done: bar.update(task, completed=done))
         except FormatError as exc:
             _fail(f"{path}: {exc}; nothing stored")
-        engine = make_engine(settings)
-        upgrade_database(engine)
+        engine = migrated_engine(settings)
         try:
             with report_path.open("w", encoding="utf-8", newline="") as report_file:
                 result = import_sites(
@@ -304,12 +307,10 @@ def aggregate(
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from service.aggregation import run_aggregation
-    from service.database import make_engine, make_sessionmaker
-    from service.schema import upgrade_database
+    from service.database import make_sessionmaker
 
     settings = load_settings(database_url)
-    engine = make_engine(settings)
-    upgrade_database(engine)
+    engine = migrated_engine(settings)
     tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description:12}"), BarColumn(),
@@ -533,10 +534,9 @@ def import_areas_command(
     was refused."""
 
     from service.areas import read_areas, upsert_areas
-    from service.database import make_engine, make_sessionmaker, session_scope
+    from service.database import make_sessionmaker, session_scope
     from service.errors import UnprocessableRequest
     from service.population import rebuild_population
-    from service.schema import upgrade_database
     from service.timestamps import utcnow
 
     if kind not in ("auto", "commune", "village"):
@@ -546,8 +546,7 @@ def import_areas_command(
         found = read_areas(path, kind=kind, layer=layer, resolution=settings.h3_resolution)
     except UnprocessableRequest as exc:
         _fail(f"{exc.message}; nothing stored")
-    engine = make_engine(settings)
-    upgrade_database(engine)
+    engine = migrated_engine(settings)
     with session_scope(make_sessionmaker(engine)) as session:
         inserted, updated = upsert_areas(session, found, now=utcnow())
         totals = rebuild_population(session, settings)
@@ -575,14 +574,12 @@ def import_population_command(
 ) -> None:
     """Replace the people per cell with a population raster (needs rasterio). Village
     statuses keep using the villages' cells."""
-    from service.database import make_engine, make_sessionmaker, session_scope
+    from service.database import make_sessionmaker, session_scope
     from service.errors import UnprocessableRequest
     from service.population import import_population_raster
-    from service.schema import upgrade_database
 
     settings = load_settings(database_url)
-    engine = make_engine(settings)
-    upgrade_database(engine)
+    engine = migrated_engine(settings)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
             people = import_population_raster(session, settings, path)
@@ -597,14 +594,12 @@ def import_population_command(
 def snapshot(database_url: DatabaseOpt = None) -> None:
     """Store today's progress (province and every commune): people covered, villages per
     status, open dead zones. Running it again the same day (UTC) replaces the day's rows."""
-    from service.database import make_engine, make_sessionmaker, session_scope
+    from service.database import make_sessionmaker, session_scope
     from service.progress import PROVINCE, measure_progress, take_snapshot
-    from service.schema import upgrade_database
     from service.timestamps import utcnow
 
     settings = load_settings(database_url)
-    engine = make_engine(settings)
-    upgrade_database(engine)
+    engine = migrated_engine(settings)
     now = utcnow()
     with session_scope(make_sessionmaker(engine)) as session:
         areas = take_snapshot(session, settings, now=now)

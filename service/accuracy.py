@@ -163,3 +163,46 @@ def score_by_radio(
             frame[["cell", "truth_class"]].merge(people, on="cell", how="left"), mine
         )
     return scores
+
+
+VILLAGE_TRUTH = ("trang_song", "lom_song", "covered")
+VILLAGE_STATUSES = ("trang_song", "lom_song", "covered", "unknown")
+
+
+def score_villages(truth: pd.DataFrame, called: pd.DataFrame) -> dict[str, Any]:
+    """Village statuses against the truth: how far an authority can trust the list of dark
+    villages.
+
+    ``truth``: code, status (trang_song / lom_song / covered); ``called``: code, status as
+    ``service.progress`` decides it (the four statuses; a village missing is ``unknown``).
+    Returns the confusion (truth -> called -> villages) and, for trắng sóng and lõm sóng,
+    precision and recall over the villages with a decision. The truth's lõm sóng may use a
+    different rule (a share of the people in dead cells) than the service's (any populated
+    village cell dead): the scores then also measure the difference of the rules.
+    """
+    joined = truth[["code", "status"]].merge(
+        called[["code", "status"]], on="code", how="left", suffixes=("_truth", "")
+    )
+    joined["status"] = joined["status"].fillna("unknown").astype(str)
+    joined["status_truth"] = joined["status_truth"].astype(str)
+    counts: dict[Any, int] = joined.groupby(["status_truth", "status"]).size().to_dict()
+    confusion = {
+        t: {s: int(counts.get((t, s), 0)) for s in VILLAGE_STATUSES} for t in VILLAGE_TRUTH
+    }
+    decided = joined[joined["status"] != "unknown"]
+    scores: dict[str, Any] = {
+        "villages": len(joined),
+        "decided": len(decided),
+        "confusion": confusion,
+    }
+    for status in ("trang_song", "lom_song"):
+        called_it = decided["status"] == status
+        true = decided["status_truth"] == status
+        hits = int((called_it & true).sum())
+        scores[status] = {
+            "called": int(called_it.sum()),
+            "true": int(true.sum()),
+            "precision": _share(hits, int(called_it.sum())),
+            "recall": _share(hits, int(true.sum())),
+        }
+    return scores

@@ -1,10 +1,20 @@
 """``deadzone demo``: the simulated province end to end, scored against its ground truth.
 
-Steps: generate the scenario (``collectors.scenario``), send its upload stream through
-``POST /v1/readings`` of the real application in process (so JSON parsing, the schema, the
-quality gate and duplicate handling run exactly as for phones), aggregate, find dead zones,
-score the decisions against the truth (``service.accuracy``), draw the maps and write
-``summary.json`` and ``summary.txt``.
+Steps: generate the scenario (``collectors.scenario``); write its communes and villages as
+GeoJSON files and import them the way ``deadzone import-areas`` does (so the people per cell
+come from the villages); send its upload stream through ``POST /v1/readings`` of the real
+application in process (so JSON parsing, the schema, the quality gate and duplicate handling
+run exactly as for phones), pausing once a week of replayed time for the last weeks to
+aggregate and take a progress snapshot, as a scheduled ``deadzone snapshot`` would; aggregate
+at the scenario's now, find dead zones, score the decisions and the village statuses against
+the truth (``service.accuracy``), suggest new sites (``service.planning``), draw the maps and
+write ``summary.json``, ``summary.txt``, ``progress.json`` and the plan (CSV and GeoJSON).
+
+Weekly snapshots: the decisions of an earlier week rest on the readings uploaded by then, so
+the province's covered share rises over the weeks as evidence arrives (unknown cells count as
+not covered) and as the scenario's new site goes on air; it is the trend an authority would
+have watched. Each snapshot costs one aggregation: about a second for the small province,
+minutes for the full one, hence fewer weeks there (``SNAPSHOT_WEEKS``).
 
 Clock: the scenario has a fixed ``now`` (``DEFAULT_NOW``), so the same seed gives the same
 readings. The quality gate, however, judges "future" and "too old" against the server's
@@ -24,7 +34,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -39,15 +49,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.scenario import DEFAULT_NOW, GATE_KINDS, SCHEMA_KINDS, Scenario, generate_scenario
 from maps import AreaOutline, write_map_html
-from service.accuracy import ScopeScore, score_by_radio, score_decisions
+from service.accuracy import ScopeScore, score_by_radio, score_decisions, score_villages
 from service.aggregation import run_aggregation
 from service.app import create_app
+from service.areas import read_areas, upsert_areas
 from service.database import make_engine, make_sessionmaker, session_scope
 from service.decisions import ANY
 from service.errors import DeadzoneError
 from service.ingest import Ingestor, IngestResult
 from service.mapdata import coverage_page, deadzone_page, map_meta
 from service.models import CellStatus, DeadZone, ReadingRow
+from service.planning import plan_sites, plan_to_csv, plan_to_geojson
+from service.population import rebuild_population
+from service.progress import (
+    PROVINCE,
+    measure_progress,
+    progress_series,
+    take_snapshot,
+    village_states,
+)
 from service.schema import upgrade_database
 from service.settings import Settings
 
@@ -62,7 +82,15 @@ SUMMARY_JSON = "summary.json"
 SUMMARY_TXT = "summary.txt"
 COVERAGE_HTML = "coverage.html"
 DEADZONES_HTML = "deadzones.html"
+COMMUNES_GEOJSON = "communes.geojson"
+VILLAGES_GEOJSON = "villages.geojson"
+PROGRESS_JSON = "progress.json"
+PLAN_CSV = "plan.csv"
+PLAN_GEOJSON = "plan.geojson"
 TOP_ZONES = 10  # zones listed in the summary
+PLAN_SITES = 5  # sites suggested for the best of all operators
+# Weekly progress snapshots before the final one (module doc: each costs an aggregation).
+SNAPSHOT_WEEKS: dict[str, int] = {"small": 11, "province": 3}
 
 # How /v1/stats names the rejection of each injected kind (field, code). Strict JSON has no
 # NaN: the demo's client (orjson, like JavaScript's JSON.stringify and Android's JSONObject
@@ -154,11 +182,15 @@ def run_demo(
     out: Path,
     progress: Progress = _no_progress,
     maps: bool = True,
+    snapshot_weeks: int | None = None,
 ) -> DemoResult:
     """Run the scenario end to end on ``settings.database_url`` and write the results to
-    ``out``. The database must hold no readings yet (``DemoError`` otherwise)."""
+    ``out``. The database must hold no readings yet (``DemoError`` otherwise).
+    ``snapshot_weeks``: weekly progress snapshots before the final one (default
+    ``SNAPSHOT_WEEKS[size]``; 0 for none)."""
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
+    weeks = SNAPSHOT_WEEKS[size] if snapshot_weeks is None else snapshot_weeks
 
     start = time.perf_counter()
     progress("generate", 0, 1)
@@ -178,23 +210,49 @@ def run_demo(
                 )
 
         start = time.perf_counter()
-        ingest = send_readings(settings, scenario, progress=progress)
+        files = write_area_files(scenario, out)
+        areas = import_areas(sessions, settings, files, now=scenario.start, progress=progress)
+        seconds["areas"] = time.perf_counter() - start
+
+        def snapshot(at: datetime) -> None:
+            """Aggregate what has arrived by ``at`` and store that day's progress."""
+            run_aggregation(sessions, settings, now=at)
+            with session_scope(sessions) as session:
+                take_snapshot(session, settings, now=at)
+
+        checkpoints = [scenario.now - timedelta(weeks=k) for k in range(weeks, 0, -1)]
+        start = time.perf_counter()
+        ingest = send_readings(
+            settings, scenario, progress=progress, checkpoints=checkpoints, on_checkpoint=snapshot
+        )
         seconds["ingest"] = time.perf_counter() - start
 
         start = time.perf_counter()
         report = run_aggregation(sessions, settings, now=scenario.now, progress=progress)
+        with session_scope(sessions) as session:
+            take_snapshot(session, settings, now=scenario.now)
         seconds["aggregate"] = time.perf_counter() - start
 
         start = time.perf_counter()
         with session_scope(sessions, write=False) as session:
             decisions = load_decisions(session, resolution=settings.h3_resolution)
             zones = zone_rows(session)
+            villages = pd.DataFrame(
+                [(v.code, v.status) for v in village_states(session, settings)],
+                columns=["code", "status"],
+            )
         overall = decisions[decisions["radio"] == ANY]
         scores = score_decisions(scenario.cells, scenario.truth_by_operator(), overall)
         radio_scores = score_by_radio(scenario.cells, scenario.truth, decisions)
+        village_scores = score_villages(scenario.village_truth(), villages)
         seconds["score"] = time.perf_counter() - start
 
-        files: dict[str, Path] = {}
+        start = time.perf_counter()
+        files |= write_progress_and_plan(sessions, settings, scenario, out)
+        plan = json.loads(files[PLAN_GEOJSON].read_text(encoding="utf-8"))
+        progress_body = json.loads(files[PROGRESS_JSON].read_text(encoding="utf-8"))
+        seconds["plan"] = time.perf_counter() - start
+
         if maps:
             start = time.perf_counter()
             files |= write_maps(sessions, scenario, out, progress=progress)
@@ -206,6 +264,9 @@ def run_demo(
         scenario, settings, ingest=ingest, scores=scores, radio_scores=radio_scores,
         zones=zones, cells=report.cells, engine_name=engine.dialect.name,
     )  # fmt: skip
+    summary["areas"] = areas
+    summary["progress"] = progress_summary(progress_body, village_scores)
+    summary["plan"] = plan_summary(plan)
     summary["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     files[SUMMARY_JSON] = out / SUMMARY_JSON
     files[SUMMARY_TXT] = out / SUMMARY_TXT
@@ -214,20 +275,149 @@ def run_demo(
     return DemoResult(summary, files)
 
 
+def write_area_files(scenario: Scenario, out: Path) -> dict[str, Path]:
+    """The scenario's communes (polygons) and villages (points) as GeoJSON files in ``out``,
+    with the columns ``deadzone import-areas`` reads (code, name, commune, population): the
+    files a province's GIS office would hand over, and the demo imports them from disk."""
+    communes = scenario.communes[["code", "name", "population", "geometry"]]
+    villages = scenario.villages[["code", "name", "commune_code", "population", "geometry"]]
+    files = {COMMUNES_GEOJSON: out / COMMUNES_GEOJSON, VILLAGES_GEOJSON: out / VILLAGES_GEOJSON}
+    for frame, name in ((communes, COMMUNES_GEOJSON), (villages, VILLAGES_GEOJSON)):
+        files[name].unlink(missing_ok=True)  # the GeoJSON driver refuses to overwrite
+        frame.rename(columns={"commune_code": "commune"}).to_file(
+            files[name], driver="GeoJSON", engine="pyogrio"
+        )
+    return files
+
+
+def import_areas(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    files: dict[str, Path],
+    *,
+    now: datetime,
+    progress: Progress = _no_progress,
+) -> dict[str, Any]:
+    """Import the communes, then the villages, as ``deadzone import-areas`` does, and spread
+    the villages' people over the grid. A refused feature stops the demo: the scenario's
+    files are meant to be clean (hostile names included, which are text, not errors)."""
+    counts: dict[str, Any] = {}
+    progress("areas", 0, 2)
+    for done, (name, kind) in enumerate(
+        ((COMMUNES_GEOJSON, "commune"), (VILLAGES_GEOJSON, "village")), start=1
+    ):
+        found = read_areas(files[name], kind=kind, resolution=settings.h3_resolution)
+        if found.rejected:
+            first = found.rejected[0]
+            raise DemoError(f"{name}: {len(found.rejected)} feature(s) refused, first "
+                            f"{first.feature}: {first.reason}")  # fmt: skip
+        with session_scope(sessions) as session:
+            inserted, _ = upsert_areas(session, found, now=now)
+        counts[f"{kind}s"] = inserted
+        progress("areas", done, 2)
+    with session_scope(sessions) as session:
+        totals = rebuild_population(session, settings)
+    counts["grid_people"] = round(totals["grid_people"], 1)
+    return counts
+
+
+def write_progress_and_plan(
+    sessions: sessionmaker[Session], settings: Settings, scenario: Scenario, out: Path
+) -> dict[str, Path]:
+    """``progress.json`` (the province's snapshot series with its goal and trend, every
+    area's numbers and every village's status at the scenario's now) and the suggested
+    sites for the best of all operators as ``plan.csv`` and ``plan.geojson``."""
+    with session_scope(sessions, write=False) as session:
+        series = progress_series(
+            session, settings, area=PROVINCE, start=None, end=None, today=scenario.now.date()
+        )
+        areas = measure_progress(session, settings, now=scenario.now)
+        villages = village_states(session, settings)
+        plan = plan_sites(session, settings, operator=ANY, sites=PLAN_SITES)
+    body = {
+        "province": series,
+        "areas": [asdict(a) for a in areas.values()],
+        "villages": [asdict(v) for v in villages],
+    }
+    files = {name: out / name for name in (PROGRESS_JSON, PLAN_CSV, PLAN_GEOJSON)}
+    files[PROGRESS_JSON].write_text(
+        json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    files[PLAN_CSV].write_text(plan_to_csv(plan), encoding="utf-8")
+    files[PLAN_GEOJSON].write_text(
+        json.dumps(plan_to_geojson(plan), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return files
+
+
+def progress_summary(body: dict[str, Any], village_scores: dict[str, Any]) -> dict[str, Any]:
+    """The province's progress in the summary: each snapshot's covered share, the trend,
+    the villages per status now, and how the village statuses compare with the truth."""
+    series = body["province"]["series"]
+    newest = series[-1] if series else {}
+    return {
+        "goal": body["province"]["goal"],
+        "trend": body["province"]["trend"],
+        "snapshots": [
+            {"day": s["day"], "covered_share": s["covered_share"], "zones_open": s["zones_open"]}
+            for s in series
+        ],
+        "population": newest.get("population"),
+        "people_covered": newest.get("people_covered"),
+        "villages": {
+            status: newest.get(f"villages_{status}")
+            for status in ("trang_song", "lom_song", "covered", "unknown")
+        },
+        "village_accuracy": village_scores,
+    }
+
+
+def plan_summary(plan: dict[str, Any]) -> dict[str, Any]:
+    """The suggested sites in the summary: model, radius, people per site."""
+    return {
+        "operator": plan["operator"],
+        "model": plan["model"]["name"],
+        "radius_km": plan["model"]["radius_km"],
+        "sites": [
+            {
+                "rank": f["properties"]["rank"],
+                "h3": f["properties"]["h3"],
+                "people_new": f["properties"]["people_new"],
+                "people_cumulative": f["properties"]["people_cumulative"],
+                "villages": [f"{v['name']} ({v['code']})" for v in f["properties"]["villages"]],
+            }
+            for f in plan["features"]
+        ],
+    }
+
+
 def send_readings(
-    settings: Settings, scenario: Scenario, *, progress: Progress = _no_progress
+    settings: Settings,
+    scenario: Scenario,
+    *,
+    progress: Progress = _no_progress,
+    checkpoints: Sequence[datetime] = (),
+    on_checkpoint: Callable[[datetime], None] | None = None,
 ) -> dict[str, Any]:
     """POST the scenario's upload stream to the application in process, batch by batch.
+    ``on_checkpoint(t)`` is called for each of the (ascending) ``checkpoints`` once every
+    batch uploaded by ``t`` has been sent, before any later one.
 
     Returns the client's tally (from the answers), the server's ``GET /v1/stats`` and a
     check of the injected bad readings (ids starting with "x"): how many were accepted,
     and which good readings were refused, by reason.
     """
-    return asyncio.run(_send_readings(settings, scenario, progress))
+    return asyncio.run(
+        _send_readings(settings, scenario, progress, list(checkpoints), on_checkpoint)
+    )
 
 
 async def _send_readings(
-    settings: Settings, scenario: Scenario, progress: Progress
+    settings: Settings,
+    scenario: Scenario,
+    progress: Progress,
+    checkpoints: list[datetime],
+    on_checkpoint: Callable[[datetime], None] | None,
 ) -> dict[str, Any]:
     total = len(scenario.plan)
     # The demo aggregates once, at the scenario's now, after the last upload: the app's
@@ -245,6 +435,10 @@ async def _send_readings(
         httpx.AsyncClient(transport=transport, base_url="http://demo") as client,
     ):
         for batch in scenario.reading_batches(POST_BATCH):
+            while checkpoints and batch.uploaded_at > checkpoints[0]:
+                at = checkpoints.pop(0)
+                if on_checkpoint is not None:
+                    on_checkpoint(at)
             clock.now = batch.uploaded_at
             response = await client.post(
                 "/v1/readings",
@@ -270,6 +464,9 @@ async def _send_readings(
             sent += len(batch.readings)
             batches += 1
             progress("ingest", sent, total)
+        for at in checkpoints:  # any left after the last upload
+            if on_checkpoint is not None:
+                on_checkpoint(at)
         stats = (await client.get("/v1/stats")).json()
     return {
         "batches": batches,
@@ -567,5 +764,43 @@ def summary_text(summary: dict[str, Any]) -> str:
             f"  #{t['rank']:<3} {t['id']:28} {t['cells']:>4} cells {t['area_km2']:>7.2f} km²  "
             f"{t['people']:>6,} people  {t['truly_dead_cells']}/{t['cells']} truly dead"
         )
+    lines += progress_lines(summary["progress"], summary["plan"])
     lines += ["", "Seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items())]
     return "\n".join(lines) + "\n"
+
+
+def progress_lines(progress: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """The progress and plan part of ``summary.txt``."""
+    goal, trend = progress["goal"], progress["trend"]
+    shares = ", ".join(
+        f"{s['day'][5:]} {_pct(s['covered_share']).strip()}" for s in progress["snapshots"]
+    )
+    villages = progress["villages"]
+    accuracy = progress["village_accuracy"]
+    lines = [
+        "",
+        f"Progress (best of all operators; unknown counts as not covered): goal "
+        f"{_pct(goal['covered_share']).strip()} by {goal['deadline']}, trend {trend['status']}"
+        f", projected {_pct(trend['projected_share']).strip()}",
+        f"  people covered by snapshot: {shares}",
+        f"  villages now: trang song {villages['trang_song']}, lom song {villages['lom_song']}, "
+        f"covered {villages['covered']}, unknown {villages['unknown']}",
+        "  village status against the truth (rows: truth; columns: trang song, lom song, "
+        "covered, unknown):",
+    ]
+    for truth, row in accuracy["confusion"].items():
+        lines.append(f"    {truth:11} " + " ".join(f"{n:>5}" for n in row.values()))
+    for status in ("trang_song", "lom_song"):
+        a = accuracy[status]
+        lines.append(f"  {status}: precision {_pct(a['precision']).strip()}, recall "
+                     f"{_pct(a['recall']).strip()} over villages with a decision")  # fmt: skip
+    lines += [
+        "",
+        f"Suggested sites ({plan['operator']}, {plan['model']}, radius "
+        f"{plan['radius_km']:.2f} km):",
+    ]
+    for site in plan["sites"]:
+        names = ", ".join(site["villages"][:3]) + (" ..." if len(site["villages"]) > 3 else "")
+        lines.append(f"  #{site['rank']} {site['h3']} +{site['people_new']:,.0f} people "
+                     f"(total {site['people_cumulative']:,.0f}) {names}")  # fmt: skip
+    return lines

@@ -16,6 +16,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,29 @@ def client(settings: Settings) -> Iterator[Any]:
 
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """A finished small demo (seed 1): ``settings`` of its SQLite database (readings,
+    decisions, zones, communes, villages, people per cell, weekly progress snapshots),
+    ``out`` its output folder, ``summary`` its summary.json."""
+
+    settings: Settings
+    out: Path
+    summary: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The small demo, run once per test session for the pages that show its numbers.
+    Read-only: tests that write must use their own database."""
+    from service.demo import demo_settings, run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    settings = demo_settings(out)
+    result = run_demo(settings, size="small", seed=1, out=out)
+    return DemoRun(settings=settings, out=out, summary=result.summary)
 
 
 @pytest.fixture

@@ -6,17 +6,19 @@ import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import h3
 import orjson
+import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.aggregation import last_run
 from service.decisions import ANY, STATUSES
 from service.errors import NotFound, UnprocessableRequest
-from service.models import CellStatus, DeadZone, ReadingRow
+from service.exports import csv_text
+from service.models import CellStatus, DeadZone, ReadingRow, Village
 from service.settings import Settings
 from service.statistics import watermark
 
@@ -155,9 +157,10 @@ ZONE_ORDER = (DeadZone.priority.desc(), DeadZone.id)
 
 
 def list_zones(
-    session: Session, *, operator: str, min_cells: int, limit: int, offset: int
+    session: Session, *, operator: str, min_cells: int, limit: int | None, offset: int
 ) -> tuple[int, list[DeadZone]]:
-    """Active dead zones of a scope, ranked by priority, and their total count."""
+    """Active dead zones of a scope, ranked by priority, and their total count
+    (``limit`` None: every zone from ``offset`` on)."""
     where = (
         DeadZone.active.is_(True),
         DeadZone.operator == operator,
@@ -231,3 +234,50 @@ def zone_properties(zone: DeadZone) -> dict[str, Any]:
         "population": zone.population,
         "villages": zone.villages,
     }
+
+
+def village_names(session: Session, zones: list[DeadZone]) -> dict[str, str]:
+    """Code -> name of the villages the zones touch."""
+    codes = sorted({code for zone in zones for code in zone.villages or ()})
+    if not codes:
+        return {}
+    rows = session.execute(select(Village.code, Village.name).where(Village.code.in_(codes)))
+    return {code: name for code, name in rows}
+
+
+ZONE_CSV_HEADER: Final = (
+    "rank", "id", "operator", "state", "priority", "population", "villages", "village_names",
+    "cell_count", "area_km2", "readings", "devices", "first_seen", "last_seen",
+    "distance_to_covered_m", "operators_affected",
+)  # fmt: skip
+
+
+def zones_to_csv(zones: list[DeadZone], names: dict[str, str]) -> str:
+    """One row per zone, in rank order, for spreadsheets (``service.exports``); villages
+    and operators separated by ';'."""
+    rows = []
+    for zone in zones:
+        p = zone_properties(zone)
+        codes = p["villages"] or []
+        p["village_names"] = [names.get(code, code) for code in codes]
+        rows.append([p[name] for name in ZONE_CSV_HEADER])
+    return csv_text(ZONE_CSV_HEADER, rows)
+
+
+def zones_to_geojson(zones: list[DeadZone], names: dict[str, str]) -> dict[str, Any]:
+    """The zones' outlines (MultiPolygons, WGS84 lon/lat to 1e-6 degree) with their
+    properties and the names of their villages, for QGIS."""
+    features = []
+    for zone in zones:
+        properties = zone_properties(zone)
+        properties["village_names"] = [names.get(c, c) for c in properties["villages"] or []]
+        outline = shapely.to_geojson(shapely.set_precision(zone.outline, 10**-COORDINATE_DECIMALS))
+        features.append(
+            {
+                "type": "Feature",
+                "id": zone.id,
+                "geometry": orjson.Fragment(outline),
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

@@ -52,6 +52,7 @@ from collectors.scenario.propagation import (
     rural_path_loss_db,
 )
 from service.errors import UnprocessableRequest
+from service.exports import csv_text
 from service.models import CellPopulation, DeadZone, Village, VillageCell
 from service.progress import cell_statuses
 from service.settings import Settings
@@ -285,21 +286,33 @@ def _model_dict(model: SiteModel) -> dict[str, Any]:
     }
 
 
+PLAN_CSV_HEADER: Final = (
+    "rank", "h3", "lat", "lon", "people_new", "people_cumulative", "villages", "village_names",
+    "model", "radius_km",
+)  # fmt: skip
+
+
 def plan_to_csv(plan: dict[str, Any]) -> str:
     """One row per site: rank, h3, lat, lon, people_new, people_cumulative, villages (codes
-    separated by ';')."""
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["rank", "h3", "lat", "lon", "people_new", "people_cumulative", "villages"])
-    for s in plan["sites"]:
-        codes = ";".join(v["code"] for v in s["villages"])
-        writer.writerow(
-            [s["rank"], s["h3"], s["lat"], s["lon"], s["people_new"], s["people_cumulative"], codes]
-        )
-    return out.getvalue()
+    separated by ';'), their names, the propagation model and its radius (km). A file for
+    spreadsheets (``service.exports``: BOM, names that cannot run as formulas)."""
+    model = plan["model"]
+    rows = [
+        [
+            s["rank"],
+            s["h3"],
+            s["lat"],
+            s["lon"],
+            s["people_new"],
+            s["people_cumulative"],
+            [v["code"] for v in s["villages"]],
+            [v["name"] for v in s["villages"]],
+            model["name"],
+            model["radius_km"],
+        ]
+        for s in plan["sites"]
+    ]
+    return csv_text(PLAN_CSV_HEADER, rows)
 
 
 def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ deadline, ``behind`` if not, ``unknown`` with fewer than two snapshots.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -44,6 +45,7 @@ from service.areas import cells_to_communes
 from service.decisions import ANY
 from service.errors import NotFound, UnprocessableRequest
 from service.models import (
+    AggregationRun,
     CellPopulation,
     CellStatus,
     Commune,
@@ -328,3 +330,104 @@ def _snapshot_dict(row: ProgressSnapshot) -> dict[str, Any]:
         value = getattr(row, name)
         out[name] = value.isoformat() if isinstance(value, date) else value
     return out
+
+
+def list_villages(
+    session: Session, settings: Settings, *, operator: str = ANY, commune: str | None = None,
+    status: Sequence[str] | None = None,
+) -> list[VillageState]:  # fmt: skip
+    """``village_states`` of one operator scope, keeping only the villages whose status is
+    one of ``status`` (all when None or empty)."""
+    unknown = sorted(set(status or ()) - set(VILLAGE_STATUSES))
+    if unknown:
+        raise UnprocessableRequest(
+            f"unknown village status {unknown[0]!r}; use {', '.join(VILLAGE_STATUSES)}",
+            field="status",
+        )
+    states = village_states(session, settings, operator=operator, commune=commune)
+    if status:
+        states = [s for s in states if s.status in status]
+    return states
+
+
+def commune_names(session: Session) -> dict[str, str]:
+    """Commune code -> name, as imported."""
+    return {code: name for code, name in session.execute(select(Commune.code, Commune.name))}
+
+
+VILLAGE_CSV_HEADER: Final = (
+    "code", "name", "commune_code", "commune_name", "population", "lat", "lon", "status",
+    "centre_status", "cells", "cells_dead", "cells_unknown", "people_dead",
+)  # fmt: skip
+
+
+def village_rows(states: Sequence[VillageState], names: dict[str, str]) -> list[list[Any]]:
+    """One row per village, in ``VILLAGE_CSV_HEADER``'s order (people to 0.1)."""
+    return [
+        [
+            s.code,
+            s.name,
+            s.commune_code,
+            names.get(s.commune_code or ""),
+            s.population,
+            round(s.lat, 6),
+            round(s.lon, 6),
+            s.status,
+            s.centre_status,
+            s.cells,
+            s.cells_dead,
+            s.cells_unknown,
+            round(s.people_dead, 1),
+        ]
+        for s in states
+    ]
+
+
+AREA_FIELDS: Final = (
+    "code", "kind", "name", "population", "people_covered", "people_weak", "people_dead",
+    "people_unknown", "covered_share", "gap_share", "gap_people", "villages_trang_song",
+    "villages_lom_song", "villages_covered", "villages_unknown", "zones_open",
+    "evidence_median_age_days",
+)  # fmt: skip
+
+
+def area_table(session: Session, settings: Settings, *, now: datetime) -> dict[str, Any]:
+    """Progress of the province and of every commune as it stands now (``measure_progress``,
+    live, not a snapshot), with each area's gap to the goal, stamped with the time of the
+    last aggregation (the decisions it rests on).
+
+    ``gap_people``: people still to cover to reach the goal share of the area's population
+    (0 once reached); ``gap_share``: the goal less the covered share (None without people).
+    The province comes first, then the communes with the largest gap in people (ties: the
+    largest gap in share, then the code)."""
+    goal = settings.goal_covered_share
+    names = commune_names(session)
+    rows = []
+    for code, area in measure_progress(session, settings, now=now).items():
+        share = area.covered_share
+        row = asdict(area)
+        row.update(
+            code=row.pop("area"),
+            kind=PROVINCE if code == PROVINCE else "commune",
+            name=names.get(code),
+            gap_share=None if share is None else round(max(0.0, goal - share), 6),
+            gap_people=round(max(0.0, goal * area.population - area.people_covered), 1),
+        )
+        rows.append({name: row[name] for name in AREA_FIELDS})
+    province = [r for r in rows if r["kind"] == PROVINCE]
+    communes = sorted(
+        (r for r in rows if r["kind"] != PROVINCE),
+        key=lambda r: (-r["gap_people"], -(r["gap_share"] or 0.0), r["code"]),
+    )
+    # The newest run, as /v1/summary's aggregated_at (service.aggregation.last_run, which
+    # this module cannot import: the aggregation imports planning, which imports us).
+    aggregated = session.scalar(
+        select(AggregationRun.finished_at).order_by(AggregationRun.id.desc()).limit(1)
+    )
+    deadline = goal_deadline(settings, today=now.date())
+    return {
+        "measured_at": now.isoformat(),
+        "aggregated_at": aggregated.isoformat() if aggregated else None,
+        "goal": {"covered_share": goal, "deadline": deadline.isoformat()},
+        "areas": province + communes,
+    }

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from service import planning, progress
+from service import exports, planning, progress
 from service.dependencies import SessionDep, SettingsDep
 from service.routes.coverage import OperatorQuery
 from service.timestamps import utcnow
@@ -44,14 +44,38 @@ class VillageList(BaseModel):
     villages: list[VillageOut]
 
 
-@router.get("/villages", response_model=VillageList, summary="Villages and their status")
+@router.get(
+    "/villages",
+    response_model=VillageList,
+    summary="Villages and their status",
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV to download."}},
+)
 def get_villages(
     session: SessionDep,
     settings: SettingsDep,
     operator: OperatorQuery = "any",
     commune: Annotated[str | None, Query(description="Only this commune's villages.")] = None,
-) -> VillageList:
-    states = progress.village_states(session, settings, operator=operator, commune=commune)
+    status: Annotated[
+        list[VillageStatus] | None,
+        Query(
+            description="Only villages of these statuses (repeat: status=trang_song&"
+            "status=lom_song)."
+        ),
+    ] = None,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: a file to download (UTF-8, BOM).")
+    ] = "json",
+) -> VillageList | Response:
+    states = progress.list_villages(
+        session, settings, operator=operator, commune=commune, status=status
+    )
+    if format == "csv":
+        rows = progress.village_rows(states, progress.commune_names(session))
+        name = exports.dated_filename(
+            "villages", operator, *(status or ()), day=utcnow().date(), suffix="csv"
+        )
+        body = exports.csv_text(progress.VILLAGE_CSV_HEADER, rows)
+        return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
     return VillageList(operator=operator, villages=[VillageOut(**asdict(s)) for s in states])
 
 
@@ -105,6 +129,59 @@ def get_progress(
     return ProgressSeries(**body)
 
 
+class AreaProgressOut(BaseModel):
+    code: str = Field(description="'province' or the commune's code.")
+    kind: Literal["province", "commune"]
+    name: str | None = Field(description="Commune name as imported (escape it); null for "
+                             "the province.")  # fmt: skip
+    population: float = Field(description="People in the area's cells.")
+    people_covered: float = Field(description="In covered or weak cells, best operator.")
+    people_weak: float
+    people_dead: float
+    people_unknown: float = Field(description="Undecided or never measured: not covered.")
+    covered_share: float | None = Field(description="0-1; null when nobody lives there.")
+    gap_share: float | None = Field(description="Goal less the covered share, 0 once met.")
+    gap_people: float = Field(description="People still to cover to reach the goal.")
+    villages_trang_song: int
+    villages_lom_song: int
+    villages_covered: int
+    villages_unknown: int
+    zones_open: int = Field(description="Open dead zones (best of all operators) touching it.")
+    evidence_median_age_days: float | None
+
+
+class AreaTable(BaseModel):
+    measured_at: str = Field(description="When these numbers were computed (now).")
+    aggregated_at: str | None = Field(description="When the decisions were last computed.")
+    goal: Goal
+    areas: list[AreaProgressOut] = Field(
+        description="The province first, then the communes, largest gap in people first."
+    )
+
+
+@router.get(
+    "/progress/areas",
+    response_model=AreaTable,
+    summary="Progress of the province and every commune, now",
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV to download."}},
+)
+def get_progress_areas(
+    session: SessionDep,
+    settings: SettingsDep,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: a file to download (UTF-8, BOM).")
+    ] = "json",
+) -> AreaTable | Response:
+    now = utcnow()
+    table = progress.area_table(session, settings, now=now)
+    if format == "csv":
+        rows = [[area[f] for f in progress.AREA_FIELDS] for area in table["areas"]]
+        body = exports.csv_text(progress.AREA_FIELDS, rows)
+        name = exports.dated_filename("progress-areas", day=now.date(), suffix="csv")
+        return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
+    return AreaTable(**table)
+
+
 class PlanVillage(BaseModel):
     code: str
     name: str
@@ -137,9 +214,11 @@ def get_plan(
     format: Annotated[Literal["json", "csv", "geojson"], Query()] = "json",
 ) -> Response:
     plan = planning.plan_sites(session, settings, operator=operator, sites=sites)
-    if format == "csv":
-        return Response(planning.plan_to_csv(plan), media_type="text/csv; charset=utf-8")
-    if format == "geojson":
+    if format != "json":
+        name = exports.dated_filename("sites", operator, sites, day=utcnow().date(), suffix=format)
+        if format == "csv":
+            body: str | bytes = planning.plan_to_csv(plan)
+            return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
         body = orjson.dumps(planning.plan_to_geojson(plan))
-        return Response(body, media_type="application/geo+json")
+        return exports.download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=name)
     return Response(orjson.dumps(Plan(**plan).model_dump()), media_type="application/json")

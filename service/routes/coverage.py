@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from service import coverage
+from service import coverage, exports
 from service.dependencies import SessionDep, SettingsDep
 from service.errors import UnprocessableRequest
+from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
 
@@ -142,17 +143,53 @@ class ZoneFeature(BaseModel):
     cells: list[str] = Field(description="H3 cells of the zone.")
 
 
-@router.get("/deadzones", response_model=ZoneList, summary="Dead zones, ranked")
+DEFAULT_ZONE_LIMIT = 50
+
+
+@router.get(
+    "/deadzones",
+    response_model=ZoneList,
+    summary="Dead zones, ranked",
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/geo+json": {}},
+            "description": "JSON, or a CSV or GeoJSON file to download.",
+        }
+    },
+)
 def get_deadzones(
     session: SessionDep,
     operator: OperatorQuery = "any",
     min_cells: Annotated[int, Query(ge=1, description="Smallest zone, in cells.")] = 1,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=1000,
+            description=f"Zones per page (JSON default {DEFAULT_ZONE_LIMIT}; "
+            "csv and geojson default: every zone).",
+        ),
+    ] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> ZoneList:
+    format: Annotated[
+        Literal["json", "csv", "geojson"],
+        Query(description="csv or geojson: a file to download (CSV in UTF-8 with BOM)."),
+    ] = "json",
+) -> ZoneList | Response:
+    if limit is None and format == "json":
+        limit = DEFAULT_ZONE_LIMIT
     total, zones = coverage.list_zones(
         session, operator=operator, min_cells=min_cells, limit=limit, offset=offset
     )
+    if format != "json":
+        names = coverage.village_names(session, zones)
+        filename = exports.dated_filename("deadzones", operator, day=utcnow().date(), suffix=format)
+        if format == "csv":
+            body: str | bytes = coverage.zones_to_csv(zones, names)
+            return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=filename)
+        body = orjson.dumps(coverage.zones_to_geojson(zones, names))
+        return exports.download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=filename)
+    assert limit is not None
     return ZoneList(
         total=total,
         limit=limit,

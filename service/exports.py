@@ -1,0 +1,72 @@
+"""Downloads: CSV that spreadsheets open correctly and safely, under dated file names.
+
+The CSV files are for people who double-click them into Excel or LibreOffice:
+
+* UTF-8 with a byte-order mark. Without one, Excel reads a CSV in the machine's ANSI code
+  page (Windows-1258 on a Vietnamese Windows), and "Buôn Đôn" or "Ea Ktur" turn into mojibake.
+* CRLF line ends and minimal quoting (RFC 4180).
+* Formula injection (OWASP "CSV Injection"): names come from imported files and resident
+  reports, so a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+  return is prefixed with a single quote: a spreadsheet then shows ``=HYPERLINK(...)`` as the
+  text it is instead of running it. Numbers are written as numbers and never prefixed.
+
+A download carries ``Content-Disposition: attachment`` with a name that says what it holds
+and the day it was made, so that a folder of exports sorts and reads by itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any, Final
+
+from fastapi.responses import Response
+
+BOM: Final = "\ufeff"
+# OWASP CSV Injection: the characters a spreadsheet reads as the start of a formula.
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+CSV_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
+GEOJSON_MEDIA_TYPE: Final = "application/geo+json"
+_UNSAFE_IN_NAME: Final = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def safe_cell(value: Any) -> Any:
+    """A value as a CSV cell: None empty, a list joined by ';', text that a spreadsheet
+    would run as a formula prefixed with a single quote; numbers unchanged."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = ";".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A whole CSV file as text: BOM, header, one line per row, every cell ``safe_cell``."""
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
+    return out.getvalue()
+
+
+def dated_filename(*parts: str | int, day: date, suffix: str) -> str:
+    """``deadzone-<parts>-<YYYY-MM-DD>.<suffix>``, each part cut to letters, digits, ``-``
+    and ``_`` (a header value must not carry quotes, slashes or line breaks)."""
+    words = [_UNSAFE_IN_NAME.sub("_", str(p)).strip("_") for p in ("deadzone", *parts)]
+    return "-".join([w for w in words if w] + [day.isoformat()]) + "." + suffix
+
+
+def download(body: str | bytes, *, media_type: str, filename: str) -> Response:
+    """The body as a file to save (``Content-Disposition: attachment``)."""
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

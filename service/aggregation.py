@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.bulk import copy_rows
 from service.database import session_scope
 from service.decisions import decide_resolution
-from service.models import AggregationRun, CellStatus, DeadZone, ReadingRow
+from service.models import AggregationRun, CellPopulation, CellStatus, DeadZone, ReadingRow
 from service.planning import annotate_zones
+from service.progress import take_snapshot
 from service.settings import Settings
 from service.statistics import merge_new_readings, rebuild, rollup, safe_max_seq, watermark
 from service.timestamps import utcnow
@@ -257,8 +258,19 @@ class AggregationWorker:
                 if not self._new_readings():
                     continue  # recomputing the province takes minutes: only when needed
                 run_aggregation(self.sessions, self.settings)
+                if self.settings.snapshot_after_aggregation:
+                    self._snapshot()
             except Exception:  # keep serving; the next round retries
                 log.exception("background aggregation failed")
+
+    def _snapshot(self) -> None:
+        """Today's progress from the decisions just made; the day's latest one is kept
+        (``take_snapshot`` replaces rows of the same day). Skipped while no population is
+        imported: there would be nobody to count as covered."""
+        with session_scope(self.sessions) as session:
+            if session.scalar(select(CellPopulation.h3_cell).limit(1)) is None:
+                return
+            take_snapshot(session, self.settings, now=utcnow())
 
     def _new_readings(self) -> bool:
         with session_scope(self.sessions, write=False) as session:

@@ -175,6 +175,12 @@ class Settings(BaseSettings):
         "cell and this many rings of neighbours, each ring half the weight of the one inside "
         "(1: 7 cells, about 0.74 km2 at resolution 9).",
     )
+    snapshot_after_aggregation: bool = Field(
+        default=True,
+        description="After each background aggregation, store today's progress snapshot "
+        "(replacing the day's earlier one), once areas and population are imported: a daily "
+        "series without a scheduler. Off: run `deadzone snapshot` from cron.",
+    )
     goal_covered_share: float = Field(
         default=1.0,
         gt=0.0,

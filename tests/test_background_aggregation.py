@@ -37,3 +37,35 @@ def test_background_aggregation_follows_uploads_and_then_idles(db_url, sessions)
         settled = runs()
         time.sleep(1.0)  # five more intervals with nothing new
         assert runs() == settled
+
+
+def test_background_aggregation_keeps_one_progress_snapshot_per_day(db_url, sessions, tmp_path):
+    from service.models import ProgressSnapshot
+    from tests.areas.conftest import import_areas, village, write_layer
+
+    settings = Settings(database_url=db_url, device_secret=TEST_SECRET, aggregate_interval_s=0.2)
+    villages = write_layer(tmp_path / "v.geojson", [village("V1", "Buôn Một", CENTRE, 120)])
+    import_areas(sessions, settings, villages)
+
+    def snapshots() -> list[tuple[str, float, int]]:
+        with sessions() as s:
+            rows = s.execute(
+                select(ProgressSnapshot.day, ProgressSnapshot.people_dead,
+                       ProgressSnapshot.villages_trang_song)
+                .where(ProgressSnapshot.area == "province")
+            )  # fmt: skip
+            return sorted((str(day), dead, n) for day, dead, n in rows)
+
+    with TestClient(create_app(settings)) as client:
+        items = [reading_in(CENTRE, device=f"d{i}", no_service=True) for i in range(2)]
+        client.post("/v1/readings", json={"readings": items})
+        assert wait_for(lambda: len(snapshots()) == 1)
+        # Two phones are not enough for 'dead': the village is unknown, nobody dead yet.
+        assert snapshots()[0][1:] == (0.0, 0)
+        # A third phone makes the centre dead; the day's snapshot is replaced, not added.
+        client.post("/v1/readings", json={"readings": [reading_in(CENTRE, device="d3",
+                                                                  no_service=True)]})  # fmt: skip
+        assert wait_for(lambda: snapshots() and snapshots()[0][2] == 1)
+    rows = snapshots()
+    assert len(rows) == 1
+    assert rows[0][1] > 0  # the village's people in its dead centre cell

@@ -56,6 +56,18 @@ class UnprocessableRequest(DeadzoneError):
     status_code = 422
 
 
+class Unauthorized(DeadzoneError):
+    """No credentials, or credentials the server does not know."""
+
+    status_code = 401
+
+
+class Forbidden(DeadzoneError):
+    """Known credentials, or none needed, but not allowed to read this."""
+
+    status_code = 403
+
+
 class NotFound(DeadzoneError):
     status_code = 404
 

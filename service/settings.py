@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from collectors.radio import DEFAULT_BARS, Radio
+from service.access import ApiKey
 
 # A recognisable default so that a server started without configuration can tell that it
 # was not configured. Only ``environment=development`` may run with it.
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
         default=SecretStr(DEFAULT_DEVICE_SECRET),
         description="Server secret for the keyed hash (HMAC-SHA256) of device tokens. "
         "Raw tokens are never stored.",
+    )
+    api_keys: list[ApiKey] = Field(
+        default_factory=list,
+        description="Keys for one operator's data, as a JSON list of {name, role (planner or "
+        "authority), operators, sha256}; `deadzone api-key` makes one (service/access.py).",
     )
     h3_resolution: int = Field(
         default=9,

@@ -1,0 +1,65 @@
+"""API keys with a role guard one operator's data; the best of all operators is public."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.access import ApiKey, check_operators, find_key, key_digest, new_key
+from service.errors import Forbidden, Unauthorized
+
+VIETTEL_KEY = new_key()
+AUTHORITY_KEY = new_key()
+KEYS = [
+    ApiKey(name="viettel", role="planner", operators=["452-04"], sha256=key_digest(VIETTEL_KEY)),
+    ApiKey(name="sở khcn", role="authority", sha256=key_digest(AUTHORITY_KEY)),
+]
+
+
+def check(key: str | None, *operators: str, keys: list[ApiKey] = KEYS, dev: bool = False) -> None:
+    check_operators(keys, development=dev, key=key, operators=operators)
+
+
+def test_best_of_all_operators_needs_no_key_even_in_production() -> None:
+    check(None, "any")
+    check(None, "any", keys=[])
+
+
+def test_a_planner_reads_its_own_operator_only() -> None:
+    check(VIETTEL_KEY, "452-04")
+    check(VIETTEL_KEY, "452-04", "any")
+    with pytest.raises(Forbidden, match="452-01"):
+        check(VIETTEL_KEY, "452-04", "452-01")
+
+
+def test_the_authority_reads_every_operator() -> None:
+    check(AUTHORITY_KEY, "452-01", "452-02", "452-04", "452-05", "452-07")
+
+
+def test_missing_or_unknown_key_is_unauthorized_and_says_how_to_send_one() -> None:
+    with pytest.raises(Unauthorized, match="X-Deadzone-Key"):
+        check(None, "452-04")
+    with pytest.raises(Unauthorized, match="unknown API key"):
+        check(VIETTEL_KEY + "x", "452-04")
+
+
+def test_without_configured_keys_development_is_open_and_production_closed() -> None:
+    check(None, "452-04", keys=[], dev=True)
+    with pytest.raises(Forbidden, match="DEADZONE_API_KEYS"):
+        check(VIETTEL_KEY, "452-04", keys=[])
+
+
+def test_only_the_digest_is_configured_and_matched() -> None:
+    assert find_key(KEYS, VIETTEL_KEY) is KEYS[0]
+    assert find_key(KEYS, key_digest(VIETTEL_KEY)) is None  # the digest is not a key
+    assert all(VIETTEL_KEY not in entry.model_dump_json() for entry in KEYS)
+
+
+def test_a_malformed_key_entry_is_refused_by_the_settings() -> None:
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+
+    with pytest.raises(ValidationError, match="sha256"):
+        Settings(api_keys=[{"name": "x", "role": "planner", "sha256": "not-hex"}])
+    with pytest.raises(ValidationError, match="role"):
+        Settings(api_keys=[{"name": "x", "role": "root", "sha256": "a" * 64}])

@@ -462,51 +462,84 @@ def demo_command(
     console.print(f"browse: deadzone serve --demo --out {out}")
 
 
+MAP_KINDS = ("coverage", "deadzones", "progress")
+
+
 @app.command("map")
 def map_command(
     kind: Annotated[
-        str, typer.Argument(help="coverage, deadzones, or both (written into --out).")
-    ] = "both",
+        str,
+        typer.Argument(
+            help="coverage, deadzones, progress, or all (default; 'both' is the same): "
+            "all are written into --out, progress only when communes were imported."
+        ),
+    ] = "all",
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="File for one map (coverage/deadzones).")
+        Path | None,
+        typer.Option("-o", "--output", help="File for one map (coverage, deadzones, progress)."),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for both maps.")] = Path("."),
+    out: Annotated[Path, typer.Option("--out", help="Folder for all maps.")] = Path("."),
     operator: Annotated[
         str, typer.Option(help="Dead zones of this MCC-MNC (e.g. 452-04), or 'any'.")
     ] = "any",
+    sites: Annotated[
+        int,
+        typer.Option(
+            "--sites",
+            min=0,
+            max=100,
+            help="Draw this many suggested new sites (for --operator) with their coverage "
+            "circles on the dead-zone map; 0: none.",
+        ),
+    ] = 0,
     lang: Annotated[str, typer.Option(help="Page language: vi or en.")] = "vi",
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Write the coverage and/or dead-zone map as self-contained HTML (opens offline):
-    `deadzone map coverage -o coverage.html`, or `deadzone map --out DIR` for both."""
+    """Write the coverage, dead-zone and/or progress map as self-contained HTML (opens
+    offline): `deadzone map progress -o progress.html`, or `deadzone map --out DIR` for all."""
     from maps import write_map_html
     from service.database import make_engine, make_sessionmaker, session_scope
-    from service.mapdata import coverage_page, data_date, deadzone_page, map_meta
+    from service.mapdata import (
+        coverage_page,
+        data_date,
+        deadzone_page,
+        has_communes,
+        map_meta,
+        progress_page,
+    )
 
-    if kind not in ("coverage", "deadzones", "both"):
-        console.print(f"[red]unknown map {kind!r}: use coverage, deadzones or both[/]")
-        raise typer.Exit(2)
-    if output is not None and kind == "both":
-        console.print("[red]-o names one file: say which map (coverage or deadzones)[/]")
-        raise typer.Exit(2)
+    if kind not in (*MAP_KINDS, "all", "both"):
+        _fail(f"unknown map {kind!r}: use coverage, deadzones, progress or all")
+    if output is not None and kind not in MAP_KINDS:
+        _fail("-o names one file: say which map (coverage, deadzones or progress)")
+    wanted = set(MAP_KINDS) if kind in ("all", "both") else {kind}
     (output.parent if output is not None else out).mkdir(parents=True, exist_ok=True)
     settings = load_settings(database_url)
     engine = make_engine(settings)
     written = []
     with session_scope(make_sessionmaker(engine), write=False) as session:
         date = data_date(session)
-        if kind in ("coverage", "both"):
+        if "coverage" in wanted:
             coverage = coverage_page(
                 session, meta=map_meta("deadzone: coverage", data_date=date, lang=lang)
             )
             written.append(write_map_html(coverage, output or out / "coverage.html"))
-        if kind in ("deadzones", "both"):
+        if "deadzones" in wanted:
             zones = deadzone_page(
                 session,
                 meta=map_meta(f"deadzone: dead zones ({operator})", data_date=date, lang=lang),
                 operator=operator,
+                sites=sites,
+                settings=settings,
             )
             written.append(write_map_html(zones, output or out / "deadzones.html"))
+        # Asked for by name, the progress map is written even before any commune import
+        # (villages alone still show); in the folder of all maps, only with communes.
+        if "progress" in wanted and (kind == "progress" or has_communes(session)):
+            progress = progress_page(
+                session, settings, meta=map_meta("deadzone: progress", data_date=date, lang=lang)
+            )
+            written.append(write_map_html(progress, output or out / "progress.html"))
     engine.dispose()
     for path in written:
         console.print(f"wrote {path.resolve()}")
@@ -612,6 +645,45 @@ def snapshot(database_url: DatabaseOpt = None) -> None:
         f"lom song {province.villages_lom_song}, unknown {province.villages_unknown}",
         markup=False, highlight=False,
     )  # fmt: skip
+
+
+@app.command("api-key")
+def api_key_command(
+    name: Annotated[str, typer.Option(help="Who holds the key, e.g. viettel-daklak.")],
+    role: Annotated[
+        str,
+        typer.Option(help="planner (reads the operators given) or authority (reads all)."),
+    ],
+    operator: Annotated[
+        list[str] | None,
+        typer.Option(help="MCC-MNC a planner may read, repeatable ('*': all operators)."),
+    ] = None,
+) -> None:
+    """Make an API key for one operator's data. Prints the key once (give it to its holder)
+    and the entry to add to DEADZONE_API_KEYS (only its SHA-256 is configured)."""
+    import json
+    import re
+
+    from pydantic import ValidationError
+
+    from service.access import ApiKey, key_digest, new_key
+
+    key = new_key()
+    try:
+        entry = ApiKey.model_validate(
+            {"name": name, "role": role, "operators": operator or [], "sha256": key_digest(key)}
+        )
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    if entry.role == "planner" and not entry.operators:
+        _fail("a planner key needs at least one --operator (an MCC-MNC such as 452-04, or '*')")
+    bad = [op for op in entry.operators if op != "*" and not re.fullmatch(r"\d{3}-\d{2,3}", op)]
+    if bad:
+        _fail(f"--operator must be an MCC-MNC such as 452-04 or '*', got {', '.join(bad)}")
+    console.print(f"key (shown once): {key}", markup=False, highlight=False)
+    console.print("add to DEADZONE_API_KEYS (a JSON list):", markup=False, highlight=False)
+    console.print(json.dumps(entry.model_dump(), ensure_ascii=False), markup=False,
+                  highlight=False, soft_wrap=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -63,3 +63,25 @@ def test_a_malformed_key_entry_is_refused_by_the_settings() -> None:
         Settings(api_keys=[{"name": "x", "role": "planner", "sha256": "not-hex"}])
     with pytest.raises(ValidationError, match="role"):
         Settings(api_keys=[{"name": "x", "role": "root", "sha256": "a" * 64}])
+
+
+def test_api_key_command_prints_the_key_once_and_only_its_digest_for_the_settings() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from service.cli import app as cli
+
+    answer = CliRunner().invoke(
+        cli, ["api-key", "--name", "viettel", "--role", "planner", "--operator", "452-04"]
+    )
+    assert answer.exit_code == 0, answer.output
+    key = answer.output.split("key (shown once): ")[1].split()[0]
+    entry = ApiKey.model_validate(json.loads(answer.output.strip().splitlines()[-1]))
+    assert entry.sha256 == key_digest(key) and key not in answer.output.splitlines()[-1]
+    check(key, "452-04", keys=[entry])
+
+    refused = CliRunner().invoke(cli, ["api-key", "--name", "x", "--role", "planner"])
+    assert refused.exit_code != 0 and "--operator" in refused.output
+    refused = CliRunner().invoke(cli, ["api-key", "--name", "x", "--role", "root"])
+    assert refused.exit_code != 0 and "role" in refused.output

@@ -1,4 +1,4 @@
-"""Pictures out: Folium maps of decided coverage data and dead zones.
+"""Pictures out: Folium maps of decided coverage data, dead zones, suggested sites and progress.
 
 ``maps`` takes plain data (``model``), never imports ``service``, and renders HTML that needs
 no CDN: self-contained (assets inlined) or linked to ``asset_dir()`` under a URL prefix.
@@ -10,28 +10,40 @@ from .deadzones import deadzone_map
 from .model import (
     BEST_OF_ALL,
     CELL_COLUMNS,
+    VILLAGE_STATUSES,
     AreaOutline,
     CellRecord,
     CellStatus,
+    CommuneProgress,
     DeadZone,
     MapMeta,
+    PlannedSite,
+    VillageMark,
+    VillageStatus,
     cells_to_frame,
 )
 from .page import map_to_html, write_map_html
+from .progress import progress_map
 
 __all__ = [
     "BEST_OF_ALL",
     "CELL_COLUMNS",
+    "VILLAGE_STATUSES",
     "AreaOutline",
     "CellRecord",
     "CellStatus",
+    "CommuneProgress",
     "DeadZone",
     "MapMeta",
+    "PlannedSite",
+    "VillageMark",
+    "VillageStatus",
     "asset_dir",
     "asset_versions",
     "cells_to_frame",
     "coverage_map",
     "deadzone_map",
     "map_to_html",
+    "progress_map",
     "write_map_html",
 ]

@@ -1,8 +1,10 @@
-"""The dead-zone map: ranked zone outlines with popups and a side list that zooms to each."""
+"""The dead-zone map: ranked zone outlines with popups and a side list that zooms to each, and
+optionally the plan layer: suggested sites as numbered markers with their coverage circles."""
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 
 import folium
@@ -10,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .encoding import geometry_to_polygons, json_for_script
 from .i18n import format_number, labels_for
-from .model import AreaOutline, DeadZone, MapMeta
+from .model import AreaOutline, DeadZone, MapMeta, PlannedSite
 from .page import (
     Bounds,
     ScriptLayer,
@@ -19,7 +21,7 @@ from .page import (
     format_date,
     new_map,
 )
-from .palette import ZONE_STYLE
+from .palette import SITE_CIRCLE_STYLE, ZONE_STYLE
 
 
 def order_zones(zones: Sequence[DeadZone]) -> list[DeadZone]:
@@ -73,8 +75,44 @@ def zone_list_label(zone: DeadZone, meta: MapMeta) -> str:
     return html.escape(text)
 
 
-def _bounds(geometries: Sequence[BaseGeometry]) -> Bounds | None:
+# Kilometres per degree of latitude (mean meridian degree, WGS84: 111.13 km); a degree of
+# longitude is this times cos(latitude). Good to a percent, plenty for fitting a view.
+KM_PER_DEGREE = 111.13
+
+
+def site_popup_html(site: PlannedSite, meta: MapMeta) -> str:
+    """Popup of one suggested site; village names are escaped."""
+    lang = meta.lang
+    labels = labels_for(lang)
+    people = labels["zone.people"]
+    rows: list[tuple[str, str]] = [
+        (labels["site.people_new"], f"{format_number(site.people_new, lang)} {people}"),
+        (
+            labels["site.people_cumulative"],
+            f"{format_number(site.people_cumulative, lang)} {people}",
+        ),
+        (labels["site.villages"], ", ".join(site.villages) or labels["value.none"]),
+        (
+            labels["site.radius"],
+            f"{format_number(site.radius_km, lang, decimals=1)} {labels['unit.km']}",
+        ),
+        (labels["site.cell"], site.h3),
+    ]
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    title = f"{html.escape(labels['site.title'])} {int(site.rank)}"
+    return f"<div class='dz-popup'><b>{title}</b><table>{body}</table></div>"
+
+
+def site_box(site: PlannedSite) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of the site's coverage circle, degrees."""
+    dlat = site.radius_km / KM_PER_DEGREE
+    dlon = dlat / max(math.cos(math.radians(site.lat)), 0.01)
+    return (site.lon - dlon, site.lat - dlat, site.lon + dlon, site.lat + dlat)
+
+
+def _bounds(geometries: Sequence[BaseGeometry], sites: Sequence[PlannedSite] = ()) -> Bounds | None:
     boxes = [g.bounds for g in geometries if not g.is_empty]
+    boxes += [site_box(s) for s in sites]
     if not boxes:
         return None
     west = min(b[0] for b in boxes)
@@ -89,15 +127,18 @@ def deadzone_map(
     *,
     meta: MapMeta,
     areas: Sequence[AreaOutline] = (),
+    sites: Sequence[PlannedSite] = (),
 ) -> folium.Map:
     """Dead zones ordered by priority, with rank labels, popups and a clickable side list.
 
-    The view fits the zones (or the areas when there is no zone). Render with
+    ``sites``: suggested new sites (the plan layer), drawn as numbered markers with their
+    coverage circles (``radius_km``) in a switchable overlay; none, no overlay. The view fits
+    the zones and the circles (or the areas when there is neither). Render with
     ``page.map_to_html``.
     """
     labels = labels_for(meta.lang)
     ordered = order_zones(zones)
-    bounds = _bounds([z.outline for z in ordered]) or _bounds([a.geometry for a in areas])
+    bounds = _bounds([z.outline for z in ordered], sites) or _bounds([a.geometry for a in areas])
     m = new_map(meta, bounds=bounds)
     add_area_outlines(m, areas, meta=meta)
     payload = [
@@ -128,4 +169,22 @@ def deadzone_map(
         overlay=True,
         show=True,
     ).add_to(m)
+    if sites:
+        plan = [
+            {
+                "rank": int(site.rank),
+                "lat": round(site.lat, 6),
+                "lon": round(site.lon, 6),
+                "radius": round(site.radius_km * 1000.0, 1),  # metres, as L.circle takes
+                "popup": site_popup_html(site, meta),
+            }
+            for site in sorted(sites, key=lambda s: s.rank)
+        ]
+        plan_args = f"{json_for_script(plan)}, {json_for_script(SITE_CIRCLE_STYLE)}"
+        ScriptLayer(
+            lambda name: f"deadzone.siteLayer({name}, {plan_args})",
+            name=labels["layer.sites"],
+            overlay=True,
+            show=True,
+        ).add_to(m)
     return finish_map(m, collapsed=True)

@@ -263,6 +263,32 @@ def geometry_to_polygons(geometry: BaseGeometry, *, scale: int = SCALE) -> list[
     ]
 
 
+def geometries_to_polygons(
+    geometries: Sequence[BaseGeometry], *, scale: int = SCALE
+) -> list[list[EncodedPolygon]]:
+    """``[geometry_to_polygons(g) for g in geometries]`` with every ring encoded in one numpy
+    pass (``rings_to_texts``): a province's communes hold a few hundred thousand vertices."""
+    shapes: list[list[int]] = []  # per geometry: the ring count of each polygon
+    rings: list[Sequence[Sequence[float]]] = []
+    for geometry in geometries:
+        if isinstance(geometry, Polygon):
+            parts: Sequence[Polygon] = [geometry]
+        elif isinstance(geometry, MultiPolygon):
+            parts = list(geometry.geoms)
+        else:
+            raise ValueError(f"expected a Polygon or MultiPolygon, got {geometry.geom_type}")
+        counts = []
+        for part in parts:
+            if part.is_empty:
+                continue
+            own = [part.exterior.coords, *(i.coords for i in part.interiors)]
+            rings += [list(r) for r in own]
+            counts.append(len(own))
+        shapes.append(counts)
+    texts = iter(rings_to_texts(rings, scale=scale))
+    return [[[next(texts) for _ in range(n)] for n in counts] for counts in shapes]
+
+
 def json_for_script(value: object) -> str:
     """JSON that is safe inside an inline ``<script>``: no ``</script>``, no ``<!--``.
 

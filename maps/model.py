@@ -1,8 +1,10 @@
-"""The plain inputs that maps/ draws: decided cells, dead zones, area outlines, page metadata.
+"""The plain inputs that maps/ draws: decided cells, dead zones, area outlines, progress of
+communes and villages, suggested sites, page metadata.
 
 maps/ never imports ``service``; the service (or the CLI, or a test) builds these from its own
 tables. Coordinates are WGS84 degrees (longitude, latitude in shapely order); areas are km²;
-signal values are dBm; times are timezone-aware UTC ``datetime`` (naive ones are read as UTC).
+signal values are dBm; times are timezone-aware UTC ``datetime`` (naive ones are read as UTC);
+people are persons (may be fractional when spread from a raster); shares are 0..1.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ from shapely.geometry.base import BaseGeometry
 BEST_OF_ALL = "any"
 
 Lang = Literal["vi", "en"]
+
+# How Vietnamese authorities count villages (DESIGN.md "Who uses it"): trắng sóng, no signal at
+# the village centre; lõm sóng, signal at the centre but dead residential clusters; covered;
+# unknown, not enough readings (never a success). The service decides; maps only draws.
+VillageStatus = Literal["trang_song", "lom_song", "covered", "unknown"]
+VILLAGE_STATUSES: tuple[VillageStatus, ...] = ("trang_song", "lom_song", "covered", "unknown")
 
 
 class CellStatus(StrEnum):
@@ -98,6 +106,81 @@ class AreaOutline:
 
     name: str
     geometry: BaseGeometry
+
+
+@dataclass(frozen=True)
+class CommuneProgress:
+    """Progress of one commune (xã, phường) towards zero dead zones.
+
+    ``geometry``: shapely Polygon or MultiPolygon in WGS84 (simplified for drawing by the map).
+    ``population``: people living in the commune's cells; ``people_covered``: of those, people
+    in cells with signal from the best operator (ITU SDG 9.c.1 style); people in undecided or
+    unmeasured cells are *not* covered. ``covered_share`` = people_covered / population (0..1),
+    None when no people are known there. ``villages_*``: villages of the commune per status
+    (``VILLAGE_STATUSES``); ``zones_open``: open dead zones touching the commune.
+    """
+
+    code: str
+    name: str
+    geometry: BaseGeometry
+    population: float
+    people_covered: float
+    covered_share: float | None
+    villages_trang_song: int = 0
+    villages_lom_song: int = 0
+    villages_covered: int = 0
+    villages_unknown: int = 0
+    zones_open: int = 0
+
+    def villages(self, status: str) -> int:
+        """Villages of the commune with ``status`` (one of ``VILLAGE_STATUSES``)."""
+        if status not in VILLAGE_STATUSES:
+            raise ValueError(f"unknown village status {status!r}")
+        return int(getattr(self, f"villages_{status}"))
+
+
+@dataclass(frozen=True)
+class VillageMark:
+    """A village (thôn, buôn, bản) drawn as a marker coloured by its status.
+
+    ``lat``/``lon``: centre in WGS84 degrees; ``population``: people, from the area file (None
+    when the file had none); ``status``: one of ``VILLAGE_STATUSES``; ``centre_status``: the
+    decision of the centre cell (``CellStatus`` value); ``people_dead``: people of the village
+    in dead cells; ``cells``/``cells_dead``: the village's grid cells, all and dead.
+    """
+
+    code: str
+    name: str
+    commune_code: str | None
+    population: int | None
+    lat: float
+    lon: float
+    status: VillageStatus | str
+    centre_status: CellStatus | str = CellStatus.UNKNOWN
+    people_dead: float = 0.0
+    cells_dead: int = 0
+    cells: int = 0
+
+
+@dataclass(frozen=True)
+class PlannedSite:
+    """A suggested new site and the disc it is expected to cover.
+
+    ``rank``: 1 is chosen first (most people newly covered); ``h3``: the candidate cell whose
+    centre is the site; ``lat``/``lon`` in WGS84 degrees; ``radius_km``: coverage radius of the
+    planning model in km; ``people_new``: people this site newly covers, ``people_cumulative``:
+    covered by this site and all better-ranked ones; ``villages``: names of the villages with
+    people newly covered.
+    """
+
+    rank: int
+    h3: str
+    lat: float
+    lon: float
+    radius_km: float
+    people_new: float
+    people_cumulative: float
+    villages: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

@@ -307,6 +307,152 @@
     return group;
   };
 
+  // Whole numbers with the page language's thousands separator (maps/i18n.py).
+  function int(value, labels) {
+    return String(Math.round(value)).replace(/\B(?=(\d{3})+(?!\d))/g, labels["format.thousands"]);
+  }
+
+  // A share in 1/10,000 as a percentage with one decimal, rounded down: 99.99 % must not read
+  // as 100 % when the goal is everybody.
+  function percent(share, labels) {
+    return num(Math.floor(share / 10) / 10, 1, labels) + "%";
+  }
+
+  // Grey with diagonal strokes for "no population data": a canvas pattern, which Leaflet's
+  // canvas renderer takes as a fillStyle.
+  function hatchPattern(fill, line) {
+    var c = document.createElement("canvas");
+    c.width = c.height = 8;
+    var g = c.getContext("2d");
+    g.fillStyle = fill;
+    g.fillRect(0, 0, 8, 8);
+    g.strokeStyle = line;
+    g.lineWidth = 1.5;
+    g.beginPath();
+    g.moveTo(0, 8); g.lineTo(8, 0);
+    g.moveTo(-2, 2); g.lineTo(2, -2);
+    g.moveTo(6, 10); g.lineTo(10, 6);
+    g.stroke();
+    return g.createPattern(c, "repeat");
+  }
+
+  // c: [name, polygons, class (-1: no data), people, covered, share x 10,000 (-1: none),
+  // gap to goal (-1: none), villages trang_song, lom_song, covered, unknown, open zones]
+  // (maps/progress.py _commune_row). The name was escaped in Python.
+  function shareText(c, labels) {
+    return c[5] < 0 ? labels["commune.no_data"] : percent(c[5], labels);
+  }
+
+  function communePopup(c, spec, labels) {
+    var people = " " + labels["zone.people"];
+    var rows = row(labels["commune.population"], int(c[3], labels) + people) +
+      row(labels["commune.covered"], int(c[4], labels) + people) +
+      row(labels["commune.share"], shareText(c, labels));
+    if (spec.goal !== null) {
+      rows += row(labels["commune.goal"], spec.goal);
+      if (c[6] >= 0) {
+        rows += row(labels["commune.gap"],
+          c[6] === 0 ? labels["commune.gap_none"] : int(c[6], labels) + people);
+      }
+    }
+    var villages = spec.statuses.map(function (s, i) {
+      return row(labels["village." + s], int(c[7 + i], labels));
+    }).join("");
+    return "<div class='dz-popup'><b>" + c[0] + "</b><table>" + rows +
+      row(labels["commune.zones"], int(c[11], labels)) + "</table><b>" +
+      labels["progress.villages"] + "</b><table>" + villages + "</table></div>";
+  }
+
+  // v: the village's 8 integers (maps/progress.py VILLAGE_INTS).
+  function villagePopup(name, v, status, spec, labels) {
+    var none = labels["value.none"];
+    return "<div class='dz-popup'><b>" + name + "</b><table>" +
+      row(labels["village.commune"], v[6] ? spec.places[v[6] - 1] : none) +
+      row(labels["village.population"], v[2] ? int(v[2] - 1, labels) : none) +
+      row(labels["village.status"], labels["village." + status] + " (" +
+        labels["village.alt." + status] + ")") +
+      row(labels["village.centre"], labels["centre." + spec.centreStatuses[v[7]]]) +
+      row(labels["village.people_dead"], int(v[3], labels) + " " + labels["zone.people"]) +
+      row(labels["village.cells_dead"], v[4] + " / " + v[5]) +
+      "</table></div>";
+  }
+
+  /*
+   * The progress map (maps/progress.py): communes filled by share of people covered and one
+   * group of village markers per status, all on one canvas. One canvas, because a canvas in a
+   * higher pane would swallow the clicks meant for the communes below it. Returns
+   * {communes, villages: {status: group}} for the layer control.
+   */
+  DZ.progressLayers = function (map, spec, labels) {
+    var renderer = L.canvas({padding: 0.5});
+    var communes = L.featureGroup(), hatch = null;
+    spec.communes.forEach(function (c, i) {
+      var style;
+      if (c[2] < 0) {
+        hatch = hatch || hatchPattern(spec.noData.fillColor, spec.noData.hatch);
+        style = L.extend({}, spec.noData, {fillColor: hatch});
+      } else {
+        style = spec.classes[c[2]];
+      }
+      var shape = L.polygon(DZ.decodePolygons(c[1]), L.extend({renderer: renderer}, style));
+      shape.dzCommune = i;
+      shape.bindTooltip(function () { return c[0] + " · " + shareText(c, labels); }, {sticky: true});
+      communes.addLayer(shape);
+    });
+    communes.on("click", function (e) {
+      var c = spec.communes[(e.propagatedFrom || e.layer).dzCommune];
+      L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(communePopup(c, spec, labels))
+        .openOn(map);
+    });
+    var villages = {};
+    spec.statuses.forEach(function (status) {
+      var list = spec.villages[status], data = DZ.decodeInts(list.data);
+      var group = L.featureGroup();
+      var style = L.extend({renderer: renderer}, spec.villageStyles[status]);
+      var x = 0, y = 0;
+      for (var k = 0; k < data.length; k += 8) {
+        x += data[k]; y += data[k + 1];
+        var marker = L.circleMarker([y / SCALE, x / SCALE], style);
+        marker.dzVillage = k / 8;
+        group.addLayer(marker);
+      }
+      group.on("click", function (e) {
+        var marker = e.propagatedFrom || e.layer, k = marker.dzVillage * 8;
+        L.popup({maxWidth: 360}).setLatLng(marker.getLatLng())
+          .setContent(villagePopup(list.names[marker.dzVillage], data.slice(k, k + 8), status,
+            spec, labels))
+          .openOn(map);
+      });
+      villages[status] = group;
+    });
+    // The canvas draws (and hit-tests) in the order shapes were added: when the communes are
+    // switched back on, lift the villages above them again.
+    communes.on("add", function () {
+      spec.statuses.forEach(function (s) {
+        if (map.hasLayer(villages[s])) { villages[s].bringToFront(); }
+      });
+    });
+    return {communes: communes, villages: villages};
+  };
+
+  /*
+   * Suggested sites (maps/deadzones.py): a numbered marker with the popup (escaped in Python)
+   * and the coverage circle, radius in metres.
+   */
+  DZ.siteLayer = function (map, sites, circleStyle) {
+    var group = L.featureGroup();
+    sites.forEach(function (s) {
+      group.addLayer(L.circle([s.lat, s.lon], L.extend({radius: s.radius}, circleStyle)));
+      var marker = L.marker([s.lat, s.lon], {
+        icon: L.divIcon({className: "dz-site", html: String(s.rank), iconSize: [26, 26]}),
+        keyboard: false
+      });
+      marker.bindPopup(s.popup, {maxWidth: 360});
+      group.addLayer(marker);
+    });
+    return group;
+  };
+
   // Tests and the benchmark wait for this: set after the first frame that has the layers.
   DZ.markReady = function (map) {
     root.requestAnimationFrame(function () {

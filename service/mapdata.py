@@ -1,34 +1,45 @@
-"""Map data: the stored decisions and dead zones as the ``maps`` package's input types.
+"""Map data: the stored decisions, dead zones, progress and site plans as the ``maps``
+package's input types.
 
 ``maps`` never imports ``service`` (STYLE.md: data flows one way), so the service turns its
 own tables into ``maps.model`` values here, for the CLI (``deadzone map``, ``deadzone demo``)
-and the routes (``GET /maps/coverage.html``, ``GET /maps/deadzones.html``) alike.
+and the routes (``GET /maps/coverage.html``, ``/maps/deadzones.html``, ``/maps/progress.html``)
+alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 import folium
 import h3
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collectors.radio import OPERATOR_NAMES
 from maps import (
     CELL_COLUMNS,
     AreaOutline,
+    CommuneProgress,
     MapMeta,
+    PlannedSite,
+    VillageMark,
     coverage_map,
     deadzone_map,
+    progress_map,
 )
 from maps import DeadZone as ZoneRecord
 from service.aggregation import last_run
 from service.coverage import ZONE_ORDER
 from service.decisions import ANY
-from service.models import CellStatus, DeadZone
+from service.models import CellPopulation, CellStatus, Commune, DeadZone, Village
+from service.planning import plan_sites
+from service.progress import measure_progress, village_states
+from service.settings import Settings
+from service.timestamps import utcnow
 
 
 def decided_cells(
@@ -122,12 +133,121 @@ def coverage_page(
     )
 
 
+def plan_sites_records(plan: dict[str, Any]) -> list[PlannedSite]:
+    """The sites of a ``service.planning.plan_sites`` answer, each with the plan model's
+    coverage radius (km)."""
+    radius_km = float(plan["model"]["radius_km"])
+    return [
+        PlannedSite(
+            rank=int(site["rank"]),
+            h3=str(site["h3"]),
+            lat=float(site["lat"]),
+            lon=float(site["lon"]),
+            radius_km=radius_km,
+            people_new=float(site["people_new"]),
+            people_cumulative=float(site["people_cumulative"]),
+            villages=[str(v["name"]) for v in site["villages"]],
+        )
+        for site in plan["sites"]
+    ]
+
+
 def deadzone_page(
     session: Session,
     *,
     meta: MapMeta,
     operator: str = ANY,
     areas: Sequence[AreaOutline] = (),
+    sites: int = 0,
+    settings: Settings | None = None,
 ) -> folium.Map:
-    """The dead-zone map of one scope's active zones."""
-    return deadzone_map(zone_records(session, operator=operator), meta=meta, areas=areas)
+    """The dead-zone map of one scope's active zones; with ``sites`` > 0 also the plan layer:
+    up to that many suggested sites for the same scope (``service.planning.plan_sites``, which
+    needs ``settings`` for its link budget)."""
+    planned: list[PlannedSite] = []
+    if sites > 0:
+        if settings is None:
+            raise ValueError("deadzone_page: a plan layer (sites > 0) needs the settings")
+        plan = plan_sites(session, settings, operator=operator, sites=sites)
+        planned = plan_sites_records(plan)
+    return deadzone_map(
+        zone_records(session, operator=operator), meta=meta, areas=areas, sites=planned
+    )
+
+
+def progress_records(
+    session: Session, settings: Settings
+) -> tuple[list[CommuneProgress], list[VillageMark]]:
+    """Every commune with an outline and its progress, and every village with its status
+    (best of all operators, ``service.progress``), as the progress map's inputs."""
+    areas = measure_progress(session, settings, now=utcnow())
+    communes = [
+        CommuneProgress(
+            code=code,
+            name=name,
+            geometry=geometry,
+            population=areas[code].population,
+            people_covered=areas[code].people_covered,
+            covered_share=areas[code].covered_share,
+            villages_trang_song=areas[code].villages_trang_song,
+            villages_lom_song=areas[code].villages_lom_song,
+            villages_covered=areas[code].villages_covered,
+            villages_unknown=areas[code].villages_unknown,
+            zones_open=areas[code].zones_open,
+        )
+        for code, name, geometry in session.execute(
+            select(Commune.code, Commune.name, Commune.geom).order_by(Commune.code)
+        )
+        if geometry is not None and not geometry.is_empty
+    ]
+    villages = [
+        VillageMark(
+            code=v.code,
+            name=v.name,
+            commune_code=v.commune_code,
+            population=v.population,
+            lat=v.lat,
+            lon=v.lon,
+            status=v.status,
+            centre_status=v.centre_status,
+            people_dead=v.people_dead,
+            cells_dead=v.cells_dead,
+            cells=v.cells,
+        )
+        for v in village_states(session, settings)
+    ]
+    return communes, villages
+
+
+def progress_page(session: Session, settings: Settings, *, meta: MapMeta) -> folium.Map:
+    """The progress map: communes by share of people covered, villages by status, against
+    the configured goal (``settings.goal_covered_share``)."""
+    communes, villages = progress_records(session, settings)
+    return progress_map(communes, villages, meta=meta, goal_share=settings.goal_covered_share)
+
+
+def has_communes(session: Session) -> bool:
+    """Whether any commune was imported (the CLI writes the progress map only then)."""
+    return session.scalar(select(Commune.code).limit(1)) is not None
+
+
+def areas_fingerprint(session: Session) -> str:
+    """A cheap token that changes whenever an import changes what the progress and plan
+    pages show without a new aggregation run: row count and newest import time of communes
+    and villages, row count and total people of ``cell_population`` (a raster import has no
+    timestamp), and the newest change of a dead zone (its state, open or planned)."""
+    row = session.execute(
+        select(
+            select(func.count()).select_from(Commune).scalar_subquery(),
+            select(func.max(Commune.imported_at)).scalar_subquery(),
+            select(func.count()).select_from(Village).scalar_subquery(),
+            select(func.max(Village.imported_at)).scalar_subquery(),
+            select(func.count()).select_from(CellPopulation).scalar_subquery(),
+            select(func.sum(CellPopulation.people)).scalar_subquery(),
+            select(func.max(DeadZone.updated_at)).scalar_subquery(),
+        )
+    ).one()
+    communes, communes_at, villages, villages_at, cells, people, zones_at = row
+    # Rounded: a float sum may differ in its last bits with the scan order.
+    people_text = "none" if people is None else f"{float(people):.1f}"
+    return f"{communes}|{communes_at}|{villages}|{villages_at}|{cells}|{people_text}|{zones_at}"

@@ -1,9 +1,12 @@
-"""``GET /maps/coverage.html`` and ``GET /maps/deadzones.html``: the maps of the decided grid.
+"""``GET /maps/coverage.html``, ``/maps/deadzones.html`` (optionally with suggested sites)
+and ``/maps/progress.html``: the maps of the decided grid and of the progress of areas.
 
 The pages link their scripts and stylesheets under ``/maps/assets/`` (Leaflet and
 deadzone.js vendored in ``maps/assets``), never a CDN, so a browser on the same network as
 the service needs no Internet except for the background tiles. Building the coverage page
-of a province takes seconds, so each page is kept until the next aggregation run.
+of a province takes seconds, so each page is kept until the next aggregation run. The
+progress page and the plan layer also depend on the imported areas and population, which
+change without a run: those pages are kept only while ``areas_fingerprint`` stays the same.
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ from service.aggregation import last_run
 from service.database import session_scope
 from service.decisions import ANY
 from service.errors import UnprocessableRequest
-from service.mapdata import coverage_page, data_date, deadzone_page, map_meta
+from service.mapdata import (
+    areas_fingerprint,
+    coverage_page,
+    data_date,
+    deadzone_page,
+    map_meta,
+    progress_page,
+)
 from service.routes.coverage import OPERATOR_PATTERN
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -38,23 +48,25 @@ Lang = Annotated[Literal["vi", "en"], Query(description="Page language.")]
 
 
 class PageCache:
-    """Rendered pages by (page, options), valid for one aggregation run."""
+    """Rendered pages by (page, options), valid for one aggregation run and, for pages that
+    also show imported areas, one ``version`` of them (one page kept per key)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._run: int | None = None
-        self._pages: dict[tuple[str, ...], str] = {}
+        self._pages: dict[tuple[str, ...], tuple[str, str]] = {}
 
-    def get(self, run: int | None, key: tuple[str, ...]) -> str | None:
+    def get(self, run: int | None, key: tuple[str, ...], version: str = "") -> str | None:
         with self._lock:
             if run != self._run:
                 self._run, self._pages = run, {}
-            return self._pages.get(key)
+            kept = self._pages.get(key)
+            return kept[1] if kept is not None and kept[0] == version else None
 
-    def put(self, run: int | None, key: tuple[str, ...], page: str) -> None:
+    def put(self, run: int | None, key: tuple[str, ...], page: str, version: str = "") -> None:
         with self._lock:
             if run == self._run:
-                self._pages[key] = page
+                self._pages[key] = (version, page)
 
 
 def _cache(request: Request) -> PageCache:
@@ -66,26 +78,37 @@ def _cache(request: Request) -> PageCache:
 
 
 def _render(
-    request: Request, kind: str, operators: tuple[str, ...], lang: str, radio: str = ANY
+    request: Request,
+    kind: str,
+    operators: tuple[str, ...],
+    lang: str,
+    radio: str = ANY,
+    sites: int = 0,
 ) -> str:
     """The page as HTML, built in one read-only transaction, or from the cache."""
+    settings = request.app.state.settings
     with session_scope(request.app.state.sessions, write=False) as session:
         run = last_run(session)
         run_id = run.id if run else None
-        key = (kind, lang, radio, *operators)
-        cached = _cache(request).get(run_id, key)
+        key = (kind, lang, radio, str(sites), *operators)
+        # Only the pages that show areas or people pay for the fingerprint query.
+        version = areas_fingerprint(session) if kind == "progress" or sites > 0 else ""
+        cached = _cache(request).get(run_id, key, version)
         if cached is not None:
             return cached
         date = data_date(session)
         if kind == "coverage":
             meta = map_meta("deadzone: coverage", data_date=date, lang=lang)
             page = coverage_page(session, meta=meta, operators=operators or None, radio=radio)
+        elif kind == "progress":
+            meta = map_meta("deadzone: progress", data_date=date, lang=lang)
+            page = progress_page(session, settings, meta=meta)
         else:
             scope = operators[0] if operators else ANY
             meta = map_meta(f"deadzone: dead zones ({scope})", data_date=date, lang=lang)
-            page = deadzone_page(session, meta=meta, operator=scope)
+            page = deadzone_page(session, meta=meta, operator=scope, sites=sites, settings=settings)
     html = map_to_html(page, asset_url=ASSET_URL)
-    _cache(request).put(run_id, key, html)
+    _cache(request).put(run_id, key, html, version)
     return html
 
 
@@ -118,9 +141,26 @@ async def deadzones_html(
     operator: Annotated[
         str, Query(pattern=OPERATOR_PATTERN, description="MCC-MNC such as 452-04, or 'any'.")
     ] = ANY,
+    sites: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=100,
+            description="Suggested new sites to draw for the same operator, with their "
+            "coverage circles (the plan of /v1/plan); 0 draws no plan layer.",
+        ),
+    ] = 0,
     lang: Lang = "vi",
 ) -> HTMLResponse:
-    html = await run_in_threadpool(_render, request, "deadzones", (operator,), lang)
+    html = await run_in_threadpool(_render, request, "deadzones", (operator,), lang, ANY, sites)
+    return HTMLResponse(html)
+
+
+@router.get("/progress.html", response_class=HTMLResponse, summary="Progress map")
+async def progress_html(request: Request, lang: Lang = "vi") -> HTMLResponse:
+    """Communes coloured by the share of their people covered (best of all operators; people
+    in undecided or unmeasured cells count as not covered), villages marked by status."""
+    html = await run_in_threadpool(_render, request, "progress", (), lang)
     return HTMLResponse(html)
 
 

@@ -1,0 +1,173 @@
+"""The progress map and the plan layer from stored areas: ``service.mapdata``,
+``GET /maps/progress.html``, ``GET /maps/deadzones.html?sites=`` and ``deadzone map``."""
+
+from __future__ import annotations
+
+import json
+
+import h3
+import pytest
+from shapely.geometry import box
+from typer.testing import CliRunner
+
+from maps.encoding import text_to_ints
+from service.cli import app as cli
+from service.mapdata import areas_fingerprint, plan_sites_records, progress_records
+from service.planning import site_model
+from tests.areas.conftest import (
+    CENTRE,
+    LAT,
+    LON,
+    import_areas,
+    open_zone,
+    put_statuses,
+    village,
+    write_layer,
+)
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+TEMPLATE = "Xã {{ 7*7 }}"
+RING = h3.grid_ring(CENTRE, 1)
+FAR = h3.latlng_to_cell(LAT + 0.05, LON + 0.05, 9)
+# Beyond any planned site's reach from the others (the default model reaches ~7.6 km).
+REMOTE = h3.latlng_to_cell(LAT + 0.3, LON, 9)
+
+
+@pytest.fixture
+def grid(tmp_path, settings, sessions):
+    """C1 (a hostile name) holds V1 (hostile too, 800 people: lõm sóng), C2 holds V2 (400,
+    trắng sóng); V3 (200, trắng sóng) names a commune C3 that has no outline. Open zones at
+    RING[0], FAR and REMOTE."""
+    one = box(LON - 0.02, LAT - 0.02, LON + 0.02, LAT + 0.02)
+    two = box(LON + 0.03, LAT + 0.03, LON + 0.07, LAT + 0.07)
+    communes = [
+        {"code": "C1", "name": HOSTILE, "geometry": one},
+        {"code": "C2", "name": TEMPLATE, "geometry": two},
+    ]
+    import_areas(sessions, settings, write_layer(tmp_path / "c.geojson", communes))
+    villages = [
+        village("V1", HOSTILE, CENTRE, 800),
+        village("V2", "Buôn Đôn", FAR, 400, commune="C2"),
+        village("V3", "Buôn Xa", REMOTE, 200, commune="C3"),
+    ]
+    import_areas(sessions, settings, write_layer(tmp_path / "v.geojson", villages))
+    put_statuses(
+        sessions,
+        {CENTRE: "covered", RING[0]: "dead", RING[1]: "weak", FAR: "dead", REMOTE: "dead"},
+    )
+    open_zone(sessions, [RING[0]], "dz-any-a")
+    open_zone(sessions, [FAR], "dz-any-b")
+    open_zone(sessions, [REMOTE], "dz-any-c")
+
+
+def test_progress_records_carry_shares_statuses_and_outlines(grid, settings, sessions):
+    with sessions() as session:
+        communes, villages = progress_records(session, settings)
+    assert [c.code for c in communes] == ["C1", "C2"]  # C3 has no outline to draw
+    one, two = communes
+    assert one.name == HOSTILE and one.geometry.area == pytest.approx(0.04**2)
+    assert (one.population, one.people_covered) == (800, 300)
+    assert one.covered_share == pytest.approx(300 / 800)
+    assert (one.villages_lom_song, one.villages_trang_song, one.zones_open) == (1, 0, 1)
+    assert two.covered_share == 0.0 and two.villages_trang_song == 1
+    by_code = {v.code: v for v in villages}
+    assert by_code["V1"].status == "lom_song" and by_code["V1"].centre_status == "covered"
+    assert by_code["V1"].people_dead == 100 and by_code["V1"].cells == 7
+    assert by_code["V2"].status == "trang_song" and by_code["V3"].commune_code == "C3"
+
+
+def test_progress_page_route_escapes_names_and_follows_imports(
+    grid, settings, sessions, client, tmp_path
+):
+    page = client.get("/maps/progress.html")
+    assert page.status_code == 200
+    text = page.text
+    assert 'src="/maps/assets/deadzone/deadzone.js"' in text
+    assert "deadzone.progressLayers(" in text
+    assert "<img src=x" not in text
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in text
+    assert "Xã {{ 7*7 }}" in text and "Xã 49" not in text
+    for layer in ("Thôn, buôn trắng sóng", "Thôn, buôn lõm sóng", "Xã: tỷ lệ dân có sóng"):
+        assert layer in text
+    assert client.get("/maps/progress.html").text == text, "kept until something changes"
+    english = client.get("/maps/progress.html", params={"lang": "en"}).text
+    assert "Villages: no signal at the centre (trắng sóng)" in english
+
+    # A village import changes the page without an aggregation run: the cache must see it.
+    with sessions() as session:
+        before = areas_fingerprint(session)
+    more = [village("V4", "Buôn Mới", RING[3], 50)]
+    import_areas(sessions, settings, write_layer(tmp_path / "v4.geojson", more))
+    with sessions() as session:
+        assert areas_fingerprint(session) != before
+    after = client.get("/maps/progress.html").text
+    assert after != text and "Buôn Mới" in after
+    assert client.get("/maps/progress.html", params={"lang": "fr"}).status_code == 422
+
+
+def test_deadzone_page_draws_the_plan_of_the_same_operator(grid, settings, sessions, client):
+    plain = client.get("/maps/deadzones.html").text
+    assert "deadzone.siteLayer(" not in plain
+    planned = client.get("/maps/deadzones.html", params={"sites": 2}).text
+    assert "deadzone.siteLayer(" in planned
+    assert json.dumps("Vị trí trạm đề xuất") in planned  # the layer control's entry
+    radius_m = round(round(site_model(settings).radius_km, 3) * 1000, 1)
+    assert planned.count(f'"radius":{radius_m}') == 2  # one circle per site
+    assert "Buôn Xa" in planned  # the remote village is the second site's
+    assert client.get("/maps/deadzones.html", params={"sites": 2}).text == planned
+    assert client.get("/maps/deadzones.html", params={"sites": 101}).status_code == 422
+    assert client.get("/maps/deadzones.html", params={"sites": -1}).status_code == 422
+
+
+def test_plan_sites_records_take_the_plan_radius():
+    plan = {
+        "model": {"radius_km": 4.25},
+        "sites": [
+            {"rank": 1, "h3": "89", "lat": 12.7, "lon": 108.0, "people_new": 10.5,
+             "people_cumulative": 10.5, "villages": [{"code": "V1", "name": HOSTILE}]},
+        ],
+    }  # fmt: skip
+    (site,) = plan_sites_records(plan)
+    assert (site.rank, site.radius_km, site.people_new, site.villages) == (1, 4.25, 10.5, [HOSTILE])
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})
+
+
+def test_map_command_writes_the_progress_map_and_the_plan(grid, settings, tmp_path):
+    db = ("--database-url", settings.database_url)
+    result = run("map", "--out", str(tmp_path / "all"), *db)
+    assert result.exit_code == 0, result.output
+    for name in ("coverage.html", "deadzones.html", "progress.html"):
+        assert (tmp_path / "all" / name).is_file(), name
+    progress = (tmp_path / "all" / "progress.html").read_text(encoding="utf-8")
+    assert "<script src=" not in progress and "deadzone.progressLayers(" in progress
+    assert "<img src=x" not in progress
+
+    english = tmp_path / "p.html"
+    result = run("map", "progress", "-o", str(english), "--lang", "en", *db)
+    assert result.exit_code == 0, result.output
+    assert "No population data" in english.read_text(encoding="utf-8")
+
+    zones = tmp_path / "z.html"
+    result = run("map", "deadzones", "--sites", "2", "-o", str(zones), *db)
+    assert result.exit_code == 0, result.output
+    page = zones.read_text(encoding="utf-8")
+    assert page.count('"radius":') == 2 and "Buôn Xa" in page
+    assert run("map", "deadzones", "--sites", "101", *db).exit_code == 2
+
+
+def test_progress_payload_lists_villages_by_status(grid, settings, sessions):
+    from maps import MapMeta
+    from maps.progress import progress_payload
+
+    with sessions() as session:
+        communes, villages = progress_records(session, settings)
+    spec, _ = progress_payload(communes, villages, meta=MapMeta("t"), goal_share=0.95)
+    places = spec["places"]
+    assert places[2] == "C3"  # a commune known only from its villages: named by its code
+    dead = spec["villages"]["trang_song"]
+    assert dead["names"] == ["Buôn Đôn", "Buôn Xa"]
+    ints = text_to_ints(dead["data"])
+    assert ints[2::8] == [401, 201] and ints[6::8] == [2, 3]  # population + 1, place + 1

@@ -21,6 +21,7 @@ from service.routes import (
     health,
     imports,
     maps,
+    pages,
     readings,
     report,
     sites,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sites.router)
     app.include_router(areas.router)
     app.include_router(maps.router)
+    app.include_router(pages.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -25,6 +25,9 @@ class VillageOut(BaseModel):
     code: str
     name: str = Field(description="As imported: escape it before drawing it in HTML.")
     commune_code: str | None
+    commune_name: str | None = Field(
+        default=None, description="The commune's name as imported (escape it)."
+    )
     population: int | None = Field(description="People, from the imported file.")
     lat: float = Field(description="Centre, WGS84 degrees.")
     lon: float = Field(description="Centre, WGS84 degrees.")
@@ -69,14 +72,18 @@ def get_villages(
     states = progress.list_villages(
         session, settings, operator=operator, commune=commune, status=status
     )
+    names = progress.commune_names(session)
     if format == "csv":
-        rows = progress.village_rows(states, progress.commune_names(session))
+        rows = progress.village_rows(states, names)
         name = exports.dated_filename(
             "villages", operator, *(status or ()), day=utcnow().date(), suffix="csv"
         )
         body = exports.csv_text(progress.VILLAGE_CSV_HEADER, rows)
         return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
-    return VillageList(operator=operator, villages=[VillageOut(**asdict(s)) for s in states])
+    villages = [
+        VillageOut(**asdict(s), commune_name=names.get(s.commune_code or "")) for s in states
+    ]
+    return VillageList(operator=operator, villages=villages)
 
 
 class Goal(BaseModel):

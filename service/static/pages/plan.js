@@ -1,0 +1,166 @@
+/* /plan: dead zones ranked for one operator and the sites that would newly cover the most
+   people. Reads /v1/deadzones, /v1/plan, /v1/villages (names) and /v1/summary (freshness);
+   links the same tables as CSV and GeoJSON downloads and the dead-zone map. */
+(function () {
+  "use strict";
+
+  var P = window.deadzonePages;
+  var t = P.t;
+  var fmt = P.fmt;
+  var el = P.el;
+  var ZONES_SHOWN = 50;
+  var DEFAULT_SITES = 5;
+  var OPERATOR = /^(any|\d{3}-\d{2,3})$/;
+
+  function $(id) { return document.getElementById(id); }
+
+  /* The choice in the address (?operator=&sites=), checked: anything else falls back to
+     the defaults rather than reaching the API as it is. */
+  function choice() {
+    var operator = P.params.get("operator") || "any";
+    if (!OPERATOR.test(operator)) operator = "any";
+    var sites = parseInt(P.params.get("sites"), 10);
+    if (!(sites >= 1 && sites <= 100)) sites = DEFAULT_SITES;
+    return { operator: operator, sites: sites };
+  }
+
+  function query(values) {
+    return new URLSearchParams(values).toString();
+  }
+
+  function setup(chosen) {
+    P.applyStrings(document);
+    document.title = t("plan.title") + " · deadzone";
+    P.setupLanguageSwitch($("lang-switch"));
+    P.setupPrint($("print"));
+    $("nav-progress").href = P.withLang("/progress");
+    $("print-date").textContent = t("print.date", { date: fmt.today() });
+    var select = $("operator");
+    if (!Array.prototype.some.call(select.options, function (o) { return o.value === chosen.operator; })) {
+      var option = el("option", null, chosen.operator);
+      option.value = chosen.operator;
+      select.appendChild(option);
+    }
+    select.value = chosen.operator;
+    $("sites").value = String(chosen.sites);
+    $("lang").value = P.lang;
+    var label = select.options[select.selectedIndex].textContent;
+    $("print-choice").textContent = t("form.operator") + ": " + label + " · " +
+      t("form.sites") + ": " + chosen.sites;
+
+    var op = chosen.operator;
+    $("map-link").href = "/maps/deadzones.html?" +
+      query({ operator: op, sites: chosen.sites, lang: P.lang });
+    $("download-zones-csv").href = "/v1/deadzones?" + query({ operator: op, format: "csv" });
+    $("download-zones-geojson").href = "/v1/deadzones?" + query({ operator: op, format: "geojson" });
+    $("download-sites-csv").href = "/v1/plan?" +
+      query({ operator: op, sites: chosen.sites, format: "csv" });
+    $("download-sites-geojson").href = "/v1/plan?" +
+      query({ operator: op, sites: chosen.sites, format: "geojson" });
+  }
+
+  function villageText(codes, names) {
+    return (codes || []).map(function (code) { return names[code] || code; }).join(", ");
+  }
+
+  function renderZones(body, names) {
+    $("zones").hidden = false;
+    var zones = body.zones;
+    $("zones-count").textContent = t("zones.count", {
+      shown: fmt.int(zones.length), total: fmt.int(body.total)
+    });
+    $("zones-count").setAttribute("data-total", String(body.total));
+    $("zones-none").hidden = zones.length > 0;
+    $("zones-table").hidden = zones.length === 0;
+    if (zones.length && zones[0].population === null) {
+      $("notices").appendChild(P.commandHint(t("zones.no_population"), [
+        "deadzone import-areas villages.geojson"
+      ]));
+    }
+    if (!zones.length) return null;
+    return P.sortableTable($("zones-table"), [
+      { key: "rank", label: "col.rank", numeric: true },
+      { key: "population", label: "col.people_affected", numeric: true,
+        text: function (z) { return fmt.int(z.population); } },
+      { key: "villages", label: "col.villages",
+        value: function (z) { return villageText(z.villages, names); } },
+      { key: "area_km2", label: "col.area", numeric: true,
+        text: function (z) { return fmt.number(z.area_km2, 2); } },
+      { key: "devices", label: "col.devices", numeric: true,
+        text: function (z) { return fmt.int(z.devices); } },
+      { key: "last_seen", label: "col.last_seen",
+        text: function (z) { return fmt.day(z.last_seen); } }
+    ], zones, { key: "rank", dir: "asc", rowKey: function (z) { return z.id; } });
+  }
+
+  function renderSites(plan, names) {
+    $("sites-section").hidden = false;
+    var model = plan.model;
+    $("sites-summary").textContent = t("sites.summary", {
+      people: fmt.int(plan.people_without_signal), candidates: fmt.int(plan.candidates)
+    });
+    $("sites-model").textContent = t("sites.model", {
+      model: model.name,
+      band: fmt.int(model.band_mhz),
+      mast: fmt.int(model.mast_height_m),
+      radius: fmt.number(model.radius_km, 1)
+    });
+    var sites = plan.sites;
+    $("sites-none").hidden = sites.length > 0;
+    $("sites-table").hidden = sites.length === 0;
+    if (!sites.length) return null;
+    var modelText = model.name + ", " + fmt.number(model.radius_km, 1) + " km";
+    return P.sortableTable($("sites-table"), [
+      { key: "rank", label: "col.rank", numeric: true },
+      { key: "people_new", label: "col.people_new", numeric: true,
+        text: function (s) { return fmt.int(s.people_new); } },
+      { key: "people_cumulative", label: "col.people_cumulative", numeric: true,
+        text: function (s) { return fmt.int(s.people_cumulative); } },
+      { key: "villages", label: "col.villages",
+        value: function (s) {
+          return villageText(s.villages.map(function (v) { return v.code; }), names);
+        } },
+      { key: "lat", label: "col.lat", numeric: true,
+        text: function (s) { return fmt.number(s.lat, 5); } },
+      { key: "lon", label: "col.lon", numeric: true,
+        text: function (s) { return fmt.number(s.lon, 5); } },
+      { key: "model", label: "col.model", value: function () { return modelText; } }
+    ], sites, { key: "rank", dir: "asc", rowKey: function (s) { return s.h3; } });
+  }
+
+  function load(chosen) {
+    var op = chosen.operator;
+    return Promise.all([
+      P.getJSON("/v1/deadzones?" + query({ operator: op, limit: ZONES_SHOWN })),
+      P.getJSON("/v1/plan?" + query({ operator: op, sites: chosen.sites })),
+      P.getJSON("/v1/villages"),
+      P.getJSON("/v1/summary")
+    ]).then(function (bodies) {
+      var names = {};
+      // "Thôn 1" is in many communes: name the commune too.
+      bodies[2].villages.forEach(function (v) {
+        names[v.code] = v.commune_name ? v.name + " (" + v.commune_name + ")" : v.name;
+      });
+      P.showStatus($("status"), "");
+      if (!bodies[3].aggregated_at) {
+        $("notices").appendChild(P.commandHint(t("data.not_aggregated"), ["deadzone aggregate"]));
+      } else {
+        $("notices").appendChild(el("p", "muted", t("data.as_of", {
+          time: fmt.moment(bodies[3].aggregated_at)
+        })));
+      }
+      P.plan = { zones: bodies[0], plan: bodies[1] };
+      P.zonesTable = renderZones(bodies[0], names);
+      P.sitesTable = renderSites(bodies[1], names);
+    }).catch(function (error) {
+      P.showStatus($("status"), t("load.failed", { detail: error.message }), "error");
+    });
+  }
+
+  var chosen = choice();
+  setup(chosen);
+  load(chosen).then(function () {
+    P.ready = true;
+    document.body.setAttribute("data-ready", "true");
+  });
+})();

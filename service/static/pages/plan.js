@@ -46,7 +46,7 @@
     $("lang").value = P.lang;
     var label = select.options[select.selectedIndex].textContent;
     $("print-choice").textContent = t("form.operator") + ": " + label + " · " +
-      t("form.sites") + ": " + chosen.sites;
+      t("form.sites_short") + ": " + chosen.sites;
 
     var op = chosen.operator;
     $("map-link").href = "/maps/deadzones.html?" +

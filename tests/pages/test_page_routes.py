@@ -1,0 +1,57 @@
+"""The URLs of /progress and /plan: what is served, with which headers, and what is not."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from service.routes.pages import PAGE_FILES, STATIC_DIR
+
+
+def test_pages_are_served_with_a_policy_that_keeps_them_on_this_service(client: Any) -> None:
+    for path, title in (("/progress", "Tiến độ xóa vùng lõm sóng"), ("/plan", "Quy hoạch trạm")):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["content-type"] == "text/html; charset=utf-8"
+        assert answer.headers["cache-control"] == "no-cache"
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "script-src 'self'" in policy
+        assert "connect-src 'self'" in policy
+        assert '<html lang="vi">' in answer.text and title in answer.text
+
+
+def test_every_listed_file_is_served_and_the_pages_load_nothing_from_outside(
+    client: Any,
+) -> None:
+    for name, media_type in PAGE_FILES.items():
+        answer = client.get(f"/pages/{name}")
+        assert answer.status_code == 200, name
+        assert answer.headers["content-type"] == media_type
+    for page in ("progress.html", "plan.html"):
+        html = (STATIC_DIR / page).read_text(encoding="utf-8")
+        for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+            assert not re.match(r"(https?:)?//", url), url
+            if url.startswith("/pages/"):
+                assert url.removeprefix("/pages/") in PAGE_FILES, url
+    chart = client.get("/pages/vendor/chart.js/chart.umd.js").text
+    assert chart.startswith("/*!\n * Chart.js v4.") and "sourceMappingURL" not in chart
+    assert "chart.js 4." in (STATIC_DIR / "vendor" / "VERSIONS").read_text()
+
+
+def test_only_listed_files_are_served(client: Any) -> None:
+    for path in (
+        "/pages/progress.html",
+        "/pages/nothing.js",
+        "/pages/vendor/VERSIONS",
+        "/pages/../routes/pages.py",
+        "/pages/%2e%2e/report/app.js",
+        "/pages/vendor/chart.js/%2e%2e/%2e%2e/strings.js",
+    ):
+        assert client.get(path).status_code == 404, path
+
+
+def test_landing_page_links_the_two_pages(client: Any) -> None:
+    text = client.get("/").text
+    assert 'href="/progress"' in text and 'href="/plan"' in text
+    assert "Tiến độ xóa vùng lõm sóng, trắng sóng" in text
+    assert "Quy hoạch trạm phát sóng mới" in text

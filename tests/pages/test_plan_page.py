@@ -1,0 +1,153 @@
+"""/plan in a real headless Chromium with the network cut off at the app, on the demo's
+data: ranked zones and suggested sites as the API and the demo's summary give them, the
+operator choice, and the four downloads."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Sealed
+from .test_progress_page import (
+    assert_clean,
+    column,
+    csv_rows,
+    fmt_int,
+    read_download,
+    row_keys,
+)
+
+pytestmark = pytest.mark.browser
+
+DATED = r"\d{4}-\d{2}-\d{2}"
+
+
+@pytest.fixture
+def demo(seal: Callable[..., Sealed], demo_server: str) -> Sealed:
+    return seal(demo_server)
+
+
+def test_plan_page_shows_the_demo_zones_and_sites_in_vietnamese(
+    demo: Sealed, demo_finished: Any, output_dir: Path
+) -> None:
+    page, log = demo.open("/plan")
+    zones = demo.api("/v1/deadzones", operator="any", limit=50)
+    assert zones["total"] == demo_finished.summary["zones"]["by_scope"]["any"]
+    assert row_keys(page, "zones-table") == [z["id"] for z in zones["zones"]]
+    assert column(page, "zones-table", "rank") == [str(z["rank"]) for z in zones["zones"]]
+    assert column(page, "zones-table", "population") == [
+        fmt_int(z["population"], "vi") for z in zones["zones"]
+    ]
+    assert page.get_attribute("#zones-count", "data-total") == str(zones["total"])
+    villages = {v["code"]: v for v in demo.api("/v1/villages")["villages"]}
+    first = zones["zones"][0]
+    shown = column(page, "zones-table", "villages")[0]
+    for code in first["villages"]:
+        assert f"{villages[code]['name']} ({villages[code]['commune_name']})" in shown
+
+    # The sites: the demo's plan (best of all operators, five asked), greedy order.
+    plan = demo_finished.summary["plan"]
+    assert plan["operator"] == "any"
+    assert column(page, "sites-table", "rank") == [str(s["rank"]) for s in plan["sites"]]
+    assert column(page, "sites-table", "people_new") == [
+        fmt_int(s["people_new"], "vi") for s in plan["sites"]
+    ]
+    assert column(page, "sites-table", "people_cumulative") == [
+        fmt_int(s["people_cumulative"], "vi") for s in plan["sites"]
+    ]
+    assert row_keys(page, "sites-table") == [s["h3"] for s in plan["sites"]]
+    radius = f"{plan['radius_km']:.1f}".replace(".", ",")
+    assert set(column(page, "sites-table", "model")) == {f"{plan['model']}, {radius} km"}
+    api_sites = demo.api("/v1/plan", operator="any", sites=5)["sites"]
+    assert column(page, "sites-table", "lat") == [
+        f"{s['lat']:.5f}".replace(".", ",") for s in api_sites
+    ]
+
+    assert page.input_value("#operator") == "any" and page.input_value("#sites") == "5"
+    assert page.get_attribute("#map-link", "href") == (
+        "/maps/deadzones.html?operator=any&sites=5&lang=vi"
+    )
+    assert "Vùng lõm sóng theo thứ tự ưu tiên" in page.inner_text("main")
+    page.screenshot(path=str(output_dir / "plan-vi.png"), full_page=True)
+    page.emulate_media(media="print")
+    assert not page.is_visible("#choice") and not page.is_visible("#downloads")
+    assert page.is_visible(".print-title") and page.is_visible("#sites-table")
+    page.screenshot(path=str(output_dir / "plan-vi-print.png"), full_page=True)
+    assert_clean(demo, log, page)
+
+
+def test_plan_page_in_english_for_one_operator(demo: Sealed, output_dir: Path) -> None:
+    page, log = demo.open("/plan?operator=452-04&sites=3&lang=en")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.input_value("#operator") == "452-04" and page.input_value("#sites") == "3"
+    zones = demo.api("/v1/deadzones", operator="452-04", limit=50)
+    plan = demo.api("/v1/plan", operator="452-04", sites=3)
+    assert row_keys(page, "zones-table") == [z["id"] for z in zones["zones"]]
+    assert row_keys(page, "sites-table") == [s["h3"] for s in plan["sites"]]
+    assert column(page, "sites-table", "people_new") == [
+        fmt_int(s["people_new"], "en") for s in plan["sites"]
+    ]
+    assert fmt_int(plan["people_without_signal"], "en") in page.inner_text("#sites-summary")
+    assert "Dead zones by priority" in page.inner_text("main")
+    links = {
+        "#map-link": "/maps/deadzones.html?operator=452-04&sites=3&lang=en",
+        "#download-zones-csv": "/v1/deadzones?operator=452-04&format=csv",
+        "#download-zones-geojson": "/v1/deadzones?operator=452-04&format=geojson",
+        "#download-sites-csv": "/v1/plan?operator=452-04&sites=3&format=csv",
+        "#download-sites-geojson": "/v1/plan?operator=452-04&sites=3&format=geojson",
+        "#nav-progress": "/progress?lang=en",
+    }
+    for selector, href in links.items():
+        assert page.get_attribute(selector, "href") == href, selector
+    page.screenshot(path=str(output_dir / "plan-en.png"), full_page=True)
+
+    # Choosing again: the form keeps the language and reloads with the new choice.
+    page.select_option("#operator", "452-01")
+    page.fill("#sites", "2")
+    page.locator("#apply").click()
+    page.wait_for_url(re.compile(r"operator=452-01&sites=2&lang=en"))
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    zones = demo.api("/v1/deadzones", operator="452-01", limit=50)
+    assert row_keys(page, "zones-table") == [z["id"] for z in zones["zones"]]
+    assert_clean(demo, log, page)
+
+
+def test_plan_downloads_hold_the_zones_and_the_sites(demo: Sealed) -> None:
+    page, log = demo.open("/plan?operator=any&sites=4")
+    zones = demo.api("/v1/deadzones", operator="any", limit=1000)
+    plan = demo.api("/v1/plan", operator="any", sites=4)
+
+    name, body = read_download(page, "#download-zones-csv")
+    assert re.fullmatch(f"deadzone-deadzones-any-{DATED}.csv", name)
+    rows = csv_rows(body)
+    assert [r["id"] for r in rows] == [z["id"] for z in zones["zones"]]
+    assert [float(r["population"]) for r in rows] == [z["population"] for z in zones["zones"]]
+
+    name, body = read_download(page, "#download-zones-geojson")
+    assert re.fullmatch(f"deadzone-deadzones-any-{DATED}.geojson", name)
+    geo = json.loads(body)
+    assert geo["type"] == "FeatureCollection"
+    assert [f["id"] for f in geo["features"]] == [z["id"] for z in zones["zones"]]
+    assert {f["geometry"]["type"] for f in geo["features"]} == {"MultiPolygon"}
+
+    name, body = read_download(page, "#download-sites-csv")
+    assert re.fullmatch(f"deadzone-sites-any-4-{DATED}.csv", name)
+    rows = csv_rows(body)
+    assert [r["h3"] for r in rows] == [s["h3"] for s in plan["sites"]]
+    assert [float(r["people_new"]) for r in rows] == [s["people_new"] for s in plan["sites"]]
+    names = [r["village_names"] for r in rows]
+    assert names == [";".join(v["name"] for v in s["villages"]) for s in plan["sites"]]
+
+    name, body = read_download(page, "#download-sites-geojson")
+    assert re.fullmatch(f"deadzone-sites-any-4-{DATED}.geojson", name)
+    features = json.loads(body)["features"]
+    assert [f["properties"]["rank"] for f in features] == [s["rank"] for s in plan["sites"]]
+    assert [f["geometry"]["coordinates"] for f in features] == [
+        [s["lon"], s["lat"]] for s in plan["sites"]
+    ]
+    assert demo.blocked == [] and log.errors == []

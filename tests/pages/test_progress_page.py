@@ -1,0 +1,293 @@
+"""/progress in a real headless Chromium with the network cut off at the app, on the demo's
+data: the province figure, the chart, the communes and the villages show the demo's
+numbers, in Vietnamese and in English; the tables sort; the print view and the exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Sealed
+
+pytestmark = pytest.mark.browser
+
+STATIC = Path(__file__).resolve().parents[2] / "service" / "static" / "pages"
+CHART_POINTS = "window.deadzonePages.chart.data.datasets[0].data.map(p => p.x)"
+# Pixels of the chart's share line (#0b3d91), counted in the canvas itself.
+BLUE_PIXELS = """() => {
+  const c = document.getElementById('chart');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] > 200 && Math.abs(d[i] - 11) < 30 && Math.abs(d[i + 1] - 61) < 30
+        && Math.abs(d[i + 2] - 145) < 30) n++;
+  }
+  return n;
+}"""
+
+
+def fmt_int(value: float, lang: str) -> str:
+    """A whole number as the page writes it: 72.000 (vi), 72,000 (en)."""
+    text = f"{round(value):,}"
+    return text.replace(",", ".") if lang == "vi" else text
+
+
+def fmt_percent(share: float, lang: str) -> str:
+    """A share as the page writes it: 96,4% (vi), 96.4% (en)."""
+    text = f"{share * 100:.1f}%"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def column(page: Any, table: str, key: str) -> list[str]:
+    return [c.strip() for c in page.locator(f"#{table} tbody td[data-col={key}]").all_inner_texts()]
+
+
+def row_keys(page: Any, table: str) -> list[str]:
+    return page.eval_on_selector_all(
+        f"#{table} tbody tr", "rows => rows.map(r => r.getAttribute('data-key'))"
+    )
+
+
+def assert_clean(sealed: Sealed, log: Any, page: Any) -> None:
+    assert sealed.blocked == [], "the page asked for something outside the app"
+    assert log.errors == []
+    assert page.evaluate("window.__pwned") is None
+
+
+def day_number(iso: str) -> int:
+    return (date.fromisoformat(iso) - date(1970, 1, 1)).days
+
+
+@pytest.fixture
+def demo(seal: Callable[..., Sealed], demo_server: str) -> Sealed:
+    return seal(demo_server)
+
+
+def test_progress_page_shows_the_demo_numbers_in_vietnamese(
+    demo: Sealed, demo_finished: Any, output_dir: Path
+) -> None:
+    page, log = demo.open("/progress")
+    summary = demo_finished.summary["progress"]
+    snapshots = summary["snapshots"]
+    table = demo.api("/v1/progress/areas")
+    province = table["areas"][0]
+
+    # The province figure: the demo's share, the verdict of its trend.
+    assert province["population"] == summary["population"]
+    assert province["people_covered"] == summary["people_covered"]
+    share = summary["people_covered"] / summary["population"]
+    assert page.inner_text("#province-share") == fmt_percent(share, "vi")
+    assert page.get_attribute("#verdict", "data-status") == summary["trend"]["status"]
+    text = page.inner_text("main")
+    assert "tỷ lệ dân số được phủ sóng" in text
+    assert {"on_track": "Đúng tiến độ", "behind": "Chậm tiến độ"}[
+        summary["trend"]["status"]
+    ] in text
+    people = page.inner_text("#province-people")
+    assert fmt_int(summary["people_covered"], "vi") in people
+    assert fmt_int(summary["population"], "vi") in people
+    assert "31/12/" in page.inner_text("#province-goal")
+    stats = {
+        s.get_attribute("data-stat"): s.locator("dd").inner_text()
+        for s in page.locator("#province-stats .stat").all()
+    }
+    for status in ("trang_song", "lom_song", "covered", "unknown"):
+        assert stats[status] == str(summary["villages"][status])
+    assert stats["zones_open"] == str(province["zones_open"])
+
+    # The chart: one point per snapshot, on its day, and actually drawn.
+    assert page.get_attribute("#chart", "data-points") == str(len(snapshots))
+    assert page.evaluate(CHART_POINTS) == [day_number(s["day"]) for s in snapshots]
+    shares = page.evaluate("window.deadzonePages.chart.data.datasets[0].data.map(p => p.y)")
+    assert shares == pytest.approx([s["covered_share"] * 100 for s in snapshots])
+    labels = page.evaluate("window.deadzonePages.chart.data.datasets.map(d => d.label)")
+    assert "Mục tiêu" in labels and "Hạn chót 31/12/2026" in labels
+    assert page.evaluate(BLUE_PIXELS) > 500
+    assert f"{len(snapshots)} lần chụp số liệu" in page.get_attribute("#chart", "aria-label")
+
+    # The communes: the API's table, largest gap in people first, province in the footer.
+    communes = [a for a in table["areas"] if a["kind"] == "commune"]
+    assert len(communes) == demo_finished.summary["areas"]["communes"]
+    assert row_keys(page, "communes-table") == [a["code"] for a in communes]
+    gaps = [a["gap_people"] for a in communes]
+    assert gaps == sorted(gaps, reverse=True)
+    assert column(page, "communes-table", "name") == [a["name"] for a in communes]
+    assert column(page, "communes-table", "population") == [
+        fmt_int(a["population"], "vi") for a in communes
+    ]
+    assert column(page, "communes-table", "covered_share") == [
+        fmt_percent(a["covered_share"], "vi") for a in communes
+    ]
+    assert page.get_attribute("#communes-table th[data-key=gap_people]", "aria-sort") == (
+        "descending"
+    )
+    footer = page.locator("#communes-table tfoot td[data-col=population]").inner_text()
+    assert footer == fmt_int(summary["population"], "vi")
+
+    # The villages still dark: every trắng sóng and lõm sóng village, trắng sóng first.
+    villages = demo.api("/v1/villages", status=["trang_song", "lom_song"])["villages"]
+    assert len(villages) == summary["villages"]["trang_song"] + summary["villages"]["lom_song"]
+    assert sorted(row_keys(page, "villages-table")) == sorted(v["code"] for v in villages)
+    statuses = column(page, "villages-table", "status")
+    assert statuses == sorted(statuses, key=lambda s: s != "Trắng sóng")
+    assert statuses.count("Trắng sóng") == summary["villages"]["trang_song"]
+    assert statuses.count("Lõm sóng") == summary["villages"]["lom_song"]
+    unknown = summary["villages"]["unknown"]
+    assert page.get_attribute("#unknown-count", "data-count") == str(unknown)
+
+    assert page.get_attribute("#map-link", "href") == "/maps/progress.html?lang=vi"
+    assert page.get_attribute("#lang-switch", "href") == "/progress?lang=en"
+    assert page.evaluate("document.documentElement.lang") == "vi"
+    page.screenshot(path=str(output_dir / "progress-vi.png"), full_page=True)
+    assert_clean(demo, log, page)
+
+
+def test_progress_page_in_english(demo: Sealed, demo_finished: Any, output_dir: Path) -> None:
+    page, log = demo.open("/progress?lang=en")
+    summary = demo_finished.summary["progress"]
+    share = summary["people_covered"] / summary["population"]
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.title() == "Progress towards zero mobile dead zones · deadzone"
+    assert page.inner_text("#province-share") == fmt_percent(share, "en")
+    assert fmt_int(summary["people_covered"], "en") in page.inner_text("#province-people")
+    text = page.inner_text("body")
+    assert "of people covered by a mobile signal" in text and "Communes" in text
+    assert "Villages still dark" in text and "tỷ lệ dân số" not in text
+    assert page.get_attribute("#chart", "data-points") == str(len(summary["snapshots"]))
+    assert "Deadline 31 Dec 2026" in page.evaluate(
+        "window.deadzonePages.chart.data.datasets.map(d => d.label)"
+    )
+    switch = page.locator("#lang-switch")
+    assert switch.inner_text() == "Tiếng Việt" and switch.get_attribute("lang") == "vi"
+    assert page.get_attribute("#map-link", "href") == "/maps/progress.html?lang=en"
+    assert page.get_attribute("#nav-plan", "href") == "/plan?lang=en"
+    page.screenshot(path=str(output_dir / "progress-en.png"), full_page=True)
+
+    switch.click()  # back to Vietnamese, same page
+    page.wait_for_selector("html[lang=vi] body[data-ready=true]", state="attached")
+    assert page.inner_text("#province-share") == fmt_percent(share, "vi")
+    assert_clean(demo, log, page)
+
+
+def test_commune_table_sorts_by_click_and_by_keyboard(demo: Sealed) -> None:
+    page, log = demo.open("/progress")
+    communes = [a for a in demo.api("/v1/progress/areas")["areas"] if a["kind"] == "commune"]
+
+    def by(key: str, *, reverse: bool) -> list[str]:
+        ordered = sorted(communes, key=lambda a: a[key], reverse=reverse)
+        return [a["code"] for a in ordered]
+
+    header = "#communes-table th[data-key=population]"
+    page.locator(f"{header} button").click()  # a number: largest first
+    assert row_keys(page, "communes-table") == by("population", reverse=True)
+    assert page.get_attribute(header, "aria-sort") == "descending"
+    assert page.get_attribute("#communes-table th[data-key=gap_people]", "aria-sort") is None
+    page.locator(f"{header} button").click()
+    assert row_keys(page, "communes-table") == by("population", reverse=False)
+    assert page.get_attribute(header, "aria-sort") == "ascending"
+
+    # Keyboard only: Tab reaches the header buttons, Enter and Space sort.
+    share = page.locator("#communes-table th[data-key=covered_share] button")
+    share.focus()
+    page.keyboard.press("Enter")
+    assert row_keys(page, "communes-table") == by("covered_share", reverse=True)
+    page.keyboard.press("Space")
+    assert row_keys(page, "communes-table") == by("covered_share", reverse=False)
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#communes-table", "data-sort") == "people_covered:desc"
+
+    page.locator("#communes-table th[data-key=name] button").click()  # text: A to Z
+    names = page.evaluate(
+        """names => names.slice().sort(new Intl.Collator('vi-VN', {numeric: true,
+             sensitivity: 'base'}).compare)""",
+        [a["name"] for a in communes],
+    )
+    assert column(page, "communes-table", "name") == names
+    assert log.errors == []
+
+
+def test_print_view_hides_the_controls_and_shows_a_dated_title_and_every_table(
+    demo: Sealed, demo_finished: Any, output_dir: Path
+) -> None:
+    page, log = demo.open("/progress")
+    assert not page.is_visible(".print-title")
+    assert page.is_visible("#print") and not page.is_visible("#series-table")
+    page.emulate_media(media="print")
+    for selector in ("#print", "#lang-switch", "#map-link", "#export-communes", "#export-dark"):
+        assert not page.is_visible(selector), selector
+    assert page.is_visible(".print-title")
+    assert page.inner_text(".print-title h1") == (
+        "Báo cáo tiến độ xóa vùng lõm sóng, trắng sóng di động tỉnh Đắk Lắk"
+    )
+    assert re.fullmatch(r"Ngày in: \d{2}/\d{2}/\d{4}", page.inner_text("#print-date"))
+    # The chart's data and every commune are printed, not only what the screen showed.
+    assert page.is_visible("#series-table")
+    assert page.locator("#series-table tbody tr:visible").count() == len(
+        demo_finished.summary["progress"]["snapshots"]
+    )
+    rows = page.locator("#communes-table tbody tr")
+    assert rows.count() == demo_finished.summary["areas"]["communes"]
+    assert all(rows.nth(i).is_visible() for i in range(rows.count()))
+    assert page.is_visible("#villages-table") and page.is_visible("#chart")
+    page.screenshot(path=str(output_dir / "progress-vi-print.png"), full_page=True)
+    page.emulate_media(media="screen")
+    assert page.is_visible("#print") and not page.is_visible(".print-title")
+    assert log.errors == []
+
+
+def read_download(page: Any, selector: str) -> tuple[str, bytes]:
+    with page.expect_download() as info:
+        page.locator(selector).click()
+    download = info.value
+    assert download.failure() is None
+    return download.suggested_filename, Path(download.path()).read_bytes()
+
+
+def csv_rows(body: bytes) -> list[dict[str, str]]:
+    assert body.startswith(b"\xef\xbb\xbf"), "no BOM: Excel would not read UTF-8"
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+
+
+def test_progress_exports_download_as_csv(demo: Sealed, demo_finished: Any) -> None:
+    page, log = demo.open("/progress")
+    name, body = read_download(page, "#export-communes")
+    assert re.fullmatch(r"deadzone-progress-areas-\d{4}-\d{2}-\d{2}\.csv", name)
+    rows = csv_rows(body)
+    assert [r["code"] for r in rows] == ["province"] + row_keys(page, "communes-table")
+    assert float(rows[0]["people_covered"]) == demo_finished.summary["progress"]["people_covered"]
+
+    name, body = read_download(page, "#export-dark")
+    assert re.fullmatch(r"deadzone-villages-any-trang_song-lom_song-\d{4}-\d{2}-\d{2}\.csv", name)
+    villages = csv_rows(body)
+    assert sorted(r["code"] for r in villages) == sorted(row_keys(page, "villages-table"))
+    assert {r["status"] for r in villages} <= {"trang_song", "lom_song"}
+    assert demo.blocked == [] and log.errors == []
+
+
+def test_texts_are_complete_in_both_languages(demo: Sealed) -> None:
+    page, _ = demo.open("/progress")
+    strings = page.evaluate("window.deadzonePages.strings")
+    vi, en = strings["vi"], strings["en"]
+    assert set(vi) == set(en)
+    assert all(text.strip() for text in [*vi.values(), *en.values()])
+    used: set[str] = set()
+    for name in ("progress.html", "plan.html"):
+        used |= set(re.findall(r'data-i18n(?:-label)?="([a-z_.]+)"', (STATIC / name).read_text()))
+    for name in ("common.js", "progress.js", "plan.js"):
+        used |= set(re.findall(r'"((?:[a-z_]+)\.[a-z_]+)"', (STATIC / name).read_text()))
+    used |= {f"status.{s}" for s in ("trang_song", "lom_song", "covered", "unknown")}
+    used |= {f"verdict.{s}" for s in ("reached", "on_track", "behind", "unknown")}
+    assert {k for k in used if k.split(".")[0] in {k.split(".")[0] for k in vi}} - set(vi) == set()
+    # The authorities' own terms, with their diacritics.
+    assert vi["province.share_label"] == "tỷ lệ dân số được phủ sóng"
+    assert vi["status.trang_song"] == "Trắng sóng" and vi["status.lom_song"] == "Lõm sóng"
+    assert "trắng sóng" in vi["villages.heading"] and "lõm sóng" in vi["villages.heading"]
+    assert "Đắk Lắk" in vi["print.title_progress"]

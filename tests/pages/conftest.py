@@ -50,12 +50,15 @@ class Sealed:
     context: Any
     base: str
     blocked: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
 
     def open(self, path: str) -> tuple[Any, PageLog]:
-        """A page at ``path``, rendered (its scripts set ``data-ready``), with its log."""
+        """A page at ``path``, rendered (its scripts set ``data-ready``), with its log.
+        An alert() (what an ``onerror=alert(1)`` name would do) is noted in ``dialogs``."""
         page = self.context.new_page()
         log = PageLog()
         log.watch(page)
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         page.goto(self.base + path)
         page.wait_for_selector(READY, state="attached")
         return page, log

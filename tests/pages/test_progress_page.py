@@ -57,7 +57,7 @@ def row_keys(page: Any, table: str) -> list[str]:
 
 def assert_clean(sealed: Sealed, log: Any, page: Any) -> None:
     assert sealed.blocked == [], "the page asked for something outside the app"
-    assert log.errors == []
+    assert log.errors == [] and sealed.dialogs == []
     assert page.evaluate("window.__pwned") is None
 
 

@@ -1,8 +1,10 @@
-"""How big and how fast the coverage map is, against the naive Folium way.
+"""How big and how fast the maps are: the coverage map against the naive Folium way, and the
+progress map and plan layer of a province.
 
 Run: ``.venv/bin/python -m benchmarks.maps`` (about 5 minutes on the 2-core box; ``--quick``
-skips 170,000 cells). For each size (res-9 cells in the area) and field (clustered: 5 % of the
-statuses randomised; noisy: 30 %) it prints:
+skips 170,000 cells; ``--case progress`` runs only the progress case). For each size (res-9
+cells in the area) and field (clustered: 5 % of the statuses randomised; noisy: 30 %) it
+prints:
 
 * ours: ``maps.coverage_map`` with best-of-all plus two operators, res-8/7 roll-ups and per-cell
   evidence for dead/weak cells, self-contained HTML (assets inlined);
@@ -14,6 +16,11 @@ statuses randomised; noisy: 30 %) it prints:
 file://) from navigation start to the first animation frame at which the page has loaded and
 every feature of the visible layer is in the SVG. "Res 9" is the time to switch the map to
 zoom 13, where the res-9 patches are drawn for the first time.
+
+The progress case draws a province-sized synthetic ``maps.sample.sample_progress``: 700
+communes (borders with a vertex every ~22 m, as official outlines) and 5,000 villages, and
+the dead-zone map of the sample zones with 100 suggested sites; "usable" is until the page
+script has drawn every layer.
 """
 
 from __future__ import annotations
@@ -31,10 +38,18 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from maps import MapMeta, asset_dir, coverage_map, write_map_html  # noqa: E402
+from maps import (  # noqa: E402
+    MapMeta,
+    PlannedSite,
+    asset_dir,
+    coverage_map,
+    deadzone_map,
+    progress_map,
+    write_map_html,
+)
 from maps.model import CellStatus  # noqa: E402
 from maps.palette import STATUS_STYLES  # noqa: E402
-from maps.sample import sample_cells  # noqa: E402
+from maps.sample import sample_cells, sample_deadzones, sample_progress  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -190,13 +205,65 @@ def print_result(n_cells: int, field: str, result: Result, cap_s: float) -> None
     )
 
 
+READY = "document.readyState === 'complete' && window.deadzoneReady === true"
+
+
+def run_progress(playwright: object, directory: Path) -> None:
+    """The province-sized progress map and a dead-zone map with 100 suggested sites."""
+    communes, villages = sample_progress(700, 5_000, seed=1)
+    meta = MapMeta(title="benchmark", lang="en")
+    path = directory / "progress.html"
+    start = time.perf_counter()
+    write_map_html(progress_map(communes, villages, meta=meta, goal_share=0.95), path)
+    build_s = time.perf_counter() - start
+    usable = time_usable(playwright, path, READY, OURS_CAP_S)
+    label = f"{len(communes)} communes, {len(villages):,} villages"
+    print_row(label, Result("progress", build_s, path.stat().st_size, usable), OURS_CAP_S)
+
+    zones = sample_deadzones(sample_cells(10_000, seed=1), limit=50)
+    sites = [
+        PlannedSite(rank=i + 1, h3="", lat=12.6 + 0.01 * (i % 10), lon=108.0 + 0.01 * (i // 10),
+                    radius_km=7.55, people_new=1000 - i, people_cumulative=0.0,
+                    villages=[f"Buôn {i}"])
+        for i in range(100)
+    ]  # fmt: skip
+    path = directory / "plan.html"
+    start = time.perf_counter()
+    write_map_html(deadzone_map(zones, meta=meta, sites=sites), path)
+    build_s = time.perf_counter() - start
+    usable = time_usable(playwright, path, READY, OURS_CAP_S)
+    label = f"{len(zones)} zones, {len(sites)} sites"
+    print_row(label, Result("dead zones+plan", build_s, path.stat().st_size, usable), OURS_CAP_S)
+
+
+def print_row(label: str, result: Result, cap_s: float) -> None:
+    usable = f"{result.usable_s:6.2f} s" if result.usable_s is not None else f"> {cap_s:.0f} s"
+    print(
+        f"{label:<30} {result.label:<16} {result.size_bytes / 1e6:8.2f} MB "
+        f"{result.build_s:7.1f} s  {usable:>9}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip 170,000 cells")
+    parser.add_argument(
+        "--case",
+        choices=("all", "coverage", "progress"),
+        default="all",
+        help="coverage: the coverage map sizes; progress: the progress map and plan layer",
+    )
     args = parser.parse_args()
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 170_000]
     from playwright.sync_api import sync_playwright
 
+    if args.case in ("all", "progress"):
+        print(f"{'input':<30} {'map':<16} {'HTML':>11} {'build':>9}  {'usable':>9}")
+        with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
+            run_progress(p, Path(tmp))
+    if args.case == "progress":
+        return
     print(
         f"{'cells':>8} {'field':<9} {'map':<14} {'HTML':>11} {'build':>9}  {'usable':>9}  "
         f"{'res 9':>7}"

@@ -16,9 +16,19 @@ from datetime import UTC, datetime, timedelta
 import h3
 import numpy as np
 import pandas as pd
-from shapely.geometry import Polygon
+import shapely
+from shapely.geometry import MultiPoint, Polygon, box
 
-from .model import BEST_OF_ALL, CELL_COLUMNS, CellStatus, DeadZone, cells_to_frame
+from .model import (
+    BEST_OF_ALL,
+    CELL_COLUMNS,
+    VILLAGE_STATUSES,
+    CellStatus,
+    CommuneProgress,
+    DeadZone,
+    VillageMark,
+    cells_to_frame,
+)
 from .patches import frame_to_patches
 
 # Buôn Ma Thuột area, Đắk Lắk: the province of DESIGN.md's pilot.
@@ -200,3 +210,96 @@ def sample_deadzones(
             )
         )
     return zones
+
+
+# Đắk Lắk's extent, roughly (degrees): about 18,000 km² like the province.
+PROVINCE_BOX = (107.45, 12.15, 108.95, 13.4)
+
+
+def _wiggle(coords: np.ndarray, amplitude: float) -> np.ndarray:
+    """Move each (lon, lat) by a smooth function of where it is, in degrees: a border drawn
+    by a surveyor follows streams and ridges, not straight lines. The same point always
+    moves the same way, so borders shared by two communes stay shared."""
+    x, y = coords[:, 0], coords[:, 1]
+    dx = np.sin(y * 310.0) + 0.5 * np.sin(x * 970.0 + y * 530.0)
+    dy = np.sin(x * 290.0) + 0.5 * np.sin(y * 1010.0 - x * 470.0)
+    return coords + amplitude * np.column_stack([dx, dy]) / 1.5
+
+
+def sample_progress(
+    n_communes: int,
+    n_villages: int,
+    *,
+    seed: int = 0,
+    bbox: tuple[float, float, float, float] = PROVINCE_BOX,
+    vertex_spacing: float = 0.0002,
+) -> tuple[list[CommuneProgress], list[VillageMark]]:
+    """Communes (Voronoi cells of random seeds, borders wiggled with a vertex every
+    ``vertex_spacing`` degrees, about 22 m, like official outlines) and villages scattered in
+    them with random statuses and people. Each commune's people and share come from its
+    villages; a few communes get no village, hence no population data.
+    """
+    rng = np.random.default_rng(seed)
+    west, south, east, north = bbox
+    seeds = np.column_stack(
+        [rng.uniform(west, east, n_communes), rng.uniform(south, north, n_communes)]
+    )
+    cells = shapely.voronoi_polygons(MultiPoint(seeds), extend_to=box(*bbox))
+    frame = box(*bbox)
+    outlines = []
+    for cell in cells.geoms:
+        dense = shapely.segmentize(cell.intersection(frame), vertex_spacing)
+        moved = shapely.transform(dense, lambda c: _wiggle(c, 0.0008))
+        outlines.append(shapely.set_precision(moved, 1e-7))
+    tree = shapely.STRtree(outlines)
+    lon = rng.uniform(west, east, n_villages)
+    lat = rng.uniform(south, north, n_villages)
+    hits = tree.query(shapely.points(lon, lat), predicate="intersects")
+    commune_of = dict(zip(hits[0].tolist(), hits[1].tolist(), strict=True))
+    statuses = rng.choice(VILLAGE_STATUSES, n_villages, p=[0.1, 0.15, 0.6, 0.15])
+    people = rng.integers(80, 1500, n_villages)
+    villages = []
+    totals = np.zeros((len(outlines), 2))
+    counts: dict[tuple[int, str], int] = {}
+    for i in range(n_villages):
+        home = commune_of.get(i)
+        status = str(statuses[i])
+        dead_cells = 0 if status == "covered" else int(rng.integers(1, 7))
+        dead_people = 0.0 if status == "covered" else float(people[i]) * dead_cells / 7
+        villages.append(
+            VillageMark(
+                code=f"V{i:05d}",
+                name=f"Buôn {i}",
+                commune_code=None if home is None else f"C{home:03d}",
+                population=int(people[i]),
+                lat=float(lat[i]),
+                lon=float(lon[i]),
+                status=status,
+                centre_status="dead"
+                if status == "trang_song"
+                else ("unknown" if status == "unknown" else "covered"),
+                people_dead=dead_people,
+                cells_dead=dead_cells,
+                cells=7,
+            )
+        )
+        if home is not None:
+            totals[home] += (people[i], people[i] - dead_people if status != "unknown" else 0)
+            counts[home, status] = counts.get((home, status), 0) + 1
+    communes = [
+        CommuneProgress(
+            code=f"C{k:03d}",
+            name=f"Xã {k}",
+            geometry=outline,
+            population=float(totals[k, 0]),
+            people_covered=float(totals[k, 1]),
+            covered_share=float(totals[k, 1] / totals[k, 0]) if totals[k, 0] > 0 else None,
+            villages_trang_song=counts.get((k, "trang_song"), 0),
+            villages_lom_song=counts.get((k, "lom_song"), 0),
+            villages_covered=counts.get((k, "covered"), 0),
+            villages_unknown=counts.get((k, "unknown"), 0),
+            zones_open=counts.get((k, "trang_song"), 0) + counts.get((k, "lom_song"), 0),
+        )
+        for k, outline in enumerate(outlines)
+    ]
+    return communes, villages

@@ -67,6 +67,7 @@ def test_map_command_writes_self_contained_pages(
         page = (tmp_path / name).read_text(encoding="utf-8")
         assert "<script src=" not in page  # Leaflet and deadzone.js inlined: opens offline
         assert "L.map(" in page
+    assert not (tmp_path / "progress.html").exists(), "no communes imported: no progress map"
 
 
 def test_map_command_writes_one_named_map(
@@ -84,3 +85,19 @@ def test_map_command_writes_one_named_map(
     assert not (tmp_path / "nested" / "coverage.html").exists()
     both = CliRunner().invoke(cli, ["map", "both", "-o", str(target)])
     assert both.exit_code == 2 and "one file" in both.output
+    unknown = CliRunner().invoke(cli, ["map", "heatmap", "--out", str(tmp_path)])
+    assert unknown.exit_code == 2 and "use coverage, deadzones, progress or all" in unknown.output
+
+
+def test_plan_layer_without_people_draws_no_site(
+    client: Any, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    post_a_dead_and_a_covered_place(client)
+    run_aggregation(sessions, settings)
+
+    # No population imported: the plan has nobody to cover, so the page has zones only.
+    page = client.get("/maps/deadzones.html", params={"sites": 5})
+    assert page.status_code == 200 and "dz-any-" in page.text
+    assert "deadzone.siteLayer(" not in page.text
+    progress = client.get("/maps/progress.html")
+    assert progress.status_code == 200 and "deadzone.progressLayers(" in progress.text

@@ -226,3 +226,152 @@ def test_page_script_decodes_rings_like_python(sealed_page: tuple[object, PageLo
         want = [c for x, y in text_to_ring(text) for c in (y / SCALE, x / SCALE)]
         assert [c for point in got for c in point] == pytest.approx(want, abs=1e-9)
     assert log.page_errors == []
+
+
+def _point_of(page: object, lat: float, lon: float) -> tuple[float, float]:
+    """Page pixel of a map position, read just before use (popups pan the map)."""
+    x, y = page.evaluate(  # type: ignore[attr-defined]
+        f"""([lat, lon]) => {{
+            const map = {MAP_JS};
+            const p = map.latLngToContainerPoint([lat, lon]);
+            const box = map.getContainer().getBoundingClientRect();
+            return [p.x + box.left, p.y + box.top];
+        }}""",
+        [lat, lon],
+    )
+    return float(x), float(y)
+
+
+def _count(page: object, test: str) -> int:
+    return int(
+        page.evaluate(  # type: ignore[attr-defined]
+            f"(() => {{ let n = 0; {MAP_JS}.eachLayer(l => {{ if ({test}) n++; }}); return n; }})()"
+        )
+    )
+
+
+def test_progress_map_draws_communes_and_villages_with_popups_as_text(
+    sealed_page: tuple[object, PageLog], tmp_path: Path, output_dir: Path
+) -> None:
+    from shapely.geometry import box
+
+    from maps import CommuneProgress, VillageMark, progress_map
+
+    communes = [
+        CommuneProgress("C1", HOSTILE, box(108.0, 12.6, 108.05, 12.65), 1000, 200, 0.2,
+                        villages_trang_song=1, zones_open=2),
+        CommuneProgress("C2", "Xã Ea Tu", box(108.05, 12.6, 108.1, 12.65), 500, 490, 0.98),
+        CommuneProgress("C3", "{{ 7*7 }}", box(108.0, 12.65, 108.05, 12.7), 0, 0, None),
+    ]  # fmt: skip
+    villages = [
+        VillageMark("V1", HOSTILE, "C1", 300, 12.62, 108.02, "trang_song", "dead", 120, 3, 7),
+        VillageMark("V2", "Buôn Đôn", "C2", 200, 12.63, 108.07, "lom_song", "covered", 20, 1, 7),
+        VillageMark("V3", "Buôn Ja", "C2", 150, 12.61, 108.08, "covered", "covered", 0, 0, 7),
+        VillageMark("V4", "Buôn Ko", "C3", None, 12.67, 108.03, "unknown", "unknown", 0, 0, 7),
+    ]
+    meta = MapMeta(title="Tiến độ", lang="vi")
+    page, log = sealed_page
+    target = write_map_html(
+        progress_map(communes, villages, meta=meta, goal_share=0.95), tmp_path / "p.html"
+    )
+    _open(page, target.as_uri())
+    _assert_clean(log)
+
+    assert _count(page, "l.dzCommune !== undefined") == 3
+    assert _count(page, "l.dzVillage !== undefined") == 4
+    # No population data: filled with the hatch pattern, not a colour.
+    assert (
+        _count(page, "l.dzCommune !== undefined && l.options.fillColor instanceof CanvasPattern")
+        == 1
+    )
+    legend = page.locator(".dz-legend").inner_text()  # type: ignore[attr-defined]
+    for term in (
+        "Trắng sóng",
+        "Lõm sóng",
+        "Đã có sóng",
+        "Chưa đủ dữ liệu",
+        "Chưa có dữ liệu dân số",
+    ):
+        assert term in legend
+    overlays = page.locator(".leaflet-control-layers-overlays input")  # type: ignore[attr-defined]
+    assert overlays.count() == 5
+    page.screenshot(path=str(output_dir / "progress.png"))  # type: ignore[attr-defined]
+
+    # A real click on the hostile village reaches its marker through the commune below it.
+    page.mouse.click(*_point_of(page, 12.62, 108.02))  # type: ignore[attr-defined]
+    popup = page.locator(".leaflet-popup-content", has_text="Trắng sóng")  # type: ignore[attr-defined]
+    popup.wait_for()
+    text = popup.text_content()
+    assert text.startswith(HOSTILE) and "120 người" in text and "3 / 7" in text
+    assert popup.locator("img").count() == 0
+    page.wait_for_timeout(400)  # let the popup finish fading in for the screenshot
+    page.screenshot(path=str(output_dir / "progress-village.png"))  # type: ignore[attr-defined]
+
+    # A commune, south of the village popup: its numbers, the gap to the goal.
+    page.mouse.click(*_point_of(page, 12.603, 108.047))  # type: ignore[attr-defined]
+    commune_popup = page.locator(".leaflet-popup-content", has_text="Mục tiêu")  # type: ignore[attr-defined]
+    commune_popup.wait_for()
+    text = commune_popup.text_content()
+    assert HOSTILE in text and "20,0%" in text and "750 người" in text
+
+    # Each status is a layer of its own; the communes switched off and on stay below.
+    page.get_by_text("Thôn, buôn đã có sóng").click()  # type: ignore[attr-defined]
+    assert _count(page, "l.dzVillage !== undefined") == 3
+    switch = page.locator(".leaflet-control-layers-overlays label", has_text="Xã: tỷ lệ")  # type: ignore[attr-defined]
+    switch.click()
+    assert _count(page, "l.dzCommune !== undefined") == 0
+    switch.click()
+    page.evaluate(f"{MAP_JS}.closePopup()")  # type: ignore[attr-defined]
+    page.wait_for_timeout(300)  # Leaflet fades a closed popup out for 200 ms
+    page.mouse.click(*_point_of(page, 12.63, 108.07))  # type: ignore[attr-defined]
+    page.locator(".leaflet-popup-content", has_text="Buôn Đôn").wait_for()  # type: ignore[attr-defined]
+    assert page.locator("img[src=x]").count() == 0  # type: ignore[attr-defined]
+    _assert_clean(log)
+
+
+def test_plan_layer_draws_a_circle_per_site(
+    sealed_page: tuple[object, PageLog],
+    zones: list[DeadZone],
+    meta: MapMeta,
+    tmp_path: Path,
+    output_dir: Path,
+) -> None:
+    from maps import PlannedSite
+
+    centre = zones[0].outline.representative_point()
+    sites = [
+        PlannedSite(rank=i + 1, h3=f"cell{i}", lat=centre.y + 0.01 * i, lon=centre.x,
+                    radius_km=1.5, people_new=900 - 100 * i, people_cumulative=900,
+                    villages=[HOSTILE] if i == 0 else ["Buôn Đôn"])
+        for i in range(3)
+    ]  # fmt: skip
+    page, log = sealed_page
+    target = write_map_html(deadzone_map(zones, meta=meta, sites=sites), tmp_path / "plan.html")
+    _open(page, target.as_uri())
+    _assert_clean(log)
+
+    assert _count(page, "l instanceof L.Circle") == 3
+    radii = page.evaluate(  # type: ignore[attr-defined]
+        f"(() => {{ const r = []; {MAP_JS}.eachLayer(l => {{ if (l instanceof L.Circle) "
+        "r.push(l.getRadius()); }); return r; })()"
+    )
+    assert radii == [1500, 1500, 1500]
+    # The view holds every circle whole.
+    inside = page.evaluate(  # type: ignore[attr-defined]
+        f"(() => {{ const map = {MAP_JS}; let ok = true; map.eachLayer(l => {{ "
+        "if (l instanceof L.Circle) ok = ok && map.getBounds().contains(l.getBounds()); }); "
+        "return ok; })()"
+    )
+    assert inside
+    assert page.locator(".dz-site").count() == 3  # type: ignore[attr-defined]
+    page.locator(".dz-site", has_text="1").first.click()  # type: ignore[attr-defined]
+    popup = page.locator(".leaflet-popup-content", has_text="Trạm đề xuất số 1")  # type: ignore[attr-defined]
+    popup.wait_for()
+    assert HOSTILE in popup.text_content() and popup.locator("img").count() == 0
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(output_dir / "deadzones-plan.png"))  # type: ignore[attr-defined]
+
+    page.locator(".leaflet-control-layers").hover()  # type: ignore[attr-defined]
+    page.get_by_text("Vị trí trạm đề xuất").click()  # type: ignore[attr-defined]
+    assert _count(page, "l instanceof L.Circle") == 0
+    _assert_clean(log)

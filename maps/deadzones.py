@@ -177,6 +177,8 @@ def deadzone_map(
                 "lon": round(site.lon, 6),
                 "radius": round(site.radius_km * 1000.0, 1),  # metres, as L.circle takes
                 "popup": site_popup_html(site, meta),
+                # Set as the marker's title property by Leaflet, never parsed as HTML.
+                "title": f"{labels['site.title']} {int(site.rank)}",
             }
             for site in sorted(sites, key=lambda s: s.rank)
         ]

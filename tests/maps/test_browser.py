@@ -364,6 +364,7 @@ def test_plan_layer_draws_a_circle_per_site(
     )
     assert inside
     assert page.locator(".dz-site").count() == 3  # type: ignore[attr-defined]
+    assert page.locator(".dz-site[title='Trạm đề xuất số 2']").count() == 1  # type: ignore[attr-defined]
     page.locator(".dz-site", has_text="1").first.click()  # type: ignore[attr-defined]
     popup = page.locator(".leaflet-popup-content", has_text="Trạm đề xuất số 1")  # type: ignore[attr-defined]
     popup.wait_for()

@@ -443,8 +443,12 @@
     var group = L.featureGroup();
     sites.forEach(function (s) {
       group.addLayer(L.circle([s.lat, s.lon], L.extend({radius: s.radius}, circleStyle)));
+      // A square badge above the zones' round rank badges: a site often stands on the cell of
+      // the zone it serves best, and both are numbered.
       var marker = L.marker([s.lat, s.lon], {
         icon: L.divIcon({className: "dz-site", html: String(s.rank), iconSize: [26, 26]}),
+        title: s.title,
+        zIndexOffset: 1000,
         keyboard: false
       });
       marker.bindPopup(s.popup, {maxWidth: 360});

@@ -213,3 +213,15 @@ def test_fit_bounds_holds_the_whole_circles() -> None:
     assert _bounds([box(108.0, 12.6, 108.01, 12.61)], [replace(SITES[0], radius_km=0.0)]) == (
         12.6, 108.0, 12.75, 108.1,
     )  # fmt: skip
+
+
+def test_every_status_label_the_progress_page_builds_exists() -> None:
+    from maps import VILLAGE_STATUSES, CellStatus
+    from maps.i18n import LABELS
+
+    for labels in LABELS.values():
+        for status in VILLAGE_STATUSES:
+            for prefix in ("village.", "village.alt.", "village.legend.", "layer.villages."):
+                assert labels[prefix + status].strip()
+        for cell in CellStatus:
+            assert labels[f"centre.{cell.value}"].strip()

@@ -212,7 +212,17 @@ class Plan(BaseModel):
     sites: list[PlannedSite]
 
 
-@router.get("/plan", response_model=Plan, summary="Suggested new sites, greedy by people")
+@router.get(
+    "/plan",
+    response_model=Plan,
+    summary="Suggested new sites, greedy by people",
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/geo+json": {}},
+            "description": "JSON, or a CSV or GeoJSON file to download.",
+        }
+    },
+)
 def get_plan(
     session: SessionDep,
     settings: SettingsDep,

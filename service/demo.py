@@ -34,6 +34,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -407,9 +408,13 @@ def send_readings(
     check of the injected bad readings (ids starting with "x"): how many were accepted,
     and which good readings were refused, by reason.
     """
-    return asyncio.run(
-        _send_readings(settings, scenario, progress, list(checkpoints), on_checkpoint)
-    )
+    # asyncio.run refuses to start inside a running event loop (a notebook, Playwright's
+    # sync API in the same thread): run the client's loop on a thread of its own.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-client") as pool:
+        return pool.submit(
+            asyncio.run,
+            _send_readings(settings, scenario, progress, list(checkpoints), on_checkpoint),
+        ).result()
 
 
 async def _send_readings(

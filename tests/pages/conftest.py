@@ -6,7 +6,6 @@ built per test on each backend.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +34,7 @@ from tests.areas.conftest import (
     village,
     write_layer,
 )
+from tests.conftest import DemoRun
 from tests.report.conftest import OUTPUT_DIR, LiveServer, PageLog
 
 VIEWPORT = {"width": 1280, "height": 900}
@@ -99,34 +99,9 @@ def seal(browser: Any) -> Iterator[Callable[[str], Sealed]]:
 
 
 @pytest.fixture(scope="session")
-def demo_finished(request: pytest.FixtureRequest) -> Any:
-    """``demo_run``, made in a worker thread when not made yet.
-
-    The demo sends its readings with ``asyncio.run``, which refuses to start inside a
-    running event loop, and Playwright's sync API keeps one running in the main thread
-    from the first browser test of the session on (the ``browser`` fixture lives for the
-    session): a demo started after any browser test would fail. A fresh thread has no
-    loop; the main thread only waits for it."""
-    made: dict[str, Any] = {}
-
-    def make() -> None:
-        try:
-            made["run"] = request.getfixturevalue("demo_run")
-        except BaseException as exc:  # re-raised in the test's own thread
-            made["error"] = exc
-
-    worker = threading.Thread(target=make, name="demo_run")
-    worker.start()
-    worker.join()
-    if "error" in made:
-        raise made["error"]
-    return made["run"]
-
-
-@pytest.fixture(scope="session")
-def demo_server(demo_finished: Any) -> Iterator[str]:
+def demo_server(demo_run: DemoRun) -> Iterator[str]:
     """The app serving the finished small demo's database, for the whole session."""
-    with LiveServer(demo_finished.settings) as server:
+    with LiveServer(demo_run.settings) as server:
         yield server.url
 
 

@@ -8,9 +8,10 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from tests.conftest import DemoRun
 
 from .conftest import Sealed
 from .test_progress_page import (
@@ -33,11 +34,11 @@ def demo(seal: Callable[..., Sealed], demo_server: str) -> Sealed:
 
 
 def test_plan_page_shows_the_demo_zones_and_sites_in_vietnamese(
-    demo: Sealed, demo_finished: Any, output_dir: Path
+    demo: Sealed, demo_run: DemoRun, output_dir: Path
 ) -> None:
     page, log = demo.open("/plan")
     zones = demo.api("/v1/deadzones", operator="any", limit=50)
-    assert zones["total"] == demo_finished.summary["zones"]["by_scope"]["any"]
+    assert zones["total"] == demo_run.summary["zones"]["by_scope"]["any"]
     assert row_keys(page, "zones-table") == [z["id"] for z in zones["zones"]]
     assert column(page, "zones-table", "rank") == [str(z["rank"]) for z in zones["zones"]]
     assert column(page, "zones-table", "population") == [
@@ -51,7 +52,7 @@ def test_plan_page_shows_the_demo_zones_and_sites_in_vietnamese(
         assert f"{villages[code]['name']} ({villages[code]['commune_name']})" in shown
 
     # The sites: the demo's plan (best of all operators, five asked), greedy order.
-    plan = demo_finished.summary["plan"]
+    plan = demo_run.summary["plan"]
     assert plan["operator"] == "any"
     assert column(page, "sites-table", "rank") == [str(s["rank"]) for s in plan["sites"]]
     assert column(page, "sites-table", "people_new") == [

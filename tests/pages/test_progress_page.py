@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import DemoRun
+
 from .conftest import Sealed
 
 pytestmark = pytest.mark.browser
@@ -71,10 +73,10 @@ def demo(seal: Callable[..., Sealed], demo_server: str) -> Sealed:
 
 
 def test_progress_page_shows_the_demo_numbers_in_vietnamese(
-    demo: Sealed, demo_finished: Any, output_dir: Path
+    demo: Sealed, demo_run: DemoRun, output_dir: Path
 ) -> None:
     page, log = demo.open("/progress")
-    summary = demo_finished.summary["progress"]
+    summary = demo_run.summary["progress"]
     snapshots = summary["snapshots"]
     table = demo.api("/v1/progress/areas")
     province = table["areas"][0]
@@ -114,7 +116,7 @@ def test_progress_page_shows_the_demo_numbers_in_vietnamese(
 
     # The communes: the API's table, largest gap in people first, province in the footer.
     communes = [a for a in table["areas"] if a["kind"] == "commune"]
-    assert len(communes) == demo_finished.summary["areas"]["communes"]
+    assert len(communes) == demo_run.summary["areas"]["communes"]
     assert row_keys(page, "communes-table") == [a["code"] for a in communes]
     gaps = [a["gap_people"] for a in communes]
     assert gaps == sorted(gaps, reverse=True)
@@ -149,9 +151,9 @@ def test_progress_page_shows_the_demo_numbers_in_vietnamese(
     assert_clean(demo, log, page)
 
 
-def test_progress_page_in_english(demo: Sealed, demo_finished: Any, output_dir: Path) -> None:
+def test_progress_page_in_english(demo: Sealed, demo_run: DemoRun, output_dir: Path) -> None:
     page, log = demo.open("/progress?lang=en")
-    summary = demo_finished.summary["progress"]
+    summary = demo_run.summary["progress"]
     share = summary["people_covered"] / summary["population"]
     assert page.evaluate("document.documentElement.lang") == "en"
     assert page.title() == "Progress towards zero mobile dead zones · deadzone"
@@ -215,7 +217,7 @@ def test_commune_table_sorts_by_click_and_by_keyboard(demo: Sealed) -> None:
 
 
 def test_print_view_hides_the_controls_and_shows_a_dated_title_and_every_table(
-    demo: Sealed, demo_finished: Any, output_dir: Path
+    demo: Sealed, demo_run: DemoRun, output_dir: Path
 ) -> None:
     page, log = demo.open("/progress")
     assert not page.is_visible(".print-title")
@@ -231,10 +233,10 @@ def test_print_view_hides_the_controls_and_shows_a_dated_title_and_every_table(
     # The chart's data and every commune are printed, not only what the screen showed.
     assert page.is_visible("#series-table")
     assert page.locator("#series-table tbody tr:visible").count() == len(
-        demo_finished.summary["progress"]["snapshots"]
+        demo_run.summary["progress"]["snapshots"]
     )
     rows = page.locator("#communes-table tbody tr")
-    assert rows.count() == demo_finished.summary["areas"]["communes"]
+    assert rows.count() == demo_run.summary["areas"]["communes"]
     assert all(rows.nth(i).is_visible() for i in range(rows.count()))
     assert page.is_visible("#villages-table") and page.is_visible("#chart")
     page.screenshot(path=str(output_dir / "progress-vi-print.png"), full_page=True)
@@ -256,13 +258,13 @@ def csv_rows(body: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
 
 
-def test_progress_exports_download_as_csv(demo: Sealed, demo_finished: Any) -> None:
+def test_progress_exports_download_as_csv(demo: Sealed, demo_run: DemoRun) -> None:
     page, log = demo.open("/progress")
     name, body = read_download(page, "#export-communes")
     assert re.fullmatch(r"deadzone-progress-areas-\d{4}-\d{2}-\d{2}\.csv", name)
     rows = csv_rows(body)
     assert [r["code"] for r in rows] == ["province"] + row_keys(page, "communes-table")
-    assert float(rows[0]["people_covered"]) == demo_finished.summary["progress"]["people_covered"]
+    assert float(rows[0]["people_covered"]) == demo_run.summary["progress"]["people_covered"]
 
     name, body = read_download(page, "#export-dark")
     assert re.fullmatch(r"deadzone-villages-any-trang_song-lom_song-\d{4}-\d{2}-\d{2}\.csv", name)

@@ -85,3 +85,44 @@ def test_api_key_command_prints_the_key_once_and_only_its_digest_for_the_setting
     assert refused.exit_code != 0 and "--operator" in refused.output
     refused = CliRunner().invoke(cli, ["api-key", "--name", "x", "--role", "root"])
     assert refused.exit_code != 0 and "role" in refused.output
+
+
+def test_routes_guard_one_operators_data_and_leave_the_best_of_all_public(db_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+    from tests.conftest import TEST_SECRET
+
+    settings = Settings(
+        database_url=db_url, device_secret=TEST_SECRET, environment="production",
+        aggregate_interval_s=0, api_keys=KEYS,
+    )  # fmt: skip
+    bbox = {"bbox": "108.0,12.6,108.1,12.7"}
+    guarded = [
+        ("/v1/cells", bbox),
+        ("/v1/deadzones", {}),
+        ("/v1/deadzones", {"format": "csv"}),
+        ("/v1/villages", {}),
+        ("/v1/plan", {}),
+    ]
+    with TestClient(create_app(settings)) as client:
+        for path, params in guarded:
+            public = client.get(path, params=params | {"operator": "any"})
+            assert public.status_code == 200, (path, public.text)
+            anonymous = client.get(path, params=params | {"operator": "452-04"})
+            assert anonymous.status_code == 401, path
+            assert anonymous.json()["field"] == "api_key"
+            header = {"X-Deadzone-Key": VIETTEL_KEY}
+            mine = client.get(path, params=params | {"operator": "452-04"}, headers=header)
+            assert mine.status_code == 200, (path, mine.text)
+            by_query = params | {"operator": "452-04", "api_key": VIETTEL_KEY}
+            assert client.get(path, params=by_query).status_code == 200, path
+            other = client.get(path, params=params | {"operator": "452-01"}, headers=header)
+            assert other.status_code == 403 and "452-01" in other.json()["message"], path
+            regulator = {"X-Deadzone-Key": AUTHORITY_KEY}
+            assert client.get(path, params=params | {"operator": "452-01"},
+                              headers=regulator).status_code == 200, path  # fmt: skip
+        # Progress counts people under the best of all operators: public.
+        assert client.get("/v1/progress").status_code == 200
+        assert client.get("/v1/progress/areas").status_code == 200

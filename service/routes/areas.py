@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from service import exports, planning, progress
+from service.access import ApiKeyDep, require_operators
 from service.dependencies import SessionDep, SettingsDep
 from service.routes.coverage import OperatorQuery
 from service.timestamps import utcnow
@@ -68,7 +69,9 @@ def get_villages(
     format: Annotated[
         Literal["json", "csv"], Query(description="csv: a file to download (UTF-8, BOM).")
     ] = "json",
+    api_key: ApiKeyDep = None,
 ) -> VillageList | Response:
+    require_operators(settings, api_key, [operator])
     states = progress.list_villages(
         session, settings, operator=operator, commune=commune, status=status
     )
@@ -229,7 +232,9 @@ def get_plan(
     operator: OperatorQuery = "any",
     sites: Annotated[int, Query(ge=1, le=100, description="How many sites to suggest.")] = 5,
     format: Annotated[Literal["json", "csv", "geojson"], Query()] = "json",
+    api_key: ApiKeyDep = None,
 ) -> Response:
+    require_operators(settings, api_key, [operator])
     plan = planning.plan_sites(session, settings, operator=operator, sites=sites)
     if format != "json":
         name = exports.dated_filename("sites", operator, sites, day=utcnow().date(), suffix=format)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from service import coverage, exports
+from service.access import ApiKeyDep, require_operators
 from service.dependencies import SessionDep, SettingsDep
 from service.errors import UnprocessableRequest
 from service.timestamps import utcnow
@@ -76,7 +77,9 @@ def get_cells(
     status: Annotated[
         str | None, Query(description="Comma-separated statuses to keep, e.g. dead,weak.")
     ] = None,
+    api_key: ApiKeyDep = None,
 ) -> Response:
+    require_operators(settings, api_key, [operator])
     box = coverage.BBox.parse(bbox)
     requested = resolution if resolution is not None else settings.h3_resolution
     available = [settings.h3_resolution, *settings.rollup_resolutions]
@@ -159,6 +162,7 @@ DEFAULT_ZONE_LIMIT = 50
 )
 def get_deadzones(
     session: SessionDep,
+    settings: SettingsDep,
     operator: OperatorQuery = "any",
     min_cells: Annotated[int, Query(ge=1, description="Smallest zone, in cells.")] = 1,
     limit: Annotated[
@@ -175,7 +179,9 @@ def get_deadzones(
         Literal["json", "csv", "geojson"],
         Query(description="csv or geojson: a file to download (CSV in UTF-8 with BOM)."),
     ] = "json",
+    api_key: ApiKeyDep = None,
 ) -> ZoneList | Response:
+    require_operators(settings, api_key, [operator])
     if limit is None and format == "json":
         limit = DEFAULT_ZONE_LIMIT
     total, zones = coverage.list_zones(
@@ -199,8 +205,11 @@ def get_deadzones(
 
 
 @router.get("/deadzones/{zone_id}", response_model=ZoneFeature, summary="One dead zone")
-def get_deadzone(session: SessionDep, zone_id: str) -> ZoneFeature:
+def get_deadzone(
+    session: SessionDep, settings: SettingsDep, zone_id: str, api_key: ApiKeyDep = None
+) -> ZoneFeature:
     zone = coverage.get_zone(session, zone_id)
+    require_operators(settings, api_key, [zone.operator])
     geometry = orjson.loads(shapely.to_geojson(shapely.set_precision(zone.outline, 1e-6)))
     return ZoneFeature(
         type="Feature",

@@ -152,3 +152,45 @@ def test_plan_downloads_hold_the_zones_and_the_sites(demo: Sealed) -> None:
         [s["lon"], s["lat"]] for s in plan["sites"]
     ]
     assert demo.blocked == [] and log.errors == []
+
+
+def test_one_operators_plan_asks_for_a_key_and_carries_it_to_the_downloads(
+    seal: Callable[..., Sealed], demo_run: DemoRun
+) -> None:
+    from pydantic import SecretStr
+
+    from service.access import ApiKey, key_digest, new_key
+    from tests.conftest import TEST_SECRET
+    from tests.report.conftest import LiveServer
+
+    key = new_key()
+    entry = ApiKey(name="viettel", role="planner", operators=["452-04"], sha256=key_digest(key))
+    guarded = demo_run.settings.model_copy(
+        update={
+            "environment": "production",
+            "device_secret": SecretStr(TEST_SECRET),
+            "api_keys": [entry],
+        }
+    )
+    with LiveServer(guarded) as server:
+        sealed = seal(server.url)
+        page, _ = sealed.open("/plan?operator=452-04&sites=2&lang=en")
+        assert "401" in page.inner_text("#status") and "API key" in page.inner_text("#status")
+        assert "api_key" not in page.get_attribute("#download-sites-csv", "href")
+
+        page.fill("#api-key", key)
+        page.locator("#apply").click()
+        page.wait_for_url(re.compile(r"operator=452-04&sites=2&lang=en$"))  # key not in it
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        assert page.inner_text("#status").strip() == ""
+        assert row_keys(page, "sites-table"), "the keyed plan did not load"
+        assert f"api_key={key}" in page.get_attribute("#download-sites-csv", "href")
+        name, body = read_download(page, "#download-sites-csv")
+        assert name.startswith("deadzone-sites-452-04-2-") and len(csv_rows(body)) >= 1
+
+        # All operators together needs no key: the links then carry none.
+        page.select_option("#operator", "any")
+        page.locator("#apply").click()
+        page.wait_for_url(re.compile(r"operator=any"))
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        assert "api_key" not in page.get_attribute("#download-sites-csv", "href")

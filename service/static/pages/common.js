@@ -122,8 +122,25 @@
     return node;
   }
 
+  /* The API key for one operator's data (service/access.py), kept in this tab only: the
+     key field has no name, so it never lands in the address bar or the history. */
+  var KEY_STORE = "deadzone.apiKey";
+
+  function apiKey() {
+    try { return window.sessionStorage.getItem(KEY_STORE) || ""; } catch (e) { return ""; }
+  }
+
+  function setApiKey(value) {
+    try {
+      if (value) window.sessionStorage.setItem(KEY_STORE, value);
+      else window.sessionStorage.removeItem(KEY_STORE);
+    } catch (e) { /* storage disabled: the key lasts for this page only */ }
+  }
+
   function getJSON(url) {
-    return fetch(url, { headers: { Accept: "application/json" } }).then(function (response) {
+    var headers = { Accept: "application/json" };
+    if (apiKey()) headers["X-Deadzone-Key"] = apiKey();
+    return fetch(url, { headers: headers }).then(function (response) {
       if (response.ok) return response.json();
       return response.text().then(function (body) {
         var detail = "HTTP " + response.status;
@@ -296,6 +313,8 @@
     dayFromNumber: dayFromNumber,
     el: el,
     getJSON: getJSON,
+    apiKey: apiKey,
+    setApiKey: setApiKey,
     withLang: withLang,
     setupLanguageSwitch: setupLanguageSwitch,
     setupPrint: setupPrint,

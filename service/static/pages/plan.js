@@ -28,6 +28,13 @@
     return new URLSearchParams(values).toString();
   }
 
+  /* Links (downloads, the map) cannot send a header: a key for one operator's data goes
+     in their query string, and only when one is needed. */
+  function linkQuery(values) {
+    if (values.operator !== "any" && P.apiKey()) values.api_key = P.apiKey();
+    return query(values);
+  }
+
   function setup(chosen) {
     P.applyStrings(document);
     document.title = t("plan.title") + " · deadzone";
@@ -48,15 +55,21 @@
     $("print-choice").textContent = t("form.operator") + ": " + label + " · " +
       t("form.sites_short") + ": " + chosen.sites;
 
+    var key = $("api-key");
+    key.value = P.apiKey();
+    key.addEventListener("change", function () { P.setApiKey(key.value.trim()); });
+    $("choice").addEventListener("submit", function () { P.setApiKey(key.value.trim()); });
+
     var op = chosen.operator;
     $("map-link").href = "/maps/deadzones.html?" +
-      query({ operator: op, sites: chosen.sites, lang: P.lang });
-    $("download-zones-csv").href = "/v1/deadzones?" + query({ operator: op, format: "csv" });
-    $("download-zones-geojson").href = "/v1/deadzones?" + query({ operator: op, format: "geojson" });
+      linkQuery({ operator: op, sites: chosen.sites, lang: P.lang });
+    $("download-zones-csv").href = "/v1/deadzones?" + linkQuery({ operator: op, format: "csv" });
+    $("download-zones-geojson").href = "/v1/deadzones?" +
+      linkQuery({ operator: op, format: "geojson" });
     $("download-sites-csv").href = "/v1/plan?" +
-      query({ operator: op, sites: chosen.sites, format: "csv" });
+      linkQuery({ operator: op, sites: chosen.sites, format: "csv" });
     $("download-sites-geojson").href = "/v1/plan?" +
-      query({ operator: op, sites: chosen.sites, format: "geojson" });
+      linkQuery({ operator: op, sites: chosen.sites, format: "geojson" });
   }
 
   function villageText(codes, names) {

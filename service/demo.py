@@ -58,7 +58,7 @@ from service.database import make_engine, make_sessionmaker, session_scope
 from service.decisions import ANY
 from service.errors import DeadzoneError
 from service.ingest import Ingestor, IngestResult
-from service.mapdata import coverage_page, deadzone_page, map_meta
+from service.mapdata import coverage_page, deadzone_page, map_meta, progress_page
 from service.models import CellStatus, DeadZone, ReadingRow
 from service.planning import plan_sites, plan_to_csv, plan_to_geojson
 from service.population import rebuild_population
@@ -83,6 +83,7 @@ SUMMARY_JSON = "summary.json"
 SUMMARY_TXT = "summary.txt"
 COVERAGE_HTML = "coverage.html"
 DEADZONES_HTML = "deadzones.html"
+PROGRESS_HTML = "progress.html"
 COMMUNES_GEOJSON = "communes.geojson"
 VILLAGES_GEOJSON = "villages.geojson"
 PROGRESS_JSON = "progress.json"
@@ -256,7 +257,7 @@ def run_demo(
 
         if maps:
             start = time.perf_counter()
-            files |= write_maps(sessions, scenario, out, progress=progress)
+            files |= write_maps(sessions, settings, scenario, out, progress=progress)
             seconds["maps"] = time.perf_counter() - start
     finally:
         engine.dispose()
@@ -525,32 +526,40 @@ def zone_rows(session: Session) -> list[ZoneRow]:
 
 def write_maps(
     sessions: sessionmaker[Session],
+    settings: Settings,
     scenario: Scenario,
     out: Path,
     *,
     progress: Progress = _no_progress,
 ) -> dict[str, Path]:
-    """The coverage and dead-zone pages, self-contained (they open offline), with the
-    communes drawn as outlines. Dated with the scenario's ``now``, not the clock."""
+    """The coverage, dead-zone (with the suggested sites and their coverage circles) and
+    progress pages, self-contained (they open offline), with the communes drawn as
+    outlines. Dated with the scenario's ``now``, not the clock."""
     areas = [
         AreaOutline(str(name), geometry)
         for name, geometry in zip(
             scenario.communes["name"], scenario.communes.geometry, strict=True
         )
     ]
+    title = f"({scenario.size}, seed {scenario.seed})"
     files: dict[str, Path] = {}
-    progress("maps", 0, 2)
+    progress("maps", 0, 3)
     with session_scope(sessions, write=False) as session:
-        meta = map_meta(f"deadzone demo: coverage ({scenario.size}, seed {scenario.seed})",
-                        data_date=scenario.now)  # fmt: skip
+        meta = map_meta(f"deadzone demo: coverage {title}", data_date=scenario.now)
         page = coverage_page(session, meta=meta, areas=areas)
         files[COVERAGE_HTML] = write_map_html(page, out / COVERAGE_HTML)
-        progress("maps", 1, 2)
-        meta = map_meta(f"deadzone demo: dead zones ({scenario.size}, seed {scenario.seed})",
+        progress("maps", 1, 3)
+        meta = map_meta(f"deadzone demo: dead zones and {PLAN_SITES} suggested sites {title}",
                         data_date=scenario.now)  # fmt: skip
-        page = deadzone_page(session, meta=meta, operator=ANY, areas=areas)
+        page = deadzone_page(
+            session, meta=meta, operator=ANY, areas=areas, sites=PLAN_SITES, settings=settings
+        )
         files[DEADZONES_HTML] = write_map_html(page, out / DEADZONES_HTML)
-        progress("maps", 2, 2)
+        progress("maps", 2, 3)
+        meta = map_meta(f"deadzone demo: progress {title}", data_date=scenario.now)
+        page = progress_page(session, settings, meta=meta)
+        files[PROGRESS_HTML] = write_map_html(page, out / PROGRESS_HTML)
+        progress("maps", 3, 3)
     return files
 
 

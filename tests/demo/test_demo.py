@@ -147,11 +147,15 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
     assert [s["covered_share"] for s in body["province"]["series"]] == shares
 
     # Maps and summaries were written; the pages open offline (every script inlined).
-    for name in ("coverage.html", "deadzones.html", SUMMARY_JSON, SUMMARY_TXT):
+    maps = ("coverage.html", "deadzones.html", "progress.html")
+    for name in (*maps, SUMMARY_JSON, SUMMARY_TXT):
         assert (tmp_path / name).stat().st_size > 0, name
-    for name in ("coverage.html", "deadzones.html"):
+    for name in maps:
         page = (tmp_path / name).read_text(encoding="utf-8")
         assert "<script src=" not in page and 'stylesheet" href=' not in page
+    # The plan is drawn on the dead-zone map: every suggested site's cell is in it.
+    zones_page = (tmp_path / "deadzones.html").read_text(encoding="utf-8")
+    assert all(site["h3"] in zones_page for site in plan["sites"])
     assert json.loads((tmp_path / SUMMARY_JSON).read_text()) == summary
 
 

@@ -549,8 +549,7 @@ def write_maps(
         page = coverage_page(session, meta=meta, areas=areas)
         files[COVERAGE_HTML] = write_map_html(page, out / COVERAGE_HTML)
         progress("maps", 1, 3)
-        meta = map_meta(f"deadzone demo: dead zones and {PLAN_SITES} suggested sites {title}",
-                        data_date=scenario.now)  # fmt: skip
+        meta = map_meta(f"deadzone demo: dead zones {title}", data_date=scenario.now)
         page = deadzone_page(
             session, meta=meta, operator=ANY, areas=areas, sites=PLAN_SITES, settings=settings
         )

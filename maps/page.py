@@ -159,8 +159,11 @@ def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
     fullscreen.default_css = []
     fullscreen.add_to(m)
     if bounds is not None:
-        south, west, north, east = bounds
-        m.fit_bounds([[south, west], [north, east]])
+        # Without animation: from the opening zoom to a province's view (zoom 6 to 9) Leaflet
+        # would animate, and the page would say it is ready while the canvas is still a
+        # scaled, blurred picture of the opening view.
+        box = json_for_script([[bounds[0], bounds[1]], [bounds[2], bounds[3]]])
+        m.add_child(MapScript(lambda name: f"{name}.fitBounds({box}, {{animate: false}});"))
     date_text = format_date(meta.data_date, labels["value.none"])
     title_html = (
         f"<h1>{html.escape(meta.title)}</h1>"

@@ -149,6 +149,8 @@ VILLAGE_STYLES: dict[str, dict[str, object]] = {
     "unknown": {"fillColor": "#BBBBBB", "color": "#333333", "weight": 1.5, "dashArray": "2 2"},
 }
 VILLAGE_MARKER: dict[str, object] = {"radius": 6, "opacity": 1.0, "fillOpacity": 0.95}
+# Bottom to top: the villages still without signal are drawn over the covered ones.
+VILLAGE_DRAW_ORDER: tuple[str, ...] = ("covered", "unknown", "lom_song", "trang_song")
 
 # Suggested sites: Okabe-Ito bluish green, apart from every status colour ("a fix to come").
 SITE_COLOR = "#009E73"

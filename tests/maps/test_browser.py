@@ -279,6 +279,18 @@ def test_progress_map_draws_communes_and_villages_with_popups_as_text(
 
     assert _count(page, "l.dzCommune !== undefined") == 3
     assert _count(page, "l.dzVillage !== undefined") == 4
+    # One canvas, drawn bottom to top: communes, then covered villages, trắng sóng on top.
+    stack = page.evaluate(  # type: ignore[attr-defined]
+        f"""(() => {{
+            let canvas = null;
+            {MAP_JS}.eachLayer(l => {{ if (l.dzCommune !== undefined) canvas = l._renderer; }});
+            const out = [];
+            for (let o = canvas._drawFirst; o; o = o.next)
+                out.push(o.layer.dzVillageStatus || "commune");
+            return out;
+        }})()"""
+    )
+    assert stack == ["commune"] * 3 + ["covered", "unknown", "lom_song", "trang_song"]
     # No population data: filled with the hatch pattern, not a colour.
     assert (
         _count(page, "l.dzCommune !== undefined && l.options.fillColor instanceof CanvasPattern")

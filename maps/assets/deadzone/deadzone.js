@@ -414,6 +414,7 @@
         x += data[k]; y += data[k + 1];
         var marker = L.circleMarker([y / SCALE, x / SCALE], style);
         marker.dzVillage = k / 8;
+        marker.dzVillageStatus = status;
         group.addLayer(marker);
       }
       group.on("click", function (e) {
@@ -425,13 +426,31 @@
       });
       villages[status] = group;
     });
-    // The canvas draws (and hit-tests) in the order shapes were added: when the communes are
-    // switched back on, lift the villages above them again.
-    communes.on("add", function () {
+    // A province's 5,000 villages at full size would hide the communes at the province's
+    // zoom: markers grow from a third of their radius at zoom 9 or less to the full radius
+    // from zoom 12, where a commune fills the screen.
+    function resize() {
+      var zoom = map.getZoom(), f = zoom >= 12 ? 1 : zoom <= 9 ? 1 / 3 : (zoom - 8) / 4;
       spec.statuses.forEach(function (s) {
+        var style = spec.villageStyles[s];
+        var r = Math.max(2.5, style.radius * f), w = Math.max(0.5, style.weight * f);
+        villages[s].eachLayer(function (m) {
+          if (m.getRadius() !== r) { m.setRadius(r); m.setStyle({weight: w}); }
+        });
+      });
+    }
+    resize();
+    map.on("zoomend", resize);
+    // The canvas draws (and hit-tests) in the order shapes were added: whenever a layer is
+    // switched on, put the villages above the communes, and the villages without signal
+    // above the covered ones (spec.drawOrder), so that no trouble hides under a success.
+    function restack() {
+      spec.drawOrder.forEach(function (s) {
         if (map.hasLayer(villages[s])) { villages[s].bringToFront(); }
       });
-    });
+    }
+    communes.on("add", restack);
+    spec.statuses.forEach(function (s) { villages[s].on("add", restack); });
     return {communes: communes, villages: villages};
   };
 

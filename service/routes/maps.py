@@ -7,6 +7,11 @@ the service needs no Internet except for the background tiles. Building the cove
 of a province takes seconds, so each page is kept until the next aggregation run. The
 progress page and the plan layer also depend on the imported areas and population, which
 change without a run: those pages are kept only while ``areas_fingerprint`` stays the same.
+
+One operator's coverage, zones and site plan need an API key that may read it
+(``service.access``); the best of all operators and the progress page are public. The
+coverage page asked for without ``operator`` draws every operator only for a key that may
+read them all (or on an open development server), otherwise the best of all operators only.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 
 from maps import asset_dir, map_to_html
+from service.access import ALL_OPERATORS, ApiKeyDep, require_operators
 from service.aggregation import last_run
 from service.database import session_scope
 from service.decisions import ANY
-from service.errors import UnprocessableRequest
+from service.errors import Forbidden, Unauthorized, UnprocessableRequest
 from service.mapdata import (
     areas_fingerprint,
     coverage_page,
@@ -127,10 +133,19 @@ async def coverage_html(
         Query(description="One radio technology, or 'any' for all together (default)."),
     ] = "any",
     lang: Lang = "vi",
+    api_key: ApiKeyDep = None,
 ) -> HTMLResponse:
     operators = tuple(sorted(set(operator or ())))
     for op in operators:
         _check_operator(op)
+    settings = request.app.state.settings
+    if operators:
+        require_operators(settings, api_key, operators)
+    else:
+        try:  # every operator: only for a key that may read them all
+            require_operators(settings, api_key, [ALL_OPERATORS])
+        except (Unauthorized, Forbidden):
+            operators = (ANY,)
     html = await run_in_threadpool(_render, request, "coverage", operators, lang, radio)
     return HTMLResponse(html)
 
@@ -151,7 +166,9 @@ async def deadzones_html(
         ),
     ] = 0,
     lang: Lang = "vi",
+    api_key: ApiKeyDep = None,
 ) -> HTMLResponse:
+    require_operators(request.app.state.settings, api_key, [operator])
     html = await run_in_threadpool(_render, request, "deadzones", (operator,), lang, ANY, sites)
     return HTMLResponse(html)
 

@@ -101,3 +101,33 @@ def test_plan_layer_without_people_draws_no_site(
     assert "deadzone.siteLayer(" not in page.text
     progress = client.get("/maps/progress.html")
     assert progress.status_code == 200 and "deadzone.progressLayers(" in progress.text
+
+
+def test_one_operators_map_needs_a_key_that_may_read_it(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.access import ApiKey, key_digest, new_key
+    from service.app import create_app
+
+    key = new_key()
+    viettel = ApiKey(name="viettel", role="planner", operators=["452-04"], sha256=key_digest(key))
+    keyed = settings.model_copy(update={"api_keys": [viettel]})
+    with TestClient(create_app(keyed)) as client:
+        post_a_dead_and_a_covered_place(client)
+        run_aggregation(sessions, keyed)
+        zones = "/maps/deadzones.html"
+        assert client.get(zones, params={"operator": "452-04", "sites": 3}).status_code == 401
+        mine = client.get(zones, params={"operator": "452-04", "api_key": key})
+        assert mine.status_code == 200 and "dz-452-04-" in mine.text
+        other = client.get(zones, params={"operator": "452-01"}, headers={"X-Deadzone-Key": key})
+        assert other.status_code == 403
+        assert client.get(zones).status_code == 200  # best of all operators: public
+        assert client.get("/maps/progress.html").status_code == 200
+        # Every operator only for a key that may read them all: else the public layer only.
+        for params in ({}, {"api_key": key}):
+            public = client.get("/maps/coverage.html", params=params)
+            assert public.status_code == 200 and "Viettel (452-04)" not in public.text
+        own = client.get("/maps/coverage.html", params={"operator": "452-04", "api_key": key})
+        assert "Viettel (452-04)" in own.text

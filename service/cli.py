@@ -80,7 +80,9 @@ def serve(
         console.print("[yellow]--workers > 1 needs an import string; running one worker[/]")
     if demo:
         base = f"http://{host}:{port}"
-        console.print(f"demo maps: {base}/maps/coverage.html  {base}/maps/deadzones.html")
+        console.print(f"demo pages: {base}/progress  {base}/plan  {base}/report")
+        console.print(f"demo maps: {base}/maps/coverage.html  {base}/maps/deadzones.html?sites=5  "
+                      f"{base}/maps/progress.html")  # fmt: skip
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 

@@ -126,6 +126,25 @@ def require_operators(settings: Settings, key: str | None, operators: Collection
     )
 
 
+def readable_operators(settings: Settings, key: str | None, operators: Collection[str]) -> set[str]:
+    """Those of ``operators`` that ``key`` may read: for answers that list every operator
+    (``/v1/summary``) and leave out, rather than refuse, what the caller may not see. A
+    key that was sent but is unknown is still refused (``Unauthorized``): a typo must not
+    look like "no data"."""
+    wanted = set(operators)
+    public = wanted & {PUBLIC_SCOPE}
+    if wanted == public:
+        return public
+    if not settings.api_keys:
+        return wanted if settings.environment == "development" else public
+    if not key:
+        return public
+    entry = find_key(settings.api_keys, key)
+    if entry is None:
+        raise Unauthorized("unknown API key", field=KEY_QUERY)
+    return public | {op for op in wanted if entry.may_read(op)}
+
+
 def request_key(
     header: Annotated[str | None, Header(alias=KEY_HEADER, include_in_schema=False)] = None,
     query: Annotated[

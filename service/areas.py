@@ -56,6 +56,7 @@ from service.spatial import WGS84
 Kind = Literal["commune", "village"]
 NAME_MAX: Final = 200
 CODE_MAX: Final = 32
+PROVINCE_AREA: Final = "province"  # the area code of the whole province in progress
 
 _ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "code": ("code", "ma", "id"),
@@ -244,8 +245,12 @@ def _polygonal(geometry: BaseGeometry | None, label: str, result: AreaImport) ->
 def _commune_row(
     values: dict[str, Any], columns: dict[str, str], label: str, result: AreaImport
 ) -> dict[str, Any]:
+    code = _required_text(values, columns, "code", CODE_MAX)
+    if code.casefold() == PROVINCE_AREA:
+        # Progress keeps the province's rows under this code (service.progress.PROVINCE).
+        raise _Refused(f"code {code!r} is reserved for the whole province")
     return {
-        "code": _required_text(values, columns, "code", CODE_MAX),
+        "code": code,
         "name": _required_text(values, columns, "name", NAME_MAX),
         "population": _count(values, columns, "population"),
         "geom": _polygonal(values.get("geometry"), label, result),

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 import h3
@@ -41,7 +41,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.areas import cells_to_communes
+from service.areas import PROVINCE_AREA, cells_to_communes
 from service.decisions import ANY
 from service.errors import NotFound, UnprocessableRequest
 from service.models import (
@@ -56,7 +56,7 @@ from service.models import (
 )
 from service.settings import Settings
 
-PROVINCE: Final = "province"
+PROVINCE: Final = PROVINCE_AREA  # the whole province's area code
 VILLAGE_STATUSES: Final = ("trang_song", "lom_song", "covered", "unknown")
 _SIGNAL: Final = ("covered", "weak")
 
@@ -251,11 +251,15 @@ def goal_deadline(settings: Settings, *, today: date) -> date:
     return settings.goal_deadline or date(today.year, 12, 31)
 
 
-def trend(points: list[tuple[date, float]], *, goal: float, deadline: date) -> dict[str, Any]:
+def trend(
+    points: list[tuple[date, float]], *, goal: float, deadline: date, today: date | None = None
+) -> dict[str, Any]:
     """On-track verdict from (day, covered share) points, oldest first (module doc).
 
     Returns the verdict, the fitted slope (share per day), the share the line reaches at the
-    deadline and the day it would meet the goal (None when never, or already met)."""
+    deadline and the day it would meet the goal (None when never, or already met; never
+    before the day after the newest point, which has not met it). Once ``today`` is past
+    the deadline with the goal unmet the verdict is ``behind``, whatever the line says."""
     if not points:
         return {"status": "unknown", "slope_per_day": None, "projected_share": None,
                 "goal_met_on": None}  # fmt: skip
@@ -272,9 +276,13 @@ def trend(points: list[tuple[date, float]], *, goal: float, deadline: date) -> d
     met_on = None
     if slope > 0 and latest < goal:
         met_on = date.fromordinal(origin.toordinal() + int(np.ceil((goal - intercept) / slope)))
+        # The line may cross the goal before the newest snapshot, which has not met it.
+        met_on = max(met_on, points[-1][0] + timedelta(days=1))
     if latest >= goal:
         status = "reached"
-    elif projected >= goal:
+    elif today is not None and today > deadline:
+        status = "behind"  # the deadline has passed unmet, whatever the line says
+    elif projected >= goal and (met_on is None or met_on <= deadline):
         status = "on_track"
     else:
         status = "behind"
@@ -318,7 +326,7 @@ def progress_series(
     return {
         "area": area,
         "goal": {"covered_share": settings.goal_covered_share, "deadline": deadline.isoformat()},
-        "trend": trend(points, goal=settings.goal_covered_share, deadline=deadline)
+        "trend": trend(points, goal=settings.goal_covered_share, deadline=deadline, today=today)
         | {"snapshots_used": len(points)},
         "series": [_snapshot_dict(r) for r in rows],
     }
@@ -344,6 +352,11 @@ def list_villages(
             f"unknown village status {unknown[0]!r}; use {', '.join(VILLAGE_STATUSES)}",
             field="status",
         )
+    if commune is not None and not (
+        session.get(Commune, commune) is not None
+        or session.scalar(select(Village.code).where(Village.commune_code == commune).limit(1))
+    ):
+        raise NotFound(f"no commune with code {commune!r}", field="commune")
     states = village_states(session, settings, operator=operator, commune=commune)
     if status:
         states = [s for s in states if s.status in status]

@@ -126,3 +126,47 @@ def test_routes_guard_one_operators_data_and_leave_the_best_of_all_public(db_url
         # Progress counts people under the best of all operators: public.
         assert client.get("/v1/progress").status_code == 200
         assert client.get("/v1/progress/areas").status_code == 200
+
+
+def test_summary_lists_only_the_operators_a_key_may_read_and_one_zone_is_guarded(
+    db_url: str,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.database import make_engine, make_sessionmaker
+    from service.settings import Settings
+    from tests.areas.conftest import CENTRE, open_zone, put_statuses
+    from tests.conftest import TEST_SECRET
+
+    settings = Settings(
+        database_url=db_url, device_secret=TEST_SECRET, environment="production",
+        aggregate_interval_s=0, api_keys=KEYS,
+    )  # fmt: skip
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    for operator in ("any", "452-04", "452-01"):
+        put_statuses(sessions, {CENTRE: "dead"}, operator=operator)
+        open_zone(sessions, [CENTRE], f"dz-{operator}-x", operator=operator)
+    engine.dispose()
+    with TestClient(create_app(settings)) as client:
+        anonymous = client.get("/v1/summary").json()
+        assert anonymous["operators"] == {} and set(anonymous["dead_zones"]) == {"any"}
+        viettel = client.get("/v1/summary", headers={"X-Deadzone-Key": VIETTEL_KEY}).json()
+        assert set(viettel["operators"]) == {"452-04"}
+        assert set(viettel["dead_zones"]) == {"any", "452-04"}
+        regulator = client.get("/v1/summary", params={"api_key": AUTHORITY_KEY}).json()
+        assert set(regulator["operators"]) == {"452-04", "452-01"}
+        assert client.get("/v1/summary", params={"api_key": "typo"}).status_code == 401
+
+        assert client.get("/v1/deadzones/dz-any-x").status_code == 200
+        assert client.get("/v1/deadzones/dz-452-01-x").status_code == 401
+        mine = client.get("/v1/deadzones/dz-452-04-x", headers={"X-Deadzone-Key": VIETTEL_KEY})
+        assert mine.status_code == 200
+        other = client.get("/v1/deadzones/dz-452-01-x", headers={"X-Deadzone-Key": VIETTEL_KEY})
+        assert other.status_code == 403
+
+        # The coverage map without an operator: the public layer for nobody's key, a 401
+        # for a key that is wrong rather than a quietly smaller map.
+        assert client.get("/maps/coverage.html").status_code == 200
+        assert client.get("/maps/coverage.html", params={"api_key": "typo"}).status_code == 401

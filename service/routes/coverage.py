@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from service import coverage, exports
-from service.access import ApiKeyDep, require_operators
+from service.access import ApiKeyDep, readable_operators, require_operators
 from service.dependencies import SessionDep, SettingsDep
 from service.errors import UnprocessableRequest
 from service.timestamps import utcnow
@@ -235,12 +235,23 @@ class ZoneTotals(BaseModel):
 class Summary(BaseModel):
     resolution: int
     cells: StatusCounts = Field(description="Cells per status, best of all operators.")
-    operators: dict[str, StatusCounts] = Field(description="Cells per status per operator.")
-    dead_zones: dict[str, ZoneTotals] = Field(description="Active zones per operator scope.")
+    operators: dict[str, StatusCounts] = Field(
+        description="Cells per status per operator the API key may read (service/access.py)."
+    )
+    dead_zones: dict[str, ZoneTotals] = Field(
+        description="Active zones per scope: 'any', and operators the API key may read."
+    )
     aggregated_at: str | None = Field(description="When decisions were last computed.")
     readings_waiting: int = Field(description="Readings stored but not yet in the statistics.")
 
 
 @router.get("/summary", response_model=Summary, summary="Totals per status and operator")
-def get_summary(request: Request, session: SessionDep, settings: SettingsDep) -> Summary:
-    return Summary(**coverage.summary(session, settings))
+def get_summary(
+    request: Request, session: SessionDep, settings: SettingsDep, api_key: ApiKeyDep = None
+) -> Summary:
+    body = coverage.summary(session, settings)
+    # Per-operator totals only for operators the key may read (service/access.py).
+    for part in ("operators", "dead_zones"):
+        shown = readable_operators(settings, api_key, body[part])
+        body[part] = {op: value for op, value in body[part].items() if op in shown}
+    return Summary(**body)

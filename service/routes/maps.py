@@ -144,7 +144,11 @@ async def coverage_html(
     else:
         try:  # every operator: only for a key that may read them all
             require_operators(settings, api_key, [ALL_OPERATORS])
-        except (Unauthorized, Forbidden):
+        except Forbidden:
+            operators = (ANY,)
+        except Unauthorized:
+            if api_key:  # a key was sent but is unknown: say so, not a quietly smaller map
+                raise
             operators = (ANY,)
     html = await run_in_threadpool(_render, request, "coverage", operators, lang, radio)
     return HTMLResponse(html)

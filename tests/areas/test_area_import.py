@@ -198,3 +198,16 @@ def test_column_names_any_case_and_extra_vietnamese_columns(tmp_path, settings, 
     with sessions() as session:
         stored = session.get(Village, "42")  # a numeric code is kept as its text
         assert (stored.name, stored.commune_code, stored.population) == ("Thôn 3", "C1", 250)
+
+
+def test_a_commune_coded_province_is_refused_since_progress_uses_that_code(tmp_path):
+    path = write_layer(
+        tmp_path / "c.geojson",
+        [
+            {"code": "Province", "name": "Tỉnh", "geometry": box(LON, LAT, LON + 0.1, LAT + 0.1)},
+            {"code": "24001", "name": "Xã A", "geometry": box(LON, LAT, LON + 0.1, LAT + 0.1)},
+        ],
+    )
+    found = read_areas(path, kind="commune")
+    assert [r["code"] for r in found.rows] == ["24001"]
+    assert "reserved" in found.rejected[0].reason and "Province" in found.rejected[0].feature

@@ -160,3 +160,19 @@ def test_goal_and_deadline_are_settings(grid, settings, sessions):
         )
     assert body["goal"] == {"covered_share": 0.3, "deadline": "2027-06-30"}
     assert body["trend"]["status"] == "reached"  # 400 of 1200 people: 33% >= 30%
+
+
+def test_trend_is_behind_once_the_deadline_passed_unmet_and_never_meets_the_goal_in_the_past():
+    from service.progress import trend
+
+    points = [(date(2026, 12, 1), 0.50), (date(2026, 12, 15), 0.99), (date(2026, 12, 29), 0.97)]
+    deadline = date(2026, 12, 31)
+    # The fitted line crosses 0.98 on 25 December, before the newest snapshot (0.97).
+    before = trend(points, goal=0.98, deadline=deadline, today=date(2026, 12, 30))
+    assert before["goal_met_on"] == "2026-12-30"
+    assert before["status"] == "on_track"
+    after = trend(points, goal=0.98, deadline=deadline, today=date(2027, 1, 2))
+    assert after["status"] == "behind"
+    assert trend(points, goal=0.96, deadline=deadline, today=date(2027, 1, 2))["status"] == (
+        "reached"
+    )

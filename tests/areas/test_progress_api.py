@@ -262,9 +262,22 @@ def test_no_areas_yet_gives_the_province_alone(client):
         (-12.5, -12.5),
         (0, 0),
         (None, ""),
-        (["V1", "=V2"], "V1;=V2"),
+        (["V1", "=V2"], "V1;'=V2"),
+        ("Thôn;=1+1", "Thôn;=1+1"),  # one quoted cell: csv_text quotes all text
         (["=V1"], "'=V1"),
     ],
 )
 def test_cells_that_a_spreadsheet_would_run_are_prefixed(value, cell):
     assert safe_cell(value) == cell
+
+
+def test_csv_text_quotes_every_text_cell_so_no_list_separator_splits_it():
+    from service.exports import csv_text
+
+    text = csv_text(["name", "villages", "people"], [["Thôn;=1+1", ["V1", "=V2"], 12.5]])
+    assert text.splitlines()[1] == '"Thôn;=1+1","V1;\'=V2",12.5'
+
+
+def test_villages_of_an_unknown_commune_are_a_404_naming_the_field(grid, client):
+    answer = client.get("/v1/villages", params={"commune": "no-such"})
+    assert answer.status_code == 404 and answer.json()["field"] == "commune"

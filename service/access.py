@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Annotated, Final, Literal
@@ -143,6 +145,30 @@ def readable_operators(settings: Settings, key: str | None, operators: Collectio
     if entry is None:
         raise Unauthorized("unknown API key", field=KEY_QUERY)
     return public | {op for op in wanted if entry.may_read(op)}
+
+
+# Secrets that may travel in a query string: API keys here, device tokens of geosubmit apps.
+_SECRET_IN_QUERY: Final = re.compile(r"([?&](?:api_key|key)=)[^&\s]*")
+
+
+class QuerySecretFilter(logging.Filter):
+    """Masks ``api_key=`` and ``key=`` values in uvicorn's access log lines, which print the
+    whole request path: only the keys' digests are configured, and the log must not undo
+    that. Record args of ``uvicorn.access``: (client, method, path, http version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            masked = _SECRET_IN_QUERY.sub(r"\1***", args[2])
+            record.args = (*args[:2], masked, *args[3:])
+        return True
+
+
+def mask_query_secrets_in_access_log() -> None:
+    """Install ``QuerySecretFilter`` on uvicorn's access logger, once per process."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QuerySecretFilter) for f in logger.filters):
+        logger.addFilter(QuerySecretFilter())
 
 
 def request_key(

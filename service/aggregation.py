@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.bulk import copy_rows
 from service.database import session_scope
 from service.decisions import decide_resolution
-from service.models import AggregationRun, CellPopulation, CellStatus, DeadZone, ReadingRow
+from service.models import (
+    AggregationRun,
+    CellPopulation,
+    CellStatus,
+    DeadZone,
+    ProgressSnapshot,
+    ReadingRow,
+)
 from service.planning import annotate_zones
 from service.progress import take_snapshot
 from service.settings import Settings
@@ -255,10 +262,13 @@ class AggregationWorker:
     def _run(self) -> None:
         while not self._stop.wait(self.settings.aggregate_interval_s):
             try:
-                if not self._new_readings():
-                    continue  # recomputing the province takes minutes: only when needed
-                run_aggregation(self.sessions, self.settings)
-                if self.settings.snapshot_after_aggregation:
+                if self._new_readings():
+                    run_aggregation(self.sessions, self.settings)
+                    if self.settings.snapshot_after_aggregation:
+                        self._snapshot()
+                # Recomputing the province takes minutes: only when readings arrived. A
+                # day without uploads still gets its snapshot, so the series has no gaps.
+                elif self.settings.snapshot_after_aggregation and self._no_snapshot_today():
                     self._snapshot()
             except Exception:  # keep serving; the next round retries
                 log.exception("background aggregation failed")
@@ -271,6 +281,12 @@ class AggregationWorker:
             if session.scalar(select(CellPopulation.h3_cell).limit(1)) is None:
                 return
             take_snapshot(session, self.settings, now=utcnow())
+
+    def _no_snapshot_today(self) -> bool:
+        with session_scope(self.sessions, write=False) as session:
+            newest = session.scalar(select(func.max(ProgressSnapshot.day)))
+            decided = last_run(session) is not None
+        return decided and (newest is None or newest < utcnow().date())
 
     def _new_readings(self) -> bool:
         with session_scope(self.sessions, write=False) as session:

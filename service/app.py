@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from collectors.reading import ReadingBatch
+from service.access import mask_query_secrets_in_access_log
 from service.aggregation import AggregationWorker
 from service.database import make_engine, make_sessionmaker
 from service.errors import register_error_handlers
@@ -28,11 +30,19 @@ from service.routes import (
 )
 from service.settings import Settings
 
+log = logging.getLogger("deadzone")
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the deadzone API. Refuses unsafe production settings before serving."""
     settings = settings or Settings()
     settings.enforce_safe_for_serving()
+    mask_query_secrets_in_access_log()
+    if settings.environment == "development" and not settings.api_keys:
+        log.warning(
+            "development mode without DEADZONE_API_KEYS: every operator's data is open to "
+            "anyone; set DEADZONE_ENVIRONMENT=production on a public server"
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

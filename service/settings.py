@@ -184,8 +184,9 @@ class Settings(BaseSettings):
     snapshot_after_aggregation: bool = Field(
         default=True,
         description="After each background aggregation, store today's progress snapshot "
-        "(replacing the day's earlier one), once areas and population are imported: a daily "
-        "series without a scheduler. Off: run `deadzone snapshot` from cron.",
+        "(replacing the day's earlier one), and on a day without uploads take one from the "
+        "standing decisions, once areas and population are imported: a daily series without "
+        "a scheduler. Off: run `deadzone snapshot` from cron.",
     )
     goal_covered_share: float = Field(
         default=1.0,

@@ -170,3 +170,21 @@ def test_summary_lists_only_the_operators_a_key_may_read_and_one_zone_is_guarded
         # for a key that is wrong rather than a quietly smaller map.
         assert client.get("/maps/coverage.html").status_code == 200
         assert client.get("/maps/coverage.html", params={"api_key": "typo"}).status_code == 401
+
+
+def test_access_log_lines_show_no_key_and_no_device_token() -> None:
+    import logging
+
+    from service.access import QuerySecretFilter
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/v1/plan?operator=452-04&api_key={VIETTEL_KEY}&sites=2",
+         "1.1", 200), None,
+    )  # fmt: skip
+    assert QuerySecretFilter().filter(record)
+    line = record.getMessage()
+    assert VIETTEL_KEY not in line and "api_key=***&sites=2" in line
+    record.args = ("127.0.0.1:5000", "POST", "/v2/geosubmit?key=phone-123", "1.1", 200)
+    QuerySecretFilter().filter(record)
+    assert "phone-123" not in record.getMessage()

@@ -69,3 +69,44 @@ def test_background_aggregation_keeps_one_progress_snapshot_per_day(db_url, sess
     rows = snapshots()
     assert len(rows) == 1
     assert rows[0][1] > 0  # the village's people in its dead centre cell
+
+
+def test_a_day_without_uploads_still_gets_its_snapshot(db_url, sessions, tmp_path):
+    from datetime import timedelta
+
+    from service.aggregation import run_aggregation
+    from service.database import session_scope
+    from service.models import ProgressSnapshot
+    from service.progress import take_snapshot
+    from service.timestamps import utcnow
+    from tests.areas.conftest import import_areas, village, write_layer
+
+    settings = Settings(database_url=db_url, device_secret=TEST_SECRET, aggregate_interval_s=0)
+    villages = write_layer(tmp_path / "v.geojson", [village("V1", "Buôn Một", CENTRE, 120)])
+    import_areas(sessions, settings, villages)
+    with TestClient(create_app(settings)) as client:
+        items = [reading_in(CENTRE, device=f"d{i}", no_service=True) for i in range(3)]
+        assert client.post("/v1/readings", json={"readings": items}).json()["accepted"] == 3
+    run_aggregation(sessions, settings)
+    with session_scope(sessions) as session:
+        take_snapshot(session, settings, now=utcnow() - timedelta(days=1))
+
+    def days() -> list[str]:
+        with sessions() as s:
+            rows = s.scalars(
+                select(ProgressSnapshot.day).where(ProgressSnapshot.area == "province")
+            )
+            return sorted(str(day) for day in rows)
+
+    before = runs_of(sessions)
+    worker_settings = settings.model_copy(update={"aggregate_interval_s": 0.2})
+    with TestClient(create_app(worker_settings)):
+        assert wait_for(lambda: len(days()) == 2)
+        time.sleep(0.6)  # more rounds: still one snapshot today, and no new aggregation
+    assert days()[-1] == utcnow().date().isoformat() and len(days()) == 2
+    assert runs_of(sessions) == before
+
+
+def runs_of(sessions) -> int:
+    with sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(AggregationRun)))

@@ -60,6 +60,8 @@ class Unauthorized(DeadzoneError):
     """No credentials, or credentials the server does not know."""
 
     status_code = 401
+    # RFC 9110: a 401 names the scheme it wants (here deadzone's key header).
+    headers = {"WWW-Authenticate": 'ApiKey header="X-Deadzone-Key"'}
 
 
 class Forbidden(DeadzoneError):
@@ -88,7 +90,9 @@ def register_error_handlers(app: FastAPI) -> None:
             return JSONResponse(
                 {"error": type(exc).__name__, "message": _GENERIC_5XX}, status_code=exc.status_code
             )
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return JSONResponse(
+            exc.body(), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(SQLAlchemyError)
     async def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:

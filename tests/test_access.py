@@ -113,6 +113,7 @@ def test_routes_guard_one_operators_data_and_leave_the_best_of_all_public(db_url
             anonymous = client.get(path, params=params | {"operator": "452-04"})
             assert anonymous.status_code == 401, path
             assert anonymous.json()["field"] == "api_key"
+            assert anonymous.headers["WWW-Authenticate"].startswith("ApiKey")
             header = {"X-Deadzone-Key": VIETTEL_KEY}
             mine = client.get(path, params=params | {"operator": "452-04"}, headers=header)
             assert mine.status_code == 200, (path, mine.text)

@@ -17,6 +17,8 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
+from service.routes.report import REVALIDATE
+
 router = APIRouter(tags=["pages"])
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "pages"
@@ -31,9 +33,8 @@ PAGE_FILES: dict[str, str] = {
     "vendor/chart.js/chart.umd.js": "text/javascript; charset=utf-8",
     "vendor/chart.js/LICENSE.md": "text/markdown; charset=utf-8",
 }
-# Revalidate on every visit: a new release reaches the next reader, and numbers are read
-# live from the API anyway.
-REVALIDATE = {"Cache-Control": "no-cache"}
+# Revalidate on every visit (REVALIDATE, as the reporter page): a new release reaches the
+# next reader, and numbers are read live from the API anyway.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

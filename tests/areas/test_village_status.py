@@ -87,4 +87,6 @@ def test_villages_endpoint_lists_statuses_with_names_as_text(tmp_path, settings,
     assert only["name"] == hostile and only["status"] == "lom_song"
     # 700 people: 175 at the centre, 87.5 per neighbour rounded to 87 or 88 (whole people).
     assert only["cells"] == 7 and only["cells_dead"] == 1 and only["people_dead"] in (87, 88)
-    assert client.get("/v1/villages", params={"commune": "nope"}).json()["villages"] == []
+    # A commune nobody imported is a mistake to report, not an empty list.
+    unknown = client.get("/v1/villages", params={"commune": "nope"})
+    assert unknown.status_code == 404 and unknown.json()["field"] == "commune"

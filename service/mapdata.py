@@ -10,6 +10,7 @@ alike.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ from service.coverage import ZONE_ORDER
 from service.decisions import ANY
 from service.models import CellPopulation, CellStatus, Commune, DeadZone, Village
 from service.planning import plan_sites
-from service.progress import measure_progress, village_states
+from service.progress import cell_statuses, measure_progress, village_states
 from service.settings import Settings
 from service.timestamps import utcnow
 
@@ -179,44 +180,33 @@ def progress_records(
     session: Session, settings: Settings
 ) -> tuple[list[CommuneProgress], list[VillageMark]]:
     """Every commune with an outline and its progress, and every village with its status
-    (best of all operators, ``service.progress``), as the progress map's inputs."""
-    areas = measure_progress(session, settings, now=utcnow())
+    (best of all operators, ``service.progress``), as the progress map's inputs. The
+    decisions are read once for both."""
+    statuses = cell_statuses(session, settings)
+    areas = measure_progress(session, settings, now=utcnow(), statuses=statuses)
     communes = [
         CommuneProgress(
             code=code,
             name=name,
             geometry=geometry,
-            population=areas[code].population,
-            people_covered=areas[code].people_covered,
-            covered_share=areas[code].covered_share,
-            villages_trang_song=areas[code].villages_trang_song,
-            villages_lom_song=areas[code].villages_lom_song,
-            villages_covered=areas[code].villages_covered,
-            villages_unknown=areas[code].villages_unknown,
-            zones_open=areas[code].zones_open,
-        )
+            **_shared_fields(CommuneProgress, areas[code]),
+        )  # fmt: skip
         for code, name, geometry in session.execute(
             select(Commune.code, Commune.name, Commune.geom).order_by(Commune.code)
         )
         if geometry is not None and not geometry.is_empty
     ]
     villages = [
-        VillageMark(
-            code=v.code,
-            name=v.name,
-            commune_code=v.commune_code,
-            population=v.population,
-            lat=v.lat,
-            lon=v.lon,
-            status=v.status,
-            centre_status=v.centre_status,
-            people_dead=v.people_dead,
-            cells_dead=v.cells_dead,
-            cells=v.cells,
-        )
-        for v in village_states(session, settings)
+        VillageMark(**_shared_fields(VillageMark, v))
+        for v in village_states(session, settings, statuses=statuses)
     ]
     return communes, villages
+
+
+def _shared_fields(target: type, source: object) -> dict[str, Any]:
+    """The values of ``source`` for the dataclass fields of ``target`` that it has: the
+    service's records (``service.progress``) and the maps' inputs share their names."""
+    return {f.name: getattr(source, f.name) for f in fields(target) if hasattr(source, f.name)}
 
 
 def progress_page(session: Session, settings: Settings, *, meta: MapMeta) -> folium.Map:

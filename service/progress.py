@@ -174,16 +174,19 @@ class AreaProgress:
 
 
 def measure_progress(
-    session: Session, settings: Settings, *, now: datetime
-) -> dict[str, AreaProgress]:
-    """Progress of the province and of every commune (keys: 'province' and commune codes)."""
+    session: Session, settings: Settings, *, now: datetime,
+    statuses: dict[int, tuple[str, datetime]] | None = None,
+) -> dict[str, AreaProgress]:  # fmt: skip
+    """Progress of the province and of every commune (keys: 'province' and commune codes).
+    ``statuses``: the best-of-all decisions (``cell_statuses``) if the caller has them."""
     areas: dict[str, AreaProgress] = {PROVINCE: AreaProgress(PROVINCE)}
     for code in session.scalars(select(Commune.code)):
         areas[code] = AreaProgress(code)
     population = session.execute(
         select(CellPopulation.h3_cell, CellPopulation.people, CellPopulation.commune_code)
     ).all()
-    statuses = cell_statuses(session, settings)
+    if statuses is None:
+        statuses = cell_statuses(session, settings)
     ages: dict[str, list[float]] = defaultdict(list)
     for cell, people, commune in population:
         status, seen = statuses.get(int(cell), ("unknown", None))

@@ -250,17 +250,7 @@ def geometry_to_polygons(geometry: BaseGeometry, *, scale: int = SCALE) -> list[
 
     Other geometry types (points, lines) have no outline to draw: ``ValueError``.
     """
-    if isinstance(geometry, Polygon):
-        parts: Sequence[Polygon] = [geometry]
-    elif isinstance(geometry, MultiPolygon):
-        parts = list(geometry.geoms)
-    else:
-        raise ValueError(f"expected a Polygon or MultiPolygon, got {geometry.geom_type}")
-    return [
-        rings_to_polygon([p.exterior.coords, *(i.coords for i in p.interiors)], scale=scale)
-        for p in parts
-        if not p.is_empty
-    ]
+    return geometries_to_polygons([geometry], scale=scale)[0]
 
 
 def geometries_to_polygons(

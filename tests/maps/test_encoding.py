@@ -73,3 +73,25 @@ def test_hexagon_outlines_cost_about_one_character_per_vertex() -> None:
     text = ring_to_text(outline)
     assert text_to_ring(text) == _absolute(outline)
     assert len(text) < 1.2 * len(outline) + 20
+
+
+def test_geometries_encode_in_one_pass_as_each_ring_alone():
+    from shapely.geometry import MultiPolygon, Polygon
+
+    from maps.encoding import geometries_to_polygons, geometry_to_polygons
+
+    holed = Polygon(
+        [(108.0, 12.6), (108.1, 12.6), (108.1, 12.7), (108.0, 12.7)],
+        [[(108.02, 12.62), (108.04, 12.62), (108.04, 12.64)]],
+    )
+    several = MultiPolygon([holed, Polygon([(108.2, 12.6), (108.3, 12.6), (108.25, 12.7)])])
+    for geometry in (holed, several):
+        parts = getattr(geometry, "geoms", [geometry])
+        by_ring = [
+            rings_to_polygon([p.exterior.coords, *(i.coords for i in p.interiors)]) for p in parts
+        ]
+        assert geometry_to_polygons(geometry) == by_ring
+    assert geometries_to_polygons([holed, several]) == [
+        geometry_to_polygons(holed),
+        geometry_to_polygons(several),
+    ]

@@ -22,7 +22,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check service collectors maps migrations tests benchmarks
+	$(BIN)/ruff format --check service collectors maps migrations tests benchmarks domain simulation
 	$(BIN)/mypy
 
 bench: install

@@ -25,12 +25,12 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from benchmarks.scratch import scratch_database
-from service.app import create_app
-from service.bulk import insert_readings
-from service.database import make_engine, make_sessionmaker, session_scope
-from service.decisions import decide_resolution
+from service.api.app import create_app
+from service.engine.decisions import decide_resolution
+from service.engine.statistics import merge_new_readings, rebuild, rollup, safe_max_seq
 from service.settings import Settings
-from service.statistics import merge_new_readings, rebuild, rollup, safe_max_seq
+from service.store.bulk import insert_readings
+from service.store.database import make_engine, make_sessionmaker, session_scope
 
 SECRET = "benchmark-secret-0123456789abcdef"
 NOW = datetime(2026, 11, 15, tzinfo=UTC)
@@ -127,7 +127,7 @@ def run(backend: str, n: int, workdir: Path) -> None:
         t_rollup = timed(rollups)
         with sessions() as s:
             t_decide = timed(lambda: decide_resolution(s, settings, resolution=9, now=NOW))
-        from service.aggregation import run_aggregation
+        from service.engine.aggregation import run_aggregation
 
         t_all = timed(lambda: run_aggregation(sessions, settings, now=NOW))
         bbox = f"{BOX[1]},{BOX[0]},{BOX[3]},{BOX[2]}"

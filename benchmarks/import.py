@@ -11,7 +11,7 @@ DEADZONE_TEST_POSTGRES_URL's server, dropped afterwards), the way ``deadzone imp
 resident memory (``ru_maxrss``) is its own; the memory column shows how much it grew over
 the process's resident size just before the import started, which stays flat when the
 import streams. On SQLite that growth is mostly SQLite's own page cache, which
-``service.database`` sets to 200 MB (``PRAGMA cache_size=-200000``, for aggregation): it
+``service.store.database`` sets to 200 MB (``PRAGMA cache_size=-200000``, for aggregation): it
 fills as the database grows and then stays, so a big import plateaus near 200 MB over the
 start. ``--tracemalloc`` also reports the peak of Python allocations, which is what the
 import itself holds (it slows the import about twofold, so rows/s of that run are not
@@ -89,11 +89,11 @@ def rss_mb() -> float:
 def child(url: str, path: Path, *, trace: bool) -> dict[str, float]:
     """Import ``path`` into ``url`` in this process; measurements as a dict."""
     from collectors.formats import open_readings
-    from service.database import make_engine, make_sessionmaker
-    from service.imports import import_readings
-    from service.ingest import Ingestor
-    from service.models import ReadingRow
+    from service.ingest.files import import_readings
+    from service.ingest.readings import Ingestor
     from service.settings import Settings
+    from service.store.database import make_engine, make_sessionmaker
+    from service.store.models import ReadingRow
 
     settings = Settings(database_url=url, device_secret=SECRET, aggregate_interval_s=0)
     engine = make_engine(settings)

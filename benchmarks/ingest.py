@@ -27,10 +27,10 @@ import orjson
 from sqlalchemy import func, select
 
 from benchmarks.scratch import scratch_database
-from service.database import make_engine, make_sessionmaker, session_scope
-from service.ingest import Ingestor
-from service.models import ReadingRow
+from service.ingest.readings import Ingestor
 from service.settings import Settings
+from service.store.database import make_engine, make_sessionmaker, session_scope
+from service.store.models import ReadingRow
 
 SECRET = "benchmark-secret-0123456789abcdef"
 

@@ -10,7 +10,7 @@ import resource
 import sys
 import time
 
-from collectors.scenario import generate_scenario
+from simulation import generate_scenario
 
 
 def main(size: str, seed: int) -> None:

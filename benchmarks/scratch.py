@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
 
-from service.schema import upgrade_database
+from service.store.schema import upgrade_database
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

@@ -2,7 +2,7 @@
 
 Structure and types are checked here (pydantic); value plausibility that depends on the
 service's settings (GPS accuracy limit, retention window, per-radio ranges) is checked by
-``service.quality``, so that a rejected value is always named with its field.
+``service.ingest.quality``, so that a rejected value is always named with its field.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from collectors.radio import ANDROID_UNAVAILABLE, Radio
+from domain.radio import ANDROID_UNAVAILABLE, Radio
 
 # Numbers are strict: a string such as "-95" where a number belongs is an error, not a
 # guess. NaN and Infinity are refused everywhere (JSON has no such values, but Python's

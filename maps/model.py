@@ -190,7 +190,7 @@ class MapMeta:
     title: str
     data_date: date | datetime | None = None
     lang: Lang = "vi"
-    # Operator display names by MCC-MNC; the service can pass collectors.radio.OPERATOR_NAMES.
+    # Operator display names by MCC-MNC; the service can pass domain.radio.OPERATOR_NAMES.
     operator_names: dict[str, str] = field(default_factory=dict)
 
 

@@ -10,8 +10,8 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection, create_engine, pool, text
 
-from service.models import Base
-from service.schema import include_object_for
+from service.store.models import Base
+from service.store.schema import include_object_for
 
 config = context.config
 target_metadata = Base.metadata

@@ -38,7 +38,7 @@ def load_settings(database_url: str | None = None) -> Settings:
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseOpt = None) -> None:
     """Create the database or upgrade it to the newest schema (PostGIS extension included)."""
-    from service.schema import current_revision
+    from service.store.schema import current_revision
 
     settings = load_settings(database_url)
     engine = migrated_engine(settings)
@@ -63,7 +63,7 @@ def serve(
     """Run the HTTP API (uvicorn). Upgrades the schema first."""
     import uvicorn
 
-    from service.app import create_app
+    from service.api.app import create_app
     from service.errors import ConfigurationError
 
     settings = load_settings(database_url)
@@ -94,8 +94,8 @@ def ingest_file(
     """Store canonical readings from a JSON file through the same ingest as the API."""
     import orjson
 
-    from service.database import make_sessionmaker, session_scope
-    from service.ingest import Ingestor
+    from service.ingest.readings import Ingestor
+    from service.store.database import make_sessionmaker, session_scope
 
     settings = load_settings(database_url)
     try:
@@ -154,8 +154,8 @@ def _byte_progress(path: Path) -> Any:
 def migrated_engine(settings: Settings) -> Engine:
     """An engine on the configured database, created or upgraded to the newest schema:
     every command that writes starts this way."""
-    from service.database import make_engine
-    from service.schema import upgrade_database
+    from service.store.database import make_engine
+    from service.store.schema import upgrade_database
 
     engine = make_engine(settings)
     upgrade_database(engine)
@@ -200,11 +200,11 @@ def import_command(
     nothing. Exit 2 on a file-level error (nothing stored), 1 when --all-or-nothing
     refused the file."""
     from collectors.formats import READING_FORMATS, FormatError, open_readings
-    from service.database import make_sessionmaker
-    from service.imports import import_readings, rejected_csv_sink
-    from service.ingest import Ingestor
-    from service.sites import CELL_EXPORT
-    from service.uploads import peek_format
+    from service.ingest.files import import_readings, rejected_csv_sink
+    from service.ingest.readings import Ingestor
+    from service.ingest.sites import CELL_EXPORT
+    from service.ingest.uploads import peek_format
+    from service.store.database import make_sessionmaker
 
     if format_name != "auto" and format_name not in READING_FORMATS:
         _fail(f"--format must be auto or one of {', '.join(READING_FORMATS)}, got {format_name!r}")
@@ -263,9 +263,9 @@ def import_sites_command(
     (radio,mcc,net,area,cell,unit,lon,lat,range,samples,...): new cells are added, cells
     already stored are updated."""
     from collectors.formats import FormatError, open_sites
-    from service.database import make_sessionmaker
-    from service.imports import rejected_csv_sink
-    from service.sites import import_sites
+    from service.ingest.files import rejected_csv_sink
+    from service.ingest.sites import import_sites
+    from service.store.database import make_sessionmaker
 
     settings = load_settings(database_url)
     report_path = report or path.with_name(path.name + ".rejected.csv")
@@ -308,8 +308,8 @@ def aggregate(
     and dead zones."""
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    from service.aggregation import run_aggregation
-    from service.database import make_sessionmaker
+    from service.engine.aggregation import run_aggregation
+    from service.store.database import make_sessionmaker
 
     settings = load_settings(database_url)
     engine = migrated_engine(settings)
@@ -344,8 +344,8 @@ def zones(
     """List dead zones, highest priority first."""
     from rich.table import Table
 
-    from service.coverage import list_zones
-    from service.database import make_engine, make_sessionmaker, session_scope
+    from service.publish.cells import list_zones
+    from service.store.database import make_engine, make_sessionmaker, session_scope
 
     settings = load_settings(database_url)
     engine = make_engine(settings)
@@ -385,7 +385,7 @@ def show_settings() -> None:
 
 def demo_serve_settings(out: Path, database_url: str | None) -> Settings:
     """Settings to serve the demo's database: development mode (simulated devices only)."""
-    from service.demo import DEMO_DATABASE, demo_settings
+    from simulation.demo import DEMO_DATABASE, demo_settings
 
     if database_url is None and not (out / DEMO_DATABASE).exists():
         console.print(f"[red]no demo database in {out}; run `deadzone demo --out {out}` first[/]")
@@ -436,7 +436,7 @@ def demo_command(
 ) -> None:
     """Simulate a province, send its readings through POST /v1/readings, aggregate, and
     write coverage and dead-zone maps and an accuracy summary to OUT."""
-    from service.demo import SUMMARY_TXT, DemoError, demo_settings, reset_demo_database, run_demo
+    from simulation.demo import SUMMARY_TXT, DemoError, demo_settings, reset_demo_database, run_demo
 
     if size not in ("small", "province"):
         console.print(f"[red]--size must be small or province, got {size!r}[/]")
@@ -500,8 +500,7 @@ def map_command(
     """Write the coverage, dead-zone and/or progress map as self-contained HTML (opens
     offline): `deadzone map progress -o progress.html`, or `deadzone map --out DIR` for all."""
     from maps import write_map_html
-    from service.database import make_engine, make_sessionmaker, session_scope
-    from service.mapdata import (
+    from service.publish.mapdata import (
         coverage_page,
         data_date,
         deadzone_page,
@@ -509,6 +508,7 @@ def map_command(
         map_meta,
         progress_page,
     )
+    from service.store.database import make_engine, make_sessionmaker, session_scope
 
     if kind not in (*MAP_KINDS, "all", "both"):
         _fail(f"unknown map {kind!r}: use coverage, deadzones, progress or all")
@@ -568,10 +568,10 @@ def import_areas_command(
     reprojected to WGS84. Exit 2 when the file cannot be used at all, 1 when every feature
     was refused."""
 
-    from service.areas import read_areas, upsert_areas
-    from service.database import make_sessionmaker, session_scope
+    from service.areas.boundaries import read_areas, upsert_areas
+    from service.areas.population import rebuild_population
     from service.errors import UnprocessableRequest
-    from service.population import rebuild_population
+    from service.store.database import make_sessionmaker, session_scope
     from service.timestamps import utcnow
 
     if kind not in ("auto", "commune", "village"):
@@ -609,9 +609,9 @@ def import_population_command(
 ) -> None:
     """Replace the people per cell with a population raster (needs rasterio). Village
     statuses keep using the villages' cells."""
-    from service.database import make_sessionmaker, session_scope
+    from service.areas.population import import_population_raster
     from service.errors import UnprocessableRequest
-    from service.population import import_population_raster
+    from service.store.database import make_sessionmaker, session_scope
 
     settings = load_settings(database_url)
     engine = migrated_engine(settings)
@@ -629,8 +629,8 @@ def import_population_command(
 def snapshot(database_url: DatabaseOpt = None) -> None:
     """Store today's progress (province and every commune): people covered, villages per
     status, open dead zones. Running it again the same day (UTC) replaces the day's rows."""
-    from service.database import make_sessionmaker, session_scope
-    from service.progress import PROVINCE, measure_progress, take_snapshot
+    from service.areas.progress import PROVINCE, measure_progress, take_snapshot
+    from service.store.database import make_sessionmaker, session_scope
     from service.timestamps import utcnow
 
     settings = load_settings(database_url)
@@ -668,7 +668,7 @@ def api_key_command(
 
     from pydantic import ValidationError
 
-    from service.access import ApiKey, key_digest, new_key
+    from service.api.access import ApiKey, key_digest, new_key
 
     key = new_key()
     try:

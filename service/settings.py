@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from collectors.radio import DEFAULT_BARS, Radio
-from service.access import ApiKey
+from domain.radio import DEFAULT_BARS, Radio
+from service.api.access import ApiKey
 
 # A recognisable default so that a server started without configuration can tell that it
 # was not configured. Only ``environment=development`` may run with it.
@@ -172,7 +172,7 @@ class Settings(BaseSettings):
         ".csv.gz counts compressed). The upload is spooled to a temporary file, not memory.",
     )
 
-    # --- areas, population, progress and planning (service.population, .progress, .planning)
+    # --- areas, population, progress and planning (service.areas.population, .progress, .planning)
     village_disk_rings: int = Field(
         default=1,
         ge=0,

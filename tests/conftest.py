@@ -25,9 +25,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.database import make_engine, make_sessionmaker
-from service.schema import upgrade_database
 from service.settings import Settings
+from service.store.database import make_engine, make_sessionmaker
+from service.store.schema import upgrade_database
 
 TEST_SECRET = "test-device-secret-0123456789abcdef"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -192,7 +192,7 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 def client(settings: Settings) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.api.app import create_app
 
     with TestClient(create_app(settings)) as test_client:
         yield test_client
@@ -213,7 +213,7 @@ class DemoRun:
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """The small demo, run once per test session for the pages that show its numbers.
     Read-only: tests that write must use their own database."""
-    from service.demo import demo_settings, run_demo
+    from simulation.demo import demo_settings, run_demo
 
     out = tmp_path_factory.mktemp("demo")
     settings = demo_settings(out)

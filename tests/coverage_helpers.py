@@ -9,11 +9,11 @@ import h3
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.aggregation import run_aggregation
-from service.database import session_scope
-from service.ingest import Ingestor
-from service.models import CellStatus
+from service.engine.aggregation import run_aggregation
+from service.ingest.readings import Ingestor
 from service.settings import Settings
+from service.store.database import session_scope
+from service.store.models import CellStatus
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 CENTRE = h3.latlng_to_cell(12.68, 108.05, 9)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.access import ApiKey, check_operators, find_key, key_digest, new_key
+from service.api.access import ApiKey, check_operators, find_key, key_digest, new_key
 from service.errors import Forbidden, Unauthorized
 
 VIETTEL_KEY = new_key()
@@ -90,7 +90,7 @@ def test_api_key_command_prints_the_key_once_and_only_its_digest_for_the_setting
 def test_routes_guard_one_operators_data_and_leave_the_best_of_all_public(db_url: str) -> None:
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.api.app import create_app
     from service.settings import Settings
     from tests.conftest import TEST_SECRET
 
@@ -134,9 +134,9 @@ def test_summary_lists_only_the_operators_a_key_may_read_and_one_zone_is_guarded
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
-    from service.database import make_engine, make_sessionmaker
+    from service.api.app import create_app
     from service.settings import Settings
+    from service.store.database import make_engine, make_sessionmaker
     from tests.areas.conftest import CENTRE, open_zone, put_statuses
     from tests.conftest import TEST_SECRET
 
@@ -176,7 +176,7 @@ def test_summary_lists_only_the_operators_a_key_may_read_and_one_zone_is_guarded
 def test_access_log_lines_show_no_key_and_no_device_token() -> None:
     import logging
 
-    from service.access import QuerySecretFilter
+    from service.api.access import QuerySecretFilter
 
     record = logging.LogRecord(
         "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',

@@ -7,9 +7,9 @@ import time
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from service.app import create_app
-from service.models import AggregationRun
+from service.api.app import create_app
 from service.settings import Settings
+from service.store.models import AggregationRun
 from tests.conftest import TEST_SECRET
 from tests.coverage_helpers import CENTRE, reading_in
 
@@ -40,7 +40,7 @@ def test_background_aggregation_follows_uploads_and_then_idles(db_url, sessions)
 
 
 def test_background_aggregation_keeps_one_progress_snapshot_per_day(db_url, sessions, tmp_path):
-    from service.models import ProgressSnapshot
+    from service.store.models import ProgressSnapshot
     from tests.areas.conftest import import_areas, village, write_layer
 
     settings = Settings(database_url=db_url, device_secret=TEST_SECRET, aggregate_interval_s=0.2)
@@ -74,10 +74,10 @@ def test_background_aggregation_keeps_one_progress_snapshot_per_day(db_url, sess
 def test_a_day_without_uploads_still_gets_its_snapshot(db_url, sessions, tmp_path):
     from datetime import timedelta
 
-    from service.aggregation import run_aggregation
-    from service.database import session_scope
-    from service.models import ProgressSnapshot
-    from service.progress import take_snapshot
+    from service.areas.progress import take_snapshot
+    from service.engine.aggregation import run_aggregation
+    from service.store.database import session_scope
+    from service.store.models import ProgressSnapshot
     from service.timestamps import utcnow
     from tests.areas.conftest import import_areas, village, write_layer
 

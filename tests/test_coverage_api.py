@@ -6,7 +6,7 @@ import h3
 import pytest
 import shapely
 
-from service.routes.coverage import CellCollection, Summary
+from service.api.routes.coverage import CellCollection, Summary
 from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
 
 BBOX = "108.0,12.6,108.1,12.75"
@@ -65,7 +65,7 @@ def test_roll_up_resolution_on_request(client, grid):
 def test_too_large_a_bbox_is_answered_at_a_coarser_resolution(db_url, grid):
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.api.app import create_app
     from service.settings import Settings
     from tests.conftest import TEST_SECRET
 

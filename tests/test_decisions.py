@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.decisions import wilson_lower, window_start
+from service.engine.decisions import wilson_lower, window_start
 from tests.coverage_helpers import CENTRE, NOW, decide, ingest, reading_in, status_of
 
 

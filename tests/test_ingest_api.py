@@ -10,9 +10,9 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from service.models import ReadingRow
-from service.routes.readings import IngestAnswer
-from service.stats import IngestStats
+from service.api.routes.readings import IngestAnswer
+from service.ingest.counters import IngestStats
+from service.store.models import ReadingRow
 from tests.conftest import DROP, make_reading
 
 
@@ -183,7 +183,7 @@ def test_batch_over_the_limit_is_413_and_stores_nothing(client, sessions, settin
 def test_body_over_the_byte_limit_is_413(db_url):
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.api.app import create_app
     from service.settings import Settings
     from tests.conftest import TEST_SECRET
 
@@ -217,14 +217,14 @@ def test_broken_gzip_is_400(client):
 
 def test_database_failure_mid_batch_stores_nothing(client, sessions, monkeypatch):
     """The readings are already inserted when the counters fail: all must roll back."""
-    import service.ingest
+    import service.ingest.readings
 
     def explode(*args: Any, **kwargs: Any) -> None:
         from sqlalchemy.exc import OperationalError
 
         raise OperationalError("UPDATE ingest_counts", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(service.ingest, "add_to_counters", explode)
+    monkeypatch.setattr(service.ingest.readings, "add_to_counters", explode)
     response = post(client, [make_reading(id=f"r{i}") for i in range(100)])
     assert response.status_code == 503
     assert "disk I/O" not in response.text  # the detail goes to the log, not the client

@@ -12,9 +12,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 
-from service.database import session_scope
-from service.ingest import Ingestor
-from service.models import ReadingRow
+from service.ingest.readings import Ingestor
+from service.store.database import session_scope
+from service.store.models import ReadingRow
 from tests.conftest import make_reading
 
 

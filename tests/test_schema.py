@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from service.models import Base
-from service.schema import current_revision, include_object_for, upgrade_database
+from service.store.models import Base
+from service.store.schema import current_revision, include_object_for, upgrade_database
 
 
 def test_migrated_schema_equals_the_models(engine):
@@ -50,7 +50,7 @@ def test_fast_sqlite_time_format_matches_sqlalchemy():
     from sqlalchemy.dialects.sqlite import DATETIME
     from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 
-    from service.bulk import sqlite_utc_text
+    from service.store.bulk import sqlite_utc_text
 
     process = DATETIME().bind_processor(SQLiteDialect())
     for value in (

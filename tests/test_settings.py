@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from service.app import create_app
+from service.api.app import create_app
 from service.cli import app as cli
 from service.errors import ConfigurationError
 from service.settings import Settings

@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from service.database import session_scope
-from service.statistics import (
+from service.engine.statistics import (
     CellStats,
     h3_parent_masks,
     load_cell_stats,
@@ -21,6 +20,7 @@ from service.statistics import (
     rollup,
     safe_max_seq,
 )
+from service.store.database import session_scope
 from tests.coverage_helpers import CENTRE, ingest, reading_in
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

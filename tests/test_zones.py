@@ -7,7 +7,7 @@ import h3
 import pytest
 import shapely
 
-from service.zones import assign_ids, cells_to_outline, connected_components
+from service.engine.zones import assign_ids, cells_to_outline, connected_components
 from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
 
 ring = sorted(h3.grid_ring(CENTRE, 2))

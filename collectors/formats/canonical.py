@@ -35,7 +35,7 @@ from collectors.formats.rows import (
     reading_id,
     record_error,
 )
-from collectors.radio import Radio
+from domain.radio import Radio
 
 SOURCE: Final = "canonical-csv"
 

@@ -50,7 +50,7 @@ from collectors.formats.rows import (
     required,
 )
 from collectors.formats.technology import technology_to_radio
-from collectors.radio import Radio
+from domain.radio import Radio
 
 COLUMNS: Final = [
     "radio",

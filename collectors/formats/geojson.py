@@ -31,7 +31,7 @@ from collectors.formats.rows import (
     as_byte_source,
     iso_to_rfc3339,
 )
-from collectors.radio import Radio
+from domain.radio import Radio
 
 try:
     import ijson

@@ -30,7 +30,7 @@ from collectors.formats.rows import (
     reading_id,
 )
 from collectors.formats.technology import MLS_RADIOS
-from collectors.radio import ANDROID_UNAVAILABLE, Radio, asu_to_dbm
+from domain.radio import ANDROID_UNAVAILABLE, Radio, asu_to_dbm
 
 SOURCE: Final = "mls-geosubmit"
 

@@ -36,7 +36,7 @@ from collectors.formats.rows import (
 )
 from collectors.formats.strength import asu_or_dbm_to_dbm
 from collectors.formats.technology import technology_to_radio
-from collectors.radio import Radio
+from domain.radio import Radio
 
 SOURCE: Final = "opencellid"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from collectors.formats.rows import FieldProblem
-from collectors.radio import Radio
+from domain.radio import Radio
 
 _RADIOS: Final[dict[str, Radio]] = {
     "GSM": Radio.GSM,

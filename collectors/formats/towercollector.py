@@ -35,7 +35,7 @@ from collectors.formats.rows import (
 )
 from collectors.formats.strength import asu_field_to_dbm
 from collectors.formats.technology import technology_to_radio
-from collectors.radio import ANDROID_UNAVAILABLE, Radio
+from domain.radio import ANDROID_UNAVAILABLE, Radio
 
 SOURCE: Final = "towercollector"
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from service.spatial import Geometry, PointFromLonLat
+from service.store.spatial import Geometry, PointFromLonLat
 from service.timestamps import UTCDateTime
 
 revision: str = "0001"

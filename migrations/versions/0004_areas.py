@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from service.spatial import Geometry
+from service.store.spatial import Geometry
 from service.timestamps import UTCDateTime
 
 revision: str = "0004"

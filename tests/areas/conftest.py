@@ -11,12 +11,12 @@ import h3
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.areas import AreaImport, read_areas, upsert_areas
-from service.database import session_scope
-from service.models import CellStatus, DeadZone
-from service.population import rebuild_population
+from service.areas.boundaries import AreaImport, read_areas, upsert_areas
+from service.areas.population import rebuild_population
+from service.engine.zones import cells_to_outline
 from service.settings import Settings
-from service.zones import cells_to_outline
+from service.store.database import session_scope
+from service.store.models import CellStatus, DeadZone
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LAT, LON = 12.68, 108.05  # near Buon Ma Thuot

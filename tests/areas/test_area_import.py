@@ -8,9 +8,9 @@ from shapely.geometry import LineString, Point, Polygon, box
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from service.areas import AreaFileError, read_areas
+from service.areas.boundaries import AreaFileError, read_areas
 from service.cli import app as cli
-from service.models import Commune, Village
+from service.store.models import Commune, Village
 from tests.areas.conftest import LAT, LON, import_areas, write_layer
 
 HOSTILE = "<img src=x onerror=alert(1)>"

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from service.cli import app as cli
-from service.models import CellPopulation, ProgressSnapshot
+from service.store.models import CellPopulation, ProgressSnapshot
 from tests.areas.conftest import CENTRE, LAT, LON, import_areas, put_statuses, village, write_layer
 
 

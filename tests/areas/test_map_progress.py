@@ -1,4 +1,4 @@
-"""The progress map and the plan layer from stored areas: ``service.mapdata``,
+"""The progress map and the plan layer from stored areas: ``service.publish.mapdata``,
 ``GET /maps/progress.html``, ``GET /maps/deadzones.html?sites=`` and ``deadzone map``."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from shapely.geometry import box
 from typer.testing import CliRunner
 
 from maps.encoding import text_to_ints
+from service.areas.planning import site_model
 from service.cli import app as cli
-from service.mapdata import areas_fingerprint, plan_sites_records, progress_records
-from service.planning import site_model
+from service.publish.mapdata import areas_fingerprint, plan_sites_records, progress_records
 from tests.areas.conftest import (
     CENTRE,
     LAT,

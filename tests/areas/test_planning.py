@@ -11,7 +11,7 @@ import random
 import h3
 import pytest
 
-from service.planning import greedy_max_cover, priority_score, site_model
+from service.areas.planning import greedy_max_cover, priority_score, site_model
 from service.settings import Settings
 from tests.areas.conftest import (
     CENTRE,

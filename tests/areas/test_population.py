@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 from sqlalchemy import func, select
 
-from service.database import session_scope
-from service.models import CellPopulation, VillageCell
-from service.population import import_population_raster, largest_remainder
+from service.areas.population import import_population_raster, largest_remainder
+from service.store.database import session_scope
+from service.store.models import CellPopulation, VillageCell
 from tests.areas.conftest import CENTRE, LAT, LON, import_areas, village, write_layer
 
 

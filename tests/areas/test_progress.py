@@ -9,9 +9,9 @@ import pytest
 from shapely.geometry import box
 from sqlalchemy import func, select
 
-from service.database import session_scope
-from service.models import ProgressSnapshot
-from service.progress import PROVINCE, measure_progress, take_snapshot, trend
+from service.areas.progress import PROVINCE, measure_progress, take_snapshot, trend
+from service.store.database import session_scope
+from service.store.models import ProgressSnapshot
 from tests.areas.conftest import (
     CENTRE,
     LAT,
@@ -144,7 +144,7 @@ def test_trend_fits_a_line_and_says_when_the_goal_is_met():
 
 
 def test_goal_and_deadline_are_settings(grid, settings, sessions):
-    from service.progress import progress_series
+    from service.areas.progress import progress_series
 
     custom = settings.model_copy(
         update={"goal_covered_share": 0.3, "goal_deadline": date(2027, 6, 30)}
@@ -163,7 +163,7 @@ def test_goal_and_deadline_are_settings(grid, settings, sessions):
 
 
 def test_trend_is_behind_once_the_deadline_passed_unmet_and_never_meets_the_goal_in_the_past():
-    from service.progress import trend
+    from service.areas.progress import trend
 
     points = [(date(2026, 12, 1), 0.50), (date(2026, 12, 15), 0.99), (date(2026, 12, 29), 0.97)]
     deadline = date(2026, 12, 31)

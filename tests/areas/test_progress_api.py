@@ -14,11 +14,11 @@ import pytest
 from shapely.geometry import box
 from sqlalchemy import update
 
-from service.database import session_scope
-from service.exports import BOM, safe_cell
-from service.models import AggregationRun, DeadZone
-from service.routes.areas import AreaTable, VillageList
-from service.routes.coverage import ZoneList, ZoneProperties
+from service.api.routes.areas import AreaTable, VillageList
+from service.api.routes.coverage import ZoneList, ZoneProperties
+from service.publish.exports import BOM, safe_cell
+from service.store.database import session_scope
+from service.store.models import AggregationRun, DeadZone
 from tests.areas.conftest import (
     CENTRE,
     LAT,
@@ -128,7 +128,7 @@ def test_area_table_is_stamped_with_the_last_aggregation(grid, sessions, client)
 def test_area_gap_follows_the_goal_setting(grid, settings, client):
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.api.app import create_app
 
     custom = settings.model_copy(update={"goal_covered_share": 0.25})
     with TestClient(create_app(custom)) as other:
@@ -272,7 +272,7 @@ def test_cells_that_a_spreadsheet_would_run_are_prefixed(value, cell):
 
 
 def test_csv_text_quotes_every_text_cell_so_no_list_separator_splits_it():
-    from service.exports import csv_text
+    from service.publish.exports import csv_text
 
     text = csv_text(["name", "villages", "people"], [["Thôn;=1+1", ["V1", "=V2"], 12.5]])
     assert text.splitlines()[1] == '"Thôn;=1+1","V1;\'=V2",12.5'

@@ -1,4 +1,4 @@
-"""Village status at its edges, as the authorities count villages (service.progress)."""
+"""Village status at its edges, as the authorities count villages (service.areas.progress)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import h3
 import pytest
 from shapely.geometry import box
 
-from service.progress import village_states
+from service.areas.progress import village_states
 from tests.areas.conftest import CENTRE, import_areas, put_statuses, village, write_layer
 
 RING = h3.grid_ring(CENTRE, 1)

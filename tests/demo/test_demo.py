@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from collectors.scenario import generate_scenario
 from service.cli import app as cli
-from service.demo import (
+from service.settings import Settings
+from simulation import generate_scenario
+from simulation.demo import (
     DEMO_DATABASE,
     SNAPSHOT_WEEKS,
     SUMMARY_JSON,
@@ -28,7 +29,6 @@ from service.demo import (
     demo_settings,
     run_demo,
 )
-from service.settings import Settings
 from tests.conftest import make_reading
 
 SEED = 1

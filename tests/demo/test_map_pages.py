@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from service.aggregation import run_aggregation
 from service.cli import app as cli
+from service.engine.aggregation import run_aggregation
 from service.settings import Settings
 from tests.conftest import make_reading
 
@@ -108,8 +108,8 @@ def test_one_operators_map_needs_a_key_that_may_read_it(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from service.access import ApiKey, key_digest, new_key
-    from service.app import create_app
+    from service.api.access import ApiKey, key_digest, new_key
+    from service.api.app import create_app
 
     key = new_key()
     viettel = ApiKey(name="viettel", role="planner", operators=["452-04"], sha256=key_digest(key))

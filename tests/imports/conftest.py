@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from service.cli import app as cli
-from service.models import ReadingRow
 from service.settings import Settings
+from service.store.models import ReadingRow
 from tests.conftest import TEST_SECRET
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "formats"

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from collectors.formats import MLS_PARSE_ERROR_BODY
-from service.models import ReadingRow
-from service.privacy import DeviceHasher
+from service.ingest.privacy import DeviceHasher
+from service.store.models import ReadingRow
 from tests.conftest import TEST_SECRET
 from tests.imports.conftest import DATA, readings_stored
 
@@ -113,7 +113,7 @@ def test_unreadable_body_gets_the_mls_parse_error(client, sessions, label, body,
 def test_body_over_the_limit_is_413(settings, sessions):
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.api.app import create_app
 
     small = settings.model_copy(update={"max_body_bytes": 1024})
     with TestClient(create_app(small)) as client:

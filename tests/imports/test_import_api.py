@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from service.models import Site
-from service.routes.imports import SHOWN_REJECTED, ImportAnswer
+from service.api.routes.imports import SHOWN_REJECTED, ImportAnswer
+from service.store.models import Site
 from tests.imports.conftest import DATA, TC_HEADER, readings_stored, tc_row
 
 
@@ -138,7 +138,7 @@ def test_bad_form_fields_are_422(client):
 def test_upload_over_the_limit_is_413(settings, sessions):
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from service.api.app import create_app
 
     small = settings.model_copy(update={"max_upload_bytes": 2048})
     content = (TC_HEADER + "\r\n").encode() * 20

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.models import IngestCount, ReadingRow, RejectionCount
-from service.privacy import DeviceHasher
+from service.ingest.privacy import DeviceHasher
+from service.store.models import IngestCount, ReadingRow, RejectionCount
 from tests.conftest import TEST_SECRET
 from tests.imports.conftest import (
     BIG_BAD_LINE,
@@ -105,8 +105,8 @@ def test_lines_stay_right_across_chunks_and_skipped_neighbour_rows(
     settings, sessions, tmp_path, recent
 ):
     from collectors.formats import open_readings
-    from service.imports import import_readings
-    from service.ingest import Ingestor
+    from service.ingest.files import import_readings
+    from service.ingest.readings import Ingestor
 
     rows = []
     for i in range(30):

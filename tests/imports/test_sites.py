@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import func, inspect, select, text
 
-from service.coverage import BBox
-from service.models import Site
-from service.routes.sites import SiteCollection
-from service.sites import find_sites
+from service.api.routes.sites import SiteCollection
+from service.ingest.sites import find_sites
+from service.publish.cells import BBox
+from service.store.models import Site
 from tests.imports.conftest import DATA
 
 EXPORT = (DATA / "cell_export.csv").read_text(encoding="utf-8")

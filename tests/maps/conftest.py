@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from collectors.radio import OPERATOR_NAMES
+from domain.radio import OPERATOR_NAMES
 from maps import AreaOutline, DeadZone, MapMeta
 from maps.sample import sample_cells, sample_deadzones
 

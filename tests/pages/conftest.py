@@ -19,10 +19,10 @@ from shapely.geometry import box
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.database import session_scope
-from service.models import DeadZone
-from service.progress import take_snapshot
+from service.areas.progress import take_snapshot
 from service.settings import Settings
+from service.store.database import session_scope
+from service.store.models import DeadZone
 from tests.areas.conftest import (
     CENTRE,
     LAT,

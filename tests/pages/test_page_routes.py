@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from service.routes.pages import PAGE_FILES, STATIC_DIR
+from service.api.routes.pages import PAGE_FILES, STATIC_DIR
 
 
 def test_pages_are_served_with_a_policy_that_keeps_them_on_this_service(client: Any) -> None:

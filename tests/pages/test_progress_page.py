@@ -20,7 +20,7 @@ from .conftest import Sealed
 
 pytestmark = pytest.mark.browser
 
-STATIC = Path(__file__).resolve().parents[2] / "service" / "static" / "pages"
+STATIC = Path(__file__).resolve().parents[2] / "service" / "api" / "static" / "pages"
 CHART_POINTS = "window.deadzonePages.chart.data.datasets[0].data.map(p => p.x)"
 # Pixels of the chart's share line (#0b3d91), counted in the canvas itself.
 BLUE_PIXELS = """() => {

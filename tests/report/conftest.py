@@ -20,10 +20,10 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from service.app import create_app
-from service.database import make_engine
-from service.models import ReadingRow
+from service.api.app import create_app
 from service.settings import Settings
+from service.store.database import make_engine
+from service.store.models import ReadingRow
 
 OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
 # Buôn Ma Thuột: where the emulated phone stands.

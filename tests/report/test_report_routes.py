@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.routes.report import LEAFLET_FILES, SHELL_FILES
+from service.api.routes.report import LEAFLET_FILES, SHELL_FILES
 
 
 def test_landing_page_links_to_the_reporter_and_the_api_docs(client: Any) -> None:

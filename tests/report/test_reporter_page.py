@@ -18,7 +18,7 @@ from .conftest import HERE, PageLog, wait_until
 
 pytestmark = pytest.mark.browser
 
-STATIC = Path(__file__).resolve().parents[2] / "service" / "static" / "report"
+STATIC = Path(__file__).resolve().parents[2] / "service" / "api" / "static" / "report"
 READY = "window.deadzoneReporter && window.deadzoneReporter.ready === true"
 CONTROLLED = "navigator.serviceWorker.controller !== null"
 Rows = Callable[[], list[dict[str, Any]]]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from collectors.scenario import Scenario, generate_scenario
+from simulation import Scenario, generate_scenario
 
 SEED = 7
 

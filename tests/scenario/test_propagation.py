@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from collectors.scenario.propagation import (
+from domain.propagation import (
     cost231_hata_rural_db,
     lte_rsrp_eirp_dbm,
     okumura_hata_rural_db,

@@ -16,16 +16,16 @@ from h3.api import basic_int as h3i
 from pydantic import ValidationError
 
 from collectors.reading import Reading
-from collectors.scenario import (
+from simulation import (
     GATE_KINDS,
     SCHEMA_KINDS,
     SIZES,
     Scenario,
     generate_scenario,
 )
-from collectors.scenario.cells import MAX_JITTER_KM
-from collectors.scenario.names import TRICKY_COMMUNE_NAMES
-from collectors.scenario.residents import FAST_FADING_SD_DB, HANDSET_MODELS, HANDSET_SHARE
+from simulation.cells import MAX_JITTER_KM
+from simulation.names import TRICKY_COMMUNE_NAMES
+from simulation.residents import FAST_FADING_SD_DB, HANDSET_MODELS, HANDSET_SHARE
 
 
 def fingerprint(scenario: Scenario) -> str:
@@ -268,7 +268,7 @@ def test_gate_cases_match_the_injected_counts(
 ) -> None:
     # deadzone's default gate (DESIGN.md "Data quality defaults"), restated here so that this
     # collector's tests do not depend on the service.
-    from collectors.radio import SIGNAL_RANGES
+    from domain.radio import SIGNAL_RANGES
 
     now = small_scenario.now
     refused = 0

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from collectors.scenario import SIZES
-from collectors.scenario.cells import build_cell_grid
-from collectors.scenario.terrain import Box, GaussianField, Valley, valleys_loss_db
+from simulation import SIZES
+from simulation.cells import build_cell_grid
+from simulation.terrain import Box, GaussianField, Valley, valleys_loss_db
 
 BOX = Box(south=12.5, west=108.0, north=12.8, east=108.3)
 

@@ -1,0 +1,96 @@
+"""The FastAPI application factory: settings in, app out; resources live in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from collectors.reading import ReadingBatch
+from service.api.access import mask_query_secrets_in_access_log
+from service.api.routes import (
+    areas,
+    coverage,
+    geosubmit,
+    health,
+    imports,
+    maps,
+    pages,
+    readings,
+    report,
+    sites,
+)
+from service.engine.aggregation import AggregationWorker
+from service.errors import register_error_handlers
+from service.ingest.readings import Ingestor
+from service.settings import Settings
+from service.store.database import make_engine, make_sessionmaker
+
+log = logging.getLogger("deadzone")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the deadzone API. Refuses unsafe production settings before serving."""
+    settings = settings or Settings()
+    settings.enforce_safe_for_serving()
+    mask_query_secrets_in_access_log()
+    if settings.environment == "development" and not settings.api_keys:
+        log.warning(
+            "development mode without DEADZONE_API_KEYS: every operator's data is open to "
+            "anyone; set DEADZONE_ENVIRONMENT=production on a public server"
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        worker = AggregationWorker(app.state.sessions, settings)
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="deadzone",
+        version="0.1.0",
+        summary="Mobile-coverage dead-zone mapping for Dak Lak: readings in, coverage out.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.ingestor = Ingestor.from_settings(settings)
+    register_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(readings.router)
+    app.include_router(coverage.router)
+    app.include_router(report.router)
+    app.include_router(geosubmit.router)
+    app.include_router(imports.router)
+    app.include_router(sites.router)
+    app.include_router(areas.router)
+    app.include_router(maps.router)
+    app.include_router(pages.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the canonical reading, which ``POST /v1/readings`` reads by
+    hand (to judge each reading on its own) and so declares through ``openapi_extra``."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    batch = ReadingBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(batch.pop("$defs", {}))
+    components["ReadingBatch"] = batch
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,247 @@
+"""``/v1/villages``, ``/v1/progress`` and ``/v1/plan``: areas, progress and site suggestions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from service.api.access import ApiKeyDep, require_operators
+from service.api.dependencies import SessionDep, SettingsDep
+from service.api.routes.coverage import OperatorQuery
+from service.areas import planning, progress
+from service.publish import exports
+from service.timestamps import utcnow
+
+router = APIRouter(prefix="/v1", tags=["areas"])
+
+VillageStatus = Literal["trang_song", "lom_song", "covered", "unknown"]
+
+
+class VillageOut(BaseModel):
+    code: str
+    name: str = Field(description="As imported: escape it before drawing it in HTML.")
+    commune_code: str | None
+    commune_name: str | None = Field(
+        default=None, description="The commune's name as imported (escape it)."
+    )
+    population: int | None = Field(description="People, from the imported file.")
+    lat: float = Field(description="Centre, WGS84 degrees.")
+    lon: float = Field(description="Centre, WGS84 degrees.")
+    status: VillageStatus = Field(
+        description="trang_song: no signal at the centre cell; lom_song: centre has signal "
+        "but a populated village cell is dead; covered; unknown: not enough readings."
+    )
+    centre_status: Literal["covered", "weak", "dead", "unknown"]
+    cells: int = Field(description="Village cells (cluster polygon's, or population disk).")
+    cells_dead: int
+    cells_unknown: int
+    people_dead: float = Field(description="People of the village in dead cells.")
+
+
+class VillageList(BaseModel):
+    operator: str
+    villages: list[VillageOut]
+
+
+@router.get(
+    "/villages",
+    response_model=VillageList,
+    summary="Villages and their status",
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV to download."}},
+)
+def get_villages(
+    session: SessionDep,
+    settings: SettingsDep,
+    operator: OperatorQuery = "any",
+    commune: Annotated[str | None, Query(description="Only this commune's villages.")] = None,
+    status: Annotated[
+        list[VillageStatus] | None,
+        Query(
+            description="Only villages of these statuses (repeat: status=trang_song&"
+            "status=lom_song)."
+        ),
+    ] = None,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: a file to download (UTF-8, BOM).")
+    ] = "json",
+    api_key: ApiKeyDep = None,
+) -> VillageList | Response:
+    require_operators(settings, api_key, [operator])
+    states = progress.list_villages(
+        session, settings, operator=operator, commune=commune, status=status
+    )
+    names = progress.commune_names(session)
+    if format == "csv":
+        rows = progress.village_rows(states, names)
+        name = exports.dated_filename(
+            "villages", operator, *(status or ()), day=utcnow().date(), suffix="csv"
+        )
+        body = exports.csv_text(progress.VILLAGE_CSV_HEADER, rows)
+        return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
+    villages = [
+        VillageOut(**asdict(s), commune_name=names.get(s.commune_code or "")) for s in states
+    ]
+    return VillageList(operator=operator, villages=villages)
+
+
+class Goal(BaseModel):
+    covered_share: float = Field(description="Target share of people covered, 0-1.")
+    deadline: str = Field(description="ISO date.")
+
+
+class Trend(BaseModel):
+    status: Literal["reached", "on_track", "behind", "unknown"]
+    slope_per_day: float | None = Field(description="Fitted change of the share per day.")
+    projected_share: float | None = Field(description="Fitted share at the deadline, 0-1.")
+    goal_met_on: str | None = Field(description="ISO date the fitted line meets the goal.")
+    snapshots_used: int
+
+
+class SnapshotOut(BaseModel):
+    day: str
+    population: float
+    people_covered: float = Field(description="In covered or weak cells, best operator.")
+    people_weak: float
+    people_dead: float
+    people_unknown: float = Field(description="Undecided or never measured: not covered.")
+    covered_share: float | None
+    villages_trang_song: int
+    villages_lom_song: int
+    villages_covered: int
+    villages_unknown: int
+    zones_open: int
+    evidence_median_age_days: float | None
+
+
+class ProgressSeries(BaseModel):
+    area: str
+    goal: Goal
+    trend: Trend
+    series: list[SnapshotOut]
+
+
+@router.get("/progress", response_model=ProgressSeries, summary="Progress over time")
+def get_progress(
+    session: SessionDep,
+    settings: SettingsDep,
+    area: Annotated[str, Query(description="'province' or a commune code.")] = "province",
+    start: Annotated[date | None, Query(alias="from", description="First day, ISO.")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day, ISO.")] = None,
+) -> ProgressSeries:
+    body = progress.progress_series(
+        session, settings, area=area, start=start, end=end, today=utcnow().date()
+    )
+    return ProgressSeries(**body)
+
+
+class AreaProgressOut(BaseModel):
+    code: str = Field(description="'province' or the commune's code.")
+    kind: Literal["province", "commune"]
+    name: str | None = Field(description="Commune name as imported (escape it); null for "
+                             "the province.")  # fmt: skip
+    population: float = Field(description="People in the area's cells.")
+    people_covered: float = Field(description="In covered or weak cells, best operator.")
+    people_weak: float
+    people_dead: float
+    people_unknown: float = Field(description="Undecided or never measured: not covered.")
+    covered_share: float | None = Field(description="0-1; null when nobody lives there.")
+    gap_share: float | None = Field(description="Goal less the covered share, 0 once met.")
+    gap_people: float = Field(description="People still to cover to reach the goal.")
+    villages_trang_song: int
+    villages_lom_song: int
+    villages_covered: int
+    villages_unknown: int
+    zones_open: int = Field(description="Open dead zones (best of all operators) touching it.")
+    evidence_median_age_days: float | None
+
+
+class AreaTable(BaseModel):
+    measured_at: str = Field(description="When these numbers were computed (now).")
+    aggregated_at: str | None = Field(description="When the decisions were last computed.")
+    goal: Goal
+    areas: list[AreaProgressOut] = Field(
+        description="The province first, then the communes, largest gap in people first."
+    )
+
+
+@router.get(
+    "/progress/areas",
+    response_model=AreaTable,
+    summary="Progress of the province and every commune, now",
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV to download."}},
+)
+def get_progress_areas(
+    session: SessionDep,
+    settings: SettingsDep,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: a file to download (UTF-8, BOM).")
+    ] = "json",
+) -> AreaTable | Response:
+    now = utcnow()
+    table = progress.area_table(session, settings, now=now)
+    if format == "csv":
+        rows = [[area[f] for f in progress.AREA_FIELDS] for area in table["areas"]]
+        body = exports.csv_text(progress.AREA_FIELDS, rows)
+        name = exports.dated_filename("progress-areas", day=now.date(), suffix="csv")
+        return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
+    return AreaTable(**table)
+
+
+class PlanVillage(BaseModel):
+    code: str
+    name: str
+
+
+class PlannedSite(BaseModel):
+    rank: int
+    h3: str = Field(description="Candidate cell; the site is at its centre.")
+    lat: float
+    lon: float
+    people_new: float = Field(description="People newly covered by this site.")
+    people_cumulative: float
+    villages: list[PlanVillage] = Field(description="Villages with people newly covered.")
+
+
+class Plan(BaseModel):
+    operator: str
+    model: dict[str, str | float] = Field(description="Propagation model and link budget.")
+    people_without_signal: float = Field(description="People in the operator's dead cells.")
+    candidates: int
+    sites: list[PlannedSite]
+
+
+@router.get(
+    "/plan",
+    response_model=Plan,
+    summary="Suggested new sites, greedy by people",
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/geo+json": {}},
+            "description": "JSON, or a CSV or GeoJSON file to download.",
+        }
+    },
+)
+def get_plan(
+    session: SessionDep,
+    settings: SettingsDep,
+    operator: OperatorQuery = "any",
+    sites: Annotated[int, Query(ge=1, le=100, description="How many sites to suggest.")] = 5,
+    format: Annotated[Literal["json", "csv", "geojson"], Query()] = "json",
+    api_key: ApiKeyDep = None,
+) -> Response:
+    require_operators(settings, api_key, [operator])
+    plan = planning.plan_sites(session, settings, operator=operator, sites=sites)
+    if format != "json":
+        name = exports.dated_filename("sites", operator, sites, day=utcnow().date(), suffix=format)
+        if format == "csv":
+            body: str | bytes = planning.plan_to_csv(plan)
+            return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
+        body = orjson.dumps(planning.plan_to_geojson(plan))
+        return exports.download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=name)
+    return Response(orjson.dumps(Plan(**plan).model_dump()), media_type="application/json")

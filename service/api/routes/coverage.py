@@ -1,0 +1,258 @@
+"""``/v1/cells``, ``/v1/deadzones`` and ``/v1/summary``: the decided grid, read-only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+import shapely
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from service.api.access import ApiKeyDep, readable_operators, require_operators
+from service.api.dependencies import SessionDep, SettingsDep
+from service.errors import UnprocessableRequest
+from service.publish import cells as coverage
+from service.publish import exports
+from service.timestamps import utcnow
+
+router = APIRouter(prefix="/v1", tags=["coverage"])
+
+OPERATOR_PATTERN = r"^(any|\d{3}-\d{2,3})$"
+OperatorQuery = Annotated[
+    str,
+    Query(
+        pattern=OPERATOR_PATTERN,
+        description="MCC-MNC such as 452-04 (Viettel), or 'any' for the best of all operators.",
+    ),
+]
+Status = Literal["covered", "weak", "dead", "unknown"]
+
+
+class CellProperties(BaseModel):
+    h3: str = Field(description="H3 cell index.")
+    status: Status
+    confidence: float = Field(description="Wilson 95% lower bound of the status share, 0-1.")
+    readings: int
+    devices: int = Field(description="Distinct devices behind the decision.")
+    days: int = Field(description="Distinct days with readings.")
+    no_service_share: float = Field(description="Share of readings with no service, 0-1.")
+    signal_dbm_mean: float | None = Field(description="Mean received power (linear mean), dBm.")
+    last_seen: str | None = Field(description="Newest reading, RFC 3339 UTC.")
+
+
+class CellFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon (the hexagon), WGS84.")
+    properties: CellProperties
+
+
+class CellCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    resolution: int = Field(description="H3 resolution of the cells returned.")
+    requested_resolution: int
+    coarsened: bool = Field(
+        description="True when the bbox was too large for the requested resolution and a "
+        "coarser roll-up was returned instead."
+    )
+    operator: str
+    radio: str
+    features: list[CellFeature]
+
+
+@router.get("/cells", response_model=CellCollection, summary="Decided cells in a bounding box")
+def get_cells(
+    session: SessionDep,
+    settings: SettingsDep,
+    bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat in WGS84 degrees.")],
+    operator: OperatorQuery = "any",
+    radio: Annotated[
+        Literal["any", "gsm", "umts", "lte", "nr"],
+        Query(description="Radio technology, or 'any' for all together."),
+    ] = "any",
+    resolution: Annotated[
+        int | None, Query(description="H3 resolution (default: working).")
+    ] = None,
+    status: Annotated[
+        str | None, Query(description="Comma-separated statuses to keep, e.g. dead,weak.")
+    ] = None,
+    api_key: ApiKeyDep = None,
+) -> Response:
+    require_operators(settings, api_key, [operator])
+    box = coverage.BBox.parse(bbox)
+    requested = resolution if resolution is not None else settings.h3_resolution
+    available = [settings.h3_resolution, *settings.rollup_resolutions]
+    chosen = coverage.choose_resolution(
+        box, requested, available=available, max_cells=settings.max_bbox_cells
+    )
+    statuses = None
+    if status:
+        statuses = [s.strip() for s in status.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in ("covered", "weak", "dead", "unknown")]
+        if unknown:
+            raise UnprocessableRequest(
+                f"unknown status {unknown[0]!r}; use covered, weak, dead or unknown",
+                field="status",
+            )
+    features = coverage.cells_in_bbox(
+        session, box, operator=operator, radio=radio, resolution=chosen, statuses=statuses
+    )
+    body = {
+        "type": "FeatureCollection",
+        "resolution": chosen,
+        "requested_resolution": requested,
+        "coarsened": chosen != requested,
+        "operator": operator,
+        "radio": radio,
+        "features": features,
+    }
+    return Response(orjson.dumps(body), media_type="application/geo+json")
+
+
+class ZoneProperties(BaseModel):
+    id: str = Field(description="Stable id: kept while the zone overlaps its past self.")
+    operator: str = Field(description="Operator scope (MCC-MNC) or 'any'.")
+    rank: int | None = Field(description="1 = highest priority within the scope.")
+    priority: float
+    state: str = Field(description="open, planned or built.")
+    cell_count: int
+    resolution: int
+    area_km2: float
+    readings: int
+    devices: int
+    first_seen: str | None
+    last_seen: str | None
+    operators_affected: list[str]
+    distance_to_covered_m: float | None = Field(
+        description="Distance from the zone to the nearest covered cell centre, metres."
+    )
+    population: float | None = Field(description="People inside (filled once areas exist).")
+    villages: list[str] | None = Field(description="Villages inside or touching.")
+
+
+class ZoneList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    zones: list[ZoneProperties]
+
+
+class ZoneFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any] = Field(description="GeoJSON MultiPolygon outline, WGS84.")
+    properties: ZoneProperties
+    cells: list[str] = Field(description="H3 cells of the zone.")
+
+
+DEFAULT_ZONE_LIMIT = 50
+
+
+@router.get(
+    "/deadzones",
+    response_model=ZoneList,
+    summary="Dead zones, ranked",
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/geo+json": {}},
+            "description": "JSON, or a CSV or GeoJSON file to download.",
+        }
+    },
+)
+def get_deadzones(
+    session: SessionDep,
+    settings: SettingsDep,
+    operator: OperatorQuery = "any",
+    min_cells: Annotated[int, Query(ge=1, description="Smallest zone, in cells.")] = 1,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=1000,
+            description=f"Zones per page (JSON default {DEFAULT_ZONE_LIMIT}; "
+            "csv and geojson default: every zone).",
+        ),
+    ] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    format: Annotated[
+        Literal["json", "csv", "geojson"],
+        Query(description="csv or geojson: a file to download (CSV in UTF-8 with BOM)."),
+    ] = "json",
+    api_key: ApiKeyDep = None,
+) -> ZoneList | Response:
+    require_operators(settings, api_key, [operator])
+    if limit is None and format == "json":
+        limit = DEFAULT_ZONE_LIMIT
+    total, zones = coverage.list_zones(
+        session, operator=operator, min_cells=min_cells, limit=limit, offset=offset
+    )
+    if format != "json":
+        names = coverage.village_names(session, zones)
+        filename = exports.dated_filename("deadzones", operator, day=utcnow().date(), suffix=format)
+        if format == "csv":
+            body: str | bytes = coverage.zones_to_csv(zones, names)
+            return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=filename)
+        body = orjson.dumps(coverage.zones_to_geojson(zones, names))
+        return exports.download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=filename)
+    assert limit is not None
+    return ZoneList(
+        total=total,
+        limit=limit,
+        offset=offset,
+        zones=[ZoneProperties(**coverage.zone_properties(z)) for z in zones],
+    )
+
+
+@router.get("/deadzones/{zone_id}", response_model=ZoneFeature, summary="One dead zone")
+def get_deadzone(
+    session: SessionDep, settings: SettingsDep, zone_id: str, api_key: ApiKeyDep = None
+) -> ZoneFeature:
+    zone = coverage.get_zone(session, zone_id)
+    require_operators(settings, api_key, [zone.operator])
+    geometry = orjson.loads(shapely.to_geojson(shapely.set_precision(zone.outline, 1e-6)))
+    return ZoneFeature(
+        type="Feature",
+        id=zone.id,
+        geometry=geometry,
+        properties=ZoneProperties(**coverage.zone_properties(zone)),
+        cells=zone.cells,
+    )
+
+
+class StatusCounts(BaseModel):
+    covered: int
+    weak: int
+    dead: int
+    unknown: int
+
+
+class ZoneTotals(BaseModel):
+    zones: int
+    area_km2: float
+
+
+class Summary(BaseModel):
+    resolution: int
+    cells: StatusCounts = Field(description="Cells per status, best of all operators.")
+    operators: dict[str, StatusCounts] = Field(
+        description="Cells per status per operator the API key may read (service/access.py)."
+    )
+    dead_zones: dict[str, ZoneTotals] = Field(
+        description="Active zones per scope: 'any', and operators the API key may read."
+    )
+    aggregated_at: str | None = Field(description="When decisions were last computed.")
+    readings_waiting: int = Field(description="Readings stored but not yet in the statistics.")
+
+
+@router.get("/summary", response_model=Summary, summary="Totals per status and operator")
+def get_summary(
+    request: Request, session: SessionDep, settings: SettingsDep, api_key: ApiKeyDep = None
+) -> Summary:
+    body = coverage.summary(session, settings)
+    # Per-operator totals only for operators the key may read (service/access.py).
+    for part in ("operators", "dead_zones"):
+        shown = readable_operators(settings, api_key, body[part])
+        body[part] = {op: value for op, value in body[part].items() if op in shown}
+    return Summary(**body)

@@ -1,0 +1,203 @@
+"""``GET /maps/coverage.html``, ``/maps/deadzones.html`` (optionally with suggested sites)
+and ``/maps/progress.html``: the maps of the decided grid and of the progress of areas.
+
+The pages link their scripts and stylesheets under ``/maps/assets/`` (Leaflet and
+deadzone.js vendored in ``maps/assets``), never a CDN, so a browser on the same network as
+the service needs no Internet except for the background tiles. Building the coverage page
+of a province takes seconds, so each page is kept until the next aggregation run. The
+progress page and the plan layer also depend on the imported areas and population, which
+change without a run: those pages are kept only while ``areas_fingerprint`` stays the same.
+
+One operator's coverage, zones and site plan need an API key that may read it
+(``service.api.access``); the best of all operators and the progress page are public. The
+coverage page asked for without ``operator`` draws every operator only for a key that may
+read them all (or on an open development server), otherwise the best of all operators only.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse
+
+from maps import asset_dir, map_to_html
+from service.api.access import ALL_OPERATORS, ApiKeyDep, require_operators
+from service.api.routes.coverage import OPERATOR_PATTERN
+from service.engine.aggregation import last_run
+from service.engine.decisions import ANY
+from service.errors import Forbidden, Unauthorized, UnprocessableRequest
+from service.publish.mapdata import (
+    areas_fingerprint,
+    coverage_page,
+    data_date,
+    deadzone_page,
+    map_meta,
+    progress_page,
+)
+from service.store.database import session_scope
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+
+ASSET_URL = "/maps/assets"
+# Asset files the pages may fetch, by suffix: nothing else under maps/assets is served.
+ASSET_MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+Lang = Annotated[Literal["vi", "en"], Query(description="Page language.")]
+
+
+class PageCache:
+    """Rendered pages by (page, options), valid for one aggregation run and, for pages that
+    also show imported areas, one ``version`` of them (one page kept per key)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._run: int | None = None
+        self._pages: dict[tuple[str, ...], tuple[str, str]] = {}
+
+    def get(self, run: int | None, key: tuple[str, ...], version: str = "") -> str | None:
+        with self._lock:
+            if run != self._run:
+                self._run, self._pages = run, {}
+            kept = self._pages.get(key)
+            return kept[1] if kept is not None and kept[0] == version else None
+
+    def put(self, run: int | None, key: tuple[str, ...], page: str, version: str = "") -> None:
+        with self._lock:
+            if run == self._run:
+                self._pages[key] = (version, page)
+
+
+def _cache(request: Request) -> PageCache:
+    # Made on first use and kept on the application, so each app (and test) has its own.
+    cache = getattr(request.app.state, "map_pages", None)
+    if cache is None:
+        cache = request.app.state.map_pages = PageCache()
+    return cache  # type: ignore[no-any-return]
+
+
+def _render(
+    request: Request,
+    kind: str,
+    operators: tuple[str, ...],
+    lang: str,
+    radio: str = ANY,
+    sites: int = 0,
+) -> str:
+    """The page as HTML, built in one read-only transaction, or from the cache."""
+    settings = request.app.state.settings
+    with session_scope(request.app.state.sessions, write=False) as session:
+        run = last_run(session)
+        run_id = run.id if run else None
+        key = (kind, lang, radio, str(sites), *operators)
+        # Only the pages that show areas or people pay for the fingerprint query.
+        version = areas_fingerprint(session) if kind == "progress" or sites > 0 else ""
+        cached = _cache(request).get(run_id, key, version)
+        if cached is not None:
+            return cached
+        date = data_date(session)
+        if kind == "coverage":
+            meta = map_meta("deadzone: coverage", data_date=date, lang=lang)
+            page = coverage_page(session, meta=meta, operators=operators or None, radio=radio)
+        elif kind == "progress":
+            meta = map_meta("deadzone: progress", data_date=date, lang=lang)
+            page = progress_page(session, settings, meta=meta)
+        else:
+            scope = operators[0] if operators else ANY
+            meta = map_meta(f"deadzone: dead zones ({scope})", data_date=date, lang=lang)
+            page = deadzone_page(session, meta=meta, operator=scope, sites=sites, settings=settings)
+    html = map_to_html(page, asset_url=ASSET_URL)
+    _cache(request).put(run_id, key, html, version)
+    return html
+
+
+@router.get("/coverage.html", response_class=HTMLResponse, summary="Coverage map")
+async def coverage_html(
+    request: Request,
+    operator: Annotated[
+        list[str] | None,
+        Query(
+            description="Operators to draw (MCC-MNC or 'any'), repeatable; default all. "
+            "A province's page holds about 3 MB per operator.",
+        ),
+    ] = None,
+    radio: Annotated[
+        Literal["any", "gsm", "umts", "lte", "nr"],
+        Query(description="One radio technology, or 'any' for all together (default)."),
+    ] = "any",
+    lang: Lang = "vi",
+    api_key: ApiKeyDep = None,
+) -> HTMLResponse:
+    operators = tuple(sorted(set(operator or ())))
+    for op in operators:
+        _check_operator(op)
+    settings = request.app.state.settings
+    if operators:
+        require_operators(settings, api_key, operators)
+    else:
+        try:  # every operator: only for a key that may read them all
+            require_operators(settings, api_key, [ALL_OPERATORS])
+        except Forbidden:
+            operators = (ANY,)
+        except Unauthorized:
+            if api_key:  # a key was sent but is unknown: say so, not a quietly smaller map
+                raise
+            operators = (ANY,)
+    html = await run_in_threadpool(_render, request, "coverage", operators, lang, radio)
+    return HTMLResponse(html)
+
+
+@router.get("/deadzones.html", response_class=HTMLResponse, summary="Dead-zone map")
+async def deadzones_html(
+    request: Request,
+    operator: Annotated[
+        str, Query(pattern=OPERATOR_PATTERN, description="MCC-MNC such as 452-04, or 'any'.")
+    ] = ANY,
+    sites: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=100,
+            description="Suggested new sites to draw for the same operator, with their "
+            "coverage circles (the plan of /v1/plan); 0 draws no plan layer.",
+        ),
+    ] = 0,
+    lang: Lang = "vi",
+    api_key: ApiKeyDep = None,
+) -> HTMLResponse:
+    require_operators(request.app.state.settings, api_key, [operator])
+    html = await run_in_threadpool(_render, request, "deadzones", (operator,), lang, ANY, sites)
+    return HTMLResponse(html)
+
+
+@router.get("/progress.html", response_class=HTMLResponse, summary="Progress map")
+async def progress_html(request: Request, lang: Lang = "vi") -> HTMLResponse:
+    """Communes coloured by the share of their people covered (best of all operators; people
+    in undecided or unmeasured cells count as not covered), villages marked by status."""
+    html = await run_in_threadpool(_render, request, "progress", (), lang)
+    return HTMLResponse(html)
+
+
+@router.get("/assets/{name:path}", include_in_schema=False)
+def asset_file(name: str) -> FileResponse:
+    root = asset_dir().resolve()
+    path = (root / name).resolve()
+    media = ASSET_MEDIA_TYPES.get(path.suffix)
+    if media is None or not path.is_relative_to(root) or not path.is_file():
+        raise HTTPException(status_code=404, detail=f"no such file: {name}")
+    return FileResponse(path, media_type=media)
+
+
+def _check_operator(operator: str) -> None:
+    if not re.fullmatch(OPERATOR_PATTERN, operator):
+        raise UnprocessableRequest(
+            f"operator must be 'any' or an MCC-MNC such as 452-04, got {operator!r}",
+            field="operator",
+        )

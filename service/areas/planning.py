@@ -1,0 +1,333 @@
+"""Planning: who a dead zone leaves without signal, its priority, and where new sites help.
+
+Dead zones gain people and villages (``annotate_zones``, run by the aggregation right after
+the zones are computed):
+
+* ``population``: people in the zone's cells (``cell_population``).
+* ``villages``: codes of the villages inside or touching the zone: at least one of the
+  village's cells (``service.areas.population``) is a cell of the zone.
+* ``priority``, the score the zones are ranked by, *people first*::
+
+      (people + facility_people x facilities) x evidence x distance + 0.001 x cells
+
+  ``evidence = 0.5 + 0.5 x min(1, devices / 10)``: a zone seen by ten or more distinct
+  devices counts in full, one on the word of the minimum three devices a little over half;
+  ``distance = 1 + 0.5 x min(1, d / 5 km)``, with d the distance to the nearest covered
+  cell: a zone far from any signal cannot be fixed by tilting a neighbour's antenna
+  (no covered cell at all: 1.5). Both factors stay within 0.5..1.5, so a zone with three
+  times the people always ranks higher; the cell term only orders zones where nobody
+  lives. ``facilities`` are the villages' schools, health stations... from the village
+  file. Without any population imported the zones keep ``service.engine.zones``' cells-based
+  score and ``population`` stays null.
+
+Site suggestions (``plan_sites``) for one operator: targets are the populated cells the
+operator's decisions call ``dead``; candidate sites are the centres of the cells of the
+operator's dead zones and of their neighbours. A site covers the targets within the radius
+at which a rural Okumura-Hata / COST-231 Hata median path loss (``simulation.
+propagation``, DESIGN.md "Planning helpers") brings the planned carrier's RSRP down to the
+1-bar threshold less a shadowing margin. Sites are chosen greedily, each time the one that
+newly covers the most people: for this maximal covering problem greedy is within 1 - 1/e of
+the optimum (Nemhauser, Wolsey & Fisher 1978; Church & ReVelle 1974 for the problem).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import h3
+import numpy as np
+import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.propagation import (
+    COST231_F_MHZ,
+    hata_terms_db,
+    lte_rsrp_eirp_dbm,
+    rural_path_loss_db,
+)
+from service.areas.progress import cell_statuses
+from service.engine.zones import Zone
+from service.errors import UnprocessableRequest
+from service.publish.exports import csv_text
+from service.settings import Settings
+from service.store.models import CellPopulation, DeadZone, Village, VillageCell
+
+FULL_EVIDENCE_DEVICES: Final = 10  # distinct devices at which a zone's evidence counts fully
+FAR_FROM_SIGNAL_M: Final = 5000.0  # distance at which the distance factor saturates, metres
+EARTH_RADIUS_M: Final = 6_371_008.8  # IUGG mean radius
+
+
+def priority_score(
+    *, people: float, facilities: int, devices: int, distance_m: float | None, cells: int,
+    facility_people: float,
+) -> float:  # fmt: skip
+    """The priority of a dead zone (module doc); people in persons, distance in metres."""
+    evidence = 0.5 + 0.5 * min(1.0, devices / FULL_EVIDENCE_DEVICES)
+    far = 1.0 if distance_m is None else min(1.0, distance_m / FAR_FROM_SIGNAL_M)
+    distance = 1.0 + 0.5 * far
+    return (people + facility_people * facilities) * evidence * distance + 0.001 * cells
+
+
+def annotate_zones(session: Session, zones: list[Zone], settings: Settings) -> None:
+    """Fill each zone's ``extra['population']``, ``extra['villages']`` and ``priority``
+    (module doc). Leaves the zones as they are when no population was imported."""
+    population = {
+        int(cell): float(people)
+        for cell, people in session.execute(select(CellPopulation.h3_cell, CellPopulation.people))
+    }
+    villages_of: dict[int, set[str]] = defaultdict(set)
+    for code, cell in session.execute(select(VillageCell.village_code, VillageCell.h3_cell)):
+        villages_of[int(cell)].add(code)
+    if not population and not villages_of:
+        return
+    facilities = {
+        code: n
+        for code, n in session.execute(select(Village.code, Village.facilities))
+        if n is not None
+    }
+    for zone in zones:
+        ints = [h3.str_to_int(c) for c in zone.cells]
+        people = float(math.fsum(population.get(c, 0.0) for c in ints))
+        codes = sorted({code for c in ints for code in villages_of.get(c, ())})
+        zone.extra["population"] = people
+        zone.extra["villages"] = codes
+        zone.priority = priority_score(
+            people=people,
+            facilities=sum(facilities.get(code, 0) for code in codes),
+            devices=zone.devices,
+            distance_m=zone.distance_to_covered_m,
+            cells=len(zone.cells),
+            facility_people=settings.facility_people,
+        )
+
+
+@dataclass(frozen=True)
+class SiteModel:
+    """The planned site's link budget and the radius it gives."""
+
+    band_mhz: float
+    model: str
+    mast_height_m: float
+    handset_height_m: float
+    eirp_dbm: float
+    rsrp_eirp_dbm: float = field(metadata={"unit": "dBm per resource element"})
+    threshold_dbm: float
+    fade_margin_db: float
+    max_path_loss_db: float
+    radius_km: float
+
+
+def site_model(settings: Settings) -> SiteModel:
+    """Coverage radius of a planned site, km: the distance at which the rural median path
+    loss equals the link budget, ``EIRP per RE - RSRP threshold - fade margin`` (dB).
+
+    Inverts ``L(d) = A + B log10 d`` (``hata_terms_db``): ``d = 10**((Lmax - A) / B)``.
+    Below 1 km the model is not fitted; the inversion is used there too (a site that cannot
+    reach 1 km is anyway a poor site). Refuses bands and heights outside the model."""
+    f = settings.plan_band_mhz
+    hb, hm = settings.plan_mast_height_m, settings.plan_handset_height_m
+    try:
+        rural_path_loss_db(f, hb, hm, 1.0)  # checks the model's ranges
+    except ValueError as exc:
+        raise UnprocessableRequest(f"planning model: {exc}", field="plan_band_mhz") from None
+    rsrp_eirp = lte_rsrp_eirp_dbm(settings.plan_eirp_dbm, 0.0, settings.plan_bandwidth_mhz)
+    max_loss = rsrp_eirp - settings.plan_rsrp_threshold_dbm - settings.plan_fade_margin_db
+    intercept, slope = hata_terms_db(f, hb, hm)
+    radius = 10 ** ((max_loss - intercept) / slope)
+    return SiteModel(
+        band_mhz=f,
+        model="okumura-hata rural" if f < COST231_F_MHZ[0] else "cost-231 hata rural",
+        mast_height_m=hb,
+        handset_height_m=hm,
+        eirp_dbm=settings.plan_eirp_dbm,
+        rsrp_eirp_dbm=rsrp_eirp,
+        threshold_dbm=settings.plan_rsrp_threshold_dbm,
+        fade_margin_db=settings.plan_fade_margin_db,
+        max_path_loss_db=max_loss,
+        radius_km=float(radius),
+    )
+
+
+def greedy_max_cover(
+    covers: Sequence[Sequence[int] | np.ndarray], weights: Sequence[float], k: int
+) -> list[tuple[int, float]]:
+    """Pick up to ``k`` sets maximising the total weight of the elements they cover.
+
+    ``covers[i]`` lists the elements (indexes into ``weights``) set i covers. Each step
+    takes the set with the largest newly covered weight (ties: the lowest index), computed
+    lazily: a set's gain can only shrink as others are chosen (submodularity), so a stale
+    gain is an upper bound and is recomputed only when it reaches the top of the heap.
+    Stops early when no set adds anything. Returns (set index, weight it newly covers)."""
+    covered = np.zeros(len(weights), dtype=bool)
+    w = np.asarray(weights, dtype=float)
+    arrays = [np.asarray(c, dtype=np.int64) for c in covers]
+    heap = [(-float(w[a].sum()), i) for i, a in enumerate(arrays)]
+    heapq.heapify(heap)
+    chosen: list[tuple[int, float]] = []
+    while heap and len(chosen) < k:
+        _, i = heapq.heappop(heap)
+        gain = float(w[arrays[i][~covered[arrays[i]]]].sum())
+        if heap and (-gain, i) > heap[0]:  # another set may do better (or as well, lower index)
+            heapq.heappush(heap, (-gain, i))
+            continue
+        if gain <= 0:
+            break
+        covered[arrays[i]] = True
+        chosen.append((i, gain))
+    return chosen
+
+
+def _metres(lat: np.ndarray, lon: np.ndarray, lat0: float) -> np.ndarray:
+    # Equirectangular about the province's latitude: under 1% error over a few hundred km,
+    # far below the uncertainty of a Hata radius.
+    x = np.radians(lon) * math.cos(math.radians(lat0)) * EARTH_RADIUS_M
+    return np.column_stack((x, np.radians(lat) * EARTH_RADIUS_M))
+
+
+def plan_sites(
+    session: Session, settings: Settings, *, operator: str, sites: int
+) -> dict[str, Any]:
+    """Up to ``sites`` new sites for ``operator`` (MCC-MNC or 'any'), greedy by people newly
+    covered (module doc). Each site: its cell and centre (WGS84 degrees), the people it
+    newly covers, the villages with people among them (a village split between two sites
+    is listed by both), and the running total of people."""
+    model = site_model(settings)
+    statuses = cell_statuses(session, settings, operator=operator)
+    population = {
+        int(cell): float(people)
+        for cell, people in session.execute(select(CellPopulation.h3_cell, CellPopulation.people))
+    }
+    targets = sorted(
+        c for c, p in population.items() if p > 0 and statuses.get(c, ("", None))[0] == "dead"
+    )
+    zone_cells = session.scalars(
+        select(DeadZone.cells).where(DeadZone.active.is_(True), DeadZone.operator == operator)
+    ).all()
+    candidates = sorted({n for cells in zone_cells for c in cells for n in h3.grid_disk(c, 1)})
+    result: dict[str, Any] = {
+        "operator": operator,
+        "model": _model_dict(model),
+        "people_without_signal": float(math.fsum(population[c] for c in targets)),
+        "candidates": len(candidates),
+        "sites": [],
+    }
+    if not targets or not candidates or sites < 1:
+        return result
+    target_ll = np.array([h3.cell_to_latlng(h3.int_to_str(c)) for c in targets])
+    cand_ll = np.array([h3.cell_to_latlng(c) for c in candidates])
+    lat0 = float(target_ll[:, 0].mean())
+    tree = shapely.STRtree(
+        np.asarray(shapely.points(_metres(target_ll[:, 0], target_ll[:, 1], lat0)))
+    )
+    cand_points = shapely.points(_metres(cand_ll[:, 0], cand_ll[:, 1], lat0))
+    cand_index, target_index = tree.query(
+        cand_points, predicate="dwithin", distance=model.radius_km * 1000.0
+    )
+    order = np.argsort(cand_index, kind="stable")
+    cand_index, target_index = cand_index[order], target_index[order]
+    # Pairs ordered by candidate: split the targets where the candidate changes.
+    covers = np.split(target_index, np.searchsorted(cand_index, np.arange(1, len(candidates))))
+    weights = [population[c] for c in targets]
+    villages_of = _villages_by_cell(session)
+    total = 0.0
+    covered = np.zeros(len(targets), dtype=bool)
+    for rank, (ci, gain) in enumerate(greedy_max_cover(covers, weights, sites), start=1):
+        total += gain
+        newly = covers[ci][~covered[covers[ci]]]
+        covered[covers[ci]] = True
+        reached: dict[str, str] = {}
+        for t in newly.tolist():
+            reached.update(villages_of.get(targets[t], {}))
+        result["sites"].append(
+            {
+                "rank": rank,
+                "h3": candidates[ci],
+                "lat": round(float(cand_ll[ci, 0]), 6),
+                "lon": round(float(cand_ll[ci, 1]), 6),
+                "people_new": round(gain, 1),
+                "people_cumulative": round(total, 1),
+                "villages": [{"code": c, "name": n} for c, n in sorted(reached.items())],
+            }
+        )
+    return result
+
+
+def _villages_by_cell(session: Session) -> dict[int, dict[str, str]]:
+    """Populated village cells -> {village code: name}."""
+    found: dict[int, dict[str, str]] = defaultdict(dict)
+    rows = session.execute(
+        select(VillageCell.h3_cell, Village.code, Village.name)
+        .join(Village, Village.code == VillageCell.village_code)
+        .where(VillageCell.people > 0)
+    )
+    for cell, code, name in rows:
+        found[int(cell)][code] = name
+    return found
+
+
+def _model_dict(model: SiteModel) -> dict[str, Any]:
+    return {
+        "name": model.model,
+        "band_mhz": model.band_mhz,
+        "mast_height_m": model.mast_height_m,
+        "handset_height_m": model.handset_height_m,
+        "eirp_dbm": model.eirp_dbm,
+        "rsrp_eirp_dbm": round(model.rsrp_eirp_dbm, 2),
+        "rsrp_threshold_dbm": model.threshold_dbm,
+        "fade_margin_db": model.fade_margin_db,
+        "max_path_loss_db": round(model.max_path_loss_db, 2),
+        "radius_km": round(model.radius_km, 3),
+    }
+
+
+PLAN_CSV_HEADER: Final = (
+    "rank", "h3", "lat", "lon", "people_new", "people_cumulative", "villages", "village_names",
+    "model", "radius_km",
+)  # fmt: skip
+
+
+def plan_to_csv(plan: dict[str, Any]) -> str:
+    """One row per site: rank, h3, lat, lon, people_new, people_cumulative, villages (codes
+    separated by ';'), their names, the propagation model and its radius (km). A file for
+    spreadsheets (``service.publish.exports``: BOM, names that cannot run as formulas)."""
+    model = plan["model"]
+    rows = [
+        [
+            s["rank"],
+            s["h3"],
+            s["lat"],
+            s["lon"],
+            s["people_new"],
+            s["people_cumulative"],
+            [v["code"] for v in s["villages"]],
+            [v["name"] for v in s["villages"]],
+            model["name"],
+            model["radius_km"],
+        ]
+        for s in plan["sites"]
+    ]
+    return csv_text(PLAN_CSV_HEADER, rows)
+
+
+def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
+    """The sites as GeoJSON points (WGS84 lon, lat) with the plan's model as a member."""
+    return {
+        "type": "FeatureCollection",
+        "operator": plan["operator"],
+        "model": plan["model"],
+        "features": [
+            {
+                "type": "Feature",
+                "id": s["h3"],
+                "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                "properties": {k: v for k, v in s.items() if k not in ("lat", "lon")},
+            }
+            for s in plan["sites"]
+        ],
+    }

@@ -1,0 +1,449 @@
+"""Progress towards zero dead zones: village statuses, people covered, dated snapshots.
+
+Village status, as Vietnamese authorities count villages (DESIGN.md "Who uses it"), from
+the decisions of one operator scope (default 'any', the best of all operators) at the
+working resolution, radio 'any':
+
+* ``trang_song`` (trắng sóng): the village's centre cell is ``dead``.
+* ``unknown``: the centre cell is ``unknown`` or has no decision: not enough readings. A
+  task for the village's digital team, never counted as a success.
+* ``lom_song`` (lõm sóng): the centre cell has signal (``covered`` or ``weak``: 1 bar or
+  more is a signal) but at least one other *populated* village cell is ``dead``.
+* ``covered``: the centre has signal and no populated village cell is dead (undecided
+  cells of the village do not make it lõm sóng, but are counted in ``cells_unknown``).
+
+"Village cells" are those of ``service.areas.population``: the cluster polygon's cells, or the
+disk its people were spread over.
+
+People covered (ITU SDG 9.c.1 style, "population covered by a mobile network", taking
+the best operator): the share of people living in cells whose best-of-all decision is
+``covered`` or ``weak`` (weak is 1 bar: within range of a signal, reported apart as
+``people_weak``). People in ``dead`` cells are not covered; people in ``unknown`` cells
+or cells never measured are not covered either (``people_unknown``): a missing reading is
+not a signal.
+
+On-track trend: a least-squares line through the covered share of the newest
+``trend_snapshots`` snapshots (share against days), extrapolated to the deadline. ``reached``
+if the newest share already meets the goal, ``on_track`` if the line meets it by the
+deadline, ``behind`` if not, ``unknown`` with fewer than two snapshots.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+import h3
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from service.areas.boundaries import PROVINCE_AREA, cells_to_communes
+from service.engine.decisions import ANY
+from service.errors import NotFound, UnprocessableRequest
+from service.settings import Settings
+from service.store.models import (
+    AggregationRun,
+    CellPopulation,
+    CellStatus,
+    Commune,
+    DeadZone,
+    ProgressSnapshot,
+    Village,
+    VillageCell,
+)
+
+PROVINCE: Final = PROVINCE_AREA  # the whole province's area code
+VILLAGE_STATUSES: Final = ("trang_song", "lom_song", "covered", "unknown")
+_SIGNAL: Final = ("covered", "weak")
+
+
+@dataclass
+class VillageState:
+    """A village's status and what it rests on."""
+
+    code: str
+    name: str
+    commune_code: str | None
+    population: int | None
+    lat: float
+    lon: float
+    status: str
+    centre_status: str
+    cells: int
+    cells_dead: int
+    cells_unknown: int
+    people_dead: float
+
+
+def cell_statuses(
+    session: Session, settings: Settings, *, operator: str = ANY, cells: list[int] | None = None
+) -> dict[int, tuple[str, datetime]]:
+    """Decision (status, newest reading) per working cell of an operator scope, radio any."""
+    c = CellStatus
+    query = select(c.h3_cell, c.status, c.last_seen).where(
+        c.operator == operator, c.radio == ANY, c.resolution == settings.h3_resolution
+    )
+    # A commune's few hundred cells: fetch just those. Beyond a few thousand, one scan of
+    # the scope is faster than a huge IN list (SQLite binds each value).
+    if cells is not None and len(cells) <= 2000:
+        query = query.where(c.h3_cell.in_(cells))
+    return {int(cell): (status, seen) for cell, status, seen in session.execute(query)}
+
+
+def village_states(
+    session: Session, settings: Settings, *, operator: str = ANY, commune: str | None = None,
+    statuses: dict[int, tuple[str, datetime]] | None = None,
+) -> list[VillageState]:  # fmt: skip
+    """Status of every village (of one commune if given), by the rule of the module doc.
+    ``statuses``: the scope's decisions if the caller already has them."""
+    query = select(Village).order_by(Village.code)
+    if commune is not None:
+        query = query.where(Village.commune_code == commune)
+    villages = list(session.scalars(query))
+    if not villages:
+        return []
+    cells_of: dict[str, list[tuple[int, bool, float]]] = defaultdict(list)
+    vc = VillageCell
+    cell_query = select(vc.village_code, vc.h3_cell, vc.centre, vc.people)
+    if commune is not None:
+        cell_query = cell_query.where(vc.village_code.in_([v.code for v in villages]))
+    for code, cell, centre, people in session.execute(cell_query):
+        cells_of[code].append((int(cell), bool(centre), float(people)))
+    if statuses is None:
+        wanted = sorted({c for rows in cells_of.values() for c, _, _ in rows})
+        statuses = cell_statuses(session, settings, operator=operator, cells=wanted)
+    return [_state(v, cells_of.get(v.code, []), statuses) for v in villages]
+
+
+def _state(
+    village: Village,
+    cells: list[tuple[int, bool, float]],
+    statuses: dict[int, tuple[str, datetime]],
+) -> VillageState:
+    def status(cell: int) -> str:
+        return statuses.get(cell, ("unknown", None))[0]
+
+    centre_status = status(village.h3_cell)
+    others = [(c, p) for c, is_centre, p in cells if not is_centre]
+    dead_populated = [c for c, p in others if p > 0 and status(c) == "dead"]
+    if centre_status == "dead":
+        verdict = "trang_song"
+    elif centre_status not in _SIGNAL:
+        verdict = "unknown"
+    elif dead_populated:
+        verdict = "lom_song"
+    else:
+        verdict = "covered"
+    return VillageState(
+        code=village.code,
+        name=village.name,
+        commune_code=village.commune_code,
+        population=village.population,
+        lat=village.lat,
+        lon=village.lon,
+        status=verdict,
+        centre_status=centre_status,
+        cells=len(cells),
+        cells_dead=sum(1 for c, _, _ in cells if status(c) == "dead"),
+        cells_unknown=sum(1 for c, _, _ in cells if status(c) == "unknown"),
+        people_dead=float(sum(p for c, _, p in cells if status(c) == "dead")),
+    )
+
+
+@dataclass
+class AreaProgress:
+    """Progress numbers of one area (people in persons, ages in days)."""
+
+    area: str
+    population: float = 0.0
+    people_covered: float = 0.0
+    people_weak: float = 0.0
+    people_dead: float = 0.0
+    people_unknown: float = 0.0
+    covered_share: float | None = None
+    villages_trang_song: int = 0
+    villages_lom_song: int = 0
+    villages_covered: int = 0
+    villages_unknown: int = 0
+    zones_open: int = 0
+    evidence_median_age_days: float | None = None
+
+
+def measure_progress(
+    session: Session, settings: Settings, *, now: datetime,
+    statuses: dict[int, tuple[str, datetime]] | None = None,
+) -> dict[str, AreaProgress]:  # fmt: skip
+    """Progress of the province and of every commune (keys: 'province' and commune codes).
+    ``statuses``: the best-of-all decisions (``cell_statuses``) if the caller has them."""
+    areas: dict[str, AreaProgress] = {PROVINCE: AreaProgress(PROVINCE)}
+    for code in session.scalars(select(Commune.code)):
+        areas[code] = AreaProgress(code)
+    population = session.execute(
+        select(CellPopulation.h3_cell, CellPopulation.people, CellPopulation.commune_code)
+    ).all()
+    if statuses is None:
+        statuses = cell_statuses(session, settings)
+    ages: dict[str, list[float]] = defaultdict(list)
+    for cell, people, commune in population:
+        status, seen = statuses.get(int(cell), ("unknown", None))
+        targets = [areas[PROVINCE]]
+        if commune is not None:
+            targets.append(areas.setdefault(commune, AreaProgress(commune)))
+        for area in targets:
+            area.population += people
+            if status in _SIGNAL:
+                area.people_covered += people
+            if status == "weak":
+                area.people_weak += people
+            elif status == "dead":
+                area.people_dead += people
+            elif status == "unknown":
+                area.people_unknown += people
+            if status != "unknown" and seen is not None and people > 0:
+                ages[area.area].append((now - seen).total_seconds() / 86400)
+    for state in village_states(session, settings, statuses=statuses):
+        targets = [areas[PROVINCE]]
+        if state.commune_code is not None:
+            targets.append(areas.setdefault(state.commune_code, AreaProgress(state.commune_code)))
+        for area in targets:
+            name = f"villages_{state.status}"
+            setattr(area, name, getattr(area, name) + 1)
+    zones = session.execute(
+        select(DeadZone.cells).where(
+            DeadZone.active.is_(True), DeadZone.operator == ANY, DeadZone.state == "open"
+        )
+    ).all()
+    zone_cells = [[h3.str_to_int(c) for c in cells] for (cells,) in zones]
+    commune_of = cells_to_communes(session, sorted({c for cells in zone_cells for c in cells}))
+    areas[PROVINCE].zones_open = len(zone_cells)
+    for cells in zone_cells:
+        for commune in {commune_of[c] for c in cells if c in commune_of}:
+            areas[commune].zones_open += 1
+    for area in areas.values():
+        if area.population > 0:
+            area.covered_share = area.people_covered / area.population
+        if ages[area.area]:
+            area.evidence_median_age_days = round(float(np.median(ages[area.area])), 2)
+    return areas
+
+
+def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int:
+    """Store today's (UTC) progress of every area, replacing any snapshot of the same day:
+    running it twice on one day keeps one row per area. Returns the areas stored."""
+    day = now.date()
+    areas = measure_progress(session, settings, now=now)
+    session.execute(delete(ProgressSnapshot).where(ProgressSnapshot.day == day))
+    session.add_all(
+        ProgressSnapshot(day=day, taken_at=now, **asdict(area)) for area in areas.values()
+    )
+    session.flush()
+    return len(areas)
+
+
+_SERIES_FIELDS: Final = [
+    c.name for c in ProgressSnapshot.__table__.columns if c.name not in ("area", "taken_at")
+]
+
+
+def goal_deadline(settings: Settings, *, today: date) -> date:
+    """The configured deadline, or 31 December of ``today``'s year."""
+    return settings.goal_deadline or date(today.year, 12, 31)
+
+
+def trend(
+    points: list[tuple[date, float]], *, goal: float, deadline: date, today: date | None = None
+) -> dict[str, Any]:
+    """On-track verdict from (day, covered share) points, oldest first (module doc).
+
+    Returns the verdict, the fitted slope (share per day), the share the line reaches at the
+    deadline and the day it would meet the goal (None when never, or already met; never
+    before the day after the newest point, which has not met it). Once ``today`` is past
+    the deadline with the goal unmet the verdict is ``behind``, whatever the line says."""
+    if not points:
+        return {"status": "unknown", "slope_per_day": None, "projected_share": None,
+                "goal_met_on": None}  # fmt: skip
+    latest = points[-1][1]
+    if len(points) < 2:
+        status = "reached" if latest >= goal else "unknown"
+        return {"status": status, "slope_per_day": None, "projected_share": None,
+                "goal_met_on": None}  # fmt: skip
+    origin = points[0][0]
+    x = np.array([(d - origin).days for d, _ in points], dtype=float)
+    y = np.array([s for _, s in points], dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    projected = float(intercept + slope * (deadline - origin).days)
+    met_on = None
+    if slope > 0 and latest < goal:
+        met_on = date.fromordinal(origin.toordinal() + int(np.ceil((goal - intercept) / slope)))
+        # The line may cross the goal before the newest snapshot, which has not met it.
+        met_on = max(met_on, points[-1][0] + timedelta(days=1))
+    if latest >= goal:
+        status = "reached"
+    elif today is not None and today > deadline:
+        status = "behind"  # the deadline has passed unmet, whatever the line says
+    elif projected >= goal and (met_on is None or met_on <= deadline):
+        status = "on_track"
+    else:
+        status = "behind"
+    return {
+        "status": status,
+        "slope_per_day": float(slope),
+        "projected_share": min(max(projected, 0.0), 1.0),
+        "goal_met_on": met_on.isoformat() if met_on else None,
+    }
+
+
+def progress_series(
+    session: Session, settings: Settings, *, area: str, start: date | None, end: date | None,
+    today: date,
+) -> dict[str, Any]:  # fmt: skip
+    """The snapshots of ``area`` between ``start`` and ``end`` (days, inclusive), the goal
+    and the trend of the newest ``trend_snapshots`` snapshots up to ``end``."""
+    if start is not None and end is not None and start > end:
+        raise UnprocessableRequest("from must not be after to", field="from")
+    s = ProgressSnapshot
+    known = session.get(Commune, area) is not None or session.scalar(
+        select(s.area).where(s.area == area).limit(1)
+    )
+    if area != PROVINCE and not known:
+        raise NotFound(f"no commune with code {area!r}; use 'province' or a commune code",
+                       field="area")  # fmt: skip
+    query = select(s).where(s.area == area).order_by(s.day)
+    if start is not None:
+        query = query.where(s.day >= start)
+    if end is not None:
+        query = query.where(s.day <= end)
+    rows = list(session.scalars(query))
+    recent_query = select(s.day, s.covered_share).where(
+        s.area == area, s.covered_share.is_not(None)
+    )
+    if end is not None:
+        recent_query = recent_query.where(s.day <= end)
+    recent = session.execute(recent_query.order_by(s.day.desc()).limit(settings.trend_snapshots))
+    points = sorted((d, float(v)) for d, v in recent if v is not None)
+    deadline = goal_deadline(settings, today=today)
+    return {
+        "area": area,
+        "goal": {"covered_share": settings.goal_covered_share, "deadline": deadline.isoformat()},
+        "trend": trend(points, goal=settings.goal_covered_share, deadline=deadline, today=today)
+        | {"snapshots_used": len(points)},
+        "series": [_snapshot_dict(r) for r in rows],
+    }
+
+
+def _snapshot_dict(row: ProgressSnapshot) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _SERIES_FIELDS:
+        value = getattr(row, name)
+        out[name] = value.isoformat() if isinstance(value, date) else value
+    return out
+
+
+def list_villages(
+    session: Session, settings: Settings, *, operator: str = ANY, commune: str | None = None,
+    status: Sequence[str] | None = None,
+) -> list[VillageState]:  # fmt: skip
+    """``village_states`` of one operator scope, keeping only the villages whose status is
+    one of ``status`` (all when None or empty)."""
+    unknown = sorted(set(status or ()) - set(VILLAGE_STATUSES))
+    if unknown:
+        raise UnprocessableRequest(
+            f"unknown village status {unknown[0]!r}; use {', '.join(VILLAGE_STATUSES)}",
+            field="status",
+        )
+    if commune is not None and not (
+        session.get(Commune, commune) is not None
+        or session.scalar(select(Village.code).where(Village.commune_code == commune).limit(1))
+    ):
+        raise NotFound(f"no commune with code {commune!r}", field="commune")
+    states = village_states(session, settings, operator=operator, commune=commune)
+    if status:
+        states = [s for s in states if s.status in status]
+    return states
+
+
+def commune_names(session: Session) -> dict[str, str]:
+    """Commune code -> name, as imported."""
+    return {code: name for code, name in session.execute(select(Commune.code, Commune.name))}
+
+
+VILLAGE_CSV_HEADER: Final = (
+    "code", "name", "commune_code", "commune_name", "population", "lat", "lon", "status",
+    "centre_status", "cells", "cells_dead", "cells_unknown", "people_dead",
+)  # fmt: skip
+
+
+def village_rows(states: Sequence[VillageState], names: dict[str, str]) -> list[list[Any]]:
+    """One row per village, in ``VILLAGE_CSV_HEADER``'s order (people to 0.1)."""
+    return [
+        [
+            s.code,
+            s.name,
+            s.commune_code,
+            names.get(s.commune_code or ""),
+            s.population,
+            round(s.lat, 6),
+            round(s.lon, 6),
+            s.status,
+            s.centre_status,
+            s.cells,
+            s.cells_dead,
+            s.cells_unknown,
+            round(s.people_dead, 1),
+        ]
+        for s in states
+    ]
+
+
+AREA_FIELDS: Final = (
+    "code", "kind", "name", "population", "people_covered", "people_weak", "people_dead",
+    "people_unknown", "covered_share", "gap_share", "gap_people", "villages_trang_song",
+    "villages_lom_song", "villages_covered", "villages_unknown", "zones_open",
+    "evidence_median_age_days",
+)  # fmt: skip
+
+
+def area_table(session: Session, settings: Settings, *, now: datetime) -> dict[str, Any]:
+    """Progress of the province and of every commune as it stands now (``measure_progress``,
+    live, not a snapshot), with each area's gap to the goal, stamped with the time of the
+    last aggregation (the decisions it rests on).
+
+    ``gap_people``: people still to cover to reach the goal share of the area's population
+    (0 once reached); ``gap_share``: the goal less the covered share (None without people).
+    The province comes first, then the communes with the largest gap in people (ties: the
+    largest gap in share, then the code)."""
+    goal = settings.goal_covered_share
+    names = commune_names(session)
+    rows = []
+    for code, area in measure_progress(session, settings, now=now).items():
+        share = area.covered_share
+        row = asdict(area)
+        row.update(
+            code=row.pop("area"),
+            kind=PROVINCE if code == PROVINCE else "commune",
+            name=names.get(code),
+            gap_share=None if share is None else round(max(0.0, goal - share), 6),
+            gap_people=round(max(0.0, goal * area.population - area.people_covered), 1),
+        )
+        rows.append({name: row[name] for name in AREA_FIELDS})
+    province = [r for r in rows if r["kind"] == PROVINCE]
+    communes = sorted(
+        (r for r in rows if r["kind"] != PROVINCE),
+        key=lambda r: (-r["gap_people"], -(r["gap_share"] or 0.0), r["code"]),
+    )
+    # The newest run, as /v1/summary's aggregated_at (service.engine.aggregation.last_run, which
+    # this module cannot import: the aggregation imports planning, which imports us).
+    aggregated = session.scalar(
+        select(AggregationRun.finished_at).order_by(AggregationRun.id.desc()).limit(1)
+    )
+    deadline = goal_deadline(settings, today=now.date())
+    return {
+        "measured_at": now.isoformat(),
+        "aggregated_at": aggregated.isoformat() if aggregated else None,
+        "goal": {"covered_share": goal, "deadline": deadline.isoformat()},
+        "areas": province + communes,
+    }

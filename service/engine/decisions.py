@@ -1,0 +1,330 @@
+"""Decisions: covered, weak, dead or unknown per cell, with the evidence behind them.
+
+The rules (all thresholds in ``Settings``):
+
+* Each reading has a class (``statistics.reading_class``) and an evidence weight: 2 for
+  a measured reading with a good GPS fix, 1 for a poor fix or a resident's manual report
+  (bars). Shares below are weighted.
+* Candidate status: ``dead`` if the dead share is over one half, else ``covered`` if the
+  covered share is at least one half, else ``weak``.
+* Confidence: the Wilson score 95% lower bound of the candidate's share, with n the
+  number of readings.
+* Evidence needed for any decision: ``min_readings`` readings on ``min_days`` days.
+  ``covered``/``weak`` need ``min_devices`` distinct devices; ``dead`` needs
+  ``min_devices_dead`` (default 3, so one phone alone can never make a cell dead) and a
+  confidence of at least ``min_dead_confidence``. Otherwise the cell is ``unknown``:
+  not enough readings, never "covered" and never "dead". So three residents who each
+  report "no signal" by hand make a cell dead (n=3, share 1: Wilson bound 0.44).
+* Newest evidence wins, within the window (default 12 months): months are taken newest
+  first until the evidence suffices for a decision. If using the whole window gives the
+  same status, the whole window is used (more evidence, more confidence); if not, the
+  newest sufficient months decide. So after a site is built, a few months of good
+  readings turn a dead cell covered, however many dead readings came before.
+* Best of all operators (``operator='any'``): a resident is served if any operator
+  serves them, so the cell takes the best decided status among operators
+  (covered > weak > dead); it is unknown if no operator has a decision, and also when
+  it would be dead but an operator with no decision in it covers a cell within
+  ``dead_guard_rings`` rings (that operator may well serve it; the simulated province
+  showed "dead for everyone" was otherwise mostly wrong next to another operator's
+  coverage).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import h3
+import numpy as np
+import pandas as pd
+from sqlalchemy import ClauseElement, select
+from sqlalchemy.orm import Session
+
+from domain.radio import operator_code
+from service.engine.statistics import h3_resolution_of
+from service.settings import Settings
+from service.store.models import CellDevice, CellStat
+from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
+
+STATUSES = ("unknown", "dead", "weak", "covered")  # in order of service, worst first
+ANY = "any"
+_Z = 1.959963984540054  # two-sided 95% normal quantile
+_SUMMED = [
+    "readings", "measured", "manual", "no_service", "weight_covered", "weight_weak",
+    "weight_dead", "power_sum_aw",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rules:
+    min_readings: int
+    min_devices: int
+    min_devices_dead: int
+    min_days: int
+    min_dead_confidence: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rules:
+        return cls(
+            settings.min_readings,
+            settings.min_devices,
+            settings.min_devices_dead,
+            settings.min_days,
+            settings.min_dead_confidence,
+        )
+
+
+def wilson_lower(share: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Wilson score interval lower bound (95%) of a proportion ``share`` of ``n`` trials."""
+    n = np.maximum(n.astype(float), 1e-9)
+    z2 = _Z * _Z
+    centre = share + z2 / (2 * n)
+    margin = _Z * np.sqrt(np.maximum(share * (1 - share) / n + z2 / (4 * n * n), 0.0))
+    return np.clip((centre - margin) / (1 + z2 / n), 0.0, 1.0)
+
+
+def window_start(now: datetime, months: int) -> date:
+    """First day of the oldest month inside a window of ``months`` ending with ``now``'s."""
+    index = now.year * 12 + now.month - 1 - (months - 1)
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def load_evidence(
+    session: Session, *, resolution: int, since: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Statistics rows and device sets of one resolution from month ``since`` on.
+
+    Rows are read without SQLAlchemy's per-value result processing (times and dates are
+    parsed by pandas, column by column): at province scale that processing took longer
+    than the decisions themselves.
+    """
+    s, d = CellStat, CellDevice
+    stat_cols = [
+        s.h3_cell, s.mcc, s.mnc, s.radio, s.bucket, *(getattr(s, c) for c in _SUMMED),
+        s.dbm_min, s.dbm_max, s.days_mask, s.first_seen, s.last_seen,
+    ]  # fmt: skip
+    stats = _raw_frame(
+        session,
+        select(*stat_cols).where(s.resolution == resolution, s.bucket >= since),
+        [c.key for c in stat_cols],
+    )
+    devices = _raw_frame(
+        session,
+        select(d.h3_cell, d.mcc, d.mnc, d.radio, d.bucket, d.device_hash).where(
+            h3_resolution_of(d.h3_cell) == resolution, d.bucket >= since
+        ),
+        ["h3_cell", "mcc", "mnc", "radio", "bucket", "device_hash"],
+    )
+    for column in ("first_seen", "last_seen"):
+        stats[column] = pd.to_datetime(stats[column], utc=True, format="ISO8601")
+    for frame in (stats, devices):
+        frame["bucket"] = pd.to_datetime(frame["bucket"], format="ISO8601")
+        frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
+    for column in ("dbm_min", "dbm_max"):
+        stats[column] = stats[column].astype(float)
+    devices["device"] = pd.factorize(devices["device_hash"])[0].astype(np.int64)
+    return stats, devices.drop(columns="device_hash")
+
+
+def _raw_frame(session: Session, query: ClauseElement, columns: list[str]) -> pd.DataFrame:
+    compiled = query.compile(dialect=session.get_bind().dialect)
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    params = compiled.params
+    if connection.dialect.name == "sqlite":
+        # sqlite3 takes positional parameters in the compiled order
+        args: Any = [
+            v.isoformat() if isinstance(v, date) else v
+            for v in (params[name] for name in getattr(compiled, "positiontup", None) or [])
+        ]
+    else:
+        args = params
+    with contextlib.closing(raw.cursor()) as cursor:
+        cursor.execute(str(compiled), args)
+        rows = cursor.fetchall()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _popcount(values: np.ndarray) -> np.ndarray:
+    bits = (values.astype(np.int64)[:, None] >> np.arange(31)) & 1
+    return bits.sum(axis=1)
+
+
+def decide_level(
+    stats: pd.DataFrame, devices: pd.DataFrame, key: list[str], rules: Rules
+) -> pd.DataFrame:
+    """One decision per ``key`` (e.g. cell+operator+radio, or cell+operator) from monthly
+    statistics rows, merging rows that share a key and month (other radios)."""
+    if stats.empty:
+        return pd.DataFrame(columns=[*key, *_DECISION_COLUMNS])
+    monthly_key = [*key, "bucket"]
+    ordered = stats.sort_values(monthly_key, kind="stable").reset_index(drop=True)
+    group = ordered.groupby(monthly_key, sort=False).ngroup().to_numpy()
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    if len(starts) == len(ordered):
+        monthly = ordered  # one row per key and month already (the per-radio level)
+        monthly = monthly.assign(days=_popcount(monthly["days_mask"].to_numpy()))
+    else:
+        # Merge the radios of an operator: sums, min, max and the OR of the day masks
+        # (numpy's reduceat over the sorted rows; pandas has no bitwise-or aggregation).
+        grouped = ordered.groupby(monthly_key, sort=False)
+        monthly = grouped[_SUMMED].sum()
+        monthly["dbm_min"] = grouped["dbm_min"].min()
+        monthly["dbm_max"] = grouped["dbm_max"].max()
+        monthly["first_seen"] = grouped["first_seen"].min()
+        monthly["last_seen"] = grouped["last_seen"].max()
+        masks = np.bitwise_or.reduceat(ordered["days_mask"].to_numpy(np.int64), starts)
+        monthly = monthly.reset_index()
+        monthly["days"] = _popcount(masks)
+    monthly = monthly.sort_values([*key, "bucket"], ascending=[True] * len(key) + [False])
+    monthly = monthly.reset_index(drop=True)
+
+    # Distinct devices over the newest k months: a device counts from the newest month
+    # it appears in, so the running sum of "devices new at this month" is exact.
+    newest = devices.groupby([*key, "device"], sort=False)["bucket"].max().reset_index()
+    arrivals = newest.groupby(monthly_key, sort=False).size().rename("new_devices")
+    monthly = monthly.merge(arrivals.reset_index(), on=monthly_key, how="left")
+    monthly["new_devices"] = monthly["new_devices"].fillna(0).astype(np.int64)
+
+    grouped = monthly.groupby(key, sort=False)
+    cum = grouped[[*_SUMMED, "days", "new_devices"]].cumsum()
+    cum["dbm_min"] = grouped["dbm_min"].cummin()
+    cum["dbm_max"] = grouped["dbm_max"].cummax()
+    cum["first_seen"] = grouped["first_seen"].cummin()
+    cum["last_seen"] = grouped["last_seen"].cummax()
+    cum["bucket"] = monthly["bucket"]
+    status, confidence, dead_share = _classify(cum, rules)
+    cum["status"] = status
+    cum["confidence"] = confidence
+    cum["dead_share"] = dead_share
+
+    # Per key: the newest-first row where a decision first becomes possible, and the
+    # last row (whole window). Same status: use the whole window; else the newest.
+    decided = cum["status"] != "unknown"
+    position = grouped.cumcount()
+    group_id = grouped.ngroup()
+    last_row = position.groupby(group_id).transform("max") == position
+    first_decided = (
+        decided & ~decided.groupby(group_id).shift(fill_value=False).groupby(group_id).cummax()
+    )
+    last_status = cum["status"].where(last_row).groupby(group_id).transform("last")
+    has_decision = decided.groupby(group_id).transform("any")
+    first_status = cum["status"].where(first_decided).groupby(group_id).transform("first")
+    use_whole = ~has_decision | (first_status == last_status)
+    chosen = (last_row & use_whole) | (first_decided & ~use_whole)
+    result = pd.concat([monthly[key], cum], axis=1)[chosen.to_numpy()]
+    result = result.rename(columns={"new_devices": "devices", "bucket": "evidence_from"})
+    result["evidence_from"] = result["evidence_from"].dt.date
+    result["no_service_share"] = result["no_service"] / result["readings"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_aw = result["power_sum_aw"] / result["measured"].where(result["measured"] > 0)
+        result["signal_dbm_mean"] = 10 * np.log10(mean_aw) - ATTOWATT_DBM_OFFSET
+    result.loc[result["status"] == "unknown", "confidence"] = 0.0
+    return result[[*key, *_DECISION_COLUMNS]].reset_index(drop=True)
+
+
+_DECISION_COLUMNS = [
+    "status", "confidence", "readings", "devices", "days", "no_service_share", "dead_share",
+    "signal_dbm_mean", "first_seen", "last_seen", "evidence_from",
+]  # fmt: skip
+
+
+def _classify(cum: pd.DataFrame, rules: Rules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    weight = (cum["weight_covered"] + cum["weight_weak"] + cum["weight_dead"]).to_numpy(float)
+    weight = np.maximum(weight, 1e-9)
+    dead_share = cum["weight_dead"].to_numpy(float) / weight
+    covered_share = cum["weight_covered"].to_numpy(float) / weight
+    weak_share = cum["weight_weak"].to_numpy(float) / weight
+    n = cum["readings"].to_numpy(float)
+    devices = cum["new_devices"].to_numpy()
+    candidate = np.where(
+        dead_share > 0.5, "dead", np.where(covered_share >= 0.5, "covered", "weak")
+    )
+    share = np.where(
+        candidate == "dead", dead_share, np.where(candidate == "covered", covered_share, weak_share)
+    )
+    confidence = wilson_lower(share, n)
+    enough = (n >= rules.min_readings) & (cum["days"].to_numpy() >= rules.min_days)
+    dead_ok = (
+        enough & (devices >= rules.min_devices_dead) & (confidence >= rules.min_dead_confidence)
+    )
+    other_ok = enough & (devices >= rules.min_devices)
+    status = np.where(
+        candidate == "dead",
+        np.where(dead_ok, "dead", "unknown"),
+        np.where(other_ok, candidate, "unknown"),
+    )
+    return status, confidence, dead_share
+
+
+def decide_resolution(
+    session: Session, settings: Settings, *, resolution: int, now: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All decisions of one resolution: per operator and radio, per operator (radios
+    together) and best of all operators. Returns (decisions, device sets)."""
+    rules = Rules.from_settings(settings)
+    stats, devices = load_evidence(
+        session, resolution=resolution, since=window_start(now, settings.window_months)
+    )
+    for frame in (stats, devices):
+        frame["operator"] = [
+            operator_code(m, n) for m, n in zip(frame["mcc"], frame["mnc"], strict=True)
+        ]
+    per_radio = decide_level(stats, devices, ["h3_cell", "operator", "radio"], rules)
+    per_operator = decide_level(stats, devices, ["h3_cell", "operator"], rules)
+    per_operator["radio"] = ANY
+    best = best_of_operators(per_operator, guard_rings=settings.dead_guard_rings)
+    decisions = pd.concat([per_radio, per_operator, best], ignore_index=True)
+    decisions["resolution"] = resolution
+    cells = decisions["h3_cell"].unique()
+    centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells]).reshape(-1, 2)
+    index = pd.Index(cells)
+    decisions["lat"] = centres[index.get_indexer(decisions["h3_cell"]), 0] if len(cells) else []
+    decisions["lon"] = centres[index.get_indexer(decisions["h3_cell"]), 1] if len(cells) else []
+    return decisions, devices
+
+
+def _operator_codes(frame: pd.DataFrame) -> pd.Series:
+    """'452-04' style codes, computed once per distinct (mcc, mnc)."""
+    if frame.empty:
+        return pd.Series([], dtype=object, index=frame.index)
+    combined = frame["mcc"].astype(np.int64) * 1000 + frame["mnc"].astype(np.int64)
+    codes = {int(v): operator_code(int(v) // 1000, int(v) % 1000) for v in combined.unique()}
+    return combined.map(codes)
+
+
+def best_of_operators(per_operator: pd.DataFrame, *, guard_rings: int = 0) -> pd.DataFrame:
+    """Per cell, the best decided status among operators (module doc).
+
+    With ``guard_rings`` > 0, a cell is not called dead for everyone while an operator
+    with no decision in it covers a cell within that many rings: that operator probably
+    serves it too, and nobody has measured it there. Such cells become unknown.
+    """
+    if per_operator.empty:
+        return per_operator.assign(operator=ANY)
+    rank = per_operator["status"].map({s: i for i, s in enumerate(STATUSES)})
+    ordered = per_operator.assign(_rank=rank).sort_values(
+        ["h3_cell", "_rank", "confidence"], ascending=[True, False, False]
+    )
+    best = ordered.drop_duplicates("h3_cell").drop(columns="_rank").reset_index(drop=True)
+    if guard_rings > 0:
+        covered: dict[str, set[int]] = {
+            str(op): set(cells.tolist())
+            for op, cells in per_operator.loc[
+                per_operator["status"] == "covered", "h3_cell"
+            ].groupby(per_operator["operator"])
+        }
+        decided = per_operator[per_operator["status"] != "unknown"]
+        decided_ops = decided.groupby("h3_cell")["operator"].agg(set).to_dict()
+        cells = best["h3_cell"].to_numpy(np.int64)
+        for i in np.flatnonzero((best["status"] == "dead").to_numpy()):
+            cell = int(cells[i])
+            mine = decided_ops.get(cell, set())
+            nearby = {h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), guard_rings)}
+            if any(op not in mine and not nearby.isdisjoint(c) for op, c in covered.items()):
+                best.at[i, "status"] = "unknown"
+                best.at[i, "confidence"] = 0.0
+    return best.assign(operator=ANY, radio=ANY)

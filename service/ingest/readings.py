@@ -1,0 +1,203 @@
+"""Readings in: validate each one, store the good ones, count the rest by reason.
+
+One bad reading never sinks its batch; a database failure stores nothing of it (the
+caller's transaction rolls back as a whole).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.orm import Session
+
+from collectors.reading import Reading
+from service.grid import latlng_to_cell
+from service.ingest.privacy import DeviceHasher
+from service.ingest.quality import QualityGate, Rejection, rejections_from_validation_error
+from service.settings import Settings
+from service.store.bulk import insert_readings
+from service.store.models import IngestCount, RejectionCount
+from service.store.upsert import add_to_counters
+from service.timestamps import utcnow
+
+_READINGS = TypeAdapter(list[Reading])
+
+
+@dataclass
+class IngestResult:
+    """What happened to a batch: each reading is accepted, a duplicate, or rejected."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def rejected_readings(self) -> int:
+        """Readings refused (a reading with several problems counts once)."""
+        return len({r.index for r in self.rejected})
+
+    def merge(self, other: IngestResult) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+
+
+@dataclass(frozen=True)
+class Ingestor:
+    """Settings and the device hasher that every ingest in a process shares."""
+
+    settings: Settings
+    hasher: DeviceHasher
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Ingestor:
+        return cls(settings, DeviceHasher(settings.device_secret.get_secret_value()))
+
+    def ingest(
+        self,
+        session: Session,
+        items: Sequence[Any],
+        *,
+        default_source: str = "api",
+        now: datetime | None = None,
+        index_offset: int = 0,
+        unparsed: Sequence[Rejection] = (),
+    ) -> IngestResult:
+        """Validate and store ``items`` (decoded JSON objects of canonical readings).
+
+        ``index_offset`` is added to each rejection's index (a file's line offset).
+        ``unparsed`` are rows that a format parser could not turn into readings at all (a
+        geosubmit report without a usable cell, a CSV line with a bad number), one each:
+        they are added to the rejection counters under ``default_source`` in this same
+        transaction, so that /v1/stats counts every refused row, but they are not repeated
+        in the result (the caller has them, numbered its own way).
+        Does not commit: the caller's transaction decides.
+        """
+        now = now or utcnow()
+        readings, rejected = _validate(items, index_offset)
+        gate = QualityGate.from_settings(self.settings, now=now)
+        resolution = self.settings.h3_resolution
+        hash_device = self.hasher.hash
+        seen: set[tuple[bytes, str]] = set()
+        # Rows are grouped by source so that accepted and duplicate counts per source are
+        # exact (one insert per source; a batch almost always has a single source).
+        rows_by_source: dict[str, list[tuple[Any, ...]]] = {}
+        tally: dict[str, Counter[str]] = {}
+        for index, r in readings:
+            problem = gate.check(index, r)
+            if problem is not None:
+                rejected.append(problem)
+                continue
+            device_hash = hash_device(r.device)
+            key = (device_hash, r.id)
+            if key in seen:
+                tally.setdefault(r.source, Counter())["duplicates"] += 1
+                continue
+            seen.add(key)
+            rows_by_source.setdefault(r.source, []).append(
+                (
+                    device_hash, r.id, r.observed_at, now, r.lat, r.lon, r.accuracy_m,
+                    r.speed_mps, r.mcc, r.mnc, r.radio.value, r.signal_dbm, r.no_service,
+                    r.level, r.calls_fail, r.area_code, r.cell_id, r.pci, r.arfcn, r.source,
+                    latlng_to_cell(r.lat, r.lon, resolution),
+                )
+            )  # fmt: skip
+
+        result = IngestResult(rejected=rejected)
+        connection = session.connection()
+        for source, rows in rows_by_source.items():
+            inserted = insert_readings(connection, rows)
+            counts = tally.setdefault(source, Counter())
+            counts["accepted"] += inserted
+            counts["duplicates"] += len(rows) - inserted
+        for counts in tally.values():
+            result.accepted += counts["accepted"]
+            result.duplicates += counts["duplicates"]
+        _count(session, items, result, tally, default_source, index_offset, now, unparsed)
+        return result
+
+
+def _validate(
+    items: Sequence[Any], index_offset: int
+) -> tuple[list[tuple[int, Reading]], list[Rejection]]:
+    """Readings that pass the schema, with their indexes, and the rejections of the rest.
+
+    A clean batch is validated in one call to pydantic-core; only a batch with errors
+    is revisited reading by reading.
+    """
+    try:
+        valid = _READINGS.validate_python(items)
+        return [(index_offset + i, r) for i, r in enumerate(valid)], []
+    except ValidationError:
+        pass
+    readings: list[tuple[int, Reading]] = []
+    rejected: list[Rejection] = []
+    for i, item in enumerate(items):
+        try:
+            readings.append((index_offset + i, Reading.model_validate(item)))
+        except ValidationError as exc:
+            rejected.extend(rejections_from_validation_error(index_offset + i, exc))
+    return readings, rejected
+
+
+def _count(
+    session: Session,
+    items: Sequence[Any],
+    result: IngestResult,
+    tally: dict[str, Counter[str]],
+    default_source: str,
+    index_offset: int,
+    now: datetime,
+    unparsed: Sequence[Rejection] = (),
+) -> None:
+    """Add this batch to the daily counters, in the same transaction as the readings."""
+    day = now.date()
+    rejection_counts: Counter[tuple[str, str, str]] = Counter()
+    first_by_index: dict[int, Rejection] = {}
+    for rej in result.rejected:
+        first_by_index.setdefault(rej.index, rej)
+    for rej in first_by_index.values():
+        source = _source_of(items, rej.index - index_offset, default_source)
+        tally.setdefault(source, Counter())["rejected"] += 1
+        rejection_counts[(source, rej.field[:64], rej.code)] += 1
+    for rej in unparsed:
+        tally.setdefault(default_source, Counter())["rejected"] += 1
+        rejection_counts[(default_source, rej.field[:64], rej.code)] += 1
+
+    add_to_counters(
+        session,
+        IngestCount.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "day": day,
+                "source": source,
+                "accepted": c["accepted"],
+                "duplicates": c["duplicates"],
+                "rejected": c["rejected"],
+            }
+            for source, c in sorted(tally.items())
+        ],
+        keys=("day", "source"),
+    )
+    add_to_counters(
+        session,
+        RejectionCount.__table__,  # type: ignore[arg-type]
+        [
+            {"day": day, "source": s, "field": f, "code": code, "count": n}
+            for (s, f, code), n in sorted(rejection_counts.items())
+        ],
+        keys=("day", "source", "field", "code"),
+    )
+
+
+def _source_of(items: Sequence[Any], index: int, default: str) -> str:
+    item = items[index] if 0 <= index < len(items) else None
+    source = item.get("source") if isinstance(item, dict) else None
+    if isinstance(source, str) and 0 < len(source) <= 32:
+        return source
+    return default

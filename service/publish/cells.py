@@ -1,0 +1,283 @@
+"""Reading the decided grid back: cells in a bounding box, dead zones, summaries."""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import h3
+import orjson
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.engine.aggregation import last_run
+from service.engine.decisions import ANY, STATUSES
+from service.engine.statistics import watermark
+from service.errors import NotFound, UnprocessableRequest
+from service.publish.exports import csv_text
+from service.settings import Settings
+from service.store.models import CellStatus, DeadZone, ReadingRow, Village
+
+COORDINATE_DECIMALS = 6  # about 0.1 m: finer than any GPS fix, and keeps responses small
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A WGS84 bounding box in degrees."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    @classmethod
+    def parse(cls, text: str) -> BBox:
+        parts = text.split(",")
+        if len(parts) != 4:
+            raise UnprocessableRequest(
+                f"bbox must be minlon,minlat,maxlon,maxlat (4 numbers), got {len(parts)} values",
+                field="bbox",
+            )
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise UnprocessableRequest(
+                f"bbox values must be numbers, got {text!r}", field="bbox"
+            ) from None
+        box = cls(*values)
+        if not all(math.isfinite(v) for v in values):
+            raise UnprocessableRequest("bbox values must be finite numbers", field="bbox")
+        if not (
+            -180 <= box.min_lon < box.max_lon <= 180 and -90 <= box.min_lat < box.max_lat <= 90
+        ):
+            raise UnprocessableRequest(
+                "bbox must have -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90",
+                field="bbox",
+            )
+        return box
+
+    def area_km2(self) -> float:
+        mid = math.radians((self.min_lat + self.max_lat) / 2)
+        return (
+            (self.max_lat - self.min_lat)
+            * 110.574
+            * (self.max_lon - self.min_lon)
+            * 111.320
+            * math.cos(mid)
+        )
+
+
+def choose_resolution(box: BBox, requested: int, *, available: list[int], max_cells: int) -> int:
+    """The finest available resolution, not finer than ``requested``, at which ``box``
+    holds at most ``max_cells`` cells."""
+    if requested not in available:
+        raise UnprocessableRequest(
+            f"resolution {requested} is not computed; choose one of "
+            f"{sorted(available, reverse=True)}",
+            field="resolution",
+        )
+    for res in sorted((r for r in available if r <= requested), reverse=True):
+        if box.area_km2() / h3.average_hexagon_area(res, "km^2") <= max_cells:
+            return res
+    raise UnprocessableRequest(
+        f"bbox of {box.area_km2():,.0f} km2 is too large even at resolution {min(available)}; "
+        "ask for a smaller area",
+        field="bbox",
+    )
+
+
+def cells_in_bbox(
+    session: Session,
+    box: BBox,
+    *,
+    operator: str,
+    radio: str,
+    resolution: int,
+    statuses: list[str] | None,
+) -> list[dict[str, Any]]:
+    """GeoJSON features (hexagons) of the decided cells whose centre lies in ``box``
+    (padded by one cell so that edge cells are not cut off)."""
+    pad = h3.average_hexagon_edge_length(resolution, "km") / 110.0
+    c = CellStatus
+    query = select(
+        c.h3_cell, c.status, c.confidence, c.readings, c.devices, c.days, c.no_service_share,
+        c.signal_dbm_mean, c.last_seen,
+    ).where(
+        c.operator == operator,
+        c.radio == radio,
+        c.resolution == resolution,
+        c.lat.between(box.min_lat - pad, box.max_lat + pad),
+        c.lon.between(box.min_lon - pad, box.max_lon + pad),
+    )  # fmt: skip
+    if statuses:
+        query = query.where(c.status.in_(statuses))
+    features = []
+    for cell, status, conf, readings, devices, days, nss, dbm, last_seen in session.execute(query):
+        features.append(
+            {
+                "type": "Feature",
+                "id": h3.int_to_str(cell),
+                "geometry": hexagon_geojson(cell),
+                "properties": {
+                    "h3": h3.int_to_str(cell),
+                    "status": status,
+                    "confidence": round(conf, 4),
+                    "readings": readings,
+                    "devices": devices,
+                    "days": days,
+                    "no_service_share": round(nss, 4),
+                    "signal_dbm_mean": None if dbm is None else round(dbm, 1),
+                    "last_seen": last_seen,
+                },
+            }
+        )
+    return features
+
+
+@functools.lru_cache(maxsize=400_000)
+def hexagon_geojson(cell: int) -> orjson.Fragment:
+    """The GeoJSON Polygon of an H3 cell, serialised once per process.
+
+    A cell's boundary never changes, and computing and serialising 170,000 of them was
+    most of a province-wide ``/v1/cells``; the cache holds the whole province (about
+    200 bytes a cell)."""
+    ring = [
+        [round(lng, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
+        for lat, lng in h3.cell_to_boundary(h3.int_to_str(cell))
+    ]
+    ring.append(ring[0])
+    return orjson.Fragment(orjson.dumps({"type": "Polygon", "coordinates": [ring]}))
+
+
+ZONE_ORDER = (DeadZone.priority.desc(), DeadZone.id)
+
+
+def list_zones(
+    session: Session, *, operator: str, min_cells: int, limit: int | None, offset: int
+) -> tuple[int, list[DeadZone]]:
+    """Active dead zones of a scope, ranked by priority, and their total count
+    (``limit`` None: every zone from ``offset`` on)."""
+    where = (
+        DeadZone.active.is_(True),
+        DeadZone.operator == operator,
+        DeadZone.cell_count >= min_cells,
+    )
+    total = int(session.scalar(select(func.count()).select_from(DeadZone).where(*where)) or 0)
+    zones = session.scalars(
+        select(DeadZone).where(*where).order_by(*ZONE_ORDER).limit(limit).offset(offset)
+    ).all()
+    return total, list(zones)
+
+
+def get_zone(session: Session, zone_id: str) -> DeadZone:
+    zone = session.get(DeadZone, zone_id)
+    if zone is None:
+        raise NotFound(f"no dead zone with id {zone_id!r}", field="id")
+    return zone
+
+
+def summary(session: Session, settings: Settings) -> dict[str, Any]:
+    """Totals per status for best-of-all and per operator, at the working resolution."""
+    c = CellStatus
+    rows = session.execute(
+        select(c.operator, c.status, func.count())
+        .where(c.radio == ANY, c.resolution == settings.h3_resolution)
+        .group_by(c.operator, c.status)
+    ).all()
+    per_operator: dict[str, dict[str, int]] = {}
+    for operator, status, count in rows:
+        per_operator.setdefault(operator, dict.fromkeys(STATUSES, 0))[status] = int(count)
+    zones = session.execute(
+        select(DeadZone.operator, func.count(), func.coalesce(func.sum(DeadZone.area_km2), 0.0))
+        .where(DeadZone.active.is_(True))
+        .group_by(DeadZone.operator)
+    ).all()
+    run = last_run(session)
+    waiting = session.scalar(
+        select(func.count()).select_from(ReadingRow).where(ReadingRow.seq > watermark(session))
+    )
+    return {
+        "resolution": settings.h3_resolution,
+        "cells": per_operator.get(ANY, dict.fromkeys(STATUSES, 0)),
+        "operators": {op: v for op, v in sorted(per_operator.items()) if op != ANY},
+        "dead_zones": {op: {"zones": int(n), "area_km2": round(float(a), 3)} for op, n, a in zones},
+        "aggregated_at": run.finished_at.isoformat() if run else None,
+        "readings_waiting": int(waiting or 0),
+    }
+
+
+def zone_properties(zone: DeadZone) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": zone.id,
+        "operator": zone.operator,
+        "rank": zone.rank,
+        "priority": round(zone.priority, 3),
+        "state": zone.state,
+        "cell_count": zone.cell_count,
+        "resolution": zone.resolution,
+        "area_km2": round(zone.area_km2, 4),
+        "readings": zone.readings,
+        "devices": zone.devices,
+        "first_seen": iso(zone.first_seen),
+        "last_seen": iso(zone.last_seen),
+        "operators_affected": zone.operators_affected,
+        "distance_to_covered_m": None
+        if zone.distance_to_covered_m is None
+        else round(zone.distance_to_covered_m, 1),
+        "population": zone.population,
+        "villages": zone.villages,
+    }
+
+
+def village_names(session: Session, zones: list[DeadZone]) -> dict[str, str]:
+    """Code -> name of the villages the zones touch."""
+    codes = sorted({code for zone in zones for code in zone.villages or ()})
+    if not codes:
+        return {}
+    rows = session.execute(select(Village.code, Village.name).where(Village.code.in_(codes)))
+    return {code: name for code, name in rows}
+
+
+ZONE_CSV_HEADER: Final = (
+    "rank", "id", "operator", "state", "priority", "population", "villages", "village_names",
+    "cell_count", "area_km2", "readings", "devices", "first_seen", "last_seen",
+    "distance_to_covered_m", "operators_affected",
+)  # fmt: skip
+
+
+def zones_to_csv(zones: list[DeadZone], names: dict[str, str]) -> str:
+    """One row per zone, in rank order, for spreadsheets (``service.publish.exports``); villages
+    and operators separated by ';'."""
+    rows = []
+    for zone in zones:
+        p = zone_properties(zone)
+        codes = p["villages"] or []
+        p["village_names"] = [names.get(code, code) for code in codes]
+        rows.append([p[name] for name in ZONE_CSV_HEADER])
+    return csv_text(ZONE_CSV_HEADER, rows)
+
+
+def zones_to_geojson(zones: list[DeadZone], names: dict[str, str]) -> dict[str, Any]:
+    """The zones' outlines (MultiPolygons, WGS84 lon/lat to 1e-6 degree) with their
+    properties and the names of their villages, for QGIS."""
+    features = []
+    for zone in zones:
+        properties = zone_properties(zone)
+        properties["village_names"] = [names.get(c, c) for c in properties["villages"] or []]
+        outline = shapely.to_geojson(shapely.set_precision(zone.outline, 10**-COORDINATE_DECIMALS))
+        features.append(
+            {
+                "type": "Feature",
+                "id": zone.id,
+                "geometry": orjson.Fragment(outline),
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,243 @@
+"""Map data: the stored decisions, dead zones, progress and site plans as the ``maps``
+package's input types.
+
+``maps`` never imports ``service`` (STYLE.md: data flows one way), so the service turns its
+own tables into ``maps.model`` values here, for the CLI (``deadzone map``, ``deadzone demo``)
+and the routes (``GET /maps/coverage.html``, ``/maps/deadzones.html``, ``/maps/progress.html``)
+alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import folium
+import h3
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.radio import OPERATOR_NAMES
+from maps import (
+    CELL_COLUMNS,
+    AreaOutline,
+    CommuneProgress,
+    MapMeta,
+    PlannedSite,
+    VillageMark,
+    coverage_map,
+    deadzone_map,
+    progress_map,
+)
+from maps import DeadZone as ZoneRecord
+from service.areas.planning import plan_sites
+from service.areas.progress import cell_statuses, measure_progress, village_states
+from service.engine.aggregation import last_run
+from service.engine.decisions import ANY
+from service.publish.cells import ZONE_ORDER
+from service.settings import Settings
+from service.store.models import CellPopulation, CellStatus, Commune, DeadZone, Village
+from service.timestamps import utcnow
+
+
+def decided_cells(
+    session: Session,
+    *,
+    resolutions: Collection[int] | None = None,
+    operators: Collection[str] | None = None,
+    radio: str = ANY,
+) -> pd.DataFrame:
+    """Decisions of one radio (default ``'any'``: all radios together) as a frame with
+    ``maps.CELL_COLUMNS``. Best of all operators exists for ``radio='any'`` only.
+
+    ``resolutions`` None takes every stored resolution (the working cell and its roll-ups,
+    which the coverage map shows by zoom); ``operators`` None takes every operator and
+    ``"any"``. Rows come ordered by operator, resolution and cell, so the same database
+    gives the same frame (and the same HTML).
+    """
+    c = CellStatus
+    query = select(
+        c.h3_cell, c.operator, c.status, c.confidence, c.readings, c.devices,
+        c.signal_dbm_mean, c.last_seen, c.resolution,
+    ).where(c.radio == radio)  # fmt: skip
+    if resolutions is not None:
+        query = query.where(c.resolution.in_(sorted(resolutions)))
+    if operators is not None:
+        query = query.where(c.operator.in_(sorted(operators)))
+    query = query.order_by(c.operator, c.resolution, c.h3_cell)
+    frame = pd.DataFrame(session.execute(query).all(), columns=["h3_cell", *CELL_COLUMNS[1:]])
+    frame.insert(0, "h3", [h3.int_to_str(int(cell)) for cell in frame.pop("h3_cell")])
+    return frame[list(CELL_COLUMNS)]
+
+
+def zone_records(session: Session, *, operator: str = ANY) -> list[ZoneRecord]:
+    """Active dead zones of one scope (an MCC-MNC or ``"any"``), highest priority first."""
+    zones = session.scalars(
+        select(DeadZone)
+        .where(DeadZone.active.is_(True), DeadZone.operator == operator)
+        .order_by(*ZONE_ORDER)
+    ).all()
+    return [
+        ZoneRecord(
+            id=z.id,
+            rank=z.rank if z.rank is not None else index + 1,
+            outline=z.outline,
+            area_km2=z.area_km2,
+            cells=z.cell_count,
+            readings=z.readings,
+            devices=z.devices,
+            operators=list(z.operators_affected),
+            first_seen=z.first_seen,
+            last_seen=z.last_seen,
+            priority=z.priority,
+            population=None if z.population is None else round(z.population),
+            villages=z.villages,
+        )
+        for index, z in enumerate(zones)
+    ]
+
+
+def data_date(session: Session) -> datetime | None:
+    """When the decisions were last computed (None before the first aggregation)."""
+    run = last_run(session)
+    return run.finished_at if run else None
+
+
+def map_meta(title: str, *, data_date: datetime | None, lang: str = "vi") -> MapMeta:
+    """Page metadata with the operators' display names ("Viettel (452-04)")."""
+    return MapMeta(
+        title=title,
+        data_date=data_date,
+        lang="en" if lang == "en" else "vi",
+        operator_names=dict(OPERATOR_NAMES),
+    )
+
+
+def coverage_page(
+    session: Session,
+    *,
+    meta: MapMeta,
+    operators: Collection[str] | None = None,
+    radio: str = ANY,
+    areas: Sequence[AreaOutline] = (),
+) -> folium.Map:
+    """The coverage map of the stored decisions (every resolution, so roll-ups show when
+    zoomed out), for all radios together or one radio."""
+    return coverage_map(
+        decided_cells(session, operators=operators, radio=radio),
+        meta=meta,
+        areas=areas,
+        operators=operators,
+    )
+
+
+def plan_sites_records(plan: dict[str, Any]) -> list[PlannedSite]:
+    """The sites of a ``service.areas.planning.plan_sites`` answer, each with the plan model's
+    coverage radius (km)."""
+    radius_km = float(plan["model"]["radius_km"])
+    return [
+        PlannedSite(
+            rank=int(site["rank"]),
+            h3=str(site["h3"]),
+            lat=float(site["lat"]),
+            lon=float(site["lon"]),
+            radius_km=radius_km,
+            people_new=float(site["people_new"]),
+            people_cumulative=float(site["people_cumulative"]),
+            villages=[str(v["name"]) for v in site["villages"]],
+        )
+        for site in plan["sites"]
+    ]
+
+
+def deadzone_page(
+    session: Session,
+    *,
+    meta: MapMeta,
+    operator: str = ANY,
+    areas: Sequence[AreaOutline] = (),
+    sites: int = 0,
+    settings: Settings | None = None,
+) -> folium.Map:
+    """The dead-zone map of one scope's active zones; with ``sites`` > 0 also the plan layer:
+    up to that many suggested sites for the same scope (``service.areas.planning.plan_sites``, which
+    needs ``settings`` for its link budget)."""
+    planned: list[PlannedSite] = []
+    if sites > 0:
+        if settings is None:
+            raise ValueError("deadzone_page: a plan layer (sites > 0) needs the settings")
+        plan = plan_sites(session, settings, operator=operator, sites=sites)
+        planned = plan_sites_records(plan)
+    return deadzone_map(
+        zone_records(session, operator=operator), meta=meta, areas=areas, sites=planned
+    )
+
+
+def progress_records(
+    session: Session, settings: Settings
+) -> tuple[list[CommuneProgress], list[VillageMark]]:
+    """Every commune with an outline and its progress, and every village with its status
+    (best of all operators, ``service.areas.progress``), as the progress map's inputs. The
+    decisions are read once for both."""
+    statuses = cell_statuses(session, settings)
+    areas = measure_progress(session, settings, now=utcnow(), statuses=statuses)
+    communes = [
+        CommuneProgress(
+            code=code,
+            name=name,
+            geometry=geometry,
+            **_shared_fields(CommuneProgress, areas[code]),
+        )  # fmt: skip
+        for code, name, geometry in session.execute(
+            select(Commune.code, Commune.name, Commune.geom).order_by(Commune.code)
+        )
+        if geometry is not None and not geometry.is_empty
+    ]
+    villages = [
+        VillageMark(**_shared_fields(VillageMark, v))
+        for v in village_states(session, settings, statuses=statuses)
+    ]
+    return communes, villages
+
+
+def _shared_fields(target: type, source: object) -> dict[str, Any]:
+    """The values of ``source`` for the dataclass fields of ``target`` that it has: the
+    service's records (``service.areas.progress``) and the maps' inputs share their names."""
+    return {f.name: getattr(source, f.name) for f in fields(target) if hasattr(source, f.name)}
+
+
+def progress_page(session: Session, settings: Settings, *, meta: MapMeta) -> folium.Map:
+    """The progress map: communes by share of people covered, villages by status, against
+    the configured goal (``settings.goal_covered_share``)."""
+    communes, villages = progress_records(session, settings)
+    return progress_map(communes, villages, meta=meta, goal_share=settings.goal_covered_share)
+
+
+def has_communes(session: Session) -> bool:
+    """Whether any commune was imported (the CLI writes the progress map only then)."""
+    return session.scalar(select(Commune.code).limit(1)) is not None
+
+
+def areas_fingerprint(session: Session) -> str:
+    """A cheap token that changes whenever an import changes what the progress and plan
+    pages show without a new aggregation run: row count and newest import time of communes
+    and villages, row count and total people of ``cell_population`` (a raster import has no
+    timestamp), and the newest change of a dead zone (its state, open or planned)."""
+    row = session.execute(
+        select(
+            select(func.count()).select_from(Commune).scalar_subquery(),
+            select(func.max(Commune.imported_at)).scalar_subquery(),
+            select(func.count()).select_from(Village).scalar_subquery(),
+            select(func.max(Village.imported_at)).scalar_subquery(),
+            select(func.count()).select_from(CellPopulation).scalar_subquery(),
+            select(func.sum(CellPopulation.people)).scalar_subquery(),
+            select(func.max(DeadZone.updated_at)).scalar_subquery(),
+        )
+    ).one()
+    communes, communes_at, villages, villages_at, cells, people, zones_at = row
+    # Rounded: a float sum may differ in its last bits with the scan order.
+    people_text = "none" if people is None else f"{float(people):.1f}"
+    return f"{communes}|{communes_at}|{villages}|{villages_at}|{cells}|{people_text}|{zones_at}"

@@ -1,0 +1,397 @@
+"""Storage: the tables of deadzone, as SQLAlchemy 2 models.
+
+The same models run on SQLite (embedded default) and PostgreSQL + PostGIS (production).
+Migrations in ``migrations/`` build exactly this schema; a test checks it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    Date,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from service.store.spatial import Geometry, PointFromLonLat
+from service.timestamps import UTCDateTime
+
+# Deterministic constraint names, so migrations and models agree on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only numbers an INTEGER PRIMARY KEY automatically; BIGINT on PostgreSQL.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ReadingRow(Base):
+    """A reading as it arrived: stored raw, never rewritten.
+
+    ``seq`` orders readings by arrival, which lets aggregation follow a watermark.
+    ``geom`` is generated from lon/lat by the database, so the bulk path writes plain
+    numbers and PostGIS still holds a real, indexed ``geometry(Point, 4326)``.
+    """
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        UniqueConstraint("device_hash", "reading_id"),
+        CheckConstraint("radio IN ('gsm', 'umts', 'lte', 'nr')", name="radio"),
+        CheckConstraint(
+            "(CASE WHEN signal_dbm IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN no_service THEN 1 ELSE 0 END)"
+            " + (CASE WHEN level IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_signal",
+        ),
+        Index("ix_readings_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    device_hash: Mapped[bytes] = mapped_column(
+        LargeBinary(16), comment="HMAC-SHA256 (first 16 bytes) of the device token"
+    )
+    reading_id: Mapped[str] = mapped_column(String(128), comment="client-chosen id")
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+    lat: Mapped[float] = mapped_column(Float, comment="WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="WGS84 degrees")
+    accuracy_m: Mapped[float | None] = mapped_column(Float, comment="GPS accuracy, metres")
+    speed_mps: Mapped[float | None] = mapped_column(Float, comment="metres per second")
+    mcc: Mapped[int] = mapped_column(SmallInteger)
+    mnc: Mapped[int] = mapped_column(SmallInteger)
+    radio: Mapped[str] = mapped_column(String(4))
+    signal_dbm: Mapped[float | None] = mapped_column(Float, comment="dBm of the radio's metric")
+    no_service: Mapped[bool] = mapped_column(Boolean)
+    level: Mapped[int | None] = mapped_column(SmallInteger, comment="manual report, 0-4 bars")
+    calls_fail: Mapped[bool | None] = mapped_column(Boolean)
+    area_code: Mapped[int | None] = mapped_column(BigInteger, comment="LAC/TAC")
+    cell_id: Mapped[int | None] = mapped_column(BigInteger, comment="CID/ECI/NCI")
+    pci: Mapped[int | None] = mapped_column(Integer, comment="PCI or PSC")
+    arfcn: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32))
+    h3_cell: Mapped[int] = mapped_column(BigInteger, comment="H3 cell, integer form")
+    geom: Mapped[Point | None] = mapped_column(
+        Geometry("POINT"), Computed(PointFromLonLat(lon, lat)), comment="generated from lon/lat"
+    )
+
+
+class RejectionCount(Base):
+    """Readings refused by the quality gate, counted per day, source, field and reason."""
+
+    __tablename__ = "rejection_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+class IngestCount(Base):
+    """Readings accepted and duplicates seen, per day and source."""
+
+    __tablename__ = "ingest_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    accepted: Mapped[int] = mapped_column(BigInteger)
+    duplicates: Mapped[int] = mapped_column(BigInteger)
+    rejected: Mapped[int] = mapped_column(BigInteger)
+
+
+class CellStat(Base):
+    """Mergeable statistics of the readings in one H3 cell, for one operator, radio and
+    calendar month (UTC). Every column merges by sum, min, max or bitwise OR, so the
+    statistics of a union of readings are exactly the merge of the parts' statistics.
+
+    Resolution-9 rows come from readings; coarser rows (8, 7) are roll-ups merged from
+    their children. Distinct devices live in ``cell_devices`` (a set merges by union).
+    """
+
+    __tablename__ = "cell_stats"
+    __table_args__ = (Index("ix_cell_stats_resolution_bucket", "resolution", "bucket"),)
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mcc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    mnc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    radio: Mapped[str] = mapped_column(String(4), primary_key=True)
+    bucket: Mapped[date] = mapped_column(Date, primary_key=True, comment="first day of month")
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    readings: Mapped[int] = mapped_column(BigInteger)
+    measured: Mapped[int] = mapped_column(BigInteger, comment="readings with a dBm value")
+    manual: Mapped[int] = mapped_column(BigInteger, comment="residents' reports (bars)")
+    no_service: Mapped[int] = mapped_column(BigInteger)
+    weight_covered: Mapped[int] = mapped_column(
+        BigInteger, comment="evidence weight of covered readings (2 full, 1 reduced)"
+    )
+    weight_weak: Mapped[int] = mapped_column(BigInteger)
+    weight_dead: Mapped[int] = mapped_column(BigInteger)
+    power_sum_aw: Mapped[int] = mapped_column(
+        BigInteger, comment="sum of received power in attowatts (1e-18 W), measured readings"
+    )
+    dbm_min: Mapped[float | None] = mapped_column(Float)
+    dbm_max: Mapped[float | None] = mapped_column(Float)
+    days_mask: Mapped[int] = mapped_column(BigInteger, comment="bit d-1 set: day d had readings")
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CellDevice(Base):
+    """Which devices stand behind a cell's statistics: the exact, mergeable form of a
+    distinct count (a set union), at every resolution kept in ``cell_stats``."""
+
+    __tablename__ = "cell_devices"
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mcc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    mnc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    radio: Mapped[str] = mapped_column(String(4), primary_key=True)
+    bucket: Mapped[date] = mapped_column(Date, primary_key=True)
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+
+
+class CellStatus(Base):
+    """The decision for a cell, per operator ('any' = best of all operators) and radio
+    ('any' = all radios together), with the evidence behind it."""
+
+    __tablename__ = "cell_status"
+    __table_args__ = (
+        Index("ix_cell_status_lookup", "operator", "radio", "resolution", "lat", "lon"),
+        CheckConstraint("status IN ('covered', 'weak', 'dead', 'unknown')", name="status"),
+    )
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    operator: Mapped[str] = mapped_column(String(7), primary_key=True, comment="452-04 or any")
+    radio: Mapped[str] = mapped_column(String(4), primary_key=True, comment="lte... or any")
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    lat: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
+    status: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Float, comment="Wilson 95% lower bound, 0-1")
+    readings: Mapped[int] = mapped_column(Integer)
+    devices: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int] = mapped_column(Integer)
+    no_service_share: Mapped[float] = mapped_column(Float)
+    dead_share: Mapped[float] = mapped_column(Float, comment="weighted share of dead readings")
+    signal_dbm_mean: Mapped[float | None] = mapped_column(Float, comment="mean power, dBm")
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    evidence_from: Mapped[date] = mapped_column(Date, comment="oldest month used")
+
+
+class DeadZone(Base):
+    """A connected group of dead cells (H3 neighbours) for one operator or 'any'.
+
+    Ids are stable across recomputes: a new component inherits the id of the previous
+    zone it overlaps most (see ``service.engine.zones``).
+    """
+
+    __tablename__ = "dead_zones"
+    __table_args__ = (
+        Index("ix_dead_zones_operator_active", "operator", "active"),
+        Index("ix_dead_zones_outline", "outline", postgresql_using="gist").ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    operator: Mapped[str] = mapped_column(String(7))
+    active: Mapped[bool] = mapped_column(Boolean, comment="false once the zone is gone")
+    state: Mapped[str] = mapped_column(String(8), comment="open, planned or built")
+    cells: Mapped[list[str]] = mapped_column(JSON, comment="H3 cells (strings)")
+    cell_count: Mapped[int] = mapped_column(Integer)
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    area_km2: Mapped[float] = mapped_column(Float)
+    outline: Mapped[BaseGeometry] = mapped_column(Geometry("MULTIPOLYGON"))
+    readings: Mapped[int] = mapped_column(Integer)
+    devices: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    operators_affected: Mapped[list[str]] = mapped_column(JSON)
+    distance_to_covered_m: Mapped[float | None] = mapped_column(
+        Float, comment="from the zone to the nearest covered cell centre, metres"
+    )
+    # Filled by the areas issue (population grid, villages); null until then.
+    population: Mapped[float | None] = mapped_column(Float)
+    villages: Mapped[list[str] | None] = mapped_column(JSON)
+    priority: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AggregationState(Base):
+    """Watermarks of the jobs that follow the readings (``seq`` already merged)."""
+
+    __tablename__ = "aggregation_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class AggregationRun(Base):
+    """When decisions and zones were last recomputed (maps and caches key on it)."""
+
+    __tablename__ = "aggregation_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    max_seq: Mapped[int] = mapped_column(BigInteger, comment="newest reading included")
+    cells: Mapped[int] = mapped_column(Integer)
+    zones: Mapped[int] = mapped_column(Integer)
+
+
+class Site(Base):
+    """A cell from an OpenCelliD / MLS cell export: where a cell of an operator is, for
+    context layers and planning. Not evidence of coverage: the position is the estimated
+    centre of the cell's measurements, not the mast. One row per cell identity;
+    re-importing an export updates the row (the newer export knows more samples)."""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        UniqueConstraint("radio", "mcc", "mnc", "area", "cell"),
+        CheckConstraint("radio IN ('gsm', 'umts', 'lte', 'nr')", name="radio"),
+        Index("ix_sites_operator", "operator"),
+        Index("ix_sites_lat_lon", "lat", "lon"),
+        Index("ix_sites_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    radio: Mapped[str] = mapped_column(String(4))
+    mcc: Mapped[int] = mapped_column(SmallInteger)
+    mnc: Mapped[int] = mapped_column(SmallInteger)
+    operator: Mapped[str] = mapped_column(String(7), comment="MCC-MNC, e.g. 452-04")
+    area: Mapped[int] = mapped_column(Integer, comment="LAC (GSM/UMTS) or TAC (LTE/NR)")
+    cell: Mapped[int] = mapped_column(BigInteger, comment="CID / UMTS long CID / ECI / NCI")
+    unit: Mapped[int | None] = mapped_column(Integer, comment="PSC (UMTS) or PCI (LTE/NR)")
+    lat: Mapped[float] = mapped_column(Float, comment="WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="WGS84 degrees")
+    range_m: Mapped[int | None] = mapped_column(Integer, comment="estimated cell radius, metres")
+    samples: Mapped[int | None] = mapped_column(Integer, comment="measurements behind it")
+    changeable: Mapped[bool | None] = mapped_column(
+        Boolean, comment="true: position computed from measurements; false: exact"
+    )
+    created: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="UTC, from the export")
+    updated: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="UTC, from the export")
+    average_signal: Mapped[int | None] = mapped_column(SmallInteger, comment="dBm")
+    geom: Mapped[Point] = mapped_column(Geometry("POINT"), comment="from lon/lat on import")
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC, last written")
+
+
+class Commune(Base):
+    """A commune or ward (xã, phường): an administrative polygon, upserted by ``code``."""
+
+    __tablename__ = "communes"
+    __table_args__ = (
+        Index("ix_communes_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), comment="as imported; escaped by the maps")
+    population: Mapped[int | None] = mapped_column(Integer, comment="people, from the file")
+    geom: Mapped[BaseGeometry] = mapped_column(Geometry("MULTIPOLYGON"), comment="WGS84")
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC, last written")
+
+
+class Village(Base):
+    """A village (thôn, buôn, bản): its centre point and, when known, the polygon of its
+    residential cluster. Upserted by ``code``."""
+
+    __tablename__ = "villages"
+    __table_args__ = (
+        Index("ix_villages_commune_code", "commune_code"),
+        Index("ix_villages_geom", "geom", postgresql_using="gist").ddl_if(dialect="postgresql"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), comment="as imported; escaped by the maps")
+    commune_code: Mapped[str | None] = mapped_column(String(32), comment="commune it belongs to")
+    population: Mapped[int | None] = mapped_column(Integer, comment="people, from the file")
+    facilities: Mapped[int | None] = mapped_column(
+        Integer, comment="schools, health stations, offices: raise a dead zone's priority"
+    )
+    lat: Mapped[float] = mapped_column(Float, comment="centre, WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="centre, WGS84 degrees")
+    h3_cell: Mapped[int] = mapped_column(BigInteger, comment="centre cell, working resolution")
+    geom: Mapped[Point] = mapped_column(Geometry("POINT"), comment="centre, WGS84")
+    cluster: Mapped[BaseGeometry | None] = mapped_column(
+        Geometry("MULTIPOLYGON"), comment="residential cluster, WGS84"
+    )
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC, last written")
+
+
+class VillageCell(Base):
+    """The working-resolution cells of a village ("village cells": its cluster's cells, or
+    the disk around its centre) and the people it puts in each
+    (see ``service.areas.population``)."""
+
+    __tablename__ = "village_cells"
+    __table_args__ = (Index("ix_village_cells_h3_cell", "h3_cell"),)
+
+    village_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    centre: Mapped[bool] = mapped_column(Boolean, comment="the village centre's cell")
+    people: Mapped[float] = mapped_column(Float, comment="people of the village in the cell")
+
+
+class CellPopulation(Base):
+    """People per working-resolution H3 cell, from villages or a population raster."""
+
+    __tablename__ = "cell_population"
+    __table_args__ = (Index("ix_cell_population_commune_code", "commune_code"),)
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    people: Mapped[float] = mapped_column(Float, comment="people (may be fractional: raster)")
+    source: Mapped[str] = mapped_column(String(8), comment="villages or raster")
+    commune_code: Mapped[str | None] = mapped_column(
+        String(32), comment="commune holding the cell centre"
+    )
+
+
+class ProgressSnapshot(Base):
+    """Progress of one area on one day (``area`` = 'province' or a commune code): people
+    covered (ITU SDG 9.c.1 style), villages per status, open dead zones, evidence age.
+    One row per area and day; a second snapshot on the same day replaces the first."""
+
+    __tablename__ = "progress_snapshots"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True, comment="UTC day")
+    area: Mapped[str] = mapped_column(String(32), primary_key=True)
+    population: Mapped[float] = mapped_column(Float, comment="people in the area's cells")
+    people_covered: Mapped[float] = mapped_column(Float, comment="covered or weak, best op.")
+    people_weak: Mapped[float] = mapped_column(Float, comment="of which weak (1 bar)")
+    people_dead: Mapped[float] = mapped_column(Float)
+    people_unknown: Mapped[float] = mapped_column(Float, comment="undecided or never measured")
+    covered_share: Mapped[float | None] = mapped_column(Float, comment="0-1; null: no people")
+    villages_trang_song: Mapped[int] = mapped_column(Integer, comment="no signal at centre")
+    villages_lom_song: Mapped[int] = mapped_column(Integer, comment="centre ok, clusters dead")
+    villages_covered: Mapped[int] = mapped_column(Integer)
+    villages_unknown: Mapped[int] = mapped_column(Integer, comment="not enough readings")
+    zones_open: Mapped[int] = mapped_column(Integer, comment="active open dead zones (any op.)")
+    evidence_median_age_days: Mapped[float | None] = mapped_column(
+        Float, comment="median age of the newest reading of decided populated cells, days"
+    )
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")

@@ -1,0 +1,819 @@
+"""``deadzone demo``: the simulated province end to end, scored against its ground truth.
+
+Steps: generate the scenario (``simulation``); write its communes and villages as
+GeoJSON files and import them the way ``deadzone import-areas`` does (so the people per cell
+come from the villages); send its upload stream through ``POST /v1/readings`` of the real
+application in process (so JSON parsing, the schema, the quality gate and duplicate handling
+run exactly as for phones), pausing once a week of replayed time for the last weeks to
+aggregate and take a progress snapshot, as a scheduled ``deadzone snapshot`` would; aggregate
+at the scenario's now, find dead zones, score the decisions and the village statuses against
+the truth (``simulation.accuracy``), suggest new sites (``service.areas.planning``), draw the
+maps and write ``summary.json``, ``summary.txt``, ``progress.json`` and the plan (CSV and GeoJSON).
+
+Weekly snapshots: the decisions of an earlier week rest on the readings uploaded by then, so
+the province's covered share rises over the weeks as evidence arrives (unknown cells count as
+not covered) and as the scenario's new site goes on air; it is the trend an authority would
+have watched. Each snapshot costs one aggregation: about a second for the small province,
+minutes for the full one, hence fewer weeks there (``SNAPSHOT_WEEKS``).
+
+Clock: the scenario has a fixed ``now`` (``DEFAULT_NOW``), so the same seed gives the same
+readings. The quality gate, however, judges "future" and "too old" against the server's
+clock. Sending with today's clock would let some of the injected future readings through
+(they lie 2-30 days after the scenario's now, which today's date may already have passed)
+and, a year from now, refuse every reading as too old: the outcome would depend on the day
+the demo runs. The demo therefore replays the stream as the server lived it: each batch is
+judged at its ``uploaded_at``, through the ingest's own ``now`` (``ReplayIngestor``), and
+aggregation decides at the scenario's ``now``. Nothing in the output depends on the wall
+clock except the timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import h3
+import httpx
+import numpy as np
+import orjson
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from maps import AreaOutline, write_map_html
+from service.api.app import create_app
+from service.areas.boundaries import read_areas, upsert_areas
+from service.areas.planning import plan_sites, plan_to_csv, plan_to_geojson
+from service.areas.population import rebuild_population
+from service.areas.progress import (
+    PROVINCE,
+    measure_progress,
+    progress_series,
+    take_snapshot,
+    village_states,
+)
+from service.engine.aggregation import run_aggregation
+from service.engine.decisions import ANY
+from service.errors import DeadzoneError
+from service.ingest.readings import Ingestor, IngestResult
+from service.publish.mapdata import coverage_page, deadzone_page, map_meta, progress_page
+from service.settings import Settings
+from service.store.database import make_engine, make_sessionmaker, session_scope
+from service.store.models import CellStatus, DeadZone, ReadingRow
+from service.store.schema import upgrade_database
+from simulation import DEFAULT_NOW, GATE_KINDS, SCHEMA_KINDS, Scenario, generate_scenario
+from simulation.accuracy import ScopeScore, score_by_radio, score_decisions, score_villages
+
+DemoSize = Literal["small", "province"]
+Progress = Callable[[str, int, int], None]
+"""Called as progress(step, done, total)."""
+
+# Readings per POST: a typical collector app's batch, well under max_batch_readings (5000).
+POST_BATCH = 2000
+DEMO_DATABASE = "demo.sqlite"
+SUMMARY_JSON = "summary.json"
+SUMMARY_TXT = "summary.txt"
+COVERAGE_HTML = "coverage.html"
+DEADZONES_HTML = "deadzones.html"
+PROGRESS_HTML = "progress.html"
+COMMUNES_GEOJSON = "communes.geojson"
+VILLAGES_GEOJSON = "villages.geojson"
+PROGRESS_JSON = "progress.json"
+PLAN_CSV = "plan.csv"
+PLAN_GEOJSON = "plan.geojson"
+TOP_ZONES = 10  # zones listed in the summary
+PLAN_SITES = 5  # sites suggested for the best of all operators
+# Weekly progress snapshots before the final one (module doc: each costs an aggregation).
+SNAPSHOT_WEEKS: dict[str, int] = {"small": 11, "province": 3}
+
+# How /v1/stats names the rejection of each injected kind (field, code). Strict JSON has no
+# NaN: the demo's client (orjson, like JavaScript's JSON.stringify and Android's JSONObject
+# writers) sends a NaN signal as null, which leaves the reading with no signal value at all;
+# Android's 2147483647 means "missing" (DESIGN.md), so it ends the same way.
+_SIGNAL_FIELDS = "signal_dbm|no_service|level"
+EXPECTED_REJECTION: dict[str, tuple[str, str]] = {
+    "lat_out_of_range": ("lat", "out_of_range"),
+    "lon_out_of_range": ("lon", "out_of_range"),
+    "string_number": ("signal_dbm", "wrong_type"),
+    "nan_signal": (_SIGNAL_FIELDS, "no_signal_value"),
+    "android_unavailable": (_SIGNAL_FIELDS, "no_signal_value"),
+    "missing_device": ("device", "missing"),
+    "naive_timestamp": ("observed_at", "invalid_time"),
+    "two_signals": (_SIGNAL_FIELDS, "no_signal_value"),
+    "level_out_of_range": ("level", "out_of_range"),
+    "future_timestamp": ("observed_at", "future"),
+    "null_island": ("lat", "null_island"),
+    "signal_out_of_range": ("signal_dbm", "out_of_range"),
+    "too_old": ("observed_at", "too_old"),
+}
+
+
+class DemoError(DeadzoneError):
+    """The demo cannot run as asked (e.g. its database already holds readings)."""
+
+
+class ReplayClock:
+    """The server time of the upload being replayed (UTC, timezone-aware)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+
+@dataclass(frozen=True)
+class ReplayIngestor(Ingestor):
+    """The application's ingest, judging each upload at the replayed server time.
+
+    Installed in place of ``app.state.ingestor`` of the demo's own application only; the
+    route, the validation and the gate are the production ones (module docstring: Clock).
+    """
+
+    clock: ReplayClock = field(default_factory=lambda: ReplayClock(DEFAULT_NOW))
+
+    def ingest(self, session: Session, items: Sequence[Any], **options: Any) -> IngestResult:
+        """``Ingestor.ingest`` with ``now`` defaulting to the replayed upload time."""
+        options["now"] = options.get("now") or self.clock.now
+        return super().ingest(session, items, **options)
+
+
+@dataclass
+class DemoResult:
+    """What the demo wrote: the summary (also in ``summary.json``) and the files by name."""
+
+    summary: dict[str, Any]
+    files: dict[str, Path]
+
+
+def demo_settings(out: Path, *, database_url: str | None = None) -> Settings:
+    """Settings for a demo run: the demo's own SQLite file in ``out`` unless a URL is given,
+    so that it never mixes with a user's data; other options come from the environment.
+
+    Development mode: the demo's database holds simulated devices only, and the in-process
+    application must start with the default device secret. The demo aggregates explicitly,
+    so the application's background aggregation is off.
+    """
+    url = database_url or f"sqlite:///{(out / DEMO_DATABASE).resolve()}"
+    return Settings(  # type: ignore[call-arg]
+        database_url=url, environment="development", aggregate_interval_s=0
+    )
+
+
+def reset_demo_database(out: Path) -> None:
+    """Remove the demo's SQLite file (and its WAL files) in ``out``: each run starts fresh,
+    so the same seed gives the same counts."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        (out / (DEMO_DATABASE + suffix)).unlink(missing_ok=True)
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    size: DemoSize = "small",
+    seed: int = 1,
+    out: Path,
+    progress: Progress = _no_progress,
+    maps: bool = True,
+    snapshot_weeks: int | None = None,
+) -> DemoResult:
+    """Run the scenario end to end on ``settings.database_url`` and write the results to
+    ``out``. The database must hold no readings yet (``DemoError`` otherwise).
+    ``snapshot_weeks``: weekly progress snapshots before the final one (default
+    ``SNAPSHOT_WEEKS[size]``; 0 for none)."""
+    out.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    weeks = SNAPSHOT_WEEKS[size] if snapshot_weeks is None else snapshot_weeks
+
+    start = time.perf_counter()
+    progress("generate", 0, 1)
+    scenario = generate_scenario(size, seed=seed)
+    progress("generate", 1, 1)
+    seconds["generate"] = time.perf_counter() - start
+
+    engine = make_engine(settings)
+    try:
+        upgrade_database(engine)
+        sessions = make_sessionmaker(engine)
+        with session_scope(sessions, write=False) as session:
+            if session.scalar(select(func.count()).select_from(ReadingRow)):
+                raise DemoError(
+                    f"{engine.url.render_as_string(hide_password=True)} already holds "
+                    "readings; the demo needs an empty database of its own"
+                )
+
+        start = time.perf_counter()
+        files = write_area_files(scenario, out)
+        areas = import_areas(sessions, settings, files, now=scenario.start, progress=progress)
+        seconds["areas"] = time.perf_counter() - start
+
+        def snapshot(at: datetime) -> None:
+            """Aggregate what has arrived by ``at`` and store that day's progress."""
+            run_aggregation(sessions, settings, now=at)
+            with session_scope(sessions) as session:
+                take_snapshot(session, settings, now=at)
+
+        checkpoints = [scenario.now - timedelta(weeks=k) for k in range(weeks, 0, -1)]
+        start = time.perf_counter()
+        ingest = send_readings(
+            settings, scenario, progress=progress, checkpoints=checkpoints, on_checkpoint=snapshot
+        )
+        seconds["ingest"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        report = run_aggregation(sessions, settings, now=scenario.now, progress=progress)
+        with session_scope(sessions) as session:
+            take_snapshot(session, settings, now=scenario.now)
+        seconds["aggregate"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        with session_scope(sessions, write=False) as session:
+            decisions = load_decisions(session, resolution=settings.h3_resolution)
+            zones = zone_rows(session)
+            villages = pd.DataFrame(
+                [(v.code, v.status) for v in village_states(session, settings)],
+                columns=["code", "status"],
+            )
+        overall = decisions[decisions["radio"] == ANY]
+        scores = score_decisions(scenario.cells, scenario.truth_by_operator(), overall)
+        radio_scores = score_by_radio(scenario.cells, scenario.truth, decisions)
+        village_scores = score_villages(scenario.village_truth(), villages)
+        seconds["score"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        files |= write_progress_and_plan(sessions, settings, scenario, out)
+        plan = json.loads(files[PLAN_GEOJSON].read_text(encoding="utf-8"))
+        progress_body = json.loads(files[PROGRESS_JSON].read_text(encoding="utf-8"))
+        seconds["plan"] = time.perf_counter() - start
+
+        if maps:
+            start = time.perf_counter()
+            files |= write_maps(sessions, settings, scenario, out, progress=progress)
+            seconds["maps"] = time.perf_counter() - start
+    finally:
+        engine.dispose()
+
+    summary = build_summary(
+        scenario, settings, ingest=ingest, scores=scores, radio_scores=radio_scores,
+        zones=zones, cells=report.cells, engine_name=engine.dialect.name,
+    )  # fmt: skip
+    summary["areas"] = areas
+    summary["progress"] = progress_summary(progress_body, village_scores)
+    summary["plan"] = plan_summary(plan)
+    summary["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    files[SUMMARY_JSON] = out / SUMMARY_JSON
+    files[SUMMARY_TXT] = out / SUMMARY_TXT
+    files[SUMMARY_JSON].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    files[SUMMARY_TXT].write_text(summary_text(summary), encoding="utf-8")
+    return DemoResult(summary, files)
+
+
+def write_area_files(scenario: Scenario, out: Path) -> dict[str, Path]:
+    """The scenario's communes (polygons) and villages (points) as GeoJSON files in ``out``,
+    with the columns ``deadzone import-areas`` reads (code, name, commune, population): the
+    files a province's GIS office would hand over, and the demo imports them from disk."""
+    communes = scenario.communes[["code", "name", "population", "geometry"]]
+    villages = scenario.villages[["code", "name", "commune_code", "population", "geometry"]]
+    files = {COMMUNES_GEOJSON: out / COMMUNES_GEOJSON, VILLAGES_GEOJSON: out / VILLAGES_GEOJSON}
+    for frame, name in ((communes, COMMUNES_GEOJSON), (villages, VILLAGES_GEOJSON)):
+        files[name].unlink(missing_ok=True)  # the GeoJSON driver refuses to overwrite
+        frame.rename(columns={"commune_code": "commune"}).to_file(
+            files[name], driver="GeoJSON", engine="pyogrio"
+        )
+    return files
+
+
+def import_areas(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    files: dict[str, Path],
+    *,
+    now: datetime,
+    progress: Progress = _no_progress,
+) -> dict[str, Any]:
+    """Import the communes, then the villages, as ``deadzone import-areas`` does, and spread
+    the villages' people over the grid. A refused feature stops the demo: the scenario's
+    files are meant to be clean (hostile names included, which are text, not errors)."""
+    counts: dict[str, Any] = {}
+    progress("areas", 0, 2)
+    for done, (name, kind) in enumerate(
+        ((COMMUNES_GEOJSON, "commune"), (VILLAGES_GEOJSON, "village")), start=1
+    ):
+        found = read_areas(files[name], kind=kind, resolution=settings.h3_resolution)
+        if found.rejected:
+            first = found.rejected[0]
+            raise DemoError(f"{name}: {len(found.rejected)} feature(s) refused, first "
+                            f"{first.feature}: {first.reason}")  # fmt: skip
+        with session_scope(sessions) as session:
+            inserted, _ = upsert_areas(session, found, now=now)
+        counts[f"{kind}s"] = inserted
+        progress("areas", done, 2)
+    with session_scope(sessions) as session:
+        totals = rebuild_population(session, settings)
+    counts["grid_people"] = round(totals["grid_people"], 1)
+    return counts
+
+
+def write_progress_and_plan(
+    sessions: sessionmaker[Session], settings: Settings, scenario: Scenario, out: Path
+) -> dict[str, Path]:
+    """``progress.json`` (the province's snapshot series with its goal and trend, every
+    area's numbers and every village's status at the scenario's now) and the suggested
+    sites for the best of all operators as ``plan.csv`` and ``plan.geojson``."""
+    with session_scope(sessions, write=False) as session:
+        series = progress_series(
+            session, settings, area=PROVINCE, start=None, end=None, today=scenario.now.date()
+        )
+        areas = measure_progress(session, settings, now=scenario.now)
+        villages = village_states(session, settings)
+        plan = plan_sites(session, settings, operator=ANY, sites=PLAN_SITES)
+    body = {
+        "province": series,
+        "areas": [asdict(a) for a in areas.values()],
+        "villages": [asdict(v) for v in villages],
+    }
+    files = {name: out / name for name in (PROGRESS_JSON, PLAN_CSV, PLAN_GEOJSON)}
+    files[PROGRESS_JSON].write_text(
+        json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    files[PLAN_CSV].write_text(plan_to_csv(plan), encoding="utf-8")
+    files[PLAN_GEOJSON].write_text(
+        json.dumps(plan_to_geojson(plan), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return files
+
+
+def progress_summary(body: dict[str, Any], village_scores: dict[str, Any]) -> dict[str, Any]:
+    """The province's progress in the summary: each snapshot's covered share, the trend,
+    the villages per status now, and how the village statuses compare with the truth."""
+    series = body["province"]["series"]
+    newest = series[-1] if series else {}
+    return {
+        "goal": body["province"]["goal"],
+        "trend": body["province"]["trend"],
+        "snapshots": [
+            {"day": s["day"], "covered_share": s["covered_share"], "zones_open": s["zones_open"]}
+            for s in series
+        ],
+        "population": newest.get("population"),
+        "people_covered": newest.get("people_covered"),
+        "villages": {
+            status: newest.get(f"villages_{status}")
+            for status in ("trang_song", "lom_song", "covered", "unknown")
+        },
+        "village_accuracy": village_scores,
+    }
+
+
+def plan_summary(plan: dict[str, Any]) -> dict[str, Any]:
+    """The suggested sites in the summary: model, radius, people per site."""
+    return {
+        "operator": plan["operator"],
+        "model": plan["model"]["name"],
+        "radius_km": plan["model"]["radius_km"],
+        "sites": [
+            {
+                "rank": f["properties"]["rank"],
+                "h3": f["properties"]["h3"],
+                "people_new": f["properties"]["people_new"],
+                "people_cumulative": f["properties"]["people_cumulative"],
+                "villages": [f"{v['name']} ({v['code']})" for v in f["properties"]["villages"]],
+            }
+            for f in plan["features"]
+        ],
+    }
+
+
+def send_readings(
+    settings: Settings,
+    scenario: Scenario,
+    *,
+    progress: Progress = _no_progress,
+    checkpoints: Sequence[datetime] = (),
+    on_checkpoint: Callable[[datetime], None] | None = None,
+) -> dict[str, Any]:
+    """POST the scenario's upload stream to the application in process, batch by batch.
+    ``on_checkpoint(t)`` is called for each of the (ascending) ``checkpoints`` once every
+    batch uploaded by ``t`` has been sent, before any later one.
+
+    Returns the client's tally (from the answers), the server's ``GET /v1/stats`` and a
+    check of the injected bad readings (ids starting with "x"): how many were accepted,
+    and which good readings were refused, by reason.
+    """
+    # asyncio.run refuses to start inside a running event loop (a notebook, Playwright's
+    # sync API in the same thread): run the client's loop on a thread of its own.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-client") as pool:
+        return pool.submit(
+            asyncio.run,
+            _send_readings(settings, scenario, progress, list(checkpoints), on_checkpoint),
+        ).result()
+
+
+async def _send_readings(
+    settings: Settings,
+    scenario: Scenario,
+    progress: Progress,
+    checkpoints: list[datetime],
+    on_checkpoint: Callable[[datetime], None] | None,
+) -> dict[str, Any]:
+    total = len(scenario.plan)
+    # The demo aggregates once, at the scenario's now, after the last upload: the app's
+    # background worker must not run meanwhile, whatever the settings say.
+    app = create_app(settings.model_copy(update={"aggregate_interval_s": 0}))
+    clock = ReplayClock(scenario.start)
+    app.state.ingestor = ReplayIngestor(settings, app.state.ingestor.hasher, clock)
+    sent = accepted = duplicates = rejected = batches = 0
+    bad_accepted = 0
+    good_rejected: Counter[str] = Counter()
+    transport = httpx.ASGITransport(app=app)
+    # ASGITransport does not run the lifespan (engine, sessions); run it around the client.
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://demo") as client,
+    ):
+        for batch in scenario.reading_batches(POST_BATCH):
+            while checkpoints and batch.uploaded_at > checkpoints[0]:
+                at = checkpoints.pop(0)
+                if on_checkpoint is not None:
+                    on_checkpoint(at)
+            clock.now = batch.uploaded_at
+            response = await client.post(
+                "/v1/readings",
+                content=orjson.dumps({"readings": batch.readings}),
+                headers={"content-type": "application/json"},
+            )
+            if response.status_code != 200:
+                raise DemoError(f"batch {batch.number} refused: {response.status_code} "
+                                f"{response.text[:300]}")  # fmt: skip
+            answer = response.json()
+            accepted += answer["accepted"]
+            duplicates += answer["duplicates"]
+            rejected += answer["rejected_readings"]
+            first: dict[int, dict[str, Any]] = {}
+            for problem in answer["rejected"]:
+                first.setdefault(problem["index"], problem)
+            for index, reading in enumerate(batch.readings):
+                injected = str(reading.get("id", "")).startswith("x")
+                if injected and index not in first:
+                    bad_accepted += 1
+                elif not injected and index in first:
+                    good_rejected[f"{first[index]['field']}/{first[index]['code']}"] += 1
+            sent += len(batch.readings)
+            batches += 1
+            progress("ingest", sent, total)
+        for at in checkpoints:  # any left after the last upload
+            if on_checkpoint is not None:
+                on_checkpoint(at)
+        stats = (await client.get("/v1/stats")).json()
+    return {
+        "batches": batches,
+        "sent": sent,
+        "client_tally": {"accepted": accepted, "duplicates": duplicates, "rejected": rejected},
+        "stats": stats,
+        "injected_accepted": bad_accepted,
+        "good_readings_rejected": dict(sorted(good_rejected.items())),
+    }
+
+
+def load_decisions(session: Session, *, resolution: int) -> pd.DataFrame:
+    """Decisions at ``resolution``: cell (int64), operator, radio ("any" for all radios
+    together), status."""
+    c = CellStatus
+    rows = session.execute(
+        select(c.h3_cell, c.operator, c.radio, c.status)
+        .where(c.resolution == resolution)
+        .order_by(c.operator, c.radio, c.h3_cell)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["cell", "operator", "radio", "status"])
+    return frame.astype({"cell": "int64"})
+
+
+@dataclass(frozen=True)
+class ZoneRow:
+    """An active dead zone as the summary lists it (areas in km², distances in metres)."""
+
+    id: str
+    operator: str
+    rank: int
+    cells: list[str]
+    area_km2: float
+    readings: int
+    devices: int
+
+
+def zone_rows(session: Session) -> list[ZoneRow]:
+    """Active dead zones, by scope and rank."""
+    z = DeadZone
+    rows = session.execute(
+        select(z.id, z.operator, z.rank, z.cells, z.area_km2, z.readings, z.devices)
+        .where(z.active.is_(True))
+        .order_by(z.operator, z.rank)
+    ).all()
+    return [
+        ZoneRow(zone_id, operator, rank or 0, list(cells), area, readings, devices)
+        for zone_id, operator, rank, cells, area, readings, devices in rows
+    ]
+
+
+def write_maps(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    scenario: Scenario,
+    out: Path,
+    *,
+    progress: Progress = _no_progress,
+) -> dict[str, Path]:
+    """The coverage, dead-zone (with the suggested sites and their coverage circles) and
+    progress pages, self-contained (they open offline), with the communes drawn as
+    outlines. Dated with the scenario's ``now``, not the clock."""
+    areas = [
+        AreaOutline(str(name), geometry)
+        for name, geometry in zip(
+            scenario.communes["name"], scenario.communes.geometry, strict=True
+        )
+    ]
+    title = f"({scenario.size}, seed {scenario.seed})"
+    files: dict[str, Path] = {}
+    progress("maps", 0, 3)
+    with session_scope(sessions, write=False) as session:
+        meta = map_meta(f"deadzone demo: coverage {title}", data_date=scenario.now)
+        page = coverage_page(session, meta=meta, areas=areas)
+        files[COVERAGE_HTML] = write_map_html(page, out / COVERAGE_HTML)
+        progress("maps", 1, 3)
+        meta = map_meta(f"deadzone demo: dead zones {title}", data_date=scenario.now)
+        page = deadzone_page(
+            session, meta=meta, operator=ANY, areas=areas, sites=PLAN_SITES, settings=settings
+        )
+        files[DEADZONES_HTML] = write_map_html(page, out / DEADZONES_HTML)
+        progress("maps", 2, 3)
+        meta = map_meta(f"deadzone demo: progress {title}", data_date=scenario.now)
+        page = progress_page(session, settings, meta=meta)
+        files[PROGRESS_HTML] = write_map_html(page, out / PROGRESS_HTML)
+        progress("maps", 3, 3)
+    return files
+
+
+def expected_rejections(scenario: Scenario, settings: Settings) -> dict[str, int]:
+    """Rejections by "field/code" that the scenario's stream should cause.
+
+    The injected bad readings count by kind (``EXPECTED_REJECTION``). The drawn readings
+    that the gate refuses (GPS accuracy or speed over the settings' limits; accuracy is
+    checked first) count once per upload: a refused reading sent again is refused again,
+    not counted as a duplicate, since it was never stored. A "future" or "too old" reading
+    made from a drawn reading with a bad fix is refused for the fix, which the gate checks
+    before the time.
+    """
+    injected = scenario.injected
+    expected: Counter[str] = Counter()
+    for kind in (*SCHEMA_KINDS, *GATE_KINDS):
+        count = injected["schema_invalid"].get(kind) or injected["gate_rejected"].get(kind, 0)
+        field_name, code = EXPECTED_REJECTION[kind]
+        expected[f"{field_name}/{code}"] += count
+    plan = scenario.plan
+    rows = plan.order[plan.order >= 0]
+    # Rounded as the upload dicts carry them (uploads.rows_to_dicts), so the limits compare
+    # exactly as on the server.
+    accuracy = np.round(plan.columns.accuracy_m[rows].astype(np.float64), 1)
+    speed = np.round(plan.columns.speed_mps[rows].astype(np.float64), 1)
+    inaccurate = accuracy > settings.max_accuracy_m
+    expected["accuracy_m/inaccurate"] += int(inaccurate.sum())
+    expected["speed_mps/too_fast"] += int((~inaccurate & (speed > settings.max_speed_mps)).sum())
+    oldest = scenario.now - timedelta(days=settings.retention_days)
+    for extra in plan.extras:
+        observed = _aware_time(extra.get("observed_at"))
+        if observed is None or oldest <= observed <= scenario.now:
+            continue  # not a future or too-old reading
+        reason = "observed_at/future" if observed > scenario.now else "observed_at/too_old"
+        if (extra.get("accuracy_m") or 0.0) > settings.max_accuracy_m:
+            expected[reason] -= 1
+            expected["accuracy_m/inaccurate"] += 1
+        elif (extra.get("speed_mps") or 0.0) > settings.max_speed_mps:
+            expected[reason] -= 1
+            expected["speed_mps/too_fast"] += 1
+    return dict(sorted(expected.items()))
+
+
+def _aware_time(text: Any) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def build_summary(
+    scenario: Scenario,
+    settings: Settings,
+    *,
+    ingest: dict[str, Any],
+    scores: dict[str, ScopeScore],
+    radio_scores: dict[str, ScopeScore],
+    zones: list[ZoneRow],
+    cells: dict[int, int],
+    engine_name: str,
+) -> dict[str, Any]:
+    """The machine-readable summary; everything but ``seconds`` is a function of (size,
+    seed, settings)."""
+    injected = scenario.injected
+    stats = ingest["stats"]
+    counted = {f"{r['field']}/{r['code']}": r["count"] for r in stats["rejections"]}
+    expected = expected_rejections(scenario, settings)
+    bad_injected = sum(injected["schema_invalid"].values()) + sum(
+        injected["gate_rejected"].values()
+    )
+    people = scenario.cells.set_index("cell")["population"]
+    truth_any = scenario.cells.set_index("cell")["best_class"].astype(str)
+    top = []
+    for zone in [z for z in zones if z.operator == ANY][:TOP_ZONES]:
+        inside = [c for c in (h3.str_to_int(c) for c in zone.cells) if c in people.index]
+        top.append(
+            {
+                "rank": zone.rank,
+                "id": zone.id,
+                "cells": len(zone.cells),
+                "area_km2": round(zone.area_km2, 3),
+                "readings": zone.readings,
+                "devices": zone.devices,
+                "people": round(float(people.loc[inside].sum())),
+                "truly_dead_cells": int((truth_any.loc[inside] == "dead").sum()),
+            }
+        )
+    return {
+        "scenario": {
+            "size": scenario.size,
+            "seed": scenario.seed,
+            "now": scenario.now.isoformat(),
+            "window_start": scenario.start.isoformat(),
+            "cells": len(scenario.cells),
+            "population": int(scenario.villages["population"].sum()),
+            "communes": len(scenario.communes),
+            "villages": len(scenario.villages),
+            "residents": scenario.summary()["residents"],
+            "cells_by_best_class": scenario.summary()["cells_by_best_class"],
+            "site_built": {
+                "operator": scenario.site_built.operator,
+                "village": scenario.site_built.village_name,
+                "built_at": scenario.site_built.built_at.isoformat(),
+                "cells_changed": scenario.site_built.cells_changed,
+            },
+        },
+        "database": engine_name,
+        "settings": {
+            "resolution": settings.h3_resolution,
+            "min_readings": settings.min_readings,
+            "min_devices": settings.min_devices,
+            "min_devices_dead": settings.min_devices_dead,
+            "min_days": settings.min_days,
+            "min_dead_confidence": settings.min_dead_confidence,
+            "post_batch": POST_BATCH,
+        },
+        "ingest": {
+            "uploads_sent": ingest["sent"],
+            "batches": ingest["batches"],
+            "accepted": stats["accepted"],
+            "duplicates": stats["duplicates"],
+            "rejected": stats["rejected"],
+            "client_tally": ingest["client_tally"],
+            "rejections": {
+                key: {"expected": expected.get(key, 0), "counted": counted.get(key, 0)}
+                for key in sorted(set(expected) | set(counted))
+            },
+            "injected": {
+                "readings": injected["readings"],
+                "duplicates": injected["duplicates"],
+                "duplicates_of_gate_rejected": injected["duplicates_of_gate_rejected"],
+                "bad": bad_injected,
+                "drawn_gate_rejected": injected["gate_rejected_drawn"],
+                "accuracy_over_50m_downweighted": injected["accuracy_over_50m"],
+            },
+            "expected_accepted": injected["readings"] - injected["gate_rejected_drawn"],
+            "expected_duplicates": injected["duplicates"] - injected["duplicates_of_gate_rejected"],
+            "injected_accepted": ingest["injected_accepted"],
+            "good_readings_rejected": ingest["good_readings_rejected"],
+        },
+        "cells_decided": {str(res): n for res, n in cells.items()},
+        "zones": {
+            "by_scope": dict(sorted(Counter(z.operator for z in zones).items())),
+            "top": top,
+        },
+        "accuracy": {scope: score.as_dict() for scope, score in scores.items()},
+        "accuracy_by_radio": {scope: score.as_dict() for scope, score in radio_scores.items()},
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "  n/a" if value is None else f"{100 * value:5.1f}%"
+
+
+def _accuracy_line(scope: str, a: dict[str, Any]) -> str:
+    return (
+        f"  {scope:12} {a['cells_decided']:>7,}  {_pct(a['dead']['precision'])} "
+        f"{_pct(a['dead']['recall'])}    {_pct(a['covered']['precision'])} "
+        f"{_pct(a['covered']['recall'])}   {_pct(a['dead_populated_unknown_share'])} "
+        f"of {a['dead_populated_cells']:>6,}        {a['people_in_truly_dead']:>9,} / "
+        f"{a['people_in_called_dead']:,}"
+    )
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """The short human summary written to ``summary.txt``."""
+    s = summary["scenario"]
+    i = summary["ingest"]
+    lines = [
+        f"deadzone demo: {s['size']} province, seed {s['seed']}, now {s['now'][:10]} "
+        f"({summary['database']})",
+        f"  {s['cells']:,} cells (H3 r{summary['settings']['resolution']}), "
+        f"{s['population']:,} people, {s['villages']} villages, {s['residents']:,} residents "
+        "with phones",
+        f"  truth (best operator): {s['cells_by_best_class']}",
+        "",
+        "Ingest (POST /v1/readings, counted by GET /v1/stats)",
+        f"  uploads sent {i['uploads_sent']:,} in {i['batches']} batches; accepted "
+        f"{i['accepted']:,} (expected {i['expected_accepted']:,}), duplicates "
+        f"{i['duplicates']:,} (expected {i['expected_duplicates']:,}), rejected "
+        f"{i['rejected']:,}",
+        f"  injected bad readings accepted: {i['injected_accepted']}; good readings "
+        f"rejected: {i['good_readings_rejected'] or 'none'}",
+        "  rejections (field/code: counted / expected):",
+    ]
+    for key, pair in i["rejections"].items():
+        flag = "" if pair["counted"] == pair["expected"] else "   <- differs"
+        lines.append(f"    {key:44} {pair['counted']:>7,} / {pair['expected']:>7,}{flag}")
+    inj = i["injected"]
+    lines += [
+        f"  expected = the scenario's injected counts: {inj['bad']} malformed or implausible "
+        f"readings, {inj['drawn_gate_rejected']} drawn with GPS accuracy over 1000 m or speed "
+        "over 50 m/s;",
+        "  NaN, Android's 2147483647 and two signals at once all leave no single signal value "
+        "(strict JSON sends NaN as null);",
+        f"  duplicates: {inj['duplicates']} re-uploads minus {inj['duplicates_of_gate_rejected']} "
+        "of refused readings (refused again, not counted as duplicates);",
+        f"  {inj['accuracy_over_50m_downweighted']:,} readings have GPS accuracy over 50 m: "
+        "up to 1000 m they are kept and count half as evidence.",
+    ]
+    lines += [
+        "",
+        "Accuracy at the working resolution, cells with a decision (truth: the scenario's;",
+        "per operator: its best radio; 'any': the best operator and radio)",
+        "  scope        decided  dead prec/recall  covered prec/recall  truly dead populated"
+        " cells still unknown  people in truly dead / called dead cells",
+    ]
+    lines += [_accuracy_line(scope, a) for scope, a in summary["accuracy"].items()]
+    lines.append("  per operator and radio, against that radio's own truth:")
+    lines += [_accuracy_line(scope, a) for scope, a in summary["accuracy_by_radio"].items()]
+    z = summary["zones"]
+    lines += ["", f"Dead zones by scope: {z['by_scope']}"]
+    for t in z["top"]:
+        lines.append(
+            f"  #{t['rank']:<3} {t['id']:28} {t['cells']:>4} cells {t['area_km2']:>7.2f} km²  "
+            f"{t['people']:>6,} people  {t['truly_dead_cells']}/{t['cells']} truly dead"
+        )
+    lines += progress_lines(summary["progress"], summary["plan"])
+    lines += ["", "Seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def progress_lines(progress: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """The progress and plan part of ``summary.txt``."""
+    goal, trend = progress["goal"], progress["trend"]
+    shares = ", ".join(
+        f"{s['day'][5:]} {_pct(s['covered_share']).strip()}" for s in progress["snapshots"]
+    )
+    villages = progress["villages"]
+    accuracy = progress["village_accuracy"]
+    lines = [
+        "",
+        f"Progress (best of all operators; unknown counts as not covered): goal "
+        f"{_pct(goal['covered_share']).strip()} by {goal['deadline']}, trend {trend['status']}"
+        f", projected {_pct(trend['projected_share']).strip()}",
+        f"  people covered by snapshot: {shares}",
+        f"  villages now: trang song {villages['trang_song']}, lom song {villages['lom_song']}, "
+        f"covered {villages['covered']}, unknown {villages['unknown']}",
+        "  village status against the truth (rows: truth; columns: trang song, lom song, "
+        "covered, unknown):",
+    ]
+    for truth, row in accuracy["confusion"].items():
+        lines.append(f"    {truth:11} " + " ".join(f"{n:>5}" for n in row.values()))
+    for status in ("trang_song", "lom_song"):
+        a = accuracy[status]
+        lines.append(f"  {status}: precision {_pct(a['precision']).strip()}, recall "
+                     f"{_pct(a['recall']).strip()} over villages with a decision")  # fmt: skip
+    lines += [
+        "",
+        f"Suggested sites ({plan['operator']}, {plan['model']}, radius "
+        f"{plan['radius_km']:.2f} km):",
+    ]
+    for site in plan["sites"]:
+        names = ", ".join(site["villages"][:3]) + (" ..." if len(site["villages"]) > 3 else "")
+        lines.append(f"  #{site['rank']} {site['h3']} +{site['people_new']:,.0f} people "
+                     f"(total {site['people_cumulative']:,.0f}) {names}")  # fmt: skip
+    return lines

@@ -127,7 +127,7 @@ def run(backend: str, n: int, workdir: Path) -> None:
         t_rollup = timed(rollups)
         with sessions() as s:
             t_decide = timed(lambda: decide_resolution(s, settings, resolution=9, now=NOW))
-        from service.engine.aggregation import run_aggregation
+        from service.jobs import run_aggregation
 
         t_all = timed(lambda: run_aggregation(sessions, settings, now=NOW))
         bbox = f"{BOX[1]},{BOX[0]},{BOX[3]},{BOX[2]}"

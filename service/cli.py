@@ -308,7 +308,7 @@ def aggregate(
     and dead zones."""
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    from service.engine.aggregation import run_aggregation
+    from service.jobs import run_aggregation
     from service.store.database import make_sessionmaker
 
     settings = load_settings(database_url)
@@ -325,7 +325,7 @@ def aggregate(
             bar.update(tasks[step], completed=done, total=max(total, 1))
 
         report = run_aggregation(
-            make_sessionmaker(engine), settings, rebuild_all=rebuild, progress=progress
+            make_sessionmaker(engine), settings, rebuild_all=rebuild, on_step=progress
         )
     engine.dispose()
     cells = ", ".join(f"r{res}: {n:,}" for res, n in report.cells.items())

@@ -60,10 +60,10 @@ from service.areas.progress import (
     take_snapshot,
     village_states,
 )
-from service.engine.aggregation import run_aggregation
 from service.engine.decisions import ANY
 from service.errors import DeadzoneError
 from service.ingest.readings import Ingestor, IngestResult
+from service.jobs import run_aggregation
 from service.publish.mapdata import coverage_page, deadzone_page, map_meta, progress_page
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker, session_scope
@@ -230,7 +230,7 @@ def run_demo(
         seconds["ingest"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        report = run_aggregation(sessions, settings, now=scenario.now, progress=progress)
+        report = run_aggregation(sessions, settings, now=scenario.now, on_step=progress)
         with session_scope(sessions) as session:
             take_snapshot(session, settings, now=scenario.now)
         seconds["aggregate"] = time.perf_counter() - start

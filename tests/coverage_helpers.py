@@ -9,8 +9,8 @@ import h3
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.engine.aggregation import run_aggregation
 from service.ingest.readings import Ingestor
+from service.jobs import run_aggregation
 from service.settings import Settings
 from service.store.database import session_scope
 from service.store.models import CellStatus

@@ -75,7 +75,7 @@ def test_a_day_without_uploads_still_gets_its_snapshot(db_url, sessions, tmp_pat
     from datetime import timedelta
 
     from service.areas.progress import take_snapshot
-    from service.engine.aggregation import run_aggregation
+    from service.jobs import run_aggregation
     from service.store.database import session_scope
     from service.store.models import ProgressSnapshot
     from service.timestamps import utcnow

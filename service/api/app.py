@@ -24,9 +24,9 @@ from service.api.routes import (
     report,
     sites,
 )
-from service.engine.aggregation import AggregationWorker
 from service.errors import register_error_handlers
 from service.ingest.readings import Ingestor
+from service.jobs import AggregationWorker
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker
 

@@ -23,7 +23,7 @@ the zones are computed):
 Site suggestions (``plan_sites``) for one operator: targets are the populated cells the
 operator's decisions call ``dead``; candidate sites are the centres of the cells of the
 operator's dead zones and of their neighbours. A site covers the targets within the radius
-at which a rural Okumura-Hata / COST-231 Hata median path loss (``simulation.
+at which a rural Okumura-Hata / COST-231 Hata median path loss (``domain.
 propagation``, DESIGN.md "Planning helpers") brings the planned carrier's RSRP down to the
 1-bar threshold less a shadowing margin. Sites are chosen greedily, each time the one that
 newly covers the most people: for this maximal covering problem greedy is within 1 - 1/e of

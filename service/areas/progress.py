@@ -46,7 +46,6 @@ from service.engine.decisions import ANY
 from service.errors import NotFound, UnprocessableRequest
 from service.settings import Settings
 from service.store.models import (
-    AggregationRun,
     CellPopulation,
     CellStatus,
     Commune,
@@ -55,6 +54,7 @@ from service.store.models import (
     Village,
     VillageCell,
 )
+from service.store.runs import last_run
 
 PROVINCE: Final = PROVINCE_AREA  # the whole province's area code
 VILLAGE_STATUSES: Final = ("trang_song", "lom_song", "covered", "unknown")
@@ -435,11 +435,9 @@ def area_table(session: Session, settings: Settings, *, now: datetime) -> dict[s
         (r for r in rows if r["kind"] != PROVINCE),
         key=lambda r: (-r["gap_people"], -(r["gap_share"] or 0.0), r["code"]),
     )
-    # The newest run, as /v1/summary's aggregated_at (service.engine.aggregation.last_run, which
-    # this module cannot import: the aggregation imports planning, which imports us).
-    aggregated = session.scalar(
-        select(AggregationRun.finished_at).order_by(AggregationRun.id.desc()).limit(1)
-    )
+    # The newest run, as /v1/summary's aggregated_at.
+    run = last_run(session)
+    aggregated = run.finished_at if run is not None else None
     deadline = goal_deadline(settings, today=now.date())
     return {
         "measured_at": now.isoformat(),

@@ -1,45 +1,40 @@
-"""The aggregation job: statistics up to date, roll-ups, decisions and dead zones.
+"""The engine's run: statistics up to date, roll-ups, decisions and dead zones.
 
-``deadzone aggregate`` runs it; so does the service in the background. Each step is its
-own transaction, committed by ``session_scope``; readers see the previous decisions until
-the new ones commit together with the zones.
+The engine knows nothing of areas, plans or progress: what happens to the zones before they
+are stored (people, villages, priority) comes in as a hook, and what follows the run
+(snapshots, the background worker) lives in ``service.jobs``, which composes the layers.
+Each step is its own transaction, committed by ``session_scope``; readers see the previous
+decisions until the new ones commit together with the zones.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.areas.planning import annotate_zones
-from service.areas.progress import take_snapshot
 from service.engine.decisions import decide_resolution
 from service.engine.statistics import merge_new_readings, rebuild, rollup, safe_max_seq, watermark
 from service.engine.zones import Zone, find_zones
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.database import session_scope
-from service.store.models import (
-    AggregationRun,
-    CellPopulation,
-    CellStatus,
-    DeadZone,
-    ProgressSnapshot,
-    ReadingRow,
-)
+from service.store.models import AggregationRun, CellStatus, DeadZone
 from service.timestamps import utcnow
 
 log = logging.getLogger("deadzone")
 
-Progress = Callable[[str, int, int], None]
-"""Called as progress(step, done, total)."""
+StepCallback = Callable[[str, int, int], None]
+"""Called as on_step(step, done, total), e.g. to move a progress bar."""
+
+ZoneHook = Callable[[Session, list[Zone]], None]
+"""Called with the zones just found, before they are stored, in the same transaction."""
 
 MERGE_CHUNK = 500_000  # readings per merge transaction: bounds memory and lock time
 
@@ -54,7 +49,7 @@ class AggregationReport:
     seconds: dict[str, float]
 
 
-def _no_progress(step: str, done: int, total: int) -> None:
+def _quiet(step: str, done: int, total: int) -> None:
     return None
 
 
@@ -63,7 +58,7 @@ def update_statistics(
     settings: Settings,
     *,
     rebuild_all: bool = False,
-    progress: Progress = _no_progress,
+    on_step: StepCallback = _quiet,
 ) -> tuple[int, int]:
     """Merge new readings into the statistics (or rebuild them); return (seqs spanned,
     max seq)."""
@@ -71,9 +66,9 @@ def update_statistics(
         up_to = safe_max_seq(session)
     if rebuild_all:
         with session_scope(sessions) as session:
-            progress("statistics", 0, 1)
+            on_step("statistics", 0, 1)
             rebuild(session, settings, up_to=up_to)
-            progress("statistics", 1, 1)
+            on_step("statistics", 1, 1)
         return up_to, up_to
     with session_scope(sessions, write=False) as session:
         start = watermark(session)
@@ -84,33 +79,38 @@ def update_statistics(
             done += merge_new_readings(
                 session, settings, up_to=min(start + done + MERGE_CHUNK, up_to)
             )
-        progress("statistics", done, total)
+        on_step("statistics", done, total)
     return total, up_to
 
 
-def run_aggregation(
+def aggregate(
     sessions: sessionmaker[Session],
     settings: Settings,
     *,
     rebuild_all: bool = False,
     now: datetime | None = None,
-    progress: Progress = _no_progress,
+    on_step: StepCallback = _quiet,
+    annotate_zones: ZoneHook | None = None,
 ) -> AggregationReport:
-    """Bring statistics, roll-ups, decisions and dead zones up to date."""
+    """Bring statistics, roll-ups, decisions and dead zones up to date.
+
+    ``annotate_zones`` may add people, villages and a priority to the zones before they are
+    stored (``service.jobs`` passes the areas layer's); without it zones keep the engine's
+    cells-based score."""
     now = now or utcnow()
     timings: dict[str, float] = {}
     clock = _Clock(timings)
     with clock("statistics"):
         merged, max_seq = update_statistics(
-            sessions, settings, rebuild_all=rebuild_all, progress=progress
+            sessions, settings, rebuild_all=rebuild_all, on_step=on_step
         )
     resolutions = [settings.h3_resolution, *settings.rollup_resolutions]
     cells: dict[int, int] = {}
     with session_scope(sessions) as session:
         with clock("rollup"):
-            progress("roll-ups", 0, 1)
+            on_step("roll-ups", 0, 1)
             rollup(session, settings, settings.rollup_resolutions)
-            progress("roll-ups", 1, 1)
+            on_step("roll-ups", 1, 1)
         session.execute(delete(CellStatus))
         zones: list[Zone] = []
         for i, res in enumerate(resolutions):
@@ -127,10 +127,10 @@ def run_aggregation(
                         previous=previous_zones(session),
                         bridge_unknown=settings.bridge_unknown_gaps,
                     )
-                    # People, villages and the people-first priority (service.areas.planning).
-                    annotate_zones(session, zones, settings)
+                    if annotate_zones is not None:
+                        annotate_zones(session, zones)
                     store_zones(session, zones, now=now)
-            progress("decisions", i + 1, len(resolutions))
+            on_step("decisions", i + 1, len(resolutions))
         session.add(
             AggregationRun(
                 finished_at=utcnow(),
@@ -236,66 +236,3 @@ def store_zones(session: Session, zones: list[Zone], *, now: datetime) -> None:
         else:
             session.add(DeadZone(id=zone.id, **values))
     session.flush()
-
-
-class AggregationWorker:
-    """Runs the aggregation every ``aggregate_interval_s`` in a background thread of the
-    server, so the grid follows the readings without anyone running a command."""
-
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
-        self.sessions = sessions
-        self.settings = settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self.settings.aggregate_interval_s <= 0:
-            return
-        self._thread = threading.Thread(target=self._run, name="aggregation", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.settings.aggregate_interval_s):
-            try:
-                if self._new_readings():
-                    run_aggregation(self.sessions, self.settings)
-                    if self.settings.snapshot_after_aggregation:
-                        self._snapshot()
-                # Recomputing the province takes minutes: only when readings arrived. A
-                # day without uploads still gets its snapshot, so the series has no gaps.
-                elif self.settings.snapshot_after_aggregation and self._no_snapshot_today():
-                    self._snapshot()
-            except Exception:  # keep serving; the next round retries
-                log.exception("background aggregation failed")
-
-    def _snapshot(self) -> None:
-        """Today's progress from the decisions just made; the day's latest one is kept
-        (``take_snapshot`` replaces rows of the same day). Skipped while no population is
-        imported: there would be nobody to count as covered."""
-        with session_scope(self.sessions) as session:
-            if session.scalar(select(CellPopulation.h3_cell).limit(1)) is None:
-                return
-            take_snapshot(session, self.settings, now=utcnow())
-
-    def _no_snapshot_today(self) -> bool:
-        with session_scope(self.sessions, write=False) as session:
-            newest = session.scalar(select(func.max(ProgressSnapshot.day)))
-            decided = last_run(session) is not None
-        return decided and (newest is None or newest < utcnow().date())
-
-    def _new_readings(self) -> bool:
-        with session_scope(self.sessions, write=False) as session:
-            run = last_run(session)
-            newest = session.scalar(select(func.max(ReadingRow.seq)))
-        return newest is not None and (run is None or newest > run.max_seq)
-
-
-def last_run(session: Session) -> AggregationRun | None:
-    return session.scalars(
-        select(AggregationRun).order_by(AggregationRun.id.desc()).limit(1)
-    ).first()

@@ -14,13 +14,13 @@ import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.engine.aggregation import last_run
 from service.engine.decisions import ANY, STATUSES
 from service.engine.statistics import watermark
 from service.errors import NotFound, UnprocessableRequest
 from service.publish.exports import csv_text
 from service.settings import Settings
 from service.store.models import CellStatus, DeadZone, ReadingRow, Village
+from service.store.runs import last_run
 
 COORDINATE_DECIMALS = 6  # about 0.1 m: finer than any GPS fix, and keeps responses small
 

@@ -35,11 +35,11 @@ from maps import (
 from maps import DeadZone as ZoneRecord
 from service.areas.planning import plan_sites
 from service.areas.progress import cell_statuses, measure_progress, village_states
-from service.engine.aggregation import last_run
 from service.engine.decisions import ANY
 from service.publish.cells import ZONE_ORDER
 from service.settings import Settings
 from service.store.models import CellPopulation, CellStatus, Commune, DeadZone, Village
+from service.store.runs import last_run
 from service.timestamps import utcnow
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from service.cli import app as cli
-from service.engine.aggregation import run_aggregation
+from service.jobs import run_aggregation
 from service.settings import Settings
 from tests.conftest import make_reading
 

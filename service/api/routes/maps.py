@@ -27,7 +27,6 @@ from fastapi.responses import FileResponse, HTMLResponse
 from maps import asset_dir, map_to_html
 from service.api.access import ALL_OPERATORS, ApiKeyDep, require_operators
 from service.api.routes.coverage import OPERATOR_PATTERN
-from service.engine.aggregation import last_run
 from service.engine.decisions import ANY
 from service.errors import Forbidden, Unauthorized, UnprocessableRequest
 from service.publish.mapdata import (
@@ -39,6 +38,7 @@ from service.publish.mapdata import (
     progress_page,
 )
 from service.store.database import session_scope
+from service.store.runs import last_run
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.ingest.privacy import DeviceHasher
-from service.store.models import IngestCount, ReadingRow, RejectionCount
+from service.store.models import IngestCount, ReadingRow, RejectionCount, Site
 from tests.conftest import TEST_SECRET
 from tests.imports.conftest import (
     BIG_BAD_LINE,
@@ -225,10 +225,14 @@ def test_unknown_format_and_missing_file_exit_2(run_cli, tmp_path):
     assert bad_format.exit_code == 2 and "--format must be" in bad_format.output
 
 
-def test_cell_export_is_sent_to_import_sites(run_cli, tmp_path):
+def test_cell_export_is_stored_as_sites_like_the_api_does(run_cli, sessions, tmp_path):
+    """One dispatch behind `deadzone import` and POST /v1/imports (issue 11): a cell export
+    becomes sites on both, where the CLI used to refuse it."""
     result = run_cli("import", sample(tmp_path, "cell_export.csv"))
-    assert result.exit_code == 2
-    assert "deadzone import-sites" in result.output
+    assert result.exit_code == 0, result.output
+    assert "sites): added" in result.output
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Site)) > 0
 
 
 def test_opencellid_without_a_device_is_refused(run_cli, sessions, tmp_path):

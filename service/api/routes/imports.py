@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 
 from collectors.formats import FORMAT_NAMES, FormatError
-from service.errors import UnprocessableRequest
+from service.api.uploads import read_upload_form
+from service.errors import InvalidInput
+from service.ingest.dispatch import import_file
 from service.ingest.files import ImportReport
-from service.ingest.uploads import import_upload, read_upload_form
 
 router = APIRouter(prefix="/v1", tags=["imports"])
 
@@ -110,21 +111,19 @@ async def post_import(request: Request) -> Response:
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise UnprocessableRequest(
-                "no file: send it in a multipart part named 'file'", field="file"
-            )
+            raise InvalidInput("no file: send it in a multipart part named 'file'", field="file")
         format_name = _format_of(form)
         device = _text(form, "device") or None
         all_or_nothing = _flag(form, "all_or_nothing")
         try:
             report = await run_in_threadpool(
-                import_upload, state.sessions, state.ingestor, upload.file,
+                import_file, state.sessions, state.ingestor, upload.file,
                 format_name=format_name, device=device, all_or_nothing=all_or_nothing,
                 keep_rejected=SHOWN_REJECTED,
             )  # fmt: skip
         except FormatError as exc:
             name = upload.filename or "file"
-            raise UnprocessableRequest(f"{name}: {exc}", field="file") from None
+            raise InvalidInput(f"{name}: {exc}", field="file") from None
     finally:
         await form.close()
     return Response(orjson.dumps(answer_for(report)), media_type="application/json")
@@ -135,7 +134,7 @@ def _text(form: FormData, name: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise UnprocessableRequest(f"'{name}' must be a text field, not a file", field=name)
+        raise InvalidInput(f"'{name}' must be a text field, not a file", field=name)
     return value.strip()
 
 
@@ -144,7 +143,7 @@ def _format_of(form: FormData) -> str | None:
     if name in ("", "auto"):
         return None
     if name not in FORMAT_NAMES:
-        raise UnprocessableRequest(
+        raise InvalidInput(
             f"unknown format {name!r}; use auto or one of {', '.join(FORMAT_NAMES)}",
             field="format",
         )
@@ -157,4 +156,4 @@ def _flag(form: FormData, name: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise UnprocessableRequest(f"'{name}' must be true or false, got {value!r}", field=name)
+    raise InvalidInput(f"'{name}' must be true or false, got {value!r}", field=name)

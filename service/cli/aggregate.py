@@ -1,0 +1,62 @@
+"""Commands of the grid engine: `aggregate` and the ranked `zones`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from service.cli.context import DatabaseOpt, StepBars, console, load_settings, open_sessions
+
+
+def aggregate(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Recompute all statistics from the raw readings.")
+    ] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Merge new readings into the cell statistics, then recompute roll-ups, decisions
+    and dead zones."""
+    from service.jobs import run_aggregation
+
+    settings = load_settings(database_url)
+    bars = StepBars()
+    with open_sessions(settings, migrate=True) as sessions, bars.bar:
+        report = run_aggregation(sessions, settings, rebuild_all=rebuild, on_step=bars)
+    cells = ", ".join(f"r{res}: {n:,}" for res, n in report.cells.items())
+    console.print(
+        f"{'rebuilt' if report.rebuilt else 'merged'} {report.merged_readings:,} readings; "
+        f"cells {cells}; {report.zones} dead zones"
+    )
+
+
+def zones(
+    operator: Annotated[str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any'.")] = "any",
+    limit: Annotated[int, typer.Option(help="How many zones to list.")] = 20,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """List dead zones, highest priority first."""
+    from rich.table import Table
+
+    from service.publish.cells import list_zones
+    from service.store.database import session_scope
+
+    settings = load_settings(database_url)
+    with (
+        open_sessions(settings, migrate=False) as sessions,
+        session_scope(sessions, write=False) as session,
+    ):
+        total, found = list_zones(session, operator=operator, min_cells=1, limit=limit, offset=0)
+        table = Table(title=f"Dead zones ({operator}): {total} in all")
+        for name in ("rank", "id", "cells", "km²", "readings", "devices", "to signal", "last seen"):
+            text_column = name in ("id", "last seen")
+            table.add_column(name, justify="left" if text_column else "right", no_wrap=text_column)
+        for z in found:
+            distance = (
+                "-" if z.distance_to_covered_m is None else f"{z.distance_to_covered_m:,.0f} m"
+            )
+            table.add_row(
+                str(z.rank), z.id, str(z.cell_count), f"{z.area_km2:.2f}", str(z.readings),
+                str(z.devices), distance, z.last_seen.date().isoformat(),
+            )  # fmt: skip
+    console.print(table)

@@ -1,0 +1,54 @@
+"""`deadzone serve`: the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from service.cli.context import (
+    DEFAULT_DEMO_OUT,
+    DatabaseOpt,
+    DemoOutOpt,
+    console,
+    fail,
+    load_settings,
+    open_engine,
+)
+from service.errors import ConfigurationError
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    database_url: DatabaseOpt = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Serve the database of `deadzone demo` in --out.")
+    ] = False,
+    out: DemoOutOpt = DEFAULT_DEMO_OUT,
+) -> None:
+    """Run the HTTP API (uvicorn). Upgrades the schema first."""
+    import uvicorn
+
+    from service.api.app import create_app
+
+    settings = load_settings(database_url)
+    if demo:
+        from service.cli.demo import demo_serve_settings
+
+        settings = demo_serve_settings(out, database_url)
+    try:
+        settings.enforce_safe_for_serving()
+    except ConfigurationError as exc:
+        fail(exc.message)
+    with open_engine(settings, migrate=True):
+        pass
+    if workers > 1:
+        console.print("[yellow]--workers > 1 needs an import string; running one worker[/]")
+    if demo:
+        base = f"http://{host}:{port}"
+        console.print(f"demo pages: {base}/progress  {base}/plan  {base}/report")
+        console.print(f"demo maps: {base}/maps/coverage.html  {base}/maps/deadzones.html?sites=5  "
+                      f"{base}/maps/progress.html")  # fmt: skip
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.radio import DEFAULT_BARS, Radio
-from service.api.access import ApiKey
+from service.keys import ApiKey
 
 # A recognisable default so that a server started without configuration can tell that it
 # was not configured. Only ``environment=development`` may run with it.
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     api_keys: list[ApiKey] = Field(
         default_factory=list,
         description="Keys for one operator's data, as a JSON list of {name, role (planner or "
-        "authority), operators, sha256}; `deadzone api-key` makes one (service/access.py).",
+        "authority), operators, sha256}; `deadzone api-key` makes one (service/keys.py).",
     )
     h3_resolution: int = Field(
         default=9,

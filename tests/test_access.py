@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.api.access import ApiKey, check_operators, find_key, key_digest, new_key
-from service.errors import Forbidden, Unauthorized
+from service.api.access import check_operators
+from service.errors import AccessDenied, AuthenticationRequired
+from service.keys import ApiKey, find_key, key_digest, new_key
 
 VIETTEL_KEY = new_key()
 AUTHORITY_KEY = new_key()
@@ -27,7 +28,7 @@ def test_best_of_all_operators_needs_no_key_even_in_production() -> None:
 def test_a_planner_reads_its_own_operator_only() -> None:
     check(VIETTEL_KEY, "452-04")
     check(VIETTEL_KEY, "452-04", "any")
-    with pytest.raises(Forbidden, match="452-01"):
+    with pytest.raises(AccessDenied, match="452-01"):
         check(VIETTEL_KEY, "452-04", "452-01")
 
 
@@ -36,15 +37,15 @@ def test_the_authority_reads_every_operator() -> None:
 
 
 def test_missing_or_unknown_key_is_unauthorized_and_says_how_to_send_one() -> None:
-    with pytest.raises(Unauthorized, match="X-Deadzone-Key"):
+    with pytest.raises(AuthenticationRequired, match="X-Deadzone-Key"):
         check(None, "452-04")
-    with pytest.raises(Unauthorized, match="unknown API key"):
+    with pytest.raises(AuthenticationRequired, match="unknown API key"):
         check(VIETTEL_KEY + "x", "452-04")
 
 
 def test_without_configured_keys_development_is_open_and_production_closed() -> None:
     check(None, "452-04", keys=[], dev=True)
-    with pytest.raises(Forbidden, match="DEADZONE_API_KEYS"):
+    with pytest.raises(AccessDenied, match="DEADZONE_API_KEYS"):
         check(VIETTEL_KEY, "452-04", keys=[])
 
 

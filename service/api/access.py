@@ -25,94 +25,54 @@ answers 403 to per-operator requests until keys are configured: closed by defaul
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
-import secrets
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final
 
 from fastapi import Depends, Header, Query
-from pydantic import BaseModel, Field
 
-from service.errors import Forbidden, Unauthorized
+from domain.vocabulary import BEST_OF_ALL
+from service.errors import AccessDenied, AuthenticationRequired
+from service.keys import ApiKey, find_key
 
-if TYPE_CHECKING:  # settings import this module for ApiKey
+if TYPE_CHECKING:
     from service.settings import Settings
 
 KEY_HEADER: Final = "X-Deadzone-Key"
 KEY_QUERY: Final = "api_key"
-PUBLIC_SCOPE: Final = "any"  # best of all operators: service.engine.decisions.ANY
-ALL_OPERATORS: Final = "*"
-
-Role = Literal["planner", "authority"]
-
-
-class ApiKey(BaseModel):
-    """One configured key: who holds it, what it may read, and the SHA-256 of the key."""
-
-    name: str = Field(min_length=1, description="Holder, for logs and error messages.")
-    role: Role
-    operators: list[str] = Field(
-        default_factory=list,
-        description="MCC-MNC codes a planner may read ('*': all); ignored for authority.",
-    )
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex SHA-256 of the key.")
-
-    def may_read(self, operator: str) -> bool:
-        if self.role == "authority":
-            return True
-        return ALL_OPERATORS in self.operators or operator in self.operators
-
-
-def key_digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def new_key() -> str:
-    """A random key, 256 bits, URL-safe (it may travel in a query string)."""
-    return secrets.token_urlsafe(32)
-
-
-def find_key(keys: Collection[ApiKey], key: str) -> ApiKey | None:
-    """The configured entry of ``key``, comparing digests in constant time."""
-    digest = key_digest(key)
-    found = None
-    for entry in keys:  # no early return: the time does not tell which entry matched
-        if hmac.compare_digest(entry.sha256, digest):
-            found = entry
-    return found
+PUBLIC_SCOPE: Final = BEST_OF_ALL  # the best of all operators is public
 
 
 def check_operators(
     keys: Collection[ApiKey], *, development: bool, key: str | None, operators: Collection[str]
 ) -> None:
     """Refuse unless ``key`` may read every operator in ``operators`` (module doc).
-    Raises ``Unauthorized`` (no key or an unknown key) or ``Forbidden`` (not allowed)."""
+    Raises ``AuthenticationRequired`` (no key or an unknown key) or ``AccessDenied`` (not
+    allowed)."""
     private = sorted(set(operators) - {PUBLIC_SCOPE})
     if not private:
         return
     if not keys:
         if development:
             return
-        raise Forbidden(
+        raise AccessDenied(
             "per-operator data needs an API key and this server has none configured "
             "(DEADZONE_API_KEYS; `deadzone api-key` makes one)",
             field="operator",
         )
     if not key:
-        raise Unauthorized(
+        raise AuthenticationRequired(
             f"per-operator data ({', '.join(private)}) needs an API key: send the "
             f"{KEY_HEADER} header or ?{KEY_QUERY}=; operator=any needs none",
             field=KEY_QUERY,
         )
     entry = find_key(keys, key)
     if entry is None:
-        raise Unauthorized("unknown API key", field=KEY_QUERY)
+        raise AuthenticationRequired("unknown API key", field=KEY_QUERY)
     refused = [op for op in private if not entry.may_read(op)]
     if refused:
-        raise Forbidden(
+        raise AccessDenied(
             f"the key of {entry.name!r} ({entry.role}) may not read {', '.join(refused)}",
             field="operator",
         )
@@ -131,7 +91,7 @@ def require_operators(settings: Settings, key: str | None, operators: Collection
 def readable_operators(settings: Settings, key: str | None, operators: Collection[str]) -> set[str]:
     """Those of ``operators`` that ``key`` may read: for answers that list every operator
     (``/v1/summary``) and leave out, rather than refuse, what the caller may not see. A
-    key that was sent but is unknown is still refused (``Unauthorized``): a typo must not
+    key that was sent but is unknown is still refused (``AuthenticationRequired``): a typo must not
     look like "no data"."""
     wanted = set(operators)
     public = wanted & {PUBLIC_SCOPE}
@@ -143,7 +103,7 @@ def readable_operators(settings: Settings, key: str | None, operators: Collectio
         return public
     entry = find_key(settings.api_keys, key)
     if entry is None:
-        raise Unauthorized("unknown API key", field=KEY_QUERY)
+        raise AuthenticationRequired("unknown API key", field=KEY_QUERY)
     return public | {op for op in wanted if entry.may_read(op)}
 
 

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from collectors.reading import ReadingBatch
 from service.api.access import mask_query_secrets_in_access_log
+from service.api.errors import register_error_handlers
 from service.api.routes import (
     areas,
     coverage,
@@ -24,7 +25,6 @@ from service.api.routes import (
     report,
     sites,
 )
-from service.errors import register_error_handlers
 from service.ingest.readings import Ingestor
 from service.jobs import AggregationWorker
 from service.settings import Settings

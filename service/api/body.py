@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from service.errors import BadRequest, PayloadTooLarge
+from service.errors import InputTooLarge, MalformedInput
 
 
 async def read_body(request: Request, *, max_bytes: int) -> bytes:
@@ -19,13 +19,13 @@ async def read_body(request: Request, *, max_bytes: int) -> bytes:
     """
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
-        raise BadRequest(
+        raise MalformedInput(
             f"unsupported Content-Encoding {encoding!r}; send identity or gzip",
             field="Content-Encoding",
         )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(
+        raise InputTooLarge(
             f"body of {declared} bytes is larger than the limit of {max_bytes} bytes",
             limit_bytes=max_bytes,
         )
@@ -36,7 +36,7 @@ async def read_body(request: Request, *, max_bytes: int) -> bytes:
     async for chunk in request.stream():
         received += len(chunk)
         if received > max_bytes:
-            raise PayloadTooLarge(
+            raise InputTooLarge(
                 f"body is larger than the limit of {max_bytes} bytes", limit_bytes=max_bytes
             )
         if inflater is None:
@@ -45,26 +45,26 @@ async def read_body(request: Request, *, max_bytes: int) -> bytes:
         try:
             out = inflater.decompress(chunk, max_bytes - produced + 1)
         except zlib.error as exc:
-            raise BadRequest(f"body is not valid gzip: {exc}") from None
+            raise MalformedInput(f"body is not valid gzip: {exc}") from None
         produced += len(out)
         if produced > max_bytes or inflater.unconsumed_tail:
-            raise PayloadTooLarge(
+            raise InputTooLarge(
                 f"decompressed body is larger than the limit of {max_bytes} bytes",
                 limit_bytes=max_bytes,
             )
         chunks.append(out)
     if inflater is not None and not inflater.eof:
-        raise BadRequest("body is not valid gzip: the stream is truncated")
+        raise MalformedInput("body is not valid gzip: the stream is truncated")
     return b"".join(chunks)
 
 
 def parse_json(body: bytes) -> Any:
     """Decode JSON, naming the line and column of a syntax error."""
     if not body.strip():
-        raise BadRequest("body is empty; expected a JSON object")
+        raise MalformedInput("body is empty; expected a JSON object")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(
+        raise MalformedInput(
             f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None

@@ -46,10 +46,10 @@ from pyproj import CRS
 from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.errors import UnprocessableRequest
+from service.errors import InvalidInput
+from service.store.dialect import upsert_insert
 from service.store.models import Commune, Village
 from service.store.spatial import WGS84
 
@@ -70,7 +70,7 @@ _ALIASES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-class AreaFileError(UnprocessableRequest):
+class AreaFileError(InvalidInput):
     """The file as a whole cannot be imported (unreadable, no CRS on projected numbers...)."""
 
 
@@ -305,8 +305,7 @@ def upsert_areas(session: Session, found: AreaImport, *, now: datetime) -> tuple
     if not rows:
         return 0, 0
     existing = set(session.scalars(table.select().with_only_columns(table.c.code)))
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table)
+    stmt = upsert_insert(session, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["code"],
         set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != "code"},

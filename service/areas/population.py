@@ -38,7 +38,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from service.areas.boundaries import cells_to_communes
-from service.errors import UnprocessableRequest
+from service.errors import InvalidInput
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.models import CellPopulation, Village, VillageCell
@@ -181,16 +181,16 @@ def import_population_raster(session: Session, settings: Settings, path: Path) -
         import rasterio
         from rasterio.transform import xy
     except ImportError:
-        raise UnprocessableRequest(
+        raise InvalidInput(
             "reading a population raster needs rasterio: pip install rasterio", field="raster"
         ) from None
     try:
         dataset = rasterio.open(path)
     except Exception as exc:  # rasterio.errors.RasterioIOError and friends
-        raise UnprocessableRequest(f"cannot read {path.name}: {exc}", field="raster") from None
+        raise InvalidInput(f"cannot read {path.name}: {exc}", field="raster") from None
     with dataset:
         if dataset.crs is None:
-            raise UnprocessableRequest(
+            raise InvalidInput(
                 f"{path.name} declares no CRS; WorldPop rasters are EPSG:4326", field="crs"
             )
         band = dataset.read(1, masked=True).astype(np.float64)

@@ -108,8 +108,8 @@ def test_one_operators_map_needs_a_key_that_may_read_it(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from service.api.access import ApiKey, key_digest, new_key
     from service.api.app import create_app
+    from service.keys import ApiKey, key_digest, new_key
 
     key = new_key()
     viettel = ApiKey(name="viettel", role="planner", operators=["452-04"], sha256=key_digest(key))

@@ -159,7 +159,7 @@ def test_one_operators_plan_asks_for_a_key_and_carries_it_to_the_downloads(
 ) -> None:
     from pydantic import SecretStr
 
-    from service.api.access import ApiKey, key_digest, new_key
+    from service.keys import ApiKey, key_digest, new_key
     from tests.conftest import TEST_SECRET
     from tests.report.conftest import LiveServer
 

@@ -34,7 +34,7 @@ from collectors.formats import (
 from collectors.formats.registry import GZIP_MAGIC
 from collectors.reading import MAX_DEVICE_LENGTH
 from service.api.body import read_body
-from service.errors import BadRequest
+from service.errors import MalformedInput
 from service.ingest.files import ImportReport, import_geosubmit
 from service.store.database import session_scope
 from service.timestamps import utcnow
@@ -45,7 +45,7 @@ router = APIRouter(tags=["mls"])
 DEVICE_HEADER: Final = "X-Deadzone-Device"
 
 
-class MlsError(BadRequest):
+class MlsError(MalformedInput):
     """A 400 in the error shape of MLS (ichnaea docs, "api/index", Errors), which MLS
     clients read; ``message`` is deadzone's explanation, ``reason`` MLS's code."""
 
@@ -122,7 +122,7 @@ async def post_geosubmit(
             body = gunzip_body(body, max_bytes=max_bytes)
         # A body of a few MB takes tens of milliseconds to parse: off the event loop.
         rows = await run_in_threadpool(parse_geosubmit, body, device=token, received_at=now)
-    except (GeosubmitParseError, BadRequest) as exc:
+    except (GeosubmitParseError, MalformedInput) as exc:
         log.info("geosubmit parse error: %s", exc)
         raise MlsError(str(exc), reason="parseError") from None
 

@@ -20,15 +20,16 @@ import re
 import threading
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 
 from maps import asset_dir, map_to_html
-from service.api.access import ALL_OPERATORS, ApiKeyDep, require_operators
+from service.api.access import ApiKeyDep, require_operators
 from service.api.routes.coverage import OPERATOR_PATTERN
 from service.engine.decisions import ANY
-from service.errors import Forbidden, Unauthorized, UnprocessableRequest
+from service.errors import AccessDenied, AuthenticationRequired, InvalidInput, NotFound
+from service.keys import ALL_OPERATORS
 from service.publish.mapdata import (
     areas_fingerprint,
     coverage_page,
@@ -144,9 +145,9 @@ async def coverage_html(
     else:
         try:  # every operator: only for a key that may read them all
             require_operators(settings, api_key, [ALL_OPERATORS])
-        except Forbidden:
+        except AccessDenied:
             operators = (ANY,)
-        except Unauthorized:
+        except AuthenticationRequired:
             if api_key:  # a key was sent but is unknown: say so, not a quietly smaller map
                 raise
             operators = (ANY,)
@@ -191,13 +192,13 @@ def asset_file(name: str) -> FileResponse:
     path = (root / name).resolve()
     media = ASSET_MEDIA_TYPES.get(path.suffix)
     if media is None or not path.is_relative_to(root) or not path.is_file():
-        raise HTTPException(status_code=404, detail=f"no such file: {name}")
+        raise NotFound(f"no such file: {name}", field="name")
     return FileResponse(path, media_type=media)
 
 
 def _check_operator(operator: str) -> None:
     if not re.fullmatch(OPERATOR_PATTERN, operator):
-        raise UnprocessableRequest(
+        raise InvalidInput(
             f"operator must be 'any' or an MCC-MNC such as 452-04, got {operator!r}",
             field="operator",
         )

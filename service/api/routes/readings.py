@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from service.api.body import parse_json, read_body
 from service.api.dependencies import SessionDep
-from service.errors import PayloadTooLarge, UnprocessableRequest
+from service.errors import InputTooLarge, InvalidInput
 from service.ingest.counters import IngestStats, ingest_stats
 from service.ingest.readings import IngestResult
 from service.store.database import session_scope
@@ -92,18 +92,18 @@ async def post_readings(request: Request) -> Response:
 def readings_of(payload: Any, *, max_readings: int) -> list[Any]:
     """The ``readings`` array of a batch body, or a 413/422 that says what is wrong."""
     if not isinstance(payload, dict):
-        raise UnprocessableRequest(
+        raise InvalidInput(
             f'body must be a JSON object {{"readings": [...]}}, got {type(payload).__name__}'
         )
     unknown = sorted(set(payload) - {"readings"})
     if unknown:
-        raise UnprocessableRequest(f"unknown top-level field(s): {', '.join(unknown)}",
+        raise InvalidInput(f"unknown top-level field(s): {', '.join(unknown)}",
                                    field=unknown[0])  # fmt: skip
     items = payload.get("readings")
     if not isinstance(items, list):
-        raise UnprocessableRequest("'readings' must be an array of readings", field="readings")
+        raise InvalidInput("'readings' must be an array of readings", field="readings")
     if len(items) > max_readings:
-        raise PayloadTooLarge(
+        raise InputTooLarge(
             f"{len(items)} readings in one batch; the limit is {max_readings}",
             field="readings",
             limit_readings=max_readings,

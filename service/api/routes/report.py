@@ -17,10 +17,11 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from maps.assets import asset_dir
+from service.errors import NotFound
 
 router = APIRouter(tags=["reporter"])
 
@@ -74,7 +75,7 @@ def service_worker() -> Response:
 @router.get("/report/leaflet/{name:path}", include_in_schema=False)
 def leaflet_file(name: str) -> FileResponse:
     if name not in LEAFLET_FILES:
-        raise HTTPException(status_code=404, detail=f"no such file: {name}")
+        raise NotFound(f"no such file: {name}", field="name")
     return FileResponse(asset_dir() / "leaflet" / name, media_type=LEAFLET_FILES[name],
                         headers=REVALIDATE)  # fmt: skip
 
@@ -82,7 +83,7 @@ def leaflet_file(name: str) -> FileResponse:
 @router.get("/report/{name}", include_in_schema=False)
 def shell_file(name: str) -> FileResponse:
     if name not in SHELL_FILES:
-        raise HTTPException(status_code=404, detail=f"no such file: {name}")
+        raise NotFound(f"no such file: {name}", field="name")
     return FileResponse(STATIC_DIR / name, media_type=SHELL_FILES[name], headers=REVALIDATE)
 
 

@@ -4,22 +4,21 @@
 no CDN: self-contained (assets inlined) or linked to ``asset_dir()`` under a URL prefix.
 """
 
+from domain.vocabulary import BEST_OF_ALL, VILLAGE_STATUSES, Decision
+
 from .assets import asset_dir, asset_versions
 from .coverage import coverage_map
 from .deadzones import deadzone_map
 from .model import (
-    BEST_OF_ALL,
     CELL_COLUMNS,
-    VILLAGE_STATUSES,
     AreaOutline,
     CellRecord,
-    CellStatus,
     CommuneProgress,
-    DeadZone,
     MapMeta,
     PlannedSite,
     VillageMark,
     VillageStatus,
+    ZoneRecord,
     cells_to_frame,
 )
 from .page import map_to_html, write_map_html
@@ -31,9 +30,9 @@ __all__ = [
     "VILLAGE_STATUSES",
     "AreaOutline",
     "CellRecord",
-    "CellStatus",
+    "Decision",
     "CommuneProgress",
-    "DeadZone",
+    "ZoneRecord",
     "MapMeta",
     "PlannedSite",
     "VillageMark",

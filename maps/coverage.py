@@ -24,9 +24,11 @@ import h3
 import numpy as np
 import pandas as pd
 
+from domain.vocabulary import BEST_OF_ALL, Decision
+
 from .encoding import SCALE, int_lists_to_texts, json_for_script, rings_to_texts
 from .i18n import labels_for
-from .model import BEST_OF_ALL, AreaOutline, CellRecord, CellStatus, MapMeta, cells_to_frame
+from .model import AreaOutline, CellRecord, MapMeta, cells_to_frame
 from .page import Bounds, MapScript, ScriptLayer, add_area_outlines, finish_map, new_map
 from .palette import STATUS_ORDER, STATUS_STYLES
 from .patches import Patch, frame_to_patches
@@ -38,7 +40,7 @@ MIN_EDGE_PX = 4.0
 EQUATOR_M_PER_PX_Z0 = 156_543.03392
 # Statuses whose res-9 cells carry per-cell evidence for the click popup. Covered and unknown
 # cells are the bulk of a province; leaving them out keeps the page under budget.
-DEFAULT_CELL_DETAIL: tuple[str, ...] = (CellStatus.DEAD.value, CellStatus.WEAK.value)
+DEFAULT_CELL_DETAIL: tuple[str, ...] = (Decision.DEAD.value, Decision.WEAK.value)
 _NS_PER_DAY = 86_400 * 10**9
 
 
@@ -205,7 +207,7 @@ def legend_html(meta: MapMeta, *, has_rollups: bool) -> str:
     """Legend listing every class and what it means, escaped."""
     labels = labels_for(meta.lang)
     items = []
-    for status in (CellStatus.COVERED, CellStatus.WEAK, CellStatus.DEAD, CellStatus.UNKNOWN):
+    for status in (Decision.COVERED, Decision.WEAK, Decision.DEAD, Decision.UNKNOWN):
         style = STATUS_STYLES[status]
         border = "dashed" if style.dash else "solid"
         swatch = (

@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .encoding import geometry_to_polygons, json_for_script
 from .i18n import format_number, labels_for
-from .model import AreaOutline, DeadZone, MapMeta, PlannedSite
+from .model import AreaOutline, MapMeta, PlannedSite, ZoneRecord
 from .page import (
     Bounds,
     ScriptLayer,
@@ -24,12 +24,12 @@ from .page import (
 from .palette import SITE_CIRCLE_STYLE, ZONE_STYLE
 
 
-def order_zones(zones: Sequence[DeadZone]) -> list[DeadZone]:
+def order_zones(zones: Sequence[ZoneRecord]) -> list[ZoneRecord]:
     """Highest priority first; rank breaks ties, then id, so the order is stable."""
     return sorted(zones, key=lambda z: (-z.priority, z.rank, z.id))
 
 
-def _operator_names(zone: DeadZone, meta: MapMeta) -> str:
+def _operator_names(zone: ZoneRecord, meta: MapMeta) -> str:
     names = [
         f"{meta.operator_names[op]} ({op})" if op in meta.operator_names else op
         for op in zone.operators
@@ -37,7 +37,7 @@ def _operator_names(zone: DeadZone, meta: MapMeta) -> str:
     return ", ".join(names)
 
 
-def zone_popup_html(zone: DeadZone, meta: MapMeta) -> str:
+def zone_popup_html(zone: ZoneRecord, meta: MapMeta) -> str:
     """Popup of one zone; every text from data is escaped."""
     lang = meta.lang
     labels = labels_for(lang)
@@ -63,7 +63,7 @@ def zone_popup_html(zone: DeadZone, meta: MapMeta) -> str:
     return f"<div class='dz-popup'><b>{title}</b><table>{body}</table></div>"
 
 
-def zone_list_label(zone: DeadZone, meta: MapMeta) -> str:
+def zone_list_label(zone: ZoneRecord, meta: MapMeta) -> str:
     """One line of the side list: id, area, and population or first village when known."""
     lang = meta.lang
     labels = labels_for(lang)
@@ -123,7 +123,7 @@ def _bounds(geometries: Sequence[BaseGeometry], sites: Sequence[PlannedSite] = (
 
 
 def deadzone_map(
-    zones: Sequence[DeadZone],
+    zones: Sequence[ZoneRecord],
     *,
     meta: MapMeta,
     areas: Sequence[AreaOutline] = (),

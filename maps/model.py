@@ -12,33 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Literal
 
 import h3
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-# The operator value of a "best of all operators" cell (ITU SDG 9.c.1 counts a place as covered
-# when any operator serves it; DESIGN.md "Who uses it").
-BEST_OF_ALL = "any"
+from domain.vocabulary import VILLAGE_STATUSES, Decision
+from domain.vocabulary import VillageStatusName as VillageStatus
 
 Lang = Literal["vi", "en"]
 
-# How Vietnamese authorities count villages (DESIGN.md "Who uses it"): trắng sóng, no signal at
-# the village centre; lõm sóng, signal at the centre but dead residential clusters; covered;
-# unknown, not enough readings (never a success). The service decides; maps only draws.
-VillageStatus = Literal["trang_song", "lom_song", "covered", "unknown"]
-VILLAGE_STATUSES: tuple[VillageStatus, ...] = ("trang_song", "lom_song", "covered", "unknown")
-
-
-class CellStatus(StrEnum):
-    """Decision for one H3 cell and operator (DESIGN.md "Decision per cell")."""
-
-    COVERED = "covered"
-    WEAK = "weak"
-    DEAD = "dead"
-    UNKNOWN = "unknown"
+# The words (decisions, village statuses, the best-of-all scope) are deadzone's one vocabulary
+# (domain.vocabulary); the service decides, maps only draws.
 
 
 # Columns the coverage map reads from a cell table, in the order of ``CellRecord``.
@@ -67,7 +53,7 @@ class CellRecord:
 
     h3: str
     operator: str
-    status: CellStatus | str
+    status: Decision | str
     confidence: float = 0.0
     readings: int = 0
     devices: int = 0
@@ -77,7 +63,7 @@ class CellRecord:
 
 
 @dataclass(frozen=True)
-class DeadZone:
+class ZoneRecord:
     """A connected group of dead cells, as decided by the service.
 
     ``outline`` is a shapely Polygon or MultiPolygon in WGS84; ``area_km2`` in km²;
@@ -145,7 +131,7 @@ class VillageMark:
 
     ``lat``/``lon``: centre in WGS84 degrees; ``population``: people, from the area file (None
     when the file had none); ``status``: one of ``VILLAGE_STATUSES``; ``centre_status``: the
-    decision of the centre cell (``CellStatus`` value); ``people_dead``: people of the village
+    decision of the centre cell (``Decision`` value); ``people_dead``: people of the village
     in dead cells; ``cells``/``cells_dead``: the village's grid cells, all and dead.
     """
 
@@ -156,7 +142,7 @@ class VillageMark:
     lat: float
     lon: float
     status: VillageStatus | str
-    centre_status: CellStatus | str = CellStatus.UNKNOWN
+    centre_status: Decision | str = Decision.UNKNOWN
     people_dead: float = 0.0
     cells_dead: int = 0
     cells: int = 0
@@ -223,7 +209,7 @@ def cells_to_frame(cells: pd.DataFrame | Iterable[CellRecord]) -> pd.DataFrame:
     frame["h3"] = frame["h3"].astype(str)
     frame["operator"] = frame["operator"].astype(str)
     frame["status"] = frame["status"].map(lambda s: str(getattr(s, "value", s)))
-    bad = set(frame["status"]) - {s.value for s in CellStatus}
+    bad = set(frame["status"]) - {s.value for s in Decision}
     if bad:
         raise ValueError(f"unknown cell status(es): {', '.join(sorted(map(repr, bad)))}")
     res = pd.to_numeric(frame["resolution"], errors="coerce")

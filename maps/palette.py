@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import CellStatus
+from .model import Decision
 
 
 @dataclass(frozen=True)
@@ -38,21 +38,21 @@ class ClassStyle:
         return options
 
 
-STATUS_STYLES: dict[CellStatus, ClassStyle] = {
-    CellStatus.COVERED: ClassStyle(fill="#0072B2", stroke="#005282", fill_opacity=0.45, weight=0.6),
-    CellStatus.WEAK: ClassStyle(fill="#F0E442", stroke="#8F8700", fill_opacity=0.65, weight=0.6),
-    CellStatus.DEAD: ClassStyle(fill="#D55E00", stroke="#8A3D00", fill_opacity=0.7, weight=0.8),
-    CellStatus.UNKNOWN: ClassStyle(
+STATUS_STYLES: dict[Decision, ClassStyle] = {
+    Decision.COVERED: ClassStyle(fill="#0072B2", stroke="#005282", fill_opacity=0.45, weight=0.6),
+    Decision.WEAK: ClassStyle(fill="#F0E442", stroke="#8F8700", fill_opacity=0.65, weight=0.6),
+    Decision.DEAD: ClassStyle(fill="#D55E00", stroke="#8A3D00", fill_opacity=0.7, weight=0.8),
+    Decision.UNKNOWN: ClassStyle(
         fill="#BBBBBB", stroke="#777777", fill_opacity=0.3, weight=0.6, dash="3 3"
     ),
 }
 
 # Drawing order, bottom to top: dead zones are drawn last so they are never hidden.
-STATUS_ORDER: tuple[CellStatus, ...] = (
-    CellStatus.UNKNOWN,
-    CellStatus.COVERED,
-    CellStatus.WEAK,
-    CellStatus.DEAD,
+STATUS_ORDER: tuple[Decision, ...] = (
+    Decision.UNKNOWN,
+    Decision.COVERED,
+    Decision.WEAK,
+    Decision.DEAD,
 )
 
 AREA_STYLE: dict[str, object] = {

@@ -17,7 +17,7 @@ import h3.api.basic_int as h3int
 import numpy as np
 import pandas as pd
 
-from .model import CellStatus
+from .model import Decision
 
 # One polygon: (lon, lat) rings in degrees, exterior first, then holes.
 Rings = tuple[tuple[tuple[float, float], ...], ...]
@@ -35,7 +35,7 @@ class Patch:
 
     operator: str
     resolution: int
-    status: CellStatus
+    status: Decision
     cells: tuple[str, ...]
     rings: Rings
     readings: int
@@ -128,7 +128,7 @@ def frame_to_patches(frame: pd.DataFrame) -> list[Patch]:
                     Patch(
                         operator=str(operator),
                         resolution=int(resolution),
-                        status=CellStatus(str(status)),
+                        status=Decision(str(status)),
                         cells=tuple(member_cells) if first else (),
                         rings=rings,
                         readings=int(readings[member_rows].sum()) if first else 0,

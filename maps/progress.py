@@ -24,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .encoding import SCALE, geometries_to_polygons, int_lists_to_texts, json_for_script
 from .i18n import format_number, labels_for
-from .model import VILLAGE_STATUSES, CellStatus, CommuneProgress, Lang, MapMeta, VillageMark
+from .model import VILLAGE_STATUSES, CommuneProgress, Decision, Lang, MapMeta, VillageMark
 from .page import Bounds, MapScript, ScriptLayer, finish_map, new_map
 from .palette import (
     COMMUNE_STYLE,
@@ -44,7 +44,7 @@ from .palette import (
 # province's official outlines carry vertices every few metres, which only weigh the page.
 SIMPLIFY_DEG = 0.0003
 # Centre decisions in the order of the village rows' last integer (deadzone.js villagePopup).
-CENTRE_STATUSES: tuple[str, ...] = tuple(s.value for s in CellStatus)
+CENTRE_STATUSES: tuple[str, ...] = tuple(s.value for s in Decision)
 # Integers per village row (deadzone.js progressLayers): dx, dy (1/SCALE degree, deltas within
 # the status), population + 1 (0: unknown), people in dead cells, dead cells, cells,
 # commune place + 1 (0: none), centre decision index.

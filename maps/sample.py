@@ -19,14 +19,13 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPoint, Polygon, box
 
+from domain.vocabulary import BEST_OF_ALL, VILLAGE_STATUSES, Decision
+
 from .model import (
-    BEST_OF_ALL,
     CELL_COLUMNS,
-    VILLAGE_STATUSES,
-    CellStatus,
     CommuneProgress,
-    DeadZone,
     VillageMark,
+    ZoneRecord,
     cells_to_frame,
 )
 from .patches import frame_to_patches
@@ -150,7 +149,7 @@ def rollup(frame: pd.DataFrame, resolution: int) -> pd.DataFrame:
     """Parents at ``resolution`` of the res-9 rows: majority status of known children."""
     fine = frame[frame["resolution"] == 9].copy()
     fine["parent"] = [h3.cell_to_parent(c, resolution) for c in fine["h3"]]
-    known = fine[fine["status"] != CellStatus.UNKNOWN.value]
+    known = fine[fine["status"] != Decision.UNKNOWN.value]
     counts = known.groupby(["operator", "parent", "status"]).size().rename("n").reset_index()
     counts = counts.sort_values(["operator", "parent", "n"], ascending=[True, True, False])
     winners = counts.drop_duplicates(["operator", "parent"]).set_index(["operator", "parent"])
@@ -163,7 +162,7 @@ def rollup(frame: pd.DataFrame, resolution: int) -> pd.DataFrame:
         last_seen=("last_seen", "max"),
     )
     out = grouped.join(majority).reset_index()
-    out["status"] = out["majority"].fillna(CellStatus.UNKNOWN.value)
+    out["status"] = out["majority"].fillna(Decision.UNKNOWN.value)
     out["h3"] = out["parent"]
     out["resolution"] = resolution
     return out[list(CELL_COLUMNS)]
@@ -174,7 +173,7 @@ def sample_deadzones(
     *,
     villages: Sequence[str] = (),
     limit: int = 20,
-) -> list[DeadZone]:
+) -> list[ZoneRecord]:
     """Dead zones from the "any" res-9 dead patches of a ``sample_cells`` table, largest first.
 
     ``villages`` are handed out one per zone (the first zone gets the first name), so a test can
@@ -184,7 +183,7 @@ def sample_deadzones(
     dead = cells[
         (cells["operator"] == BEST_OF_ALL)
         & (cells["resolution"] == 9)
-        & (cells["status"] == CellStatus.DEAD.value)
+        & (cells["status"] == Decision.DEAD.value)
     ].reset_index(drop=True)
     patches = sorted(frame_to_patches(dead), key=lambda p: -len(p.cells))[:limit]
     zones = []
@@ -192,7 +191,7 @@ def sample_deadzones(
         outline = Polygon(patch.rings[0], patch.rings[1:])
         n = len(patch.cells)
         zones.append(
-            DeadZone(
+            ZoneRecord(
                 id=f"DZ-{i + 1:03d}",
                 rank=i + 1,
                 outline=outline,

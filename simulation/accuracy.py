@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 TRUTH_CLASSES = ("dead", "weak", "covered")
-STATUSES = ("dead", "weak", "covered", "unknown")
+STATUSES = ("dead", "weak", "covered", "unknown")  # the order scores are printed in
 # Decimal places of shares in reports: enough to compare runs, few enough to read.
 SHARE_DECIMALS = 4
 

@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from maps import AreaOutline, write_map_html
 from service.api.app import create_app
 from service.areas.boundaries import read_areas, upsert_areas
-from service.areas.planning import plan_sites, plan_to_csv, plan_to_geojson
+from service.areas.planning import plan_sites
 from service.areas.population import rebuild_population
 from service.areas.progress import (
     PROVINCE,
@@ -65,6 +65,7 @@ from service.errors import DeadzoneError
 from service.ingest.readings import Ingestor, IngestResult
 from service.jobs import run_aggregation
 from service.publish.mapdata import coverage_page, deadzone_page, map_meta, progress_page
+from service.publish.plans import plan_to_csv, plan_to_geojson
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker, session_scope
 from service.store.models import CellStatus, DeadZone, ReadingRow

@@ -53,8 +53,7 @@ from domain.propagation import (
 )
 from service.areas.progress import cell_statuses
 from service.engine.zones import Zone
-from service.errors import UnprocessableRequest
-from service.publish.exports import csv_text
+from service.errors import ConfigurationError
 from service.settings import Settings
 from service.store.models import CellPopulation, DeadZone, Village, VillageCell
 
@@ -135,7 +134,9 @@ def site_model(settings: Settings) -> SiteModel:
     try:
         rural_path_loss_db(f, hb, hm, 1.0)  # checks the model's ranges
     except ValueError as exc:
-        raise UnprocessableRequest(f"planning model: {exc}", field="plan_band_mhz") from None
+        raise ConfigurationError(
+            f"planning model: {exc} (check DEADZONE_PLAN_BAND_MHZ and DEADZONE_PLAN_MAST_HEIGHT_M)"
+        ) from None
     rsrp_eirp = lte_rsrp_eirp_dbm(settings.plan_eirp_dbm, 0.0, settings.plan_bandwidth_mhz)
     max_loss = rsrp_eirp - settings.plan_rsrp_threshold_dbm - settings.plan_fade_margin_db
     intercept, slope = hata_terms_db(f, hb, hm)
@@ -283,51 +284,4 @@ def _model_dict(model: SiteModel) -> dict[str, Any]:
         "fade_margin_db": model.fade_margin_db,
         "max_path_loss_db": round(model.max_path_loss_db, 2),
         "radius_km": round(model.radius_km, 3),
-    }
-
-
-PLAN_CSV_HEADER: Final = (
-    "rank", "h3", "lat", "lon", "people_new", "people_cumulative", "villages", "village_names",
-    "model", "radius_km",
-)  # fmt: skip
-
-
-def plan_to_csv(plan: dict[str, Any]) -> str:
-    """One row per site: rank, h3, lat, lon, people_new, people_cumulative, villages (codes
-    separated by ';'), their names, the propagation model and its radius (km). A file for
-    spreadsheets (``service.publish.exports``: BOM, names that cannot run as formulas)."""
-    model = plan["model"]
-    rows = [
-        [
-            s["rank"],
-            s["h3"],
-            s["lat"],
-            s["lon"],
-            s["people_new"],
-            s["people_cumulative"],
-            [v["code"] for v in s["villages"]],
-            [v["name"] for v in s["villages"]],
-            model["name"],
-            model["radius_km"],
-        ]
-        for s in plan["sites"]
-    ]
-    return csv_text(PLAN_CSV_HEADER, rows)
-
-
-def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
-    """The sites as GeoJSON points (WGS84 lon, lat) with the plan's model as a member."""
-    return {
-        "type": "FeatureCollection",
-        "operator": plan["operator"],
-        "model": plan["model"],
-        "features": [
-            {
-                "type": "Feature",
-                "id": s["h3"],
-                "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
-                "properties": {k: v for k, v in s.items() if k not in ("lat", "lon")},
-            }
-            for s in plan["sites"]
-        ],
     }

@@ -41,9 +41,10 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from domain.vocabulary import SIGNAL_DECISIONS, VILLAGE_STATUSES
 from service.areas.boundaries import PROVINCE_AREA, cells_to_communes
 from service.engine.decisions import ANY
-from service.errors import NotFound, UnprocessableRequest
+from service.errors import InvalidInput, NotFound
 from service.settings import Settings
 from service.store.models import (
     CellPopulation,
@@ -57,8 +58,7 @@ from service.store.models import (
 from service.store.runs import last_run
 
 PROVINCE: Final = PROVINCE_AREA  # the whole province's area code
-VILLAGE_STATUSES: Final = ("trang_song", "lom_song", "covered", "unknown")
-_SIGNAL: Final = ("covered", "weak")
+_SIGNAL: Final = SIGNAL_DECISIONS
 
 
 @dataclass
@@ -304,7 +304,7 @@ def progress_series(
     """The snapshots of ``area`` between ``start`` and ``end`` (days, inclusive), the goal
     and the trend of the newest ``trend_snapshots`` snapshots up to ``end``."""
     if start is not None and end is not None and start > end:
-        raise UnprocessableRequest("from must not be after to", field="from")
+        raise InvalidInput("from must not be after to", field="from")
     s = ProgressSnapshot
     known = session.get(Commune, area) is not None or session.scalar(
         select(s.area).where(s.area == area).limit(1)
@@ -351,7 +351,7 @@ def list_villages(
     one of ``status`` (all when None or empty)."""
     unknown = sorted(set(status or ()) - set(VILLAGE_STATUSES))
     if unknown:
-        raise UnprocessableRequest(
+        raise InvalidInput(
             f"unknown village status {unknown[0]!r}; use {', '.join(VILLAGE_STATUSES)}",
             field="status",
         )

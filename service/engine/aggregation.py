@@ -25,6 +25,7 @@ from service.engine.zones import Zone, find_zones
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.database import session_scope
+from service.store.dialect import is_postgres
 from service.store.models import AggregationRun, CellStatus, DeadZone
 from service.timestamps import utcnow
 
@@ -172,7 +173,7 @@ def store_decisions(session: Session, decisions: pd.DataFrame) -> None:
     """
     if decisions.empty:
         return
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    sqlite = not is_postgres(session)
     columns = [_column_values(decisions[name], sqlite=sqlite) for name in _STATUS_COLUMNS]
     copy_rows(session.connection(), "cell_status", _STATUS_COLUMNS, zip(*columns, strict=True))
 

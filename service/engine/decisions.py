@@ -43,13 +43,16 @@ from sqlalchemy import ClauseElement, select
 from sqlalchemy.orm import Session
 
 from domain.radio import operator_code
+from domain.vocabulary import BEST_OF_ALL, DECISIONS_WORST_FIRST
 from service.engine.statistics import h3_resolution_of
 from service.settings import Settings
+from service.store.dialect import is_postgres
 from service.store.models import CellDevice, CellStat
 from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
-STATUSES = ("unknown", "dead", "weak", "covered")  # in order of service, worst first
-ANY = "any"
+# The words come from domain.vocabulary; these names are kept short for the engine.
+STATUSES = DECISIONS_WORST_FIRST  # in order of service, worst first
+ANY = BEST_OF_ALL
 _Z = 1.959963984540054  # two-sided 95% normal quantile
 _SUMMED = [
     "readings", "measured", "manual", "no_service", "weight_covered", "weight_weak",
@@ -134,7 +137,7 @@ def _raw_frame(session: Session, query: ClauseElement, columns: list[str]) -> pd
     raw = connection.connection.driver_connection
     assert raw is not None
     params = compiled.params
-    if connection.dialect.name == "sqlite":
+    if not is_postgres(connection):
         # sqlite3 takes positional parameters in the compiled order
         args: Any = [
             v.isoformat() if isinstance(v, date) else v

@@ -19,6 +19,7 @@ and are rebuilt, with decisions and zones, by ``deadzone aggregate``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,12 +38,12 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import BigInteger, Integer
 
 from domain.radio import Radio
 from service.settings import Settings
+from service.store.dialect import is_postgres, upsert_insert
 from service.store.models import AggregationState, CellDevice, CellStat, ReadingRow
 from service.store.sqlexpr import (
     BitOrAggregate,
@@ -155,21 +156,13 @@ def readings_to_devices(where: ColumnElement[bool]) -> Select[Any]:
 STAT_COLUMNS = [c.name for c in _stats.columns]
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
 def safe_max_seq(session: Session) -> int:
     """The highest ``seq`` below which every reading is committed (see module doc).
 
     On PostgreSQL it takes a short lock that lasts until the transaction ends, so call it
     in a transaction of its own.
     """
-    if _dialect(session) == "postgresql":
+    if is_postgres(session):
         session.execute(text("LOCK TABLE readings IN SHARE ROW EXCLUSIVE MODE"))
     top = int(session.scalar(select(func.coalesce(func.max(_readings.c.seq), 0))) or 0)
     return top
@@ -190,7 +183,7 @@ def merge_new_readings(session: Session, settings: Settings, *, up_to: int) -> i
         return 0
     r = _readings.c
     where = r.seq.between(start + 1, up_to)
-    insert = _insert(session)
+    insert = functools.partial(upsert_insert, session)
     stmt = insert(_stats).from_select(STAT_COLUMNS, readings_to_stats(settings, where))
     ex, old = stmt.excluded, _stats.c
     summed = (
@@ -216,7 +209,7 @@ def merge_new_readings(session: Session, settings: Settings, *, up_to: int) -> i
 
 
 def _set_watermark(session: Session, seq: int) -> None:
-    stmt = _insert(session)(_state).values(name=_WATERMARK, last_seq=seq)
+    stmt = upsert_insert(session, _state).values(name=_WATERMARK, last_seq=seq)
     session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"last_seq": seq}))
 
 
@@ -235,7 +228,7 @@ def rebuild(session: Session, settings: Settings, *, up_to: int) -> None:
 
 
 def _clear(session: Session) -> None:
-    if _dialect(session) == "postgresql":
+    if is_postgres(session):
         session.execute(text("TRUNCATE cell_stats, cell_devices"))
     else:
         session.execute(delete(_stats))

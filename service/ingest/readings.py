@@ -21,8 +21,8 @@ from service.ingest.privacy import DeviceHasher
 from service.ingest.quality import QualityGate, Rejection, rejections_from_validation_error
 from service.settings import Settings
 from service.store.bulk import insert_readings
+from service.store.dialect import add_to_counters
 from service.store.models import IngestCount, RejectionCount
-from service.store.upsert import add_to_counters
 from service.timestamps import utcnow
 
 _READINGS = TypeAdapter(list[Reading])

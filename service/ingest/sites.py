@@ -18,14 +18,14 @@ from typing import Any, Final
 
 from shapely.geometry import Point
 from sqlalchemy import Table, func, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.formats import RowError, RowStream, SiteDict
 from domain.radio import operator_code
+from service.grid import BBox
 from service.ingest.files import ImportReport, RejectedSink, row_error_to_rejected
-from service.publish.cells import BBox
 from service.store.database import session_scope
+from service.store.dialect import is_postgres, upsert_insert
 from service.store.models import Site
 from service.store.spatial import WGS84
 from service.timestamps import utcnow
@@ -117,8 +117,7 @@ def upsert_sites(session: Session, sites: list[SiteDict], *, now: datetime) -> t
     existing = session.scalar(
         select(func.count()).select_from(_TABLE).where(key_columns.in_(list(rows)))
     )
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(_TABLE)
+    stmt = upsert_insert(session, _TABLE)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(_KEY), set_={name: stmt.excluded[name] for name in _UPDATED_COLUMNS}
     )
@@ -140,7 +139,7 @@ def find_sites(
     ordered by operator and cell identity)."""
     query = select(Site)
     if bbox is not None:
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgres(session):
             # The && test uses the GiST index; the plain comparisons keep the edges exact.
             envelope = func.ST_MakeEnvelope(
                 bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat, WGS84

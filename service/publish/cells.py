@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -16,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from service.engine.decisions import ANY, STATUSES
 from service.engine.statistics import watermark
-from service.errors import NotFound, UnprocessableRequest
+from service.errors import InvalidInput, NotFound
+from service.grid import BBox
 from service.publish.exports import csv_text
 from service.settings import Settings
 from service.store.models import CellStatus, DeadZone, ReadingRow, Village
@@ -25,57 +24,11 @@ from service.store.runs import last_run
 COORDINATE_DECIMALS = 6  # about 0.1 m: finer than any GPS fix, and keeps responses small
 
 
-@dataclass(frozen=True)
-class BBox:
-    """A WGS84 bounding box in degrees."""
-
-    min_lon: float
-    min_lat: float
-    max_lon: float
-    max_lat: float
-
-    @classmethod
-    def parse(cls, text: str) -> BBox:
-        parts = text.split(",")
-        if len(parts) != 4:
-            raise UnprocessableRequest(
-                f"bbox must be minlon,minlat,maxlon,maxlat (4 numbers), got {len(parts)} values",
-                field="bbox",
-            )
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            raise UnprocessableRequest(
-                f"bbox values must be numbers, got {text!r}", field="bbox"
-            ) from None
-        box = cls(*values)
-        if not all(math.isfinite(v) for v in values):
-            raise UnprocessableRequest("bbox values must be finite numbers", field="bbox")
-        if not (
-            -180 <= box.min_lon < box.max_lon <= 180 and -90 <= box.min_lat < box.max_lat <= 90
-        ):
-            raise UnprocessableRequest(
-                "bbox must have -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90",
-                field="bbox",
-            )
-        return box
-
-    def area_km2(self) -> float:
-        mid = math.radians((self.min_lat + self.max_lat) / 2)
-        return (
-            (self.max_lat - self.min_lat)
-            * 110.574
-            * (self.max_lon - self.min_lon)
-            * 111.320
-            * math.cos(mid)
-        )
-
-
 def choose_resolution(box: BBox, requested: int, *, available: list[int], max_cells: int) -> int:
     """The finest available resolution, not finer than ``requested``, at which ``box``
     holds at most ``max_cells`` cells."""
     if requested not in available:
-        raise UnprocessableRequest(
+        raise InvalidInput(
             f"resolution {requested} is not computed; choose one of "
             f"{sorted(available, reverse=True)}",
             field="resolution",
@@ -83,7 +36,7 @@ def choose_resolution(box: BBox, requested: int, *, available: list[int], max_ce
     for res in sorted((r for r in available if r <= requested), reverse=True):
         if box.area_km2() / h3.average_hexagon_area(res, "km^2") <= max_cells:
             return res
-    raise UnprocessableRequest(
+    raise InvalidInput(
         f"bbox of {box.area_km2():,.0f} km2 is too large even at resolution {min(available)}; "
         "ask for a smaller area",
         field="bbox",

@@ -13,8 +13,9 @@ The CSV files are for people who double-click them into Excel or LibreOffice:
   text it is instead of running it. In a list joined by ';' each item is prefixed, so no
   item runs even where the list is split into cells. Numbers are never prefixed.
 
-A download carries ``Content-Disposition: attachment`` with a name that says what it holds
-and the day it was made, so that a folder of exports sorts and reads by itself.
+A download (``service.api.downloads``) carries ``Content-Disposition: attachment`` with a
+name (``dated_filename``) that says what it holds and the day it was made, so that a folder
+of exports sorts and reads by itself.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Final
-
-from fastapi.responses import Response
 
 BOM: Final = "\ufeff"
 # OWASP CSV Injection: the characters a spreadsheet reads as the start of a formula.
@@ -69,12 +68,3 @@ def dated_filename(*parts: str | int, day: date, suffix: str) -> str:
     and ``_`` (a header value must not carry quotes, slashes or line breaks)."""
     words = [_UNSAFE_IN_NAME.sub("_", str(p)).strip("_") for p in ("deadzone", *parts)]
     return "-".join([w for w in words if w] + [day.isoformat()]) + "." + suffix
-
-
-def download(body: str | bytes, *, media_type: str, filename: str) -> Response:
-    """The body as a file to save (``Content-Disposition: attachment``)."""
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )

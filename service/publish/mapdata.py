@@ -28,11 +28,11 @@ from maps import (
     MapMeta,
     PlannedSite,
     VillageMark,
+    ZoneRecord,
     coverage_map,
     deadzone_map,
     progress_map,
 )
-from maps import DeadZone as ZoneRecord
 from service.areas.planning import plan_sites
 from service.areas.progress import cell_statuses, measure_progress, village_states
 from service.engine.decisions import ANY

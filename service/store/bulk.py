@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from service.store.dialect import is_postgres
+
 # Column order of every row tuple handed to ``insert_readings``.
 READING_COLUMNS: tuple[str, ...] = (
     "device_hash",
@@ -60,7 +62,7 @@ def insert_readings(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     """
     if not rows:
         return 0
-    if conn.dialect.name == "postgresql":
+    if is_postgres(conn):
         return _insert_postgres(conn, rows)
     return _insert_sqlite(conn, rows)
 
@@ -113,7 +115,7 @@ def copy_rows(
     PostgreSQL, ``executemany`` on SQLite. Values must be what the driver takes; on
     SQLite, times as ``sqlite_utc_text`` and dates as ISO text."""
     cols = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
+    if is_postgres(conn):
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from domain.vocabulary import DECISIONS
 from service.store.spatial import Geometry, PointFromLonLat
 from service.timestamps import UTCDateTime
 
@@ -180,7 +181,7 @@ class CellStatus(Base):
     __tablename__ = "cell_status"
     __table_args__ = (
         Index("ix_cell_status_lookup", "operator", "radio", "resolution", "lat", "lon"),
-        CheckConstraint("status IN ('covered', 'weak', 'dead', 'unknown')", name="status"),
+        CheckConstraint(f"status IN ({', '.join(repr(d) for d in DECISIONS)})", name="status"),
     )
 
     h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)

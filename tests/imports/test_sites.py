@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, inspect, select, text
 
 from service.api.routes.sites import SiteCollection
+from service.grid import BBox
 from service.ingest.sites import find_sites
-from service.publish.cells import BBox
 from service.store.models import Site
 from tests.imports.conftest import DATA
 

@@ -19,7 +19,7 @@ import pytest
 from shapely.geometry import box
 
 from domain.radio import OPERATOR_NAMES
-from maps import AreaOutline, DeadZone, MapMeta
+from maps import AreaOutline, MapMeta, ZoneRecord
 from maps.sample import sample_cells, sample_deadzones
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -35,7 +35,7 @@ def cells() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def zones(cells: pd.DataFrame) -> list[DeadZone]:
+def zones(cells: pd.DataFrame) -> list[ZoneRecord]:
     """Dead zones of ``cells``; the first one's village is a script-injection attempt."""
     return sample_deadzones(cells, villages=[HOSTILE, "Buôn Đôn"], limit=8)
 

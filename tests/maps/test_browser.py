@@ -12,8 +12,8 @@ import pytest
 
 from maps import (
     AreaOutline,
-    DeadZone,
     MapMeta,
+    ZoneRecord,
     asset_dir,
     coverage_map,
     deadzone_map,
@@ -152,7 +152,7 @@ def test_coverage_map_draws_legend_layers_and_evidence(
 
 def test_deadzone_map_lists_zones_and_shows_hostile_names_as_text(
     sealed_page: tuple[object, PageLog],
-    zones: list[DeadZone],
+    zones: list[ZoneRecord],
     areas: list[AreaOutline],
     meta: MapMeta,
     tmp_path: Path,
@@ -343,7 +343,7 @@ def test_progress_map_draws_communes_and_villages_with_popups_as_text(
 
 def test_plan_layer_draws_a_circle_per_site(
     sealed_page: tuple[object, PageLog],
-    zones: list[DeadZone],
+    zones: list[ZoneRecord],
     meta: MapMeta,
     tmp_path: Path,
     output_dir: Path,

@@ -11,8 +11,8 @@ import pytest
 
 from maps import (
     AreaOutline,
-    DeadZone,
     MapMeta,
+    ZoneRecord,
     asset_dir,
     asset_versions,
     coverage_map,
@@ -52,7 +52,7 @@ def test_unknown_is_labelled_as_not_enough_readings() -> None:
 
 
 def test_self_contained_page_fetches_nothing_but_tiles(
-    cells: pd.DataFrame, zones: list[DeadZone], meta: MapMeta
+    cells: pd.DataFrame, zones: list[ZoneRecord], meta: MapMeta
 ) -> None:
     for m in (coverage_map(cells, meta=meta), deadzone_map(zones, meta=meta)):
         page = map_to_html(m)
@@ -76,12 +76,14 @@ def test_asset_versions_are_recorded() -> None:
 
 
 def test_text_from_data_is_escaped_everywhere(
-    cells: pd.DataFrame, zones: list[DeadZone], areas: list[AreaOutline], meta: MapMeta
+    cells: pd.DataFrame, zones: list[ZoneRecord], areas: list[AreaOutline], meta: MapMeta
 ) -> None:
     hostile_meta = MapMeta(
         title=HOSTILE, lang="en", operator_names={"452-04": HOSTILE, "452-02": "{{ 7*7 }}"}
     )
-    hostile_zone = DeadZone(**{**zones[0].__dict__, "id": "{{ 7*7 }}<b>", "operators": ["452-04"]})
+    hostile_zone = ZoneRecord(
+        **{**zones[0].__dict__, "id": "{{ 7*7 }}<b>", "operators": ["452-04"]}
+    )
     pages = [
         map_to_html(coverage_map(cells, meta=hostile_meta, areas=areas)),
         map_to_html(deadzone_map([hostile_zone, *zones[1:]], meta=hostile_meta, areas=areas)),
@@ -95,7 +97,7 @@ def test_text_from_data_is_escaped_everywhere(
     assert "{{ 7*7 }}\\u0026lt;b\\u0026gt;" in zone_page
 
 
-def test_zones_are_listed_by_priority(zones: list[DeadZone]) -> None:
+def test_zones_are_listed_by_priority(zones: list[ZoneRecord]) -> None:
     shuffled = list(reversed(zones))
     ordered = order_zones(shuffled)
     assert [z.priority for z in ordered] == sorted((z.priority for z in zones), reverse=True)
@@ -122,7 +124,7 @@ def test_page_size_grows_with_the_cells_within_budget(n_cells: int, meta: MapMet
     assert (len(page.encode()) - fixed) / (n_cells * layers) < 18 * 1.5  # small fields cost more
 
 
-def test_write_map_html_writes_utf8(tmp_path: Path, zones: list[DeadZone], meta: MapMeta) -> None:
+def test_write_map_html_writes_utf8(tmp_path: Path, zones: list[ZoneRecord], meta: MapMeta) -> None:
     target = write_map_html(deadzone_map(zones, meta=meta), tmp_path / "zones.html")
     assert "Vùng lõm sóng theo mức ưu tiên" in target.read_text(encoding="utf-8")
 
@@ -154,11 +156,11 @@ def test_operators_can_be_limited(cells: pd.DataFrame, meta: MapMeta) -> None:
 
 
 def test_zone_popup_says_unknown_for_missing_dates_and_hides_missing_areas(
-    zones: list[DeadZone], meta: MapMeta
+    zones: list[ZoneRecord], meta: MapMeta
 ) -> None:
     from maps.deadzones import zone_popup_html
 
-    zone = DeadZone(
+    zone = ZoneRecord(
         **{
             **zones[0].__dict__,
             "first_seen": pd.NaT,
@@ -180,10 +182,10 @@ def test_numbers_use_the_separators_of_the_language() -> None:
     assert format_number(9028.5, "en", decimals=1) == "9,028.5"
 
 
-def test_zone_outline_may_be_a_multipolygon(zones: list[DeadZone], meta: MapMeta) -> None:
+def test_zone_outline_may_be_a_multipolygon(zones: list[ZoneRecord], meta: MapMeta) -> None:
     from shapely.geometry import MultiPolygon, box
 
     split = MultiPolygon([box(108.0, 12.6, 108.01, 12.61), box(108.02, 12.6, 108.03, 12.61)])
-    zone = DeadZone(**{**zones[0].__dict__, "outline": split})
+    zone = ZoneRecord(**{**zones[0].__dict__, "outline": split})
     page = map_to_html(deadzone_map([zone], meta=meta))
     assert page.count('"polygons":[[') == 1 and '"rank":1' in page

@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.ops import unary_union
 
-from maps import CellRecord, CellStatus, cells_to_frame
+from maps import CellRecord, Decision, cells_to_frame
 from maps.patches import cells_to_components, frame_to_patches
 
 
@@ -82,7 +82,7 @@ def test_unknown_status_is_refused() -> None:
 
 def test_records_and_frames_give_the_same_table() -> None:
     origin = h3.latlng_to_cell(12.7, 108.05, 9)
-    records = [CellRecord(h3=origin, operator="452-04", status=CellStatus.DEAD, readings=4)]
+    records = [CellRecord(h3=origin, operator="452-04", status=Decision.DEAD, readings=4)]
     from_records = cells_to_frame(records)
     from_frame = cells_to_frame(
         pd.DataFrame({"h3": [origin], "operator": ["452-04"], "status": ["dead"], "readings": [4]})

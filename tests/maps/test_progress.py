@@ -11,10 +11,10 @@ from shapely.geometry import Polygon, box
 
 from maps import (
     CommuneProgress,
-    DeadZone,
     MapMeta,
     PlannedSite,
     VillageMark,
+    ZoneRecord,
     deadzone_map,
     map_to_html,
     progress_map,
@@ -190,7 +190,7 @@ SITES = [
 ]  # fmt: skip
 
 
-def test_plan_layer_draws_circles_in_metres_with_escaped_popups(zones: list[DeadZone]) -> None:
+def test_plan_layer_draws_circles_in_metres_with_escaped_popups(zones: list[ZoneRecord]) -> None:
     page = map_to_html(deadzone_map(zones, meta=MapMeta("t", lang="en"), sites=SITES))
     assert "deadzone.siteLayer(" in page
     assert page.count('"radius":2500.0') == 2
@@ -216,12 +216,12 @@ def test_fit_bounds_holds_the_whole_circles() -> None:
 
 
 def test_every_status_label_the_progress_page_builds_exists() -> None:
-    from maps import VILLAGE_STATUSES, CellStatus
+    from maps import VILLAGE_STATUSES, Decision
     from maps.i18n import LABELS
 
     for labels in LABELS.values():
         for status in VILLAGE_STATUSES:
             for prefix in ("village.", "village.alt.", "village.legend.", "layer.villages."):
                 assert labels[prefix + status].strip()
-        for cell in CellStatus:
+        for cell in Decision:
             assert labels[f"centre.{cell.value}"].strip()

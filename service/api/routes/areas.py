@@ -11,16 +11,18 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from domain.vocabulary import DecisionName, VillageStatusName
 from service.api.access import ApiKeyDep, require_operators
 from service.api.dependencies import SessionDep, SettingsDep
+from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery
 from service.areas import planning, progress
-from service.publish import exports
+from service.publish import exports, plans
 from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["areas"])
 
-VillageStatus = Literal["trang_song", "lom_song", "covered", "unknown"]
+VillageStatus = VillageStatusName
 
 
 class VillageOut(BaseModel):
@@ -37,7 +39,7 @@ class VillageOut(BaseModel):
         description="trang_song: no signal at the centre cell; lom_song: centre has signal "
         "but a populated village cell is dead; covered; unknown: not enough readings."
     )
-    centre_status: Literal["covered", "weak", "dead", "unknown"]
+    centre_status: DecisionName
     cells: int = Field(description="Village cells (cluster polygon's, or population disk).")
     cells_dead: int
     cells_unknown: int
@@ -83,7 +85,7 @@ def get_villages(
             "villages", operator, *(status or ()), day=utcnow().date(), suffix="csv"
         )
         body = exports.csv_text(progress.VILLAGE_CSV_HEADER, rows)
-        return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
+        return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
     villages = [
         VillageOut(**asdict(s), commune_name=names.get(s.commune_code or "")) for s in states
     ]
@@ -189,7 +191,7 @@ def get_progress_areas(
         rows = [[area[f] for f in progress.AREA_FIELDS] for area in table["areas"]]
         body = exports.csv_text(progress.AREA_FIELDS, rows)
         name = exports.dated_filename("progress-areas", day=now.date(), suffix="csv")
-        return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
+        return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
     return AreaTable(**table)
 
 
@@ -240,8 +242,8 @@ def get_plan(
     if format != "json":
         name = exports.dated_filename("sites", operator, sites, day=utcnow().date(), suffix=format)
         if format == "csv":
-            body: str | bytes = planning.plan_to_csv(plan)
-            return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
-        body = orjson.dumps(planning.plan_to_geojson(plan))
-        return exports.download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=name)
+            body: str | bytes = plans.plan_to_csv(plan)
+            return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
+        body = orjson.dumps(plans.plan_to_geojson(plan))
+        return download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=name)
     return Response(orjson.dumps(Plan(**plan).model_dump()), media_type="application/json")

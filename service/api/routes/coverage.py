@@ -10,16 +10,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from domain.vocabulary import DECISIONS, SCOPE_PATTERN, DecisionName
 from service.api.access import ApiKeyDep, readable_operators, require_operators
 from service.api.dependencies import SessionDep, SettingsDep
-from service.errors import UnprocessableRequest
+from service.api.downloads import download
+from service.errors import InvalidInput
+from service.grid import BBox
 from service.publish import cells as coverage
 from service.publish import exports
 from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
 
-OPERATOR_PATTERN = r"^(any|\d{3}-\d{2,3})$"
+OPERATOR_PATTERN = SCOPE_PATTERN
 OperatorQuery = Annotated[
     str,
     Query(
@@ -27,7 +30,7 @@ OperatorQuery = Annotated[
         description="MCC-MNC such as 452-04 (Viettel), or 'any' for the best of all operators.",
     ),
 ]
-Status = Literal["covered", "weak", "dead", "unknown"]
+Status = DecisionName
 
 
 class CellProperties(BaseModel):
@@ -81,7 +84,7 @@ def get_cells(
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
-    box = coverage.BBox.parse(bbox)
+    box = BBox.parse(bbox)
     requested = resolution if resolution is not None else settings.h3_resolution
     available = [settings.h3_resolution, *settings.rollup_resolutions]
     chosen = coverage.choose_resolution(
@@ -90,10 +93,10 @@ def get_cells(
     statuses = None
     if status:
         statuses = [s.strip() for s in status.split(",") if s.strip()]
-        unknown = [s for s in statuses if s not in ("covered", "weak", "dead", "unknown")]
+        unknown = [s for s in statuses if s not in DECISIONS]
         if unknown:
-            raise UnprocessableRequest(
-                f"unknown status {unknown[0]!r}; use covered, weak, dead or unknown",
+            raise InvalidInput(
+                f"unknown status {unknown[0]!r}; use {', '.join(DECISIONS)}",
                 field="status",
             )
     features = coverage.cells_in_bbox(
@@ -193,9 +196,9 @@ def get_deadzones(
         filename = exports.dated_filename("deadzones", operator, day=utcnow().date(), suffix=format)
         if format == "csv":
             body: str | bytes = coverage.zones_to_csv(zones, names)
-            return exports.download(body, media_type=exports.CSV_MEDIA_TYPE, filename=filename)
+            return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=filename)
         body = orjson.dumps(coverage.zones_to_geojson(zones, names))
-        return exports.download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=filename)
+        return download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=filename)
     assert limit is not None
     return ZoneList(
         total=total,

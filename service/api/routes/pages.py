@@ -12,12 +12,15 @@ not run even if one were ever inserted as markup.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from domain.vocabulary import vocabulary
 from service.api.routes.report import REVALIDATE
+from service.errors import NotFound
 
 router = APIRouter(tags=["pages"])
 
@@ -54,8 +57,21 @@ def plan_page() -> FileResponse:
                         headers=PAGE_HEADERS)  # fmt: skip
 
 
+@router.get("/pages/vocabulary.js", include_in_schema=False)
+def vocabulary_script() -> Response:
+    """deadzone's words (domain.vocabulary) for the pages' scripts: the one source of the
+    statuses and the operator pattern, never a copy written in JavaScript."""
+    body = "window.DEADZONE_VOCABULARY = " + json.dumps(vocabulary()) + ";\n"
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=REVALIDATE)
+
+
+@router.get("/v1/vocabulary", summary="Decisions, village statuses, scopes and the operator code")
+def vocabulary_json() -> dict[str, object]:
+    return vocabulary()
+
+
 @router.get("/pages/{name:path}", include_in_schema=False)
 def page_file(name: str) -> FileResponse:
     if name not in PAGE_FILES:
-        raise HTTPException(status_code=404, detail=f"no such file: {name}")
+        raise NotFound(f"no such file: {name}", field="name")
     return FileResponse(STATIC_DIR / name, media_type=PAGE_FILES[name], headers=REVALIDATE)

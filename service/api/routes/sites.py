@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from domain.vocabulary import OPERATOR_PATTERN
 from service.api.dependencies import SessionDep
+from service.grid import BBox
 from service.ingest.sites import find_sites, sites_to_geojson
-from service.publish.cells import BBox
 
 router = APIRouter(prefix="/v1", tags=["sites"])
 
@@ -64,7 +65,7 @@ def get_sites(
         str | None, Query(description="minlon,minlat,maxlon,maxlat in WGS84 degrees.")
     ] = None,
     operator: Annotated[
-        str | None, Query(pattern=r"^\d{3}-\d{2,3}$", description="MCC-MNC, e.g. 452-04.")
+        str | None, Query(pattern=OPERATOR_PATTERN, description="MCC-MNC, e.g. 452-04.")
     ] = None,
     radio: Annotated[Literal["gsm", "umts", "lte", "nr"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=50_000, description="Most sites returned.")] = 10_000,

@@ -10,7 +10,8 @@
   var el = P.el;
   var ZONES_SHOWN = 50;
   var DEFAULT_SITES = 5;
-  var OPERATOR = /^(any|\d{3}-\d{2,3})$/;
+  // The operator choice the API accepts, from the server (domain/vocabulary.py).
+  var OPERATOR = new RegExp(window.DEADZONE_VOCABULARY.scope_pattern);
 
   function $(id) { return document.getElementById(id); }
 

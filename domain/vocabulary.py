@@ -1,0 +1,82 @@
+"""deadzone's words, defined once: decisions per cell, village statuses, the best-of-all
+scope and the operator code. ``service`` and ``maps`` import them from here; the web pages
+get the same values from the server (``GET /v1/vocabulary`` and ``vocabulary.js``), so no
+copy can drift.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Final, Literal
+
+
+class Decision(StrEnum):
+    """What a cell is for one operator (or the best of all), DESIGN.md "Decision per cell".
+
+    ``unknown`` is a decision of its own: too little evidence, never "covered" and never
+    "dead" (the lesson of Germany's Funkloch map, where white was read as signal)."""
+
+    COVERED = "covered"
+    WEAK = "weak"
+    DEAD = "dead"
+    UNKNOWN = "unknown"
+
+
+DECISIONS: Final[tuple[str, ...]] = tuple(d.value for d in Decision)
+"""Every decision, in the order of the design (covered first)."""
+
+DECISIONS_WORST_FIRST: Final[tuple[str, ...]] = ("unknown", "dead", "weak", "covered")
+"""Decisions in order of service: the best of several is the one furthest along."""
+
+SIGNAL_DECISIONS: Final[tuple[str, ...]] = ("covered", "weak")
+"""Decisions under which a phone has service (weak: 1 bar)."""
+
+
+class VillageStatus(StrEnum):
+    """How Vietnamese authorities count villages (thôn, buôn, bản; DESIGN.md "Who uses it").
+
+    trắng sóng: no signal at the village centre; lõm sóng: signal at the centre but a
+    residential cluster without; covered; unknown: not enough readings (never a success).
+    These words describe villages only; a cell without signal is "mất sóng"."""
+
+    TRANG_SONG = "trang_song"
+    LOM_SONG = "lom_song"
+    COVERED = "covered"
+    UNKNOWN = "unknown"
+
+
+VILLAGE_STATUSES: Final[tuple[str, ...]] = tuple(s.value for s in VillageStatus)
+
+VillageStatusName = Literal["trang_song", "lom_song", "covered", "unknown"]
+DecisionName = Literal["covered", "weak", "dead", "unknown"]
+
+BEST_OF_ALL: Final = "any"
+"""The scope "best of all operators": ITU SDG 9.c.1 counts a place covered when any operator
+serves it. Used as the operator value of such rows and as ``operator=any`` in the API."""
+
+OPERATOR_CODE: Final = r"\d{3}-\d{2,3}"
+"""An operator as MCC-MNC, e.g. 452-04 (Viettel); DESIGN.md lists Vietnam's."""
+
+SCOPE_PATTERN: Final = rf"^({BEST_OF_ALL}|{OPERATOR_CODE})$"
+"""An ``operator=`` value: one operator or the best of all."""
+
+OPERATOR_PATTERN: Final = rf"^{OPERATOR_CODE}$"
+
+
+def is_operator_code(text: str) -> bool:
+    """True for an MCC-MNC such as 452-04."""
+    return re.fullmatch(OPERATOR_CODE, text) is not None
+
+
+def vocabulary() -> dict[str, object]:
+    """Every word as plain data, for the web pages."""
+    return {
+        "decisions": list(DECISIONS),
+        "decisions_worst_first": list(DECISIONS_WORST_FIRST),
+        "signal_decisions": list(SIGNAL_DECISIONS),
+        "village_statuses": list(VILLAGE_STATUSES),
+        "best_of_all": BEST_OF_ALL,
+        "operator_code": OPERATOR_CODE,
+        "scope_pattern": SCOPE_PATTERN,
+    }

@@ -1,0 +1,53 @@
+"""Site plans as files: CSV for spreadsheets and GeoJSON for QGIS."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from service.publish.exports import csv_text
+
+PLAN_CSV_HEADER: Final = (
+    "rank", "h3", "lat", "lon", "people_new", "people_cumulative", "villages", "village_names",
+    "model", "radius_km",
+)  # fmt: skip
+
+
+def plan_to_csv(plan: dict[str, Any]) -> str:
+    """One row per site: rank, h3, lat, lon, people_new, people_cumulative, villages (codes
+    separated by ';'), their names, the propagation model and its radius (km). A file for
+    spreadsheets (``service.publish.exports``: BOM, names that cannot run as formulas)."""
+    model = plan["model"]
+    rows = [
+        [
+            s["rank"],
+            s["h3"],
+            s["lat"],
+            s["lon"],
+            s["people_new"],
+            s["people_cumulative"],
+            [v["code"] for v in s["villages"]],
+            [v["name"] for v in s["villages"]],
+            model["name"],
+            model["radius_km"],
+        ]
+        for s in plan["sites"]
+    ]
+    return csv_text(PLAN_CSV_HEADER, rows)
+
+
+def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
+    """The sites as GeoJSON points (WGS84 lon, lat) with the plan's model as a member."""
+    return {
+        "type": "FeatureCollection",
+        "operator": plan["operator"],
+        "model": plan["model"],
+        "features": [
+            {
+                "type": "Feature",
+                "id": s["h3"],
+                "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                "properties": {k: v for k, v in s.items() if k not in ("lat", "lon")},
+            }
+            for s in plan["sites"]
+        ],
+    }

@@ -48,6 +48,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.vocabulary import BEST_OF_ALL
 from maps import AreaOutline, write_map_html
 from service.api.app import create_app
 from service.areas.boundaries import read_areas, upsert_areas
@@ -60,7 +61,6 @@ from service.areas.progress import (
     take_snapshot,
     village_states,
 )
-from service.engine.decisions import ANY
 from service.errors import DeadzoneError
 from service.ingest.readings import Ingestor, IngestResult
 from service.jobs import run_aggregation
@@ -244,7 +244,7 @@ def run_demo(
                 [(v.code, v.status) for v in village_states(session, settings)],
                 columns=["code", "status"],
             )
-        overall = decisions[decisions["radio"] == ANY]
+        overall = decisions[decisions["radio"] == BEST_OF_ALL]
         scores = score_decisions(scenario.cells, scenario.truth_by_operator(), overall)
         radio_scores = score_by_radio(scenario.cells, scenario.truth, decisions)
         village_scores = score_villages(scenario.village_truth(), villages)
@@ -336,7 +336,7 @@ def write_progress_and_plan(
         )
         areas = measure_progress(session, settings, now=scenario.now)
         villages = village_states(session, settings)
-        plan = plan_sites(session, settings, operator=ANY, sites=PLAN_SITES)
+        plan = plan_sites(session, settings, operator=BEST_OF_ALL, sites=PLAN_SITES)
     body = {
         "province": series,
         "areas": [asdict(a) for a in areas.values()],
@@ -552,7 +552,12 @@ def write_maps(
         progress("maps", 1, 3)
         meta = map_meta(f"deadzone demo: dead zones {title}", data_date=scenario.now)
         page = deadzone_page(
-            session, meta=meta, operator=ANY, areas=areas, sites=PLAN_SITES, settings=settings
+            session,
+            meta=meta,
+            operator=BEST_OF_ALL,
+            areas=areas,
+            sites=PLAN_SITES,
+            settings=settings,
         )
         files[DEADZONES_HTML] = write_map_html(page, out / DEADZONES_HTML)
         progress("maps", 2, 3)
@@ -634,7 +639,7 @@ def build_summary(
     people = scenario.cells.set_index("cell")["population"]
     truth_any = scenario.cells.set_index("cell")["best_class"].astype(str)
     top = []
-    for zone in [z for z in zones if z.operator == ANY][:TOP_ZONES]:
+    for zone in [z for z in zones if z.operator == BEST_OF_ALL][:TOP_ZONES]:
         inside = [c for c in (h3.str_to_int(c) for c in zone.cells) if c in people.index]
         top.append(
             {

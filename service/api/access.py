@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 KEY_HEADER: Final = "X-Deadzone-Key"
 KEY_QUERY: Final = "api_key"
-PUBLIC_SCOPE: Final = BEST_OF_ALL  # the best of all operators is public
 
 
 def check_operators(
@@ -50,7 +49,7 @@ def check_operators(
     """Refuse unless ``key`` may read every operator in ``operators`` (module doc).
     Raises ``AuthenticationRequired`` (no key or an unknown key) or ``AccessDenied`` (not
     allowed)."""
-    private = sorted(set(operators) - {PUBLIC_SCOPE})
+    private = sorted(set(operators) - {BEST_OF_ALL})
     if not private:
         return
     if not keys:
@@ -94,7 +93,7 @@ def readable_operators(settings: Settings, key: str | None, operators: Collectio
     key that was sent but is unknown is still refused (``AuthenticationRequired``): a typo must not
     look like "no data"."""
     wanted = set(operators)
-    public = wanted & {PUBLIC_SCOPE}
+    public = wanted & {BEST_OF_ALL}
     if wanted == public:
         return public
     if not settings.api_keys:

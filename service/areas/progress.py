@@ -41,9 +41,8 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from domain.vocabulary import SIGNAL_DECISIONS, VILLAGE_STATUSES
+from domain.vocabulary import BEST_OF_ALL, SIGNAL_DECISIONS, VILLAGE_STATUSES
 from service.areas.boundaries import PROVINCE_AREA, cells_to_communes
-from service.engine.decisions import ANY
 from service.errors import InvalidInput, NotFound
 from service.settings import Settings
 from service.store.models import (
@@ -80,12 +79,16 @@ class VillageState:
 
 
 def cell_statuses(
-    session: Session, settings: Settings, *, operator: str = ANY, cells: list[int] | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    operator: str = BEST_OF_ALL,
+    cells: list[int] | None = None,
 ) -> dict[int, tuple[str, datetime]]:
     """Decision (status, newest reading) per working cell of an operator scope, radio any."""
     c = CellStatus
     query = select(c.h3_cell, c.status, c.last_seen).where(
-        c.operator == operator, c.radio == ANY, c.resolution == settings.h3_resolution
+        c.operator == operator, c.radio == BEST_OF_ALL, c.resolution == settings.h3_resolution
     )
     # A commune's few hundred cells: fetch just those. Beyond a few thousand, one scan of
     # the scope is faster than a huge IN list (SQLite binds each value).
@@ -95,7 +98,8 @@ def cell_statuses(
 
 
 def village_states(
-    session: Session, settings: Settings, *, operator: str = ANY, commune: str | None = None,
+    session: Session, settings: Settings, *, operator: str = BEST_OF_ALL,
+    commune: str | None = None,
     statuses: dict[int, tuple[str, datetime]] | None = None,
 ) -> list[VillageState]:  # fmt: skip
     """Status of every village (of one commune if given), by the rule of the module doc.
@@ -214,7 +218,7 @@ def measure_progress(
             setattr(area, name, getattr(area, name) + 1)
     zones = session.execute(
         select(DeadZone.cells).where(
-            DeadZone.active.is_(True), DeadZone.operator == ANY, DeadZone.state == "open"
+            DeadZone.active.is_(True), DeadZone.operator == BEST_OF_ALL, DeadZone.state == "open"
         )
     ).all()
     zone_cells = [[h3.str_to_int(c) for c in cells] for (cells,) in zones]
@@ -344,7 +348,8 @@ def _snapshot_dict(row: ProgressSnapshot) -> dict[str, Any]:
 
 
 def list_villages(
-    session: Session, settings: Settings, *, operator: str = ANY, commune: str | None = None,
+    session: Session, settings: Settings, *, operator: str = BEST_OF_ALL,
+    commune: str | None = None,
     status: Sequence[str] | None = None,
 ) -> list[VillageState]:  # fmt: skip
     """``village_states`` of one operator scope, keeping only the villages whose status is

@@ -52,7 +52,6 @@ from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
 # The words come from domain.vocabulary; these names are kept short for the engine.
 STATUSES = DECISIONS_WORST_FIRST  # in order of service, worst first
-ANY = BEST_OF_ALL
 _Z = 1.959963984540054  # two-sided 95% normal quantile
 _SUMMED = [
     "readings", "measured", "manual", "no_service", "weight_covered", "weight_weak",
@@ -278,7 +277,7 @@ def decide_resolution(
         ]
     per_radio = decide_level(stats, devices, ["h3_cell", "operator", "radio"], rules)
     per_operator = decide_level(stats, devices, ["h3_cell", "operator"], rules)
-    per_operator["radio"] = ANY
+    per_operator["radio"] = BEST_OF_ALL
     best = best_of_operators(per_operator, guard_rings=settings.dead_guard_rings)
     decisions = pd.concat([per_radio, per_operator, best], ignore_index=True)
     decisions["resolution"] = resolution
@@ -307,7 +306,7 @@ def best_of_operators(per_operator: pd.DataFrame, *, guard_rings: int = 0) -> pd
     serves it too, and nobody has measured it there. Such cells become unknown.
     """
     if per_operator.empty:
-        return per_operator.assign(operator=ANY)
+        return per_operator.assign(operator=BEST_OF_ALL)
     rank = per_operator["status"].map({s: i for i, s in enumerate(STATUSES)})
     ordered = per_operator.assign(_rank=rank).sort_values(
         ["h3_cell", "_rank", "confidence"], ascending=[True, False, False]
@@ -330,4 +329,4 @@ def best_of_operators(per_operator: pd.DataFrame, *, guard_rings: int = 0) -> pd
             if any(op not in mine and not nearby.isdisjoint(c) for op, c in covered.items()):
                 best.at[i, "status"] = "unknown"
                 best.at[i, "confidence"] = 0.0
-    return best.assign(operator=ANY, radio=ANY)
+    return best.assign(operator=BEST_OF_ALL, radio=BEST_OF_ALL)

@@ -22,7 +22,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
-from service.engine.decisions import ANY
+from domain.vocabulary import BEST_OF_ALL
 
 
 def connected_components(
@@ -139,12 +139,14 @@ def find_zones(
 ) -> list[Zone]:
     """Dead zones of every operator scope (each operator and 'any') from the decisions
     of one resolution (radio 'any'). ``previous`` maps scope to ``{zone id: cells}``."""
-    overall = decisions[decisions["radio"] == ANY]
+    overall = decisions[decisions["radio"] == BEST_OF_ALL]
     zones: list[Zone] = []
     if overall.empty:
         return zones
     lat0 = float(overall["lat"].mean())
-    per_operator_dead = overall[(overall["status"] == "dead") & (overall["operator"] != ANY)]
+    per_operator_dead = overall[
+        (overall["status"] == "dead") & (overall["operator"] != BEST_OF_ALL)
+    ]
     dead_operators_by_cell: dict[int, list[str]] = {
         int(cell): sorted(ops)  # type: ignore[arg-type]
         for cell, ops in per_operator_dead.groupby("h3_cell")["operator"]
@@ -167,7 +169,7 @@ def find_zones(
         if not covered.empty:
             points = _metres(covered["lat"].to_numpy(), covered["lon"].to_numpy(), lat0)
             tree = shapely.STRtree(np.asarray(shapely.points(points)))
-        scope_devices = devices if scope == ANY else devices[devices["operator"] == scope]
+        scope_devices = devices if scope == BEST_OF_ALL else devices[devices["operator"] == scope]
         # Devices per cell, indexed once: filtering the whole table per zone was quadratic.
         devices_by_cell: dict[int, set[int]] = {
             int(cell): set(found.tolist())  # type: ignore[arg-type]
@@ -196,7 +198,7 @@ def find_zones(
                     devices=device_count,
                     first_seen=rows["first_seen"].min().to_pydatetime(),
                     last_seen=rows["last_seen"].max().to_pydatetime(),
-                    operators_affected=affected or ([scope] if scope != ANY else []),
+                    operators_affected=affected or ([scope] if scope != BEST_OF_ALL else []),
                     distance_to_covered_m=distance,
                     # For now: size first, then evidence (devices). The areas issue puts
                     # people affected first.

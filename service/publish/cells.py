@@ -12,7 +12,8 @@ import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.engine.decisions import ANY, STATUSES
+from domain.vocabulary import BEST_OF_ALL
+from domain.vocabulary import DECISIONS_WORST_FIRST as STATUSES
 from service.engine.statistics import watermark
 from service.errors import InvalidInput, NotFound
 from service.grid import BBox
@@ -138,7 +139,7 @@ def summary(session: Session, settings: Settings) -> dict[str, Any]:
     c = CellStatus
     rows = session.execute(
         select(c.operator, c.status, func.count())
-        .where(c.radio == ANY, c.resolution == settings.h3_resolution)
+        .where(c.radio == BEST_OF_ALL, c.resolution == settings.h3_resolution)
         .group_by(c.operator, c.status)
     ).all()
     per_operator: dict[str, dict[str, int]] = {}
@@ -155,8 +156,8 @@ def summary(session: Session, settings: Settings) -> dict[str, Any]:
     )
     return {
         "resolution": settings.h3_resolution,
-        "cells": per_operator.get(ANY, dict.fromkeys(STATUSES, 0)),
-        "operators": {op: v for op, v in sorted(per_operator.items()) if op != ANY},
+        "cells": per_operator.get(BEST_OF_ALL, dict.fromkeys(STATUSES, 0)),
+        "operators": {op: v for op, v in sorted(per_operator.items()) if op != BEST_OF_ALL},
         "dead_zones": {op: {"zones": int(n), "area_km2": round(float(a), 3)} for op, n, a in zones},
         "aggregated_at": run.finished_at.isoformat() if run else None,
         "readings_waiting": int(waiting or 0),

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.radio import OPERATOR_NAMES
+from domain.vocabulary import BEST_OF_ALL
 from maps import (
     CELL_COLUMNS,
     AreaOutline,
@@ -35,7 +36,6 @@ from maps import (
 )
 from service.areas.planning import plan_sites
 from service.areas.progress import cell_statuses, measure_progress, village_states
-from service.engine.decisions import ANY
 from service.publish.cells import ZONE_ORDER
 from service.settings import Settings
 from service.store.models import CellPopulation, CellStatus, Commune, DeadZone, Village
@@ -48,7 +48,7 @@ def decided_cells(
     *,
     resolutions: Collection[int] | None = None,
     operators: Collection[str] | None = None,
-    radio: str = ANY,
+    radio: str = BEST_OF_ALL,
 ) -> pd.DataFrame:
     """Decisions of one radio (default ``'any'``: all radios together) as a frame with
     ``maps.CELL_COLUMNS``. Best of all operators exists for ``radio='any'`` only.
@@ -73,7 +73,7 @@ def decided_cells(
     return frame[list(CELL_COLUMNS)]
 
 
-def zone_records(session: Session, *, operator: str = ANY) -> list[ZoneRecord]:
+def zone_records(session: Session, *, operator: str = BEST_OF_ALL) -> list[ZoneRecord]:
     """Active dead zones of one scope (an MCC-MNC or ``"any"``), highest priority first."""
     zones = session.scalars(
         select(DeadZone)
@@ -121,7 +121,7 @@ def coverage_page(
     *,
     meta: MapMeta,
     operators: Collection[str] | None = None,
-    radio: str = ANY,
+    radio: str = BEST_OF_ALL,
     areas: Sequence[AreaOutline] = (),
 ) -> folium.Map:
     """The coverage map of the stored decisions (every resolution, so roll-ups show when
@@ -157,7 +157,7 @@ def deadzone_page(
     session: Session,
     *,
     meta: MapMeta,
-    operator: str = ANY,
+    operator: str = BEST_OF_ALL,
     areas: Sequence[AreaOutline] = (),
     sites: int = 0,
     settings: Settings | None = None,

@@ -24,10 +24,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 
+from domain.vocabulary import BEST_OF_ALL
 from maps import asset_dir, map_to_html
 from service.api.access import ApiKeyDep, require_operators
 from service.api.routes.coverage import OPERATOR_PATTERN
-from service.engine.decisions import ANY
 from service.errors import AccessDenied, AuthenticationRequired, InvalidInput, NotFound
 from service.keys import ALL_OPERATORS
 from service.publish.mapdata import (
@@ -89,7 +89,7 @@ def _render(
     kind: str,
     operators: tuple[str, ...],
     lang: str,
-    radio: str = ANY,
+    radio: str = BEST_OF_ALL,
     sites: int = 0,
 ) -> str:
     """The page as HTML, built in one read-only transaction, or from the cache."""
@@ -111,7 +111,7 @@ def _render(
             meta = map_meta("deadzone: progress", data_date=date, lang=lang)
             page = progress_page(session, settings, meta=meta)
         else:
-            scope = operators[0] if operators else ANY
+            scope = operators[0] if operators else BEST_OF_ALL
             meta = map_meta(f"deadzone: dead zones ({scope})", data_date=date, lang=lang)
             page = deadzone_page(session, meta=meta, operator=scope, sites=sites, settings=settings)
     html = map_to_html(page, asset_url=ASSET_URL)
@@ -146,11 +146,11 @@ async def coverage_html(
         try:  # every operator: only for a key that may read them all
             require_operators(settings, api_key, [ALL_OPERATORS])
         except AccessDenied:
-            operators = (ANY,)
+            operators = (BEST_OF_ALL,)
         except AuthenticationRequired:
             if api_key:  # a key was sent but is unknown: say so, not a quietly smaller map
                 raise
-            operators = (ANY,)
+            operators = (BEST_OF_ALL,)
     html = await run_in_threadpool(_render, request, "coverage", operators, lang, radio)
     return HTMLResponse(html)
 
@@ -160,7 +160,7 @@ async def deadzones_html(
     request: Request,
     operator: Annotated[
         str, Query(pattern=OPERATOR_PATTERN, description="MCC-MNC such as 452-04, or 'any'.")
-    ] = ANY,
+    ] = BEST_OF_ALL,
     sites: Annotated[
         int,
         Query(
@@ -174,7 +174,9 @@ async def deadzones_html(
     api_key: ApiKeyDep = None,
 ) -> HTMLResponse:
     require_operators(request.app.state.settings, api_key, [operator])
-    html = await run_in_threadpool(_render, request, "deadzones", (operator,), lang, ANY, sites)
+    html = await run_in_threadpool(
+        _render, request, "deadzones", (operator,), lang, BEST_OF_ALL, sites
+    )
     return HTMLResponse(html)
 
 

@@ -33,6 +33,20 @@ _UNAVAILABLE_FIELDS = (
 )
 MAX_DEVICE_LENGTH = 256
 
+# The widest integer each database column holds (service/store/models.py): BIGINT (signed
+# 64-bit) for cell identity and area code, INTEGER (signed 32-bit) for pci and arfcn. A
+# larger value would overflow the column: SQLite and psycopg refuse it mid-batch (sinking the
+# good readings with it) and PostgreSQL's binary COPY would wrap it silently. Real values are
+# far smaller (NR cell identity 36 bits, TAC 24 bits, PCI < 1008, NR-ARFCN < 3,279,166:
+# 3GPP TS 38.413, 38.211, 38.104), so the column's bound refuses nothing real.
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
+
+# Identifiers (reading id, source) may not hold control characters: PostgreSQL refuses NUL
+# in text, and the others break CSV exports and logs. A lone surrogate (valid in Python,
+# not in UTF-8) is refused by pydantic itself ("string_unicode").
+_NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+
 
 class Reading(BaseModel):
     """One observation of the network by one phone at one place and time."""
@@ -42,6 +56,7 @@ class Reading(BaseModel):
     id: str = Field(
         min_length=1,
         max_length=MAX_ID_LENGTH,
+        pattern=_NO_CONTROL_CHARACTERS,
         description="Client-chosen reading id, unique per device. Sending the same "
         "(device, id) again is accepted as a duplicate and counted once.",
     )
@@ -94,23 +109,32 @@ class Reading(BaseModel):
     area_code: StrictInt | None = Field(
         default=None,
         ge=0,
+        le=INT64_MAX,
         description="Location or tracking area code (LAC/TAC) of the serving cell.",
     )
     cell_id: StrictInt | None = Field(
-        default=None, ge=0, description="Cell identity of the serving cell (CID/ECI/NCI)."
+        default=None,
+        ge=0,
+        le=INT64_MAX,
+        description="Cell identity of the serving cell (CID/ECI/NCI).",
     )
     pci: StrictInt | None = Field(
         default=None,
         ge=0,
+        le=INT32_MAX,
         description="Physical cell id (LTE/NR) or primary scrambling code (UMTS).",
     )
     arfcn: StrictInt | None = Field(
-        default=None, ge=0, description="Channel number (ARFCN/UARFCN/EARFCN/NR-ARFCN)."
+        default=None,
+        ge=0,
+        le=INT32_MAX,
+        description="Channel number (ARFCN/UARFCN/EARFCN/NR-ARFCN).",
     )
     source: str = Field(
         default="api",
         min_length=1,
         max_length=32,
+        pattern=_NO_CONTROL_CHARACTERS,
         description="Which collector produced the reading (api, reporter, towercollector, ...).",
     )
 

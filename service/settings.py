@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from collectors.formats.nesting import MAX_JSON_DEPTH
 from domain.radio import DEFAULT_BARS, Radio
 from service.keys import ApiKey
 
@@ -63,6 +64,13 @@ class Settings(BaseSettings):
         default=20_000_000,
         ge=1024,
         description="Largest request body in bytes, after gzip decompression.",
+    )
+    max_json_depth: int = Field(
+        default=MAX_JSON_DEPTH,
+        ge=4,
+        le=1000,
+        description="Deepest nesting of objects and arrays accepted in a JSON body; deeper "
+        "bodies are refused (400) before they are parsed. A reading batch nests 3 levels.",
     )
     max_accuracy_m: float = Field(
         default=1000.0,

@@ -28,6 +28,7 @@ from collectors.formats.rows import (
     as_byte_source,
     bool_field,
     csv_records,
+    describe_value,
     float_field,
     int_field,
     iso_to_rfc3339,
@@ -56,7 +57,7 @@ def _radio(text: str, name: str) -> str | None:
         return None
     value = text.strip().lower()
     if value not in _RADIO_VALUES:
-        raise FieldProblem(name, f"{text!r} is not one of gsm, umts, lte, nr")
+        raise FieldProblem(name, f"{describe_value(text)} is not one of gsm, umts, lte, nr")
     return value
 
 

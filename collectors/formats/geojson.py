@@ -8,7 +8,9 @@ properties that are ``null``. Values must already have the right JSON type (a nu
 
 FeatureCollections can be large, so the file is read incrementally with ``ijson`` (one
 feature in memory at a time). Without ijson installed, files up to
-:data:`MAX_BYTES_WITHOUT_IJSON` are read whole and larger ones refused.
+:data:`MAX_BYTES_WITHOUT_IJSON` are read whole and larger ones refused. Either way the bytes
+pass a nesting check first (:mod:`collectors.formats.nesting`): a file nested deeper than
+:data:`~collectors.formats.nesting.MAX_JSON_DEPTH` is refused before the parser builds it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from collectors.formats.canonical import complete_reading
+from collectors.formats.nesting import MAX_JSON_DEPTH, NestingGuard, check_json_nesting
 from collectors.formats.rows import (
     BinaryReadable,
     ByteSource,
@@ -29,6 +32,7 @@ from collectors.formats.rows import (
     RowError,
     RowStream,
     as_byte_source,
+    describe_value,
     iso_to_rfc3339,
 )
 from domain.radio import Radio
@@ -102,6 +106,7 @@ def _features(source: ByteSource) -> Iterator[Any]:
                 f"GeoJSON over {MAX_BYTES_WITHOUT_IJSON} bytes needs the ijson package"
             )
         source.report_progress()
+        check_json_nesting(data, max_depth=MAX_JSON_DEPTH)
         try:
             document = json.loads(data)
         except ValueError as exc:
@@ -113,7 +118,7 @@ def _features(source: ByteSource) -> Iterator[Any]:
         return
     count = 0
     try:
-        for feature in ijson.items(source, "features.item", use_float=True):
+        for feature in ijson.items(_NestingChecked(source), "features.item", use_float=True):
             count += 1
             yield feature
     except ijson.JSONError as exc:
@@ -121,6 +126,19 @@ def _features(source: ByteSource) -> Iterator[Any]:
             f"GeoJSON breaks off or is malformed after {count} features: {exc}"
         ) from None
     source.report_progress()
+
+
+class _NestingChecked:
+    """The byte source as ijson reads it, each chunk checked for nesting depth first."""
+
+    def __init__(self, source: ByteSource) -> None:
+        self._source = source
+        self._guard = NestingGuard(MAX_JSON_DEPTH)
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self._source.read(size)
+        self._guard.feed(chunk)
+        return chunk
 
 
 def _rows(features: Iterator[Any], device: str | None) -> Iterator[tuple[int, Row]]:
@@ -160,7 +178,7 @@ def _feature_to_reading(feature: Any, device: str | None) -> ReadingDict:
         if types is None or value is None:
             continue
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise FieldProblem(name, f"{value!r} has the wrong JSON type")
+            raise FieldProblem(name, f"{describe_value(value)} has the wrong JSON type")
         reading[name] = value
     reading["lon"] = float(coordinates[0])
     reading["lat"] = float(coordinates[1])
@@ -171,7 +189,9 @@ def _feature_to_reading(feature: Any, device: str | None) -> ReadingDict:
         reading["observed_at"], "observed_at", naive_is_utc=False
     )
     if reading["radio"] not in _RADIO_VALUES:
-        raise FieldProblem("radio", f"{reading['radio']!r} is not one of gsm, umts, lte, nr")
+        raise FieldProblem(
+            "radio", f"{describe_value(reading['radio'])} is not one of gsm, umts, lte, nr"
+        )
     for name in ("accuracy_m", "speed_mps", "signal_dbm"):
         if name in reading:
             reading[name] = float(reading[name])

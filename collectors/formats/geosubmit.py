@@ -20,12 +20,14 @@ from typing import Any, Final
 
 import orjson
 
+from collectors.formats.nesting import MAX_JSON_DEPTH, NestingTooDeep, check_json_nesting
 from collectors.formats.rows import (
     FieldProblem,
     FormatError,
     ReadingDict,
     Row,
     RowError,
+    describe_value,
     epoch_ms_to_rfc3339,
     reading_id,
 )
@@ -72,21 +74,29 @@ def gunzip_body(body: bytes, *, max_bytes: int = MAX_BODY_BYTES) -> bytes:
 
 
 def parse_geosubmit(
-    body: bytes | str, *, device: str, received_at: datetime | None = None
+    body: bytes | str,
+    *,
+    device: str,
+    received_at: datetime | None = None,
+    max_depth: int = MAX_JSON_DEPTH,
 ) -> list[Row]:
     """One reading dict or one :class:`RowError` per report in ``body``, in order.
 
     ``device`` is the token the service derives for the sender (geosubmit carries none).
     ``received_at`` (aware) stands in for a report without ``timestamp``, which MLS reads as
     "now"; without it such a report is a row error. Row errors carry ``index`` (the report's
-    position in ``items``) and, when one cell is to blame, ``cell``.
+    position in ``items``) and, when one cell is to blame, ``cell``. A body nesting deeper
+    than ``max_depth`` is refused before it is parsed.
     """
     if not device:
         raise ValueError("a geosubmit body has no device token: pass device=")
     if received_at is not None and received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
     try:
+        check_json_nesting(body.encode() if isinstance(body, str) else body, max_depth=max_depth)
         document = orjson.loads(body)
+    except NestingTooDeep as exc:
+        raise GeosubmitParseError(str(exc)) from None
     except orjson.JSONDecodeError as exc:
         raise GeosubmitParseError(f"body is not JSON: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
@@ -110,10 +120,10 @@ def _integer(container: dict[str, Any], key: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise FieldProblem(key, f"{value!r} is not an integer")
+        raise FieldProblem(key, f"{describe_value(value)} is not an integer")
     if isinstance(value, float):
         if not value.is_integer():
-            raise FieldProblem(key, f"{value!r} is not an integer")
+            raise FieldProblem(key, f"{describe_value(value)} is not an integer")
         return int(value)
     return value
 
@@ -230,7 +240,9 @@ def _serving_cell(cells: list[Any], report_radio: Any) -> _Chosen | RowError:
                 raise FieldProblem("radioType", "missing (on the cell and on the report)")
             radio = MLS_RADIOS.get(name.lower())
             if radio is None:
-                raise FieldProblem("radioType", f"{name!r} is not one of gsm, wcdma, lte, nr")
+                raise FieldProblem(
+                    "radioType", f"{describe_value(name)} is not one of gsm, wcdma, lte, nr"
+                )
             for key in ("mobileCountryCode", "mobileNetworkCode"):
                 value = _integer(cell, key)
                 if value is None:

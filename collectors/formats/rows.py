@@ -22,6 +22,7 @@ import csv
 import hashlib
 import io
 import math
+import reprlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -132,6 +133,28 @@ class FieldProblem(Exception):
         super().__init__(reason)
         self.field = field
         self.reason = reason
+
+
+_DESCRIBE: Final = reprlib.Repr()  # keyword arguments only from Python 3.12
+_DESCRIBE.maxlevel = 2
+_DESCRIBE.maxstring = _DESCRIBE.maxother = 40
+_DESCRIBE.maxlist = _DESCRIBE.maxdict = 4
+
+
+def describe_value(value: Any) -> str:
+    """A short, bounded ``repr`` of an input value for an error message: a few levels and
+    characters at most, however large or deep the value is (plain ``repr`` of a value
+    nested 1,000 deep raises ``RecursionError``, and a 10 MB string would be echoed whole)."""
+    return _DESCRIBE.repr(value)
+
+
+def printable_name(name: str, limit: int = 64) -> str:
+    """A key or field name taken from input, safe to store, log and echo: control
+    characters and lone surrogates escaped (PostgreSQL refuses NUL in text), at most
+    ``limit`` characters (a 10 MB unknown key is not echoed back)."""
+    if not name.isprintable():
+        name = name.encode("unicode_escape").decode("ascii")
+    return name if len(name) <= limit else name[: limit - 3] + "..."
 
 
 def _shorten(text: str, limit: int = 200) -> str:
@@ -474,7 +497,7 @@ def float_field(text: str, name: str) -> float | None:
     except ValueError:
         raise FieldProblem(name, f"{_shorten(text, 40)!r} is not a number") from None
     if not math.isfinite(value):
-        raise FieldProblem(name, f"{text!r} is not a finite number")
+        raise FieldProblem(name, f"{describe_value(text)} is not a finite number")
     return value
 
 
@@ -511,7 +534,9 @@ def iso_to_rfc3339(text: str, name: str, *, naive_is_utc: bool) -> str:
         raise FieldProblem(name, f"{_shorten(text, 40)!r} is not an ISO-8601 time") from None
     if moment.tzinfo is None:
         if not naive_is_utc:
-            raise FieldProblem(name, f"{text!r} has no UTC offset (write e.g. ...Z or +07:00)")
+            raise FieldProblem(
+                name, f"{describe_value(text)} has no UTC offset (write e.g. ...Z or +07:00)"
+            )
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat()
 
@@ -528,7 +553,7 @@ def epoch_to_rfc3339(value: float, name: str) -> str:
     try:
         moment = _EPOCH + timedelta(seconds=seconds)
     except OverflowError:
-        raise FieldProblem(name, f"{value!r} is not a plausible epoch time") from None
+        raise FieldProblem(name, f"{describe_value(value)} is not a plausible epoch time") from None
     return moment.isoformat()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from collectors.formats.rows import FieldProblem
+from collectors.formats.rows import FieldProblem, describe_value
 from domain.radio import Radio
 
 _RADIOS: Final[dict[str, Radio]] = {
@@ -47,8 +47,10 @@ def technology_to_radio(name: str, field: str) -> Radio:
     if not key:
         raise FieldProblem(field, "missing (empty)")
     if key in _UNSUPPORTED or key.startswith(("CDMA", "EVDO")):
-        raise FieldProblem(field, f"{name!r} (CDMA family) is not supported: gsm/umts/lte/nr only")
-    raise FieldProblem(field, f"unknown network type {name!r}")
+        raise FieldProblem(
+            field, f"{describe_value(name)} (CDMA family) is not supported: gsm/umts/lte/nr only"
+        )
+    raise FieldProblem(field, f"unknown network type {describe_value(name)}")
 
 
 # MLS geosubmit ``radioType`` values (ichnaea docs, "api/geosubmit2"): gsm, wcdma, lte, nr;

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from collectors.formats.nesting import NestingTooDeep, check_json_nesting
 from service.errors import InputTooLarge, MalformedInput
 
 
@@ -58,10 +59,16 @@ async def read_body(request: Request, *, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json(body: bytes) -> Any:
-    """Decode JSON, naming the line and column of a syntax error."""
+def parse_json(body: bytes, *, max_depth: int) -> Any:
+    """Decode JSON, naming the line and column of a syntax error. A body nesting deeper
+    than ``max_depth`` is refused before any object is built (collectors.formats.nesting
+    says why orjson's own limit is not enough)."""
     if not body.strip():
         raise MalformedInput("body is empty; expected a JSON object")
+    try:
+        check_json_nesting(body, max_depth=max_depth)
+    except NestingTooDeep as exc:
+        raise MalformedInput(f"body is not acceptable JSON: {exc}") from None
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:

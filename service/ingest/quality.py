@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import ValidationError
 
+from collectors.formats.rows import describe_value, printable_name
 from collectors.reading import Reading
 from domain.radio import SIGNAL_RANGES
 from service.settings import Settings
@@ -39,6 +39,8 @@ _PYDANTIC_CODES = {
     "less_than": "out_of_range",
     "string_too_short": "invalid",
     "string_too_long": "invalid",
+    "string_pattern_mismatch": "invalid_character",
+    "string_unicode": "invalid_character",
     "timezone_aware": "invalid_time",
     "datetime_parsing": "invalid_time",
     "datetime_from_date_parsing": "invalid_time",
@@ -56,18 +58,16 @@ def rejections_from_validation_error(index: int, error: ValidationError) -> list
     """One rejection per problem pydantic found in the reading at ``index``."""
     found = []
     for err in error.errors(include_url=False):
-        field = ".".join(str(part) for part in err["loc"]) or _SIGNAL_FIELDS
+        # An unknown key is the sender's text: escaped and cut before it is stored or echoed.
+        field = printable_name(".".join(str(part) for part in err["loc"])) or _SIGNAL_FIELDS
         code = _PYDANTIC_CODES.get(err["type"], "wrong_type")
         reason = err["msg"].removeprefix("Value error, ")
-        if code == "wrong_type" and "input" in err:
-            reason = f"{reason}, got {_describe(err['input'])}"
+        if code == "invalid_character":
+            reason = "contains a control character (NUL, tab, newline...) or an invalid code point"
+        elif code == "wrong_type" and "input" in err:
+            reason = f"{reason}, got {describe_value(err['input'])}"
         found.append(Rejection(index, field, code, reason))
     return found
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass(frozen=True)

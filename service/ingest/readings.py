@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
+from collectors.formats.rows import printable_name
 from collectors.reading import Reading
 from service.grid import latlng_to_cell
 from service.ingest.privacy import DeviceHasher
@@ -164,10 +165,10 @@ def _count(
     for rej in first_by_index.values():
         source = _source_of(items, rej.index - index_offset, default_source)
         tally.setdefault(source, Counter())["rejected"] += 1
-        rejection_counts[(source, rej.field[:64], rej.code)] += 1
+        rejection_counts[(source, printable_name(rej.field), rej.code)] += 1
     for rej in unparsed:
         tally.setdefault(default_source, Counter())["rejected"] += 1
-        rejection_counts[(default_source, rej.field[:64], rej.code)] += 1
+        rejection_counts[(default_source, printable_name(rej.field), rej.code)] += 1
 
     add_to_counters(
         session,
@@ -198,6 +199,7 @@ def _count(
 def _source_of(items: Sequence[Any], index: int, default: str) -> str:
     item = items[index] if 0 <= index < len(items) else None
     source = item.get("source") if isinstance(item, dict) else None
-    if isinstance(source, str) and 0 < len(source) <= 32:
+    # The counters store it: only a source the schema would accept (printable, no NUL).
+    if isinstance(source, str) and 0 < len(source) <= 32 and source.isprintable():
         return source
     return default

@@ -121,7 +121,13 @@ async def post_geosubmit(
             # Some clients gzip without saying so in Content-Encoding.
             body = gunzip_body(body, max_bytes=max_bytes)
         # A body of a few MB takes tens of milliseconds to parse: off the event loop.
-        rows = await run_in_threadpool(parse_geosubmit, body, device=token, received_at=now)
+        rows = await run_in_threadpool(
+            parse_geosubmit,
+            body,
+            device=token,
+            received_at=now,
+            max_depth=state.settings.max_json_depth,
+        )
     except (GeosubmitParseError, MalformedInput) as exc:
         log.info("geosubmit parse error: %s", exc)
         raise MlsError(str(exc), reason="parseError") from None

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from collectors.formats.rows import printable_name
 from service.api.body import parse_json, read_body
 from service.api.dependencies import SessionDep
 from service.errors import InputTooLarge, InvalidInput
@@ -80,7 +81,8 @@ async def post_readings(request: Request) -> Response:
 
     def ingest_in_one_transaction() -> IngestResult:
         # Parsing a large batch takes milliseconds: off the event loop, like the database.
-        items = readings_of(parse_json(body), max_readings=settings.max_batch_readings)
+        payload = parse_json(body, max_depth=settings.max_json_depth)
+        items = readings_of(payload, max_readings=settings.max_batch_readings)
         with session_scope(request.app.state.sessions) as session:
             result: IngestResult = request.app.state.ingestor.ingest(session, items)
             return result
@@ -95,10 +97,12 @@ def readings_of(payload: Any, *, max_readings: int) -> list[Any]:
         raise InvalidInput(
             f'body must be a JSON object {{"readings": [...]}}, got {type(payload).__name__}'
         )
-    unknown = sorted(set(payload) - {"readings"})
+    unknown = sorted(printable_name(key) for key in set(payload) - {"readings"})
     if unknown:
-        raise InvalidInput(f"unknown top-level field(s): {', '.join(unknown)}",
-                                   field=unknown[0])  # fmt: skip
+        shown = ", ".join(unknown[:5]) + (
+            f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        )
+        raise InvalidInput(f"unknown top-level field(s): {shown}", field=unknown[0])
     items = payload.get("readings")
     if not isinstance(items, list):
         raise InvalidInput("'readings' must be an array of readings", field="readings")

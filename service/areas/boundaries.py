@@ -106,7 +106,7 @@ def read_areas(
     except Exception as exc:  # pyogrio raises its own DataSourceError, OSError...
         raise AreaFileError(f"cannot read {path.name}: {exc}", field="file") from None
     columns = _columns(frame)
-    frame, reprojected = _to_wgs84(frame, path.name)
+    frame, reprojected = to_wgs84(frame, path.name)
     chosen = _kind_of(frame, columns, kind, path.name)
     result = AreaImport(kind=chosen, reprojected_from=reprojected)
     geometry_column = frame.geometry.name
@@ -143,7 +143,10 @@ def _columns(frame: gpd.GeoDataFrame) -> dict[str, str]:
     return found
 
 
-def _to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, str | None]:
+def to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, str | None]:
+    """``frame`` in WGS84 and the CRS it was reprojected from (None: already degrees), by
+    the CRS rules of the module doc. Raises ``AreaFileError`` for projected numbers
+    without a CRS."""
     if frame.empty or frame.geometry.isna().all():
         return (frame.set_crs(WGS84) if frame.crs is None else frame), None
     crs = None if frame.crs is None else CRS.from_user_input(frame.crs)

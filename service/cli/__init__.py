@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from service.cli import aggregate, areas, config, db, demo, files, mapping, serve
+from service.cli import aggregate, areas, claims, config, db, demo, files, mapping, serve
 from service.cli.context import console
 from service.errors import DeadzoneError
 
@@ -32,6 +32,7 @@ app.command("map")(mapping.map_command)
 app.command("import-areas")(areas.import_areas_command)
 app.command("import-population")(areas.import_population_command)
 app.command("snapshot")(areas.snapshot)
+app.command("import-claimed")(claims.import_claimed_command)
 app.command("settings")(config.show_settings)
 app.command("api-key")(config.api_key_command)
 app.command("demo")(demo.demo_command)

@@ -396,3 +396,81 @@ class ProgressSnapshot(Base):
         Float, comment="median age of the newest reading of decided populated cells, days"
     )
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+
+
+class VillageStatusSnapshot(Base):
+    """A village's status (best of all operators) on a snapshot day: what "villages whose
+    status changed since last week" compares. Written with ``progress_snapshots``."""
+
+    __tablename__ = "village_status_snapshots"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True, comment="UTC day")
+    village_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), comment="trang_song, lom_song...")
+
+
+class Claim(Base):
+    """One import of the coverage an operator claims for a radio (its filed coverage
+    map). The newest claim of an operator and radio replaces the cells of the previous
+    one; the rows of earlier claims stay, as the record of what was claimed when."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    operator: Mapped[str] = mapped_column(String(7), comment="MCC-MNC, e.g. 452-04")
+    radio: Mapped[str] = mapped_column(String(9), comment="lte, nr or broadband")
+    source: Mapped[str] = mapped_column(String(255), comment="file name as imported")
+    cells: Mapped[int] = mapped_column(Integer, comment="working cells claimed covered")
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+    imported_by: Mapped[str] = mapped_column(String(200), comment="who imported it")
+
+
+class ClaimedCell(Base):
+    """A working-resolution cell that an operator's newest claim says it covers."""
+
+    __tablename__ = "claimed_cells"
+
+    operator: Mapped[str] = mapped_column(String(7), primary_key=True)
+    radio: Mapped[str] = mapped_column(String(9), primary_key=True)
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(BigInteger, comment="claims.id that put it here")
+
+
+class Commitment(Base):
+    """An operator's commitment, assigned by the authority, to bring signal to a dead zone
+    or a village by a due date. ``cells`` are frozen when it is made: it is judged on the
+    cells it was made for, even after the zone changes or disappears."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        Index("ix_commitments_operator", "operator"),
+        CheckConstraint("state IN ('assigned', 'planned', 'on_air')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    operator: Mapped[str] = mapped_column(String(7), comment="MCC-MNC, e.g. 452-04")
+    zone_id: Mapped[str | None] = mapped_column(String(32), comment="dead zone it was made for")
+    village_code: Mapped[str | None] = mapped_column(String(32), comment="or the village")
+    cells: Mapped[list[str]] = mapped_column(JSON, comment="H3 cells (strings), frozen")
+    centre: Mapped[str] = mapped_column(String(16), comment="H3 cell nearest the centre")
+    due: Mapped[date] = mapped_column(Date, comment="signal promised by this day")
+    state: Mapped[str] = mapped_column(String(8), comment="assigned, planned or on_air")
+    on_air_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="UTC")
+    site: Mapped[dict[str, object] | None] = mapped_column(JSON, comment="the new site")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+
+
+class AuditEvent(Base):
+    """Who changed what, when: every change to a commitment or a claim, written in the
+    transaction that makes the change (so there is no change without its record)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+    actor: Mapped[str] = mapped_column(String(200), comment="the key's name, or the CLI user")
+    action: Mapped[str] = mapped_column(String(32), comment="created, updated, imported")
+    subject: Mapped[str] = mapped_column(String(64), comment="commitment:12, claim:452-04/lte")
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, comment="what changed")

@@ -218,6 +218,26 @@ class Settings(BaseSettings):
         description="People-equivalents a village facility (school, health station) adds to "
         "the priority of a dead zone holding the village.",
     )
+    commitment_verified_share: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="Share of a commitment's cells that must have signal (covered or weak, "
+        "from readings after on_air_at, centre cell included, none dead) to call it verified: "
+        "a new site rarely reaches every fringe cell, and fringe cells are rarely measured.",
+    )
+    challenge_min_days: int = Field(
+        default=2,
+        ge=1,
+        description="Distinct days of evidence a claimed-covered dead cell needs to be "
+        "challenged (FCC mobile challenge: failures at different times, DESIGN.md).",
+    )
+    challenge_window_days: int = Field(
+        default=365,
+        ge=1,
+        description="Evidence older than this many days does not support a challenge (FCC: "
+        "challenge tests stay valid one year, DESIGN.md).",
+    )
     plan_band_mhz: float = Field(
         default=1800.0,
         ge=150.0,

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Annotated, Final
 from fastapi import Depends, Header, Query
 
 from domain.vocabulary import BEST_OF_ALL
+from service.areas.audit import Actor
 from service.errors import AccessDenied, AuthenticationRequired
-from service.keys import ApiKey, find_key
+from service.keys import ALL_OPERATORS, ApiKey, find_key
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -104,6 +105,32 @@ def readable_operators(settings: Settings, key: str | None, operators: Collectio
     if entry is None:
         raise AuthenticationRequired("unknown API key", field=KEY_QUERY)
     return public | {op for op in wanted if entry.may_read(op)}
+
+
+def request_actor(settings: Settings, key: str | None) -> Actor:
+    """Who sends ``key``, for requests that change things (commitments): the authority
+    may assign and change every operator's; a planner acts for the operators of its key.
+    No key, or an unknown one: ``Unauthorized``. A development server without keys acts
+    as the authority (the demo); a production server without keys refuses (``Forbidden``)."""
+    if not settings.api_keys:
+        if settings.environment == "development":
+            return Actor(name="development (no API keys)", may_assign=True, operators=None)
+        raise AccessDenied(
+            "this needs an API key and this server has none configured "
+            "(DEADZONE_API_KEYS; `deadzone api-key` makes one)",
+            field=KEY_QUERY,
+        )
+    if not key:
+        raise AuthenticationRequired(
+            f"this needs an API key: send the {KEY_HEADER} header or ?{KEY_QUERY}=",
+            field=KEY_QUERY,
+        )
+    entry = find_key(settings.api_keys, key)
+    if entry is None:
+        raise AuthenticationRequired("unknown API key", field=KEY_QUERY)
+    if entry.role == "authority" or ALL_OPERATORS in entry.operators:
+        return Actor(name=entry.name, may_assign=entry.role == "authority", operators=None)
+    return Actor(name=entry.name, may_assign=False, operators=frozenset(entry.operators))
 
 
 # Secrets that may travel in a query string: API keys here, device tokens of geosubmit apps.

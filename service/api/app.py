@@ -15,6 +15,8 @@ from service.api.access import mask_query_secrets_in_access_log
 from service.api.errors import register_error_handlers
 from service.api.routes import (
     areas,
+    challenges,
+    commitments,
     coverage,
     geosubmit,
     health,
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(sites.router)
     app.include_router(areas.router)
+    app.include_router(commitments.router)
+    app.include_router(challenges.router)
     app.include_router(maps.router)
     app.include_router(pages.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

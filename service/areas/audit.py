@@ -6,6 +6,7 @@ A row is written by the domain function that makes the change, in the same trans
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.store.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the name written to the audit trail and what the holder may do.
+    ``operators`` None: every operator (authority, or a development server without keys)."""
+
+    name: str
+    may_assign: bool
+    operators: frozenset[str] | None
+
+    def acts_for(self, operator: str) -> bool:
+        return self.operators is None or operator in self.operators
 
 
 def commitment_subject(commitment_id: int) -> str:

@@ -34,33 +34,21 @@ import pandas as pd
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from domain.vocabulary import SIGNAL_DECISIONS, is_operator_code
 from service.areas import audit
-from service.areas.claims import OPERATOR_PATTERN
+from service.areas.audit import Actor
 from service.engine.decisions import Rules, decide_level
 from service.engine.statistics import readings_to_devices, readings_to_stats
-from service.errors import Forbidden, NotFound, UnprocessableRequest
+from service.errors import AccessDenied, InvalidInput, NotFound
 from service.settings import Settings
 from service.store.models import Commitment, DeadZone, ReadingRow, Village, VillageCell
 
 STATES: Final = ("assigned", "planned", "on_air")
 VERIFICATIONS: Final = ("pending", "verified", "still_dead", "overdue")
-_SIGNAL: Final = ("covered", "weak")
+_SIGNAL: Final = SIGNAL_DECISIONS
 # What the dead zone's own ``state`` column says once a commitment moves (zones.py keeps
 # it across recomputes): open, planned or built.
 _ZONE_STATE: Final = {"assigned": "open", "planned": "planned", "on_air": "built"}
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: the name written to the audit trail and what the holder may do.
-    ``operators`` None: every operator (authority, or a development server without keys)."""
-
-    name: str
-    may_assign: bool
-    operators: frozenset[str] | None
-
-    def may_update(self, operator: str) -> bool:
-        return self.operators is None or operator in self.operators
 
 
 @dataclass
@@ -87,20 +75,20 @@ def create_commitment(
     zone_id: str | None = None, village: str | None = None, now: datetime,
 ) -> Commitment:  # fmt: skip
     """Assign ``operator`` a dead zone or a village (exactly one), due on ``due``. The
-    cells are frozen now. Raises ``Forbidden`` (not the authority), ``NotFound`` (no such
-    zone or village) or ``UnprocessableRequest``. Does not commit."""
+    cells are frozen now. Raises ``AccessDenied`` (not the authority), ``NotFound`` (no such
+    zone or village) or ``InvalidInput``. Does not commit."""
     if not actor.may_assign:
-        raise Forbidden(
+        raise AccessDenied(
             f"only the authority assigns commitments; {actor.name!r} may not", field="api_key"
         )
-    if not OPERATOR_PATTERN.fullmatch(operator):
-        raise UnprocessableRequest(
+    if not is_operator_code(operator):
+        raise InvalidInput(
             f"operator must be an MCC-MNC such as 452-04, got {operator!r}", field="operator"
         )
     if (zone_id is None) == (village is None):
-        raise UnprocessableRequest("give either zone_id or village, not both", field="zone_id")
+        raise InvalidInput("give either zone_id or village, not both", field="zone_id")
     if due < now.date():
-        raise UnprocessableRequest(
+        raise InvalidInput(
             f"due {due.isoformat()} is in the past (today is {now.date().isoformat()} UTC)",
             field="due",
         )
@@ -116,7 +104,7 @@ def create_commitment(
     )
     if existing is not None:
         what = f"zone {zone_id}" if zone_id is not None else f"village {village}"
-        raise UnprocessableRequest(
+        raise InvalidInput(
             f"{what} is already committed by {operator} (commitment {existing})",
             field="zone_id" if zone_id is not None else "village",
         )
@@ -141,12 +129,12 @@ def _zone_cells(session: Session, zone_id: str, operator: str) -> tuple[list[str
     if zone is None:
         raise NotFound(f"no dead zone {zone_id!r}", field="zone_id")
     if zone.operator not in (operator, "any"):
-        raise UnprocessableRequest(
+        raise InvalidInput(
             f"zone {zone_id} is a dead zone of {zone.operator}, not of {operator}",
             field="zone_id",
         )
     if not zone.active:
-        raise UnprocessableRequest(
+        raise InvalidInput(
             f"zone {zone_id} is closed (last seen dead {zone.last_seen.date().isoformat()})",
             field="zone_id",
         )
@@ -178,31 +166,31 @@ def update_commitment(
 ) -> Commitment:  # fmt: skip
     """Mark a commitment ``planned`` or ``on_air`` (``on_air_at`` defaults to now), with
     the site. Only the authority or a planner of the commitment's operator may. Raises
-    ``NotFound``, ``Forbidden`` or ``UnprocessableRequest``. Does not commit."""
+    ``NotFound``, ``AccessDenied`` or ``InvalidInput``. Does not commit."""
     commitment = get_commitment(session, commitment_id)
-    if not actor.may_update(commitment.operator):
-        raise Forbidden(
+    if not actor.acts_for(commitment.operator):
+        raise AccessDenied(
             f"{actor.name!r} may not change commitments of {commitment.operator}",
             field="api_key",
         )
     if state not in ("planned", "on_air"):
-        raise UnprocessableRequest(f"state must be planned or on_air, got {state!r}", field="state")
+        raise InvalidInput(f"state must be planned or on_air, got {state!r}", field="state")
     if state == "planned":
         if on_air_at is not None:
-            raise UnprocessableRequest("on_air_at goes with state on_air", field="on_air_at")
+            raise InvalidInput("on_air_at goes with state on_air", field="on_air_at")
         if commitment.state == "on_air":
-            raise UnprocessableRequest(
+            raise InvalidInput(
                 "the site is already on air; to correct on_air_at, mark it on_air again",
                 field="state",
             )
     if on_air_at is not None:
         if on_air_at.tzinfo is None:
-            raise UnprocessableRequest(
+            raise InvalidInput(
                 "on_air_at needs a UTC offset (RFC 3339), e.g. 2026-11-20T08:00:00+07:00",
                 field="on_air_at",
             )
         if on_air_at > now + timedelta(seconds=settings.clock_skew_s):
-            raise UnprocessableRequest(
+            raise InvalidInput(
                 f"on_air_at {on_air_at.isoformat()} is in the future", field="on_air_at"
             )
     new_on_air = (on_air_at or now) if state == "on_air" else None
@@ -397,3 +385,33 @@ def operator_table(session: Session, settings: Settings, *, now: datetime) -> li
         if status != "pending":
             row[status] += 1
     return [rows[op] for op in sorted(rows)]
+
+
+def show_commitment(
+    session: Session, settings: Settings, commitment_id: int, *, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    """One commitment as the API shows it, if ``actor`` may see its operator's."""
+    commitment = get_commitment(session, commitment_id)
+    if not actor.acts_for(commitment.operator):
+        raise AccessDenied(
+            f"{actor.name!r} may not read commitments of {commitment.operator}", field="api_key"
+        )
+    (shown,) = describe_commitments(session, settings, [commitment], now=now)
+    return shown
+
+
+def show_commitments(
+    session: Session, settings: Settings, *, actor: Actor, operator: str | None = None,
+    now: datetime,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The commitments ``actor`` may see (of ``operator`` only, if given)."""
+    operators = actor.operators
+    if operator is not None:
+        if not actor.acts_for(operator):
+            raise AccessDenied(
+                f"{actor.name!r} may not read commitments of {operator}", field="operator"
+            )
+        operators = frozenset({operator})
+    return describe_commitments(
+        session, settings, list_commitments(session, operators=operators), now=now
+    )

@@ -7,7 +7,7 @@ from typing import Any
 import h3
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.areas.commitments import Actor
+from service.areas.audit import Actor
 from service.settings import Settings
 from tests.coverage_helpers import decide, ingest, reading_in
 

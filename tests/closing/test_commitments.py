@@ -17,7 +17,7 @@ from service.areas.commitments import (
     update_commitment,
     verify,
 )
-from service.errors import Forbidden, NotFound, UnprocessableRequest
+from service.errors import AccessDenied, InvalidInput, NotFound
 from service.store.database import session_scope
 from service.store.models import DeadZone
 from tests.closing.conftest import (
@@ -73,11 +73,11 @@ def test_assigned_commitment_keeps_its_cells_and_is_pending(sessions, settings):
 def test_only_the_authority_assigns_and_only_the_operator_updates(sessions, settings):
     measure_dead_zone(sessions, settings, CENTRE)
     zone = _zone_of(sessions, CENTRE)
-    with session_scope(sessions) as session, pytest.raises(Forbidden):
+    with session_scope(sessions) as session, pytest.raises(AccessDenied):
         create_commitment(session, settings, actor=VIETTEL, operator="452-04",
                           zone_id=zone.id, due=date(2027, 3, 1), now=NOW)  # fmt: skip
     commitment_id = _assign(sessions, settings, zone.id)
-    with session_scope(sessions) as session, pytest.raises(Forbidden, match="452-04"):
+    with session_scope(sessions) as session, pytest.raises(AccessDenied, match="452-04"):
         update_commitment(session, settings, commitment_id, actor=VINAPHONE, state="planned",
                           now=NOW)  # fmt: skip
     with session_scope(sessions) as session, pytest.raises(NotFound):
@@ -101,7 +101,7 @@ def test_bad_assignments_are_refused_naming_the_field(sessions, settings, fields
     args = {"operator": "452-04", "due": date(2027, 3, 1), **fields}
     if args.get("zone_id") == "Z":
         args["zone_id"] = zone.id
-    with session_scope(sessions) as session, pytest.raises((NotFound, UnprocessableRequest)) as e:
+    with session_scope(sessions) as session, pytest.raises((NotFound, InvalidInput)) as e:
         create_commitment(session, settings, actor=AUTHORITY, now=NOW, **args)
     assert message in e.value.message
 
@@ -110,9 +110,9 @@ def test_a_zone_of_another_operator_or_committed_twice_is_refused(sessions, sett
     measure_dead_zone(sessions, settings, CENTRE)
     zone = _zone_of(sessions, CENTRE)
     _assign(sessions, settings, zone.id)
-    with pytest.raises(UnprocessableRequest, match="already"):
+    with pytest.raises(InvalidInput, match="already"):
         _assign(sessions, settings, zone.id)
-    with session_scope(sessions) as session, pytest.raises(UnprocessableRequest, match="not of"):
+    with session_scope(sessions) as session, pytest.raises(InvalidInput, match="not of"):
         create_commitment(session, settings, actor=AUTHORITY, operator="452-02",
                           zone_id=zone.id, due=date(2027, 3, 1), now=NOW)  # fmt: skip
 
@@ -161,7 +161,7 @@ def test_refused_change_leaves_no_audit_row(sessions, settings):
         ({"state": "on_air", "on_air_at": NOW + timedelta(days=2)}, "in the future"),
         ({"state": "on_air", "on_air_at": NOW.replace(tzinfo=None)}, "UTC offset"),
     ]:
-        with session_scope(sessions) as session, pytest.raises(UnprocessableRequest) as e:
+        with session_scope(sessions) as session, pytest.raises(InvalidInput) as e:
             update_commitment(session, settings, commitment_id, actor=VIETTEL, now=NOW, **bad)
         assert message in e.value.message
     with session_scope(sessions, write=False) as session:

@@ -218,6 +218,12 @@ class Settings(BaseSettings):
         description="People-equivalents a village facility (school, health station) adds to "
         "the priority of a dead zone holding the village.",
     )
+    province_name: str = Field(
+        default="Đắk Lắk",
+        min_length=1,
+        max_length=100,
+        description="The province's name, printed on the weekly report.",
+    )
     commitment_verified_share: float = Field(
         default=0.5,
         gt=0.0,

@@ -26,6 +26,7 @@ from service.api.routes import (
     readings,
     report,
     sites,
+    weekly,
 )
 from service.ingest.readings import Ingestor
 from service.jobs import AggregationWorker
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(areas.router)
     app.include_router(commitments.router)
     app.include_router(challenges.router)
+    app.include_router(weekly.router)
     app.include_router(maps.router)
     app.include_router(pages.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

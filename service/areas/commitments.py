@@ -34,6 +34,7 @@ import pandas as pd
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from domain.radio import OPERATOR_NAMES
 from domain.vocabulary import SIGNAL_DECISIONS, is_operator_code
 from service.areas import audit
 from service.areas.audit import Actor
@@ -373,8 +374,10 @@ def operator_table(session: Session, settings: Settings, *, now: datetime) -> li
     for commitment in list_commitments(session):
         row = rows.setdefault(
             commitment.operator,
-            {"operator": commitment.operator, "assigned": 0, "planned": 0, "on_air": 0,
-             "verified": 0, "still_dead": 0, "overdue": 0},
+            {"operator": commitment.operator,
+             "name": OPERATOR_NAMES.get(commitment.operator, commitment.operator),
+             "assigned": 0, "planned": 0, "on_air": 0, "verified": 0, "still_dead": 0,
+             "overdue": 0},
         )  # fmt: skip
         row["assigned"] += 1
         if commitment.state == "planned":

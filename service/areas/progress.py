@@ -53,6 +53,7 @@ from service.store.models import (
     ProgressSnapshot,
     Village,
     VillageCell,
+    VillageStatusSnapshot,
 )
 from service.store.runs import last_run
 
@@ -239,13 +240,27 @@ def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int
     """Store today's (UTC) progress of every area, replacing any snapshot of the same day:
     running it twice on one day keeps one row per area. Returns the areas stored."""
     day = now.date()
-    areas = measure_progress(session, settings, now=now)
+    statuses = cell_statuses(session, settings)
+    areas = measure_progress(session, settings, now=now, statuses=statuses)
     session.execute(delete(ProgressSnapshot).where(ProgressSnapshot.day == day))
     session.add_all(
         ProgressSnapshot(day=day, taken_at=now, **asdict(area)) for area in areas.values()
     )
+    _snapshot_village_statuses(session, settings, day=day, statuses=statuses)
     session.flush()
     return len(areas)
+
+
+def _snapshot_village_statuses(
+    session: Session, settings: Settings, *, day: date, statuses: dict[int, tuple[str, datetime]]
+) -> None:
+    """Every village's status on ``day``: "villages whose status changed this week" compares
+    two of these (``service.areas.changes``)."""
+    session.execute(delete(VillageStatusSnapshot).where(VillageStatusSnapshot.day == day))
+    session.add_all(
+        VillageStatusSnapshot(day=day, village_code=state.code, status=state.status)
+        for state in village_states(session, settings, statuses=statuses)
+    )
 
 
 _SERIES_FIELDS: Final = [

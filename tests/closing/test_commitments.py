@@ -255,6 +255,6 @@ def test_operator_table_counts_each_outcome(sessions, settings):
     with session_scope(sessions, write=False) as session:
         table = operator_table(session, settings, now=NOW)
     assert table == [
-        {"operator": "452-04", "assigned": 2, "planned": 0, "on_air": 2, "verified": 1,
-         "still_dead": 1, "overdue": 0}
+        {"operator": "452-04", "name": "Viettel", "assigned": 2, "planned": 0, "on_air": 2,
+         "verified": 1, "still_dead": 1, "overdue": 0}
     ]  # fmt: skip

@@ -1,0 +1,150 @@
+"""What changed since last week, for the authority's weekly meeting: villages whose
+status changed, dead zones opened and closed, and the change in people covered per
+commune, between the newest snapshot a week old (or older) and now.
+
+Baseline: the newest daily snapshot (``progress_snapshots`` and
+``village_status_snapshots``, taken by ``take_snapshot``) at least ``days`` days old; with
+none that old, the oldest snapshot there is, so a new deployment still shows its first
+changes (the answer says which day it compares with). "Now" is measured live.
+
+Zones (best of all operators, the public picture): opened = first found since the baseline;
+closed = no longer active and last seen active since the baseline (the aggregation marks a
+zone inactive the first run it is gone, keeping the time it was last active).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.vocabulary import BEST_OF_ALL
+from service.areas.commitments import operator_table
+from service.areas.progress import (
+    PROVINCE,
+    cell_statuses,
+    commune_names,
+    measure_progress,
+    village_states,
+)
+from service.settings import Settings
+from service.store.models import DeadZone, ProgressSnapshot, VillageStatusSnapshot
+
+
+def baseline_day(session: Session, *, now: datetime, days: int) -> date | None:
+    """The snapshot day to compare with (module doc), or None without snapshots."""
+    cutoff = now.date() - timedelta(days=days)
+    day = session.scalar(
+        select(func.max(VillageStatusSnapshot.day)).where(VillageStatusSnapshot.day <= cutoff)
+    )
+    if day is None:
+        day = session.scalar(
+            select(func.min(VillageStatusSnapshot.day)).where(
+                VillageStatusSnapshot.day < now.date()
+            )
+        )
+    return day
+
+
+def weekly_changes(
+    session: Session, settings: Settings, *, now: datetime, days: int = 7
+) -> dict[str, Any]:
+    """The changes since the baseline (module doc), ready for the page and the API."""
+    since = baseline_day(session, now=now, days=days)
+    names = commune_names(session)
+    statuses = cell_statuses(session, settings)
+    states = village_states(session, settings, statuses=statuses)
+    zones = _zone_changes(session, since=since, now=now, days=days)
+    if since is None:
+        return {"since": None, "villages": [], "communes": [], **zones}
+    before = dict(
+        session.execute(
+            select(VillageStatusSnapshot.village_code, VillageStatusSnapshot.status).where(
+                VillageStatusSnapshot.day == since
+            )
+        ).all()
+    )
+    villages = [
+        {
+            "code": state.code,
+            "name": state.name,
+            "commune_code": state.commune_code,
+            "commune_name": names.get(state.commune_code or ""),
+            "before": before.get(state.code),
+            "now": state.status,
+            "population": state.population,
+        }  # fmt: skip
+        for state in states
+        if before.get(state.code) != state.status
+    ]
+    then = {
+        row.area: row
+        for row in session.scalars(select(ProgressSnapshot).where(ProgressSnapshot.day == since))
+    }
+    communes: list[dict[str, Any]] = []
+    for code, area in measure_progress(session, settings, now=now, statuses=statuses).items():
+        old = then.get(code)
+        covered_before = old.people_covered if old is not None else None
+        communes.append(
+            {
+                "code": code,
+                "name": None if code == PROVINCE else names.get(code),
+                "kind": PROVINCE if code == PROVINCE else "commune",
+                "people_covered_before": covered_before,
+                "people_covered_now": round(area.people_covered, 1),
+                "change": None
+                if covered_before is None
+                else round(area.people_covered - covered_before, 1),
+                "covered_share_before": old.covered_share if old is not None else None,
+                "covered_share_now": area.covered_share,
+            }  # fmt: skip
+        )
+    communes.sort(key=lambda c: (c["kind"] != PROVINCE, -abs(c["change"] or 0.0), c["code"]))
+    return {"since": since.isoformat(), "villages": villages, "communes": communes, **zones}
+
+
+def _zone_changes(
+    session: Session, *, since: date | None, now: datetime, days: int
+) -> dict[str, Any]:
+    start = (
+        datetime.combine(since, datetime.min.time(), tzinfo=now.tzinfo)
+        if since is not None
+        else now - timedelta(days=days)
+    )
+    zones = session.scalars(
+        select(DeadZone).where(
+            DeadZone.operator == BEST_OF_ALL,
+            (DeadZone.created_at >= start)
+            | (DeadZone.active.is_(False) & (DeadZone.updated_at >= start)),
+        )
+    ).all()
+
+    def shape(zone: DeadZone) -> dict[str, Any]:
+        return {
+            "id": zone.id, "cells": zone.cell_count, "area_km2": round(zone.area_km2, 3),
+            "population": zone.population, "villages": zone.villages or [],
+            "first_seen": zone.created_at.isoformat(), "last_active": zone.updated_at.isoformat(),
+        }  # fmt: skip
+
+    opened = [shape(z) for z in zones if z.created_at >= start]
+    closed = [shape(z) for z in zones if not z.active and z.updated_at >= start]
+    return {
+        "zones_opened": sorted(opened, key=lambda z: -(z["population"] or 0)),
+        "zones_closed": sorted(closed, key=lambda z: -(z["population"] or 0)),
+    }
+
+
+def weekly_report(
+    session: Session, settings: Settings, *, now: datetime, days: int = 7
+) -> dict[str, Any]:
+    """The weekly report's data: the province, the date, commitments per operator (counts
+    only: ``commitments.operator_table``) and the changes since the baseline."""
+    return {
+        "province": settings.province_name,
+        "generated_at": now.isoformat(),
+        "days": days,
+        "operators": operator_table(session, settings, now=now),
+        **weekly_changes(session, settings, now=now, days=days),
+    }

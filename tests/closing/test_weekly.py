@@ -1,0 +1,88 @@
+"""The weekly report: villages whose status changed, zones opened and closed, people covered
+per commune, against the snapshot of a week ago; commitments counted per operator."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import h3
+import pytest
+from shapely.geometry import box
+from sqlalchemy import update
+
+from service.areas.changes import weekly_changes
+from service.areas.progress import take_snapshot
+from service.store.database import session_scope
+from service.store.models import DeadZone
+from tests.areas.conftest import (
+    CENTRE,
+    LAT,
+    LON,
+    NOW,
+    import_areas,
+    open_zone,
+    put_statuses,
+    village,
+    write_layer,
+)
+
+FAR = h3.latlng_to_cell(LAT + 0.05, LON + 0.05, 9)
+
+
+@pytest.fixture
+def week(tmp_path, settings, sessions):
+    """A week ago: V1 (C1) covered, V2 (C2) trắng sóng, zone Z-old open. Now: V2 covered,
+    Z-old closed, Z-new opened at V1's neighbour (V1 becomes lõm sóng)."""
+    communes = [
+        {"code": "C1", "name": "Ea Tu", "geometry": box(LON - 0.02, LAT - 0.02, LON + 0.02,
+                                                        LAT + 0.02)},
+        {"code": "C2", "name": "Hoa Xuan", "geometry": box(LON + 0.03, LAT + 0.03, LON + 0.07,
+                                                           LAT + 0.07)},
+    ]  # fmt: skip
+    import_areas(sessions, settings, write_layer(tmp_path / "c.geojson", communes))
+    villages = [village("V1", "Buon A", CENTRE, 800), village("V2", "Buon B", FAR, 400,
+                                                               commune="C2")]  # fmt: skip
+    import_areas(sessions, settings, write_layer(tmp_path / "v.geojson", villages))
+    ring = sorted(h3.grid_ring(CENTRE, 1))
+    put_statuses(sessions, {CENTRE: "covered", FAR: "dead", **dict.fromkeys(ring, "covered")})
+    open_zone(sessions, [FAR], "dz-any-old")
+    with session_scope(sessions) as session:
+        session.execute(
+            update(DeadZone).values(
+                created_at=NOW - timedelta(days=30), updated_at=NOW - timedelta(days=3)
+            )
+        )
+        take_snapshot(session, settings, now=NOW - timedelta(days=8))
+    put_statuses(sessions, {FAR: "covered", ring[0]: "dead"})
+    with session_scope(sessions) as session:
+        session.execute(update(DeadZone).values(active=False))
+    open_zone(sessions, [ring[0]], "dz-any-new")
+    return ring
+
+
+def test_changes_since_last_week(week, settings, sessions):
+    with session_scope(sessions, write=False) as session:
+        found = weekly_changes(session, settings, now=NOW)
+    assert found["since"] == (NOW - timedelta(days=8)).date().isoformat()
+    moved = {v["code"]: (v["before"], v["now"]) for v in found["villages"]}
+    assert moved == {"V1": ("covered", "lom_song"), "V2": ("trang_song", "covered")}
+    assert [z["id"] for z in found["zones_opened"]] == ["dz-any-new"]
+    assert [z["id"] for z in found["zones_closed"]] == ["dz-any-old"]
+    by_code = {c["code"]: c for c in found["communes"]}
+    # V2 spreads 400 people: 100 in its centre cell, now covered (its ring is unmeasured)
+    assert by_code["C2"]["change"] == pytest.approx(100, abs=1)
+    assert by_code["C1"]["change"] < 0  # V1's neighbour went dead
+    assert found["communes"][0]["code"] == "province"
+
+
+def test_without_snapshots_there_is_no_baseline(settings, sessions):
+    with session_scope(sessions, write=False) as session:
+        found = weekly_changes(session, settings, now=NOW)
+    assert (found["since"], found["villages"], found["communes"]) == (None, [], [])
+
+
+def test_weekly_endpoint_names_the_province(week, client):
+    body = client.get("/v1/progress/weekly").json()
+    assert body["province"] == "Đắk Lắk"
+    assert body["operators"] == []
+    assert body["since"] is not None  # the snapshot of 8 days before the fixed NOW

@@ -28,10 +28,10 @@ import h3
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.vocabulary import BEST_OF_ALL
 from service.areas.boundaries import cells_to_communes
 from service.areas.claims import check_claim_scope
 from service.areas.progress import commune_names
-from service.engine.decisions import ANY
 from service.engine.zones import connected_components
 from service.errors import NotFound
 from service.settings import Settings
@@ -40,7 +40,11 @@ from service.store.models import CellStatus, Claim, ClaimedCell
 RESPONSE_DAYS: Final = 60  # FCC: the provider has 60 days to concede or rebut (DESIGN.md)
 # Which decisions of the grid can contradict a claim for a radio: the operator's decision
 # on all its radios together, or on the claimed radio itself.
-_MEASURED_SCOPES: Final = {"lte": (ANY, "lte"), "nr": (ANY, "nr"), "broadband": (ANY,)}
+_MEASURED_SCOPES: Final = {
+    "lte": (BEST_OF_ALL, "lte"),
+    "nr": (BEST_OF_ALL, "nr"),
+    "broadband": (BEST_OF_ALL,),
+}
 
 
 @dataclass
@@ -94,11 +98,11 @@ def find_challenges(
     )
     best: dict[tuple[str, int], tuple[int, CellStatus]] = {}
     for radio, claim_id, status in session.execute(query):
-        if status.radio not in _MEASURED_SCOPES.get(radio, (ANY,)):
+        if status.radio not in _MEASURED_SCOPES.get(radio, (BEST_OF_ALL,)):
             continue
         key = (radio, int(status.h3_cell))
         # All radios together first: "no usable signal from this operator at all".
-        if key not in best or status.radio == ANY:
+        if key not in best or status.radio == BEST_OF_ALL:
             best[key] = (int(claim_id), status)
     communes = cells_to_communes(session, sorted({cell for _, cell in best}))
     if commune is not None:

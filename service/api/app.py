@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from collectors.reading import ReadingBatch
@@ -28,6 +28,7 @@ from service.api.routes import (
     sites,
     weekly,
 )
+from service.api.strict import reject_unknown_query_parameters
 from service.ingest.readings import Ingestor
 from service.jobs import AggregationWorker
 from service.settings import Settings
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Mobile-coverage dead-zone mapping for Dak Lak: readings in, coverage out.",
         lifespan=lifespan,
+        # One check for every /v1 route: an unknown query parameter is a 422 naming it.
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     app.state.settings = settings
     app.state.ingestor = Ingestor.from_settings(settings)

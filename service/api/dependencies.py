@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from service.areas.selection import AreaFilter, area_filter
 from service.settings import Settings
 from service.store.database import session_scope
 
@@ -26,3 +27,23 @@ def get_settings(request: Request) -> Settings:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_area(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    commune: Annotated[
+        str | None, Query(max_length=32, description="Only this commune (its code).")
+    ] = None,
+    village: Annotated[
+        str | None, Query(max_length=32, description="Only this village (its code).")
+    ] = None,
+) -> AreaFilter | None:
+    """The ``commune=`` / ``village=`` filter of a request (``service.areas.selection``)."""
+    return area_filter(
+        session, commune=commune, village=village,
+        resolution=request.app.state.settings.h3_resolution,
+    )  # fmt: skip
+
+
+AreaDep = Annotated[AreaFilter | None, Depends(get_area)]

@@ -52,6 +52,7 @@ from domain.propagation import (
     rural_path_loss_db,
 )
 from service.areas.progress import cell_statuses
+from service.areas.selection import AreaFilter
 from service.engine.zones import Zone
 from service.errors import ConfigurationError
 from service.settings import Settings
@@ -192,8 +193,9 @@ def _metres(lat: np.ndarray, lon: np.ndarray, lat0: float) -> np.ndarray:
 
 
 def plan_sites(
-    session: Session, settings: Settings, *, operator: str, sites: int
-) -> dict[str, Any]:
+    session: Session, settings: Settings, *, operator: str, sites: int,
+    area: AreaFilter | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Up to ``sites`` new sites for ``operator`` (MCC-MNC or 'any'), greedy by people newly
     covered (module doc). Each site: its cell and centre (WGS84 degrees), the people it
     newly covers, the villages with people among them (a village split between two sites
@@ -207,12 +209,17 @@ def plan_sites(
     targets = sorted(
         c for c, p in population.items() if p > 0 and statuses.get(c, ("", None))[0] == "dead"
     )
+    if area is not None:  # the people of one commune or village; sites may stand outside
+        targets = [c for c, kept in zip(targets, area.contains(targets).tolist(), strict=True)
+                   if kept]  # fmt: skip
     zone_cells = session.scalars(
         select(DeadZone.cells).where(DeadZone.active.is_(True), DeadZone.operator == operator)
     ).all()
     candidates = sorted({n for cells in zone_cells for c in cells for n in h3.grid_disk(c, 1)})
     result: dict[str, Any] = {
         "operator": operator,
+        "commune": area.commune if area else None,
+        "village": area.village if area else None,
         "model": _model_dict(model),
         "people_without_signal": float(math.fsum(population[c] for c in targets)),
         "candidates": len(candidates),

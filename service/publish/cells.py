@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain.vocabulary import BEST_OF_ALL
 from domain.vocabulary import DECISIONS_WORST_FIRST as STATUSES
+from service.areas.selection import AreaFilter, zone_in_area
 from service.engine.statistics import watermark
 from service.errors import InvalidInput, NotFound
 from service.grid import BBox
@@ -52,9 +53,10 @@ def cells_in_bbox(
     radio: str,
     resolution: int,
     statuses: list[str] | None,
+    area: AreaFilter | None = None,
 ) -> list[dict[str, Any]]:
     """GeoJSON features (hexagons) of the decided cells whose centre lies in ``box``
-    (padded by one cell so that edge cells are not cut off)."""
+    (padded by one cell so that edge cells are not cut off), and in ``area`` if given."""
     pad = h3.average_hexagon_edge_length(resolution, "km") / 110.0
     c = CellStatus
     query = select(
@@ -69,8 +71,12 @@ def cells_in_bbox(
     )  # fmt: skip
     if statuses:
         query = query.where(c.status.in_(statuses))
+    rows = session.execute(query).all()
+    if area is not None:
+        keep = area.contains([int(row[0]) for row in rows], resolution=resolution)
+        rows = [row for row, kept in zip(rows, keep.tolist(), strict=True) if kept]
     features = []
-    for cell, status, conf, readings, devices, days, nss, dbm, last_seen in session.execute(query):
+    for cell, status, conf, readings, devices, days, nss, dbm, last_seen in rows:
         features.append(
             {
                 "type": "Feature",
@@ -111,15 +117,26 @@ ZONE_ORDER = (DeadZone.priority.desc(), DeadZone.id)
 
 
 def list_zones(
-    session: Session, *, operator: str, min_cells: int, limit: int | None, offset: int
-) -> tuple[int, list[DeadZone]]:
+    session: Session, *, operator: str, min_cells: int, limit: int | None, offset: int,
+    area: AreaFilter | None = None,
+) -> tuple[int, list[DeadZone]]:  # fmt: skip
     """Active dead zones of a scope, ranked by priority, and their total count
-    (``limit`` None: every zone from ``offset`` on)."""
+    (``limit`` None: every zone from ``offset`` on); only those in ``area`` if given."""
     where = (
         DeadZone.active.is_(True),
         DeadZone.operator == operator,
         DeadZone.cell_count >= min_cells,
     )
+    if area is not None:
+        # A scope holds a few hundred zones at most: filter them here, by the one rule of
+        # service.areas.selection, then page.
+        ranked = [
+            zone
+            for zone in session.scalars(select(DeadZone).where(*where).order_by(*ZONE_ORDER))
+            if zone_in_area(area, zone.cells, zone.villages)
+        ]
+        end = None if limit is None else offset + limit
+        return len(ranked), ranked[offset:end]
     total = int(session.scalar(select(func.count()).select_from(DeadZone).where(*where)) or 0)
     zones = session.scalars(
         select(DeadZone).where(*where).order_by(*ZONE_ORDER).limit(limit).offset(offset)

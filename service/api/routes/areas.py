@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from domain.vocabulary import DecisionName, VillageStatusName
 from service.api.access import ApiKeyDep, require_operators
-from service.api.dependencies import SessionDep, SettingsDep
+from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery
 from service.areas import planning, progress
@@ -60,8 +60,8 @@ class VillageList(BaseModel):
 def get_villages(
     session: SessionDep,
     settings: SettingsDep,
+    area: AreaDep,
     operator: OperatorQuery = "any",
-    commune: Annotated[str | None, Query(description="Only this commune's villages.")] = None,
     status: Annotated[
         list[VillageStatus] | None,
         Query(
@@ -76,8 +76,11 @@ def get_villages(
 ) -> VillageList | Response:
     require_operators(settings, api_key, [operator])
     states = progress.list_villages(
-        session, settings, operator=operator, commune=commune, status=status
-    )
+        session, settings, operator=operator, commune=area.commune if area else None,
+        status=status,
+    )  # fmt: skip
+    if area is not None and area.village is not None:
+        states = [s for s in states if s.code == area.village]
     names = progress.commune_names(session)
     if format == "csv":
         rows = progress.village_rows(states, names)
@@ -212,6 +215,8 @@ class PlannedSite(BaseModel):
 
 class Plan(BaseModel):
     operator: str
+    commune: str | None = Field(description="The commune whose people are targeted (commune=).")
+    village: str | None = Field(description="The village whose people are targeted (village=).")
     model: dict[str, str | float] = Field(description="Propagation model and link budget.")
     people_without_signal: float = Field(description="People in the operator's dead cells.")
     candidates: int
@@ -232,13 +237,14 @@ class Plan(BaseModel):
 def get_plan(
     session: SessionDep,
     settings: SettingsDep,
+    area: AreaDep,
     operator: OperatorQuery = "any",
     sites: Annotated[int, Query(ge=1, le=100, description="How many sites to suggest.")] = 5,
     format: Annotated[Literal["json", "csv", "geojson"], Query()] = "json",
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
-    plan = planning.plan_sites(session, settings, operator=operator, sites=sites)
+    plan = planning.plan_sites(session, settings, operator=operator, sites=sites, area=area)
     if format != "json":
         name = exports.dated_filename("sites", operator, sites, day=utcnow().date(), suffix=format)
         if format == "csv":

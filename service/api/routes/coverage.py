@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from domain.vocabulary import DECISIONS, SCOPE_PATTERN, DecisionName
 from service.api.access import ApiKeyDep, readable_operators, require_operators
-from service.api.dependencies import SessionDep, SettingsDep
+from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.downloads import download
 from service.errors import InvalidInput
 from service.grid import BBox
@@ -69,7 +69,14 @@ class CellCollection(BaseModel):
 def get_cells(
     session: SessionDep,
     settings: SettingsDep,
-    bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat in WGS84 degrees.")],
+    area: AreaDep,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minlon,minlat,maxlon,maxlat in WGS84 degrees; optional with "
+            "commune= or village= (their extent)."
+        ),
+    ] = None,
     operator: OperatorQuery = "any",
     radio: Annotated[
         Literal["any", "gsm", "umts", "lte", "nr"],
@@ -84,7 +91,12 @@ def get_cells(
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
-    box = BBox.parse(bbox)
+    if bbox is not None:
+        box = BBox.parse(bbox)
+    elif area is not None:
+        box = BBox(*area.bounds())
+    else:
+        raise InvalidInput("give bbox= (or commune= or village=)", field="bbox")
     requested = resolution if resolution is not None else settings.h3_resolution
     available = [settings.h3_resolution, *settings.rollup_resolutions]
     chosen = coverage.choose_resolution(
@@ -100,8 +112,9 @@ def get_cells(
                 field="status",
             )
     features = coverage.cells_in_bbox(
-        session, box, operator=operator, radio=radio, resolution=chosen, statuses=statuses
-    )
+        session, box, operator=operator, radio=radio, resolution=chosen, statuses=statuses,
+        area=area,
+    )  # fmt: skip
     body = {
         "type": "FeatureCollection",
         "resolution": chosen,
@@ -167,6 +180,7 @@ DEFAULT_ZONE_LIMIT = 50
 def get_deadzones(
     session: SessionDep,
     settings: SettingsDep,
+    area: AreaDep,
     operator: OperatorQuery = "any",
     min_cells: Annotated[int, Query(ge=1, description="Smallest zone, in cells.")] = 1,
     limit: Annotated[
@@ -189,7 +203,7 @@ def get_deadzones(
     if limit is None and format == "json":
         limit = DEFAULT_ZONE_LIMIT
     total, zones = coverage.list_zones(
-        session, operator=operator, min_cells=min_cells, limit=limit, offset=offset
+        session, operator=operator, min_cells=min_cells, limit=limit, offset=offset, area=area
     )
     if format != "json":
         names = coverage.village_names(session, zones)

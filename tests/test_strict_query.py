@@ -1,0 +1,43 @@
+"""An unknown query parameter on a /v1 route is a 422 naming it (service/api/strict.py):
+a typo must never answer the unfiltered data."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_colour_is_refused_naming_it(client):
+    response = client.get("/v1/deadzones", params={"operator": "452-04", "colour": "red"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "InvalidInput"
+    [error] = body["errors"]
+    assert error["field"] == "colour"
+    assert "colour" in error["reason"] and "operator" in error["reason"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/cells", "/v1/deadzones", "/v1/villages", "/v1/plan", "/v1/summary", "/v1/stats",
+     "/v1/progress", "/v1/progress/areas", "/v1/sites"],
+)  # fmt: skip
+def test_every_v1_route_refuses_an_unknown_parameter(client, path):
+    response = client.get(path, params={"comune": "C1"})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["comune"]
+
+
+def test_parameters_of_dependencies_and_aliases_are_known(client):
+    # api_key (an alias, in the key dependency), from/to (aliases), commune (area dependency)
+    assert client.get("/v1/progress", params={"from": "2026-01-01", "to": "2026-12-31"}
+                      ).status_code == 200  # fmt: skip
+    response = client.get("/v1/villages", params={"api_key": "k", "village": "V9"})
+    assert response.status_code == 404 and response.json()["field"] == "village"
+
+
+def test_known_parameters_and_other_paths_pass(client):
+    assert client.get("/v1/deadzones", params={"operator": "any", "api_key": "x"}).status_code in (
+        200,
+        401,
+    )
+    assert client.get("/healthz", params={"anything": "1"}).status_code == 200

@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.errors import NotFound, InvalidInput
+from service.errors import InvalidInput, NotFound
 from service.store.models import CellPopulation, Commune, Village, VillageCell
 
 
@@ -71,9 +71,7 @@ class AreaFilter:
             lons += [min_x, max_x]
             lats += [min_y, max_y]
         if not lats:
-            raise InvalidInput(
-                "the area has neither a polygon nor cells: give bbox=", field="bbox"
-            )
+            raise InvalidInput("the area has neither a polygon nor cells: give bbox=", field="bbox")
         return min(lons), min(lats), max(lons), max(lats)
 
 

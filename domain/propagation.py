@@ -26,10 +26,11 @@ HATA_HM_M = (1.0, 10.0)
 HATA_D_KM = (1.0, 20.0)
 
 # Frequencies above COST-231's 2000 MHz that we still accept, knowingly extrapolating:
-# Vietnam's 2100 MHz band (UMTS and LTE band 1) sits just above the fit's range, and the
-# COST-231 formula is the usual planning stand-in there (no better empirical model exists for
-# rural macro cells at that frequency without terrain data).
-COST231_EXTRAPOLATED_MAX_F_MHZ = 2200.0
+# Vietnam's 2100 MHz (band 1) and 2600 MHz (band 7) bands sit above the fit's range, and the
+# COST-231 formula is the usual planning stand-in there (3GPP TR 36.942 §4.5 applies the
+# Hata family to its LTE macro scenarios; no better empirical model exists for rural macro
+# cells at these frequencies without terrain data). Answers name the model "extrapolated".
+COST231_EXTRAPOLATED_MAX_F_MHZ = 2700.0
 
 
 def _check_range(name: str, value: float, bounds: tuple[float, float]) -> None:
@@ -96,9 +97,9 @@ def cost231_hata_rural_db(
     C = 0 dB (medium city and suburban; 3 dB is for metropolitan centres), plus Hata's open-area
     correction: COST 231 defines no rural variant, and applying Hata's rural term is the common
     planning practice, without which 1800 MHz would lose about 30 dB more than 900 MHz in the
-    same field. f in MHz (1500-2000; up to 2200 accepted as an extrapolation for Vietnam's
-    2100 MHz band), hb in metres (30-200), hm in metres (1-10), d in km (clamped below at 1 km,
-    extrapolated beyond 20 km).
+    same field. f in MHz (1500-2000; up to 2700 accepted as an extrapolation for Vietnam's
+    2100 and 2600 MHz bands), hb in metres (30-200), hm in metres (1-10), d in km (clamped
+    below at 1 km, extrapolated beyond 20 km).
     """
     _check_range("f_mhz", f_mhz, (COST231_F_MHZ[0], COST231_EXTRAPOLATED_MAX_F_MHZ))
     _check_range("hb_m", hb_m, HATA_HB_M)
@@ -150,3 +151,13 @@ def lte_rsrp_eirp_dbm(
     """
     resource_blocks = {1.4: 6, 3.0: 15, 5.0: 25, 10.0: 50, 15.0: 75, 20.0: 100}[bandwidth_mhz]
     return carrier_power_dbm - 10.0 * math.log10(12 * resource_blocks) + antenna_gain_dbi
+
+
+def rural_model_name(f_mhz: float) -> str:
+    """The name of the model ``rural_path_loss_db`` uses at ``f_mhz``, saying when it
+    extrapolates beyond the fitted frequencies."""
+    if f_mhz < COST231_F_MHZ[0]:
+        return "okumura-hata rural"
+    if f_mhz <= COST231_F_MHZ[1]:
+        return "cost-231 hata rural"
+    return "cost-231 hata rural (extrapolated above 2000 MHz)"

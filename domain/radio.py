@@ -111,3 +111,10 @@ OPERATOR_NAMES: dict[str, str] = {
     "452-05": "Vietnamobile",
     "452-07": "Gmobile",
 }
+
+
+# LTE bands a planner may build on in Vietnam (DESIGN.md "Vietnam in 2026"): band 28 (700 MHz,
+# Viettel's 2025 block), band 8 (900), band 3 (1800, the main LTE band), band 1 (2100) and
+# band 7 (2600; Viettel's 5G n41 block sits at 2500-2600 too). Downlink centres rounded to
+# the band names planners use (3GPP TS 36.101 table 5.5-1).
+PLANNING_BANDS_MHZ: tuple[int, ...] = (700, 900, 1800, 2100, 2600)

@@ -247,10 +247,10 @@ class Settings(BaseSettings):
     plan_band_mhz: float = Field(
         default=1800.0,
         ge=150.0,
-        le=2200.0,
+        le=2700.0,
         description="Carrier frequency of planned sites, MHz (Okumura-Hata below 1500, "
-        "COST-231 Hata from 1500; Vietnam LTE: 700, 900, 1800, 2100, 2600 - above 2200 the "
-        "model does not extrapolate).",
+        "COST-231 Hata from 1500, extrapolated above 2000; Vietnam LTE: 700, 900, 1800, "
+        "2100, 2600). A request may ask for another band (/v1/plan?band=).",
     )
     plan_mast_height_m: float = Field(
         default=30.0, ge=30.0, le=200.0, description="Antenna height of planned sites, metres."

@@ -46,21 +46,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.propagation import (
-    COST231_F_MHZ,
     hata_terms_db,
     lte_rsrp_eirp_dbm,
+    rural_model_name,
     rural_path_loss_db,
 )
 from service.areas.progress import cell_statuses
 from service.areas.selection import AreaFilter
 from service.engine.zones import Zone
-from service.errors import ConfigurationError
+from service.errors import ConfigurationError, InvalidInput
 from service.settings import Settings
-from service.store.models import CellPopulation, DeadZone, Village, VillageCell
+from service.store.models import CellPopulation, DeadZone, Site, Village, VillageCell
 
 FULL_EVIDENCE_DEVICES: Final = 10  # distinct devices at which a zone's evidence counts fully
 FAR_FROM_SIGNAL_M: Final = 5000.0  # distance at which the distance factor saturates, metres
 EARTH_RADIUS_M: Final = 6_371_008.8  # IUGG mean radius
+# Said in every plan whose coverage ignores the relief (no DEM imported): Hata's formulas
+# assume quasi-smooth terrain, which the highlands are not.
+FLAT_TERRAIN: Final = "flat terrain"
 
 
 def priority_score(
@@ -108,6 +111,16 @@ def annotate_zones(session: Session, zones: list[Zone], settings: Settings) -> N
 
 
 @dataclass(frozen=True)
+class SiteDesign:
+    """What a planner asks of the new sites; None takes the server's default
+    (``DEADZONE_PLAN_*``). Band in MHz, mast height in metres, EIRP of the carrier in dBm."""
+
+    band_mhz: float | None = None
+    mast_height_m: float | None = None
+    eirp_dbm: float | None = None
+
+
+@dataclass(frozen=True)
 class SiteModel:
     """The planned site's link budget and the radius it gives."""
 
@@ -121,38 +134,50 @@ class SiteModel:
     fade_margin_db: float
     max_path_loss_db: float
     radius_km: float
+    calibration_db: float = 0.0  # extra loss fitted on measurements (service.areas.calibration)
 
 
-def site_model(settings: Settings) -> SiteModel:
+def site_model(
+    settings: Settings, design: SiteDesign | None = None, *, calibration_db: float = 0.0
+) -> SiteModel:
     """Coverage radius of a planned site, km: the distance at which the rural median path
-    loss equals the link budget, ``EIRP per RE - RSRP threshold - fade margin`` (dB).
+    loss, plus ``calibration_db`` (the bias fitted on measurements, dB), equals the link
+    budget ``EIRP per RE - RSRP threshold - fade margin`` (dB).
 
     Inverts ``L(d) = A + B log10 d`` (``hata_terms_db``): ``d = 10**((Lmax - A) / B)``.
     Below 1 km the model is not fitted; the inversion is used there too (a site that cannot
-    reach 1 km is anyway a poor site). Refuses bands and heights outside the model."""
-    f = settings.plan_band_mhz
-    hb, hm = settings.plan_mast_height_m, settings.plan_handset_height_m
+    reach 1 km is anyway a poor site). A band or mast outside the model is ``InvalidInput``
+    when the request asked for it, a ``ConfigurationError`` when it is the server's default."""
+    design = design or SiteDesign()
+    f = settings.plan_band_mhz if design.band_mhz is None else design.band_mhz
+    hb = settings.plan_mast_height_m if design.mast_height_m is None else design.mast_height_m
+    eirp = settings.plan_eirp_dbm if design.eirp_dbm is None else design.eirp_dbm
+    hm = settings.plan_handset_height_m
     try:
         rural_path_loss_db(f, hb, hm, 1.0)  # checks the model's ranges
     except ValueError as exc:
+        if design.band_mhz is not None or design.mast_height_m is not None:
+            field_name = "band" if design.band_mhz is not None else "mast_height"
+            raise InvalidInput(f"planning model: {exc}", field=field_name) from None
         raise ConfigurationError(
             f"planning model: {exc} (check DEADZONE_PLAN_BAND_MHZ and DEADZONE_PLAN_MAST_HEIGHT_M)"
         ) from None
-    rsrp_eirp = lte_rsrp_eirp_dbm(settings.plan_eirp_dbm, 0.0, settings.plan_bandwidth_mhz)
+    rsrp_eirp = lte_rsrp_eirp_dbm(eirp, 0.0, settings.plan_bandwidth_mhz)
     max_loss = rsrp_eirp - settings.plan_rsrp_threshold_dbm - settings.plan_fade_margin_db
     intercept, slope = hata_terms_db(f, hb, hm)
-    radius = 10 ** ((max_loss - intercept) / slope)
+    radius = 10 ** ((max_loss - calibration_db - intercept) / slope)
     return SiteModel(
         band_mhz=f,
-        model="okumura-hata rural" if f < COST231_F_MHZ[0] else "cost-231 hata rural",
+        model=rural_model_name(f),
         mast_height_m=hb,
         handset_height_m=hm,
-        eirp_dbm=settings.plan_eirp_dbm,
+        eirp_dbm=eirp,
         rsrp_eirp_dbm=rsrp_eirp,
         threshold_dbm=settings.plan_rsrp_threshold_dbm,
         fade_margin_db=settings.plan_fade_margin_db,
         max_path_loss_db=max_loss,
         radius_km=float(radius),
+        calibration_db=calibration_db,
     )
 
 
@@ -194,13 +219,19 @@ def _metres(lat: np.ndarray, lon: np.ndarray, lat0: float) -> np.ndarray:
 
 def plan_sites(
     session: Session, settings: Settings, *, operator: str, sites: int,
-    area: AreaFilter | None = None,
+    area: AreaFilter | None = None, design: SiteDesign | None = None, colocate: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Up to ``sites`` new sites for ``operator`` (MCC-MNC or 'any'), greedy by people newly
     covered (module doc). Each site: its cell and centre (WGS84 degrees), the people it
     newly covers, the villages with people among them (a village split between two sites
-    is listed by both), and the running total of people."""
-    model = site_model(settings)
+    is listed by both), and the running total of people.
+
+    ``area``: only that commune's or village's people are targets (sites may stand outside).
+    ``design``: band, mast and EIRP of this request. ``colocate``: candidates are the cells
+    of known sites (``deadzone import-sites``, any operator: masts are shared) instead of
+    the dead zones' cells. Whenever fewer sites come back than asked for, ``explanation``
+    says why."""
+    model = site_model(settings, design)
     statuses = cell_statuses(session, settings, operator=operator)
     population = {
         int(cell): float(people)
@@ -212,20 +243,31 @@ def plan_sites(
     if area is not None:  # the people of one commune or village; sites may stand outside
         targets = [c for c, kept in zip(targets, area.contains(targets).tolist(), strict=True)
                    if kept]  # fmt: skip
-    zone_cells = session.scalars(
-        select(DeadZone.cells).where(DeadZone.active.is_(True), DeadZone.operator == operator)
-    ).all()
-    candidates = sorted({n for cells in zone_cells for c in cells for n in h3.grid_disk(c, 1)})
+    if colocate:
+        candidates = _known_site_cells(session, settings)
+    else:
+        zone_cells = session.scalars(
+            select(DeadZone.cells).where(DeadZone.active.is_(True), DeadZone.operator == operator)
+        ).all()
+        candidates = sorted({n for cells in zone_cells for c in cells for n in h3.grid_disk(c, 1)})
     result: dict[str, Any] = {
         "operator": operator,
         "commune": area.commune if area else None,
         "village": area.village if area else None,
         "model": _model_dict(model),
+        "terrain": FLAT_TERRAIN,
+        "colocate": colocate,
         "people_without_signal": float(math.fsum(population[c] for c in targets)),
+        "people_reachable": 0.0,
         "candidates": len(candidates),
         "sites": [],
+        "explanation": None,
     }
-    if not targets or not candidates or sites < 1:
+    if not targets or not candidates:
+        result["explanation"] = _why_nothing(
+            operator=operator, area=area, population=bool(population), targets=bool(targets),
+            colocate=colocate,
+        )  # fmt: skip
         return result
     target_ll = np.array([h3.cell_to_latlng(h3.int_to_str(c)) for c in targets])
     cand_ll = np.array([h3.cell_to_latlng(c) for c in candidates])
@@ -242,6 +284,8 @@ def plan_sites(
     # Pairs ordered by candidate: split the targets where the candidate changes.
     covers = np.split(target_index, np.searchsorted(cand_index, np.arange(1, len(candidates))))
     weights = [population[c] for c in targets]
+    reachable = np.unique(target_index)
+    result["people_reachable"] = round(float(math.fsum(weights[t] for t in reachable)), 1)
     villages_of = _villages_by_cell(session)
     total = 0.0
     covered = np.zeros(len(targets), dtype=bool)
@@ -263,7 +307,53 @@ def plan_sites(
                 "villages": [{"code": c, "name": n} for c, n in sorted(reached.items())],
             }
         )
+    if len(result["sites"]) < sites:
+        unreached = result["people_without_signal"] - result["people_reachable"]
+        where = _area_words(area)
+        result["explanation"] = (
+            f"{len(result['sites'])} site(s) of {sites} asked for: they already cover all "
+            f"{result['people_reachable']:,.0f} people without signal{where} that any of the "
+            f"{len(candidates)} candidate sites reaches (radius {model.radius_km:.1f} km, "
+            f"{model.model}, {FLAT_TERRAIN}); another site would cover nobody new."
+            + (
+                f" {unreached:,.0f} people without signal are beyond the reach of every "
+                "candidate" + (" known site." if colocate else ".")
+                if unreached > 0.5
+                else ""
+            )
+        )
     return result
+
+
+def _area_words(area: AreaFilter | None) -> str:
+    if area is None:
+        return ""
+    if area.village is not None:
+        return f" in village {area.village}"
+    return f" in commune {area.commune}"
+
+
+def _why_nothing(
+    *, operator: str, area: AreaFilter | None, population: bool, targets: bool, colocate: bool
+) -> str:
+    """Why a plan has no site at all, in one sentence a planner can act on."""
+    if not population:
+        return "no site suggested: no population is imported (deadzone import-areas)"
+    if not targets:
+        return (
+            f"no site suggested: nobody{_area_words(area)} lives in a cell decided dead for "
+            f"{operator}"
+        )
+    if colocate:
+        return "no site suggested: co-location asked for, but no known site is imported " \
+            "(deadzone import-sites)"  # fmt: skip
+    return f"no site suggested: {operator} has no active dead zone to place candidates in"
+
+
+def _known_site_cells(session: Session, settings: Settings) -> list[str]:
+    """Working-resolution cells holding a known site (any operator: masts are shared)."""
+    rows = session.execute(select(Site.lat, Site.lon)).all()
+    return sorted({h3.latlng_to_cell(lat, lon, settings.h3_resolution) for lat, lon in rows})
 
 
 def _villages_by_cell(session: Session) -> dict[int, dict[str, str]]:
@@ -291,4 +381,5 @@ def _model_dict(model: SiteModel) -> dict[str, Any]:
         "fade_margin_db": model.fade_margin_db,
         "max_path_loss_db": round(model.max_path_loss_db, 2),
         "radius_km": round(model.radius_km, 3),
+        "calibration_db": round(model.calibration_db, 2),
     }

@@ -41,6 +41,8 @@ def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
         "type": "FeatureCollection",
         "operator": plan["operator"],
         "model": plan["model"],
+        "terrain": plan["terrain"],
+        "explanation": plan["explanation"],
         "features": [
             {
                 "type": "Feature",

@@ -194,3 +194,28 @@ def test_one_operators_plan_asks_for_a_key_and_carries_it_to_the_downloads(
         page.wait_for_url(re.compile(r"operator=any"))
         page.wait_for_selector("body[data-ready=true]", state="attached")
         assert "api_key" not in page.get_attribute("#download-sites-csv", "href")
+
+
+def test_plan_page_asks_for_band_mast_and_eirp_and_says_flat_terrain(demo: Sealed) -> None:
+    page, log = demo.open("/plan?operator=452-04&sites=5&band=700&mast_height=45&lang=en")
+    plan = demo.api("/v1/plan", operator="452-04", sites=5, band=700, mast_height=45)
+    assert plan["model"]["band_mhz"] == 700 and plan["model"]["mast_height_m"] == 45
+    assert page.input_value("#band") == "700" and page.input_value("#mast_height") == "45"
+    model = page.inner_text("#sites-model")
+    assert "700 MHz" in model and "45 m mast" in model and "flat terrain" in model
+    assert row_keys(page, "sites-table") == [s["h3"] for s in plan["sites"]]
+    if len(plan["sites"]) < 5:
+        assert page.inner_text("#sites-explanation") == plan["explanation"]
+    else:
+        assert not page.is_visible("#sites-explanation")
+    assert page.get_attribute("#download-sites-csv", "href") == (
+        "/v1/plan?operator=452-04&sites=5&band=700&mast_height=45&format=csv"
+    )
+    # Choosing again with empty design fields: they stay out of the address.
+    page.select_option("#band", "")
+    page.fill("#mast_height", "")
+    page.locator("#apply").click()
+    page.wait_for_url(re.compile(r"/plan\?operator=452-04&sites=5&lang=en$"))
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    assert "1800 MHz" in page.inner_text("#sites-model")
+    assert_clean(demo, log, page)

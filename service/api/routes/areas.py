@@ -11,12 +11,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from domain.propagation import HATA_HB_M
+from domain.radio import PLANNING_BANDS_MHZ
 from domain.vocabulary import DecisionName, VillageStatusName
 from service.api.access import ApiKeyDep, require_operators
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery
 from service.areas import planning, progress
+from service.errors import InvalidInput
 from service.publish import exports, plans
 from service.timestamps import utcnow
 
@@ -218,9 +221,19 @@ class Plan(BaseModel):
     commune: str | None = Field(description="The commune whose people are targeted (commune=).")
     village: str | None = Field(description="The village whose people are targeted (village=).")
     model: dict[str, str | float] = Field(description="Propagation model and link budget.")
+    terrain: str = Field(
+        description="'flat terrain' when no DEM is imported: coverage ignores the relief."
+    )
+    colocate: bool = Field(description="Candidates are known sites (co-location).")
     people_without_signal: float = Field(description="People in the operator's dead cells.")
+    people_reachable: float = Field(
+        description="Of them, people within reach of at least one candidate site."
+    )
     candidates: int
     sites: list[PlannedSite]
+    explanation: str | None = Field(
+        description="Why fewer sites came back than were asked for (null when all came)."
+    )
 
 
 @router.get(
@@ -240,11 +253,43 @@ def get_plan(
     area: AreaDep,
     operator: OperatorQuery = "any",
     sites: Annotated[int, Query(ge=1, le=100, description="How many sites to suggest.")] = 5,
+    band: Annotated[
+        int | None,
+        Query(
+            description="LTE band of the new sites, MHz (default: the server's).",
+            json_schema_extra={"enum": list(PLANNING_BANDS_MHZ)},
+        ),
+    ] = None,
+    mast_height: Annotated[
+        float | None,
+        Query(
+            ge=HATA_HB_M[0],
+            le=HATA_HB_M[1],
+            description="Antenna height of the new sites, metres (Hata: 30-200).",
+        ),
+    ] = None,
+    eirp: Annotated[
+        float | None,
+        Query(ge=30.0, le=80.0, description="EIRP of the new carrier, dBm (46 dBm + 15 dBi = 61)."),
+    ] = None,
+    colocate: Annotated[
+        bool, Query(description="Only on known sites (deadzone import-sites): co-location.")
+    ] = False,
     format: Annotated[Literal["json", "csv", "geojson"], Query()] = "json",
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
-    plan = planning.plan_sites(session, settings, operator=operator, sites=sites, area=area)
+    if band is not None and band not in PLANNING_BANDS_MHZ:
+        raise InvalidInput(
+            f"band {band} MHz is not an LTE band built in Vietnam; use one of "
+            f"{', '.join(map(str, PLANNING_BANDS_MHZ))}",
+            field="band",
+        )
+    design = planning.SiteDesign(band_mhz=band, mast_height_m=mast_height, eirp_dbm=eirp)
+    plan = planning.plan_sites(
+        session, settings, operator=operator, sites=sites, area=area, design=design,
+        colocate=colocate,
+    )  # fmt: skip
     if format != "json":
         name = exports.dated_filename("sites", operator, sites, day=utcnow().date(), suffix=format)
         if format == "csv":

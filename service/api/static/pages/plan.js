@@ -22,7 +22,25 @@
     if (!OPERATOR.test(operator)) operator = "any";
     var sites = parseInt(P.params.get("sites"), 10);
     if (!(sites >= 1 && sites <= 100)) sites = DEFAULT_SITES;
-    return { operator: operator, sites: sites };
+    // The site design of the request: only values the API accepts reach it.
+    var design = {};
+    var band = P.params.get("band");
+    if (["700", "900", "1800", "2100", "2600"].indexOf(band) >= 0) design.band = band;
+    var mast = parseFloat(P.params.get("mast_height"));
+    if (mast >= 30 && mast <= 200) design.mast_height = String(mast);
+    var eirp = parseFloat(P.params.get("eirp"));
+    if (eirp >= 30 && eirp <= 80) design.eirp = String(eirp);
+    var commune = (P.params.get("commune") || "").trim();
+    if (commune && commune.length <= 32) design.commune = commune;
+    if (P.params.get("colocate") === "true") design.colocate = "true";
+    return { operator: operator, sites: sites, design: design };
+  }
+
+  function planValues(chosen, extra) {
+    var values = { operator: chosen.operator, sites: chosen.sites };
+    Object.keys(chosen.design).forEach(function (k) { values[k] = chosen.design[k]; });
+    Object.keys(extra || {}).forEach(function (k) { values[k] = extra[k]; });
+    return values;
   }
 
   function query(values) {
@@ -51,6 +69,17 @@
     }
     select.value = chosen.operator;
     $("sites").value = String(chosen.sites);
+    $("band").value = chosen.design.band || "";
+    $("mast_height").value = chosen.design.mast_height || "";
+    $("eirp").value = chosen.design.eirp || "";
+    $("commune").value = chosen.design.commune || "";
+    $("colocate").checked = chosen.design.colocate === "true";
+    // Empty fields stay out of the address: the API would refuse an empty number.
+    $("choice").addEventListener("submit", function () {
+      ["band", "mast_height", "eirp", "commune"].forEach(function (id) {
+        $(id).disabled = !$(id).value;
+      });
+    });
     $("lang").value = P.lang;
     var label = select.options[select.selectedIndex].textContent;
     $("print-choice").textContent = t("form.operator") + ": " + label + " · " +
@@ -67,10 +96,9 @@
     $("download-zones-csv").href = "/v1/deadzones?" + linkQuery({ operator: op, format: "csv" });
     $("download-zones-geojson").href = "/v1/deadzones?" +
       linkQuery({ operator: op, format: "geojson" });
-    $("download-sites-csv").href = "/v1/plan?" +
-      linkQuery({ operator: op, sites: chosen.sites, format: "csv" });
+    $("download-sites-csv").href = "/v1/plan?" + linkQuery(planValues(chosen, { format: "csv" }));
     $("download-sites-geojson").href = "/v1/plan?" +
-      linkQuery({ operator: op, sites: chosen.sites, format: "geojson" });
+      linkQuery(planValues(chosen, { format: "geojson" }));
   }
 
   function villageText(codes, names) {
@@ -115,10 +143,15 @@
     });
     $("sites-model").textContent = t("sites.model", {
       model: model.name,
-      band: fmt.int(model.band_mhz),
+      band: String(Math.round(model.band_mhz)),  // a band name: no thousands separator
       mast: fmt.int(model.mast_height_m),
-      radius: fmt.number(model.radius_km, 1)
+      eirp: fmt.number(model.eirp_dbm, 1),
+      radius: fmt.number(model.radius_km, 1),
+      terrain: plan.terrain === "flat terrain" ? t("terrain.flat") : plan.terrain
     });
+    // The server's reason, in English: why fewer sites came back than were asked for.
+    $("sites-explanation").hidden = !plan.explanation;
+    $("sites-explanation").textContent = plan.explanation || "";
     var sites = plan.sites;
     $("sites-none").hidden = sites.length > 0;
     $("sites-table").hidden = sites.length === 0;
@@ -146,7 +179,7 @@
     var op = chosen.operator;
     return Promise.all([
       P.getJSON("/v1/deadzones?" + query({ operator: op, limit: ZONES_SHOWN })),
-      P.getJSON("/v1/plan?" + query({ operator: op, sites: chosen.sites })),
+      P.getJSON("/v1/plan?" + query(planValues(chosen))),
       P.getJSON("/v1/villages"),
       P.getJSON("/v1/summary")
     ]).then(function (bodies) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-fetch the JavaScript that the /progress and /plan pages ship under
-# service/static/pages/vendor/, from the npm registry only.
+# service/api/static/pages/vendor/, from the npm registry only.
 #
 # Why vendored: the authorities' and planners' pages must open offline (a commune office on a
 # poor line, a printed report prepared in the field) and must not leak viewers to a CDN.
@@ -14,7 +14,7 @@ set -euo pipefail
 CHARTJS_VERSION=4.6.1
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dest="$repo_root/service/static/pages/vendor"
+dest="$repo_root/service/api/static/pages/vendor"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -118,3 +118,18 @@ OPERATOR_NAMES: dict[str, str] = {
 # band 7 (2600; Viettel's 5G n41 block sits at 2500-2600 too). Downlink centres rounded to
 # the band names planners use (3GPP TS 36.101 table 5.5-1).
 PLANNING_BANDS_MHZ: tuple[int, ...] = (700, 900, 1800, 2100, 2600)
+
+# Virtual operators (MVNOs) own no radio network: their SIMs camp on a host operator's
+# cells, so a report from an MVNO SIM is evidence about the host's network. Brand (as
+# printed on the SIM and shown by the phone) -> host network, MCC-MNC.
+# Sources: iTel (Indochina Telecom, prefix 087) signed with VNPT to use VinaPhone's network
+# (ICTnews, April 2019); Reddi (Mobicast, prefix 055) and Local (ASIM, numbers in
+# MobiFone's 089 block) run on MobiFone's network (trade press on Vietnam's three MVNOs,
+# 2021-2022; to be checked against the ministry's MVNO licences). Wintel, Reddi's 2022
+# successor brand, is left out until its host network is confirmed: a wrong host would put
+# its users' reports on another operator's map.
+MVNO_NETWORKS: dict[str, str] = {
+    "iTel": "452-02",
+    "Reddi": "452-01",
+    "Local": "452-01",
+}

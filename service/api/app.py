@@ -27,6 +27,7 @@ from service.api.routes import (
     pages,
     readings,
     report,
+    reporter_data,
     sites,
     weekly,
 )
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(readings.router)
     app.include_router(coverage.router)
+    # Before report.router, whose /report/{name} would otherwise answer /report/config.json.
+    app.include_router(reporter_data.router)
     app.include_router(report.router)
     app.include_router(geosubmit.router)
     app.include_router(imports.router)

@@ -2,12 +2,14 @@
 
 The app runs in a thread on 127.0.0.1 (a secure context, so service workers work) against
 the ``settings`` fixture's database, so every browser test runs on SQLite and on PostGIS.
-The browser is the Debian chromium, never a Playwright download; map tiles are the only
-outside requests the page makes, and they are aborted so that the page must cope without.
+The browser is the Debian chromium, never a Playwright download; the page loads nothing
+from outside the service (its base map is the imported areas), and any request that would
+leave 127.0.0.1 is aborted.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -29,6 +31,7 @@ OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
 # Buôn Ma Thuột: where the emulated phone stands.
 HERE = {"latitude": 12.68, "longitude": 108.05, "accuracy": 15}
 VIEWPORT = {"width": 360, "height": 640}
+OUTSIDE = re.compile(r"^(?!http://127\.0\.0\.1:)")
 
 
 class LiveServer:
@@ -103,28 +106,39 @@ class PageLog:
         page.on("console", self._console)
 
     def _console(self, message: Any) -> None:
-        # Aborted tiles and requests made while the test holds the browser offline are
-        # logged as failed loads without their URL; they are the point of those tests.
+        # Requests made while the test holds the browser offline are logged as failed
+        # loads without their URL; they are the point of those tests.
         if message.type == "error" and "Failed to load resource" not in message.text:
             self.errors.append(message.text)
 
 
 @pytest.fixture
 def open_context(browser: Any) -> Iterator[Callable[..., Any]]:
-    """Makes a 360x640 phone context; ``located=False`` refuses geolocation, and
-    ``service_worker=False`` leaves the page to send on its own (no Background Sync)."""
+    """Makes a 360x640 phone context (or ``viewport``) standing at ``fix``;
+    ``located=False`` refuses geolocation, and ``service_worker=False`` leaves the page to
+    send on its own (no Background Sync)."""
     contexts: list[Any] = []
 
-    def make(*, located: bool = True, service_worker: bool = True) -> Any:
+    def make(
+        *,
+        located: bool = True,
+        service_worker: bool = True,
+        viewport: dict[str, int] = VIEWPORT,
+        fix: dict[str, float] = HERE,
+    ) -> Any:
         options: dict[str, Any] = {
-            "viewport": VIEWPORT,
+            "viewport": viewport,
             "locale": "vi-VN",
             "service_workers": "allow" if service_worker else "block",
         }
         if located:
-            options.update(geolocation=HERE, permissions=["geolocation"])
+            options.update(geolocation=fix, permissions=["geolocation"])
         context = browser.new_context(**options)
-        context.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
+        # The page loads nothing from outside the service (no tiles, no CDN): anything
+        # else is aborted, and a test that cares sees it fail. A regex, not a Python
+        # predicate: the browser matches it itself, so the app's own requests are never
+        # held until the test's thread next talks to Playwright.
+        context.route(OUTSIDE, lambda route: route.abort())
         contexts.append(context)
         return context
 

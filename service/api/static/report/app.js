@@ -14,6 +14,8 @@
     "452-05": { mcc: 452, mnc: 5 },  // Vietnamobile
     "452-07": { mcc: 452, mnc: 7 }   // Gmobile
   };
+  // Virtual operators (iTel, Reddi...) ride on one of these networks: their buttons carry
+  // the network's code in data-network (domain/radio.py MVNO_NETWORKS), see networkOf().
   // "I don't know" is deliberately absent: a reading must name its MCC/MNC, and a guessed
   // or placeholder operator would count as evidence about a network nobody measured. The
   // page explains how to find the operator and saves nothing until one is chosen.
@@ -52,6 +54,24 @@
   var TAP_UNCERTAINTY_PX = 24;
   var EARTH_CIRCUMFERENCE_M = 40075016.686;
 
+  // The server refuses fixes worse than its quality gate's limit (settings.max_accuracy_m,
+  // ichnaea's 1000 m); the page reads the limit from /report/config.json (kept by the
+  // service worker) and refuses such a fix before saving, so a report is never accepted
+  // here and then lost there. This default is the setting's default, for a first visit
+  // whose config request failed.
+  var DEFAULT_MAX_ACCURACY_M = 1000;
+  var LEAFLET_JS = "/report/leaflet/leaflet.js";
+  var LEAFLET_CSS = "/report/leaflet/leaflet.css";
+  var OUTLINES_URL = "/v1/areas/outlines";
+  var LABEL_MIN_ZOOM = 13;           // village names are drawn from this zoom on
+
+  // --- Saving ----------------------------------------------------------------------------
+
+  // One tap, one report: a tap while a save is running is ignored, and the very same report
+  // (operators, levels, position) tapped again within this time is not saved twice. A
+  // resident who taps three times because nothing seemed to happen means one report.
+  var REPEAT_GUARD_MS = 10000;
+
   // --- Sending ---------------------------------------------------------------------------
 
   var RETRY_MIN_MS = 5000;
@@ -75,7 +95,11 @@
     surveyNote: null,      // {key, vars}
     wakeLock: null,
     map: null,
-    marker: null
+    marker: null,
+    maxAccuracyM: DEFAULT_MAX_ACCURACY_M,
+    leaflet: null,         // Promise of Leaflet, once the map was asked for
+    saving: null,          // Promise of the save in progress
+    lastSave: null         // {key, at, n}: the last saved report, for REPEAT_GUARD_MS
   };
 
   // --- Small tools -----------------------------------------------------------------------
@@ -184,18 +208,27 @@
   }
 
   function refreshQueue() {
-    return Promise.all([DZQueue.count(), DZQueue.getMeta("last_sent"), DZQueue.getMeta("rejected")])
+    return Promise.all([DZQueue.count(), DZQueue.getMeta("last_sent"), DZQueue.getMeta("rejected"),
+                        DZQueue.getMeta("last_result")])
       .then(function (found) {
         var n = found[0];
         var counter = $("queue-count");
         counter.setAttribute("data-count", String(n));
         counter.textContent = n ? t("queue.waiting", { n: n }) : t("queue.empty");
         $("send-now").hidden = !n;
-        $("last-sent").textContent = found[1]
-          ? t("queue.last_sent", { time: dateTime(found[1]) }) : t("queue.never_sent");
+        $("last-sent").textContent = lastSendText(found[1], found[3]);
         renderRejected(found[2] || []);
         return n;
       });
+  }
+
+  /* What the server did with the last send, in numbers: "sent" alone would hide refusals. */
+  function lastSendText(at, result) {
+    if (!at) return t("queue.never_sent");
+    if (!result) return t("queue.last_sent", { time: dateTime(at) });
+    return t("queue.last_result", {
+      time: dateTime(at), stored: result.accepted + result.duplicates, refused: result.rejected
+    });
   }
 
   function renderRejected(items) {
@@ -234,8 +267,31 @@
     }
     $("pos-text").textContent = text;
     var err = $("pos-error");
-    err.hidden = !state.posError;
-    err.textContent = state.posError ? t(state.posError) : "";
+    var coarse = p && tooCoarse(p);
+    err.hidden = !state.posError && !coarse;
+    err.textContent = state.posError ? t(state.posError)
+      : coarse ? t("pos.too_coarse", { acc: Math.round(p.accuracy_m), max: Math.round(state.maxAccuracyM) }) : "";
+  }
+
+  /* A fix the server's quality gate would refuse (accuracy worse than its limit). */
+  function tooCoarse(position) {
+    return typeof position.accuracy_m === "number" && position.accuracy_m > state.maxAccuracyM;
+  }
+
+  /* The server's limits, remembered for offline visits (the worker also keeps the file). */
+  function loadConfig() {
+    var known = Number(stored("dz.max_accuracy_m"));
+    if (known > 0) state.maxAccuracyM = known;
+    if (!window.fetch) return;
+    fetch("/report/config.json", { cache: "no-store" }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (config) {
+      if (config && config.max_accuracy_m > 0) {
+        state.maxAccuracyM = config.max_accuracy_m;
+        store("dz.max_accuracy_m", String(config.max_accuracy_m));
+        renderPosition();
+      }
+    }).catch(function () { /* offline: the remembered or default limit stays */ });
   }
 
   /* The chosen level's button is filled with its colour (a class, since old Chrome has no
@@ -326,23 +382,71 @@
   function openManual() {
     var panel = $("manual");
     panel.hidden = false;
-    if (!state.map && window.L) {
-      try { makeMap(); } catch (e) { /* no map: coordinates still work */ }
-    }
-    if (state.map) state.map.invalidateSize();
+    return loadLeaflet().then(function () {
+      if (!state.map) makeMap();
+      state.map.invalidateSize();
+    }).catch(function () { /* no map: typed coordinates still work */ });
+  }
+
+  /* Leaflet (148 KB of the page's 217) is fetched only when a map is needed: most reports
+     use GPS and never open it. The service worker keeps it for offline use. */
+  function loadLeaflet() {
+    if (window.L) return Promise.resolve(window.L);
+    if (state.leaflet) return state.leaflet;
+    state.leaflet = new Promise(function (resolve, reject) {
+      var css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = LEAFLET_CSS;
+      document.head.appendChild(css);
+      var script = document.createElement("script");
+      script.src = LEAFLET_JS;
+      script.onload = function () { resolve(window.L); };
+      script.onerror = function () { state.leaflet = null; reject(new Error("Leaflet did not load")); };
+      document.head.appendChild(script);
+    });
+    return state.leaflet;
+  }
+
+  /* The base map: commune outlines and village centres imported into deadzone, from the
+     API (and, offline, from the service worker's copy). No third-party tiles: they are
+     blank offline and would tell a tile server where the resident is. */
+  function addOutlines(map, fitWhenUnplaced) {
+    if (!window.fetch) return;
+    fetch(OUTLINES_URL).then(function (r) { return r.ok ? r.json() : null; }).then(function (areas) {
+      var features = areas && areas.features ? areas.features : [];
+      $("map").setAttribute("data-outlines", String(features.length));
+      if (!features.length) return;
+      var layer = L.geoJSON(areas, {
+        interactive: false,  // a tap goes through to the map: it places the point
+        style: function () {
+          return { color: "#0b3d91", weight: 2, opacity: 0.8, fillColor: "#ffffff", fillOpacity: 0.55 };
+        },
+        pointToLayer: function (feature, latlng) {
+          var label = document.createElement("span");
+          label.textContent = feature.properties.name;  // imported names: text, never markup
+          return L.circleMarker(latlng, {
+            radius: 5, color: "#5c3b00", weight: 2, fillColor: "#ffb300", fillOpacity: 1, interactive: false
+          }).bindTooltip(label, { permanent: true, direction: "right", className: "village-label" });
+        }
+      }).addTo(map);
+      if (fitWhenUnplaced) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+      showLabels(map);
+    }).catch(function () { /* offline with no copy yet: the plain grid stays */ });
+  }
+
+  function showLabels(map) {
+    var el = $("map");
+    el.className = el.className.replace(/ ?\blabels-hidden\b/g, "") +
+      (map.getZoom() < LABEL_MIN_ZOOM ? " labels-hidden" : "");
   }
 
   function makeMap() {
     var last = lastKnown();
     var center = state.position ? [state.position.lat, state.position.lon] : last ? [last.lat, last.lon] : MAP_CENTER;
     var zoom = state.position || last ? PLACE_ZOOM : MAP_ZOOM;
-    var map = L.map("map", { center: center, zoom: zoom, tap: true });
-    // Tiles need a connection; without one the grey background stays and the resident
-    // types coordinates instead (the hint says so).
-    L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-      maxZoom: 19,
-      attribution: "&copy; OpenStreetMap"
-    }).addTo(map);
+    var map = L.map("map", { center: center, zoom: zoom, maxZoom: 19, tap: true, attributionControl: false });
+    addOutlines(map, !state.position && !last);
+    map.on("zoomend", function () { showLabels(map); });
     map.on("click", function (e) {
       if (map.getZoom() < PLACE_MIN_ZOOM) {
         map.setView(e.latlng, PLACE_ZOOM);
@@ -401,15 +505,40 @@
 
   // --- Reports ---------------------------------------------------------------------------
 
-  function operatorKnown() { return !!OPERATORS[state.operator]; }
+  /* The network a choice stands for: an operator's own code, or for a virtual operator
+     (an MVNO button) the code of the network it rides on (its data-network). */
+  function networkOf(choice) {
+    if (OPERATORS[choice]) return choice;
+    var input = document.querySelector("input[name=operator][value='" + choice + "']");
+    var network = input && input.getAttribute("data-network");
+    return network && OPERATORS[network] ? network : null;
+  }
 
-  function readingOf(position, kind) {
-    var op = OPERATORS[state.operator];
-    var meaning = LEVELS[kind];
+  function operatorKnown() { return !!networkOf(state.operator); }
+
+  /* The SIMs of this report: the chosen operator, and a second SIM's when one is chosen
+     with its own level (a dual-SIM phone shows bars for each). */
+  function sims() {
+    var list = [{ operator: state.operator, kind: state.level }];
+    var second = secondSim();
+    if (second) list.push(second);
+    return list;
+  }
+
+  function secondSim() {
+    var operator = $("sim2-operator").value;
+    if (!operator) return null;
+    var checked = document.querySelector("input[name=level2]:checked");
+    return { operator: operator, kind: checked ? checked.value : null };
+  }
+
+  function readingOf(position, sim, observedAt) {
+    var op = OPERATORS[networkOf(sim.operator)];
+    var meaning = LEVELS[sim.kind];
     var reading = {
       id: DZQueue.randomId(),
       device: state.device,
-      observed_at: new Date().toISOString(),
+      observed_at: observedAt,
       lat: Math.round(position.lat * 1e6) / 1e6,
       lon: Math.round(position.lon * 1e6) / 1e6,
       mcc: op.mcc,
@@ -427,34 +556,88 @@
   function missingForReport() {
     if (!operatorKnown()) return state.operator === "unknown" ? "op.unknown_help" : "save.need_operator";
     if (!state.level) return "save.need_level";
+    var second = secondSim();
+    if (second && !networkOf(second.operator)) return "sim2.unknown";
+    if (second && !second.kind) return "sim2.need_level";
     return null;
   }
 
-  function queueReport(position, kind) {
+  /* Queue one report: one reading per SIM, same place and time. Resolves to the number of
+     readings queued. */
+  function queueReport(position, list) {
+    var observedAt = new Date().toISOString();
     return deviceReady.then(function () {
-      return DZQueue.enqueue(readingOf(position, kind), kind);
+      return DZQueue.enqueueAll(list.map(function (sim) {
+        return { reading: readingOf(position, sim, observedAt), kind: sim.kind };
+      }));
     }).then(function () {
       registerBackgroundSync();
       return refreshQueue();
-    }).then(function () { sendSoon(); });
+    }).then(function () {
+      sendSoon();
+      return list.length;
+    });
   }
 
+  function reportKey(position, list) {
+    return JSON.stringify([list, position.lat, position.lon]);
+  }
+
+  function describe(list) {
+    return list.map(function (sim) {
+      var input = document.querySelector("input[name=operator][value='" + sim.operator + "']");
+      var name = input ? input.parentNode.textContent.trim() : sim.operator;
+      return name + ": " + t("level." + sim.kind);
+    }).join("; ");
+  }
+
+  /* The save button. One tap, one report: taps while a save runs share it, and the same
+     report tapped again within REPEAT_GUARD_MS is not saved again (the page says so). */
   function saveReport() {
+    if (state.saving) return state.saving;
     var missing = missingForReport();
-    if (missing) { say(missing, null, "error"); return Promise.resolve(false); }
+    if (missing) { say(missing, null, "error"); return Promise.resolve(0); }
+    var list = sims();
     var p = state.position;
     var stale = p && p.source === "gps" && Date.now() - p.at > FRESH_FIX_MS;
+    if (p && !stale && repeatedSave(p, list)) return Promise.resolve(0);
+    $("save").setAttribute("aria-busy", "true");
     var ready = p && !stale ? Promise.resolve(p) : p && stale ? locate(0) : Promise.reject(new Error("no position"));
-    return ready.then(function (position) {
-      var kind = state.level;
-      return queueReport(position, kind).then(function () {
-        say("save.done", { level: t("level." + kind) }, "ok");
-        return true;
+    state.saving = ready.then(function (position) {
+      if (tooCoarse(position)) return refuseCoarse(position);
+      if (repeatedSave(position, list)) return 0;
+      return queueReport(position, list).then(function (n) {
+        state.lastSave = { key: reportKey(position, list), at: Date.now(), n: n };
+        say("save.done", { n: n, what: describe(list) }, "ok");
+        return n;
       });
     }, function () {
       say("save.need_position", null, "error");
-      return false;
+      return 0;
+    }).then(function (n) {
+      state.saving = null;
+      $("save").removeAttribute("aria-busy");
+      return n;
     });
+    return state.saving;
+  }
+
+  function repeatedSave(position, list) {
+    var last = state.lastSave;
+    if (!last || last.key !== reportKey(position, list) || Date.now() - last.at > REPEAT_GUARD_MS) return false;
+    say("save.repeated", { n: last.n, time: clock(new Date(last.at)) }, "ok");
+    return true;
+  }
+
+  /* A fix worse than the server's limit is not saved: the server would refuse it after the
+     resident walked away. The choices stay; GPS can be retried or the point placed by hand. */
+  function refuseCoarse(position) {
+    var vars = { acc: Math.round(position.accuracy_m), max: Math.round(state.maxAccuracyM) };
+    say("save.too_coarse", vars, "error");
+    renderPosition();
+    var section = document.querySelector("fieldset.position");
+    if (section.scrollIntoView) section.scrollIntoView();
+    return 0;
   }
 
   // --- Sending ---------------------------------------------------------------------------
@@ -487,7 +670,8 @@
       state.failures = 0;
       state.sendState = null;
       var delivered = totals.accepted + totals.duplicates;
-      if (delivered) say("queue.sent", { n: delivered }, "ok");
+      if (totals.rejected) say("queue.refused", { n: delivered, refused: totals.rejected }, "error");
+      else if (delivered) say("queue.sent", { n: delivered }, "ok");
       return totals;
     }, function () {
       state.failures += 1;
@@ -563,7 +747,7 @@
       return;
     }
     survey.busy = true;
-    queueReport(here, state.level).then(function () {
+    queueReport(here, sims()).then(function () {
       survey.busy = false;
       survey.last = here;
       survey.count += 1;
@@ -611,6 +795,7 @@
       });
     });
     $("save").addEventListener("click", saveReport);
+    bindSecondSim();
     $("send-now").addEventListener("click", function () { state.failures = 0; sendSoon(); });
     $("pos-retry").addEventListener("click", function () { locate(0).catch(function () {}); });
     $("pos-place").addEventListener("click", openManual);
@@ -639,6 +824,23 @@
     }
   }
 
+  /* The second SIM's operator list repeats the first one's choices (same values). */
+  function bindSecondSim() {
+    var select = $("sim2-operator");
+    each(document.querySelectorAll("input[name=operator]"), function (input) {
+      var option = document.createElement("option");
+      option.value = input.value;
+      option.setAttribute("data-label", input.value === "unknown" ? "op.unknown" : "");
+      option.textContent = input.parentNode.textContent.trim();
+      select.appendChild(option);
+    });
+    var clear = function () { state.message = null; renderMessage(); };
+    select.addEventListener("change", clear);
+    each(document.querySelectorAll("input[name=level2]"), function (input) {
+      input.addEventListener("change", clear);
+    });
+  }
+
   function registerServiceWorker() {
     if (!("serviceWorker" in navigator)) return;
     navigator.serviceWorker.register("/report/sw.js", { scope: "/report" })
@@ -649,10 +851,11 @@
     var lang = stored("dz.lang");
     state.lang = DZ_STRINGS[lang] ? lang : "vi";
     var operator = stored("dz.operator");
-    state.operator = operator === "unknown" || OPERATORS[operator] ? operator : null;
+    state.operator = operator === "unknown" || networkOf(operator) ? operator : null;
     var distance = stored("dz.survey_distance");
     if (distance) $("survey-distance").value = distance;
     bind();
+    loadConfig();
     renderOperatorHelp();
     applyLanguage();
     registerServiceWorker();

@@ -102,6 +102,20 @@
     });
   }
 
+  /* Queue the readings of one report ({reading, kind} each) in one transaction: all of
+     them or none. */
+  function enqueueAll(items) {
+    return openDb().then(function (db) {
+      var tx = db.transaction("queue", "readwrite");
+      var queue = tx.objectStore("queue");
+      var at = new Date().toISOString();
+      items.forEach(function (item) {
+        queue.put({ id: item.reading.id, reading: item.reading, kind: item.kind || null, queued_at: at });
+      });
+      return finished(tx);
+    });
+  }
+
   function count() {
     return store("queue", "readonly").then(function (s) { return done(s.count()); });
   }
@@ -121,15 +135,18 @@
     });
   }
 
-  /* Remove a delivered batch and remember what the server refused and when it last
-     answered, all in one transaction. */
-  function settle(batch, refused, sentAt) {
+  /* Remove a delivered batch and remember what the server refused, when it last answered
+     and what it did with the batch (stored, refused), all in one transaction. */
+  function settle(batch, refused, sentAt, answer) {
     return openDb().then(function (db) {
       var tx = db.transaction(["queue", "meta"], "readwrite");
       var queue = tx.objectStore("queue");
       var meta = tx.objectStore("meta");
       batch.forEach(function (row) { queue.delete(row.id); });
       meta.put({ key: "last_sent", value: sentAt });
+      meta.put({ key: "last_result", value: {
+        accepted: answer.accepted || 0, duplicates: answer.duplicates || 0, rejected: refused.length
+      } });
       if (refused.length) {
         var get = meta.get("rejected");
         get.onsuccess = function () {
@@ -185,7 +202,7 @@
           totals.accepted += answer.accepted || 0;
           totals.duplicates += answer.duplicates || 0;
           totals.rejected += refused.length;
-          return settle(batch, refused, new Date().toISOString()).then(next);
+          return settle(batch, refused, new Date().toISOString(), answer).then(next);
         });
       });
     }
@@ -220,6 +237,7 @@
     randomId: randomId,
     deviceToken: deviceToken,
     enqueue: enqueue,
+    enqueueAll: enqueueAll,
     count: count,
     list: list,
     sendAll: sendAll,

@@ -15,19 +15,30 @@ Thuot, 3 operators, 2,000 devices, 12 months. Then it times:
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import h3
 import numpy as np
+import polars as pl
 from fastapi.testclient import TestClient
 
 from benchmarks.scratch import scratch_database
+from domain.radio import Radio
 from service.api.app import create_app
+from service.engine import columnar
 from service.engine.decisions import decide_resolution
-from service.engine.statistics import merge_new_readings, rebuild, rollup, safe_max_seq
+from service.engine.statistics import (
+    merge_new_readings,
+    rebuild,
+    rebuild_in_database,
+    rollup,
+    safe_max_seq,
+)
 from service.settings import Settings
 from service.store.bulk import insert_readings
 from service.store.database import make_engine, make_sessionmaker, session_scope
@@ -149,14 +160,241 @@ def run(backend: str, n: int, workdir: Path) -> None:
         engine.dispose()
 
 
+# --- columnar rebuild (issue 12, full rebuild and scale-out) --------------------------
+
+
+def synthetic_frame(n: int, cells: np.ndarray, seed: int) -> pl.DataFrame:
+    """``n`` readings in ``columnar.READING_SCHEMA``, built vectorised: like
+    ``synthetic_rows`` (cells with a "true" level, 3 operators, 2,000 devices, 12 months)
+    plus the rest of the evidence mix: 4 radios, 5 % manual reports, 10 % poor fixes,
+    and readings clustered in busy cells."""
+    rng = np.random.default_rng(seed)
+    # Readings cluster where people live and travel: 90 % in a fifth of the cells.
+    busy = rng.choice(cells, len(cells) // 5, replace=False)
+    cell = np.where(
+        rng.random(n) < 0.9,
+        busy[rng.integers(0, len(busy), n)],
+        cells[rng.integers(0, len(cells), n)],
+    )
+    dbm = np.clip(-135 + (cell % 97) + rng.normal(0, 6, n), -140, -44).round(1)
+    manual = rng.random(n) < 0.05
+    no_service = (dbm < -128) & ~manual
+    observed = np.datetime64(NOW.replace(tzinfo=None), "us") - rng.integers(
+        0, 360 * 86400 * 10**6, n
+    ).astype("timedelta64[us]")
+    device = rng.integers(0, 2000, n)
+    return pl.DataFrame(
+        {
+            "h3_cell": cell,
+            "mcc": np.full(n, 452, np.int16),
+            "mnc": rng.choice(np.array([1, 2, 4], np.int16), n),
+            # gsm, umts, lte, nr: LTE carries most traffic in Vietnam (DESIGN.md).
+            "radio": rng.choice(np.array([0, 1, 2, 3], np.uint8), n, p=[0.01, 0.1, 0.85, 0.04]),
+            "observed_at": observed,
+            "signal_dbm": pl.Series(np.where(manual | no_service, np.nan, dbm)).fill_nan(None),
+            "no_service": no_service,
+            "level": pl.Series(rng.integers(0, 5, n).astype(np.int16)).set(
+                pl.Series(~manual), None
+            ),
+            "calls_fail": pl.Series(rng.random(n) < 0.3).set(pl.Series(~manual), None),
+            "accuracy_m": np.where(rng.random(n) < 0.1, 120.0, 8.0),
+            "device_hi": device * 7919 + 13,  # 2,000 distinct 16-byte hashes
+            "device_lo": device * -104_729,
+        },
+        schema=columnar.READING_SCHEMA,
+    )
+
+
+def frame_rows(frame: pl.DataFrame, start_id: int):
+    """Rows of a synthetic frame in ``bulk.READING_COLUMNS`` order, for ``load``."""
+    centres = {int(c): h3.cell_to_latlng(h3.int_to_str(int(c))) for c in frame["h3_cell"].unique()}
+    radios = columnar.RADIO_CODES
+    hashes = columnar.device_hashes(frame["device_hi"], frame["device_lo"])
+    for i, (r, device) in enumerate(zip(frame.iter_rows(), hashes, strict=True)):
+        lat, lon = centres[r[0]]
+        yield (
+            device, f"c{start_id + i}", r[4].replace(tzinfo=UTC), NOW, lat, lon, r[9], None,
+            r[1], r[2], radios[r[3]], r[5], r[6], r[7], r[8], None, None, None, None,
+            "reporter" if r[7] is not None else "bench", r[0],
+        )  # fmt: skip
+
+
+def duckdb_statistics(frame: pl.DataFrame, settings: Settings) -> columnar.Partial:
+    """The statistics and device set of ``partial_of``, computed by DuckDB over the same
+    Arrow data (zero copy), for the engine comparison."""
+    import duckdb
+
+    ones = " ".join(
+        f"WHEN {i} THEN {settings.bars_for(Radio(c))[0]}"
+        for i, c in enumerate(columnar.RADIO_CODES)
+    )
+    twos = " ".join(
+        f"WHEN {i} THEN {settings.bars_for(Radio(c))[1]}"
+        for i, c in enumerate(columnar.RADIO_CODES)
+    )
+    con = duckdb.connect()
+    con.register("readings", frame.to_arrow())
+    con.execute(f"""
+        CREATE TEMP VIEW r AS SELECT *,
+          CAST(date_trunc('month', observed_at) AS DATE) AS bucket,
+          CASE WHEN no_service THEN 2 WHEN level = 0 THEN 2 WHEN level = 1 THEN 1
+               WHEN level >= 2 AND coalesce(calls_fail, false) THEN 1 WHEN level >= 2 THEN 0
+               WHEN signal_dbm >= (CASE radio {twos} END) THEN 0
+               WHEN signal_dbm >= (CASE radio {ones} END) THEN 1 ELSE 2 END AS cls,
+          CASE WHEN level IS NOT NULL OR accuracy_m > {settings.downweight_accuracy_m}
+               THEN 1 ELSE 2 END AS weight,
+          CAST(round_even(power(10.0, (signal_dbm + 150.0) / 10.0), 0) AS BIGINT) AS aw
+        FROM readings""")  # fmt: skip
+    stats = con.sql(f"""
+        SELECT h3_cell, mcc, mnc, radio, bucket,
+          CAST({settings.h3_resolution} AS SMALLINT) AS resolution,
+          count(*) AS readings, count(signal_dbm) AS measured, count(level) AS manual,
+          CAST(sum(CAST(no_service AS INT)) AS BIGINT) AS no_service,
+          CAST(sum(CASE WHEN cls = 0 THEN weight ELSE 0 END) AS BIGINT) AS weight_covered,
+          CAST(sum(CASE WHEN cls = 1 THEN weight ELSE 0 END) AS BIGINT) AS weight_weak,
+          CAST(sum(CASE WHEN cls = 2 THEN weight ELSE 0 END) AS BIGINT) AS weight_dead,
+          CAST(coalesce(sum(aw), 0) AS BIGINT) AS power_sum_aw,
+          min(signal_dbm) AS dbm_min, max(signal_dbm) AS dbm_max,
+          bit_or(CAST(1 AS BIGINT) << (day(observed_at) - 1)) AS days_mask,
+          min(observed_at) AS first_seen, max(observed_at) AS last_seen
+        FROM r GROUP BY ALL""").pl()  # fmt: skip
+    devices = con.sql(
+        "SELECT DISTINCT h3_cell, mcc, mnc, radio, bucket, device_hi, device_lo FROM r"
+    ).pl()
+    con.close()
+
+    return columnar.Partial(stats, devices)
+
+
+def same_partial(a: columnar.Partial, b: columnar.Partial) -> bool:
+    def norm(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+        return frame.select(pl.col(columns).cast(pl.Int64, strict=False).name.keep()).sort(columns)
+
+    return norm(a.stats, columnar.STAT_COLUMNS).equals(
+        norm(b.stats, columnar.STAT_COLUMNS)
+    ) and norm(a.devices, columnar.DEVICE_COLUMNS).equals(norm(b.devices, columnar.DEVICE_COLUMNS))
+
+
+def compare_engines(n: int) -> None:
+    """polars against DuckDB on the same in-memory readings, best of three each."""
+    settings = Settings(device_secret=SECRET, aggregate_interval_s=0)
+    frame = synthetic_frame(n, province_cells(), seed=7)
+    results = {}
+    for name, compute in (
+        ("polars", lambda: columnar.partial_of(frame, settings, rounding="even")),
+        ("duckdb", lambda: duckdb_statistics(frame, settings)),
+    ):
+        best = min(timed(compute) for _ in range(3))
+        results[name] = compute()
+        print(f"  {name:7} statistics + device sets: {best:6.2f} s = {n / best:,.0f} readings/s")
+    exact = same_partial(results["polars"], results["duckdb"])
+    print(f"  same rows from both engines: {exact} ({results['polars'].stats.height:,} statistics"
+          f" rows, {results['polars'].devices.height:,} device rows)")  # fmt: skip
+
+
+class PeakMemory:
+    """Peak resident memory above the start, sampled every 20 ms (polars allocates
+    outside Python's allocator, so tracemalloc would not see it)."""
+
+    def __enter__(self) -> PeakMemory:
+        self.base = self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+    @property
+    def megabytes(self) -> float:
+        return (self.peak - self.base) / 1e6
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def load_and_group(sessions, settings: Settings, n: int) -> tuple[float, float]:
+    """Store ``n`` synthetic readings; time that, and the best of three polars group-bys
+    of the same statistics on the same readings in memory."""
+    frame = synthetic_frame(n, province_cells(), seed=11)
+    t_load = timed(lambda: load(sessions, frame_rows(frame, 0)))
+    t_polars = min(
+        timed(lambda: columnar.partial_of(frame, settings, rounding="even")) for _ in range(3)
+    )
+    return t_load, t_polars
+
+
+def run_rebuild(backend: str, n: int, workdir: Path, chunk_rows: int) -> None:
+    """Full rebuild of the statistics (columnar, and the SQL reference) next to a polars
+    group-by of the same statistics on the same readings, in one run."""
+    with scratch_database(backend, workdir) as url:
+        settings = Settings(database_url=url, device_secret=SECRET, aggregate_interval_s=0)
+        engine = make_engine(settings)
+        sessions = make_sessionmaker(engine)
+        t_load, t_polars = load_and_group(sessions, settings, n)
+        with session_scope(sessions) as s:
+            top = safe_max_seq(s)
+
+        def columnar_rebuild() -> None:
+            with session_scope(sessions) as s:
+                rebuild(s, settings, up_to=top, chunk_rows=chunk_rows)
+
+        def sql_rebuild() -> None:
+            with session_scope(sessions) as s:
+                rebuild_in_database(s, settings, up_to=top)
+
+        t_sql = timed(sql_rebuild)
+        with PeakMemory() as memory:
+            t_columnar = timed(columnar_rebuild)
+        from service.jobs import run_aggregation
+
+        t_full = timed(lambda: run_aggregation(sessions, settings, rebuild_all=True, now=NOW))
+        engine.dispose()
+        polars_rate = n / t_polars
+        print(f"[{backend}] {n:,} readings (load {n / t_load:,.0f}/s); shared, noisy machine")
+        print(f"  polars group-by, same statistics in memory: {polars_rate:>12,.0f} readings/s")
+        for label, seconds in (
+            ("columnar rebuild of statistics (DB to DB)", t_columnar),
+            ("SQL rebuild of statistics (old path)", t_sql),
+            ("full aggregate --rebuild (+decisions, zones)", t_full),
+        ):
+            rate = n / seconds
+            print(f"  {label:44} {rate:>12,.0f} readings/s  {seconds:7.2f} s  "
+                  f"ratio to polars {rate / polars_rate:.3f}")  # fmt: skip
+        print(f"  peak memory of the columnar rebuild: +{memory.megabytes:,.0f} MB "
+              f"(chunks of {chunk_rows:,} readings)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=5_000_000)
     parser.add_argument("--backends", default="sqlite,postgis")
+    parser.add_argument(
+        "--engines", action="store_true", help="only polars against DuckDB, in memory"
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="only the full rebuild against polars"
+    )
+    parser.add_argument("--chunk-rows", type=int, default=columnar.DEFAULT_CHUNK_ROWS)
     args = parser.parse_args()
+    if args.engines:
+        compare_engines(args.readings)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
-            run(backend, args.readings, Path(tmp))
+            if args.rebuild:
+                run_rebuild(backend, args.readings, Path(tmp), args.chunk_rows)
+            else:
+                run(backend, args.readings, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -67,9 +67,7 @@ def update_statistics(
         up_to = safe_max_seq(session)
     if rebuild_all:
         with session_scope(sessions) as session:
-            on_step("statistics", 0, 1)
-            rebuild(session, settings, up_to=up_to)
-            on_step("statistics", 1, 1)
+            rebuild(session, settings, up_to=up_to, progress=on_step)
         return up_to, up_to
     with session_scope(sessions, write=False) as session:
         start = watermark(session)

@@ -33,6 +33,9 @@ PAGE_FILES: dict[str, str] = {
     "common.js": "text/javascript; charset=utf-8",
     "progress.js": "text/javascript; charset=utf-8",
     "plan.js": "text/javascript; charset=utf-8",
+    "strings-closing.js": "text/javascript; charset=utf-8",
+    "progress-weekly.js": "text/javascript; charset=utf-8",
+    "plan-commitments.js": "text/javascript; charset=utf-8",
     "vendor/chart.js/chart.umd.js": "text/javascript; charset=utf-8",
     "vendor/chart.js/LICENSE.md": "text/markdown; charset=utf-8",
 }

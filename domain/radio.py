@@ -133,3 +133,17 @@ MVNO_NETWORKS: dict[str, str] = {
     "Reddi": "452-01",
     "Local": "452-01",
 }
+
+# Weakest signal on which a phone still camps, dBm, per radio: below it the phone shows
+# "no service". These are the cell-selection minimums operators typically broadcast
+# (3GPP TS 36.304 / 38.304 / 25.304 S-criterion, TS 45.008 for GSM): LTE and NR
+# q-RxLevMin -124 dBm in SIB1 (-62 x 2 dB), UMTS q-RxLevMin -115 dBm in SIB3, GSM
+# RXLEV-ACCESS-MIN about -108 dBm. Typical settings, not standard values; each lies below
+# the radio's 1-bar threshold, so a no-service reading is always "dead". The estimator
+# (``service.engine.estimate``) treats a no-service reading as "signal below this".
+CAMPING_MIN_DBM: dict[Radio, float] = {
+    Radio.LTE: -124.0,
+    Radio.NR: -124.0,
+    Radio.UMTS: -115.0,
+    Radio.GSM: -108.0,
+}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.areas.planning import annotate_zones
 from service.areas.progress import take_snapshot
 from service.engine.aggregation import AggregationReport, StepCallback, aggregate
+from service.engine.estimate import estimate_cells
 from service.engine.zones import Zone
 from service.settings import Settings
 from service.store.database import session_scope
@@ -47,7 +49,8 @@ def run_aggregation(
     def people_first(session: Session, zones: list[Zone]) -> None:
         annotate_zones(session, zones, settings)
 
-    return aggregate(
+    now = now or utcnow()
+    report = aggregate(
         sessions,
         settings,
         rebuild_all=rebuild_all,
@@ -55,6 +58,16 @@ def run_aggregation(
         on_step=on_step,
         annotate_zones=people_first,
     )
+    # The estimated field follows the decisions just committed (it reads them to leave
+    # decided cells without an inferred status); its own transaction, so readers see the
+    # previous estimates until the new ones are complete.
+    started = time.perf_counter()
+    on_step("estimate", 0, 1)
+    with session_scope(sessions) as session:
+        estimate_cells(session, settings, now=now)
+    on_step("estimate", 1, 1)
+    report.seconds["estimate"] = time.perf_counter() - started
+    return report
 
 
 class AggregationWorker:

@@ -169,6 +169,35 @@ class Settings(BaseSettings):
         description="Best of all operators: a cell is not dead while an operator with no "
         "decision in it covers a cell within this many H3 rings (0: off).",
     )
+    estimate_level: float = Field(
+        default=0.9,
+        gt=0.5,
+        lt=1.0,
+        description="Estimated coverage: a cell without a measured decision gets an inferred "
+        "status (dead, weak or covered) when the model gives that status at least this "
+        "probability (service/engine/estimate.py).",
+    )
+    estimate_max_distance_m: float = Field(
+        default=1000.0,
+        gt=0.0,
+        description="Estimated coverage is published only for cells whose centre lies within "
+        "this distance of a cell with readings of the same operator, metres (about three "
+        "rings of resolution-9 cells; beyond it the field reverts to the regional mean).",
+    )
+    estimate_reading_sd_db: float = Field(
+        default=4.0,
+        gt=0.0,
+        description="Spread of one reading around its cell's mean, dB: fast fading left after "
+        "the phone's few-hundred-ms RSRP averaging (a few dB of Rayleigh/Rician spread) plus "
+        "whole-dB rounding. The estimator's measurement noise (nugget).",
+    )
+    estimate_device_sd_db: float = Field(
+        default=2.5,
+        ge=0.0,
+        description="Spread of handsets' calibration, dB: models differ by a few dB in antenna "
+        "efficiency and reporting on one spot (crowd-sourced data sets such as OpenSignal's). "
+        "The estimator's device noise, shrinking with the number of distinct phones.",
+    )
     bridge_unknown_gaps: bool = Field(
         default=False,
         description="Join dead cells separated by a single unknown cell into one dead zone.",

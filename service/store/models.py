@@ -203,6 +203,37 @@ class CellStatus(Base):
     evidence_from: Mapped[date] = mapped_column(Date, comment="oldest month used")
 
 
+class CellEstimate(Base):
+    """The estimated coverage of a cell for one operator ('any' = best of all operators),
+    radios together, from the kriged signal field (``service.engine.estimate``). Kept apart
+    from ``cell_status``: an estimate never changes a measured status."""
+
+    __tablename__ = "cell_estimates"
+    __table_args__ = (
+        Index("ix_cell_estimates_lookup", "operator", "resolution", "lat", "lon"),
+        CheckConstraint(
+            "inferred_status IS NULL OR inferred_status IN ('covered', 'weak', 'dead')",
+            name="inferred_status",
+        ),
+    )
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    operator: Mapped[str] = mapped_column(String(7), primary_key=True, comment="452-04 or any")
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    lat: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
+    p_dead: Mapped[float] = mapped_column(Float, comment="probability the cell is dead, 0-1")
+    p_covered: Mapped[float] = mapped_column(Float, comment="probability it is covered, 0-1")
+    estimate_dbm: Mapped[float] = mapped_column(Float, comment="LTE RSRP equivalent, dBm")
+    estimate_sd: Mapped[float] = mapped_column(Float, comment="sd of the estimate, dB")
+    inferred_status: Mapped[str | None] = mapped_column(
+        String(8), comment="null: measured, or no status probable enough"
+    )
+    evidence_distance_m: Mapped[float] = mapped_column(
+        Float, comment="to the nearest cell with readings of the scope, metres"
+    )
+
+
 class DeadZone(Base):
     """A connected group of dead cells (H3 neighbours) for one operator or 'any'.
 

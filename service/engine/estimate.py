@@ -1,0 +1,432 @@
+"""Estimated coverage between measurements: the signal field of each operator, with its
+uncertainty, by local kriging (Gaussian-process regression) of the cell statistics.
+
+Why kriging: geostatistics beat tuned path-loss models for spectrum maps and give a variance
+with every estimate (Phillips, Ton, Sicker and Grunwald, "Practical radio environment mapping
+with geostatistics", IEEE DySPAN 2012); learned field models reach about 6 dB RMSE for RSRP
+(Geo2SigMap, Li et al. 2023) and need about 80 % fewer measurements for the same error
+(Alimpertis, Markopoulou, Butts and Psounis, "City-wide signal strength maps: prediction
+with random forests", WWW 2019). A Gaussian process is the same model as kriging: a field
+with a covariance that decays with distance, observed with noise (the "nugget").
+
+The method, per operator, at the working resolution (scope "any" is derived below):
+
+1. **One observation per cell** from the mergeable statistics of the evidence window: the
+   operator's signal *margin* over its radio's 1-bar threshold (dB), so that LTE RSRP, UMTS
+   RSCP and GSM RSSI share one scale and "dead" is always "margin below 0". Measured readings
+   enter through their mean **power** (the attowatt sum, never an average of dBm), corrected
+   for the fading that lifts a mean of powers above the dB mean (``s² ln 10 / 20`` dB for
+   Gaussian fading of ``s`` dB). A no-service reading says "signal below the camping
+   minimum" (``domain.radio.CAMPING_MIN_DBM``) and a resident's bars say "in this band": both
+   are censored observations, combined with the measured mean in a small likelihood on a
+   grid of margins (a Tobit model). The radio of the operator with the highest margin stands
+   for the operator in that cell, since a phone falls back to any radio it can camp on.
+2. **Noise per observation** (heteroscedastic nugget): reading noise shrinks with the number
+   of readings, handset calibration with the number of distinct phones (settings
+   ``estimate_reading_sd_db``, ``estimate_device_sd_db``).
+3. **Covariance** fitted by maximum marginal likelihood (scikit-learn's
+   ``GaussianProcessRegressor``) on a sample of the operator's cells: a Matérn 3/2 field plus
+   a cell-scale white term (the variation inside and between neighbouring cells that the
+   smooth field misses: it is part of the cell's truth, not noise, so it is predicted at an
+   observed cell and uncertain at an unobserved one).
+4. **Moving-neighbourhood ordinary kriging** (gstat's ``nmax``): each cell is predicted from
+   its ``NEIGHBOURS`` nearest observed cells with a locally unknown mean, so the work grows
+   linearly with the province and the mean follows each neighbourhood.
+5. ``p_dead = P(margin < 0)``, ``p_covered = P(margin >= w)`` (w = LTE's 2-bar minus 1-bar,
+   10 dB) from the Gaussian predictive distribution. Best of all operators: dead only if every
+   operator is, taken as independent given the data (``p_dead(any) = prod p_dead(op)``).
+
+A cell gets an ``inferred_status`` only when its measured status is unknown (or it has no
+readings) and one status has probability at least ``estimate_level``; the measured status is
+never changed (``cell_status`` is only read here). Estimates are published for cells within
+``estimate_max_distance_m`` of the operator's evidence; beyond it the prediction is the
+regional mean with the field's whole variance, and is used only inside the best-of-all
+product.
+
+``estimate_dbm`` is the margin expressed as LTE RSRP (margin + LTE's 1-bar threshold), the
+main technology in Vietnam in 2026.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+
+import h3
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.spatial import cKDTree
+from scipy.special import log_ndtr, ndtr
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from domain.radio import CAMPING_MIN_DBM, Radio, operator_code
+from service.engine.decisions import ANY, load_evidence, window_start
+from service.settings import Settings
+from service.store.bulk import copy_rows
+from service.store.models import CellEstimate, CellStatus
+from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
+
+FloatArray = npt.NDArray[np.float64]
+
+REFERENCE_RADIO = Radio.LTE  # estimate_dbm is expressed as LTE RSRP (module doc)
+NEIGHBOURS = 24  # observed cells per kriging neighbourhood (gstat-style nmax)
+FIT_SAMPLE = 200  # cells per operator for the covariance fit: O(n³) per likelihood step
+MIN_FIT_CELLS = 12  # fewer observed cells: keep the prior covariance below
+# Prior covariance when an operator has too few cells to fit one: a field of 12 dB sd
+# (rural shadowing 8-12 dB, DESIGN.md) correlated over about a kilometre, and 4 dB between
+# neighbouring cells.
+PRIOR_SILL_DB2 = 144.0
+PRIOR_RANGE_KM = 1.0
+PRIOR_CELL_DB2 = 16.0
+# Grid of margins (dB over the 1-bar threshold) on which censored cells are solved:
+# -45 dB is below any phone's sensitivity, +60 dB the strongest signal next to a mast.
+_GRID = np.arange(-45.0, 60.25, 0.5)
+_KM_PER_DEG_LAT = 110.574
+_KM_PER_DEG_LON = 111.320
+INFERRED = ("dead", "weak", "covered")
+
+
+@dataclass(frozen=True)
+class Covariance:
+    """Matérn 3/2 covariance of the margin field (dB², km) plus a cell-scale term."""
+
+    sill: float
+    range_km: float
+    cell: float
+
+    def at(self, distance_km: FloatArray) -> FloatArray:
+        """Covariance between cells ``distance_km`` apart (the cell term only at 0)."""
+        r = math.sqrt(3.0) * distance_km / self.range_km
+        smooth = self.sill * (1.0 + r) * np.exp(-r)
+        return np.asarray(smooth + np.where(distance_km < 1e-9, self.cell, 0.0), dtype=float)
+
+    @property
+    def total(self) -> float:
+        return self.sill + self.cell
+
+
+def estimate_cells(session: Session, settings: Settings, *, now: datetime) -> int:
+    """Recompute ``cell_estimates`` from the statistics of the evidence window; return the
+    rows written. Reads ``cell_status`` (to leave decided cells without an inferred status)
+    and never writes it."""
+    resolution = settings.h3_resolution
+    stats, devices = load_evidence(
+        session, resolution=resolution, since=window_start(now, settings.window_months)
+    )
+    session.execute(delete(CellEstimate))
+    observations = cell_observations(stats, devices, settings=settings)
+    if observations.empty:
+        return 0
+    measured = measured_statuses(session, resolution=resolution)
+    estimates = estimate_field(observations, settings=settings, measured=measured)
+    store_estimates(session, estimates, resolution=resolution)
+    return len(estimates)
+
+
+def measured_statuses(session: Session, *, resolution: int) -> pd.DataFrame:
+    """The measured status of every decided cell and scope, radios together."""
+    c = CellStatus
+    rows = session.execute(
+        select(c.h3_cell, c.operator, c.status).where(c.radio == ANY, c.resolution == resolution)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["h3_cell", "operator", "status"])
+    return frame.astype({"h3_cell": "int64"})
+
+
+def cell_observations(
+    stats: pd.DataFrame, devices: pd.DataFrame, *, settings: Settings
+) -> pd.DataFrame:
+    """One observation of the margin field per (cell, operator): columns h3_cell, operator,
+    radio, margin (dB), variance (dB², the observation's noise), readings, devices."""
+    if stats.empty:
+        return pd.DataFrame(
+            columns=["h3_cell", "operator", "radio", "margin", "variance", "readings", "devices"]
+        )
+    stats = stats.assign(operator=_operators(stats))
+    summed = [
+        "readings", "measured", "manual", "no_service", "weight_dead", "weight_weak",
+        "weight_covered", "power_sum_aw",
+    ]  # fmt: skip
+    per_radio = stats.groupby(["h3_cell", "operator", "radio"], sort=False)[summed].sum()
+    per_radio = per_radio.reset_index()
+    margin, variance = radio_margins(per_radio, settings=settings)
+    per_radio["margin"] = margin
+    per_radio["variance"] = variance
+    per_radio = per_radio[np.isfinite(margin)]
+    # The operator's best radio stands for it in the cell (module doc, step 1).
+    best = per_radio.sort_values("margin", ascending=False, kind="stable").drop_duplicates(
+        ["h3_cell", "operator"]
+    )
+    phones = (
+        devices.assign(operator=_operators(devices))
+        .groupby(["h3_cell", "operator"], sort=False)["device"]
+        .nunique()
+        .rename("devices")
+        .reset_index()
+    )
+    best = best.merge(phones, on=["h3_cell", "operator"], how="left")
+    best["devices"] = best["devices"].fillna(1).clip(lower=1).astype(np.int64)
+    device_var = settings.estimate_device_sd_db**2 / best["devices"].to_numpy(float)
+    best["variance"] = best["variance"].to_numpy(float) + device_var
+    columns = ["h3_cell", "operator", "radio", "margin", "variance", "readings", "devices"]
+    return best[columns].reset_index(drop=True)
+
+
+def _operators(frame: pd.DataFrame) -> pd.Series:
+    combined = frame["mcc"].astype(np.int64) * 1000 + frame["mnc"].astype(np.int64)
+    codes = {int(v): operator_code(int(v) // 1000, int(v) % 1000) for v in combined.unique()}
+    return combined.map(codes)
+
+
+def radio_margins(per_radio: pd.DataFrame, *, settings: Settings) -> tuple[FloatArray, FloatArray]:
+    """Margin (dB over the radio's 1-bar threshold) and its variance for each row of summed
+    statistics of one cell, operator and radio; NaN where the row says nothing about the
+    signal.
+
+    Measured readings give their mean power in dBm minus the fading lift; no-service readings
+    and residents' bars are censored (module doc, step 1). Manual bars are used only where
+    nothing was measured: their classes are not kept apart from measured ones in the
+    statistics, and a measured dBm says more than a count of bars.
+    """
+    sd = settings.estimate_reading_sd_db
+    lift = sd * sd * math.log(10) / 20.0  # mean of powers over the dB mean, Gaussian fading
+    radios = per_radio["radio"].astype(str).to_numpy()
+    one = np.array([settings.bars_for(Radio(r))[0] for r in radios])
+    two = np.array([settings.bars_for(Radio(r))[1] for r in radios])
+    camp = np.array([CAMPING_MIN_DBM[Radio(r)] for r in radios]) - one
+    band = two - one
+    measured = per_radio["measured"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_dbm = (
+            10 * np.log10(per_radio["power_sum_aw"].to_numpy(float) / measured)
+            - ATTOWATT_DBM_OFFSET
+        )
+    x = np.where(measured > 0, mean_dbm - lift - one, 0.0)
+    no_service = per_radio["no_service"].to_numpy(float)
+    manual = np.where(measured > 0, 0.0, per_radio["manual"].to_numpy(float))
+    # A manual report weighs 1 and a no-service reading 1 or 2 (statistics.reading_weight):
+    # the dead weight beyond the no-service readings' least weight is manual "0 bars".
+    manual_dead = np.clip(per_radio["weight_dead"].to_numpy(float) - no_service, 0, manual)
+    manual_weak = np.clip(per_radio["weight_weak"].to_numpy(float), 0, manual - manual_dead)
+    manual_covered = manual - manual_dead - manual_weak
+
+    margin = np.full(len(per_radio), np.nan)
+    variance = np.full(len(per_radio), np.nan)
+    plain = (measured > 0) & (no_service == 0)
+    margin[plain] = x[plain]
+    variance[plain] = sd * sd / measured[plain]
+    censored = np.flatnonzero(~plain & ((measured + no_service + manual) > 0))
+    for start in range(0, censored.size, 20_000):  # bounded memory: rows x grid
+        rows = censored[start : start + 20_000]
+        g = _GRID[None, :]
+        ll = -measured[rows, None] * (x[rows, None] - g) ** 2 / (2 * sd * sd)
+        ll = ll + no_service[rows, None] * log_ndtr((camp[rows, None] - g) / sd)
+        ll = ll + manual_dead[rows, None] * log_ndtr(-g / sd)
+        weak_p = ndtr((band[rows, None] - g) / sd) - ndtr(-g / sd)
+        ll = ll + manual_weak[rows, None] * np.log(np.maximum(weak_p, 1e-300))
+        ll = ll + manual_covered[rows, None] * log_ndtr((g - band[rows, None]) / sd)
+        weights = np.exp(ll - ll.max(axis=1, keepdims=True))
+        weights /= weights.sum(axis=1, keepdims=True)
+        mean = (weights * g).sum(axis=1)
+        margin[rows] = mean
+        variance[rows] = np.maximum((weights * (g - mean[:, None]) ** 2).sum(axis=1), 0.25)
+    return margin, variance
+
+
+def fit_covariance(xy: FloatArray, y: FloatArray, noise: FloatArray) -> Covariance:
+    """Maximum-marginal-likelihood covariance of one operator's margins (scikit-learn),
+    on a fixed sample of at most ``FIT_SAMPLE`` cells; the prior below ``MIN_FIT_CELLS``."""
+    if len(y) < MIN_FIT_CELLS:
+        return Covariance(PRIOR_SILL_DB2, PRIOR_RANGE_KM, PRIOR_CELL_DB2)
+    rng = np.random.default_rng(0)  # the same sample for the same evidence
+    pick = rng.choice(len(y), size=min(FIT_SAMPLE, len(y)), replace=False)
+    kernel = ConstantKernel(PRIOR_SILL_DB2, (1.0, 5000.0)) * Matern(
+        PRIOR_RANGE_KM, (0.15, 30.0), nu=1.5
+    ) + WhiteKernel(PRIOR_CELL_DB2, (0.05, 400.0))
+    model = GaussianProcessRegressor(kernel, alpha=noise[pick], normalize_y=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(xy[pick], y[pick] - y[pick].mean())
+    fitted = model.kernel_
+    params = fitted.get_params()
+    return Covariance(
+        sill=float(params["k1__k1__constant_value"]),
+        range_km=float(params["k1__k2__length_scale"]),
+        cell=float(params["k2__noise_level"]),
+    )
+
+
+def krige(
+    obs_xy: FloatArray,
+    obs_y: FloatArray,
+    obs_noise: FloatArray,
+    target_xy: FloatArray,
+    covariance: Covariance,
+    *,
+    neighbours: int = NEIGHBOURS,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Ordinary kriging of each target from its nearest observations: (mean, sd, distance
+    to the nearest observation in km). Coordinates in km, values in dB, noise in dB²."""
+    k = min(neighbours, len(obs_y))
+    tree = cKDTree(obs_xy)
+    distance, index = tree.query(target_xy, k=k)
+    distance = np.asarray(distance, dtype=float).reshape(len(target_xy), k)
+    index = np.asarray(index).reshape(len(target_xy), k)
+    mean = np.empty(len(target_xy))
+    var = np.empty(len(target_xy))
+    for start in range(0, len(target_xy), 10_000):  # bounded memory: targets x k x k
+        part = slice(start, start + 10_000)
+        idx = index[part]
+        pts = obs_xy[idx]  # (n, k, 2)
+        between = np.linalg.norm(pts[:, :, None, :] - pts[:, None, :, :], axis=-1)
+        system = np.zeros((len(idx), k + 1, k + 1))
+        system[:, :k, :k] = covariance.at(between)
+        system[:, np.arange(k), np.arange(k)] += obs_noise[idx]
+        system[:, :k, k] = 1.0
+        system[:, k, :k] = 1.0
+        rhs = np.ones((len(idx), k + 1))
+        rhs[:, :k] = covariance.at(distance[part])
+        solution = np.linalg.solve(system, rhs[:, :, None])[:, :, 0]
+        weights = solution[:, :k]
+        mean[part] = (weights * obs_y[idx]).sum(axis=1)
+        var[part] = covariance.total - (solution * rhs).sum(axis=1)
+    return mean, np.sqrt(np.maximum(var, 1e-6)), distance[:, 0]
+
+
+def estimate_field(
+    observations: pd.DataFrame, *, settings: Settings, measured: pd.DataFrame
+) -> pd.DataFrame:
+    """Estimates for every operator and for the best of all, on the cells within reach of
+    the evidence. Columns: h3_cell, operator, lat, lon, p_dead, p_covered, estimate_dbm,
+    estimate_sd, inferred_status, evidence_distance_m."""
+    one_bar, two_bar = settings.bars_for(REFERENCE_RADIO)
+    band = two_bar - one_bar
+    cells = candidate_cells(observations["h3_cell"].unique(), settings=settings)
+    centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells])
+    origin = centres.mean(axis=0)
+    target_xy = _to_km(centres, origin)
+    per_operator: dict[str, tuple[FloatArray, FloatArray, FloatArray]] = {}
+    for operator, frame in observations.groupby("operator", sort=True):
+        obs_centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in frame["h3_cell"]])
+        xy = _to_km(obs_centres, origin)
+        y = frame["margin"].to_numpy(float)
+        noise = frame["variance"].to_numpy(float)
+        covariance = fit_covariance(xy, y, noise)
+        per_operator[str(operator)] = krige(xy, y, noise, target_xy, covariance)
+    parts = []
+    for operator, (mean, sd, distance) in per_operator.items():
+        p_dead = ndtr(-mean / sd)
+        p_covered = ndtr((mean - band) / sd)
+        parts.append(_scope_frame(cells, centres, operator, mean, sd, distance, p_dead, p_covered))
+    # Best of all operators (module doc, step 5): the product over every operator's
+    # prediction, including those beyond their evidence (the regional mean and variance).
+    means = np.stack([m for m, _, _ in per_operator.values()])
+    sds = np.stack([s for _, s, _ in per_operator.values()])
+    best = np.argmax(means, axis=0)
+    columns = np.arange(len(cells))
+    dead_all = np.prod(ndtr(-means / sds), axis=0)
+    covered_any = 1.0 - np.prod(1.0 - ndtr((means - band) / sds), axis=0)
+    nearest = np.min(np.stack([d for _, _, d in per_operator.values()]), axis=0)
+    parts.append(
+        _scope_frame(
+            cells, centres, ANY, means[best, columns], sds[best, columns], nearest, dead_all,
+            covered_any,
+        )
+    )  # fmt: skip
+    found = pd.concat(parts, ignore_index=True)
+    found = found[found["evidence_distance_m"] <= settings.estimate_max_distance_m + 1e-6]
+    found = found.assign(estimate_dbm=found["margin"] + one_bar).drop(columns="margin")
+    found["inferred_status"] = infer_status(found, measured, level=settings.estimate_level)
+    return found.reset_index(drop=True)
+
+
+def _scope_frame(
+    cells: npt.NDArray[np.int64],
+    centres: FloatArray,
+    operator: str,
+    mean: FloatArray,
+    sd: FloatArray,
+    distance_km: FloatArray,
+    p_dead: FloatArray,
+    p_covered: FloatArray,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "h3_cell": cells,
+            "operator": operator,
+            "lat": centres[:, 0],
+            "lon": centres[:, 1],
+            "p_dead": p_dead,
+            "p_covered": np.minimum(p_covered, 1.0 - p_dead),
+            "margin": mean,
+            "estimate_sd": sd,
+            "evidence_distance_m": distance_km * 1000.0,
+        }
+    )
+
+
+def infer_status(found: pd.DataFrame, measured: pd.DataFrame, *, level: float) -> pd.Series:
+    """dead, weak or covered where that status has probability >= ``level`` and the cell has
+    no measured decision in the scope; None elsewhere."""
+    p_dead = found["p_dead"].to_numpy(float)
+    p_covered = found["p_covered"].to_numpy(float)
+    p_weak = 1.0 - p_dead - p_covered
+    status = np.select(
+        [p_dead >= level, p_weak >= level, p_covered >= level], list(INFERRED), default=""
+    ).astype(object)
+    decided = measured[measured["status"] != "unknown"]
+    key = pd.MultiIndex.from_frame(found[["h3_cell", "operator"]])
+    has_decision = key.isin(pd.MultiIndex.from_frame(decided[["h3_cell", "operator"]]))
+    status[has_decision | (status == "")] = None
+    return pd.Series(status, index=found.index, dtype=object)
+
+
+def candidate_cells(
+    observed: npt.NDArray[np.int64], *, settings: Settings
+) -> npt.NDArray[np.int64]:
+    """Cells within ``estimate_max_distance_m`` (in whole rings) of an observed cell."""
+    spacing_m = h3.average_hexagon_edge_length(settings.h3_resolution, "m") * math.sqrt(3.0)
+    rings = max(1, math.ceil(settings.estimate_max_distance_m / spacing_m))
+    found: set[int] = set()
+    for cell in observed:
+        found.update(h3.grid_disk(h3.int_to_str(int(cell)), rings))
+    return np.array(sorted(h3.str_to_int(c) for c in found), dtype=np.int64)
+
+
+def _to_km(latlng: FloatArray, origin: FloatArray) -> FloatArray:
+    """Equirectangular projection around ``origin`` (lat, lon), km: within a province
+    (a few hundred km) its distance error is well under a cell."""
+    lat0 = math.radians(float(origin[0]))
+    x = (latlng[:, 1] - origin[1]) * _KM_PER_DEG_LON * math.cos(lat0)
+    y = (latlng[:, 0] - origin[0]) * _KM_PER_DEG_LAT
+    return np.column_stack([x, y])
+
+
+_ESTIMATE_COLUMNS = [
+    "h3_cell", "operator", "resolution", "lat", "lon", "p_dead", "p_covered", "estimate_dbm",
+    "estimate_sd", "inferred_status", "evidence_distance_m",
+]  # fmt: skip
+
+
+def store_estimates(session: Session, estimates: pd.DataFrame, *, resolution: int) -> None:
+    """Append estimate rows (the caller cleared the table)."""
+    if estimates.empty:
+        return
+    frame = estimates.assign(resolution=resolution)
+    values: list[list[object]] = []
+    for name in _ESTIMATE_COLUMNS:
+        column = frame[name]
+        if not pd.api.types.is_numeric_dtype(column):
+            values.append([None if pd.isna(v) else str(v) for v in column.tolist()])
+        elif name in ("h3_cell", "resolution"):
+            values.append([int(v) for v in column.to_numpy()])
+        else:
+            values.append([float(v) for v in column.to_numpy(float)])
+    copy_rows(session.connection(), "cell_estimates", _ESTIMATE_COLUMNS, zip(*values, strict=True))

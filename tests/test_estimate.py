@@ -1,0 +1,219 @@
+"""The estimated signal field: measured statuses untouched, censored evidence read right,
+neighbours informing a cell without enough readings (SQLite and PostGIS)."""
+
+from __future__ import annotations
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from service.engine.estimate import (
+    Covariance,
+    estimate_field,
+    infer_status,
+    krige,
+    radio_margins,
+)
+from service.settings import Settings
+from service.store.models import CellEstimate, CellStatus
+from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
+
+RING = [c for c in h3.grid_ring(CENTRE, 1)]
+
+
+def estimate_of(sessions, cell: str, operator: str = "452-04") -> CellEstimate | None:
+    with sessions() as session:
+        return session.get(CellEstimate, (h3.str_to_int(cell), operator))
+
+
+def status_rows(sessions) -> list[tuple]:
+    with sessions() as session:
+        rows = session.execute(
+            select(CellStatus).order_by(CellStatus.h3_cell, CellStatus.operator, CellStatus.radio)
+        ).scalars()
+        return [
+            (r.h3_cell, r.operator, r.radio, r.status, r.confidence, r.readings, r.devices)
+            for r in rows
+        ]
+
+
+def test_a_cell_between_dead_neighbours_is_estimated_dead_with_two_phones(settings, sessions):
+    # Six neighbours each dead by measurement (three phones of no service); the centre has
+    # no-service readings from two phones only: one short of a measured "dead".
+    items = [
+        reading_in(cell, device=f"{cell}-{d}", no_service=True, days_ago=1 + d)
+        for cell in RING
+        for d in range(3)
+    ]
+    items += [reading_in(CENTRE, device=f"c{d}", no_service=True, days_ago=1 + d) for d in (0, 1)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    with sessions() as session:
+        centre = session.get(CellStatus, (h3.str_to_int(CENTRE), "452-04", "any"))
+    assert centre is not None and centre.status == "unknown"
+    estimate = estimate_of(sessions, CENTRE)
+    assert estimate is not None
+    assert estimate.inferred_status == "dead"
+    assert estimate.p_dead >= settings.estimate_level
+    assert estimate.estimate_dbm < -115
+    # A measured dead neighbour keeps its measured status and gets no inferred one.
+    neighbour = estimate_of(sessions, RING[0])
+    assert neighbour is not None and neighbour.inferred_status is None
+
+
+def test_strong_readings_around_make_an_unmeasured_cell_covered(settings, sessions):
+    items = [
+        reading_in(cell, device=f"{cell}-{d}", dbm=-80.0 - d, days_ago=1 + d)
+        for cell in RING
+        for d in range(3)
+    ]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    estimate = estimate_of(sessions, CENTRE)
+    assert estimate is not None
+    assert estimate.inferred_status == "covered"
+    assert estimate.p_dead < 0.01
+    assert -95 < estimate.estimate_dbm < -70
+    assert estimate.evidence_distance_m == pytest.approx(
+        h3.great_circle_distance(h3.cell_to_latlng(CENTRE), h3.cell_to_latlng(RING[0]), "m"),
+        rel=0.02,
+    )
+
+
+def test_estimates_never_change_measured_statuses(settings, sessions):
+    from service.engine.aggregation import aggregate
+    from service.engine.estimate import estimate_cells
+    from service.store.database import session_scope
+    from tests.coverage_helpers import NOW
+
+    rng = np.random.default_rng(3)
+    cells = list(h3.grid_disk(CENTRE, 2))
+    items = []
+    for i, cell in enumerate(cells):
+        for d in range(int(rng.integers(1, 4))):
+            if rng.random() < 0.4:
+                items.append(reading_in(cell, device=f"p{i}-{d}", no_service=True, days_ago=1 + d))
+            else:
+                dbm = float(rng.integers(-125, -70))
+                items.append(reading_in(cell, device=f"p{i}-{d}", dbm=dbm, days_ago=1 + d))
+    ingest(sessions, settings, items)
+    aggregate(sessions, settings, now=NOW)
+    before = status_rows(sessions)
+    with session_scope(sessions) as session:
+        written = estimate_cells(session, settings, now=NOW)
+    assert written > 0
+    assert status_rows(sessions) == before
+    decided = {(cell, op) for cell, op, radio, status, *_ in before if status != "unknown"}
+    with sessions() as session:
+        inferred = session.execute(
+            select(CellEstimate.h3_cell, CellEstimate.operator).where(
+                CellEstimate.inferred_status.is_not(None)
+            )
+        ).all()
+    assert not decided & {tuple(row) for row in inferred}
+
+
+def test_estimate_reaches_no_further_than_the_documented_distance(settings, sessions):
+    ingest(sessions, settings, [reading_in(CENTRE, device=f"d{d}", dbm=-90) for d in range(3)])
+    decide(sessions, settings)
+    with sessions() as session:
+        distances = session.scalars(select(CellEstimate.evidence_distance_m)).all()
+    assert distances and max(distances) <= settings.estimate_max_distance_m
+
+
+# --- the pure parts, without a database --------------------------------------------------
+
+PURE = Settings(environment="development", aggregate_interval_s=0)  # type: ignore[call-arg]
+
+
+def margins(**counts: float) -> tuple[float, float]:
+    row = {
+        "radio": "lte", "readings": 0, "measured": 0, "manual": 0, "no_service": 0,
+        "weight_dead": 0, "weight_weak": 0, "weight_covered": 0, "power_sum_aw": 0,
+    }  # fmt: skip
+    row.update(counts)
+    margin, variance = radio_margins(pd.DataFrame([row]), settings=PURE)
+    return float(margin[0]), float(variance[0])
+
+
+def attowatts(dbm: float) -> int:
+    return round(10 ** ((dbm + 150.0) / 10))
+
+
+def test_mean_power_not_mean_dbm_and_the_fading_lift_removed():
+    # -80 and -100 dBm: mean power is -82.6 dBm (mean dBm would say -90); minus the lift of
+    # 4 dB fading (1.84 dB), over LTE's 1-bar -115.
+    margin, variance = margins(
+        readings=2, measured=2, power_sum_aw=attowatts(-80) + attowatts(-100)
+    )
+    lift = 4.0**2 * np.log(10) / 20
+    assert margin == pytest.approx(10 * np.log10((1e-8 + 1e-10) / 2) - lift + 115, abs=0.05)
+    assert variance == pytest.approx(16.0 / 2)
+
+
+def test_no_service_readings_are_below_the_camping_minimum():
+    margin, variance = margins(readings=3, no_service=3, weight_dead=6)
+    assert margin < -124 + 115  # below LTE's camping minimum, in margin over -115 dBm
+    assert variance > 1.0
+
+
+def test_a_resident_reporting_full_bars_is_evidence_of_coverage():
+    margin, _ = margins(readings=2, manual=2, weight_covered=2)
+    assert margin > 10  # above LTE's 2-bar threshold (-105 dBm)
+    dead, _ = margins(readings=2, manual=2, weight_dead=2)
+    assert dead < 0
+
+
+def test_kriging_reproduces_an_exact_observation_and_grows_uncertain_away():
+    cov = Covariance(sill=100.0, range_km=1.0, cell=4.0)
+    xy = np.array([[0.0, 0.0], [3.0, 0.0]])
+    mean, sd, distance = krige(
+        xy, np.array([-10.0, 20.0]), np.array([1e-6, 1e-6]), np.array([[0.0, 0.0], [20.0, 20.0]]),
+        cov,
+    )  # fmt: skip
+    assert mean[0] == pytest.approx(-10.0, abs=1e-3)
+    assert sd[0] < 0.01
+    # Far from both: the field's whole variance plus that of the mean estimated from two
+    # nearly independent observations (ordinary kriging's unknown mean).
+    assert sd[1] == pytest.approx(np.sqrt(104.0 + 104.0 / 2), rel=0.05)
+    assert distance[1] > 20
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    margins_db=st.lists(st.floats(-40, 50), min_size=1, max_size=12),
+    statuses=st.lists(st.sampled_from(["dead", "weak", "covered", "unknown"]), min_size=12),
+)
+def test_inferred_status_is_none_wherever_a_status_was_measured(margins_db, statuses):
+    cells = list(h3.grid_disk(CENTRE, 2))[: len(margins_db)]
+    observations = pd.DataFrame(
+        {
+            "h3_cell": [h3.str_to_int(c) for c in cells],
+            "operator": "452-04",
+            "radio": "lte",
+            "margin": margins_db,
+            "variance": 4.0,
+            "readings": 3,
+            "devices": 2,
+        }
+    )
+    measured = pd.DataFrame(
+        {
+            "h3_cell": [h3.str_to_int(c) for c in cells],
+            "operator": "452-04",
+            "status": statuses[: len(cells)],
+        }
+    )
+    found = estimate_field(observations, settings=PURE, measured=measured)
+    joined = found.merge(measured, on=["h3_cell", "operator"], how="left")
+    decided = joined["status"].notna() & (joined["status"] != "unknown")
+    assert joined.loc[decided, "inferred_status"].isna().all()
+    assert ((found["p_dead"] >= 0) & (found["p_dead"] + found["p_covered"] <= 1 + 1e-9)).all()
+    # infer_status agrees with its own rule on what it does infer
+    again = infer_status(found, measured, level=PURE.estimate_level)
+    assert again.equals(found["inferred_status"])

@@ -118,3 +118,37 @@ def test_summary_before_any_aggregation(client):
     body = client.get("/v1/summary").json()
     assert body["cells"] == {"covered": 0, "weak": 0, "dead": 0, "unknown": 0}
     assert body["aggregated_at"] is None
+
+
+def test_cells_carry_the_estimate_and_include_inferred_adds_unmeasured_cells(client, grid):
+    dead, covered = grid
+    params = {"bbox": BBOX, "operator": "452-04"}
+    measured = CellCollection.model_validate(client.get("/v1/cells", params=params).json())
+    by_cell = {f.properties.h3: f.properties for f in measured.features}
+    assert set(by_cell) == set(dead) | {h3.grid_ring(CENTRE, 3)[0]}
+    centre = by_cell[CENTRE]
+    assert centre.status == "dead" and centre.inferred_status is None  # measured: kept
+    assert centre.p_dead is not None and centre.p_dead > 0.9
+    assert centre.estimate_sd is not None and centre.estimate_dbm is not None
+
+    wider = CellCollection.model_validate(
+        client.get("/v1/cells", params=params | {"include": "inferred"}).json()
+    )
+    extra = {f.properties.h3: f.properties for f in wider.features}.keys() - by_cell.keys()
+    assert extra, "the estimate reaches cells next to the dead ones"
+    ring2 = set(h3.grid_ring(CENTRE, 2))
+    props = {f.properties.h3: f.properties for f in wider.features}
+    assert all(props[c].status == "unknown" and props[c].readings == 0 for c in extra)
+    assert any(props[c].inferred_status == "dead" for c in extra & ring2)
+
+    only_dead = client.get(
+        "/v1/cells", params=params | {"include": "inferred", "status": "dead"}
+    ).json()
+    assert all(
+        "dead" in (f["properties"]["status"], f["properties"]["inferred_status"])
+        for f in only_dead["features"]
+    )
+    per_radio = client.get("/v1/cells", params=params | {"radio": "lte"}).json()
+    assert all(f["properties"]["p_dead"] is None for f in per_radio["features"])
+    refused = client.get("/v1/cells", params=params | {"include": "everything"})
+    assert refused.status_code == 422

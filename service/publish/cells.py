@@ -9,7 +9,7 @@ from typing import Any, Final
 import h3
 import orjson
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from domain.vocabulary import BEST_OF_ALL
@@ -20,7 +20,7 @@ from service.errors import InvalidInput, NotFound
 from service.grid import BBox
 from service.publish.exports import csv_text
 from service.settings import Settings
-from service.store.models import CellStatus, DeadZone, ReadingRow, Village
+from service.store.models import CellEstimate, CellStatus, DeadZone, ReadingRow, Village
 from service.store.runs import last_run
 
 COORDINATE_DECIMALS = 6  # about 0.1 m: finer than any GPS fix, and keeps responses small
@@ -54,48 +54,91 @@ def cells_in_bbox(
     resolution: int,
     statuses: list[str] | None,
     area: AreaFilter | None = None,
+    include_inferred: bool = False,
 ) -> list[dict[str, Any]]:
     """GeoJSON features (hexagons) of the decided cells whose centre lies in ``box``
-    (padded by one cell so that edge cells are not cut off), and in ``area`` if given."""
+    (padded by one cell so that edge cells are not cut off), and in ``area`` if given, with
+    the estimated field
+    (``service.engine.estimate``: radios together, working resolution) beside the measured
+    status. ``include_inferred`` adds the cells without readings that the estimate reaches;
+    their status is ``unknown``. ``statuses`` keeps a cell whose measured status, or with
+    ``include_inferred`` its inferred status, is listed."""
     pad = h3.average_hexagon_edge_length(resolution, "km") / 110.0
-    c = CellStatus
-    query = select(
-        c.h3_cell, c.status, c.confidence, c.readings, c.devices, c.days, c.no_service_share,
-        c.signal_dbm_mean, c.last_seen,
-    ).where(
-        c.operator == operator,
-        c.radio == radio,
-        c.resolution == resolution,
-        c.lat.between(box.min_lat - pad, box.max_lat + pad),
-        c.lon.between(box.min_lon - pad, box.max_lon + pad),
+    lat_range = (box.min_lat - pad, box.max_lat + pad)
+    lon_range = (box.min_lon - pad, box.max_lon + pad)
+    c, e = CellStatus, CellEstimate
+    estimated = radio == BEST_OF_ALL
+    joined = and_(e.h3_cell == c.h3_cell, e.operator == c.operator, e.resolution == c.resolution)
+    query = (
+        select(
+            c.h3_cell, c.status, c.confidence, c.readings, c.devices, c.days,
+            c.no_service_share, c.signal_dbm_mean, c.last_seen, e.p_dead, e.estimate_dbm,
+            e.estimate_sd, e.inferred_status,
+        )
+        .outerjoin(e, joined if estimated else false())
+        .where(
+            c.operator == operator,
+            c.radio == radio,
+            c.resolution == resolution,
+            c.lat.between(*lat_range),
+            c.lon.between(*lon_range),
+        )
     )  # fmt: skip
     if statuses:
-        query = query.where(c.status.in_(statuses))
-    rows = session.execute(query).all()
+        wanted = c.status.in_(statuses)
+        query = query.where(or_(wanted, e.inferred_status.in_(statuses)) if include_inferred
+                            else wanted)  # fmt: skip
+    rows = list(session.execute(query))
+    if include_inferred and estimated:
+        only = (
+            select(
+                e.h3_cell, literal("unknown"), literal(0.0), literal(0), literal(0), literal(0),
+                literal(0.0), literal(None), literal(None), e.p_dead, e.estimate_dbm,
+                e.estimate_sd, e.inferred_status,
+            )
+            .where(
+                e.operator == operator,
+                e.resolution == resolution,
+                e.lat.between(*lat_range),
+                e.lon.between(*lon_range),
+                ~exists().where(
+                    c.h3_cell == e.h3_cell, c.operator == e.operator, c.radio == BEST_OF_ALL,
+                    c.resolution == e.resolution,
+                ),
+            )
+        )  # fmt: skip
+        if statuses:
+            only = only.where(e.inferred_status.in_(statuses))
+        rows += list(session.execute(only))
     if area is not None:
         keep = area.contains([int(row[0]) for row in rows], resolution=resolution)
         rows = [row for row, kept in zip(rows, keep.tolist(), strict=True) if kept]
-    features = []
-    for cell, status, conf, readings, devices, days, nss, dbm, last_seen in rows:
-        features.append(
-            {
-                "type": "Feature",
-                "id": h3.int_to_str(cell),
-                "geometry": hexagon_geojson(cell),
-                "properties": {
-                    "h3": h3.int_to_str(cell),
-                    "status": status,
-                    "confidence": round(conf, 4),
-                    "readings": readings,
-                    "devices": devices,
-                    "days": days,
-                    "no_service_share": round(nss, 4),
-                    "signal_dbm_mean": None if dbm is None else round(dbm, 1),
-                    "last_seen": last_seen,
-                },
-            }
-        )
-    return features
+    return [_cell_feature(row) for row in rows]
+
+
+def _cell_feature(row: Any) -> dict[str, Any]:
+    (cell, status, conf, readings, devices, days, nss, dbm, last_seen, p_dead, estimate_dbm,
+     estimate_sd, inferred) = row  # fmt: skip
+    return {
+        "type": "Feature",
+        "id": h3.int_to_str(cell),
+        "geometry": hexagon_geojson(cell),
+        "properties": {
+            "h3": h3.int_to_str(cell),
+            "status": status,
+            "confidence": round(conf, 4),
+            "readings": readings,
+            "devices": devices,
+            "days": days,
+            "no_service_share": round(nss, 4),
+            "signal_dbm_mean": None if dbm is None else round(dbm, 1),
+            "last_seen": last_seen,
+            "p_dead": None if p_dead is None else round(p_dead, 4),
+            "estimate_dbm": None if estimate_dbm is None else round(estimate_dbm, 1),
+            "estimate_sd": None if estimate_sd is None else round(estimate_sd, 2),
+            "inferred_status": inferred,
+        },
+    }
 
 
 @functools.lru_cache(maxsize=400_000)

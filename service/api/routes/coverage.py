@@ -43,6 +43,20 @@ class CellProperties(BaseModel):
     no_service_share: float = Field(description="Share of readings with no service, 0-1.")
     signal_dbm_mean: float | None = Field(description="Mean received power (linear mean), dBm.")
     last_seen: str | None = Field(description="Newest reading, RFC 3339 UTC.")
+    p_dead: float | None = Field(
+        description="Estimated probability that the cell is dead for this scope, 0-1, from "
+        "the kriged signal field (radios together; null for one radio or a roll-up, or "
+        "beyond the estimate's reach)."
+    )
+    estimate_dbm: float | None = Field(
+        description="Estimated mean signal, expressed as LTE RSRP, dBm."
+    )
+    estimate_sd: float | None = Field(description="Standard deviation of the estimate, dB.")
+    inferred_status: Literal["covered", "weak", "dead"] | None = Field(
+        description="Estimated, not measured: set only where the measured status is unknown "
+        "and the estimate gives this status at least DEADZONE_ESTIMATE_LEVEL probability. "
+        "It never replaces the measured status."
+    )
 
 
 class CellFeature(BaseModel):
@@ -86,7 +100,19 @@ def get_cells(
         int | None, Query(description="H3 resolution (default: working).")
     ] = None,
     status: Annotated[
-        str | None, Query(description="Comma-separated statuses to keep, e.g. dead,weak.")
+        str | None,
+        Query(
+            description="Comma-separated statuses to keep, e.g. dead,weak (with "
+            "include=inferred: the measured or the inferred status)."
+        ),
+    ] = None,
+    include: Annotated[
+        Literal["inferred"] | None,
+        Query(
+            description="'inferred': also the cells without readings that the estimate "
+            "reaches (within DEADZONE_ESTIMATE_MAX_DISTANCE_M, default 1000 m, of a cell "
+            "with readings of the scope); their status is unknown."
+        ),
     ] = None,
     api_key: ApiKeyDep = None,
 ) -> Response:
@@ -112,9 +138,15 @@ def get_cells(
                 field="status",
             )
     features = coverage.cells_in_bbox(
-        session, box, operator=operator, radio=radio, resolution=chosen, statuses=statuses,
+        session,
+        box,
+        operator=operator,
+        radio=radio,
+        resolution=chosen,
+        statuses=statuses,
         area=area,
-    )  # fmt: skip
+        include_inferred=include == "inferred",
+    )
     body = {
         "type": "FeatureCollection",
         "resolution": chosen,

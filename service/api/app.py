@@ -29,6 +29,7 @@ from service.api.routes import (
     report,
     reporter_data,
     sites,
+    tasks,
     weekly,
 )
 from service.api.strict import reject_unknown_query_parameters
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(sites.router)
     app.include_router(areas.router)
+    app.include_router(tasks.router)
     app.include_router(commitments.router)
     app.include_router(challenges.router)
     app.include_router(weekly.router)

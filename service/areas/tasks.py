@@ -1,0 +1,304 @@
+"""Tasks for village teams ("cần đo thêm"): the populated cells where one visit tells most
+about people's signal, grouped per village into a walkable list.
+
+The value of a visit is a value of information (Howard 1966), weighted by people: for each
+operator, the uncertainty about whether a cell is dead is the Bernoulli variance
+``p (1 - p)`` of its estimated ``p_dead`` (``service.engine.estimate``), zero where a
+measured status is decided and 1/4 (nothing known) where the estimate does not reach. A
+standard visit (``VISIT_PHONES`` phones per operator, ``VISIT_READINGS`` readings each, on two
+days, the evidence a measured decision asks for) shrinks the cell's latent variance from
+``sd²`` to ``sd² v / (sd² + v)`` with ``v`` the visit's noise; the share of the Bernoulli
+variance removed is taken as ``1 - sqrt(v / (sd² + v))`` (for a Gaussian latent near the
+threshold ``p (1 - p)`` shrinks like its sd). Neighbouring cells learn ``NEIGHBOUR_SHARE`` of
+that (they share the smooth field, not the cell-scale part). The value of a cell is the sum,
+over operators and over the cell and its six neighbours, of people x variance removed: about
+"people whose dead-or-not status the visit settles".
+
+Tasks are picked greedily, each pick discounting what it already teaches its neighbours
+(greedy is within 1 - 1/e of the best set for such diminishing returns, Nemhauser et al.
+1978). Each task belongs to the village with most people in its cell; a village's tasks are
+ordered as a walk (nearest next task) from the village centre.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import h3
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.vocabulary import BEST_OF_ALL
+from service.areas.selection import AreaFilter
+from service.settings import Settings
+from service.store.models import CellEstimate, CellPopulation, CellStatus, Village, VillageCell
+
+VISIT_PHONES = 2  # phones of each operator a team brings (the decision's min_devices)
+VISIT_READINGS = 3  # readings per phone, on two days (min_readings, min_days)
+NEIGHBOUR_SHARE = 0.25  # of a visit's variance reduction that reaches each neighbour cell
+UNREACHED_SD_DB = 12.0  # latent sd where no estimate reaches: rural shadowing 8-12 dB
+MAX_TASKS = 500
+
+
+@dataclass
+class Task:
+    """One cell to visit: ``value`` in people (module doc), ``operators`` the SIMs to bring
+    (largest share of the value first), ``reason`` a code the pages translate."""
+
+    h3: str
+    rank: int
+    reason: str
+    people: float
+    operators: list[str]
+    value: float
+    village: str | None = None
+    lat: float = 0.0
+    lon: float = 0.0
+
+
+@dataclass
+class VillageTasks:
+    code: str
+    name: str
+    tasks: list[str] = field(default_factory=list)  # h3 cells in walking order
+    value: float = 0.0
+
+
+REASONS = ("confirm_dead", "unmeasured", "uncertain")
+"""confirm_dead: an operator is more likely dead than not, with readings too few to decide;
+unmeasured: no readings of the operators that matter here; uncertain: otherwise."""
+
+
+def plan_tasks(
+    session: Session,
+    settings: Settings,
+    *,
+    area: AreaFilter | None = None,
+    operator: str = BEST_OF_ALL,
+    radio: str = "any",
+    limit: int = 40,
+) -> tuple[list[Task], list[VillageTasks]]:
+    """The ``limit`` most valuable visits in ``area`` (or the province) for ``operator``
+    (``any``: every operator with evidence), and the villages they fall in.
+
+    ``radio``: a measured decision of that radio settles a cell; the estimate is the
+    operator's over all radios."""
+    people = _people(session, area)
+    if not people:
+        return [], []
+    cells = np.fromiter(people, dtype=np.int64, count=len(people))
+    operators = _operators(session, operator)
+    if not operators:
+        return [], []
+    index = {int(c): i for i, c in enumerate(cells)}
+    uncertainty = np.full((len(operators), len(cells)), 0.25)
+    sd = np.full((len(operators), len(cells)), UNREACHED_SD_DB)
+    p_dead = np.full((len(operators), len(cells)), 0.5)
+    readings = np.zeros((len(operators), len(cells)))
+    op_row = {op: k for k, op in enumerate(operators)}
+    e = CellEstimate
+    for cell, op, p, s in session.execute(
+        select(e.h3_cell, e.operator, e.p_dead, e.estimate_sd).where(e.operator.in_(operators))
+    ):
+        i = index.get(int(cell))
+        if i is not None:
+            k = op_row[op]
+            p_dead[k, i], sd[k, i] = p, s
+            uncertainty[k, i] = p * (1.0 - p)
+    c = CellStatus
+    for cell, op, status, n in session.execute(
+        select(c.h3_cell, c.operator, c.status, c.readings).where(
+            c.operator.in_(operators), c.radio == radio, c.resolution == settings.h3_resolution
+        )
+    ):
+        i = index.get(int(cell))
+        if i is not None:
+            readings[op_row[op], i] = n
+            if status != "unknown":
+                uncertainty[op_row[op], i] = 0.0
+    visit_var = (
+        settings.estimate_reading_sd_db**2 / (VISIT_PHONES * VISIT_READINGS)
+        + settings.estimate_device_sd_db**2 / VISIT_PHONES
+    )
+    removed = 1.0 - np.sqrt(visit_var / (sd**2 + visit_var))  # share of uncertainty removed
+    weights = np.array([people[int(cell)] for cell in cells])
+    neighbours = [
+        [index[n] for n in _ring(int(cell)) if n in index] for cell in cells
+    ]  # populated neighbours only: an empty cell adds no value
+
+    def gain(i: int) -> np.ndarray:
+        """Per operator: people x uncertainty removed by a visit to cell ``i``; nothing
+        where every operator is settled (a team goes to the unsettled neighbours)."""
+        if not uncertainty[:, i].any():
+            return np.zeros(len(operators))
+        own = weights[i] * uncertainty[:, i] * removed[:, i]
+        spill = sum(
+            (
+                weights[j] * uncertainty[:, j] * removed[:, i] * NEIGHBOUR_SHARE
+                for j in neighbours[i]
+            ),
+            start=np.zeros(len(operators)),
+        )
+        return np.asarray(own + spill)
+
+    gains = np.array([gain(i) for i in range(len(cells))]).reshape(len(cells), len(operators))
+    values = gains.sum(axis=1)
+    tasks: list[Task] = []
+    for rank in range(1, min(limit, MAX_TASKS, len(cells)) + 1):
+        i = int(np.argmax(values))
+        if values[i] <= 0:
+            break
+        by_op = gains[i]
+        order = np.argsort(-by_op, kind="stable")
+        bring = [operators[k] for k in order if by_op[k] >= 0.1 * values[i]]
+        lat, lon = h3.cell_to_latlng(h3.int_to_str(int(cells[i])))
+        tasks.append(
+            Task(
+                h3=h3.int_to_str(int(cells[i])), rank=rank,
+                reason=_reason(p_dead[:, i], readings[:, i], uncertainty[:, i]),
+                people=round(float(weights[i]), 1), operators=bring,
+                value=round(float(values[i]), 3), lat=lat, lon=lon,
+            )
+        )  # fmt: skip
+        # What the visit teaches: the cell's uncertainty goes, its neighbours' shrinks.
+        uncertainty[:, i] *= 1.0 - removed[:, i]
+        for j in neighbours[i]:
+            uncertainty[:, j] *= 1.0 - removed[:, i] * NEIGHBOUR_SHARE
+        values[i] = 0.0
+        touched = {i, *neighbours[i], *(m for n in neighbours[i] for m in neighbours[n])}
+        for j in touched:
+            if values[j] > 0 or j == i:
+                gains[j] = gain(j)
+                values[j] = 0.0 if j == i else gains[j].sum()
+    villages = _group_by_village(session, tasks, area)
+    return tasks, villages
+
+
+def _reason(p_dead: np.ndarray, readings: np.ndarray, uncertainty: np.ndarray) -> str:
+    open_ops = uncertainty > 0
+    if (open_ops & (p_dead >= 0.5) & (readings > 0)).any():
+        return "confirm_dead"
+    if not (open_ops & (readings > 0)).any():
+        return "unmeasured"
+    return "uncertain"
+
+
+def _ring(cell: int) -> list[int]:
+    return [h3.str_to_int(c) for c in h3.grid_ring(h3.int_to_str(cell), 1)]
+
+
+def _people(session: Session, area: AreaFilter | None) -> dict[int, float]:
+    rows = session.execute(
+        select(CellPopulation.h3_cell, CellPopulation.people).where(CellPopulation.people > 0)
+    ).all()
+    found = {int(cell): float(people) for cell, people in rows}
+    if area is None:
+        return found
+    cells = list(found)
+    keep = area.contains(cells)
+    return {cell: found[cell] for cell, kept in zip(cells, keep.tolist(), strict=True) if kept}
+
+
+def _operators(session: Session, operator: str) -> list[str]:
+    if operator != BEST_OF_ALL:
+        return [operator]
+    found = session.scalars(
+        select(CellStatus.operator).where(CellStatus.operator != BEST_OF_ALL).distinct()
+    ).all()
+    return sorted(str(op) for op in found)
+
+
+def _group_by_village(
+    session: Session, tasks: list[Task], area: AreaFilter | None
+) -> list[VillageTasks]:
+    """Each task to the village with most people in its cell; villages by total value, and
+    within one the tasks as a walk from the centre (nearest next)."""
+    if not tasks:
+        return []
+    wanted = [h3.str_to_int(t.h3) for t in tasks]
+    owner: dict[int, tuple[float, str]] = {}
+    for cell, code, people in session.execute(
+        select(VillageCell.h3_cell, VillageCell.village_code, VillageCell.people).where(
+            VillageCell.h3_cell.in_(wanted)
+        )
+    ):
+        if area is not None and area.village is not None and code != area.village:
+            continue
+        if int(cell) not in owner or people > owner[int(cell)][0]:
+            owner[int(cell)] = (float(people), str(code))
+    codes = sorted({code for _, code in owner.values()})
+    rows = session.execute(
+        select(Village.code, Village.name, Village.lat, Village.lon).where(Village.code.in_(codes))
+    ).all()
+    centres = {code: (name, lat, lon) for code, name, lat, lon in rows}
+    groups: dict[str, list[Task]] = {}
+    for task in tasks:
+        found = owner.get(h3.str_to_int(task.h3))
+        if found is not None and found[1] in centres:
+            task.village = found[1]
+            groups.setdefault(found[1], []).append(task)
+    villages = []
+    for code, members in groups.items():
+        name, lat, lon = centres[code]
+        walk = _walk(members, start=(lat, lon))
+        villages.append(
+            VillageTasks(code, name, [t.h3 for t in walk], round(sum(t.value for t in walk), 3))
+        )
+    return sorted(villages, key=lambda v: (-v.value, v.code))
+
+
+def _walk(tasks: list[Task], *, start: tuple[float, float]) -> list[Task]:
+    """Nearest-next order from ``start``: a short walk for a handful of stops."""
+    left = list(tasks)
+    here = start
+    order = []
+    while left:
+        nearest = min(left, key=lambda t: _metres(here, (t.lat, t.lon)))
+        order.append(nearest)
+        left.remove(nearest)
+        here = (nearest.lat, nearest.lon)
+    return order
+
+
+def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return float(h3.great_circle_distance(a, b, "m")) if a != b else 0.0
+
+
+def nearest_task(tasks: list[Task], *, lat: float, lon: float) -> Task | None:
+    """The open task closest to a position (the reporter page's survey mode)."""
+    if not tasks:
+        return None
+    return min(tasks, key=lambda t: _metres((lat, lon), (t.lat, t.lon)))
+
+
+def tasks_to_geojson(
+    tasks: list[Task], villages: list[VillageTasks], *, operator: str, radio: str
+) -> dict[str, Any]:
+    """A FeatureCollection of points with exactly the task properties, and the villages'
+    walking lists as a foreign member (RFC 7946 section 6.1)."""
+    return {
+        "type": "FeatureCollection",
+        "operator": operator,
+        "radio": radio,
+        "features": [
+            {
+                "type": "Feature",
+                "id": t.h3,
+                "geometry": {"type": "Point", "coordinates": [round(t.lon, 6), round(t.lat, 6)]},
+                "properties": {
+                    "h3": t.h3,
+                    "rank": t.rank,
+                    "reason": t.reason,
+                    "people": t.people,
+                    "operators": t.operators,
+                    "value": t.value,
+                },  # fmt: skip
+            }
+            for t in tasks
+        ],
+        "villages": [
+            {"code": v.code, "name": v.name, "tasks": v.tasks, "value": v.value} for v in villages
+        ],
+    }

@@ -1,0 +1,91 @@
+"""Tasks for village teams (GET /v1/tasks): people first, evidence settles, walkable lists."""
+
+from __future__ import annotations
+
+import h3
+
+from service.api.routes.tasks import TaskCollection
+from tests.areas.conftest import import_areas, village, write_layer
+from tests.coverage_helpers import decide, ingest, reading_in
+
+# Three places 3 km apart near Buon Ma Thuot.
+HAMLET = h3.latlng_to_cell(12.68, 108.05, 9)  # people, two phones saw no service
+FIELD = h3.latlng_to_cell(12.68, 108.08, 9)  # nobody lives here; same two phones' worth
+TOWN = h3.latlng_to_cell(12.71, 108.05, 9)  # people, measured covered
+
+
+def no_service_from_two_phones(cell: str, tag: str) -> list[dict]:
+    return [
+        reading_in(cell, device=f"{tag}-{d}", no_service=True, days_ago=1 + k)
+        for d in range(2)
+        for k in range(3)
+    ]
+
+
+def seed_world(tmp_path, settings, sessions) -> None:
+    villages = [
+        village("V1", "Buôn Hamlet", HAMLET, 300, commune="C1"),
+        village("V2", "Town", TOWN, 300, commune="C1"),
+    ]
+    import_areas(sessions, settings, write_layer(tmp_path / "v.geojson", villages))
+    items = no_service_from_two_phones(HAMLET, "h") + no_service_from_two_phones(FIELD, "f")
+    items += [
+        reading_in(cell, device=f"t{cell}{d}", dbm=-85.0, days_ago=1 + d)
+        for cell in h3.grid_disk(TOWN, 1)
+        for d in range(3)
+    ]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+
+
+def test_populated_cell_with_two_phones_of_no_service_outranks_an_empty_field(
+    tmp_path, settings, sessions, client
+):
+    seed_world(tmp_path, settings, sessions)
+    response = client.get("/v1/tasks", params={"limit": 10})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    body = TaskCollection.model_validate(response.json())
+    ranked = [f.properties.h3 for f in body.features]
+    assert HAMLET in ranked
+    assert FIELD not in ranked  # nobody to serve there: no value
+    hamlet = body.features[ranked.index(HAMLET)].properties
+    assert hamlet.reason == "confirm_dead"
+    assert hamlet.operators == ["452-04"]
+    assert hamlet.people > 0 and hamlet.value > 0
+    # The hamlet's unmeasured neighbours come first or close: they are what nobody knows.
+    assert set(ranked[:7]) <= set(h3.grid_disk(HAMLET, 1))
+    assert [f.properties.rank for f in body.features] == list(range(1, len(ranked) + 1))
+    values = [f.properties.value for f in body.features]
+    assert values == sorted(values, reverse=True)
+    # Exactly the documented properties, and a point at the cell's centre.
+    raw = response.json()["features"][ranked.index(HAMLET)]
+    assert set(raw["properties"]) == {"h3", "rank", "reason", "people", "operators", "value"}
+    lat, lon = h3.cell_to_latlng(HAMLET)
+    assert raw["geometry"] == {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
+    # The town's measured cells are settled: never a task.
+    settled = set(h3.grid_disk(TOWN, 1))
+    assert not settled & set(ranked)
+    assert body.villages[0].code == "V1"
+    assert sorted(body.villages[0].tasks) == sorted(
+        c for c in ranked if c != TOWN and c in h3.grid_disk(HAMLET, 1)
+    )
+
+
+def test_a_third_phone_settles_the_cell_and_the_task_goes(tmp_path, settings, sessions, client):
+    seed_world(tmp_path, settings, sessions)
+    ingest(sessions, settings, [
+        reading_in(HAMLET, device="h-third", no_service=True, days_ago=1 + k) for k in range(3)
+    ])  # fmt: skip
+    decide(sessions, settings)
+    body = client.get("/v1/tasks", params={"village": "V1"}).json()
+    assert HAMLET not in [f["properties"]["h3"] for f in body["features"]]
+    assert all(v["code"] == "V1" for v in body["villages"])
+
+
+def test_tasks_refuse_a_bad_limit_and_an_unknown_village(tmp_path, settings, sessions, client):
+    seed_world(tmp_path, settings, sessions)
+    assert client.get("/v1/tasks", params={"limit": 0}).status_code == 422
+    missing = client.get("/v1/tasks", params={"village": "NOPE"})
+    assert missing.status_code == 404
+    assert "NOPE" in missing.text

@@ -20,12 +20,21 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_write_session(request: Request) -> Iterator[Session]:
+    """``get_session`` for routes that change rows: the transaction takes the write lock
+    up front (SQLite ``BEGIN IMMEDIATE``), so it queues behind the background aggregation
+    instead of failing when it reads first and writes after another writer committed."""
+    with session_scope(request.app.state.sessions, write=True) as session:
+        yield session
+
+
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

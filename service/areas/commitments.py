@@ -168,7 +168,8 @@ def update_commitment(
     """Mark a commitment ``planned`` or ``on_air`` (``on_air_at`` defaults to now), with
     the site. Only the authority or a planner of the commitment's operator may. Raises
     ``NotFound``, ``AccessDenied`` or ``InvalidInput``. Does not commit."""
-    commitment = get_commitment(session, commitment_id)
+    # Locked (PostgreSQL) so that two planners changing it at once are audited in turn.
+    commitment = get_commitment(session, commitment_id, for_update=True)
     if not actor.acts_for(commitment.operator):
         raise AccessDenied(
             f"{actor.name!r} may not change commitments of {commitment.operator}",
@@ -228,8 +229,8 @@ def _changeable(commitment: Commitment) -> dict[str, Any]:
     }
 
 
-def get_commitment(session: Session, commitment_id: int) -> Commitment:
-    commitment = session.get(Commitment, commitment_id)
+def get_commitment(session: Session, commitment_id: int, *, for_update: bool = False) -> Commitment:
+    commitment = session.get(Commitment, commitment_id, with_for_update=for_update)
     if commitment is None:
         raise NotFound(f"no commitment {commitment_id}", field="id")
     return commitment

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.api.access import ApiKeyDep, request_actor
-from service.api.dependencies import SessionDep, SettingsDep
+from service.api.dependencies import SessionDep, SettingsDep, WriteSessionDep
 from service.areas import commitments
 from service.timestamps import utcnow
 
@@ -103,7 +103,10 @@ class CommitmentList(BaseModel):
     summary="Assign a dead zone or a village to an operator (authority key)",
 )  # fmt: skip
 def post_commitment(
-    body: NewCommitment, session: SessionDep, settings: SettingsDep, api_key: ApiKeyDep = None
+    body: NewCommitment,
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    api_key: ApiKeyDep = None,
 ) -> dict[str, Any]:
     actor = request_actor(settings, api_key)
     now = utcnow()
@@ -120,7 +123,7 @@ def post_commitment(
     summary="Mark a commitment planned or on air (its operator's planner, or the authority)",
 )  # fmt: skip
 def patch_commitment(
-    commitment_id: int, body: CommitmentChange, session: SessionDep, settings: SettingsDep,
+    commitment_id: int, body: CommitmentChange, session: WriteSessionDep, settings: SettingsDep,
     api_key: ApiKeyDep = None,
 ) -> dict[str, Any]:  # fmt: skip
     actor = request_actor(settings, api_key)

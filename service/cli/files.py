@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -17,6 +17,9 @@ from service.cli.context import (
     load_settings,
     open_sessions,
 )
+
+if TYPE_CHECKING:
+    from service.ingest.files import ImportReport
 
 
 def ingest_file(
@@ -80,42 +83,17 @@ def import_command(
     GeoJSON file, 5000 readings per transaction, or the sites of a cell export, exactly as
     POST /v1/imports does; importing the same file again adds nothing. Exit 2 on a
     file-level error (nothing stored), 1 when --all-or-nothing refused the file."""
-    from collectors.formats import READING_FORMATS, FormatError
-    from service.ingest.dispatch import open_import, store_import
-    from service.ingest.files import rejected_csv_sink
-    from service.ingest.readings import Ingestor
+    from collectors.formats import READING_FORMATS
     from service.ingest.sites import CELL_EXPORT
 
     known = (*READING_FORMATS, CELL_EXPORT)
     if format_name != "auto" and format_name not in known:
         fail(f"--format must be auto or one of {', '.join(known)}, got {format_name!r}")
-    settings = load_settings(database_url)
     report_path = report or path.with_name(path.name + ".rejected.csv")
-    try:
-        file = path.open("rb")
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror}")
-    with file, byte_progress(path) as bar:
-        task = bar.add_task(path.name, total=path.stat().st_size)
-        try:
-            opened = open_import(
-                file, format_name=None if format_name == "auto" else format_name, device=device,
-                progress=lambda done: bar.update(task, completed=done),
-            )  # fmt: skip
-        except FormatError as exc:
-            fail(f"{path}: {exc}; nothing stored")
-        try:
-            with (
-                open_sessions(settings, migrate=True) as sessions,
-                report_path.open("w", encoding="utf-8", newline="") as report_file,
-            ):
-                result = store_import(
-                    sessions, Ingestor.from_settings(settings), opened,
-                    all_or_nothing=all_or_nothing, sink=rejected_csv_sink(report_file),
-                )  # fmt: skip
-        except FormatError as exc:
-            kept = "nothing stored" if all_or_nothing else "earlier chunks are stored"
-            fail(f"{path}: {exc} ({kept}; importing again adds only what is missing)")
+    result = import_path(
+        path, format_name=None if format_name == "auto" else format_name, device=device,
+        report_path=report_path, all_or_nothing=all_or_nothing, database_url=database_url,
+    )  # fmt: skip
     if result.kind == "sites":
         console.print(
             f"{path} ({result.format_name}, sites): added {result.accepted:,}, updated "
@@ -142,12 +120,39 @@ def import_sites_command(
     """Import cell sites from an OpenCelliD / MLS cell export
     (radio,mcc,net,area,cell,unit,lon,lat,range,samples,...): new cells are added, cells
     already stored are updated."""
-    from collectors.formats import FormatError, open_sites
+    from service.ingest.sites import CELL_EXPORT
+
+    report_path = report or path.with_name(path.name + ".rejected.csv")
+    result = import_path(
+        path, format_name=CELL_EXPORT, device=None, report_path=report_path,
+        all_or_nothing=False, database_url=database_url,
+    )  # fmt: skip
+    console.print(
+        f"{path}: sites added {result.accepted:,}, updated {result.updated:,}, "
+        f"rejected {result.rejected:,} rows",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    console.print(f"report of refused rows: {report_path}", markup=False, highlight=False)
+
+
+def import_path(
+    path: Path,
+    *,
+    format_name: str | None,
+    device: str | None,
+    report_path: Path,
+    all_or_nothing: bool,
+    database_url: str | None,
+) -> ImportReport:
+    """Open ``path``, tell its kind and store it (``service.ingest.dispatch``, as
+    POST /v1/imports does) with a progress bar over its bytes; every refused row goes to
+    ``report_path``. Ends the command with one line when the file cannot be used."""
+    from collectors.formats import FormatError
+    from service.ingest.dispatch import open_import, store_import
     from service.ingest.files import rejected_csv_sink
-    from service.ingest.sites import import_sites
+    from service.ingest.readings import Ingestor
 
     settings = load_settings(database_url)
-    report_path = report or path.with_name(path.name + ".rejected.csv")
     try:
         file = path.open("rb")
     except OSError as exc:
@@ -155,7 +160,10 @@ def import_sites_command(
     with file, byte_progress(path) as bar:
         task = bar.add_task(path.name, total=path.stat().st_size)
         try:
-            stream = open_sites(file, progress=lambda done: bar.update(task, completed=done))
+            opened = open_import(
+                file, format_name=format_name, device=device,
+                progress=lambda done: bar.update(task, completed=done),
+            )  # fmt: skip
         except FormatError as exc:
             fail(f"{path}: {exc}; nothing stored")
         try:
@@ -163,12 +171,10 @@ def import_sites_command(
                 open_sessions(settings, migrate=True) as sessions,
                 report_path.open("w", encoding="utf-8", newline="") as report_file,
             ):
-                result = import_sites(sessions, stream, sink=rejected_csv_sink(report_file))
+                return store_import(
+                    sessions, Ingestor.from_settings(settings), opened,
+                    all_or_nothing=all_or_nothing, sink=rejected_csv_sink(report_file),
+                )  # fmt: skip
         except FormatError as exc:
-            fail(f"{path}: {exc} (earlier chunks are stored)")
-    console.print(
-        f"{path}: sites added {result.accepted:,}, updated {result.updated:,}, "
-        f"rejected {result.rejected:,} rows",
-        markup=False, highlight=False,
-    )  # fmt: skip
-    console.print(f"report of refused rows: {report_path}", markup=False, highlight=False)
+            kept = "nothing stored" if all_or_nothing else "earlier chunks are stored"
+            fail(f"{path}: {exc} ({kept}; importing again adds only what is missing)")

@@ -60,3 +60,16 @@ class NotFound(DeadzoneError):
 
 class StorageUnavailable(DeadzoneError):
     """The database failed; nothing of the request or command was stored."""
+
+
+class Busy(DeadzoneError):
+    """Another run of the same job holds its lock (one aggregation at a time); try later."""
+
+
+class RateLimited(DeadzoneError):
+    """Too many requests or readings from one device, key or address in a window.
+    ``retry_after_s`` says when the next one will be taken."""
+
+    def __init__(self, message: str, *, retry_after_s: int, **detail: Any) -> None:
+        super().__init__(message, retry_after_s=retry_after_s, **detail)
+        self.retry_after_s = retry_after_s

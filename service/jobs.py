@@ -4,7 +4,8 @@ The engine (``service.engine``) decides cells and finds zones without knowing ab
 the areas layer (``service.areas``) gives zones their people and priority and keeps the
 progress snapshots. This module is the one place that puts them together, so no lower layer
 imports a higher one. ``deadzone aggregate``, the demo and the server all run
-``run_aggregation`` from here.
+``run_aggregation`` from here, and it runs one at a time per database whatever starts it
+(``service.store.locks`` says why and how).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.areas.planning import annotate_zones
@@ -22,8 +23,10 @@ from service.areas.progress import take_snapshot
 from service.engine.aggregation import AggregationReport, StepCallback, aggregate
 from service.engine.estimate import estimate_cells
 from service.engine.zones import Zone
+from service.errors import Busy
 from service.settings import Settings
 from service.store.database import session_scope
+from service.store.locks import AGGREGATION, BACKGROUND_AGGREGATOR, JobLock, hold
 from service.store.models import CellPopulation, ProgressSnapshot, ReadingRow
 from service.store.runs import last_run
 from service.timestamps import utcnow
@@ -42,43 +45,62 @@ def run_aggregation(
     rebuild_all: bool = False,
     now: datetime | None = None,
     on_step: StepCallback = _quiet,
+    wait_s: float | None = None,
 ) -> AggregationReport:
     """Statistics, roll-ups, decisions and dead zones up to date, the zones ranked people
-    first (``service.areas.planning.annotate_zones``)."""
+    first (``service.areas.planning.annotate_zones``).
+
+    Holds the database's aggregation lock for the whole run: when another run holds it,
+    waits up to ``wait_s`` seconds (default ``settings.aggregate_lock_wait_s``) for it to
+    finish, then raises :class:`~service.errors.Busy`. The run that waited then merges only
+    what the first one left, so the statistics count every reading once."""
 
     def people_first(session: Session, zones: list[Zone]) -> None:
         annotate_zones(session, zones, settings)
 
-    now = now or utcnow()
-    report = aggregate(
-        sessions,
-        settings,
-        rebuild_all=rebuild_all,
-        now=now,
-        on_step=on_step,
-        annotate_zones=people_first,
-    )
-    # The estimated field follows the decisions just committed (it reads them to leave
-    # decided cells without an inferred status); its own transaction, so readers see the
-    # previous estimates until the new ones are complete.
-    started = time.perf_counter()
-    on_step("estimate", 0, 1)
-    with session_scope(sessions) as session:
-        estimate_cells(session, settings, now=now)
-    on_step("estimate", 1, 1)
-    report.seconds["estimate"] = time.perf_counter() - started
-    return report
+    wait = settings.aggregate_lock_wait_s if wait_s is None else wait_s
+    with hold(engine_of(sessions), AGGREGATION, wait_s=wait):
+        now = now or utcnow()
+        report = aggregate(
+            sessions,
+            settings,
+            rebuild_all=rebuild_all,
+            now=now,
+            on_step=on_step,
+            annotate_zones=people_first,
+        )
+        # The estimated field follows the decisions just committed (it reads them to leave
+        # decided cells without an inferred status); its own transaction, so readers see the
+        # previous estimates until the new ones are complete.
+        started = time.perf_counter()
+        on_step("estimate", 0, 1)
+        with session_scope(sessions) as session:
+            estimate_cells(session, settings, now=now)
+        on_step("estimate", 1, 1)
+        report.seconds["estimate"] = time.perf_counter() - started
+        return report
 
 
 class AggregationWorker:
     """Runs the aggregation every ``aggregate_interval_s`` in a background thread of the
-    server, so the grid follows the readings without anyone running a command."""
+    server, so the grid follows the readings without anyone running a command.
+
+    Of the server's worker processes (``deadzone serve --workers N``), only the one holding
+    the background-aggregator lock aggregates; the others stand by and take over if its
+    process ends. A round that finds a run in progress (``deadzone aggregate`` from cron)
+    is skipped, not queued."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._leader = JobLock(engine_of(sessions), BACKGROUND_AGGREGATOR)
+
+    @property
+    def is_leader(self) -> bool:
+        """True while this process is the one that aggregates in the background."""
+        return self._leader.held
 
     def start(self) -> None:
         if self.settings.aggregate_interval_s <= 0:
@@ -90,18 +112,24 @@ class AggregationWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._thread is None or not self._thread.is_alive():
+            self._leader.release()
 
     def _run(self) -> None:
         while not self._stop.wait(self.settings.aggregate_interval_s):
             try:
+                if not self._leader.held and not self._leader.acquire(wait_s=0):
+                    continue  # another worker process aggregates
                 if self._new_readings():
-                    run_aggregation(self.sessions, self.settings)
+                    run_aggregation(self.sessions, self.settings, wait_s=0)
                     if self.settings.snapshot_after_aggregation:
                         self._snapshot()
                 # Recomputing the province takes minutes: only when readings arrived. A
                 # day without uploads still gets its snapshot, so the series has no gaps.
                 elif self.settings.snapshot_after_aggregation and self._no_snapshot_today():
                     self._snapshot()
+            except Busy:
+                log.info("background aggregation skipped: another run is in progress")
             except Exception:  # keep serving; the next round retries
                 log.exception("background aggregation failed")
 

@@ -162,6 +162,13 @@ class Settings(BaseSettings):
         description="How often the server merges new readings and recomputes decisions "
         "and zones, seconds (0: never; run `deadzone aggregate`).",
     )
+    aggregate_lock_wait_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="How long `deadzone aggregate` waits for a run already in progress on "
+        "the same database (one at a time), seconds, before giving up; the server's "
+        "background job never waits, it skips the round.",
+    )
     dead_guard_rings: int = Field(
         default=2,
         ge=0,

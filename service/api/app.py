@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -102,6 +103,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app with settings from ``DEADZONE_*`` variables: the factory that each uvicorn
+    worker process calls (``deadzone serve --workers N``); ``settings_to_environment``
+    hands the command's settings down."""
+    return create_app(Settings())
+
+
+def settings_to_environment(settings: Settings) -> dict[str, str]:
+    """``DEADZONE_*`` variables that rebuild ``settings`` in another process (the fields
+    set explicitly; the rest keep their defaults there too). Complex values as JSON, which
+    pydantic-settings reads back."""
+    dumped = settings.model_dump(mode="json")
+    environment = {}
+    for name in settings.model_fields_set:
+        value = getattr(settings, name)
+        if hasattr(value, "get_secret_value"):
+            text = value.get_secret_value()
+        elif isinstance(dumped[name], str):
+            text = dumped[name]
+        else:
+            text = orjson.dumps(dumped[name]).decode()
+        environment[f"DEADZONE_{name.upper()}"] = text
+    return environment
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -21,7 +22,13 @@ from service.errors import ConfigurationError
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="uvicorn worker processes; one of them also runs the background aggregation.",
+        ),
+    ] = 1,
     database_url: DatabaseOpt = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Serve the database of `deadzone demo` in --out.")
@@ -31,7 +38,7 @@ def serve(
     """Run the HTTP API (uvicorn). Upgrades the schema first."""
     import uvicorn
 
-    from service.api.app import create_app
+    from service.api.app import create_app, settings_to_environment
 
     settings = load_settings(database_url)
     if demo:
@@ -44,11 +51,22 @@ def serve(
         fail(exc.message)
     with open_engine(settings, migrate=True):
         pass
-    if workers > 1:
-        console.print("[yellow]--workers > 1 needs an import string; running one worker[/]")
     if demo:
         base = f"http://{host}:{port}"
         console.print(f"demo pages: {base}/progress  {base}/plan  {base}/report")
         console.print(f"demo maps: {base}/maps/coverage.html  {base}/maps/deadzones.html?sites=5  "
                       f"{base}/maps/progress.html")  # fmt: skip
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # Several processes need an import string: each worker builds its own app from the
+    # environment, which carries this command's settings (overrides and --demo included).
+    os.environ.update(settings_to_environment(settings))
+    uvicorn.run(
+        "service.api.app:create_app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+    )

@@ -20,6 +20,7 @@ and are rebuilt, with decisions and zones, by ``deadzone aggregate``.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import BigInteger, Integer
 
@@ -168,9 +170,29 @@ def safe_max_seq(session: Session) -> int:
     in a transaction of its own.
     """
     if is_postgres(session):
-        session.execute(text("LOCK TABLE readings IN SHARE ROW EXCLUSIVE MODE"))
+        _lock_readings_briefly(session)
     top = int(session.scalar(select(func.coalesce(func.max(_readings.c.seq), 0))) or 0)
     return top
+
+
+LOCK_ATTEMPT_S = 1.0
+"""Longest wait for the readings lock in one attempt, seconds. PostgreSQL queues lock
+requests: while this lock waits behind a long import, every phone's insert waits behind
+it, so it gives up after a second, lets the queue drain, and tries again."""
+
+
+def _lock_readings_briefly(session: Session, *, attempts: int = 600) -> None:
+    for attempt in range(attempts):
+        try:
+            with session.begin_nested():  # a failed LOCK rolls back to here, not the run
+                session.execute(text(f"SET LOCAL lock_timeout = '{int(LOCK_ATTEMPT_S * 1000)}ms'"))
+                session.execute(text("LOCK TABLE readings IN SHARE ROW EXCLUSIVE MODE"))
+                session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+            return
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "55P03" or attempt == attempts - 1:
+                raise  # not a lock timeout, or ingest never paused for ten minutes
+            time.sleep(LOCK_ATTEMPT_S)
 
 
 def watermark(session: Session) -> int:

@@ -1,0 +1,93 @@
+"""`deadzone serve --workers N` really runs N worker processes, and one background
+aggregator among them (a real server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from service.store.models import AggregationRun
+from tests.conftest import TEST_SECRET
+from tests.coverage_helpers import CENTRE, reading_in
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTS = range(8160, 8170)  # the range this test may listen on
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_serve_with_two_workers_runs_two_and_aggregates_once_per_round(settings, sessions):
+    port = free_port()
+    env = {**os.environ, "DEADZONE_DEVICE_SECRET": TEST_SECRET,
+           "DEADZONE_AGGREGATE_INTERVAL_S": "0.3",
+           "DEADZONE_SNAPSHOT_AFTER_AGGREGATION": "false"}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--workers", "2", "--port", str(port),
+         "--database-url", settings.database_url],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        # uvicorn's supervisor, then its workers (multiprocessing may add a tracker).
+        workers = [pid for pid in children_of(server.pid)
+                   if "multiprocessing.resource_tracker" not in
+                   Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]  # fmt: skip
+        assert len(workers) == 2
+        items = [reading_in(CENTRE, device=f"d{i}", no_service=True) for i in range(3)]
+        answer = httpx.post(f"{base}/v1/readings", json={"readings": items}, timeout=10)
+        assert answer.json()["accepted"] == 3
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if httpx.get(f"{base}/v1/summary", timeout=5).json()["cells"]["dead"] == 1:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the background aggregation never ran")
+        time.sleep(1.5)  # five more rounds in each worker, nothing new arrived
+        with sessions() as s:
+            runs = s.scalar(select(func.count()).select_from(AggregationRun))
+        assert runs == 1  # one aggregator; the other worker stood by
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

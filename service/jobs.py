@@ -81,6 +81,14 @@ def run_aggregation(
         return report
 
 
+def engine_of(sessions: sessionmaker[Session]) -> Engine:
+    """The engine a sessionmaker is bound to."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("the sessionmaker is not bound to an Engine")
+    return bind
+
+
 class AggregationWorker:
     """Runs the aggregation every ``aggregate_interval_s`` in a background thread of the
     server, so the grid follows the readings without anyone running a command.

@@ -22,6 +22,7 @@ from service.areas.planning import annotate_zones
 from service.areas.progress import take_snapshot
 from service.engine.aggregation import AggregationReport, StepCallback, aggregate
 from service.engine.estimate import estimate_cells
+from service.engine.scaleout import DaskSource
 from service.engine.zones import Zone
 from service.errors import Busy
 from service.settings import Settings
@@ -46,9 +47,11 @@ def run_aggregation(
     now: datetime | None = None,
     on_step: StepCallback = _quiet,
     wait_s: float | None = None,
+    dask: DaskSource | None = None,
 ) -> AggregationReport:
     """Statistics, roll-ups, decisions and dead zones up to date, the zones ranked people
-    first (``service.areas.planning.annotate_zones``).
+    first (``service.areas.planning.annotate_zones``). With ``dask``, the statistics are
+    rebuilt on a Dask cluster (``service.engine.scaleout``).
 
     Holds the database's aggregation lock for the whole run: when another run holds it,
     waits up to ``wait_s`` seconds (default ``settings.aggregate_lock_wait_s``) for it to
@@ -68,6 +71,7 @@ def run_aggregation(
             now=now,
             on_step=on_step,
             annotate_zones=people_first,
+            dask=dask,
         )
         # The estimated field follows the decisions just committed (it reads them to leave
         # decided cells without an inferred status); its own transaction, so readers see the

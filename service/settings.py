@@ -156,6 +156,19 @@ class Settings(BaseSettings):
         description="Most cells one GET /v1/cells may return; larger boxes are answered at "
         "a coarser roll-up resolution (the province at resolution 9 is about 170,000).",
     )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Dask scheduler (tcp://HOST:8786) on which `deadzone aggregate` rebuilds "
+        "the statistics, partition by partition; unset: on this machine. The server's "
+        "background job never uses it (its batches are small).",
+    )
+    dask_partition_resolution: int = Field(
+        default=4,
+        ge=0,
+        le=8,
+        description="H3 resolution of the coarse cells that, with the month, make one Dask "
+        "partition (4: about 1,770 km2).",
+    )
     aggregate_interval_s: float = Field(
         default=60.0,
         ge=0,

@@ -13,7 +13,18 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from service.cli import aggregate, areas, claims, config, db, demo, files, mapping, serve
+from service.cli import (
+    aggregate,
+    areas,
+    claims,
+    config,
+    db,
+    demo,
+    export,
+    files,
+    mapping,
+    serve,
+)
 from service.cli.context import console
 from service.errors import DeadzoneError
 
@@ -21,6 +32,9 @@ app = typer.Typer(help="deadzone: mobile-coverage dead-zone mapping.", no_args_i
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 db_app.command("upgrade")(db.db_upgrade)
+export_app = typer.Typer(help="Archives of stored data.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+export_app.command("readings")(export.export_readings)
 
 app.command("serve")(serve.serve)
 app.command("ingest")(files.ingest_file)

@@ -2,27 +2,57 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from service.cli.context import DatabaseOpt, StepBars, console, load_settings, open_sessions
+from service.cli.context import (
+    DatabaseOpt,
+    StepBars,
+    console,
+    fail,
+    load_settings,
+    open_sessions,
+)
 
 
 def aggregate(
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Recompute all statistics from the raw readings.")
     ] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Rebuild the statistics on this Dask scheduler (tcp://HOST:8786), partition "
+            "by partition (month x coarse H3 cell). Default: the DEADZONE_DASK_SCHEDULER "
+            "setting; unset, this machine.",
+        ),
+    ] = None,
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--archive",
+            help="With --dask: read the readings from this GeoParquet archive (written by "
+            "`deadzone export readings`) instead of the database.",
+        ),
+    ] = None,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Merge new readings into the cell statistics, then recompute roll-ups, decisions
     and dead zones."""
+    from service.engine.scaleout import DaskSource
     from service.jobs import run_aggregation
 
     settings = load_settings(database_url)
+    scheduler = dask or settings.dask_scheduler
+    if archive is not None and scheduler is None:
+        fail("--archive needs a Dask scheduler (--dask or DEADZONE_DASK_SCHEDULER)")
+    source = None if scheduler is None else DaskSource(scheduler, archive)
     bars = StepBars()
     with open_sessions(settings, migrate=True) as sessions, bars.bar:
-        report = run_aggregation(sessions, settings, rebuild_all=rebuild, on_step=bars)
+        report = run_aggregation(sessions, settings, rebuild_all=rebuild, on_step=bars, dask=source)
     cells = ", ".join(f"r{res}: {n:,}" for res, n in report.cells.items())
     console.print(
         f"{'rebuilt' if report.rebuilt else 'merged'} {report.merged_readings:,} readings; "

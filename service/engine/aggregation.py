@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.engine.decisions import decide_resolution
+from service.engine.scaleout import DaskSource
 from service.engine.statistics import merge_new_readings, rebuild, rollup, safe_max_seq, watermark
 from service.engine.zones import Zone, find_zones
 from service.settings import Settings
@@ -60,15 +61,18 @@ def update_statistics(
     *,
     rebuild_all: bool = False,
     on_step: StepCallback = _quiet,
+    dask: DaskSource | None = None,
 ) -> tuple[int, int]:
     """Merge new readings into the statistics (or rebuild them); return (seqs spanned,
     max seq)."""
     with session_scope(sessions) as session:
         up_to = safe_max_seq(session)
-    if rebuild_all:
+    if rebuild_all or dask is not None:
         with session_scope(sessions) as session:
-            rebuild(session, settings, up_to=up_to, progress=on_step)
-        return up_to, up_to
+            rebuilt_to = rebuild(session, settings, up_to=up_to, progress=on_step, dask=dask)
+        if rebuilt_to == up_to:
+            return up_to, up_to
+        # Rebuilt from an archive: what arrived after the export merges below.
     with session_scope(sessions, write=False) as session:
         start = watermark(session)
     done = 0
@@ -90,6 +94,7 @@ def aggregate(
     now: datetime | None = None,
     on_step: StepCallback = _quiet,
     annotate_zones: ZoneHook | None = None,
+    dask: DaskSource | None = None,
 ) -> AggregationReport:
     """Bring statistics, roll-ups, decisions and dead zones up to date.
 
@@ -101,7 +106,7 @@ def aggregate(
     clock = _Clock(timings)
     with clock("statistics"):
         merged, max_seq = update_statistics(
-            sessions, settings, rebuild_all=rebuild_all, on_step=on_step
+            sessions, settings, rebuild_all=rebuild_all, on_step=on_step, dask=dask
         )
     resolutions = [settings.h3_resolution, *settings.rollup_resolutions]
     cells: dict[int, int] = {}

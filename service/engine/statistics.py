@@ -44,6 +44,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import BigInteger, Integer
 
 from domain.radio import Radio
+from service.engine.archive import read_manifest
 from service.engine.columnar import (
     DEFAULT_CHUNK_ROWS,
     FULL_WEIGHT,
@@ -53,6 +54,8 @@ from service.engine.columnar import (
     statistics_of_readings,
     write_partial,
 )
+from service.engine.scaleout import DaskSource, statistics_on_dask
+from service.errors import InvalidInput
 from service.settings import Settings
 from service.store.dialect import is_postgres, upsert_insert
 from service.store.models import AggregationState, CellDevice, CellStat, ReadingRow
@@ -247,21 +250,40 @@ def rebuild(
     up_to: int,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress = no_progress,
-) -> None:
+    dask: DaskSource | None = None,
+) -> int:
     """Recompute the working resolution's statistics from the raw readings with
-    ``seq <= up_to`` (from ``safe_max_seq``) and set the watermark there.
+    ``seq <= up_to`` (from ``safe_max_seq``), set the watermark there and return it.
 
     Columnar (``service.engine.columnar``): readings stream out in chunks, polars
     computes the statistics, COPY writes them back; the same rows as
-    ``rebuild_in_database``, many times faster.
+    ``rebuild_in_database``, many times faster. With ``dask`` the partitions are computed
+    on a Dask cluster (``service.engine.scaleout``); from an archive, the statistics
+    stop at the archive's newest reading, whose seq is returned (the caller merges the
+    rest as usual).
     """
-    _clear(session)
     conn = session.connection()
-    part = statistics_of_readings(
-        conn, settings, up_to=up_to, chunk_rows=chunk_rows, progress=progress
-    )
+    if dask is None:
+        part = statistics_of_readings(
+            conn, settings, up_to=up_to, chunk_rows=chunk_rows, progress=progress
+        )
+    else:
+        if dask.archive is not None:
+            archived = read_manifest(dask.archive).max_seq
+            if archived > up_to:
+                raise InvalidInput(
+                    f"{dask.archive} holds readings up to seq {archived}, newer than the "
+                    f"database's {up_to}: it was exported from another database"
+                )
+            up_to = archived
+        part = statistics_on_dask(
+            conn, settings, scheduler=dask.scheduler, up_to=up_to, archive_dir=dask.archive,
+            progress=progress,
+        )  # fmt: skip
+    _clear(session)
     write_partial(conn, part, progress=progress)
     _set_watermark(session, up_to)
+    return up_to
 
 
 def rebuild_in_database(session: Session, settings: Settings, *, up_to: int) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+from domain.vocabulary import vocabulary
 from service.api.routes.pages import PAGE_FILES, STATIC_DIR
 
 
@@ -32,10 +34,25 @@ def test_every_listed_file_is_served_and_the_pages_load_nothing_from_outside(
         for url in re.findall(r'(?:src|href)="([^"]+)"', html):
             assert not re.match(r"(https?:)?//", url), url
             if url.startswith("/pages/"):
-                assert url.removeprefix("/pages/") in PAGE_FILES, url
+                # A listed static file, or one the server makes (vocabulary.js).
+                assert client.get(url).status_code == 200, url
     chart = client.get("/pages/vendor/chart.js/chart.umd.js").text
     assert chart.startswith("/*!\n * Chart.js v4.") and "sourceMappingURL" not in chart
     assert "chart.js 4." in (STATIC_DIR / "vendor" / "VERSIONS").read_text()
+
+
+def test_pages_get_the_vocabulary_from_the_server(client: Any) -> None:
+    """The statuses and the operator pattern reach the scripts from domain.vocabulary, the
+    one definition, not from a copy in JavaScript."""
+    script = client.get("/pages/vocabulary.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    prefix = "window.DEADZONE_VOCABULARY = "
+    assert script.text.startswith(prefix)
+    assert json.loads(script.text.removeprefix(prefix).rstrip().rstrip(";")) == vocabulary()
+    assert client.get("/v1/vocabulary").json() == vocabulary()
+    plan = (STATIC_DIR / "plan.js").read_text(encoding="utf-8")
+    assert "DEADZONE_VOCABULARY.scope_pattern" in plan and "\\d{3}" not in plan
 
 
 def test_only_listed_files_are_served(client: Any) -> None:

@@ -145,6 +145,13 @@ class Settings(BaseSettings):
         description="Lowest Wilson 95% lower bound of the dead share for a dead decision; "
         "below it the cell stays unknown (three residents all reporting no signal: 0.44).",
     )
+    publish_min_devices: int = Field(
+        default=3,
+        ge=1,
+        description="k-anonymity of public answers: a cell's readings, signal and times are "
+        "published without a key only when at least this many distinct devices stand "
+        "behind it, and public times are rounded to the day (DESIGN.md, Privacy and trust).",
+    )
     rollup_resolutions: tuple[int, ...] = Field(
         default=(8, 7),
         description="Coarser H3 resolutions computed by merging the working cells "

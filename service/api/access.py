@@ -36,6 +36,7 @@ from domain.vocabulary import BEST_OF_ALL
 from service.areas.audit import Actor
 from service.errors import AccessDenied, AuthenticationRequired
 from service.keys import ALL_OPERATORS, ApiKey, find_key
+from service.publish.disclosure import Disclosure
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -105,6 +106,22 @@ def readable_operators(settings: Settings, key: str | None, operators: Collectio
     if entry is None:
         raise AuthenticationRequired("unknown API key", field=KEY_QUERY)
     return public | {op for op in wanted if entry.may_read(op)}
+
+
+def disclosure_for(settings: Settings, key: str | None) -> Disclosure:
+    """How much of thin cells a caller sees (``service.publish.disclosure``): every figure
+    with a key of a role, or on a development server without keys; else k-anonymous. An
+    unknown key is refused, not served the public answer: a typo must not look like
+    missing data."""
+    if not settings.api_keys:
+        exact = settings.environment == "development"
+    elif not key:
+        exact = False
+    elif find_key(settings.api_keys, key) is None:
+        raise AuthenticationRequired("unknown API key", field=KEY_QUERY)
+    else:
+        exact = True
+    return Disclosure(min_devices=settings.publish_min_devices, exact=exact)
 
 
 def request_actor(settings: Settings, key: str | None) -> Actor:

@@ -18,6 +18,7 @@ from service.areas.selection import AreaFilter, zone_in_area
 from service.engine.statistics import watermark
 from service.errors import InvalidInput, NotFound
 from service.grid import BBox
+from service.publish.disclosure import EXACT, Disclosure
 from service.publish.exports import csv_text
 from service.settings import Settings
 from service.store.models import CellEstimate, CellStatus, DeadZone, ReadingRow, Village
@@ -55,6 +56,7 @@ def cells_in_bbox(
     statuses: list[str] | None,
     area: AreaFilter | None = None,
     include_inferred: bool = False,
+    disclosure: Disclosure = EXACT,
 ) -> list[dict[str, Any]]:
     """GeoJSON features (hexagons) of the decided cells whose centre lies in ``box``
     (padded by one cell so that edge cells are not cut off), and in ``area`` if given, with
@@ -62,7 +64,9 @@ def cells_in_bbox(
     (``service.engine.estimate``: radios together, working resolution) beside the measured
     status. ``include_inferred`` adds the cells without readings that the estimate reaches;
     their status is ``unknown``. ``statuses`` keeps a cell whose measured status, or with
-    ``include_inferred`` its inferred status, is listed."""
+    ``include_inferred`` its inferred status, is listed. ``disclosure`` withholds the
+    figures of cells behind too few devices from public callers
+    (``service.publish.disclosure``)."""
     pad = h3.average_hexagon_edge_length(resolution, "km") / 110.0
     lat_range = (box.min_lat - pad, box.max_lat + pad)
     lon_range = (box.min_lon - pad, box.max_lon + pad)
@@ -113,31 +117,33 @@ def cells_in_bbox(
     if area is not None:
         keep = area.contains([int(row[0]) for row in rows], resolution=resolution)
         rows = [row for row, kept in zip(rows, keep.tolist(), strict=True) if kept]
-    return [_cell_feature(row) for row in rows]
+    return [_cell_feature(row, disclosure) for row in rows]
 
 
-def _cell_feature(row: Any) -> dict[str, Any]:
+def _cell_feature(row: Any, disclosure: Disclosure) -> dict[str, Any]:
     (cell, status, conf, readings, devices, days, nss, dbm, last_seen, p_dead, estimate_dbm,
      estimate_sd, inferred) = row  # fmt: skip
     return {
         "type": "Feature",
         "id": h3.int_to_str(cell),
         "geometry": hexagon_geojson(cell),
-        "properties": {
-            "h3": h3.int_to_str(cell),
-            "status": status,
-            "confidence": round(conf, 4),
-            "readings": readings,
-            "devices": devices,
-            "days": days,
-            "no_service_share": round(nss, 4),
-            "signal_dbm_mean": None if dbm is None else round(dbm, 1),
-            "last_seen": last_seen,
-            "p_dead": None if p_dead is None else round(p_dead, 4),
-            "estimate_dbm": None if estimate_dbm is None else round(estimate_dbm, 1),
-            "estimate_sd": None if estimate_sd is None else round(estimate_sd, 2),
-            "inferred_status": inferred,
-        },
+        "properties": disclosure.cell(
+            {
+                "h3": h3.int_to_str(cell),
+                "status": status,
+                "confidence": round(conf, 4),
+                "readings": readings,
+                "devices": devices,
+                "days": days,
+                "no_service_share": round(nss, 4),
+                "signal_dbm_mean": None if dbm is None else round(dbm, 1),
+                "last_seen": last_seen,
+                "p_dead": None if p_dead is None else round(p_dead, 4),
+                "estimate_dbm": None if estimate_dbm is None else round(estimate_dbm, 1),
+                "estimate_sd": None if estimate_sd is None else round(estimate_sd, 2),
+                "inferred_status": inferred,
+            }
+        ),
     }
 
 
@@ -224,9 +230,13 @@ def summary(session: Session, settings: Settings) -> dict[str, Any]:
     }
 
 
-def zone_properties(zone: DeadZone) -> dict[str, Any]:
+def zone_properties(zone: DeadZone, *, disclosure: Disclosure = EXACT) -> dict[str, Any]:
+    """A zone's properties; a public caller sees its times to the day, and no figures at
+    all for a zone behind fewer than k devices (``service.publish.disclosure``)."""
+    thin = not disclosure.exact and zone.devices < disclosure.min_devices
+
     def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
+        return None if value is None or thin else disclosure.time(value).isoformat()
 
     return {
         "id": zone.id,
@@ -237,8 +247,8 @@ def zone_properties(zone: DeadZone) -> dict[str, Any]:
         "cell_count": zone.cell_count,
         "resolution": zone.resolution,
         "area_km2": round(zone.area_km2, 4),
-        "readings": zone.readings,
-        "devices": zone.devices,
+        "readings": None if thin else zone.readings,
+        "devices": None if thin else zone.devices,
         "first_seen": iso(zone.first_seen),
         "last_seen": iso(zone.last_seen),
         "operators_affected": zone.operators_affected,
@@ -266,24 +276,28 @@ ZONE_CSV_HEADER: Final = (
 )  # fmt: skip
 
 
-def zones_to_csv(zones: list[DeadZone], names: dict[str, str]) -> str:
+def zones_to_csv(
+    zones: list[DeadZone], names: dict[str, str], *, disclosure: Disclosure = EXACT
+) -> str:
     """One row per zone, in rank order, for spreadsheets (``service.publish.exports``); villages
     and operators separated by ';'."""
     rows = []
     for zone in zones:
-        p = zone_properties(zone)
+        p = zone_properties(zone, disclosure=disclosure)
         codes = p["villages"] or []
         p["village_names"] = [names.get(code, code) for code in codes]
         rows.append([p[name] for name in ZONE_CSV_HEADER])
     return csv_text(ZONE_CSV_HEADER, rows)
 
 
-def zones_to_geojson(zones: list[DeadZone], names: dict[str, str]) -> dict[str, Any]:
+def zones_to_geojson(
+    zones: list[DeadZone], names: dict[str, str], *, disclosure: Disclosure = EXACT
+) -> dict[str, Any]:
     """The zones' outlines (MultiPolygons, WGS84 lon/lat to 1e-6 degree) with their
     properties and the names of their villages, for QGIS."""
     features = []
     for zone in zones:
-        properties = zone_properties(zone)
+        properties = zone_properties(zone, disclosure=disclosure)
         properties["village_names"] = [names.get(c, c) for c in properties["villages"] or []]
         outline = shapely.to_geojson(shapely.set_precision(zone.outline, 10**-COORDINATE_DECIMALS))
         features.append(

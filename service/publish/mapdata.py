@@ -16,6 +16,7 @@ from typing import Any
 
 import folium
 import h3
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,6 +38,7 @@ from maps import (
 from service.areas.planning import plan_sites
 from service.areas.progress import cell_statuses, measure_progress, village_states
 from service.publish.cells import ZONE_ORDER
+from service.publish.disclosure import EXACT, Disclosure
 from service.settings import Settings
 from service.store.models import CellPopulation, CellStatus, Commune, DeadZone, Village
 from service.store.runs import last_run
@@ -49,6 +51,7 @@ def decided_cells(
     resolutions: Collection[int] | None = None,
     operators: Collection[str] | None = None,
     radio: str = BEST_OF_ALL,
+    disclosure: Disclosure = EXACT,
 ) -> pd.DataFrame:
     """Decisions of one radio (default ``'any'``: all radios together) as a frame with
     ``maps.CELL_COLUMNS``. Best of all operators exists for ``radio='any'`` only.
@@ -56,7 +59,8 @@ def decided_cells(
     ``resolutions`` None takes every stored resolution (the working cell and its roll-ups,
     which the coverage map shows by zoom); ``operators`` None takes every operator and
     ``"any"``. Rows come ordered by operator, resolution and cell, so the same database
-    gives the same frame (and the same HTML).
+    gives the same frame (and the same HTML). A public ``disclosure`` shows cells behind
+    fewer than k devices without readings, devices, signal or time.
     """
     c = CellStatus
     query = select(
@@ -70,6 +74,11 @@ def decided_cells(
     query = query.order_by(c.operator, c.resolution, c.h3_cell)
     frame = pd.DataFrame(session.execute(query).all(), columns=["h3_cell", *CELL_COLUMNS[1:]])
     frame.insert(0, "h3", [h3.int_to_str(int(cell)) for cell in frame.pop("h3_cell")])
+    if not disclosure.exact:  # k-anonymity (service.publish.disclosure): no figures, no time
+        thin = frame["devices"] < disclosure.min_devices
+        frame.loc[thin, ["readings", "devices"]] = 0
+        frame.loc[thin, "signal_dbm_mean"] = np.nan
+        frame.loc[thin, "last_seen"] = pd.NaT
     return frame[list(CELL_COLUMNS)]
 
 
@@ -123,11 +132,12 @@ def coverage_page(
     operators: Collection[str] | None = None,
     radio: str = BEST_OF_ALL,
     areas: Sequence[AreaOutline] = (),
+    disclosure: Disclosure = EXACT,
 ) -> folium.Map:
     """The coverage map of the stored decisions (every resolution, so roll-ups show when
     zoomed out), for all radios together or one radio."""
     return coverage_map(
-        decided_cells(session, operators=operators, radio=radio),
+        decided_cells(session, operators=operators, radio=radio, disclosure=disclosure),
         meta=meta,
         areas=areas,
         operators=operators,

@@ -11,7 +11,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from domain.vocabulary import DECISIONS, SCOPE_PATTERN, DecisionName
-from service.api.access import ApiKeyDep, readable_operators, require_operators
+from service.api.access import (
+    ApiKeyDep,
+    disclosure_for,
+    readable_operators,
+    require_operators,
+)
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.downloads import download
 from service.errors import InvalidInput
@@ -37,12 +42,19 @@ class CellProperties(BaseModel):
     h3: str = Field(description="H3 cell index.")
     status: Status
     confidence: float = Field(description="Wilson 95% lower bound of the status share, 0-1.")
-    readings: int
-    devices: int = Field(description="Distinct devices behind the decision.")
-    days: int = Field(description="Distinct days with readings.")
-    no_service_share: float = Field(description="Share of readings with no service, 0-1.")
+    readings: int | None = Field(description="Readings behind the decision (null: withheld).")
+    devices: int | None = Field(description="Distinct devices behind the decision.")
+    days: int | None = Field(description="Distinct days with readings.")
+    no_service_share: float | None = Field(description="Share of readings with no service, 0-1.")
     signal_dbm_mean: float | None = Field(description="Mean received power (linear mean), dBm.")
-    last_seen: str | None = Field(description="Newest reading, RFC 3339 UTC.")
+    last_seen: str | None = Field(
+        description="Newest reading, RFC 3339 UTC (without a key: midnight of its day)."
+    )
+    withheld: bool = Field(
+        description="True when fewer than DEADZONE_PUBLISH_MIN_DEVICES (default 3) devices "
+        "stand behind the cell and the caller has no key: its figures are null "
+        "(k-anonymity; the status stays)."
+    )
     p_dead: float | None = Field(
         description="Estimated probability that the cell is dead for this scope, 0-1, from "
         "the kriged signal field (radios together; null for one radio or a roll-up, or "
@@ -146,6 +158,7 @@ def get_cells(
         statuses=statuses,
         area=area,
         include_inferred=include == "inferred",
+        disclosure=disclosure_for(settings, api_key),
     )
     body = {
         "type": "FeatureCollection",
@@ -168,9 +181,9 @@ class ZoneProperties(BaseModel):
     cell_count: int
     resolution: int
     area_km2: float
-    readings: int
-    devices: int
-    first_seen: str | None
+    readings: int | None = Field(description="Null when withheld (fewer than k devices).")
+    devices: int | None
+    first_seen: str | None = Field(description="RFC 3339 UTC; without a key, to the day.")
     last_seen: str | None
     operators_affected: list[str]
     distance_to_covered_m: float | None = Field(
@@ -232,6 +245,7 @@ def get_deadzones(
     api_key: ApiKeyDep = None,
 ) -> ZoneList | Response:
     require_operators(settings, api_key, [operator])
+    disclosure = disclosure_for(settings, api_key)
     if limit is None and format == "json":
         limit = DEFAULT_ZONE_LIMIT
     total, zones = coverage.list_zones(
@@ -241,16 +255,16 @@ def get_deadzones(
         names = coverage.village_names(session, zones)
         filename = exports.dated_filename("deadzones", operator, day=utcnow().date(), suffix=format)
         if format == "csv":
-            body: str | bytes = coverage.zones_to_csv(zones, names)
+            body: str | bytes = coverage.zones_to_csv(zones, names, disclosure=disclosure)
             return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=filename)
-        body = orjson.dumps(coverage.zones_to_geojson(zones, names))
+        body = orjson.dumps(coverage.zones_to_geojson(zones, names, disclosure=disclosure))
         return download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=filename)
     assert limit is not None
     return ZoneList(
         total=total,
         limit=limit,
         offset=offset,
-        zones=[ZoneProperties(**coverage.zone_properties(z)) for z in zones],
+        zones=[ZoneProperties(**coverage.zone_properties(z, disclosure=disclosure)) for z in zones],
     )
 
 
@@ -265,7 +279,9 @@ def get_deadzone(
         type="Feature",
         id=zone.id,
         geometry=geometry,
-        properties=ZoneProperties(**coverage.zone_properties(zone)),
+        properties=ZoneProperties(
+            **coverage.zone_properties(zone, disclosure=disclosure_for(settings, api_key))
+        ),
         cells=zone.cells,
     )
 

@@ -26,10 +26,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from domain.vocabulary import BEST_OF_ALL
 from maps import asset_dir, map_to_html
-from service.api.access import ApiKeyDep, require_operators
+from service.api.access import ApiKeyDep, disclosure_for, require_operators
 from service.api.routes.coverage import OPERATOR_PATTERN
 from service.errors import AccessDenied, AuthenticationRequired, InvalidInput, NotFound
 from service.keys import ALL_OPERATORS
+from service.publish.disclosure import EXACT, Disclosure
 from service.publish.mapdata import (
     areas_fingerprint,
     coverage_page,
@@ -91,13 +92,14 @@ def _render(
     lang: str,
     radio: str = BEST_OF_ALL,
     sites: int = 0,
+    disclosure: Disclosure = EXACT,
 ) -> str:
     """The page as HTML, built in one read-only transaction, or from the cache."""
     settings = request.app.state.settings
     with session_scope(request.app.state.sessions, write=False) as session:
         run = last_run(session)
         run_id = run.id if run else None
-        key = (kind, lang, radio, str(sites), *operators)
+        key = (kind, lang, radio, str(sites), str(disclosure), *operators)
         # Only the pages that show areas or people pay for the fingerprint query.
         version = areas_fingerprint(session) if kind == "progress" or sites > 0 else ""
         cached = _cache(request).get(run_id, key, version)
@@ -106,7 +108,9 @@ def _render(
         date = data_date(session)
         if kind == "coverage":
             meta = map_meta("deadzone: coverage", data_date=date, lang=lang)
-            page = coverage_page(session, meta=meta, operators=operators or None, radio=radio)
+            page = coverage_page(
+                session, meta=meta, operators=operators or None, radio=radio, disclosure=disclosure
+            )
         elif kind == "progress":
             meta = map_meta("deadzone: progress", data_date=date, lang=lang)
             page = progress_page(session, settings, meta=meta)
@@ -151,7 +155,10 @@ async def coverage_html(
             if api_key:  # a key was sent but is unknown: say so, not a quietly smaller map
                 raise
             operators = (BEST_OF_ALL,)
-    html = await run_in_threadpool(_render, request, "coverage", operators, lang, radio)
+    disclosure = disclosure_for(settings, api_key)
+    html = await run_in_threadpool(
+        _render, request, "coverage", operators, lang, radio, disclosure=disclosure
+    )
     return HTMLResponse(html)
 
 

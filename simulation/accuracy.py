@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 TRUTH_CLASSES = ("dead", "weak", "covered")
@@ -206,3 +207,97 @@ def score_villages(truth: pd.DataFrame, called: pd.DataFrame) -> dict[str, Any]:
             "recall": _share(hits, int(true.sum())),
         }
     return scores
+
+
+CALIBRATION_BINS = 10  # equal-width bins of predicted p_dead
+CALIBRATION_MIN_CELLS = 30  # a bin with fewer cells is printed but not judged
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How well estimated ``p_dead`` matches the truth for one scope: per bin of predicted
+    probability the cells, their mean prediction and the share truly dead (a reliability
+    diagram in numbers), and the Brier score (mean squared error of the probability;
+    0 is perfect, 0.25 is a coin toss)."""
+
+    cells: int
+    brier: float | None
+    bins: list[dict[str, Any]]
+
+    def worst_gap(self, min_cells: int = CALIBRATION_MIN_CELLS) -> float | None:
+        """Largest |mean predicted - truly dead share| over bins of ``min_cells`` or more."""
+        gaps = [abs(b["predicted"] - b["dead_share"]) for b in self.bins if b["cells"] >= min_cells]
+        return round(max(gaps), SHARE_DECIMALS) if gaps else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"worst_gap": self.worst_gap()}
+
+
+def calibration(truth: pd.DataFrame, estimates: pd.DataFrame) -> Calibration:
+    """``truth``: cell, truth_class; ``estimates``: cell, p_dead. Cells without an estimate
+    are left out (the estimate does not reach them)."""
+    joined = estimates[["cell", "p_dead"]].merge(truth[["cell", "truth_class"]], on="cell")
+    dead = (joined["truth_class"].astype(str) == "dead").to_numpy(float)
+    p = joined["p_dead"].to_numpy(float)
+    if not len(joined):
+        return Calibration(0, None, [])
+    index = np.minimum((p * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    bins = []
+    for b in range(CALIBRATION_BINS):
+        inside = index == b
+        n = int(inside.sum())
+        if n:
+            bins.append(
+                {
+                    "from": b / CALIBRATION_BINS,
+                    "to": (b + 1) / CALIBRATION_BINS,
+                    "cells": n,
+                    "predicted": round(float(p[inside].mean()), SHARE_DECIMALS),
+                    "dead_share": round(float(dead[inside].mean()), SHARE_DECIMALS),
+                }
+            )
+    brier = round(float(((p - dead) ** 2).mean()), SHARE_DECIMALS)
+    return Calibration(len(joined), brier, bins)
+
+
+def calibration_by_scope(
+    truth_cells: pd.DataFrame, truth_by_operator: pd.DataFrame, estimates: pd.DataFrame
+) -> dict[str, Calibration]:
+    """Calibration for best of all (``"any"``, truth: best operator) and each operator
+    (truth: its best radio); ``estimates``: cell, operator, p_dead."""
+    any_truth = truth_cells.rename(columns={"best_class": "truth_class"})
+    found = {"any": calibration(any_truth, estimates[estimates["operator"] == "any"])}
+    for operator, frame in truth_by_operator.groupby("operator", observed=True, sort=True):
+        mine = estimates[estimates["operator"] == str(operator)]
+        if len(mine):
+            found[str(operator)] = calibration(frame, mine)
+    return found
+
+
+def found_dead(
+    truth_cells: pd.DataFrame, truth_by_operator: pd.DataFrame, called: pd.DataFrame
+) -> dict[str, dict[str, Any]]:
+    """The issue's "found" goal per scope: of the truly dead (cell, scope) pairs in cells
+    with readings of that scope, the share called dead, measured or estimated, and the
+    precision of those calls. ``called``: cell, operator, status (measured; every cell with
+    readings has a row), inferred_status (or None)."""
+    any_truth = truth_cells.rename(columns={"best_class": "truth_class"}).assign(operator="any")
+    truth = pd.concat(
+        [any_truth[["cell", "operator", "truth_class"]],
+         truth_by_operator[["cell", "operator", "truth_class"]].astype({"operator": str})],
+        ignore_index=True,
+    )  # fmt: skip
+    joined = called.merge(truth, on=["cell", "operator"])
+    results = {}
+    for scope, frame in joined.groupby("operator", sort=True):
+        dead = frame["truth_class"].astype(str) == "dead"
+        measured = frame["status"] == "dead"
+        either = measured | (frame["inferred_status"] == "dead")
+        results[str(scope)] = {
+            "truly_dead_with_readings": int(dead.sum()),
+            "found_measured": _share(int((measured & dead).sum()), int(dead.sum())),
+            "found": _share(int((either & dead).sum()), int(dead.sum())),
+            "called": int(either.sum()),
+            "precision": _share(int((either & dead).sum()), int(either.sum())),
+        }
+    return results

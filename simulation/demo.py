@@ -68,10 +68,17 @@ from service.publish.mapdata import coverage_page, deadzone_page, map_meta, prog
 from service.publish.plans import plan_to_csv, plan_to_geojson
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker, session_scope
-from service.store.models import CellStatus, DeadZone, ReadingRow
+from service.store.models import CellEstimate, CellStatus, DeadZone, ReadingRow
 from service.store.schema import upgrade_database
 from simulation import DEFAULT_NOW, GATE_KINDS, SCHEMA_KINDS, Scenario, generate_scenario
-from simulation.accuracy import ScopeScore, score_by_radio, score_decisions, score_villages
+from simulation.accuracy import (
+    ScopeScore,
+    calibration_by_scope,
+    found_dead,
+    score_by_radio,
+    score_decisions,
+    score_villages,
+)
 
 DemoSize = Literal["small", "province"]
 Progress = Callable[[str, int, int], None]
@@ -239,6 +246,7 @@ def run_demo(
         start = time.perf_counter()
         with session_scope(sessions, write=False) as session:
             decisions = load_decisions(session, resolution=settings.h3_resolution)
+            estimates = load_estimates(session, resolution=settings.h3_resolution)
             zones = zone_rows(session)
             villages = pd.DataFrame(
                 [(v.code, v.status) for v in village_states(session, settings)],
@@ -248,6 +256,7 @@ def run_demo(
         scores = score_decisions(scenario.cells, scenario.truth_by_operator(), overall)
         radio_scores = score_by_radio(scenario.cells, scenario.truth, decisions)
         village_scores = score_villages(scenario.village_truth(), villages)
+        estimate_scores = score_estimates(scenario, overall, estimates)
         seconds["score"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -270,6 +279,7 @@ def run_demo(
     summary["areas"] = areas
     summary["progress"] = progress_summary(progress_body, village_scores)
     summary["plan"] = plan_summary(plan)
+    summary["estimate"] = estimate_scores
     summary["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     files[SUMMARY_JSON] = out / SUMMARY_JSON
     files[SUMMARY_TXT] = out / SUMMARY_TXT
@@ -496,6 +506,58 @@ def load_decisions(session: Session, *, resolution: int) -> pd.DataFrame:
     ).all()
     frame = pd.DataFrame(rows, columns=["cell", "operator", "radio", "status"])
     return frame.astype({"cell": "int64"})
+
+
+def load_estimates(session: Session, *, resolution: int) -> pd.DataFrame:
+    """Estimated cells at ``resolution``: cell (int64), operator, p_dead, inferred_status."""
+    e = CellEstimate
+    rows = session.execute(
+        select(e.h3_cell, e.operator, e.p_dead, e.inferred_status).where(e.resolution == resolution)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["cell", "operator", "p_dead", "inferred_status"])
+    return frame.astype({"cell": "int64"})
+
+
+def score_estimates(
+    scenario: Scenario, decisions: pd.DataFrame, estimates: pd.DataFrame
+) -> dict[str, Any]:
+    """The estimate against the truth: calibration per scope (reliability bins and Brier
+    score) and the share of truly dead pairs in cells with readings that are called dead,
+    measured or estimated, with the precision of those calls."""
+    truth_by_operator = scenario.truth_by_operator()
+    calibrations = calibration_by_scope(scenario.cells, truth_by_operator, estimates)
+    called = decisions[["cell", "operator", "status"]].merge(
+        estimates[["cell", "operator", "inferred_status"]], on=["cell", "operator"], how="left"
+    )
+    return {
+        "calibration": {scope: c.as_dict() for scope, c in calibrations.items()},
+        "found": found_dead(scenario.cells, truth_by_operator, called),
+    }
+
+
+def estimate_lines(estimate: dict[str, Any]) -> list[str]:
+    """The estimate's part of ``summary.txt``: found, precision and calibration per scope."""
+    lines = [
+        "",
+        "Estimated coverage (kriged field): truly dead (cell, scope) pairs in cells with "
+        "readings called dead",
+        "  scope        truly dead  found measured  found measured+estimated  precision",
+    ]
+    for scope, f in estimate["found"].items():
+        lines.append(
+            f"  {scope:12} {f['truly_dead_with_readings']:>10,}  {_pct(f['found_measured']):>14}"
+            f"  {_pct(f['found']):>24}  {_pct(f['precision']):>9}"
+        )
+    lines.append("  calibration of p_dead (bins of predicted probability: cells, predicted, "
+                 "truly dead share; Brier score):")  # fmt: skip
+    for scope, c in estimate["calibration"].items():
+        bins = "  ".join(
+            f"{b['from']:.1f}-{b['to']:.1f}: {b['cells']} "
+            f"{b['predicted']:.2f}/{b['dead_share']:.2f}"
+            for b in c["bins"]
+        )
+        lines.append(f"  {scope:8} Brier {c['brier']}  worst gap {c['worst_gap']}  {bins}")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -783,6 +845,7 @@ def summary_text(summary: dict[str, Any]) -> str:
             f"  #{t['rank']:<3} {t['id']:28} {t['cells']:>4} cells {t['area_km2']:>7.2f} km²  "
             f"{t['people']:>6,} people  {t['truly_dead_cells']}/{t['cells']} truly dead"
         )
+    lines += estimate_lines(summary["estimate"])
     lines += progress_lines(summary["progress"], summary["plan"])
     lines += ["", "Seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items())]
     return "\n".join(lines) + "\n"

@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sites.router)
     app.include_router(areas.router)
     app.include_router(tasks.router)
+    app.include_router(tasks.pages)
     app.include_router(commitments.router)
     app.include_router(challenges.router)
     app.include_router(weekly.router)

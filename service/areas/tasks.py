@@ -207,7 +207,8 @@ def _operators(session: Session, operator: str) -> list[str]:
     found = session.scalars(
         select(CellStatus.operator).where(CellStatus.operator != BEST_OF_ALL).distinct()
     ).all()
-    return sorted(str(op) for op in found)
+    # Decisions of the best of all alone (imported from elsewhere): any SIM will do.
+    return sorted(str(op) for op in found) or [BEST_OF_ALL]
 
 
 def _group_by_village(

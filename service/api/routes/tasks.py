@@ -1,20 +1,33 @@
-"""``/v1/tasks``: where village teams should measure next ("cần đo thêm")."""
+"""``/v1/tasks``: where village teams should measure next ("cần đo thêm"), and the page
+``/tasks`` a team opens on its phone: its list, a small map without tiles (it works with no
+Internet; Leaflet vendored in ``maps/assets``) and, per village, a link and a QR code to
+share in the village's Zalo group. The QR code is drawn here by segno, offline."""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+import segno
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from service.api.access import ApiKeyDep, require_operators
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.routes.coverage import OperatorQuery
+from service.api.routes.pages import PAGE_HEADERS
 from service.areas.tasks import MAX_TASKS, plan_tasks, tasks_to_geojson
+from service.errors import NotFound
+from service.store.models import Village
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
+pages = APIRouter(tags=["pages"])
+
+PAGE_DIR = Path(__file__).resolve().parents[1] / "static" / "tasks"
+PAGE_FILES = {"tasks.js": "text/javascript; charset=utf-8", "tasks.css": "text/css; charset=utf-8"}
 
 
 class TaskProperties(BaseModel):
@@ -82,3 +95,34 @@ def get_tasks(
     )
     body = tasks_to_geojson(tasks, villages, operator=operator, radio=radio)
     return Response(orjson.dumps(body), media_type="application/geo+json")
+
+
+@pages.get("/tasks", response_class=HTMLResponse, summary="Where to measure next (village teams)")
+def tasks_page() -> FileResponse:
+    return FileResponse(PAGE_DIR / "index.html", media_type="text/html; charset=utf-8",
+                        headers=PAGE_HEADERS)  # fmt: skip
+
+
+@pages.get("/tasks/qr.svg", include_in_schema=False)
+def village_qr(
+    request: Request,
+    session: SessionDep,
+    village: Annotated[str, Query(max_length=32, description="Village code.")],
+    lang: Annotated[Literal["vi", "en"], Query()] = "vi",
+) -> Response:
+    """A QR code (SVG) of the village's task page, to share in its Zalo group."""
+    if session.get(Village, village) is None:
+        raise NotFound(f"no village with code {village!r}", field="village")
+    url = request.url_for("tasks_page").include_query_params(village=village)
+    if lang == "en":
+        url = url.include_query_params(lang="en")
+    buffer = io.BytesIO()
+    segno.make(str(url), error="m").save(buffer, kind="svg", scale=4, xmldecl=False)
+    return Response(buffer.getvalue(), media_type="image/svg+xml", headers=PAGE_HEADERS)
+
+
+@pages.get("/tasks/{name}", include_in_schema=False)
+def tasks_file(name: str) -> FileResponse:
+    if name not in PAGE_FILES:
+        raise NotFound(f"no such file: {name}", field="name")
+    return FileResponse(PAGE_DIR / name, media_type=PAGE_FILES[name], headers=PAGE_HEADERS)

@@ -1,0 +1,166 @@
+/* "Cần đo thêm": a village team's list of places to measure, from GET /v1/tasks.
+   Vietnamese first, English with ?lang=en. Names of villages come from imported files:
+   they go into the page with textContent only. The map has no tile layer, so it works with
+   no Internet: points and their walking order only. */
+(function () {
+  "use strict";
+  var STRINGS = {
+    vi: {
+      title: "Cần đo thêm",
+      intro: "Những nơi có người ở mà chưa ai đo đủ. Mỗi lần đến đo ở đây giúp biết chắc nhất bà con có sóng hay không.",
+      how: "Mang theo hai điện thoại cho mỗi nhà mạng được ghi, mỗi máy đo ba lần, trong hai ngày khác nhau (chế độ “khảo sát” của trang báo sóng).",
+      loading: "Đang tải…",
+      none: "Hiện không có nơi nào cần đo thêm ở đây. Cảm ơn bà con!",
+      failed: "Không tải được danh sách (mạng yếu?). Hãy thử lại sau.",
+      count: "{n} nơi cần đo, xếp theo thứ tự đi bộ trong từng thôn/buôn.",
+      share: "Chia sẻ danh sách này vào nhóm Zalo của thôn/buôn:",
+      people: "{n} người",
+      bring: "Mang SIM: {sims}",
+      value: "giá trị {v}",
+      confirm_dead: "Có thể mất sóng, cần thêm máy đo để xác nhận",
+      unmeasured: "Chưa ai đo ở đây",
+      uncertain: "Chưa rõ có sóng hay không",
+      other: "Ngoài thôn/buôn đã nhập",
+      map: "Bản đồ các điểm cần đo",
+      map_note: "Bản đồ không có nền (chạy không cần Internet): chấm là điểm cần đo, số là thứ tự đi.",
+      qr: "Mã QR mở danh sách của {name}",
+      lang: "English"
+    },
+    en: {
+      title: "Where to measure next",
+      intro: "Places where people live that nobody has measured enough. A visit here tells most about whether people have signal.",
+      how: "Bring two phones for each operator listed, three readings each, on two different days (the reporter page's survey mode).",
+      loading: "Loading…",
+      none: "Nothing needs measuring here right now. Thank you!",
+      failed: "Could not load the list (weak network?). Try again later.",
+      count: "{n} places to measure, in walking order within each village.",
+      share: "Share this list in the village's Zalo group:",
+      people: "{n} people",
+      bring: "Bring SIMs: {sims}",
+      value: "value {v}",
+      confirm_dead: "Probably no signal: more phones needed to confirm",
+      unmeasured: "Nobody has measured here",
+      uncertain: "Signal uncertain",
+      other: "Outside the imported villages",
+      map: "Map of the places to measure",
+      map_note: "The map has no background (works with no Internet): dots are places to measure, numbers the walking order.",
+      qr: "QR code opening the list of {name}",
+      lang: "Tiếng Việt"
+    }
+  };
+  var NAMES = { "452-01": "MobiFone", "452-02": "VinaPhone", "452-04": "Viettel",
+                "452-05": "Vietnamobile", "452-07": "Gmobile" };
+  var params = new URLSearchParams(window.location.search);
+  var lang = params.get("lang") === "en" ? "en" : "vi";
+  function t(key, values) {
+    var text = STRINGS[lang][key] || STRINGS.vi[key] || key;
+    return text.replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? String(values[k]) : m; });
+  }
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+  function pageUrl(village) {
+    var q = new URLSearchParams();
+    q.set("village", village);
+    if (lang === "en") q.set("lang", "en");
+    return window.location.origin + "/tasks?" + q.toString();
+  }
+
+  function render(body) {
+    var status = document.getElementById("status");
+    var features = body.features || [];
+    if (!features.length) { status.textContent = t("none"); return; }
+    status.textContent = t("count", { n: features.length });
+    var byCell = {};
+    features.forEach(function (f) { byCell[f.properties.h3] = f; });
+    var groups = (body.villages || []).slice();
+    var grouped = {};
+    groups.forEach(function (v) { v.tasks.forEach(function (h) { grouped[h] = true; }); });
+    var others = features.filter(function (f) { return !grouped[f.properties.h3]; })
+      .map(function (f) { return f.properties.h3; });
+    if (others.length) groups.push({ code: null, name: t("other"), tasks: others });
+    var section = document.getElementById("villages");
+    var points = [];
+    groups.forEach(function (village) {
+      var card = el("article", null, "village");
+      card.appendChild(el("h2", village.name));
+      if (village.code) {
+        var share = el("div", null, "share");
+        share.appendChild(el("span", t("share")));
+        var link = el("a", pageUrl(village.code));
+        link.href = pageUrl(village.code);
+        share.appendChild(link);
+        var qr = el("img");
+        qr.src = "/tasks/qr.svg?village=" + encodeURIComponent(village.code) + (lang === "en" ? "&lang=en" : "");
+        qr.alt = t("qr", { name: village.name });
+        share.appendChild(qr);
+        card.appendChild(share);
+      }
+      var list = el("ol", null, "tasks");
+      village.tasks.forEach(function (h, i) {
+        var f = byCell[h];
+        if (!f) return;
+        var p = f.properties;
+        var c = f.geometry.coordinates;
+        var item = el("li");
+        item.appendChild(el("span", t(p.reason) + " · " + t("people", { n: Math.round(p.people) }) + " · "));
+        var sims = p.operators.map(function (o) { return NAMES[o] || o; }).join(", ");
+        item.appendChild(el("span", t("bring", { sims: sims }), "sims"));
+        item.appendChild(el("span", " · " + c[1].toFixed(5) + ", " + c[0].toFixed(5) + " · " + t("value", { v: p.value.toFixed(1) }), "small"));
+        item.setAttribute("data-h3", h);
+        list.appendChild(item);
+        points.push({ lat: c[1], lon: c[0], label: String(i + 1) });
+      });
+      card.appendChild(list);
+      section.appendChild(card);
+    });
+    drawMap(points);
+  }
+
+  function drawMap(points) {
+    if (!window.L || !points.length) return;
+    var map = window.L.map("map", { attributionControl: false });
+    map.fitBounds(points.map(function (p) { return [p.lat, p.lon]; }),
+                  { padding: [20, 20], maxZoom: 16, animate: false });
+    points.forEach(function (p) {
+      window.L.circleMarker([p.lat, p.lon], { radius: 9, color: "#c00", weight: 2, fillOpacity: 0.25 }).addTo(map);
+      var label = window.L.marker([p.lat, p.lon], {
+        icon: window.L.divIcon({ className: "marker-label", html: "", iconSize: [20, 20] }),
+        title: p.label, keyboard: false
+      }).addTo(map);
+      label.getElement().textContent = p.label;
+    });
+    document.body.setAttribute("data-map-ready", "true");
+  }
+
+  function start() {
+    ["title", "intro", "how", "map_note"].forEach(function (id) {
+      var node = document.getElementById(id === "map_note" ? "map-note" : id);
+      if (node) node.textContent = t(id);
+    });
+    document.title = t("title") + " · deadzone";
+    document.documentElement.lang = lang;
+    document.getElementById("map").setAttribute("aria-label", t("map"));
+    var sw = document.getElementById("lang-switch");
+    var other = new URLSearchParams(window.location.search);
+    if (lang === "en") other.delete("lang"); else other.set("lang", "en");
+    sw.href = "?" + other.toString();
+    sw.textContent = t("lang");
+    sw.lang = lang === "en" ? "vi" : "en";
+    document.getElementById("status").textContent = t("loading");
+    var query = new URLSearchParams();
+    ["commune", "village", "operator", "radio", "limit"].forEach(function (k) {
+      if (params.get(k)) query.set(k, params.get(k));
+    });
+    fetch("/v1/tasks?" + query.toString(), { headers: { Accept: "application/geo+json" } })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+      .then(render)
+      .catch(function () { document.getElementById("status").textContent = t("failed"); })
+      .finally(function () { document.body.setAttribute("data-ready", "true"); });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

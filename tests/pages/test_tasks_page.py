@@ -1,0 +1,54 @@
+"""/tasks in real Chromium, cut off from every network but the app's: a village team's list
+in Vietnamese first, English on request, a map without tiles, a QR code per village, and
+hostile village names shown as text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.pages.conftest import HOSTILE_VILLAGE, Sealed
+
+
+def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
+    hostile_province: None, live_server: str, seal: Callable[..., Sealed]
+) -> None:
+    sealed = seal(live_server)
+    page, log = sealed.open("/tasks")
+    api = sealed.api("/v1/tasks")
+    assert api["features"], "the never-measured village V2 must be a task"
+    assert page.title().startswith("Cần đo thêm")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    cards = page.locator("article.village")
+    names = cards.locator("h2").all_text_contents()
+    assert "Buôn Đôn" in names
+    # Every task of the API is on the page, once.
+    assert page.locator("ol.tasks li").count() == len(api["features"])
+    listed = page.locator("ol.tasks li").evaluate_all("(n) => n.map((e) => e.dataset.h3)")
+    assert sorted(listed) == sorted(f["properties"]["h3"] for f in api["features"])
+    # The QR code is drawn by the server, offline, and shown; the link opens the village.
+    qr = cards.first.locator("img")
+    qr.wait_for()
+    assert qr.evaluate("(i) => i.complete && i.naturalWidth > 0")
+    link = cards.first.locator(".share a").get_attribute("href")
+    assert link is not None and link.startswith(live_server + "/tasks?village=")
+    page.wait_for_selector("body[data-map-ready=true]", state="attached")
+    assert page.locator("path.leaflet-interactive").count() == len(api["features"])
+    assert page.locator(".marker-label").all_text_contents()[0] == "1"
+    assert not sealed.blocked and not sealed.dialogs
+    assert not log.errors, log.errors
+    assert HOSTILE_VILLAGE not in page.content() or page.evaluate("() => !window.__pwned")
+
+    english, _ = sealed.open("/tasks?lang=en&village=V2")
+    assert english.title().startswith("Where to measure next")
+    assert english.locator("html").get_attribute("lang") == "en"
+    assert english.locator("article.village h2").all_text_contents() == ["Buôn Đôn"]
+
+
+def test_qr_code_is_svg_and_unknown_village_is_404(hostile_province: None, client: Any) -> None:
+    response = client.get("/tasks/qr.svg", params={"village": "V2"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert response.text.lstrip().startswith("<svg")
+    missing = client.get("/tasks/qr.svg", params={"village": "NOPE"})
+    assert missing.status_code == 404 and "NOPE" in missing.text

@@ -203,7 +203,7 @@ def operator_label(operator: str, meta: MapMeta) -> str:
     return f"{name} ({operator})" if name else operator
 
 
-def legend_html(meta: MapMeta, *, has_rollups: bool) -> str:
+def legend_html(meta: MapMeta, *, has_rollups: bool, estimated: bool = False) -> str:
     """Legend listing every class and what it means, escaped."""
     labels = labels_for(meta.lang)
     items = []
@@ -219,8 +219,55 @@ def legend_html(meta: MapMeta, *, has_rollups: bool) -> str:
             f"{html.escape(labels['status.' + status.value])}</b><br>"
             f"{html.escape(labels['legend.' + status.value])}</span></li>"
         )
+    if estimated:
+        style = STATUS_STYLES[Decision.DEAD]
+        swatch = (
+            f"<span class='dz-swatch' style='background:{style.fill};"
+            f"opacity:{ESTIMATE_OPACITY_FACTOR * style.fill_opacity:.2f};"
+            f"border:1.5px dashed {style.stroke}'></span>"
+        )
+        items.append(
+            f"<li data-status='estimated'>{swatch}<span><b>"
+            f"{html.escape(labels['estimate.layer'])}</b><br>"
+            f"{html.escape(labels['legend.estimated'])}</span></li>"
+        )
     note = f"<p class='dz-note'>{html.escape(labels['legend.zoom'])}</p>" if has_rollups else ""
     return f"<h2>{html.escape(labels['legend.title'])}</h2><ul>{''.join(items)}</ul>{note}"
+
+
+# Estimated cells are drawn apart from measured ones: the status colour, much lighter, with
+# a dashed outline, in an overlay of their own ("estimated, not measured").
+ESTIMATE_OPACITY_FACTOR = 0.4
+ESTIMATE_DASH = "5 4"
+
+
+def add_estimated_layer(
+    m: folium.Map, estimated: pd.DataFrame, *, operator: str, meta: MapMeta, show: bool
+) -> None:
+    """One overlay of the cells whose status is inferred, not measured, for ``operator``:
+    ``estimated`` has columns h3, operator, status (covered/weak/dead), at one resolution."""
+    mine = estimated[estimated["operator"] == operator]
+    if mine.empty:
+        return
+    labels = labels_for(meta.lang)
+    group = folium.FeatureGroup(
+        name=f"{labels['estimate.layer']} ({operator_label(operator, meta)})",
+        overlay=True,
+        show=show,
+    )
+    for patch in frame_to_patches(cells_to_frame(mine)):
+        style = STATUS_STYLES[patch.status]
+        folium.Polygon(
+            locations=[[(lat, lon) for lon, lat in ring] for ring in patch.rings],
+            color=style.stroke,
+            weight=1.2,
+            dash_array=ESTIMATE_DASH,
+            fill=True,
+            fill_color=style.fill,
+            fill_opacity=ESTIMATE_OPACITY_FACTOR * style.fill_opacity,
+            tooltip=f"{labels['estimate.layer']}: {labels['status.' + patch.status.value]}",
+        ).add_to(group)
+    group.add_to(m)
 
 
 def frame_bounds(frame: pd.DataFrame) -> Bounds | None:
@@ -245,6 +292,7 @@ def coverage_map(
     areas: Sequence[AreaOutline] = (),
     cell_detail: Collection[str] = DEFAULT_CELL_DETAIL,
     operators: Collection[str] | None = None,
+    estimated: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Coverage map of decided cells: one radio-button layer per operator, "any" first.
 
@@ -254,14 +302,21 @@ def coverage_map(
     click popup with their own evidence. ``operators``: draw only these operator values (e.g.
     ``{"any", "452-04"}``); None draws all. Each operator layer costs about 3 MB for 170,000
     clustered res-9 cells (benchmarks/maps.py), so a page for all five operators of a whole
-    province is better split. Render with ``page.map_to_html``.
+    province is better split. ``estimated``: cells whose status is inferred by the estimate,
+    not measured (h3, operator, status), drawn apart in an overlay per operator (the best of
+    all shown). Render with ``page.map_to_html``.
     """
     frame = cells_to_frame(cells)
     if operators is not None:
         frame = frame[frame["operator"].isin(set(operators))].reset_index(drop=True)
     bounds = frame_bounds(frame)
     m = new_map(meta, bounds=bounds)
-    legend = json_for_script(legend_html(meta, has_rollups=frame["resolution"].nunique() > 1))
+    if estimated is not None and operators is not None:
+        estimated = estimated[estimated["operator"].isin(set(operators))]
+    has_estimates = estimated is not None and not estimated.empty
+    legend = json_for_script(
+        legend_html(meta, has_rollups=frame["resolution"].nunique() > 1, estimated=has_estimates)
+    )
     m.add_child(MapScript(lambda name: f"deadzone.addLegend({name}, {legend});"))
     add_area_outlines(m, areas, meta=meta)
     latitude = (bounds[0] + bounds[2]) / 2 if bounds else 0.0
@@ -282,6 +337,9 @@ def coverage_map(
             overlay=False,
             show=index == 0,
         ).add_to(m)
+    if estimated is not None and has_estimates:
+        for index, operator in enumerate(drawn):
+            add_estimated_layer(m, estimated, operator=operator, meta=meta, show=index == 0)
     return finish_map(m, collapsed=False)
 
 

@@ -19,6 +19,9 @@ LABELS: dict[Lang, dict[str, str]] = {
         "legend.weak": "Tín hiệu 1 vạch, gọi có thể rớt",
         "legend.dead": "Dưới 1 vạch hoặc mất sóng hoàn toàn",
         "legend.unknown": "Quá ít lượt đo để kết luận; ô trắng không có nghĩa là có sóng",
+        "legend.estimated": "Ước tính, chưa đo: màu nhạt, viền đứt (ước tính từ các ô đã "
+        "đo gần đó)",
+        "estimate.layer": "Ước tính, chưa đo",
         "legend.zoom": "Phóng to để xem ô nhỏ hơn và bấm vào ô để xem số liệu",
         "operator.any": "Tốt nhất của mọi nhà mạng",
         "control.zoom_in": "Phóng to",
@@ -121,6 +124,9 @@ LABELS: dict[Lang, dict[str, str]] = {
         "legend.weak": "1 bar; calls may drop",
         "legend.dead": "Below 1 bar or no service at all",
         "legend.unknown": "Too few readings to decide; blank does not mean covered",
+        "legend.estimated": "Estimated, not measured: lighter, dashed outline (from measured "
+        "cells nearby)",
+        "estimate.layer": "Estimated, not measured",
         "legend.zoom": "Zoom in for smaller cells; click a cell for its evidence",
         "operator.any": "Best of all operators",
         "control.zoom_in": "Zoom in",

@@ -40,7 +40,14 @@ from service.areas.progress import cell_statuses, measure_progress, village_stat
 from service.publish.cells import ZONE_ORDER
 from service.publish.disclosure import EXACT, Disclosure
 from service.settings import Settings
-from service.store.models import CellPopulation, CellStatus, Commune, DeadZone, Village
+from service.store.models import (
+    CellEstimate,
+    CellPopulation,
+    CellStatus,
+    Commune,
+    DeadZone,
+    Village,
+)
 from service.store.runs import last_run
 from service.timestamps import utcnow
 
@@ -141,6 +148,21 @@ def coverage_page(
         meta=meta,
         areas=areas,
         operators=operators,
+        estimated=estimated_cells(session, operators=operators) if radio == BEST_OF_ALL else None,
+    )
+
+
+def estimated_cells(session: Session, *, operators: Collection[str] | None = None) -> pd.DataFrame:
+    """Cells whose status is inferred by the estimate, not measured (``cell_estimates``):
+    columns h3, operator, status."""
+    e = CellEstimate
+    query = select(e.h3_cell, e.operator, e.inferred_status).where(e.inferred_status.is_not(None))
+    if operators is not None:
+        query = query.where(e.operator.in_(sorted(operators)))
+    rows = session.execute(query.order_by(e.operator, e.h3_cell)).all()
+    return pd.DataFrame(
+        [(h3.int_to_str(int(cell)), op, status) for cell, op, status in rows],
+        columns=["h3", "operator", "status"],
     )
 
 

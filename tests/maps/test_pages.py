@@ -189,3 +189,23 @@ def test_zone_outline_may_be_a_multipolygon(zones: list[ZoneRecord], meta: MapMe
     zone = ZoneRecord(**{**zones[0].__dict__, "outline": split})
     page = map_to_html(deadzone_map([zone], meta=meta))
     assert page.count('"polygons":[[') == 1 and '"rank":1' in page
+
+
+def test_estimated_cells_are_drawn_apart_with_their_legend(cells: pd.DataFrame) -> None:
+    measured = cells[cells["operator"] == "any"].head(30)
+    taken = set(measured["h3"])
+    free = [
+        c
+        for c in h3.grid_disk(measured["h3"].iloc[0], 6)
+        if c not in taken and h3.get_resolution(c) == 9
+    ][:5]
+    estimated = pd.DataFrame({"h3": free, "operator": "any", "status": "dead"})
+    for lang, title in (("vi", "Ước tính, chưa đo"), ("en", "Estimated, not measured")):
+        meta = MapMeta(title="t", lang=lang)
+        page = map_to_html(coverage_map(measured, meta=meta, estimated=estimated))
+        assert "data-status='estimated'" in page  # the legend entry
+        assert re.search(r"overlays\s*:\s*\{\s*\"[^\"]+\"\s*:\s*feature_group", page)
+        assert f"{title}: " in page  # each estimated patch's tooltip says so
+        assert '"dashArray": "5 4"' in page  # dashed outline, lighter fill
+        plain = map_to_html(coverage_map(measured, meta=meta))
+        assert "data-status='estimated'" not in plain

@@ -1,6 +1,7 @@
 """Aggregation speed: full rebuild, incremental merges, and the province cell query.
 
     .venv/bin/python -m benchmarks.aggregate [--readings 5000000] [--backends sqlite,postgis]
+    .venv/bin/python -m benchmarks.aggregate --incremental 300000,3000000 --backends sqlite
 
 Setup writes synthetic readings straight into the readings table (the ingest path has
 its own benchmark): ~170,000 resolution-9 cells over a 20,000 km2 box around Buon Ma
@@ -374,6 +375,69 @@ def run_rebuild(backend: str, n: int, workdir: Path, chunk_rows: int) -> None:
               f"(chunks of {chunk_rows:,} readings)")  # fmt: skip
 
 
+def local_cells(cells: np.ndarray, seed: int, rings: int = 10) -> np.ndarray:
+    """The cells within ``rings`` of one random cell: a phone's afternoon of walking."""
+    centre = int(np.random.default_rng(seed).choice(cells))
+    return np.array([h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(centre), rings)])
+
+
+def incremental_figures(backend: str, sizes: list[int], workdir: Path) -> None:
+    """Issue 12's incremental goals, in one run on the same data: a full aggregate at the
+    first size (statistics merge, roll-ups, decisions, zones) against aggregates of 1,000
+    new readings at every size; spread over the province (1,000 dirty cells, the worst
+    case) and local (within 10 rings of one cell, as a collector walking uploads)."""
+    from service.jobs import run_aggregation
+
+    with scratch_database(backend, workdir) as url:
+        settings = Settings(database_url=url, device_secret=SECRET, aggregate_interval_s=0)
+        engine = make_engine(settings)
+        sessions = make_sessionmaker(engine)
+        cells = province_cells()
+        stored, next_id, seed = 0, 10**9, 1000
+        first_full = None
+        for size in sizes:
+            t0 = time.perf_counter()
+            load(sessions, synthetic_rows(size - stored, cells, seed, stored))
+            t_load = time.perf_counter() - t0
+            stored, seed = size, seed + 1
+            full = run_aggregation(sessions, settings, now=NOW, full=True)
+            t_full = sum(full.seconds.values())
+            first_full = first_full or t_full
+            figures: dict[str, list[float]] = {"spread": [], "local": []}
+            dirty: dict[str, int] = {}
+            # service.jobs re-estimates the whole field after every run (issue 14's step,
+            # not incremental yet): shown apart, so the engine's own share is visible.
+            estimates: dict[str, list[float]] = {}
+            for kind in ("spread", "local"):
+                for _ in range(5):
+                    where = cells if kind == "spread" else local_cells(cells, seed)
+                    load(sessions, synthetic_rows(1000, where, seed, next_id))
+                    next_id, seed = next_id + 1000, seed + 1
+                    t0 = time.perf_counter()
+                    report = run_aggregation(sessions, settings, now=NOW)
+                    figures[kind].append(time.perf_counter() - t0)
+                    estimates.setdefault(kind, []).append(report.seconds.get("estimate", 0.0))
+                    assert report.incremental is not None
+                    dirty[kind] = report.incremental.dirty_cells
+            spread, local = (float(np.median(figures[k])) for k in ("spread", "local"))
+            print(f"[{backend}] {size:,} readings stored (loaded in {t_load:.0f} s)")
+            print(f"  full aggregate:                 {t_full:7.2f} s "
+                  f"({', '.join(f'{k} {v:.1f}' for k, v in full.seconds.items())})")  # fmt: skip
+            print(f"  +1,000 spread, incremental:     {spread:7.3f} s median of 5 "
+                  f"({dirty['spread']:,} dirty keys)")  # fmt: skip
+            print(f"  +1,000 local, incremental:      {local:7.3f} s median of 5 "
+                  f"({dirty['local']:,} dirty keys)")  # fmt: skip
+            print(f"  ratio spread / full at {sizes[0]:,}: {spread / first_full:.4f} "
+                  f"(goal <= 0.05); local: {local / first_full:.4f}")  # fmt: skip
+            spread_est = float(np.median(estimates["spread"]))
+            local_est = float(np.median(estimates["local"]))
+            print(f"  of which the field estimate (whole province): spread {spread_est:.3f} s, "
+                  f"local {local_est:.3f} s; without it the ratios are "
+                  f"{(spread - spread_est) / first_full:.4f} and "
+                  f"{(local - local_est) / first_full:.4f}")  # fmt: skip
+        engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=5_000_000)
@@ -385,13 +449,22 @@ def main() -> None:
         "--rebuild", action="store_true", help="only the full rebuild against polars"
     )
     parser.add_argument("--chunk-rows", type=int, default=columnar.DEFAULT_CHUNK_ROWS)
+    parser.add_argument(
+        "--incremental",
+        metavar="SIZES",
+        help="only issue 12's incremental figures at these stored sizes, e.g. "
+        "300000,3000000 (the first is the full aggregate's anchor)",
+    )
     args = parser.parse_args()
     if args.engines:
         compare_engines(args.readings)
         return
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
-            if args.rebuild:
+            if args.incremental:
+                sizes = [int(v) for v in args.incremental.split(",")]
+                incremental_figures(backend, sizes, Path(tmp))
+            elif args.rebuild:
                 run_rebuild(backend, args.readings, Path(tmp), args.chunk_rows)
             else:
                 run(backend, args.readings, Path(tmp))

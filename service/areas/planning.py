@@ -56,6 +56,7 @@ from service.areas.selection import AreaFilter
 from service.engine.zones import Zone
 from service.errors import ConfigurationError, InvalidInput
 from service.settings import Settings
+from service.store.dialect import cells_in, dialect_name
 from service.store.models import CellPopulation, DeadZone, Site, Village, VillageCell
 
 FULL_EVIDENCE_DEVICES: Final = 10  # distinct devices at which a zone's evidence counts fully
@@ -80,18 +81,34 @@ def priority_score(
 def annotate_zones(session: Session, zones: list[Zone], settings: Settings) -> None:
     """Fill each zone's ``extra['population']``, ``extra['villages']`` and ``priority``
     (module doc). Leaves the zones as they are when no population was imported."""
+    if session.scalar(select(CellPopulation.h3_cell).limit(1)) is None and (
+        session.scalar(select(VillageCell.h3_cell).limit(1)) is None
+    ):
+        return
+    # Only the zones' cells: the incremental path annotates a few zones per batch.
+    dialect = dialect_name(session)
+    cells = {h3.str_to_int(c) for zone in zones for c in zone.cells}
     population = {
         int(cell): float(people)
-        for cell, people in session.execute(select(CellPopulation.h3_cell, CellPopulation.people))
+        for cell, people in session.execute(
+            select(CellPopulation.h3_cell, CellPopulation.people).where(
+                cells_in(CellPopulation.h3_cell, cells, dialect=dialect)
+            )
+        )
     }
     villages_of: dict[int, set[str]] = defaultdict(set)
-    for code, cell in session.execute(select(VillageCell.village_code, VillageCell.h3_cell)):
+    for code, cell in session.execute(
+        select(VillageCell.village_code, VillageCell.h3_cell).where(
+            cells_in(VillageCell.h3_cell, cells, dialect=dialect)
+        )
+    ):
         villages_of[int(cell)].add(code)
-    if not population and not villages_of:
-        return
+    codes_near = sorted({code for found in villages_of.values() for code in found})
     facilities = {
         code: n
-        for code, n in session.execute(select(Village.code, Village.facilities))
+        for code, n in session.execute(
+            select(Village.code, Village.facilities).where(Village.code.in_(codes_near))
+        )
         if n is not None
     }
     for zone in zones:

@@ -38,10 +38,19 @@ def aggregate(
             "`deadzone export readings`) instead of the database.",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Recompute every decision and zone, not only where new readings changed "
+            "the statistics (the default once a first run exists).",
+        ),
+    ] = False,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Merge new readings into the cell statistics, then recompute roll-ups, decisions
-    and dead zones."""
+    and dead zones where the statistics changed (all of them on the first run, with
+    --full or --rebuild, or after the decision settings changed)."""
     from service.engine.scaleout import DaskSource
     from service.jobs import run_aggregation
 
@@ -52,11 +61,16 @@ def aggregate(
     source = None if scheduler is None else DaskSource(scheduler, archive)
     bars = StepBars()
     with open_sessions(settings, migrate=True) as sessions, bars.bar:
-        report = run_aggregation(sessions, settings, rebuild_all=rebuild, on_step=bars, dask=source)
+        report = run_aggregation(
+            sessions, settings, rebuild_all=rebuild, full=full, on_step=bars, dask=source
+        )
     cells = ", ".join(f"r{res}: {n:,}" for res, n in report.cells.items())
+    how = "full"
+    if report.incremental is not None:
+        how = f"incremental, {report.incremental.dirty_cells:,} changed cell keys"
     console.print(
         f"{'rebuilt' if report.rebuilt else 'merged'} {report.merged_readings:,} readings; "
-        f"cells {cells}; {report.zones} dead zones"
+        f"decisions {how}; cells {cells}; {report.zones} dead zones"
     )
 
 

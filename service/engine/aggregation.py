@@ -9,24 +9,30 @@ decisions until the new ones commit together with the zones.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-import numpy as np
-import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.vocabulary import BEST_OF_ALL
 from service.engine.decisions import decide_resolution
+from service.engine.incremental import (
+    IncrementalResult,
+    can_run_incrementally,
+    clear_dirty,
+    decide_incrementally,
+    record_decision_state,
+)
+from service.engine.results import previous_zones, store_decisions, store_zones, write_zones
 from service.engine.scaleout import DaskSource
 from service.engine.statistics import merge_new_readings, rebuild, rollup, safe_max_seq, watermark
 from service.engine.zones import Zone, find_zones
 from service.settings import Settings
-from service.store.bulk import copy_rows
 from service.store.database import session_scope
-from service.store.dialect import is_postgres
 from service.store.models import AggregationRun, CellStatus, DeadZone
 from service.timestamps import utcnow
 
@@ -49,6 +55,8 @@ class AggregationReport:
     zones: int
     max_seq: int
     seconds: dict[str, float]
+    incremental: IncrementalResult | None = None
+    """What the incremental path touched; None after a full run."""
 
 
 def _quiet(step: str, done: int, total: int) -> None:
@@ -91,6 +99,7 @@ def aggregate(
     settings: Settings,
     *,
     rebuild_all: bool = False,
+    full: bool = False,
     now: datetime | None = None,
     on_step: StepCallback = _quiet,
     annotate_zones: ZoneHook | None = None,
@@ -98,6 +107,9 @@ def aggregate(
 ) -> AggregationReport:
     """Bring statistics, roll-ups, decisions and dead zones up to date.
 
+    Incremental when it can be (``service.engine.incremental``): only the cells whose
+    statistics changed, and their neighbourhoods, are decided again. ``full`` (or
+    ``rebuild_all``, or new decision rules) recomputes the whole grid.
     ``annotate_zones`` may add people, villages and a priority to the zones before they are
     stored (``service.jobs`` passes the areas layer's); without it zones keep the engine's
     cells-based score."""
@@ -108,42 +120,105 @@ def aggregate(
         merged, max_seq = update_statistics(
             sessions, settings, rebuild_all=rebuild_all, on_step=on_step, dask=dask
         )
-    resolutions = [settings.h3_resolution, *settings.rollup_resolutions]
-    cells: dict[int, int] = {}
     with session_scope(sessions) as session:
-        with clock("rollup"):
-            on_step("roll-ups", 0, 1)
-            rollup(session, settings, settings.rollup_resolutions)
-            on_step("roll-ups", 1, 1)
-        session.execute(delete(CellStatus))
-        zones: list[Zone] = []
-        for i, res in enumerate(resolutions):
-            with clock(f"decide r{res}"):
-                decisions, devices = decide_resolution(session, settings, resolution=res, now=now)
-                store_decisions(session, decisions)
-            cells[res] = int((decisions["operator"] == "any").sum())  # best-of-all rows
-            if res == settings.h3_resolution:
-                with clock("zones"):
-                    zones = find_zones(
-                        decisions,
-                        devices,
-                        resolution=res,
-                        previous=previous_zones(session),
-                        bridge_unknown=settings.bridge_unknown_gaps,
-                    )
-                    if annotate_zones is not None:
-                        annotate_zones(session, zones)
-                    store_zones(session, zones, now=now)
-            on_step("decisions", i + 1, len(resolutions))
+        # A rebuild (here or on Dask) replaced the statistics wholesale: decide everything.
+        if not (full or rebuild_all or dask is not None) and can_run_incrementally(
+            session, settings
+        ):
+            with clock("incremental"):
+                on_step("decisions", 0, 1)
+                result = decide_incrementally(
+                    session, settings, now=now, annotate_zones=annotate_zones,
+                    write_zones=functools.partial(write_zones, now=now),
+                )  # fmt: skip
+                on_step("decisions", 1, 1)
+            cells = _best_counts(session, settings)
+            zones = int(
+                session.scalar(
+                    select(func.count()).select_from(DeadZone).where(DeadZone.active.is_(True))
+                )
+                or 0
+            )
+            session.add(
+                AggregationRun(
+                    finished_at=utcnow(), max_seq=max_seq,
+                    cells=cells.get(settings.h3_resolution, 0), zones=zones,
+                    scopes=sorted(result.scopes_changed),
+                )
+            )  # fmt: skip
+            return AggregationReport(
+                merged, rebuild_all, cells, zones, max_seq, timings, incremental=result
+            )
+        zone_count = _decide_everything(
+            session, settings, now=now, clock=clock, on_step=on_step,
+            annotate_zones=annotate_zones, up_to=max_seq,
+        )  # fmt: skip
+        cells = _best_counts(session, settings)
         session.add(
             AggregationRun(
                 finished_at=utcnow(),
                 max_seq=max_seq,
                 cells=cells.get(settings.h3_resolution, 0),
-                zones=len(zones),
+                zones=zone_count,
             )
         )
-    return AggregationReport(merged, rebuild_all, cells, len(zones), max_seq, timings)
+    return AggregationReport(merged, rebuild_all, cells, zone_count, max_seq, timings)
+
+
+def _decide_everything(
+    session: Session,
+    settings: Settings,
+    *,
+    now: datetime,
+    clock: _Clock,
+    on_step: StepCallback,
+    annotate_zones: ZoneHook | None,
+    up_to: int,
+) -> int:
+    """The full path: every roll-up, decision and zone recomputed; returns the zones."""
+    resolutions = [settings.h3_resolution, *settings.rollup_resolutions]
+    with clock("rollup"):
+        on_step("roll-ups", 0, 1)
+        rollup(session, settings, settings.rollup_resolutions)
+        on_step("roll-ups", 1, 1)
+    session.execute(delete(CellStatus))
+    zones: list[Zone] = []
+    for i, res in enumerate(resolutions):
+        with clock(f"decide r{res}"):
+            decisions, devices = decide_resolution(session, settings, resolution=res, now=now)
+            store_decisions(session, decisions)
+        if res == settings.h3_resolution:
+            with clock("zones"):
+                zones = find_zones(
+                    decisions,
+                    devices,
+                    resolution=res,
+                    previous=previous_zones(session),
+                    bridge_unknown=settings.bridge_unknown_gaps,
+                )
+                if annotate_zones is not None:
+                    annotate_zones(session, zones)
+                store_zones(session, zones, now=now)
+        on_step("decisions", i + 1, len(resolutions))
+    clear_dirty(session, up_to=up_to)
+    record_decision_state(session, settings, now=now)
+    return len(zones)
+
+
+def _best_counts(session: Session, settings: Settings) -> dict[int, int]:
+    """Best-of-all decisions per resolution (the cells with any evidence)."""
+    c = CellStatus
+    counts = dict(
+        session.execute(
+            select(c.resolution, func.count())
+            .where(c.operator == BEST_OF_ALL, c.radio == BEST_OF_ALL)
+            .group_by(c.resolution)
+        ).all()
+    )
+    return {
+        res: int(counts.get(res, 0))
+        for res in [settings.h3_resolution, *settings.rollup_resolutions]
+    }
 
 
 class _Clock:
@@ -163,80 +238,3 @@ class _Clock:
         import time
 
         self.timings[self.name] = time.perf_counter() - self.start
-
-
-_STATUS_COLUMNS = [c.name for c in CellStatus.__table__.columns]
-
-
-def store_decisions(session: Session, decisions: pd.DataFrame) -> None:
-    """Append decision rows to ``cell_status`` (the caller cleared it).
-
-    Columns are converted to Python values column by column (vectorised): converting
-    value by value took most of the aggregation's time at province scale.
-    """
-    if decisions.empty:
-        return
-    sqlite = not is_postgres(session)
-    columns = [_column_values(decisions[name], sqlite=sqlite) for name in _STATUS_COLUMNS]
-    copy_rows(session.connection(), "cell_status", _STATUS_COLUMNS, zip(*columns, strict=True))
-
-
-def _column_values(column: pd.Series, *, sqlite: bool) -> list[object]:
-    """A column as the Python values a driver takes (NaN as None)."""
-    if pd.api.types.is_datetime64_any_dtype(column):
-        if sqlite:  # naive UTC text, as SQLAlchemy's DateTime writes it on SQLite
-            # numpy's formatter is ten times faster than pandas' strftime.
-            utc = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
-            text = np.char.replace(np.datetime_as_string(utc, unit="us"), "T", " ")
-            return [
-                None if missing else t
-                for t, missing in zip(text.tolist(), column.isna(), strict=True)
-            ]
-        return [None if pd.isna(v) else v for v in column.dt.to_pydatetime()]
-    if column.dtype == object:
-        return [v.isoformat() if sqlite and isinstance(v, date) else v for v in column.tolist()]
-    values = column.astype(object).where(column.notna(), None)
-    return values.tolist()
-
-
-def previous_zones(session: Session) -> dict[str, dict[str, list[str]]]:
-    """Stored zones (active or not) by scope: ``{scope: {id: cells}}``."""
-    found: dict[str, dict[str, list[str]]] = {}
-    for zone_id, scope, cells, active in session.execute(
-        select(DeadZone.id, DeadZone.operator, DeadZone.cells, DeadZone.active)
-    ):
-        if active:
-            found.setdefault(scope, {})[zone_id] = cells
-    return found
-
-
-def store_zones(session: Session, zones: list[Zone], *, now: datetime) -> None:
-    """Replace the active zones with ``zones``, keeping ids, states and creation times."""
-    known = {
-        zone_id: (state, created)
-        for zone_id, state, created in session.execute(
-            select(DeadZone.id, DeadZone.state, DeadZone.created_at)
-        )
-    }
-    session.execute(update(DeadZone).values(active=False, rank=None))
-    ranked = sorted(zones, key=lambda z: (z.operator, -z.priority, z.id))
-    rank_in_scope: dict[str, int] = {}
-    for zone in ranked:
-        rank_in_scope[zone.operator] = rank_in_scope.get(zone.operator, 0) + 1
-        state, created = known.get(zone.id, ("open", now))
-        values = dict(
-            operator=zone.operator, active=True, state=state, cells=zone.cells,
-            cell_count=len(zone.cells), resolution=zone.resolution, area_km2=zone.area_km2,
-            outline=zone.outline, readings=zone.readings, devices=zone.devices,
-            first_seen=zone.first_seen, last_seen=zone.last_seen,
-            operators_affected=zone.operators_affected,
-            distance_to_covered_m=zone.distance_to_covered_m,
-            population=zone.extra.get("population"), villages=zone.extra.get("villages"),
-            priority=zone.priority, rank=rank_in_scope[zone.operator], created_at=created,
-            updated_at=now,
-        )  # fmt: skip
-        if zone.id in known:
-            session.execute(update(DeadZone).where(DeadZone.id == zone.id).values(**values))
-        else:
-            session.add(DeadZone(id=zone.id, **values))
-    session.flush()

@@ -32,6 +32,8 @@ The rules (all thresholds in ``Settings``):
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -46,8 +48,8 @@ from domain.radio import operator_code
 from domain.vocabulary import BEST_OF_ALL, DECISIONS_WORST_FIRST
 from service.engine.statistics import h3_resolution_of
 from service.settings import Settings
-from service.store.dialect import is_postgres
-from service.store.models import CellDevice, CellStat
+from service.store.dialect import cells_in, dialect_name, is_postgres, unindexed
+from service.store.models import CellDevice, CellStat, CellStatus
 from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
 # The words come from domain.vocabulary; these names are kept short for the engine.
@@ -94,9 +96,10 @@ def window_start(now: datetime, months: int) -> date:
 
 
 def load_evidence(
-    session: Session, *, resolution: int, since: date
+    session: Session, *, resolution: int, since: date, cells: Collection[int] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Statistics rows and device sets of one resolution from month ``since`` on.
+    """Statistics rows and device sets of one resolution from month ``since`` on (of just
+    ``cells`` when given).
 
     Rows are read without SQLAlchemy's per-value result processing (times and dates are
     parsed by pandas, column by column): at province scale that processing took longer
@@ -107,17 +110,20 @@ def load_evidence(
         s.h3_cell, s.mcc, s.mnc, s.radio, s.bucket, *(getattr(s, c) for c in _SUMMED),
         s.dbm_min, s.dbm_max, s.days_mask, s.first_seen, s.last_seen,
     ]  # fmt: skip
-    stats = _raw_frame(
-        session,
-        select(*stat_cols).where(s.resolution == resolution, s.bucket >= since),
-        [c.key for c in stat_cols],
+    dialect = dialect_name(session)
+    stat_query = select(*stat_cols).where(s.resolution == resolution, s.bucket >= since)
+    device_query = select(d.h3_cell, d.mcc, d.mnc, d.radio, d.bucket, d.device_hash).where(
+        h3_resolution_of(d.h3_cell) == resolution, d.bucket >= since
     )
+    if cells is not None:
+        stat_query = select(*stat_cols).where(
+            unindexed(session, s.resolution) == resolution, s.bucket >= since,
+            cells_in(s.h3_cell, cells, dialect=dialect),
+        )  # fmt: skip
+        device_query = device_query.where(cells_in(d.h3_cell, cells, dialect=dialect))
+    stats = _raw_frame(session, stat_query, [c.key for c in stat_cols])
     devices = _raw_frame(
-        session,
-        select(d.h3_cell, d.mcc, d.mnc, d.radio, d.bucket, d.device_hash).where(
-            h3_resolution_of(d.h3_cell) == resolution, d.bucket >= since
-        ),
-        ["h3_cell", "mcc", "mnc", "radio", "bucket", "device_hash"],
+        session, device_query, ["h3_cell", "mcc", "mnc", "radio", "bucket", "device_hash"]
     )
     for column in ("first_seen", "last_seen"):
         stats[column] = pd.to_datetime(stats[column], utc=True, format="ISO8601")
@@ -267,26 +273,68 @@ def decide_resolution(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All decisions of one resolution: per operator and radio, per operator (radios
     together) and best of all operators. Returns (decisions, device sets)."""
+    per_cell, devices = decide_cells(session, settings, resolution=resolution, now=now)
+    per_operator = per_cell[per_cell["radio"] == BEST_OF_ALL]
+    best = best_of_operators(per_operator, guard_rings=settings.dead_guard_rings)
+    return with_centres(pd.concat([per_cell, best], ignore_index=True), resolution), devices
+
+
+def decide_cells(
+    session: Session,
+    settings: Settings,
+    *,
+    resolution: int,
+    now: datetime,
+    cells: Collection[int] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Decisions per operator and radio and per operator (radio 'any') of one resolution,
+    of every cell or of just ``cells``: each depends on its own cell's statistics only.
+    Returns (decisions without the best of all, device sets with their operator)."""
     rules = Rules.from_settings(settings)
     stats, devices = load_evidence(
-        session, resolution=resolution, since=window_start(now, settings.window_months)
-    )
+        session, resolution=resolution, since=window_start(now, settings.window_months),
+        cells=cells,
+    )  # fmt: skip
     for frame in (stats, devices):
-        frame["operator"] = [
-            operator_code(m, n) for m, n in zip(frame["mcc"], frame["mnc"], strict=True)
-        ]
+        frame["operator"] = _operator_codes(frame)
     per_radio = decide_level(stats, devices, ["h3_cell", "operator", "radio"], rules)
     per_operator = decide_level(stats, devices, ["h3_cell", "operator"], rules)
     per_operator["radio"] = BEST_OF_ALL
-    best = best_of_operators(per_operator, guard_rings=settings.dead_guard_rings)
-    decisions = pd.concat([per_radio, per_operator, best], ignore_index=True)
-    decisions["resolution"] = resolution
+    return pd.concat([per_radio, per_operator], ignore_index=True), devices
+
+
+def with_centres(decisions: pd.DataFrame, resolution: int) -> pd.DataFrame:
+    """``decisions`` with their resolution and each cell's centre (WGS84 degrees)."""
+    decisions = decisions.assign(resolution=resolution)
     cells = decisions["h3_cell"].unique()
     centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells]).reshape(-1, 2)
     index = pd.Index(cells)
     decisions["lat"] = centres[index.get_indexer(decisions["h3_cell"]), 0] if len(cells) else []
     decisions["lon"] = centres[index.get_indexer(decisions["h3_cell"]), 1] if len(cells) else []
-    return decisions, devices
+    return decisions
+
+
+def load_operator_decisions(
+    session: Session, *, resolution: int, cells: Collection[int]
+) -> pd.DataFrame:
+    """The stored per-operator decisions (radio 'any') of ``cells``, in the columns of
+    ``decide_level``: the neighbourhood the best of all operators looks at."""
+    c = CellStatus
+    columns = ["h3_cell", "operator", *_DECISION_COLUMNS]
+    u = functools.partial(unindexed, session)
+    query = select(*(getattr(c, name) for name in columns)).where(
+        u(c.resolution) == resolution,
+        u(c.radio) == BEST_OF_ALL,
+        u(c.operator) != BEST_OF_ALL,
+        cells_in(c.h3_cell, cells, dialect=dialect_name(session)),
+    )
+    frame = _raw_frame(session, query, columns)
+    frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
+    for name in ("first_seen", "last_seen"):
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    for name in ("confidence", "no_service_share", "dead_share", "signal_dbm_mean"):
+        frame[name] = frame[name].astype(float)
+    return frame.assign(radio=BEST_OF_ALL)
 
 
 def _operator_codes(frame: pd.DataFrame) -> pd.Series:
@@ -298,26 +346,34 @@ def _operator_codes(frame: pd.DataFrame) -> pd.Series:
     return combined.map(codes)
 
 
-def best_of_operators(per_operator: pd.DataFrame, *, guard_rings: int = 0) -> pd.DataFrame:
+def best_of_operators(
+    per_operator: pd.DataFrame, *, guard_rings: int = 0, covered: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per cell, the best decided status among operators (module doc).
 
     With ``guard_rings`` > 0, a cell is not called dead for everyone while an operator
     with no decision in it covers a cell within that many rings: that operator probably
     serves it too, and nobody has measured it there. Such cells become unknown.
+    ``covered`` (``h3_cell``, ``operator``): the covered per-operator decisions around the
+    cells, when ``per_operator`` holds only some cells (the incremental path); by default
+    those of ``per_operator``.
     """
     if per_operator.empty:
         return per_operator.assign(operator=BEST_OF_ALL)
     rank = per_operator["status"].map({s: i for i, s in enumerate(STATUSES)})
+    # Ties (same status and confidence) go to the lowest operator code, whatever the order
+    # of the rows: the incremental path feeds rows in another order than the full one.
     ordered = per_operator.assign(_rank=rank).sort_values(
-        ["h3_cell", "_rank", "confidence"], ascending=[True, False, False]
+        ["h3_cell", "_rank", "confidence", "operator"],
+        ascending=[True, False, False, True],
+        kind="stable",
     )
     best = ordered.drop_duplicates("h3_cell").drop(columns="_rank").reset_index(drop=True)
     if guard_rings > 0:
-        covered: dict[str, set[int]] = {
-            str(op): set(cells.tolist())
-            for op, cells in per_operator.loc[
-                per_operator["status"] == "covered", "h3_cell"
-            ].groupby(per_operator["operator"])
+        if covered is None:
+            covered = per_operator.loc[per_operator["status"] == "covered"]
+        covered_by: dict[str, set[int]] = {
+            str(op): set(cells.tolist()) for op, cells in covered.groupby("operator")["h3_cell"]
         }
         decided = per_operator[per_operator["status"] != "unknown"]
         decided_ops = decided.groupby("h3_cell")["operator"].agg(set).to_dict()
@@ -326,7 +382,7 @@ def best_of_operators(per_operator: pd.DataFrame, *, guard_rings: int = 0) -> pd
             cell = int(cells[i])
             mine = decided_ops.get(cell, set())
             nearby = {h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), guard_rings)}
-            if any(op not in mine and not nearby.isdisjoint(c) for op, c in covered.items()):
+            if any(op not in mine and not nearby.isdisjoint(c) for op, c in covered_by.items()):
                 best.at[i, "status"] = "unknown"
                 best.at[i, "confidence"] = 0.0
     return best.assign(operator=BEST_OF_ALL, radio=BEST_OF_ALL)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from h3.api import basic_int as h3i
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -57,8 +58,8 @@ from service.engine.columnar import (
 from service.engine.scaleout import DaskSource, statistics_on_dask
 from service.errors import InvalidInput
 from service.settings import Settings
-from service.store.dialect import is_postgres, upsert_insert
-from service.store.models import AggregationState, CellDevice, CellStat, ReadingRow
+from service.store.dialect import cells_in, dialect_name, is_postgres, unindexed, upsert_insert
+from service.store.models import AggregationState, CellDevice, CellStat, DirtyCell, ReadingRow
 from service.store.sqlexpr import (
     BitOrAggregate,
     DayOfMonth,
@@ -75,6 +76,7 @@ _readings: Table = ReadingRow.__table__  # type: ignore[assignment]
 _stats: Table = CellStat.__table__  # type: ignore[assignment]
 _devices: Table = CellDevice.__table__  # type: ignore[assignment]
 _state: Table = AggregationState.__table__  # type: ignore[assignment]
+_dirty: Table = DirtyCell.__table__  # type: ignore[assignment]
 _WATERMARK = "cell_stats"
 
 
@@ -234,6 +236,19 @@ def merge_new_readings(session: Session, settings: Settings, *, up_to: int) -> i
         .from_select([c.name for c in _devices.columns], readings_to_devices(where))
         .on_conflict_do_nothing()
     )
+    # The keys whose statistics just changed, in the same transaction as the change: the
+    # incremental decisions (service.engine.incremental) start from them.
+    dirty = insert(_dirty).from_select(
+        ["h3_cell", "mcc", "mnc", "radio", "seq"],
+        select(r.h3_cell, r.mcc, r.mnc, r.radio, func.max(r.seq))
+        .where(where)
+        .group_by(r.h3_cell, r.mcc, r.mnc, r.radio),
+    )
+    session.execute(
+        dirty.on_conflict_do_update(
+            index_elements=["h3_cell", "mcc", "mnc", "radio"], set_={"seq": dirty.excluded.seq}
+        )
+    )
     _set_watermark(session, up_to)
     return up_to - start
 
@@ -329,42 +344,81 @@ def rollup(session: Session, settings: Settings, resolutions: Sequence[int]) -> 
             raise ValueError(f"roll-up resolution {res} must be coarser than {base}")
         session.execute(delete(_stats).where(s.resolution == res))
         session.execute(delete(_devices).where(h3_resolution_of(d.h3_cell) == res))
-        parent = h3_parent(s.h3_cell, res)
-        merged = (
-            select(
-                parent,
-                s.mcc,
-                s.mnc,
-                s.radio,
-                s.bucket,
-                literal(res),
-                func.sum(s.readings),
-                func.sum(s.measured),
-                func.sum(s.manual),
-                func.sum(s.no_service),
-                func.sum(s.weight_covered),
-                func.sum(s.weight_weak),
-                func.sum(s.weight_dead),
-                func.sum(s.power_sum_aw),
-                func.min(s.dbm_min),
-                func.max(s.dbm_max),
-                BitOrAggregate(s.days_mask),
-                func.min(s.first_seen),
-                func.max(s.last_seen),
-            )
-            .where(s.resolution == base)
-            .group_by(parent, s.mcc, s.mnc, s.radio, s.bucket)
-        )
-        session.execute(_stats.insert().from_select(STAT_COLUMNS, merged))
-        device_parent = h3_parent(d.h3_cell, res)
+        _insert_rollup(session, res, base, stats_where=s.resolution == base,
+                       devices_where=h3_resolution_of(d.h3_cell) == base)  # fmt: skip
+
+
+def rollup_parents(session: Session, settings: Settings, parents: dict[int, set[int]]) -> None:
+    """Recompute the roll-up rows of just the given parent cells (``{resolution: cells}``),
+    each from all its working-resolution children: the same rows ``rollup`` writes, at a
+    cost proportional to the parents (the incremental path)."""
+    s, d = _stats.c, _devices.c
+    base = settings.h3_resolution
+    dialect = dialect_name(session)
+    for res, cells in sorted(parents.items(), reverse=True):
+        if res >= base:
+            raise ValueError(f"roll-up resolution {res} must be coarser than {base}")
+        if not cells:
+            continue
+        children = [c for p in cells for c in h3i.cell_to_children(p, base)]
         session.execute(
-            _devices.insert().from_select(
-                [c.name for c in _devices.columns],
-                select(device_parent, d.mcc, d.mnc, d.radio, d.bucket, d.device_hash)
-                .where(h3_resolution_of(d.h3_cell) == base)
-                .distinct(),
+            delete(_stats).where(
+                unindexed(session, s.resolution) == res,
+                cells_in(s.h3_cell, cells, dialect=dialect),
             )
         )
+        session.execute(delete(_devices).where(cells_in(d.h3_cell, cells, dialect=dialect)))
+        _insert_rollup(session, res, base,
+                       stats_where=and_(unindexed(session, s.resolution) == base,
+                                        cells_in(s.h3_cell, children, dialect=dialect)),
+                       devices_where=cells_in(d.h3_cell, children, dialect=dialect))  # fmt: skip
+
+
+def _insert_rollup(
+    session: Session,
+    res: int,
+    base: int,
+    *,
+    stats_where: ColumnElement[bool],
+    devices_where: ColumnElement[bool],
+) -> None:
+    s, d = _stats.c, _devices.c
+    parent = h3_parent(s.h3_cell, res)
+    merged = (
+        select(
+            parent,
+            s.mcc,
+            s.mnc,
+            s.radio,
+            s.bucket,
+            literal(res),
+            func.sum(s.readings),
+            func.sum(s.measured),
+            func.sum(s.manual),
+            func.sum(s.no_service),
+            func.sum(s.weight_covered),
+            func.sum(s.weight_weak),
+            func.sum(s.weight_dead),
+            func.sum(s.power_sum_aw),
+            func.min(s.dbm_min),
+            func.max(s.dbm_max),
+            BitOrAggregate(s.days_mask),
+            func.min(s.first_seen),
+            func.max(s.last_seen),
+        )
+        .where(stats_where)
+        .group_by(parent, s.mcc, s.mnc, s.radio, s.bucket)
+    )
+    session.execute(_stats.insert().from_select(STAT_COLUMNS, merged))
+    device_parent = h3_parent(d.h3_cell, res)
+    session.execute(
+        _devices.insert().from_select(
+            [c.name for c in _devices.columns],
+            select(device_parent, d.mcc, d.mnc, d.radio, d.bucket, d.device_hash)
+            .where(devices_where)
+            .distinct(),
+        )
+    )
 
 
 @dataclass(frozen=True)

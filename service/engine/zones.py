@@ -11,7 +11,7 @@ and came back in the same place.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +19,7 @@ import h3
 import numpy as np
 import pandas as pd
 import shapely
+from h3.api import basic_int as h3i
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -94,9 +95,19 @@ class Zone:
 
 
 def assign_ids(
-    components: list[list[str]], previous: dict[str, list[str]], scope: str
+    components: list[list[str]],
+    previous: dict[str, list[str]],
+    scope: str,
+    *,
+    held: Collection[str] = (),
+    position: Callable[[int, list[str]], int] | None = None,
 ) -> list[str]:
-    """Stable ids for ``components`` given the previous zones ``{id: cells}`` of a scope."""
+    """Stable ids for ``components`` given the previous zones ``{id: cells}`` of a scope.
+
+    The incremental path passes only the components near a change and the zones they
+    touch; the untouched zones keep their ids, so it names them in ``held``, and
+    ``position`` gives a component's index among all the scope's components (the suffix
+    that parts two components whose default ids collide)."""
     owner = {cell: zone_id for zone_id, cells in previous.items() for cell in cells}
     overlaps = []
     for index, cells in enumerate(components):
@@ -106,7 +117,7 @@ def assign_ids(
                 counts[owner[cell]] += 1
         overlaps += [(-n, zone_id, index) for zone_id, n in counts.items()]
     ids: list[str | None] = [None] * len(components)
-    taken: set[str] = set()
+    taken: set[str] = set(held)
     for _, zone_id, index in sorted(overlaps):  # largest overlap first, then id order
         if ids[index] is None and zone_id not in taken:
             ids[index] = zone_id
@@ -115,18 +126,63 @@ def assign_ids(
     for index, cells in enumerate(components):
         zone_id = ids[index] or f"dz-{scope}-{cells[0]}"
         if zone_id in taken and ids[index] is None:
-            zone_id = f"{zone_id}-{index}"
+            zone_id = f"{zone_id}-{index if position is None else position(index, cells)}"
         taken.add(zone_id)
         result.append(zone_id)
     return result
 
 
-def _metres(lat: np.ndarray, lon: np.ndarray, lat0: float) -> np.ndarray:
-    # An equirectangular projection about the province's latitude: within a few hundred
-    # kilometres its distance error is well under 1%, plenty for "how far to signal".
-    return (
-        np.column_stack((np.radians(lon) * np.cos(np.radians(lat0)), np.radians(lat))) * 6_371_008.8
-    )
+class NearestCovered:
+    """Great-circle distance (metres) from cell centres to the nearest of a fixed set of
+    covered cell centres.
+
+    The distance is the haversine distance of the two centres (``h3.great_circle_distance``,
+    a fixed formula on the cells alone), so it does not depend on which other cells are
+    loaded: the incremental path, which looks at a few zones, and the full path give the
+    same number. An R-tree on plain degrees finds a first candidate; then every centre that
+    could be nearer (within a box in degrees that holds the candidate's distance) is
+    measured exactly."""
+
+    def __init__(self, cells: Iterable[int]) -> None:
+        self.cells = sorted({int(c) for c in cells})
+        self.latlng = np.array([h3i.cell_to_latlng(c) for c in self.cells]).reshape(-1, 2)
+        self.tree = (
+            shapely.STRtree(np.asarray(shapely.points(self.latlng[:, 1], self.latlng[:, 0])))
+            if self.cells
+            else None
+        )
+
+    def distance_m(self, cells: Sequence[int]) -> float | None:
+        """Distance from the nearest of ``cells`` to the nearest covered cell, metres
+        (None without any covered cell)."""
+        if self.tree is None or not cells:
+            return None
+        latlng = np.array([h3i.cell_to_latlng(int(c)) for c in cells]).reshape(-1, 2)
+        points = shapely.points(latlng[:, 1], latlng[:, 0])
+        near = self.tree.query_nearest(points)
+        bound = min(self._measure(latlng, near))
+        # A centre nearer than ``bound`` differs by at most theta in latitude and, by the
+        # haversine formula, by asin(sin(theta) / cos(lat)) in longitude (lat the larger
+        # absolute latitude of the two): a box that holds every such centre.
+        theta = bound / EARTH_RADIUS_M
+        lat = np.radians(np.minimum(np.abs(latlng[:, 0]) + np.degrees(theta), 89.0))
+        dlon = np.arcsin(np.minimum(np.sin(theta) / np.cos(lat), 1.0))
+        radius = np.degrees(np.hypot(theta, dlon)) * 1.001 + 1e-9
+        candidates = self.tree.query(points, predicate="dwithin", distance=radius)
+        return min(bound, *self._measure(latlng, candidates))
+
+    def _measure(self, latlng: np.ndarray, pairs: np.ndarray) -> list[float]:
+        return [
+            h3.great_circle_distance(
+                (float(latlng[q, 0]), float(latlng[q, 1])),
+                (float(self.latlng[t, 0]), float(self.latlng[t, 1])),
+                "m",
+            )
+            for q, t in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True)
+        ]
+
+
+EARTH_RADIUS_M = 6_371_007.180918475  # h3's EARTH_RADIUS_KM (authalic radius), metres
 
 
 def find_zones(
@@ -143,66 +199,89 @@ def find_zones(
     zones: list[Zone] = []
     if overall.empty:
         return zones
-    lat0 = float(overall["lat"].mean())
-    per_operator_dead = overall[
-        (overall["status"] == "dead") & (overall["operator"] != BEST_OF_ALL)
-    ]
-    dead_operators_by_cell: dict[int, list[str]] = {
-        int(cell): sorted(ops)  # type: ignore[arg-type]
-        for cell, ops in per_operator_dead.groupby("h3_cell")["operator"]
-    }
+    dead_operators = dead_operators_by_cell(overall)
     for scope, frame in overall.groupby("operator"):
         scope = str(scope)
         dead = frame[frame["status"] == "dead"]
         if dead.empty:
             continue
-        by_cell = dead.set_index(dead["h3_cell"].map(lambda c: h3.int_to_str(int(c))))
         bridge = None
         if bridge_unknown:
             bridge = {
                 h3.int_to_str(int(c)) for c in frame.loc[frame["status"] == "unknown", "h3_cell"]
             }
-        components = connected_components(by_cell.index, bridge=bridge)
+        components = connected_components(
+            (h3.int_to_str(int(c)) for c in dead["h3_cell"]), bridge=bridge
+        )
         ids = assign_ids(components, previous.get(scope, {}), scope)
-        covered = frame[frame["status"] == "covered"]
-        tree = None
-        if not covered.empty:
-            points = _metres(covered["lat"].to_numpy(), covered["lon"].to_numpy(), lat0)
-            tree = shapely.STRtree(np.asarray(shapely.points(points)))
+        nearest = NearestCovered(frame.loc[frame["status"] == "covered", "h3_cell"])
         scope_devices = devices if scope == BEST_OF_ALL else devices[devices["operator"] == scope]
-        # Devices per cell, indexed once: filtering the whole table per zone was quadratic.
-        devices_by_cell: dict[int, set[int]] = {
-            int(cell): set(found.tolist())  # type: ignore[arg-type]
-            for cell, found in scope_devices.groupby("h3_cell")["device"]
-        }
-        for zone_id, cells in zip(ids, components, strict=True):
-            rows = by_cell.loc[cells]
-            ints = [h3.str_to_int(c) for c in cells]
-            zone_devices: set[int] = set().union(*(devices_by_cell.get(c, set()) for c in ints))
-            distance = None
-            if tree is not None:
-                mine = shapely.points(_metres(rows["lat"].to_numpy(), rows["lon"].to_numpy(), lat0))
-                _, dist = tree.query_nearest(mine, return_distance=True)
-                distance = float(np.min(dist)) if len(dist) else None
-            affected = sorted({op for c in ints for op in dead_operators_by_cell.get(c, [])})
-            device_count = len(zone_devices)
-            zones.append(
-                Zone(
-                    id=zone_id,
-                    operator=scope,
-                    cells=cells,
-                    resolution=resolution,
-                    area_km2=float(sum(h3.cell_area(c, "km^2") for c in cells)),
-                    outline=cells_to_outline(cells),
-                    readings=int(rows["readings"].sum()),
-                    devices=device_count,
-                    first_seen=rows["first_seen"].min().to_pydatetime(),
-                    last_seen=rows["last_seen"].max().to_pydatetime(),
-                    operators_affected=affected or ([scope] if scope != BEST_OF_ALL else []),
-                    distance_to_covered_m=distance,
-                    # For now: size first, then evidence (devices). The areas issue puts
-                    # people affected first.
-                    priority=float(len(cells) + 0.1 * device_count),
-                )
+        zones += describe_zones(
+            scope, ids, components, dead=dead, devices=scope_devices,
+            dead_operators=dead_operators, nearest=nearest, resolution=resolution,
+        )  # fmt: skip
+    return zones
+
+
+def dead_operators_by_cell(decisions: pd.DataFrame) -> dict[int, list[str]]:
+    """Cell -> the operators whose decision (radio 'any') in it is dead."""
+    dead = decisions[
+        (decisions["status"] == "dead")
+        & (decisions["operator"] != BEST_OF_ALL)
+        & (decisions["radio"] == BEST_OF_ALL)
+    ]
+    return {
+        int(cell): sorted(ops)  # type: ignore[arg-type]
+        for cell, ops in dead.groupby("h3_cell")["operator"]
+    }
+
+
+def describe_zones(
+    scope: str,
+    ids: list[str],
+    components: list[list[str]],
+    *,
+    dead: pd.DataFrame,
+    devices: pd.DataFrame,
+    dead_operators: dict[int, list[str]],
+    nearest: NearestCovered,
+    resolution: int,
+) -> list[Zone]:
+    """Zones of one scope from their components and the evidence of their cells: ``dead``
+    holds the scope's decision rows (radio 'any') of at least the components' cells,
+    ``devices`` the scope's device sets (``h3_cell``, ``device``) of those cells. Each
+    number depends on the zone's own cells only (and the distance on the covered cells),
+    which is what lets the incremental path describe just the zones that changed."""
+    by_cell = dead.set_index(dead["h3_cell"].astype(np.int64))
+    # Devices per cell, indexed once: filtering the whole table per zone was quadratic.
+    devices_by_cell: dict[int, set[int]] = {
+        int(cell): set(found.tolist())  # type: ignore[arg-type]
+        for cell, found in devices.groupby("h3_cell")["device"]
+    }
+    zones = []
+    for zone_id, cells in zip(ids, components, strict=True):
+        ints = [h3.str_to_int(c) for c in cells]
+        rows = by_cell.loc[ints]
+        zone_devices: set[int] = set().union(*(devices_by_cell.get(c, set()) for c in ints))
+        affected = sorted({op for c in ints for op in dead_operators.get(c, [])})
+        device_count = len(zone_devices)
+        zones.append(
+            Zone(
+                id=zone_id,
+                operator=scope,
+                cells=cells,
+                resolution=resolution,
+                area_km2=float(sum(h3.cell_area(c, "km^2") for c in cells)),
+                outline=cells_to_outline(cells),
+                readings=int(rows["readings"].sum()),
+                devices=device_count,
+                first_seen=rows["first_seen"].min().to_pydatetime(),
+                last_seen=rows["last_seen"].max().to_pydatetime(),
+                operators_affected=affected or ([scope] if scope != BEST_OF_ALL else []),
+                distance_to_covered_m=nearest.distance_m(ints),
+                # For now: size first, then evidence (devices). The areas issue puts
+                # people affected first.
+                priority=float(len(cells) + 0.1 * device_count),
             )
+        )
     return zones

@@ -9,12 +9,26 @@ expressions spelt per database in ``service.store.sqlexpr``; both ask ``is_postg
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    any_,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 Bind = Session | Connection | Engine
 
@@ -45,3 +59,31 @@ def add_to_counters(
     stmt = upsert_insert(session, table).values(list(rows))
     increments = {c: table.c[c] + stmt.excluded[c] for c in rows[0] if c not in keys}
     session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=increments))
+
+
+def cells_in(
+    column: ColumnElement[int] | InstrumentedAttribute[int], cells: Iterable[int], *, dialect: str
+) -> ColumnElement[bool]:
+    """SQL: ``column`` is one of ``cells`` (H3 cells as integers), bound as one parameter
+    however many cells there are: one ``bigint[]`` (``= ANY``) on PostgreSQL, one JSON
+    array expanded by ``json_each`` on SQLite (an ``IN`` list binds a parameter per cell,
+    and SQLite caps their number). Both plan it as index lookups on the cell column."""
+    values = sorted({int(c) for c in cells})
+    if dialect == "postgresql":
+        return column == any_(literal(values, postgresql.ARRAY(BigInteger)))
+    expanded: Any = select(literal_column("value")).select_from(func.json_each(json.dumps(values)))
+    return column.in_(expanded)
+
+
+def unindexed(bind: Bind, column: Any) -> Any:
+    """``column`` for a condition that must not pick an index, beside ``cells_in``.
+
+    SQLite's planner, without statistics, prefers an index with three equality terms
+    (``operator``, ``radio``, ``resolution``) over the primary key on ``h3_cell IN (a
+    few thousand cells)``, and then scans a whole scope. A unary ``+`` takes a term out of
+    index selection (SQLite's documented hint); PostgreSQL plans from statistics and gets
+    the column as it is."""
+    if is_postgres(bind):
+        return column
+    expression = getattr(column, "expression", column)
+    return UnaryExpression(expression, operator=custom_op("+"), type_=expression.type)

@@ -275,6 +275,36 @@ class DeadZone(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DirtyCell(Base):
+    """Working cells whose statistics changed since the decisions were last made, per
+    operator and radio: written in the transaction that merges their readings, removed in
+    the one that stores the new decisions, so a crash between the two loses nothing (the
+    next run picks them up). A run removes only the rows up to the ``seq`` it read, so a
+    merge that runs beside it leaves its cells for the next run."""
+
+    __tablename__ = "dirty_cells"
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mcc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    mnc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    radio: Mapped[str] = mapped_column(String(4), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        BigInteger, comment="newest reading seq that changed it: a run clears only what it saw"
+    )
+
+
+class ZoneCell(Base):
+    """Which active dead zone holds a dead cell, per operator scope: the index that lets an
+    incremental run find the zones next to the cells that changed."""
+
+    __tablename__ = "zone_cells"
+    __table_args__ = (Index("ix_zone_cells_zone_id", "zone_id"),)
+
+    operator: Mapped[str] = mapped_column(String(7), primary_key=True, comment="452-04 or any")
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(32))
+
+
 class AggregationState(Base):
     """Watermarks of the jobs that follow the readings (``seq`` already merged)."""
 
@@ -294,6 +324,9 @@ class AggregationRun(Base):
     max_seq: Mapped[int] = mapped_column(BigInteger, comment="newest reading included")
     cells: Mapped[int] = mapped_column(Integer)
     zones: Mapped[int] = mapped_column(Integer)
+    scopes: Mapped[list[str] | None] = mapped_column(
+        JSON, nullable=True, comment="operator scopes an incremental run changed; null: all"
+    )
 
 
 class Site(Base):

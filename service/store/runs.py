@@ -13,3 +13,18 @@ def last_run(session: Session) -> AggregationRun | None:
     return session.scalars(
         select(AggregationRun).order_by(AggregationRun.id.desc()).limit(1)
     ).first()
+
+
+def scopes_changed_since(session: Session, run_id: int | None) -> set[str] | None:
+    """Operator scopes ('452-04'..., 'any') whose decisions the runs after ``run_id``
+    changed; None when one of them was a full run (or ``run_id`` is None): everything."""
+    if run_id is None:
+        return None
+    found: set[str] = set()
+    for (scopes,) in session.execute(
+        select(AggregationRun.scopes).where(AggregationRun.id > run_id)
+    ):
+        if scopes is None:
+            return None
+        found.update(scopes)
+    return found

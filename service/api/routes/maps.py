@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
+from sqlalchemy.orm import Session
 
 from domain.vocabulary import BEST_OF_ALL
 from maps import asset_dir, map_to_html
@@ -40,7 +42,7 @@ from service.publish.mapdata import (
     progress_page,
 )
 from service.store.database import session_scope
-from service.store.runs import last_run
+from service.store.runs import last_run, scopes_changed_since
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -56,18 +58,32 @@ Lang = Annotated[Literal["vi", "en"], Query(description="Page language.")]
 
 
 class PageCache:
-    """Rendered pages by (page, options), valid for one aggregation run and, for pages that
-    also show imported areas, one ``version`` of them (one page kept per key)."""
+    """Rendered pages by (page, options), kept across aggregation runs until a run changes
+    the decisions of an operator scope the page draws (``runs.scopes_changed_since``: an
+    incremental run names the scopes it touched, a full run touches all), and, for pages
+    that also show imported areas, while their ``version`` stays the same (one page kept per
+    key)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._run: int | None = None
         self._pages: dict[tuple[str, ...], tuple[str, str]] = {}
 
-    def get(self, run: int | None, key: tuple[str, ...], version: str = "") -> str | None:
+    def get(
+        self, run: int | None, key: tuple[str, ...], version: str = "",
+        changed: Callable[[int | None], set[str] | None] = lambda since: None,
+    ) -> str | None:  # fmt: skip
+        """The kept page, or None. ``changed(since)``: the scopes changed by the runs after
+        run ``since`` (None: all of them)."""
         with self._lock:
             if run != self._run:
-                self._run, self._pages = run, {}
+                scopes = changed(self._run) if self._run is not None else None
+                self._run = run
+                self._pages = {
+                    k: page
+                    for k, page in self._pages.items()
+                    if scopes is not None and not _page_scopes(k) & scopes
+                }
             kept = self._pages.get(key)
             return kept[1] if kept is not None and kept[0] == version else None
 
@@ -75,6 +91,24 @@ class PageCache:
         with self._lock:
             if run == self._run:
                 self._pages[key] = (version, page)
+
+
+def _page_scopes(key: tuple[str, ...]) -> set[str]:
+    """The operator scopes a page draws (``ALL_OPERATORS`` stands for every one)."""
+    kind, _lang, _radio, _sites, *operators = key
+    if kind == "progress":
+        return {BEST_OF_ALL}
+    if kind == "coverage" and not operators:
+        return {ALL_OPERATORS_SCOPE}
+    return set(operators) or {BEST_OF_ALL}
+
+
+ALL_OPERATORS_SCOPE = "*"  # a page of every operator: any change reaches it
+
+
+def _changed(session: Session, since: int | None) -> set[str] | None:
+    scopes = scopes_changed_since(session, since)
+    return None if scopes is None else scopes | ({ALL_OPERATORS_SCOPE} if scopes else set())
 
 
 def _cache(request: Request) -> PageCache:
@@ -102,7 +136,7 @@ def _render(
         key = (kind, lang, radio, str(sites), str(disclosure), *operators)
         # Only the pages that show areas or people pay for the fingerprint query.
         version = areas_fingerprint(session) if kind == "progress" or sites > 0 else ""
-        cached = _cache(request).get(run_id, key, version)
+        cached = _cache(request).get(run_id, key, version, lambda since: _changed(session, since))
         if cached is not None:
             return cached
         date = data_date(session)

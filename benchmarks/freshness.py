@@ -1,0 +1,152 @@
+"""Freshness: how long from a POST /v1/readings that changes a cell to that change in
+/v1/cells, with the server's background aggregation on.
+
+    .venv/bin/python -m benchmarks.freshness [--sizes 300000,3000000] [--backends sqlite]
+        [--interval 1] [--port 8101]
+
+For each size, readings are written straight into the store (``benchmarks.aggregate``'s
+synthetic province) and aggregated once, as a running service would have them. Then a real
+server (``deadzone serve`` on 127.0.0.1, ``DEADZONE_AGGREGATE_INTERVAL_S``) runs, and each
+trial posts 12 readings from 4 new phones at full strength into a cell that is not
+``covered`` yet, and polls ``GET /v1/cells`` on the cell's box every 50 ms until it says
+``covered``. The time includes the wait for the worker's next round (on average half the
+interval), the incremental run and the publication. The machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import h3
+import httpx
+import numpy as np
+
+from benchmarks.aggregate import SECRET, load, province_cells, synthetic_rows
+from benchmarks.scratch import scratch_database
+from service.jobs import run_aggregation
+from service.settings import Settings
+from service.store.database import make_engine, make_sessionmaker
+
+
+def cell_box(cell: int) -> str:
+    lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
+    d = 0.0005  # well inside the cell (edge 174 m at resolution 9)
+    return f"{lon - d},{lat - d},{lon + d},{lat + d}"
+
+
+def status_in(client: httpx.Client, cell: int) -> str | None:
+    body = client.get("/v1/cells", params={"bbox": cell_box(cell), "resolution": 9}).json()
+    wanted = h3.int_to_str(cell)
+    for feature in body.get("features", []):
+        if feature["properties"]["h3"] == wanted:
+            return str(feature["properties"]["status"])
+    return None
+
+
+def strong_readings(cell: int, trial: int) -> list[dict[str, object]]:
+    lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
+    now = datetime.now(UTC)
+    return [
+        {
+            "id": f"fresh-{trial}-{phone}-{k}",
+            "device": f"fresh-phone-{trial}-{phone}",
+            "observed_at": (now - timedelta(minutes=5 + k)).isoformat(),
+            "lat": lat,
+            "lon": lon,
+            "accuracy_m": 5.0,
+            "mcc": 452,
+            "mnc": 4,
+            "radio": "lte",
+            "signal_dbm": -70.0,
+        }  # fmt: skip
+        for phone in range(4)
+        for k in range(3)
+    ]
+
+
+def trials(base: str, cells: np.ndarray, rounds: int, seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
+    found = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for trial in range(rounds):
+            cell = int(rng.choice(cells))
+            while status_in(client, cell) == "covered":
+                cell = int(rng.choice(cells))
+            t0 = time.perf_counter()
+            client.post("/v1/readings", json={"readings": strong_readings(cell, trial)})
+            deadline = t0 + 120
+            while status_in(client, cell) != "covered":
+                if time.perf_counter() > deadline:
+                    raise RuntimeError(f"cell {h3.int_to_str(cell)} not covered after 120 s")
+                time.sleep(0.05)
+            found.append(time.perf_counter() - t0)
+    return found
+
+
+def run(backend: str, sizes: list[int], interval: float, port: int, workdir: Path) -> None:
+    with scratch_database(backend, workdir) as url:
+        settings = Settings(database_url=url, device_secret=SECRET, aggregate_interval_s=0)
+        engine = make_engine(settings)
+        sessions = make_sessionmaker(engine)
+        cells = province_cells()
+        stored = 0
+        for size in sizes:
+            load(sessions, synthetic_rows(size - stored, cells, 7 + size, stored))
+            stored = size
+            t0 = time.perf_counter()
+            run_aggregation(sessions, settings, full=True)
+            t_full = time.perf_counter() - t0
+            env = {
+                **os.environ, "DEADZONE_DATABASE_URL": url, "DEADZONE_DEVICE_SECRET": SECRET,
+                "DEADZONE_ENVIRONMENT": "development",
+                "DEADZONE_AGGREGATE_INTERVAL_S": str(interval),
+                "DEADZONE_SNAPSHOT_AFTER_AGGREGATION": "false",
+            }  # fmt: skip
+            server = subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            base = f"http://127.0.0.1:{port}"
+            try:
+                for _ in range(300):
+                    try:
+                        if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.2)
+                else:
+                    raise RuntimeError("server did not start")
+                found = trials(base, cells, 7, seed=size)
+            finally:
+                server.terminate()
+                server.wait(30)
+            print(f"[{backend}] {size:,} readings stored (full aggregate {t_full:.0f} s), "
+                  f"worker interval {interval:g} s")  # fmt: skip
+            print(f"  POST -> /v1/cells shows it: median {np.median(found):.2f} s, "
+                  f"max {max(found):.2f} s over {len(found)} trials (goal < 5 s)")  # fmt: skip
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="300000,3000000")
+    parser.add_argument("--backends", default="sqlite")
+    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--port", type=int, default=8101)
+    args = parser.parse_args()
+    sizes = [int(v) for v in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            run(backend, sizes, args.interval, args.port, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,578 @@
+"""The incremental path: decisions, roll-ups and dead zones recomputed only where the
+statistics changed, and in the neighbourhoods their rules look at.
+
+``merge_new_readings`` records every (cell, operator, radio) whose statistics it changed in
+``dirty_cells``, in the transaction of the merge. A run then, in one transaction:
+
+* **roll-ups**: rebuilds the parents of the dirty cells at each roll-up resolution from all
+  their children (``statistics.rollup_parents``);
+* **decisions** at each resolution: per radio and per operator for the dirty cells (each
+  depends on its own cell's statistics only), and the best of all operators for the cells
+  within ``dead_guard_rings`` of them, since the dead guard of a cell looks that far for an
+  operator's coverage; it reads the stored per-operator decisions of the rings around;
+* **zones**, per operator scope, at the working resolution: a dead zone's membership can
+  change only within reach of a cell whose status changed (one ring, two when unknown
+  gaps are bridged), so the zones holding a cell within that reach are taken apart and
+  their cells, with the newly dead ones, regrouped; zones holding a cell whose evidence
+  changed are described again; a zone's distance to signal changes only when a covered
+  cell nearer than it appears, or its nearest covered cell is lost. Ids follow the rule of
+  ``zones.assign_ids`` as if the whole scope had been recomputed;
+* removes the dirty rows it consumed.
+
+A crash anywhere leaves the dirty rows in place (the transaction rolls back), so the next
+run recomputes them. Moving the decision window (a new month, or other settings) is caught
+too: the cells with statistics in the months that entered or left the window become dirty,
+and a change of the decision rules makes the next run a full one. Village statuses and the
+progress figures read the decisions as they stand, so they follow without a step of their
+own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import hashlib
+import json
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import h3
+import numpy as np
+import pandas as pd
+from h3.api import basic_int as h3i
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from domain.radio import operator_code
+from domain.vocabulary import BEST_OF_ALL
+from service.engine.decisions import (
+    best_of_operators,
+    decide_cells,
+    load_operator_decisions,
+    window_start,
+    with_centres,
+)
+from service.engine.results import store_decisions
+from service.engine.statistics import h3_resolution_of, rollup_parents
+from service.engine.zones import (
+    EARTH_RADIUS_M,
+    NearestCovered,
+    Zone,
+    assign_ids,
+    connected_components,
+    describe_zones,
+)
+from service.settings import Settings
+from service.store.dialect import cells_in, dialect_name, unindexed, upsert_insert
+from service.store.models import (
+    AggregationState,
+    CellDevice,
+    CellStat,
+    CellStatus,
+    DeadZone,
+    DirtyCell,
+    ZoneCell,
+)
+from service.store.runs import last_run
+
+WINDOW_STATE = "decision_window"  # aggregation_state: month index of the window's start
+RULES_STATE = "decision_rules"  # aggregation_state: fingerprint of the rules in force
+
+_DIRTY_KEYS = select(
+    DirtyCell.h3_cell, DirtyCell.mcc, DirtyCell.mnc, DirtyCell.radio, DirtyCell.seq
+)
+
+ZoneHook = Callable[[Session, list[Zone]], None]
+ZoneWriter = Callable[[Session, list[Zone]], None]
+
+# Settings that shape decisions, roll-ups or zones: a change makes the next run a full one.
+_RULE_SETTINGS = (
+    "h3_resolution", "rollup_resolutions", "window_months", "min_readings", "min_devices",
+    "min_devices_dead", "min_days", "min_dead_confidence", "dead_guard_rings",
+    "bridge_unknown_gaps", "bars_gsm", "bars_umts", "bars_lte", "bars_nr",
+    "downweight_accuracy_m",
+)  # fmt: skip
+
+
+def rules_fingerprint(settings: Settings) -> int:
+    """A 63-bit fingerprint of the settings the decisions depend on."""
+    values = {name: getattr(settings, name, None) for name in _RULE_SETTINGS}
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _state(session: Session, name: str) -> int | None:
+    value = session.scalar(select(AggregationState.last_seq).where(AggregationState.name == name))
+    return None if value is None else int(value)
+
+
+def _set_state(session: Session, name: str, value: int) -> None:
+    row = session.get(AggregationState, name)
+    if row is None:
+        session.add(AggregationState(name=name, last_seq=value))
+    else:
+        row.last_seq = value
+    session.flush()
+
+
+def can_run_incrementally(session: Session, settings: Settings) -> bool:
+    """Whether the stored decisions are a base the dirty cells can be applied to: a run
+    happened, under the same rules, and the zone index exists (not the case right after
+    the upgrade that added it)."""
+    if last_run(session) is None or _state(session, RULES_STATE) != rules_fingerprint(settings):
+        return False
+    has_zones = session.scalar(select(DeadZone.id).where(DeadZone.active.is_(True)).limit(1))
+    indexed = session.scalar(select(ZoneCell.zone_id).limit(1))
+    return has_zones is None or indexed is not None
+
+
+def record_decision_state(session: Session, settings: Settings, *, now: datetime) -> None:
+    """Remember the window and rules the stored decisions were made with."""
+    _set_state(session, WINDOW_STATE, _month_index(window_start(now, settings.window_months)))
+    _set_state(session, RULES_STATE, rules_fingerprint(settings))
+
+
+def clear_dirty(session: Session, *, up_to: int) -> None:
+    """After a full run over the readings up to seq ``up_to`` every cell is decided afresh
+    (cells a merge beside it dirtied later stay)."""
+    session.execute(delete(DirtyCell).where(DirtyCell.seq <= up_to))
+
+
+def _mark_window_moves(session: Session, settings: Settings, *, now: datetime) -> None:
+    """Cells with statistics in the months that entered or left the decision window since
+    the last run become dirty (once a month, a month's cells)."""
+    before = _state(session, WINDOW_STATE)
+    start = window_start(now, settings.window_months)
+    if before is None or before == _month_index(start):
+        return
+    earlier = date(before // 12, before % 12 + 1, 1)
+    low, high = min(earlier, start), max(earlier, start)
+    s = CellStat
+    moved = (
+        select(s.h3_cell, s.mcc, s.mnc, s.radio)
+        .where(s.resolution == settings.h3_resolution, s.bucket >= low, s.bucket < high)
+        .distinct()
+    )
+    fresh = [dict(zip(("h3_cell", "mcc", "mnc", "radio"), row, strict=True)) | {"seq": 0}
+             for row in session.execute(moved)]  # fmt: skip
+    if fresh:
+        session.execute(upsert_insert(session, DirtyCell.__table__).on_conflict_do_nothing(), fresh)
+
+
+@dataclass
+class IncrementalResult:
+    """What an incremental run touched."""
+
+    dirty_cells: int = 0
+    decided_cells: dict[int, int] = field(default_factory=dict)
+    status_changes: dict[str, int] = field(default_factory=dict)
+    zones_rewritten: int = 0
+    scopes_changed: set[str] = field(default_factory=set)
+    """Operator scopes whose decisions were recomputed ('any' whenever anything was)."""
+
+
+def _disk(cells: Iterable[int], rings: int) -> set[int]:
+    if rings <= 0:
+        return set(cells)
+    return {n for c in cells for n in h3i.grid_disk(c, rings)}
+
+
+def decide_incrementally(
+    session: Session,
+    settings: Settings,
+    *,
+    now: datetime,
+    annotate_zones: ZoneHook | None,
+    write_zones: ZoneWriter,
+) -> IncrementalResult:
+    """Apply the dirty cells (module doc). ``write_zones`` stores zones (keeping their ids'
+    states), as the full path does."""
+    _mark_window_moves(session, settings, now=now)
+    dirty: list[tuple[int, int, int, str]] = []
+    seen = 0
+    for cell, mcc, mnc, radio, seq in session.execute(_DIRTY_KEYS):
+        dirty.append((int(cell), int(mcc), int(mnc), str(radio)))
+        seen = max(seen, int(seq))
+    result = IncrementalResult(dirty_cells=len(dirty))
+    if not dirty:
+        record_decision_state(session, settings, now=now)
+        return result
+    base = settings.h3_resolution
+    cells = {int(row[0]) for row in dirty}
+    parents = {
+        res: {h3i.cell_to_parent(c, res) for c in cells} for res in settings.rollup_resolutions
+    }
+    rollup_parents(session, settings, parents)
+    changes: dict[str, set[int]] = {}
+    refreshed: dict[str, set[int]] = {}
+    old: dict[tuple[int, str], str] = {}
+    new: dict[tuple[int, str], str] = {}
+    for res, these in [(base, cells), *parents.items()]:
+        before, after = _decide(session, settings, resolution=res, cells=these, now=now)
+        result.decided_cells[res] = len(these)
+        if res == base:
+            old, new = before, after
+            for cell, scope in after:
+                refreshed.setdefault(scope, set()).add(cell)
+            for key in before.keys() | after.keys():
+                if before.get(key) != after.get(key):
+                    changes.setdefault(key[1], set()).add(key[0])
+    result.status_changes = {scope: len(c) for scope, c in changes.items()}
+    for scope in sorted(changes.keys() | refreshed.keys()):
+        touched = _update_scope_zones(
+            session, settings, scope=scope, changed=changes.get(scope, set()),
+            refreshed=refreshed.get(scope, set()), old=old, new=new, now=now,
+            annotate_zones=annotate_zones, write_zones=write_zones,
+        )  # fmt: skip
+        result.zones_rewritten += touched
+    # Every scope whose rows were recomputed (figures may move without a status change).
+    result.scopes_changed = {operator_code(mcc, mnc) for _, mcc, mnc, _ in dirty} | {BEST_OF_ALL}
+    # Only what this run read: a merge committed meanwhile raised its rows' seq above.
+    session.execute(delete(DirtyCell).where(DirtyCell.seq <= seen))
+    record_decision_state(session, settings, now=now)
+    return result
+
+
+def _decide(
+    session: Session, settings: Settings, *, resolution: int, cells: set[int], now: datetime
+) -> tuple[dict[tuple[int, str], str], dict[tuple[int, str], str]]:
+    """Recompute the decisions of ``cells`` and the best of all operators where it may
+    move; return the statuses (radio 'any') before and after, by (cell, scope).
+
+    Around ``cells`` the per-operator decisions stand, so a neighbour's best of all can
+    only move through the dead guard: only neighbours whose best is dead or unknown (a
+    guarded dead) within ``dead_guard_rings`` are decided again, and the guard reads the
+    covered decisions within those rings of the dead ones."""
+    dialect = dialect_name(session)
+    u = functools.partial(unindexed, session)
+    rings = settings.dead_guard_rings
+    per_cell, _ = decide_cells(session, settings, resolution=resolution, now=now, cells=cells)
+    c = CellStatus
+    before: dict[tuple[int, str], str] = {}
+    for cell, scope, status in session.execute(
+        select(c.h3_cell, c.operator, c.status).where(
+            u(c.resolution) == resolution, u(c.radio) == BEST_OF_ALL,
+            cells_in(c.h3_cell, cells, dialect=dialect),
+        )
+    ):  # fmt: skip
+        before[(int(cell), scope)] = status
+    suspects: set[int] = set()
+    if rings > 0:
+        for cell, status in session.execute(
+            select(c.h3_cell, c.status).where(
+                u(c.resolution) == resolution, u(c.radio) == BEST_OF_ALL,
+                u(c.operator) == BEST_OF_ALL, c.status.in_(("dead", "unknown")),
+                cells_in(c.h3_cell, _disk(cells, rings) - cells, dialect=dialect),
+            )
+        ):  # fmt: skip
+            before[(int(cell), BEST_OF_ALL)] = status
+            suspects.add(int(cell))
+    per_operator = per_cell[per_cell["radio"] == BEST_OF_ALL]
+    if suspects:
+        stored = load_operator_decisions(session, resolution=resolution, cells=suspects)
+        per_operator = pd.concat([per_operator, stored], ignore_index=True)
+    covered = None
+    if rings > 0:
+        fresh = per_operator[per_operator["status"] == "covered"][["h3_cell", "operator"]]
+        pre = best_of_operators(per_operator)
+        dead = pre.loc[pre["status"] == "dead", "h3_cell"].astype(np.int64).tolist()
+        around = _disk(dead, rings) - cells - suspects
+        found = pd.DataFrame(
+            session.execute(
+                select(c.h3_cell, c.operator).where(
+                    u(c.resolution) == resolution, u(c.radio) == BEST_OF_ALL,
+                    u(c.operator) != BEST_OF_ALL, c.status == "covered",
+                    cells_in(c.h3_cell, around, dialect=dialect),
+                )
+            ).all() if around else [],
+            columns=["h3_cell", "operator"],
+        )  # fmt: skip
+        covered = pd.concat([fresh, found.astype({"h3_cell": np.int64})], ignore_index=True)
+    best = best_of_operators(per_operator, guard_rings=rings, covered=covered)
+    rows = with_centres(pd.concat([per_cell, best], ignore_index=True), resolution)
+    session.execute(
+        delete(c).where(u(c.resolution) == resolution, cells_in(c.h3_cell, cells, dialect=dialect))
+    )
+    if suspects:
+        session.execute(
+            delete(c).where(
+                u(c.resolution) == resolution, u(c.operator) == BEST_OF_ALL,
+                cells_in(c.h3_cell, suspects, dialect=dialect),
+            )
+        )  # fmt: skip
+    store_decisions(session, rows)
+    overall = rows[rows["radio"] == BEST_OF_ALL]
+    after = {
+        (int(cell), str(scope)): str(status)
+        for cell, scope, status in zip(
+            overall["h3_cell"], overall["operator"], overall["status"], strict=True
+        )
+    }
+    return before, after
+
+
+def _update_scope_zones(
+    session: Session,
+    settings: Settings,
+    *,
+    scope: str,
+    changed: set[int],
+    refreshed: set[int],
+    old: dict[tuple[int, str], str],
+    new: dict[tuple[int, str], str],
+    now: datetime,
+    annotate_zones: ZoneHook | None,
+    write_zones: ZoneWriter,
+) -> int:
+    """Regroup and describe the zones of one scope near the changes (module doc); return
+    how many zones were written."""
+    dialect = dialect_name(session)
+    u = functools.partial(unindexed, session)
+    zc = ZoneCell
+    reach = 2 if settings.bridge_unknown_gaps else 1
+    touched = _disk(changed, reach) | refreshed
+    hit = set(
+        session.scalars(
+            select(zc.zone_id)
+            .where(zc.operator == scope, cells_in(zc.h3_cell, touched, dialect=dialect))
+            .distinct()
+        )
+    )
+    gained = {c for c in changed if new.get((c, scope)) == "covered"}
+    lost = {c for c in changed if old.get((c, scope)) == "covered"}
+    if gained or lost:
+        hit |= _zones_nearer_to_signal(session, scope=scope, gained=gained, lost=lost, hit=hit)
+    previous: dict[str, list[int]] = {}
+    if hit:
+        for zone_id, cell in session.execute(
+            select(zc.zone_id, zc.h3_cell).where(zc.zone_id.in_(sorted(hit)))
+        ):
+            previous.setdefault(zone_id, []).append(int(cell))
+    candidates = {c for cells in previous.values() for c in cells} | changed
+    if not candidates:
+        return 0
+    c = CellStatus
+    base = settings.h3_resolution
+    scope_rows = pd.DataFrame(
+        session.execute(
+            select(c.h3_cell, c.status, c.readings, c.first_seen, c.last_seen).where(
+                u(c.operator) == scope, u(c.radio) == BEST_OF_ALL, u(c.resolution) == base,
+                cells_in(c.h3_cell, candidates, dialect=dialect),
+            )
+        ).all(),
+        columns=["h3_cell", "status", "readings", "first_seen", "last_seen"],
+    )  # fmt: skip
+    dead = scope_rows[scope_rows["status"] == "dead"].copy()
+    dead["h3_cell"] = dead["h3_cell"].astype(np.int64)
+    for name in ("first_seen", "last_seen"):
+        dead[name] = pd.to_datetime(dead[name], utc=True)
+    dead_cells = [int(x) for x in dead["h3_cell"]]
+    bridge = None
+    if settings.bridge_unknown_gaps and dead_cells:
+        around = _disk(dead_cells, 1) - set(dead_cells)
+        bridge = {
+            h3.int_to_str(int(cell))
+            for cell in session.scalars(
+                select(c.h3_cell).where(
+                    u(c.operator) == scope, u(c.radio) == BEST_OF_ALL, u(c.resolution) == base,
+                    c.status == "unknown", cells_in(c.h3_cell, around, dialect=dialect),
+                )
+            )
+        }  # fmt: skip
+    components = connected_components((h3.int_to_str(x) for x in dead_cells), bridge=bridge)
+    previous_str = {z: sorted(h3.int_to_str(x) for x in cells) for z, cells in previous.items()}
+    held, position = _outside_ids(session, scope=scope, components=components, hit=hit)
+    ids = assign_ids(components, previous_str, scope, held=held, position=position)
+    zones = describe_zones(
+        scope, ids, components, dead=dead,
+        devices=_zone_devices(session, settings, scope=scope, cells=dead_cells, now=now),
+        dead_operators=_dead_operators(session, base, scope, dead_cells),
+        nearest=_CoveredNearby(session, scope=scope, resolution=base),
+        resolution=base,
+    )  # fmt: skip
+    if annotate_zones is not None:
+        annotate_zones(session, zones)
+    gone = sorted(hit - set(ids))
+    if gone:
+        session.execute(
+            update(DeadZone).where(DeadZone.id.in_(gone)).values(active=False, rank=None)
+        )
+    if hit:
+        session.execute(delete(zc).where(zc.zone_id.in_(sorted(hit))))
+    write_zones(session, zones)
+    rank_zones(session, scope)
+    return len(zones) + len(gone)
+
+
+class _CoveredNearby(NearestCovered):
+    """``NearestCovered`` over a scope's covered cells, read from the store around each
+    zone instead of all at once: the covered cells in a box ``margin`` metres around the
+    zone (the decisions' lat/lon index), widened fourfold until the nearest one found lies
+    within the margin, so that no cell outside the box can be nearer. The same distance as
+    over all the scope's covered cells, at the cost of the zone's neighbourhood."""
+
+    FIRST_MARGIN_M = 2_000.0
+    LAST_MARGIN_M = 512_000.0  # beyond it, all of them (a province is ~300 km across)
+
+    def __init__(self, session: Session, *, scope: str, resolution: int) -> None:
+        super().__init__(())
+        self.session, self.scope, self.resolution = session, scope, resolution
+
+    def distance_m(self, cells: Sequence[int]) -> float | None:
+        latlng = np.array([h3i.cell_to_latlng(int(c)) for c in cells]).reshape(-1, 2)
+        margin = self.FIRST_MARGIN_M
+        while margin <= self.LAST_MARGIN_M:
+            dlat = np.degrees(margin / EARTH_RADIUS_M)
+            top = min(float(np.abs(latlng[:, 0]).max()) + dlat, 89.0)
+            dlon = dlat / np.cos(np.radians(top)) * 1.01
+            found = NearestCovered(self._covered(
+                float(latlng[:, 0].min() - dlat), float(latlng[:, 0].max() + dlat),
+                float(latlng[:, 1].min() - dlon), float(latlng[:, 1].max() + dlon),
+            )).distance_m(cells)  # fmt: skip
+            if found is not None and found <= margin:
+                return found
+            margin *= 4
+        return NearestCovered(self._covered()).distance_m(cells)
+
+    def _covered(self, *box: float) -> list[int]:
+        c = CellStatus
+        query = select(c.h3_cell).where(
+            c.operator == self.scope, c.radio == BEST_OF_ALL, c.resolution == self.resolution,
+            c.status == "covered",
+        )  # fmt: skip
+        if box:
+            south, north, west, east = box
+            query = query.where(c.lat.between(south, north), c.lon.between(west, east))
+        return [int(x) for x in self.session.scalars(query)]
+
+
+def _zones_nearer_to_signal(
+    session: Session, *, scope: str, gained: set[int], lost: set[int], hit: set[str]
+) -> set[str]:
+    """Zones (not yet hit) whose distance to the nearest covered cell changes: a gained
+    covered cell nearer than their distance, or a lost one at it (their nearest)."""
+    zc = ZoneCell
+    cells_of: dict[str, list[int]] = {}
+    for zone_id, cell in session.execute(
+        select(zc.zone_id, zc.h3_cell).where(zc.operator == scope)
+    ):
+        if zone_id not in hit:
+            cells_of.setdefault(zone_id, []).append(int(cell))
+    if not cells_of:
+        return set()
+    distance = dict(
+        session.execute(
+            select(DeadZone.id, DeadZone.distance_to_covered_m).where(
+                DeadZone.active.is_(True), DeadZone.operator == scope
+            )
+        ).all()
+    )
+    to_gained, to_lost = NearestCovered(gained), NearestCovered(lost)
+    found = set()
+    for zone_id, cells in cells_of.items():
+        known = distance.get(zone_id)
+        if lost and known is not None:
+            d = to_lost.distance_m(cells)
+            if d is not None and d <= known:
+                found.add(zone_id)
+                continue
+        if gained:
+            d = to_gained.distance_m(cells)
+            if d is not None and (known is None or d < known):
+                found.add(zone_id)
+    return found
+
+
+def _outside_ids(
+    session: Session, *, scope: str, components: list[list[str]], hit: set[str]
+) -> tuple[set[str], Callable[[int, list[str]], int] | None]:
+    """Ids of the scope's zones left untouched that a new component's default id would
+    collide with, and (only then) each component's index among all the scope's."""
+    defaults = sorted({f"dz-{scope}-{cells[0]}" for cells in components})
+    held = (
+        set(
+            session.scalars(
+                select(DeadZone.id).where(
+                    DeadZone.active.is_(True), DeadZone.operator == scope, DeadZone.id.in_(defaults)
+                )
+            )
+        )
+        - hit
+    )
+    if not held:
+        return held, None
+    zc = ZoneCell
+    firsts = sorted(
+        int(first)
+        for zone_id, first in session.execute(
+            select(zc.zone_id, func.min(zc.h3_cell))
+            .where(zc.operator == scope)
+            .group_by(zc.zone_id)
+        )
+        if zone_id not in hit
+    )
+
+    def position(index: int, cells: list[str]) -> int:
+        return index + bisect.bisect_left(firsts, h3.str_to_int(cells[0]))
+
+    return held, position
+
+
+def _zone_devices(
+    session: Session, settings: Settings, *, scope: str, cells: Collection[int], now: datetime
+) -> pd.DataFrame:
+    """Device sets (``h3_cell``, ``device``) of ``cells`` within the decision window, of
+    the scope's operator (all operators for 'any')."""
+    d = CellDevice
+    query = select(d.h3_cell, d.device_hash).where(
+        h3_resolution_of(d.h3_cell) == settings.h3_resolution,
+        d.bucket >= window_start(now, settings.window_months),
+        cells_in(d.h3_cell, cells, dialect=dialect_name(session)),
+    )
+    if scope != BEST_OF_ALL:
+        mcc, mnc = scope.split("-")
+        query = query.where(d.mcc == int(mcc), d.mnc == int(mnc))
+    frame = pd.DataFrame(session.execute(query).all(), columns=["h3_cell", "device_hash"])
+    frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
+    frame["device"] = pd.factorize(frame["device_hash"])[0].astype(np.int64)
+    return frame.drop(columns="device_hash")
+
+
+def _dead_operators(
+    session: Session, resolution: int, scope: str, cells: Collection[int]
+) -> dict[int, list[str]]:
+    if scope != BEST_OF_ALL or not cells:
+        return {}
+    u = functools.partial(unindexed, session)
+    c = CellStatus
+    found: dict[int, list[str]] = {}
+    for cell, operator in session.execute(
+        select(c.h3_cell, c.operator)
+        .where(
+            u(c.resolution) == resolution, u(c.radio) == BEST_OF_ALL,
+            u(c.operator) != BEST_OF_ALL, c.status == "dead",
+            cells_in(c.h3_cell, cells, dialect=dialect_name(session)),
+        )
+        .order_by(c.h3_cell, c.operator)
+    ):  # fmt: skip
+        found.setdefault(int(cell), []).append(operator)
+    return found
+
+
+def rank_zones(session: Session, scope: str) -> None:
+    """Number the scope's active zones by priority (highest first; ties by id), writing
+    only the ranks that moved."""
+    rows = session.execute(
+        select(DeadZone.id, DeadZone.priority, DeadZone.rank).where(
+            DeadZone.active.is_(True), DeadZone.operator == scope
+        )
+    ).all()
+    ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
+    for rank, (zone_id, _, known) in enumerate(ordered, start=1):
+        if known != rank:
+            session.execute(update(DeadZone).where(DeadZone.id == zone_id).values(rank=rank))

@@ -105,6 +105,14 @@ def read_areas(
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises its own DataSourceError, OSError...
         raise AreaFileError(f"cannot read {path.name}: {exc}", field="file") from None
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
+        # pyogrio reads a CSV (or any table) as a plain DataFrame: say what the command wants.
+        raise AreaFileError(
+            f"{path.name} has no geometries: import-areas reads communes (polygons) and "
+            f"villages (points) from GeoJSON, GeoPackage or Shapefile; readings in CSV go to "
+            f"`deadzone import`",
+            field="file",
+        )
     columns = _columns(frame)
     frame, reprojected = to_wgs84(frame, path.name)
     chosen = _kind_of(frame, columns, kind, path.name)

@@ -25,7 +25,7 @@ from service.cli import (
     mapping,
     serve,
 )
-from service.cli.context import console
+from service.cli.context import FLAG, console
 from service.errors import DeadzoneError
 
 app = typer.Typer(help="deadzone: mobile-coverage dead-zone mapping.", no_args_is_help=True)
@@ -57,7 +57,10 @@ DEBUG_FLAG = "--debug"
 @app.callback()
 def _root(
     debug: Annotated[
-        bool, typer.Option(DEBUG_FLAG, help="Show the full traceback when a command fails.")
+        bool,
+        typer.Option(
+            DEBUG_FLAG, help="Show the full traceback when a command fails.", metavar=FLAG
+        ),
     ] = False,
 ) -> None:
     """deadzone: mobile-coverage dead-zone mapping."""

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from service.cli.context import (
+    FLAG,
     DatabaseOpt,
     StepBars,
     console,
@@ -19,7 +20,10 @@ from service.cli.context import (
 
 def aggregate(
     rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Recompute all statistics from the raw readings.")
+        bool,
+        typer.Option(
+            "--rebuild", help="Recompute all statistics from the raw readings.", metavar=FLAG
+        ),
     ] = False,
     dask: Annotated[
         str | None,

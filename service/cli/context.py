@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 console = Console()
 
+# typer 0.29 shows "<bool>" beside a flag as if it took a value; an empty metavar hides it.
+FLAG = ""
 DatabaseOpt = Annotated[
     str | None,
     typer.Option("--database-url", help="Override DEADZONE_DATABASE_URL for this command."),
@@ -39,21 +41,63 @@ ReportOpt = Annotated[
 
 
 def load_settings(database_url: str | None = None) -> Settings:
-    """Settings from the environment, with command-line overrides."""
+    """Settings from the environment, with command-line overrides. A wrong value ends the
+    command with one line naming its variable (``problems.settings_problem``)."""
+    from pydantic import ValidationError
+
+    from service.cli.problems import settings_problem
+
     overrides = {"database_url": database_url} if database_url else {}
-    return Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        fail(settings_problem(exc).message)
 
 
 @contextmanager
-def open_engine(settings: Settings, *, migrate: bool) -> Iterator[Engine]:
-    """An engine on the configured database, disposed when the command is done. Commands
-    that write pass ``migrate=True``: the database is created or upgraded to the newest
-    schema first."""
+def open_engine(
+    settings: Settings,
+    *,
+    migrate: bool,
+    create: bool = False,
+    create_database: bool = False,
+    maintenance: bool = False,
+) -> Iterator[Engine]:
+    """An engine on the configured database, disposed when the command is done.
+
+    The database must exist and hold deadzone's tables; only ``create=True`` (``deadzone db
+    upgrade``) makes them, and a SQLite file; ``create_database=True`` (its ``--create``) also
+    a missing PostgreSQL database; ``maintenance=True`` allows PostgreSQL's ``postgres``.
+    Commands that write pass ``migrate=True``: an older schema is upgraded first. Each
+    refusal is one or two lines with what to do (``service.cli.problems``)."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from service.cli import problems
+    from service.errors import ConfigurationError
     from service.store.database import make_engine
     from service.store.schema import upgrade_database
 
+    url = make_url(settings.database_url)
     engine = make_engine(settings)
     try:
+        try:
+            if url.get_backend_name() == "sqlite":
+                problems.check_sqlite_file(url, create=create)
+            else:
+                problems.check_not_maintenance(url, allowed=maintenance or not create)
+            try:
+                with engine.connect():
+                    pass
+            except OperationalError as exc:
+                if not (create_database and "does not exist" in str(exc)):
+                    raise problems.connection_problem(url, exc, creating_offered=create) from None
+                problems.create_postgres_database(url)
+                console.print(f"created PostgreSQL database {problems.where(url)}")
+            if not create:
+                problems.check_has_schema(engine)
+        except ConfigurationError as exc:
+            fail(exc.message)
         if migrate:
             upgrade_database(engine)
         yield engine

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from service.cli.context import (
+    FLAG,
     DatabaseOpt,
     ReportOpt,
     byte_progress,
@@ -35,8 +36,13 @@ def ingest_file(
     settings = load_settings(database_url)
     try:
         payload = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        fail(f"cannot read {path}: {exc}")
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+    except orjson.JSONDecodeError as exc:
+        fail(
+            f"{path.name} is not JSON ({exc}): `deadzone ingest` reads canonical readings as "
+            f'{{"readings": [...]}}; for CSV and other exports use `deadzone import {path}`'
+        )
     items = payload.get("readings") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         fail(f'{path}: expected {{"readings": [...]}} or a JSON array')
@@ -74,7 +80,9 @@ def import_command(
     all_or_nothing: Annotated[
         bool,
         typer.Option(
-            "--all-or-nothing", help="One transaction: store nothing if any row is refused."
+            "--all-or-nothing",
+            help="One transaction: store nothing if any row is refused.",
+            metavar=FLAG,
         ),
     ] = False,
     database_url: DatabaseOpt = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -38,7 +38,7 @@ def map_command(
             "circles on the dead-zone map; 0: none.",
         ),
     ] = 0,
-    lang: Annotated[str, typer.Option(help="Page language: vi or en.")] = "vi",
+    lang: Annotated[Literal["vi", "en"], typer.Option(help="Page language.")] = "vi",
     database_url: DatabaseOpt = None,
 ) -> None:
     """Write the coverage, dead-zone and/or progress map as self-contained HTML (opens

@@ -9,6 +9,7 @@ import typer
 
 from service.cli.context import (
     DEFAULT_DEMO_OUT,
+    FLAG,
     DatabaseOpt,
     DemoOutOpt,
     console,
@@ -17,6 +18,24 @@ from service.cli.context import (
     open_engine,
 )
 from service.errors import ConfigurationError
+
+
+def refuse_port_in_use(host: str, port: int) -> None:
+    """One line instead of uvicorn's "[Errno 98]" when another server holds the port."""
+    import errno
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(
+                    f"port {port} on {host} is already in use (another deadzone serve?): "
+                    f"choose another with --port, e.g. --port {port + 1}"
+                )
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 def serve(
@@ -31,7 +50,10 @@ def serve(
     ] = 1,
     database_url: DatabaseOpt = None,
     demo: Annotated[
-        bool, typer.Option("--demo", help="Serve the database of `deadzone demo` in --out.")
+        bool,
+        typer.Option(
+            "--demo", help="Serve the database of `deadzone demo` in --out.", metavar=FLAG
+        ),
     ] = False,
     out: DemoOutOpt = DEFAULT_DEMO_OUT,
 ) -> None:
@@ -51,6 +73,7 @@ def serve(
         fail(exc.message)
     with open_engine(settings, migrate=True):
         pass
+    refuse_port_in_use(host, port)
     if demo:
         base = f"http://{host}:{port}"
         console.print(f"demo pages: {base}/progress  {base}/plan  {base}/report")

@@ -1,0 +1,85 @@
+"""Every command the README shows in a ``sh`` block works as typed on a fresh folder, in the
+README's order, with the installed ``deadzone`` standing for ``.venv/bin/deadzone``.
+
+Left out, each for a stated reason (``SKIPPED``): ``make`` and ``bash scripts/...`` install
+packages and run this very suite; ``serve`` runs until stopped (its start-up refusals are
+tested in ``tests/test_cli_errors.py``); ``demo --size province`` takes about 11 minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+DEADZONE = Path(sys.executable).with_name("deadzone")
+SKIPPED = {
+    "make": "installs packages / runs the whole suite",
+    "bash": "installs system packages as root",
+    "serve": "runs until stopped",
+    "--size province": "takes about 11 minutes",
+}
+TIMEOUT_S = 600  # per command; the small demo takes 15-70 s on a loaded 2-core machine
+
+
+def readme_commands() -> list[list[str]]:
+    """The commands of the README's ``sh`` blocks, comments stripped, in order."""
+    text = README.read_text(encoding="utf-8")
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            words = shlex.split(line, comments=True)
+            if words:
+                commands.append(words)
+    return commands
+
+
+def skip_reason(words: list[str]) -> str | None:
+    line = " ".join(words)
+    for marker, reason in SKIPPED.items():
+        if words[0] == marker or f" {marker}" in f" {line}":
+            return reason
+    return None
+
+
+def test_readme_shows_the_commands_this_test_runs() -> None:
+    commands = readme_commands()
+    run = [c for c in commands if skip_reason(c) is None]
+    assert ["export", "DEADZONE_DATABASE_URL=sqlite:///deadzone-out/demo.sqlite"] in run
+    assert [".venv/bin/deadzone", "zones", "--operator", "452-04"] in run
+    assert [".venv/bin/deadzone", "demo"] in run
+
+
+@pytest.mark.slow
+def test_every_readme_command_works_as_typed(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEADZONE_")}
+    env["COLUMNS"] = "200"
+    ran = []
+    for words in readme_commands():
+        if skip_reason(words) is not None:
+            continue
+        if words[0] == "export":
+            name, _, value = words[1].partition("=")
+            env[name] = value
+            continue
+        assert words[0] == ".venv/bin/deadzone", f"README command not runnable here: {words}"
+        argv = [str(DEADZONE), *words[1:]]
+        done = subprocess.run(
+            argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
+        )
+        shown = " ".join(words)
+        assert done.returncode == 0, (
+            f"`{shown}` exited {done.returncode}:\n{done.stdout}{done.stderr}"
+        )
+        assert "Traceback" not in done.stdout + done.stderr, shown
+        ran.append((words, done.stdout))
+    zones = next(out for words, out in ran if words[1:2] == ["zones"])
+    assert "Dead zones (452-04)" in zones and "┃ rank" in zones  # a table, not an error
+    assert (tmp_path / "c.html").exists() and (tmp_path / "z.html").exists()
+    assert not (tmp_path / "deadzone.sqlite").exists()  # nothing created behind the user

@@ -83,7 +83,8 @@ READING_SCHEMA: dict[str, Any] = {
     "device_hi": pl.Int64,
     "device_lo": pl.Int64,
 }
-DEFAULT_CHUNK_ROWS = 1_000_000  # about 100 MB of raw readings in memory at once
+DEFAULT_CHUNK_ROWS = 1_000_000  # 104 MB of binary COPY rows in memory at once
+SQLITE_CHUNK_ROWS = 200_000
 _DAY_BITS = pl.Series([1 << d for d in range(31)], dtype=pl.Int64)
 
 Progress = Callable[[str, int, int], None]
@@ -323,6 +324,9 @@ def sqlite_chunks(
 ) -> Iterator[pl.DataFrame]:
     """Readings matching ``where`` from SQLite, in frames of at most ``chunk_rows``,
     read in the caller's transaction."""
+    # A reading fetched as a Python tuple costs some 600 bytes before it becomes columns
+    # (measured: +779 MB at a million), so SQLite reads in smaller chunks than COPY.
+    chunk_rows = min(chunk_rows, SQLITE_CHUNK_ROWS)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(_SQLITE_SELECT.format(where=where))

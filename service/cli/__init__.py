@@ -32,6 +32,7 @@ app = typer.Typer(help="deadzone: mobile-coverage dead-zone mapping.", no_args_i
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 db_app.command("upgrade")(db.db_upgrade)
+db_app.command("partitions")(db.db_partitions)
 export_app = typer.Typer(help="Archives of stored data.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 export_app.command("readings")(export.export_readings)

@@ -46,11 +46,25 @@ _PG_TYPES = (
     "text", "int8",
 )  # fmt: skip
 _COLS = ", ".join(READING_COLUMNS)
-_ON_CONFLICT = "ON CONFLICT (device_hash, reading_id) DO NOTHING"
+_ON_CONFLICT = "ON CONFLICT (device_hash, reading_id) DO NOTHING"  # SQLite: one table
+# PostgreSQL: readings are partitioned by month, and a unique constraint there must include
+# the partition key, so the (device, id) rule lives in the unpartitioned ``reading_keys``
+# (service.store.partitions says why). One statement claims the keys and inserts the rows
+# whose key was new; ``ord`` keeps the first of two copies in one batch, as before.
 _STAGE_DDL = (
-    "CREATE TEMP TABLE IF NOT EXISTS reading_stage ("
+    "CREATE TEMP TABLE IF NOT EXISTS reading_batch (ord bigint GENERATED ALWAYS AS IDENTITY, "
     + ", ".join(f"{c} {t}" for c, t in zip(READING_COLUMNS, _PG_TYPES, strict=True))
     + ") ON COMMIT DELETE ROWS"
+)
+_FIRSTS = ", ".join(f"f.{c}" for c in READING_COLUMNS)
+_INSERT_PG = (
+    f"WITH firsts AS (SELECT DISTINCT ON (device_hash, reading_id) ord, {_COLS}"
+    " FROM reading_batch ORDER BY device_hash, reading_id, ord),"
+    " fresh AS (INSERT INTO reading_keys (device_hash, reading_id, observed_at)"
+    " SELECT device_hash, reading_id, observed_at FROM firsts ON CONFLICT DO NOTHING"
+    " RETURNING device_hash, reading_id)"
+    f" INSERT INTO readings ({_COLS}) SELECT {_FIRSTS} FROM firsts f"
+    " JOIN fresh USING (device_hash, reading_id) ORDER BY f.ord"
 )
 
 
@@ -96,15 +110,13 @@ def _insert_postgres(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     assert raw is not None
     with raw.cursor() as cur:
         cur.execute(_STAGE_DDL)
-        with cur.copy(f"COPY reading_stage ({_COLS}) FROM STDIN (FORMAT BINARY)") as copy:
+        with cur.copy(f"COPY reading_batch ({_COLS}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(list(_PG_TYPES))
             for row in rows:
                 copy.write_row(row)
-        cur.execute(
-            f"INSERT INTO readings ({_COLS}) SELECT {_COLS} FROM reading_stage {_ON_CONFLICT}"
-        )
+        cur.execute(_INSERT_PG)
         inserted = cur.rowcount
-        cur.execute("TRUNCATE reading_stage")
+        cur.execute("TRUNCATE reading_batch")
     return int(inserted)
 
 

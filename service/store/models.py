@@ -59,7 +59,10 @@ class ReadingRow(Base):
 
     __tablename__ = "readings"
     __table_args__ = (
-        UniqueConstraint("device_hash", "reading_id"),
+        # SQLite: one table, one unique rule. PostgreSQL partitions readings by month
+        # (service.store.partitions), its primary key is (seq, observed_at), and the
+        # (device, id) rule lives in ``reading_keys``.
+        UniqueConstraint("device_hash", "reading_id").ddl_if(dialect="sqlite"),
         CheckConstraint("radio IN ('gsm', 'umts', 'lte', 'nr')", name="radio"),
         CheckConstraint(
             "(CASE WHEN signal_dbm IS NULL THEN 0 ELSE 1 END)"
@@ -96,6 +99,20 @@ class ReadingRow(Base):
     h3_cell: Mapped[int] = mapped_column(BigInteger, comment="H3 cell, integer form")
     geom: Mapped[Point | None] = mapped_column(
         Geometry("POINT"), Computed(PointFromLonLat(lon, lat)), comment="generated from lon/lat"
+    )
+
+
+class ReadingKey(Base):
+    """PostgreSQL only: the (device, reading id) pairs already stored, which makes
+    resubmission idempotent across the monthly partitions of ``readings``."""
+
+    __tablename__ = "reading_keys"
+    __table_args__ = {"info": {"only_on": "postgresql"}}
+
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    reading_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    observed_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, comment="UTC; keys of dropped months are deleted by this"
     )
 
 

@@ -12,6 +12,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine, text
 
 import migrations
+from service.store.partitions import is_partition_name
 
 
 def include_object_for(dialect_name: str) -> Callable[..., bool]:
@@ -24,6 +25,12 @@ def include_object_for(dialect_name: str) -> Callable[..., bool]:
         ddl_if = getattr(obj, "_ddl_if", None)
         if ddl_if is not None and ddl_if.dialect not in (None, dialect_name):
             return False
+        if type_ == "table":
+            only_on = obj.info.get("only_on")
+            if only_on is not None and only_on != dialect_name:
+                return False
+            if reflected and is_partition_name(name or ""):
+                return False  # monthly partitions of readings: made at run time
         return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
 
     return include_object

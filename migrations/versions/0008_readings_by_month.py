@@ -1,7 +1,7 @@
 """PostgreSQL: readings partitioned by month; the (device, id) rule moves to reading_keys.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-29
 
 Why and how resubmission stays idempotent: ``service.store.partitions``. SQLite keeps its
@@ -27,8 +27,8 @@ from service.store.partitions import (
 from service.store.spatial import Geometry, PointFromLonLat
 from service.timestamps import UTCDateTime
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

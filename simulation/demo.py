@@ -52,6 +52,7 @@ from domain.vocabulary import BEST_OF_ALL
 from maps import AreaOutline, write_map_html
 from service.api.app import create_app
 from service.areas.boundaries import read_areas, upsert_areas
+from service.areas.likely import Likely, likely_statuses
 from service.areas.planning import plan_sites
 from service.areas.population import rebuild_population
 from service.areas.progress import (
@@ -252,11 +253,15 @@ def run_demo(
                 [(v.code, v.status) for v in village_states(session, settings)],
                 columns=["code", "status"],
             )
+            likely = likely_statuses(session, villages["code"].tolist(), operator=BEST_OF_ALL)
         overall = decisions[decisions["radio"] == BEST_OF_ALL]
         scores = score_decisions(scenario.cells, scenario.truth_by_operator(), overall)
         radio_scores = score_by_radio(scenario.cells, scenario.truth, decisions)
         village_scores = score_villages(scenario.village_truth(), villages)
         estimate_scores = score_estimates(scenario, overall, estimates)
+        estimate_scores["villages"] = score_likely_villages(
+            scenario, villages, likely, level=settings.estimate_level
+        )
         seconds["score"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -535,6 +540,36 @@ def score_estimates(
     }
 
 
+def score_likely_villages(
+    scenario: Scenario, villages: pd.DataFrame, likely: dict[str, Likely], *, level: float
+) -> dict[str, Any]:
+    """Village centres without signal (trắng sóng) found, measured or estimated: called
+    when the measured status is trắng sóng, or the status is unknown and the likely status
+    is trắng sóng with probability at least ``level``."""
+    truth = scenario.village_truth().set_index("code")["status"].astype(str)
+    called = {
+        str(code)
+        for code, status in zip(villages["code"], villages["status"], strict=True)
+        if status == "trang_song"
+        or (
+            status == "unknown"
+            and code in likely
+            and likely[code].status == "trang_song"
+            and likely[code].probability >= level
+        )
+    }
+    measured = {str(c) for c, s in zip(villages["code"], villages["status"], strict=True)
+                if s == "trang_song"}  # fmt: skip
+    true = {str(c) for c in truth.index[truth == "trang_song"]}
+    return {
+        "true": len(true),
+        "called_measured": len(measured),
+        "called": len(called),
+        "precision": None if not called else round(len(called & true) / len(called), 4),
+        "recall": None if not true else round(len(called & true) / len(true), 4),
+    }
+
+
 def estimate_lines(estimate: dict[str, Any]) -> list[str]:
     """The estimate's part of ``summary.txt``: found, precision and calibration per scope."""
     lines = [
@@ -550,6 +585,13 @@ def estimate_lines(estimate: dict[str, Any]) -> list[str]:
         )
     lines.append("  calibration of p_dead (bins of predicted probability: cells, predicted, "
                  "truly dead share; Brier score):")  # fmt: skip
+    v = estimate.get("villages")
+    if v:
+        lines.append(
+            f"  village centres without signal (trắng sóng): {v['true']} true; called "
+            f"{v['called']} ({v['called_measured']} measured), precision {_pct(v['precision'])},"
+            f" recall {_pct(v['recall'])}"
+        )
     for scope, c in estimate["calibration"].items():
         bins = "  ".join(
             f"{b['from']:.1f}-{b['to']:.1f}: {b['cells']} "

@@ -89,3 +89,17 @@ def test_tasks_refuse_a_bad_limit_and_an_unknown_village(tmp_path, settings, ses
     missing = client.get("/v1/tasks", params={"village": "NOPE"})
     assert missing.status_code == 404
     assert "NOPE" in missing.text
+
+
+def test_a_village_without_a_measured_status_gets_a_likely_one(
+    tmp_path, settings, sessions, client
+):
+    seed_world(tmp_path, settings, sessions)
+    body = client.get("/v1/villages").json()
+    by_code = {v["code"]: v for v in body["villages"]}
+    hamlet, town = by_code["V1"], by_code["V2"]
+    assert hamlet["status"] == "unknown"  # two phones: one short of a measured decision
+    assert hamlet["likely_status"] == "trang_song"
+    assert 0.5 <= hamlet["likely_probability"] <= 1.0
+    assert town["status"] == "covered"  # measured: no likely status beside it
+    assert town["likely_status"] is None and town["likely_probability"] is None

@@ -19,6 +19,7 @@ from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery
 from service.areas import planning, progress
+from service.areas.likely import likely_statuses
 from service.errors import InvalidInput
 from service.publish import exports, plans
 from service.timestamps import utcnow
@@ -47,6 +48,14 @@ class VillageOut(BaseModel):
     cells_dead: int
     cells_unknown: int
     people_dead: float = Field(description="People of the village in dead cells.")
+    likely_status: Literal["trang_song", "covered"] | None = Field(
+        default=None,
+        description="Estimated, not measured: for a village whose status is unknown, the "
+        "status its centre most probably has (service/areas/likely.py); null otherwise.",
+    )
+    likely_probability: float | None = Field(
+        default=None, description="Probability of likely_status, 0.5-1."
+    )
 
 
 class VillageList(BaseModel):
@@ -92,8 +101,17 @@ def get_villages(
         )
         body = exports.csv_text(progress.VILLAGE_CSV_HEADER, rows)
         return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
+    likely = likely_statuses(
+        session, [s.code for s in states if s.status == "unknown"], operator=operator
+    )
     villages = [
-        VillageOut(**asdict(s), commune_name=names.get(s.commune_code or "")) for s in states
+        VillageOut(
+            **asdict(s),
+            commune_name=names.get(s.commune_code or ""),
+            likely_status=likely[s.code].status if s.code in likely else None,
+            likely_probability=likely[s.code].probability if s.code in likely else None,
+        )
+        for s in states
     ]
     return VillageList(operator=operator, villages=villages)
 

@@ -50,8 +50,8 @@ def zone_popup_html(zone: ZoneRecord, meta: MapMeta) -> str:
         (labels["zone.readings"], format_number(zone.readings, lang)),
         (labels["zone.devices"], format_number(zone.devices, lang)),
         (labels["zone.operators"], _operator_names(zone, meta) or none),
-        (labels["zone.first_seen"], format_date(zone.first_seen, none)),
-        (labels["zone.last_seen"], format_date(zone.last_seen, none)),
+        (labels["zone.first_seen"], format_date(zone.first_seen, none, lang=lang)),
+        (labels["zone.last_seen"], format_date(zone.last_seen, none, lang=lang)),
         (labels["zone.priority"], format_number(zone.priority, lang, decimals=1)),
     ]
     if zone.population is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import folium
@@ -18,6 +18,8 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from folium.map import Layer
 from folium.plugins import Fullscreen
+
+from domain.localtime import format_day, vietnam_date
 
 from .assets import AssetTags
 from .encoding import geometry_to_polygons, json_for_script
@@ -110,14 +112,13 @@ class ScriptLayer(Layer):
         return ""
 
 
-def format_date(value: date | datetime | None, none: str) -> str:
-    """ISO date (YYYY-MM-DD), in UTC for aware datetimes; ``none`` when missing (None, NaT)."""
+def format_date(value: date | datetime | None, none: str, *, lang: str = "vi") -> str:
+    """The day in Vietnam (datetimes are instants, naive ones UTC), dd/mm/yyyy on Vietnamese
+    pages and ISO 8601 on English ones; ``none`` when missing (None, NaT)."""
     if value is None or pd.isna(value):
         return none
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).date().isoformat()
-    return value.isoformat()
+    day = vietnam_date(value) if isinstance(value, datetime) else value
+    return format_day(day, lang=lang)
 
 
 def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
@@ -164,7 +165,7 @@ def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
         # scaled, blurred picture of the opening view.
         box = json_for_script([[bounds[0], bounds[1]], [bounds[2], bounds[3]]])
         m.add_child(MapScript(lambda name: f"{name}.fitBounds({box}, {{animate: false}});"))
-    date_text = format_date(meta.data_date, labels["value.none"])
+    date_text = format_date(meta.data_date, labels["value.none"], lang=meta.lang)
     title_html = (
         f"<h1>{html.escape(meta.title)}</h1>"
         f"<p>{html.escape(labels['data.date'])}: {html.escape(date_text)}</p>"

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.localtime import vietnam_date
 from service.areas.planning import annotate_zones
 from service.areas.progress import take_snapshot
 from service.engine.aggregation import AggregationReport, StepCallback, aggregate
@@ -160,7 +161,7 @@ class AggregationWorker:
         with session_scope(self.sessions, write=False) as session:
             newest = session.scalar(select(func.max(ProgressSnapshot.day)))
             decided = last_run(session) is not None
-        return decided and (newest is None or newest < utcnow().date())
+        return decided and (newest is None or newest < vietnam_date(utcnow()))
 
     def _new_readings(self) -> bool:
         with session_scope(self.sessions, write=False) as session:

@@ -7,6 +7,7 @@ import time
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from domain.localtime import vietnam_date
 from service.api.app import create_app
 from service.settings import Settings
 from service.store.models import AggregationRun
@@ -103,7 +104,7 @@ def test_a_day_without_uploads_still_gets_its_snapshot(db_url, sessions, tmp_pat
     with TestClient(create_app(worker_settings)):
         assert wait_for(lambda: len(days()) == 2)
         time.sleep(0.6)  # more rounds: still one snapshot today, and no new aggregation
-    assert days()[-1] == utcnow().date().isoformat() and len(days()) == 2
+    assert days()[-1] == vietnam_date(utcnow()).isoformat() and len(days()) == 2
     assert runs_of(sessions) == before
 
 

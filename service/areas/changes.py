@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.localtime import vietnam_date
 from domain.vocabulary import BEST_OF_ALL
 from service.areas.commitments import operator_table
 from service.areas.progress import (
@@ -35,14 +36,14 @@ from service.store.models import DeadZone, ProgressSnapshot, VillageStatusSnapsh
 
 def baseline_day(session: Session, *, now: datetime, days: int) -> date | None:
     """The snapshot day to compare with (module doc), or None without snapshots."""
-    cutoff = now.date() - timedelta(days=days)
+    cutoff = vietnam_date(now) - timedelta(days=days)
     day = session.scalar(
         select(func.max(VillageStatusSnapshot.day)).where(VillageStatusSnapshot.day <= cutoff)
     )
     if day is None:
         day = session.scalar(
             select(func.min(VillageStatusSnapshot.day)).where(
-                VillageStatusSnapshot.day < now.date()
+                VillageStatusSnapshot.day < vietnam_date(now)
             )
         )
     return day

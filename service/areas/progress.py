@@ -41,6 +41,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from domain.localtime import vietnam_date
 from domain.vocabulary import BEST_OF_ALL, SIGNAL_DECISIONS, VILLAGE_STATUSES
 from service.areas.boundaries import PROVINCE_AREA, cells_to_communes
 from service.errors import InvalidInput, NotFound
@@ -237,9 +238,11 @@ def measure_progress(
 
 
 def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int:
-    """Store today's (UTC) progress of every area, replacing any snapshot of the same day:
-    running it twice on one day keeps one row per area. Returns the areas stored."""
-    day = now.date()
+    """Store today's progress of every area, replacing any snapshot of the same day:
+    running it twice on one day keeps one row per area. The day is Vietnam's
+    (``domain.localtime``): a snapshot at 06:00 in Dak Lak belongs to that day, not to the
+    day before in UTC. Returns the areas stored."""
+    day = vietnam_date(now)
     statuses = cell_statuses(session, settings)
     areas = measure_progress(session, settings, now=now, statuses=statuses)
     session.execute(delete(ProgressSnapshot).where(ProgressSnapshot.day == day))

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from domain.localtime import vietnam_date
 from service.cli.context import DatabaseOpt, console, fail, load_settings, open_sessions
 
 
@@ -99,7 +100,7 @@ def snapshot(database_url: DatabaseOpt = None) -> None:
         province = measure_progress(session, settings, now=now)[PROVINCE]
     share = "n/a" if province.covered_share is None else f"{province.covered_share:.1%}"
     console.print(
-        f"snapshot of {now.date().isoformat()}: {areas} areas; province covered {share} of "
+        f"snapshot of {vietnam_date(now).isoformat()}: {areas} areas; province covered {share} of "
         f"{province.population:,.0f} people, villages trang song {province.villages_trang_song}, "
         f"lom song {province.villages_lom_song}, unknown {province.villages_unknown}",
         markup=False, highlight=False,

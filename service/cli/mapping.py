@@ -50,6 +50,7 @@ def map_command(
         deadzone_page,
         has_communes,
         map_meta,
+        map_title,
         progress_page,
     )
     from service.store.database import session_scope
@@ -69,13 +70,15 @@ def map_command(
         date = data_date(session)
         if "coverage" in wanted:
             coverage = coverage_page(
-                session, meta=map_meta("deadzone: coverage", data_date=date, lang=lang)
+                session, meta=map_meta(map_title("coverage", lang=lang), data_date=date, lang=lang)
             )
             written.append(write_map_html(coverage, output or out / "coverage.html"))
         if "deadzones" in wanted:
             zones = deadzone_page(
                 session,
-                meta=map_meta(f"deadzone: dead zones ({operator})", data_date=date, lang=lang),
+                meta=map_meta(
+                    map_title("deadzones", lang=lang, scope=operator), data_date=date, lang=lang
+                ),
                 operator=operator,
                 sites=sites,
                 settings=settings,
@@ -85,7 +88,9 @@ def map_command(
         # (villages alone still show); in the folder of all maps, only with communes.
         if "progress" in wanted and (kind == "progress" or has_communes(session)):
             progress = progress_page(
-                session, settings, meta=map_meta("deadzone: progress", data_date=date, lang=lang)
+                session,
+                settings,
+                meta=map_meta(map_title("progress", lang=lang), data_date=date, lang=lang),
             )
             written.append(write_map_html(progress, output or out / "progress.html"))
     for path in written:

@@ -122,6 +122,25 @@ def data_date(session: Session) -> datetime | None:
     return run.finished_at if run else None
 
 
+# Map titles as a meeting reads them, per language; {scope} is an operator's name or all.
+MAP_TITLES: dict[str, dict[str, str]] = {
+    "coverage": {"vi": "Vùng phủ sóng di động", "en": "Mobile coverage"},
+    "deadzones": {"vi": "Vùng mất sóng: {scope}", "en": "Dead zones: {scope}"},
+    "progress": {
+        "vi": "Tiến độ phủ sóng theo xã, thôn",
+        "en": "Coverage progress by commune and village",
+    },
+}
+BEST_OF_ALL_NAMES = {"vi": "tất cả nhà mạng", "en": "all operators"}
+
+
+def map_title(kind: str, *, lang: str, scope: str = BEST_OF_ALL) -> str:
+    """The title of a map (``MAP_TITLES``) in the page's language."""
+    lang = "en" if lang == "en" else "vi"
+    name = BEST_OF_ALL_NAMES[lang] if scope == BEST_OF_ALL else OPERATOR_NAMES.get(scope, scope)
+    return "deadzone: " + MAP_TITLES[kind][lang].format(scope=name)
+
+
 def map_meta(title: str, *, data_date: datetime | None, lang: str = "vi") -> MapMeta:
     """Page metadata with the operators' display names ("Viettel (452-04)")."""
     return MapMeta(

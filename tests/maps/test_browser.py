@@ -87,7 +87,7 @@ def test_coverage_map_draws_legend_layers_and_evidence(
         )
         == "Toàn màn hình"
     )
-    assert "2026-11-01" in page.locator(".dz-title").inner_text()  # type: ignore[attr-defined]
+    assert "01/11/2026" in page.locator(".dz-title").inner_text()  # type: ignore[attr-defined]
     legend = page.locator(".dz-legend").inner_text()  # type: ignore[attr-defined]
     for label in ("Có sóng", "Sóng yếu", "Lõm sóng / không có sóng", "Chưa đủ dữ liệu"):
         assert label in legend

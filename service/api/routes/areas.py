@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from domain.localtime import vietnam_date
 from domain.propagation import HATA_HB_M
 from domain.radio import PLANNING_BANDS_MHZ
 from domain.vocabulary import DecisionName, VillageStatusName
@@ -97,7 +98,7 @@ def get_villages(
     if format == "csv":
         rows = progress.village_rows(states, names)
         name = exports.dated_filename(
-            "villages", operator, *(status or ()), day=utcnow().date(), suffix="csv"
+            "villages", operator, *(status or ()), day=vietnam_date(utcnow()), suffix="csv"
         )
         body = exports.csv_text(progress.VILLAGE_CSV_HEADER, rows)
         return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
@@ -161,7 +162,7 @@ def get_progress(
     end: Annotated[date | None, Query(alias="to", description="Last day, ISO.")] = None,
 ) -> ProgressSeries:
     body = progress.progress_series(
-        session, settings, area=area, start=start, end=end, today=utcnow().date()
+        session, settings, area=area, start=start, end=end, today=vietnam_date(utcnow())
     )
     return ProgressSeries(**body)
 
@@ -214,7 +215,7 @@ def get_progress_areas(
     if format == "csv":
         rows = [[area[f] for f in progress.AREA_FIELDS] for area in table["areas"]]
         body = exports.csv_text(progress.AREA_FIELDS, rows)
-        name = exports.dated_filename("progress-areas", day=now.date(), suffix="csv")
+        name = exports.dated_filename("progress-areas", day=vietnam_date(now), suffix="csv")
         return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
     return AreaTable(**table)
 
@@ -309,7 +310,9 @@ def get_plan(
         colocate=colocate,
     )  # fmt: skip
     if format != "json":
-        name = exports.dated_filename("sites", operator, sites, day=utcnow().date(), suffix=format)
+        name = exports.dated_filename(
+            "sites", operator, sites, day=vietnam_date(utcnow()), suffix=format
+        )
         if format == "csv":
             body: str | bytes = plans.plan_to_csv(plan)
             return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)

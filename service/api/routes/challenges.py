@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from domain.localtime import vietnam_date
 from service.api.access import ApiKeyDep, require_operators
 from service.api.dependencies import SessionDep, SettingsDep
 from service.api.downloads import download
@@ -47,7 +48,7 @@ def get_challenges(
     )
     if format == "csv":
         body = exports.csv_text(challenges.CSV_FIELDS, challenges.challenge_rows(cells))
-        name = exports.dated_filename("challenges", operator, commune or "", day=now.date(),
+        name = exports.dated_filename("challenges", operator, commune or "", day=vietnam_date(now),
                                       suffix="csv")  # fmt: skip
         return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
     collection = challenges.challenges_to_geojson(cells, settings, operator=operator, now=now)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from domain.localtime import vietnam_date
 from domain.vocabulary import DECISIONS, SCOPE_PATTERN, DecisionName
 from service.api.access import (
     ApiKeyDep,
@@ -253,7 +254,9 @@ def get_deadzones(
     )
     if format != "json":
         names = coverage.village_names(session, zones)
-        filename = exports.dated_filename("deadzones", operator, day=utcnow().date(), suffix=format)
+        filename = exports.dated_filename(
+            "deadzones", operator, day=vietnam_date(utcnow()), suffix=format
+        )
         if format == "csv":
             body: str | bytes = coverage.zones_to_csv(zones, names, disclosure=disclosure)
             return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=filename)

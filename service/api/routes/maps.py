@@ -39,6 +39,7 @@ from service.publish.mapdata import (
     data_date,
     deadzone_page,
     map_meta,
+    map_title,
     progress_page,
 )
 from service.store.database import session_scope
@@ -141,16 +142,18 @@ def _render(
             return cached
         date = data_date(session)
         if kind == "coverage":
-            meta = map_meta("deadzone: coverage", data_date=date, lang=lang)
+            meta = map_meta(map_title("coverage", lang=lang), data_date=date, lang=lang)
             page = coverage_page(
                 session, meta=meta, operators=operators or None, radio=radio, disclosure=disclosure
             )
         elif kind == "progress":
-            meta = map_meta("deadzone: progress", data_date=date, lang=lang)
+            meta = map_meta(map_title("progress", lang=lang), data_date=date, lang=lang)
             page = progress_page(session, settings, meta=meta)
         else:
             scope = operators[0] if operators else BEST_OF_ALL
-            meta = map_meta(f"deadzone: dead zones ({scope})", data_date=date, lang=lang)
+            meta = map_meta(
+                map_title("deadzones", lang=lang, scope=scope), data_date=date, lang=lang
+            )
             page = deadzone_page(session, meta=meta, operator=scope, sites=sites, settings=settings)
     html = map_to_html(page, asset_url=ASSET_URL)
     _cache(request).put(run_id, key, html, version)

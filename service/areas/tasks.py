@@ -23,17 +23,25 @@ ordered as a walk (nearest next task) from the village centre.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import h3
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.vocabulary import BEST_OF_ALL
 from service.areas.selection import AreaFilter
 from service.settings import Settings
-from service.store.models import CellEstimate, CellPopulation, CellStatus, Village, VillageCell
+from service.store.models import (
+    CellEstimate,
+    CellPopulation,
+    CellStatus,
+    ReadingRow,
+    Village,
+    VillageCell,
+)
 
 VISIT_PHONES = 2  # phones of each operator a team brings (the decision's min_devices)
 VISIT_READINGS = 3  # readings per phone, on two days (min_readings, min_days)
@@ -302,4 +310,71 @@ def tasks_to_geojson(
         "villages": [
             {"code": v.code, "name": v.name, "tasks": v.tasks, "value": v.value} for v in villages
         ],
+    }
+
+
+NEARBY_VILLAGE_M = 3000.0  # a resident farther than this from every village centre has none
+
+
+def nearby(
+    session: Session, settings: Settings, *, lat: float, lon: float, now: datetime
+) -> dict[str, Any]:
+    """What the reporter page shows a resident at (lat, lon): their village (the one whose
+    cells hold the point, else the nearest centre within ``NEARBY_VILLAGE_M``) with its
+    status, likely status and how many neighbours (distinct phones) reported in its cells
+    this calendar month; and the nearest open task (best of all operators)."""
+    from service.areas.likely import likely_statuses
+    from service.areas.progress import village_states
+
+    cell = h3.str_to_int(h3.latlng_to_cell(lat, lon, settings.h3_resolution))
+    code = session.scalar(
+        select(VillageCell.village_code)
+        .where(VillageCell.h3_cell == cell)
+        .order_by(VillageCell.people.desc())
+        .limit(1)
+    )
+    if code is None:
+        best: tuple[float, str] | None = None
+        for vcode, vlat, vlon in session.execute(select(Village.code, Village.lat, Village.lon)):
+            d = _metres((lat, lon), (vlat, vlon))
+            if d <= NEARBY_VILLAGE_M and (best is None or d < best[0]):
+                best = (d, str(vcode))
+        code = best[1] if best else None
+    village: dict[str, Any] | None = None
+    if code is not None:
+        row = session.get(Village, code)
+        assert row is not None
+        state = next(
+            s for s in village_states(session, settings, commune=row.commune_code)
+            if s.code == code
+        )  # fmt: skip
+        likely = likely_statuses(session, [code], operator=BEST_OF_ALL).get(code)
+        cells = select(VillageCell.h3_cell).where(VillageCell.village_code == code)
+        month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        reporters = session.scalar(
+            select(func.count(func.distinct(ReadingRow.device_hash))).where(
+                ReadingRow.h3_cell.in_(cells), ReadingRow.observed_at >= month
+            )
+        )
+        village = {
+            "code": code, "name": row.name, "status": state.status,
+            "likely_status": likely.status if likely and state.status == "unknown" else None,
+            "likely_probability": likely.probability
+            if likely and state.status == "unknown" else None,
+            "reporters_this_month": int(reporters or 0),
+        }  # fmt: skip
+    tasks, _ = plan_tasks(session, settings, limit=MAX_TASKS)
+    task = nearest_task(tasks, lat=lat, lon=lon)
+    return {
+        "village": village,
+        "task": None
+        if task is None
+        else {
+            "h3": task.h3,
+            "lat": round(task.lat, 6),
+            "lon": round(task.lon, 6),
+            "distance_m": round(_metres((lat, lon), (task.lat, task.lon))),
+            "operators": task.operators,
+            "reason": task.reason,
+        },  # fmt: skip
     }

@@ -103,3 +103,27 @@ def test_a_village_without_a_measured_status_gets_a_likely_one(
     assert 0.5 <= hamlet["likely_probability"] <= 1.0
     assert town["status"] == "covered"  # measured: no likely status beside it
     assert town["likely_status"] is None and town["likely_probability"] is None
+
+
+def test_nearby_names_the_residents_village_and_the_nearest_task(
+    tmp_path, settings, sessions, client
+):
+    seed_world(tmp_path, settings, sessions)
+    lat, lon = h3.cell_to_latlng(HAMLET)
+    body = client.get("/v1/nearby", params={"lat": lat, "lon": lon}).json()
+    village = body["village"]
+    assert (village["code"], village["name"], village["status"]) == ("V1", "Buôn Hamlet", "unknown")
+    assert village["likely_status"] == "trang_song"
+    assert village["reporters_this_month"] in (0, 2)  # the two phones, if this month
+    tasks = client.get("/v1/tasks", params={"limit": 500}).json()["features"]
+    nearest = min(
+        tasks,
+        key=lambda f: h3.great_circle_distance(
+            (lat, lon), tuple(reversed(f["geometry"]["coordinates"])), "m"
+        ),
+    )
+    assert body["task"]["h3"] == nearest["properties"]["h3"]
+    assert body["task"]["distance_m"] >= 0
+    far = client.get("/v1/nearby", params={"lat": 11.0, "lon": 106.0}).json()
+    assert far["village"] is None
+    assert client.get("/v1/nearby", params={"lat": 99, "lon": 0}).status_code == 422

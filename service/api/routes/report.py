@@ -34,6 +34,7 @@ SHELL_FILES: dict[str, str] = {
     "strings.js": "text/javascript; charset=utf-8",
     "queue.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    "nearby.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
     "manifest.webmanifest": "application/manifest+json",
 }

@@ -19,9 +19,10 @@ from service.api.access import ApiKeyDep, require_operators
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.routes.coverage import OperatorQuery
 from service.api.routes.pages import PAGE_HEADERS
-from service.areas.tasks import MAX_TASKS, plan_tasks, tasks_to_geojson
+from service.areas.tasks import MAX_TASKS, nearby, plan_tasks, tasks_to_geojson
 from service.errors import NotFound
 from service.store.models import Village
+from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 pages = APIRouter(tags=["pages"])
@@ -95,6 +96,19 @@ def get_tasks(
     )
     body = tasks_to_geojson(tasks, villages, operator=operator, radio=radio)
     return Response(orjson.dumps(body), media_type="application/geo+json")
+
+
+@router.get("/nearby", summary="The resident's village and the nearest open task")
+def get_nearby(
+    session: SessionDep,
+    settings: SettingsDep,
+    lat: Annotated[float, Query(ge=-85.051, le=85.051, description="WGS84 degrees.")],
+    lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 degrees.")],
+) -> dict[str, Any]:
+    """For the reporter page: the village at (lat, lon) with its status (or likely status)
+    and how many neighbours reported this month, and the nearest task of ``/v1/tasks``
+    (best of all operators) with its distance in metres. Nulls when there is none."""
+    return nearby(session, settings, lat=lat, lon=lon, now=utcnow())
 
 
 @pages.get("/tasks", response_class=HTMLResponse, summary="Where to measure next (village teams)")

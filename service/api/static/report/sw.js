@@ -16,6 +16,7 @@ var SHELL = [
   "/report/strings.js",
   "/report/queue.js",
   "/report/app.js",
+  "/report/nearby.js",
   "/report/icon.svg",
   "/report/manifest.webmanifest",
   "/report/leaflet/leaflet.js",

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Polygon
 
 from service.api.app import create_app
+from service.api.routes.challenges import ChallengeCollection
 from service.areas.claims import ClaimImport, store_claim
 from service.keys import ApiKey, key_digest
 from service.settings import Settings
@@ -117,6 +118,7 @@ def test_assign_mark_on_air_verify_and_challenge(world, production):
     assert found.status_code == 200
     assert found.headers["content-type"].startswith("application/geo+json")
     collection = found.json()
+    ChallengeCollection.model_validate(collection)  # the documented model, field by field
     by_cell = {f["properties"]["h3"]: f["properties"] for f in collection["features"]}
     assert SECOND in by_cell and CENTRE not in by_cell
     evidence = by_cell[SECOND]

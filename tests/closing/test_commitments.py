@@ -258,3 +258,26 @@ def test_operator_table_counts_each_outcome(sessions, settings):
         {"operator": "452-04", "name": "Viettel", "assigned": 2, "planned": 0, "on_air": 2,
          "verified": 1, "still_dead": 1, "overdue": 0}
     ]  # fmt: skip
+
+
+def test_a_village_commitment_is_judged_on_the_village_cells(tmp_path, sessions, settings):
+    from tests.areas.conftest import import_areas, village, write_layer
+
+    path = write_layer(tmp_path / "v.geojson", [village("V9", "Buôn Ea Sô", CENTRE, 300)])
+    import_areas(sessions, settings, path)
+    with session_scope(sessions) as session:
+        due = NOW.date() + timedelta(days=30)
+        made = create_commitment(session, settings, actor=AUTHORITY, operator="452-04",
+                                 village="V9", due=due, now=NOW)  # fmt: skip
+        cells, centre, made_id = sorted(made.cells), made.centre, made.id
+    assert centre == CENTRE
+    assert cells == sorted(h3.grid_disk(CENTRE, settings.village_disk_rings))
+    with session_scope(sessions) as session:
+        update_commitment(session, settings, made_id, actor=VIETTEL, state="on_air",
+                          on_air_at=NOW - timedelta(days=4), now=NOW)  # fmt: skip
+    ingest(sessions, settings, good_readings([CENTRE], days_ago=1))
+    found = _verification(sessions, settings, made_id)
+    # One cell of seven has signal: the centre, but not half the village's cells yet.
+    assert (found.status, found.centre_status, found.cells_covered) == ("pending", "covered", 1)
+    ingest(sessions, settings, good_readings(cells[:4], days_ago=1))
+    assert _verification(sessions, settings, made_id).status == "verified"

@@ -3,11 +3,12 @@ with the evidence an authority can send (``service.areas.challenges``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from domain.localtime import vietnam_date
 from service.api.access import ApiKeyDep, require_operators
@@ -20,6 +21,60 @@ from service.timestamps import utcnow
 router = APIRouter(prefix="/v1", tags=["challenges"])
 
 
+class ChallengeEvidence(BaseModel):
+    h3: str = Field(description="The challenged cell (working resolution).")
+    area: str = Field(description="Challenge area: neighbouring challenged cells together.")
+    operator: str
+    radio: str = Field(description="What the claim is for: lte, nr or broadband.")
+    measured_radio: str = Field(description="The decision that contradicts it: any or a radio.")
+    commune_code: str | None
+    commune_name: str | None = Field(description="As imported: escape it before drawing it.")
+    lat: float
+    lon: float
+    readings: int
+    phones: int = Field(description="Distinct devices behind the dead decision.")
+    days: int = Field(description="Distinct days with readings.")
+    first_seen: str
+    last_seen: str
+    no_service_share: float
+    dead_share: float
+    confidence: float = Field(description="Wilson 95% lower bound of the dead share.")
+    claim_id: int
+    claim_source: str
+    claimed_at: str
+
+
+class ChallengeFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any]
+    properties: ChallengeEvidence
+
+
+class ChallengeArea(BaseModel):
+    id: str
+    operator: str
+    radio: str
+    cells: int
+    readings: int
+    max_phones: int
+    max_days: int
+    first_seen: str
+    last_seen: str
+    communes: list[str]
+
+
+class ChallengeCollection(BaseModel):
+    """The GeoJSON answer (RFC 7946; areas and thresholds are foreign members)."""
+
+    type: Literal["FeatureCollection"]
+    operator: str
+    generated_at: str
+    thresholds: dict[str, Any]
+    areas: list[ChallengeArea]
+    features: list[ChallengeFeature]
+
+
 @router.get(
     "/challenges",
     summary="Claimed coverage challenged by measurements",
@@ -28,6 +83,7 @@ router = APIRouter(prefix="/v1", tags=["challenges"])
             "content": {"application/geo+json": {}, "text/csv": {}},
             "description": "GeoJSON hexagons (each with h3 and its evidence), or the CSV "
             "evidence package to download.",
+            "model": ChallengeCollection,
         }
     },
 )

@@ -13,6 +13,9 @@ to concede or rebut. deadzone's thresholds, in that spirit (``Settings``):
   different times, not one bad afternoon);
 * its newest reading is at most ``challenge_window_days`` old (one year, as FCC tests).
 
+Each cell's evidence also lists the local hours (Vietnam time) of its failing readings, so
+that whoever sends the case can show failures at different times of day.
+
 Challenged cells are grouped into challenge areas: H3 neighbours of the same operator and
 radio (``service.engine.zones.connected_components``), so an authority sends one case per
 place, each cell with its evidence.
@@ -32,11 +35,13 @@ from domain.vocabulary import BEST_OF_ALL
 from service.areas.boundaries import cells_to_communes
 from service.areas.claims import check_claim_scope
 from service.areas.progress import commune_names
+from service.engine.statistics import reading_class
 from service.engine.zones import connected_components
 from service.errors import NotFound
 from service.settings import Settings
-from service.store.models import CellStatus, Claim, ClaimedCell
+from service.store.models import CellStatus, Claim, ClaimedCell, ReadingRow
 
+VIETNAM_UTC_OFFSET: Final = timedelta(hours=7)  # Indochina Time, no daylight saving
 RESPONSE_DAYS: Final = 60  # FCC: the provider has 60 days to concede or rebut (DESIGN.md)
 # Which decisions of the grid can contradict a claim for a radio: the operator's decision
 # on all its radios together, or on the claimed radio itself.
@@ -68,6 +73,7 @@ class ChallengeCell:
     no_service_share: float
     dead_share: float
     confidence: float
+    failure_hours: list[int]
     claim_id: int
     claim_source: str
     claimed_at: str
@@ -107,6 +113,9 @@ def find_challenges(
     communes = cells_to_communes(session, sorted({cell for _, cell in best}))
     if commune is not None:
         best = {key: found for key, found in best.items() if communes.get(key[1]) == commune}
+    hours = _failure_hours(
+        session, settings, operator=operator, cells=sorted({c for _, c in best}), since=oldest
+    )
     found: list[ChallengeCell] = []
     for radio in sorted({r for r, _ in best}):
         cells = [h3.int_to_str(c) for r, c in best if r == radio]
@@ -135,12 +144,35 @@ def find_challenges(
                         no_service_share=round(status.no_service_share, 4),
                         dead_share=round(status.dead_share, 4),
                         confidence=round(status.confidence, 4),
+                        failure_hours=sorted(hours.get(h3.str_to_int(cell), set())),
                         claim_id=claim_id,
                         claim_source=claim.source,
                         claimed_at=claim.imported_at.isoformat(),
                     )  # fmt: skip
                 )
     return found
+
+
+def _failure_hours(
+    session: Session, settings: Settings, *, operator: str, cells: list[int], since: datetime
+) -> dict[int, set[int]]:
+    """Local hours of the day (Vietnam time) at which each cell's dead readings of the
+    operator were taken within the window: the FCC asks for failures at different times
+    of day, and an authority sends this with the evidence. Read only for challenged cells."""
+    r = ReadingRow.__table__.c
+    mcc, mnc = (int(part) for part in operator.split("-"))
+    found: dict[int, set[int]] = {}
+    for start in range(0, len(cells), _CHUNK):
+        query = select(r.h3_cell, r.observed_at).where(
+            r.h3_cell.in_(cells[start : start + _CHUNK]), r.mcc == mcc, r.mnc == mnc,
+            r.observed_at >= since, reading_class(settings) == "dead",
+        )  # fmt: skip
+        for cell, observed in session.execute(query):
+            found.setdefault(int(cell), set()).add((observed + VIETNAM_UTC_OFFSET).hour)
+    return found
+
+
+_CHUNK: Final = 5000  # cells per IN list (SQLite binds each value)
 
 
 def challenge_areas(cells: list[ChallengeCell]) -> list[dict[str, Any]]:

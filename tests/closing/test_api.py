@@ -123,6 +123,7 @@ def test_assign_mark_on_air_verify_and_challenge(world, production):
     assert SECOND in by_cell and CENTRE not in by_cell
     evidence = by_cell[SECOND]
     assert evidence["phones"] >= 3 and evidence["days"] >= 2 and evidence["readings"] > 0
+    assert evidence["failure_hours"] and all(0 <= h < 24 for h in evidence["failure_hours"])
     assert evidence["no_service_share"] == 1.0 and evidence["claim_source"] == "viettel-2026.gpkg"
     assert len({f["properties"]["area"] for f in collection["features"]}) == 1
     assert collection["thresholds"]["min_days"] == 2
@@ -132,6 +133,7 @@ def test_assign_mark_on_air_verify_and_challenge(world, production):
     assert "attachment" in package.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(package.text.lstrip("\ufeff"))))
     assert {r["h3"] for r in rows} == set(by_cell)
+    assert rows[0]["failure_hours"] == ";".join(map(str, by_cell[rows[0]["h3"]]["failure_hours"]))
     assert client.get("/v1/challenges?operator=452-04&commune=nowhere",
                       headers=_header("authority")).status_code == 404  # fmt: skip
 

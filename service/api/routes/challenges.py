@@ -39,6 +39,9 @@ class ChallengeEvidence(BaseModel):
     no_service_share: float
     dead_share: float
     confidence: float = Field(description="Wilson 95% lower bound of the dead share.")
+    failure_hours: list[int] = Field(
+        description="Local hours (Vietnam, UTC+7) at which its dead readings were taken."
+    )
     claim_id: int
     claim_source: str
     claimed_at: str

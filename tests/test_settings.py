@@ -72,7 +72,12 @@ def test_db_upgrade_command_creates_the_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.sqlite'}"
     result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert "revision 0004" in result.output
+    from alembic.script import ScriptDirectory
+
+    from service.store.schema import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert f"revision {head}" in result.output  # the newest migration, whichever it is
 
 
 def test_every_setting_is_documented_and_listed():

@@ -65,6 +65,25 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body in bytes, after gzip decompression.",
     )
+    rate_limit_device_readings: str = Field(
+        default="50000/hour",
+        description="Readings one device token may send (limits notation, per server "
+        "process). A collector app logging every 10 s for 16 h a day gathers 40,320 in a "
+        "week offline: its backlog passes in one go.",
+    )
+    rate_limit_address_requests: str = Field(
+        default="1200/minute",
+        description="Ingest requests (readings, geosubmit, imports) from one client address. "
+        "Generous: many phones share one carrier NAT address.",
+    )
+    rate_limit_key_requests: str = Field(
+        default="600/minute",
+        description="Ingest requests with one API key or geosubmit ?key= (an app uploading "
+        "every few seconds sends about 20 a minute).",
+    )
+    rate_limit_address_imports: str = Field(
+        default="60/hour", description="File imports (POST /v1/imports) from one client address."
+    )
     max_json_depth: int = Field(
         default=MAX_JSON_DEPTH,
         ge=4,
@@ -334,6 +353,24 @@ class Settings(BaseSettings):
     plan_handset_height_m: float = Field(
         default=1.5, ge=1.0, le=10.0, description="Handset antenna height, metres."
     )
+
+    @field_validator(
+        "rate_limit_device_readings",
+        "rate_limit_address_requests",
+        "rate_limit_key_requests",
+        "rate_limit_address_imports",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit: write e.g. 50000/hour or 10/second"
+            ) from None
+        return value
 
     @field_validator("plan_bandwidth_mhz")
     @classmethod

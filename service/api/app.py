@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from collectors.reading import ReadingBatch
 from service.api.access import mask_query_secrets_in_access_log
 from service.api.errors import register_error_handlers
+from service.api.ratelimit import RateLimits
 from service.api.routes import (
     areas,
     challenges,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.ingestor = Ingestor.from_settings(settings)
+    app.state.rate_limits = RateLimits(settings)
     register_error_handlers(app)
     # A resident on a 2G-like link pays for every byte: pages, scripts, JSON and CSV go out
     # gzip-compressed to any client that asks (Accept-Encoding), from 1 KB up, where the

@@ -24,6 +24,7 @@ from service.errors import (
     InvalidInput,
     MalformedInput,
     NotFound,
+    RateLimited,
     StorageUnavailable,
 )
 
@@ -36,6 +37,7 @@ HTTP_STATUS: dict[type[DeadzoneError], int] = {
     NotFound: 404,
     InputTooLarge: 413,
     InvalidInput: 422,
+    RateLimited: 429,
     ConfigurationError: 500,
     StorageUnavailable: 503,
 }
@@ -64,6 +66,8 @@ def error_response(exc: DeadzoneError, *, where: str = "") -> JSONResponse:
             {"error": type(exc).__name__, "message": GENERIC_5XX}, status_code=status
         )
     headers = AUTHENTICATE if status == 401 else None
+    if isinstance(exc, RateLimited):  # RFC 9110 10.2.3: seconds until a retry is taken
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return JSONResponse(exc.body(), status_code=status, headers=headers)
 
 

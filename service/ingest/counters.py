@@ -31,6 +31,11 @@ class IngestStats(BaseModel):
     rejected: int = Field(description="Readings refused by the quality gate.")
     by_source: list[SourceTotals]
     rejections: list[RejectionTotal] = Field(description="Rejected readings by field and reason.")
+    rate_limited: int = Field(
+        default=0,
+        description="Requests answered 429 (over a rate limit) by this server process since "
+        "it started; not stored, and not limited to 'since'.",
+    )
 
 
 def ingest_stats(session: Session, *, since: date | None = None) -> IngestStats:

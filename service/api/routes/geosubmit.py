@@ -101,6 +101,7 @@ def device_token(header: str | None, key: str | None) -> str:
         200: {"description": "Stored: an empty JSON object, as MLS answers"},
         400: {"description": "MLS error body: parseError or keyInvalid"},
         413: {"description": "Too large"},
+        429: {"description": "Over a rate limit (device, key or address); see Retry-After"},
     },  # fmt: skip
 )
 async def post_geosubmit(
@@ -113,6 +114,7 @@ async def post_geosubmit(
 ) -> Response:
     state = request.app.state
     token = device_token(device, key)
+    state.rate_limits.check_request(request, key=key)
     max_bytes = state.settings.max_body_bytes
     now = utcnow()
     try:
@@ -131,6 +133,8 @@ async def post_geosubmit(
     except (GeosubmitParseError, MalformedInput) as exc:
         log.info("geosubmit parse error: %s", exc)
         raise MlsError(str(exc), reason="parseError") from None
+
+    state.rate_limits.check_readings([token] * len(rows))
 
     def store(rows: list[Row]) -> ImportReport:
         with session_scope(state.sessions) as session:

@@ -103,10 +103,12 @@ _FORM_SCHEMA = {
     responses={
         413: {"description": "Upload too large"},
         422: {"description": "Not a file deadzone can read"},
+        429: {"description": "Over a rate limit (imports or requests per address)"},
     },  # fmt: skip
 )
 async def post_import(request: Request) -> Response:
     state = request.app.state
+    state.rate_limits.check_request(request, imports=True)
     form = await read_upload_form(request, max_bytes=state.settings.max_upload_bytes)
     try:
         upload = form.get("file")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from collectors.formats.rows import printable_name
 from service.api.body import parse_json, read_body
 from service.api.dependencies import SessionDep
+from service.api.ratelimit import device_tokens
 from service.errors import InputTooLarge, InvalidInput
 from service.ingest.counters import IngestStats, ingest_stats
 from service.ingest.readings import IngestResult
@@ -73,16 +74,20 @@ def answer_for(result: IngestResult) -> dict[str, Any]:
         400: {"description": "Not JSON"},
         413: {"description": "Too large"},
         422: {"description": "Not the documented shape"},
+        429: {"description": "Over a rate limit (device, key or address); see Retry-After"},
     },  # fmt: skip
 )
 async def post_readings(request: Request) -> Response:
     settings = request.app.state.settings
+    limits = request.app.state.rate_limits
+    limits.check_request(request)
     body = await read_body(request, max_bytes=settings.max_body_bytes)
 
     def ingest_in_one_transaction() -> IngestResult:
         # Parsing a large batch takes milliseconds: off the event loop, like the database.
         payload = parse_json(body, max_depth=settings.max_json_depth)
         items = readings_of(payload, max_readings=settings.max_batch_readings)
+        limits.check_readings(device_tokens(items))
         with session_scope(request.app.state.sessions) as session:
             result: IngestResult = request.app.state.ingestor.ingest(session, items)
             return result
@@ -117,7 +122,10 @@ def readings_of(payload: Any, *, max_readings: int) -> list[Any]:
 
 @router.get("/stats", response_model=IngestStats, summary="Ingest counters and rejections")
 def get_stats(
+    request: Request,
     session: SessionDep,
     since: Annotated[date | None, Query(description="First UTC day to count (YYYY-MM-DD).")] = None,
 ) -> IngestStats:
-    return ingest_stats(session, since=since)
+    stats = ingest_stats(session, since=since)
+    stats.rate_limited = request.app.state.rate_limits.refused
+    return stats

@@ -1,0 +1,81 @@
+"""Rate limits per device token, API key and client address: a flood gets a 429 with
+Retry-After, counted in /v1/stats; a phone's week of offline backlog passes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+from service.settings import Settings
+from tests.conftest import TEST_SECRET
+
+
+def burst(device: str, start: int, count: int) -> list[dict[str, Any]]:
+    when = datetime.now(UTC) - timedelta(days=30)
+    return [
+        {"id": f"{device}-{i}", "device": device,
+         "observed_at": (when + timedelta(seconds=10 * i)).isoformat(),
+         "lat": 12.6667 + (i % 100) * 1e-4, "lon": 108.05, "mcc": 452, "mnc": 4,
+         "radio": "lte", "signal_dbm": -100.0}
+        for i in range(start, start + count)
+    ]  # fmt: skip
+
+
+def test_one_token_sending_200000_readings_gets_429_after_a_weeks_backlog(client):
+    sent = accepted = 0
+    refused = None
+    while sent < 200_000:
+        response = client.post("/v1/readings", json={"readings": burst("flood", sent, 5_000)})
+        sent += 5_000
+        if response.status_code == 429:
+            refused = response
+            break
+        assert response.status_code == 200, response.text
+        accepted += response.json()["accepted"]
+    assert refused is not None, "200,000 readings from one token were all taken"
+    # A collector logging every 10 s, 16 h a day, gathers 40,320 readings in a week: they pass.
+    assert accepted >= 40_320
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "readings from one device" in refused.json()["message"]
+    other = client.post("/v1/readings", json={"readings": burst("honest", 0, 100)})
+    assert other.json()["accepted"] == 100  # the limit is the token's, not everyone's
+    assert client.get("/v1/stats").json()["rate_limited"] == 1
+
+
+def test_address_key_and_import_limits(db_url):
+    settings = Settings(
+        database_url=db_url, device_secret=TEST_SECRET, aggregate_interval_s=0,
+        rate_limit_address_requests="6/minute", rate_limit_key_requests="2/minute",
+        rate_limit_address_imports="1/hour",
+    )  # fmt: skip
+    with TestClient(create_app(settings)) as client:
+        report = {"timestamp": int(datetime.now(UTC).timestamp() * 1000) - 60_000,
+                  "position": {"latitude": 12.6667, "longitude": 108.05},
+                  "cellTowers": [{"radioType": "lte", "mobileCountryCode": 452,
+                                  "mobileNetworkCode": 4, "signalStrength": -100}]}  # fmt: skip
+        answers = [client.post("/v2/geosubmit?key=app-key", json={"items": [report]})
+                   for _ in range(3)]  # fmt: skip
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert "requests with this key" in answers[2].json()["message"]
+        csv = b"observed_at,lat,lon,mcc,mnc,radio,signal_dbm\r\n"
+        imports = [client.post("/v1/imports", files={"file": ("r.csv", csv)},
+                               data={"device": "p", "format": "canonical-csv"})
+                   for _ in range(2)]  # fmt: skip
+        assert [a.status_code for a in imports] == [200, 429]
+        # A refused request costs nothing: 2 geosubmit + 1 import taken, 3 requests left.
+        readings = [client.post("/v1/readings", json={"readings": burst("x", i, 1)})
+                    for i in range(4)]  # fmt: skip
+        assert [a.status_code for a in readings] == [200, 200, 200, 429]
+        assert "requests from this address" in readings[3].json()["message"]
+        assert client.get("/v1/stats").json()["rate_limited"] == 3
+
+
+def test_a_limit_that_is_not_a_limit_is_refused_at_startup():
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="is not a rate limit"):
+        Settings(rate_limit_device_readings="lots")

@@ -5,6 +5,8 @@ Built once by the CLI or ``create_app`` and passed down; nothing reads it at imp
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -19,6 +21,21 @@ from service.keys import ApiKey
 # A recognisable default so that a server started without configuration can tell that it
 # was not configured. Only ``environment=development`` may run with it.
 DEFAULT_DEVICE_SECRET = "change-me-deadzone-development-secret"
+
+
+MIN_SECRET_BITS = 64
+"""Least entropy of a production device secret, bits: the keyed hash is all that keeps a
+stored device hash from being matched to a guessed token, so the secret must not be
+guessable. `openssl rand -hex 32` gives about 250 by this measure; 16 spaces give 0."""
+
+
+def secret_entropy_bits(secret: str) -> float:
+    """Length times the Shannon entropy of the secret's own character frequencies: an
+    upper bound of its strength that catches repeated and few-character secrets (a
+    pattern such as "abcabcabc..." still needs the length check and common sense)."""
+    counts = Counter(secret)
+    total = len(secret)
+    return -total * sum(n / total * math.log2(n / total) for n in counts.values())
 
 
 def default_database_url() -> str:
@@ -421,6 +438,11 @@ class Settings(BaseSettings):
             problems.append("DEADZONE_DEVICE_SECRET is the default development secret")
         elif len(self.device_secret.get_secret_value()) < 16:
             problems.append("DEADZONE_DEVICE_SECRET is shorter than 16 characters")
+        elif secret_entropy_bits(self.device_secret.get_secret_value()) < MIN_SECRET_BITS:
+            problems.append(
+                "DEADZONE_DEVICE_SECRET is too predictable (repeated or few distinct "
+                f"characters: under {MIN_SECRET_BITS} bits by its own letter frequencies)"
+            )
         return problems
 
     def enforce_safe_for_serving(self) -> None:

@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from collectors.reading import ReadingBatch
 from service.api.access import mask_query_secrets_in_access_log
 from service.api.errors import register_error_handlers
+from service.api.headers import SecurityHeaders
 from service.api.ratelimit import RateLimits
 from service.api.routes import (
     areas,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # gzip-compressed to any client that asks (Accept-Encoding), from 1 KB up, where the
     # saving outweighs the header and the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(readings.router)
     app.include_router(coverage.router)

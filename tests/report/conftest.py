@@ -130,6 +130,10 @@ def open_context(browser: Any) -> Iterator[Callable[..., Any]]:
             "viewport": viewport,
             "locale": "vi-VN",
             "service_workers": "allow" if service_worker else "block",
+            # Playwright evaluates wait_for_function strings with eval(), which the
+            # page's Content-Security-Policy (no 'unsafe-eval') rightly forbids; the test's
+            # own probes are not the page's scripts.
+            "bypass_csp": True,
         }
         if located:
             options.update(geolocation=fix, permissions=["geolocation"])

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import FormData, UploadFile
 
 from collectors.formats import FORMAT_NAMES, FormatError
+from service.api.access import KEY_HEADER, KEY_QUERY, request_actor, request_key
 from service.api.uploads import read_upload_form
 from service.errors import InvalidInput
 from service.ingest.dispatch import import_file
@@ -77,7 +78,8 @@ _FORM_SCHEMA = {
         "device": {"type": "string", "description": "Device token for rows without one "
                    "(required for OpenCelliD and geosubmit files)."},
         "all_or_nothing": {"type": "boolean", "default": False,
-                           "description": "Readings only: store nothing if any row is refused "
+                           "description": "Needs an API key (X-Deadzone-Key). "
+                           "Readings only: store nothing if any row is refused "
                            "(a cell export is upserted chunk by chunk regardless)."},
     },
 }  # fmt: skip
@@ -103,6 +105,8 @@ _FORM_SCHEMA = {
     responses={
         413: {"description": "Upload too large"},
         422: {"description": "Not a file deadzone can read"},
+        401: {"description": "all_or_nothing without an API key"},
+        403: {"description": "all_or_nothing on a server without API keys (production)"},
         429: {"description": "Over a rate limit (imports or requests per address)"},
     },  # fmt: skip
 )
@@ -117,6 +121,12 @@ async def post_import(request: Request) -> Response:
         format_name = _format_of(form)
         device = _text(form, "device") or None
         all_or_nothing = _flag(form, "all_or_nothing")
+        if all_or_nothing:
+            # One transaction for the whole file holds the database's writer for as long
+            # as the file takes (46 s measured for a 542 KB gzip): phones' uploads wait
+            # behind it. Only a key of a role may ask for that.
+            request_actor(state.settings, request_key(
+                request.headers.get(KEY_HEADER), request.query_params.get(KEY_QUERY)))  # fmt: skip
         try:
             report = await run_in_threadpool(
                 import_file, state.sessions, state.ingestor, upload.file,

@@ -147,3 +147,21 @@ CAMPING_MIN_DBM: dict[Radio, float] = {
     Radio.UMTS: -115.0,
     Radio.GSM: -108.0,
 }
+
+# LTE downlink EARFCN ranges of the bands above (3GPP TS 36.101 table 5.7.3-1): the band of
+# a reading's serving cell from its EARFCN, as band name in MHz.
+LTE_EARFCN_BANDS_MHZ: tuple[tuple[int, int, int], ...] = (
+    (0, 599, 2100),  # band 1
+    (1200, 1949, 1800),  # band 3
+    (2750, 3449, 2600),  # band 7
+    (3450, 3799, 900),  # band 8
+    (9210, 9659, 700),  # band 28
+)
+
+
+def lte_band_of_earfcn(earfcn: int) -> int | None:
+    """The band (MHz) of an LTE downlink EARFCN, None outside Vietnam's bands."""
+    for low, high, band in LTE_EARFCN_BANDS_MHZ:
+        if low <= earfcn <= high:
+            return band
+    return None

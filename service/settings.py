@@ -370,6 +370,11 @@ class Settings(BaseSettings):
     plan_handset_height_m: float = Field(
         default=1.5, ge=1.0, le=10.0, description="Handset antenna height, metres."
     )
+    terrain_path: Path = Field(
+        default=Path("deadzone-terrain.tif"),
+        description="Where `deadzone import-terrain` keeps the elevation model (GeoTIFF, "
+        "WGS84) that site plans compute diffraction over; absent: flat terrain.",
+    )
 
     @field_validator(
         "rate_limit_device_readings",

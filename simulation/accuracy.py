@@ -15,11 +15,18 @@ a decision row counts as ``unknown``: no reading ever reached it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from domain.radio import Radio
+from simulation.truth import class_rank
+
+if TYPE_CHECKING:
+    from simulation.scenario import Scenario
 
 TRUTH_CLASSES = ("dead", "weak", "covered")
 STATUSES = ("dead", "weak", "covered", "unknown")  # the order scores are printed in
@@ -301,3 +308,33 @@ def found_dead(
             "precision": _share(int((either & dead).sum()), int(either.sum())),
         }
     return results
+
+
+def score_plan(
+    scenario: Scenario, sites: Sequence[dict[str, Any]], *, operator: str, band_mhz: int,
+    height_m: float,
+) -> dict[str, Any]:  # fmt: skip
+    """Promised against delivered: the suggested ``sites`` (each with ``lat``, ``lon`` and
+    ``cells``, the h3 -> people it promised to cover) are built into the scenario's world by
+    ``operator`` with the simulator's own propagation (``Scenario.new_sites_lte_dbm``), and
+    the people of the promised cells that really get a signal (1 bar or more, the planner's
+    target and SDG 9.c.1's "within range") are counted. ``delivered_ratio`` = delivered /
+    promised (None when nothing was promised)."""
+    promised = float(sum(sum(site["cells"].values()) for site in sites))
+    if not sites:
+        return {"promised_people": 0.0, "delivered_people": 0.0, "delivered_ratio": None,
+                "built_by": operator}  # fmt: skip
+    signal = scenario.new_sites_lte_dbm(
+        [s["lat"] for s in sites], [s["lon"] for s in sites], operator=operator,
+        band_mhz=band_mhz, height_m=height_m,
+    )  # fmt: skip
+    reached = dict(zip(scenario.cells["h3"], class_rank(signal, Radio.LTE) >= 1, strict=True))
+    delivered = float(
+        sum(people for site in sites for h3, people in site["cells"].items() if reached.get(h3))
+    )
+    return {
+        "promised_people": round(promised, 1),
+        "delivered_people": round(delivered, 1),
+        "delivered_ratio": round(delivered / promised, 3) if promised > 0 else None,
+        "built_by": operator,
+    }

@@ -48,10 +48,12 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from collectors.formats import open_sites
 from domain.vocabulary import BEST_OF_ALL
 from maps import AreaOutline, write_map_html
 from service.api.app import create_app
 from service.areas.boundaries import read_areas, upsert_areas
+from service.areas.calibration import fit_model
 from service.areas.likely import Likely, likely_statuses
 from service.areas.planning import plan_sites
 from service.areas.population import rebuild_population
@@ -64,6 +66,7 @@ from service.areas.progress import (
 )
 from service.errors import DeadzoneError
 from service.ingest.readings import Ingestor, IngestResult
+from service.ingest.sites import import_sites
 from service.jobs import run_aggregation
 from service.publish.mapdata import coverage_page, deadzone_page, map_meta, progress_page
 from service.publish.plans import plan_to_csv, plan_to_geojson
@@ -78,6 +81,7 @@ from simulation.accuracy import (
     found_dead,
     score_by_radio,
     score_decisions,
+    score_plan,
     score_villages,
 )
 
@@ -98,6 +102,10 @@ VILLAGES_GEOJSON = "villages.geojson"
 PROGRESS_JSON = "progress.json"
 PLAN_CSV = "plan.csv"
 PLAN_GEOJSON = "plan.geojson"
+SITES_CSV = "sites.csv"
+# Who builds the sites suggested for the best of all operators, in the simulated world: the
+# operator with the most subscribers (Viettel), as the public-utility fund usually has it.
+PLAN_BUILDER = "452-04"
 TOP_ZONES = 10  # zones listed in the summary
 PLAN_SITES = 5  # sites suggested for the best of all operators
 # Weekly progress snapshots before the final one (module doc: each costs an aggregation).
@@ -223,6 +231,8 @@ def run_demo(
         start = time.perf_counter()
         files = write_area_files(scenario, out)
         areas = import_areas(sessions, settings, files, now=scenario.start, progress=progress)
+        files[SITES_CSV] = write_cell_export(scenario, out)
+        areas["sites"] = import_cell_export(sessions, files[SITES_CSV], now=scenario.start)
         seconds["areas"] = time.perf_counter() - start
 
         def snapshot(at: datetime) -> None:
@@ -242,6 +252,7 @@ def run_demo(
         report = run_aggregation(sessions, settings, now=scenario.now, on_step=progress)
         with session_scope(sessions) as session:
             take_snapshot(session, settings, now=scenario.now)
+            fit_model(session, settings, now=scenario.now)  # `deadzone calibrate`
         seconds["aggregate"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -265,8 +276,12 @@ def run_demo(
         seconds["score"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        files |= write_progress_and_plan(sessions, settings, scenario, out)
-        plan = json.loads(files[PLAN_GEOJSON].read_text(encoding="utf-8"))
+        plan_files, plan = write_progress_and_plan(sessions, settings, scenario, out)
+        files |= plan_files
+        delivered = score_plan(
+            scenario, plan["sites"], operator=PLAN_BUILDER,
+            band_mhz=int(plan["model"]["band_mhz"]), height_m=float(plan["model"]["mast_height_m"]),
+        )  # fmt: skip
         progress_body = json.loads(files[PROGRESS_JSON].read_text(encoding="utf-8"))
         seconds["plan"] = time.perf_counter() - start
 
@@ -283,7 +298,7 @@ def run_demo(
     )  # fmt: skip
     summary["areas"] = areas
     summary["progress"] = progress_summary(progress_body, village_scores)
-    summary["plan"] = plan_summary(plan)
+    summary["plan"] = plan_summary(plan) | delivered
     summary["estimate"] = estimate_scores
     summary["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     files[SUMMARY_JSON] = out / SUMMARY_JSON
@@ -339,9 +354,45 @@ def import_areas(
     return counts
 
 
+def write_cell_export(scenario: Scenario, out: Path) -> Path:
+    """The scenario's transmitters as an OpenCelliD / MLS cell export (``sites.csv``), the
+    file an operator or OpenCelliD would hand over: exact positions (changeable 0)."""
+    sites = scenario.sites
+    frame = pd.DataFrame(
+        {
+            "radio": sites["radio"].str.upper(),
+            "mcc": sites["mcc"],
+            "net": sites["mnc"],
+            "area": sites["area_code"],
+            "cell": sites["cell_id"],
+            "unit": sites["pci"].where(sites["pci"] >= 0, None).astype("Int64"),
+            "lon": sites["lon"].round(6),
+            "lat": sites["lat"].round(6),
+            "range": "",
+            "samples": "",
+            "changeable": 0,
+            "created": "",
+            "updated": "",
+            "averageSignal": 0,
+        }
+    )
+    path = out / SITES_CSV
+    frame.to_csv(path, index=False)
+    return path
+
+
+def import_cell_export(sessions: sessionmaker[Session], path: Path, *, now: datetime) -> int:
+    """Import ``path`` as ``deadzone import-sites`` does; a refused row stops the demo."""
+    with path.open("rb") as file:
+        report = import_sites(sessions, open_sites(file), keep_rejected=1, now=now)
+    if report.rejected:
+        raise DemoError(f"{path.name}: {report.rejected} site row(s) refused")
+    return report.accepted
+
+
 def write_progress_and_plan(
     sessions: sessionmaker[Session], settings: Settings, scenario: Scenario, out: Path
-) -> dict[str, Path]:
+) -> tuple[dict[str, Path], dict[str, Any]]:
     """``progress.json`` (the province's snapshot series with its goal and trend, every
     area's numbers and every village's status at the scenario's now) and the suggested
     sites for the best of all operators as ``plan.csv`` and ``plan.geojson``."""
@@ -365,7 +416,7 @@ def write_progress_and_plan(
     files[PLAN_GEOJSON].write_text(
         json.dumps(plan_to_geojson(plan), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    return files
+    return files, plan
 
 
 def progress_summary(body: dict[str, Any], village_scores: dict[str, Any]) -> dict[str, Any]:
@@ -391,20 +442,24 @@ def progress_summary(body: dict[str, Any], village_scores: dict[str, Any]) -> di
 
 
 def plan_summary(plan: dict[str, Any]) -> dict[str, Any]:
-    """The suggested sites in the summary: model, radius, people per site."""
+    """The suggested sites in the summary: model, radius, calibration, people per site, and
+    why fewer sites came back than asked for (if so)."""
     return {
         "operator": plan["operator"],
         "model": plan["model"]["name"],
         "radius_km": plan["model"]["radius_km"],
+        "terrain": plan["terrain"],
+        "calibration": plan["calibration"],
+        "explanation": plan["explanation"],
         "sites": [
             {
-                "rank": f["properties"]["rank"],
-                "h3": f["properties"]["h3"],
-                "people_new": f["properties"]["people_new"],
-                "people_cumulative": f["properties"]["people_cumulative"],
-                "villages": [f"{v['name']} ({v['code']})" for v in f["properties"]["villages"]],
+                "rank": s["rank"],
+                "h3": s["h3"],
+                "people_new": s["people_new"],
+                "people_cumulative": s["people_cumulative"],
+                "villages": [f"{v['name']} ({v['code']})" for v in s["villages"]],
             }
-            for f in plan["features"]
+            for s in plan["sites"]
         ],
     }
 

@@ -10,7 +10,7 @@ seed, so the output is a pure function of (size, seed, now).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -222,6 +222,37 @@ class Scenario:
     gaps: list[Gap]
     plan: UploadPlan = field(repr=False)
     areas: Areas = field(repr=False)
+    # Per cell (order of ``cells``): the loss at the receiver (clutter and highland, dB) and
+    # each operator's shadowing (dB), so that new sites can be built into the same world.
+    receiver_loss_db: npt.NDArray[np.float64] = field(repr=False)
+    shadow_db: dict[str, npt.NDArray[np.float64]] = field(repr=False)
+
+    def new_sites_lte_dbm(
+        self, lat: Sequence[float], lon: Sequence[float], *, operator: str, band_mhz: int,
+        height_m: float,
+    ) -> npt.NDArray[np.float64]:  # fmt: skip
+        """The LTE RSRP (dBm) on every cell (order of ``cells``) from new sites of
+        ``operator`` at ``lat``/``lon``, built into this world as ``build_site`` builds one:
+        the simulator's propagation (``network.best_server_dbm``), its receiver losses, the
+        operator's shadowing, and every terrain valley except the one a site stands in."""
+        x, y = self.box.to_xy(self.cells["lat"].to_numpy(), self.cells["lon"].to_numpy())
+        op = next(o for o in OPERATORS if o.code == operator)
+        best = np.full(len(self.cells), -np.inf)
+        rng = np.random.default_rng(0)  # only draws the 3G/2G carriers, which are dropped
+        for k, (site_lat, site_lon) in enumerate(zip(lat, lon, strict=True)):
+            rows = site_transmitters(
+                rng, op, 10**6 + k, float(site_lat), float(site_lon), lte_band=band_mhz,
+                height_m=height_m, area_code=1,
+            )  # fmt: skip
+            power, _ = best_server_dbm(self.box, pd.DataFrame([rows[0]]), x, y)
+            sx, sy = self.box.to_xy(np.array([site_lat]), np.array([site_lon]))
+            other = [
+                v for v in self.valleys
+                if float(v.distance_km(sx, sy)[0]) > 1.5 * v.width_km
+            ]  # fmt: skip
+            signal = power - self.receiver_loss_db - valleys_loss_db(other, x, y)
+            np.maximum(best, signal + self.shadow_db[operator], out=best)
+        return best
 
     @property
     def injected(self) -> dict[str, Any]:
@@ -493,6 +524,8 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
         gaps=gaps,
         plan=plan,
         areas=areas,
+        receiver_loss_db=receiver_loss,
+        shadow_db={op.code: shadow_op[o] for o, op in enumerate(OPERATORS)},
     )
 
 

@@ -167,12 +167,13 @@ def db_url(
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
+def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=db_url,
         device_secret=TEST_SECRET,
         environment="development",
         aggregate_interval_s=0,  # tests run the aggregation themselves, deterministically
+        terrain_path=tmp_path / "terrain.tif",  # never the working directory's
     )
 
 

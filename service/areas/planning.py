@@ -46,13 +46,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.propagation import (
+    deygout_loss_db,
     hata_terms_db,
     lte_rsrp_eirp_dbm,
     rural_model_name,
     rural_path_loss_db,
 )
+from service.areas.calibration import find_fit, local_offsets
 from service.areas.progress import cell_statuses
 from service.areas.selection import AreaFilter
+from service.areas.terrain import Terrain, load_terrain, profiles
 from service.engine.zones import Zone
 from service.errors import ConfigurationError, InvalidInput
 from service.settings import Settings
@@ -65,6 +68,8 @@ EARTH_RADIUS_M: Final = 6_371_008.8  # IUGG mean radius
 # Said in every plan whose coverage ignores the relief (no DEM imported): Hata's formulas
 # assume quasi-smooth terrain, which the highlands are not.
 FLAT_TERRAIN: Final = "flat terrain"
+TERRAIN_METHOD: Final = "terrain profile, ITU-R P.526-15 Deygout diffraction on top of Hata"
+PROFILE_STEP_M: Final = 50.0  # paths grouped by length to share sample distances
 
 
 def priority_score(
@@ -248,7 +253,10 @@ def plan_sites(
     of known sites (``deadzone import-sites``, any operator: masts are shared) instead of
     the dead zones' cells. Whenever fewer sites come back than asked for, ``explanation``
     says why."""
-    model = site_model(settings, design)
+    band = (design.band_mhz if design and design.band_mhz is not None
+            else settings.plan_band_mhz)  # fmt: skip
+    fit = find_fit(session, operator=operator, band_mhz=band)
+    model = site_model(settings, design, calibration_db=fit.offset_db if fit else 0.0)
     statuses = cell_statuses(session, settings, operator=operator)
     population = {
         int(cell): float(people)
@@ -273,6 +281,18 @@ def plan_sites(
         "village": area.village if area else None,
         "model": _model_dict(model),
         "terrain": FLAT_TERRAIN,
+        "calibration": None
+        if fit is None
+        else {
+            "operator": fit.operator,
+            "band_mhz": fit.band_mhz,
+            "offset_db": fit.offset_db,
+            "rmse_db": fit.rmse_db,
+            "cells": fit.cells,
+            "sites": fit.sites,
+            "fitted_at": fit.fitted_at.isoformat(),
+            "local_targets": 0,
+        },
         "colocate": colocate,
         "people_without_signal": float(math.fsum(population[c] for c in targets)),
         "people_reachable": 0.0,
@@ -289,13 +309,38 @@ def plan_sites(
     target_ll = np.array([h3.cell_to_latlng(h3.int_to_str(c)) for c in targets])
     cand_ll = np.array([h3.cell_to_latlng(c) for c in candidates])
     lat0 = float(target_ll[:, 0].mean())
-    tree = shapely.STRtree(
-        np.asarray(shapely.points(_metres(target_ll[:, 0], target_ll[:, 1], lat0)))
-    )
-    cand_points = shapely.points(_metres(cand_ll[:, 0], cand_ll[:, 1], lat0))
+    target_xy = _metres(target_ll[:, 0], target_ll[:, 1], lat0)
+    cand_xy = _metres(cand_ll[:, 0], cand_ll[:, 1], lat0)
+    # Each target's reach: the model's radius with the bias measured near it (calibrated
+    # plans), else the one radius of the group's fit or of the uncalibrated model.
+    reach_m = np.full(len(targets), model.radius_km * 1000.0)
+    offsets = np.zeros(len(targets))
+    if fit is not None:
+        offsets, result["calibration"]["local_targets"] = local_offsets(
+            session, operator=operator, lat=target_ll[:, 0], lon=target_ll[:, 1],
+            fallback_db=fit.offset_db,
+        )  # fmt: skip
+        slope = hata_terms_db(model.band_mhz, model.mast_height_m, model.handset_height_m)[1]
+        reach_m *= 10 ** (-(offsets - model.calibration_db) / slope)
+    tree = shapely.STRtree(np.asarray(shapely.points(target_xy)))
     cand_index, target_index = tree.query(
-        cand_points, predicate="dwithin", distance=model.radius_km * 1000.0
+        shapely.points(cand_xy), predicate="dwithin", distance=float(reach_m.max())
     )
+    within = np.hypot(*(cand_xy[cand_index] - target_xy[target_index]).T) <= reach_m[target_index]
+    cand_index, target_index = cand_index[within], target_index[within]
+    terrain = load_terrain(settings)
+    if terrain is not None and cand_index.size:
+        result["terrain"] = f"{terrain.name}: {TERRAIN_METHOD}"
+        intercept, slope = hata_terms_db(model.band_mhz, model.mast_height_m,
+                                         model.handset_height_m)  # fmt: skip
+        offsets_t = offsets if fit is not None else np.zeros(len(targets))
+        length = np.hypot(*(cand_xy[cand_index] - target_xy[target_index]).T)
+        hata = intercept + slope * np.log10(np.maximum(length / 1000.0, 1.0))
+        allowed = model.max_path_loss_db - offsets_t[target_index] - hata
+        loss = _diffraction_db(terrain, model, cand_ll[cand_index], target_ll[target_index],
+                               length)  # fmt: skip
+        clear = loss <= allowed
+        cand_index, target_index = cand_index[clear], target_index[clear]
     order = np.argsort(cand_index, kind="stable")
     cand_index, target_index = cand_index[order], target_index[order]
     # Pairs ordered by candidate: split the targets where the candidate changes.
@@ -322,6 +367,9 @@ def plan_sites(
                 "people_new": round(gain, 1),
                 "people_cumulative": round(total, 1),
                 "villages": [{"code": c, "name": n} for c, n in sorted(reached.items())],
+                # The promise cell by cell (h3 -> people), for checking it against the
+                # field; not part of the published answer (the response model drops it).
+                "cells": {h3.int_to_str(targets[t]): weights[t] for t in newly.tolist()},
             }
         )
     if len(result["sites"]) < sites:
@@ -331,7 +379,7 @@ def plan_sites(
             f"{len(result['sites'])} site(s) of {sites} asked for: they already cover all "
             f"{result['people_reachable']:,.0f} people without signal{where} that any of the "
             f"{len(candidates)} candidate sites reaches (radius {model.radius_km:.1f} km, "
-            f"{model.model}, {FLAT_TERRAIN}); another site would cover nobody new."
+            f"{model.model}, {result['terrain']}); another site would cover nobody new."
             + (
                 f" {unreached:,.0f} people without signal are beyond the reach of every "
                 "candidate" + (" known site." if colocate else ".")
@@ -340,6 +388,25 @@ def plan_sites(
             )
         )
     return result
+
+
+def _diffraction_db(
+    terrain: Terrain, model: SiteModel, start: np.ndarray, end: np.ndarray, length_m: np.ndarray
+) -> np.ndarray:
+    """Deygout diffraction loss (dB) over the ground from each site to each target. Paths
+    are grouped by length to the nearest ``PROFILE_STEP_M`` so that a group shares its
+    sample distances (``deygout_loss_db``): under 1 % of a path's length on a few km."""
+    loss = np.zeros(length_m.size)
+    ground = profiles(terrain, start, end)
+    bins = np.round(length_m / PROFILE_STEP_M).astype(np.int64)
+    for value in np.unique(bins):
+        rows = np.flatnonzero(bins == value)
+        distance = np.linspace(0.0, max(float(value) * PROFILE_STEP_M, 1.0), ground.shape[1])
+        loss[rows] = deygout_loss_db(
+            distance, ground[rows], tx_height_m=model.mast_height_m,
+            rx_height_m=model.handset_height_m, f_mhz=model.band_mhz,
+        )  # fmt: skip
+    return loss
 
 
 def _area_words(area: AreaFilter | None) -> str:

@@ -22,7 +22,9 @@ from service.cli import (
     demo,
     export,
     files,
+    geodata,
     mapping,
+    planning,
     serve,
 )
 from service.cli.context import FLAG, console
@@ -33,9 +35,16 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 db_app.command("upgrade")(db.db_upgrade)
 db_app.command("partitions")(db.db_partitions)
-export_app = typer.Typer(help="Archives of stored data.", no_args_is_help=True)
+# `deadzone export KIND`: one subcommand per kind of file, each in the module of its data.
+export_app = typer.Typer(
+    help="Write stored data to files: archives, GeoPackages for QGIS, CSV.", no_args_is_help=True
+)
 app.add_typer(export_app, name="export")
 export_app.command("readings")(export.export_readings)
+export_app.command("zones")(geodata.export_zones)
+export_app.command("cells")(geodata.export_cells)
+export_app.command("villages")(geodata.export_villages)
+export_app.command("plan")(geodata.export_plan)
 
 app.command("serve")(serve.serve)
 app.command("ingest")(files.ingest_file)
@@ -47,6 +56,8 @@ app.command("map")(mapping.map_command)
 app.command("import-areas")(areas.import_areas_command)
 app.command("import-population")(areas.import_population_command)
 app.command("snapshot")(areas.snapshot)
+app.command("calibrate")(planning.calibrate)
+app.command("import-terrain")(planning.import_terrain_command)
 app.command("import-claimed")(claims.import_claimed_command)
 app.command("settings")(config.show_settings)
 app.command("api-key")(config.api_key_command)

@@ -83,10 +83,12 @@ def zones(
     limit: Annotated[int, typer.Option(help="How many zones to list.")] = 20,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """List dead zones, highest priority first."""
+    """List dead zones, highest priority first: people and villages affected, size,
+    distance to the nearest signal, newest evidence. Fits an 80-column terminal (village
+    names are cut with an ellipsis first)."""
     from rich.table import Table
 
-    from service.publish.cells import list_zones
+    from service.publish.cells import list_zones, village_names
     from service.store.database import session_scope
 
     settings = load_settings(database_url)
@@ -95,16 +97,31 @@ def zones(
         session_scope(sessions, write=False) as session,
     ):
         total, found = list_zones(session, operator=operator, min_cells=1, limit=limit, offset=0)
-        table = Table(title=f"Dead zones ({operator}): {total} in all")
-        for name in ("rank", "id", "cells", "km²", "readings", "devices", "to signal", "last seen"):
-            text_column = name in ("id", "last seen")
-            table.add_column(name, justify="left" if text_column else "right", no_wrap=text_column)
-        for z in found:
-            distance = (
-                "-" if z.distance_to_covered_m is None else f"{z.distance_to_covered_m:,.0f} m"
-            )
-            table.add_row(
-                str(z.rank), z.id, str(z.cell_count), f"{z.area_km2:.2f}", str(z.readings),
-                str(z.devices), distance, z.last_seen.date().isoformat(),
-            )  # fmt: skip
+        names = village_names(session, found)
+    rows = []
+    for z in found:
+        distance = "-" if z.distance_to_covered_m is None else f"{z.distance_to_covered_m:,.0f} m"
+        people = "-" if z.population is None else f"{z.population:,.0f}"
+        codes = z.villages or []
+        villages = f"{len(codes)}: " + ", ".join(names.get(c, c) for c in codes) if codes else "-"
+        rows.append([str(z.rank), z.id, people, villages, str(z.cell_count), distance,
+                     z.last_seen.date().isoformat()])  # fmt: skip
+    header = ["#", "zone", "people", "villages", "cells", "to signal", "last seen"]
+    # No borders, one space between columns; every column as wide as its widest value
+    # except the village names, which get what is left of the terminal (at least 8
+    # characters, cut with an ellipsis): 80 columns hold the rest in full.
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    fixed = sum(w for i, w in enumerate(widths) if i != 3) + len(header) - 1
+    widths[3] = max(8, min(widths[3], console.width - fixed))
+    table = Table(
+        title=f"Dead zones ({operator}): {total} in all", box=None, header_style="bold underline",
+        padding=(0, 1, 0, 0), pad_edge=False, show_edge=False,
+    )  # fmt: skip
+    for i, name in enumerate(header):
+        table.add_column(
+            name, justify="left" if i in (1, 3, 6) else "right", no_wrap=True,
+            overflow="ellipsis", width=widths[i],
+        )  # fmt: skip
+    for row in rows:
+        table.add_row(*row)
     console.print(table)

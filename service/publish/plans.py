@@ -48,7 +48,7 @@ def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
                 "type": "Feature",
                 "id": s["h3"],
                 "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
-                "properties": {k: v for k, v in s.items() if k not in ("lat", "lon")},
+                "properties": {k: v for k, v in s.items() if k not in ("lat", "lon", "cells")},
             }
             for s in plan["sites"]
         ],

@@ -383,6 +383,39 @@ class Site(Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC, last written")
 
 
+class ModelFit(Base):
+    """The planning model calibrated on measurements (``service.areas.calibration``): the
+    mean extra loss of the measured LTE power against the rural Hata/COST-231 prediction
+    from the known sites, per operator ('any': all together) and band (0: all bands)."""
+
+    __tablename__ = "model_fits"
+
+    operator: Mapped[str] = mapped_column(String(7), primary_key=True, comment="452-04 or any")
+    band_mhz: Mapped[int] = mapped_column(Integer, primary_key=True, comment="0: all bands")
+    offset_db: Mapped[float] = mapped_column(
+        Float, comment="mean of predicted - measured RSRP, dB (extra loss)"
+    )
+    rmse_db: Mapped[float] = mapped_column(Float, comment="RMSE after the offset, dB")
+    cells: Mapped[int] = mapped_column(Integer, comment="measured cells in the fit")
+    sites: Mapped[int] = mapped_column(Integer, comment="known sites serving them")
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+
+
+class CalibrationCell(Base):
+    """The residual of the planning model at one measured working cell: predicted less
+    measured LTE power (dB), per operator ('any': the mean over the operators measured
+    there). Kept so that a plan can use the bias measured *near* its targets: the loss of
+    highland terrain is local (``service.areas.calibration``)."""
+
+    __tablename__ = "calibration_cells"
+
+    operator: Mapped[str] = mapped_column(String(7), primary_key=True, comment="452-04 or any")
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    lat: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
+    residual_db: Mapped[float] = mapped_column(Float, comment="predicted - measured RSRP, dB")
+
+
 class Commune(Base):
     """A commune or ward (xã, phường): an administrative polygon, upserted by ``code``."""
 

@@ -22,7 +22,7 @@ from service.api.routes.coverage import OperatorQuery
 from service.areas import planning, progress
 from service.areas.likely import likely_statuses
 from service.errors import InvalidInput
-from service.publish import exports, plans
+from service.publish import exports, geopackage, plans
 from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["areas"])
@@ -83,7 +83,11 @@ def get_villages(
         ),
     ] = None,
     format: Annotated[
-        Literal["json", "csv"], Query(description="csv: a file to download (UTF-8, BOM).")
+        Literal["json", "csv", "gpkg"],
+        Query(
+            description="csv (UTF-8, BOM) or gpkg (GeoPackage, layer 'villages'): a file to "
+            "download."
+        ),
     ] = "json",
     api_key: ApiKeyDep = None,
 ) -> VillageList | Response:
@@ -95,6 +99,18 @@ def get_villages(
     if area is not None and area.village is not None:
         states = [s for s in states if s.code == area.village]
     names = progress.commune_names(session)
+    if format == "gpkg":
+        name = exports.dated_filename(
+            "villages",
+            operator,
+            *(status or ()),
+            day=vietnam_date(utcnow()),
+            suffix=geopackage.SUFFIX,
+        )
+        layer = geopackage.features_to_geopackage(
+            geopackage.village_features(states, names), layer="villages"
+        )
+        return download(layer, media_type=geopackage.MEDIA_TYPE, filename=name)
     if format == "csv":
         rows = progress.village_rows(states, names)
         name = exports.dated_filename(
@@ -235,6 +251,21 @@ class PlannedSite(BaseModel):
     villages: list[PlanVillage] = Field(description="Villages with people newly covered.")
 
 
+class Calibration(BaseModel):
+    operator: str = Field(description="Whose measurements: an MCC-MNC, or 'any' for all.")
+    band_mhz: int = Field(description="Band fitted, MHz; 0: all bands together.")
+    offset_db: float = Field(description="Extra path loss over Hata fitted on measured "
+                             "LTE power around the known sites, dB.")  # fmt: skip
+    rmse_db: float = Field(description="RMSE of the calibrated model, dB.")
+    cells: int = Field(description="Measured cells in the fit.")
+    sites: int = Field(description="Known sites serving them.")
+    fitted_at: str
+    local_targets: int = Field(
+        description="Targets judged by the bias measured within 3 km of them rather than "
+        "by offset_db (their reach differs from radius_km)."
+    )
+
+
 class Plan(BaseModel):
     operator: str
     commune: str | None = Field(description="The commune whose people are targeted (commune=).")
@@ -244,6 +275,9 @@ class Plan(BaseModel):
         description="'flat terrain' when no DEM is imported: coverage ignores the relief."
     )
     colocate: bool = Field(description="Candidates are known sites (co-location).")
+    calibration: Calibration | None = Field(
+        description="The model's fit on measurements (deadzone calibrate); null: uncalibrated."
+    )
     people_without_signal: float = Field(description="People in the operator's dead cells.")
     people_reachable: float = Field(
         description="Of them, people within reach of at least one candidate site."
@@ -294,7 +328,10 @@ def get_plan(
     colocate: Annotated[
         bool, Query(description="Only on known sites (deadzone import-sites): co-location.")
     ] = False,
-    format: Annotated[Literal["json", "csv", "geojson"], Query()] = "json",
+    format: Annotated[
+        Literal["json", "csv", "geojson", "gpkg"],
+        Query(description="csv, geojson or gpkg (GeoPackage, layer 'sites'): a file."),
+    ] = "json",
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
@@ -313,6 +350,11 @@ def get_plan(
         name = exports.dated_filename(
             "sites", operator, sites, day=vietnam_date(utcnow()), suffix=format
         )
+        if format == "gpkg":
+            sites_gpkg = geopackage.features_to_geopackage(
+                plans.plan_to_geojson(plan)["features"], layer="sites"
+            )
+            return download(sites_gpkg, media_type=geopackage.MEDIA_TYPE, filename=name)
         if format == "csv":
             body: str | bytes = plans.plan_to_csv(plan)
             return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)

@@ -23,7 +23,7 @@ from service.api.downloads import download
 from service.errors import InvalidInput
 from service.grid import BBox
 from service.publish import cells as coverage
-from service.publish import exports
+from service.publish import exports, geopackage
 from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -119,6 +119,10 @@ def get_cells(
             "include=inferred: the measured or the inferred status)."
         ),
     ] = None,
+    format: Annotated[
+        Literal["geojson", "gpkg"],
+        Query(description="gpkg: a GeoPackage file to download (layer 'cells'), for QGIS."),
+    ] = "geojson",
     include: Annotated[
         Literal["inferred"] | None,
         Query(
@@ -161,6 +165,13 @@ def get_cells(
         include_inferred=include == "inferred",
         disclosure=disclosure_for(settings, api_key),
     )
+    if format == "gpkg":
+        name = exports.dated_filename("cells", operator, radio, day=vietnam_date(utcnow()),
+                                      suffix=geopackage.SUFFIX)  # fmt: skip
+        return download(
+            geopackage.features_to_geopackage(features, layer="cells"),
+            media_type=geopackage.MEDIA_TYPE, filename=name,
+        )  # fmt: skip
     body = {
         "type": "FeatureCollection",
         "resolution": chosen,
@@ -240,8 +251,11 @@ def get_deadzones(
     ] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     format: Annotated[
-        Literal["json", "csv", "geojson"],
-        Query(description="csv or geojson: a file to download (CSV in UTF-8 with BOM)."),
+        Literal["json", "csv", "geojson", "gpkg"],
+        Query(
+            description="csv, geojson or gpkg (GeoPackage, layer 'deadzones'): a file to "
+            "download (CSV in UTF-8 with BOM)."
+        ),
     ] = "json",
     api_key: ApiKeyDep = None,
 ) -> ZoneList | Response:
@@ -260,8 +274,11 @@ def get_deadzones(
         if format == "csv":
             body: str | bytes = coverage.zones_to_csv(zones, names, disclosure=disclosure)
             return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=filename)
-        body = orjson.dumps(coverage.zones_to_geojson(zones, names, disclosure=disclosure))
-        return download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=filename)
+        geo = coverage.zones_to_geojson(zones, names, disclosure=disclosure)
+        if format == "gpkg":
+            body = geopackage.features_to_geopackage(geo["features"], layer="deadzones")
+            return download(body, media_type=geopackage.MEDIA_TYPE, filename=filename)
+        return download(orjson.dumps(geo), media_type=exports.GEOJSON_MEDIA_TYPE, filename=filename)
     assert limit is not None
     return ZoneList(
         total=total,

@@ -1,0 +1,50 @@
+"""The PostGIS views QGIS opens (docs/qgis.md): each has a typed EPSG:4326 geometry that
+``geometry_columns`` lists (what QGIS reads to offer a layer) and the rows the API shows."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+from service.areas.progress import take_snapshot
+from service.store.database import session_scope
+from tests.areas.conftest import CENTRE, NOW
+from tests.areas.test_area_filters import grid  # noqa: F401  (the fixture)
+
+VIEWS = {
+    "qgis_decided_cells": "POINT",
+    "qgis_dead_zones": "MULTIPOLYGON",
+    "qgis_villages": "POINT",
+    "qgis_calibration_cells": "POINT",
+}
+
+
+def test_views_open_with_geometry_on_postgis(grid, settings, sessions):  # noqa: F811
+    with session_scope(sessions) as session:
+        take_snapshot(session, settings, now=NOW)
+    with session_scope(sessions, write=False) as session:
+        if session.get_bind().dialect.name != "postgresql":
+            # SQLite has no geometry functions to build them: the GeoPackage exports are
+            # the QGIS path there, and no half-made view is left behind.
+            assert not set(VIEWS) & set(inspect(session.get_bind()).get_view_names())
+            return
+        listed = dict(
+            session.execute(
+                text("SELECT f_table_name, type FROM geometry_columns "
+                     "WHERE f_table_name LIKE 'qgis_%' AND srid = 4326")
+            ).all()
+        )  # fmt: skip
+        assert listed == VIEWS
+        cells = session.execute(
+            text("SELECT h3, status, ST_AsText(geom) FROM qgis_decided_cells "
+                 "WHERE operator = 'any' ORDER BY h3")
+        ).all()  # fmt: skip
+        assert CENTRE in [h for h, _, _ in cells]
+        assert all(wkt.startswith("POINT(108.") for _, _, wkt in cells)
+        zones = session.execute(
+            text("SELECT id, ST_GeometryType(geom), villages FROM qgis_dead_zones ORDER BY id")
+        ).all()
+        assert [z[0] for z in zones] == ["dz-any-empty", "dz-any-far", "dz-any-ring"]
+        assert {z[1] for z in zones} == {"ST_MultiPolygon"}
+        villages = dict(session.execute(text("SELECT code, status FROM qgis_villages")).all())
+        assert villages == {"V1": "lom_song", "V2": "trang_song"}
+        assert session.scalar(text("SELECT count(*) FROM qgis_calibration_cells")) == 0

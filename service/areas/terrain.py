@@ -108,7 +108,7 @@ def import_terrain(session: Session, settings: Settings, source: Path) -> dict[s
         window = from_bounds(*clip, transform=transform).round_offsets().round_lengths()
         row0, col0 = max(0, window.row_off), max(0, window.col_off)
         full = full[row0 : row0 + window.height, col0 : col0 + window.width]
-        transform = transform * transform.translation(col0, row0)
+        transform = transform @ transform.translation(col0, row0)
     if full.size == 0 or bool(np.all(np.isnan(full))):
         raise InvalidInput(f"{source.name}: no height inside the area", field="terrain")
     target = settings.terrain_path

@@ -472,19 +472,21 @@ def _zones_nearer_to_signal(
             )
         ).all()
     )
-    to_gained, to_lost = NearestCovered(gained), NearestCovered(lost)
+    # Every zone cell's distance to the gained and to the lost cells, in one pass each.
+    ids = list(cells_of)
+    flat = [cell for zone_id in ids for cell in cells_of[zone_id]]
+    starts = np.cumsum([0] + [len(cells_of[z]) for z in ids[:-1]])
     found = set()
-    for zone_id, cells in cells_of.items():
-        known = distance.get(zone_id)
-        if lost and known is not None:
-            d = to_lost.distance_m(cells)
-            if d is not None and d <= known:
-                found.add(zone_id)
-                continue
-        if gained:
-            d = to_gained.distance_m(cells)
-            if d is not None and (known is None or d < known):
-                found.add(zone_id)
+    for kind, cells in (("lost", lost), ("gained", gained)):
+        if not cells:
+            continue
+        nearest = np.minimum.reduceat(NearestCovered(cells).distances_m(flat), starts)
+        for zone_id, d in zip(ids, nearest.tolist(), strict=True):
+            known = distance.get(zone_id)
+            if kind == "lost" and known is not None and d <= known:
+                found.add(zone_id)  # its nearest covered cell may be the one lost
+            elif kind == "gained" and d != np.inf and (known is None or d < known):
+                found.add(zone_id)  # a covered cell nearer than before
     return found
 
 

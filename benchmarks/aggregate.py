@@ -334,7 +334,7 @@ def load_and_group(sessions, settings: Settings, n: int) -> tuple[float, float]:
     return t_load, t_polars
 
 
-def run_rebuild(backend: str, n: int, workdir: Path, chunk_rows: int) -> None:
+def run_rebuild(backend: str, n: int, workdir: Path, chunk_rows: int, *, full: bool) -> None:
     """Full rebuild of the statistics (columnar, and the SQL reference) next to a polars
     group-by of the same statistics on the same readings, in one run."""
     with scratch_database(backend, workdir) as url:
@@ -358,7 +358,11 @@ def run_rebuild(backend: str, n: int, workdir: Path, chunk_rows: int) -> None:
             t_columnar = timed(columnar_rebuild)
         from service.jobs import run_aggregation
 
-        t_full = timed(lambda: run_aggregation(sessions, settings, rebuild_all=True, now=NOW))
+        t_full = (
+            timed(lambda: run_aggregation(sessions, settings, rebuild_all=True, now=NOW))
+            if full
+            else None
+        )
         engine.dispose()
         polars_rate = n / t_polars
         print(f"[{backend}] {n:,} readings (load {n / t_load:,.0f}/s); shared, noisy machine")
@@ -368,6 +372,8 @@ def run_rebuild(backend: str, n: int, workdir: Path, chunk_rows: int) -> None:
             ("SQL rebuild of statistics (old path)", t_sql),
             ("full aggregate --rebuild (+decisions, zones)", t_full),
         ):
+            if seconds is None:
+                continue
             rate = n / seconds
             print(f"  {label:44} {rate:>12,.0f} readings/s  {seconds:7.2f} s  "
                   f"ratio to polars {rate / polars_rate:.3f}")  # fmt: skip
@@ -450,6 +456,12 @@ def main() -> None:
     )
     parser.add_argument("--chunk-rows", type=int, default=columnar.DEFAULT_CHUNK_ROWS)
     parser.add_argument(
+        "--no-full",
+        dest="full",
+        action="store_false",
+        help="with --rebuild: skip the full aggregate (decisions, zones take minutes)",
+    )
+    parser.add_argument(
         "--incremental",
         metavar="SIZES",
         help="only issue 12's incremental figures at these stored sizes, e.g. "
@@ -465,7 +477,7 @@ def main() -> None:
                 sizes = [int(v) for v in args.incremental.split(",")]
                 incremental_figures(backend, sizes, Path(tmp))
             elif args.rebuild:
-                run_rebuild(backend, args.readings, Path(tmp), args.chunk_rows)
+                run_rebuild(backend, args.readings, Path(tmp), args.chunk_rows, full=args.full)
             else:
                 run(backend, args.readings, Path(tmp))
 

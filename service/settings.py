@@ -265,6 +265,19 @@ class Settings(BaseSettings):
         default=False,
         description="Join dead cells separated by a single unknown cell into one dead zone.",
     )
+    max_import_decompressed_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Largest gzip upload to POST /v1/imports once decompressed, in bytes: "
+        "a few hundred kilobytes of gzip can hold gigabytes of rows. Past it the import "
+        "stops with a 422 (chunks already stored stay).",
+    )
+    max_import_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most rows (readings) one upload to POST /v1/imports may hold; a larger "
+        "export is split, or imported with `deadzone import` on the server.",
+    )
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024,
         ge=1024,

@@ -53,32 +53,51 @@ GZIP_MAGIC: Final = b"\x1f\x8b"
 class _Gunzipped:
     """A gzip stream read through, with its errors turned into :class:`FormatError`."""
 
-    def __init__(self, compressed: ByteSource) -> None:
+    def __init__(self, compressed: ByteSource, *, max_bytes: int | None = None) -> None:
         # typeshed asks for a seekable file object, but GzipFile only seeks when its caller
         # seeks; reading front to back never does.
         self._file = gzip.GzipFile(fileobj=cast(Any, compressed), mode="rb")
+        self._max_bytes = max_bytes
+        self._out = 0
+
+    def _counted(self, data: bytes) -> bytes:
+        # A few hundred kilobytes of gzip can hold gigabytes of rows (a "zip bomb"): the
+        # decompressed size is checked as it grows, never after.
+        self._out += len(data)
+        if self._max_bytes is not None and self._out > self._max_bytes:
+            raise FormatError(
+                f"the file is larger than {self._max_bytes:,} bytes once decompressed; "
+                "split it into smaller files"
+            )
+        return data
 
     def read(self, size: int = -1, /) -> bytes:
+        if self._max_bytes is not None and size < 0:
+            size = self._max_bytes + 1 - self._out  # never inflate past the cap at once
         try:
-            return self._file.read(size)
+            return self._counted(self._file.read(size))
         except (OSError, EOFError, zlib.error) as exc:
             raise FormatError(f"broken gzip data: {exc}") from None
 
     def readline(self, size: int | None = -1, /) -> bytes:
         try:
-            return self._file.readline(-1 if size is None else size)
+            return self._counted(self._file.readline(-1 if size is None else size))
         except (OSError, EOFError, zlib.error) as exc:
             raise FormatError(f"broken gzip data: {exc}") from None
 
 
-def gunzipped(byte_source: ByteSource) -> ByteSource:
+def gunzipped(byte_source: ByteSource, *, max_bytes: int | None = None) -> ByteSource:
     """``byte_source`` itself, or its decompressed content when it starts with the gzip magic
     bytes (``.csv.gz`` exports: OpenCelliD ships its cell exports so). The progress hook stays
-    on the compressed source, so it keeps counting the bytes of the file on disk."""
+    on the compressed source, so it keeps counting the bytes of the file on disk.
+    ``max_bytes`` caps the decompressed size (:class:`FormatError` past it)."""
     if byte_source.head(2) != GZIP_MAGIC:
         return byte_source
     # The decompressed side reports the compressed side's count, at its end too.
-    return ByteSource(_Gunzipped(byte_source), progress=lambda _: byte_source.report_progress())
+    return ByteSource(
+        _Gunzipped(byte_source, max_bytes=max_bytes),
+        progress=lambda _: byte_source.report_progress(),
+    )
 
 
 def open_readings(
@@ -88,17 +107,19 @@ def open_readings(
     device: str | None = None,
     progress: ProgressHook | None = None,
     received_at: datetime | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[str, RowStream[Row]]:
     """The format name and the lazy rows of a file of readings (gzip-compressed or not).
 
     ``format_name`` (one of :data:`READING_FORMATS`) skips sniffing. ``device`` is the token
     for rows that carry none (required for OpenCelliD and geosubmit files, which never do).
     ``progress`` is called with the bytes consumed so far. ``received_at`` stands in for a
-    geosubmit report without a timestamp. Raises
+    geosubmit report without a timestamp. ``max_bytes`` caps a gzip file's decompressed
+    size. Raises
     :class:`~collectors.formats.rows.FormatError` (or a subclass) for an empty or unreadable
     file, an unknown format, a cell export (use :func:`open_sites`) or missing columns.
     """
-    byte_source = gunzipped(as_byte_source(source, progress))
+    byte_source = gunzipped(as_byte_source(source, progress), max_bytes=max_bytes)
     name = format_name or sniff_format(byte_source.head(SNIFF_BYTES))
     if name == CELL_EXPORT:
         raise FormatError("this is a cell export (cell sites, not readings): import it as sites")
@@ -123,11 +144,14 @@ def open_readings(
 
 
 def open_sites(
-    source: BinaryReadable | Iterable[bytes], *, progress: ProgressHook | None = None
+    source: BinaryReadable | Iterable[bytes],
+    *,
+    progress: ProgressHook | None = None,
+    max_bytes: int | None = None,
 ) -> RowStream[SiteDict | RowError]:
     """The lazy site dicts and row errors of a cell export (gzip-compressed or not), after
-    checking that it is one."""
-    byte_source = gunzipped(as_byte_source(source, progress))
+    checking that it is one. ``max_bytes`` caps a gzip file's decompressed size."""
+    byte_source = gunzipped(as_byte_source(source, progress), max_bytes=max_bytes)
     name = sniff_format(byte_source.head(SNIFF_BYTES))
     if name != CELL_EXPORT:
         raise FormatError(f"expected a cell export (radio,mcc,net,area,cell,...), got {name}")

@@ -50,14 +50,19 @@ def open_import(
     format_name: str | None,
     device: str | None,
     progress: Callable[[int], None] | None = None,
+    max_bytes: int | None = None,
 ) -> OpenedFile:
     """Tell what ``file`` is (``format_name`` ``None`` sniffs it) and open its rows: a cell
     export as sites, anything else as readings. ``progress`` gets the bytes read so far.
-    Raises :class:`~collectors.formats.FormatError` before anything is stored."""
+    ``max_bytes`` caps a gzip file's decompressed size. Raises
+    :class:`~collectors.formats.FormatError` before anything is stored."""
     sniffed = peek_format(file)
     if (format_name or sniffed) == CELL_EXPORT:
-        return OpenedFile("sites", CELL_EXPORT, open_sites(file, progress=progress))
-    name, stream = open_readings(file, format_name=format_name, device=device, progress=progress)
+        sites = open_sites(file, progress=progress, max_bytes=max_bytes)
+        return OpenedFile("sites", CELL_EXPORT, sites)
+    name, stream = open_readings(
+        file, format_name=format_name, device=device, progress=progress, max_bytes=max_bytes
+    )
     return OpenedFile("readings", name, stream)
 
 
@@ -69,6 +74,7 @@ def store_import(
     all_or_nothing: bool,
     keep_rejected: int = 0,
     sink: RejectedSink | None = None,
+    max_rows: int | None = None,
 ) -> ImportReport:
     """Store what ``open_import`` opened, chunk by chunk (readings: see
     :func:`service.ingest.files.import_readings`). A stream that breaks half-way raises
@@ -84,6 +90,7 @@ def store_import(
         all_or_nothing=all_or_nothing,
         keep_rejected=keep_rejected,
         sink=sink,
+        max_rows=max_rows,
     )
 
 
@@ -97,12 +104,15 @@ def import_file(
     all_or_nothing: bool,
     keep_rejected: int = 0,
     sink: RejectedSink | None = None,
+    max_bytes: int | None = None,
+    max_rows: int | None = None,
 ) -> ImportReport:
     """Open and store a file of any supported kind: the one dispatch behind both
     ``POST /v1/imports`` and ``deadzone import`` (which calls the two steps itself, to say
-    whether anything was stored when a file fails)."""
-    opened = open_import(file, format_name=format_name, device=device)
+    whether anything was stored when a file fails). ``max_bytes`` and ``max_rows`` cap
+    a file's decompressed size and its rows (readings) for uploads a server must survive."""
+    opened = open_import(file, format_name=format_name, device=device, max_bytes=max_bytes)
     return store_import(
         sessions, ingestor, opened, all_or_nothing=all_or_nothing,
-        keep_rejected=keep_rejected, sink=sink,
+        keep_rejected=keep_rejected, sink=sink, max_rows=max_rows,
     )  # fmt: skip

@@ -26,7 +26,7 @@ from typing import IO, Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from collectors.formats import Row, RowError, RowStream
+from collectors.formats import FormatError, Row, RowError, RowStream
 from collectors.formats.geosubmit import SOURCE as GEOSUBMIT_SOURCE
 from collectors.formats.sniff import GEOSUBMIT
 from service.ingest.quality import Rejection
@@ -122,11 +122,14 @@ class _Chunk:
     errors: list[RowError] = field(default_factory=list)
 
 
-def _chunks(stream: RowStream[Row], size: int) -> Iterator[_Chunk]:
+def _chunks(stream: RowStream[Row], size: int, *, max_rows: int | None = None) -> Iterator[_Chunk]:
     """The stream cut into chunks of at most ``size`` readings (and at most ``size`` row
-    errors, so that a file of nothing but bad rows does not pile up in memory either)."""
+    errors, so that a file of nothing but bad rows does not pile up in memory either).
+    Past ``max_rows`` rows, :class:`~collectors.formats.FormatError`."""
     chunk = _Chunk()
-    for position, row in stream.numbered():
+    for count, (position, row) in enumerate(stream.numbered(), start=1):
+        if max_rows is not None and count > max_rows:
+            raise FormatError(f"the file has more than {max_rows:,} rows; split it")
         if isinstance(row, RowError):
             chunk.errors.append(row)
         else:
@@ -191,6 +194,7 @@ def import_readings(
     keep_rejected: int = 0,
     sink: RejectedSink | None = None,
     now: datetime | None = None,
+    max_rows: int | None = None,
 ) -> ImportReport:
     """Store the readings of ``stream`` (from :func:`collectors.formats.open_readings`).
 
@@ -199,7 +203,8 @@ def import_readings(
     chunks before it, and importing the file again adds only the rest. With it, one
     transaction holds the whole file and is rolled back if any row is refused (the whole
     file is still read, so that the report lists every problem at once).
-    A :class:`~collectors.formats.FormatError` raised by the stream propagates.
+    A :class:`~collectors.formats.FormatError` raised by the stream propagates, and so does
+    the one raised past ``max_rows`` rows (after the chunks before it, as above).
     """
     now = now or utcnow()
     report = ImportReport(format_name=format_name, keep_rejected=keep_rejected, sink=sink)
@@ -217,7 +222,7 @@ def import_readings(
     if all_or_nothing:
         try:
             with session_scope(sessions) as session:
-                for chunk in _chunks(stream, chunk_readings):
+                for chunk in _chunks(stream, chunk_readings, max_rows=max_rows):
                     store(session, chunk)
                 if report.rejected:
                     raise _RollBack
@@ -225,7 +230,7 @@ def import_readings(
             report.stored = False
             report.accepted = report.duplicates = 0
     else:
-        for chunk in _chunks(stream, chunk_readings):
+        for chunk in _chunks(stream, chunk_readings, max_rows=max_rows):
             with session_scope(sessions) as session:
                 store(session, chunk)
     report.bytes_read = stream.bytes_read

@@ -132,6 +132,8 @@ async def post_import(request: Request) -> Response:
                 import_file, state.sessions, state.ingestor, upload.file,
                 format_name=format_name, device=device, all_or_nothing=all_or_nothing,
                 keep_rejected=SHOWN_REJECTED,
+                max_bytes=state.settings.max_import_decompressed_bytes,
+                max_rows=state.settings.max_import_rows,
             )  # fmt: skip
         except FormatError as exc:
             name = upload.filename or "file"

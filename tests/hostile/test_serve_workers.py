@@ -54,6 +54,11 @@ def test_serve_with_two_workers_runs_two_and_aggregates_once_per_round(tmp_path)
     env = {**os.environ, "DEADZONE_DEVICE_SECRET": TEST_SECRET,
            "DEADZONE_AGGREGATE_INTERVAL_S": "0.3",
            "DEADZONE_SNAPSHOT_AFTER_AGGREGATION": "false"}  # fmt: skip
+    # serve refuses an absent database (issue 18): create it as the README says.
+    subprocess.run(
+        [sys.executable, "-m", "service.cli", "db", "upgrade", "--database-url", database_url],
+        env=env, cwd=ROOT, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--workers", "2", "--port", str(port),
          "--database-url", database_url],

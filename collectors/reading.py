@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from domain.radio import ANDROID_UNAVAILABLE, Radio
+from domain.radio import ANDROID_UNAVAILABLE, ReportedRadio
 
 # Numbers are strict: a string such as "-95" where a number belongs is an error, not a
 # guess. NaN and Infinity are refused everywhere (JSON has no such values, but Python's
@@ -86,7 +86,11 @@ class Reading(BaseModel):
     mnc: StrictInt = Field(
         ge=0, le=999, description="Mobile network code (Viettel 4, VinaPhone 2, MobiFone 1...)."
     )
-    radio: Radio = Field(description="Radio technology of the serving cell: gsm, umts, lte or nr.")
+    radio: ReportedRadio = Field(
+        description="Radio technology of the serving cell: gsm, umts, lte or nr; 'unknown' "
+        "for a manual report (level) or a no-service report that does not know it (a measured "
+        "signal_dbm needs its radio). An unknown radio is evidence about the operator only.",
+    )
     signal_dbm: StrictFloat | None = Field(
         default=None,
         description="Signal power in dBm of the radio's metric: GSM RSSI, UMTS RSCP, "

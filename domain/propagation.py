@@ -231,3 +231,15 @@ def deygout_loss_db(
         loss = loss + np.where(shadowed & np.isfinite(v_side), knife_edge_loss_db(
             np.where(np.isfinite(v_side), v_side, KNIFE_EDGE_MIN_V)), 0.0)  # fmt: skip
     return np.where(np.isfinite(v_main), loss, 0.0)
+
+
+def nr_ss_rsrp_eirp_dbm(
+    carrier_power_dbm: float, antenna_gain_dbi: float, resource_blocks: int
+) -> float:
+    """EIRP of one NR resource element of the synchronisation signal, in dBm: what SS-RSRP
+    measures at the far end (3GPP TS 38.215 §5.1.1), assuming the SSB is sent at the
+    carrier's power per resource element. ``resource_blocks``: 273 for 100 MHz at 30 kHz
+    subcarrier spacing (3GPP TS 38.104 table 5.3.2-1). A 53 dBm carrier behind a 24 dBi
+    beam gives 53 - 35.2 + 24 = 41.8 dBm per resource element.
+    """
+    return carrier_power_dbm - 10.0 * math.log10(12 * resource_blocks) + antenna_gain_dbi

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 
 class Radio(StrEnum):
@@ -17,6 +18,24 @@ class Radio(StrEnum):
     UMTS = "umts"
     LTE = "lte"
     NR = "nr"
+
+
+# A resident's manual report (bars) or a "no service" report may not know its technology
+# (DESIGN.md: "A manual report may not know its technology"; with no service a phone shows no
+# radio at all). Such a reading says radio "unknown": evidence about the operator, never
+# about one radio. It is not a ``Radio``: no signal range, bars or propagation belongs to it.
+UNKNOWN_RADIO: Literal["unknown"] = "unknown"
+ReportedRadio = Radio | Literal["unknown"]
+REPORTED_RADIOS: tuple[str, ...] = (*(r.value for r in Radio), UNKNOWN_RADIO)
+"""Every value a reading's radio may take, the physical radios first."""
+
+
+def thresholds_radio(name: str) -> Radio:
+    """The radio whose thresholds (bars, camping minimum) stand for a reading's radio: its
+    own, or LTE for ``unknown``. An unknown-radio reading never carries a dBm value (the
+    quality gate refuses it), so only the class of its bars or no-service matters, and where
+    a threshold is needed LTE is the radio of nearly every phone in Vietnam in 2026."""
+    return Radio.LTE if name == UNKNOWN_RADIO else Radio(name)
 
 
 # Android reports a field it could not read as Integer.MAX_VALUE
@@ -165,3 +184,39 @@ def lte_band_of_earfcn(earfcn: int) -> int | None:
         if low <= earfcn <= high:
             return band
     return None
+
+
+# Mobile broadband, the province's promise (DESIGN.md: "mobile broadband (4G or better) for
+# every resident"; the Ministry counts 4G coverage): LTE or NR. 3G and 2G give "any signal".
+BROADBAND_RADIOS: frozenset[Radio] = frozenset({Radio.LTE, Radio.NR})
+
+# The order in which an idle phone prefers technologies, best first: operators give the
+# newer radio the higher absolute reselection priority (3GPP TS 36.331 cellReselectionPriority,
+# SIB5/SIB6; TS 38.331 the same for NR), so a phone camps on the newest radio it can use.
+RADIO_PRIORITY: tuple[Radio, ...] = (Radio.NR, Radio.LTE, Radio.UMTS, Radio.GSM)
+
+# A phone camped on a higher-priority radio leaves it for a lower-priority one of the same
+# operator when the serving level falls below q-RxLevMin (``CAMPING_MIN_DBM``) +
+# threshServingLow and the lower radio is suitable, above its own q-RxLevMin (3GPP TS 36.304
+# §5.2.4.5, TS 38.304 §5.2.4.5; threshServingLow is sent in 2 dB steps in SIB3), dB.
+# Operators set it so that phones leave a radio about where it stops serving, near its 1-bar
+# level (``DEFAULT_BARS``): LTE 10 dB (-114 dBm, 1 bar at -115), NR 14 dB (-110 dBm, NR's
+# 1 bar). Typical settings, configurable where used.
+THRESH_SERVING_LOW_DB: dict[Radio, float] = {
+    Radio.NR: 14.0,
+    Radio.LTE: 10.0,
+    Radio.UMTS: 6.0,
+    Radio.GSM: 0.0,
+}
+
+
+# Vietnam's mobile spectrum in 2026 (DESIGN.md "Vietnam in 2026"): 2G switched off on land
+# from 16 September 2024 and 900/1800 MHz refarmed to LTE; LTE bands 700 (Viettel, 2025 auction),
+# 900, 1800, 2100, 2600 MHz. 5G licences of 2024, 100 MHz each: Viettel 2500-2600 MHz (n41),
+# VNPT/VinaPhone 3700-3800 MHz and MobiFone 3800-3900 MHz (n78). The centre of each block, MHz.
+NR_BAND_MHZ: dict[str, int] = {
+    "452-04": 2550,
+    "452-02": 3750,
+    "452-01": 3850,
+}
+NR_BANDWIDTH_MHZ = 100.0

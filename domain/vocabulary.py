@@ -55,6 +55,22 @@ BEST_OF_ALL: Final = "any"
 """The scope "best of all operators": ITU SDG 9.c.1 counts a place covered when any operator
 serves it. Used as the operator value of such rows and as ``operator=any`` in the API."""
 
+ANY_SIGNAL: Final = "any"
+"""The radio scope "any signal": every radio of an operator counts (its best), 2G/3G included.
+Used as the radio value of such decisions and as ``radio=any`` in the API."""
+
+BROADBAND: Final = "broadband"
+"""The radio scope "mobile broadband": LTE or NR only (``domain.radio.BROADBAND_RADIOS``), the
+province's promise of 4G or better for every resident. ``radio=broadband`` in the API."""
+
+RADIO_SCOPES: Final[tuple[str, ...]] = (ANY_SIGNAL, BROADBAND)
+"""Scopes over several radios, beside one radio (gsm, umts, lte, nr)."""
+
+RadioScopeName = Literal["any", "broadband"]
+
+RADIO_PATTERN: Final = r"^(any|broadband|gsm|umts|lte|nr)$"
+"""A ``radio=`` value: a scope over radios or one radio."""
+
 OPERATOR_CODE: Final = r"\d{3}-\d{2,3}"
 """An operator as MCC-MNC, e.g. 452-04 (Viettel); DESIGN.md lists Vietnam's."""
 
@@ -77,6 +93,7 @@ def vocabulary() -> dict[str, object]:
         "signal_decisions": list(SIGNAL_DECISIONS),
         "village_statuses": list(VILLAGE_STATUSES),
         "best_of_all": BEST_OF_ALL,
+        "radio_scopes": list(RADIO_SCOPES),
         "operator_code": OPERATOR_CODE,
         "scope_pattern": SCOPE_PATTERN,
     }

@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from domain.propagation import hata_terms_db, lte_rsrp_eirp_dbm
-from domain.radio import Radio, operator_code
+from domain.propagation import hata_terms_db, lte_rsrp_eirp_dbm, nr_ss_rsrp_eirp_dbm
+from domain.radio import NR_BAND_MHZ, NR_BANDWIDTH_MHZ, Radio, operator_code
 from simulation.areas import Areas, footprint_km, nearest
 from simulation.terrain import Box, Valley
 
@@ -33,6 +33,12 @@ LTE_CARRIER_DBM = 46.0
 UMTS_CPICH_DBM = 33.0
 GSM_BCCH_DBM = 43.0
 ANTENNA_GAIN_DBI = 15.0
+# NR (5G) in towns: a massive-MIMO active antenna of 200 W (53 dBm) over 100 MHz, whose
+# synchronisation beams add about 24 dBi (vendors' 64T64R 3.5 GHz units: 200-320 W, beam gain
+# 24-25 dBi); 273 resource blocks at 30 kHz spacing (3GPP TS 38.104 table 5.3.2-1).
+NR_CARRIER_DBM = 53.0
+NR_ANTENNA_GAIN_DBI = 24.0
+NR_RESOURCE_BLOCKS = 273
 
 # Beyond this distance a site serves nobody: GSM's timing advance stops at 35 km (63 steps of
 # 553.5 m, 3GPP TS 45.010) and the radio horizon of a 30-60 m mast seen from 1.5 m is 28-37 km
@@ -60,6 +66,14 @@ UMTS_BAND_MHZ = 2100
 GSM_BAND_MHZ = 900
 
 
+def nr_arfcn(f_mhz: float) -> int:
+    """NR-ARFCN of a frequency (3GPP TS 38.104 §5.4.2.1): 5 kHz steps up to 3 GHz, then
+    15 kHz steps from 600000."""
+    if f_mhz < 3000:
+        return int(round(f_mhz * 1000 / 5))
+    return 600_000 + int(round((f_mhz - 3000) * 1000 / 15))
+
+
 @dataclass(frozen=True)
 class OperatorProfile:
     """How one operator builds its network in the simulation.
@@ -81,6 +95,16 @@ class OperatorProfile:
     umts: float
     gsm: float
     lte_bands: tuple[tuple[int, float], ...]
+    nr_band_mhz: int | None = None
+
+    def runs(self, radio: Radio) -> bool:
+        """Whether the operator has this radio at all (its users may then camp on it)."""
+        return {
+            Radio.LTE: True,
+            Radio.UMTS: self.umts > 0,
+            Radio.GSM: self.gsm > 0,
+            Radio.NR: self.nr_band_mhz is not None,
+        }[radio]
 
     @property
     def code(self) -> str:
@@ -89,18 +113,25 @@ class OperatorProfile:
 
 
 # Site counts are tuned so that, with the losses below, each operator's LTE leaves roughly
-# 5-25 % of the land below 1 bar, mostly in highlands, valleys and its gaps; the 2G carriers
-# are few because Vietnam is retiring 2G (2G-only phones were cut off in 2024).
+# 5-25 % of the land below 1 bar, mostly in highlands, valleys and its gaps. Vietnam in 2026
+# (DESIGN.md, ``domain.radio``): no 2G on land since 16 September 2024 (``gsm`` 0), LTE on
+# every site, 3G on a remnant of the sites, 5G in the towns on each licensee's block; Viettel
+# rolls out its 700 MHz block (2025) on rural sites. Vietnamobile runs LTE only.
 OPERATORS: tuple[OperatorProfile, ...] = (
-    OperatorProfile(4, 0.52, 0.9, 800, 18.0, 1, 0.5, 0.3, ((900, 0.35), (1800, 0.5), (700, 0.15))),
     OperatorProfile(
-        2, 0.21, 0.65, 1200, 14.0, 2, 0.5, 0.25, ((900, 0.3), (1800, 0.5), (2100, 0.2))
+        4, 0.52, 0.9, 800, 18.0, 1, 0.3, 0.0, ((900, 0.3), (1800, 0.45), (700, 0.25)),
+        NR_BAND_MHZ["452-04"],
     ),
     OperatorProfile(
-        1, 0.21, 0.65, 1200, 13.0, 2, 0.5, 0.25, ((900, 0.3), (1800, 0.5), (2100, 0.2))
+        2, 0.21, 0.65, 1200, 14.0, 2, 0.3, 0.0, ((900, 0.3), (1800, 0.5), (2100, 0.2)),
+        NR_BAND_MHZ["452-02"],
+    ),
+    OperatorProfile(
+        1, 0.21, 0.65, 1200, 13.0, 2, 0.3, 0.0, ((900, 0.3), (1800, 0.5), (2100, 0.2)),
+        NR_BAND_MHZ["452-01"],
     ),
     OperatorProfile(5, 0.06, 0.3, 5000, 2.0, 1, 0.0, 0.0, ((1800, 1.0),)),
-)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -122,6 +153,7 @@ def place_sites(
     valleys: list[Valley],
     density_scale: float,
     gap_radius_km: tuple[float, float],
+    operators: tuple[OperatorProfile, ...] = OPERATORS,
 ) -> tuple[pd.DataFrame, list[Gap]]:
     """Sites of every operator, one row per transmitter (site x radio); see ``SITE_COLUMNS``.
 
@@ -138,9 +170,10 @@ def place_sites(
     # One extra round of gaps per 5,000 km², so a province has as many holes per area as a
     # small box has.
     gap_rounds = 1 + int(box.area_km2 // 5000)
-    for op in OPERATORS:
+    for op in operators:
         xs: list[float] = []
         ys: list[float] = []
+        in_town: list[bool] = []
         for v in range(pop.size):
             kind = areas.village_kind[v]
             if kind == "town":
@@ -151,6 +184,7 @@ def place_sites(
                     d = r * math.sqrt(rng.random())
                     xs.append(areas.village_x[v] + d * math.cos(a))
                     ys.append(areas.village_y[v] + d * math.sin(a))
+                    in_town.append(True)
             elif pop[v] >= op.min_village and rng.random() < op.village_site_p * (
                 1.0 - 0.85 * float(village_highland[v])
             ):
@@ -158,6 +192,7 @@ def place_sites(
                 # few subscribers, which is where Vietnam's remaining dead villages are.
                 xs.append(areas.village_x[v] + rng.normal(0, 0.3))
                 ys.append(areas.village_y[v] + rng.normal(0, 0.3))
+                in_town.append(False)
         # Along provincial roads, about every 10 km (operators chase traffic on main roads).
         for k, kind in enumerate(areas.road_kind):
             if kind != "provincial":
@@ -170,6 +205,7 @@ def place_sites(
                 if rng.random() < 0.4 + op.share:
                     xs.append(areas.village_x[a] + t * (areas.village_x[b] - areas.village_x[a]))
                     ys.append(areas.village_y[a] + t * (areas.village_y[b] - areas.village_y[a]))
+                    in_town.append(False)
         # Rural fill, thinned in the highlands (acceptance (1 - h)²).
         n_fill = rng.poisson(op.fill_per_1000km2 * density_scale * box.area_km2 / 1000)
         fx = rng.uniform(0, box.width_km, n_fill)
@@ -177,6 +213,7 @@ def place_sites(
         keep = rng.random(n_fill) < (1 - highland(fx, fy)) ** 2
         xs += list(fx[keep])
         ys += list(fy[keep])
+        in_town += [False] * int(keep.sum())
 
         sx = np.clip(np.array(xs), 0.0, box.width_km)
         sy = np.clip(np.array(ys), 0.0, box.height_km)
@@ -198,6 +235,7 @@ def place_sites(
         for valley in valleys:
             keep &= valley.distance_km(sx, sy) > 1.5 * valley.width_km
         sx, sy = sx[keep], sy[keep]
+        town = np.array(in_town, dtype=bool)[keep]
         lat, lon = box.to_latlon(sx, sy)
         # One tracking/location area per commune: the area code is the commune's row + 1.
         area_codes = nearest(sx, sy, areas.commune_seat_x, areas.commune_seat_y) + 1
@@ -214,6 +252,7 @@ def place_sites(
                 lte_band=int(rng.choice(bands, p=band_p / band_p.sum())),
                 height_m=float(rng.uniform(30.0, 60.0)),
                 area_code=int(area_codes[i]),
+                nr=bool(town[i]),
             )
     table = pd.DataFrame(rows, columns=list(SITE_COLUMNS))
     table["built_at"] = pd.to_datetime(table["built_at"], utc=True).astype("datetime64[us, UTC]")
@@ -225,22 +264,24 @@ SITE_COLUMNS: dict[str, str] = {
     "operator": "str: operator key MCC-MNC, e.g. 452-04",
     "mcc": "int: mobile country code (452)",
     "mnc": "int: mobile network code",
-    "radio": "str: gsm, umts or lte",
-    "band_mhz": "int: carrier frequency band, MHz (700, 900, 1800, 2100)",
+    "radio": "str: gsm, umts, lte or nr",
+    "band_mhz": "int: carrier frequency band, MHz (LTE 700, 900, 1800, 2100; UMTS 2100; "
+    "NR the centre of the operator's 5G block, 2550, 3750 or 3850)",
     "lat": "float: latitude, WGS84 degrees",
     "lon": "float: longitude, WGS84 degrees",
     "height_m": "float: antenna height above ground, metres (30-60)",
     "power_dbm": "float: power of the measured channel at the antenna port, dBm "
-    "(LTE: whole carrier; UMTS: CPICH; GSM: BCCH)",
+    "(LTE, NR: whole carrier; UMTS: CPICH; GSM: BCCH)",
     "antenna_gain_dbi": "float: antenna gain, dBi",
     "eirp_dbm": "float: power_dbm + antenna_gain_dbi, dBm",
-    "reference_eirp_dbm": "float: EIRP of what the phone's metric measures, dBm (LTE: one "
-    "resource element, for RSRP; UMTS: CPICH; GSM: BCCH)",
+    "reference_eirp_dbm": "float: EIRP of what the phone's metric measures, dBm (LTE, NR: one "
+    "resource element, for RSRP / SS-RSRP; UMTS: CPICH; GSM: BCCH)",
     "bandwidth_mhz": "float: carrier bandwidth, MHz",
     "area_code": "int: LAC/TAC",
-    "cell_id": "int: cell identity (LTE ECI = eNB id x 256 + 1, UMTS UC-Id, GSM CI)",
-    "pci": "int: LTE PCI or UMTS primary scrambling code; -1 for GSM",
-    "arfcn": "int: EARFCN, UARFCN or ARFCN",
+    "cell_id": "int: cell identity (NR NCI = gNB id x 4096 + 1, LTE ECI = eNB id x 256 + 1, "
+    "UMTS UC-Id, GSM CI)",
+    "pci": "int: NR/LTE PCI or UMTS primary scrambling code; -1 for GSM",
+    "arfcn": "int: NR-ARFCN, EARFCN, UARFCN or ARFCN",
     "built_at": "datetime64[us, UTC]: when the site went on air; NaT = before the window",
 }
 
@@ -256,8 +297,10 @@ def site_transmitters(
     height_m: float,
     area_code: int,
     built_at: pd.Timestamp | None = None,
+    nr: bool = False,
 ) -> list[dict[str, object]]:
-    """The transmitter rows of one site: always LTE, and 3G/2G as the operator's mix draws."""
+    """The transmitter rows of one site: always LTE, 3G/2G as the operator's mix draws, and
+    NR on the operator's 5G block where ``nr`` (town sites) and the operator has one."""
     common = {
         "site_id": site_id,
         "operator": op.code,
@@ -287,6 +330,25 @@ def site_transmitters(
             "arfcn": LTE_EARFCN[lte_band],
         }
     ]
+    if nr and op.nr_band_mhz is not None:
+        out.append(
+            common
+            | {
+                "radio": Radio.NR.value,
+                "band_mhz": op.nr_band_mhz,
+                "power_dbm": NR_CARRIER_DBM,
+                "eirp_dbm": NR_CARRIER_DBM + NR_ANTENNA_GAIN_DBI,
+                "antenna_gain_dbi": NR_ANTENNA_GAIN_DBI,
+                "reference_eirp_dbm": round(
+                    nr_ss_rsrp_eirp_dbm(NR_CARRIER_DBM, NR_ANTENNA_GAIN_DBI, NR_RESOURCE_BLOCKS),
+                    2,
+                ),
+                "bandwidth_mhz": NR_BANDWIDTH_MHZ,
+                "cell_id": (200_000 + site_id) * 4096 + 1,
+                "pci": site_id % 1008,
+                "arfcn": nr_arfcn(op.nr_band_mhz),
+            }
+        )
     if rng.random() < op.umts:
         out.append(
             common

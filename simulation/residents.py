@@ -1,11 +1,20 @@
 """Residents with phones, and the readings they take, as columns of numpy arrays.
 
-Each resident lives in a home village, carries one SIM (operator), one handset model and one
-radio generation, and takes readings where people are: at home (the village's cells weighted by
+Each resident lives in a home village, carries one SIM (operator; one in six a second one),
+one handset model of some generation (5G, 4G, or an old 3G-only one), and takes readings where
+people are: at home (the village's cells weighted by
 population), on the roads out of the village, and visiting other villages of the commune, at
 the hours people are about, over the weeks before ``now``. Arrays are built per chunk of
 residents from a seed derived from the chunk's number, so the result does not depend on the
 chunk size used for memory.
+
+Phones behave as phones do in idle mode (``select_radio``): each reading is taken on the
+newest radio that the handset, the SIM and the operator support and whose signal the phone can
+camp on there, falling back to an older one where the newer is too weak; "no service" only
+when no radio of the SIM's operator can be camped on (the phone is then "emergency calls only"
+if another operator's can). A manual report shows what the phone's screen shows: its bars on
+the radio it is camped on, the radio when the resident knows it, and nothing of either with
+no service.
 """
 
 from __future__ import annotations
@@ -16,16 +25,41 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from domain.radio import SIGNAL_RANGES, Radio
+from domain.radio import (
+    CAMPING_MIN_DBM,
+    RADIO_PRIORITY,
+    SIGNAL_RANGES,
+    THRESH_SERVING_LOW_DB,
+    Radio,
+)
 from simulation.areas import Areas
 from simulation.cells import MAX_JITTER_KM, CellGrid
-from simulation.network import OPERATORS
-from simulation.truth import NO_SERVICE_DBM, bars_of
+from simulation.network import OPERATORS, OperatorProfile
+from simulation.truth import bars_of
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-RADIOS: tuple[Radio, ...] = (Radio.LTE, Radio.UMTS, Radio.GSM)
+# Radios by their row number in the reading columns; -1 there is a manual report whose radio
+# the resident did not know (``UNKNOWN_RADIO``).
+RADIOS: tuple[Radio, ...] = (Radio.LTE, Radio.UMTS, Radio.GSM, Radio.NR)
+UNKNOWN_RADIO = -1
+
+# Handset generations in use in Vietnam in 2026, by the newest radio they support, and their
+# shares: 2G-only phones were cut off in 2024, 4G is the norm (feature phones included, such as
+# the Nokia 105 4G and itel models), 5G phones are a growing minority, and a few old 3G-only
+# phones remain. Every phone also speaks the older radios.
+HANDSET_GENERATIONS: tuple[tuple[Radio, float], ...] = (
+    (Radio.NR, 0.30),
+    (Radio.LTE, 0.68),
+    (Radio.UMTS, 0.02),
+)
+# Share of SIMs that can register on 4G/5G (USIMs); the rest are old 2G/3G SIMs, which keep a
+# 4G phone on 3G. Vietnam's operators swapped most old SIMs before the 2G switch-off.
+SIM_4G_SHARE = 0.98
+# Share of manual reports with signal whose resident names the radio shown on the screen
+# (4G/5G/3G icon); the others send radio "unknown". With no service there is no icon.
+MANUAL_RADIO_KNOWN = 0.5
 
 # Handset models and how far their reported dBm sits from the true value, dB. Phones differ by
 # a few dB in antenna efficiency and calibration (e.g. the spread of reported RSRP across models
@@ -77,11 +111,12 @@ SOURCE_REPORTER = 1  # a resident's manual report on the reporter page
 
 @dataclass(frozen=True)
 class Residents:
-    """One row per resident (device): home village, main SIM, radio, handset."""
+    """One row per resident (device): home village, main SIM, handset and what it supports."""
 
     village: IntArray
-    operator: npt.NDArray[np.int8]  # row in ``network.OPERATORS``
-    radio: npt.NDArray[np.int8]  # row in ``RADIOS``
+    operator: npt.NDArray[np.int8]  # row in the operators (``network.OPERATORS``)
+    generation: npt.NDArray[np.int8]  # newest radio of the handset, row in ``RADIOS``
+    sim_4g: npt.NDArray[np.bool_]  # the SIM registers on 4G/5G
     handset: npt.NDArray[np.int8]  # row in ``HANDSET_MODELS``
     readings: IntArray
     second_operator: npt.NDArray[np.int8]  # a dual-SIM phone's other SIM, -1 if none
@@ -108,9 +143,10 @@ class ReadingColumns:
     accuracy_m: npt.NDArray[np.float32]  # NaN = not given
     speed_mps: npt.NDArray[np.float32]  # NaN = not given
     operator: npt.NDArray[np.int8]
-    radio: npt.NDArray[np.int8]
+    radio: npt.NDArray[np.int8]  # row in ``RADIOS``; ``UNKNOWN_RADIO`` for some manual reports
     signal_dbm: npt.NDArray[np.float32]  # NaN when no_service or manual
     no_service: npt.NDArray[np.bool_]
+    emergency_only: npt.NDArray[np.bool_]  # no service, but another operator could be camped on
     level: npt.NDArray[np.int8]  # -1 unless manual
     calls_fail: npt.NDArray[np.int8]  # -1 unless manual, else 0/1
     transmitter: npt.NDArray[np.int32]  # serving row in the sites table, -1 = none given
@@ -128,22 +164,26 @@ class ReadingColumns:
 
 
 def draw_residents(
-    rng: np.random.Generator, areas: Areas, *, count: int, mean_readings: float
+    rng: np.random.Generator,
+    areas: Areas,
+    *,
+    count: int,
+    mean_readings: float,
+    operators: tuple[OperatorProfile, ...] = OPERATORS,
 ) -> Residents:
-    """Residents spread over villages by population, with SIM, radio and handset drawn.
+    """Residents spread over villages by population, with SIM, handset generation and model.
 
     Readings per resident follow a negative binomial (shape 1.2) plus one: most phones send a
     few dozen, a few enthusiasts (village digital-technology teams) send hundreds.
     """
     p_village = areas.village_population / areas.village_population.sum()
     village = rng.choice(p_village.size, size=count, p=p_village)
-    share = np.array([op.share for op in OPERATORS])
+    share = np.array([op.share for op in operators])
     operator = rng.choice(share.size, size=count, p=share / share.sum()).astype(np.int8)
-    # 3G-only and 2G-only phones are a minority (feature phones); operators without a 2G/3G
-    # network (Vietnamobile here) only have LTE users.
-    radio = rng.choice(3, size=count, p=[0.85, 0.09, 0.06]).astype(np.int8)
-    no_legacy = np.array([op.umts == 0.0 for op in OPERATORS])[operator]
-    radio[no_legacy] = 0
+    gen_share = np.array([p for _, p in HANDSET_GENERATIONS])
+    gen_rows = np.array([RADIOS.index(r) for r, _ in HANDSET_GENERATIONS])
+    generation = gen_rows[rng.choice(gen_share.size, size=count, p=gen_share / gen_share.sum())]
+    sim_4g = rng.random(count) < SIM_4G_SHARE
     handset = rng.choice(len(HANDSET_MODELS), size=count, p=HANDSET_SHARE).astype(np.int8)
     shape = 1.2
     readings = rng.negative_binomial(shape, shape / (shape + mean_readings - 1), size=count) + 1
@@ -152,8 +192,61 @@ def draw_residents(
     second = rng.choice(share.size, size=count, p=share / share.sum()).astype(np.int8)
     second = np.where((rng.random(count) < 1 / 6) & (second != operator), second, -1)
     return Residents(
-        village, operator, radio, handset, readings.astype(np.int64), second.astype(np.int8)
+        village,
+        operator,
+        generation.astype(np.int8),
+        sim_4g,
+        handset,
+        readings.astype(np.int64),
+        second.astype(np.int8),
     )
+
+
+def supported_radios(
+    generation: npt.NDArray[np.int8], sim_4g: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Per radio row (``RADIOS``) and phone, whether handset and SIM can use it: a 5G phone
+    everything, a 4G phone all but NR, a 3G phone UMTS and GSM; an old SIM keeps any phone
+    off LTE and NR."""
+    order = {Radio.GSM: 0, Radio.UMTS: 1, Radio.LTE: 2, Radio.NR: 3}
+    newest = np.array([order[r] for r in RADIOS])[generation]
+    out = np.zeros((len(RADIOS), generation.size), dtype=bool)
+    for row, radio in enumerate(RADIOS):
+        out[row] = newest >= order[radio]
+        if radio in (Radio.LTE, Radio.NR):
+            out[row] &= sim_4g
+    return out
+
+
+def select_radio(
+    level_dbm: npt.NDArray[np.float64],
+    *,
+    thresh_serving_low_db: dict[Radio, float] = THRESH_SERVING_LOW_DB,
+) -> npt.NDArray[np.int64]:
+    """Idle-mode radio selection: per phone, the row in ``RADIOS`` it camps on, or -1.
+
+    ``level_dbm[row, i]`` is what phone i would measure on radio ``RADIOS[row]`` of its
+    operator (-inf where the handset, SIM or operator lacks that radio). A radio is
+    suitable at or above its q-RxLevMin (the S-criterion, ``CAMPING_MIN_DBM``). The phone
+    camps on the newest suitable radio (``RADIO_PRIORITY``) whose level is at least its
+    camping threshold, q-RxLevMin + ``thresh_serving_low_db[radio]``; below that threshold
+    it reselects down to an older suitable radio (3GPP TS 36.304 §5.2.4.5), so with no
+    radio above its threshold it ends on the oldest suitable one. No suitable radio: no
+    service (-1).
+    """
+    chosen = np.full(level_dbm.shape[1], -1, dtype=np.int64)
+    lowest_suitable = np.full(level_dbm.shape[1], -1, dtype=np.int64)
+    for radio in RADIO_PRIORITY:
+        if radio not in RADIOS:
+            continue
+        row = RADIOS.index(radio)
+        suitable = level_dbm[row] >= CAMPING_MIN_DBM[radio]
+        lowest_suitable[suitable] = row
+        camps = (chosen < 0) & (
+            level_dbm[row] >= CAMPING_MIN_DBM[radio] + thresh_serving_low_db[radio]
+        )
+        chosen[camps] = row
+    return np.where(chosen >= 0, chosen, lowest_suitable)
 
 
 @dataclass(frozen=True)
@@ -214,6 +307,7 @@ def take_readings(
     field: dict[tuple[int, int], npt.NDArray[np.float32]],
     server: dict[tuple[int, int], npt.NDArray[np.int32]],
     field_before: dict[tuple[int, int], tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]],
+    operators: tuple[OperatorProfile, ...] = OPERATORS,
     built_at_s: int,
     start_s: int,
     now_s: int,
@@ -221,7 +315,8 @@ def take_readings(
     """Readings of residents ``first`` to ``first + len(residents) - 1``.
 
     ``field[(operator, radio)]`` is the true mean signal per grid row (dBm, -inf where no
-    transmitter reaches) and ``server`` its serving transmitter; ``field_before`` holds the
+    transmitter reaches; keys are rows in the operators and in ``RADIOS``, one per radio the
+    operator runs) and ``server`` its serving transmitter; ``field_before`` holds the
     state before ``built_at_s`` for the (operator, radio) pairs that the built site changes.
     """
     n_res = len(residents)
@@ -231,14 +326,11 @@ def take_readings(
     seq = (np.arange(total) - np.repeat(np.cumsum(per) - per, per)).astype(np.int32)
     village = residents.village[res]
     op = residents.operator[res]
-    radio = residents.radio[res].copy()
-    # A dual-SIM phone takes 30 % of its readings on its second SIM; an operator without 2G/3G
-    # (Vietnamobile) is measured on LTE, the phone's other radio.
+    # A dual-SIM phone takes 30 % of its readings on its second SIM.
     second = residents.second_operator[res]
     on_second = (second >= 0) & (rng.random(total) < 0.3)
     op = np.where(on_second, second, op).astype(np.int8)
-    lte_only = np.array([o.umts == 0.0 and o.gsm == 0.0 for o in OPERATORS])[op]
-    radio[lte_only] = 0
+    supports = supported_radios(residents.generation, residents.sim_4g)[:, res]
 
     # When: adoption grows over the window (density rising linearly: time ∝ sqrt(u)), at the
     # hours people are about, local time.
@@ -294,28 +386,49 @@ def take_readings(
     speed = np.where(rng.random(total) < 0.0005, rng.uniform(55, 90, total), speed)  # GPS glitch
     speed = np.where(rng.random(total) < 0.3, np.nan, speed)  # many apps leave speed out
 
-    # Signal: the cell's true mean (before or after the new site), the handset's offset and
-    # fast fading, rounded to whole dB as phones report it.
-    true = np.full(total, -np.inf, dtype=np.float64)
-    serving = np.full(total, -1, dtype=np.int32)
-    for key in field:
-        sel = (op == key[0]) & (radio == key[1])
-        if not sel.any():
-            continue
-        true[sel] = field[key][cell[sel]]
-        serving[sel] = server[key][cell[sel]]
-        if key in field_before:
-            early = sel & (observed < built_at_s)
-            before, before_server = field_before[key]
-            true[early] = before[cell[early]]
-            serving[early] = before_server[cell[early]]
+    # Signal: the cell's true mean (before or after the new site) on every radio of the
+    # reading's operator that the phone supports, the handset's offset and fast fading; the
+    # phone camps as idle mode selects (``select_radio``) and reports that radio's value,
+    # rounded to whole dB as phones report it.
     offset = np.array([m[1] for m in HANDSET_MODELS])[residents.handset[res]]
-    measured = np.round(true + offset + rng.normal(0, FAST_FADING_SD_DB, total))
-    no_service = np.zeros(total, dtype=bool)
+    fading = rng.normal(0, FAST_FADING_SD_DB, total)
+    own = np.full((len(RADIOS), total), -np.inf)
+    own_server = np.full((len(RADIOS), total), -1, dtype=np.int32)
+    other_camps = np.zeros(total, dtype=bool)
+    for (o, r), values in field.items():
+        true = values[cell].astype(np.float64)
+        if (o, r) in field_before:
+            early = observed < built_at_s
+            before, _ = field_before[(o, r)]
+            true = np.where(early, before[cell], true)
+        level_here = np.where(supports[r], true + offset + fading, -np.inf)
+        mine = op == o
+        own[r, mine] = level_here[mine]
+        serving = server[(o, r)][cell[mine]]
+        if (o, r) in field_before:
+            serving = np.where(
+                observed[mine] < built_at_s, field_before[(o, r)][1][cell[mine]], serving
+            )
+        own_server[r, mine] = serving
+        other_camps |= ~mine & (level_here >= CAMPING_MIN_DBM[RADIOS[r]])
+    chosen = select_radio(own)
+    no_service = chosen < 0
+    emergency_only = no_service & other_camps
+    # A phone without service reports the newest radio it would use with its operator (the
+    # network type its app sees); a phone with service the radio it camps on.
+    runs = np.array([[o.runs(radio) for radio in RADIOS] for o in operators])[op].T
+    newest = np.full(total, RADIOS.index(Radio.LTE), dtype=np.int64)
+    for kind in reversed(RADIO_PRIORITY):
+        if kind in RADIOS:
+            row = RADIOS.index(kind)
+            newest = np.where(supports[row] & runs[row], row, newest)
+    radio = np.where(no_service, newest, chosen).astype(np.int8)
+    picked = np.maximum(chosen, 0)
+    measured = np.round(own[picked, np.arange(total)])
+    serving = own_server[picked, np.arange(total)]
     level = np.full(total, -1, dtype=np.int8)
     for r, radio_kind in enumerate(RADIOS):
-        sel = radio == r
-        no_service[sel] = measured[sel] < NO_SERVICE_DBM[radio_kind]
+        sel = (radio == r) & ~no_service
         measured[sel] = np.minimum(measured[sel], SIGNAL_RANGES[radio_kind].max_dbm)
         level[sel] = bars_of(measured[sel], radio_kind)
 
@@ -328,6 +441,10 @@ def take_readings(
     level = np.clip(level + slip * (level > 0), 0, 4).astype(np.int8)
     calls_fail = (rng.random(total) < np.where(level <= 1, 0.8, 0.05)).astype(np.int8)
     source = np.where(manual, SOURCE_REPORTER, SOURCE_AUTO).astype(np.int8)
+    # A resident names the radio from the screen's icon, or does not; without service there
+    # is no icon to name.
+    named = ~no_service & (rng.random(total) < MANUAL_RADIO_KNOWN)
+    radio = np.where(manual & ~named, UNKNOWN_RADIO, radio).astype(np.int8)
 
     # Upload: apps send within the hour when they have data; readings taken without service
     # wait in the queue until the phone is back in coverage (hours to days).
@@ -353,6 +470,7 @@ def take_readings(
         radio=radio.astype(np.int8),
         signal_dbm=signal,
         no_service=no_service & ~manual,
+        emergency_only=emergency_only,
         level=np.where(manual, level, -1).astype(np.int8),
         calls_fail=np.where(manual, calls_fail, -1).astype(np.int8),
         transmitter=np.where(manual | no_service, -1, serving).astype(np.int32),

@@ -29,6 +29,7 @@ from simulation.network import (
     HIGHLAND_LOSS_DB,
     OPERATORS,
     Gap,
+    OperatorProfile,
     best_server_dbm,
     place_sites,
     site_transmitters,
@@ -51,6 +52,7 @@ from simulation.terrain import (
 from simulation.truth import (
     CLASSES,
     NO_SERVICE_DBM,
+    SCOPE_RADIOS,
     bars_of,
     class_rank,
     ranks_to_classes,
@@ -189,13 +191,13 @@ class Scenario:
 
     ``cells`` (DataFrame): one row per resolution-9 cell of the box: cell (int64 H3 index),
     h3 (str), lat, lon (centre), commune_code, population (float, people living in the cell),
-    best_class ("covered"/"weak"/"dead" with the best operator and radio), best_lte_class (the
-    same over LTE only, which most readings measure), covered_operators (int, how many
-    operators cover it on some radio).
+    best_class ("covered"/"weak"/"dead" with the best operator and radio: the "any signal"
+    scope), best_broadband_class (the same over LTE and NR only: the "broadband" scope),
+    covered_operators (int, how many operators cover it on some radio).
 
     ``truth`` (DataFrame): one row per cell x operator x radio that the operator runs (LTE for
-    all; UMTS and GSM for all but Vietnamobile, whose residents all use LTE):
-    cell (int64), operator ("452-04"), radio ("lte"/"umts"/"gsm"), signal_dbm (float32, the
+    all; UMTS and NR for all but Vietnamobile; no GSM, switched off in 2024):
+    cell (int64), operator ("452-04"), radio ("lte"/"umts"/"nr"), signal_dbm (float32, the
     cell's true mean of the radio's metric in dB, i.e. the mean of the readings' dBm values
     before handset offsets; NaN where no site is in range), bars (int8, 0-4 by AOSP's
     defaults), reading_mean_dbm (float32, what averaging the cell's readings in milliwatts
@@ -284,35 +286,42 @@ class Scenario:
         """
         return self.plan.batches(batch_size)
 
-    def truth_by_operator(self) -> pd.DataFrame:
-        """Per cell x operator, the best class over the radios the operator runs there.
+    def truth_by_operator(self, scope: str = "any") -> pd.DataFrame:
+        """Per cell x operator, the best class over the operator's radios of ``scope``
+        ("any": every radio; "broadband": LTE and NR, ``truth.SCOPE_RADIOS``).
 
-        Columns: cell, operator, truth_class, lte_signal_dbm (the LTE truth, NaN where no
-        site reaches).
+        Columns: cell, operator, truth_class ("dead" where the operator has no radio of the
+        scope), lte_signal_dbm (the LTE truth, NaN where no site reaches).
         """
+        if scope not in SCOPE_RADIOS:
+            raise ValueError(f"scope must be one of {sorted(SCOPE_RADIOS)}, got {scope!r}")
         t = self.truth
         rank = t["truth_class"].map({c: i for i, c in enumerate(CLASSES)}).astype("int8")
-        best = rank.groupby([t["cell"], t["operator"]]).max()
+        radios = {r.value for r in SCOPE_RADIOS[scope]}
+        rank = rank.where(t["radio"].astype(str).isin(radios), 0)
+        best = rank.groupby([t["cell"], t["operator"]], observed=True).max()
         lte = t[t["radio"] == "lte"].set_index(["cell", "operator"])["signal_dbm"]
         out = best.rename("rank").to_frame().join(lte.rename("lte_signal_dbm"))
         out["truth_class"] = ranks_to_classes(out.pop("rank").to_numpy())
         return out.reset_index()
 
-    def village_truth(self, operator: str | None = None) -> pd.DataFrame:
+    def village_truth(self, operator: str | None = None, *, scope: str = "any") -> pd.DataFrame:
         """Per village, its true status the way the authority counts villages (DESIGN.md).
 
-        ``operator`` None takes the best of all operators (and radios), otherwise that
-        operator's best radio. Columns: code, name, commune_code, population, centre_class
-        (class of the cell holding the village's point), dead_share (share of the village's
-        people living in dead cells), people_dead, status: "trang_song" (trắng sóng, dead at
+        ``operator`` None takes the best of all operators, otherwise that operator's best
+        radio; ``scope`` "any" counts every radio, "broadband" LTE and NR only.
+        Columns: code, name, commune_code, population, centre_class (class of the cell
+        holding the village's point), dead_share (share of the village's people living in
+        dead cells), people_dead, status: "trang_song" (trắng sóng, dead at
         the centre), "lom_song" (lõm sóng, centre not dead but at least
         ``PATCHY_DEAD_SHARE`` of the people in dead cells) or "covered".
         """
         a = self.areas
         if operator is None:
-            rank = self.cells["best_class"].cat.codes.to_numpy()
+            column = "best_class" if scope == "any" else "best_broadband_class"
+            rank = self.cells[column].cat.codes.to_numpy()
         else:
-            table = self.truth_by_operator()
+            table = self.truth_by_operator(scope)
             classes = table[table["operator"] == operator].set_index("cell")["truth_class"]
             if classes.empty:
                 raise ValueError(f"no truth for operator {operator!r}")
@@ -348,7 +357,7 @@ class Scenario:
     def summary(self) -> dict[str, Any]:
         """Totals for a log line or a report."""
         cls = self.cells["best_class"].value_counts()
-        lte = self.cells["best_lte_class"].value_counts()
+        broadband = self.cells["best_broadband_class"].value_counts()
         pop = self.cells.groupby("best_class", observed=True)["population"].sum()
         return {
             "size": self.size,
@@ -367,7 +376,7 @@ class Scenario:
             "uploads": len(self.plan),
             "cells_by_best_class": {k: int(cls.get(k, 0)) for k in CLASSES},
             "population_by_best_class": {k: round(float(pop.get(k, 0.0))) for k in CLASSES},
-            "cells_by_best_lte_class": {k: int(lte.get(k, 0)) for k in CLASSES},
+            "cells_by_best_broadband_class": {k: int(broadband.get(k, 0)) for k in CLASSES},
             "villages_by_status": {
                 k: int(v) for k, v in self.village_truth()["status"].value_counts().items()
             },
@@ -377,13 +386,21 @@ class Scenario:
         }
 
 
-def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> Scenario:
+def generate_scenario(
+    size: Size,
+    *,
+    seed: int,
+    now: datetime | None = None,
+    operators: tuple[OperatorProfile, ...] = OPERATORS,
+) -> Scenario:
     """Build a scenario: ``small`` (about 430 km², 45k readings, a few seconds) or
     ``province`` (about 20,000 km², 170k cells, about 3 M readings).
 
     ``now`` (timezone-aware) is the reference time: readings span the ``WINDOW_DAYS`` before
-    it and the truth is the state at it; it defaults to ``DEFAULT_NOW``. Same arguments, same
-    output, byte for byte.
+    it and the truth is the state at it; it defaults to ``DEFAULT_NOW``. ``operators``: the
+    networks (default ``network.OPERATORS``, Vietnam in 2026: LTE everywhere there is service,
+    3G remnants, 5G in towns, no 2G); the first one builds the new site. Same arguments,
+    same output, byte for byte.
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
@@ -425,6 +442,7 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
         rng("sites"),
         box,
         areas,
+        operators=operators,
         highland=highland,
         valleys=valleys,
         density_scale=spec.site_density_scale,
@@ -439,15 +457,14 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
     valley_loss = valleys_loss_db(valleys, grid.x, grid.y)
     shadow_common = SHADOW_COMMON_SD_DB * common.at_xy(grid.x, grid.y)
     shadow_op: list[npt.NDArray[np.float64]] = []
-    for _ in OPERATORS:
+    for _ in operators:
         f = GaussianField(srng, box, correlation_km=SHADOW_CORRELATION_KM, step_km=FIELD_STEP_KM)
         shadow_op.append(shadow_common + SHADOW_OPERATOR_SD_DB * f.at_xy(grid.x, grid.y))
     field_db: dict[tuple[int, int], npt.NDArray[np.float32]] = {}
     server: dict[tuple[int, int], npt.NDArray[np.int32]] = {}
-    for o, op in enumerate(OPERATORS):
+    for o, op in enumerate(operators):
         for r, radio in enumerate(RADIOS):
-            runs = {Radio.LTE: True, Radio.UMTS: op.umts > 0, Radio.GSM: op.gsm > 0}[radio]
-            if not runs:
+            if not op.runs(radio):
                 continue
             mask = (sites["operator"] == op.code) & (sites["radio"] == radio.value)
             if not mask.any():
@@ -466,6 +483,7 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
     built_at = now - timedelta(days=SITE_BUILT_DAYS_BEFORE_NOW)
     sites, site_built, before = build_site(
         rng("built"),
+        operators[0],
         grid,
         areas,
         sites,
@@ -477,11 +495,15 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
         shadow=shadow_op[0],
     )
 
-    truth, cells = truth_tables(grid, areas, field_db)
+    truth, cells = truth_tables(grid, areas, field_db, operators)
 
     # Residents and readings, chunk by chunk.
     residents = draw_residents(
-        rng("residents"), areas, count=spec.residents, mean_readings=spec.mean_readings
+        rng("residents"),
+        areas,
+        count=spec.residents,
+        mean_readings=spec.mean_readings,
+        operators=operators,
     )
     sampler = Sampler.build(areas)
     parts: list[ReadingColumns] = []
@@ -499,13 +521,16 @@ def generate_scenario(size: Size, *, seed: int, now: datetime | None = None) -> 
                 field=field_db,
                 server=server,
                 field_before=before,
+                operators=operators,
                 built_at_s=int(built_at.timestamp()),
                 start_s=int(start.timestamp()),
                 now_s=int(now.timestamp()),
             )
         )
     columns = ReadingColumns.concatenate(parts)
-    plan = plan_uploads(rng("uploads"), columns, sites, now_s=int(now.timestamp()))
+    plan = plan_uploads(
+        rng("uploads"), columns, sites, now_s=int(now.timestamp()), operators=operators
+    )
 
     return Scenario(
         size=size,
@@ -566,6 +591,7 @@ def draw_valleys(
 
 def build_site(
     rng: np.random.Generator,
+    op: OperatorProfile,
     grid: CellGrid,
     areas: Areas,
     sites: pd.DataFrame,
@@ -577,11 +603,10 @@ def build_site(
     valleys: list[Valley],
     shadow: npt.NDArray[np.float64],
 ) -> tuple[pd.DataFrame, SiteBuilt, dict[tuple[int, int], tuple[Any, Any]]]:
-    """Viettel (the first operator) builds an LTE 900 site at the village with the most people
-    in its dead cells; ``field_db``/``server`` are updated in place to the state after, and
-    the state before is returned for the readings taken earlier."""
-    key = (0, 0)
-    op = OPERATORS[0]
+    """``op`` (the first operator, Viettel) builds an LTE 900 site at the village with the
+    most people in its dead cells; ``field_db``/``server`` are updated in place to the state
+    after, and the state before is returned for the readings taken earlier."""
+    key = (0, RADIOS.index(Radio.LTE))
     before = field_db[key].copy()
     before_server = server[key].copy()
     dead = class_rank(before.astype(np.float64), Radio.LTE) == 0
@@ -648,26 +673,28 @@ def build_site(
 
 
 def truth_tables(
-    grid: CellGrid, areas: Areas, field_db: dict[tuple[int, int], npt.NDArray[np.float32]]
+    grid: CellGrid,
+    areas: Areas,
+    field_db: dict[tuple[int, int], npt.NDArray[np.float32]],
+    operators: tuple[OperatorProfile, ...],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The long truth table (cell x operator x radio) and the per-cell table."""
     parts: list[pd.DataFrame] = []
     mean_offset = linear_mean_offset_db()
-    best_rank = np.zeros(len(grid), dtype=np.int8)
-    op_rank = np.zeros((len(OPERATORS), len(grid)), dtype=np.int8)
-    lte_rank = np.zeros(len(grid), dtype=np.int8)
+    op_rank = np.zeros((len(operators), len(grid)), dtype=np.int8)
+    broadband_rank = np.zeros(len(grid), dtype=np.int8)
     for (o, r), values in field_db.items():
         radio = RADIOS[r]
         v = values.astype(np.float64)
         rank = class_rank(v, radio)
         op_rank[o] = np.maximum(op_rank[o], rank)
-        if radio is Radio.LTE:
-            lte_rank = np.maximum(lte_rank, rank)
+        if radio in SCOPE_RADIOS["broadband"]:
+            broadband_rank = np.maximum(broadband_rank, rank)
         parts.append(
             pd.DataFrame(
                 {
                     "cell": grid.cell,
-                    "operator": OPERATORS[o].code,
+                    "operator": operators[o].code,
                     "radio": radio.value,
                     "signal_dbm": np.where(np.isfinite(v), np.round(v, 1), np.nan).astype(
                         np.float32
@@ -694,7 +721,7 @@ def truth_tables(
             "commune_code": np.array(areas.commune_code)[areas.cell_commune],
             "population": areas.cell_population,
             "best_class": ranks_to_classes(best_rank),
-            "best_lte_class": ranks_to_classes(lte_rank),
+            "best_broadband_class": ranks_to_classes(broadband_rank),
             "covered_operators": (op_rank == 2).sum(axis=0).astype(np.int8),
         }
     )

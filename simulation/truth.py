@@ -11,21 +11,22 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from domain.radio import DEFAULT_BARS, Radio
+from domain.radio import BROADBAND_RADIOS, CAMPING_MIN_DBM, DEFAULT_BARS, Radio
 
 FloatArray = npt.NDArray[np.float64]
 
 CLASSES: tuple[str, ...] = ("dead", "weak", "covered")  # in rank order, worst first
 
-# Weakest signal on which a phone still camps, dBm, per radio. These are the cell-selection
-# minimums operators typically broadcast (3GPP TS 36.304 / 25.304 / 45.008 S-criterion):
-# LTE q-RxLevMin -124 dBm in SIB1 (-62 x 2 dB), UMTS q-RxLevMin -115 dBm in SIB3,
-# GSM RXLEV-ACCESS-MIN around -108 dBm. Typical settings, not standard values; every one is
-# below the radio's 1-bar threshold, so a no-service place is always "dead".
-NO_SERVICE_DBM: dict[Radio, float] = {
-    Radio.LTE: -124.0,
-    Radio.UMTS: -115.0,
-    Radio.GSM: -108.0,
+# Weakest signal on which a phone still camps, dBm, per radio: ``domain.radio.CAMPING_MIN_DBM``
+# (the S-criterion's q-RxLevMin as operators typically broadcast it). A place where the true
+# mean is below it on every radio of an operator gives that operator's phones no service.
+NO_SERVICE_DBM: dict[Radio, float] = CAMPING_MIN_DBM
+
+# The scopes of the truth, as the service names them (``domain.vocabulary``): "any" signal
+# (the best radio of an operator) and "broadband" (LTE or NR only).
+SCOPE_RADIOS: dict[str, frozenset[Radio]] = {
+    "any": frozenset(Radio),
+    "broadband": BROADBAND_RADIOS,
 }
 
 

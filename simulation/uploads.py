@@ -19,8 +19,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from domain.radio import ANDROID_UNAVAILABLE
-from simulation.network import MCC_VIETNAM, OPERATORS
-from simulation.residents import RADIOS, SOURCE_REPORTER, ReadingColumns
+from simulation.network import MCC_VIETNAM, OPERATORS, OperatorProfile
+from simulation.residents import RADIOS, SOURCE_REPORTER, UNKNOWN_RADIO, ReadingColumns
 
 IntArray = npt.NDArray[np.int64]
 
@@ -73,6 +73,7 @@ class UploadPlan:
     upload_s: IntArray  # per entry of ``order``
     extras: list[dict[str, Any]]
     injected: dict[str, Any] = field(default_factory=dict)
+    operators: tuple[OperatorProfile, ...] = OPERATORS
 
     def __len__(self) -> int:
         return int(self.order.size)
@@ -83,7 +84,9 @@ class UploadPlan:
             raise ValueError("batch_size must be at least 1")
         for number, start in enumerate(range(0, self.order.size, batch_size)):
             part = self.order[start : start + batch_size]
-            readings = rows_to_dicts(self.columns, self.sites, part[part >= 0])
+            readings = rows_to_dicts(
+                self.columns, self.sites, part[part >= 0], operators=self.operators
+            )
             merged: list[dict[str, Any]] = []
             it = iter(readings)
             for entry in part.tolist():
@@ -99,12 +102,17 @@ def seconds_to_rfc3339(seconds: IntArray) -> list[str]:
 
 
 def rows_to_dicts(
-    columns: ReadingColumns, sites: pd.DataFrame, rows: IntArray
+    columns: ReadingColumns,
+    sites: pd.DataFrame,
+    rows: IntArray,
+    *,
+    operators: tuple[OperatorProfile, ...] = OPERATORS,
 ) -> list[dict[str, Any]]:
     """Canonical reading dicts for the given rows of ``columns``.
 
     Optional fields are left out rather than sent as null; cell identity comes from the
-    serving transmitter's row in ``sites``.
+    serving transmitter's row in ``sites``; a manual report whose resident did not know the
+    radio says ``radio: "unknown"``.
     """
     c = columns
     device = c.device[rows].tolist()
@@ -140,8 +148,8 @@ def rows_to_dicts(
         if not math.isnan(speed[i]):
             d["speed_mps"] = speed[i]
         d["mcc"] = MCC_VIETNAM
-        d["mnc"] = OPERATORS[op[i]].mnc
-        d["radio"] = RADIOS[radio[i]].value
+        d["mnc"] = operators[op[i]].mnc
+        d["radio"] = "unknown" if radio[i] == UNKNOWN_RADIO else RADIOS[radio[i]].value
         if source[i] == SOURCE_REPORTER:
             d["level"] = level[i]
             d["calls_fail"] = bool(calls[i])
@@ -170,6 +178,8 @@ def spoil(
     for key in ("signal_dbm", "no_service", "level", "calls_fail"):
         d.pop(key, None)
     d["signal_dbm"] = float(round(rng.uniform(-110, -70)))
+    if d["radio"] == "unknown":
+        d["radio"] = "lte"  # a measured value has a radio; only the named fault is wrong
     if kind == "lat_out_of_range":
         d["lat"] = round(float(rng.uniform(91, 120)), 6)
     elif kind == "lon_out_of_range":
@@ -210,7 +220,12 @@ def spoil(
 
 
 def plan_uploads(
-    rng: np.random.Generator, columns: ReadingColumns, sites: pd.DataFrame, *, now_s: int
+    rng: np.random.Generator,
+    columns: ReadingColumns,
+    sites: pd.DataFrame,
+    *,
+    now_s: int,
+    operators: tuple[OperatorProfile, ...] = OPERATORS,
 ) -> UploadPlan:
     """Order every upload: each reading, its duplicate if it gets one, and the bad ones."""
     n = len(columns)
@@ -225,7 +240,7 @@ def plan_uploads(
     per_kind = max(MIN_PER_KIND, int(round(n * BAD_PER_MILLION / 1_000_000)))
     kinds = [k for k in SCHEMA_KINDS + GATE_KINDS for _ in range(per_kind)]
     templates = rng.choice(n, size=len(kinds), replace=False)
-    good = rows_to_dicts(columns, sites, templates)
+    good = rows_to_dicts(columns, sites, templates, operators=operators)
     extras = [spoil(g, k, rng, now_s) for g, k in zip(good, kinds, strict=True)]
     extra_time = columns.uploaded_s[templates]
 
@@ -250,5 +265,7 @@ def plan_uploads(
         "duplicates_of_gate_rejected": int(np.sum(drawn_bad[dup])),
         "no_service": int(columns.no_service.sum()),
         "manual": int(np.sum(columns.source == SOURCE_REPORTER)),
+        "manual_radio_unknown": int(np.sum(columns.radio == UNKNOWN_RADIO)),
+        "emergency_only": int(columns.emergency_only.sum()),
     }
-    return UploadPlan(columns, sites, order[sort], upload[sort], extras, injected)
+    return UploadPlan(columns, sites, order[sort], upload[sort], extras, injected, operators)

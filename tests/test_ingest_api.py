@@ -260,3 +260,26 @@ def test_openapi_describes_every_reading_field_with_units(client):
     assert "degrees" in reading["lat"]["description"]
     body = schema["paths"]["/v1/readings"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/ReadingBatch")
+
+
+def test_manual_report_without_a_known_radio_is_stored_as_unknown(client, sessions):
+    reports = [
+        make_reading(id="bars", radio="unknown", signal_dbm=DROP, level=2, source="reporter"),
+        make_reading(id="none", radio="unknown", signal_dbm=DROP, level=0, calls_fail=True),
+        make_reading(id="lost", radio="unknown", signal_dbm=DROP, no_service=True),
+    ]
+    answer = post(client, reports).json()
+    assert (answer["accepted"], answer["rejected_readings"]) == (3, 0)
+    with sessions() as s:
+        radios = set(s.scalars(select(ReadingRow.radio)))
+    assert radios == {"unknown"}
+
+
+def test_measured_signal_needs_its_radio(client, sessions):
+    answer = post(client, [make_reading(id="dbm", radio="unknown", signal_dbm=-100.0)]).json()
+    assert answer["accepted"] == 0
+    assert [(r["field"], r["code"]) for r in answer["rejected"]] == [
+        ("radio", "unknown_with_signal")
+    ]
+    assert "manual report" in answer["rejected"][0]["reason"]
+    assert stored(sessions) == 0

@@ -22,7 +22,7 @@ def test_migrated_schema_equals_the_models(engine):
 def test_upgrade_is_idempotent_and_at_head(engine):
     upgrade_database(engine)
     upgrade_database(engine)
-    assert current_revision(engine) == "0009"
+    assert current_revision(engine) == "0010"
 
 
 def test_readings_point_is_a_postgis_geometry_with_a_spatial_index(engine):

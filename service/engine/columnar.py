@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection
 
-from domain.radio import Radio
+from domain.radio import REPORTED_RADIOS, thresholds_radio
 from service.settings import Settings
 from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
@@ -54,7 +54,7 @@ FULL_WEIGHT = 2
 REDUCED_WEIGHT = 1
 
 # Radios travel as small codes (index in RADIO_CODES) through COPY and the group-bys.
-RADIO_CODES: tuple[str, ...] = tuple(r.value for r in Radio)
+RADIO_CODES: tuple[str, ...] = REPORTED_RADIOS
 
 SUMMED = (
     "readings", "measured", "manual", "no_service", "weight_covered", "weight_weak",
@@ -107,8 +107,8 @@ class Partial:
 def partial_of(readings: pl.DataFrame, settings: Settings, *, rounding: str) -> Partial:
     """The statistics of a chunk of readings (``READING_SCHEMA``) at the working
     resolution. ``rounding`` is "even" (PostgreSQL) or "away" (SQLite): see module doc."""
-    ones = [settings.bars_for(Radio(code))[0] for code in RADIO_CODES]
-    twos = [settings.bars_for(Radio(code))[1] for code in RADIO_CODES]
+    ones = [settings.bars_for(thresholds_radio(code))[0] for code in RADIO_CODES]
+    twos = [settings.bars_for(thresholds_radio(code))[1] for code in RADIO_CODES]
     frame = (
         readings.lazy()
         .with_columns(

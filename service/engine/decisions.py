@@ -27,6 +27,13 @@ The rules (all thresholds in ``Settings``):
   ``dead_guard_rings`` rings (that operator may well serve it; the simulated province
   showed "dead for everyone" was otherwise mostly wrong next to another operator's
   coverage).
+* Readings of radio ``unknown`` (a resident's manual report, or a no-service report, that
+  does not know its technology; DESIGN.md) are evidence about the operator, not about a
+  radio: they count fully for the operator's decision over all radios (``radio='any'``)
+  and so for the best of all operators, and for no single radio's decision. Rule chosen
+  because bars and "no signal" on a phone's screen are what the operator gives that phone
+  there, whichever radio it camped on, while a per-radio decision must rest on readings
+  known to be of that radio.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ import pandas as pd
 from sqlalchemy import ClauseElement, select
 from sqlalchemy.orm import Session
 
-from domain.radio import operator_code
+from domain.radio import UNKNOWN_RADIO, operator_code
 from domain.vocabulary import BEST_OF_ALL, DECISIONS_WORST_FIRST
 from service.engine.statistics import h3_resolution_of
 from service.settings import Settings
@@ -297,7 +304,16 @@ def decide_cells(
     )  # fmt: skip
     for frame in (stats, devices):
         frame["operator"] = _operator_codes(frame)
-    per_radio = decide_level(stats, devices, ["h3_cell", "operator", "radio"], rules)
+    # A reading of radio 'unknown' (a manual or no-service report that does not know its
+    # technology) is evidence about the operator, never about one radio: it counts for the
+    # operator's decision (radio 'any') and the best of all, not for any radio's.
+    known = stats["radio"] != UNKNOWN_RADIO
+    per_radio = decide_level(
+        stats[known],
+        devices[devices["radio"] != UNKNOWN_RADIO],
+        ["h3_cell", "operator", "radio"],
+        rules,
+    )
     per_operator = decide_level(stats, devices, ["h3_cell", "operator"], rules)
     per_operator["radio"] = BEST_OF_ALL
     return pd.concat([per_radio, per_operator], ignore_index=True), devices

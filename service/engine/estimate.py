@@ -67,7 +67,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
 
-from domain.radio import CAMPING_MIN_DBM, Radio, operator_code
+from domain.radio import CAMPING_MIN_DBM, Radio, operator_code, thresholds_radio
 from domain.vocabulary import BEST_OF_ALL as ANY
 from service.engine.decisions import load_evidence, window_start
 from service.settings import Settings
@@ -203,9 +203,9 @@ def radio_margins(per_radio: pd.DataFrame, *, settings: Settings) -> tuple[Float
     sd = settings.estimate_reading_sd_db
     lift = sd * sd * math.log(10) / 20.0  # mean of powers over the dB mean, Gaussian fading
     radios = per_radio["radio"].astype(str).to_numpy()
-    one = np.array([settings.bars_for(Radio(r))[0] for r in radios])
-    two = np.array([settings.bars_for(Radio(r))[1] for r in radios])
-    camp = np.array([CAMPING_MIN_DBM[Radio(r)] for r in radios]) - one
+    one = np.array([settings.bars_for(thresholds_radio(r))[0] for r in radios])
+    two = np.array([settings.bars_for(thresholds_radio(r))[1] for r in radios])
+    camp = np.array([CAMPING_MIN_DBM[thresholds_radio(r)] for r in radios]) - one
     band = two - one
     measured = per_radio["measured"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):

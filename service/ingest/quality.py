@@ -7,6 +7,7 @@ settings and on physics. Every refusal names the field and says why.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 
 from collectors.formats.rows import describe_value, printable_name
 from collectors.reading import Reading
-from domain.radio import SIGNAL_RANGES
+from domain.radio import SIGNAL_RANGES, UNKNOWN_RADIO
 from service.settings import Settings
 
 
@@ -56,18 +57,28 @@ _SIGNAL_FIELDS = "signal_dbm|no_service|level"
 
 def rejections_from_validation_error(index: int, error: ValidationError) -> list[Rejection]:
     """One rejection per problem pydantic found in the reading at ``index``."""
-    found = []
+    found: dict[tuple[str, str], Rejection] = {}
     for err in error.errors(include_url=False):
+        # A field of several types (radio: a Radio or "unknown") reports one error per type,
+        # tagged in the location ("str-enum[Radio]", "literal['unknown']"): one field, one
+        # rejection, naming every accepted form.
+        parts = [str(p) for p in err["loc"] if not _UNION_TAG.search(str(p))]
         # An unknown key is the sender's text: escaped and cut before it is stored or echoed.
-        field = printable_name(".".join(str(part) for part in err["loc"])) or _SIGNAL_FIELDS
+        field = printable_name(".".join(parts)) or _SIGNAL_FIELDS
         code = _PYDANTIC_CODES.get(err["type"], "wrong_type")
         reason = err["msg"].removeprefix("Value error, ")
         if code == "invalid_character":
             reason = "contains a control character (NUL, tab, newline...) or an invalid code point"
         elif code == "wrong_type" and "input" in err:
             reason = f"{reason}, got {describe_value(err['input'])}"
-        found.append(Rejection(index, field, code, reason))
-    return found
+        if (field, code) in found:
+            first = found[(field, code)]
+            reason = f"{first.reason}; or {reason[0].lower()}{reason[1:]}"
+        found[(field, code)] = Rejection(index, field, code, reason)
+    return list(found.values())
+
+
+_UNION_TAG = re.compile(r"^[a-z-]+\[.*\]$")
 
 
 @dataclass(frozen=True)
@@ -91,13 +102,21 @@ class QualityGate:
     def check(self, index: int, reading: Reading) -> Rejection | None:
         """The first reason to refuse ``reading``, or None if it may be stored."""
         if reading.signal_dbm is not None:
+            if reading.radio == UNKNOWN_RADIO:
+                return Rejection(
+                    index,
+                    "radio",
+                    "unknown_with_signal",
+                    "a signal_dbm is measured on a known radio (gsm, umts, lte or nr); "
+                    "radio 'unknown' is for a manual report (level) or no_service",
+                )
             valid = SIGNAL_RANGES[reading.radio]
             if not valid.min_dbm <= reading.signal_dbm <= valid.max_dbm:
                 return Rejection(
                     index,
                     "signal_dbm",
                     "out_of_range",
-                    f"{reading.signal_dbm:g} dBm is outside the valid {reading.radio.value} "
+                    f"{reading.signal_dbm:g} dBm is outside the valid {reading.radio} "
                     f"{valid.metric} range {valid.min_dbm:g}..{valid.max_dbm:g} dBm (AOSP)",
                 )
         if reading.lat == 0.0 and reading.lon == 0.0:

@@ -103,7 +103,7 @@ class Ingestor:
             rows_by_source.setdefault(r.source, []).append(
                 (
                     device_hash, r.id, r.observed_at, now, r.lat, r.lon, r.accuracy_m,
-                    r.speed_mps, r.mcc, r.mnc, r.radio.value, r.signal_dbm, r.no_service,
+                    r.speed_mps, r.mcc, r.mnc, str(r.radio), r.signal_dbm, r.no_service,
                     r.level, r.calls_fail, r.area_code, r.cell_id, r.pci, r.arfcn, r.source,
                     latlng_to_cell(r.lat, r.lon, resolution),
                 )

@@ -63,7 +63,7 @@ class ReadingRow(Base):
         # (service.store.partitions), its primary key is (seq, observed_at), and the
         # (device, id) rule lives in ``reading_keys``.
         UniqueConstraint("device_hash", "reading_id").ddl_if(dialect="sqlite"),
-        CheckConstraint("radio IN ('gsm', 'umts', 'lte', 'nr')", name="radio"),
+        CheckConstraint("radio IN ('gsm', 'umts', 'lte', 'nr', 'unknown')", name="radio"),
         CheckConstraint(
             "(CASE WHEN signal_dbm IS NULL THEN 0 ELSE 1 END)"
             " + (CASE WHEN no_service THEN 1 ELSE 0 END)"
@@ -86,7 +86,7 @@ class ReadingRow(Base):
     speed_mps: Mapped[float | None] = mapped_column(Float, comment="metres per second")
     mcc: Mapped[int] = mapped_column(SmallInteger)
     mnc: Mapped[int] = mapped_column(SmallInteger)
-    radio: Mapped[str] = mapped_column(String(4))
+    radio: Mapped[str] = mapped_column(String(7), comment="gsm, umts, lte, nr or unknown")
     signal_dbm: Mapped[float | None] = mapped_column(Float, comment="dBm of the radio's metric")
     no_service: Mapped[bool] = mapped_column(Boolean)
     level: Mapped[int | None] = mapped_column(SmallInteger, comment="manual report, 0-4 bars")
@@ -155,7 +155,7 @@ class CellStat(Base):
     h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     mcc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     mnc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    radio: Mapped[str] = mapped_column(String(4), primary_key=True)
+    radio: Mapped[str] = mapped_column(String(7), primary_key=True)
     bucket: Mapped[date] = mapped_column(Date, primary_key=True, comment="first day of month")
     resolution: Mapped[int] = mapped_column(SmallInteger)
     readings: Mapped[int] = mapped_column(BigInteger)
@@ -186,7 +186,7 @@ class CellDevice(Base):
     h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     mcc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     mnc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    radio: Mapped[str] = mapped_column(String(4), primary_key=True)
+    radio: Mapped[str] = mapped_column(String(7), primary_key=True)
     bucket: Mapped[date] = mapped_column(Date, primary_key=True)
     device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
 
@@ -304,7 +304,7 @@ class DirtyCell(Base):
     h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     mcc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     mnc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    radio: Mapped[str] = mapped_column(String(4), primary_key=True)
+    radio: Mapped[str] = mapped_column(String(7), primary_key=True)
     seq: Mapped[int] = mapped_column(
         BigInteger, comment="newest reading seq that changed it: a run clears only what it saw"
     )

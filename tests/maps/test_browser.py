@@ -89,7 +89,7 @@ def test_coverage_map_draws_legend_layers_and_evidence(
     )
     assert "01/11/2026" in page.locator(".dz-title").inner_text()  # type: ignore[attr-defined]
     legend = page.locator(".dz-legend").inner_text()  # type: ignore[attr-defined]
-    for label in ("Có sóng", "Sóng yếu", "Lõm sóng / không có sóng", "Chưa đủ dữ liệu"):
+    for label in ("Có sóng", "Sóng yếu", "Mất sóng (không có sóng)", "Chưa đủ dữ liệu"):
         assert label in legend
     radios = page.locator(".leaflet-control-layers-base input[type=radio]")  # type: ignore[attr-defined]
     assert radios.count() == 3

@@ -126,7 +126,7 @@ def test_page_size_grows_with_the_cells_within_budget(n_cells: int, meta: MapMet
 
 def test_write_map_html_writes_utf8(tmp_path: Path, zones: list[ZoneRecord], meta: MapMeta) -> None:
     target = write_map_html(deadzone_map(zones, meta=meta), tmp_path / "zones.html")
-    assert "Vùng lõm sóng theo mức ưu tiên" in target.read_text(encoding="utf-8")
+    assert "Vùng mất sóng theo mức ưu tiên" in target.read_text(encoding="utf-8")
 
 
 def test_empty_inputs_still_make_a_page(meta: MapMeta) -> None:

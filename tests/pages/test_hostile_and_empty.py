@@ -79,7 +79,7 @@ def test_empty_database_says_which_command_to_run(
     page, log = sealed.open("/plan")
     assert page.is_visible("#zones-none") and page.is_visible("#sites-none")
     assert "deadzone aggregate" in page.inner_text("#notices")
-    assert page.inner_text("#zones-count") == "0 trên tổng số 0 vùng lõm sóng."
+    assert page.inner_text("#zones-count") == "0 trên tổng số 0 vùng mất sóng."
     assert_clean(sealed, log, page)
 
 

@@ -11,7 +11,10 @@ from service.api.routes.pages import PAGE_FILES, STATIC_DIR
 
 
 def test_pages_are_served_with_a_policy_that_keeps_them_on_this_service(client: Any) -> None:
-    for path, title in (("/progress", "Tiến độ xóa vùng lõm sóng"), ("/plan", "Quy hoạch trạm")):
+    for path, title in (
+        ("/progress", "Tiến độ xóa thôn, buôn trắng sóng"),
+        ("/plan", "Quy hoạch trạm"),
+    ):
         answer = client.get(path)
         assert answer.status_code == 200, path
         assert answer.headers["content-type"] == "text/html; charset=utf-8"
@@ -70,5 +73,5 @@ def test_only_listed_files_are_served(client: Any) -> None:
 def test_landing_page_links_the_two_pages(client: Any) -> None:
     text = client.get("/").text
     assert 'href="/progress"' in text and 'href="/plan"' in text
-    assert "Tiến độ xóa vùng lõm sóng, trắng sóng" in text
+    assert "Tiến độ xóa thôn, buôn trắng sóng, lõm sóng" in text
     assert "Quy hoạch trạm phát sóng mới" in text

@@ -73,7 +73,7 @@ def test_plan_page_shows_the_demo_zones_and_sites_in_vietnamese(
     assert page.get_attribute("#map-link", "href") == (
         "/maps/deadzones.html?operator=any&sites=5&lang=vi"
     )
-    assert "Vùng lõm sóng theo thứ tự ưu tiên" in page.inner_text("main")
+    assert "Vùng mất sóng theo thứ tự ưu tiên" in page.inner_text("main")
     page.screenshot(path=str(output_dir / "plan-vi.png"), full_page=True)
     page.emulate_media(media="print")
     assert not page.is_visible("#choice") and not page.is_visible("#downloads")

@@ -227,7 +227,7 @@ def test_print_view_hides_the_controls_and_shows_a_dated_title_and_every_table(
         assert not page.is_visible(selector), selector
     assert page.is_visible(".print-title")
     assert page.inner_text(".print-title h1") == (
-        "Báo cáo tiến độ xóa vùng lõm sóng, trắng sóng di động tỉnh Đắk Lắk"
+        "Báo cáo tiến độ xóa thôn, buôn trắng sóng, lõm sóng di động tỉnh Đắk Lắk"
     )
     assert re.fullmatch(r"Ngày in: \d{2}/\d{2}/\d{4}", page.inner_text("#print-date"))
     # The chart's data and every commune are printed, not only what the screen showed.

@@ -16,6 +16,7 @@ from h3.api import basic_int as h3i
 from pydantic import ValidationError
 
 from collectors.reading import Reading
+from domain.radio import Radio
 from simulation import (
     GATE_KINDS,
     SCHEMA_KINDS,
@@ -25,7 +26,15 @@ from simulation import (
 )
 from simulation.cells import MAX_JITTER_KM
 from simulation.names import TRICKY_COMMUNE_NAMES
-from simulation.residents import FAST_FADING_SD_DB, HANDSET_MODELS, HANDSET_SHARE
+from simulation.network import OPERATORS
+from simulation.residents import (
+    FAST_FADING_SD_DB,
+    HANDSET_MODELS,
+    HANDSET_SHARE,
+    RADIOS,
+    UNKNOWN_RADIO,
+    select_radio,
+)
 
 
 def fingerprint(scenario: Scenario) -> str:
@@ -186,7 +195,15 @@ def test_truth_has_every_class_per_operator(small_scenario: Scenario) -> None:
 def test_sites_have_plausible_radio_facts(small_scenario: Scenario) -> None:
     sites = small_scenario.sites
     assert sites["height_m"].between(30, 60).all()
-    assert set(sites["band_mhz"]) <= {700, 900, 1800, 2100}
+    lte = sites[sites["radio"] == "lte"]
+    assert set(lte["band_mhz"]) <= {700, 900, 1800, 2100}
+    # Vietnam in 2026: 5G on each licensee's 2024 block, Vietnamobile without 5G.
+    nr = sites[sites["radio"] == "nr"].groupby("operator")["band_mhz"].unique()
+    assert {k: list(v) for k, v in nr.items()} == {
+        "452-01": [3850],
+        "452-02": [3750],
+        "452-04": [2550],
+    }
     assert set(sites["mnc"]) == {1, 2, 4, 5}
     assert (sites["eirp_dbm"] == sites["power_dbm"] + sites["antenna_gain_dbi"]).all()
 
@@ -277,9 +294,13 @@ def test_gate_cases_match_the_injected_counts(
             r = Reading.model_validate(raw)
         except ValidationError:
             continue
-        valid = SIGNAL_RANGES[r.radio]
         refused += bool(
-            (r.signal_dbm is not None and not valid.min_dbm <= r.signal_dbm <= valid.max_dbm)
+            (
+                r.signal_dbm is not None
+                and not SIGNAL_RANGES[r.radio].min_dbm  # type: ignore[index]
+                <= r.signal_dbm
+                <= SIGNAL_RANGES[r.radio].max_dbm  # type: ignore[index]
+            )
             or (r.lat == 0.0 and r.lon == 0.0)
             or (r.accuracy_m is not None and r.accuracy_m > 1000)
             or (r.speed_mps is not None and r.speed_mps > 50)
@@ -335,3 +356,70 @@ def test_readings_averaged_in_milliwatts_give_reading_mean_dbm(small_scenario: S
     assert busy.sum() >= 20
     measured = 10 * np.log10(total[busy] / count[busy])
     assert float(np.mean(measured - expected[busy])) == pytest.approx(0.0, abs=0.5)
+
+
+def test_no_2g_on_land_since_2024(
+    small_scenario: Scenario, small_uploads: list[dict[str, Any]]
+) -> None:
+    assert "gsm" not in set(small_scenario.sites["radio"])
+    assert "gsm" not in set(small_scenario.truth["radio"].astype(str))
+    assert {r.get("radio") for r in small_uploads} == {"lte", "umts", "nr", "unknown"}
+
+
+def test_idle_phone_takes_the_newest_radio_it_can_camp_on() -> None:
+    inf = -np.inf
+    nr, lte, umts = RADIOS.index(Radio.NR), RADIOS.index(Radio.LTE), RADIOS.index(Radio.UMTS)
+    # Columns: NR good; NR too weak for 5G but LTE good; LTE below its camping threshold
+    # (-114 dBm) with 3G there to fall back on; the same LTE with no 3G (the phone stays on
+    # LTE down to q-RxLevMin -124); nothing above q-RxLevMin anywhere (no service).
+    level = np.full((len(RADIOS), 5), inf)
+    level[nr] = [-95, -115, inf, inf, -130]
+    level[lte] = [-90, -100, -118, -118, -126]
+    level[umts] = [-80, -90, -112, inf, -116]
+    chosen = select_radio(level)
+    assert chosen.tolist() == [nr, lte, umts, lte, -1]
+
+
+def test_no_service_only_where_no_radio_of_the_operator_reaches(small_scenario: Scenario) -> None:
+    c = small_scenario.plan.columns
+    truth = small_scenario.truth
+    after = c.observed_s >= small_scenario.site_built.built_at.timestamp()
+    lte_or_3g = truth[truth["radio"].isin(["lte", "umts"])]
+    best = (
+        lte_or_3g.groupby(["operator", "cell"], observed=True)["signal_dbm"].max().unstack(0)
+    )  # cell x operator, the operator's stronger of LTE and 3G (dBm of its own metric)
+    codes = [o.code for o in OPERATORS]
+    grid = small_scenario.cells["cell"].to_numpy()
+    strongest = best.reindex(grid)[codes].to_numpy()
+    sel = c.no_service & after
+    assert sel.any()
+    # Fading is 3.5 dB sd: a phone loses service only within a few sd of q-RxLevMin (LTE
+    # -124, 3G -115 dBm), apart from the few old 3G-only phones and SIMs where 3G is absent.
+    where = np.nan_to_num(strongest[c.cell[sel], c.operator[sel]], nan=-200)
+    assert np.mean(where < -105) > 0.97
+    # Some of them could have made an emergency call on another operator's network.
+    assert 0 < int(c.emergency_only.sum()) <= int(c.no_service.sum() + (c.source == 1).sum())
+
+
+def test_manual_reports_show_what_the_screen_shows(small_scenario: Scenario) -> None:
+    c = small_scenario.plan.columns
+    manual = c.source == 1
+    unknown = manual & (c.radio == UNKNOWN_RADIO)
+    assert unknown.any() and (manual & (c.radio != UNKNOWN_RADIO)).any()
+    assert (c.radio[~manual] != UNKNOWN_RADIO).all()
+    # With no service the screen shows no radio and no bars.
+    zero = manual & (c.level == 0)
+    assert zero.any()
+
+
+def test_broadband_truth_never_beats_any_signal(small_scenario: Scenario) -> None:
+    any_signal = small_scenario.truth_by_operator("any").set_index(["cell", "operator"])
+    broadband = small_scenario.truth_by_operator("broadband").set_index(["cell", "operator"])
+    rank = {"dead": 0, "weak": 1, "covered": 2}
+    a = any_signal["truth_class"].astype(str).map(rank)
+    b = broadband["truth_class"].astype(str).map(rank).reindex(a.index)
+    assert (b <= a).all()
+    # 3G remnants: somewhere an operator reaches phones only on 3G.
+    assert ((a == 2) & (b == 0)).any()
+    cells = small_scenario.cells
+    assert (cells["best_broadband_class"].cat.codes <= cells["best_class"].cat.codes).all()

@@ -22,7 +22,7 @@ from domain.localtime import vietnam_date
 from service.areas.planning import annotate_zones
 from service.areas.progress import take_snapshot
 from service.engine.aggregation import AggregationReport, StepCallback, aggregate
-from service.engine.estimate import estimate_cells
+from service.engine.estimate import compute_estimates, replace_estimates
 from service.engine.scaleout import DaskSource
 from service.engine.zones import Zone
 from service.errors import Busy
@@ -77,12 +77,16 @@ def run_aggregation(
             dask=dask,
         )
         # The estimated field follows the decisions just committed (it reads them to leave
-        # decided cells without an inferred status); its own transaction, so readers see the
-        # previous estimates until the new ones are complete.
+        # decided cells without an inferred status). Computed in a read-only transaction and
+        # written in a short one: kriging a province takes minutes, and a write transaction
+        # around it held SQLite's single writer, so phones' uploads timed out (issue 12a's
+        # freshness run). Readers see the previous estimates until the new ones commit.
         started = time.perf_counter()
         on_step("estimate", 0, 1)
+        with session_scope(sessions, write=False) as session:
+            estimates = compute_estimates(session, settings, now=now)
         with session_scope(sessions) as session:
-            estimate_cells(session, settings, now=now)
+            replace_estimates(session, estimates, resolution=settings.h3_resolution)
         on_step("estimate", 1, 1)
         report.seconds["estimate"] = time.perf_counter() - started
         return report

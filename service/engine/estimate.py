@@ -115,22 +115,35 @@ class Covariance:
 
 
 def estimate_cells(session: Session, settings: Settings, *, now: datetime) -> int:
-    """Recompute ``cell_estimates`` from the statistics of the evidence window; return the
-    rows written. Reads ``cell_status`` (to leave decided cells without an inferred status)
-    and never writes it."""
+    """Recompute ``cell_estimates`` from the statistics of the evidence window in one
+    transaction; return the rows written. ``service.jobs`` runs the two halves itself
+    (``compute_estimates`` reading, ``replace_estimates`` writing) so that the minutes of
+    kriging never hold the database's writer."""
+    estimates = compute_estimates(session, settings, now=now)
+    return replace_estimates(session, estimates, resolution=settings.h3_resolution)
+
+
+def compute_estimates(session: Session, settings: Settings, *, now: datetime) -> pd.DataFrame:
+    """The estimated field of every scope, from the statistics of the evidence window.
+    Reads ``cell_status`` (to leave decided cells without an inferred status) and writes
+    nothing: run it in a read-only transaction."""
     resolution = settings.h3_resolution
     stats, devices = load_evidence(
         session, resolution=resolution, since=window_start(now, settings.window_months)
     )
-    session.execute(delete(CellEstimate))
     observations = cell_observations(stats, devices, settings=settings)
     if observations.empty:
-        return 0
+        return pd.DataFrame(columns=list(_ESTIMATE_COLUMNS))
     measured = measured_statuses(session, resolution=resolution)
     # Thousands of tiny (16 x 16) solves: BLAS threads only contend with each other and with
     # the server's workers (measured 6x slower with them on a loaded 2-core machine).
     with threadpool_limits(limits=1):
-        estimates = estimate_field(observations, settings=settings, measured=measured)
+        return estimate_field(observations, settings=settings, measured=measured)
+
+
+def replace_estimates(session: Session, estimates: pd.DataFrame, *, resolution: int) -> int:
+    """Replace ``cell_estimates`` with ``estimates``; return the rows written."""
+    session.execute(delete(CellEstimate))
     store_estimates(session, estimates, resolution=resolution)
     return len(estimates)
 

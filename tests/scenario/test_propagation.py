@@ -57,7 +57,14 @@ def test_parameters_outside_the_model_are_refused() -> None:
     with pytest.raises(ValueError, match="hb_m"):
         okumura_hata_rural_db(900.0, 10.0, 1.5, 5.0)
     with pytest.raises(ValueError, match="f_mhz"):
-        cost231_hata_rural_db(2600.0, 30.0, 1.5, 5.0)
+        cost231_hata_rural_db(2800.0, 30.0, 1.5, 5.0)
+
+
+def test_vietnams_2100_and_2600_mhz_bands_are_an_extrapolation_of_cost231() -> None:
+    """Band 1 and band 7 sit above COST-231's 1500-2000 MHz fit; planning accepts them as an
+    extrapolation (domain.propagation), and the loss keeps rising with frequency."""
+    losses = [cost231_hata_rural_db(f, 30.0, 1.5, 5.0) for f in (1800.0, 2100.0, 2600.0)]
+    assert losses[0] < losses[1] < losses[2]
 
 
 def test_2100_mhz_is_accepted_as_a_cost231_extrapolation() -> None:

@@ -80,6 +80,8 @@ def test_every_readme_command_works_as_typed(tmp_path: Path) -> None:
         assert "Traceback" not in done.stdout + done.stderr, shown
         ran.append((words, done.stdout))
     zones = next(out for words, out in ran if words[1:2] == ["zones"])
-    assert "Dead zones (452-04)" in zones and "┃ rank" in zones  # a table, not an error
+    # A table, not an error: the title, the header and a zone row of that operator.
+    assert "Dead zones (452-04)" in zones and "people" in zones and "villages" in zones
+    assert "dz-452-04-" in zones
     assert (tmp_path / "c.html").exists() and (tmp_path / "z.html").exists()
     assert not (tmp_path / "deadzone.sqlite").exists()  # nothing created behind the user

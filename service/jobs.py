@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from domain.localtime import vietnam_date
 from service.areas.planning import annotate_zones
 from service.areas.progress import take_snapshot
-from service.engine.aggregation import AggregationReport, StepCallback, aggregate
+from service.engine.aggregation import AggregationReport, StepCallback, aggregate, quiet_steps
 from service.engine.estimate import compute_estimates, replace_estimates
 from service.engine.scaleout import DaskSource
 from service.engine.zones import Zone
@@ -36,10 +36,6 @@ from service.timestamps import utcnow
 log = logging.getLogger("deadzone")
 
 
-def _quiet(step: str, done: int, total: int) -> None:
-    return None
-
-
 def run_aggregation(
     sessions: sessionmaker[Session],
     settings: Settings,
@@ -47,7 +43,7 @@ def run_aggregation(
     rebuild_all: bool = False,
     full: bool = False,
     now: datetime | None = None,
-    on_step: StepCallback = _quiet,
+    on_step: StepCallback = quiet_steps,
     wait_s: float | None = None,
     dask: DaskSource | None = None,
 ) -> AggregationReport:

@@ -59,7 +59,8 @@ class AggregationReport:
     """What the incremental path touched; None after a full run."""
 
 
-def _quiet(step: str, done: int, total: int) -> None:
+def quiet_steps(step: str, done: int, total: int) -> None:
+    """A step callback that shows nothing (the default)."""
     return None
 
 
@@ -68,7 +69,7 @@ def update_statistics(
     settings: Settings,
     *,
     rebuild_all: bool = False,
-    on_step: StepCallback = _quiet,
+    on_step: StepCallback = quiet_steps,
     dask: DaskSource | None = None,
 ) -> tuple[int, int]:
     """Merge new readings into the statistics (or rebuild them); return (seqs spanned,
@@ -101,7 +102,7 @@ def aggregate(
     rebuild_all: bool = False,
     full: bool = False,
     now: datetime | None = None,
-    on_step: StepCallback = _quiet,
+    on_step: StepCallback = quiet_steps,
     annotate_zones: ZoneHook | None = None,
     dask: DaskSource | None = None,
 ) -> AggregationReport:

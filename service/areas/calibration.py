@@ -48,6 +48,7 @@ from domain.propagation import hata_terms_db, lte_rsrp_eirp_dbm
 from domain.radio import lte_band_of_earfcn
 from domain.vocabulary import BEST_OF_ALL
 from service.settings import Settings
+from service.store.hexagons import add_hexagons
 from service.store.models import CalibrationCell, CellStatus, ModelFit, ReadingRow, Site
 
 MAX_FIT_RANGE_KM: Final = 20.0  # Hata is fitted for 1-20 km (Hata 1980)
@@ -141,6 +142,7 @@ def fit_model(session: Session, settings: Settings, *, now: datetime) -> list[Fi
                         residual_db=round(value, 2))
         for (operator, cell), (lat, lon, value) in sorted(local.items())
     )  # fmt: skip
+    add_hexagons(session.connection(), (cell for _, cell in local))
     session.add_all(
         ModelFit(operator=f.operator, band_mhz=f.band_mhz, offset_db=f.offset_db,
                  rmse_db=f.rmse_db, cells=f.cells, sites=f.sites, fitted_at=now)

@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 from service.engine.zones import Zone
 from service.store.bulk import copy_rows
 from service.store.dialect import is_postgres
+from service.store.hexagons import add_hexagons
 from service.store.models import CellStatus, DeadZone, ZoneCell
 
 _STATUS_COLUMNS = [c.name for c in CellStatus.__table__.columns]
 
 
 def store_decisions(session: Session, decisions: pd.DataFrame) -> None:
-    """Append decision rows to ``cell_status`` (the caller cleared their cells).
+    """Append decision rows to ``cell_status`` (the caller cleared their cells), and on
+    PostgreSQL the outlines of cells decided for the first time (``service.store.hexagons``).
 
     Columns are converted to Python values column by column (vectorised): converting
     value by value took most of the aggregation's time at province scale.
@@ -31,6 +33,7 @@ def store_decisions(session: Session, decisions: pd.DataFrame) -> None:
     sqlite = not is_postgres(session)
     columns = [_column_values(decisions[name], sqlite=sqlite) for name in _STATUS_COLUMNS]
     copy_rows(session.connection(), "cell_status", _STATUS_COLUMNS, zip(*columns, strict=True))
+    add_hexagons(session.connection(), decisions["h3_cell"].to_numpy())
 
 
 def _column_values(column: pd.Series, *, sqlite: bool) -> list[object]:

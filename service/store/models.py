@@ -220,6 +220,19 @@ class CellStatus(Base):
     evidence_from: Mapped[date] = mapped_column(Date, comment="oldest month used")
 
 
+class CellHexagon(Base):
+    """PostgreSQL only: the outline of every H3 cell ever decided, computed once in Python
+    (``service.store.hexagons``) so that the QGIS views can draw hexagons without an h3
+    extension."""
+
+    __tablename__ = "cell_hexagons"
+    __table_args__ = {"info": {"only_on": "postgresql"}}
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    geom: Mapped[BaseGeometry] = mapped_column(Geometry("POLYGON"), comment="WGS84 outline")
+
+
 class CellEstimate(Base):
     """The estimated coverage of a cell for one operator ('any' = best of all operators),
     radios together, from the kriged signal field (``service.engine.estimate``). Kept apart

@@ -16,6 +16,7 @@ from service.areas.population import rebuild_population
 from service.engine.zones import cells_to_outline
 from service.settings import Settings
 from service.store.database import session_scope
+from service.store.hexagons import add_hexagons
 from service.store.models import CellStatus, DeadZone
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -91,6 +92,8 @@ def put_statuses(
                     evidence_from=date(last_seen.year, last_seen.month, 1),
                 )  # fmt: skip
             )
+        # As the engine's writer does (service.engine.results): the QGIS views draw them.
+        add_hexagons(session.connection(), (h3.str_to_int(c) for c in statuses))
 
 
 def open_zone(

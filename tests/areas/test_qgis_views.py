@@ -11,10 +11,10 @@ from tests.areas.conftest import CENTRE, NOW
 from tests.areas.test_area_filters import grid  # noqa: F401  (the fixture)
 
 VIEWS = {
-    "qgis_decided_cells": "POINT",
+    "qgis_decided_cells": "POLYGON",
     "qgis_dead_zones": "MULTIPOLYGON",
     "qgis_villages": "POINT",
-    "qgis_calibration_cells": "POINT",
+    "qgis_calibration_cells": "POLYGON",
 }
 
 
@@ -35,11 +35,17 @@ def test_views_open_with_geometry_on_postgis(grid, settings, sessions):  # noqa:
         )  # fmt: skip
         assert listed == VIEWS
         cells = session.execute(
-            text("SELECT h3, status, ST_AsText(geom) FROM qgis_decided_cells "
-                 "WHERE operator = 'any' ORDER BY h3")
+            text("SELECT h3, status, ST_GeometryType(geom), ST_NPoints(geom), lat, lon, "
+                 "ST_Contains(geom, ST_SetSRID(ST_MakePoint(lon, lat), 4326)) "
+                 "FROM qgis_decided_cells WHERE operator = 'any' ORDER BY h3")
         ).all()  # fmt: skip
-        assert CENTRE in [h for h, _, _ in cells]
-        assert all(wkt.startswith("POINT(108.") for _, _, wkt in cells)
+        assert CENTRE in [row[0] for row in cells]
+        decided = session.scalar(text("SELECT count(*) FROM cell_status"))
+        assert session.scalar(text("SELECT count(*) FROM qgis_decided_cells")) == decided
+        # Every decided cell is drawn as its hexagon (6 corners and the closing point),
+        # around its centre.
+        assert {(row[2], row[3], row[6]) for row in cells} == {("ST_Polygon", 7, True)}
+        assert all(108.0 < row[5] < 109.0 for row in cells)
         zones = session.execute(
             text("SELECT id, ST_GeometryType(geom), villages FROM qgis_dead_zones ORDER BY id")
         ).all()

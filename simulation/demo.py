@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.formats import open_sites
 from domain.vocabulary import BEST_OF_ALL
-from maps import AreaOutline, write_map_html
+from maps import AreaOutline, MapMeta, write_map_html
 from service.api.app import create_app
 from service.areas.boundaries import read_areas, upsert_areas
 from service.areas.calibration import fit_model
@@ -68,7 +68,13 @@ from service.errors import DeadzoneError
 from service.ingest.readings import Ingestor, IngestResult
 from service.ingest.sites import import_sites
 from service.jobs import run_aggregation
-from service.publish.mapdata import coverage_page, deadzone_page, map_meta, progress_page
+from service.publish.mapdata import (
+    coverage_page,
+    deadzone_page,
+    map_meta,
+    map_title,
+    progress_page,
+)
 from service.publish.plans import plan_to_csv, plan_to_geojson
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker, session_scope
@@ -108,6 +114,17 @@ SITES_CSV = "sites.csv"
 PLAN_BUILDER = "452-04"
 TOP_ZONES = 10  # zones listed in the summary
 PLAN_SITES = 5  # sites suggested for the best of all operators
+MapLang = Literal["vi", "en"]
+# The demo's maps are titled like the service's (service.publish.mapdata.map_title), in the
+# page's language (Vietnamese by default, as on the pages), with what was simulated.
+DEMO_MAP_SUFFIX: dict[str, str] = {
+    "vi": "(tỉnh mô phỏng: {size}, seed {seed})",
+    "en": "(simulated province: {size}, seed {seed})",
+}
+DEMO_SIZE_NAMES: dict[str, dict[str, str]] = {
+    "vi": {"small": "vùng nhỏ", "province": "cả tỉnh"},
+    "en": {"small": "small area", "province": "whole province"},
+}
 # Weekly progress snapshots before the final one (module doc: each costs an aggregation).
 SNAPSHOT_WEEKS: dict[str, int] = {"small": 11, "province": 3}
 
@@ -202,6 +219,7 @@ def run_demo(
     progress: Progress = _no_progress,
     maps: bool = True,
     snapshot_weeks: int | None = None,
+    lang: MapLang = "vi",
 ) -> DemoResult:
     """Run the scenario end to end on ``settings.database_url`` and write the results to
     ``out``. The database must hold no readings yet (``DemoError`` otherwise).
@@ -287,7 +305,7 @@ def run_demo(
 
         if maps:
             start = time.perf_counter()
-            files |= write_maps(sessions, settings, scenario, out, progress=progress)
+            files |= write_maps(sessions, settings, scenario, out, progress=progress, lang=lang)
             seconds["maps"] = time.perf_counter() - start
     finally:
         engine.dispose()
@@ -691,25 +709,26 @@ def write_maps(
     out: Path,
     *,
     progress: Progress = _no_progress,
+    lang: MapLang = "vi",
 ) -> dict[str, Path]:
     """The coverage, dead-zone (with the suggested sites and their coverage circles) and
     progress pages, self-contained (they open offline), with the communes drawn as
-    outlines. Dated with the scenario's ``now``, not the clock."""
+    outlines, in ``lang`` (titles, legends, dates). Dated with the scenario's ``now``, not
+    the clock."""
     areas = [
         AreaOutline(str(name), geometry)
         for name, geometry in zip(
             scenario.communes["name"], scenario.communes.geometry, strict=True
         )
     ]
-    title = f"({scenario.size}, seed {scenario.seed})"
     files: dict[str, Path] = {}
     progress("maps", 0, 3)
     with session_scope(sessions, write=False) as session:
-        meta = map_meta(f"deadzone demo: coverage {title}", data_date=scenario.now)
+        meta = demo_map_meta("coverage", scenario, lang=lang)
         page = coverage_page(session, meta=meta, areas=areas)
         files[COVERAGE_HTML] = write_map_html(page, out / COVERAGE_HTML)
         progress("maps", 1, 3)
-        meta = map_meta(f"deadzone demo: dead zones {title}", data_date=scenario.now)
+        meta = demo_map_meta("deadzones", scenario, lang=lang)
         page = deadzone_page(
             session,
             meta=meta,
@@ -720,11 +739,22 @@ def write_maps(
         )
         files[DEADZONES_HTML] = write_map_html(page, out / DEADZONES_HTML)
         progress("maps", 2, 3)
-        meta = map_meta(f"deadzone demo: progress {title}", data_date=scenario.now)
+        meta = demo_map_meta("progress", scenario, lang=lang)
         page = progress_page(session, settings, meta=meta)
         files[PROGRESS_HTML] = write_map_html(page, out / PROGRESS_HTML)
         progress("maps", 3, 3)
     return files
+
+
+def demo_map_title(kind: str, scenario: Scenario, *, lang: MapLang = "vi") -> str:
+    """A demo map's title: the service's title of that map, then what was simulated."""
+    size = DEMO_SIZE_NAMES[lang].get(scenario.size, scenario.size)
+    suffix = DEMO_MAP_SUFFIX[lang].format(size=size, seed=scenario.seed)
+    return f"{map_title(kind, lang=lang)} {suffix}"
+
+
+def demo_map_meta(kind: str, scenario: Scenario, *, lang: MapLang = "vi") -> MapMeta:
+    return map_meta(demo_map_title(kind, scenario, lang=lang), data_date=scenario.now, lang=lang)
 
 
 def expected_rejections(scenario: Scenario, settings: Settings) -> dict[str, int]:

@@ -4,7 +4,7 @@ imported only when the command runs (the web app never loads it)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -42,6 +42,10 @@ def demo_command(
             "recreated on every run.",
         ),
     ] = None,
+    lang: Annotated[
+        Literal["vi", "en"],
+        typer.Option(help="Language of the maps (titles, legends, dates), as on the pages."),
+    ] = "vi",
 ) -> None:
     """Simulate a province, send its readings through POST /v1/readings, aggregate, and
     write coverage and dead-zone maps and an accuracy summary to OUT."""
@@ -59,7 +63,7 @@ def demo_command(
         with bars.bar:
             result = run_demo(
                 settings, size="province" if size == "province" else "small", seed=seed,
-                out=out, progress=bars,
+                out=out, progress=bars, lang=lang,
             )  # fmt: skip
     except DemoError as exc:
         console.print(f"[red]{exc.message}[/]")

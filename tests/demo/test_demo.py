@@ -26,6 +26,7 @@ from simulation.demo import (
     SUMMARY_JSON,
     SUMMARY_TXT,
     DemoError,
+    demo_map_title,
     demo_settings,
     run_demo,
 )
@@ -164,6 +165,16 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
     for name in maps:
         page = (tmp_path / name).read_text(encoding="utf-8")
         assert "<script src=" not in page and 'stylesheet" href=' not in page
+    # Titled in Vietnamese by default, as the pages are (issue 18): the title bar and the
+    # title box both read the service's Vietnamese title and what was simulated.
+    titles = {name: demo_map_title(name.removesuffix(".html"), scenario) for name in maps}
+    assert titles["coverage.html"] == (
+        "deadzone: Vùng phủ sóng di động (tỉnh mô phỏng: vùng nhỏ, seed 1)"
+    )
+    for name, title in titles.items():
+        page = (tmp_path / name).read_text(encoding="utf-8")
+        box = f"\\u003ch1\\u003e{title}\\u003c/h1\\u003e"  # the title box, JSON in a script
+        assert f"<title>{title}</title>" in page and box in page, name
     # The plan is drawn on the dead-zone map: every suggested site's cell is in it.
     zones_page = (tmp_path / "deadzones.html").read_text(encoding="utf-8")
     assert all(site["h3"] in zones_page for site in plan["sites"])
@@ -214,3 +225,14 @@ def test_same_seed_same_output_through_the_cli(tmp_path: Path, sqlite_url: str) 
     assert without_timings(again.summary) == without_timings(first)
     cli_url = demo_settings(out).database_url
     pd.testing.assert_frame_equal(decisions_of(cli_url), decisions_of(sqlite_url))
+
+
+def test_demo_map_titles_in_either_language() -> None:
+    scenario = generate_scenario("small", seed=SEED)
+    assert demo_map_title("deadzones", scenario) == (
+        "deadzone: Vùng mất sóng: tất cả nhà mạng (tỉnh mô phỏng: vùng nhỏ, seed 1)"
+    )
+    assert demo_map_title("progress", scenario, lang="en") == (
+        "deadzone: Coverage progress by commune and village (simulated province: small area,"
+        " seed 1)"
+    )

@@ -71,6 +71,9 @@ RadioScopeName = Literal["any", "broadband"]
 RADIO_PATTERN: Final = r"^(any|broadband|gsm|umts|lte|nr)$"
 """A ``radio=`` value: a scope over radios or one radio."""
 
+RadioName = Literal["any", "broadband", "gsm", "umts", "lte", "nr"]
+"""The same values as a type, for the API's ``radio=`` parameters."""
+
 OPERATOR_CODE: Final = r"\d{3}-\d{2,3}"
 """An operator as MCC-MNC, e.g. 452-04 (Viettel); DESIGN.md lists Vietnam's."""
 

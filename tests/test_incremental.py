@@ -52,6 +52,7 @@ from tests.coverage_helpers import CENTRE, NOW, ingest, reading_in
 
 CELLS = sorted(h3.grid_disk(CENTRE, 3))  # 37 neighbouring cells: zones touch and merge
 KINDS = {"covered": -80.0, "weak": -110.0, "dead": None}
+BARS = {"covered": 3, "weak": 1, "dead": None}  # a resident's report of radio 'unknown'
 
 
 @contextmanager
@@ -75,16 +76,19 @@ def fresh_database(
 
 
 def cluster_readings(cluster: tuple[int, int, str, str, int, int, int]) -> list[dict[str, Any]]:
-    """A few readings of one kind in one cell: ``devices`` phones, ``copies`` each."""
+    """A few readings of one kind in one cell: ``devices`` phones, ``copies`` each. Radio
+    'unknown' readings are residents' reports: bars, or no service."""
     cell, mnc, radio, kind, devices, copies, days_ago = cluster
     items = []
     for device in range(devices):
         for copy in range(copies):
             dbm = KINDS[kind]
+            level = BARS[kind] if radio == "unknown" else None
             items.append(
                 reading_in(
                     CELLS[cell], device=f"d{device}", days_ago=days_ago + 0.1 * copy,
-                    mnc=mnc, radio=radio, dbm=dbm, no_service=dbm is None,
+                    mnc=mnc, radio=radio, dbm=None if level else dbm, level=level,
+                    no_service=dbm is None,
                 )
             )  # fmt: skip
     return items
@@ -93,7 +97,7 @@ def cluster_readings(cluster: tuple[int, int, str, str, int, int, int]) -> list[
 clusters = st.tuples(
     st.integers(0, len(CELLS) - 1),
     st.sampled_from([4, 2]),
-    st.sampled_from(["lte", "umts"]),
+    st.sampled_from(["lte", "umts", "lte", "unknown"]),  # decisions any signal and broadband
     st.sampled_from(["dead", "dead", "covered", "weak"]),
     st.integers(1, 4),
     st.integers(1, 2),

@@ -34,6 +34,23 @@ The rules (all thresholds in ``Settings``):
   because bars and "no signal" on a phone's screen are what the operator gives that phone
   there, whichever radio it camped on, while a per-radio decision must rest on readings
   known to be of that radio.
+* Mobile broadband (``radio='broadband'``, the province's promise: LTE or NR, 4G or better):
+  per operator, the same decision over the operator's evidence as the broadband scope reads
+  it, and the best of all operators over those decisions (the same rule and dead guard as
+  for any signal). Readings of LTE and NR count as they are. A reading on UMTS or GSM counts
+  as *dead* for broadband: an idle phone camps on the newest radio it can use
+  (``domain.radio.RADIO_PRIORITY``), so a phone found on 3G is a phone that found no usable
+  LTE or NR of its operator there (nearly every handset in Vietnam in 2026 is 4G-capable;
+  VoLTE spares voice calls the fall-back to 3G). Its signal does not enter the broadband
+  mean. So a cell an operator reaches only on 3G is covered for any signal and dead for
+  broadband. A reading of radio ``unknown`` says something about broadband only when it
+  says "no signal" (no service, or 0 bars): with no service, or below one bar, the phone
+  has no broadband whatever its radio, so it is dead evidence; "has signal, radio unknown"
+  may be 3G as well as 4G, so it counts for any signal only. The statistics keep one device
+  set per (cell, operator, radio, month), not one per class, so the unknown-radio readings
+  of a month count for broadband only when every one of them says no signal; a month where
+  residents disagree stays out of broadband (it cannot say which devices stand behind the
+  dead reports, and a decision needs its distinct devices).
 """
 
 from __future__ import annotations
@@ -51,8 +68,14 @@ import pandas as pd
 from sqlalchemy import ClauseElement, select
 from sqlalchemy.orm import Session
 
-from domain.radio import UNKNOWN_RADIO, operator_code
-from domain.vocabulary import BEST_OF_ALL, DECISIONS_WORST_FIRST
+from domain.radio import BROADBAND_RADIOS, UNKNOWN_RADIO, operator_code
+from domain.vocabulary import (
+    ANY_SIGNAL,
+    BEST_OF_ALL,
+    BROADBAND,
+    DECISIONS_WORST_FIRST,
+    RADIO_SCOPES,
+)
 from service.engine.statistics import h3_resolution_of
 from service.settings import Settings
 from service.store.dialect import cells_in, dialect_name, is_postgres, unindexed
@@ -278,12 +301,18 @@ def _classify(cum: pd.DataFrame, rules: Rules) -> tuple[np.ndarray, np.ndarray, 
 def decide_resolution(
     session: Session, settings: Settings, *, resolution: int, now: datetime
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All decisions of one resolution: per operator and radio, per operator (radios
-    together) and best of all operators. Returns (decisions, device sets)."""
+    """All decisions of one resolution: per operator and radio, per operator in each scope
+    over radios (any signal, broadband) and best of all operators in each. Returns
+    (decisions, device sets)."""
     per_cell, devices = decide_cells(session, settings, resolution=resolution, now=now)
-    per_operator = per_cell[per_cell["radio"] == BEST_OF_ALL]
-    best = best_of_operators(per_operator, guard_rings=settings.dead_guard_rings)
-    return with_centres(pd.concat([per_cell, best], ignore_index=True), resolution), devices
+    bests = [
+        best_of_operators(
+            per_cell[per_cell["radio"] == scope], guard_rings=settings.dead_guard_rings,
+            radio=scope,
+        )
+        for scope in RADIO_SCOPES
+    ]  # fmt: skip
+    return with_centres(pd.concat([per_cell, *bests], ignore_index=True), resolution), devices
 
 
 def decide_cells(
@@ -294,9 +323,10 @@ def decide_cells(
     now: datetime,
     cells: Collection[int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Decisions per operator and radio and per operator (radio 'any') of one resolution,
-    of every cell or of just ``cells``: each depends on its own cell's statistics only.
-    Returns (decisions without the best of all, device sets with their operator)."""
+    """Decisions per operator and radio and per operator in each scope over radios (radio
+    'any' and 'broadband') of one resolution, of every cell or of just ``cells``: each
+    depends on its own cell's statistics only. Returns (decisions without the best of all,
+    device sets with their operator)."""
     rules = Rules.from_settings(settings)
     stats, devices = load_evidence(
         session, resolution=resolution, since=window_start(now, settings.window_months),
@@ -315,8 +345,41 @@ def decide_cells(
         rules,
     )
     per_operator = decide_level(stats, devices, ["h3_cell", "operator"], rules)
-    per_operator["radio"] = BEST_OF_ALL
-    return pd.concat([per_radio, per_operator], ignore_index=True), devices
+    per_operator["radio"] = ANY_SIGNAL
+    broadband = decide_level(*broadband_evidence(stats, devices), ["h3_cell", "operator"], rules)
+    broadband["radio"] = BROADBAND
+    return pd.concat([per_radio, per_operator, broadband], ignore_index=True), devices
+
+
+def broadband_evidence(
+    stats: pd.DataFrame, devices: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The statistics and device sets as the broadband scope reads them (module doc): LTE
+    and NR as they are; UMTS and GSM readings all dead, their signal left out; radio
+    ``unknown`` only for the months where every such reading said no signal."""
+    radio = stats["radio"]
+    unknown = (radio == UNKNOWN_RADIO).to_numpy()
+    signal = (stats["weight_covered"] + stats["weight_weak"]).to_numpy() > 0
+    keep = ~(unknown & signal)
+    fallen = (~radio.isin([r.value for r in BROADBAND_RADIOS]) & ~unknown).to_numpy()
+    read = stats[keep].copy()
+    fallen = fallen[keep]
+    if fallen.any():
+        total = read["weight_covered"] + read["weight_weak"] + read["weight_dead"]
+        read.loc[fallen, "weight_dead"] = total[fallen]
+        read.loc[fallen, ["weight_covered", "weight_weak", "measured", "power_sum_aw"]] = 0
+        read.loc[fallen, ["dbm_min", "dbm_max"]] = np.nan
+    dropped = stats.loc[unknown & signal, ["h3_cell", "operator", "bucket"]]
+    if dropped.empty:
+        return read, devices
+    key = ["h3_cell", "operator", "radio", "bucket"]
+    left_out = (
+        devices[key]
+        .merge(dropped.assign(radio=UNKNOWN_RADIO, _out=True), on=key, how="left")["_out"]
+        .fillna(False)
+        .to_numpy(bool)
+    )
+    return read, devices[~left_out]
 
 
 def with_centres(decisions: pd.DataFrame, resolution: int) -> pd.DataFrame:
@@ -331,16 +394,17 @@ def with_centres(decisions: pd.DataFrame, resolution: int) -> pd.DataFrame:
 
 
 def load_operator_decisions(
-    session: Session, *, resolution: int, cells: Collection[int]
+    session: Session, *, resolution: int, cells: Collection[int], radio: str = ANY_SIGNAL
 ) -> pd.DataFrame:
-    """The stored per-operator decisions (radio 'any') of ``cells``, in the columns of
-    ``decide_level``: the neighbourhood the best of all operators looks at."""
+    """The stored per-operator decisions of one scope over radios (``radio``: 'any' or
+    'broadband') of ``cells``, in the columns of ``decide_level``: the neighbourhood the
+    best of all operators looks at."""
     c = CellStatus
     columns = ["h3_cell", "operator", *_DECISION_COLUMNS]
     u = functools.partial(unindexed, session)
     query = select(*(getattr(c, name) for name in columns)).where(
         u(c.resolution) == resolution,
-        u(c.radio) == BEST_OF_ALL,
+        u(c.radio) == radio,
         u(c.operator) != BEST_OF_ALL,
         cells_in(c.h3_cell, cells, dialect=dialect_name(session)),
     )
@@ -350,7 +414,7 @@ def load_operator_decisions(
         frame[name] = pd.to_datetime(frame[name], utc=True)
     for name in ("confidence", "no_service_share", "dead_share", "signal_dbm_mean"):
         frame[name] = frame[name].astype(float)
-    return frame.assign(radio=BEST_OF_ALL)
+    return frame.assign(radio=radio)
 
 
 def _operator_codes(frame: pd.DataFrame) -> pd.Series:
@@ -363,9 +427,14 @@ def _operator_codes(frame: pd.DataFrame) -> pd.Series:
 
 
 def best_of_operators(
-    per_operator: pd.DataFrame, *, guard_rings: int = 0, covered: pd.DataFrame | None = None
+    per_operator: pd.DataFrame,
+    *,
+    guard_rings: int = 0,
+    covered: pd.DataFrame | None = None,
+    radio: str = ANY_SIGNAL,
 ) -> pd.DataFrame:
-    """Per cell, the best decided status among operators (module doc).
+    """Per cell, the best decided status among operators (module doc), of the per-operator
+    decisions of one scope over radios (``radio``: 'any' or 'broadband').
 
     With ``guard_rings`` > 0, a cell is not called dead for everyone while an operator
     with no decision in it covers a cell within that many rings: that operator probably
@@ -375,7 +444,7 @@ def best_of_operators(
     those of ``per_operator``.
     """
     if per_operator.empty:
-        return per_operator.assign(operator=BEST_OF_ALL)
+        return per_operator.assign(operator=BEST_OF_ALL, radio=radio)
     rank = per_operator["status"].map({s: i for i, s in enumerate(STATUSES)})
     # Ties (same status and confidence) go to the lowest operator code, whatever the order
     # of the rows: the incremental path feeds rows in another order than the full one.
@@ -401,4 +470,4 @@ def best_of_operators(
             if any(op not in mine and not nearby.isdisjoint(c) for op, c in covered_by.items()):
                 best.at[i, "status"] = "unknown"
                 best.at[i, "confidence"] = 0.0
-    return best.assign(operator=BEST_OF_ALL, radio=BEST_OF_ALL)
+    return best.assign(operator=BEST_OF_ALL, radio=radio)

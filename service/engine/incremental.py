@@ -45,7 +45,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from domain.radio import operator_code
-from domain.vocabulary import BEST_OF_ALL
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES
 from service.engine.decisions import (
     best_of_operators,
     decide_cells,
@@ -97,7 +97,10 @@ _RULE_SETTINGS = (
 
 def rules_fingerprint(settings: Settings) -> int:
     """A 63-bit fingerprint of the settings the decisions depend on."""
-    values = {name: getattr(settings, name, None) for name in _RULE_SETTINGS}
+    values: dict[str, object] = {name: getattr(settings, name, None) for name in _RULE_SETTINGS}
+    # The scopes over radios the engine decides: a run before broadband existed left none
+    # of its rows, so the first run after it is a full one.
+    values["radio_scopes"] = list(RADIO_SCOPES)
     digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
@@ -242,15 +245,10 @@ def _decide(
     session: Session, settings: Settings, *, resolution: int, cells: set[int], now: datetime
 ) -> tuple[dict[tuple[int, str], str], dict[tuple[int, str], str]]:
     """Recompute the decisions of ``cells`` and the best of all operators where it may
-    move; return the statuses (radio 'any') before and after, by (cell, scope).
-
-    Around ``cells`` the per-operator decisions stand, so a neighbour's best of all can
-    only move through the dead guard: only neighbours whose best is dead or unknown (a
-    guarded dead) within ``dead_guard_rings`` are decided again, and the guard reads the
-    covered decisions within those rings of the dead ones."""
+    move, in each scope over radios (any signal, broadband); return the statuses of radio
+    'any' (the scope of the dead zones) before and after, by (cell, scope)."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
-    rings = settings.dead_guard_rings
     per_cell, _ = decide_cells(session, settings, resolution=resolution, now=now, cells=cells)
     c = CellStatus
     before: dict[tuple[int, str], str] = {}
@@ -261,50 +259,25 @@ def _decide(
         )
     ):  # fmt: skip
         before[(int(cell), scope)] = status
-    suspects: set[int] = set()
-    if rings > 0:
-        for cell, status in session.execute(
-            select(c.h3_cell, c.status).where(
-                u(c.resolution) == resolution, u(c.radio) == BEST_OF_ALL,
-                u(c.operator) == BEST_OF_ALL, c.status.in_(("dead", "unknown")),
-                cells_in(c.h3_cell, _disk(cells, rings) - cells, dialect=dialect),
-            )
-        ):  # fmt: skip
-            before[(int(cell), BEST_OF_ALL)] = status
-            suspects.add(int(cell))
-    per_operator = per_cell[per_cell["radio"] == BEST_OF_ALL]
-    if suspects:
-        stored = load_operator_decisions(session, resolution=resolution, cells=suspects)
-        per_operator = pd.concat([per_operator, stored], ignore_index=True)
-    covered = None
-    if rings > 0:
-        fresh = per_operator[per_operator["status"] == "covered"][["h3_cell", "operator"]]
-        pre = best_of_operators(per_operator)
-        dead = pre.loc[pre["status"] == "dead", "h3_cell"].astype(np.int64).tolist()
-        around = _disk(dead, rings) - cells - suspects
-        found = pd.DataFrame(
+    bests = []
+    for radio in RADIO_SCOPES:
+        best, suspects, suspect_before = _best_of_all_around(
+            session, settings, per_cell, resolution=resolution, cells=cells, radio=radio
+        )
+        bests.append(best)
+        if radio == ANY_SIGNAL:
+            before |= suspect_before
+        if suspects:
             session.execute(
-                select(c.h3_cell, c.operator).where(
-                    u(c.resolution) == resolution, u(c.radio) == BEST_OF_ALL,
-                    u(c.operator) != BEST_OF_ALL, c.status == "covered",
-                    cells_in(c.h3_cell, around, dialect=dialect),
+                delete(c).where(
+                    u(c.resolution) == resolution, u(c.operator) == BEST_OF_ALL,
+                    u(c.radio) == radio, cells_in(c.h3_cell, suspects, dialect=dialect),
                 )
-            ).all() if around else [],
-            columns=["h3_cell", "operator"],
-        )  # fmt: skip
-        covered = pd.concat([fresh, found.astype({"h3_cell": np.int64})], ignore_index=True)
-    best = best_of_operators(per_operator, guard_rings=rings, covered=covered)
-    rows = with_centres(pd.concat([per_cell, best], ignore_index=True), resolution)
+            )  # fmt: skip
+    rows = with_centres(pd.concat([per_cell, *bests], ignore_index=True), resolution)
     session.execute(
         delete(c).where(u(c.resolution) == resolution, cells_in(c.h3_cell, cells, dialect=dialect))
     )
-    if suspects:
-        session.execute(
-            delete(c).where(
-                u(c.resolution) == resolution, u(c.operator) == BEST_OF_ALL,
-                cells_in(c.h3_cell, suspects, dialect=dialect),
-            )
-        )  # fmt: skip
     store_decisions(session, rows)
     overall = rows[rows["radio"] == BEST_OF_ALL]
     after = {
@@ -314,6 +287,66 @@ def _decide(
         )
     }
     return before, after
+
+
+def _best_of_all_around(
+    session: Session,
+    settings: Settings,
+    per_cell: pd.DataFrame,
+    *,
+    resolution: int,
+    cells: set[int],
+    radio: str,
+) -> tuple[pd.DataFrame, set[int], dict[tuple[int, str], str]]:
+    """The best of all operators of one scope over radios (``radio``) for ``cells`` and for
+    the neighbours whose best may move; returns it, those neighbours (the suspects) and
+    their stored statuses.
+
+    Around ``cells`` the per-operator decisions stand, so a neighbour's best of all can
+    only move through the dead guard: only neighbours whose best is dead or unknown (a
+    guarded dead) within ``dead_guard_rings`` are decided again, and the guard reads the
+    covered decisions within those rings of the dead ones."""
+    dialect = dialect_name(session)
+    u = functools.partial(unindexed, session)
+    rings = settings.dead_guard_rings
+    c = CellStatus
+    before: dict[tuple[int, str], str] = {}
+    suspects: set[int] = set()
+    if rings > 0:
+        for cell, status in session.execute(
+            select(c.h3_cell, c.status).where(
+                u(c.resolution) == resolution, u(c.radio) == radio,
+                u(c.operator) == BEST_OF_ALL, c.status.in_(("dead", "unknown")),
+                cells_in(c.h3_cell, _disk(cells, rings) - cells, dialect=dialect),
+            )
+        ):  # fmt: skip
+            before[(int(cell), BEST_OF_ALL)] = status
+            suspects.add(int(cell))
+    per_operator = per_cell[per_cell["radio"] == radio]
+    if suspects:
+        stored = load_operator_decisions(
+            session, resolution=resolution, cells=suspects, radio=radio
+        )
+        per_operator = pd.concat([per_operator, stored], ignore_index=True)
+    covered = None
+    if rings > 0:
+        fresh = per_operator[per_operator["status"] == "covered"][["h3_cell", "operator"]]
+        pre = best_of_operators(per_operator, radio=radio)
+        dead = pre.loc[pre["status"] == "dead", "h3_cell"].astype(np.int64).tolist()
+        around = _disk(dead, rings) - cells - suspects
+        found = pd.DataFrame(
+            session.execute(
+                select(c.h3_cell, c.operator).where(
+                    u(c.resolution) == resolution, u(c.radio) == radio,
+                    u(c.operator) != BEST_OF_ALL, c.status == "covered",
+                    cells_in(c.h3_cell, around, dialect=dialect),
+                )
+            ).all() if around else [],
+            columns=["h3_cell", "operator"],
+        )  # fmt: skip
+        covered = pd.concat([fresh, found.astype({"h3_cell": np.int64})], ignore_index=True)
+    best = best_of_operators(per_operator, guard_rings=rings, covered=covered, radio=radio)
+    return best, suspects, before
 
 
 def _update_scope_zones(

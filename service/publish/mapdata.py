@@ -60,8 +60,9 @@ def decided_cells(
     radio: str = BEST_OF_ALL,
     disclosure: Disclosure = EXACT,
 ) -> pd.DataFrame:
-    """Decisions of one radio (default ``'any'``: all radios together) as a frame with
-    ``maps.CELL_COLUMNS``. Best of all operators exists for ``radio='any'`` only.
+    """Decisions of one radio or scope over radios (default ``'any'``: any signal;
+    ``'broadband'``: LTE or NR) as a frame with ``maps.CELL_COLUMNS``. Best of all
+    operators exists for the scopes ``'any'`` and ``'broadband'`` only.
 
     ``resolutions`` None takes every stored resolution (the working cell and its roll-ups,
     which the coverage map shows by zoom); ``operators`` None takes every operator and

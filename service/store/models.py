@@ -193,7 +193,7 @@ class CellDevice(Base):
 
 class CellStatus(Base):
     """The decision for a cell, per operator ('any' = best of all operators) and radio
-    ('any' = all radios together), with the evidence behind it."""
+    ('any' = all radios together, 'broadband' = LTE or NR), with the evidence behind it."""
 
     __tablename__ = "cell_status"
     __table_args__ = (
@@ -203,7 +203,9 @@ class CellStatus(Base):
 
     h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     operator: Mapped[str] = mapped_column(String(7), primary_key=True, comment="452-04 or any")
-    radio: Mapped[str] = mapped_column(String(4), primary_key=True, comment="lte... or any")
+    radio: Mapped[str] = mapped_column(
+        String(9), primary_key=True, comment="lte..., any or broadband"
+    )
     resolution: Mapped[int] = mapped_column(SmallInteger)
     lat: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
     lon: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")

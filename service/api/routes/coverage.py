@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from domain.localtime import vietnam_date
-from domain.vocabulary import DECISIONS, SCOPE_PATTERN, DecisionName
+from domain.vocabulary import DECISIONS, SCOPE_PATTERN, DecisionName, RadioName
 from service.api.access import (
     ApiKeyDep,
     disclosure_for,
@@ -34,6 +34,13 @@ OperatorQuery = Annotated[
     Query(
         pattern=OPERATOR_PATTERN,
         description="MCC-MNC such as 452-04 (Viettel), or 'any' for the best of all operators.",
+    ),
+]
+RadioQuery = Annotated[
+    RadioName,
+    Query(
+        description="'any': any signal (every radio of an operator, its best); 'broadband': "
+        "LTE or NR only (4G or better, the province's promise); or one radio."
     ),
 ]
 Status = DecisionName
@@ -105,10 +112,7 @@ def get_cells(
         ),
     ] = None,
     operator: OperatorQuery = "any",
-    radio: Annotated[
-        Literal["any", "gsm", "umts", "lte", "nr"],
-        Query(description="Radio technology, or 'any' for all together."),
-    ] = "any",
+    radio: RadioQuery = "any",
     resolution: Annotated[
         int | None, Query(description="H3 resolution (default: working).")
     ] = None,

@@ -26,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy.orm import Session
 
-from domain.vocabulary import BEST_OF_ALL
+from domain.vocabulary import BEST_OF_ALL, RadioName
 from maps import asset_dir, map_to_html
 from service.api.access import ApiKeyDep, disclosure_for, require_operators
 from service.api.routes.coverage import OPERATOR_PATTERN
@@ -171,8 +171,11 @@ async def coverage_html(
         ),
     ] = None,
     radio: Annotated[
-        Literal["any", "gsm", "umts", "lte", "nr"],
-        Query(description="One radio technology, or 'any' for all together (default)."),
+        RadioName,
+        Query(
+            description="'any': any signal (default); 'broadband': LTE or NR only; or one "
+            "radio technology."
+        ),
     ] = "any",
     lang: Lang = "vi",
     api_key: ApiKeyDep = None,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from domain.vocabulary import RadioName
 from service.api.access import ApiKeyDep, require_operators
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.routes.coverage import OperatorQuery
@@ -84,8 +85,11 @@ def get_tasks(
     area: AreaDep,
     operator: OperatorQuery = "any",
     radio: Annotated[
-        Literal["any", "gsm", "umts", "lte", "nr"],
-        Query(description="A measured decision of this radio settles a cell ('any': all)."),
+        RadioName,
+        Query(
+            description="A measured decision of this scope settles a cell ('any': any "
+            "signal; 'broadband': LTE or NR; or one radio)."
+        ),
     ] = "any",
     limit: Annotated[int, Query(ge=1, le=MAX_TASKS, description="Most tasks returned.")] = 40,
     api_key: ApiKeyDep = None,

@@ -315,7 +315,16 @@ class Settings(BaseSettings):
     trend_snapshots: int = Field(
         default=8,
         ge=2,
-        description="How many of the newest snapshots the on-track trend (linear fit) uses.",
+        description="How many of the newest snapshots the on-track verdict uses "
+        "(service/areas/progress.py: changes of coverage in the places measured at each "
+        "pair of consecutive snapshots).",
+    )
+    verdict_max_unknown_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="On-track verdict: 'not enough evidence' while more than this share of "
+        "the area's people live in cells neither measured nor estimated.",
     )
     facility_people: float = Field(
         default=50.0,

@@ -451,6 +451,10 @@ def progress_summary(body: dict[str, Any], village_scores: dict[str, Any]) -> di
         ],
         "population": newest.get("population"),
         "people_covered": newest.get("people_covered"),
+        "people": {
+            name: newest.get(f"people_{name}")
+            for name in ("covered", "dead", "estimated_covered", "estimated_dead", "unknown")
+        },
         "villages": {
             status: newest.get(f"villages_{status}")
             for status in ("trang_song", "lom_song", "covered", "unknown")
@@ -978,6 +982,11 @@ def summary_text(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pp_week(rate: float | None) -> str:
+    """A share per day as signed percentage points a week."""
+    return "n/a" if rate is None else f"{rate * 700:+.2f} pp"
+
+
 def progress_lines(progress: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     """The progress and plan part of ``summary.txt``."""
     goal, trend = progress["goal"], progress["trend"]
@@ -988,10 +997,19 @@ def progress_lines(progress: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     accuracy = progress["village_accuracy"]
     lines = [
         "",
-        f"Progress (best of all operators; unknown counts as not covered): goal "
-        f"{_pct(goal['covered_share']).strip()} by {goal['deadline']}, trend {trend['status']}"
-        f", projected {_pct(trend['projected_share']).strip()}",
+        f"Progress (best of all operators; only measured people count as covered): goal "
+        f"{_pct(goal['covered_share']).strip()} by {goal['deadline']}, verdict "
+        f"{trend['status']} (panel of places measured twice: rate "
+        f"{_pp_week(trend['slope_per_day'])} a week over {trend['panel_steps']} steps; "
+        f"projected {_pct(trend['projected_share']).strip()}, range "
+        f"{_pct(trend['projected_low']).strip()}-{_pct(trend['projected_high']).strip()})",
         f"  people covered by snapshot: {shares}",
+        "  people now: "
+        + ", ".join(
+            f"{name.replace('_', ' ')} {value:,.0f}"
+            for name, value in progress["people"].items()
+            if value is not None
+        ),
         f"  villages now: trang song {villages['trang_song']}, lom song {villages['lom_song']}, "
         f"covered {villages['covered']}, unknown {villages['unknown']}",
         "  village status against the truth (rows: truth; columns: trang song, lom song, "

@@ -18,14 +18,30 @@ disk its people were spread over.
 People covered (ITU SDG 9.c.1 style, "population covered by a mobile network", taking
 the best operator): the share of people living in cells whose best-of-all decision is
 ``covered`` or ``weak`` (weak is 1 bar: within range of a signal, reported apart as
-``people_weak``). People in ``dead`` cells are not covered; people in ``unknown`` cells
-or cells never measured are not covered either (``people_unknown``): a missing reading is
-not a signal.
+``people_weak``). People in ``dead`` cells are not covered. The people of cells without a
+measured decision are split by the estimated field (``service.engine.estimate``, its
+``inferred_status`` for the best of all): ``people_estimated_covered`` (estimated covered or
+weak), ``people_estimated_dead`` (estimated without signal) and ``people_unknown`` (neither
+measured nor estimated). Only measured people count in ``covered_share``: an estimate is
+not a signal anyone has seen.
 
-On-track trend: a least-squares line through the covered share of the newest
-``trend_snapshots`` snapshots (share against days), extrapolated to the deadline. ``reached``
-if the newest share already meets the goal, ``on_track`` if the line meets it by the
-deadline, ``behind`` if not, ``unknown`` with fewer than two snapshots.
+On-track verdict (``panel_trend``): the covered share rises both when coverage improves and
+when covered places get measured for the first time; only the first is progress. So every
+snapshot stores, besides its figures, the measured status of each populated cell, and
+compares with the previous snapshot on a **fixed panel**: the populated cells measured
+(covered, weak or dead) at both. The change of covered people in the panel, per panel person
+and per day, is the rate of progress; newly measured places do not move it. Over the newest
+``trend_snapshots`` snapshots the rates of the steps are averaged (weighted by days) with
+their spread, and projected from today's level (people with signal among those with a
+status, measured or estimated) to the deadline:
+
+* ``reached``: the measured covered share already meets the goal;
+* ``behind``: the deadline has passed, or even the optimistic projection (rate + 2 standard
+  errors) falls short of the goal;
+* ``on_track``: even the cautious projection (rate - 2 standard errors) meets the goal;
+* ``not_enough_evidence``: fewer than two panel steps, more than
+  ``verdict_max_unknown_share`` of the people neither measured nor estimated, or the two
+  projections on both sides of the goal.
 """
 
 from __future__ import annotations
@@ -38,7 +54,7 @@ from typing import Any, Final
 
 import h3
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from domain.localtime import vietnam_date
@@ -46,12 +62,16 @@ from domain.vocabulary import BEST_OF_ALL, SIGNAL_DECISIONS, VILLAGE_STATUSES
 from service.areas.boundaries import PROVINCE_AREA, cells_to_communes
 from service.errors import InvalidInput, NotFound
 from service.settings import Settings
+from service.store.bulk import copy_rows
+from service.store.dialect import is_postgres
 from service.store.models import (
+    CellEstimate,
     CellPopulation,
     CellStatus,
     Commune,
     DeadZone,
     ProgressSnapshot,
+    SnapshotCell,
     Village,
     VillageCell,
     VillageStatusSnapshot,
@@ -169,6 +189,8 @@ class AreaProgress:
     people_covered: float = 0.0
     people_weak: float = 0.0
     people_dead: float = 0.0
+    people_estimated_covered: float = 0.0
+    people_estimated_dead: float = 0.0
     people_unknown: float = 0.0
     covered_share: float | None = None
     villages_trang_song: int = 0
@@ -193,9 +215,11 @@ def measure_progress(
     ).all()
     if statuses is None:
         statuses = cell_statuses(session, settings)
+    estimated = estimated_statuses(session, settings)
     ages: dict[str, list[float]] = defaultdict(list)
     for cell, people, commune in population:
         status, seen = statuses.get(int(cell), ("unknown", None))
+        guess = estimated.get(int(cell)) if status not in ("dead", *_SIGNAL) else None
         targets = [areas[PROVINCE]]
         if commune is not None:
             targets.append(areas.setdefault(commune, AreaProgress(commune)))
@@ -207,7 +231,11 @@ def measure_progress(
                 area.people_weak += people
             elif status == "dead":
                 area.people_dead += people
-            elif status == "unknown":
+            elif guess in _SIGNAL:
+                area.people_estimated_covered += people
+            elif guess == "dead":
+                area.people_estimated_dead += people
+            elif status not in _SIGNAL:
                 area.people_unknown += people
             if status != "unknown" and seen is not None and people > 0:
                 ages[area.area].append((now - seen).total_seconds() / 86400)
@@ -237,6 +265,18 @@ def measure_progress(
     return areas
 
 
+def estimated_statuses(session: Session, settings: Settings) -> dict[int, str]:
+    """The best-of-all ``inferred_status`` of every estimated cell that has one."""
+    e = CellEstimate
+    rows = session.execute(
+        select(e.h3_cell, e.inferred_status).where(
+            e.operator == BEST_OF_ALL, e.resolution == settings.h3_resolution,
+            e.inferred_status.is_not(None),
+        )
+    )  # fmt: skip
+    return {int(cell): str(status) for cell, status in rows}
+
+
 def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int:
     """Store today's progress of every area, replacing any snapshot of the same day:
     running it twice on one day keeps one row per area. The day is Vietnam's
@@ -245,13 +285,64 @@ def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int
     day = vietnam_date(now)
     statuses = cell_statuses(session, settings)
     areas = measure_progress(session, settings, now=now, statuses=statuses)
+    panels = _snapshot_panel(session, day=day, statuses=statuses)
     session.execute(delete(ProgressSnapshot).where(ProgressSnapshot.day == day))
     session.add_all(
-        ProgressSnapshot(day=day, taken_at=now, **asdict(area)) for area in areas.values()
+        ProgressSnapshot(day=day, taken_at=now, **asdict(area), **panels.get(code, {}))
+        for code, area in areas.items()
     )
     _snapshot_village_statuses(session, settings, day=day, statuses=statuses)
     session.flush()
     return len(areas)
+
+
+def _snapshot_panel(
+    session: Session, *, day: date, statuses: dict[int, tuple[str, datetime]]
+) -> dict[str, dict[str, Any]]:
+    """Store the measured status of every populated cell on ``day`` and compare with the
+    newest earlier snapshot day on the fixed panel of cells measured at both (module doc):
+    per area, the panel's people and its covered people then and now. Keeps only the two
+    newest days of cell statuses."""
+    sc = SnapshotCell
+    previous = session.scalar(select(func.max(sc.day)).where(sc.day < day))
+    before: dict[int, bool] = {}
+    if previous is not None:
+        before = {
+            int(c): bool(v)
+            for c, v in session.execute(select(sc.h3_cell, sc.covered).where(sc.day == previous))
+        }
+    session.execute(delete(sc).where(sc.day >= day))
+    population = session.execute(
+        select(CellPopulation.h3_cell, CellPopulation.people, CellPopulation.commune_code)
+        .where(CellPopulation.people > 0)
+    ).all()  # fmt: skip
+    now_rows: list[tuple[int, bool]] = []
+    panels: dict[str, dict[str, Any]] = {}
+    for cell, people, commune in population:
+        status = statuses.get(int(cell), ("unknown", None))[0]
+        if status not in ("dead", *_SIGNAL):
+            continue
+        covered = status in _SIGNAL
+        now_rows.append((int(cell), covered))
+        if int(cell) not in before:
+            continue
+        for code in (PROVINCE, commune):
+            if code is None:
+                continue
+            panel = panels.setdefault(
+                code, {"panel_since": previous, "panel_people": 0.0,
+                       "panel_covered_before": 0.0, "panel_covered": 0.0},
+            )  # fmt: skip
+            panel["panel_people"] += people
+            panel["panel_covered_before"] += people if before[int(cell)] else 0.0
+            panel["panel_covered"] += people if covered else 0.0
+    if previous is not None:
+        session.execute(delete(sc).where(sc.day < previous))
+    conn = session.connection()
+    stamp: date | str = day if is_postgres(conn) else day.isoformat()  # copy_rows' types
+    copy_rows(conn, "snapshot_cells", ["day", "h3_cell", "covered"],
+              ((stamp, cell, covered) for cell, covered in now_rows))  # fmt: skip
+    return panels
 
 
 def _snapshot_village_statuses(
@@ -276,47 +367,74 @@ def goal_deadline(settings: Settings, *, today: date) -> date:
     return settings.goal_deadline or date(today.year, 12, 31)
 
 
-def trend(
-    points: list[tuple[date, float]], *, goal: float, deadline: date, today: date | None = None
-) -> dict[str, Any]:
-    """On-track verdict from (day, covered share) points, oldest first (module doc).
+@dataclass(frozen=True)
+class PanelStep:
+    """One snapshot's comparison with the previous one on the fixed panel (module doc)."""
 
-    Returns the verdict, the fitted slope (share per day), the share the line reaches at the
-    deadline and the day it would meet the goal (None when never, or already met; never
-    before the day after the newest point, which has not met it). Once ``today`` is past
-    the deadline with the goal unmet the verdict is ``behind``, whatever the line says."""
-    if not points:
-        return {"status": "unknown", "slope_per_day": None, "projected_share": None,
-                "goal_met_on": None}  # fmt: skip
-    latest = points[-1][1]
-    if len(points) < 2:
-        status = "reached" if latest >= goal else "unknown"
-        return {"status": status, "slope_per_day": None, "projected_share": None,
-                "goal_met_on": None}  # fmt: skip
-    origin = points[0][0]
-    x = np.array([(d - origin).days for d, _ in points], dtype=float)
-    y = np.array([s for _, s in points], dtype=float)
-    slope, intercept = np.polyfit(x, y, 1)
-    projected = float(intercept + slope * (deadline - origin).days)
+    day: date
+    since: date
+    people: float
+    covered_before: float
+    covered: float
+
+
+_CAUTION_SE = 2.0  # projections at the rate -+ 2 standard errors (about 95 %)
+
+
+def panel_trend(
+    steps: Sequence[PanelStep], *, measured_share: float | None, level: float | None,
+    unknown_share: float | None, goal: float, deadline: date, today: date | None = None,
+    max_unknown_share: float = 0.5,
+) -> dict[str, Any]:  # fmt: skip
+    """On-track verdict from the panel steps of the newest snapshots, oldest first
+    (module doc). ``measured_share``: the newest covered share (measured); ``level``: the
+    newest share of people with signal among those with a status, measured or estimated;
+    ``unknown_share``: of people neither measured nor estimated.
+
+    Returns the verdict, the rate (share per day) and its standard error, the level, the
+    projection at the deadline with its cautious and optimistic bounds, and the day the
+    projection meets the goal (None when never or already met)."""
+    out: dict[str, Any] = {
+        "status": "not_enough_evidence", "slope_per_day": None, "slope_se_per_day": None,
+        "level_share": level, "projected_share": None, "projected_low": None,
+        "projected_high": None, "goal_met_on": None, "panel_steps": 0, "panel_people": None,
+        "max_unknown_share": max_unknown_share,
+    }  # fmt: skip
+    used = [s for s in steps if s.people > 0 and s.day > s.since]
+    out["panel_steps"] = len(used)
+    if used:
+        out["panel_people"] = round(used[-1].people, 1)
+    if measured_share is not None and measured_share >= goal:
+        return out | {"status": "reached"}
+    if today is not None and today > deadline:
+        return out | {"status": "behind"}  # the deadline has passed unmet
+    if len(used) < 2 or level is None:
+        return out
+    days = np.array([(s.day - s.since).days for s in used], dtype=float)
+    rates = np.array([(s.covered - s.covered_before) / s.people for s in used]) / days
+    rate = float(np.average(rates, weights=days))
+    spread = float(np.average((rates - rate) ** 2, weights=days)) * len(used) / (len(used) - 1)
+    se = float(np.sqrt(spread / len(used)))
+    ahead = max((deadline - used[-1].day).days, 0)
+    low = level + (rate - _CAUTION_SE * se) * ahead
+    high = level + (rate + _CAUTION_SE * se) * ahead
+    projected = level + rate * ahead
     met_on = None
-    if slope > 0 and latest < goal:
-        met_on = date.fromordinal(origin.toordinal() + int(np.ceil((goal - intercept) / slope)))
-        # The line may cross the goal before the newest snapshot, which has not met it.
-        met_on = max(met_on, points[-1][0] + timedelta(days=1))
-    if latest >= goal:
-        status = "reached"
-    elif today is not None and today > deadline:
-        status = "behind"  # the deadline has passed unmet, whatever the line says
-    elif projected >= goal and (met_on is None or met_on <= deadline):
-        status = "on_track"
-    else:
-        status = "behind"
-    return {
-        "status": status,
-        "slope_per_day": float(slope),
+    if rate > 0 and level < goal:
+        met_on = used[-1].day + timedelta(days=int(np.ceil((goal - level) / rate)))
+    out |= {
+        "slope_per_day": rate, "slope_se_per_day": se,
         "projected_share": min(max(projected, 0.0), 1.0),
+        "projected_low": min(max(low, 0.0), 1.0), "projected_high": min(max(high, 0.0), 1.0),
         "goal_met_on": met_on.isoformat() if met_on else None,
-    }
+    }  # fmt: skip
+    if unknown_share is not None and unknown_share > max_unknown_share:
+        return out
+    if high < goal:
+        out["status"] = "behind"
+    elif low >= goal:
+        out["status"] = "on_track"
+    return out
 
 
 def progress_series(
@@ -340,20 +458,43 @@ def progress_series(
     if end is not None:
         query = query.where(s.day <= end)
     rows = list(session.scalars(query))
-    recent_query = select(s.day, s.covered_share).where(
-        s.area == area, s.covered_share.is_not(None)
-    )
+    recent_query = select(s).where(s.area == area)
     if end is not None:
         recent_query = recent_query.where(s.day <= end)
-    recent = session.execute(recent_query.order_by(s.day.desc()).limit(settings.trend_snapshots))
-    points = sorted((d, float(v)) for d, v in recent if v is not None)
+    recent = list(
+        session.scalars(recent_query.order_by(s.day.desc()).limit(settings.trend_snapshots))
+    )[::-1]
+    steps = [
+        PanelStep(r.day, r.panel_since, float(r.panel_people), float(r.panel_covered_before or 0),
+                  float(r.panel_covered or 0))
+        for r in recent
+        if r.panel_since is not None and r.panel_people
+    ]  # fmt: skip
+    newest = recent[-1] if recent else None
     deadline = goal_deadline(settings, today=today)
+    verdict = panel_trend(
+        steps, goal=settings.goal_covered_share, deadline=deadline, today=today,
+        max_unknown_share=settings.verdict_max_unknown_share,
+        **(_levels(newest) if newest is not None else
+           {"measured_share": None, "level": None, "unknown_share": None}),
+    )  # fmt: skip
     return {
         "area": area,
         "goal": {"covered_share": settings.goal_covered_share, "deadline": deadline.isoformat()},
-        "trend": trend(points, goal=settings.goal_covered_share, deadline=deadline, today=today)
-        | {"snapshots_used": len(points)},
+        "trend": verdict | {"snapshots_used": len(recent)},
         "series": [_snapshot_dict(r) for r in rows],
+    }
+
+
+def _levels(row: ProgressSnapshot) -> dict[str, float | None]:
+    """A snapshot's measured covered share, its share of people with signal among those
+    with a status (measured or estimated), and its share of people with neither."""
+    signal = row.people_covered + (row.people_estimated_covered or 0.0)
+    with_status = signal + row.people_dead + (row.people_estimated_dead or 0.0)
+    return {
+        "measured_share": row.covered_share,
+        "level": signal / with_status if with_status > 0 else None,
+        "unknown_share": row.people_unknown / row.population if row.population > 0 else None,
     }
 
 
@@ -424,7 +565,8 @@ def village_rows(states: Sequence[VillageState], names: dict[str, str]) -> list[
 
 AREA_FIELDS: Final = (
     "code", "kind", "name", "population", "people_covered", "people_weak", "people_dead",
-    "people_unknown", "covered_share", "gap_share", "gap_people", "villages_trang_song",
+    "people_estimated_covered", "people_estimated_dead", "people_unknown", "covered_share",
+    "gap_share", "gap_people", "villages_trang_song",
     "villages_lom_song", "villages_covered", "villages_unknown", "zones_open",
     "evidence_median_age_days",
 )  # fmt: skip

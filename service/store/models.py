@@ -514,7 +514,13 @@ class ProgressSnapshot(Base):
     people_covered: Mapped[float] = mapped_column(Float, comment="covered or weak, best op.")
     people_weak: Mapped[float] = mapped_column(Float, comment="of which weak (1 bar)")
     people_dead: Mapped[float] = mapped_column(Float)
-    people_unknown: Mapped[float] = mapped_column(Float, comment="undecided or never measured")
+    people_unknown: Mapped[float] = mapped_column(Float, comment="neither measured nor estimated")
+    people_estimated_covered: Mapped[float] = mapped_column(
+        Float, default=0.0, server_default="0", comment="not measured; estimated signal"
+    )
+    people_estimated_dead: Mapped[float] = mapped_column(
+        Float, default=0.0, server_default="0", comment="not measured; estimated no signal"
+    )
     covered_share: Mapped[float | None] = mapped_column(Float, comment="0-1; null: no people")
     villages_trang_song: Mapped[int] = mapped_column(Integer, comment="no signal at centre")
     villages_lom_song: Mapped[int] = mapped_column(Integer, comment="centre ok, clusters dead")
@@ -524,7 +530,31 @@ class ProgressSnapshot(Base):
     evidence_median_age_days: Mapped[float | None] = mapped_column(
         Float, comment="median age of the newest reading of decided populated cells, days"
     )
+    panel_since: Mapped[date | None] = mapped_column(
+        Date, nullable=True, comment="previous snapshot day the panel compares with"
+    )
+    panel_people: Mapped[float | None] = mapped_column(
+        Float, nullable=True, comment="people in cells measured at both snapshots"
+    )
+    panel_covered_before: Mapped[float | None] = mapped_column(
+        Float, nullable=True, comment="of them covered or weak at panel_since"
+    )
+    panel_covered: Mapped[float | None] = mapped_column(
+        Float, nullable=True, comment="of them covered or weak on this day"
+    )
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+
+
+class SnapshotCell(Base):
+    """The measured best-of-all status of a populated cell on a snapshot day: the next
+    snapshot compares the same places (a fixed panel) to tell a change of coverage from a
+    change of what was measured. Only the newest two days are kept."""
+
+    __tablename__ = "snapshot_cells"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True, comment="Vietnam day")
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    covered: Mapped[bool] = mapped_column(Boolean, comment="covered or weak; false: dead")
 
 
 class VillageStatusSnapshot(Base):

@@ -89,9 +89,14 @@ def test_progress_page_shows_the_demo_numbers_in_vietnamese(
     assert page.get_attribute("#verdict", "data-status") == summary["trend"]["status"]
     text = page.inner_text("main")
     assert "tỷ lệ dân số được phủ sóng" in text
-    assert {"on_track": "Đúng tiến độ", "behind": "Chậm tiến độ"}[
-        summary["trend"]["status"]
-    ] in text
+    assert {
+        "on_track": "Đúng tiến độ", "behind": "Chậm tiến độ", "reached": "Đã đạt mục tiêu",
+        "not_enough_evidence": "Chưa đủ bằng chứng để đánh giá",
+    }[summary["trend"]["status"]] in text  # fmt: skip
+    # The four kinds of people, and how the verdict is computed.
+    split = page.inner_text("#province-split")
+    assert "Đã đo" in split and "ước tính" in split and "Chưa biết" in split
+    assert "nhóm nơi cố định" in page.inner_text("#verdict-how")
     people = page.inner_text("#province-people")
     assert fmt_int(summary["people_covered"], "vi") in people
     assert fmt_int(summary["population"], "vi") in people
@@ -286,7 +291,7 @@ def test_texts_are_complete_in_both_languages(demo: Sealed) -> None:
     for name in ("common.js", "progress.js", "plan.js"):
         used |= set(re.findall(r'"((?:[a-z_]+)\.[a-z_]+)"', (STATIC / name).read_text()))
     used |= {f"status.{s}" for s in ("trang_song", "lom_song", "covered", "unknown")}
-    used |= {f"verdict.{s}" for s in ("reached", "on_track", "behind", "unknown")}
+    used |= {f"verdict.{s}" for s in ("reached", "on_track", "behind", "not_enough_evidence")}
     assert {k for k in used if k.split(".")[0] in {k.split(".")[0] for k in vi}} - set(vi) == set()
     # The authorities' own terms, with their diacritics.
     assert vi["province.share_label"] == "tỷ lệ dân số được phủ sóng"

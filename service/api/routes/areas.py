@@ -139,10 +139,28 @@ class Goal(BaseModel):
 
 
 class Trend(BaseModel):
-    status: Literal["reached", "on_track", "behind", "unknown"]
-    slope_per_day: float | None = Field(description="Fitted change of the share per day.")
-    projected_share: float | None = Field(description="Fitted share at the deadline, 0-1.")
-    goal_met_on: str | None = Field(description="ISO date the fitted line meets the goal.")
+    status: Literal["reached", "on_track", "behind", "not_enough_evidence"] = Field(
+        description="From changes of coverage in places measured at consecutive snapshots "
+        "(a fixed panel), not from newly measured places (service/areas/progress.py)."
+    )
+    slope_per_day: float | None = Field(
+        description="Change of the covered share per day in the panel of measured places."
+    )
+    slope_se_per_day: float | None = Field(description="Standard error of that rate.")
+    level_share: float | None = Field(
+        description="Share of people with signal among those with a status, measured or "
+        "estimated, at the newest snapshot: where the projection starts."
+    )
+    projected_share: float | None = Field(description="Projected share at the deadline, 0-1.")
+    projected_low: float | None = Field(description="Projection at the rate - 2 se.")
+    projected_high: float | None = Field(description="Projection at the rate + 2 se.")
+    goal_met_on: str | None = Field(description="ISO date the projection meets the goal.")
+    panel_steps: int = Field(description="Consecutive snapshot pairs with a measured panel.")
+    panel_people: float | None = Field(description="People in the newest panel.")
+    max_unknown_share: float = Field(
+        description="Above this share of people neither measured nor estimated the verdict "
+        "is not_enough_evidence (setting verdict_max_unknown_share)."
+    )
     snapshots_used: int
 
 
@@ -152,14 +170,22 @@ class SnapshotOut(BaseModel):
     people_covered: float = Field(description="In covered or weak cells, best operator.")
     people_weak: float
     people_dead: float
-    people_unknown: float = Field(description="Undecided or never measured: not covered.")
-    covered_share: float | None
+    people_estimated_covered: float = Field(
+        description="Not measured; estimated covered or weak (not counted as covered)."
+    )
+    people_estimated_dead: float = Field(description="Not measured; estimated without signal.")
+    people_unknown: float = Field(description="Neither measured nor estimated: not covered.")
+    covered_share: float | None = Field(description="Measured covered people / population.")
     villages_trang_song: int
     villages_lom_song: int
     villages_covered: int
     villages_unknown: int
     zones_open: int
     evidence_median_age_days: float | None
+    panel_since: str | None = Field(description="Previous snapshot day of the panel.")
+    panel_people: float | None = Field(description="People in cells measured at both days.")
+    panel_covered_before: float | None = Field(description="Of them covered on panel_since.")
+    panel_covered: float | None = Field(description="Of them covered on this day.")
 
 
 class ProgressSeries(BaseModel):
@@ -192,7 +218,11 @@ class AreaProgressOut(BaseModel):
     people_covered: float = Field(description="In covered or weak cells, best operator.")
     people_weak: float
     people_dead: float
-    people_unknown: float = Field(description="Undecided or never measured: not covered.")
+    people_estimated_covered: float = Field(
+        description="Not measured; estimated covered or weak (not counted as covered)."
+    )
+    people_estimated_dead: float = Field(description="Not measured; estimated without signal.")
+    people_unknown: float = Field(description="Neither measured nor estimated: not covered.")
     covered_share: float | None = Field(description="0-1; null when nobody lives there.")
     gap_share: float | None = Field(description="Goal less the covered share, 0 once met.")
     gap_people: float = Field(description="People still to cover to reach the goal.")

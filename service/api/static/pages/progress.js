@@ -46,14 +46,17 @@
       goal: fmt.percent(goal.covered_share, 0), deadline: fmt.day(goal.deadline)
     });
     var projection = [];
-    if (trend.status === "unknown") {
-      projection.push(t("projection.unknown"));
+    if (trend.slope_per_day === null) {
+      if (trend.status !== "reached") projection.push(t("projection.unknown"));
     } else if (trend.status !== "reached") {
       projection.push(t("projection.line", {
         n: fmt.int(trend.snapshots_used),
         slope: fmt.number(trend.slope_per_day * 7 * 100, 2),
+        level: fmt.percent(trend.level_share),
         deadline: fmt.day(goal.deadline),
-        projected: fmt.percent(trend.projected_share)
+        projected: fmt.percent(trend.projected_share),
+        low: fmt.percent(trend.projected_low),
+        high: fmt.percent(trend.projected_high)
       }));
       if (trend.goal_met_on) {
         projection.push(t("projection.met_on", { date: fmt.day(trend.goal_met_on) }));
@@ -67,6 +70,16 @@
       covered: fmt.int(province.people_covered),
       population: fmt.int(province.population),
       missing: fmt.int(province.population - province.people_covered)
+    });
+    $("province-split").textContent = t("province.split", {
+      covered: fmt.int(province.people_covered),
+      dead: fmt.int(province.people_dead),
+      est_covered: fmt.int(province.people_estimated_covered),
+      est_dead: fmt.int(province.people_estimated_dead),
+      unknown: fmt.int(province.people_unknown)
+    });
+    $("verdict-how").textContent = t("verdict.how", {
+      unknown: fmt.percent(trend.max_unknown_share, 0)
     });
     var stats = $("province-stats");
     stats.textContent = "";

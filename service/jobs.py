@@ -30,7 +30,7 @@ from service.settings import Settings
 from service.store.database import session_scope
 from service.store.locks import AGGREGATION, BACKGROUND_AGGREGATOR, JobLock, hold
 from service.store.models import CellPopulation, ProgressSnapshot, ReadingRow
-from service.store.runs import last_run
+from service.store.runs import last_run, set_state_value, state_value
 from service.timestamps import utcnow
 
 log = logging.getLogger("deadzone")
@@ -46,10 +46,13 @@ def run_aggregation(
     on_step: StepCallback = quiet_steps,
     wait_s: float | None = None,
     dask: DaskSource | None = None,
+    estimate: bool | None = None,
 ) -> AggregationReport:
     """Statistics, roll-ups, decisions and dead zones up to date, the zones ranked people
     first (``service.areas.planning.annotate_zones``). With ``dask``, the statistics are
-    rebuilt on a Dask cluster (``service.engine.scaleout``).
+    rebuilt on a Dask cluster (``service.engine.scaleout``). The estimated field is
+    refreshed when ``estimate`` says so; by default after a full run, or once it is
+    ``estimate_interval_s`` old (``report.seconds`` has 'estimate' when it ran).
 
     Holds the database's aggregation lock for the whole run: when another run holds it,
     waits up to ``wait_s`` seconds (default ``settings.aggregate_lock_wait_s``) for it to
@@ -72,20 +75,69 @@ def run_aggregation(
             annotate_zones=people_first,
             dask=dask,
         )
-        # The estimated field follows the decisions just committed (it reads them to leave
-        # decided cells without an inferred status). Computed in a read-only transaction and
-        # written in a short one: kriging a province takes minutes, and a write transaction
-        # around it held SQLite's single writer, so phones' uploads timed out (issue 12a's
-        # freshness run). Readers see the previous estimates until the new ones commit.
-        started = time.perf_counter()
-        on_step("estimate", 0, 1)
-        with session_scope(sessions, write=False) as session:
-            estimates = compute_estimates(session, settings, now=now)
-        with session_scope(sessions) as session:
-            replace_estimates(session, estimates, resolution=settings.h3_resolution)
-        on_step("estimate", 1, 1)
-        report.seconds["estimate"] = time.perf_counter() - started
+        # The estimated field is refreshed after a full run, and after an incremental one
+        # only once it is ``estimate_interval_s`` old: kriging the province costs about as
+        # much as deciding it, so refreshing it for every batch made a batch of 1,000
+        # readings cost most of a full run (issue 12). Meanwhile the incremental path
+        # withdraws inferred statuses where a status was measured.
+        if estimate is None:
+            with session_scope(sessions, write=False) as session:
+                estimate = report.incremental is None or estimate_due(session, settings)
+        if estimate:
+            report.seconds["estimate"] = refresh_estimates(
+                sessions, settings, now=now, max_seq=report.max_seq, on_step=on_step
+            )
         return report
+
+
+ESTIMATED_AT = "estimated_at"  # aggregation_state: wall time of the last refresh, epoch s
+ESTIMATED_SEQ = "estimated_seq"  # aggregation_state: newest reading seq behind it
+
+
+def estimate_due(session: Session, settings: Settings) -> bool:
+    """Whether the estimated field is older than ``estimate_interval_s`` (or was never
+    computed)."""
+    at = state_value(session, ESTIMATED_AT)
+    return at is None or time.time() - at >= settings.estimate_interval_s
+
+
+def refresh_estimates(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime,
+    max_seq: int,
+    on_step: StepCallback = quiet_steps,
+) -> float:
+    """Recompute the estimated field from the decisions as committed; return seconds.
+
+    Computed in a read-only transaction and written in a short one: kriging a province
+    takes minutes, and a write transaction around it held SQLite's single writer, so
+    phones' uploads timed out (issue 12a's freshness run). Readers see the previous
+    estimates until the new ones commit. The caller holds the aggregation lock, so no
+    decision changes between the reading and the writing."""
+    started = time.perf_counter()
+    on_step("estimate", 0, 1)
+    with session_scope(sessions, write=False) as session:
+        estimates = compute_estimates(session, settings, now=now)
+    with session_scope(sessions) as session:
+        replace_estimates(session, estimates, resolution=settings.h3_resolution)
+        set_state_value(session, ESTIMATED_AT, int(time.time()))
+        set_state_value(session, ESTIMATED_SEQ, max_seq)
+    on_step("estimate", 1, 1)
+    return time.perf_counter() - started
+
+
+def refresh_stale_estimates(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Refresh the estimated field from the decisions of the last run, under the
+    aggregation lock (skipped, raising :class:`~service.errors.Busy`, while a run holds
+    it): the background worker's catch-up when readings stopped after a batch that left
+    the field behind."""
+    with hold(engine_of(sessions), AGGREGATION, wait_s=0):
+        with session_scope(sessions, write=False) as session:
+            run = last_run(session)
+        if run is not None:
+            refresh_estimates(sessions, settings, now=utcnow(), max_seq=run.max_seq)
 
 
 def engine_of(sessions: sessionmaker[Session]) -> Engine:
@@ -140,9 +192,13 @@ class AggregationWorker:
                     if self.settings.snapshot_after_aggregation:
                         self._snapshot()
                 # Recomputing the province takes minutes: only when readings arrived. A
-                # day without uploads still gets its snapshot, so the series has no gaps.
-                elif self.settings.snapshot_after_aggregation and self._no_snapshot_today():
-                    self._snapshot()
+                # day without uploads still gets its snapshot, so the series has no gaps,
+                # and an estimate that a batch left behind is refreshed once it is due.
+                else:
+                    if self._estimate_behind():
+                        refresh_stale_estimates(self.sessions, self.settings)
+                    if self.settings.snapshot_after_aggregation and self._no_snapshot_today():
+                        self._snapshot()
             except Busy:
                 log.info("background aggregation skipped: another run is in progress")
             except Exception:  # keep serving; the next round retries
@@ -162,6 +218,14 @@ class AggregationWorker:
             newest = session.scalar(select(func.max(ProgressSnapshot.day)))
             decided = last_run(session) is not None
         return decided and (newest is None or newest < vietnam_date(utcnow()))
+
+    def _estimate_behind(self) -> bool:
+        """Decisions newer than the estimated field, and the field due for a refresh."""
+        with session_scope(self.sessions, write=False) as session:
+            run = last_run(session)
+            behind = state_value(session, ESTIMATED_SEQ)
+            due = estimate_due(session, self.settings)
+        return run is not None and due and (behind is None or behind < run.max_seq)
 
     def _new_readings(self) -> bool:
         with session_scope(self.sessions, write=False) as session:

@@ -218,6 +218,15 @@ class Settings(BaseSettings):
         description="How often the server merges new readings and recomputes decisions "
         "and zones, seconds (0: never; run `deadzone aggregate`).",
     )
+    estimate_interval_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="How old the estimated field (service/engine/estimate.py) may grow "
+        "before an aggregation refreshes it, seconds. Kriging the province costs about as "
+        "much as deciding it, so an incremental run (a batch of readings) leaves it alone "
+        "until it is this old, and only withdraws inferred statuses where a status was "
+        "measured; a full run always refreshes it (0: after every aggregation).",
+    )
     aggregate_lock_wait_s: float = Field(
         default=900.0,
         ge=0,

@@ -255,7 +255,8 @@ def run_demo(
 
         def snapshot(at: datetime) -> None:
             """Aggregate what has arrived by ``at`` and store that day's progress."""
-            run_aggregation(sessions, settings, now=at)
+            # Replayed time: every snapshot reads the estimate of its own day.
+            run_aggregation(sessions, settings, now=at, estimate=True)
             with session_scope(sessions) as session:
                 take_snapshot(session, settings, now=at)
 
@@ -267,7 +268,9 @@ def run_demo(
         seconds["ingest"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        report = run_aggregation(sessions, settings, now=scenario.now, on_step=progress)
+        report = run_aggregation(
+            sessions, settings, now=scenario.now, on_step=progress, estimate=True
+        )
         with session_scope(sessions) as session:
             take_snapshot(session, settings, now=scenario.now)
             fit_model(session, settings, now=scenario.now)  # `deadzone calibrate`

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,7 +64,7 @@ from scipy.special import log_ndtr, ndtr
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
 
@@ -72,6 +73,7 @@ from domain.vocabulary import BEST_OF_ALL as ANY
 from service.engine.decisions import load_evidence, window_start
 from service.settings import Settings
 from service.store.bulk import copy_rows
+from service.store.dialect import cells_in, dialect_name
 from service.store.models import CellEstimate, CellStatus
 from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
@@ -146,6 +148,39 @@ def replace_estimates(session: Session, estimates: pd.DataFrame, *, resolution: 
     session.execute(delete(CellEstimate))
     store_estimates(session, estimates, resolution=resolution)
     return len(estimates)
+
+
+def withdraw_inferred(session: Session, *, resolution: int, cells: Collection[int]) -> int:
+    """Clear the inferred status of ``cells`` in every scope where a status is now
+    measured (not unknown): between two refreshes of the field (``estimate_interval_s``)
+    the incremental path calls this for the cells it decided, so an estimate never stands
+    beside a measurement. One statement; returns the rows cleared."""
+    if not cells:
+        return 0
+    e, c = CellEstimate, CellStatus
+    measured = (
+        select(c.h3_cell)
+        .where(
+            c.h3_cell == e.h3_cell,
+            c.operator == e.operator,
+            c.radio == ANY,
+            c.resolution == resolution,
+            c.status != "unknown",
+        )  # fmt: skip
+        .exists()
+    )
+    result = session.execute(
+        update(e)
+        .where(
+            e.inferred_status.is_not(None),
+            e.resolution == resolution,
+            cells_in(e.h3_cell, cells, dialect=dialect_name(session)),
+            measured,
+        )  # fmt: skip
+        .values(inferred_status=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def measured_statuses(session: Session, *, resolution: int) -> pd.DataFrame:

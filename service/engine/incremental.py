@@ -53,6 +53,7 @@ from service.engine.decisions import (
     window_start,
     with_centres,
 )
+from service.engine.estimate import withdraw_inferred
 from service.engine.results import store_decisions
 from service.engine.statistics import h3_resolution_of, rollup_parents
 from service.engine.zones import (
@@ -226,6 +227,12 @@ def decide_incrementally(
                 if before.get(key) != after.get(key):
                     changes.setdefault(key[1], set()).add(key[0])
     result.status_changes = {scope: len(c) for scope, c in changes.items()}
+    # The estimated field is refreshed on its own schedule (``estimate_interval_s``): until
+    # then, a cell measured now loses its inferred status (never beside a measurement).
+    withdraw_inferred(
+        session, resolution=base,
+        cells={cell for (cell, _), status in new.items() if status != "unknown"},
+    )  # fmt: skip
     for scope in sorted(changes.keys() | refreshed.keys()):
         touched = _update_scope_zones(
             session, settings, scope=scope, changed=changes.get(scope, set()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.store.models import AggregationRun
+from service.store.models import AggregationRun, AggregationState
 
 
 def last_run(session: Session) -> AggregationRun | None:
@@ -28,3 +28,18 @@ def scopes_changed_since(session: Session, run_id: int | None) -> set[str] | Non
             return None
         found.update(scopes)
     return found
+
+
+def state_value(session: Session, name: str) -> int | None:
+    """A named integer the jobs remember between runs (``aggregation_state``)."""
+    value = session.scalar(select(AggregationState.last_seq).where(AggregationState.name == name))
+    return None if value is None else int(value)
+
+
+def set_state_value(session: Session, name: str, value: int) -> None:
+    row = session.get(AggregationState, name)
+    if row is None:
+        session.add(AggregationState(name=name, last_seq=value))
+    else:
+        row.last_seq = value
+    session.flush()

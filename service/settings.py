@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from collectors.formats.nesting import MAX_JSON_DEPTH
@@ -401,6 +401,29 @@ class Settings(BaseSettings):
     plan_handset_height_m: float = Field(
         default=1.5, ge=1.0, le=10.0, description="Handset antenna height, metres."
     )
+    plan_power_distance_m: float = Field(
+        default=200.0,
+        ge=0.0,
+        description="A candidate site 'has grid power' when the imported power network "
+        "(deadzone import-constraints --kind power) comes within this distance of its cell "
+        "centre, metres: about one resolution-9 cell (174 m edge), the network crossing the "
+        "cell or its edge. /v1/plan's power_distance overrides it.",
+    )
+    plan_road_distance_m: float = Field(
+        default=1000.0,
+        ge=0.0,
+        description="A candidate site is 'near a road' when an imported road (deadzone "
+        "import-constraints --kind road) comes within this distance of its cell centre, "
+        "metres: an access track of up to a kilometre for the build. /v1/plan's "
+        "road_distance overrides it.",
+    )
+    constraint_max_distance_m: float = Field(
+        default=5000.0,
+        gt=0.0,
+        le=50_000.0,
+        description="Largest distance from a cell to the power network or a road that "
+        "import-constraints keeps, metres; plans may ask for any distance up to it.",
+    )
     terrain_path: Path = Field(
         default=Path("deadzone-terrain.tif"),
         description="Where `deadzone import-terrain` keeps the elevation model (GeoTIFF, "
@@ -448,6 +471,15 @@ class Settings(BaseSettings):
             Radio.LTE: self.bars_lte,
             Radio.NR: self.bars_nr,
         }[radio]
+
+    @model_validator(mode="after")
+    def _constraint_defaults_within_reach(self) -> Settings:
+        # A default beyond the distances import-constraints keeps would refuse every
+        # power=true / road=true request for the server's own mistake.
+        for name in ("plan_power_distance_m", "plan_road_distance_m"):
+            if getattr(self, name) > self.constraint_max_distance_m:
+                raise ValueError(f"{name} must not exceed constraint_max_distance_m")
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -53,6 +53,7 @@ from domain.propagation import (
     rural_path_loss_db,
 )
 from service.areas.calibration import find_fit, local_offsets
+from service.areas.constraints import Constraints, check_constraints, keep_candidates
 from service.areas.progress import cell_statuses
 from service.areas.selection import AreaFilter
 from service.areas.terrain import Terrain, load_terrain, profiles
@@ -242,6 +243,7 @@ def _metres(lat: np.ndarray, lon: np.ndarray, lat0: float) -> np.ndarray:
 def plan_sites(
     session: Session, settings: Settings, *, operator: str, sites: int,
     area: AreaFilter | None = None, design: SiteDesign | None = None, colocate: bool = False,
+    constraints: Constraints | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Up to ``sites`` new sites for ``operator`` (MCC-MNC or 'any'), greedy by people newly
     covered (module doc). Each site: its cell and centre (WGS84 degrees), the people it
@@ -251,8 +253,13 @@ def plan_sites(
     ``area``: only that commune's or village's people are targets (sites may stand outside).
     ``design``: band, mast and EIRP of this request. ``colocate``: candidates are the cells
     of known sites (``deadzone import-sites``, any operator: masts are shared) instead of
-    the dead zones' cells. Whenever fewer sites come back than asked for, ``explanation``
-    says why."""
+    the dead zones' cells. ``constraints``: only candidates with grid power and/or near a
+    road (``service.areas.constraints``; a layer not imported is ``InvalidInput``). Whenever
+    fewer sites come back than asked for, ``explanation`` says why, naming the constraints
+    when they removed candidates."""
+    constraints = constraints if constraints is not None and constraints.asked() else None
+    if constraints is not None:
+        check_constraints(session, settings, constraints)
     band = (design.band_mhz if design and design.band_mhz is not None
             else settings.plan_band_mhz)  # fmt: skip
     fit = find_fit(session, operator=operator, band_mhz=band)
@@ -275,6 +282,9 @@ def plan_sites(
             select(DeadZone.cells).where(DeadZone.active.is_(True), DeadZone.operator == operator)
         ).all()
         candidates = sorted({n for cells in zone_cells for c in cells for n in h3.grid_disk(c, 1)})
+    before_constraints = len(candidates)
+    if constraints is not None:
+        candidates = keep_candidates(session, candidates, constraints)
     result: dict[str, Any] = {
         "operator": operator,
         "commune": area.commune if area else None,
@@ -294,6 +304,14 @@ def plan_sites(
             "local_targets": 0,
         },
         "colocate": colocate,
+        "constraints": None
+        if constraints is None
+        else {
+            "power_m": constraints.power_m,
+            "road_m": constraints.road_m,
+            "candidates_before": before_constraints,
+            "candidates_after": len(candidates),
+        },
         "people_without_signal": float(math.fsum(population[c] for c in targets)),
         "people_reachable": 0.0,
         "candidates": len(candidates),
@@ -303,8 +321,13 @@ def plan_sites(
     if not targets or not candidates:
         result["explanation"] = _why_nothing(
             operator=operator, area=area, population=bool(population), targets=bool(targets),
-            colocate=colocate,
+            colocate=colocate and before_constraints == 0,
         )  # fmt: skip
+        if targets and before_constraints and not candidates and constraints is not None:
+            result["explanation"] = (
+                f"no site suggested: none of the {before_constraints:,} candidate cells has "
+                f"{constraints.words()}"
+            )
         return result
     target_ll = np.array([h3.cell_to_latlng(h3.int_to_str(c)) for c in targets])
     cand_ll = np.array([h3.cell_to_latlng(c) for c in candidates])
@@ -387,6 +410,11 @@ def plan_sites(
                 else ""
             )
         )
+        if constraints is not None and len(candidates) < before_constraints:
+            result["explanation"] += (
+                f" The constraints ({constraints.words()}) kept {len(candidates):,} of "
+                f"{before_constraints:,} candidate cells."
+            )
     return result
 
 

@@ -171,6 +171,16 @@ def export_plan(
     mast_height: Annotated[float | None, typer.Option(help="Mast height, metres.")] = None,
     eirp: Annotated[float | None, typer.Option(help="EIRP of the carrier, dBm.")] = None,
     colocate: Annotated[bool, typer.Option(help="Only on known sites.")] = False,
+    power: Annotated[
+        bool, typer.Option(help="Only candidates with grid power (import-constraints).")
+    ] = False,
+    power_distance: Annotated[
+        float | None, typer.Option(help="Metres to the power network (default 200).")
+    ] = None,
+    road: Annotated[bool, typer.Option(help="Only candidates near a road.")] = False,
+    road_distance: Annotated[
+        float | None, typer.Option(help="Metres to a road (default 1000).")
+    ] = None,
     commune: CommuneOpt = None,
     village: VillageOpt = None,
     format: Annotated[
@@ -181,15 +191,20 @@ def export_plan(
 ) -> None:
     """Suggested new sites (layer 'sites'), as /v1/plan; prints why when fewer come back."""
     from domain.radio import PLANNING_BANDS_MHZ
-    from service.areas import planning
+    from service.areas import constraints, planning
     from service.publish import plans
 
     if band is not None and band not in PLANNING_BANDS_MHZ:
         fail(f"--band must be one of {', '.join(map(str, PLANNING_BANDS_MHZ))}, got {band}")
     with _reading(database_url, commune, village) as (session, settings, area):
+        rules = constraints.asked_constraints(
+            settings, power=power, power_distance=power_distance, road=road,
+            road_distance=road_distance,
+        )  # fmt: skip
         plan = planning.plan_sites(
             session, settings, operator=operator, sites=sites, area=area, colocate=colocate,
             design=planning.SiteDesign(band_mhz=band, mast_height_m=mast_height, eirp_dbm=eirp),
+            constraints=rules,
         )  # fmt: skip
         body = _file(
             "sites", format, lambda: plans.plan_to_geojson(plan)["features"],

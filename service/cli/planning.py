@@ -65,3 +65,43 @@ def import_terrain_command(
         f"{info['max_m']:,.0f} m, written to {info['path']}",
         markup=False, highlight=False,
     )  # fmt: skip
+
+
+def import_constraints_command(
+    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or Shapefile.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="power (the power network: lines, or points such as substations) or road (lines)."
+        ),
+    ],
+    layer: Annotated[
+        str | None, typer.Option(help="Layer of a GeoPackage (default: the first).")
+    ] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Import where sites can stand: the power network or the roads, kept as the distance
+    from every cell to the nearest feature (up to DEADZONE_CONSTRAINT_MAX_DISTANCE_M).
+    Other CRSs are reprojected to WGS84; importing a kind again replaces it. Plans then
+    take power=true / road=true (/v1/plan, /plan, deadzone export plan --power --road)."""
+    from service.areas.constraints import KINDS, import_layer
+    from service.errors import InvalidInput
+    from service.store.database import session_scope
+    from service.timestamps import utcnow
+
+    if kind not in KINDS:
+        fail(f"--kind must be power or road, got {kind!r}")
+    settings = load_settings(database_url)
+    try:
+        with open_sessions(settings, migrate=True) as sessions, session_scope(sessions) as session:
+            found = import_layer(session, settings, path, kind=kind, layer=layer, now=utcnow())
+    except InvalidInput as exc:
+        fail(f"{exc.message}; nothing imported")
+    if found.reprojected_from:
+        console.print(f"reprojected from {found.reprojected_from} to EPSG:4326",
+                      markup=False, highlight=False)  # fmt: skip
+    console.print(
+        f"{path}: {kind} layer, {found.features:,} feature(s) ({found.skipped:,} empty "
+        f"skipped); {found.cells:,} cells within {found.max_distance_m:,.0f} m",
+        markup=False, highlight=False,
+    )  # fmt: skip

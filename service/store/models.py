@@ -431,6 +431,33 @@ class CalibrationCell(Base):
     residual_db: Mapped[float] = mapped_column(Float, comment="predicted - measured RSRP, dB")
 
 
+class ConstraintLayer(Base):
+    """An imported layer of where sites can stand (``service.areas.constraints``): the
+    power network or the roads, one row per kind; re-importing a kind replaces it."""
+
+    __tablename__ = "constraint_layers"
+    __table_args__ = (CheckConstraint("kind IN ('power', 'road')", name="kind"),)
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True, comment="power or road")
+    source: Mapped[str] = mapped_column(String(255), comment="file name imported")
+    features: Mapped[int] = mapped_column(Integer, comment="geometries used")
+    cells: Mapped[int] = mapped_column(Integer, comment="cells within max_distance_m")
+    max_distance_m: Mapped[float] = mapped_column(Float, comment="largest distance kept, m")
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+
+
+class ConstraintCell(Base):
+    """Distance from a working cell's centre to the nearest feature of a constraint layer,
+    metres, for the cells within the layer's ``max_distance_m``."""
+
+    __tablename__ = "constraint_cells"
+    __table_args__ = (CheckConstraint("kind IN ('power', 'road')", name="kind"),)
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True, comment="power or road")
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    distance_m: Mapped[float] = mapped_column(Float, comment="to the nearest feature, metres")
+
+
 class Commune(Base):
     """A commune or ward (xã, phường): an administrative polygon, upserted by ``code``."""
 

@@ -222,3 +222,20 @@ def test_plan_page_asks_for_band_mast_and_eirp_and_says_flat_terrain(demo: Seale
     page.wait_for_selector("body[data-ready=true]", state="attached")
     assert "1800 MHz" in page.inner_text("#sites-model")
     assert_clean(demo, log, page)
+
+
+def test_plan_page_carries_the_candidate_constraints_to_the_api(demo: Sealed) -> None:
+    # The demo imports no power or road layer: the API refuses road=true and says how to
+    # import one, and the page shows that answer rather than an unconstrained plan.
+    page, _ = demo.open("/plan?operator=any&sites=3&road=true&road_distance=1500&lang=en")
+    assert page.is_checked("#road") and not page.is_checked("#power")
+    assert page.input_value("#road_distance") == "1500"
+    assert page.get_attribute("#download-sites-csv", "href") == (
+        "/v1/plan?operator=any&sites=3&road=true&road_distance=1500&format=csv"
+    )
+    status = page.inner_text("#status")
+    assert "422" in status and "import-constraints --kind road" in status
+    # A distance without its constraint never reaches the API.
+    page.uncheck("#road")
+    page.locator("#apply").click()
+    page.wait_for_url(re.compile(r"/plan\?operator=any&sites=3&lang=en$"))

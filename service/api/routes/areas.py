@@ -19,7 +19,7 @@ from service.api.access import ApiKeyDep, require_operators
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery
-from service.areas import planning, progress
+from service.areas import constraints, planning, progress
 from service.areas.likely import likely_statuses
 from service.errors import InvalidInput
 from service.publish import exports, geopackage, plans
@@ -296,6 +296,19 @@ class Calibration(BaseModel):
     )
 
 
+class PlanConstraints(BaseModel):
+    power_m: float | None = Field(
+        description="Candidates have the imported power network within this distance of "
+        "their cell centre, metres (null: not asked)."
+    )
+    road_m: float | None = Field(
+        description="Candidates have an imported road within this distance, metres (null: "
+        "not asked)."
+    )
+    candidates_before: int = Field(description="Candidate cells before the constraints.")
+    candidates_after: int = Field(description="Candidate cells that meet them.")
+
+
 class Plan(BaseModel):
     operator: str
     commune: str | None = Field(description="The commune whose people are targeted (commune=).")
@@ -305,6 +318,9 @@ class Plan(BaseModel):
         description="'flat terrain' when no DEM is imported: coverage ignores the relief."
     )
     colocate: bool = Field(description="Candidates are known sites (co-location).")
+    constraints: PlanConstraints | None = Field(
+        description="Where candidates may stand (power=, road=); null: anywhere."
+    )
     calibration: Calibration | None = Field(
         description="The model's fit on measurements (deadzone calibrate); null: uncalibrated."
     )
@@ -358,6 +374,35 @@ def get_plan(
     colocate: Annotated[
         bool, Query(description="Only on known sites (deadzone import-sites): co-location.")
     ] = False,
+    power: Annotated[
+        bool,
+        Query(
+            description="Only candidates with grid power: the power network imported by "
+            "`deadzone import-constraints --kind power` within power_distance of the cell."
+        ),
+    ] = False,
+    power_distance: Annotated[
+        float | None,
+        Query(
+            ge=0.0,
+            description="Metres, with power=true (default DEADZONE_PLAN_POWER_"
+            "DISTANCE_M, 200: the network crosses the cell or its edge).",
+        ),
+    ] = None,
+    road: Annotated[
+        bool,
+        Query(
+            description="Only candidates near a road (`deadzone import-constraints --kind "
+            "road`) within road_distance of the cell."
+        ),
+    ] = False,
+    road_distance: Annotated[
+        float | None,
+        Query(
+            ge=0.0,
+            description="Metres, with road=true (default DEADZONE_PLAN_ROAD_DISTANCE_M, 1000).",
+        ),
+    ] = None,
     format: Annotated[
         Literal["json", "csv", "geojson", "gpkg"],
         Query(description="csv, geojson or gpkg (GeoPackage, layer 'sites'): a file."),
@@ -372,9 +417,13 @@ def get_plan(
             field="band",
         )
     design = planning.SiteDesign(band_mhz=band, mast_height_m=mast_height, eirp_dbm=eirp)
+    rules = constraints.asked_constraints(
+        settings, power=power, power_distance=power_distance, road=road,
+        road_distance=road_distance,
+    )  # fmt: skip
     plan = planning.plan_sites(
         session, settings, operator=operator, sites=sites, area=area, design=design,
-        colocate=colocate,
+        colocate=colocate, constraints=rules,
     )  # fmt: skip
     if format != "json":
         name = exports.dated_filename(

@@ -33,6 +33,14 @@
     var commune = (P.params.get("commune") || "").trim();
     if (commune && commune.length <= 32) design.commune = commune;
     if (P.params.get("colocate") === "true") design.colocate = "true";
+    // Candidate constraints (imported power network and roads); a road distance only
+    // with road=true, which the API requires.
+    if (P.params.get("power") === "true") design.power = "true";
+    if (P.params.get("road") === "true") {
+      design.road = "true";
+      var roadDistance = parseFloat(P.params.get("road_distance"));
+      if (roadDistance >= 0 && roadDistance <= 5000) design.road_distance = String(roadDistance);
+    }
     return { operator: operator, sites: sites, design: design };
   }
 
@@ -74,11 +82,15 @@
     $("eirp").value = chosen.design.eirp || "";
     $("commune").value = chosen.design.commune || "";
     $("colocate").checked = chosen.design.colocate === "true";
+    $("power").checked = chosen.design.power === "true";
+    $("road").checked = chosen.design.road === "true";
+    $("road_distance").value = chosen.design.road_distance || "";
     // Empty fields stay out of the address: the API would refuse an empty number.
     $("choice").addEventListener("submit", function () {
-      ["band", "mast_height", "eirp", "commune"].forEach(function (id) {
+      ["band", "mast_height", "eirp", "commune", "road_distance"].forEach(function (id) {
         $(id).disabled = !$(id).value;
       });
+      if (!$("road").checked) $("road_distance").disabled = true;
     });
     $("lang").value = P.lang;
     var label = select.options[select.selectedIndex].textContent;

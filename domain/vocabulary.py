@@ -15,19 +15,24 @@ class Decision(StrEnum):
     """What a cell is for one operator (or the best of all), DESIGN.md "Decision per cell".
 
     ``unknown`` is a decision of its own: too little evidence, never "covered" and never
-    "dead" (the lesson of Germany's Funkloch map, where white was read as signal)."""
+    "dead" (the lesson of Germany's Funkloch map, where white was read as signal).
+    ``contested``: the cell had a decision, and new device tokens from too few independent
+    networks sent evidence that would overturn it (docs/forged-evidence.md); it is shown as
+    such, neither the old status nor the new one, until independent phones confirm."""
 
     COVERED = "covered"
     WEAK = "weak"
     DEAD = "dead"
     UNKNOWN = "unknown"
+    CONTESTED = "contested"
 
 
 DECISIONS: Final[tuple[str, ...]] = tuple(d.value for d in Decision)
 """Every decision, in the order of the design (covered first)."""
 
-DECISIONS_WORST_FIRST: Final[tuple[str, ...]] = ("unknown", "dead", "weak", "covered")
-"""Decisions in order of service: the best of several is the one furthest along."""
+DECISIONS_WORST_FIRST: Final[tuple[str, ...]] = ("unknown", "dead", "contested", "weak", "covered")
+"""Decisions in order of service: the best of several is the one furthest along. Contested
+sits above dead: an operator whose cell may well be covered beats one that is dead there."""
 
 SIGNAL_DECISIONS: Final[tuple[str, ...]] = ("covered", "weak")
 """Decisions under which a phone has service (weak: 1 bar)."""
@@ -49,7 +54,7 @@ class VillageStatus(StrEnum):
 VILLAGE_STATUSES: Final[tuple[str, ...]] = tuple(s.value for s in VillageStatus)
 
 VillageStatusName = Literal["trang_song", "lom_song", "covered", "unknown"]
-DecisionName = Literal["covered", "weak", "dead", "unknown"]
+DecisionName = Literal["covered", "weak", "dead", "unknown", "contested"]
 
 BEST_OF_ALL: Final = "any"
 """The scope "best of all operators": ITU SDG 9.c.1 counts a place covered when any operator

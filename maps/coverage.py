@@ -40,7 +40,11 @@ MIN_EDGE_PX = 4.0
 EQUATOR_M_PER_PX_Z0 = 156_543.03392
 # Statuses whose res-9 cells carry per-cell evidence for the click popup. Covered and unknown
 # cells are the bulk of a province; leaving them out keeps the page under budget.
-DEFAULT_CELL_DETAIL: tuple[str, ...] = (Decision.DEAD.value, Decision.WEAK.value)
+DEFAULT_CELL_DETAIL: tuple[str, ...] = (
+    Decision.DEAD.value,
+    Decision.WEAK.value,
+    Decision.CONTESTED.value,
+)
 _NS_PER_DAY = 86_400 * 10**9
 
 
@@ -207,7 +211,9 @@ def legend_html(meta: MapMeta, *, has_rollups: bool, estimated: bool = False) ->
     """Legend listing every class and what it means, escaped."""
     labels = labels_for(meta.lang)
     items = []
-    for status in (Decision.COVERED, Decision.WEAK, Decision.DEAD, Decision.UNKNOWN):
+    statuses = (Decision.COVERED, Decision.WEAK, Decision.DEAD, Decision.CONTESTED,
+                Decision.UNKNOWN)  # fmt: skip
+    for status in statuses:
         style = STATUS_STYLES[status]
         border = "dashed" if style.dash else "solid"
         swatch = (

@@ -14,11 +14,14 @@ LABELS: dict[Lang, dict[str, str]] = {
         "status.weak": "Sóng yếu",
         "status.dead": "Mất sóng (không có sóng)",
         "status.unknown": "Chưa đủ dữ liệu (không phải là có sóng)",
+        "status.contested": "Đang tranh chấp (chờ xác nhận)",
         "legend.title": "Chú giải",
         "legend.covered": "Tín hiệu từ 2 vạch trở lên",
         "legend.weak": "Tín hiệu 1 vạch, gọi có thể rớt",
         "legend.dead": "Dưới 1 vạch hoặc mất sóng hoàn toàn",
         "legend.unknown": "Quá ít lượt đo để kết luận; ô trắng không có nghĩa là có sóng",
+        "legend.contested": "Thiết bị mới báo ngược với kết luận cũ; chờ thêm điện thoại "
+        "độc lập xác nhận",
         "legend.estimated": "Ước tính, chưa đo: màu nhạt, viền đứt (ước tính từ các ô đã "
         "đo gần đó)",
         "estimate.layer": "Ước tính, chưa đo",
@@ -119,11 +122,14 @@ LABELS: dict[Lang, dict[str, str]] = {
         "status.weak": "Weak signal",
         "status.dead": "Dead zone / no signal",
         "status.unknown": "Not enough readings (this is not signal)",
+        "status.contested": "Contested (awaiting confirmation)",
         "legend.title": "Legend",
         "legend.covered": "Signal at 2 bars or more",
         "legend.weak": "1 bar; calls may drop",
         "legend.dead": "Below 1 bar or no service at all",
         "legend.unknown": "Too few readings to decide; blank does not mean covered",
+        "legend.contested": "New phones contradict the earlier decision; waiting for "
+        "independent phones to confirm",
         "legend.estimated": "Estimated, not measured: lighter, dashed outline (from measured "
         "cells nearby)",
         "estimate.layer": "Estimated, not measured",

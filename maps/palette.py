@@ -45,11 +45,16 @@ STATUS_STYLES: dict[Decision, ClassStyle] = {
     Decision.UNKNOWN: ClassStyle(
         fill="#BBBBBB", stroke="#777777", fill_opacity=0.3, weight=0.6, dash="3 3"
     ),
+    # Okabe-Ito reddish purple, dotted: neither the old status nor the new one.
+    Decision.CONTESTED: ClassStyle(
+        fill="#CC79A7", stroke="#7A3F63", fill_opacity=0.5, weight=1.0, dash="1 3"
+    ),
 }
 
 # Drawing order, bottom to top: dead zones are drawn last so they are never hidden.
 STATUS_ORDER: tuple[Decision, ...] = (
     Decision.UNKNOWN,
+    Decision.CONTESTED,
     Decision.COVERED,
     Decision.WEAK,
     Decision.DEAD,

@@ -181,6 +181,20 @@ class Settings(BaseSettings):
         description="Lowest Wilson 95% lower bound of the dead share for a dead decision; "
         "below it the cell stays unknown (three residents all reporting no signal: 0.44).",
     )
+    trust_upload_days: int = Field(
+        default=7,
+        ge=1,
+        description="A device token is trusted once it has uploaded on this many distinct UTC "
+        "days (server clock): before that, new tokens first seen from one network in one "
+        "hour count as one device, and their evidence can contest a decided cell but not "
+        "overturn it alone (docs/forged-evidence.md).",
+    )
+    contest_confirm_networks: int = Field(
+        default=3,
+        ge=1,
+        description="Independent networks whose new device tokens must agree before their "
+        "evidence may overturn a decided cell; fewer make it 'contested'.",
+    )
     publish_min_devices: int = Field(
         default=3,
         ge=1,

@@ -33,6 +33,11 @@ from service.errors import RateLimited
 from service.settings import Settings
 
 
+def client_address(request: Request) -> str:
+    """The address a request came from ('unknown' when the server was not told)."""
+    return request.client.host if request.client else "unknown"
+
+
 class RateLimits:
     """The server's limits and counters (one per process, built by ``create_app``)."""
 
@@ -55,7 +60,7 @@ class RateLimits:
     ) -> None:
         """Count one ingest request of the client's address (and of ``key``, an API key or
         a geosubmit ``?key=``); raise ``RateLimited`` beyond a limit."""
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request)
         checks: list[tuple[RateLimitItem, tuple[str, ...], int, str]] = [
             (self.address_requests, ("address", address), 1, "requests from this address"),
         ]

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,7 +30,16 @@ from service.engine.incremental import (
 )
 from service.engine.results import previous_zones, store_decisions, store_zones, write_zones
 from service.engine.scaleout import DaskSource
-from service.engine.statistics import merge_new_readings, rebuild, rollup, safe_max_seq, watermark
+from service.engine.statistics import (
+    merge_new_readings,
+    reading_class,
+    reading_weight,
+    rebuild,
+    rollup,
+    safe_max_seq,
+    watermark,
+)
+from service.engine.trust import merge_untrusted, rebuild_provisional, refresh_trust
 from service.engine.zones import Zone, find_zones
 from service.settings import Settings
 from service.store.database import session_scope
@@ -79,6 +89,7 @@ def update_statistics(
     if rebuild_all or dask is not None:
         with session_scope(sessions) as session:
             rebuilt_to = rebuild(session, settings, up_to=up_to, progress=on_step, dask=dask)
+            rebuild_provisional(session, settings, up_to=rebuilt_to, classify=_classify(settings))
         if rebuilt_to == up_to:
             return up_to, up_to
         # Rebuilt from an archive: what arrived after the export merges below.
@@ -88,9 +99,10 @@ def update_statistics(
     total = max(up_to - start, 0)
     while start + done < up_to:
         with session_scope(sessions) as session:
-            done += merge_new_readings(
-                session, settings, up_to=min(start + done + MERGE_CHUNK, up_to)
-            )
+            top = min(start + done + MERGE_CHUNK, up_to)
+            merge_untrusted(session, settings, after=watermark(session), up_to=top,
+                            classify=_classify(settings))  # fmt: skip
+            done += merge_new_readings(session, settings, up_to=top)
         on_step("statistics", done, total)
     return total, up_to
 
@@ -178,6 +190,8 @@ def _decide_everything(
 ) -> int:
     """The full path: every roll-up, decision and zone recomputed; returns the zones."""
     resolutions = [settings.h3_resolution, *settings.rollup_resolutions]
+    with clock("trust"):
+        refresh_trust(session, settings, up_to=watermark(session), classify=_classify(settings))
     with clock("rollup"):
         on_step("roll-ups", 0, 1)
         rollup(session, settings, settings.rollup_resolutions)
@@ -204,6 +218,10 @@ def _decide_everything(
     clear_dirty(session, up_to=up_to)
     record_decision_state(session, settings, now=now)
     return len(zones)
+
+
+def _classify(settings: Settings) -> tuple[Any, Any]:
+    return reading_class(settings), reading_weight(settings)
 
 
 def _best_counts(session: Session, settings: Settings) -> dict[int, int]:

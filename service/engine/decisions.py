@@ -76,6 +76,7 @@ from domain.vocabulary import (
     DECISIONS_WORST_FIRST,
     RADIO_SCOPES,
 )
+from service.engine import trust
 from service.engine.statistics import h3_resolution_of
 from service.settings import Settings
 from service.store.dialect import cells_in, dialect_name, is_postgres, unindexed
@@ -129,7 +130,7 @@ def load_evidence(
     session: Session, *, resolution: int, since: date, cells: Collection[int] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Statistics rows and device sets of one resolution from month ``since`` on (of just
-    ``cells`` when given).
+    ``cells`` when given). Devices have their hash and an integer ``device`` id.
 
     Rows are read without SQLAlchemy's per-value result processing (times and dates are
     parsed by pandas, column by column): at province scale that processing took longer
@@ -163,7 +164,7 @@ def load_evidence(
     for column in ("dbm_min", "dbm_max"):
         stats[column] = stats[column].astype(float)
     devices["device"] = pd.factorize(devices["device_hash"])[0].astype(np.int64)
-    return stats, devices.drop(columns="device_hash")
+    return stats, devices
 
 
 def _raw_frame(session: Session, query: ClauseElement, columns: list[str]) -> pd.DataFrame:
@@ -328,25 +329,37 @@ def decide_cells(
     depends on its own cell's statistics only. Returns (decisions without the best of all,
     device sets with their operator)."""
     rules = Rules.from_settings(settings)
-    stats, devices = load_evidence(
-        session, resolution=resolution, since=window_start(now, settings.window_months),
-        cells=cells,
-    )  # fmt: skip
-    for frame in (stats, devices):
+    since = window_start(now, settings.window_months)
+    stats, devices = load_evidence(session, resolution=resolution, since=since, cells=cells)
+    provisional = trust.load_provisional(
+        session, resolution=resolution, base=settings.h3_resolution, since=since, cells=cells
+    )
+    untrusted = trust.load_untrusted(session)
+    # New tokens of one network and hour are one source (service.engine.trust, rule 2).
+    devices["device"] = trust.source_ids(devices["device_hash"], untrusted)
+    for frame in (stats, devices, provisional):
         frame["operator"] = _operator_codes(frame)
+
+    def decide(key: list[str], s: pd.DataFrame, d: pd.DataFrame, p: pd.DataFrame) -> pd.DataFrame:
+        decided = decide_level(s, d, key, rules)
+        return trust.contest(
+            decided, s, d, p, key=key, untrusted=untrusted,
+            decide=functools.partial(decide_level, key=key, rules=rules),
+            confirm_networks=settings.contest_confirm_networks,
+        )  # fmt: skip
+
     # A reading of radio 'unknown' (a manual or no-service report that does not know its
     # technology) is evidence about the operator, never about one radio: it counts for the
     # operator's decision (radio 'any') and the best of all, not for any radio's.
-    known = stats["radio"] != UNKNOWN_RADIO
-    per_radio = decide_level(
-        stats[known],
-        devices[devices["radio"] != UNKNOWN_RADIO],
-        ["h3_cell", "operator", "radio"],
-        rules,
-    )
-    per_operator = decide_level(stats, devices, ["h3_cell", "operator"], rules)
+    known = [f[f["radio"] != UNKNOWN_RADIO] for f in (stats, devices, provisional)]
+    per_radio = decide(["h3_cell", "operator", "radio"], *known)
+    per_operator = decide(["h3_cell", "operator"], stats, devices, provisional)
     per_operator["radio"] = ANY_SIGNAL
-    broadband = decide_level(*broadband_evidence(stats, devices), ["h3_cell", "operator"], rules)
+    broadband = decide(
+        ["h3_cell", "operator"],
+        *broadband_evidence(stats, devices),
+        broadband_provisional(stats, provisional),
+    )
     broadband["radio"] = BROADBAND
     return pd.concat([per_radio, per_operator, broadband], ignore_index=True), devices
 
@@ -380,6 +393,30 @@ def broadband_evidence(
         .to_numpy(bool)
     )
     return read, devices[~left_out]
+
+
+def broadband_provisional(stats: pd.DataFrame, provisional: pd.DataFrame) -> pd.DataFrame:
+    """The untrusted devices' statistics (``service.engine.trust``) read as
+    ``broadband_evidence`` reads the statistics, so that they can be taken out of them."""
+    unknown_signal = stats.loc[
+        (stats["radio"] == UNKNOWN_RADIO) & ((stats["weight_covered"] + stats["weight_weak"]) > 0),
+        ["h3_cell", "operator", "bucket"],
+    ]
+    key = ["h3_cell", "operator", "radio", "bucket"]
+    dropped = (
+        provisional[key]
+        .merge(unknown_signal.assign(radio=UNKNOWN_RADIO, _out=True), on=key, how="left")["_out"]
+        .fillna(False)
+        .to_numpy(bool)
+    )
+    read = provisional[~dropped].copy()
+    fallen = (~read["radio"].isin([r.value for r in BROADBAND_RADIOS])
+              & (read["radio"] != UNKNOWN_RADIO)).to_numpy()  # fmt: skip
+    if fallen.any():
+        total = read["weight_covered"] + read["weight_weak"] + read["weight_dead"]
+        read.loc[fallen, "weight_dead"] = total[fallen]
+        read.loc[fallen, ["weight_covered", "weight_weak", "measured", "power_sum_aw"]] = 0
+    return read
 
 
 def with_centres(decisions: pd.DataFrame, resolution: int) -> pd.DataFrame:

@@ -92,7 +92,7 @@ _RULE_SETTINGS = (
     "h3_resolution", "rollup_resolutions", "window_months", "min_readings", "min_devices",
     "min_devices_dead", "min_days", "min_dead_confidence", "dead_guard_rings",
     "bridge_unknown_gaps", "bars_gsm", "bars_umts", "bars_lte", "bars_nr",
-    "downweight_accuracy_m",
+    "downweight_accuracy_m", "trust_upload_days", "contest_confirm_networks",
 )  # fmt: skip
 
 

@@ -75,6 +75,7 @@ def store_import(
     keep_rejected: int = 0,
     sink: RejectedSink | None = None,
     max_rows: int | None = None,
+    origin: str | None = None,
 ) -> ImportReport:
     """Store what ``open_import`` opened, chunk by chunk (readings: see
     :func:`service.ingest.files.import_readings`). A stream that breaks half-way raises
@@ -91,6 +92,7 @@ def store_import(
         keep_rejected=keep_rejected,
         sink=sink,
         max_rows=max_rows,
+        origin=origin,
     )
 
 
@@ -106,6 +108,7 @@ def import_file(
     sink: RejectedSink | None = None,
     max_bytes: int | None = None,
     max_rows: int | None = None,
+    origin: str | None = None,
 ) -> ImportReport:
     """Open and store a file of any supported kind: the one dispatch behind both
     ``POST /v1/imports`` and ``deadzone import`` (which calls the two steps itself, to say
@@ -114,5 +117,5 @@ def import_file(
     opened = open_import(file, format_name=format_name, device=device, max_bytes=max_bytes)
     return store_import(
         sessions, ingestor, opened, all_or_nothing=all_or_nothing,
-        keep_rejected=keep_rejected, sink=sink, max_rows=max_rows,
+        keep_rejected=keep_rejected, sink=sink, max_rows=max_rows, origin=origin,
     )  # fmt: skip

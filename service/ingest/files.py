@@ -161,11 +161,12 @@ def _store_chunk(
     source: str,
     position_is_line: bool,
     now: datetime,
+    origin: str | None = None,
 ) -> tuple[int, int, list[RejectedRow], int]:
     """Ingest one chunk: (accepted, duplicates, problems in file order, refused rows)."""
     unparsed = [Rejection(-1, e.field or "row", UNREADABLE, e.reason) for e in chunk.errors]
     result = ingestor.ingest(
-        session, chunk.items, default_source=source, now=now, unparsed=unparsed
+        session, chunk.items, default_source=source, now=now, unparsed=unparsed, origin=origin
     )
     problems = [row_error_to_rejected(e) for e in chunk.errors]
     for rejection in result.rejected:
@@ -195,6 +196,7 @@ def import_readings(
     sink: RejectedSink | None = None,
     now: datetime | None = None,
     max_rows: int | None = None,
+    origin: str | None = None,
 ) -> ImportReport:
     """Store the readings of ``stream`` (from :func:`collectors.formats.open_readings`).
 
@@ -213,8 +215,9 @@ def import_readings(
 
     def store(session: Session, chunk: _Chunk) -> None:
         accepted, duplicates, problems, refused = _store_chunk(
-            session, ingestor, chunk, source=source, position_is_line=position_is_line, now=now
-        )
+            session, ingestor, chunk, source=source, position_is_line=position_is_line, now=now,
+            origin=origin,
+        )  # fmt: skip
         report.accepted += accepted
         report.duplicates += duplicates
         report.add_rejected(problems, rows=refused)
@@ -238,7 +241,12 @@ def import_readings(
 
 
 def import_geosubmit(
-    session: Session, ingestor: Ingestor, rows: list[Row], *, now: datetime | None = None
+    session: Session,
+    ingestor: Ingestor,
+    rows: list[Row],
+    *,
+    now: datetime | None = None,
+    origin: str | None = None,
 ) -> ImportReport:
     """Store the rows of a geosubmit v2 body (from :func:`collectors.formats.parse_geosubmit`:
     one reading per report, from its serving cell). Reports that yield no reading are
@@ -254,8 +262,9 @@ def import_geosubmit(
             chunk.positions.append(position)
     report = ImportReport(format_name=GEOSUBMIT, keep_rejected=len(rows))
     accepted, duplicates, problems, refused = _store_chunk(
-        session, ingestor, chunk, source=GEOSUBMIT_SOURCE, position_is_line=False, now=now
-    )
+        session, ingestor, chunk, source=GEOSUBMIT_SOURCE, position_is_line=False, now=now,
+        origin=origin,
+    )  # fmt: skip
     report.accepted, report.duplicates = accepted, duplicates
     report.add_rejected(problems, rows=refused)
     return report

@@ -20,6 +20,11 @@ class DeviceHasher:
         self._key = secret.encode()
         self._memo: dict[str, bytes] = {}
 
+    @property
+    def key(self) -> bytes:
+        """The server secret, for other keyed hashes of personal data (networks)."""
+        return self._key
+
     def hash(self, token: str) -> bytes:
         digest = self._memo.get(token)
         if digest is None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from collectors.formats.rows import printable_name
 from collectors.reading import Reading
 from service.grid import latlng_to_cell
+from service.ingest.devices import network_hash, record_uploads
 from service.ingest.privacy import DeviceHasher
 from service.ingest.quality import QualityGate, Rejection, rejections_from_validation_error
 from service.settings import Settings
@@ -68,6 +69,7 @@ class Ingestor:
         now: datetime | None = None,
         index_offset: int = 0,
         unparsed: Sequence[Rejection] = (),
+        origin: str | None = None,
     ) -> IngestResult:
         """Validate and store ``items`` (decoded JSON objects of canonical readings).
 
@@ -77,6 +79,9 @@ class Ingestor:
         they are added to the rejection counters under ``default_source`` in this same
         transaction, so that /v1/stats counts every refused row, but they are not repeated
         in the result (the caller has them, numbered its own way).
+        ``origin``: the client address of the request (or a file's name), recorded as the
+        network a new device token was first seen from (``service.ingest.devices``); None
+        when it is not known.
         Does not commit: the caller's transaction decides.
         """
         now = now or utcnow()
@@ -116,6 +121,8 @@ class Ingestor:
             counts = tally.setdefault(source, Counter())
             counts["accepted"] += inserted
             counts["duplicates"] += len(rows) - inserted
+        network = None if origin is None else network_hash(self.hasher.key, origin)
+        record_uploads(session, {key[0] for key in seen}, network=network, now=now)
         for counts in tally.values():
             result.accepted += counts["accepted"]
             result.duplicates += counts["duplicates"]

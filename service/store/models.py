@@ -191,6 +191,50 @@ class CellDevice(Base):
     device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
 
 
+class Device(Base):
+    """What the service knows of a device token's history, by its keyed hash: where it was
+    first seen from and on how many days it has uploaded (server clock, which a forger
+    cannot backdate). Written by ingest; read by the engine's trust rules
+    (``service.engine.trust``, docs/forged-evidence.md)."""
+
+    __tablename__ = "devices"
+
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    network: Mapped[bytes | None] = mapped_column(
+        LargeBinary(8),
+        comment="keyed hash of the client network of its first upload; null: not known",
+    )
+    first_received: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+    last_day: Mapped[date] = mapped_column(Date, comment="UTC day of its latest upload")
+    upload_days: Mapped[int] = mapped_column(Integer, comment="distinct UTC days with uploads")
+    trusted: Mapped[bool] = mapped_column(
+        Boolean, comment="set by the engine when its statistics merge (trust_upload_days)"
+    )
+
+
+class ProvisionalStat(Base):
+    """The statistics of untrusted devices, per device: the part of ``cell_stats`` (working
+    resolution) that new tokens sent, kept apart so that the decisions can tell what the
+    evidence says without them. Rows of a device are removed when it becomes trusted."""
+
+    __tablename__ = "provisional_stats"
+
+    h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mcc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    mnc: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    radio: Mapped[str] = mapped_column(String(7), primary_key=True)
+    bucket: Mapped[date] = mapped_column(Date, primary_key=True, comment="first day of month")
+    device_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    readings: Mapped[int] = mapped_column(BigInteger)
+    measured: Mapped[int] = mapped_column(BigInteger)
+    manual: Mapped[int] = mapped_column(BigInteger)
+    no_service: Mapped[int] = mapped_column(BigInteger)
+    weight_covered: Mapped[int] = mapped_column(BigInteger)
+    weight_weak: Mapped[int] = mapped_column(BigInteger)
+    weight_dead: Mapped[int] = mapped_column(BigInteger)
+    power_sum_aw: Mapped[int] = mapped_column(BigInteger)
+
+
 class CellStatus(Base):
     """The decision for a cell, per operator ('any' = best of all operators) and radio
     ('any' = all radios together, 'broadband' = LTE or NR), with the evidence behind it."""
@@ -209,7 +253,7 @@ class CellStatus(Base):
     resolution: Mapped[int] = mapped_column(SmallInteger)
     lat: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
     lon: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
-    status: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(9))
     confidence: Mapped[float] = mapped_column(Float, comment="Wilson 95% lower bound, 0-1")
     readings: Mapped[int] = mapped_column(Integer)
     devices: Mapped[int] = mapped_column(Integer)

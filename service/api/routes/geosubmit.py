@@ -34,6 +34,7 @@ from collectors.formats import (
 from collectors.formats.registry import GZIP_MAGIC
 from collectors.reading import MAX_DEVICE_LENGTH
 from service.api.body import read_body
+from service.api.ratelimit import client_address
 from service.errors import MalformedInput
 from service.ingest.files import ImportReport, import_geosubmit
 from service.store.database import session_scope
@@ -138,7 +139,9 @@ async def post_geosubmit(
 
     def store(rows: list[Row]) -> ImportReport:
         with session_scope(state.sessions) as session:
-            return import_geosubmit(session, state.ingestor, rows, now=now)
+            return import_geosubmit(
+                session, state.ingestor, rows, now=now, origin=client_address(request)
+            )
 
     report = await run_in_threadpool(store, rows)
     if report.rejected:

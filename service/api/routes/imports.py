@@ -13,6 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from collectors.formats import FORMAT_NAMES, FormatError
 from service.api.access import KEY_HEADER, KEY_QUERY, request_actor, request_key
+from service.api.ratelimit import client_address
 from service.api.uploads import read_upload_form
 from service.errors import InvalidInput
 from service.ingest.dispatch import import_file
@@ -133,7 +134,7 @@ async def post_import(request: Request) -> Response:
                 format_name=format_name, device=device, all_or_nothing=all_or_nothing,
                 keep_rejected=SHOWN_REJECTED,
                 max_bytes=state.settings.max_import_decompressed_bytes,
-                max_rows=state.settings.max_import_rows,
+                max_rows=state.settings.max_import_rows, origin=client_address(request),
             )  # fmt: skip
         except FormatError as exc:
             name = upload.filename or "file"

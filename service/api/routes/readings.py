@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from collectors.formats.rows import printable_name
 from service.api.body import parse_json, read_body
 from service.api.dependencies import SessionDep
-from service.api.ratelimit import device_tokens
+from service.api.ratelimit import client_address, device_tokens
 from service.errors import InputTooLarge, InvalidInput
 from service.ingest.counters import IngestStats, ingest_stats
 from service.ingest.readings import IngestResult
@@ -89,7 +89,9 @@ async def post_readings(request: Request) -> Response:
         items = readings_of(payload, max_readings=settings.max_batch_readings)
         limits.check_readings(device_tokens(items))
         with session_scope(request.app.state.sessions) as session:
-            result: IngestResult = request.app.state.ingestor.ingest(session, items)
+            result: IngestResult = request.app.state.ingestor.ingest(
+                session, items, origin=client_address(request)
+            )
             return result
 
     result = await run_in_threadpool(ingest_in_one_transaction)

@@ -1,0 +1,342 @@
+"""Device trust: evidence that forged phones cannot flip (docs/forged-evidence.md).
+
+A device token costs nothing, so the decisions weigh tokens by the history that a forger
+cannot fake in one request (``service.ingest.devices``): the days on which a token
+uploaded, by the server's clock. Three rules, applied in ``decisions.decide_cells`` and so
+in the full and the incremental paths alike:
+
+1. **Trust grows with history.** A token is trusted once it has uploaded on
+   ``trust_upload_days`` distinct days. Until then its evidence is also kept per device in
+   ``provisional_stats``, beside the ordinary statistics it is merged into.
+2. **New tokens from one network count as one.** Untrusted tokens first seen from the same
+   network (keyed hash of an IPv4 /24 or IPv6 /48) in the same UTC hour are one *source*
+   for the distinct-device minimums: five invented tokens in one request are one device.
+   A token whose network is not known (the command line, older readings) is its own source.
+3. **Contested, not flipped.** When a decided cell would take another status because of
+   untrusted tokens, the decision is made again without them. If the cell had a decision
+   without them, and it differs, the cell becomes ``contested`` unless the tokens that
+   carry the change come from at least ``contest_confirm_networks`` distinct networks
+   (independent phones confirm). A cell with no decision without them (no contrary
+   evidence: a resident's first reports from a dead zone) keeps the decision they make.
+
+The trust flag moves only when a device's readings merge (``merge_untrusted``, in the merge
+transaction): its provisional rows go and its cells become dirty, so the incremental path
+decides them again; the full path also sweeps every device (``refresh_trust``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from h3.api import basic_int as h3i
+from sqlalchemy import Table, and_, case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from service.settings import Settings
+from service.store.dialect import cells_in, dialect_name, upsert_insert
+from service.store.models import Device, DirtyCell, ProvisionalStat, ReadingRow
+from service.store.sqlexpr import DbmToAttowatts, MonthStart, h3_parent_masks
+
+CONTESTED = "contested"
+PROVISIONAL_SUMS = (
+    "readings", "measured", "manual", "no_service", "weight_covered", "weight_weak",
+    "weight_dead", "power_sum_aw",
+)  # fmt: skip
+
+_readings: Table = ReadingRow.__table__  # type: ignore[assignment]
+_devices: Table = Device.__table__  # type: ignore[assignment]
+_provisional: Table = ProvisionalStat.__table__  # type: ignore[assignment]
+_dirty: Table = DirtyCell.__table__  # type: ignore[assignment]
+_KEY = ("h3_cell", "mcc", "mnc", "radio", "bucket", "device_hash")
+
+ReadingExpressions = tuple[Any, Any]
+"""(class, weight) SQL expressions of a reading (``statistics.reading_class``/``_weight``)."""
+
+
+# --- merge time -------------------------------------------------------------------------
+
+
+def merge_untrusted(
+    session: Session,
+    settings: Settings,
+    *,
+    after: int,
+    up_to: int,
+    classify: ReadingExpressions,
+) -> None:
+    """In the transaction that merges readings ``after < seq <= up_to``: trust the devices
+    of the range that now have the history (their provisional rows go, their cells become
+    dirty), then add the range's readings of untrusted devices to ``provisional_stats``."""
+    if up_to <= after:
+        return
+    r, d = _readings.c, _devices.c
+    in_range = r.seq.between(after + 1, up_to)
+    ready = list(
+        session.scalars(
+            select(d.device_hash).where(
+                d.trusted.is_(False),
+                d.upload_days >= settings.trust_upload_days,
+                d.device_hash.in_(select(r.device_hash).where(in_range).distinct()),
+            )
+        )
+    )
+    _trust(session, ready, seq=up_to)
+    reading_class, weight = classify
+    untrusted = select(d.device_hash).where(d.trusted.is_(False))
+    _add_provisional(
+        session,
+        and_(in_range, r.device_hash.in_(untrusted)),
+        reading_class=reading_class,
+        weight=weight,
+    )
+
+
+def _trust(session: Session, devices: list[bytes], *, seq: int) -> None:
+    """Mark ``devices`` trusted: their cells are decided again, without the provisional
+    rows."""
+    p = _provisional.c
+    for start in range(0, len(devices), 500):
+        chunk = devices[start : start + 500]
+        dirty = upsert_insert(session, _dirty).from_select(
+            ["h3_cell", "mcc", "mnc", "radio", "seq"],
+            select(p.h3_cell, p.mcc, p.mnc, p.radio, func.max(seq))
+            .where(p.device_hash.in_(chunk))
+            .group_by(p.h3_cell, p.mcc, p.mnc, p.radio),
+        )
+        session.execute(
+            dirty.on_conflict_do_update(
+                index_elements=["h3_cell", "mcc", "mnc", "radio"],
+                set_={"seq": dirty.excluded.seq},
+            )
+        )
+        session.execute(delete(_provisional).where(p.device_hash.in_(chunk)))
+        session.execute(
+            update(_devices).where(_devices.c.device_hash.in_(chunk)).values(trusted=True)
+        )
+
+
+def _add_provisional(session: Session, where: Any, *, reading_class: Any, weight: Any) -> None:
+    r = _readings.c
+    bucket = MonthStart(r.observed_at)
+
+    def weight_of(name: str) -> Any:
+        return func.sum(case((reading_class == name, weight), else_=0))
+
+    rows = (
+        select(
+            r.h3_cell, r.mcc, r.mnc, r.radio, bucket, r.device_hash,
+            func.count(), func.count(r.signal_dbm), func.count(r.level),
+            func.sum(case((r.no_service, 1), else_=0)),
+            weight_of("covered"), weight_of("weak"), weight_of("dead"),
+            func.coalesce(func.sum(DbmToAttowatts(r.signal_dbm)), 0),
+        )
+        .where(where)
+        .group_by(r.h3_cell, r.mcc, r.mnc, r.radio, bucket, r.device_hash)
+    )  # fmt: skip
+    stmt = upsert_insert(session, _provisional).from_select([*_KEY, *PROVISIONAL_SUMS], rows)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(_KEY),
+            set_={name: _provisional.c[name] + stmt.excluded[name] for name in PROVISIONAL_SUMS},
+        )
+    )
+
+
+def rebuild_provisional(
+    session: Session, settings: Settings, *, up_to: int, classify: ReadingExpressions
+) -> None:
+    """After the statistics were rebuilt from the readings up to ``up_to``: the provisional
+    rows likewise, from the readings of the devices untrusted now."""
+    session.execute(delete(_provisional))
+    reading_class, weight = classify
+    untrusted = select(_devices.c.device_hash).where(_devices.c.trusted.is_(False))
+    where = and_(_readings.c.seq <= up_to, _readings.c.device_hash.in_(untrusted))
+    _add_provisional(session, where, reading_class=reading_class, weight=weight)
+
+
+def refresh_trust(
+    session: Session, settings: Settings, *, up_to: int, classify: ReadingExpressions
+) -> None:
+    """The full path's sweep over every device: trust those with the history (also those
+    whose last uploads held only duplicates), and withdraw it from those without (after
+    ``trust_upload_days`` was raised, or the upgrade that introduced it), whose provisional
+    rows are then made from their readings up to ``up_to`` (the watermark)."""
+    d = _devices.c
+    ready = list(
+        session.scalars(
+            select(d.device_hash).where(
+                d.trusted.is_(False), d.upload_days >= settings.trust_upload_days
+            )
+        )
+    )
+    _trust(session, ready, seq=up_to)
+    withdrawn = list(
+        session.scalars(
+            select(d.device_hash).where(
+                d.trusted.is_(True), d.upload_days < settings.trust_upload_days
+            )
+        )
+    )
+    reading_class, weight = classify
+    for start in range(0, len(withdrawn), 500):
+        chunk = withdrawn[start : start + 500]
+        session.execute(update(_devices).where(d.device_hash.in_(chunk)).values(trusted=False))
+        _add_provisional(
+            session,
+            and_(_readings.c.seq <= up_to, _readings.c.device_hash.in_(chunk)),
+            reading_class=reading_class,
+            weight=weight,
+        )
+
+
+# --- decision time ----------------------------------------------------------------------
+
+
+def load_untrusted(session: Session) -> pd.DataFrame:
+    """The untrusted devices: ``device_hash``, ``network`` (the device itself when not
+    known), ``source`` (rule 2's key: network and hour of first sight, or the device) and
+    ``arrived`` (first upload, seconds since the epoch, server clock)."""
+    d = _devices.c
+    rows = session.execute(
+        select(d.device_hash, d.network, d.first_received).where(d.trusted.is_(False))
+    ).all()
+    frame = pd.DataFrame(rows, columns=["device_hash", "network", "first_received"])
+    frame["arrived"] = np.array(
+        [int(t.timestamp()) for t in frame["first_received"]], dtype=np.int64
+    )
+    hours = (frame["arrived"] // 3600).tolist()
+    frame["source"] = [
+        b"n" + network + hour.to_bytes(8, "big") if network is not None else b"d" + device
+        for device, network, hour in zip(frame["device_hash"], frame["network"], hours, strict=True)
+    ]
+    frame["network"] = [
+        b"n" + n if n is not None else b"d" + dev
+        for dev, n in zip(frame["device_hash"], frame["network"], strict=True)
+    ]
+    return frame.drop(columns="first_received")
+
+
+def source_ids(device_hashes: pd.Series, untrusted: pd.DataFrame) -> np.ndarray:
+    """Rule 2: an integer per device, equal for untrusted tokens of one source."""
+    source = dict(zip(untrusted["device_hash"], untrusted["source"], strict=True))
+    keys = [source.get(h, b"d" + h) for h in device_hashes]
+    return pd.factorize(pd.Series(keys, dtype=object))[0].astype(np.int64)
+
+
+def load_provisional(
+    session: Session,
+    *,
+    resolution: int,
+    base: int,
+    since: date,
+    cells: Collection[int] | None = None,
+) -> pd.DataFrame:
+    """The provisional statistics from month ``since`` on, with ``h3_cell`` taken to
+    ``resolution`` (roll-ups), of just ``cells`` (at that resolution) when given."""
+    p = _provisional.c
+    query = select(*(p[name] for name in (*_KEY, *PROVISIONAL_SUMS))).where(p.bucket >= since)
+    if cells is not None:
+        children = (
+            list(cells)
+            if resolution == base
+            else [c for cell in cells for c in h3i.cell_to_children(int(cell), base)]
+        )
+        query = query.where(cells_in(p.h3_cell, children, dialect=dialect_name(session)))
+    frame = pd.DataFrame(session.execute(query).all(), columns=[*_KEY, *PROVISIONAL_SUMS])
+    frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
+    if resolution != base and len(frame):
+        keep, set_ = h3_parent_masks(resolution)
+        frame["h3_cell"] = (frame["h3_cell"].to_numpy(np.int64) & keep) | set_
+    frame["bucket"] = pd.to_datetime(frame["bucket"])
+    for name in PROVISIONAL_SUMS:
+        frame[name] = frame[name].astype(np.int64)
+    return frame
+
+
+Decide = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+"""decide_level with its key and rules bound: (stats, devices) -> decisions."""
+
+
+def contest(
+    decided: pd.DataFrame,
+    stats: pd.DataFrame,
+    devices: pd.DataFrame,
+    provisional: pd.DataFrame,
+    *,
+    key: list[str],
+    decide: Decide,
+    untrusted: pd.DataFrame,
+    confirm_networks: int,
+) -> pd.DataFrame:
+    """Rule 3 on one level's decisions (``decided``, from ``stats`` and ``devices`` with
+    ``operator`` columns; ``provisional`` likewise): the keys whose status rests on
+    untrusted tokens of too few networks, and differs without them, become contested."""
+    if decided.empty or provisional.empty:
+        return decided
+    outcome = decided.loc[decided["status"].isin(("covered", "weak", "dead")), [*key, "status"]]
+    # Each untrusted device's own side in each key: dead, or service (covered or weak).
+    per_device = provisional.groupby([*key, "device_hash"], sort=False)[
+        ["weight_covered", "weight_weak", "weight_dead"]
+    ].sum()
+    total = per_device.sum(axis=1).to_numpy(float)
+    per_device["dead_side"] = per_device["weight_dead"].to_numpy(float) * 2 > total
+    per_device = per_device.reset_index().merge(outcome, on=key)
+    supporters = per_device[per_device["dead_side"] == (per_device["status"] == "dead")]
+    if supporters.empty:
+        return decided
+    network = dict(zip(untrusted["device_hash"], untrusted["network"], strict=True))
+    supporters = supporters.assign(
+        network=[network.get(h, b"d" + h) for h in supporters["device_hash"]]
+    )
+    networks = supporters.groupby(key, sort=False)["network"].nunique()
+    doubtful = networks[networks < confirm_networks].reset_index()[key]
+    if doubtful.empty:
+        return decided
+    suspect = supporters.merge(doubtful, on=key)[[*key, "device_hash"]]
+    # The other evidence must have been there first ("suddenly receives contrary evidence"):
+    # a trusted device, or an untrusted one that arrived before the earliest suspect. When
+    # all arrived together there is no earlier decision to contest, and the rules stand.
+    arrived = dict(zip(untrusted["device_hash"], untrusted["arrived"], strict=True))
+    suspect_since = (
+        suspect.assign(_t=[arrived.get(h, -1) for h in suspect["device_hash"]])
+        .groupby(key, sort=False)["_t"].min().rename("_suspect_since").reset_index()
+    )  # fmt: skip
+    # The same decision without the suspect tokens: their sums leave the statistics (their
+    # days, extremes and times cannot be taken out, and stay), their tokens the devices.
+    removed = provisional.merge(suspect, on=[*key, "device_hash"])
+    stat_key = ["h3_cell", "mcc", "mnc", "radio", "bucket"]
+    removed = removed.groupby(stat_key, sort=False)[list(PROVISIONAL_SUMS)].sum().reset_index()
+    sub = stats.merge(doubtful, on=key)
+    sub = sub.merge(removed, on=stat_key, how="left", suffixes=("", "_removed"))
+    for name in PROVISIONAL_SUMS:
+        sub[name] = sub[name] - sub.pop(f"{name}_removed").fillna(0).astype(np.int64)
+    sub = sub[sub["readings"] > 0]
+    kept_devices = devices.merge(doubtful, on=key)
+    gone = (
+        kept_devices.merge(suspect.assign(_gone=True), on=[*key, "device_hash"], how="left")[
+            "_gone"
+        ]
+        .fillna(False)
+        .to_numpy(bool)
+    )
+    kept_devices = kept_devices[~gone]
+    earlier = (
+        kept_devices.assign(_t=[arrived.get(h, -1) for h in kept_devices["device_hash"]])
+        .groupby(key, sort=False)["_t"].min().rename("_before_since").reset_index()
+        .merge(suspect_since, on=key)
+    )  # fmt: skip
+    earlier = earlier.loc[earlier["_before_since"] < earlier["_suspect_since"], key]
+    without = decide(sub.merge(earlier, on=key), kept_devices.merge(earlier, on=key))
+    without = without.loc[without["status"] != "unknown", [*key, "status"]]
+    flips = without.merge(outcome, on=key, suffixes=("_without", ""))
+    flips = flips.loc[flips["status_without"] != flips["status"], key]
+    if flips.empty:
+        return decided
+    marked = decided.merge(flips.assign(_contested=True), on=key, how="left")["_contested"]
+    result = decided.copy()
+    result.loc[marked.fillna(False).to_numpy(bool), "status"] = CONTESTED
+    return result

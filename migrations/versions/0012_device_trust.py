@@ -6,8 +6,8 @@ and marked trusted, as the evidence they sent was before these rules; the first 
 after the upgrade runs in full (the rules changed) and withdraws trust from the tokens with
 too short a history, rebuilding their provisional statistics then.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-29
 """
 
@@ -20,22 +20,24 @@ from alembic import op
 
 from service.timestamps import UTCDateTime
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _BEFORE = "status IN ('covered', 'weak', 'dead', 'unknown')"
 _AFTER = "status IN ('covered', 'weak', 'dead', 'unknown', 'contested')"
 
-# PostgreSQL will not change the type of a column a view reads: the QGIS view of
-# migration 0009 is dropped and made again around the change.
+# PostgreSQL will not change the type of a column a view reads: the QGIS view (as
+# migration 0011 defines it) is dropped and made again around the change.
 _QGIS_DECIDED_CELLS = """
     CREATE VIEW qgis_decided_cells AS
-    SELECT lower(to_hex(h3_cell)) AS h3, operator, radio, resolution, status, confidence,
-           readings, devices, days, no_service_share, signal_dbm_mean, first_seen,
-           last_seen, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geometry(Point, 4326) AS geom
-    FROM cell_status
+    SELECT lower(to_hex(s.h3_cell)) AS h3, s.operator, s.radio, s.resolution, s.status,
+           s.confidence, s.readings, s.devices, s.days, s.no_service_share,
+           s.signal_dbm_mean, s.first_seen, s.last_seen, s.lat, s.lon,
+           h.geom::geometry(Polygon, 4326) AS geom
+    FROM cell_status s
+    JOIN cell_hexagons h ON h.h3_cell = s.h3_cell
 """
 
 

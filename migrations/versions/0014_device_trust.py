@@ -6,8 +6,8 @@ and marked trusted, as the evidence they sent was before these rules; the first 
 after the upgrade runs in full (the rules changed) and withdraws trust from the tokens with
 too short a history, rebuilding their provisional statistics then.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-29
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 from service.timestamps import UTCDateTime
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -29,7 +29,7 @@ _BEFORE = "status IN ('covered', 'weak', 'dead', 'unknown')"
 _AFTER = "status IN ('covered', 'weak', 'dead', 'unknown', 'contested')"
 
 # PostgreSQL will not change the type of a column a view reads: the QGIS view (as
-# migration 0011 defines it) is dropped and made again around the change.
+# migrations 0011-0012 define it) is dropped and made again around the change.
 _QGIS_DECIDED_CELLS = """
     CREATE VIEW qgis_decided_cells AS
     SELECT lower(to_hex(s.h3_cell)) AS h3, s.operator, s.radio, s.resolution, s.status,

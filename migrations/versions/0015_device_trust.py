@@ -6,8 +6,8 @@ and marked trusted, as the evidence they sent was before these rules; the first 
 after the upgrade runs in full (the rules changed) and withdraws trust from the tokens with
 too short a history, rebuilding their provisional statistics then.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-29
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 from service.timestamps import UTCDateTime
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

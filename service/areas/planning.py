@@ -393,6 +393,9 @@ def plan_sites(
                 # The promise cell by cell (h3 -> people), for checking it against the
                 # field; not part of the published answer (the response model drops it).
                 "cells": {h3.int_to_str(targets[t]): weights[t] for t in newly.tolist()},
+                # Every target within its reach, newly covered or not: its footprint for a
+                # saved plan's coverage polygon (service.areas.saved_plans); not published.
+                "reach": [h3.int_to_str(targets[t]) for t in covers[ci].tolist()],
             }
         )
     if len(result["sites"]) < sites:

@@ -105,3 +105,96 @@ def import_constraints_command(
         f"skipped); {found.cells:,} cells within {found.max_distance_m:,.0f} m",
         markup=False, highlight=False,
     )  # fmt: skip
+
+
+def plan_command(
+    operator: Annotated[str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any'.")] = "any",
+    sites: Annotated[int, typer.Option(min=1, max=100, help="How many sites.")] = 5,
+    band: Annotated[int | None, typer.Option(help="700, 900, 1800, 2100 or 2600 MHz.")] = None,
+    mast_height: Annotated[float | None, typer.Option(help="Mast height, metres.")] = None,
+    eirp: Annotated[float | None, typer.Option(help="EIRP of the carrier, dBm.")] = None,
+    colocate: Annotated[bool, typer.Option(help="Only on known sites.")] = False,
+    power: Annotated[
+        bool, typer.Option(help="Only candidates with grid power (import-constraints).")
+    ] = False,
+    power_distance: Annotated[
+        float | None, typer.Option(help="Metres to the power network (default 200).")
+    ] = None,
+    road: Annotated[bool, typer.Option(help="Only candidates near a road.")] = False,
+    road_distance: Annotated[
+        float | None, typer.Option(help="Metres to a road (default 1000).")
+    ] = None,
+    commune: Annotated[str | None, typer.Option(help="Only this commune's people.")] = None,
+    village: Annotated[str | None, typer.Option(help="Only this village's people.")] = None,
+    save: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the plan under this name (replacing one of the same name): the "
+            "plan_sites view of PostGIS shows it in QGIS (docs/qgis.md)."
+        ),
+    ] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Suggest new sites, as /v1/plan, and print them; --save NAME keeps the plan for QGIS."""
+    from domain.radio import PLANNING_BANDS_MHZ
+    from service.areas import constraints, planning, saved_plans
+    from service.areas.selection import area_filter
+    from service.store.database import session_scope
+    from service.timestamps import utcnow
+
+    if band is not None and band not in PLANNING_BANDS_MHZ:
+        fail(f"--band must be one of {', '.join(map(str, PLANNING_BANDS_MHZ))}, got {band}")
+    if save is not None and not saved_plans.NAME_PATTERN.match(save):
+        fail(f"--save {save[:80]!r}: a plan name is 1-64 letters, digits, '_', '.' or '-', "
+             "starting with a letter or digit")  # fmt: skip
+    settings = load_settings(database_url)
+    with (
+        open_sessions(settings, migrate=False) as sessions,
+        session_scope(sessions, write=save is not None) as session,
+    ):
+        area = area_filter(
+            session, commune=commune, village=village, resolution=settings.h3_resolution
+        )
+        rules = constraints.asked_constraints(
+            settings, power=power, power_distance=power_distance, road=road,
+            road_distance=road_distance,
+        )  # fmt: skip
+        plan = planning.plan_sites(
+            session, settings, operator=operator, sites=sites, area=area, colocate=colocate,
+            design=planning.SiteDesign(band_mhz=band, mast_height_m=mast_height, eirp_dbm=eirp),
+            constraints=rules,
+        )  # fmt: skip
+        replaced = False
+        if save is not None:
+            request = {
+                "band_mhz": band, "mast_height_m": mast_height, "eirp_dbm": eirp,
+                "colocate": colocate, "power_m": rules.power_m, "road_m": rules.road_m,
+                "commune": commune, "village": village,
+            }  # fmt: skip
+            replaced = saved_plans.save_plan(
+                session, plan, name=save, sites_asked=sites, request=request, now=utcnow()
+            )
+    model = plan["model"]
+    console.print(
+        f"{operator}: {model['name']}, {model['band_mhz']:g} MHz, radius "
+        f"{model['radius_km']:.2f} km; {plan['terrain']}",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    console.print(f"{'rank':>4} {'h3':<16}{'people new':>11}{'total':>9}  villages",
+                  markup=False, highlight=False)  # fmt: skip
+    for site in plan["sites"]:
+        names = ", ".join(v["name"] for v in site["villages"][:3])
+        more = " ..." if len(site["villages"]) > 3 else ""
+        console.print(
+            f"{site['rank']:>4} {site['h3']:<16}{site['people_new']:>11,.0f}"
+            f"{site['people_cumulative']:>9,.0f}  {names}{more}",
+            markup=False, highlight=False, overflow="ellipsis", no_wrap=True,
+        )  # fmt: skip
+    if plan["explanation"]:
+        console.print(plan["explanation"], markup=False, highlight=False)
+    if save is not None:
+        console.print(
+            f"{'replaced' if replaced else 'saved'} plan {save!r} ({len(plan['sites'])} "
+            "sites): PostGIS view plan_sites",
+            markup=False, highlight=False,
+        )  # fmt: skip

@@ -35,6 +35,10 @@ def plan_to_csv(plan: dict[str, Any]) -> str:
     return csv_text(PLAN_CSV_HEADER, rows)
 
 
+# The position is the geometry; the promised cells and the reach are internal to the plan.
+_NOT_PROPERTIES: Final = ("lat", "lon", "cells", "reach")
+
+
 def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
     """The sites as GeoJSON points (WGS84 lon, lat) with the plan's model as a member."""
     return {
@@ -48,7 +52,9 @@ def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
                 "type": "Feature",
                 "id": s["h3"],
                 "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
-                "properties": {k: v for k, v in s.items() if k not in ("lat", "lon", "cells")},
+                "properties": {
+                    k: v for k, v in s.items() if k not in ("lat", "lon", "cells", "reach")
+                },
             }
             for s in plan["sites"]
         ],

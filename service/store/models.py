@@ -502,6 +502,51 @@ class ConstraintCell(Base):
     distance_m: Mapped[float] = mapped_column(Float, comment="to the nearest feature, metres")
 
 
+class SavedPlan(Base):
+    """A site plan kept under a name (``deadzone plan --save NAME``): plans are computed
+    per request, and QGIS needs a table to open (the ``plan_sites`` view on PostGIS).
+    Saving again under the same name replaces it."""
+
+    __tablename__ = "saved_plans"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator: Mapped[str] = mapped_column(String(7), comment="452-04 or any")
+    sites_asked: Mapped[int] = mapped_column(Integer)
+    request: Mapped[dict[str, object]] = mapped_column(
+        JSON, comment="band, mast, EIRP, area, co-location and constraints asked"
+    )
+    model: Mapped[dict[str, object]] = mapped_column(JSON, comment="propagation model used")
+    terrain: Mapped[str] = mapped_column(String(200))
+    people_without_signal: Mapped[float] = mapped_column(Float)
+    people_covered: Mapped[float] = mapped_column(Float, comment="by all the sites together")
+    explanation: Mapped[str | None] = mapped_column(String(2000))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
+
+
+class SavedPlanSite(Base):
+    """One site of a saved plan: its point and the hexagons of the people without signal
+    it reaches (terrain and calibration included), as one coverage polygon."""
+
+    __tablename__ = "saved_plan_sites"
+
+    plan: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    h3: Mapped[str] = mapped_column(String(16), comment="candidate cell (hexadecimal)")
+    lat: Mapped[float] = mapped_column(Float, comment="WGS84 degrees")
+    lon: Mapped[float] = mapped_column(Float, comment="WGS84 degrees")
+    people_new: Mapped[float] = mapped_column(Float, comment="people newly covered")
+    people_cumulative: Mapped[float] = mapped_column(Float)
+    people_reached: Mapped[float] = mapped_column(
+        Float, comment="people without signal within its reach, new or not"
+    )
+    villages: Mapped[list[dict[str, str]]] = mapped_column(JSON, comment="newly covered")
+    radius_km: Mapped[float] = mapped_column(Float, comment="the model's flat radius")
+    geom: Mapped[Point] = mapped_column(Geometry("POINT"), comment="the site, WGS84")
+    coverage: Mapped[BaseGeometry] = mapped_column(
+        Geometry("MULTIPOLYGON"), comment="hexagons of the people it reaches, WGS84"
+    )
+
+
 class Commune(Base):
     """A commune or ward (xã, phường): an administrative polygon, upserted by ``code``."""
 

@@ -9,6 +9,7 @@ import h3
 import numpy as np
 import pytest
 from shapely.geometry import Point
+from sqlalchemy import text
 
 from service.areas.calibration import best_predicted_rsrp, find_fit, fit_model
 from service.areas.planning import SiteDesign, site_model
@@ -74,6 +75,14 @@ def test_calibration_recovers_a_known_offset(settings, sessions):
     assert fit.rmse_db == pytest.approx(NOISE_DB, abs=0.5)
     assert fits[("452-04", 0)].offset_db == fit.offset_db
     assert fits[("any", 0)].cells == fit.cells and fit.sites <= 3
+    with session_scope(sessions, write=False) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # QGIS's view of the residuals draws each calibrated cell as its hexagon.
+            rows = session.execute(
+                text("SELECT ST_GeometryType(geom), count(*) FROM qgis_calibration_cells "
+                     "WHERE operator = '452-04' GROUP BY 1")
+            ).all()  # fmt: skip
+            assert rows == [("ST_Polygon", fit.cells)]
 
     with session_scope(sessions, write=False) as session:
         stored = find_fit(session, operator="452-04", band_mhz=1800)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
+from service.areas.planning import plan_sites
 from service.areas.progress import take_snapshot
+from service.areas.saved_plans import save_plan
 from service.store.database import session_scope
 from tests.areas.conftest import CENTRE, NOW
 from tests.areas.test_area_filters import grid  # noqa: F401  (the fixture)
@@ -54,3 +56,31 @@ def test_views_open_with_geometry_on_postgis(grid, settings, sessions):  # noqa:
         villages = dict(session.execute(text("SELECT code, status FROM qgis_villages")).all())
         assert villages == {"V1": "lom_song", "V2": "trang_song"}
         assert session.scalar(text("SELECT count(*) FROM qgis_calibration_cells")) == 0
+
+
+def test_every_view_selects_with_its_geometry_on_postgis(grid, settings, sessions):  # noqa: F811
+    """Every view of the schema (the QGIS views and plan_sites, whatever is added later)
+    answers ``SELECT`` with each geometry column filled and of its declared type."""
+    with session_scope(sessions) as session:
+        take_snapshot(session, settings, now=NOW)
+        plan = plan_sites(session, settings, operator="any", sites=2)
+        assert plan["sites"]
+        save_plan(session, plan, name="p", sites_asked=2, request={}, now=NOW)
+    with session_scope(sessions, write=False) as session:
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        columns = session.execute(
+            text("SELECT g.f_table_name, g.f_geometry_column, g.type FROM geometry_columns g "
+                 "JOIN information_schema.views v ON v.table_name = g.f_table_name "
+                 "AND v.table_schema = g.f_table_schema WHERE g.f_table_schema = 'public'")
+        ).all()  # fmt: skip
+        views = {name for name, _, _ in columns}
+        assert views >= {*VIEWS, "plan_sites"}
+        for name, column, kind in columns:
+            rows, typed = session.execute(
+                text(f'SELECT count(*), count(*) FILTER (WHERE GeometryType("{column}") = '
+                     f"'{kind}') FROM {name}")
+            ).one()  # fmt: skip
+            if name == "qgis_calibration_cells":
+                continue  # no calibration in this grid: test_calibration checks it
+            assert rows > 0 and typed == rows, (name, column, rows, typed)

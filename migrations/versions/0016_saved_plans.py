@@ -1,7 +1,7 @@
 """Site plans kept under a name, and the PostGIS view ``plan_sites`` QGIS opens.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-29
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 from service.store.spatial import Geometry
 from service.timestamps import UTCDateTime
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -52,6 +52,18 @@ def coverage_polygon(cells: list[str]) -> MultiPolygon:
     return MultiPolygon([g for g in getattr(union, "geoms", []) if isinstance(g, Polygon)])
 
 
+def plan_request(
+    *, band: int | None, mast_height: float | None, eirp: float | None, colocate: bool,
+    power_m: float | None, road_m: float | None, commune: str | None, village: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """What a saved plan was asked for, the same from the API and the command line (units:
+    MHz, metres, dBm; the constraints as the distances applied, null when not asked)."""
+    return {
+        "band": band, "mast_height": mast_height, "eirp": eirp, "colocate": colocate,
+        "power_m": power_m, "road_m": road_m, "commune": commune, "village": village,
+    }  # fmt: skip
+
+
 def save_plan(
     session: Session, plan: dict[str, Any], *, name: str, sites_asked: int,
     request: dict[str, Any], now: datetime,

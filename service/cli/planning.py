@@ -166,11 +166,10 @@ def plan_command(
         )  # fmt: skip
         replaced = False
         if save is not None:
-            request = {
-                "band_mhz": band, "mast_height_m": mast_height, "eirp_dbm": eirp,
-                "colocate": colocate, "power_m": rules.power_m, "road_m": rules.road_m,
-                "commune": commune, "village": village,
-            }  # fmt: skip
+            request = saved_plans.plan_request(
+                band=band, mast_height=mast_height, eirp=eirp, colocate=colocate,
+                power_m=rules.power_m, road_m=rules.road_m, commune=commune, village=village,
+            )  # fmt: skip
             replaced = saved_plans.save_plan(
                 session, plan, name=save, sites_asked=sites, request=request, now=utcnow()
             )

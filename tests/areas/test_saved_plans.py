@@ -34,7 +34,7 @@ def test_plan_is_saved_and_opens_in_the_plan_sites_view(settings, sessions, clie
     with sessions() as session:
         saved = session.get(SavedPlan, "viettel-700")
         assert saved is not None and saved.operator == "452-04" and saved.sites_asked == 3
-        assert saved.request["band_mhz"] == 700 and saved.model["band_mhz"] == 700
+        assert saved.request["band"] == 700 and saved.model["band_mhz"] == 700
         assert saved.people_covered == 800 and saved.explanation == api["explanation"]
         [site] = session.scalars(select(SavedPlanSite)).all()
         assert site.h3 == api["sites"][0]["h3"] and site.people_reached == 800
@@ -81,3 +81,37 @@ def test_saving_again_replaces_and_bad_names_are_refused(settings, sessions):
     assert run("plan", "--operator", "452-04", *url).exit_code == 0
     with sessions() as session:
         assert session.scalars(select(SavedPlan.name)).all() == ["p1"]
+
+
+def test_the_api_saves_a_plan_with_its_operators_key(settings, sessions):
+    from fastapi.testclient import TestClient
+
+    from service.api.app import create_app
+    from service.api.routes.areas import SavedPlanOut
+    from service.keys import ApiKey, key_digest
+
+    production = settings.model_copy(update={"environment": "production", "api_keys": [
+        ApiKey(name="viettel-daklak", role="planner", operators=["452-04"],
+               sha256=key_digest("k-viettel")),
+        ApiKey(name="vnpt-daklak", role="planner", operators=["452-02"],
+               sha256=key_digest("k-vnpt")),
+    ]})  # fmt: skip
+    body = {"name": "vt-api", "operator": "452-04", "sites": 2, "band": 700}
+    with TestClient(create_app(production)) as client:
+        assert client.post("/v1/plans", json=body).status_code == 401  # writing needs a key
+        other = client.post("/v1/plans", json=body, headers={"X-Deadzone-Key": "k-vnpt"})
+        assert other.status_code == 403 and other.json()["field"] == "operator"
+        bad = client.post("/v1/plans", json={**body, "name": "a b"},
+                          headers={"X-Deadzone-Key": "k-viettel"})  # fmt: skip
+        assert bad.status_code == 422
+        made = client.post("/v1/plans", json=body, headers={"X-Deadzone-Key": "k-viettel"})
+        assert made.status_code == 201, made.text
+        saved = SavedPlanOut.model_validate(made.json())
+        assert not saved.replaced and len(saved.plan.sites) == 1
+        assert saved.plan.explanation and "1 site(s) of 2" in saved.plan.explanation
+        again = client.post("/v1/plans", json=body, headers={"X-Deadzone-Key": "k-viettel"})
+        assert SavedPlanOut.model_validate(again.json()).replaced
+    with sessions() as session:
+        saved_row = session.get(SavedPlan, "vt-api")
+        assert saved_row is not None and saved_row.request["band"] == 700
+        assert [s.h3 for s in session.scalars(select(SavedPlanSite))] == [saved.plan.sites[0].h3]

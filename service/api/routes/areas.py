@@ -14,14 +14,15 @@ from pydantic import BaseModel, Field
 from domain.localtime import vietnam_date
 from domain.propagation import HATA_HB_M
 from domain.radio import PLANNING_BANDS_MHZ
-from domain.vocabulary import DecisionName, VillageStatusName
-from service.api.access import ApiKeyDep, require_operators
-from service.api.dependencies import AreaDep, SessionDep, SettingsDep
+from domain.vocabulary import BEST_OF_ALL, SCOPE_PATTERN, DecisionName, VillageStatusName
+from service.api.access import ApiKeyDep, request_actor, require_operators
+from service.api.dependencies import AreaDep, SessionDep, SettingsDep, WriteSessionDep
 from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery
-from service.areas import constraints, planning, progress
+from service.areas import constraints, planning, progress, saved_plans
 from service.areas.likely import likely_statuses
-from service.errors import InvalidInput
+from service.areas.selection import area_filter
+from service.errors import AccessDenied, InvalidInput
 from service.publish import exports, geopackage, plans
 from service.timestamps import utcnow
 
@@ -440,3 +441,78 @@ def get_plan(
         body = orjson.dumps(plans.plan_to_geojson(plan))
         return download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=name)
     return Response(orjson.dumps(Plan(**plan).model_dump()), media_type="application/json")
+
+
+class PlanToSave(BaseModel):
+    """What to plan and the name to keep it under (as /v1/plan's parameters)."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(
+        pattern=saved_plans.NAME_PATTERN.pattern,
+        description="1-64 letters, digits, '_', '.' or '-'; saving again replaces the plan.",
+    )
+    operator: str = Field(default=BEST_OF_ALL, pattern=SCOPE_PATTERN)
+    sites: int = Field(default=5, ge=1, le=100)
+    band: int | None = Field(default=None, json_schema_extra={"enum": list(PLANNING_BANDS_MHZ)})
+    mast_height: float | None = Field(default=None, ge=HATA_HB_M[0], le=HATA_HB_M[1])
+    eirp: float | None = Field(default=None, ge=30.0, le=80.0)
+    colocate: bool = False
+    power: bool = False
+    power_distance: float | None = Field(default=None, ge=0.0)
+    road: bool = False
+    road_distance: float | None = Field(default=None, ge=0.0)
+    commune: str | None = Field(default=None, max_length=32)
+    village: str | None = Field(default=None, max_length=32)
+
+
+class SavedPlanOut(BaseModel):
+    name: str
+    replaced: bool = Field(description="A plan of this name existed and was replaced.")
+    plan: Plan
+
+
+@router.post(
+    "/plans", status_code=201, response_model=SavedPlanOut,
+    summary="Plan new sites and keep the plan under a name, for QGIS (key of its operator)",
+)  # fmt: skip
+def post_plan(
+    body: PlanToSave, session: WriteSessionDep, settings: SettingsDep, api_key: ApiKeyDep = None
+) -> SavedPlanOut:
+    """The plan of ``GET /v1/plan`` with the same parameters, kept in ``saved_plans``: the
+    PostGIS view ``plan_sites`` shows it (docs/qgis.md). Writing needs a key, also for
+    operator=any; one operator's plan needs a key that may read it."""
+    actor = request_actor(settings, api_key)
+    if (
+        actor.operators is not None
+        and body.operator != BEST_OF_ALL
+        and (body.operator not in actor.operators)
+    ):
+        raise AccessDenied(f"the key of {actor.name!r} may not plan for {body.operator}",
+                           field="operator")  # fmt: skip
+    if body.band is not None and body.band not in PLANNING_BANDS_MHZ:
+        raise InvalidInput(
+            f"band {body.band} MHz is not an LTE band built in Vietnam; use one of "
+            f"{', '.join(map(str, PLANNING_BANDS_MHZ))}",
+            field="band",
+        )
+    area = area_filter(session, commune=body.commune, village=body.village,
+                       resolution=settings.h3_resolution)  # fmt: skip
+    rules = constraints.asked_constraints(
+        settings, power=body.power, power_distance=body.power_distance, road=body.road,
+        road_distance=body.road_distance,
+    )  # fmt: skip
+    plan = planning.plan_sites(
+        session, settings, operator=body.operator, sites=body.sites, area=area,
+        design=planning.SiteDesign(band_mhz=body.band, mast_height_m=body.mast_height,
+                                   eirp_dbm=body.eirp),
+        colocate=body.colocate, constraints=rules,
+    )  # fmt: skip
+    request = saved_plans.plan_request(
+        band=body.band, mast_height=body.mast_height, eirp=body.eirp, colocate=body.colocate,
+        power_m=rules.power_m, road_m=rules.road_m, commune=body.commune, village=body.village,
+    )  # fmt: skip
+    replaced = saved_plans.save_plan(
+        session, plan, name=body.name, sites_asked=body.sites, request=request, now=utcnow()
+    )
+    return SavedPlanOut(name=body.name, replaced=replaced, plan=Plan(**plan))

@@ -181,6 +181,13 @@ class Settings(BaseSettings):
         description="Lowest Wilson 95% lower bound of the dead share for a dead decision; "
         "below it the cell stays unknown (three residents all reporting no signal: 0.44).",
     )
+    dead_readings_per_device: int = Field(
+        default=2,
+        ge=1,
+        description="Readings of one device that count towards a dead decision's confidence "
+        "(the Wilson bound's n is at most this many per distinct device): one phone's "
+        "readings share its handset, SIM and habits, so they are not independent witnesses.",
+    )
     trust_upload_days: int = Field(
         default=7,
         ge=1,

@@ -109,11 +109,53 @@ def test_best_of_all_is_covered_where_one_operator_covers(settings, sessions):
 
 def test_best_of_all_is_dead_where_every_decided_operator_is_dead(settings, sessions):
     items = dead_readings(CENTRE, devices=3, mnc=4)
-    items += [reading_in(CENTRE, device="lonely", mnc=1, dbm=-80)]  # too little: unknown
+    items += [reading_in(CENTRE, device="lonely", mnc=1, no_service=True)]  # too little
     ingest(sessions, settings, items)
     decide(sessions, settings)
     assert status_of(sessions, CENTRE, "452-01").status == "unknown"
     assert status_of(sessions, CENTRE, "any").status == "dead"
+
+
+def test_not_dead_for_everyone_where_an_undecided_operator_shows_signal(settings, sessions):
+    # One MobiFone phone at -80 dBm is too little to call the cell covered for MobiFone,
+    # but enough to doubt that nobody has signal there.
+    items = dead_readings(CENTRE, devices=3, mnc=4)
+    items += [reading_in(CENTRE, device="lonely", mnc=1, dbm=-80)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE, "452-04").status == "dead"
+    assert status_of(sessions, CENTRE, "452-01").status == "unknown"
+    assert status_of(sessions, CENTRE, "any").status == "unknown"
+
+
+def test_not_dead_for_everyone_next_to_another_operators_weak_signal(settings, sessions):
+    import h3
+
+    # One bar is a signal: MobiFone's weak cell next door may well reach this one.
+    neighbour = h3.grid_ring(CENTRE, 1)[0]
+    items = dead_readings(CENTRE, devices=3, mnc=4)
+    items += [reading_in(neighbour, device=f"m{i}", mnc=1, dbm=-110) for i in range(3)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    assert status_of(sessions, neighbour, "452-01").status == "weak"
+    assert status_of(sessions, CENTRE, "any").status == "unknown"
+
+
+def test_many_readings_of_few_phones_do_not_make_a_confident_dead_call(settings, sessions):
+    # Three phones, 20 readings each, 60 % of them without service: by readings the Wilson
+    # bound would be 0.47 (n=60), by at most two readings a phone only 0.23 (n=6).
+    items = []
+    for d in range(3):
+        items += [
+            reading_in(CENTRE, device=f"d{d}", no_service=True, days_ago=1 + i) for i in range(12)
+        ]
+        items += [reading_in(CENTRE, device=f"d{d}", dbm=-110, days_ago=1 + i) for i in range(8)]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    cell = status_of(sessions, CENTRE)
+    assert (cell.status, cell.readings, cell.devices) == ("unknown", 60, 3)
+    assert cell.dead_share == pytest.approx(0.6)
+    assert wilson_lower(np.array([0.6]), np.array([60]))[0] > settings.min_dead_confidence
 
 
 def test_dead_cell_turns_covered_after_a_site_is_built(settings, sessions):

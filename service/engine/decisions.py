@@ -8,7 +8,11 @@ The rules (all thresholds in ``Settings``):
 * Candidate status: ``dead`` if the dead share is over one half, else ``covered`` if the
   covered share is at least one half, else ``weak``.
 * Confidence: the Wilson score 95% lower bound of the candidate's share, with n the
-  number of readings.
+  number of readings; for ``dead``, n counts at most ``dead_readings_per_device``
+  readings per distinct device. One phone's readings are not independent witnesses:
+  they share its handset, its SIM and its owner's habits (the simulated province has a
+  3G-only phone on an LTE-only network that reported "no service" 13 times in one
+  covered cell, beside two other phones).
 * Evidence needed for any decision: ``min_readings`` readings on ``min_days`` days.
   ``covered``/``weak`` need ``min_devices`` distinct devices; ``dead`` needs
   ``min_devices_dead`` (default 3, so one phone alone can never make a cell dead) and a
@@ -22,11 +26,15 @@ The rules (all thresholds in ``Settings``):
   readings turn a dead cell covered, however many dead readings came before.
 * Best of all operators (``operator='any'``): a resident is served if any operator
   serves them, so the cell takes the best decided status among operators
-  (covered > weak > dead); it is unknown if no operator has a decision, and also when
-  it would be dead but an operator with no decision in it covers a cell within
-  ``dead_guard_rings`` rings (that operator may well serve it; the simulated province
-  showed "dead for everyone" was otherwise mostly wrong next to another operator's
-  coverage).
+  (covered > weak > dead); it is unknown if no operator has a decision. "Dead for
+  everyone" claims that no operator gives a signal there, so it also needs that no
+  operator without a decision in the cell shows signal: none whose own readings there,
+  too few for a decision, lean to signal (dead share at most one half), and none that
+  has signal (covered or weak: one bar is a signal) in a cell within
+  ``dead_guard_rings`` rings. Otherwise the cell is unknown: that operator may well
+  serve it, and nobody has measured it enough there (the simulated province showed
+  "dead for everyone" was otherwise mostly wrong next to another operator's signal,
+  often a 3G remnant or the weak edge of an operator with few subscribers around).
 * Readings of radio ``unknown`` (a resident's manual report, or a no-service report, that
   does not know its technology; DESIGN.md) are evidence about the operator, not about a
   radio: they count fully for the operator's decision over all radios (``radio='any'``)
@@ -75,6 +83,7 @@ from domain.vocabulary import (
     BROADBAND,
     DECISIONS_WORST_FIRST,
     RADIO_SCOPES,
+    SIGNAL_DECISIONS,
 )
 from service.engine import trust
 from service.engine.statistics import h3_resolution_of
@@ -99,6 +108,7 @@ class Rules:
     min_devices_dead: int
     min_days: int
     min_dead_confidence: float
+    dead_readings_per_device: int = 2
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -108,6 +118,7 @@ class Rules:
             settings.min_devices_dead,
             settings.min_days,
             settings.min_dead_confidence,
+            settings.dead_readings_per_device,
         )
 
 
@@ -285,7 +296,9 @@ def _classify(cum: pd.DataFrame, rules: Rules) -> tuple[np.ndarray, np.ndarray, 
     share = np.where(
         candidate == "dead", dead_share, np.where(candidate == "covered", covered_share, weak_share)
     )
-    confidence = wilson_lower(share, n)
+    # A dead call's n: at most dead_readings_per_device readings per device (module doc).
+    n_dead = np.minimum(n, devices * rules.dead_readings_per_device)
+    confidence = wilson_lower(share, np.where(candidate == "dead", n_dead, n))
     enough = (n >= rules.min_readings) & (cum["days"].to_numpy() >= rules.min_days)
     dead_ok = (
         enough & (devices >= rules.min_devices_dead) & (confidence >= rules.min_dead_confidence)
@@ -473,12 +486,13 @@ def best_of_operators(
     """Per cell, the best decided status among operators (module doc), of the per-operator
     decisions of one scope over radios (``radio``: 'any' or 'broadband').
 
-    With ``guard_rings`` > 0, a cell is not called dead for everyone while an operator
-    with no decision in it covers a cell within that many rings: that operator probably
-    serves it too, and nobody has measured it there. Such cells become unknown.
-    ``covered`` (``h3_cell``, ``operator``): the covered per-operator decisions around the
-    cells, when ``per_operator`` holds only some cells (the incremental path); by default
-    those of ``per_operator``.
+    A cell is not called dead for everyone while an operator with no decision in it has
+    readings there that lean to signal (dead share at most one half), or, with
+    ``guard_rings`` > 0, has signal (covered or weak) in a cell within that many rings:
+    that operator probably serves it too, and nobody has measured it enough there. Such
+    cells become unknown. ``covered`` (``h3_cell``, ``operator``): the per-operator
+    decisions with signal around the cells, when ``per_operator`` holds only some cells
+    (the incremental path); by default those of ``per_operator``.
     """
     if per_operator.empty:
         return per_operator.assign(operator=BEST_OF_ALL, radio=radio)
@@ -491,9 +505,14 @@ def best_of_operators(
         kind="stable",
     )
     best = ordered.drop_duplicates("h3_cell").drop(columns="_rank").reset_index(drop=True)
+    undecided = per_operator["status"] == "unknown"
+    leaning = per_operator.loc[undecided & (per_operator["dead_share"] <= 0.5), "h3_cell"]
+    doubted = (best["status"] == "dead") & best["h3_cell"].isin(leaning)
+    best.loc[doubted, "status"] = "unknown"
+    best.loc[doubted, "confidence"] = 0.0
     if guard_rings > 0:
         if covered is None:
-            covered = per_operator.loc[per_operator["status"] == "covered"]
+            covered = per_operator.loc[per_operator["status"].isin(SIGNAL_DECISIONS)]
         covered_by: dict[str, set[int]] = {
             str(op): set(cells.tolist()) for op, cells in covered.groupby("operator")["h3_cell"]
         }

@@ -45,7 +45,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from domain.radio import operator_code
-from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES, SIGNAL_DECISIONS
 from service.engine.decisions import (
     best_of_operators,
     decide_cells,
@@ -90,7 +90,8 @@ ZoneWriter = Callable[[Session, list[Zone]], None]
 # Settings that shape decisions, roll-ups or zones: a change makes the next run a full one.
 _RULE_SETTINGS = (
     "h3_resolution", "rollup_resolutions", "window_months", "min_readings", "min_devices",
-    "min_devices_dead", "min_days", "min_dead_confidence", "dead_guard_rings",
+    "min_devices_dead", "min_days", "min_dead_confidence", "dead_readings_per_device",
+    "dead_guard_rings",
     "bridge_unknown_gaps", "bars_gsm", "bars_umts", "bars_lte", "bars_nr",
     "downweight_accuracy_m", "trust_upload_days", "contest_confirm_networks",
 )  # fmt: skip
@@ -312,7 +313,7 @@ def _best_of_all_around(
     Around ``cells`` the per-operator decisions stand, so a neighbour's best of all can
     only move through the dead guard: only neighbours whose best is dead or unknown (a
     guarded dead) within ``dead_guard_rings`` are decided again, and the guard reads the
-    covered decisions within those rings of the dead ones."""
+    decisions with signal (covered or weak) within those rings of the dead ones."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     rings = settings.dead_guard_rings
@@ -337,7 +338,8 @@ def _best_of_all_around(
         per_operator = pd.concat([per_operator, stored], ignore_index=True)
     covered = None
     if rings > 0:
-        fresh = per_operator[per_operator["status"] == "covered"][["h3_cell", "operator"]]
+        signal = per_operator["status"].isin(SIGNAL_DECISIONS)
+        fresh = per_operator[signal][["h3_cell", "operator"]]
         pre = best_of_operators(per_operator, radio=radio)
         dead = pre.loc[pre["status"] == "dead", "h3_cell"].astype(np.int64).tolist()
         around = _disk(dead, rings) - cells - suspects
@@ -345,7 +347,7 @@ def _best_of_all_around(
             session.execute(
                 select(c.h3_cell, c.operator).where(
                     u(c.resolution) == resolution, u(c.radio) == radio,
-                    u(c.operator) != BEST_OF_ALL, c.status == "covered",
+                    u(c.operator) != BEST_OF_ALL, c.status.in_(SIGNAL_DECISIONS),
                     cells_in(c.h3_cell, around, dialect=dialect),
                 )
             ).all() if around else [],

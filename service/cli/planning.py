@@ -99,11 +99,11 @@ def import_constraints_command(
         fail(f"{exc.message}; nothing imported")
     if found.reprojected_from:
         console.print(f"reprojected from {found.reprojected_from} to EPSG:4326",
-                      markup=False, highlight=False)  # fmt: skip
+                      markup=False, highlight=False, soft_wrap=True)  # fmt: skip
     console.print(
         f"{path}: {kind} layer, {found.features:,} feature(s) ({found.skipped:,} empty "
         f"skipped); {found.cells:,} cells within {found.max_distance_m:,.0f} m",
-        markup=False, highlight=False,
+        markup=False, highlight=False, soft_wrap=True,
     )  # fmt: skip
 
 
@@ -177,7 +177,7 @@ def plan_command(
     console.print(
         f"{operator}: {model['name']}, {model['band_mhz']:g} MHz, radius "
         f"{model['radius_km']:.2f} km; {plan['terrain']}",
-        markup=False, highlight=False,
+        markup=False, highlight=False, soft_wrap=True,
     )  # fmt: skip
     console.print(f"{'rank':>4} {'h3':<16}{'people new':>11}{'total':>9}  villages",
                   markup=False, highlight=False)  # fmt: skip
@@ -190,10 +190,10 @@ def plan_command(
             markup=False, highlight=False, overflow="ellipsis", no_wrap=True,
         )  # fmt: skip
     if plan["explanation"]:
-        console.print(plan["explanation"], markup=False, highlight=False)
+        console.print(plan["explanation"], markup=False, highlight=False, soft_wrap=True)
     if save is not None:
         console.print(
             f"{'replaced' if replaced else 'saved'} plan {save!r} ({len(plan['sites'])} "
             "sites): PostGIS view plan_sites",
-            markup=False, highlight=False,
+            markup=False, highlight=False, soft_wrap=True,
         )  # fmt: skip

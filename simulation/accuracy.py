@@ -130,20 +130,29 @@ def score_scope(truth: pd.DataFrame, decided: pd.DataFrame) -> ScopeScore:
     )
 
 
+# The column of the scenario's per-cell table holding the best of all operators' truth, per
+# scope over radios (``simulation.truth.SCOPE_RADIOS``).
+BEST_CLASS_COLUMN: dict[str, str] = {"any": "best_class", "broadband": "best_broadband_class"}
+
+
 def score_decisions(
     truth_cells: pd.DataFrame,
     truth_by_operator: pd.DataFrame,
     decisions: pd.DataFrame,
+    *,
+    scope: str = "any",
 ) -> dict[str, ScopeScore]:
-    """Scores for best of all operators (``"any"``) and for each operator in the truth.
+    """Scores for best of all operators (``"any"``) and for each operator in the truth, in
+    one scope over radios (``scope``: "any" signal or "broadband"), decisions and truth
+    alike.
 
-    ``truth_cells``: cell, best_class (best operator and radio), population;
-    ``truth_by_operator``: cell, operator, truth_class (that operator's best radio);
-    ``decisions``: cell, operator ("any" or MCC-MNC), status, at the truth's resolution and
-    for all radios together.
+    ``truth_cells``: cell, best_class / best_broadband_class (best operator and radio of the
+    scope), population; ``truth_by_operator``: cell, operator, truth_class (that operator's
+    best radio of the scope); ``decisions``: cell, operator ("any" or MCC-MNC), status, at
+    the truth's resolution and for the scope's radios together.
     """
     people = truth_cells[["cell", "population"]]
-    any_truth = truth_cells.rename(columns={"best_class": "truth_class"})
+    any_truth = truth_cells.rename(columns={BEST_CLASS_COLUMN[scope]: "truth_class"})
     scores = {"any": score_scope(any_truth, decisions[decisions["operator"] == "any"])}
     for operator, frame in truth_by_operator.groupby("operator", observed=True, sort=True):
         op = str(operator)

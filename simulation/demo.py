@@ -49,7 +49,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.formats import open_sites
-from domain.vocabulary import BEST_OF_ALL
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, BROADBAND
 from maps import AreaOutline, MapMeta, write_map_html
 from service.api.app import create_app
 from service.areas.boundaries import read_areas, upsert_areas
@@ -286,8 +286,12 @@ def run_demo(
                 columns=["code", "status"],
             )
             likely = likely_statuses(session, villages["code"].tolist(), operator=BEST_OF_ALL)
-        overall = decisions[decisions["radio"] == BEST_OF_ALL]
+        overall = decisions[decisions["radio"] == ANY_SIGNAL]
         scores = score_decisions(scenario.cells, scenario.truth_by_operator(), overall)
+        broadband_scores = score_decisions(
+            scenario.cells, scenario.truth_by_operator(BROADBAND),
+            decisions[decisions["radio"] == BROADBAND], scope=BROADBAND,
+        )  # fmt: skip
         radio_scores = score_by_radio(scenario.cells, scenario.truth, decisions)
         village_scores = score_villages(scenario.village_truth(), villages)
         estimate_scores = score_estimates(scenario, overall, estimates)
@@ -317,6 +321,9 @@ def run_demo(
         scenario, settings, ingest=ingest, scores=scores, radio_scores=radio_scores,
         zones=zones, cells=report.cells, engine_name=engine.dialect.name,
     )  # fmt: skip
+    summary["accuracy_broadband"] = {
+        scope: score.as_dict() for scope, score in broadband_scores.items()
+    }
     summary["areas"] = areas
     summary["progress"] = progress_summary(progress_body, village_scores)
     summary["plan"] = plan_summary(plan) | delivered
@@ -968,8 +975,12 @@ def summary_text(summary: dict[str, Any]) -> str:
         "per operator: its best radio; 'any': the best operator and radio)",
         "  scope        decided  dead prec/recall  covered prec/recall  truly dead populated"
         " cells still unknown  people in truly dead / called dead cells",
+        "  any signal (any radio):",
     ]
     lines += [_accuracy_line(scope, a) for scope, a in summary["accuracy"].items()]
+    if "accuracy_broadband" in summary:
+        lines.append("  broadband (LTE or NR; decisions and truth of that scope):")
+        lines += [_accuracy_line(scope, a) for scope, a in summary["accuracy_broadband"].items()]
     lines.append("  per operator and radio, against that radio's own truth:")
     lines += [_accuracy_line(scope, a) for scope, a in summary["accuracy_by_radio"].items()]
     z = summary["zones"]

@@ -337,6 +337,13 @@ class Settings(BaseSettings):
         le=1.0,
         description="Target share of the population covered (best operator, 0-1).",
     )
+    goal_radio: Literal["broadband", "any"] = Field(
+        default="broadband",
+        description="The scope the province's goal counts, and the one progress (snapshots, "
+        "/v1/progress, the /progress page) shows by default: 'broadband' (LTE or NR, 4G or "
+        "better: the province's promise of mobile broadband for every resident; a place "
+        "reached only on 3G does not count) or 'any' (any signal of any radio).",
+    )
     goal_deadline: date | None = Field(
         default=None,
         description="Date by which the goal should be reached (default: 31 December of the "

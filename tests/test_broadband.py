@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 import h3
+import pytest
 
 from service.api.routes.coverage import CellCollection
-from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
+from tests.coverage_helpers import CENTRE, NOW, decide, ingest, reading_in
 
 BBOX = "108.0,12.6,108.1,12.75"
 THREE_G = sorted(h3.grid_ring(CENTRE, 2))  # Viettel reaches phones here on 3G only
@@ -93,3 +94,93 @@ def test_broadband_on_the_tasks_and_the_coverage_map(client, settings, sessions)
     bad = client.get("/v1/cells", params={"bbox": BBOX, "radio": "4g"})
     assert bad.status_code == 422
     assert "radio" in bad.text
+
+
+# Villages, progress and plans in both scopes: one village reached by Viettel on 3G only,
+# one on LTE (its centre 2 bars or more, the cells around it 1 bar).
+ON_3G = h3.grid_disk(h3.latlng_to_cell(12.75, 108.2, 9), 1)
+ON_LTE = h3.grid_disk(h3.latlng_to_cell(12.55, 107.9, 9), 1)
+
+
+def seed_villages(sessions, settings, tmp_path) -> None:
+    from tests.areas.conftest import import_areas, village, write_layer
+
+    centre_3g, centre_lte = ON_3G[0], ON_LTE[0]
+    path = write_layer(
+        tmp_path / "villages.geojson",
+        [
+            village("V3G", "Buôn Ba Gờ", centre_3g, 700, commune=None),
+            village("VLTE", "Buôn Bốn Gờ", centre_lte, 400, commune=None),
+        ],
+    )
+    import_areas(sessions, settings, path, kind="village")
+    items = three_devices(ON_3G, radio="umts", dbm=-80.0)
+    items += three_devices([centre_lte], radio="lte", dbm=-85.0)
+    items += three_devices([c for c in ON_LTE if c != centre_lte], radio="lte", dbm=-110.0)
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+
+
+def village_statuses(client, **params) -> dict[str, str]:
+    response = client.get("/v1/villages", params=params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["radio"] == params.get("radio", "any")
+    return {v["code"]: v["status"] for v in body["villages"]}
+
+
+def test_villages_progress_and_plan_in_the_broadband_scope(client, settings, sessions, tmp_path):
+    from service.areas.progress import take_snapshot
+    from service.store.database import session_scope
+
+    seed_villages(sessions, settings, tmp_path)
+    assert village_statuses(client) == {"V3G": "covered", "VLTE": "covered"}
+    assert village_statuses(client, radio="broadband") == {"V3G": "trang_song", "VLTE": "covered"}
+    assert village_statuses(client, radio="broadband", operator="452-04") == {
+        "V3G": "trang_song", "VLTE": "covered"
+    }  # fmt: skip
+
+    def province(**params) -> dict:
+        response = client.get("/v1/progress/areas", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["goal"]["radio"] == settings.goal_radio == "broadband"
+        return body["radio"], body["areas"][0]
+
+    radio, goal_scope = province()
+    assert radio == "broadband"  # the goal's scope by default
+    _, broadband = province(radio="broadband")
+    _, any_signal = province(radio="any")
+    assert broadband == goal_scope
+    assert any_signal["people_covered"] == 1100
+    assert broadband["people_covered"] == 400 and broadband["people_dead"] == 700
+    # Weak (1 bar) apart from covered: the LTE village's ring is weak, its centre covered.
+    assert 0 < broadband["people_weak"] < broadband["people_covered"]
+    assert broadband["people_well_covered"] == pytest.approx(
+        broadband["people_covered"] - broadband["people_weak"], abs=0.1
+    )
+    assert broadband["well_covered_share"] == pytest.approx(
+        broadband["people_well_covered"] / broadband["population"], abs=1e-3
+    )
+
+    with session_scope(sessions) as session:
+        take_snapshot(session, settings, now=NOW)
+    series = client.get("/v1/progress").json()
+    assert series["radio"] == "broadband"
+    assert [p["people_covered"] for p in series["series"]] == [400]
+    assert series["series"][0]["people_well_covered"] == broadband["people_well_covered"]
+    # Snapshots are taken in the goal's scope: any signal has none.
+    assert client.get("/v1/progress", params={"radio": "any"}).json()["series"] == []
+
+    plan = client.get("/v1/plan", params={"operator": "452-04", "radio": "broadband"})
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["radio"] == "broadband"
+    assert plan.json()["people_without_signal"] == 700
+    assert plan.json()["sites"]
+    nothing = client.get("/v1/plan", params={"operator": "452-04", "radio": "any"}).json()
+    assert nothing["people_without_signal"] == 0 and not nothing["sites"]
+
+    page = client.get("/maps/progress.html", params={"radio": "broadband"})
+    assert page.status_code == 200, page.text
+    bad = client.get("/v1/villages", params={"radio": "3g"})
+    assert bad.status_code == 422 and "radio" in bad.text

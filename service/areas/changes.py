@@ -5,7 +5,9 @@ commune, between the newest snapshot a week old (or older) and now.
 Baseline: the newest daily snapshot (``progress_snapshots`` and
 ``village_status_snapshots``, taken by ``take_snapshot``) at least ``days`` days old; with
 none that old, the oldest snapshot there is, so a new deployment still shows its first
-changes (the answer says which day it compares with). "Now" is measured live.
+changes (the answer says which day it compares with). "Now" is measured live. Both sides
+are in the goal's scope over radios (``Settings.goal_radio``, default broadband), the scope
+the snapshots are taken in.
 
 Zones (best of all operators, the public picture): opened = first found since the baseline;
 closed = no longer active and last seen active since the baseline (the aggregation marks a
@@ -21,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.localtime import vietnam_date
-from domain.vocabulary import BEST_OF_ALL
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL
 from service.areas.commitments import operator_table
 from service.areas.progress import (
     PROVINCE,
@@ -34,18 +36,17 @@ from service.settings import Settings
 from service.store.models import DeadZone, ProgressSnapshot, VillageStatusSnapshot
 
 
-def baseline_day(session: Session, *, now: datetime, days: int) -> date | None:
-    """The snapshot day to compare with (module doc), or None without snapshots."""
+def baseline_day(
+    session: Session, *, now: datetime, days: int, radio: str = ANY_SIGNAL
+) -> date | None:
+    """The snapshot day to compare with (module doc), or None without snapshots, among the
+    snapshots of one scope over radios (``radio``)."""
     cutoff = vietnam_date(now) - timedelta(days=days)
-    day = session.scalar(
-        select(func.max(VillageStatusSnapshot.day)).where(VillageStatusSnapshot.day <= cutoff)
-    )
+    s = VillageStatusSnapshot
+    same_scope = s.radio == radio
+    day = session.scalar(select(func.max(s.day)).where(s.day <= cutoff, same_scope))
     if day is None:
-        day = session.scalar(
-            select(func.min(VillageStatusSnapshot.day)).where(
-                VillageStatusSnapshot.day < vietnam_date(now)
-            )
-        )
+        day = session.scalar(select(func.min(s.day)).where(s.day < vietnam_date(now), same_scope))
     return day
 
 
@@ -53,9 +54,10 @@ def weekly_changes(
     session: Session, settings: Settings, *, now: datetime, days: int = 7
 ) -> dict[str, Any]:
     """The changes since the baseline (module doc), ready for the page and the API."""
-    since = baseline_day(session, now=now, days=days)
+    radio = settings.goal_radio
+    since = baseline_day(session, now=now, days=days, radio=radio)
     names = commune_names(session)
-    statuses = cell_statuses(session, settings)
+    statuses = cell_statuses(session, settings, radio=radio)
     states = village_states(session, settings, statuses=statuses)
     zones = _zone_changes(session, since=since, now=now, days=days)
     if since is None:
@@ -85,7 +87,8 @@ def weekly_changes(
         for row in session.scalars(select(ProgressSnapshot).where(ProgressSnapshot.day == since))
     }
     communes: list[dict[str, Any]] = []
-    for code, area in measure_progress(session, settings, now=now, statuses=statuses).items():
+    progress = measure_progress(session, settings, now=now, statuses=statuses, radio=radio)
+    for code, area in progress.items():
         old = then.get(code)
         covered_before = old.people_covered if old is not None else None
         communes.append(

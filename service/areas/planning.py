@@ -52,6 +52,7 @@ from domain.propagation import (
     rural_model_name,
     rural_path_loss_db,
 )
+from domain.vocabulary import ANY_SIGNAL
 from service.areas.calibration import find_fit, local_offsets
 from service.areas.constraints import Constraints, check_constraints, keep_candidates
 from service.areas.progress import cell_statuses
@@ -244,6 +245,7 @@ def plan_sites(
     session: Session, settings: Settings, *, operator: str, sites: int,
     area: AreaFilter | None = None, design: SiteDesign | None = None, colocate: bool = False,
     constraints: Constraints | None = None,
+    radio: str = ANY_SIGNAL,
 ) -> dict[str, Any]:  # fmt: skip
     """Up to ``sites`` new sites for ``operator`` (MCC-MNC or 'any'), greedy by people newly
     covered (module doc). Each site: its cell and centre (WGS84 degrees), the people it
@@ -256,7 +258,10 @@ def plan_sites(
     the dead zones' cells. ``constraints``: only candidates with grid power and/or near a
     road (``service.areas.constraints``; a layer not imported is ``InvalidInput``). Whenever
     fewer sites come back than asked for, ``explanation`` says why, naming the constraints
-    when they removed candidates."""
+    when they removed candidates. ``radio``: the scope over radios whose dead cells are
+    the targets, 'any' (any signal) or 'broadband' (LTE or NR: people reached only on 3G
+    are targets too); the dead zones are found in the scope 'any', so for broadband the
+    candidates are the scope's dead cells and their neighbours, as a zone's would be."""
     constraints = constraints if constraints is not None and constraints.asked() else None
     if constraints is not None:
         check_constraints(session, settings, constraints)
@@ -264,7 +269,7 @@ def plan_sites(
             else settings.plan_band_mhz)  # fmt: skip
     fit = find_fit(session, operator=operator, band_mhz=band)
     model = site_model(settings, design, calibration_db=fit.offset_db if fit else 0.0)
-    statuses = cell_statuses(session, settings, operator=operator)
+    statuses = cell_statuses(session, settings, operator=operator, radio=radio)
     population = {
         int(cell): float(people)
         for cell, people in session.execute(select(CellPopulation.h3_cell, CellPopulation.people))
@@ -277,6 +282,9 @@ def plan_sites(
                    if kept]  # fmt: skip
     if colocate:
         candidates = _known_site_cells(session, settings)
+    elif radio != ANY_SIGNAL:
+        dead = sorted(h3.int_to_str(c) for c, (status, _) in statuses.items() if status == "dead")
+        candidates = sorted({n for c in dead for n in h3.grid_disk(c, 1)})
     else:
         zone_cells = session.scalars(
             select(DeadZone.cells).where(DeadZone.active.is_(True), DeadZone.operator == operator)
@@ -287,6 +295,7 @@ def plan_sites(
         candidates = keep_candidates(session, candidates, constraints)
     result: dict[str, Any] = {
         "operator": operator,
+        "radio": radio,
         "commune": area.commune if area else None,
         "village": area.village if area else None,
         "model": _model_dict(model),

@@ -2,7 +2,8 @@
 
 Village status, as Vietnamese authorities count villages (DESIGN.md "Who uses it"), from
 the decisions of one operator scope (default 'any', the best of all operators) at the
-working resolution, radio 'any':
+working resolution, in one scope over radios: 'any' (any signal) or 'broadband' (LTE or NR;
+the province's goal counts it by default, ``Settings.goal_radio``):
 
 * ``trang_song`` (trắng sóng): the village's centre cell is ``dead``.
 * ``unknown``: the centre cell is ``unknown`` or has no decision: not enough readings. A
@@ -18,12 +19,15 @@ disk its people were spread over.
 People covered (ITU SDG 9.c.1 style, "population covered by a mobile network", taking
 the best operator): the share of people living in cells whose best-of-all decision is
 ``covered`` or ``weak`` (weak is 1 bar: within range of a signal, reported apart as
-``people_weak``). People in ``dead`` cells are not covered. The people of cells without a
+``people_weak``; the API shows ``people_well_covered``, 2 bars or more, beside it). People
+in ``dead`` cells are not covered. The people of cells without a
 measured decision are split by the estimated field (``service.engine.estimate``, its
 ``inferred_status`` for the best of all): ``people_estimated_covered`` (estimated covered or
 weak), ``people_estimated_dead`` (estimated without signal) and ``people_unknown`` (neither
 measured nor estimated). Only measured people count in ``covered_share``: an estimate is
-not a signal anyone has seen.
+not a signal anyone has seen. The estimated field is of any signal (radios together), so
+it splits the unmeasured people of that scope only; in the broadband scope they stay
+``people_unknown``.
 
 On-track verdict (``panel_trend``): the covered share rises both when coverage improves and
 when covered places get measured for the first time; only the first is progress. So every
@@ -58,7 +62,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from domain.localtime import vietnam_date
-from domain.vocabulary import BEST_OF_ALL, SIGNAL_DECISIONS, VILLAGE_STATUSES
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, SIGNAL_DECISIONS, VILLAGE_STATUSES
 from service.areas.boundaries import PROVINCE_AREA, cells_to_communes
 from service.errors import InvalidInput, NotFound
 from service.settings import Settings
@@ -106,11 +110,13 @@ def cell_statuses(
     *,
     operator: str = BEST_OF_ALL,
     cells: list[int] | None = None,
+    radio: str = ANY_SIGNAL,
 ) -> dict[int, tuple[str, datetime]]:
-    """Decision (status, newest reading) per working cell of an operator scope, radio any."""
+    """Decision (status, newest reading) per working cell of an operator scope, in one scope
+    over radios (``radio``: 'any' or 'broadband')."""
     c = CellStatus
     query = select(c.h3_cell, c.status, c.last_seen).where(
-        c.operator == operator, c.radio == BEST_OF_ALL, c.resolution == settings.h3_resolution
+        c.operator == operator, c.radio == radio, c.resolution == settings.h3_resolution
     )
     # A commune's few hundred cells: fetch just those. Beyond a few thousand, one scan of
     # the scope is faster than a huge IN list (SQLite binds each value).
@@ -123,9 +129,10 @@ def village_states(
     session: Session, settings: Settings, *, operator: str = BEST_OF_ALL,
     commune: str | None = None,
     statuses: dict[int, tuple[str, datetime]] | None = None,
+    radio: str = ANY_SIGNAL,
 ) -> list[VillageState]:  # fmt: skip
-    """Status of every village (of one commune if given), by the rule of the module doc.
-    ``statuses``: the scope's decisions if the caller already has them."""
+    """Status of every village (of one commune if given), by the rule of the module doc, in
+    one scope over radios. ``statuses``: the scope's decisions if the caller has them."""
     query = select(Village).order_by(Village.code)
     if commune is not None:
         query = query.where(Village.commune_code == commune)
@@ -141,7 +148,7 @@ def village_states(
         cells_of[code].append((int(cell), bool(centre), float(people)))
     if statuses is None:
         wanted = sorted({c for rows in cells_of.values() for c, _, _ in rows})
-        statuses = cell_statuses(session, settings, operator=operator, cells=wanted)
+        statuses = cell_statuses(session, settings, operator=operator, cells=wanted, radio=radio)
     return [_state(v, cells_of.get(v.code, []), statuses) for v in villages]
 
 
@@ -204,9 +211,12 @@ class AreaProgress:
 def measure_progress(
     session: Session, settings: Settings, *, now: datetime,
     statuses: dict[int, tuple[str, datetime]] | None = None,
+    radio: str = ANY_SIGNAL,
 ) -> dict[str, AreaProgress]:  # fmt: skip
-    """Progress of the province and of every commune (keys: 'province' and commune codes).
-    ``statuses``: the best-of-all decisions (``cell_statuses``) if the caller has them."""
+    """Progress of the province and of every commune (keys: 'province' and commune codes),
+    in one scope over radios (``radio``). ``statuses``: the best-of-all decisions of that
+    scope (``cell_statuses``) if the caller has them. Open zones are those of any signal
+    (the dead zones are found in that scope)."""
     areas: dict[str, AreaProgress] = {PROVINCE: AreaProgress(PROVINCE)}
     for code in session.scalars(select(Commune.code)):
         areas[code] = AreaProgress(code)
@@ -214,8 +224,9 @@ def measure_progress(
         select(CellPopulation.h3_cell, CellPopulation.people, CellPopulation.commune_code)
     ).all()
     if statuses is None:
-        statuses = cell_statuses(session, settings)
-    estimated = estimated_statuses(session, settings)
+        statuses = cell_statuses(session, settings, radio=radio)
+    # The estimate is of any signal: it says nothing of broadband (module doc).
+    estimated = estimated_statuses(session, settings) if radio == ANY_SIGNAL else {}
     ages: dict[str, list[float]] = defaultdict(list)
     for cell, people, commune in population:
         status, seen = statuses.get(int(cell), ("unknown", None))
@@ -281,14 +292,18 @@ def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int
     """Store today's progress of every area, replacing any snapshot of the same day:
     running it twice on one day keeps one row per area. The day is Vietnam's
     (``domain.localtime``): a snapshot at 06:00 in Dak Lak belongs to that day, not to the
-    day before in UTC. Returns the areas stored."""
+    day before in UTC. The snapshot measures the goal's scope (``Settings.goal_radio``) and
+    says so in its rows. Returns the areas stored."""
     day = vietnam_date(now)
-    statuses = cell_statuses(session, settings)
-    areas = measure_progress(session, settings, now=now, statuses=statuses)
-    panels = _snapshot_panel(session, day=day, statuses=statuses)
+    radio = settings.goal_radio
+    statuses = cell_statuses(session, settings, radio=radio)
+    areas = measure_progress(session, settings, now=now, statuses=statuses, radio=radio)
+    panels = _snapshot_panel(session, day=day, statuses=statuses, radio=radio)
     session.execute(delete(ProgressSnapshot).where(ProgressSnapshot.day == day))
     session.add_all(
-        ProgressSnapshot(day=day, taken_at=now, **asdict(area), **panels.get(code, {}))
+        ProgressSnapshot(
+            day=day, taken_at=now, radio=radio, **asdict(area), **panels.get(code, {})
+        )  # fmt: skip
         for code, area in areas.items()
     )
     _snapshot_village_statuses(session, settings, day=day, statuses=statuses)
@@ -297,14 +312,20 @@ def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int
 
 
 def _snapshot_panel(
-    session: Session, *, day: date, statuses: dict[int, tuple[str, datetime]]
+    session: Session, *, day: date, statuses: dict[int, tuple[str, datetime]], radio: str
 ) -> dict[str, dict[str, Any]]:
     """Store the measured status of every populated cell on ``day`` and compare with the
     newest earlier snapshot day on the fixed panel of cells measured at both (module doc):
     per area, the panel's people and its covered people then and now. Keeps only the two
-    newest days of cell statuses."""
+    newest days of cell statuses. A previous day measured in another scope over radios
+    (the goal's changed) is no panel: broadband against any signal is no progress."""
     sc = SnapshotCell
     previous = session.scalar(select(func.max(sc.day)).where(sc.day < day))
+    if previous is not None:
+        then = session.scalar(
+            select(ProgressSnapshot.radio).where(ProgressSnapshot.day == previous).limit(1)
+        )
+        previous = previous if then in (None, radio) else None
     before: dict[int, bool] = {}
     if previous is not None:
         before = {
@@ -352,13 +373,17 @@ def _snapshot_village_statuses(
     two of these (``service.areas.changes``)."""
     session.execute(delete(VillageStatusSnapshot).where(VillageStatusSnapshot.day == day))
     session.add_all(
-        VillageStatusSnapshot(day=day, village_code=state.code, status=state.status)
+        VillageStatusSnapshot(
+            day=day, village_code=state.code, status=state.status, radio=settings.goal_radio
+        )
         for state in village_states(session, settings, statuses=statuses)
     )
 
 
 _SERIES_FIELDS: Final = [
-    c.name for c in ProgressSnapshot.__table__.columns if c.name not in ("area", "taken_at")
+    c.name
+    for c in ProgressSnapshot.__table__.columns
+    if c.name not in ("area", "taken_at", "radio")
 ]
 
 
@@ -439,10 +464,13 @@ def panel_trend(
 
 def progress_series(
     session: Session, settings: Settings, *, area: str, start: date | None, end: date | None,
-    today: date,
+    today: date, radio: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The snapshots of ``area`` between ``start`` and ``end`` (days, inclusive), the goal
-    and the trend of the newest ``trend_snapshots`` snapshots up to ``end``."""
+    and the trend of the newest ``trend_snapshots`` snapshots up to ``end``, of the scope
+    over radios ``radio`` (default the goal's): snapshots are taken in the goal's scope, so
+    another scope has the days it was the goal's, if any."""
+    radio = radio or settings.goal_radio
     if start is not None and end is not None and start > end:
         raise InvalidInput("from must not be after to", field="from")
     s = ProgressSnapshot
@@ -452,13 +480,13 @@ def progress_series(
     if area != PROVINCE and not known:
         raise NotFound(f"no commune with code {area!r}; use 'province' or a commune code",
                        field="area")  # fmt: skip
-    query = select(s).where(s.area == area).order_by(s.day)
+    query = select(s).where(s.area == area, s.radio == radio).order_by(s.day)
     if start is not None:
         query = query.where(s.day >= start)
     if end is not None:
         query = query.where(s.day <= end)
     rows = list(session.scalars(query))
-    recent_query = select(s).where(s.area == area)
+    recent_query = select(s).where(s.area == area, s.radio == radio)
     if end is not None:
         recent_query = recent_query.where(s.day <= end)
     recent = list(
@@ -480,7 +508,8 @@ def progress_series(
     )  # fmt: skip
     return {
         "area": area,
-        "goal": {"covered_share": settings.goal_covered_share, "deadline": deadline.isoformat()},
+        "radio": radio,
+        "goal": goal_of(settings, deadline=deadline),
         "trend": verdict | {"snapshots_used": len(recent)},
         "series": [_snapshot_dict(r) for r in rows],
     }
@@ -498,21 +527,42 @@ def _levels(row: ProgressSnapshot) -> dict[str, float | None]:
     }
 
 
+def goal_of(settings: Settings, *, deadline: date) -> dict[str, Any]:
+    """The goal as the API shows it: share, deadline and the scope it counts."""
+    return {
+        "covered_share": settings.goal_covered_share,
+        "deadline": deadline.isoformat(),
+        "radio": settings.goal_radio,
+    }
+
+
+def well_covered(figures: dict[str, Any]) -> dict[str, Any]:
+    """``figures`` (of an area or a snapshot) with the people at 2 bars or more apart from
+    the weak (1 bar) ones that ``people_covered`` includes, and their share."""
+    people = max(0.0, figures["people_covered"] - figures["people_weak"])
+    population = figures["population"]
+    return figures | {
+        "people_well_covered": round(people, 1),
+        "well_covered_share": people / population if population > 0 else None,
+    }
+
+
 def _snapshot_dict(row: ProgressSnapshot) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in _SERIES_FIELDS:
         value = getattr(row, name)
         out[name] = value.isoformat() if isinstance(value, date) else value
-    return out
+    return well_covered(out)
 
 
 def list_villages(
     session: Session, settings: Settings, *, operator: str = BEST_OF_ALL,
     commune: str | None = None,
     status: Sequence[str] | None = None,
+    radio: str = ANY_SIGNAL,
 ) -> list[VillageState]:  # fmt: skip
-    """``village_states`` of one operator scope, keeping only the villages whose status is
-    one of ``status`` (all when None or empty)."""
+    """``village_states`` of one operator scope and one scope over radios, keeping only the
+    villages whose status is one of ``status`` (all when None or empty)."""
     unknown = sorted(set(status or ()) - set(VILLAGE_STATUSES))
     if unknown:
         raise InvalidInput(
@@ -524,7 +574,7 @@ def list_villages(
         or session.scalar(select(Village.code).where(Village.commune_code == commune).limit(1))
     ):
         raise NotFound(f"no commune with code {commune!r}", field="commune")
-    states = village_states(session, settings, operator=operator, commune=commune)
+    states = village_states(session, settings, operator=operator, commune=commune, radio=radio)
     if status:
         states = [s for s in states if s.status in status]
     return states
@@ -568,11 +618,13 @@ AREA_FIELDS: Final = (
     "people_estimated_covered", "people_estimated_dead", "people_unknown", "covered_share",
     "gap_share", "gap_people", "villages_trang_song",
     "villages_lom_song", "villages_covered", "villages_unknown", "zones_open",
-    "evidence_median_age_days",
+    "evidence_median_age_days", "people_well_covered", "well_covered_share",
 )  # fmt: skip
 
 
-def area_table(session: Session, settings: Settings, *, now: datetime) -> dict[str, Any]:
+def area_table(
+    session: Session, settings: Settings, *, now: datetime, radio: str | None = None
+) -> dict[str, Any]:
     """Progress of the province and of every commune as it stands now (``measure_progress``,
     live, not a snapshot), with each area's gap to the goal, stamped with the time of the
     last aggregation (the decisions it rests on).
@@ -580,13 +632,15 @@ def area_table(session: Session, settings: Settings, *, now: datetime) -> dict[s
     ``gap_people``: people still to cover to reach the goal share of the area's population
     (0 once reached); ``gap_share``: the goal less the covered share (None without people).
     The province comes first, then the communes with the largest gap in people (ties: the
-    largest gap in share, then the code)."""
+    largest gap in share, then the code). ``radio``: the scope over radios measured
+    (default the goal's, ``Settings.goal_radio``)."""
     goal = settings.goal_covered_share
+    radio = radio or settings.goal_radio
     names = commune_names(session)
     rows = []
-    for code, area in measure_progress(session, settings, now=now).items():
+    for code, area in measure_progress(session, settings, now=now, radio=radio).items():
         share = area.covered_share
-        row = asdict(area)
+        row = well_covered(asdict(area))
         row.update(
             code=row.pop("area"),
             kind=PROVINCE if code == PROVINCE else "commune",
@@ -607,6 +661,7 @@ def area_table(session: Session, settings: Settings, *, now: datetime) -> dict[s
     return {
         "measured_at": now.isoformat(),
         "aggregated_at": aggregated.isoformat() if aggregated else None,
-        "goal": {"covered_share": goal, "deadline": deadline.isoformat()},
+        "radio": radio,
+        "goal": goal_of(settings, deadline=deadline),
         "areas": province + communes,
     }

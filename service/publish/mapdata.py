@@ -229,13 +229,15 @@ def deadzone_page(
 
 
 def progress_records(
-    session: Session, settings: Settings
+    session: Session, settings: Settings, *, radio: str | None = None
 ) -> tuple[list[CommuneProgress], list[VillageMark]]:
     """Every commune with an outline and its progress, and every village with its status
-    (best of all operators, ``service.areas.progress``), as the progress map's inputs. The
-    decisions are read once for both."""
-    statuses = cell_statuses(session, settings)
-    areas = measure_progress(session, settings, now=utcnow(), statuses=statuses)
+    (best of all operators, ``service.areas.progress``), as the progress map's inputs, in
+    one scope over radios (default the goal's, ``Settings.goal_radio``). The decisions are
+    read once for both."""
+    radio = radio or settings.goal_radio
+    statuses = cell_statuses(session, settings, radio=radio)
+    areas = measure_progress(session, settings, now=utcnow(), statuses=statuses, radio=radio)
     communes = [
         CommuneProgress(
             code=code,
@@ -261,10 +263,13 @@ def _shared_fields(target: type, source: object) -> dict[str, Any]:
     return {f.name: getattr(source, f.name) for f in fields(target) if hasattr(source, f.name)}
 
 
-def progress_page(session: Session, settings: Settings, *, meta: MapMeta) -> folium.Map:
+def progress_page(
+    session: Session, settings: Settings, *, meta: MapMeta, radio: str | None = None
+) -> folium.Map:
     """The progress map: communes by share of people covered, villages by status, against
-    the configured goal (``settings.goal_covered_share``)."""
-    communes, villages = progress_records(session, settings)
+    the configured goal (``settings.goal_covered_share``), in one scope over radios
+    (default the goal's)."""
+    communes, villages = progress_records(session, settings, radio=radio)
     return progress_map(communes, villages, meta=meta, goal_share=settings.goal_covered_share)
 
 

@@ -658,6 +658,9 @@ class ProgressSnapshot(Base):
     panel_covered: Mapped[float | None] = mapped_column(
         Float, nullable=True, comment="of them covered or weak on this day"
     )
+    radio: Mapped[str] = mapped_column(
+        String(9), default="any", server_default="any", comment="scope measured: any or broadband"
+    )
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="UTC")
 
 
@@ -682,6 +685,9 @@ class VillageStatusSnapshot(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True, comment="UTC day")
     village_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     status: Mapped[str] = mapped_column(String(10), comment="trang_song, lom_song...")
+    radio: Mapped[str] = mapped_column(
+        String(9), default="any", server_default="any", comment="scope measured: any or broadband"
+    )
 
 
 class Claim(Base):

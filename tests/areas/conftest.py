@@ -65,17 +65,18 @@ def village(
 
 def put_statuses(
     sessions: sessionmaker[Session], statuses: dict[str, str], *, operator: str = "any",
-    last_seen: datetime = NOW - timedelta(days=3),
+    last_seen: datetime = NOW - timedelta(days=3), radios: tuple[str, ...] = ("any", "broadband"),
 ) -> None:  # fmt: skip
-    """Decisions written by hand at resolution 9, radio 'any' (a hand-made grid)."""
+    """Decisions written by hand at resolution 9, in the scopes ``radios`` (a hand-made grid
+    of LTE decisions: the same for any signal and broadband, unless told)."""
     with session_scope(sessions) as session:
-        for cell, status in statuses.items():
+        for (cell, status), radio in ((item, r) for item in statuses.items() for r in radios):
             lat, lon = h3.cell_to_latlng(cell)
             session.merge(
                 CellStatus(
                     h3_cell=h3.str_to_int(cell),
                     operator=operator,
-                    radio="any",
+                    radio=radio,
                     resolution=9,
                     lat=lat,
                     lon=lon,

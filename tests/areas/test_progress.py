@@ -129,7 +129,10 @@ def test_progress_endpoint_returns_the_series_and_the_trend(grid, settings, sess
         (NOW.date() + timedelta(days=d)).isoformat() for d in (0, 7, 14)
     ]
     assert [p["people_covered"] for p in body["series"]] == [300, 400, 500]
-    assert body["goal"] == {"covered_share": 1.0, "deadline": f"{date.today().year}-12-31"}
+    assert body["goal"] == {
+        "covered_share": 1.0, "deadline": f"{date.today().year}-12-31", "radio": "broadband"
+    }  # fmt: skip
+    assert body["radio"] == "broadband"  # the goal's scope, which the snapshots measured
     assert body["trend"]["snapshots_used"] == 3
     one = client.get(
         "/v1/progress", params={"area": "C1", "from": str(NOW.date() + timedelta(days=1))}
@@ -227,5 +230,5 @@ def test_goal_and_deadline_are_settings(grid, settings, sessions):
         body = progress_series(
             session, custom, area=PROVINCE, start=None, end=None, today=NOW.date()
         )
-    assert body["goal"] == {"covered_share": 0.3, "deadline": "2027-06-30"}
+    assert body["goal"] == {"covered_share": 0.3, "deadline": "2027-06-30", "radio": "broadband"}
     assert body["trend"]["status"] == "reached"  # 400 of 1200 people: 33% >= 30%

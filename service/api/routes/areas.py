@@ -18,7 +18,7 @@ from domain.vocabulary import BEST_OF_ALL, SCOPE_PATTERN, DecisionName, VillageS
 from service.api.access import ApiKeyDep, request_actor, require_operators
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep, WriteSessionDep
 from service.api.downloads import download
-from service.api.routes.coverage import OperatorQuery
+from service.api.routes.coverage import OperatorQuery, ScopeQuery
 from service.areas import constraints, planning, progress, saved_plans
 from service.areas.likely import likely_statuses
 from service.areas.selection import area_filter
@@ -62,6 +62,7 @@ class VillageOut(BaseModel):
 
 class VillageList(BaseModel):
     operator: str
+    radio: str = Field(description="The scope the statuses are in: 'any' or 'broadband'.")
     villages: list[VillageOut]
 
 
@@ -76,6 +77,7 @@ def get_villages(
     settings: SettingsDep,
     area: AreaDep,
     operator: OperatorQuery = "any",
+    radio: ScopeQuery = "any",
     status: Annotated[
         list[VillageStatus] | None,
         Query(
@@ -95,7 +97,7 @@ def get_villages(
     require_operators(settings, api_key, [operator])
     states = progress.list_villages(
         session, settings, operator=operator, commune=area.commune if area else None,
-        status=status,
+        status=status, radio=radio,
     )  # fmt: skip
     if area is not None and area.village is not None:
         states = [s for s in states if s.code == area.village]
@@ -104,6 +106,7 @@ def get_villages(
         name = exports.dated_filename(
             "villages",
             operator,
+            *([radio] if radio != "any" else []),
             *(status or ()),
             day=vietnam_date(utcnow()),
             suffix=geopackage.SUFFIX,
@@ -115,8 +118,9 @@ def get_villages(
     if format == "csv":
         rows = progress.village_rows(states, names)
         name = exports.dated_filename(
-            "villages", operator, *(status or ()), day=vietnam_date(utcnow()), suffix="csv"
-        )
+            "villages", operator, *([radio] if radio != "any" else []), *(status or ()),
+            day=vietnam_date(utcnow()), suffix="csv",
+        )  # fmt: skip
         body = exports.csv_text(progress.VILLAGE_CSV_HEADER, rows)
         return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
     likely = likely_statuses(
@@ -131,12 +135,16 @@ def get_villages(
         )
         for s in states
     ]
-    return VillageList(operator=operator, villages=villages)
+    return VillageList(operator=operator, radio=radio, villages=villages)
 
 
 class Goal(BaseModel):
     covered_share: float = Field(description="Target share of people covered, 0-1.")
     deadline: str = Field(description="ISO date.")
+    radio: Literal["any", "broadband"] = Field(
+        description="The scope the goal counts (DEADZONE_GOAL_RADIO): 'broadband' (LTE or NR, "
+        "4G or better) or 'any' (any signal)."
+    )
 
 
 class Trend(BaseModel):
@@ -177,6 +185,10 @@ class SnapshotOut(BaseModel):
     people_estimated_dead: float = Field(description="Not measured; estimated without signal.")
     people_unknown: float = Field(description="Neither measured nor estimated: not covered.")
     covered_share: float | None = Field(description="Measured covered people / population.")
+    people_well_covered: float = Field(
+        description="In covered cells only (2 bars or more): people_covered less people_weak."
+    )
+    well_covered_share: float | None = Field(description="people_well_covered / population.")
     villages_trang_song: int
     villages_lom_song: int
     villages_covered: int
@@ -191,6 +203,10 @@ class SnapshotOut(BaseModel):
 
 class ProgressSeries(BaseModel):
     area: str
+    radio: Literal["any", "broadband"] = Field(
+        description="The scope of these snapshots: they are taken in the goal's scope, so "
+        "another scope has only the days it was the goal's."
+    )
     goal: Goal
     trend: Trend
     series: list[SnapshotOut]
@@ -203,10 +219,15 @@ def get_progress(
     area: Annotated[str, Query(description="'province' or a commune code.")] = "province",
     start: Annotated[date | None, Query(alias="from", description="First day, ISO.")] = None,
     end: Annotated[date | None, Query(alias="to", description="Last day, ISO.")] = None,
+    radio: Annotated[
+        Literal["any", "broadband"] | None,
+        Query(description="Scope of the snapshots (default: the goal's, DEADZONE_GOAL_RADIO)."),
+    ] = None,
 ) -> ProgressSeries:
     body = progress.progress_series(
-        session, settings, area=area, start=start, end=end, today=vietnam_date(utcnow())
-    )
+        session, settings, area=area, start=start, end=end, today=vietnam_date(utcnow()),
+        radio=radio,
+    )  # fmt: skip
     return ProgressSeries(**body)
 
 
@@ -233,11 +254,16 @@ class AreaProgressOut(BaseModel):
     villages_unknown: int
     zones_open: int = Field(description="Open dead zones (best of all operators) touching it.")
     evidence_median_age_days: float | None
+    people_well_covered: float = Field(
+        description="In covered cells only (2 bars or more): people_covered less people_weak."
+    )
+    well_covered_share: float | None = Field(description="people_well_covered / population.")
 
 
 class AreaTable(BaseModel):
     measured_at: str = Field(description="When these numbers were computed (now).")
     aggregated_at: str | None = Field(description="When the decisions were last computed.")
+    radio: Literal["any", "broadband"] = Field(description="The scope these figures measure.")
     goal: Goal
     areas: list[AreaProgressOut] = Field(
         description="The province first, then the communes, largest gap in people first."
@@ -256,13 +282,19 @@ def get_progress_areas(
     format: Annotated[
         Literal["json", "csv"], Query(description="csv: a file to download (UTF-8, BOM).")
     ] = "json",
+    radio: Annotated[
+        Literal["any", "broadband"] | None,
+        Query(description="Scope measured (default: the goal's, DEADZONE_GOAL_RADIO)."),
+    ] = None,
 ) -> AreaTable | Response:
     now = utcnow()
-    table = progress.area_table(session, settings, now=now)
+    table = progress.area_table(session, settings, now=now, radio=radio)
     if format == "csv":
         rows = [[area[f] for f in progress.AREA_FIELDS] for area in table["areas"]]
         body = exports.csv_text(progress.AREA_FIELDS, rows)
-        name = exports.dated_filename("progress-areas", day=vietnam_date(now), suffix="csv")
+        name = exports.dated_filename(
+            "progress-areas", *([radio] if radio else []), day=vietnam_date(now), suffix="csv"
+        )
         return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
     return AreaTable(**table)
 
@@ -312,6 +344,9 @@ class PlanConstraints(BaseModel):
 
 class Plan(BaseModel):
     operator: str
+    radio: Literal["any", "broadband"] = Field(
+        description="Scope whose dead cells are the targets: 'any' signal or 'broadband'."
+    )
     commune: str | None = Field(description="The commune whose people are targeted (commune=).")
     village: str | None = Field(description="The village whose people are targeted (village=).")
     model: dict[str, str | float] = Field(description="Propagation model and link budget.")
@@ -404,6 +439,7 @@ def get_plan(
             description="Metres, with road=true (default DEADZONE_PLAN_ROAD_DISTANCE_M, 1000).",
         ),
     ] = None,
+    radio: ScopeQuery = "any",
     format: Annotated[
         Literal["json", "csv", "geojson", "gpkg"],
         Query(description="csv, geojson or gpkg (GeoPackage, layer 'sites'): a file."),
@@ -424,12 +460,13 @@ def get_plan(
     )  # fmt: skip
     plan = planning.plan_sites(
         session, settings, operator=operator, sites=sites, area=area, design=design,
-        colocate=colocate, constraints=rules,
+        colocate=colocate, constraints=rules, radio=radio,
     )  # fmt: skip
     if format != "json":
         name = exports.dated_filename(
-            "sites", operator, sites, day=vietnam_date(utcnow()), suffix=format
-        )
+            "sites", operator, *([radio] if radio != "any" else []), sites,
+            day=vietnam_date(utcnow()), suffix=format,
+        )  # fmt: skip
         if format == "gpkg":
             sites_gpkg = geopackage.features_to_geopackage(
                 plans.plan_to_geojson(plan)["features"], layer="sites"

@@ -43,6 +43,13 @@ RadioQuery = Annotated[
         "LTE or NR only (4G or better, the province's promise); or one radio."
     ),
 ]
+ScopeQuery = Annotated[
+    Literal["any", "broadband"],
+    Query(
+        description="'any': any signal (every radio of an operator); 'broadband': LTE or NR "
+        "only (4G or better, the province's promise)."
+    ),
+]
 Status = DecisionName
 
 

@@ -148,7 +148,7 @@ def _render(
             )
         elif kind == "progress":
             meta = map_meta(map_title("progress", lang=lang), data_date=date, lang=lang)
-            page = progress_page(session, settings, meta=meta)
+            page = progress_page(session, settings, meta=meta, radio=radio)
         else:
             scope = operators[0] if operators else BEST_OF_ALL
             meta = map_meta(
@@ -228,10 +228,18 @@ async def deadzones_html(
 
 
 @router.get("/progress.html", response_class=HTMLResponse, summary="Progress map")
-async def progress_html(request: Request, lang: Lang = "vi") -> HTMLResponse:
+async def progress_html(
+    request: Request,
+    lang: Lang = "vi",
+    radio: Annotated[
+        Literal["any", "broadband"] | None,
+        Query(description="'broadband' (LTE or NR) or 'any' signal; default: the goal's."),
+    ] = None,
+) -> HTMLResponse:
     """Communes coloured by the share of their people covered (best of all operators; people
     in undecided or unmeasured cells count as not covered), villages marked by status."""
-    html = await run_in_threadpool(_render, request, "progress", (), lang)
+    scope = radio or request.app.state.settings.goal_radio
+    html = await run_in_threadpool(_render, request, "progress", (), lang, scope)
     return HTMLResponse(html)
 
 

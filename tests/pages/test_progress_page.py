@@ -139,7 +139,9 @@ def test_progress_page_shows_the_demo_numbers_in_vietnamese(
     assert footer == fmt_int(summary["population"], "vi")
 
     # The villages still dark: every trắng sóng and lõm sóng village, trắng sóng first.
-    villages = demo.api("/v1/villages", status=["trang_song", "lom_song"])["villages"]
+    villages = demo.api("/v1/villages", status=["trang_song", "lom_song"], radio="broadband")[
+        "villages"
+    ]
     assert len(villages) == summary["villages"]["trang_song"] + summary["villages"]["lom_song"]
     assert sorted(row_keys(page, "villages-table")) == sorted(v["code"] for v in villages)
     statuses = column(page, "villages-table", "status")
@@ -149,7 +151,7 @@ def test_progress_page_shows_the_demo_numbers_in_vietnamese(
     unknown = summary["villages"]["unknown"]
     assert page.get_attribute("#unknown-count", "data-count") == str(unknown)
 
-    assert page.get_attribute("#map-link", "href") == "/maps/progress.html?lang=vi"
+    assert page.get_attribute("#map-link", "href") == "/maps/progress.html?radio=broadband&lang=vi"
     assert page.get_attribute("#lang-switch", "href") == "/progress?lang=en"
     assert page.evaluate("document.documentElement.lang") == "vi"
     page.screenshot(path=str(output_dir / "progress-vi.png"), full_page=True)
@@ -173,7 +175,7 @@ def test_progress_page_in_english(demo: Sealed, demo_run: DemoRun, output_dir: P
     )
     switch = page.locator("#lang-switch")
     assert switch.inner_text() == "Tiếng Việt" and switch.get_attribute("lang") == "vi"
-    assert page.get_attribute("#map-link", "href") == "/maps/progress.html?lang=en"
+    assert page.get_attribute("#map-link", "href") == "/maps/progress.html?radio=broadband&lang=en"
     assert page.get_attribute("#nav-plan", "href") == "/plan?lang=en"
     page.screenshot(path=str(output_dir / "progress-en.png"), full_page=True)
 
@@ -266,13 +268,15 @@ def csv_rows(body: bytes) -> list[dict[str, str]]:
 def test_progress_exports_download_as_csv(demo: Sealed, demo_run: DemoRun) -> None:
     page, log = demo.open("/progress")
     name, body = read_download(page, "#export-communes")
-    assert re.fullmatch(r"deadzone-progress-areas-\d{4}-\d{2}-\d{2}\.csv", name)
+    assert re.fullmatch(r"deadzone-progress-areas-broadband-\d{4}-\d{2}-\d{2}\.csv", name)
     rows = csv_rows(body)
     assert [r["code"] for r in rows] == ["province"] + row_keys(page, "communes-table")
     assert float(rows[0]["people_covered"]) == demo_run.summary["progress"]["people_covered"]
 
     name, body = read_download(page, "#export-dark")
-    assert re.fullmatch(r"deadzone-villages-any-trang_song-lom_song-\d{4}-\d{2}-\d{2}\.csv", name)
+    assert re.fullmatch(
+        r"deadzone-villages-any-broadband-trang_song-lom_song-\d{4}-\d{2}-\d{2}\.csv", name
+    )
     villages = csv_rows(body)
     assert sorted(r["code"] for r in villages) == sorted(row_keys(page, "villages-table"))
     assert {r["status"] for r in villages} <= {"trang_song", "lom_song"}
@@ -298,3 +302,38 @@ def test_texts_are_complete_in_both_languages(demo: Sealed) -> None:
     assert vi["status.trang_song"] == "Trắng sóng" and vi["status.lom_song"] == "Lõm sóng"
     assert "trắng sóng" in vi["villages.heading"] and "lõm sóng" in vi["villages.heading"]
     assert "Đắk Lắk" in vi["print.title_progress"]
+
+
+def test_progress_page_says_its_scope_and_shows_weak_apart(demo: Sealed) -> None:
+    # By default the goal's scope (DEADZONE_GOAL_RADIO: broadband), and it says so.
+    page, log = demo.open("/progress")
+    goal = demo.api("/v1/progress/areas")
+    assert goal["radio"] == goal["goal"]["radio"] == "broadband"
+    assert page.get_attribute("#scope", "data-radio") == "broadband"
+    scope = page.inner_text("#scope")
+    assert "băng rộng di động (4G, 5G)" in scope and "chỉ có sóng 3G" in scope
+    assert "phạm vi của mục tiêu" in scope
+    assert page.get_attribute("#scope-broadband", "aria-current") == "page"
+    assert page.get_attribute("#scope-any", "aria-current") is None
+    province = goal["areas"][0]
+    assert page.get_attribute("#province-share", "data-value") == str(province["covered_share"])
+    # Weak (1 bar) apart from covered (2 bars or more).
+    weak = page.inner_text("#province-weak")
+    assert fmt_int(province["people_weak"], "vi") in weak and "1 vạch" in weak
+    assert fmt_int(province["people_well_covered"], "vi") in weak and "2 vạch" in weak
+    assert float(page.get_attribute("#province-weak", "data-weak")) == province["people_weak"]
+
+    # The other scope, by its link: any signal, whose share is at least broadband's.
+    page.locator("#scope-any").click()
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    assert "radio=any" in page.url
+    any_signal = demo.api("/v1/progress/areas", radio="any")["areas"][0]
+    assert page.get_attribute("#scope", "data-radio") == "any"
+    assert "mọi loại sóng" in page.inner_text("#scope")
+    assert "Mục tiêu của tỉnh tính theo: Băng rộng" in page.inner_text("#scope")
+    assert page.get_attribute("#province-share", "data-value") == str(any_signal["covered_share"])
+    assert any_signal["people_covered"] >= province["people_covered"]
+    assert page.get_attribute("#map-link", "href") == "/maps/progress.html?radio=any&lang=vi"
+    dark = demo.api("/v1/villages", status=["trang_song", "lom_song"], radio="any")["villages"]
+    assert sorted(row_keys(page, "villages-table")) == sorted(v["code"] for v in dark)
+    assert_clean(demo, log, page)

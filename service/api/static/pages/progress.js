@@ -22,6 +22,43 @@
     $("print-date").textContent = t("print.date", { date: fmt.today() });
   }
 
+  /* The scope over radios the page shows: ?radio=broadband|any, else the goal's (the
+     server's DEADZONE_GOAL_RADIO: /v1/progress/areas answers in it when not told). */
+  var asked = P.params.get("radio");
+  var RADIO = asked === "any" || asked === "broadband" ? asked : null;
+
+  function withRadio(url, radio) {
+    var target = new URL(url, window.location.href);
+    target.searchParams.set("radio", radio);
+    return target.pathname + target.search;
+  }
+
+  function renderScope(radio, goal) {
+    var scope = $("scope");
+    scope.setAttribute("data-radio", radio);
+    scope.textContent = t("scope." + radio + "_says") +
+      (radio === goal.radio ? " " + t("scope.is_goal") : " " + t("scope.goal_is", {
+        goal: t("scope." + goal.radio)
+      }));
+    ["broadband", "any"].forEach(function (r) {
+      var link = $("scope-" + r);
+      var here = new URLSearchParams(window.location.search);
+      here.set("radio", r);
+      link.href = window.location.pathname + "?" + here.toString();
+      if (r === radio) {
+        link.setAttribute("aria-current", "page");
+        link.classList.add("primary");
+      } else {
+        link.removeAttribute("aria-current");
+        link.classList.remove("primary");
+      }
+    });
+    $("map-link").href = P.withLang(withRadio("/maps/progress.html", radio));
+    $("export-communes").href = withRadio($("export-communes").getAttribute("href"), radio);
+    $("export-dark").href = withRadio($("export-dark").getAttribute("href"), radio);
+    $("export-unknown").href = withRadio($("export-unknown").getAttribute("href"), radio);
+  }
+
   function notice(node) {
     $("notices").appendChild(node);
   }
@@ -70,6 +107,15 @@
       covered: fmt.int(province.people_covered),
       population: fmt.int(province.population),
       missing: fmt.int(province.population - province.people_covered)
+    });
+    // Weak (1 bar) apart from covered (2 bars or more): people_covered counts both.
+    var weak = $("province-weak");
+    weak.setAttribute("data-weak", String(province.people_weak));
+    weak.setAttribute("data-well-covered", String(province.people_well_covered));
+    weak.textContent = t("province.weak", {
+      well: fmt.int(province.people_well_covered),
+      well_share: fmt.percent(province.well_covered_share),
+      weak: fmt.int(province.people_weak)
     });
     $("province-split").textContent = t("province.split", {
       covered: fmt.int(province.people_covered),
@@ -338,14 +384,19 @@
   }
 
   function load() {
-    return Promise.all([
-      P.getJSON("/v1/progress/areas"),
-      P.getJSON("/v1/progress"),
-      P.getJSON("/v1/villages?status=trang_song&status=lom_song&status=unknown")
-    ]).then(function (bodies) {
+    var areas = RADIO ? withRadio("/v1/progress/areas", RADIO) : "/v1/progress/areas";
+    return P.getJSON(areas).then(function (table) {
+      return Promise.all([
+        table,
+        P.getJSON(withRadio("/v1/progress", table.radio)),
+        P.getJSON(withRadio("/v1/villages?status=trang_song&status=lom_song&status=unknown",
+                            table.radio))
+      ]);
+    }).then(function (bodies) {
       var table = bodies[0];
       var series = bodies[1];
       var villages = bodies[2].villages;
+      renderScope(table.radio, table.goal);
       P.showStatus($("status"), "");
       renderAsOf(table);
       P.progress = { table: table, series: series };

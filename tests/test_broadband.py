@@ -184,3 +184,11 @@ def test_villages_progress_and_plan_in_the_broadband_scope(client, settings, ses
     assert page.status_code == 200, page.text
     bad = client.get("/v1/villages", params={"radio": "3g"})
     assert bad.status_code == 422 and "radio" in bad.text
+
+
+def test_dead_zones_say_they_are_grouped_for_any_signal_only(client, settings, sessions):
+    seed(sessions, settings)
+    assert client.get("/v1/deadzones", params={"radio": "any"}).status_code == 200
+    refused = client.get("/v1/deadzones", params={"radio": "broadband"})
+    assert refused.status_code == 422
+    assert "radio=any only" in refused.text and "/v1/cells?radio=broadband" in refused.text

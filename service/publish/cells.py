@@ -12,7 +12,7 @@ import shapely
 from sqlalchemy import and_, exists, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from domain.vocabulary import BEST_OF_ALL
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL
 from domain.vocabulary import DECISIONS_WORST_FIRST as STATUSES
 from service.areas.selection import AreaFilter, zone_in_area
 from service.engine.statistics import watermark
@@ -167,10 +167,19 @@ ZONE_ORDER = (DeadZone.priority.desc(), DeadZone.id)
 
 def list_zones(
     session: Session, *, operator: str, min_cells: int, limit: int | None, offset: int,
-    area: AreaFilter | None = None,
+    area: AreaFilter | None = None, radio: str = ANY_SIGNAL,
 ) -> tuple[int, list[DeadZone]]:  # fmt: skip
     """Active dead zones of a scope, ranked by priority, and their total count
-    (``limit`` None: every zone from ``offset`` on); only those in ``area`` if given."""
+    (``limit`` None: every zone from ``offset`` on); only those in ``area`` if given.
+
+    Dead zones are grouped in the scope of any signal only (``service.engine.zones``): a
+    ``radio`` other than 'any' is refused with the way to the broadband dead cells."""
+    if radio != ANY_SIGNAL:
+        raise InvalidInput(
+            f"dead zones are grouped for radio=any only, not {radio!r}; the cells without "
+            f"{radio} are at /v1/cells?radio={radio}&status=dead",
+            field="radio",
+        )
     where = (
         DeadZone.active.is_(True),
         DeadZone.operator == operator,

@@ -239,3 +239,27 @@ def test_plan_page_carries_the_candidate_constraints_to_the_api(demo: Sealed) ->
     page.uncheck("#road")
     page.locator("#apply").click()
     page.wait_for_url(re.compile(r"/plan\?operator=any&sites=3&lang=en$"))
+
+
+def test_plan_page_for_people_without_broadband(demo: Sealed) -> None:
+    # Targets: the people without broadband (LTE or NR), those reached only on 3G too.
+    page, log = demo.open("/plan?operator=any&sites=3&radio=broadband")
+    assert page.input_value("#radio") == "broadband"
+    plan = demo.api("/v1/plan", operator="any", sites=3, radio="broadband")
+    any_signal = demo.api("/v1/plan", operator="any", sites=3)
+    assert plan["radio"] == "broadband" and any_signal["radio"] == "any"
+    assert plan["people_without_signal"] >= any_signal["people_without_signal"]
+    assert row_keys(page, "sites-table") == [s["h3"] for s in plan["sites"]]
+    assert fmt_int(plan["people_without_signal"], "vi") in page.inner_text("#sites-summary")
+    assert page.get_attribute("#download-sites-csv", "href") == (
+        "/v1/plan?operator=any&sites=3&radio=broadband&format=csv"
+    )
+    assert "Băng rộng di động (4G, 5G)" in page.inner_text("#print-choice")
+    # Back to any signal through the form: the default stays out of the address.
+    page.select_option("#radio", "any")
+    page.locator("#apply").click()
+    page.wait_for_url("**/plan?operator=any&sites=3&lang=vi")
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    assert page.input_value("#radio") == "any"
+    assert row_keys(page, "sites-table") == [s["h3"] for s in any_signal["sites"]]
+    assert_clean(demo, log, page)

@@ -250,6 +250,13 @@ def get_deadzones(
     settings: SettingsDep,
     area: AreaDep,
     operator: OperatorQuery = "any",
+    radio: Annotated[
+        RadioName,
+        Query(
+            description="Zones are grouped for 'any' signal only; another scope is refused "
+            "with the way to its dead cells (/v1/cells?radio=...&status=dead)."
+        ),
+    ] = "any",
     min_cells: Annotated[int, Query(ge=1, description="Smallest zone, in cells.")] = 1,
     limit: Annotated[
         int | None,
@@ -275,8 +282,9 @@ def get_deadzones(
     if limit is None and format == "json":
         limit = DEFAULT_ZONE_LIMIT
     total, zones = coverage.list_zones(
-        session, operator=operator, min_cells=min_cells, limit=limit, offset=offset, area=area
-    )
+        session, operator=operator, min_cells=min_cells, limit=limit, offset=offset, area=area,
+        radio=radio,
+    )  # fmt: skip
     if format != "json":
         names = coverage.village_names(session, zones)
         filename = exports.dated_filename(

@@ -32,6 +32,9 @@
     if (eirp >= 30 && eirp <= 80) design.eirp = String(eirp);
     var commune = (P.params.get("commune") || "").trim();
     if (commune && commune.length <= 32) design.commune = commune;
+    // Whose people are the targets: without any signal (default), or without broadband
+    // (LTE or NR: people reached only on 3G too).
+    if (P.params.get("radio") === "broadband") design.radio = "broadband";
     if (P.params.get("colocate") === "true") design.colocate = "true";
     // Candidate constraints (imported power network and roads); a road distance only
     // with road=true, which the API requires.
@@ -81,6 +84,7 @@
     $("mast_height").value = chosen.design.mast_height || "";
     $("eirp").value = chosen.design.eirp || "";
     $("commune").value = chosen.design.commune || "";
+    $("radio").value = chosen.design.radio || "any";
     $("colocate").checked = chosen.design.colocate === "true";
     $("power").checked = chosen.design.power === "true";
     $("road").checked = chosen.design.road === "true";
@@ -91,11 +95,13 @@
         $(id).disabled = !$(id).value;
       });
       if (!$("road").checked) $("road_distance").disabled = true;
+      $("radio").disabled = $("radio").value === "any";  // the default stays out too
     });
     $("lang").value = P.lang;
     var label = select.options[select.selectedIndex].textContent;
     $("print-choice").textContent = t("form.operator") + ": " + label + " · " +
-      t("form.sites_short") + ": " + chosen.sites;
+      t("form.sites_short") + ": " + chosen.sites + " · " + t("form.radio") + ": " +
+      t(chosen.design.radio === "broadband" ? "form.radio_broadband" : "form.radio_any");
 
     var key = $("api-key");
     key.value = P.apiKey();

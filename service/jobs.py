@@ -28,6 +28,7 @@ from service.engine.zones import Zone
 from service.errors import Busy
 from service.settings import Settings
 from service.store.database import session_scope
+from service.store.dialect import refresh_planner_statistics
 from service.store.locks import AGGREGATION, BACKGROUND_AGGREGATOR, JobLock, hold
 from service.store.models import CellPopulation, ProgressSnapshot, ReadingRow
 from service.store.runs import last_run, set_state_value, state_value
@@ -122,6 +123,7 @@ def refresh_estimates(
         estimates = compute_estimates(session, settings, now=now)
     with session_scope(sessions) as session:
         replace_estimates(session, estimates, resolution=settings.h3_resolution)
+        refresh_planner_statistics(session, ["cell_estimates"])
         set_state_value(session, ESTIMATED_AT, int(time.time()))
         set_state_value(session, ESTIMATED_SEQ, max_seq)
     on_step("estimate", 1, 1)

@@ -43,6 +43,7 @@ from service.engine.trust import merge_untrusted, rebuild_provisional, refresh_t
 from service.engine.zones import Zone, find_zones
 from service.settings import Settings
 from service.store.database import session_scope
+from service.store.dialect import refresh_planner_statistics
 from service.store.models import AggregationRun, CellStatus, DeadZone
 from service.timestamps import utcnow
 
@@ -54,6 +55,8 @@ StepCallback = Callable[[str, int, int], None]
 ZoneHook = Callable[[Session, list[Zone]], None]
 """Called with the zones just found, before they are stored, in the same transaction."""
 
+REWRITTEN_TABLES = ("cell_stats", "cell_devices", "cell_status", "zone_cells", "dead_zones")
+"""Tables a full run rewrites wholesale."""
 MERGE_CHUNK = 500_000  # readings per merge transaction: bounds memory and lock time
 
 
@@ -217,6 +220,8 @@ def _decide_everything(
         on_step("decisions", i + 1, len(resolutions))
     clear_dirty(session, up_to=up_to)
     record_decision_state(session, settings, now=now)
+    # The next incremental runs look rows up by cell in these tables (service.store.dialect).
+    refresh_planner_statistics(session, REWRITTEN_TABLES)
     return len(zones)
 
 

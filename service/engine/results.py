@@ -49,7 +49,13 @@ def _column_values(column: pd.Series, *, sqlite: bool) -> list[object]:
             ]
         return [None if pd.isna(v) else v for v in column.dt.to_pydatetime()]
     if column.dtype == object:
-        return [v.isoformat() if sqlite and isinstance(v, date) else v for v in column.tolist()]
+        # A concat of frames can leave a float column as objects, NaN among them:
+        # PostgreSQL would store NaN, not NULL (and NaN equals nothing, not even itself).
+        return [
+            None if isinstance(v, float) and v != v else
+            v.isoformat() if sqlite and isinstance(v, date) else v
+            for v in column.tolist()
+        ]  # fmt: skip
     values = column.astype(object).where(column.notna(), None)
     return values.tolist()
 

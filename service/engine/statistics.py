@@ -336,31 +336,40 @@ def h3_parent(cell: ColumnElement[int], resolution: int) -> ColumnElement[int]:
 
 def rollup(session: Session, settings: Settings, resolutions: Sequence[int]) -> None:
     """Rebuild the statistics of coarser ``resolutions`` by merging the working
-    resolution's statistics (and device sets) into their parents."""
+    resolution's statistics (and device sets) into their parents.
+
+    Each resolution is merged from the next finer one already rolled up (resolution 7
+    from 8, 8 from 9): every statistic merges associatively (sums, min, max, bitwise OR,
+    set union), so the rows are the same as from the working resolution, read from a
+    seventh of the rows."""
     s, d = _stats.c, _devices.c
     base = settings.h3_resolution
+    source = base
     for res in sorted(resolutions, reverse=True):
         if res >= base:
             raise ValueError(f"roll-up resolution {res} must be coarser than {base}")
         session.execute(delete(_stats).where(s.resolution == res))
         session.execute(delete(_devices).where(h3_resolution_of(d.h3_cell) == res))
-        _insert_rollup(session, res, base, stats_where=s.resolution == base,
-                       devices_where=h3_resolution_of(d.h3_cell) == base)  # fmt: skip
+        _insert_rollup(session, res, base, stats_where=s.resolution == source,
+                       devices_where=h3_resolution_of(d.h3_cell) == source)  # fmt: skip
+        source = res
 
 
 def rollup_parents(session: Session, settings: Settings, parents: dict[int, set[int]]) -> None:
     """Recompute the roll-up rows of just the given parent cells (``{resolution: cells}``),
-    each from all its working-resolution children: the same rows ``rollup`` writes, at a
-    cost proportional to the parents (the incremental path)."""
+    each from all its children at the next finer resolution (as ``rollup`` does): the
+    same rows ``rollup`` writes, at a cost proportional to the parents (the incremental
+    path). The parents of a resolution must include those of the finer one's."""
     s, d = _stats.c, _devices.c
     base = settings.h3_resolution
     dialect = dialect_name(session)
+    source = base
     for res, cells in sorted(parents.items(), reverse=True):
         if res >= base:
             raise ValueError(f"roll-up resolution {res} must be coarser than {base}")
         if not cells:
             continue
-        children = [c for p in cells for c in h3i.cell_to_children(p, base)]
+        children = [c for p in cells for c in h3i.cell_to_children(p, source)]
         session.execute(
             delete(_stats).where(
                 unindexed(session, s.resolution) == res,
@@ -369,9 +378,10 @@ def rollup_parents(session: Session, settings: Settings, parents: dict[int, set[
         )
         session.execute(delete(_devices).where(cells_in(d.h3_cell, cells, dialect=dialect)))
         _insert_rollup(session, res, base,
-                       stats_where=and_(unindexed(session, s.resolution) == base,
+                       stats_where=and_(unindexed(session, s.resolution) == source,
                                         cells_in(s.h3_cell, children, dialect=dialect)),
                        devices_where=cells_in(d.h3_cell, children, dialect=dialect))  # fmt: skip
+        source = res
 
 
 def _insert_rollup(

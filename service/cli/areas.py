@@ -88,7 +88,8 @@ def import_population_command(
 
 def snapshot(database_url: DatabaseOpt = None) -> None:
     """Store today's progress (province and every commune): people covered, villages per
-    status, open dead zones. Running it again the same day (UTC) replaces the day's rows."""
+    status, open dead zones, in the goal's scope (DEADZONE_GOAL_RADIO, default broadband).
+    Running it again the same day replaces the day's rows."""
     from service.areas.progress import PROVINCE, measure_progress, take_snapshot
     from service.store.database import session_scope
     from service.timestamps import utcnow
@@ -97,10 +98,12 @@ def snapshot(database_url: DatabaseOpt = None) -> None:
     now = utcnow()
     with open_sessions(settings, migrate=True) as sessions, session_scope(sessions) as session:
         areas = take_snapshot(session, settings, now=now)
-        province = measure_progress(session, settings, now=now)[PROVINCE]
+        radio = settings.goal_radio
+        province = measure_progress(session, settings, now=now, radio=radio)[PROVINCE]
     share = "n/a" if province.covered_share is None else f"{province.covered_share:.1%}"
     console.print(
-        f"snapshot of {vietnam_date(now).isoformat()}: {areas} areas; province covered {share} of "
+        f"snapshot of {vietnam_date(now).isoformat()}: {areas} areas; province covered "
+        f"({radio}) {share} of "
         f"{province.population:,.0f} people, villages trang song {province.villages_trang_song}, "
         f"lom song {province.villages_lom_song}, unknown {province.villages_unknown}",
         markup=False, highlight=False,

@@ -23,7 +23,7 @@ def test_snapshot_command_is_idempotent_per_day(tmp_path, settings, sessions):
     for _ in range(2):
         result = run("snapshot", "--database-url", settings.database_url)
         assert result.exit_code == 0, result.output
-    assert "province covered 0.0% of 400 people" in result.output
+    assert "province covered (broadband) 0.0% of 400 people" in result.output
     assert "trang song 1" in result.output
     with sessions() as session:
         # The province and the village's commune C1 (known from the village file).

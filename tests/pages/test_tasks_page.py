@@ -52,3 +52,22 @@ def test_qr_code_is_svg_and_unknown_village_is_404(hostile_province: None, clien
     assert response.text.lstrip().startswith("<svg")
     missing = client.get("/tasks/qr.svg", params={"village": "NOPE"})
     assert missing.status_code == 404 and "NOPE" in missing.text
+
+
+def test_tasks_page_says_its_scope_and_switches_to_broadband(
+    hostile_province: None, live_server: str, seal: Callable[..., Sealed]
+) -> None:
+    sealed = seal(live_server)
+    page, log = sealed.open("/tasks")
+    assert page.get_attribute("#scope", "data-radio") == "any"
+    assert page.get_attribute("#scope-any", "aria-current") == "page"
+    page.locator("#scope-broadband").click()
+    page.wait_for_url("**/tasks?radio=broadband")
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    assert page.get_attribute("#scope", "data-radio") == "broadband"
+    assert "băng rộng di động (4G, 5G)" in page.inner_text("#scope")
+    api = sealed.api("/v1/tasks", radio="broadband")
+    assert api["radio"] == "broadband"
+    listed = page.locator("ol.tasks li").evaluate_all("(n) => n.map((e) => e.dataset.h3)")
+    assert sorted(listed) == sorted(f["properties"]["h3"] for f in api["features"])
+    assert not sealed.blocked and not log.errors, log.errors

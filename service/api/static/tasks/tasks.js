@@ -24,6 +24,9 @@
       map: "Bản đồ các điểm cần đo",
       map_note: "Bản đồ không có nền (chạy không cần Internet): chấm là điểm cần đo, số là thứ tự đi.",
       qr: "Mã QR mở danh sách của {name}",
+      scope: "Tính theo:",
+      scope_any: "mọi loại sóng",
+      scope_broadband: "băng rộng di động (4G, 5G)",
       lang: "English"
     },
     en: {
@@ -45,6 +48,9 @@
       map: "Map of the places to measure",
       map_note: "The map has no background (works with no Internet): dots are places to measure, numbers the walking order.",
       qr: "QR code opening the list of {name}",
+      scope: "Counted as:",
+      scope_any: "any signal",
+      scope_broadband: "mobile broadband (4G, 5G)",
       lang: "Tiếng Việt"
     }
   };
@@ -151,6 +157,23 @@
     sw.textContent = t("lang");
     sw.lang = lang === "en" ? "vi" : "en";
     document.getElementById("status").textContent = t("loading");
+    // The scope over radios whose decisions settle a cell: any signal (default) or
+    // broadband (LTE or NR), as /v1/tasks?radio= takes it.
+    var radio = params.get("radio") === "broadband" ? "broadband" : "any";
+    var scope = document.getElementById("scope");
+    scope.setAttribute("data-radio", radio);
+    scope.textContent = t("scope") + " ";
+    ["any", "broadband"].forEach(function (r, i) {
+      var here = new URLSearchParams(window.location.search);
+      here.set("radio", r);
+      var link = document.createElement("a");
+      link.id = "scope-" + r;
+      link.href = "?" + here.toString();
+      link.textContent = t("scope_" + r);
+      if (r === radio) link.setAttribute("aria-current", "page");
+      if (i > 0) scope.appendChild(document.createTextNode(" · "));
+      scope.appendChild(link);
+    });
     var query = new URLSearchParams();
     ["commune", "village", "operator", "radio", "limit"].forEach(function (k) {
       if (params.get(k)) query.set(k, params.get(k));

@@ -10,10 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from scipy.special import ndtr
 from sqlalchemy import select
 
 from service.engine.estimate import (
+    MIN_RHO_PAIRS,
+    RHO_MAX,
     Covariance,
+    all_below,
+    error_correlation,
     estimate_field,
     infer_status,
     krige,
@@ -182,6 +187,34 @@ def test_kriging_reproduces_an_exact_observation_and_grows_uncertain_away():
     # nearly independent observations (ordinary kriging's unknown mean).
     assert sd[1] == pytest.approx(np.sqrt(104.0 + 104.0 / 2), rel=0.05)
     assert distance[1] > 20
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3, 0.8])
+def test_best_of_all_joins_operators_by_a_correlated_copula(rho):
+    from scipy.stats import multivariate_normal
+
+    thresholds = np.array([[0.3, -1.0, 2.0], [0.5, 0.2, 1.5], [-0.2, 1.0, 1.0]])
+    joint = np.full((3, 3), rho) + np.eye(3) * (1 - rho)
+    exact = [multivariate_normal(np.zeros(3), joint).cdf(thresholds[:, j]) for j in range(3)]
+    assert all_below(thresholds, rho=rho) == pytest.approx(exact, abs=1e-4)
+    # Shared terrain makes "dead for all" likelier than the product says, never likelier
+    # than the least likely operator.
+    product = np.prod(ndtr(thresholds), axis=0)
+    assert np.all(all_below(thresholds, rho=rho) >= product - 1e-9)
+    assert np.all(all_below(thresholds, rho=rho) <= ndtr(thresholds).min(axis=0) + 1e-9)
+
+
+def test_error_correlation_is_measured_on_cells_two_operators_observed():
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=400)
+    a = pd.Series(0.8 * shared + 0.6 * rng.normal(size=400), index=range(400))
+    b = pd.Series(0.8 * shared + 0.6 * rng.normal(size=400), index=range(400))
+    assert error_correlation({"452-01": a, "452-04": b}) == pytest.approx(0.64, abs=0.08)
+    few = {"452-01": a.iloc[: MIN_RHO_PAIRS - 1], "452-04": b.iloc[: MIN_RHO_PAIRS - 1]}
+    assert error_correlation(few) == 0.0  # too few pairs: independent
+    assert error_correlation({"452-01": a, "452-04": a}) == RHO_MAX
+    apart = {"452-01": a, "452-04": pd.Series(b.to_numpy(), index=range(1000, 1400))}
+    assert error_correlation(apart) == 0.0  # never observed in the same cells
 
 
 @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -20,6 +20,7 @@ from service.engine.estimate import (
     all_below,
     error_correlation,
     estimate_field,
+    fading_lift_db,
     infer_status,
     krige,
     radio_margins,
@@ -151,12 +152,16 @@ def attowatts(dbm: float) -> int:
 
 
 def test_mean_power_not_mean_dbm_and_the_fading_lift_removed():
-    # -80 and -100 dBm: mean power is -82.6 dBm (mean dBm would say -90); minus the lift of
-    # 4 dB fading (1.84 dB), over LTE's 1-bar -115.
+    # -80 and -100 dBm: mean power is -82.6 dBm (mean dBm would say -90); minus the lift a
+    # mean of two powers gets from 4 dB fading (0.73 dB; 1.84 dB for many readings, none
+    # for one), over LTE's 1-bar -115.
     margin, variance = margins(
         readings=2, measured=2, power_sum_aw=attowatts(-80) + attowatts(-100)
     )
-    lift = 4.0**2 * np.log(10) / 20
+    lift = 0.7313
+    assert fading_lift_db(np.array([1.0, 2.0, 1e9]), 4.0) == pytest.approx(
+        [0.0, lift, 4.0**2 * np.log(10) / 20], abs=1e-3
+    )
     assert margin == pytest.approx(10 * np.log10((1e-8 + 1e-10) / 2) - lift + 115, abs=0.05)
     assert variance == pytest.approx(16.0 / 2)
 

@@ -15,8 +15,11 @@ The method, per operator, at the working resolution (scope "any" is derived belo
    operator's signal *margin* over its radio's 1-bar threshold (dB), so that LTE RSRP, UMTS
    RSCP and GSM RSSI share one scale and "dead" is always "margin below 0". Measured readings
    enter through their mean **power** (the attowatt sum, never an average of dBm), corrected
-   for the fading that lifts a mean of powers above the dB mean (``s² ln 10 / 20`` dB for
-   Gaussian fading of ``s`` dB). A no-service reading says "signal below the camping
+   for the fading that lifts a mean of ``n`` powers above the dB mean: with Gaussian fading
+   of ``s`` dB (``sigma = s ln 10 / 10`` nepers) the mean of ``n`` lognormal powers is close
+   to a lognormal of log-variance ``sigma_n² = ln(1 + (exp(sigma²) - 1) / n)`` (Fenton-
+   Wilkinson, 1960), so the lift is ``(sigma² - sigma_n²) / 2`` nepers: none for one reading,
+   ``s² ln 10 / 20`` dB for many. A no-service reading says "signal below the camping
    minimum" (``domain.radio.CAMPING_MIN_DBM``) and a resident's bars say "in this band": both
    are censored observations, combined with the measured mean in a small likelihood on a
    grid of margins (a Tobit model). The radio of the operator with the highest margin stands
@@ -262,7 +265,6 @@ def radio_margins(per_radio: pd.DataFrame, *, settings: Settings) -> tuple[Float
     statistics, and a measured dBm says more than a count of bars.
     """
     sd = settings.estimate_reading_sd_db
-    lift = sd * sd * math.log(10) / 20.0  # mean of powers over the dB mean, Gaussian fading
     radios = per_radio["radio"].astype(str).to_numpy()
     one = np.array([settings.bars_for(thresholds_radio(r))[0] for r in radios])
     two = np.array([settings.bars_for(thresholds_radio(r))[1] for r in radios])
@@ -274,7 +276,7 @@ def radio_margins(per_radio: pd.DataFrame, *, settings: Settings) -> tuple[Float
             10 * np.log10(per_radio["power_sum_aw"].to_numpy(float) / measured)
             - ATTOWATT_DBM_OFFSET
         )
-    x = np.where(measured > 0, mean_dbm - lift - one, 0.0)
+    x = np.where(measured > 0, mean_dbm - fading_lift_db(measured, sd) - one, 0.0)
     no_service = per_radio["no_service"].to_numpy(float)
     manual = np.where(measured > 0, 0.0, per_radio["manual"].to_numpy(float))
     # A manual report weighs 1 and a no-service reading 1 or 2 (statistics.reading_weight):
@@ -304,6 +306,15 @@ def radio_margins(per_radio: pd.DataFrame, *, settings: Settings) -> tuple[Float
         margin[rows] = mean
         variance[rows] = np.maximum((weights * (g - mean[:, None]) ** 2).sum(axis=1), 0.25)
     return margin, variance
+
+
+def fading_lift_db(n: FloatArray, sd_db: float) -> FloatArray:
+    """How far the dB of the mean of ``n`` powers lies above their dB mean, on average, for
+    Gaussian fading of ``sd_db`` dB (Fenton-Wilkinson, module doc step 1); 0 where n < 1."""
+    sigma2 = (sd_db * math.log(10) / 10.0) ** 2
+    count = np.maximum(np.asarray(n, dtype=float), 1.0)
+    sigma2_n = np.log1p(math.expm1(sigma2) / count)
+    return np.asarray((sigma2 - sigma2_n) / 2.0 * 10.0 / math.log(10), dtype=float)
 
 
 def fit_covariance(xy: FloatArray, y: FloatArray, noise: FloatArray) -> Covariance:

@@ -657,18 +657,28 @@ def score_likely_villages(
     }
 
 
+# Issue 14's goals for the estimate: of the truly dead (cell, scope) pairs in cells with
+# readings, this share called dead (measured or estimated) with this precision, per operator
+# and for the best of all; village centres without signal called with this precision.
+FOUND_GOAL = 0.8
+FOUND_PRECISION_GOAL = 0.95
+VILLAGE_PRECISION_GOAL = 0.8
+
+
 def estimate_lines(estimate: dict[str, Any]) -> list[str]:
     """The estimate's part of ``summary.txt``: found, precision and calibration per scope."""
     lines = [
         "",
         "Estimated coverage (kriged field): truly dead (cell, scope) pairs in cells with "
         "readings called dead",
-        "  scope        truly dead  found measured  found measured+estimated  precision",
+        f"  scope        truly dead  found measured  found measured+estimated  precision  goal "
+        f"(found >= {FOUND_GOAL:.0%}, precision >= {FOUND_PRECISION_GOAL:.0%})",
     ]
     for scope, f in estimate["found"].items():
+        met = (f["found"] or 0) >= FOUND_GOAL and (f["precision"] or 0) >= FOUND_PRECISION_GOAL
         lines.append(
             f"  {scope:12} {f['truly_dead_with_readings']:>10,}  {_pct(f['found_measured']):>14}"
-            f"  {_pct(f['found']):>24}  {_pct(f['precision']):>9}"
+            f"  {_pct(f['found']):>24}  {_pct(f['precision']):>9}  {'met' if met else 'missed'}"
         )
     lines.append("  calibration of p_dead (bins of predicted probability: cells, predicted, "
                  "truly dead share; Brier score):")  # fmt: skip
@@ -677,8 +687,10 @@ def estimate_lines(estimate: dict[str, Any]) -> list[str]:
         lines.append(
             f"  village centres without signal (trắng sóng): {v['true']} true; called "
             f"{v['called']} ({v['called_measured']} measured), precision {_pct(v['precision'])},"
-            f" recall {_pct(v['recall'])}"
-        )
+            f" recall {_pct(v['recall'])}; goal precision >= {VILLAGE_PRECISION_GOAL:.0%}: "
+            + ("n/a" if v["precision"] is None
+               else "met" if v["precision"] >= VILLAGE_PRECISION_GOAL else "missed")
+        )  # fmt: skip
     for scope, c in estimate["calibration"].items():
         bins = "  ".join(
             f"{b['from']:.1f}-{b['to']:.1f}: {b['cells']} "

@@ -127,7 +127,14 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
     assert len(shares) == SNAPSHOT_WEEKS["small"] + 1
     assert progress["snapshots"][-1]["day"] == scenario.now.date().isoformat()
     assert shares[-1] > shares[0] + 0.1
-    assert progress["trend"]["status"] in ("on_track", "behind")
+    # The verdict reads the panel of places measured at consecutive snapshots: the new
+    # site lights places already measured dead (seed 1: +0.30 points a week over 8 steps,
+    # projected 95.8-100 % against a goal of 100 %: not enough evidence either way).
+    trend = progress["trend"]
+    assert trend["status"] in ("on_track", "behind", "not_enough_evidence")
+    assert trend["panel_steps"] >= 2 and trend["slope_per_day"] > 0
+    people = progress["people"]
+    assert sum(people.values()) == pytest.approx(progress["population"], abs=1.0)
     assert progress["population"] == pytest.approx(summary["areas"]["grid_people"], abs=0.5)
     assert sum(progress["villages"].values()) == len(scenario.villages)
     # Every truly trắng sóng village with a decision is called so (recall 1.0 at seed 1);

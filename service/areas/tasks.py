@@ -14,12 +14,13 @@ tasks against 40 random unknown cells: 1.59, 0.70, 1.60 times the truly dead pai
 with it, 3.19, 0.85, 1.57 with this loss.) A
 standard visit (``VISIT_PHONES`` phones per operator, ``VISIT_READINGS`` readings each, on two
 days, the evidence a measured decision asks for) shrinks the cell's latent variance from
-``sd²`` to ``sd² v / (sd² + v)`` with ``v`` the visit's noise; the share of the Bernoulli
-variance removed is taken as ``1 - sqrt(v / (sd² + v))`` (for a Gaussian latent near the
-threshold ``p (1 - p)`` shrinks like its sd). Neighbouring cells learn ``NEIGHBOUR_SHARE`` of
-that (they share the smooth field, not the cell-scale part). The value of a cell is the sum,
-over operators and over the cell and its six neighbours, of people x variance removed: about
-"people whose dead-or-not status the visit settles".
+``sd²`` to ``sd² v / (sd² + v)`` with ``v`` the visit's noise; the share of the loss
+removed is taken as ``1 - sqrt(v / (sd² + v))`` (for a Gaussian latent near the threshold
+the chance of a wrong call shrinks like its sd). Neighbouring cells learn
+``NEIGHBOUR_SHARE`` of that (they share the smooth field, not the cell-scale part). The
+value of a cell is the sum, over operators and over the cell and its six neighbours, of
+people x loss removed: the expected number of people whose dead-or-not status the visit
+turns from wrong to right.
 
 Tasks are picked greedily, each pick discounting what it already teaches its neighbours
 (greedy is within 1 - 1/e of the best set for such diminishing returns, Nemhauser et al.

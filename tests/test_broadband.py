@@ -91,6 +91,7 @@ def test_broadband_on_the_tasks_and_the_coverage_map(client, settings, sessions)
     assert tasks.json()["radio"] == "broadband"
     page = client.get("/maps/coverage.html", params={"radio": "broadband"})
     assert page.status_code == 200, page.text
+    assert "(băng rộng di động 4G, 5G)" in page.text
     bad = client.get("/v1/cells", params={"bbox": BBOX, "radio": "4g"})
     assert bad.status_code == 422
     assert "radio" in bad.text
@@ -182,6 +183,9 @@ def test_villages_progress_and_plan_in_the_broadband_scope(client, settings, ses
 
     page = client.get("/maps/progress.html", params={"radio": "broadband"})
     assert page.status_code == 200, page.text
+    assert "(băng rộng di động 4G, 5G)" in page.text  # the map says its scope
+    other = client.get("/maps/progress.html", params={"radio": "any", "lang": "en"})
+    assert "(any signal)" in other.text
     bad = client.get("/v1/villages", params={"radio": "3g"})
     assert bad.status_code == 422 and "radio" in bad.text
 

@@ -133,13 +133,22 @@ MAP_TITLES: dict[str, dict[str, str]] = {
     },
 }
 BEST_OF_ALL_NAMES = {"vi": "tất cả nhà mạng", "en": "all operators"}
+# The scopes over radios, as a map's title names them (domain.vocabulary.RADIO_SCOPES).
+RADIO_SCOPE_NAMES = {
+    "any": {"vi": "mọi loại sóng", "en": "any signal"},
+    "broadband": {"vi": "băng rộng di động 4G, 5G", "en": "mobile broadband, 4G or 5G"},
+}
 
 
-def map_title(kind: str, *, lang: str, scope: str = BEST_OF_ALL) -> str:
-    """The title of a map (``MAP_TITLES``) in the page's language."""
+def map_title(kind: str, *, lang: str, scope: str = BEST_OF_ALL, radio: str | None = None) -> str:
+    """The title of a map (``MAP_TITLES``) in the page's language; with ``radio`` (a scope
+    over radios, or one radio) the scope it shows, in brackets."""
     lang = "en" if lang == "en" else "vi"
     name = BEST_OF_ALL_NAMES[lang] if scope == BEST_OF_ALL else OPERATOR_NAMES.get(scope, scope)
-    return "deadzone: " + MAP_TITLES[kind][lang].format(scope=name)
+    title = "deadzone: " + MAP_TITLES[kind][lang].format(scope=name)
+    if radio is None:
+        return title
+    return f"{title} ({RADIO_SCOPE_NAMES.get(radio, {}).get(lang, radio.upper())})"
 
 
 def map_meta(title: str, *, data_date: datetime | None, lang: str = "vi") -> MapMeta:

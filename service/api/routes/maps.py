@@ -142,12 +142,17 @@ def _render(
             return cached
         date = data_date(session)
         if kind == "coverage":
-            meta = map_meta(map_title("coverage", lang=lang), data_date=date, lang=lang)
+            shown = None if radio == BEST_OF_ALL else radio  # the default title says no scope
+            meta = map_meta(
+                map_title("coverage", lang=lang, radio=shown), data_date=date, lang=lang
+            )
             page = coverage_page(
                 session, meta=meta, operators=operators or None, radio=radio, disclosure=disclosure
             )
         elif kind == "progress":
-            meta = map_meta(map_title("progress", lang=lang), data_date=date, lang=lang)
+            meta = map_meta(
+                map_title("progress", lang=lang, radio=radio), data_date=date, lang=lang
+            )
             page = progress_page(session, settings, meta=meta, radio=radio)
         else:
             scope = operators[0] if operators else BEST_OF_ALL

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from domain.radio import (
     CAMPING_MIN_DBM,
+    DEFAULT_BARS,
     RADIO_PRIORITY,
     SIGNAL_RANGES,
     THRESH_SERVING_LOW_DB,
@@ -247,6 +248,79 @@ def select_radio(
         )
         chosen[camps] = row
     return np.where(chosen >= 0, chosen, lowest_suitable)
+
+
+# Step of the grid over which ``no_signal_share`` integrates a reading's deviation from the
+# place's true mean (handset offset plus fast fading), dB, and how many fading sds it spans.
+_DEVIATION_STEP_DB = 0.25
+_DEVIATION_SPAN_SD = 4.5
+
+
+def _deviation_grid() -> tuple[FloatArray, FloatArray]:
+    """Points and probabilities of a reading's deviation from the true mean, dB: the handset
+    mix (``HANDSET_MODELS``, ``HANDSET_SHARE``) plus Gaussian fading (``FAST_FADING_SD_DB``),
+    one bin of ``_DEVIATION_STEP_DB`` per point."""
+    offsets = np.array([m[1] for m in HANDSET_MODELS])
+    span = _DEVIATION_SPAN_SD * FAST_FADING_SD_DB
+    points = np.arange(
+        offsets.min() - span, offsets.max() + span + _DEVIATION_STEP_DB / 2, _DEVIATION_STEP_DB
+    )
+    edges = np.r_[points - _DEVIATION_STEP_DB / 2, points[-1] + _DEVIATION_STEP_DB / 2]
+    scale = FAST_FADING_SD_DB * math.sqrt(2)
+    cdf = np.array([[0.5 * (1 + math.erf((e - o) / scale)) for e in edges] for o in offsets])
+    weights = HANDSET_SHARE @ np.diff(cdf, axis=1)
+    return points, weights / weights.sum()
+
+
+def phone_kinds() -> list[tuple[npt.NDArray[np.bool_], float]]:
+    """The kinds of phone by the radios they can camp on, with their shares: per ``RADIOS``
+    row whether handset and SIM support it (``supported_radios``), from
+    ``HANDSET_GENERATIONS`` and ``SIM_4G_SHARE``."""
+    kinds: dict[tuple[bool, ...], float] = {}
+    for radio, share in HANDSET_GENERATIONS:
+        generation = np.array([RADIOS.index(radio)], dtype=np.int8)
+        for sim_4g, sim_share in ((True, SIM_4G_SHARE), (False, 1 - SIM_4G_SHARE)):
+            supports = supported_radios(generation, np.array([sim_4g]))[:, 0]
+            key = tuple(bool(x) for x in supports)
+            kinds[key] = kinds.get(key, 0.0) + share * sim_share
+    return [(np.array(key), share) for key, share in kinds.items()]
+
+
+def no_signal_share(
+    true_dbm: dict[int, FloatArray], *, radios: frozenset[Radio] | None = None
+) -> FloatArray:
+    """Expected share of an operator's readings at each place that show no signal, as
+    ``take_readings`` draws them: no service, or below one bar on the radio the phone camps
+    on, or (with ``radios``, a scope such as broadband) camped on a radio outside it.
+
+    ``true_dbm[row]``: the true mean of the operator's radio ``RADIOS[row]`` per place (dBm,
+    -inf where none reaches; rows of radios the operator does not run left out). A reading
+    deviates from the true mean by its handset's offset and fast fading, the same on every
+    radio; the phone camps as ``select_radio`` selects among the radios its kind supports
+    (``phone_kinds``); the bars are those of its reading rounded to whole dB. The deviation
+    is integrated over a fine grid, so the share is exact up to that grid, not a sample.
+    Manual reports, which show the same bars give or take one, are left out.
+    """
+    places = next(iter(true_dbm.values())).size if true_dbm else 0
+    share = np.zeros(places)
+    if not places:
+        return share
+    base = np.full((len(RADIOS), places), -np.inf)
+    for row, values in true_dbm.items():
+        base[row] = values
+    one_bar = np.array([DEFAULT_BARS[radio].one for radio in RADIOS])
+    allowed = np.array([radios is None or radio in radios for radio in RADIOS])
+    points, weights = _deviation_grid()
+    column = np.arange(places)
+    for supports, kind_share in phone_kinds():
+        own = np.where(supports[:, None], base, -np.inf)
+        for deviation, weight in zip(points, weights, strict=True):
+            level = own + deviation
+            chosen = select_radio(level)
+            picked = np.maximum(chosen, 0)
+            below = np.round(level[picked, column]) < one_bar[picked]
+            share += kind_share * weight * ((chosen < 0) | ~allowed[picked] | below)
+    return share
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from simulation.residents import (
     Sampler,
     draw_residents,
     linear_mean_offset_db,
+    no_signal_share,
     take_readings,
 )
 from simulation.terrain import (
@@ -195,6 +196,16 @@ class Scenario:
     scope), best_broadband_class (the same over LTE and NR only: the "broadband" scope),
     covered_operators (int, how many operators cover it on some radio).
 
+    ``phones`` (DataFrame): one row per cell x operator: cell, operator, no_signal_any and
+    no_signal_broadband (float32, 0-1), the expected share of the operator's readings there
+    that show no signal (no service, or below one bar on the radio the phone camps on) and
+    no broadband (the same, or camped on 3G), as its phones select their radio
+    (``residents.no_signal_share``). Where it is over one half, the operator's truth in that
+    scope is dead whatever its best radio's mean: an official who goes there with the
+    operator's phones finds no signal (or no 4G) most of the time. This is the edge of a
+    network: 3G at its camping minimum (-115 dBm RSCP is both q-RxLevMin and one bar), LTE
+    below 1 bar where phones reselect to 3G.
+
     ``truth`` (DataFrame): one row per cell x operator x radio that the operator runs (LTE for
     all; UMTS and NR for all but Vietnamobile; no GSM, switched off in 2024):
     cell (int64), operator ("452-04"), radio ("lte"/"umts"/"nr"), signal_dbm (float32, the
@@ -219,6 +230,7 @@ class Scenario:
     sites: pd.DataFrame
     cells: pd.DataFrame
     truth: pd.DataFrame
+    phones: pd.DataFrame
     site_built: SiteBuilt
     valleys: list[Valley]
     gaps: list[Gap]
@@ -291,7 +303,8 @@ class Scenario:
         ("any": every radio; "broadband": LTE and NR, ``truth.SCOPE_RADIOS``).
 
         Columns: cell, operator, truth_class ("dead" where the operator has no radio of the
-        scope), lte_signal_dbm (the LTE truth, NaN where no site reaches).
+        scope, and where most of its phones show no signal of the scope there: ``phones``),
+        lte_signal_dbm (the LTE truth, NaN where no site reaches).
         """
         if scope not in SCOPE_RADIOS:
             raise ValueError(f"scope must be one of {sorted(SCOPE_RADIOS)}, got {scope!r}")
@@ -302,6 +315,8 @@ class Scenario:
         best = rank.groupby([t["cell"], t["operator"]], observed=True).max()
         lte = t[t["radio"] == "lte"].set_index(["cell", "operator"])["signal_dbm"]
         out = best.rename("rank").to_frame().join(lte.rename("lte_signal_dbm"))
+        no_signal = self.phones.set_index(["cell", "operator"])[f"no_signal_{scope}"]
+        out["rank"] = out["rank"].where(no_signal.reindex(out.index).to_numpy() <= 0.5, 0)
         out["truth_class"] = ranks_to_classes(out.pop("rank").to_numpy())
         return out.reset_index()
 
@@ -495,7 +510,7 @@ def generate_scenario(
         shadow=shadow_op[0],
     )
 
-    truth, cells = truth_tables(grid, areas, field_db, operators)
+    truth, cells, phones = truth_tables(grid, areas, field_db, operators)
 
     # Residents and readings, chunk by chunk.
     residents = draw_residents(
@@ -544,6 +559,7 @@ def generate_scenario(
         sites=sites,
         cells=cells,
         truth=truth,
+        phones=phones,
         site_built=site_built,
         valleys=valleys,
         gaps=gaps,
@@ -677,19 +693,21 @@ def truth_tables(
     areas: Areas,
     field_db: dict[tuple[int, int], npt.NDArray[np.float32]],
     operators: tuple[OperatorProfile, ...],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The long truth table (cell x operator x radio) and the per-cell table."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The long truth table (cell x operator x radio), the per-cell table and the phones'
+    table (cell x operator: share of readings with no signal per scope, ``Scenario``)."""
     parts: list[pd.DataFrame] = []
     mean_offset = linear_mean_offset_db()
-    op_rank = np.zeros((len(operators), len(grid)), dtype=np.int8)
-    broadband_rank = np.zeros(len(grid), dtype=np.int8)
+    op_rank = {
+        scope: np.zeros((len(operators), len(grid)), dtype=np.int8) for scope in SCOPE_RADIOS
+    }
     for (o, r), values in field_db.items():
         radio = RADIOS[r]
         v = values.astype(np.float64)
         rank = class_rank(v, radio)
-        op_rank[o] = np.maximum(op_rank[o], rank)
-        if radio in SCOPE_RADIOS["broadband"]:
-            broadband_rank = np.maximum(broadband_rank, rank)
+        for scope, radios in SCOPE_RADIOS.items():
+            if radio in radios:
+                op_rank[scope][o] = np.maximum(op_rank[scope][o], rank)
         parts.append(
             pd.DataFrame(
                 {
@@ -708,7 +726,27 @@ def truth_tables(
                 }
             )
         )
-    best_rank = op_rank.max(axis=0)
+    # Dead, too, where most of the operator's phones show no signal of the scope
+    # (``Scenario.truth_by_operator``).
+    phones = []
+    for o, op in enumerate(operators):
+        true = {r: v.astype(np.float64) for (k, r), v in field_db.items() if k == o}
+        shares = {}
+        for scope, radios in SCOPE_RADIOS.items():
+            shares[scope] = no_signal_share(true, radios=radios)
+            op_rank[scope][o] = np.where(shares[scope] > 0.5, 0, op_rank[scope][o])
+        phones.append(
+            pd.DataFrame(
+                {"cell": grid.cell, "operator": op.code}
+                | {
+                    f"no_signal_{scope}": np.round(v, 4).astype(np.float32)
+                    for scope, v in shares.items()
+                }
+            )  # fmt: skip
+        )
+    phone_table = pd.concat(phones, ignore_index=True)
+    phone_table["operator"] = phone_table["operator"].astype("category")
+    best_rank = op_rank["any"].max(axis=0)
     truth = pd.concat(parts, ignore_index=True)
     truth["operator"] = truth["operator"].astype("category")
     truth["radio"] = truth["radio"].astype("category")
@@ -721,11 +759,11 @@ def truth_tables(
             "commune_code": np.array(areas.commune_code)[areas.cell_commune],
             "population": areas.cell_population,
             "best_class": ranks_to_classes(best_rank),
-            "best_broadband_class": ranks_to_classes(broadband_rank),
-            "covered_operators": (op_rank == 2).sum(axis=0).astype(np.int8),
+            "best_broadband_class": ranks_to_classes(op_rank["broadband"].max(axis=0)),
+            "covered_operators": (op_rank["any"] == 2).sum(axis=0).astype(np.int8),
         }
     )
-    return truth, cells
+    return truth, cells, phone_table
 
 
 def communes_table(areas: Areas) -> gpd.GeoDataFrame:

@@ -33,6 +33,7 @@ from simulation.residents import (
     HANDSET_SHARE,
     RADIOS,
     UNKNOWN_RADIO,
+    no_signal_share,
     select_radio,
 )
 
@@ -423,3 +424,41 @@ def test_broadband_truth_never_beats_any_signal(small_scenario: Scenario) -> Non
     assert ((a == 2) & (b == 0)).any()
     cells = small_scenario.cells
     assert (cells["best_broadband_class"].cat.codes <= cells["best_class"].cat.codes).all()
+
+
+def test_phones_show_no_signal_at_the_edge_of_a_network() -> None:
+    lte, umts = RADIOS.index(Radio.LTE), RADIOS.index(Radio.UMTS)
+    broadband = frozenset({Radio.LTE, Radio.NR})
+
+    def shares(lte_dbm: float, umts_dbm: float | None = None) -> tuple[float, float]:
+        true = {lte: np.array([lte_dbm])}
+        if umts_dbm is not None:
+            true[umts] = np.array([umts_dbm])
+        return float(no_signal_share(true)[0]), float(no_signal_share(true, radios=broadband)[0])
+
+    # Good LTE alone: only the 3G-only handsets and old SIMs (4 %) have no service.
+    assert shares(-100) == pytest.approx((0.04, 0.04), abs=0.005)
+    # LTE at 1 bar over good 3G: everyone has a signal, but phones leave LTE below -114 dBm
+    # (threshServingLow) for the 3G beneath, so nearly half have no 4G.
+    any_signal, no_4g = shares(-113, -100)
+    assert any_signal < 0.01 and 0.4 < no_4g < 0.5
+    # 3G at its camping minimum over unusable LTE: a signal now and then, never 4G.
+    any_signal, no_4g = shares(-130, -114)
+    assert 0.3 < any_signal < 0.5 and no_4g == pytest.approx(1.0, abs=1e-3)
+
+
+def test_truth_is_dead_where_most_phones_show_no_signal(small_scenario: Scenario) -> None:
+    phones = small_scenario.phones.set_index(["cell", "operator"])
+    assert len(phones) == len(small_scenario.cells) * len(OPERATORS)
+    for scope in ("any", "broadband"):
+        truth = small_scenario.truth_by_operator(scope).set_index(["cell", "operator"])
+        no_signal = phones[f"no_signal_{scope}"].reindex(truth.index)
+        assert (truth["truth_class"].astype(str)[no_signal > 0.5] == "dead").all()
+    # The LTE edge over 3G: LTE's mean is at 1 bar or more, but most phones sit on 3G there.
+    lte = small_scenario.truth[small_scenario.truth["radio"] == "lte"]
+    lte = lte.set_index(["cell", "operator"])["truth_class"].astype(str)
+    broadband = small_scenario.truth_by_operator("broadband").set_index(["cell", "operator"])
+    edge = (lte.reindex(broadband.index) == "weak") & (
+        broadband["truth_class"].astype(str) == "dead"
+    )
+    assert edge.any()

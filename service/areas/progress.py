@@ -13,6 +13,15 @@ the province's goal counts it by default, ``Settings.goal_radio``):
 * ``covered``: the centre has signal and no populated village cell is dead (undecided
   cells of the village do not make it lõm sóng, but are counted in ``cells_unknown``).
 
+Each status carries its evidence (``village_states(..., evidence=True)``): the decisions it
+rests on are the centre cell's (trắng sóng, unknown), the centre's and the dead populated
+cells' (lõm sóng), the centre's and the populated cells' with signal (covered); their
+readings (summed), devices (the most behind one of those cells: a lower bound of the
+distinct devices, since device sets are kept per cell) and newest reading. Its confidence
+is the Wilson bound (``service.engine.decisions``) of the weakest decision it needs: the
+centre's for trắng sóng and covered, the lesser of the centre's and the surest dead
+cell's for lõm sóng, 0 for unknown.
+
 "Village cells" are those of ``service.areas.population``: the cluster polygon's cells, or the
 disk its people were spread over.
 
@@ -102,6 +111,41 @@ class VillageState:
     cells_dead: int
     cells_unknown: int
     people_dead: float
+    evidence_readings: int = 0
+    evidence_devices: int = 0
+    evidence_last_seen: datetime | None = None
+    confidence: float = 0.0
+
+
+@dataclass(frozen=True)
+class CellEvidence:
+    """What one cell's decision rests on: readings, distinct devices, the newest reading
+    (UTC) and the decision's confidence (Wilson bound, 0-1)."""
+
+    readings: int
+    devices: int
+    last_seen: datetime | None
+    confidence: float
+
+
+def cell_evidence(
+    session: Session, settings: Settings, *, operator: str, cells: Sequence[int],
+    radio: str = ANY_SIGNAL,
+) -> dict[int, CellEvidence]:  # fmt: skip
+    """The evidence of the decisions of ``cells`` in one operator scope and one scope over
+    radios (``radio``: 'any' or 'broadband')."""
+    c = CellStatus
+    query = select(c.h3_cell, c.readings, c.devices, c.last_seen, c.confidence).where(
+        c.operator == operator, c.radio == radio, c.resolution == settings.h3_resolution
+    )
+    if len(cells) <= 2000:
+        query = query.where(c.h3_cell.in_(list(cells)))
+    wanted = set(cells)
+    return {
+        int(cell): CellEvidence(int(readings), int(devices), seen, float(confidence))
+        for cell, readings, devices, seen, confidence in session.execute(query)
+        if int(cell) in wanted
+    }
 
 
 def cell_statuses(
@@ -130,9 +174,11 @@ def village_states(
     commune: str | None = None,
     statuses: dict[int, tuple[str, datetime]] | None = None,
     radio: str = ANY_SIGNAL,
+    evidence: bool = False,
 ) -> list[VillageState]:  # fmt: skip
     """Status of every village (of one commune if given), by the rule of the module doc, in
-    one scope over radios. ``statuses``: the scope's decisions if the caller has them."""
+    one scope over radios. ``statuses``: the scope's decisions if the caller has them;
+    ``evidence``: fill in what each status rests on (one more query)."""
     query = select(Village).order_by(Village.code)
     if commune is not None:
         query = query.where(Village.commune_code == commune)
@@ -149,7 +195,50 @@ def village_states(
     if statuses is None:
         wanted = sorted({c for rows in cells_of.values() for c, _, _ in rows})
         statuses = cell_statuses(session, settings, operator=operator, cells=wanted, radio=radio)
-    return [_state(v, cells_of.get(v.code, []), statuses) for v in villages]
+    states = [_state(v, cells_of.get(v.code, []), statuses) for v in villages]
+    if evidence:
+        deciding = {
+            s.code: _deciding_cells(v, cells_of.get(v.code, []), statuses, s.status)
+            for v, s in zip(villages, states, strict=True)
+        }
+        found = cell_evidence(
+            session, settings, operator=operator, radio=radio,
+            cells=sorted({c for cells in deciding.values() for c in cells}),
+        )  # fmt: skip
+        for state in states:
+            _add_evidence(state, deciding[state.code], found)
+    return states
+
+
+def _deciding_cells(
+    village: Village,
+    cells: list[tuple[int, bool, float]],
+    statuses: dict[int, tuple[str, datetime]],
+    verdict: str,
+) -> list[int]:
+    """The cells whose decisions a village's status rests on (module doc), centre first."""
+    populated = [c for c, is_centre, p in cells if not is_centre and p > 0]
+    wanted = {"lom_song": ("dead",), "covered": _SIGNAL}.get(verdict, ())
+    return [village.h3_cell] + [
+        c for c in populated if statuses.get(c, ("unknown", None))[0] in wanted
+    ]
+
+
+def _add_evidence(state: VillageState, cells: list[int], found: dict[int, CellEvidence]) -> None:
+    rows = [found[c] for c in cells if c in found]
+    if not rows:
+        return
+    state.evidence_readings = sum(r.readings for r in rows)
+    state.evidence_devices = max(r.devices for r in rows)
+    seen = [r.last_seen for r in rows if r.last_seen is not None]
+    state.evidence_last_seen = max(seen) if seen else None
+    centre = found.get(cells[0])
+    centre_confidence = centre.confidence if centre is not None else 0.0
+    if state.status == "lom_song":
+        surest = max((found[c].confidence for c in cells[1:] if c in found), default=0.0)
+        state.confidence = min(centre_confidence, surest)
+    elif state.status in ("trang_song", "covered"):
+        state.confidence = centre_confidence
 
 
 def _state(
@@ -574,7 +663,9 @@ def list_villages(
         or session.scalar(select(Village.code).where(Village.commune_code == commune).limit(1))
     ):
         raise NotFound(f"no commune with code {commune!r}", field="commune")
-    states = village_states(session, settings, operator=operator, commune=commune, radio=radio)
+    states = village_states(
+        session, settings, operator=operator, commune=commune, radio=radio, evidence=True
+    )
     if status:
         states = [s for s in states if s.status in status]
     return states

@@ -90,3 +90,54 @@ def test_villages_endpoint_lists_statuses_with_names_as_text(tmp_path, settings,
     # A commune nobody imported is a mistake to report, not an empty list.
     unknown = client.get("/v1/villages", params={"commune": "nope"})
     assert unknown.status_code == 404 and unknown.json()["field"] == "commune"
+
+
+def _set_evidence(sessions, cell: str, **values) -> None:
+    from sqlalchemy import update
+
+    from service.store.database import session_scope
+    from service.store.models import CellStatus
+
+    with session_scope(sessions) as session:
+        session.execute(
+            update(CellStatus)
+            .where(CellStatus.h3_cell == h3.str_to_int(cell), CellStatus.operator == "any")
+            .values(**values)
+        )
+
+
+def test_lom_song_rests_on_the_centre_and_the_dead_cells(one_village, settings, sessions, client):
+    from datetime import timedelta
+
+    from tests.areas.conftest import NOW
+
+    put_statuses(
+        sessions, {CENTRE: "covered", RING[0]: "dead", RING[1]: "dead", RING[2]: "covered"}
+    )
+    _set_evidence(sessions, RING[0], readings=4, devices=4, confidence=0.51,
+                  last_seen=NOW - timedelta(days=1))  # fmt: skip
+    _set_evidence(sessions, RING[1], readings=3, devices=3, confidence=0.44)
+    with sessions() as session:
+        (state,) = village_states(session, settings, evidence=True)
+    assert state.status == "lom_song"
+    # Centre (10 readings, 3 phones, 0.9) and the two dead cells; not the covered one.
+    assert (state.evidence_readings, state.evidence_devices) == (17, 4)
+    assert state.evidence_last_seen == NOW - timedelta(days=1)
+    assert state.confidence == pytest.approx(0.51)  # the centre's 0.9, the surest dead 0.51
+    (body,) = client.get("/v1/villages").json()["villages"]
+    assert (body["status"], body["evidence_readings"], body["confidence"]) == ("lom_song", 17, 0.51)
+    assert body["evidence_last_seen"].startswith((NOW - timedelta(days=1)).date().isoformat())
+
+
+def test_trang_song_rests_on_its_centre_and_unknown_on_nothing(one_village, settings, sessions):
+    put_statuses(sessions, {CENTRE: "dead", RING[0]: "covered"})
+    _set_evidence(sessions, CENTRE, readings=5, devices=4, confidence=0.57)
+    with sessions() as session:
+        (state,) = village_states(session, settings, evidence=True)
+    assert (state.status, state.evidence_readings, state.evidence_devices) == ("trang_song", 5, 4)
+    assert state.confidence == pytest.approx(0.57)
+    put_statuses(sessions, {CENTRE: "unknown"})
+    _set_evidence(sessions, CENTRE, readings=2, devices=1, confidence=0.0)
+    with sessions() as session:
+        (state,) = village_states(session, settings, evidence=True)
+    assert (state.status, state.evidence_readings, state.confidence) == ("unknown", 2, 0.0)

@@ -148,6 +148,17 @@ def test_progress_page_shows_the_demo_numbers_in_vietnamese(
     assert statuses == sorted(statuses, key=lambda s: s != "Trắng sóng")
     assert statuses.count("Trắng sóng") == summary["villages"]["trang_song"]
     assert statuses.count("Lõm sóng") == summary["villages"]["lom_song"]
+    # Each status with what it rests on and how sure it is (/v1/villages).
+    by_code = {v["code"]: v for v in villages}
+    keys = row_keys(page, "villages-table")
+    confidence = [f"{round(by_code[k]['confidence'] * 100)}%" for k in keys]
+    assert column(page, "villages-table", "confidence") == confidence
+    evidence = column(page, "villages-table", "evidence_readings")
+    assert all(
+        text.startswith(f"{fmt_int(by_code[k]['evidence_readings'], 'vi')} lần đo")
+        for k, text in zip(keys, evidence, strict=True)
+    )
+    assert all(by_code[k]["evidence_readings"] > 0 for k in keys)
     unknown = summary["villages"]["unknown"]
     assert page.get_attribute("#unknown-count", "data-count") == str(unknown)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import orjson
@@ -50,6 +50,26 @@ class VillageOut(BaseModel):
     cells_dead: int
     cells_unknown: int
     people_dead: float = Field(description="People of the village in dead cells.")
+    evidence_readings: int = Field(
+        default=0,
+        description="Readings behind the status: of the centre cell (trang_song, unknown), "
+        "and of the dead populated cells (lom_song) or the populated cells with signal "
+        "(covered).",
+    )
+    evidence_devices: int = Field(
+        default=0,
+        description="Distinct devices behind the best-measured of those cells (a lower bound "
+        "of the devices behind the status).",
+    )
+    evidence_last_seen: datetime | None = Field(
+        default=None, description="Newest reading behind the status, UTC."
+    )
+    confidence: float = Field(
+        default=0.0,
+        description="Confidence of the status, 0-1: the Wilson 95% lower bound of the weakest "
+        "decision it needs (the centre's; for lom_song also the surest dead cell's); 0 for "
+        "unknown.",
+    )
     likely_status: Literal["trang_song", "covered"] | None = Field(
         default=None,
         description="Estimated, not measured: for a village whose status is unknown, the "

@@ -361,7 +361,16 @@
         { key: "population", label: "col.population", numeric: true,
           text: function (v) { return fmt.int(v.population); } },
         { key: "people_dead", label: "col.people_dead", numeric: true,
-          text: function (v) { return fmt.int(v.people_dead); } }
+          text: function (v) { return fmt.int(v.people_dead); } },
+        // What the status rests on (/v1/villages): readings, phones, newest reading.
+        { key: "evidence_readings", label: "col.evidence", numeric: true,
+          text: function (v) {
+            return t("evidence.text", { readings: fmt.int(v.evidence_readings),
+              devices: fmt.int(v.evidence_devices),
+              seen: v.evidence_last_seen ? fmt.day(v.evidence_last_seen) : "—" });
+          } },
+        { key: "confidence", label: "col.confidence", numeric: true,
+          text: function (v) { return fmt.percent(v.confidence, 0); } }
       ], dark, { key: "status", dir: "asc", rowKey: function (v) { return v.code; } });
     }
     var unknown = villages.filter(function (v) { return v.status === "unknown"; });

@@ -285,6 +285,10 @@ def run_demo(
                 [(v.code, v.status) for v in village_states(session, settings)],
                 columns=["code", "status"],
             )
+            broadband_villages = pd.DataFrame(
+                [(v.code, v.status) for v in village_states(session, settings, radio=BROADBAND)],
+                columns=["code", "status"],
+            )
             likely = likely_statuses(session, villages["code"].tolist(), operator=BEST_OF_ALL)
         overall = decisions[decisions["radio"] == ANY_SIGNAL]
         scores = score_decisions(scenario.cells, scenario.truth_by_operator(), overall)
@@ -294,6 +298,9 @@ def run_demo(
         )  # fmt: skip
         radio_scores = score_by_radio(scenario.cells, scenario.truth, decisions)
         village_scores = score_villages(scenario.village_truth(), villages)
+        broadband_village_scores = score_villages(
+            scenario.village_truth(scope=BROADBAND), broadband_villages
+        )
         estimate_scores = score_estimates(scenario, overall, estimates)
         estimate_scores["villages"] = score_likely_villages(
             scenario, villages, likely, level=settings.estimate_level
@@ -326,6 +333,7 @@ def run_demo(
     }
     summary["areas"] = areas
     summary["progress"] = progress_summary(progress_body, village_scores)
+    summary["progress"]["village_accuracy_broadband"] = broadband_village_scores
     summary["plan"] = plan_summary(plan) | delivered
     summary["estimate"] = estimate_scores
     summary["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
@@ -1047,6 +1055,15 @@ def progress_lines(progress: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         a = accuracy[status]
         lines.append(f"  {status}: precision {_pct(a['precision']).strip()}, recall "
                      f"{_pct(a['recall']).strip()} over villages with a decision")  # fmt: skip
+    broadband = progress.get("village_accuracy_broadband")
+    if broadband:
+        lines.append("  broadband (no 4G at the centre / in a residential cell), against the "
+                     "broadband truth:")  # fmt: skip
+        for status in ("trang_song", "lom_song"):
+            a = broadband[status]
+            lines.append(f"  {status}: precision {_pct(a['precision']).strip()}, recall "
+                         f"{_pct(a['recall']).strip()} ({a['called']} called, {a['true']} "
+                         "true with a decision)")  # fmt: skip
     lines += [
         "",
         f"Suggested sites ({plan['operator']}, {plan['model']}, radius "

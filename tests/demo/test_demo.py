@@ -98,15 +98,22 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
             # seed 1, 0.960-1.000 at seeds 2-3.
             assert score["dead"]["precision"] >= 0.9, scope
     # Phones select their radio as idle phones do (simulation.residents.select_radio), so
-    # the best radio of an operator is what its phones report: dead precision at seed 1 is
-    # 0.85-0.90 for the best of all operators and 0.91-1.00 per operator (0.46 and
-    # 0.39-1.00 when simulated phones never fell back from LTE to 3G).
-    assert accuracy["any"]["dead"]["precision"] >= 0.8
+    # the best radio of an operator is what its phones report; "dead for everyone" needs no
+    # undecided operator showing signal in or next to the cell (service.engine.decisions).
+    # Dead precision at seed 1: 0.89 for the best of all operators, 0.91-1.00 per operator
+    # (0.46 and 0.39-1.00 when simulated phones never fell back from LTE to 3G). Seeds 2-13
+    # (issue 13): 0.90-1.00 for the best of all, per operator 0.75-1.00, the misses at the
+    # edge of 3G, where -115 dBm is both the camping minimum and one bar.
+    assert accuracy["any"]["dead"]["precision"] >= 0.85
     for scope, score in accuracy.items():
         if scope != "any":
             assert score["dead"]["precision"] >= 0.9, scope
-    # The dead guard's price (no 'any' dead next to an unmeasured operator's coverage): at
-    # seed 1, 42 % of the truly dead, populated cells are unknown - unknown, a task for the
+    # Broadband (LTE or NR) against the broadband truth: dead precision 0.90-1.00 and
+    # recall 0.87-0.93 at seed 1, per operator and for the best of all.
+    for scope, score in summary["accuracy_broadband"].items():
+        assert score["dead"]["precision"] >= 0.9 and score["dead"]["recall"] >= 0.8, scope
+    # The dead guard's price (no 'any' dead next to an unmeasured operator's signal): at
+    # seed 1, half the truly dead, populated cells are unknown - unknown, a task for the
     # village team, never covered.
     assert accuracy["any"]["dead_populated_unknown_share"] <= 0.5
     assert summary["zones"]["by_scope"]["any"] >= 5
@@ -137,10 +144,12 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
     assert sum(people.values()) == pytest.approx(progress["population"], abs=1.0)
     assert progress["population"] == pytest.approx(summary["areas"]["grid_people"], abs=0.5)
     assert sum(progress["villages"].values()) == len(scenario.villages)
-    # Every truly trắng sóng village with a decision is called so (recall 1.0 at seed 1);
-    # precision is low (0.25 at seed 1) for the reason 'any' dead precision is: see above.
+    # Every truly trắng sóng village with a decision is called so, and every village called
+    # trắng sóng is (precision and recall 1.0 at seed 1; 0.25 precision before phones fell
+    # back like real phones and the best of all was guarded by weak signal too).
     villages = progress["village_accuracy"]
     assert villages["trang_song"]["recall"] == 1.0
+    assert villages["trang_song"]["precision"] >= 0.8
     assert villages["confusion"]["covered"]["covered"] >= 0.9 * sum(
         villages["confusion"]["covered"].values()
     )

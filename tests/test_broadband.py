@@ -196,3 +196,19 @@ def test_dead_zones_say_they_are_grouped_for_any_signal_only(client, settings, s
     refused = client.get("/v1/deadzones", params={"radio": "broadband"})
     assert refused.status_code == 422
     assert "radio=any only" in refused.text and "/v1/cells?radio=broadband" in refused.text
+
+
+def test_the_goal_scope_is_a_setting(settings, sessions, tmp_path):
+    from fastapi.testclient import TestClient
+    from pydantic import ValidationError
+
+    from service.api.app import create_app
+    from service.settings import Settings
+
+    seed_villages(sessions, settings, tmp_path)
+    with TestClient(create_app(settings.model_copy(update={"goal_radio": "any"}))) as other:
+        body = other.get("/v1/progress/areas").json()
+    assert body["radio"] == body["goal"]["radio"] == "any"
+    assert body["areas"][0]["people_covered"] == 1100  # 3G counts as signal here
+    with pytest.raises(ValidationError, match="goal_radio"):
+        Settings(database_url=settings.database_url, goal_radio="lte")

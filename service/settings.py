@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     rate_limit_address_imports: str = Field(
         default="60/hour", description="File imports (POST /v1/imports) from one client address."
     )
+    rate_limit_shared_path: Path | None = Field(
+        default=None,
+        description="A file (SQLite) in which the worker processes of one server share their "
+        "rate-limit counters, so that a limit holds for the server as a whole; `deadzone "
+        "serve --workers N` makes one when it is not set. Unset: each process counts alone.",
+    )
     max_json_depth: int = Field(
         default=MAX_JSON_DEPTH,
         ge=4,
@@ -192,9 +198,9 @@ class Settings(BaseSettings):
         default=7,
         ge=1,
         description="A device token is trusted once it has uploaded on this many distinct UTC "
-        "days (server clock): before that, new tokens first seen from one network in one "
-        "hour count as one device, and their evidence can contest a decided cell but not "
-        "overturn it alone (docs/forged-evidence.md).",
+        "days (server clock): before that, new tokens first seen in one request count as "
+        "one device, and their evidence can contest a decided cell but not overturn it "
+        "alone (docs/forged-evidence.md).",
     )
     contest_confirm_networks: int = Field(
         default=3,

@@ -141,6 +141,10 @@ def setup_database(url: str, workdir: Path, *, bridge: bool, rings: int) -> tupl
         database_url=url, device_secret=TEST_SECRET, environment="development",
         aggregate_interval_s=0, window_months=2, bridge_unknown_gaps=bridge,
         dead_guard_rings=rings,
+        # A contest depends on which phones came first, and the databases compared here
+        # differ in that by design (batches, or all at once): one network confirms, so no
+        # cell is contested (tests/hostile/test_forged_evidence.py tests contests).
+        contest_confirm_networks=1,
     )  # fmt: skip
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)

@@ -16,6 +16,7 @@ from collectors.reading import ReadingBatch
 from service.api.access import mask_query_secrets_in_access_log
 from service.api.errors import register_error_handlers
 from service.api.headers import SecurityHeaders
+from service.api.openapi import document_answers
 from service.api.ratelimit import RateLimits
 from service.api.routes import (
     areas,
@@ -137,7 +138,8 @@ def settings_to_environment(settings: Settings) -> dict[str, str]:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema plus the canonical reading, which ``POST /v1/readings`` reads by
-    hand (to judge each reading on its own) and so declares through ``openapi_extra``."""
+    hand (to judge each reading on its own) and so declares through ``openapi_extra``, and
+    the answers every route shares (``service.api.openapi``)."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -147,5 +149,5 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.update(batch.pop("$defs", {}))
     components["ReadingBatch"] = batch
-    app.openapi_schema = schema
+    app.openapi_schema = document_answers(schema)
     return schema

@@ -7,9 +7,11 @@ and trust") asks for per-device limits against flooding. The limits are settings
 setting), and counted with the ``limits`` package's sliding-window counters (two counters
 per key, so a limit of 50,000 readings costs no more memory than one of 5).
 
-Counters live in the memory of each server process: with ``--workers N`` each process
-counts on its own, so the effective limit is up to N times the setting. A refusal is a 429
-with ``Retry-After`` (seconds), and the refusals are counted for ``GET /v1/stats``.
+Counters live in the memory of the server process, or, with ``rate_limit_shared_path``
+(which ``deadzone serve --workers N`` sets), in a SQLite file that every worker process
+shares (``SharedCounters``): the limit then holds for the server as a whole, not N times
+over. A refusal is a 429 with ``Retry-After`` (seconds), and the refusals are counted for
+``GET /v1/stats`` (in the shared file too).
 
 Behind a reverse proxy the client address is the proxy's unless uvicorn is told to trust
 ``X-Forwarded-For`` (``--proxy-headers``, ``FORWARDED_ALLOW_IPS``).
@@ -18,10 +20,12 @@ Behind a reverse proxy the client address is the proxy's unless uvicorn is told 
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -38,11 +42,83 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+Check = tuple[RateLimitItem, tuple[str, ...], int, str]
+"""(limit, identifiers, cost, what is counted)."""
+
+
+class SharedCounters:
+    """Sliding-window counters in a SQLite file, shared by the processes that open it: the
+    same approximation as ``limits``' sliding-window counter (the previous window's count,
+    weighted by how much of it still overlaps, plus the current one's). Each check is one
+    short transaction (``BEGIN IMMEDIATE``: processes take turns); the counters need not
+    survive a crash, so the file is not synced."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=10, isolation_level=None,
+                                   check_same_thread=False)  # fmt: skip
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS windows (key TEXT NOT NULL, start INTEGER NOT NULL, "
+            "count INTEGER NOT NULL, PRIMARY KEY (key, start))"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY, count INTEGER NOT NULL)"
+        )
+
+    def take(self, checks: Sequence[Check], *, now: float) -> tuple[Check, int] | None:
+        """Count every check, or none: the first one over its limit and the seconds until
+        it would pass, else None."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            keys = []
+            for check in checks:
+                item, identifiers, cost, _ = check
+                period = item.get_expiry()
+                key = "/".join((str(item), *identifiers))
+                start = int(now // period) * period
+                counts = dict(db.execute(
+                    "SELECT start, count FROM windows WHERE key = ? AND start IN (?, ?)",
+                    (key, start, start - period),
+                ).fetchall())  # fmt: skip
+                weight = (period - (now - start)) / period
+                used = counts.get(start - period, 0) * weight + counts.get(start, 0)
+                if used + cost > item.amount:
+                    db.execute(
+                        "INSERT INTO refusals VALUES (1, 1) "
+                        "ON CONFLICT (id) DO UPDATE SET count = count + 1"
+                    )
+                    db.execute("COMMIT")
+                    return check, max(1, math.ceil(start + period - now))
+                keys.append((key, start, period, cost))
+            for key, start, period, cost in keys:
+                db.execute(
+                    "INSERT INTO windows VALUES (?, ?, ?) "
+                    "ON CONFLICT (key, start) DO UPDATE SET count = count + excluded.count",
+                    (key, start, cost),
+                )
+                db.execute("DELETE FROM windows WHERE key = ? AND start < ?", (key, start - period))
+            db.execute("COMMIT")
+            return None
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @property
+    def refused(self) -> int:
+        row = self._db.execute("SELECT count FROM refusals WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
+
+
 class RateLimits:
     """The server's limits and counters (one per process, built by ``create_app``)."""
 
     def __init__(self, settings: Settings) -> None:
         self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        path = settings.rate_limit_shared_path
+        self._shared = SharedCounters(path) if path is not None else None
         self.device_readings = parse(settings.rate_limit_device_readings)
         self.address_requests = parse(settings.rate_limit_address_requests)
         self.key_requests = parse(settings.rate_limit_key_requests)
@@ -52,8 +128,9 @@ class RateLimits:
 
     @property
     def refused(self) -> int:
-        """Requests answered 429 by this process since it started."""
-        return self._refused
+        """Requests answered 429 since the server started (by every process sharing the
+        counters' file, else by this one)."""
+        return self._shared.refused if self._shared is not None else self._refused
 
     def check_request(
         self, request: Request, *, key: str | None = None, imports: bool = False
@@ -78,7 +155,14 @@ class RateLimits:
         self._take([(self.device_readings, ("device", token), count, "readings from one device")
                     for token, count in per_token.items()])  # fmt: skip
 
-    def _take(self, checks: Sequence[tuple[RateLimitItem, tuple[str, ...], int, str]]) -> None:
+    def _take(self, checks: Sequence[Check]) -> None:
+        if self._shared is not None:
+            with self._lock:
+                refused = self._shared.take(checks, now=time.time())
+            if refused is not None:
+                (item, _, cost, what), wait = refused
+                raise self._refusal_after(item, cost, what, wait)
+            return
         with self._lock:  # test all, then take all: a refused request costs nothing
             for item, identifiers, cost, what in checks:
                 if not self._limiter.test(item, *identifiers, cost=cost):
@@ -92,6 +176,10 @@ class RateLimits:
     ) -> RateLimited:
         stats = self._limiter.get_window_stats(item, *identifiers)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
+        return self._refusal_after(item, cost, what, wait)
+
+    @staticmethod
+    def _refusal_after(item: RateLimitItem, cost: int, what: str, wait: int) -> RateLimited:
         if cost > item.amount:
             what = f"{what} ({cost} in one request)"
         return RateLimited(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -85,6 +87,10 @@ def serve(
     # Several processes need an import string: each worker builds its own app from the
     # environment, which carries this command's settings (overrides and --demo included).
     os.environ.update(settings_to_environment(settings))
+    if settings.rate_limit_shared_path is None:
+        # The workers share their rate-limit counters, or each would allow the whole limit.
+        shared = Path(tempfile.mkdtemp(prefix="deadzone-rate-limits-")) / "counters.sqlite"
+        os.environ["DEADZONE_RATE_LIMIT_SHARED_PATH"] = str(shared)
     uvicorn.run(
         "service.api.app:create_app_from_environment",
         factory=True,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,6 +59,9 @@ ZoneHook = Callable[[Session, list[Zone]], None]
 REWRITTEN_TABLES = ("cell_stats", "cell_devices", "cell_status", "zone_cells", "dead_zones")
 """Tables a full run rewrites wholesale."""
 MERGE_CHUNK = 500_000  # readings per merge transaction: bounds memory and lock time
+SQLITE_MERGE_CHUNK = 50_000
+"""On SQLite a merge holds the one writer that phones' uploads wait for: chunks of about
+half a second there (issue 17: uploads' p99 under 1 s while the job runs)."""
 
 
 @dataclass
@@ -100,9 +104,12 @@ def update_statistics(
         start = watermark(session)
     done = 0
     total = max(up_to - start, 0)
+    bind = sessions.kw.get("bind")
+    on_postgres = bind is not None and bind.dialect.name == "postgresql"
+    chunk = MERGE_CHUNK if on_postgres else SQLITE_MERGE_CHUNK
     while start + done < up_to:
         with session_scope(sessions) as session:
-            top = min(start + done + MERGE_CHUNK, up_to)
+            top = min(start + done + chunk, up_to)
             merge_untrusted(session, settings, after=watermark(session), up_to=top,
                             classify=_classify(settings))  # fmt: skip
             done += merge_new_readings(session, settings, up_to=top)
@@ -136,20 +143,18 @@ def aggregate(
         merged, max_seq = update_statistics(
             sessions, settings, rebuild_all=rebuild_all, on_step=on_step, dask=dask
         )
-    with session_scope(sessions) as session:
+    with session_scope(sessions, write=False) as session:
         # A rebuild (here or on Dask) replaced the statistics wholesale: decide everything.
-        if not (full or rebuild_all or dask is not None) and can_run_incrementally(
+        incremental = not (full or rebuild_all or dask is not None) and can_run_incrementally(
             session, settings
-        ):
-            with clock("incremental"):
-                on_step("decisions", 0, 1)
-                result = decide_incrementally(
-                    session, settings, now=now, annotate_zones=annotate_zones,
-                    write_zones=functools.partial(write_zones, now=now),
-                )  # fmt: skip
-                on_step("decisions", 1, 1)
-            cells = _best_counts(session, settings)
-            zones = int(
+        )
+    if incremental:
+        counted: dict[str, Any] = {}
+
+        def finish(session: Session, result: IncrementalResult) -> None:
+            """In the transaction that stores the decisions: the run's record."""
+            counted["cells"] = _best_counts(session, settings)
+            counted["zones"] = int(
                 session.scalar(
                     select(func.count()).select_from(DeadZone).where(DeadZone.active.is_(True))
                 )
@@ -158,31 +163,33 @@ def aggregate(
             session.add(
                 AggregationRun(
                     finished_at=utcnow(), max_seq=max_seq,
-                    cells=cells.get(settings.h3_resolution, 0), zones=zones,
-                    scopes=sorted(result.scopes_changed),
+                    cells=counted["cells"].get(settings.h3_resolution, 0),
+                    zones=counted["zones"], scopes=sorted(result.scopes_changed),
                 )
             )  # fmt: skip
-            return AggregationReport(
-                merged, rebuild_all, cells, zones, max_seq, timings, incremental=result
-            )
-        zone_count = _decide_everything(
-            session, settings, now=now, clock=clock, on_step=on_step,
-            annotate_zones=annotate_zones, up_to=max_seq,
+
+        with clock("incremental"):
+            on_step("decisions", 0, 1)
+            result = decide_incrementally(
+                sessions, settings, now=now, annotate_zones=annotate_zones,
+                write_zones=functools.partial(write_zones, now=now), finish=finish,
+            )  # fmt: skip
+            on_step("decisions", 1, 1)
+        return AggregationReport(
+            merged, rebuild_all, counted["cells"], counted["zones"], max_seq, timings,
+            incremental=result,
         )  # fmt: skip
+    zone_count = _decide_everything(
+        sessions, settings, now=now, clock=clock, on_step=on_step,
+        annotate_zones=annotate_zones, up_to=max_seq,
+    )  # fmt: skip
+    with session_scope(sessions, write=False) as session:
         cells = _best_counts(session, settings)
-        session.add(
-            AggregationRun(
-                finished_at=utcnow(),
-                max_seq=max_seq,
-                cells=cells.get(settings.h3_resolution, 0),
-                zones=zone_count,
-            )
-        )
     return AggregationReport(merged, rebuild_all, cells, zone_count, max_seq, timings)
 
 
 def _decide_everything(
-    session: Session,
+    sessions: sessionmaker[Session],
     settings: Settings,
     *,
     now: datetime,
@@ -191,37 +198,60 @@ def _decide_everything(
     annotate_zones: ZoneHook | None,
     up_to: int,
 ) -> int:
-    """The full path: every roll-up, decision and zone recomputed; returns the zones."""
+    """The full path: every roll-up, decision and zone recomputed; returns the zones.
+
+    Three transactions, so that the database's writer is held only while rows are written
+    (SQLite has one writer, and phones' uploads wait for it): trust and roll-ups; the
+    decisions and zones, computed in a read-only transaction; then everything stored in one
+    short transaction, which readers see at once. Nothing else writes what the middle step
+    reads (one aggregation at a time, ``service.store.locks``; ingest writes only readings
+    and their counters)."""
     resolutions = [settings.h3_resolution, *settings.rollup_resolutions]
-    with clock("trust"):
-        refresh_trust(session, settings, up_to=watermark(session), classify=_classify(settings))
-    with clock("rollup"):
-        on_step("roll-ups", 0, 1)
-        rollup(session, settings, settings.rollup_resolutions)
-        on_step("roll-ups", 1, 1)
-    session.execute(delete(CellStatus))
+    with session_scope(sessions) as session:
+        with clock("trust"):
+            refresh_trust(session, settings, up_to=watermark(session), classify=_classify(settings))
+        with clock("rollup"):
+            on_step("roll-ups", 0, 1)
+            rollup(session, settings, settings.rollup_resolutions)
+            on_step("roll-ups", 1, 1)
+    decided: list[pd.DataFrame] = []
     zones: list[Zone] = []
-    for i, res in enumerate(resolutions):
-        with clock(f"decide r{res}"):
-            decisions, devices = decide_resolution(session, settings, resolution=res, now=now)
+    with session_scope(sessions, write=False) as session:
+        for i, res in enumerate(resolutions):
+            with clock(f"decide r{res}"):
+                decisions, devices = decide_resolution(session, settings, resolution=res, now=now)
+                decided.append(decisions)
+            if res == settings.h3_resolution:
+                with clock("zones"):
+                    zones = find_zones(
+                        decisions,
+                        devices,
+                        resolution=res,
+                        previous=previous_zones(session),
+                        bridge_unknown=settings.bridge_unknown_gaps,
+                    )
+                    if annotate_zones is not None:
+                        annotate_zones(session, zones)
+            on_step("decisions", i + 1, len(resolutions))
+    with session_scope(sessions) as session, clock("store"):
+        session.execute(delete(CellStatus))
+        for decisions in decided:
             store_decisions(session, decisions)
-        if res == settings.h3_resolution:
-            with clock("zones"):
-                zones = find_zones(
-                    decisions,
-                    devices,
-                    resolution=res,
-                    previous=previous_zones(session),
-                    bridge_unknown=settings.bridge_unknown_gaps,
-                )
-                if annotate_zones is not None:
-                    annotate_zones(session, zones)
-                store_zones(session, zones, now=now)
-        on_step("decisions", i + 1, len(resolutions))
-    clear_dirty(session, up_to=up_to)
-    record_decision_state(session, settings, now=now)
-    # The next incremental runs look rows up by cell in these tables (service.store.dialect).
-    refresh_planner_statistics(session, REWRITTEN_TABLES)
+        store_zones(session, zones, now=now)
+        clear_dirty(session, up_to=up_to)
+        record_decision_state(session, settings, now=now)
+        # The next incremental runs look rows up by cell in these tables
+        # (service.store.dialect).
+        refresh_planner_statistics(session, REWRITTEN_TABLES)
+        cells = _best_counts(session, settings)
+        session.add(
+            AggregationRun(
+                finished_at=utcnow(),
+                max_seq=up_to,
+                cells=cells.get(settings.h3_resolution, 0),
+                zones=len(zones),
+            )
+        )
     return len(zones)
 
 

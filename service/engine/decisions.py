@@ -348,7 +348,7 @@ def decide_cells(
         session, resolution=resolution, base=settings.h3_resolution, since=since, cells=cells
     )
     untrusted = trust.load_untrusted(session)
-    # New tokens of one network and hour are one source (service.engine.trust, rule 2).
+    # New tokens of one request are one source (service.engine.trust, rule 2).
     devices["device"] = trust.source_ids(devices["device_hash"], untrusted)
     for frame in (stats, devices, provisional):
         frame["operator"] = _operator_codes(frame)

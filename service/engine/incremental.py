@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from h3.api import basic_int as h3i
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from domain.radio import operator_code
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES, SIGNAL_DECISIONS
@@ -65,6 +65,7 @@ from service.engine.zones import (
     describe_zones,
 )
 from service.settings import Settings
+from service.store.database import session_scope
 from service.store.dialect import cells_in, dialect_name, unindexed, upsert_insert
 from service.store.models import (
     AggregationState,
@@ -188,73 +189,130 @@ def _disk(cells: Iterable[int], rings: int) -> set[int]:
 
 
 def decide_incrementally(
-    session: Session,
+    sessions: sessionmaker[Session],
     settings: Settings,
     *,
     now: datetime,
     annotate_zones: ZoneHook | None,
     write_zones: ZoneWriter,
+    finish: Callable[[Session, IncrementalResult], None] | None = None,
 ) -> IncrementalResult:
     """Apply the dirty cells (module doc). ``write_zones`` stores zones (keeping their ids'
-    states), as the full path does."""
-    _mark_window_moves(session, settings, now=now)
-    dirty: list[tuple[int, int, int, str]] = []
-    seen = 0
-    for cell, mcc, mnc, radio, seq in session.execute(_DIRTY_KEYS):
-        dirty.append((int(cell), int(mcc), int(mnc), str(radio)))
-        seen = max(seen, int(seq))
-    result = IncrementalResult(dirty_cells=len(dirty))
-    if not dirty:
-        record_decision_state(session, settings, now=now)
-        return result
-    base = settings.h3_resolution
-    cells = {int(row[0]) for row in dirty}
-    parents = {
-        res: {h3i.cell_to_parent(c, res) for c in cells} for res in settings.rollup_resolutions
-    }
-    rollup_parents(session, settings, parents)
+    states), as the full path does; ``finish`` runs last in the transaction that stores
+    the decisions (the caller's record of the run).
+
+    Three transactions, so that the database's writer is held only while rows are written
+    (SQLite has one writer, and phones' uploads wait for it): the window's moves and the
+    roll-ups of the dirty cells' parents; the decisions, computed in a read-only
+    transaction; then the decisions, the zones around them and the dirty rows' removal in
+    one. Nothing else writes what the middle step reads (one aggregation at a time,
+    ``service.store.locks``; ingest writes only readings and their counters), and a crash
+    between them leaves the dirty rows for the next run."""
+    with session_scope(sessions) as session:
+        _mark_window_moves(session, settings, now=now)
+        dirty: list[tuple[int, int, int, str]] = []
+        seen = 0
+        for cell, mcc, mnc, radio, seq in session.execute(_DIRTY_KEYS):
+            dirty.append((int(cell), int(mcc), int(mnc), str(radio)))
+            seen = max(seen, int(seq))
+        result = IncrementalResult(dirty_cells=len(dirty))
+        if not dirty:
+            record_decision_state(session, settings, now=now)
+            if finish is not None:
+                finish(session, result)
+            return result
+        base = settings.h3_resolution
+        cells = {int(row[0]) for row in dirty}
+        parents = {
+            res: {h3i.cell_to_parent(c, res) for c in cells} for res in settings.rollup_resolutions
+        }
+        rollup_parents(session, settings, parents)
     changes: dict[str, set[int]] = {}
     refreshed: dict[str, set[int]] = {}
     old: dict[tuple[int, str], str] = {}
     new: dict[tuple[int, str], str] = {}
-    for res, these in [(base, cells), *parents.items()]:
-        before, after = _decide(session, settings, resolution=res, cells=these, now=now)
-        result.decided_cells[res] = len(these)
-        if res == base:
-            old, new = before, after
-            for cell, scope in after:
-                refreshed.setdefault(scope, set()).add(cell)
-            for key in before.keys() | after.keys():
-                if before.get(key) != after.get(key):
-                    changes.setdefault(key[1], set()).add(key[0])
+    decided: list[_Decided] = []
+    with session_scope(sessions, write=False) as session:
+        for res, these in [(base, cells), *parents.items()]:
+            before, after, planned = _decide(
+                session, settings, resolution=res, cells=these, now=now
+            )
+            decided.append(planned)
+            result.decided_cells[res] = len(these)
+            if res == base:
+                old, new = before, after
+                for cell, scope in after:
+                    refreshed.setdefault(scope, set()).add(cell)
+                for key in before.keys() | after.keys():
+                    if before.get(key) != after.get(key):
+                        changes.setdefault(key[1], set()).add(key[0])
     result.status_changes = {scope: len(c) for scope, c in changes.items()}
-    # The estimated field is refreshed on its own schedule (``estimate_interval_s``): until
-    # then, a cell measured now loses its inferred status (never beside a measurement).
-    withdraw_inferred(
-        session, resolution=base,
-        cells={cell for (cell, _), status in new.items() if status != "unknown"},
-    )  # fmt: skip
-    for scope in sorted(changes.keys() | refreshed.keys()):
-        touched = _update_scope_zones(
-            session, settings, scope=scope, changed=changes.get(scope, set()),
-            refreshed=refreshed.get(scope, set()), old=old, new=new, now=now,
-            annotate_zones=annotate_zones, write_zones=write_zones,
+    with session_scope(sessions) as session:
+        for planned in decided:
+            _store_decided(session, planned)
+        # The estimated field is refreshed on its own schedule (``estimate_interval_s``):
+        # until then, a cell measured now loses its inferred status (never beside a
+        # measurement).
+        withdraw_inferred(
+            session, resolution=base,
+            cells={cell for (cell, _), status in new.items() if status != "unknown"},
         )  # fmt: skip
-        result.zones_rewritten += touched
-    # Every scope whose rows were recomputed (figures may move without a status change).
-    result.scopes_changed = {operator_code(mcc, mnc) for _, mcc, mnc, _ in dirty} | {BEST_OF_ALL}
-    # Only what this run read: a merge committed meanwhile raised its rows' seq above.
-    session.execute(delete(DirtyCell).where(DirtyCell.seq <= seen))
-    record_decision_state(session, settings, now=now)
+        for scope in sorted(changes.keys() | refreshed.keys()):
+            touched = _update_scope_zones(
+                session, settings, scope=scope, changed=changes.get(scope, set()),
+                refreshed=refreshed.get(scope, set()), old=old, new=new, now=now,
+                annotate_zones=annotate_zones, write_zones=write_zones,
+            )  # fmt: skip
+            result.zones_rewritten += touched
+        # Every scope whose rows were recomputed (figures may move without a status change).
+        result.scopes_changed = {operator_code(mcc, mnc) for _, mcc, mnc, _ in dirty} | {
+            BEST_OF_ALL
+        }
+        # Only what this run read: a merge committed meanwhile raised its rows' seq above.
+        session.execute(delete(DirtyCell).where(DirtyCell.seq <= seen))
+        record_decision_state(session, settings, now=now)
+        if finish is not None:
+            finish(session, result)
     return result
+
+
+@dataclass
+class _Decided:
+    """The new decisions of one resolution, computed and not yet stored: the rows, the cells
+    whose rows they replace, and the neighbours (per radio scope) whose best of all they
+    replace."""
+
+    resolution: int
+    cells: set[int]
+    rows: pd.DataFrame
+    suspects: dict[str, set[int]] = field(default_factory=dict)
+
+
+def _store_decided(session: Session, decided: _Decided) -> None:
+    dialect = dialect_name(session)
+    u = functools.partial(unindexed, session)
+    c = CellStatus
+    res = decided.resolution
+    for radio, suspects in decided.suspects.items():
+        session.execute(
+            delete(c).where(
+                u(c.resolution) == res, u(c.operator) == BEST_OF_ALL,
+                u(c.radio) == radio, cells_in(c.h3_cell, suspects, dialect=dialect),
+            )
+        )  # fmt: skip
+    session.execute(
+        delete(c).where(u(c.resolution) == res, cells_in(c.h3_cell, decided.cells, dialect=dialect))
+    )
+    store_decisions(session, decided.rows)
 
 
 def _decide(
     session: Session, settings: Settings, *, resolution: int, cells: set[int], now: datetime
-) -> tuple[dict[tuple[int, str], str], dict[tuple[int, str], str]]:
+) -> tuple[dict[tuple[int, str], str], dict[tuple[int, str], str], _Decided]:
     """Recompute the decisions of ``cells`` and the best of all operators where it may
-    move, in each scope over radios (any signal, broadband); return the statuses of radio
-    'any' (the scope of the dead zones) before and after, by (cell, scope)."""
+    move, in each scope over radios (any signal, broadband), reading only; return the
+    statuses of radio 'any' (the scope of the dead zones) before and after, by (cell,
+    scope), and the rows to store (``_store_decided``)."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     per_cell, _ = decide_cells(session, settings, resolution=resolution, now=now, cells=cells)
@@ -268,6 +326,7 @@ def _decide(
     ):  # fmt: skip
         before[(int(cell), scope)] = status
     bests = []
+    planned = _Decided(resolution, cells, pd.DataFrame())
     for radio in RADIO_SCOPES:
         best, suspects, suspect_before = _best_of_all_around(
             session, settings, per_cell, resolution=resolution, cells=cells, radio=radio
@@ -276,17 +335,9 @@ def _decide(
         if radio == ANY_SIGNAL:
             before |= suspect_before
         if suspects:
-            session.execute(
-                delete(c).where(
-                    u(c.resolution) == resolution, u(c.operator) == BEST_OF_ALL,
-                    u(c.radio) == radio, cells_in(c.h3_cell, suspects, dialect=dialect),
-                )
-            )  # fmt: skip
+            planned.suspects[radio] = suspects
     rows = with_centres(pd.concat([per_cell, *bests], ignore_index=True), resolution)
-    session.execute(
-        delete(c).where(u(c.resolution) == resolution, cells_in(c.h3_cell, cells, dialect=dialect))
-    )
-    store_decisions(session, rows)
+    planned.rows = rows
     overall = rows[rows["radio"] == BEST_OF_ALL]
     after = {
         (int(cell), str(scope)): str(status)
@@ -294,7 +345,7 @@ def _decide(
             overall["h3_cell"], overall["operator"], overall["status"], strict=True
         )
     }
-    return before, after
+    return before, after, planned
 
 
 def _best_of_all_around(

@@ -8,10 +8,11 @@ in the full and the incremental paths alike:
 1. **Trust grows with history.** A token is trusted once it has uploaded on
    ``trust_upload_days`` distinct days. Until then its evidence is also kept per device in
    ``provisional_stats``, beside the ordinary statistics it is merged into.
-2. **New tokens from one network count as one.** Untrusted tokens first seen from the same
-   network (keyed hash of an IPv4 /24 or IPv6 /48) in the same UTC hour are one *source*
-   for the distinct-device minimums: five invented tokens in one request are one device.
-   A token whose network is not known (the command line, older readings) is its own source.
+2. **New tokens from one request count as one.** Untrusted tokens first seen together (the
+   same network, keyed hash of an IPv4 /24 or IPv6 /48, at the same instant: one request,
+   or one imported file) are one *source* for the distinct-device minimums: five invented
+   tokens in one request are one device. A token whose network is not known (the command
+   line, older readings) is its own source.
 3. **Contested, not flipped.** When a decided cell would take another status because of
    untrusted tokens, the decision is made again without them. If the cell had a decision
    without them, and it differs, the cell becomes ``contested`` unless the tokens that
@@ -198,20 +199,22 @@ def refresh_trust(
 
 def load_untrusted(session: Session) -> pd.DataFrame:
     """The untrusted devices: ``device_hash``, ``network`` (the device itself when not
-    known), ``source`` (rule 2's key: network and hour of first sight, or the device) and
-    ``arrived`` (first upload, seconds since the epoch, server clock)."""
+    known), ``source`` (rule 2's key: network and instant of first sight, i.e. the request,
+    or the device) and ``arrived`` (first upload, microseconds since the epoch, server clock)."""
     d = _devices.c
     rows = session.execute(
         select(d.device_hash, d.network, d.first_received).where(d.trusted.is_(False))
     ).all()
     frame = pd.DataFrame(rows, columns=["device_hash", "network", "first_received"])
     frame["arrived"] = np.array(
-        [int(t.timestamp()) for t in frame["first_received"]], dtype=np.int64
+        [round(t.timestamp() * 1_000_000) for t in frame["first_received"]], dtype=np.int64
     )
-    hours = (frame["arrived"] // 3600).tolist()
+    instants = [int(t).to_bytes(8, "big", signed=True) for t in frame["arrived"]]
     frame["source"] = [
-        b"n" + network + hour.to_bytes(8, "big") if network is not None else b"d" + device
-        for device, network, hour in zip(frame["device_hash"], frame["network"], hours, strict=True)
+        b"n" + network + instant if network is not None else b"d" + device
+        for device, network, instant in zip(
+            frame["device_hash"], frame["network"], instants, strict=True
+        )
     ]
     frame["network"] = [
         b"n" + n if n is not None else b"d" + dev
@@ -221,7 +224,7 @@ def load_untrusted(session: Session) -> pd.DataFrame:
 
 
 def source_ids(device_hashes: pd.Series, untrusted: pd.DataFrame) -> np.ndarray:
-    """Rule 2: an integer per device, equal for untrusted tokens of one source."""
+    """Rule 2: an integer per device, equal for untrusted tokens of one request."""
     source = dict(zip(untrusted["device_hash"], untrusted["source"], strict=True))
     keys = [source.get(h, b"d" + h) for h in device_hashes]
     return pd.factorize(pd.Series(keys, dtype=object))[0].astype(np.int64)

@@ -79,7 +79,7 @@ def test_five_forged_tokens_cannot_flip_a_cell_of_eighty_phones(settings, sessio
     assert status(app)["status"] == "dead"
 
 
-def test_new_tokens_of_one_network_count_as_one_phone(settings, sessions):
+def test_new_tokens_of_one_request_count_as_one_phone(settings, sessions):
     """Rule 2 where nothing is contested: five tokens in one request are one device, so
     they cannot make an empty cell dead alone (three phones are needed)."""
     app = create_app(settings)
@@ -90,15 +90,16 @@ def test_new_tokens_of_one_network_count_as_one_phone(settings, sessions):
 
 
 def test_a_residents_first_report_from_a_dead_zone_counts(settings, sessions):
-    """No contrary evidence: residents' first reports (new tokens, each from its own
-    network) decide the cell at once, as before; the first one alone is counted."""
+    """No contrary evidence: residents' first reports (new tokens, each phone its own
+    request, all behind one carrier NAT) decide the cell at once, as before; the first one
+    alone is counted."""
     app = create_app(settings)
     first = [reading_in(CENTRE, device="resident-a", level=0)]
     post(app, first, address="100.64.1.5")
     run_aggregation(sessions, settings, now=NOW)
     cell = status(app)
     assert (cell["status"], cell["readings"], cell["devices"]) == ("unknown", 1, 1)
-    for name, address in (("resident-b", "100.64.9.5"), ("resident-c", "113.160.2.8")):
+    for name, address in (("resident-b", "100.64.1.5"), ("resident-c", "100.64.1.9")):
         post(app, [reading_in(CENTRE, device=name, level=0)], address=address)
     run_aggregation(sessions, settings, now=NOW)
     assert status(app)["status"] == "dead"

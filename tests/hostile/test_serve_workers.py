@@ -53,7 +53,8 @@ def test_serve_with_two_workers_runs_two_and_aggregates_once_per_round(tmp_path)
     port = free_port()
     env = {**os.environ, "DEADZONE_DEVICE_SECRET": TEST_SECRET,
            "DEADZONE_AGGREGATE_INTERVAL_S": "0.3",
-           "DEADZONE_SNAPSHOT_AFTER_AGGREGATION": "false"}  # fmt: skip
+           "DEADZONE_SNAPSHOT_AFTER_AGGREGATION": "false",
+           "DEADZONE_RATE_LIMIT_DEVICE_READINGS": "20/hour"}  # fmt: skip
     # serve refuses an absent database (issue 18): create it as the README says.
     subprocess.run(
         [sys.executable, "-m", "service.cli", "db", "upgrade", "--database-url", database_url],
@@ -81,9 +82,12 @@ def test_serve_with_two_workers_runs_two_and_aggregates_once_per_round(tmp_path)
                    if "multiprocessing.resource_tracker" not in
                    Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]  # fmt: skip
         assert len(workers) == 2
-        items = [reading_in(CENTRE, device=f"d{i}", no_service=True) for i in range(3)]
-        answer = httpx.post(f"{base}/v1/readings", json={"readings": items}, timeout=10)
-        assert answer.json()["accepted"] == 3
+        # Three phones, each its own request (new tokens of one request count as one phone,
+        # docs/forged-evidence.md).
+        for i in range(3):
+            items = [reading_in(CENTRE, device=f"d{i}", no_service=True)]
+            answer = httpx.post(f"{base}/v1/readings", json={"readings": items}, timeout=10)
+            assert answer.json()["accepted"] == 1
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if httpx.get(f"{base}/v1/summary", timeout=5).json()["cells"]["dead"] == 1:
@@ -97,6 +101,18 @@ def test_serve_with_two_workers_runs_two_and_aggregates_once_per_round(tmp_path)
             runs = connection.scalar(select(func.count()).select_from(AggregationRun))
         engine.dispose()
         assert runs == 1  # one aggregator; the other worker stood by
+        # The workers share their rate-limit counters: one token's limit (20 readings an
+        # hour here) holds for the server, whichever worker takes each request.
+        accepted = refused = 0
+        for _ in range(8):
+            items = [reading_in(CENTRE, device="flood", dbm=-90.0) for _ in range(5)]
+            answer = httpx.post(f"{base}/v1/readings", json={"readings": items}, timeout=10)
+            if answer.status_code == 429:
+                refused += 1
+            else:
+                accepted += answer.json()["accepted"]
+        assert (accepted, refused) == (20, 4)
+        assert httpx.get(f"{base}/v1/stats", timeout=5).json()["rate_limited"] == 4
     finally:
         server.send_signal(signal.SIGINT)
         try:

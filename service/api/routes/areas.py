@@ -90,7 +90,12 @@ class VillageList(BaseModel):
     "/villages",
     response_model=VillageList,
     summary="Villages and their status",
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV to download."}},
+    responses={
+        200: {
+            "content": {"text/csv": {}, geopackage.MEDIA_TYPE: {}},
+            "description": "JSON, or a CSV or GeoPackage file to download.",
+        }
+    },
 )
 def get_villages(
     session: SessionDep,
@@ -397,8 +402,8 @@ class Plan(BaseModel):
     summary="Suggested new sites, greedy by people",
     responses={
         200: {
-            "content": {"text/csv": {}, "application/geo+json": {}},
-            "description": "JSON, or a CSV or GeoJSON file to download.",
+            "content": {"text/csv": {}, "application/geo+json": {}, geopackage.MEDIA_TYPE: {}},
+            "description": "JSON, or a CSV, GeoJSON or GeoPackage file to download.",
         }
     },
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.api.access import ApiKeyDep, request_actor
@@ -98,9 +98,16 @@ class CommitmentList(BaseModel):
     commitments: list[CommitmentOut]
 
 
+CommitmentId = Annotated[
+    int, Path(ge=1, le=2**63 - 1, description="The commitment's id (a 64-bit integer).")
+]
+"""A path id bounded to what the database's integer holds: beyond it, a 422, not a 500."""
+
+
 @router.post(
     "/commitments", status_code=201, response_model=CommitmentOut,
     summary="Assign a dead zone or a village to an operator (authority key)",
+    responses={404: {"description": "No such dead zone or village"}},
 )  # fmt: skip
 def post_commitment(
     body: NewCommitment,
@@ -123,8 +130,8 @@ def post_commitment(
     summary="Mark a commitment planned or on air (its operator's planner, or the authority)",
 )  # fmt: skip
 def patch_commitment(
-    commitment_id: int, body: CommitmentChange, session: WriteSessionDep, settings: SettingsDep,
-    api_key: ApiKeyDep = None,
+    commitment_id: CommitmentId, body: CommitmentChange, session: WriteSessionDep,
+    settings: SettingsDep, api_key: ApiKeyDep = None,
 ) -> dict[str, Any]:  # fmt: skip
     actor = request_actor(settings, api_key)
     now = utcnow()
@@ -151,7 +158,10 @@ def get_commitments(
 
 @router.get("/commitments/{commitment_id}", response_model=CommitmentOut, summary="One")
 def get_commitment(
-    commitment_id: int, session: SessionDep, settings: SettingsDep, api_key: ApiKeyDep = None
+    commitment_id: CommitmentId,
+    session: SessionDep,
+    settings: SettingsDep,
+    api_key: ApiKeyDep = None,
 ) -> dict[str, Any]:
     actor = request_actor(settings, api_key)
     return commitments.show_commitment(session, settings, commitment_id, actor=actor, now=utcnow())

@@ -20,6 +20,7 @@ from service.api.access import (
 )
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.downloads import download
+from service.api.openapi import geojson_answer
 from service.errors import InvalidInput
 from service.grid import BBox
 from service.publish import cells as coverage
@@ -106,7 +107,12 @@ class CellCollection(BaseModel):
     features: list[CellFeature]
 
 
-@router.get("/cells", response_model=CellCollection, summary="Decided cells in a bounding box")
+@router.get(
+    "/cells",
+    response_model=CellCollection,
+    summary="Decided cells in a bounding box",
+    responses=geojson_answer("CellCollection", geopackage.MEDIA_TYPE),
+)
 def get_cells(
     session: SessionDep,
     settings: SettingsDep,
@@ -240,8 +246,8 @@ DEFAULT_ZONE_LIMIT = 50
     summary="Dead zones, ranked",
     responses={
         200: {
-            "content": {"text/csv": {}, "application/geo+json": {}},
-            "description": "JSON, or a CSV or GeoJSON file to download.",
+            "content": {"text/csv": {}, "application/geo+json": {}, geopackage.MEDIA_TYPE: {}},
+            "description": "JSON, or a CSV, GeoJSON or GeoPackage file to download.",
         }
     },
 )

@@ -46,6 +46,24 @@ router = APIRouter(tags=["mls"])
 DEVICE_HEADER: Final = "X-Deadzone-Device"
 
 
+MLS_ERROR_SCHEMA: Final[dict[str, Any]] = {
+    "title": "MlsError",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "errors": {"type": "array", "items": {"type": "object"}},
+                "code": {"type": "integer"},
+                "message": {"type": "string"},
+            },
+        }
+    },
+}
+"""The error body MLS clients read (ichnaea docs, "api/index", Errors)."""
+
+
 class MlsError(MalformedInput):
     """A 400 in the error shape of MLS (ichnaea docs, "api/index", Errors), which MLS
     clients read; ``message`` is deadzone's explanation, ``reason`` MLS's code."""
@@ -100,7 +118,10 @@ def device_token(header: str | None, key: str | None) -> str:
     "shape (or bad gzip); 413 when larger than DEADZONE_MAX_BODY_BYTES.",
     responses={
         200: {"description": "Stored: an empty JSON object, as MLS answers"},
-        400: {"description": "MLS error body: parseError or keyInvalid"},
+        400: {
+            "description": "MLS error body: parseError or keyInvalid",
+            "content": {"application/json": {"schema": MLS_ERROR_SCHEMA}},
+        },
         413: {"description": "Too large"},
         429: {"description": "Over a rate limit (device, key or address); see Retry-After"},
     },  # fmt: skip

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from domain.vocabulary import OPERATOR_PATTERN
 from service.api.dependencies import SessionDep
+from service.api.openapi import geojson_answer
 from service.grid import BBox
 from service.ingest.sites import find_sites, sites_to_geojson
 
@@ -55,6 +56,7 @@ class SiteCollection(BaseModel):
 @router.get(
     "/sites",
     response_model=SiteCollection,
+    responses=geojson_answer("SiteCollection"),
     summary="Cell sites in a bounding box, per operator",
     description="The estimated cell centres of imported cell exports (`deadzone "
     "import-sites`), as GeoJSON points. Not coverage evidence: context for maps and planning.",

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from domain.vocabulary import RadioName
 from service.api.access import ApiKeyDep, require_operators
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep
+from service.api.openapi import geojson_answer
 from service.api.routes.coverage import OperatorQuery
 from service.api.routes.pages import PAGE_HEADERS
 from service.areas.tasks import MAX_TASKS, nearby, plan_tasks, tasks_to_geojson
@@ -77,6 +78,7 @@ class TaskCollection(BaseModel):
 @router.get(
     "/tasks",
     response_model=TaskCollection,
+    responses=geojson_answer("TaskCollection"),
     summary="Cells to measure next, per village (cần đo thêm)",
 )
 def get_tasks(

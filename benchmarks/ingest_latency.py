@@ -1,0 +1,189 @@
+"""Phones' upload latency while the server's background aggregation runs (issue 17: p99
+under 1 s on both databases).
+
+    .venv/bin/python -m benchmarks.ingest_latency [--preload 300000] [--seconds 60]
+        [--phones 8] [--batch 200] [--import-rows 0] [--backends sqlite,postgis]
+
+A real server (``deadzone serve``, one worker, on 127.0.0.1) first takes ``--preload``
+readings with its background job off (``benchmarks.ingest``'s province: 500 phones over 30
+days), which ``deadzone aggregate`` then decides, and is restarted with its job every 2 s:
+its runs are then incremental, each over what the phones sent since the last. With
+``--cold`` the load is not decided first, and the job's first run is a full aggregation of
+it (as after ``deadzone aggregate --full`` or a change of the decision rules). For
+``--seconds``, ``--phones`` threads, each one phone with its own token, upload ``--batch``
+readings at a time with a random pause of 0-0.5 s, the way a collector app flushes its
+backlog. With ``--import-rows``, a Tower Collector file of that many rows is posted to
+``POST /v1/imports`` at the same time (a long import, stored in chunks). Printed per
+backend: the uploads' latency (p50, p95, p99, max), how many were refused, and how many
+aggregation runs finished in the window (the job did run while the phones uploaded). The
+machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import orjson
+from sqlalchemy import create_engine, func, select
+
+from benchmarks.aggregate_blackbox import post_all
+from benchmarks.ingest import SECRET, make_batches
+from benchmarks.scratch import scratch_database
+from service.store.models import AggregationRun
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("server did not start")
+
+
+def phone(base: str, index: int, batch: int, until: float, out: list[tuple[float, int]]) -> None:
+    """One phone uploading batches until ``until``; appends (seconds, status) per request."""
+    rng = random.Random(index)
+    lat0, lon0 = 12.3 + rng.random() * 0.8, 107.7 + rng.random() * 1.0
+    sent = 0
+    with httpx.Client(base_url=base, timeout=120) as client:
+        while time.perf_counter() < until:
+            now = datetime.now(UTC)
+            items = [
+                {
+                    "id": f"p{index}-{sent + i}",
+                    "device": f"latency-phone-{index}",
+                    "observed_at": (now - timedelta(seconds=600 - i)).isoformat(),
+                    "lat": lat0 + rng.random() * 0.01,
+                    "lon": lon0 + rng.random() * 0.01,
+                    "accuracy_m": 8.0,
+                    "mcc": 452,
+                    "mnc": 4,
+                    "radio": "lte",
+                    "signal_dbm": round(-95 - rng.random() * 30, 1),
+                }
+                for i in range(batch)
+            ]
+            sent += batch
+            body = orjson.dumps({"readings": items})
+            t0 = time.perf_counter()
+            answer = client.post(
+                "/v1/readings", content=body, headers={"Content-Type": "application/json"}
+            )
+            out.append((time.perf_counter() - t0, answer.status_code))
+            time.sleep(rng.random() * 0.5)
+
+
+def post_import(base: str, path: Path, out: dict[str, float]) -> None:
+    t0 = time.perf_counter()
+    with path.open("rb") as file, httpx.Client(base_url=base, timeout=3600) as client:
+        answer = client.post("/v1/imports", files={"file": (path.name, file, "text/csv")})
+    out["seconds"] = time.perf_counter() - t0
+    out["status"] = answer.status_code
+    out["accepted"] = float(answer.json().get("accepted", 0)) if answer.is_success else 0.0
+
+
+def runs_finished(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(AggregationRun)) or 0)
+    finally:
+        engine.dispose()
+
+
+def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
+    with scratch_database(backend, workdir) as url:
+        env = {
+            **os.environ, "DEADZONE_DATABASE_URL": url, "DEADZONE_DEVICE_SECRET": SECRET,
+            "DEADZONE_ENVIRONMENT": "development", "DEADZONE_AGGREGATE_INTERVAL_S": "0",
+            # Many phones of the benchmark share 127.0.0.1: the address limit is not measured.
+            "DEADZONE_RATE_LIMIT_ADDRESS_REQUESTS": "1000000/minute",
+            "DEADZONE_RATE_LIMIT_ADDRESS_IMPORTS": "1000/minute",
+        }  # fmt: skip
+        base = f"http://127.0.0.1:{args.port}"
+        server = start_server(env, args.port)
+        try:
+            post_all(base, make_batches(args.preload, 1000, seed=21))
+        finally:
+            server.terminate()
+            server.wait(30)
+        if not args.cold:
+            subprocess.run([sys.executable, "-m", "service.cli", "aggregate"], env=env,
+                           check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        export = None
+        if args.import_rows:
+            export = workdir / f"latency-{backend}.csv"
+            importlib.import_module("benchmarks.import").write_export(export, args.import_rows)
+        server = start_server({**env, "DEADZONE_AGGREGATE_INTERVAL_S": "2"}, args.port)
+        results: list[tuple[float, int]] = []
+        imported: dict[str, float] = {}
+        try:
+            until = time.perf_counter() + args.seconds
+            threads = [
+                threading.Thread(target=phone, args=(base, i, args.batch, until, results))
+                for i in range(args.phones)
+            ]
+            if export is not None:
+                threads.append(threading.Thread(target=post_import, args=(base, export, imported)))
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            runs = runs_finished(url)
+        finally:
+            server.terminate()
+            server.wait(60)
+        seconds = np.array([s for s, _ in results])
+        refused = sum(1 for _, status in results if status != 200)
+        p50, p95, p99 = np.percentile(seconds, [50, 95, 99])
+        print(f"[{backend}] {args.preload:,} readings preloaded; {len(results)} uploads of "
+              f"{args.batch} readings by {args.phones} phones in {args.seconds:.0f} s, "
+              f"{runs - int(not args.cold)} aggregation runs finished meanwhile")  # fmt: skip
+        print(f"  upload latency: p50 {p50:.3f} s  p95 {p95:.3f} s  p99 {p99:.3f} s  "
+              f"max {seconds.max():.3f} s   (goal p99 < 1 s); refused: {refused}")  # fmt: skip
+        if export is not None:
+            took, status = imported.get("seconds", 0.0), imported.get("status", 0.0)
+            print(f"  import of {args.import_rows:,} rows alongside: {took:.1f} s, "
+                  f"HTTP {status:.0f}, {imported.get('accepted', 0):,.0f} stored")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preload", type=int, default=300_000)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--phones", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--import-rows", type=int, default=0)
+    parser.add_argument("--cold", action="store_true",
+                        help="no aggregation before the window: the job's first run is a "
+                        "full one over the whole preload")  # fmt: skip
+    parser.add_argument("--backends", default="sqlite,postgis")
+    parser.add_argument("--port", type=int, default=8117)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            run(backend, args, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

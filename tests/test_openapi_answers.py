@@ -173,7 +173,9 @@ def test_generated_requests_get_only_documented_answers(fuzzed_app: FastAPI) -> 
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=4, deadline=None, database=None,
+        # Derandomized: the same requests every run, so a new route's undocumented answer
+        # fails its own submission, not a later one by chance.
+        @settings(max_examples=6, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))  # fmt: skip
         def call(case: schemathesis.Case) -> None:
             case.call_and_validate(checks=[status_code_conformance, content_type_conformance])

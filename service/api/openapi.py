@@ -6,8 +6,8 @@ route can forget one:
 
 * 422 wherever a request has parameters or a body (the framework's and the routes' own
   checks answer in one shape);
-* 404 wherever the path or a query parameter names something (a zone, a commitment, a
-  commune or village; a body's zone or village where a route says so) that may not exist;
+* 404 wherever the path, a query parameter or a body field names something (a zone, a
+  commitment, a commune or village) that may not exist;
 * 401 and 403 wherever an API key is read (``service.api.access``); the key itself is a
   security scheme, header ``X-Deadzone-Key`` or query ``api_key``, optional;
 * 503 everywhere: the database did not answer (a generic body, try again later).
@@ -53,8 +53,8 @@ _DESCRIPTIONS: Final = {
     "503": "The database did not answer; nothing was stored, try again later",
 }
 _METHODS: Final = {"get", "post", "put", "patch", "delete"}
-_NAMED_THINGS: Final = {"area", "commune", "village"}
-"""Query parameters that name a stored thing (``service.api.dependencies.AreaDep``)."""
+_NAMED_THINGS: Final = {"area", "commune", "village", "zone_id"}
+"""Query parameters or body fields that name a stored thing (``AreaDep``, commitments)."""
 
 
 def geojson_answer(model: str, *others: str) -> dict[int | str, dict[str, Any]]:
@@ -80,16 +80,27 @@ def document_answers(schema: dict[str, Any]) -> dict[str, Any]:
     for operations in schema.get("paths", {}).values():
         for method, operation in operations.items():
             if method in _METHODS:
-                _document(operation)
+                _document(operation, components["schemas"])
     return schema
 
 
-def _document(operation: dict[str, Any]) -> None:
+def _body_fields(operation: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
+    """The top-level field names of a JSON request body (through its ``$ref``)."""
+    content = operation.get("requestBody", {}).get("content", {})
+    body = content.get("application/json", {}).get("schema", {})
+    ref = body.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        body = schemas.get(ref.rsplit("/", 1)[1], {})
+    return set(body.get("properties", {}))
+
+
+def _document(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
     parameters = operation.get("parameters", [])
     answers: set[str] = {"503"}
     if parameters or "requestBody" in operation:
         answers.add("422")
-    if any(p.get("in") == "path" or p.get("name") in _NAMED_THINGS for p in parameters):
+    named = {p.get("name") for p in parameters} | _body_fields(operation, schemas)
+    if any(p.get("in") == "path" for p in parameters) or named & _NAMED_THINGS:
         answers.add("404")
     if any(p.get("in") == "query" and p.get("name") == KEY_QUERY for p in parameters):
         answers |= {"401", "403"}

@@ -83,8 +83,15 @@ class Reading(BaseModel):
         default=None, ge=0.0, description="Ground speed of the phone, metres per second."
     )
     mcc: StrictInt = Field(ge=1, le=999, description="Mobile country code (Vietnam: 452).")
-    mnc: StrictInt = Field(
-        ge=0, le=999, description="Mobile network code (Viettel 4, VinaPhone 2, MobiFone 1...)."
+    mnc: StrictInt | None = Field(
+        ge=0,
+        le=999,
+        description="Mobile network code (Viettel 4, VinaPhone 2, MobiFone 1...); null when "
+        "the operator is unknown: a resident's manual or no-service report whose resident did "
+        "not know it (a measured signal_dbm needs its operator). Required: send null, not "
+        "nothing. An unknown operator's reading says nothing about any one operator; it is "
+        "evidence about the place, for the best of all operators only, weighed like a "
+        "resident's report of a known operator (three phones for dead).",
     )
     radio: ReportedRadio = Field(
         description="Radio technology of the serving cell: gsm, umts, lte or nr; 'unknown' "

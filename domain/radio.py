@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
+
+from domain.vocabulary import UNKNOWN_OPERATOR
 
 
 class Radio(StrEnum):
@@ -114,11 +116,23 @@ DEFAULT_BARS: dict[Radio, BarThresholds] = {
 }
 
 
+UNKNOWN_MNC: Final = -1
+"""The stored MNC of a reading whose operator is unknown (the canonical reading's
+``mnc: null``: a resident who chose "Tôi không biết"). No real MNC is negative (ITU-T
+E.212: two or three digits), so the value can never collide with a network; the statistics
+keep it like any MNC and the decisions read it as ``UNKNOWN_OPERATOR`` (service/engine/
+decisions.py says what such readings count for)."""
+
+
 def operator_code(mcc: int, mnc: int) -> str:
     """The operator key used across deadzone, e.g. ``452-04`` for Viettel.
 
-    MNCs are shown with at least two digits, as Vietnam's are (452-01 .. 452-07).
+    MNCs are shown with at least two digits, as Vietnam's are (452-01 .. 452-07). A reading
+    whose operator is unknown (``UNKNOWN_MNC``) has the key ``UNKNOWN_OPERATOR``, which no
+    ``operator=`` parameter accepts.
     """
+    if mnc == UNKNOWN_MNC:
+        return UNKNOWN_OPERATOR
     return f"{mcc:03d}-{mnc:02d}"
 
 

@@ -79,6 +79,12 @@ RADIO_PATTERN: Final = r"^(any|broadband|gsm|umts|lte|nr)$"
 RadioName = Literal["any", "broadband", "gsm", "umts", "lte", "nr"]
 """The same values as a type, for the API's ``radio=`` parameters."""
 
+UNKNOWN_OPERATOR: Final = "unknown"
+"""The operator of a report whose resident did not know it ("Tôi không biết" on the reporter
+page; ``mnc: null`` in the canonical reading). Never a scope of its own: no ``operator=``
+accepts it, no map, zone, plan or estimate is drawn for it. Its readings are evidence about
+the place, for the best of all operators only (service/engine/decisions.py)."""
+
 OPERATOR_CODE: Final = r"\d{3}-\d{2,3}"
 """An operator as MCC-MNC, e.g. 452-04 (Viettel); DESIGN.md lists Vietnam's."""
 
@@ -101,6 +107,7 @@ def vocabulary() -> dict[str, object]:
         "signal_decisions": list(SIGNAL_DECISIONS),
         "village_statuses": list(VILLAGE_STATUSES),
         "best_of_all": BEST_OF_ALL,
+        "unknown_operator": UNKNOWN_OPERATOR,
         "radio_scopes": list(RADIO_SCOPES),
         "operator_code": OPERATOR_CODE,
         "scope_pattern": SCOPE_PATTERN,

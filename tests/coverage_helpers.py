@@ -28,7 +28,7 @@ def reading_in(
     dbm: float | None = None,
     no_service: bool = False,
     level: int | None = None,
-    mnc: int = 4,
+    mnc: int | None = 4,
     radio: str = "lte",
     accuracy_m: float = 5.0,
 ) -> dict[str, Any]:

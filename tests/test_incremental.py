@@ -75,10 +75,14 @@ def fresh_database(
         server.drop_database(name)
 
 
-def cluster_readings(cluster: tuple[int, int, str, str, int, int, int]) -> list[dict[str, Any]]:
+def cluster_readings(
+    cluster: tuple[int, int | None, str, str, int, int, int],
+) -> list[dict[str, Any]]:
     """A few readings of one kind in one cell: ``devices`` phones, ``copies`` each. Radio
-    'unknown' readings are residents' reports: bars, or no service."""
+    'unknown' readings are residents' reports: bars, or no service. So are those of an
+    unknown operator (mnc None): a resident who did not know it knows no radio either."""
     cell, mnc, radio, kind, devices, copies, days_ago = cluster
+    radio = "unknown" if mnc is None else radio
     items = []
     for device in range(devices):
         for copy in range(copies):
@@ -96,7 +100,7 @@ def cluster_readings(cluster: tuple[int, int, str, str, int, int, int]) -> list[
 
 clusters = st.tuples(
     st.integers(0, len(CELLS) - 1),
-    st.sampled_from([4, 2]),
+    st.sampled_from([4, 2, None]),  # None: operator unknown (issue 18)
     st.sampled_from(["lte", "umts", "lte", "unknown"]),  # decisions any signal and broadband
     st.sampled_from(["dead", "dead", "covered", "weak"]),
     st.integers(1, 4),

@@ -137,6 +137,10 @@ def _rows(
                 value = parse(fields[position], name)
                 if value is not None:
                     reading[name] = value
+            # An empty mnc is an unknown operator (Reading.mnc: null), the resident's "I
+            # don't know"; every other required field must be given.
+            if "mnc" not in reading:
+                reading["mnc"] = None
             for name in REQUIRED_COLUMNS:
                 if name not in reading:
                     raise FieldProblem(name, "missing (empty)")

@@ -59,6 +59,22 @@ The rules (all thresholds in ``Settings``):
   of a month count for broadband only when every one of them says no signal; a month where
   residents disagree stays out of broadband (it cannot say which devices stand behind the
   dead reports, and a decision needs its distinct devices).
+* Readings of an unknown operator (a resident who chose "Tôi không biết": ``mnc`` null in
+  the canonical reading, stored as ``UNKNOWN_MNC``) say nothing about any one operator: a
+  Viettel cell must not turn dead because someone, on some SIM, had no signal. They are
+  evidence about the place: bars on a phone mean some network serves it there, and "no
+  signal" means the resident's network does not. So they are decided like the readings of
+  one more operator (``UNKNOWN_OPERATOR``: same weights, same minimum readings, days and
+  phones, three phones for dead; in each scope over radios) and that decision takes part in
+  the best of all operators only, exactly as a known operator's would: the best status
+  wins, so an unknown operator's "dead" never outweighs a known operator's "covered"; its
+  "covered" says someone is served; its undecided readings that lean to signal keep a cell
+  from "dead for everyone", as any undecided operator's do. It is never stored as a scope
+  (no ``cell_status`` row, zone, map, plan or estimate of its own), never decided per
+  radio, and its cells with signal do not take part in the ring guard (the guard reads
+  stored decisions around a cell, and a cell with signal of an unknown operator may be the
+  very operator that is dead next door). This is the weight the same report would have if
+  the resident had named the operator, minus what it would have said about that operator.
 """
 
 from __future__ import annotations
@@ -84,6 +100,7 @@ from domain.vocabulary import (
     DECISIONS_WORST_FIRST,
     RADIO_SCOPES,
     SIGNAL_DECISIONS,
+    UNKNOWN_OPERATOR,
 )
 from service.engine import trust
 from service.engine.statistics import h3_resolution_of
@@ -326,7 +343,30 @@ def decide_resolution(
         )
         for scope in RADIO_SCOPES
     ]  # fmt: skip
-    return with_centres(pd.concat([per_cell, *bests], ignore_index=True), resolution), devices
+    stored = without_unknown_operator(per_cell)
+    return with_centres(pd.concat([stored, *bests], ignore_index=True), resolution), devices
+
+
+def without_unknown_operator(decisions: pd.DataFrame) -> pd.DataFrame:
+    """``decisions`` minus the unknown operator's: they feed the best of all operators and
+    are never stored as a scope of their own (module doc)."""
+    return decisions[decisions["operator"] != UNKNOWN_OPERATOR]
+
+
+def decide_unknown_operator(
+    session: Session,
+    settings: Settings,
+    *,
+    resolution: int,
+    now: datetime,
+    cells: Collection[int],
+    radio: str,
+) -> pd.DataFrame:
+    """The unknown operator's decisions of ``cells`` in one scope over radios, never
+    stored: what the best of all reads beside the stored decisions of the known operators
+    (module doc). Decided by ``decide_cells`` itself, so by the very same rules."""
+    decided, _ = decide_cells(session, settings, resolution=resolution, now=now, cells=cells)
+    return decided[(decided["operator"] == UNKNOWN_OPERATOR) & (decided["radio"] == radio)]
 
 
 def decide_cells(
@@ -340,7 +380,9 @@ def decide_cells(
     """Decisions per operator and radio and per operator in each scope over radios (radio
     'any' and 'broadband') of one resolution, of every cell or of just ``cells``: each
     depends on its own cell's statistics only. Returns (decisions without the best of all,
-    device sets with their operator)."""
+    device sets with their operator). The decisions hold the unknown operator's (in each
+    scope over radios, never per radio), for the best of all; drop them with
+    ``without_unknown_operator`` before storing."""
     rules = Rules.from_settings(settings)
     since = window_start(now, settings.window_months)
     stats, devices = load_evidence(session, resolution=resolution, since=since, cells=cells)
@@ -351,7 +393,7 @@ def decide_cells(
     # New tokens of one request are one source (service.engine.trust, rule 2).
     devices["device"] = trust.source_ids(devices["device_hash"], untrusted)
     for frame in (stats, devices, provisional):
-        frame["operator"] = _operator_codes(frame)
+        frame["operator"] = operator_codes(frame)
 
     def decide(key: list[str], s: pd.DataFrame, d: pd.DataFrame, p: pd.DataFrame) -> pd.DataFrame:
         decided = decide_level(s, d, key, rules)
@@ -364,7 +406,12 @@ def decide_cells(
     # A reading of radio 'unknown' (a manual or no-service report that does not know its
     # technology) is evidence about the operator, never about one radio: it counts for the
     # operator's decision (radio 'any') and the best of all, not for any radio's.
-    known = [f[f["radio"] != UNKNOWN_RADIO] for f in (stats, devices, provisional)]
+    # Readings of an unknown operator are decided over radios only (the pseudo-operator
+    # UNKNOWN_OPERATOR, whose rows only the best of all reads).
+    known = [
+        f[(f["radio"] != UNKNOWN_RADIO) & (f["operator"] != UNKNOWN_OPERATOR)]
+        for f in (stats, devices, provisional)
+    ]
     per_radio = decide(["h3_cell", "operator", "radio"], *known)
     per_operator = decide(["h3_cell", "operator"], stats, devices, provisional)
     per_operator["radio"] = ANY_SIGNAL
@@ -374,7 +421,10 @@ def decide_cells(
         broadband_provisional(stats, provisional),
     )
     broadband["radio"] = BROADBAND
-    return pd.concat([per_radio, per_operator, broadband], ignore_index=True), devices
+    # An empty frame (no per-radio decision when every reading is of an unknown radio or
+    # operator) has object columns, which would store NaN figures as NaN instead of NULL.
+    parts = [f for f in (per_radio, per_operator, broadband) if not f.empty] or [per_operator]
+    return pd.concat(parts, ignore_index=True), devices
 
 
 def broadband_evidence(
@@ -467,12 +517,14 @@ def load_operator_decisions(
     return frame.assign(radio=radio)
 
 
-def _operator_codes(frame: pd.DataFrame) -> pd.Series:
-    """'452-04' style codes, computed once per distinct (mcc, mnc)."""
+def operator_codes(frame: pd.DataFrame) -> pd.Series:
+    """'452-04' style codes of a frame's ``mcc`` and ``mnc`` (``UNKNOWN_OPERATOR`` for
+    ``UNKNOWN_MNC``), computed once per distinct pair."""
     if frame.empty:
         return pd.Series([], dtype=object, index=frame.index)
-    combined = frame["mcc"].astype(np.int64) * 1000 + frame["mnc"].astype(np.int64)
-    codes = {int(v): operator_code(int(v) // 1000, int(v) % 1000) for v in combined.unique()}
+    # mnc + 1 keeps UNKNOWN_MNC (-1) apart from every real MNC (0-999) in one integer.
+    combined = frame["mcc"].astype(np.int64) * 1001 + frame["mnc"].astype(np.int64) + 1
+    codes = {int(v): operator_code(int(v) // 1001, int(v) % 1001 - 1) for v in combined.unique()}
     return combined.map(codes)
 
 
@@ -514,7 +566,9 @@ def best_of_operators(
         if covered is None:
             covered = per_operator.loc[per_operator["status"].isin(SIGNAL_DECISIONS)]
         covered_by: dict[str, set[int]] = {
-            str(op): set(cells.tolist()) for op, cells in covered.groupby("operator")["h3_cell"]
+            str(op): set(cells.tolist())
+            for op, cells in covered.groupby("operator")["h3_cell"]
+            if op != UNKNOWN_OPERATOR  # never stored, so never a ring guard (module doc)
         }
         decided = per_operator[per_operator["status"] != "unknown"]
         decided_ops = decided.groupby("h3_cell")["operator"].agg(set).to_dict()

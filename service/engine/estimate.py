@@ -81,9 +81,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
 
-from domain.radio import CAMPING_MIN_DBM, Radio, operator_code, thresholds_radio
+from domain.radio import CAMPING_MIN_DBM, UNKNOWN_MNC, Radio, thresholds_radio
 from domain.vocabulary import BEST_OF_ALL as ANY
-from service.engine.decisions import load_evidence, window_start
+from service.engine.decisions import load_evidence, operator_codes, window_start
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.dialect import cells_in, dialect_name
@@ -149,6 +149,10 @@ def compute_estimates(session: Session, settings: Settings, *, now: datetime) ->
     stats, devices = load_evidence(
         session, resolution=resolution, since=window_start(now, settings.window_months)
     )
+    # The field is one operator's: readings of an unknown operator belong to none of them
+    # (service/engine/decisions.py), and the best of all is derived from the operators' own.
+    stats = stats[stats["mnc"] != UNKNOWN_MNC]
+    devices = devices[devices["mnc"] != UNKNOWN_MNC]
     observations = cell_observations(stats, devices, settings=settings)
     if observations.empty:
         return pd.DataFrame(columns=list(_ESTIMATE_COLUMNS))
@@ -249,9 +253,7 @@ def cell_observations(
 
 
 def _operators(frame: pd.DataFrame) -> pd.Series:
-    combined = frame["mcc"].astype(np.int64) * 1000 + frame["mnc"].astype(np.int64)
-    codes = {int(v): operator_code(int(v) // 1000, int(v) % 1000) for v in combined.unique()}
-    return combined.map(codes)
+    return operator_codes(frame)
 
 
 def radio_margins(per_radio: pd.DataFrame, *, settings: Settings) -> tuple[FloatArray, FloatArray]:

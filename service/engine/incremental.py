@@ -44,14 +44,16 @@ from h3.api import basic_int as h3i
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from domain.radio import operator_code
+from domain.radio import UNKNOWN_MNC, operator_code
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES, SIGNAL_DECISIONS
 from service.engine.decisions import (
     best_of_operators,
     decide_cells,
+    decide_unknown_operator,
     load_operator_decisions,
     window_start,
     with_centres,
+    without_unknown_operator,
 )
 from service.engine.estimate import withdraw_inferred
 from service.engine.results import store_decisions
@@ -265,9 +267,10 @@ def decide_incrementally(
             )  # fmt: skip
             result.zones_rewritten += touched
         # Every scope whose rows were recomputed (figures may move without a status change).
-        result.scopes_changed = {operator_code(mcc, mnc) for _, mcc, mnc, _ in dirty} | {
-            BEST_OF_ALL
-        }
+        # The unknown operator is no scope: its readings move the best of all only.
+        result.scopes_changed = {
+            operator_code(mcc, mnc) for _, mcc, mnc, _ in dirty if mnc != UNKNOWN_MNC
+        } | {BEST_OF_ALL}
         # Only what this run read: a merge committed meanwhile raised its rows' seq above.
         session.execute(delete(DirtyCell).where(DirtyCell.seq <= seen))
         record_decision_state(session, settings, now=now)
@@ -329,14 +332,22 @@ def _decide(
     planned = _Decided(resolution, cells, pd.DataFrame())
     for radio in RADIO_SCOPES:
         best, suspects, suspect_before = _best_of_all_around(
-            session, settings, per_cell, resolution=resolution, cells=cells, radio=radio
+            session,
+            settings,
+            per_cell,
+            resolution=resolution,
+            cells=cells,
+            radio=radio,
+            now=now,
         )
         bests.append(best)
         if radio == ANY_SIGNAL:
             before |= suspect_before
         if suspects:
             planned.suspects[radio] = suspects
-    rows = with_centres(pd.concat([per_cell, *bests], ignore_index=True), resolution)
+    rows = with_centres(
+        pd.concat([without_unknown_operator(per_cell), *bests], ignore_index=True), resolution
+    )
     planned.rows = rows
     overall = rows[rows["radio"] == BEST_OF_ALL]
     after = {
@@ -356,6 +367,7 @@ def _best_of_all_around(
     resolution: int,
     cells: set[int],
     radio: str,
+    now: datetime,
 ) -> tuple[pd.DataFrame, set[int], dict[tuple[int, str], str]]:
     """The best of all operators of one scope over radios (``radio``) for ``cells`` and for
     the neighbours whose best may move; returns it, those neighbours (the suspects) and
@@ -386,7 +398,13 @@ def _best_of_all_around(
         stored = load_operator_decisions(
             session, resolution=resolution, cells=suspects, radio=radio
         )
-        per_operator = pd.concat([per_operator, stored], ignore_index=True)
+        # The unknown operator's decisions are never stored: decided again from statistics.
+        unknown = decide_unknown_operator(
+            session, settings, resolution=resolution, now=now, cells=suspects, radio=radio
+        )
+        # An empty frame (object columns) would turn NaN figures into stored NaN, not NULL.
+        parts = [per_operator, stored] + ([unknown] if not unknown.empty else [])
+        per_operator = pd.concat(parts, ignore_index=True)
     covered = None
     if rings > 0:
         signal = per_operator["status"].isin(SIGNAL_DECISIONS)

@@ -102,6 +102,14 @@ class QualityGate:
     def check(self, index: int, reading: Reading) -> Rejection | None:
         """The first reason to refuse ``reading``, or None if it may be stored."""
         if reading.signal_dbm is not None:
+            if reading.mnc is None:
+                return Rejection(
+                    index,
+                    "mnc",
+                    "unknown_with_signal",
+                    "a signal_dbm is measured on a known network: give its mnc; null (operator "
+                    "unknown) is for a manual report (level) or no_service",
+                )
             if reading.radio == UNKNOWN_RADIO:
                 return Rejection(
                     index,

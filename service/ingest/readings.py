@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from collectors.formats.rows import printable_name
 from collectors.reading import Reading
+from domain.radio import UNKNOWN_MNC
 from service.grid import latlng_to_cell
 from service.ingest.devices import network_hash, record_uploads
 from service.ingest.privacy import DeviceHasher
@@ -108,8 +109,9 @@ class Ingestor:
             rows_by_source.setdefault(r.source, []).append(
                 (
                     device_hash, r.id, r.observed_at, now, r.lat, r.lon, r.accuracy_m,
-                    r.speed_mps, r.mcc, r.mnc, str(r.radio), r.signal_dbm, r.no_service,
-                    r.level, r.calls_fail, r.area_code, r.cell_id, r.pci, r.arfcn, r.source,
+                    r.speed_mps, r.mcc, UNKNOWN_MNC if r.mnc is None else r.mnc, str(r.radio),
+                    r.signal_dbm, r.no_service, r.level, r.calls_fail, r.area_code, r.cell_id,
+                    r.pci, r.arfcn, r.source,
                     latlng_to_cell(r.lat, r.lon, resolution),
                 )
             )  # fmt: skip

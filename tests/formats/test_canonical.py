@@ -188,3 +188,13 @@ def test_quoted_field_over_two_lines_keeps_later_line_numbers_right() -> None:
     reading, error = list(rows)
     assert isinstance(reading, dict) and reading["device"] == "team\nseven"
     assert isinstance(error, RowError) and (error.line, error.field) == (4, "mnc")
+
+
+def test_an_empty_mnc_is_an_unknown_operator() -> None:
+    """A resident who did not know the operator (the reporter page's "Tôi không biết"): an
+    empty mnc is ``null``, which the service takes for a report without a signal value."""
+    data = canonical("2026-11-20T02:15:31Z,12.6,108.1,452,,lte,,true,d")
+    readings, errors = split(parse_canonical_csv(io.BytesIO(data)))
+    assert errors == []
+    (reading,) = readings
+    assert reading["mnc"] is None and Reading.model_validate(reading).mnc is None

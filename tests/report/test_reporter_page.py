@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from domain.radio import UNKNOWN_MNC
+
 from .conftest import HERE, PageLog, wait_until
 
 pytestmark = pytest.mark.browser
@@ -207,17 +209,23 @@ def test_refused_location_explains_and_a_point_can_be_placed_by_hand(
     assert log.errors == []
 
 
-def test_unknown_operator_saves_nothing_and_says_how_to_find_it(
-    open_context: Callable[..., Any], live_server: str
+def test_unknown_operator_saves_one_report_with_the_operator_unknown(
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows
 ) -> None:
     page, log = _open(open_context(), live_server, controlled=False)
     vi = _strings(page)["vi"]
     _choose(page, "Tôi không biết", "none")
+    # The page says what such a report counts for, and how to find the operator.
     assert page.inner_text("#op-unknown-help") == vi["op.unknown_help"]
     page.wait_for_selector("#pos-text:has-text('12.68000')")
     page.locator("#save").click()
-    page.wait_for_selector("#save-message.error")
-    assert _queued(page) == 0
+    page.wait_for_selector("#save-message:has-text('Đã lưu 1 báo cáo')")
+    # Sent once and stored with the operator unknown: MCC 452, no network guessed.
+    [row] = wait_until(reporter_rows, what="the report")
+    assert (row["mcc"], row["mnc"], row["level"]) == (452, UNKNOWN_MNC, 0)
+    page.wait_for_selector('#queue-count[data-count="0"]', state="attached")
+    page.wait_for_timeout(500)
+    assert len(reporter_rows()) == 1
     assert log.errors == []
 
 

@@ -16,9 +16,13 @@
   };
   // Virtual operators (iTel, Reddi...) ride on one of these networks: their buttons carry
   // the network's code in data-network (domain/radio.py MVNO_NETWORKS), see networkOf().
-  // "I don't know" is deliberately absent: a reading must name its MCC/MNC, and a guessed
-  // or placeholder operator would count as evidence about a network nobody measured. The
-  // page explains how to find the operator and saves nothing until one is chosen.
+  // "I don't know" (value "unknown") is saved with the operator unknown: MCC 452 (the page
+  // serves Vietnam) and mnc null, never a guessed network. The server counts such a report
+  // as evidence about the place, for the best of all operators only, never about any one
+  // operator (collectors/reading.py, service/engine/decisions.py); the page says so and
+  // how to find the operator, since a named operator's report helps that operator too.
+  var UNKNOWN_OPERATOR = "unknown";
+  var MCC_VIETNAM = 452;
 
   // The four buttons as manual levels (0-4 bars).
   var LEVELS = {
@@ -304,7 +308,7 @@
   }
 
   function renderOperatorHelp() {
-    $("op-unknown-help").hidden = state.operator !== "unknown";
+    $("op-unknown-help").hidden = state.operator !== UNKNOWN_OPERATOR;
   }
 
   function renderSurvey() {
@@ -514,7 +518,8 @@
     return network && OPERATORS[network] ? network : null;
   }
 
-  function operatorKnown() { return !!networkOf(state.operator); }
+  /* An operator button was chosen: a network, or "I don't know" (saved as unknown). */
+  function operatorChosen(choice) { return choice === UNKNOWN_OPERATOR || !!networkOf(choice); }
 
   /* The SIMs of this report: the chosen operator, and a second SIM's when one is chosen
      with its own level (a dual-SIM phone shows bars for each). */
@@ -533,7 +538,7 @@
   }
 
   function readingOf(position, sim, observedAt) {
-    var op = OPERATORS[networkOf(sim.operator)];
+    var op = OPERATORS[networkOf(sim.operator)] || { mcc: MCC_VIETNAM, mnc: null };
     var meaning = LEVELS[sim.kind];
     var reading = {
       id: DZQueue.randomId(),
@@ -554,10 +559,9 @@
   }
 
   function missingForReport() {
-    if (!operatorKnown()) return state.operator === "unknown" ? "op.unknown_help" : "save.need_operator";
+    if (!operatorChosen(state.operator)) return "save.need_operator";
     if (!state.level) return "save.need_level";
     var second = secondSim();
-    if (second && !networkOf(second.operator)) return "sim2.unknown";
     if (second && !second.kind) return "sim2.need_level";
     return null;
   }
@@ -698,7 +702,7 @@
   }
 
   function startSurvey() {
-    if (!operatorKnown() || !state.level) {
+    if (!operatorChosen(state.operator) || !state.level) {
       state.surveyNote = { key: "survey.need" };
       renderSurvey();
       return;
@@ -830,7 +834,7 @@
     each(document.querySelectorAll("input[name=operator]"), function (input) {
       var option = document.createElement("option");
       option.value = input.value;
-      option.setAttribute("data-label", input.value === "unknown" ? "op.unknown" : "");
+      option.setAttribute("data-label", input.value === UNKNOWN_OPERATOR ? "op.unknown" : "");
       option.textContent = input.parentNode.textContent.trim();
       select.appendChild(option);
     });
@@ -851,7 +855,7 @@
     var lang = stored("dz.lang");
     state.lang = DZ_STRINGS[lang] ? lang : "vi";
     var operator = stored("dz.operator");
-    state.operator = operator === "unknown" || networkOf(operator) ? operator : null;
+    state.operator = operatorChosen(operator) ? operator : null;
     var distance = stored("dz.survey_distance");
     if (distance) $("survey-distance").value = distance;
     bind();

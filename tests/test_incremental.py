@@ -149,6 +149,10 @@ def setup_database(url: str, workdir: Path, *, bridge: bool, rings: int) -> tupl
         # differ in that by design (batches, or all at once): one network confirms, so no
         # cell is contested (tests/hostile/test_forged_evidence.py tests contests).
         contest_confirm_networks=1,
+        # The estimated field is refreshed by every run here, incremental or full: by
+        # default an incremental run leaves it for estimate_interval_s (service/jobs.py),
+        # and the progress figures it feeds would then differ by timing, not by path.
+        estimate_interval_s=0,
     )  # fmt: skip
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)

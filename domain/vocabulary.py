@@ -94,6 +94,33 @@ SCOPE_PATTERN: Final = rf"^({BEST_OF_ALL}|{OPERATOR_CODE})$"
 OPERATOR_PATTERN: Final = rf"^{OPERATOR_CODE}$"
 
 
+# The same words in Vietnamese, as a meeting reads them in a table or a downloaded file (the
+# maps and pages use these words too: maps/i18n.py, service/api/static/pages/strings.js).
+# trắng sóng and lõm sóng are for villages only; a cell without signal is "mất sóng".
+VILLAGE_STATUS_VI: Final[dict[str, str]] = {
+    "trang_song": "Trắng sóng",
+    "lom_song": "Lõm sóng",
+    "covered": "Đã có sóng",
+    "unknown": "Chưa đủ dữ liệu",
+}
+DECISION_VI: Final[dict[str, str]] = {
+    "covered": "Có sóng",
+    "weak": "Sóng yếu",
+    "dead": "Mất sóng",
+    "unknown": "Chưa đủ dữ liệu",
+}
+ZONE_STATE_VI: Final[dict[str, str]] = {
+    "open": "Chưa xử lý",
+    "planned": "Đã lên kế hoạch",
+    "built": "Đã xây trạm",
+}
+AREA_KIND_VI: Final[dict[str, str]] = {"province": "Tỉnh", "commune": "Xã"}
+PROVINCE_AREA: Final = "province"
+"""The area code of the whole province in progress tables (no commune may take it)."""
+PROVINCE_VI: Final = "Toàn tỉnh"
+BEST_OF_ALL_VI: Final = "Tất cả nhà mạng"
+
+
 def is_operator_code(text: str) -> bool:
     """True for an MCC-MNC such as 452-04."""
     return re.fullmatch(OPERATOR_CODE, text) is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
@@ -56,3 +56,13 @@ def get_area(
 
 
 AreaDep = Annotated[AreaFilter | None, Depends(get_area)]
+
+
+SheetLangQuery = Annotated[
+    Literal["en", "vi"],
+    Query(
+        description="Language of a CSV file: en (the default, for scripts) or vi, for a "
+        "meeting (what the pages download): Vietnamese headers and words, semicolons, "
+        "decimal commas, shares in %, whole people, dd/mm/yyyy (service/publish/sheets.py)."
+    ),
+]

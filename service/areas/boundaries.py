@@ -48,6 +48,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from domain import vocabulary
 from service.errors import InvalidInput
 from service.store.dialect import upsert_insert
 from service.store.models import Commune, Village
@@ -56,7 +57,7 @@ from service.store.spatial import WGS84
 Kind = Literal["commune", "village"]
 NAME_MAX: Final = 200
 CODE_MAX: Final = 32
-PROVINCE_AREA: Final = "province"  # the area code of the whole province in progress
+PROVINCE_AREA: Final = vocabulary.PROVINCE_AREA  # the whole province's area code in progress
 
 _ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "code": ("code", "ma", "id"),

@@ -19,7 +19,7 @@ from service.engine.statistics import watermark
 from service.errors import InvalidInput, NotFound
 from service.grid import BBox
 from service.publish.disclosure import EXACT, Disclosure
-from service.publish.exports import csv_text
+from service.publish.sheets import Lang, localized_csv
 from service.settings import Settings
 from service.store.models import CellEstimate, CellStatus, DeadZone, ReadingRow, Village
 from service.store.runs import last_run
@@ -286,7 +286,11 @@ ZONE_CSV_HEADER: Final = (
 
 
 def zones_to_csv(
-    zones: list[DeadZone], names: dict[str, str], *, disclosure: Disclosure = EXACT
+    zones: list[DeadZone],
+    names: dict[str, str],
+    *,
+    disclosure: Disclosure = EXACT,
+    lang: Lang = "en",
 ) -> str:
     """One row per zone, in rank order, for spreadsheets (``service.publish.exports``); villages
     and operators separated by ';'."""
@@ -296,7 +300,7 @@ def zones_to_csv(
         codes = p["villages"] or []
         p["village_names"] = [names.get(code, code) for code in codes]
         rows.append([p[name] for name in ZONE_CSV_HEADER])
-    return csv_text(ZONE_CSV_HEADER, rows)
+    return localized_csv(ZONE_CSV_HEADER, rows, lang=lang)
 
 
 def zones_to_geojson(

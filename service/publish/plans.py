@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from service.publish.exports import csv_text
+from service.publish.sheets import Lang, localized_csv
 
 PLAN_CSV_HEADER: Final = (
     "rank", "h3", "lat", "lon", "people_new", "people_cumulative", "villages", "village_names",
@@ -12,7 +12,7 @@ PLAN_CSV_HEADER: Final = (
 )  # fmt: skip
 
 
-def plan_to_csv(plan: dict[str, Any]) -> str:
+def plan_to_csv(plan: dict[str, Any], *, lang: Lang = "en") -> str:
     """One row per site: rank, h3, lat, lon, people_new, people_cumulative, villages (codes
     separated by ';'), their names, the propagation model and its radius (km). A file for
     spreadsheets (``service.publish.exports``: BOM, names that cannot run as formulas)."""
@@ -32,7 +32,7 @@ def plan_to_csv(plan: dict[str, Any]) -> str:
         ]
         for s in plan["sites"]
     ]
-    return csv_text(PLAN_CSV_HEADER, rows)
+    return localized_csv(PLAN_CSV_HEADER, rows, lang=lang)
 
 
 # The position is the geometry; the promised cells and the reach are internal to the plan.

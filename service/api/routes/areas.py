@@ -16,14 +16,20 @@ from domain.propagation import HATA_HB_M
 from domain.radio import PLANNING_BANDS_MHZ
 from domain.vocabulary import BEST_OF_ALL, SCOPE_PATTERN, DecisionName, VillageStatusName
 from service.api.access import ApiKeyDep, request_actor, require_operators
-from service.api.dependencies import AreaDep, SessionDep, SettingsDep, WriteSessionDep
+from service.api.dependencies import (
+    AreaDep,
+    SessionDep,
+    SettingsDep,
+    SheetLangQuery,
+    WriteSessionDep,
+)
 from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery, ScopeQuery
 from service.areas import constraints, planning, progress, saved_plans
 from service.areas.likely import likely_statuses
 from service.areas.selection import area_filter
 from service.errors import AccessDenied, InvalidInput
-from service.publish import exports, geopackage, plans
+from service.publish import exports, geopackage, plans, sheets
 from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["areas"])
@@ -117,6 +123,7 @@ def get_villages(
             "download."
         ),
     ] = "json",
+    lang: SheetLangQuery = "en",
     api_key: ApiKeyDep = None,
 ) -> VillageList | Response:
     require_operators(settings, api_key, [operator])
@@ -146,7 +153,7 @@ def get_villages(
             "villages", operator, *([radio] if radio != "any" else []), *(status or ()),
             day=vietnam_date(utcnow()), suffix="csv",
         )  # fmt: skip
-        body = exports.csv_text(progress.VILLAGE_CSV_HEADER, rows)
+        body = sheets.localized_csv(progress.VILLAGE_CSV_HEADER, rows, lang=lang)
         return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
     likely = likely_statuses(
         session, [s.code for s in states if s.status == "unknown"], operator=operator
@@ -311,12 +318,13 @@ def get_progress_areas(
         Literal["any", "broadband"] | None,
         Query(description="Scope measured (default: the goal's, DEADZONE_GOAL_RADIO)."),
     ] = None,
+    lang: SheetLangQuery = "en",
 ) -> AreaTable | Response:
     now = utcnow()
     table = progress.area_table(session, settings, now=now, radio=radio)
     if format == "csv":
         rows = [[area[f] for f in progress.AREA_FIELDS] for area in table["areas"]]
-        body = exports.csv_text(progress.AREA_FIELDS, rows)
+        body = sheets.localized_csv(progress.AREA_FIELDS, rows, lang=lang)
         name = exports.dated_filename(
             "progress-areas", *([radio] if radio else []), day=vietnam_date(now), suffix="csv"
         )
@@ -469,6 +477,7 @@ def get_plan(
         Literal["json", "csv", "geojson", "gpkg"],
         Query(description="csv, geojson or gpkg (GeoPackage, layer 'sites'): a file."),
     ] = "json",
+    lang: SheetLangQuery = "en",
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
@@ -498,7 +507,7 @@ def get_plan(
             )
             return download(sites_gpkg, media_type=geopackage.MEDIA_TYPE, filename=name)
         if format == "csv":
-            body: str | bytes = plans.plan_to_csv(plan)
+            body: str | bytes = plans.plan_to_csv(plan, lang=lang)
             return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
         body = orjson.dumps(plans.plan_to_geojson(plan))
         return download(body, media_type=exports.GEOJSON_MEDIA_TYPE, filename=name)

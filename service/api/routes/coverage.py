@@ -18,7 +18,7 @@ from service.api.access import (
     readable_operators,
     require_operators,
 )
-from service.api.dependencies import AreaDep, SessionDep, SettingsDep
+from service.api.dependencies import AreaDep, SessionDep, SettingsDep, SheetLangQuery
 from service.api.downloads import download
 from service.api.openapi import geojson_answer
 from service.errors import InvalidInput
@@ -281,6 +281,7 @@ def get_deadzones(
             "download (CSV in UTF-8 with BOM)."
         ),
     ] = "json",
+    lang: SheetLangQuery = "en",
     api_key: ApiKeyDep = None,
 ) -> ZoneList | Response:
     require_operators(settings, api_key, [operator])
@@ -297,7 +298,9 @@ def get_deadzones(
             "deadzones", operator, day=vietnam_date(utcnow()), suffix=format
         )
         if format == "csv":
-            body: str | bytes = coverage.zones_to_csv(zones, names, disclosure=disclosure)
+            body: str | bytes = coverage.zones_to_csv(
+                zones, names, disclosure=disclosure, lang=lang
+            )
             return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=filename)
         geo = coverage.zones_to_geojson(zones, names, disclosure=disclosure)
         if format == "gpkg":

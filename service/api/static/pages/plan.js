@@ -111,10 +111,13 @@
     var op = chosen.operator;
     $("map-link").href = "/maps/deadzones.html?" +
       linkQuery({ operator: op, sites: chosen.sites, lang: P.lang });
-    $("download-zones-csv").href = "/v1/deadzones?" + linkQuery({ operator: op, format: "csv" });
+    // CSV files in the page's language (service/publish/sheets.py).
+    $("download-zones-csv").href = "/v1/deadzones?" +
+      linkQuery({ operator: op, format: "csv", lang: P.lang });
     $("download-zones-geojson").href = "/v1/deadzones?" +
       linkQuery({ operator: op, format: "geojson" });
-    $("download-sites-csv").href = "/v1/plan?" + linkQuery(planValues(chosen, { format: "csv" }));
+    $("download-sites-csv").href = "/v1/plan?" +
+      linkQuery(planValues(chosen, { format: "csv", lang: P.lang }));
     $("download-sites-geojson").href = "/v1/plan?" +
       linkQuery(planValues(chosen, { format: "geojson" }));
   }

@@ -19,6 +19,11 @@
     P.setupPrint($("print"));
     $("nav-plan").href = P.withLang("/plan");
     $("map-link").href = P.withLang("/maps/progress.html");
+    // The CSV files in the page's language: Vietnamese headers, words and numbers for a
+    // meeting (service/publish/sheets.py), English on the English page.
+    ["export-communes", "export-dark", "export-unknown"].forEach(function (id) {
+      $(id).href = P.withLang($(id).getAttribute("href"));
+    });
     $("print-date").textContent = t("print.date", { date: fmt.today() });
   }
 

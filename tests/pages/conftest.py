@@ -75,9 +75,9 @@ def seal(browser: Any) -> Iterator[Callable[[str], Sealed]]:
     """Makes a desktop context whose network ends at the app (``Sealed``)."""
     made: list[Sealed] = []
 
-    def make(base: str, *, locale: str = "vi-VN") -> Sealed:
+    def make(base: str, *, locale: str = "vi-VN", timezone: str = "Asia/Ho_Chi_Minh") -> Sealed:
         context = browser.new_context(
-            viewport=VIEWPORT, locale=locale, timezone_id="Asia/Ho_Chi_Minh", accept_downloads=True
+            viewport=VIEWPORT, locale=locale, timezone_id=timezone, accept_downloads=True
         )
         sealed = Sealed(context, base)
 

@@ -73,36 +73,84 @@
     return new Date(Date.UTC(parts[0], parts[1] - 1, parts[2]));
   }
 
+  // Vietnamese pages write days dd/mm/yyyy and times in Vietnam's time zone (UTC+7, no
+  // daylight saving; domain/localtime.py), whatever the reader's browser is set to: an
+  // English Windows or a laptop on another zone must not print 12/31/2026 or yesterday's
+  // date in a provincial report. Built from parts, not from the locale's pattern, so a
+  // browser without Vietnamese locale data writes the same.
+  var VIETNAM_TZ = "Asia/Ho_Chi_Minh";
+
+  function pad2(n) { return (Number(n) < 10 ? "0" : "") + Number(n); }
+
+  function ddmmyyyy(year, month, dayOfMonth) {
+    return pad2(dayOfMonth) + "/" + pad2(month) + "/" + year;
+  }
+
+  /* Year, month, day, hour and minute of an instant on Vietnam's clock. */
+  function vietnamParts(date) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: VIETNAM_TZ, year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", hourCycle: "h23"
+    }).formatToParts(date).forEach(function (p) { parts[p.type] = p.value; });
+    return parts;
+  }
+
+  /* The day in Vietnam of an instant (RFC 3339), as "2026-12-31". */
+  function vietnamDay(iso) {
+    var p = vietnamParts(new Date(iso));
+    return p.year + "-" + pad2(p.month) + "-" + pad2(p.day);
+  }
+
   /* A day ("2026-12-31"), as it is: no time zone may move it to the day before. */
   function day(iso) {
     if (!iso) return DASH;
-    var options = lang === "vi"
-      ? { timeZone: "UTC", day: "2-digit", month: "2-digit", year: "numeric" }
-      : { timeZone: "UTC", day: "numeric", month: "short", year: "numeric" };
+    if (lang === "vi") {
+      var d = iso.slice(0, 10).split("-");
+      return ddmmyyyy(d[0], d[1], d[2]);
+    }
+    var options = { timeZone: "UTC", day: "numeric", month: "short", year: "numeric" };
     return new Intl.DateTimeFormat(locale, options).format(isoToUtc(iso));
   }
 
   /* A day without its year, for chart ticks: "30/8" (vi), "30 Aug" (en). */
   function shortDay(iso) {
+    if (lang === "vi") {
+      var d = isoToUtc(iso);
+      return d.getUTCDate() + "/" + (d.getUTCMonth() + 1);
+    }
     var options = lang === "vi"
       ? { timeZone: "UTC", day: "numeric", month: "numeric" }
       : { timeZone: "UTC", day: "numeric", month: "short" };
     return new Intl.DateTimeFormat(locale, options).format(isoToUtc(iso));
   }
 
-  /* A moment (RFC 3339) in the reader's own time zone: in Vietnam, Vietnam's time. */
+  /* A moment (RFC 3339): on Vietnamese pages "08:30 31/12/2026", Vietnam's time; in
+     English, the reader's own time zone. */
   function moment(iso) {
     if (!iso) return DASH;
+    if (lang === "vi") {
+      var p = vietnamParts(new Date(iso));
+      return pad2(p.hour) + ":" + pad2(p.minute) + " " + ddmmyyyy(p.year, p.month, p.day);
+    }
     return new Intl.DateTimeFormat(locale, {
       day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit"
     }).format(new Date(iso));
   }
 
-  /* Today on the reader's calendar, for a printed report's date. */
+  /* The day of a moment (RFC 3339): Vietnam's day on Vietnamese pages (the day a meeting
+     reads: 20:00 UTC on the 30th is the 1st in Buôn Ma Thuột), the reader's in English. */
+  function momentDay(iso) {
+    if (!iso) return DASH;
+    if (lang === "vi") return day(vietnamDay(iso));
+    return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric" })
+      .format(new Date(iso));
+  }
+
+  /* Today, for a printed report's date: Vietnam's today on Vietnamese pages. */
   function today() {
-    var options = lang === "vi"
-      ? { day: "2-digit", month: "2-digit", year: "numeric" }
-      : { day: "numeric", month: "short", year: "numeric" };
+    if (lang === "vi") return momentDay(new Date().toISOString());
+    var options = { day: "numeric", month: "short", year: "numeric" };
     return new Intl.DateTimeFormat(locale, options).format(new Date());
   }
 
@@ -308,7 +356,7 @@
     t: t,
     applyStrings: applyStrings,
     fmt: { int: int, number: number, percent: percent, day: day, shortDay: shortDay, moment: moment,
-           today: today },
+           momentDay: momentDay, today: today },
     dayNumber: dayNumber,
     dayFromNumber: dayFromNumber,
     el: el,

@@ -152,7 +152,7 @@
       { key: "devices", label: "col.devices", numeric: true,
         text: function (z) { return fmt.int(z.devices); } },
       { key: "last_seen", label: "col.last_seen",
-        text: function (z) { return fmt.day(z.last_seen); } }
+        text: function (z) { return fmt.momentDay(z.last_seen); } }
     ], zones, { key: "rank", dir: "asc", rowKey: function (z) { return z.id; } });
   }
 

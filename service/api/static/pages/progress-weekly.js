@@ -102,7 +102,7 @@
       var names = {};
       bodies[1].villages.forEach(function (v) { names[v.code] = v.name; });
       $("print-weekly").textContent = t("weekly.print", {
-        province: body.province, date: fmt.day(body.generated_at.slice(0, 10))
+        province: body.province, date: fmt.momentDay(body.generated_at)
       });
       renderOperators(body.operators);
       renderWeekly(body, names);

@@ -4,6 +4,8 @@ command to run."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +18,7 @@ from .conftest import (
     HOSTILE_VILLAGE,
     Sealed,
 )
-from .test_progress_page import assert_clean, column, csv_rows, read_download, row_keys
+from .test_progress_page import assert_clean, column, read_download, row_keys
 
 pytestmark = pytest.mark.browser
 
@@ -45,11 +47,14 @@ def test_hostile_names_render_as_text_on_both_pages(
     assert page.get_attribute("#chart", "data-points") == "2"
     no_markup_from_data(page)
 
+    # The Vietnamese page downloads the Vietnamese file (semicolons): as safe.
     name, body = read_download(page, "#export-dark")
-    rows = {r["code"]: r for r in csv_rows(body)}
-    assert rows["V3"]["name"] == "'" + FORMULA_VILLAGE  # a spreadsheet shows it as text
-    assert rows["V3"]["commune_name"] == "'" + FORMULA_COMMUNE
-    assert rows["V1"]["name"] == HOSTILE_VILLAGE
+    assert body.startswith(b"\xef\xbb\xbf")
+    text = body.decode("utf-8-sig")
+    rows = {r["Mã"]: r for r in csv.DictReader(io.StringIO(text, newline=""), delimiter=";")}
+    assert rows["V3"]["Tên"] == "'" + FORMULA_VILLAGE  # a spreadsheet shows it as text
+    assert rows["V3"]["Xã"] == "'" + FORMULA_COMMUNE
+    assert rows["V1"]["Tên"] == HOSTILE_VILLAGE
     assert_clean(sealed, log, page)
 
     page, log = sealed.open("/plan?lang=en")

@@ -100,9 +100,9 @@ def test_plan_page_in_english_for_one_operator(demo: Sealed, output_dir: Path) -
     assert "Dead zones by priority" in page.inner_text("main")
     links = {
         "#map-link": "/maps/deadzones.html?operator=452-04&sites=3&lang=en",
-        "#download-zones-csv": "/v1/deadzones?operator=452-04&format=csv",
+        "#download-zones-csv": "/v1/deadzones?operator=452-04&format=csv&lang=en",
         "#download-zones-geojson": "/v1/deadzones?operator=452-04&format=geojson",
-        "#download-sites-csv": "/v1/plan?operator=452-04&sites=3&format=csv",
+        "#download-sites-csv": "/v1/plan?operator=452-04&sites=3&format=csv&lang=en",
         "#download-sites-geojson": "/v1/plan?operator=452-04&sites=3&format=geojson",
         "#nav-progress": "/progress?lang=en",
     }
@@ -122,7 +122,9 @@ def test_plan_page_in_english_for_one_operator(demo: Sealed, output_dir: Path) -
 
 
 def test_plan_downloads_hold_the_zones_and_the_sites(demo: Sealed) -> None:
-    page, log = demo.open("/plan?operator=any&sites=4")
+    # The English files, checked against the API (the Vietnamese ones: test_page_dates.py
+    # for the links, tests/areas/test_meeting_csv.py for their content).
+    page, log = demo.open("/plan?operator=any&sites=4&lang=en")
     zones = demo.api("/v1/deadzones", operator="any", limit=1000)
     plan = demo.api("/v1/plan", operator="any", sites=4)
 
@@ -212,7 +214,7 @@ def test_plan_page_asks_for_band_mast_and_eirp_and_says_flat_terrain(demo: Seale
     else:
         assert not page.is_visible("#sites-explanation")
     assert page.get_attribute("#download-sites-csv", "href") == (
-        "/v1/plan?operator=452-04&sites=5&band=700&mast_height=45&format=csv"
+        "/v1/plan?operator=452-04&sites=5&band=700&mast_height=45&format=csv&lang=en"
     )
     # Choosing again with empty design fields: they stay out of the address.
     page.select_option("#band", "")
@@ -231,7 +233,7 @@ def test_plan_page_carries_the_candidate_constraints_to_the_api(demo: Sealed) ->
     assert page.is_checked("#road") and not page.is_checked("#power")
     assert page.input_value("#road_distance") == "1500"
     assert page.get_attribute("#download-sites-csv", "href") == (
-        "/v1/plan?operator=any&sites=3&road=true&road_distance=1500&format=csv"
+        "/v1/plan?operator=any&sites=3&road=true&road_distance=1500&format=csv&lang=en"
     )
     status = page.inner_text("#status")
     assert "422" in status and "import-constraints --kind road" in status
@@ -252,7 +254,7 @@ def test_plan_page_for_people_without_broadband(demo: Sealed) -> None:
     assert row_keys(page, "sites-table") == [s["h3"] for s in plan["sites"]]
     assert fmt_int(plan["people_without_signal"], "vi") in page.inner_text("#sites-summary")
     assert page.get_attribute("#download-sites-csv", "href") == (
-        "/v1/plan?operator=any&sites=3&radio=broadband&format=csv"
+        "/v1/plan?operator=any&sites=3&radio=broadband&format=csv&lang=vi"
     )
     assert "Băng rộng di động (4G, 5G)" in page.inner_text("#print-choice")
     # Back to any signal through the form: the default stays out of the address.

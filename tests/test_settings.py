@@ -87,3 +87,13 @@ def test_every_setting_is_documented_and_listed():
         assert field.description, f"{name} has no description"
         assert f"DEADZONE_{name.upper()}" in result.output
     assert Settings().device_secret.get_secret_value() not in result.output
+
+
+def test_the_console_reads_columns_when_it_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not once at import: a COLUMNS set later (a test runner, a resized shell) counts."""
+    from service.cli.context import console
+
+    monkeypatch.setenv("COLUMNS", "123")
+    assert console.width == 123
+    monkeypatch.setenv("COLUMNS", "77")
+    assert console.width == 77

@@ -18,7 +18,20 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
-console = Console()
+
+class _Console(Console):
+    """rich fixes the width from COLUMNS once, when the console is made (at import), so a
+    COLUMNS set later (CliRunner(env=...), pytest-xdist workers importing first) was
+    ignored. Without a fixed width rich reads COLUMNS, else the terminal, each time it lays
+    out a line: the same width in a normal run, where COLUMNS does not change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._width = None
+        self._height = None
+
+
+console = _Console()
 
 # typer 0.29 shows "<bool>" beside a flag as if it took a value; an empty metavar hides it.
 FLAG = ""

@@ -15,6 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from service.cli.context import DatabaseOpt, console, fail, load_settings, open_sessions
+from service.cli.plan_options import (
+    BandOpt,
+    ColocateOpt,
+    EirpOpt,
+    MastHeightOpt,
+    PowerDistanceOpt,
+    PowerOpt,
+    RoadDistanceOpt,
+    RoadOpt,
+    SitesOpt,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -166,21 +177,15 @@ def export_villages(
 
 def export_plan(
     operator: OperatorOpt = "any",
-    sites: Annotated[int, typer.Option(min=1, max=100, help="How many sites.")] = 5,
-    band: Annotated[int | None, typer.Option(help="700, 900, 1800, 2100 or 2600 MHz.")] = None,
-    mast_height: Annotated[float | None, typer.Option(help="Mast height, metres.")] = None,
-    eirp: Annotated[float | None, typer.Option(help="EIRP of the carrier, dBm.")] = None,
-    colocate: Annotated[bool, typer.Option(help="Only on known sites.")] = False,
-    power: Annotated[
-        bool, typer.Option(help="Only candidates with grid power (import-constraints).")
-    ] = False,
-    power_distance: Annotated[
-        float | None, typer.Option(help="Metres to the power network (default 200).")
-    ] = None,
-    road: Annotated[bool, typer.Option(help="Only candidates near a road.")] = False,
-    road_distance: Annotated[
-        float | None, typer.Option(help="Metres to a road (default 1000).")
-    ] = None,
+    sites: SitesOpt = 5,
+    band: BandOpt = None,
+    mast_height: MastHeightOpt = None,
+    eirp: EirpOpt = None,
+    colocate: ColocateOpt = False,
+    power: PowerOpt = False,
+    power_distance: PowerDistanceOpt = None,
+    road: RoadOpt = False,
+    road_distance: RoadDistanceOpt = None,
     commune: CommuneOpt = None,
     village: VillageOpt = None,
     format: Annotated[

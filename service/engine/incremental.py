@@ -70,7 +70,6 @@ from service.settings import Settings
 from service.store.database import session_scope
 from service.store.dialect import cells_in, dialect_name, unindexed, upsert_insert
 from service.store.models import (
-    AggregationState,
     CellDevice,
     CellStat,
     CellStatus,
@@ -78,7 +77,7 @@ from service.store.models import (
     DirtyCell,
     ZoneCell,
 )
-from service.store.runs import last_run
+from service.store.runs import last_run, set_state_value, state_value
 
 WINDOW_STATE = "decision_window"  # aggregation_state: month index of the window's start
 RULES_STATE = "decision_rules"  # aggregation_state: fingerprint of the rules in force
@@ -114,25 +113,12 @@ def _month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _state(session: Session, name: str) -> int | None:
-    value = session.scalar(select(AggregationState.last_seq).where(AggregationState.name == name))
-    return None if value is None else int(value)
-
-
-def _set_state(session: Session, name: str, value: int) -> None:
-    row = session.get(AggregationState, name)
-    if row is None:
-        session.add(AggregationState(name=name, last_seq=value))
-    else:
-        row.last_seq = value
-    session.flush()
-
-
 def can_run_incrementally(session: Session, settings: Settings) -> bool:
     """Whether the stored decisions are a base the dirty cells can be applied to: a run
     happened, under the same rules, and the zone index exists (not the case right after
     the upgrade that added it)."""
-    if last_run(session) is None or _state(session, RULES_STATE) != rules_fingerprint(settings):
+    rules = state_value(session, RULES_STATE)
+    if last_run(session) is None or rules != rules_fingerprint(settings):
         return False
     has_zones = session.scalar(select(DeadZone.id).where(DeadZone.active.is_(True)).limit(1))
     indexed = session.scalar(select(ZoneCell.zone_id).limit(1))
@@ -141,8 +127,8 @@ def can_run_incrementally(session: Session, settings: Settings) -> bool:
 
 def record_decision_state(session: Session, settings: Settings, *, now: datetime) -> None:
     """Remember the window and rules the stored decisions were made with."""
-    _set_state(session, WINDOW_STATE, _month_index(window_start(now, settings.window_months)))
-    _set_state(session, RULES_STATE, rules_fingerprint(settings))
+    set_state_value(session, WINDOW_STATE, _month_index(window_start(now, settings.window_months)))
+    set_state_value(session, RULES_STATE, rules_fingerprint(settings))
 
 
 def clear_dirty(session: Session, *, up_to: int) -> None:
@@ -154,7 +140,7 @@ def clear_dirty(session: Session, *, up_to: int) -> None:
 def _mark_window_moves(session: Session, settings: Settings, *, now: datetime) -> None:
     """Cells with statistics in the months that entered or left the decision window since
     the last run become dirty (once a month, a month's cells)."""
-    before = _state(session, WINDOW_STATE)
+    before = state_value(session, WINDOW_STATE)
     start = window_start(now, settings.window_months)
     if before is None or before == _month_index(start):
         return

@@ -37,7 +37,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import h3
 import numpy as np
@@ -72,6 +72,16 @@ EARTH_RADIUS_M: Final = 6_371_008.8  # IUGG mean radius
 FLAT_TERRAIN: Final = "flat terrain"
 TERRAIN_METHOD: Final = "terrain profile, ITU-R P.526-15 Deygout diffraction on top of Hata"
 PROFILE_STEP_M: Final = 50.0  # paths grouped by length to share sample distances
+# Why a plan holds fewer sites than asked for, as a code beside the English explanation,
+# so that a page says it in its own language (the /plan page's strings.js "why.*").
+PlanReason = Literal[
+    "no_population",  # no population imported
+    "nobody_without_signal",  # nobody (in the area) lives in a dead cell of the scope
+    "no_known_site",  # co-location asked for, no known site imported
+    "no_dead_zone",  # no active dead zone to place candidates in
+    "constraints_exclude_all",  # no candidate meets the power/road constraints
+    "nobody_more_reachable",  # the sites found already reach everyone any candidate reaches
+]
 
 
 def priority_score(
@@ -326,13 +336,15 @@ def plan_sites(
         "candidates": len(candidates),
         "sites": [],
         "explanation": None,
+        "reason": None,
     }
     if not targets or not candidates:
-        result["explanation"] = _why_nothing(
+        result["reason"], result["explanation"] = _why_nothing(
             operator=operator, area=area, population=bool(population), targets=bool(targets),
             colocate=colocate and before_constraints == 0,
         )  # fmt: skip
         if targets and before_constraints and not candidates and constraints is not None:
+            result["reason"] = "constraints_exclude_all"
             result["explanation"] = (
                 f"no site suggested: none of the {before_constraints:,} candidate cells has "
                 f"{constraints.words()}"
@@ -410,6 +422,7 @@ def plan_sites(
     if len(result["sites"]) < sites:
         unreached = result["people_without_signal"] - result["people_reachable"]
         where = _area_words(area)
+        result["reason"] = "nobody_more_reachable"
         result["explanation"] = (
             f"{len(result['sites'])} site(s) of {sites} asked for: they already cover all "
             f"{result['people_reachable']:,.0f} people without signal{where} that any of the "
@@ -459,19 +472,24 @@ def _area_words(area: AreaFilter | None) -> str:
 
 def _why_nothing(
     *, operator: str, area: AreaFilter | None, population: bool, targets: bool, colocate: bool
-) -> str:
-    """Why a plan has no site at all, in one sentence a planner can act on."""
+) -> tuple[str, str]:
+    """Why a plan has no site at all: a code (``PLAN_REASONS``, which the pages put in
+    their own language) and one English sentence a planner can act on."""
     if not population:
-        return "no site suggested: no population is imported (deadzone import-areas)"
+        return "no_population", (
+            "no site suggested: no population is imported (deadzone import-areas)"
+        )
     if not targets:
-        return (
+        return "nobody_without_signal", (
             f"no site suggested: nobody{_area_words(area)} lives in a cell decided dead for "
             f"{operator}"
         )
     if colocate:
-        return "no site suggested: co-location asked for, but no known site is imported " \
-            "(deadzone import-sites)"  # fmt: skip
-    return f"no site suggested: {operator} has no active dead zone to place candidates in"
+        return "no_known_site", "no site suggested: co-location asked for, but no known " \
+            "site is imported (deadzone import-sites)"  # fmt: skip
+    return "no_dead_zone", (
+        f"no site suggested: {operator} has no active dead zone to place candidates in"
+    )
 
 
 def _known_site_cells(session: Session, settings: Settings) -> list[str]:

@@ -47,6 +47,7 @@ def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
         "model": plan["model"],
         "terrain": plan["terrain"],
         "explanation": plan["explanation"],
+        "reason": plan["reason"],
         "features": [
             {
                 "type": "Feature",

@@ -210,9 +210,13 @@ def test_plan_page_asks_for_band_mast_and_eirp_and_says_flat_terrain(demo: Seale
     assert "700 MHz" in model and "45 m mast" in model and "flat terrain" in model
     assert row_keys(page, "sites-table") == [s["h3"] for s in plan["sites"]]
     if len(plan["sites"]) < 5:
-        assert page.inner_text("#sites-explanation") == plan["explanation"]
+        # The page says the server's reason in its own words, with the plan's figures.
+        why = page.inner_text("#sites-explanation")
+        assert plan["reason"] == "nobody_more_reachable"
+        assert why.startswith(f"{len(plan['sites'])} of 5 sites asked for")
+        assert f"{plan['people_reachable']:,.0f} people" in why
     else:
-        assert not page.is_visible("#sites-explanation")
+        assert plan["reason"] is None and not page.is_visible("#sites-explanation")
     assert page.get_attribute("#download-sites-csv", "href") == (
         "/v1/plan?operator=452-04&sites=5&band=700&mast_height=45&format=csv&lang=en"
     )
@@ -264,4 +268,18 @@ def test_plan_page_for_people_without_broadband(demo: Sealed) -> None:
     page.wait_for_selector("body[data-ready=true]", state="attached")
     assert page.input_value("#radio") == "any"
     assert row_keys(page, "sites-table") == [s["h3"] for s in any_signal["sites"]]
+    assert_clean(demo, log, page)
+
+
+def test_plan_page_says_why_fewer_sites_in_vietnamese(demo: Sealed) -> None:
+    # A hundred sites asked for: the demo's few dead zones need fewer, and the page says
+    # why in Vietnamese from the server's reason code, not the server's English sentence.
+    page, log = demo.open("/plan?operator=any&sites=100")
+    plan = demo.api("/v1/plan", operator="any", sites=100)
+    assert len(plan["sites"]) < 100 and plan["reason"] == "nobody_more_reachable"
+    why = page.inner_text("#sites-explanation")
+    assert why.startswith(f"{len(plan['sites'])} trên 100 vị trí được yêu cầu")
+    assert fmt_int(plan["people_reachable"], "vi") + " người mất sóng" in why
+    assert plan["explanation"] not in why and "asked for" not in why
+    assert not page.is_visible("#sites-constraints")  # no constraint asked
     assert_clean(demo, log, page)

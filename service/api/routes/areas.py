@@ -27,6 +27,7 @@ from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery, ScopeQuery
 from service.areas import constraints, planning, progress, saved_plans
 from service.areas.likely import likely_statuses
+from service.areas.planning import PlanReason
 from service.areas.selection import area_filter
 from service.errors import AccessDenied, InvalidInput
 from service.publish import exports, geopackage, plans, sheets
@@ -401,6 +402,11 @@ class Plan(BaseModel):
     sites: list[PlannedSite]
     explanation: str | None = Field(
         description="Why fewer sites came back than were asked for (null when all came)."
+    )
+    reason: PlanReason | None = Field(
+        description="The explanation as a code, for a page to say in its own language: "
+        "no_population, nobody_without_signal, no_known_site, no_dead_zone, "
+        "constraints_exclude_all or nobody_more_reachable (null when all sites came)."
     )
 
 

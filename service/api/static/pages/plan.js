@@ -156,7 +156,40 @@
     ], zones, { key: "rank", dir: "asc", rowKey: function (z) { return z.id; } });
   }
 
-  function renderSites(plan, names) {
+  /* 'grid power within 200 m and a road within 1,000 m' from the distances the server
+     used (its defaults are settings), or "" when no constraint was asked. */
+  function constraintWords(constraints) {
+    if (!constraints) return "";
+    var words = [];
+    if (constraints.power_m !== null) words.push(t("constraint.power", { m: fmt.int(constraints.power_m) }));
+    if (constraints.road_m !== null) words.push(t("constraint.road", { m: fmt.int(constraints.road_m) }));
+    return words.join(t("constraint.and"));
+  }
+
+  function explanation(plan, asked, rules) {
+    if (!plan.reason) return "";
+    if (plan.reason !== "nobody_more_reachable") {
+      return t("why." + plan.reason, {
+        before: plan.constraints ? fmt.int(plan.constraints.candidates_before) : "",
+        constraints: rules
+      });
+    }
+    var parts = [t("why.nobody_more_reachable", {
+      n: fmt.int(plan.sites.length), asked: fmt.int(asked),
+      reachable: fmt.int(plan.people_reachable), radius: fmt.number(plan.model.radius_km, 1)
+    })];
+    var unreached = plan.people_without_signal - plan.people_reachable;
+    if (unreached > 0.5) parts.push(t("why.unreached", { people: fmt.int(unreached) }));
+    if (plan.constraints && plan.constraints.candidates_after < plan.constraints.candidates_before) {
+      parts.push(t("why.constraints_kept", {
+        constraints: rules, after: fmt.int(plan.constraints.candidates_after),
+        before: fmt.int(plan.constraints.candidates_before)
+      }));
+    }
+    return parts.join(" ");
+  }
+
+  function renderSites(plan, names, asked) {
     $("sites-section").hidden = false;
     var model = plan.model;
     $("sites-summary").textContent = t("sites.summary", {
@@ -170,9 +203,19 @@
       radius: fmt.number(model.radius_km, 1),
       terrain: plan.terrain === "flat terrain" ? t("terrain.flat") : plan.terrain
     });
-    // The server's reason, in English: why fewer sites came back than were asked for.
-    $("sites-explanation").hidden = !plan.explanation;
-    $("sites-explanation").textContent = plan.explanation || "";
+    var rules = constraintWords(plan.constraints);
+    $("sites-constraints").hidden = !rules;
+    if (rules) {
+      $("sites-constraints").textContent = t("sites.constraints", {
+        constraints: rules, after: fmt.int(plan.constraints.candidates_after),
+        before: fmt.int(plan.constraints.candidates_before)
+      });
+    }
+    // Why fewer sites came back than were asked for, in the page's language from the
+    // server's reason code (its English sentence is in plan.explanation).
+    var why = explanation(plan, asked, rules);
+    $("sites-explanation").hidden = !why;
+    $("sites-explanation").textContent = why;
     var sites = plan.sites;
     $("sites-none").hidden = sites.length > 0;
     $("sites-table").hidden = sites.length === 0;
@@ -219,7 +262,7 @@
       }
       P.plan = { zones: bodies[0], plan: bodies[1] };
       P.zonesTable = renderZones(bodies[0], names);
-      P.sitesTable = renderSites(bodies[1], names);
+      P.sitesTable = renderSites(bodies[1], names, chosen.sites);
     }).catch(function (error) {
       P.showStatus($("status"), t("load.failed", { detail: error.message }), "error");
     });

@@ -7,12 +7,23 @@ What a file must hold (column names are matched case-insensitively):
 
 * communes: polygons or multipolygons; ``code`` and ``name``; optional ``population``.
 * villages: points, or polygons (the residential cluster; the centre is then the ``lon``/``lat``
-  columns when present, else a point inside the polygon); ``code`` and ``name``; optional
-  ``commune`` (or ``commune_code``), ``population`` and ``facilities`` (schools, health
-  stations... counted).
+  columns when present, else a point inside the polygon), or multipoints (one point per
+  residential cluster; the centre, the cultural house, must then be in ``lon``/``lat``);
+  ``code`` and ``name``; optional ``commune`` (or ``commune_code``), ``population`` and
+  ``facilities`` (schools, health stations... counted).
+* clusters (``kind="cluster"``): the residential clusters of villages already imported, as
+  points or polygons with a ``village`` (or ``village_code``, ``ma_thon``) column; several
+  features of one village add up. They replace that village's cluster, so that lõm sóng
+  (the centre has signal, a cluster does not) is judged on them.
 
-``kind="auto"`` takes a file with any point for villages, a file of polygons for communes
-unless it has a ``commune`` column (then they are villages' clusters).
+A cluster given as a point stands for the working-resolution cell it lies in: the stored
+cluster is that cell's hexagon, so that the village's cells are exactly the cells of its
+cluster points (``service.areas.population.cluster_weights`` takes the cells whose centre a
+cluster holds).
+
+``kind="auto"`` takes a file with any point for villages (for clusters when it has a
+``village`` column and no ``code``), a file of polygons for communes unless it has a
+``commune`` column (then they are villages' clusters).
 
 Checks, each naming the feature (``code`` or ``name``, else its row):
 
@@ -54,7 +65,8 @@ from service.store.dialect import upsert_insert
 from service.store.models import Commune, Village
 from service.store.spatial import WGS84
 
-Kind = Literal["commune", "village"]
+Kind = Literal["commune", "village", "cluster"]
+KINDS: Final[tuple[str, ...]] = ("auto", "commune", "village", "cluster")
 NAME_MAX: Final = 200
 CODE_MAX: Final = 32
 PROVINCE_AREA: Final = vocabulary.PROVINCE_AREA  # the whole province's area code in progress
@@ -68,6 +80,8 @@ _ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "facilities": ("facilities",),
     "lon": ("lon", "lng", "longitude"),
     "lat": ("lat", "latitude"),
+    # Shapefile: village_code becomes village_co.
+    "village": ("village", "village_code", "village_co", "ma_thon"),
 }
 
 
@@ -98,10 +112,13 @@ def read_areas(
     path: Path, *, kind: str = "auto", layer: str | None = None,
     resolution: int = 9,
 ) -> AreaImport:  # fmt: skip
-    """Read and check a file of communes or villages (module doc). ``resolution`` is the H3
-    resolution of a village's centre cell. Raises ``AreaFileError`` for the whole file."""
-    if kind not in ("auto", "commune", "village"):
-        raise AreaFileError(f"kind must be auto, commune or village, got {kind!r}", field="kind")
+    """Read and check a file of communes, villages or villages' clusters (module doc).
+    ``resolution`` is the H3 resolution of a village's centre cell and of cluster points.
+    Raises ``AreaFileError`` for the whole file."""
+    if kind not in KINDS:
+        raise AreaFileError(
+            f"kind must be {', '.join(KINDS[:-1])} or {KINDS[-1]}, got {kind!r}", field="kind"
+        )
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises its own DataSourceError, OSError...
@@ -127,6 +144,8 @@ def read_areas(
         try:
             if chosen == "commune":
                 record = _commune_row(values, columns, label, result)
+            elif chosen == "cluster":
+                record = _cluster_row(values, columns, label, result, resolution)
             else:
                 record = _village_row(values, columns, label, result, resolution)
         except _Refused as refused:
@@ -179,10 +198,12 @@ def to_wgs84(frame: gpd.GeoDataFrame, filename: str) -> tuple[gpd.GeoDataFrame, 
 
 
 def _kind_of(frame: gpd.GeoDataFrame, columns: dict[str, str], kind: str, filename: str) -> Kind:
-    if kind in ("commune", "village"):
+    if kind in ("commune", "village", "cluster"):
         return kind  # type: ignore[return-value]
     types = set(frame.geometry.dropna().geom_type)
     if types and types <= {"Point", "MultiPoint", "Polygon", "MultiPolygon"}:
+        if "village" in columns and "code" not in columns:
+            return "cluster"
         # Communes are never points; cluster polygons of villages name their commune,
         # communes do not.
         if types & {"Point", "MultiPoint"} or "commune" in columns:
@@ -281,6 +302,18 @@ def _village_row(
         geometry = geometry.geoms[0]
     if isinstance(geometry, Point):
         centre = geometry
+    elif isinstance(geometry, MultiPoint):
+        # One point per residential cluster: the centre (cultural house) must be given.
+        cluster = _point_cells(geometry, resolution)
+        try:
+            centre = Point(float(values[columns["lon"]]), float(values[columns["lat"]]))
+        except (KeyError, TypeError, ValueError):
+            raise _Refused(
+                "a multipoint is the village's residential clusters: give its centre (the "
+                "cultural house) in lon and lat columns"
+            ) from None
+        if not (math.isfinite(centre.x) and math.isfinite(centre.y)):
+            raise _Refused("lon/lat of the centre are not numbers")
     elif geometry.geom_type in ("Polygon", "MultiPolygon"):
         cluster = _polygonal(geometry, label, result)
         lon = values.get(columns.get("lon", ""))
@@ -307,6 +340,59 @@ def _village_row(
         "geom": Point(lon, lat),
         "cluster": cluster,
     }
+
+
+def _point_cells(points: Point | MultiPoint, resolution: int) -> MultiPolygon:
+    """The hexagons of the working-resolution cells holding ``points`` (module doc)."""
+    cells = set()
+    for point in shapely.get_parts(points):
+        if not (math.isfinite(point.x) and math.isfinite(point.y)
+                and -180 <= point.x <= 180 and -90 <= point.y <= 90):  # fmt: skip
+            raise _Refused(f"point ({point.x}, {point.y}) is not a WGS84 position")
+        cells.add(h3.latlng_to_cell(point.y, point.x, resolution))
+    return MultiPolygon(
+        [Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in sorted(cells)]
+    )
+
+
+def _cluster_row(
+    values: dict[str, Any], columns: dict[str, str], label: str, result: AreaImport,
+    resolution: int,
+) -> dict[str, Any]:  # fmt: skip
+    if "village" not in columns:
+        raise _Refused("no village column names the village this cluster belongs to")
+    village = _required_text(values, columns, "village", CODE_MAX)
+    geometry: BaseGeometry | None = values.get("geometry")
+    if geometry is None or geometry.is_empty:
+        raise _Refused("empty or missing geometry")
+    if isinstance(geometry, Point | MultiPoint):
+        cluster = _point_cells(geometry, resolution)
+    else:
+        cluster = _polygonal(geometry, label, result)
+    return {"village": village, "label": label, "cluster": cluster}
+
+
+def attach_clusters(session: Session, found: AreaImport) -> int:
+    """Set the cluster of each village named in ``found`` (kind cluster) to the union of
+    its features; a feature naming no stored village is moved to ``found.rejected``.
+    Returns the number of villages updated. Does not commit."""
+    known = set(session.scalars(select(Village.code)))
+    parts: dict[str, list[BaseGeometry]] = {}
+    for row in found.rows:
+        if row["village"] not in known:
+            found.rejected.append(RejectedFeature(
+                row["label"], f"village {row['village']!r} is not imported (import the "
+                "villages first)"))  # fmt: skip
+            continue
+        parts.setdefault(row["village"], []).append(row["cluster"])
+    for code, geometries in parts.items():
+        union = shapely.union_all(geometries)
+        polygons = [g for g in shapely.get_parts(union) if isinstance(g, Polygon)]
+        village = session.get(Village, code)
+        assert village is not None
+        village.cluster = MultiPolygon(polygons)  # type: ignore[assignment]
+    found.rows = [r for r in found.rows if r["village"] in known]
+    return len(parts)
 
 
 def upsert_areas(session: Session, found: AreaImport, *, now: datetime) -> tuple[int, int]:

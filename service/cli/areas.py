@@ -17,9 +17,12 @@ def import_areas_command(
     kind: Annotated[
         str,
         typer.Option(
-            help="commune (polygons: code, name), village (points or cluster polygons: "
-            "code, name, commune, population, facilities) or auto (points: villages; "
-            "polygons: communes, unless a commune column names their commune)."
+            help="commune (polygons: code, name), village (points, cluster polygons or "
+            "cluster multipoints with lon/lat of the centre: code, name, commune, "
+            "population, facilities), cluster (residential clusters of imported villages, "
+            "points or polygons with a village column) or auto (points: villages, or "
+            "clusters with a village column and no code; polygons: communes, unless a "
+            "commune column names their commune)."
         ),
     ] = "auto",
     layer: Annotated[
@@ -27,26 +30,29 @@ def import_areas_command(
     ] = None,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Import communes or villages (upsert by code), then recompute the people per cell.
-    Invalid polygons are repaired or refused, each refused feature named; other CRSs are
-    reprojected to WGS84. Exit 2 when the file cannot be used at all, 1 when every feature
-    was refused."""
+    """Import communes or villages (upsert by code) or villages' residential clusters, then
+    recompute the people per cell. Invalid polygons are repaired or refused, each refused
+    feature named; other CRSs are reprojected to WGS84. Exit 2 when the file cannot be used
+    at all, 1 when every feature was refused."""
 
-    from service.areas.boundaries import read_areas, upsert_areas
+    from service.areas.boundaries import KINDS, attach_clusters, read_areas, upsert_areas
     from service.areas.population import rebuild_population
     from service.errors import InvalidInput
     from service.store.database import session_scope
     from service.timestamps import utcnow
 
-    if kind not in ("auto", "commune", "village"):
-        fail(f"--kind must be auto, commune or village, got {kind!r}")
+    if kind not in KINDS:
+        fail(f"--kind must be {', '.join(KINDS[:-1])} or {KINDS[-1]}, got {kind!r}")
     settings = load_settings(database_url)
     try:
         found = read_areas(path, kind=kind, layer=layer, resolution=settings.h3_resolution)
     except InvalidInput as exc:
         fail(f"{exc.message}; nothing stored")
     with open_sessions(settings, migrate=True) as sessions, session_scope(sessions) as session:
-        inserted, updated = upsert_areas(session, found, now=utcnow())
+        if found.kind == "cluster":
+            inserted, updated = 0, attach_clusters(session, found)
+        else:
+            inserted, updated = upsert_areas(session, found, now=utcnow())
         totals = rebuild_population(session, settings)
     if found.reprojected_from:
         console.print(f"reprojected from {escape(found.reprojected_from)} to EPSG:4326")
@@ -54,8 +60,9 @@ def import_areas_command(
         console.print(f"[yellow]repaired[/] {escape(note)}")
     for refused in found.rejected:
         console.print(f"[red]refused[/] {escape(refused.feature)}: {escape(refused.reason)}")
+    what = "villages' clusters" if found.kind == "cluster" else f"{found.kind}s"
     console.print(
-        f"{path}: {found.kind}s added {inserted:,}, updated {updated:,}, repaired "
+        f"{path}: {what} added {inserted:,}, updated {updated:,}, repaired "
         f"{len(found.repaired):,}, refused {len(found.rejected):,}; people on the grid "
         f"{totals['grid_people']:,.0f}",
         markup=False, highlight=False,

@@ -11,7 +11,7 @@ import h3
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.areas.boundaries import AreaImport, read_areas, upsert_areas
+from service.areas.boundaries import AreaImport, attach_clusters, read_areas, upsert_areas
 from service.areas.population import rebuild_population
 from service.engine.zones import cells_to_outline
 from service.settings import Settings
@@ -36,10 +36,14 @@ def write_layer(
 def import_areas(
     sessions: sessionmaker[Session], settings: Settings, path: Path, *, kind: str = "auto"
 ) -> tuple[AreaImport, int, int]:
-    """What ``deadzone import-areas`` does: read, upsert, rebuild the population grid."""
+    """What ``deadzone import-areas`` does: read, upsert (or attach villages' clusters),
+    rebuild the population grid."""
     found = read_areas(path, kind=kind, resolution=settings.h3_resolution)
     with session_scope(sessions) as session:
-        inserted, updated = upsert_areas(session, found, now=NOW)
+        if found.kind == "cluster":
+            inserted, updated = 0, attach_clusters(session, found)
+        else:
+            inserted, updated = upsert_areas(session, found, now=NOW)
         rebuild_population(session, settings)
     return found, inserted, updated
 

@@ -211,3 +211,27 @@ def test_a_commune_coded_province_is_refused_since_progress_uses_that_code(tmp_p
     found = read_areas(path, kind="commune")
     assert [r["code"] for r in found.rows] == ["24001"]
     assert "reserved" in found.rejected[0].reason and "Province" in found.rejected[0].feature
+
+
+def test_cli_imports_villages_clusters_and_names_the_unknown_village(tmp_path, settings):
+    villages = write_layer(tmp_path / "v.geojson", [
+        {"code": "V1", "name": "Buôn Ea Ktur", "population": 500, "geometry": Point(LON, LAT)}
+    ])  # fmt: skip
+    clusters = write_layer(tmp_path / "clusters.geojson", [
+        {"village_code": "V1", "geometry": Point(LON + 0.01, LAT)},
+        {"village_code": "V1", "geometry": box(LON, LAT + 0.01, LON + 0.005, LAT + 0.015)},
+        {"village_code": "V7", "geometry": Point(LON, LAT + 0.02)},
+    ])  # fmt: skip
+    runner, url = CliRunner(), ["--database-url", settings.database_url]
+    first = runner.invoke(cli, ["import-areas", str(villages), *url], env={"COLUMNS": "200"})
+    assert first.exit_code == 0, first.output
+    result = runner.invoke(
+        cli, ["import-areas", str(clusters), "--kind", "cluster", *url], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "villages' clusters added 0, updated 1" in result.output
+    assert "refused feature 3: village 'V7' is not imported" in result.output
+    wrong = runner.invoke(cli, ["import-areas", str(clusters), "--kind", "hamlet", *url])
+    assert (
+        wrong.exit_code == 2 and "--kind must be auto, commune, village or cluster" in wrong.output
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import h3
 import pytest
 from shapely.geometry import box
+from sqlalchemy import select
 
 from service.areas.progress import village_states
 from tests.areas.conftest import CENTRE, import_areas, put_statuses, village, write_layer
@@ -141,3 +142,62 @@ def test_trang_song_rests_on_its_centre_and_unknown_on_nothing(one_village, sett
     with sessions() as session:
         (state,) = village_states(session, settings, evidence=True)
     assert (state.status, state.evidence_readings, state.confidence) == ("unknown", 2, 0.0)
+
+
+# Residential clusters given as points: each stands for the cell it lies in, so the
+# village's cells are its centre and its clusters' cells, two rings out here.
+FAR = h3.grid_ring(CENTRE, 2)
+CLUSTER_CELLS = (FAR[0], FAR[6])
+
+
+def _points(cells):
+    from shapely.geometry import MultiPoint
+
+    return MultiPoint([(lon, lat) for lat, lon in (h3.cell_to_latlng(c) for c in cells)])
+
+
+def _village_cells(sessions):
+    from service.store.models import VillageCell
+
+    with sessions() as session:
+        return {h3.int_to_str(c) for c in session.scalars(select(VillageCell.h3_cell))}
+
+
+def test_lom_song_on_cluster_points_of_the_village_feature(tmp_path, settings, sessions):
+    rec = village("V1", "A", CENTRE, 600, geometry=_points(CLUSTER_CELLS))
+    import_areas(sessions, settings, write_layer(tmp_path / "v.geojson", [rec]))
+    assert _village_cells(sessions) == {CENTRE, *CLUSTER_CELLS}
+    # A dead cell next to the centre is nobody's home here; a dead cluster is lõm sóng.
+    put_statuses(sessions, {CENTRE: "covered", RING[0]: "dead"})
+    assert status_of(sessions, settings) == {"V1": "covered"}
+    put_statuses(sessions, {FAR[6]: "dead"})
+    assert status_of(sessions, settings) == {"V1": "lom_song"}
+
+
+def test_cluster_file_names_its_villages(tmp_path, settings, sessions, one_village):
+    from shapely.geometry import Point
+
+    lat, lon = h3.cell_to_latlng(CLUSTER_CELLS[0])
+    lat2, lon2 = h3.cell_to_latlng(CLUSTER_CELLS[1])
+    path = write_layer(tmp_path / "clusters.geojson", [
+        {"village": "V1", "geometry": Point(lon, lat)},
+        {"village": "V1", "geometry": Point(lon2, lat2)},
+        {"village": "NOPE", "geometry": Point(lon, lat)},
+    ])  # fmt: skip
+    found, _, updated = import_areas(sessions, settings, path)
+    assert found.kind == "cluster" and updated == 1
+    assert [(r.feature, r.reason) for r in found.rejected] == [
+        ("feature 3", "village 'NOPE' is not imported (import the villages first)")
+    ]
+    assert _village_cells(sessions) == {CENTRE, *CLUSTER_CELLS}  # the disk gave way
+    put_statuses(sessions, {CENTRE: "covered", FAR[0]: "dead"})
+    assert status_of(sessions, settings) == {"V1": "lom_song"}
+
+
+def test_cluster_points_without_a_centre_are_refused_by_name(tmp_path, settings, sessions):
+    rec = village("V1", "A", CENTRE, 600, geometry=_points(CLUSTER_CELLS))
+    del rec["lon"], rec["lat"]
+    found, inserted, _ = import_areas(sessions, settings, write_layer(tmp_path / "v.gpkg", [rec]))
+    assert inserted == 0
+    ((feature, reason),) = [(r.feature, r.reason) for r in found.rejected]
+    assert feature == "code 'V1'" and "centre (the cultural house) in lon and lat" in reason

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.errors import StorageUnavailable
 from service.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_S = 30
+"""How long a SQLite writer waits for the one write lock before the request fails (503)."""
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
@@ -17,9 +24,12 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+            **kwargs,
         )
         _configure_sqlite(engine)
+        _TURNSTILES[engine] = WriterTurnstile(timeout_s=SQLITE_BUSY_TIMEOUT_S)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 8)
@@ -38,7 +48,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute("PRAGMA cache_size=-200000")  # 200 MB page cache for aggregation
         cursor.close()
@@ -68,6 +78,63 @@ class _BitOr:
         return self.value
 
 
+class WriterTurnstile:
+    """First come, first served among one process's write transactions on SQLite.
+
+    SQLite has one writer and no queue: a writer that finds the database locked sleeps in
+    its busy handler (up to 100 ms at a time) and tries again, so whoever asks at the
+    moment the lock frees wins it. With the background aggregation committing chunk after
+    chunk, a phone's upload lost that race again and again: uploads waited 2-4 s for the
+    lock while the aggregation's transactions and other uploads took turns (issue 17,
+    measured with ``benchmarks/ingest_latency.py``). Here the server's writers (uploads,
+    imports, the aggregation: one process with ``deadzone serve``) queue in arrival order
+    and the lock is handed to the next at once; writers in other processes (``deadzone
+    aggregate``, other worker processes) still meet SQLite's busy handler. Reentrant: a
+    nested write transaction of the same thread does not queue behind itself."""
+
+    def __init__(self, *, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._guard = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+        self._held = False
+        self._owner: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the process's write turn for the block; :class:`StorageUnavailable` after
+        ``timeout_s`` seconds in the queue."""
+        if self._owner == threading.get_ident():
+            yield
+            return
+        mine = threading.Event()
+        with self._guard:
+            if self._held:
+                self._waiting.append(mine)
+            else:
+                self._held = True
+                mine.set()
+        if not mine.wait(self.timeout_s):
+            with self._guard:
+                if not mine.is_set():  # not handed the turn meanwhile: leave the queue
+                    self._waiting.remove(mine)
+                    raise StorageUnavailable(
+                        f"waited {self.timeout_s:g} s for the database's writer; try again"
+                    )
+        self._owner = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._owner = None
+            with self._guard:
+                if self._waiting:
+                    self._waiting.popleft().set()  # the next in line holds it now
+                else:
+                    self._held = False
+
+
+_TURNSTILES: WeakKeyDictionary[Engine, WriterTurnstile] = WeakKeyDictionary()
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -80,9 +147,13 @@ def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iter
     """One transaction: commit if the block succeeds, roll back if it raises.
 
     This is the only place that commits; domain functions never do. ``write=False``
-    marks a read-only transaction, which on SQLite does not wait for the write lock.
+    marks a read-only transaction, which on SQLite does not wait for the write lock; a
+    write transaction on SQLite first takes its turn among the process's writers
+    (:class:`WriterTurnstile`).
     """
-    with factory() as session, session.begin():
+    bind = factory.kw.get("bind")
+    turnstile = _TURNSTILES.get(bind) if write and isinstance(bind, Engine) else None
+    with turnstile.turn() if turnstile else nullcontext(), factory() as session, session.begin():
         if write:
             session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
         yield session

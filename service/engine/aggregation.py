@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,9 +60,11 @@ ZoneHook = Callable[[Session, list[Zone]], None]
 REWRITTEN_TABLES = ("cell_stats", "cell_devices", "cell_status", "zone_cells", "dead_zones")
 """Tables a full run rewrites wholesale."""
 MERGE_CHUNK = 500_000  # readings per merge transaction: bounds memory and lock time
-SQLITE_MERGE_CHUNK = 50_000
-"""On SQLite a merge holds the one writer that phones' uploads wait for: chunks of about
-half a second there (issue 17: uploads' p99 under 1 s while the job runs)."""
+SQLITE_YIELD_S = 0.1
+"""Pause between two write transactions of the aggregation on SQLite, seconds. A writer
+that found the database locked sleeps in SQLite's busy handler, at most 100 ms at a time
+(``sqliteDefaultBusyCallback``); without a pause the aggregation's next ``BEGIN
+IMMEDIATE`` would win the lock again before a waiting phone's upload wakes up."""
 
 
 @dataclass
@@ -104,10 +107,11 @@ def update_statistics(
         start = watermark(session)
     done = 0
     total = max(up_to - start, 0)
-    bind = sessions.kw.get("bind")
-    on_postgres = bind is not None and bind.dialect.name == "postgresql"
-    chunk = MERGE_CHUNK if on_postgres else SQLITE_MERGE_CHUNK
+    postgres = on_postgres(sessions)
+    chunk = MERGE_CHUNK if postgres else settings.sqlite_merge_chunk_readings
     while start + done < up_to:
+        if done and not postgres:
+            time.sleep(SQLITE_YIELD_S)  # a phone's upload waiting for the writer gets in
         with session_scope(sessions) as session:
             top = min(start + done + chunk, up_to)
             merge_untrusted(session, settings, after=watermark(session), up_to=top,
@@ -143,6 +147,8 @@ def aggregate(
         merged, max_seq = update_statistics(
             sessions, settings, rebuild_all=rebuild_all, on_step=on_step, dask=dask
         )
+    if merged and not on_postgres(sessions):
+        time.sleep(SQLITE_YIELD_S)  # between the last merge and the roll-ups
     with session_scope(sessions, write=False) as session:
         # A rebuild (here or on Dask) replaced the statistics wholesale: decide everything.
         incremental = not (full or rebuild_all or dask is not None) and can_run_incrementally(
@@ -255,6 +261,11 @@ def _decide_everything(
     return len(zones)
 
 
+def on_postgres(sessions: sessionmaker[Session]) -> bool:
+    bind = sessions.kw.get("bind")
+    return bind is not None and bind.dialect.name == "postgresql"
+
+
 def _classify(settings: Settings) -> tuple[Any, Any]:
     return reading_class(settings), reading_weight(settings)
 
@@ -284,11 +295,7 @@ class _Clock:
         return self
 
     def __enter__(self) -> None:
-        import time
-
         self.start = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
-        import time
-
         self.timings[self.name] = time.perf_counter() - self.start

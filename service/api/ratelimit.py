@@ -51,7 +51,13 @@ class SharedCounters:
     same approximation as ``limits``' sliding-window counter (the previous window's count,
     weighted by how much of it still overlaps, plus the current one's). Each check is one
     short transaction (``BEGIN IMMEDIATE``: processes take turns); the counters need not
-    survive a crash, so the file is not synced."""
+    survive a crash, so the file is not synced.
+
+    Hand-written because ``limits`` has no storage that processes on one machine share
+    without a server: its schemes (limits 5.8, ``limits.storage``) are ``memory://`` (a
+    ``Counter`` in one process, so N workers would allow N times the limit), Redis or
+    Valkey (also cluster and sentinel), Memcached and MongoDB; none is a file or SQLite,
+    and deadzone runs on SQLite without any of those servers."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

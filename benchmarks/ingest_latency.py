@@ -15,8 +15,8 @@ readings at a time with a random pause of 0-0.5 s, the way a collector app flush
 backlog. With ``--import-rows``, a Tower Collector file of that many rows is posted to
 ``POST /v1/imports`` at the same time (a long import, stored in chunks). Printed per
 backend: the uploads' latency (p50, p95, p99, max), how many were refused, and how many
-aggregation runs finished in the window (the job did run while the phones uploaded). The
-machine is shared and noisy.
+aggregation runs finished in the window (the job did run while the phones uploaded), and
+the machine's load average at the window's start and end (a shared machine is noisy).
 """
 
 from __future__ import annotations
@@ -137,6 +137,7 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
         server = start_server({**env, "DEADZONE_AGGREGATE_INTERVAL_S": "2"}, args.port)
         results: list[tuple[float, int]] = []
         imported: dict[str, float] = {}
+        load_before = os.getloadavg()[0]
         try:
             until = time.perf_counter() + args.seconds
             threads = [
@@ -150,6 +151,7 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
             for thread in threads:
                 thread.join()
             runs = runs_finished(url)
+            load_after = os.getloadavg()[0]
         finally:
             server.terminate()
             server.wait(60)
@@ -161,6 +163,10 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
               f"{runs - int(not args.cold)} aggregation runs finished meanwhile")  # fmt: skip
         print(f"  upload latency: p50 {p50:.3f} s  p95 {p95:.3f} s  p99 {p99:.3f} s  "
               f"max {seconds.max():.3f} s   (goal p99 < 1 s); refused: {refused}")  # fmt: skip
+        # The machine may be shared: the figures mean little without its load (this run
+        # adds about 2 on its own: the server and the phones' threads).
+        print(f"  load average (1 min) at the window's start and end: {load_before:.2f}, "
+              f"{load_after:.2f} on {os.cpu_count()} cores")  # fmt: skip
         if export is not None:
             took, status = imported.get("seconds", 0.0), imported.get("status", 0.0)
             print(f"  import of {args.import_rows:,} rows alongside: {took:.1f} s, "

@@ -114,6 +114,10 @@ ZONE_STATE_VI: Final[dict[str, str]] = {
     "planned": "Đã lên kế hoạch",
     "built": "Đã xây trạm",
 }
+RADIO_SCOPE_VI: Final[dict[str, str]] = {
+    "any": "Mọi loại sóng",
+    "broadband": "Băng rộng di động (4G, 5G)",
+}
 AREA_KIND_VI: Final[dict[str, str]] = {"province": "Tỉnh", "commune": "Xã"}
 PROVINCE_AREA: Final = "province"
 """The area code of the whole province in progress tables (no commune may take it)."""

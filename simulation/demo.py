@@ -722,12 +722,13 @@ class ZoneRow:
     devices: int
 
 
-def zone_rows(session: Session) -> list[ZoneRow]:
-    """Active dead zones, by scope and rank."""
+def zone_rows(session: Session, *, radio: str = ANY_SIGNAL) -> list[ZoneRow]:
+    """Active dead zones of one scope over radios (default any signal), by operator scope
+    and rank."""
     z = DeadZone
     rows = session.execute(
         select(z.id, z.operator, z.rank, z.cells, z.area_km2, z.readings, z.devices)
-        .where(z.active.is_(True))
+        .where(z.active.is_(True), z.radio == radio)
         .order_by(z.operator, z.rank)
     ).all()
     return [

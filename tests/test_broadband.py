@@ -25,6 +25,15 @@ def statuses(client, **params) -> dict[str, str]:
     return {f.properties.h3: f.properties.status for f in body.features}
 
 
+def both_scopes(client) -> list[tuple[dict[str, str], dict[str, str]]]:
+    """(any signal, broadband) statuses for Viettel and for the best of all operators."""
+    return [
+        (statuses(client, operator=operator, radio="any"),
+         statuses(client, operator=operator, radio="broadband"))
+        for operator in ("452-04", "any")
+    ]  # fmt: skip
+
+
 def three_devices(cells, **kind) -> list[dict]:
     return [
         reading_in(c, device=f"{kind}{c}{i}", days_ago=1 + i, **kind)
@@ -46,9 +55,7 @@ def test_a_cell_reached_only_on_3g_is_covered_for_any_signal_and_dead_for_broadb
     client, settings, sessions
 ):
     seed(sessions, settings)
-    for operator in ("452-04", "any"):
-        any_signal = statuses(client, operator=operator, radio="any")
-        broadband = statuses(client, operator=operator, radio="broadband")
+    for any_signal, broadband in both_scopes(client):
         assert {any_signal[c] for c in THREE_G} == {"covered"}
         assert {broadband[c] for c in THREE_G} == {"dead"}
         assert any_signal[FOUR_G[0]] == broadband[FOUR_G[0]] == "covered"
@@ -61,9 +68,7 @@ def test_unknown_radio_reports_count_for_the_operator_no_signal_for_broadband_to
     client, settings, sessions
 ):
     seed(sessions, settings)
-    for operator in ("452-04", "any"):
-        any_signal = statuses(client, operator=operator, radio="any")
-        broadband = statuses(client, operator=operator, radio="broadband")
+    for any_signal, broadband in both_scopes(client):
         # No service at all: no broadband either.
         assert {any_signal[c] for c in SILENT} == {"dead"}
         assert {broadband[c] for c in SILENT} == {"dead"}
@@ -190,12 +195,70 @@ def test_villages_progress_and_plan_in_the_broadband_scope(client, settings, ses
     assert bad.status_code == 422 and "radio" in bad.text
 
 
-def test_dead_zones_say_they_are_grouped_for_any_signal_only(client, settings, sessions):
+def zones(client, **params) -> list[dict]:
+    response = client.get("/v1/deadzones", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()["zones"]
+
+
+def test_dead_zones_in_each_scope(client, settings, sessions):
+    """The 3G-only ring is a broadband dead zone and no zone of any signal; the silent
+    ring is dead in both scopes, so it is a zone of each."""
     seed(sessions, settings)
-    assert client.get("/v1/deadzones", params={"radio": "any"}).status_code == 200
-    refused = client.get("/v1/deadzones", params={"radio": "broadband"})
-    assert refused.status_code == 422
-    assert "radio=any only" in refused.text and "/v1/cells?radio=broadband" in refused.text
+    for operator in ("452-04", "any"):
+        any_signal = zones(client, operator=operator)
+        assert zones(client, operator=operator, radio="any") == any_signal  # the default
+        broadband = zones(client, operator=operator, radio="broadband")
+        assert {z["radio"] for z in any_signal} == {"any"}
+        assert {z["radio"] for z in broadband} == {"broadband"}
+        zone_cells = {z["id"]: set(client.get(f"/v1/deadzones/{z['id']}").json()["cells"])
+                      for z in any_signal + broadband}  # fmt: skip
+        assert [zone_cells[z["id"]] for z in any_signal] == [set(SILENT)]
+        assert sorted(map(sorted, (zone_cells[z["id"]] for z in broadband))) == sorted(
+            [sorted(THREE_G), sorted(SILENT)]
+        )
+        assert not {z["id"] for z in any_signal} & {z["id"] for z in broadband}
+        ring = next(z for z in broadband if zone_cells[z["id"]] == set(THREE_G))
+        assert ring["cell_count"] == len(THREE_G) and ring["rank"] in (1, 2)
+        assert ring["operators_affected"] == ["452-04"]
+        assert ring["devices"] == 3 * len(THREE_G)  # the phones found on 3G
+    # Exports of the broadband scope: CSV (in Vietnamese), GeoJSON and GeoPackage.
+    csv = client.get("/v1/deadzones", params={"radio": "broadband", "format": "csv", "lang": "vi"})
+    assert csv.status_code == 200, csv.text
+    assert "Loại sóng" in csv.text and "Băng rộng di động (4G, 5G)" in csv.text
+    assert "broadband" in csv.headers["content-disposition"]
+    geo = client.get("/v1/deadzones", params={"radio": "broadband", "format": "geojson"})
+    features = geo.json()["features"]
+    assert len(features) == 2 and {f["properties"]["radio"] for f in features} == {"broadband"}
+    gpkg = client.get("/v1/deadzones", params={"radio": "broadband", "format": "gpkg"})
+    assert gpkg.status_code == 200 and gpkg.content[:16] == b"SQLite format 3\x00"
+    # The dead-zone map of the broadband scope says its scope.
+    page = client.get("/maps/deadzones.html", params={"radio": "broadband"})
+    assert page.status_code == 200, page.text
+    assert "Vùng mất sóng" in page.text and "(băng rộng di động 4G, 5G)" in page.text
+    # One radio, or a radio that does not exist, is refused naming the parameter.
+    for bad in ("lte", "4g"):
+        refused = client.get("/v1/deadzones", params={"radio": bad})
+        assert refused.status_code == 422
+        assert "radio" in refused.text
+
+
+def test_broadband_zones_follow_the_incremental_path(client, settings, sessions):
+    """A batch that brings LTE to the 3G-only ring closes its broadband zone, on the
+    incremental path (the full path is compared with it in tests/test_incremental.py)."""
+    from service.jobs import run_aggregation
+
+    seed(sessions, settings)
+    (ring,) = [z for z in zones(client, operator="452-04", radio="broadband")
+               if z["cell_count"] == len(THREE_G)]  # fmt: skip
+    # Twice the phones found on 3G there now find LTE: covered for broadband.
+    lte = three_devices(THREE_G, radio="lte", dbm=-85.0)
+    ingest(sessions, settings, lte + three_devices(THREE_G, radio="lte", dbm=-84.0))
+    report = run_aggregation(sessions, settings, now=NOW)
+    assert report.incremental is not None
+    left = zones(client, operator="452-04", radio="broadband")
+    assert ring["id"] not in {z["id"] for z in left}
+    assert [z["cell_count"] for z in left] == [len(SILENT)]
 
 
 def test_the_goal_scope_is_a_setting(settings, sessions, tmp_path):

@@ -134,7 +134,7 @@ def snapshot(sessions: sessionmaker[Session], settings: Settings, *, now: Any) -
 
 def without_ids(state: dict[str, Any]) -> dict[str, Any]:
     """What does not depend on how the readings were batched."""
-    active = sorted((z["operator"], z["cells"]) for z in state["zones"] if z["active"])
+    active = sorted((z["operator"], z["radio"], z["cells"]) for z in state["zones"] if z["active"])
     return {k: state[k] for k in ("stats", "devices", "decisions", "villages")} | {
         "zone_cells": active
     }
@@ -256,6 +256,35 @@ def test_a_failed_run_leaves_its_cells_for_the_next(settings, sessions, engine, 
     report = run_aggregation(sessions, settings, now=NOW)
     assert report.incremental is not None and report.incremental.dirty_cells > 0
     after = snapshot(sessions, settings, now=NOW)
+    run_aggregation(sessions, settings, now=NOW, full=True)
+    assert after == snapshot(sessions, settings, now=NOW)
+
+
+def test_zones_rewritten_by_a_batch_name_every_operator_dead_in_them(settings, sessions) -> None:
+    """A zone the incremental path describes again lists the operators dead in its cells
+    as the full path does (it listed its own operator only), in both scopes over radios;
+    and the 3G-only cells are a broadband zone of their own on both paths."""
+    both = [
+        r for c in range(7) for mnc in (4, 2)
+        for r in cluster_readings((c, mnc, "lte", "dead", 3, 1, 5))
+    ]  # fmt: skip
+    # Two cells three rings away from the others, Viettel's phones there on 3G.
+    on_3g = [r for c in (26, 28) for r in cluster_readings((c, 4, "umts", "covered", 3, 1, 5))]
+    ingest(sessions, settings, both + on_3g)
+    run_aggregation(sessions, settings, now=NOW)
+    ingest(sessions, settings, cluster_readings((0, 4, "lte", "dead", 3, 1, 4)))
+    report = run_aggregation(sessions, settings, now=NOW)
+    assert report.incremental is not None and report.incremental.zones_rewritten > 0
+    after = snapshot(sessions, settings, now=NOW)
+    affected = {(z["operator"], z["radio"]): z["operators_affected"]
+                for z in after["zones"] if z["active"] and z["cell_count"] == 7}  # fmt: skip
+    assert affected == {
+        (operator, radio): ["452-02", "452-04"]
+        for operator in ("452-02", "452-04", "any") for radio in ("any", "broadband")
+    }  # fmt: skip
+    broadband_only = [(z["operator"], z["radio"]) for z in after["zones"]
+                      if z["active"] and z["cell_count"] == 2]  # fmt: skip
+    assert sorted(broadband_only) == [("452-04", "broadband"), ("any", "broadband")]
     run_aggregation(sessions, settings, now=NOW, full=True)
     assert after == snapshot(sessions, settings, now=NOW)
 

@@ -9,9 +9,11 @@ changes (the answer says which day it compares with). "Now" is measured live. Bo
 are in the goal's scope over radios (``Settings.goal_radio``, default broadband), the scope
 the snapshots are taken in.
 
-Zones (best of all operators, the public picture): opened = first found since the baseline;
-closed = no longer active and last seen active since the baseline (the aggregation marks a
-zone inactive the first run it is gone, keeping the time it was last active).
+Zones (best of all operators, the public picture, in the same scope over radios): opened =
+first found since the baseline; closed = no longer active and last seen active since the
+baseline (the aggregation marks a zone inactive the first run it is gone, keeping the time
+it was last active). The first run after the upgrade that added broadband zones finds them
+all at once: that week lists every broadband zone as opened.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def weekly_changes(
     names = commune_names(session)
     statuses = cell_statuses(session, settings, radio=radio)
     states = village_states(session, settings, statuses=statuses)
-    zones = _zone_changes(session, since=since, now=now, days=days)
+    zones = _zone_changes(session, since=since, now=now, days=days, radio=radio)
     if since is None:
         return {"since": None, "villages": [], "communes": [], **zones}
     before = dict(
@@ -110,7 +112,7 @@ def weekly_changes(
 
 
 def _zone_changes(
-    session: Session, *, since: date | None, now: datetime, days: int
+    session: Session, *, since: date | None, now: datetime, days: int, radio: str
 ) -> dict[str, Any]:
     start = (
         datetime.combine(since, datetime.min.time(), tzinfo=now.tzinfo)
@@ -120,6 +122,7 @@ def _zone_changes(
     zones = session.scalars(
         select(DeadZone).where(
             DeadZone.operator == BEST_OF_ALL,
+            DeadZone.radio == radio,
             (DeadZone.created_at >= start)
             | (DeadZone.active.is_(False) & (DeadZone.updated_at >= start)),
         )

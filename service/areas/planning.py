@@ -270,8 +270,7 @@ def plan_sites(
     fewer sites come back than asked for, ``explanation`` says why, naming the constraints
     when they removed candidates. ``radio``: the scope over radios whose dead cells are
     the targets, 'any' (any signal) or 'broadband' (LTE or NR: people reached only on 3G
-    are targets too); the dead zones are found in the scope 'any', so for broadband the
-    candidates are the scope's dead cells and their neighbours, as a zone's would be."""
+    are targets too), and whose dead zones give the candidates."""
     constraints = constraints if constraints is not None and constraints.asked() else None
     if constraints is not None:
         check_constraints(session, settings, constraints)
@@ -292,12 +291,11 @@ def plan_sites(
                    if kept]  # fmt: skip
     if colocate:
         candidates = _known_site_cells(session, settings)
-    elif radio != ANY_SIGNAL:
-        dead = sorted(h3.int_to_str(c) for c, (status, _) in statuses.items() if status == "dead")
-        candidates = sorted({n for c in dead for n in h3.grid_disk(c, 1)})
     else:
         zone_cells = session.scalars(
-            select(DeadZone.cells).where(DeadZone.active.is_(True), DeadZone.operator == operator)
+            select(DeadZone.cells).where(
+                DeadZone.active.is_(True), DeadZone.operator == operator, DeadZone.radio == radio
+            )
         ).all()
         candidates = sorted({n for cells in zone_cells for c in cells for n in h3.grid_disk(c, 1)})
     before_constraints = len(candidates)

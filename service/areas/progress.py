@@ -304,8 +304,8 @@ def measure_progress(
 ) -> dict[str, AreaProgress]:  # fmt: skip
     """Progress of the province and of every commune (keys: 'province' and commune codes),
     in one scope over radios (``radio``). ``statuses``: the best-of-all decisions of that
-    scope (``cell_statuses``) if the caller has them. Open zones are those of any signal
-    (the dead zones are found in that scope)."""
+    scope (``cell_statuses``) if the caller has them. Open zones are those of the same
+    scope (the dead zones are found in each scope over radios)."""
     areas: dict[str, AreaProgress] = {PROVINCE: AreaProgress(PROVINCE)}
     for code in session.scalars(select(Commune.code)):
         areas[code] = AreaProgress(code)
@@ -348,7 +348,10 @@ def measure_progress(
             setattr(area, name, getattr(area, name) + 1)
     zones = session.execute(
         select(DeadZone.cells).where(
-            DeadZone.active.is_(True), DeadZone.operator == BEST_OF_ALL, DeadZone.state == "open"
+            DeadZone.active.is_(True),
+            DeadZone.operator == BEST_OF_ALL,
+            DeadZone.radio == radio,
+            DeadZone.state == "open",
         )
     ).all()
     zone_cells = [[h3.str_to_int(c) for c in cells] for (cells,) in zones]

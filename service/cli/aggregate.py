@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -80,6 +80,10 @@ def aggregate(
 
 def zones(
     operator: Annotated[str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any'.")] = "any",
+    radio: Annotated[
+        Literal["any", "broadband"],
+        typer.Option(help="Zones without any signal (any), or without LTE or NR (broadband)."),
+    ] = "any",
     limit: Annotated[int, typer.Option(help="How many zones to list.")] = 20,
     database_url: DatabaseOpt = None,
 ) -> None:
@@ -96,7 +100,9 @@ def zones(
         open_sessions(settings, migrate=False) as sessions,
         session_scope(sessions, write=False) as session,
     ):
-        total, found = list_zones(session, operator=operator, min_cells=1, limit=limit, offset=0)
+        total, found = list_zones(
+            session, operator=operator, min_cells=1, limit=limit, offset=0, radio=radio
+        )
         names = village_names(session, found)
     rows = []
     for z in found:
@@ -113,8 +119,9 @@ def zones(
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     fixed = sum(w for i, w in enumerate(widths) if i != 3) + len(header) - 1
     widths[3] = max(8, min(widths[3], console.width - fixed))
+    scope = operator if radio == "any" else f"{operator}, {radio}"
     table = Table(
-        title=f"Dead zones ({operator}): {total} in all", box=None, header_style="bold underline",
+        title=f"Dead zones ({scope}): {total} in all", box=None, header_style="bold underline",
         padding=(0, 1, 0, 0), pad_edge=False, show_edge=False,
     )  # fmt: skip
     for i, name in enumerate(header):

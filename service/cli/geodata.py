@@ -36,6 +36,13 @@ if TYPE_CHECKING:
 OperatorOpt = Annotated[str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any' (best of all).")]
 CommuneOpt = Annotated[str | None, typer.Option(help="Only this commune (its code).")]
 VillageOpt = Annotated[str | None, typer.Option(help="Only this village (its code).")]
+ZoneRadioOpt = Annotated[
+    Literal["any", "broadband"],
+    typer.Option(
+        help="Zones without any signal (any), or without LTE or NR (broadband: places "
+        "reached only on 3G too)."
+    ),
+]
 OutOpt = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="File to write (default: the dated name of the download)."),
@@ -94,6 +101,7 @@ def _name(kind: str, *parts: str | int, suffix: str) -> str:
 
 def export_zones(
     operator: OperatorOpt = "any",
+    radio: ZoneRadioOpt = "any",
     commune: CommuneOpt = None,
     village: VillageOpt = None,
     format: Annotated[
@@ -107,15 +115,17 @@ def export_zones(
 
     with _reading(database_url, commune, village) as (session, _, area):
         _, zones = cells.list_zones(
-            session, operator=operator, min_cells=1, limit=None, offset=0, area=area
-        )
+            session, operator=operator, min_cells=1, limit=None, offset=0, area=area,
+            radio=radio,
+        )  # fmt: skip
         names = cells.village_names(session, zones)
         body = _file(
             "deadzones", format,
             lambda: cells.zones_to_geojson(zones, names)["features"],
             csv=lambda: cells.zones_to_csv(zones, names),
         )  # fmt: skip
-    _write(body, out, _name("deadzones", operator, suffix=format))
+    scope = (operator,) if radio == "any" else (operator, radio)  # the /v1/deadzones name
+    _write(body, out, _name("deadzones", *scope, suffix=format))
 
 
 def export_cells(

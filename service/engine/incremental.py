@@ -10,7 +10,8 @@ statistics changed, and in the neighbourhoods their rules look at.
   depends on its own cell's statistics only), and the best of all operators for the cells
   within ``dead_guard_rings`` of them, since the dead guard of a cell looks that far for an
   operator's coverage; it reads the stored per-operator decisions of the rings around;
-* **zones**, per operator scope, at the working resolution: a dead zone's membership can
+* **zones**, per operator scope and scope over radios (any signal, broadband; each read
+  from its own decisions alone), at the working resolution: a dead zone's membership can
   change only within reach of a cell whose status changed (one ring, two when unknown
   gaps are bridged), so the zones holding a cell within that reach are taken apart and
   their cells, with the newly dead ones, regrouped; zones holding a cell whose evidence
@@ -65,6 +66,7 @@ from service.engine.zones import (
     assign_ids,
     connected_components,
     describe_zones,
+    id_scope,
 )
 from service.settings import Settings
 from service.store.database import session_scope
@@ -88,6 +90,10 @@ _DIRTY_KEYS = select(
 
 ZoneHook = Callable[[Session, list[Zone]], None]
 ZoneWriter = Callable[[Session, list[Zone]], None]
+Scope = tuple[str, str]
+"""A scope of decisions and zones: (operator or 'any', scope over radios)."""
+_StatusKey = tuple[int, str, str]
+"""A decision's key among the statuses of the scopes of zones: (cell, operator, radio)."""
 
 # Settings that shape decisions, roll-ups or zones: a change makes the next run a full one.
 _RULE_SETTINGS = (
@@ -105,6 +111,9 @@ def rules_fingerprint(settings: Settings) -> int:
     # The scopes over radios the engine decides: a run before broadband existed left none
     # of its rows, so the first run after it is a full one.
     values["radio_scopes"] = list(RADIO_SCOPES)
+    # Zones in each of those scopes: a run before broadband zones existed left only those
+    # of any signal, so the first run after it is a full one too.
+    values["zone_radio_scopes"] = list(RADIO_SCOPES)
     digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
@@ -164,7 +173,8 @@ class IncrementalResult:
 
     dirty_cells: int = 0
     decided_cells: dict[int, int] = field(default_factory=dict)
-    status_changes: dict[str, int] = field(default_factory=dict)
+    status_changes: dict[Scope, int] = field(default_factory=dict)
+    """Cells whose status changed, per (operator scope, scope over radios)."""
     zones_rewritten: int = 0
     scopes_changed: set[str] = field(default_factory=set)
     """Operator scopes whose decisions were recomputed ('any' whenever anything was)."""
@@ -215,10 +225,10 @@ def decide_incrementally(
             res: {h3i.cell_to_parent(c, res) for c in cells} for res in settings.rollup_resolutions
         }
         rollup_parents(session, settings, parents)
-    changes: dict[str, set[int]] = {}
-    refreshed: dict[str, set[int]] = {}
-    old: dict[tuple[int, str], str] = {}
-    new: dict[tuple[int, str], str] = {}
+    changes: dict[Scope, set[int]] = {}
+    refreshed: dict[Scope, set[int]] = {}
+    old: dict[_StatusKey, str] = {}
+    new: dict[_StatusKey, str] = {}
     decided: list[_Decided] = []
     with session_scope(sessions, write=False) as session:
         for res, these in [(base, cells), *parents.items()]:
@@ -229,11 +239,11 @@ def decide_incrementally(
             result.decided_cells[res] = len(these)
             if res == base:
                 old, new = before, after
-                for cell, scope in after:
-                    refreshed.setdefault(scope, set()).add(cell)
+                for cell, operator, radio in after:
+                    refreshed.setdefault((operator, radio), set()).add(cell)
                 for key in before.keys() | after.keys():
                     if before.get(key) != after.get(key):
-                        changes.setdefault(key[1], set()).add(key[0])
+                        changes.setdefault((key[1], key[2]), set()).add(key[0])
     result.status_changes = {scope: len(c) for scope, c in changes.items()}
     with session_scope(sessions) as session:
         for planned in decided:
@@ -243,9 +253,10 @@ def decide_incrementally(
         # measurement).
         withdraw_inferred(
             session, resolution=base,
-            cells={cell for (cell, _), status in new.items() if status != "unknown"},
+            cells={cell for (cell, _, radio), status in new.items()
+                   if radio == ANY_SIGNAL and status != "unknown"},
         )  # fmt: skip
-        for scope in sorted(changes.keys() | refreshed.keys()):
+        for scope in sorted(changes.keys() | refreshed.keys()):  # (operator, radio scope)
             touched = _update_scope_zones(
                 session, settings, scope=scope, changed=changes.get(scope, set()),
                 refreshed=refreshed.get(scope, set()), old=old, new=new, now=now,
@@ -297,23 +308,23 @@ def _store_decided(session: Session, decided: _Decided) -> None:
 
 def _decide(
     session: Session, settings: Settings, *, resolution: int, cells: set[int], now: datetime
-) -> tuple[dict[tuple[int, str], str], dict[tuple[int, str], str], _Decided]:
+) -> tuple[dict[_StatusKey, str], dict[_StatusKey, str], _Decided]:
     """Recompute the decisions of ``cells`` and the best of all operators where it may
     move, in each scope over radios (any signal, broadband), reading only; return the
-    statuses of radio 'any' (the scope of the dead zones) before and after, by (cell,
-    scope), and the rows to store (``_store_decided``)."""
+    statuses in those scopes (the scopes of the dead zones) before and after, by (cell,
+    operator scope, scope over radios), and the rows to store (``_store_decided``)."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     per_cell, _ = decide_cells(session, settings, resolution=resolution, now=now, cells=cells)
     c = CellStatus
-    before: dict[tuple[int, str], str] = {}
-    for cell, scope, status in session.execute(
-        select(c.h3_cell, c.operator, c.status).where(
-            u(c.resolution) == resolution, u(c.radio) == BEST_OF_ALL,
+    before: dict[_StatusKey, str] = {}
+    for cell, scope, radio, status in session.execute(
+        select(c.h3_cell, c.operator, c.radio, c.status).where(
+            u(c.resolution) == resolution, u(c.radio).in_(RADIO_SCOPES),
             cells_in(c.h3_cell, cells, dialect=dialect),
         )
     ):  # fmt: skip
-        before[(int(cell), scope)] = status
+        before[(int(cell), scope, radio)] = status
     bests = []
     planned = _Decided(resolution, cells, pd.DataFrame())
     for radio in RADIO_SCOPES:
@@ -327,19 +338,22 @@ def _decide(
             now=now,
         )
         bests.append(best)
-        if radio == ANY_SIGNAL:
-            before |= suspect_before
+        before |= suspect_before
         if suspects:
             planned.suspects[radio] = suspects
     rows = with_centres(
         pd.concat([without_unknown_operator(per_cell), *bests], ignore_index=True), resolution
     )
     planned.rows = rows
-    overall = rows[rows["radio"] == BEST_OF_ALL]
+    overall = rows[rows["radio"].isin(RADIO_SCOPES)]
     after = {
-        (int(cell), str(scope)): str(status)
-        for cell, scope, status in zip(
-            overall["h3_cell"], overall["operator"], overall["status"], strict=True
+        (int(cell), str(scope), str(radio)): str(status)
+        for cell, scope, radio, status in zip(
+            overall["h3_cell"],
+            overall["operator"],
+            overall["radio"],
+            overall["status"],
+            strict=True,
         )
     }
     return before, after, planned
@@ -354,10 +368,10 @@ def _best_of_all_around(
     cells: set[int],
     radio: str,
     now: datetime,
-) -> tuple[pd.DataFrame, set[int], dict[tuple[int, str], str]]:
+) -> tuple[pd.DataFrame, set[int], dict[_StatusKey, str]]:
     """The best of all operators of one scope over radios (``radio``) for ``cells`` and for
     the neighbours whose best may move; returns it, those neighbours (the suspects) and
-    their stored statuses.
+    their stored statuses (by cell, 'any', ``radio``).
 
     Around ``cells`` the per-operator decisions stand, so a neighbour's best of all can
     only move through the dead guard: only neighbours whose best is dead or unknown (a
@@ -367,7 +381,7 @@ def _best_of_all_around(
     u = functools.partial(unindexed, session)
     rings = settings.dead_guard_rings
     c = CellStatus
-    before: dict[tuple[int, str], str] = {}
+    before: dict[_StatusKey, str] = {}
     suspects: set[int] = set()
     if rings > 0:
         for cell, status in session.execute(
@@ -377,7 +391,7 @@ def _best_of_all_around(
                 cells_in(c.h3_cell, _disk(cells, rings) - cells, dialect=dialect),
             )
         ):  # fmt: skip
-            before[(int(cell), BEST_OF_ALL)] = status
+            before[(int(cell), BEST_OF_ALL, radio)] = status
             suspects.add(int(cell))
     per_operator = per_cell[per_cell["radio"] == radio]
     if suspects:
@@ -417,31 +431,35 @@ def _update_scope_zones(
     session: Session,
     settings: Settings,
     *,
-    scope: str,
+    scope: Scope,
     changed: set[int],
     refreshed: set[int],
-    old: dict[tuple[int, str], str],
-    new: dict[tuple[int, str], str],
+    old: dict[_StatusKey, str],
+    new: dict[_StatusKey, str],
     now: datetime,
     annotate_zones: ZoneHook | None,
     write_zones: ZoneWriter,
 ) -> int:
-    """Regroup and describe the zones of one scope near the changes (module doc); return
-    how many zones were written."""
+    """Regroup and describe the zones of one scope (operator, scope over radios) near the
+    changes (module doc); return how many zones were written."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     zc = ZoneCell
+    operator, radio = scope
     reach = 2 if settings.bridge_unknown_gaps else 1
     touched = _disk(changed, reach) | refreshed
     hit = set(
         session.scalars(
             select(zc.zone_id)
-            .where(zc.operator == scope, cells_in(zc.h3_cell, touched, dialect=dialect))
+            .where(
+                zc.operator == operator, zc.radio == radio,
+                cells_in(zc.h3_cell, touched, dialect=dialect),
+            )
             .distinct()
         )
-    )
-    gained = {c for c in changed if new.get((c, scope)) == "covered"}
-    lost = {c for c in changed if old.get((c, scope)) == "covered"}
+    )  # fmt: skip
+    gained = {c for c in changed if new.get((c, *scope)) == "covered"}
+    lost = {c for c in changed if old.get((c, *scope)) == "covered"}
     if gained or lost:
         hit |= _zones_nearer_to_signal(session, scope=scope, gained=gained, lost=lost, hit=hit)
     previous: dict[str, list[int]] = {}
@@ -458,7 +476,7 @@ def _update_scope_zones(
     scope_rows = pd.DataFrame(
         session.execute(
             select(c.h3_cell, c.status, c.readings, c.first_seen, c.last_seen).where(
-                u(c.operator) == scope, u(c.radio) == BEST_OF_ALL, u(c.resolution) == base,
+                u(c.operator) == operator, u(c.radio) == radio, u(c.resolution) == base,
                 cells_in(c.h3_cell, candidates, dialect=dialect),
             )
         ).all(),
@@ -476,7 +494,7 @@ def _update_scope_zones(
             h3.int_to_str(int(cell))
             for cell in session.scalars(
                 select(c.h3_cell).where(
-                    u(c.operator) == scope, u(c.radio) == BEST_OF_ALL, u(c.resolution) == base,
+                    u(c.operator) == operator, u(c.radio) == radio, u(c.resolution) == base,
                     c.status == "unknown", cells_in(c.h3_cell, around, dialect=dialect),
                 )
             )
@@ -484,13 +502,13 @@ def _update_scope_zones(
     components = connected_components((h3.int_to_str(x) for x in dead_cells), bridge=bridge)
     previous_str = {z: sorted(h3.int_to_str(x) for x in cells) for z, cells in previous.items()}
     held, position = _outside_ids(session, scope=scope, components=components, hit=hit)
-    ids = assign_ids(components, previous_str, scope, held=held, position=position)
+    ids = assign_ids(components, previous_str, id_scope(*scope), held=held, position=position)
     zones = describe_zones(
-        scope, ids, components, dead=dead,
-        devices=_zone_devices(session, settings, scope=scope, cells=dead_cells, now=now),
+        operator, ids, components, dead=dead,
+        devices=_zone_devices(session, settings, scope=operator, cells=dead_cells, now=now),
         dead_operators=_dead_operators(session, base, scope, dead_cells),
         nearest=_CoveredNearby(session, scope=scope, resolution=base),
-        resolution=base,
+        resolution=base, radio=radio,
     )  # fmt: skip
     if annotate_zones is not None:
         annotate_zones(session, zones)
@@ -516,7 +534,7 @@ class _CoveredNearby(NearestCovered):
     FIRST_MARGIN_M = 2_000.0
     LAST_MARGIN_M = 512_000.0  # beyond it, all of them (a province is ~300 km across)
 
-    def __init__(self, session: Session, *, scope: str, resolution: int) -> None:
+    def __init__(self, session: Session, *, scope: Scope, resolution: int) -> None:
         super().__init__(())
         self.session, self.scope, self.resolution = session, scope, resolution
 
@@ -538,8 +556,9 @@ class _CoveredNearby(NearestCovered):
 
     def _covered(self, *box: float) -> list[int]:
         c = CellStatus
+        operator, radio = self.scope
         query = select(c.h3_cell).where(
-            c.operator == self.scope, c.radio == BEST_OF_ALL, c.resolution == self.resolution,
+            c.operator == operator, c.radio == radio, c.resolution == self.resolution,
             c.status == "covered",
         )  # fmt: skip
         if box:
@@ -549,14 +568,15 @@ class _CoveredNearby(NearestCovered):
 
 
 def _zones_nearer_to_signal(
-    session: Session, *, scope: str, gained: set[int], lost: set[int], hit: set[str]
+    session: Session, *, scope: Scope, gained: set[int], lost: set[int], hit: set[str]
 ) -> set[str]:
     """Zones (not yet hit) whose distance to the nearest covered cell changes: a gained
     covered cell nearer than their distance, or a lost one at it (their nearest)."""
     zc = ZoneCell
+    operator, radio = scope
     cells_of: dict[str, list[int]] = {}
     for zone_id, cell in session.execute(
-        select(zc.zone_id, zc.h3_cell).where(zc.operator == scope)
+        select(zc.zone_id, zc.h3_cell).where(zc.operator == operator, zc.radio == radio)
     ):
         if zone_id not in hit:
             cells_of.setdefault(zone_id, []).append(int(cell))
@@ -565,7 +585,7 @@ def _zones_nearer_to_signal(
     distance = dict(
         session.execute(
             select(DeadZone.id, DeadZone.distance_to_covered_m).where(
-                DeadZone.active.is_(True), DeadZone.operator == scope
+                DeadZone.active.is_(True), DeadZone.operator == operator, DeadZone.radio == radio
             )
         ).all()
     )
@@ -588,21 +608,23 @@ def _zones_nearer_to_signal(
 
 
 def _outside_ids(
-    session: Session, *, scope: str, components: list[list[str]], hit: set[str]
+    session: Session, *, scope: Scope, components: list[list[str]], hit: set[str]
 ) -> tuple[set[str], Callable[[int, list[str]], int] | None]:
     """Ids of the scope's zones left untouched that a new component's default id would
     collide with, and (only then) each component's index among all the scope's."""
-    defaults = sorted({f"dz-{scope}-{cells[0]}" for cells in components})
+    operator, radio = scope
+    defaults = sorted({f"dz-{id_scope(*scope)}-{cells[0]}" for cells in components})
     held = (
         set(
             session.scalars(
                 select(DeadZone.id).where(
-                    DeadZone.active.is_(True), DeadZone.operator == scope, DeadZone.id.in_(defaults)
+                    DeadZone.active.is_(True), DeadZone.operator == operator,
+                    DeadZone.radio == radio, DeadZone.id.in_(defaults),
                 )
             )
         )
         - hit
-    )
+    )  # fmt: skip
     if not held:
         return held, None
     zc = ZoneCell
@@ -610,7 +632,7 @@ def _outside_ids(
         int(first)
         for zone_id, first in session.execute(
             select(zc.zone_id, func.min(zc.h3_cell))
-            .where(zc.operator == scope)
+            .where(zc.operator == operator, zc.radio == radio)
             .group_by(zc.zone_id)
         )
         if zone_id not in hit
@@ -643,9 +665,12 @@ def _zone_devices(
 
 
 def _dead_operators(
-    session: Session, resolution: int, scope: str, cells: Collection[int]
+    session: Session, resolution: int, scope: Scope, cells: Collection[int]
 ) -> dict[int, list[str]]:
-    if scope != BEST_OF_ALL or not cells:
+    """Cell -> the operators dead in it in the scope over radios of ``scope``, as the full
+    path reads them for a zone of any operator scope (``zones.dead_operators_by_cell``)."""
+    _, radio = scope
+    if not cells:
         return {}
     u = functools.partial(unindexed, session)
     c = CellStatus
@@ -653,7 +678,7 @@ def _dead_operators(
     for cell, operator in session.execute(
         select(c.h3_cell, c.operator)
         .where(
-            u(c.resolution) == resolution, u(c.radio) == BEST_OF_ALL,
+            u(c.resolution) == resolution, u(c.radio) == radio,
             u(c.operator) != BEST_OF_ALL, c.status == "dead",
             cells_in(c.h3_cell, cells, dialect=dialect_name(session)),
         )
@@ -663,12 +688,13 @@ def _dead_operators(
     return found
 
 
-def rank_zones(session: Session, scope: str) -> None:
-    """Number the scope's active zones by priority (highest first; ties by id), writing
-    only the ranks that moved."""
+def rank_zones(session: Session, scope: Scope) -> None:
+    """Number the active zones of a scope (operator, scope over radios) by priority
+    (highest first; ties by id), writing only the ranks that moved."""
+    operator, radio = scope
     rows = session.execute(
         select(DeadZone.id, DeadZone.priority, DeadZone.rank).where(
-            DeadZone.active.is_(True), DeadZone.operator == scope
+            DeadZone.active.is_(True), DeadZone.operator == operator, DeadZone.radio == radio
         )
     ).all()
     ordered = sorted(rows, key=lambda r: (-r[1], r[0]))

@@ -60,27 +60,29 @@ def _column_values(column: pd.Series, *, sqlite: bool) -> list[object]:
     return values.tolist()
 
 
-def previous_zones(session: Session) -> dict[str, dict[str, list[str]]]:
-    """Stored active zones by scope: ``{scope: {id: cells}}``."""
-    found: dict[str, dict[str, list[str]]] = {}
-    for zone_id, scope, cells, active in session.execute(
-        select(DeadZone.id, DeadZone.operator, DeadZone.cells, DeadZone.active)
+def previous_zones(session: Session) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """Stored active zones by scope: ``{(operator, radio scope): {id: cells}}``."""
+    found: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for zone_id, operator, radio, cells, active in session.execute(
+        select(DeadZone.id, DeadZone.operator, DeadZone.radio, DeadZone.cells, DeadZone.active)
     ):
         if active:
-            found.setdefault(scope, {})[zone_id] = cells
+            found.setdefault((operator, radio), {})[zone_id] = cells
     return found
 
 
 def store_zones(session: Session, zones: list[Zone], *, now: datetime) -> None:
-    """Replace the active zones with ``zones``, keeping ids, states and creation times."""
+    """Replace the active zones with ``zones``, keeping ids, states and creation times;
+    ranks are numbered within each (operator, radio scope)."""
     session.execute(update(DeadZone).values(active=False, rank=None))
     session.execute(delete(ZoneCell))
-    ranked = sorted(zones, key=lambda z: (z.operator, -z.priority, z.id))
+    ranked = sorted(zones, key=lambda z: (z.operator, z.radio, -z.priority, z.id))
     ranks: dict[str, int] = {}
-    rank_in_scope: dict[str, int] = {}
+    rank_in_scope: dict[tuple[str, str], int] = {}
     for zone in ranked:
-        rank_in_scope[zone.operator] = rank_in_scope.get(zone.operator, 0) + 1
-        ranks[zone.id] = rank_in_scope[zone.operator]
+        scope = (zone.operator, zone.radio)
+        rank_in_scope[scope] = rank_in_scope.get(scope, 0) + 1
+        ranks[zone.id] = rank_in_scope[scope]
     write_zones(session, zones, now=now, ranks=ranks)
 
 
@@ -99,7 +101,7 @@ def write_zones(
     for zone in zones:
         state, created = known.get(zone.id, ("open", now))
         values = dict(
-            operator=zone.operator, active=True, state=state, cells=zone.cells,
+            operator=zone.operator, radio=zone.radio, active=True, state=state, cells=zone.cells,
             cell_count=len(zone.cells), resolution=zone.resolution, area_km2=zone.area_km2,
             outline=zone.outline, readings=zone.readings, devices=zone.devices,
             first_seen=zone.first_seen, last_seen=zone.last_seen,
@@ -117,6 +119,6 @@ def write_zones(
     copy_rows(
         session.connection(),
         "zone_cells",
-        ["operator", "h3_cell", "zone_id"],
-        ((z.operator, h3.str_to_int(c), z.id) for z in zones for c in z.cells),
+        ["operator", "radio", "h3_cell", "zone_id"],
+        ((z.operator, z.radio, h3.str_to_int(c), z.id) for z in zones for c in z.cells),
     )

@@ -6,6 +6,14 @@ id of the previous zone it overlaps most (each old id goes to one component at m
 so a zone that grows, shrinks or splits keeps its id where it can; a new component
 gets ``dz-<scope>-<smallest cell>``, which also revives the id of a zone that vanished
 and came back in the same place.
+
+Zones are found in each scope over radios (``domain.vocabulary.RADIO_SCOPES``): any signal
+(the operator's best radio) and broadband (LTE or NR only), per operator and for the best
+of all operators, from the decisions of that scope alone. A cell an operator reaches only
+on 3G is covered for any signal and dead for broadband, so it belongs to a broadband zone
+and to no zone of any signal. The id's scope names both: ``452-04`` for any signal (the
+ids zones had before broadband zones existed), ``bb-452-04`` for broadband
+(``id_scope``).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from h3.api import basic_int as h3i
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
-from domain.vocabulary import BEST_OF_ALL
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, BROADBAND, RADIO_SCOPES
 
 
 def connected_components(
@@ -92,6 +100,19 @@ class Zone:
     previous_state: str = "open"
     created_at: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    radio: str = ANY_SIGNAL
+    """The scope over radios the zone is dead in: 'any' (signal) or 'broadband'."""
+
+
+ID_TAGS: dict[str, str] = {ANY_SIGNAL: "", BROADBAND: "bb-"}
+"""What a zone id adds before the operator per scope over radios (module doc): nothing for
+any signal, so the ids of zones found before broadband zones existed stay as they were.
+``dz-bb-452-04-`` and an H3 cell's 15 characters leave room for a suffix in 32."""
+
+
+def id_scope(operator: str, radio: str) -> str:
+    """The scope a zone id names (``assign_ids``): the operator, tagged by its radio scope."""
+    return ID_TAGS[radio] + operator
 
 
 def assign_ids(
@@ -209,45 +230,51 @@ def find_zones(
     devices: pd.DataFrame,
     *,
     resolution: int,
-    previous: dict[str, dict[str, list[str]]],
+    previous: dict[tuple[str, str], dict[str, list[str]]],
     bridge_unknown: bool,
 ) -> list[Zone]:
-    """Dead zones of every operator scope (each operator and 'any') from the decisions
-    of one resolution (radio 'any'). ``previous`` maps scope to ``{zone id: cells}``."""
-    overall = decisions[decisions["radio"] == BEST_OF_ALL]
+    """Dead zones of every operator scope (each operator and 'any') in each scope over
+    radios (module doc) from the decisions of one resolution. ``previous`` maps (operator,
+    radio scope) to ``{zone id: cells}``."""
     zones: list[Zone] = []
-    if overall.empty:
-        return zones
-    dead_operators = dead_operators_by_cell(overall)
-    for scope, frame in overall.groupby("operator"):
-        scope = str(scope)
-        dead = frame[frame["status"] == "dead"]
-        if dead.empty:
+    for radio in RADIO_SCOPES:
+        overall = decisions[decisions["radio"] == radio]
+        if overall.empty:
             continue
-        bridge = None
-        if bridge_unknown:
-            bridge = {
-                h3.int_to_str(int(c)) for c in frame.loc[frame["status"] == "unknown", "h3_cell"]
-            }
-        components = connected_components(
-            (h3.int_to_str(int(c)) for c in dead["h3_cell"]), bridge=bridge
-        )
-        ids = assign_ids(components, previous.get(scope, {}), scope)
-        nearest = NearestCovered(frame.loc[frame["status"] == "covered", "h3_cell"])
-        scope_devices = devices if scope == BEST_OF_ALL else devices[devices["operator"] == scope]
-        zones += describe_zones(
-            scope, ids, components, dead=dead, devices=scope_devices,
-            dead_operators=dead_operators, nearest=nearest, resolution=resolution,
-        )  # fmt: skip
+        dead_operators = dead_operators_by_cell(overall, radio=radio)
+        for scope, frame in overall.groupby("operator"):
+            scope = str(scope)
+            dead = frame[frame["status"] == "dead"]
+            if dead.empty:
+                continue
+            bridge = None
+            if bridge_unknown:
+                unknown = frame.loc[frame["status"] == "unknown", "h3_cell"]
+                bridge = {h3.int_to_str(int(c)) for c in unknown}
+            components = connected_components(
+                (h3.int_to_str(int(c)) for c in dead["h3_cell"]), bridge=bridge
+            )
+            ids = assign_ids(components, previous.get((scope, radio), {}), id_scope(scope, radio))
+            nearest = NearestCovered(frame.loc[frame["status"] == "covered", "h3_cell"])
+            scope_devices = (
+                devices if scope == BEST_OF_ALL else devices[devices["operator"] == scope]
+            )
+            zones += describe_zones(
+                scope, ids, components, dead=dead, devices=scope_devices,
+                dead_operators=dead_operators, nearest=nearest, resolution=resolution,
+                radio=radio,
+            )  # fmt: skip
     return zones
 
 
-def dead_operators_by_cell(decisions: pd.DataFrame) -> dict[int, list[str]]:
-    """Cell -> the operators whose decision (radio 'any') in it is dead."""
+def dead_operators_by_cell(
+    decisions: pd.DataFrame, *, radio: str = ANY_SIGNAL
+) -> dict[int, list[str]]:
+    """Cell -> the operators whose decision in the scope over radios ``radio`` is dead."""
     dead = decisions[
         (decisions["status"] == "dead")
         & (decisions["operator"] != BEST_OF_ALL)
-        & (decisions["radio"] == BEST_OF_ALL)
+        & (decisions["radio"] == radio)
     ]
     return {
         int(cell): sorted(ops)  # type: ignore[arg-type]
@@ -265,10 +292,12 @@ def describe_zones(
     dead_operators: dict[int, list[str]],
     nearest: NearestCovered,
     resolution: int,
+    radio: str = ANY_SIGNAL,
 ) -> list[Zone]:
     """Zones of one scope from their components and the evidence of their cells: ``dead``
-    holds the scope's decision rows (radio 'any') of at least the components' cells,
-    ``devices`` the scope's device sets (``h3_cell``, ``device``) of those cells. Each
+    holds the scope's decision rows (of the scope over radios ``radio``) of at least the
+    components' cells, ``devices`` the operator's device sets (``h3_cell``, ``device``; of
+    every radio: a phone found on 3G is evidence of no broadband too) of those cells. Each
     number depends on the zone's own cells only (and the distance on the covered cells),
     which is what lets the incremental path describe just the zones that changed."""
     by_cell = dead.set_index(dead["h3_cell"].astype(np.int64))
@@ -288,6 +317,7 @@ def describe_zones(
             Zone(
                 id=zone_id,
                 operator=scope,
+                radio=radio,
                 cells=cells,
                 resolution=resolution,
                 area_km2=float(sum(h3.cell_area(c, "km^2") for c in cells)),

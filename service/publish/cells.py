@@ -12,7 +12,7 @@ import shapely
 from sqlalchemy import and_, exists, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES
 from domain.vocabulary import DECISIONS_WORST_FIRST as STATUSES
 from service.areas.selection import AreaFilter, zone_in_area
 from service.engine.statistics import watermark
@@ -169,20 +169,22 @@ def list_zones(
     session: Session, *, operator: str, min_cells: int, limit: int | None, offset: int,
     area: AreaFilter | None = None, radio: str = ANY_SIGNAL,
 ) -> tuple[int, list[DeadZone]]:  # fmt: skip
-    """Active dead zones of a scope, ranked by priority, and their total count
-    (``limit`` None: every zone from ``offset`` on); only those in ``area`` if given.
+    """Active dead zones of a scope (``operator``, and ``radio``: 'any' signal or
+    'broadband'), ranked by priority, and their total count (``limit`` None: every zone
+    from ``offset`` on); only those in ``area`` if given.
 
-    Dead zones are grouped in the scope of any signal only (``service.engine.zones``): a
-    ``radio`` other than 'any' is refused with the way to the broadband dead cells."""
-    if radio != ANY_SIGNAL:
+    Dead zones are grouped in the scopes over radios only (``service.engine.zones``): one
+    radio (lte, umts...) is refused with the way to its dead cells."""
+    if radio not in RADIO_SCOPES:
         raise InvalidInput(
-            f"dead zones are grouped for radio=any only, not {radio!r}; the cells without "
-            f"{radio} are at /v1/cells?radio={radio}&status=dead",
+            f"dead zones are grouped for radio=any or radio=broadband, not {radio!r}; the "
+            f"cells without {radio} are at /v1/cells?radio={radio}&status=dead",
             field="radio",
         )
     where = (
         DeadZone.active.is_(True),
         DeadZone.operator == operator,
+        DeadZone.radio == radio,
         DeadZone.cell_count >= min_cells,
     )
     if area is not None:
@@ -210,7 +212,8 @@ def get_zone(session: Session, zone_id: str) -> DeadZone:
 
 
 def summary(session: Session, settings: Settings) -> dict[str, Any]:
-    """Totals per status for best-of-all and per operator, at the working resolution."""
+    """Totals per status for best-of-all and per operator, at the working resolution, and
+    the zones per operator scope, all in the scope of any signal."""
     c = CellStatus
     rows = session.execute(
         select(c.operator, c.status, func.count())
@@ -222,7 +225,7 @@ def summary(session: Session, settings: Settings) -> dict[str, Any]:
         per_operator.setdefault(operator, dict.fromkeys(STATUSES, 0))[status] = int(count)
     zones = session.execute(
         select(DeadZone.operator, func.count(), func.coalesce(func.sum(DeadZone.area_km2), 0.0))
-        .where(DeadZone.active.is_(True))
+        .where(DeadZone.active.is_(True), DeadZone.radio == ANY_SIGNAL)
         .group_by(DeadZone.operator)
     ).all()
     run = last_run(session)
@@ -250,6 +253,7 @@ def zone_properties(zone: DeadZone, *, disclosure: Disclosure = EXACT) -> dict[s
     return {
         "id": zone.id,
         "operator": zone.operator,
+        "radio": zone.radio,
         "rank": zone.rank,
         "priority": round(zone.priority, 3),
         "state": zone.state,
@@ -279,8 +283,8 @@ def village_names(session: Session, zones: list[DeadZone]) -> dict[str, str]:
 
 
 ZONE_CSV_HEADER: Final = (
-    "rank", "id", "operator", "state", "priority", "population", "villages", "village_names",
-    "cell_count", "area_km2", "readings", "devices", "first_seen", "last_seen",
+    "rank", "id", "operator", "radio", "state", "priority", "population", "villages",
+    "village_names", "cell_count", "area_km2", "readings", "devices", "first_seen", "last_seen",
     "distance_to_covered_m", "operators_affected",
 )  # fmt: skip
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.radio import OPERATOR_NAMES
-from domain.vocabulary import BEST_OF_ALL
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL
 from maps import (
     CELL_COLUMNS,
     AreaOutline,
@@ -90,11 +90,14 @@ def decided_cells(
     return frame[list(CELL_COLUMNS)]
 
 
-def zone_records(session: Session, *, operator: str = BEST_OF_ALL) -> list[ZoneRecord]:
-    """Active dead zones of one scope (an MCC-MNC or ``"any"``), highest priority first."""
+def zone_records(
+    session: Session, *, operator: str = BEST_OF_ALL, radio: str = ANY_SIGNAL
+) -> list[ZoneRecord]:
+    """Active dead zones of one scope (an MCC-MNC or ``"any"``, in the scope over radios
+    ``radio``: 'any' signal or 'broadband'), highest priority first."""
     zones = session.scalars(
         select(DeadZone)
-        .where(DeadZone.active.is_(True), DeadZone.operator == operator)
+        .where(DeadZone.active.is_(True), DeadZone.operator == operator, DeadZone.radio == radio)
         .order_by(*ZONE_ORDER)
     ).all()
     return [
@@ -222,19 +225,22 @@ def deadzone_page(
     areas: Sequence[AreaOutline] = (),
     sites: int = 0,
     settings: Settings | None = None,
+    radio: str = ANY_SIGNAL,
 ) -> folium.Map:
-    """The dead-zone map of one scope's active zones; with ``sites`` > 0 also the plan layer:
-    up to that many suggested sites for the same scope (``service.areas.planning.plan_sites``, which
-    needs ``settings`` for its link budget)."""
+    """The dead-zone map of one scope's active zones (``operator``, in the scope over radios
+    ``radio``); with ``sites`` > 0 also the plan layer: up to that many suggested sites for
+    the same scope (``service.areas.planning.plan_sites``, which needs ``settings`` for its
+    link budget)."""
     planned: list[PlannedSite] = []
     if sites > 0:
         if settings is None:
             raise ValueError("deadzone_page: a plan layer (sites > 0) needs the settings")
-        plan = plan_sites(session, settings, operator=operator, sites=sites)
+        plan = plan_sites(session, settings, operator=operator, sites=sites, radio=radio)
         planned = plan_sites_records(plan)
     return deadzone_map(
-        zone_records(session, operator=operator), meta=meta, areas=areas, sites=planned
-    )
+        zone_records(session, operator=operator, radio=radio), meta=meta, areas=areas,
+        sites=planned,
+    )  # fmt: skip
 
 
 def progress_records(

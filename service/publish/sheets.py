@@ -41,6 +41,7 @@ from domain.vocabulary import (
     DECISION_VI,
     PROVINCE_AREA,
     PROVINCE_VI,
+    RADIO_SCOPE_VI,
     VILLAGE_STATUS_VI,
     ZONE_STATE_VI,
 )
@@ -50,6 +51,7 @@ Lang = Literal["vi", "en"]
 Kind = Literal[
     "text", "int", "people", "share", "points", "number", "coord", "day",
     "village_status", "decision", "zone_state", "area_kind", "area_code", "operator",
+    "radio_scope",
 ]  # fmt: skip
 
 VI_DELIMITER: Final = ";"
@@ -95,6 +97,7 @@ COLUMNS: Final[dict[str, tuple[str, Kind]]] = {
     "rank": ("Hạng", "int"),
     "id": ("Mã vùng", "text"),
     "operator": ("Nhà mạng", "operator"),
+    "radio": ("Loại sóng", "radio_scope"),
     "state": ("Trạng thái xử lý", "zone_state"),
     "priority": ("Điểm ưu tiên", "number"),
     "villages": ("Mã thôn, buôn", "text"),
@@ -120,6 +123,7 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
     "village_status": VILLAGE_STATUS_VI,
     "decision": DECISION_VI,
     "zone_state": ZONE_STATE_VI,
+    "radio_scope": RADIO_SCOPE_VI,
     "area_kind": AREA_KIND_VI,
     # The province's row has the reserved area code "province" (no commune may take it).
     "area_code": {PROVINCE_AREA: PROVINCE_VI},

@@ -311,7 +311,8 @@ class CellEstimate(Base):
 
 
 class DeadZone(Base):
-    """A connected group of dead cells (H3 neighbours) for one operator or 'any'.
+    """A connected group of dead cells (H3 neighbours) for one operator or 'any', in one
+    scope over radios ('any' signal or 'broadband': LTE or NR).
 
     Ids are stable across recomputes: a new component inherits the id of the previous
     zone it overlaps most (see ``service.engine.zones``).
@@ -327,6 +328,9 @@ class DeadZone(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     operator: Mapped[str] = mapped_column(String(7))
+    radio: Mapped[str] = mapped_column(
+        String(9), default="any", server_default="any", comment="scope: any or broadband"
+    )
     active: Mapped[bool] = mapped_column(Boolean, comment="false once the zone is gone")
     state: Mapped[str] = mapped_column(String(8), comment="open, planned or built")
     cells: Mapped[list[str]] = mapped_column(JSON, comment="H3 cells (strings)")
@@ -370,13 +374,16 @@ class DirtyCell(Base):
 
 
 class ZoneCell(Base):
-    """Which active dead zone holds a dead cell, per operator scope: the index that lets an
-    incremental run find the zones next to the cells that changed."""
+    """Which active dead zone holds a dead cell, per operator scope and scope over radios:
+    the index that lets an incremental run find the zones next to the cells that changed."""
 
     __tablename__ = "zone_cells"
     __table_args__ = (Index("ix_zone_cells_zone_id", "zone_id"),)
 
     operator: Mapped[str] = mapped_column(String(7), primary_key=True, comment="452-04 or any")
+    radio: Mapped[str] = mapped_column(
+        String(9), primary_key=True, server_default="any", comment="any or broadband"
+    )
     h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     zone_id: Mapped[str] = mapped_column(String(32))
 

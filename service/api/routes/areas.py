@@ -285,7 +285,9 @@ class AreaProgressOut(BaseModel):
     villages_lom_song: int
     villages_covered: int
     villages_unknown: int
-    zones_open: int = Field(description="Open dead zones (best of all operators) touching it.")
+    zones_open: int = Field(
+        description="Open dead zones (best of all operators, in this scope) touching it."
+    )
     evidence_median_age_days: float | None
     people_well_covered: float = Field(
         description="In covered cells only (2 bars or more): people_covered less people_weak."

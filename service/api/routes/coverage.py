@@ -204,7 +204,13 @@ def get_cells(
 class ZoneProperties(BaseModel):
     id: str = Field(description="Stable id: kept while the zone overlaps its past self.")
     operator: str = Field(description="Operator scope (MCC-MNC) or 'any'.")
-    rank: int | None = Field(description="1 = highest priority within the scope.")
+    radio: Literal["any", "broadband"] = Field(
+        description="Scope over radios the zone is dead in: 'any' signal, or 'broadband' "
+        "(no LTE or NR: a place reached only on 3G is a broadband dead zone)."
+    )
+    rank: int | None = Field(
+        description="1 = highest priority within the scope (operator and radio)."
+    )
     priority: float
     state: str = Field(description="open, planned or built.")
     cell_count: int
@@ -257,10 +263,12 @@ def get_deadzones(
     area: AreaDep,
     operator: OperatorQuery = "any",
     radio: Annotated[
-        RadioName,
+        Literal["any", "broadband"],
         Query(
-            description="Zones are grouped for 'any' signal only; another scope is refused "
-            "with the way to its dead cells (/v1/cells?radio=...&status=dead)."
+            description="'any': zones without any signal (every radio of an operator); "
+            "'broadband': zones without LTE or NR (4G or better, the province's promise; "
+            "places reached only on 3G are in them). One radio's dead cells are at "
+            "/v1/cells?radio=...&status=dead."
         ),
     ] = "any",
     min_cells: Annotated[int, Query(ge=1, description="Smallest zone, in cells.")] = 1,
@@ -294,8 +302,10 @@ def get_deadzones(
     )  # fmt: skip
     if format != "json":
         names = coverage.village_names(session, zones)
+        # Any signal keeps the file name it had before broadband zones existed.
+        scope = (operator,) if radio == "any" else (operator, radio)
         filename = exports.dated_filename(
-            "deadzones", operator, day=vietnam_date(utcnow()), suffix=format
+            "deadzones", *scope, day=vietnam_date(utcnow()), suffix=format
         )
         if format == "csv":
             body: str | bytes = coverage.zones_to_csv(

@@ -156,10 +156,14 @@ def _render(
             page = progress_page(session, settings, meta=meta, radio=radio)
         else:
             scope = operators[0] if operators else BEST_OF_ALL
+            shown = None if radio == BEST_OF_ALL else radio  # the default title says no scope
             meta = map_meta(
-                map_title("deadzones", lang=lang, scope=scope), data_date=date, lang=lang
+                map_title("deadzones", lang=lang, scope=scope, radio=shown),
+                data_date=date, lang=lang,
+            )  # fmt: skip
+            page = deadzone_page(
+                session, meta=meta, operator=scope, sites=sites, settings=settings, radio=radio
             )
-            page = deadzone_page(session, meta=meta, operator=scope, sites=sites, settings=settings)
     html = map_to_html(page, asset_url=ASSET_URL)
     _cache(request).put(run_id, key, html, version)
     return html
@@ -222,13 +226,18 @@ async def deadzones_html(
             "coverage circles (the plan of /v1/plan); 0 draws no plan layer.",
         ),
     ] = 0,
+    radio: Annotated[
+        Literal["any", "broadband"],
+        Query(
+            description="'any': zones without any signal (default); 'broadband': zones "
+            "without LTE or NR (places reached only on 3G too), and the sites for them."
+        ),
+    ] = "any",
     lang: Lang = "vi",
     api_key: ApiKeyDep = None,
 ) -> HTMLResponse:
     require_operators(request.app.state.settings, api_key, [operator])
-    html = await run_in_threadpool(
-        _render, request, "deadzones", (operator,), lang, BEST_OF_ALL, sites
-    )
+    html = await run_in_threadpool(_render, request, "deadzones", (operator,), lang, radio, sites)
     return HTMLResponse(html)
 
 

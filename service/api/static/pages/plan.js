@@ -54,6 +54,15 @@
     return values;
   }
 
+  /* The zones of the chosen operator, in the chosen scope: without any signal, or without
+     broadband (the default stays out of the address). */
+  function zoneValues(chosen, extra) {
+    var values = { operator: chosen.operator };
+    if (chosen.design.radio) values.radio = chosen.design.radio;
+    Object.keys(extra || {}).forEach(function (k) { values[k] = extra[k]; });
+    return values;
+  }
+
   function query(values) {
     return new URLSearchParams(values).toString();
   }
@@ -108,14 +117,13 @@
     key.addEventListener("change", function () { P.setApiKey(key.value.trim()); });
     $("choice").addEventListener("submit", function () { P.setApiKey(key.value.trim()); });
 
-    var op = chosen.operator;
     $("map-link").href = "/maps/deadzones.html?" +
-      linkQuery({ operator: op, sites: chosen.sites, lang: P.lang });
+      linkQuery(zoneValues(chosen, { sites: chosen.sites, lang: P.lang }));
     // CSV files in the page's language (service/publish/sheets.py).
     $("download-zones-csv").href = "/v1/deadzones?" +
-      linkQuery({ operator: op, format: "csv", lang: P.lang });
+      linkQuery(zoneValues(chosen, { format: "csv", lang: P.lang }));
     $("download-zones-geojson").href = "/v1/deadzones?" +
-      linkQuery({ operator: op, format: "geojson" });
+      linkQuery(zoneValues(chosen, { format: "geojson" }));
     $("download-sites-csv").href = "/v1/plan?" +
       linkQuery(planValues(chosen, { format: "csv", lang: P.lang }));
     $("download-sites-geojson").href = "/v1/plan?" +
@@ -240,9 +248,8 @@
   }
 
   function load(chosen) {
-    var op = chosen.operator;
     return Promise.all([
-      P.getJSON("/v1/deadzones?" + query({ operator: op, limit: ZONES_SHOWN })),
+      P.getJSON("/v1/deadzones?" + query(zoneValues(chosen, { limit: ZONES_SHOWN }))),
       P.getJSON("/v1/plan?" + query(planValues(chosen))),
       P.getJSON("/v1/villages"),
       P.getJSON("/v1/summary")

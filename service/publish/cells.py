@@ -283,9 +283,10 @@ def village_names(session: Session, zones: list[DeadZone]) -> dict[str, str]:
 
 
 ZONE_CSV_HEADER: Final = (
-    "rank", "id", "operator", "radio", "state", "priority", "population", "villages",
+    "rank", "id", "operator", "state", "priority", "population", "villages",
     "village_names", "cell_count", "area_km2", "readings", "devices", "first_seen", "last_seen",
     "distance_to_covered_m", "operators_affected",
+    "radio",  # last: the columns files had before zones had a scope keep their places
 )  # fmt: skip
 
 

@@ -103,32 +103,29 @@ def put_statuses(
 
 def open_zone(
     sessions: sessionmaker[Session], cells: list[str], zone_id: str = "dz-any-x", *,
-    state: str = "open", operator: str = "any",
+    state: str = "open", operator: str = "any", radios: tuple[str, ...] = ("any", "broadband"),
 ) -> None:  # fmt: skip
-    """An active dead zone written by hand."""
+    """An active dead zone written by hand, in the scopes ``radios``: the zone the engine
+    finds in each scope from ``put_statuses``' grid of the same decisions in both. The
+    broadband one's id is ``scoped_id`` of ``zone_id``."""
     with session_scope(sessions) as session:
-        session.add(
-            DeadZone(
-                id=zone_id,
-                operator=operator,
-                active=True,
-                state=state,
-                cells=cells,
-                cell_count=len(cells),
-                resolution=9,
-                area_km2=0.1,
-                outline=cells_to_outline(cells),
-                readings=9,
-                devices=3,
-                first_seen=NOW,
-                last_seen=NOW,
-                operators_affected=[],
-                distance_to_covered_m=None,
-                population=None,
-                villages=None,
-                priority=1.0,
-                rank=1,
-                created_at=NOW,
-                updated_at=NOW,
-            )  # fmt: skip
-        )
+        for radio in radios:
+            session.add(_hand_made_zone(scoped_id(zone_id, radio), cells, state, operator, radio))
+
+
+def scoped_id(zone_id: str, radio: str) -> str:
+    """The id of the hand-made zone ``zone_id`` in a scope over radios: tagged for
+    broadband as the engine tags its ids (``service.engine.zones.id_scope``)."""
+    return zone_id if radio == "any" else f"dz-bb-{zone_id.removeprefix('dz-')}"
+
+
+def _hand_made_zone(
+    zone_id: str, cells: list[str], state: str, operator: str, radio: str
+) -> DeadZone:
+    return DeadZone(
+        id=zone_id, operator=operator, radio=radio, active=True, state=state, cells=cells,
+        cell_count=len(cells), resolution=9, area_km2=0.1, outline=cells_to_outline(cells),
+        readings=9, devices=3, first_seen=NOW, last_seen=NOW, operators_affected=[],
+        distance_to_covered_m=None, population=None, villages=None, priority=1.0, rank=1,
+        created_at=NOW, updated_at=NOW,
+    )  # fmt: skip

@@ -36,7 +36,9 @@ SOUTH = sorted(h3.grid_ring(CENTRE, 12))[0]  # another village, about 4 km away
 def _zone_of(sessions, cell: str, operator: str = "452-04") -> DeadZone:
     with sessions() as session:
         zones = session.scalars(
-            select(DeadZone).where(DeadZone.operator == operator, DeadZone.active.is_(True))
+            select(DeadZone).where(
+                DeadZone.operator == operator, DeadZone.radio == "any", DeadZone.active.is_(True)
+            )
         ).all()
     return next(z for z in zones if cell in z.cells)
 

@@ -22,6 +22,7 @@ from tests.areas.conftest import (
     import_areas,
     open_zone,
     put_statuses,
+    scoped_id,
     village,
     write_layer,
 )
@@ -66,8 +67,10 @@ def test_changes_since_last_week(week, settings, sessions):
     assert found["since"] == (NOW - timedelta(days=8)).date().isoformat()
     moved = {v["code"]: (v["before"], v["now"]) for v in found["villages"]}
     assert moved == {"V1": ("covered", "lom_song"), "V2": ("trang_song", "covered")}
-    assert [z["id"] for z in found["zones_opened"]] == ["dz-any-new"]
-    assert [z["id"] for z in found["zones_closed"]] == ["dz-any-old"]
+    # The zones of the goal's scope (broadband by default), as the villages.
+    goal = settings.goal_radio
+    assert [z["id"] for z in found["zones_opened"]] == [scoped_id("dz-any-new", goal)]
+    assert [z["id"] for z in found["zones_closed"]] == [scoped_id("dz-any-old", goal)]
     by_code = {c["code"]: c for c in found["communes"]}
     # V2 spreads 400 people: 100 in its centre cell, now covered (its ring is unmeasured)
     assert by_code["C2"]["change"] == pytest.approx(100, abs=1)

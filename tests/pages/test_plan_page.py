@@ -261,6 +261,18 @@ def test_plan_page_for_people_without_broadband(demo: Sealed) -> None:
         "/v1/plan?operator=any&sites=3&radio=broadband&format=csv&lang=vi"
     )
     assert "Băng rộng di động (4G, 5G)" in page.inner_text("#print-choice")
+    # The zones of the same scope: the clusters without LTE or NR, in the table, the
+    # downloads and the map.
+    zones = demo.api("/v1/deadzones", operator="any", limit=50, radio="broadband")
+    assert zones["zones"] and {z["radio"] for z in zones["zones"]} == {"broadband"}
+    assert row_keys(page, "zones-table") == [z["id"] for z in zones["zones"]]
+    assert page.get_attribute("#zones-count", "data-total") == str(zones["total"])
+    assert page.get_attribute("#download-zones-csv", "href") == (
+        "/v1/deadzones?operator=any&radio=broadband&format=csv&lang=vi"
+    )
+    assert page.get_attribute("#map-link", "href") == (
+        "/maps/deadzones.html?operator=any&radio=broadband&sites=3&lang=vi"
+    )
     # Back to any signal through the form: the default stays out of the address.
     page.select_option("#radio", "any")
     page.locator("#apply").click()

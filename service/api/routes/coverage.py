@@ -363,7 +363,8 @@ class Summary(BaseModel):
         description="Cells per status per operator the API key may read (service/access.py)."
     )
     dead_zones: dict[str, ZoneTotals] = Field(
-        description="Active zones per scope: 'any', and operators the API key may read."
+        description="Active zones without any signal per operator scope: 'any', and "
+        "operators the API key may read (broadband zones: /v1/deadzones?radio=broadband)."
     )
     aggregated_at: str | None = Field(description="When decisions were last computed.")
     readings_waiting: int = Field(description="Readings stored but not yet in the statistics.")

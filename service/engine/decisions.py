@@ -79,20 +79,18 @@ The rules (all thresholds in ``Settings``):
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import h3
 import numpy as np
 import pandas as pd
-from sqlalchemy import ClauseElement, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.radio import BROADBAND_RADIOS, UNKNOWN_RADIO, operator_code
+from domain.radio import BROADBAND_RADIOS, UNKNOWN_MNC, UNKNOWN_RADIO, operator_code
 from domain.vocabulary import (
     ANY_SIGNAL,
     BEST_OF_ALL,
@@ -105,7 +103,8 @@ from domain.vocabulary import (
 from service.engine import trust
 from service.engine.statistics import h3_resolution_of
 from service.settings import Settings
-from service.store.dialect import cells_in, dialect_name, is_postgres, unindexed
+from service.store.dialect import cells_in, dialect_name, unindexed
+from service.store.frames import raw_frame
 from service.store.models import CellDevice, CellStat, CellStatus
 from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
@@ -155,10 +154,16 @@ def window_start(now: datetime, months: int) -> date:
 
 
 def load_evidence(
-    session: Session, *, resolution: int, since: date, cells: Collection[int] | None = None
+    session: Session,
+    *,
+    resolution: int,
+    since: date,
+    cells: Collection[int] | None = None,
+    mnc: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Statistics rows and device sets of one resolution from month ``since`` on (of just
-    ``cells`` when given). Devices have their hash and an integer ``device`` id.
+    ``cells``, of just network code ``mnc``, when given). Devices have their hash and an
+    integer ``device`` id.
 
     Rows are read without SQLAlchemy's per-value result processing (times and dates are
     parsed by pandas, column by column): at province scale that processing took longer
@@ -180,8 +185,10 @@ def load_evidence(
             cells_in(s.h3_cell, cells, dialect=dialect),
         )  # fmt: skip
         device_query = device_query.where(cells_in(d.h3_cell, cells, dialect=dialect))
-    stats = _raw_frame(session, stat_query, [c.key for c in stat_cols])
-    devices = _raw_frame(
+    if mnc is not None:
+        stat_query, device_query = stat_query.where(s.mnc == mnc), device_query.where(d.mnc == mnc)
+    stats = raw_frame(session, stat_query, [c.key for c in stat_cols])
+    devices = raw_frame(
         session, device_query, ["h3_cell", "mcc", "mnc", "radio", "bucket", "device_hash"]
     )
     for column in ("first_seen", "last_seen"):
@@ -193,26 +200,6 @@ def load_evidence(
         stats[column] = stats[column].astype(float)
     devices["device"] = pd.factorize(devices["device_hash"])[0].astype(np.int64)
     return stats, devices
-
-
-def _raw_frame(session: Session, query: ClauseElement, columns: list[str]) -> pd.DataFrame:
-    compiled = query.compile(dialect=session.get_bind().dialect)
-    connection = session.connection()
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    params = compiled.params
-    if not is_postgres(connection):
-        # sqlite3 takes positional parameters in the compiled order
-        args: Any = [
-            v.isoformat() if isinstance(v, date) else v
-            for v in (params[name] for name in getattr(compiled, "positiontup", None) or [])
-        ]
-    else:
-        args = params
-    with contextlib.closing(raw.cursor()) as cursor:
-        cursor.execute(str(compiled), args)
-        rows = cursor.fetchall()
-    return pd.DataFrame(rows, columns=columns)
 
 
 def _popcount(values: np.ndarray) -> np.ndarray:
@@ -364,8 +351,11 @@ def decide_unknown_operator(
 ) -> pd.DataFrame:
     """The unknown operator's decisions of ``cells`` in one scope over radios, never
     stored: what the best of all reads beside the stored decisions of the known operators
-    (module doc). Decided by ``decide_cells`` itself, so by the very same rules."""
-    decided, _ = decide_cells(session, settings, resolution=resolution, now=now, cells=cells)
+    (module doc). Decided by ``decide_cells`` itself, so by the very same rules, on the
+    unknown operator's evidence alone (its decisions read nothing else)."""
+    decided, _ = decide_cells(
+        session, settings, resolution=resolution, now=now, cells=cells, mnc=UNKNOWN_MNC
+    )
     return decided[(decided["operator"] == UNKNOWN_OPERATOR) & (decided["radio"] == radio)]
 
 
@@ -376,19 +366,24 @@ def decide_cells(
     resolution: int,
     now: datetime,
     cells: Collection[int] | None = None,
+    mnc: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Decisions per operator and radio and per operator in each scope over radios (radio
     'any' and 'broadband') of one resolution, of every cell or of just ``cells``: each
     depends on its own cell's statistics only. Returns (decisions without the best of all,
     device sets with their operator). The decisions hold the unknown operator's (in each
     scope over radios, never per radio), for the best of all; drop them with
-    ``without_unknown_operator`` before storing."""
+    ``without_unknown_operator`` before storing. With ``mnc``, only the evidence of that
+    network code is read (each operator's decisions read its own evidence only)."""
     rules = Rules.from_settings(settings)
     since = window_start(now, settings.window_months)
-    stats, devices = load_evidence(session, resolution=resolution, since=since, cells=cells)
-    provisional = trust.load_provisional(
-        session, resolution=resolution, base=settings.h3_resolution, since=since, cells=cells
+    stats, devices = load_evidence(
+        session, resolution=resolution, since=since, cells=cells, mnc=mnc
     )
+    provisional = trust.load_provisional(
+        session, resolution=resolution, base=settings.h3_resolution, since=since, cells=cells,
+        mnc=mnc,
+    )  # fmt: skip
     untrusted = trust.load_untrusted(session)
     # New tokens of one request are one source (service.engine.trust, rule 2).
     devices["device"] = trust.source_ids(devices["device_hash"], untrusted)
@@ -508,7 +503,7 @@ def load_operator_decisions(
         u(c.operator) != BEST_OF_ALL,
         cells_in(c.h3_cell, cells, dialect=dialect_name(session)),
     )
-    frame = _raw_frame(session, query, columns)
+    frame = raw_frame(session, query, columns)
     frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
     for name in ("first_seen", "last_seen"):
         frame[name] = pd.to_datetime(frame[name], utc=True)

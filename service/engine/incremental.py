@@ -5,7 +5,8 @@ statistics changed, and in the neighbourhoods their rules look at.
 ``dirty_cells``, in the transaction of the merge. A run then, in one transaction:
 
 * **roll-ups**: rebuilds the parents of the dirty cells at each roll-up resolution from all
-  their children (``statistics.rollup_parents``);
+  their children, and adds the dirty cells' devices to the parents' device sets (sets
+  only grow between full runs; ``statistics.rollup_parents``);
 * **decisions** at each resolution: per radio and per operator for the dirty cells (each
   depends on its own cell's statistics only), and the best of all operators for the cells
   within ``dead_guard_rings`` of them, since the dead guard of a cell looks that far for an
@@ -224,7 +225,8 @@ def decide_incrementally(
         parents = {
             res: {h3i.cell_to_parent(c, res) for c in cells} for res in settings.rollup_resolutions
         }
-        rollup_parents(session, settings, parents)
+        # Between full runs device sets only grow: the parents' take the dirty cells' sets.
+        rollup_parents(session, settings, parents, grown=cells)
     changes: dict[Scope, set[int]] = {}
     refreshed: dict[Scope, set[int]] = {}
     old: dict[_StatusKey, str] = {}
@@ -376,7 +378,13 @@ def _best_of_all_around(
     Around ``cells`` the per-operator decisions stand, so a neighbour's best of all can
     only move through the dead guard: only neighbours whose best is dead or unknown (a
     guarded dead) within ``dead_guard_rings`` are decided again, and the guard reads the
-    decisions with signal (covered or weak) within those rings of the dead ones."""
+    decisions with signal (covered or weak) within those rings of the dead ones.
+
+    The guard acts only where the best before it is dead: no operator better than dead,
+    one dead. So a neighbour is a suspect when its stored best is dead, or unknown while
+    one of its operators is dead (stored, or the unknown operator, whose decisions are not
+    stored: any cell with its statistics); an unknown best with no dead operator is
+    unknown for want of evidence, which no neighbour changes."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     rings = settings.dead_guard_rings
@@ -384,15 +392,40 @@ def _best_of_all_around(
     before: dict[_StatusKey, str] = {}
     suspects: set[int] = set()
     if rings > 0:
-        for cell, status in session.execute(
-            select(c.h3_cell, c.status).where(
-                u(c.resolution) == resolution, u(c.radio) == radio,
-                u(c.operator) == BEST_OF_ALL, c.status.in_(("dead", "unknown")),
-                cells_in(c.h3_cell, _disk(cells, rings) - cells, dialect=dialect),
-            )
-        ):  # fmt: skip
-            before[(int(cell), BEST_OF_ALL, radio)] = status
-            suspects.add(int(cell))
+        best_stored: dict[int, str] = dict(
+            session.execute(
+                select(c.h3_cell, c.status).where(
+                    u(c.resolution) == resolution, u(c.radio) == radio,
+                    u(c.operator) == BEST_OF_ALL, c.status.in_(("dead", "unknown")),
+                    cells_in(c.h3_cell, _disk(cells, rings) - cells, dialect=dialect),
+                )
+            ).all()
+        )  # fmt: skip
+        undecided = [cell for cell, status in best_stored.items() if status == "unknown"]
+        with_dead: set[int] = set()
+        if undecided:
+            s = CellStat
+            with_dead = set(
+                session.scalars(
+                    select(c.h3_cell).where(
+                        u(c.resolution) == resolution, u(c.radio) == radio,
+                        u(c.operator) != BEST_OF_ALL, c.status == "dead",
+                        cells_in(c.h3_cell, undecided, dialect=dialect),
+                    )
+                )
+            ) | set(
+                session.scalars(
+                    select(s.h3_cell).where(
+                        u(s.resolution) == resolution, s.mnc == UNKNOWN_MNC,
+                        s.bucket >= window_start(now, settings.window_months),
+                        cells_in(s.h3_cell, undecided, dialect=dialect),
+                    )
+                )
+            )  # fmt: skip
+        for cell, status in best_stored.items():
+            if status == "dead" or cell in with_dead:
+                before[(int(cell), BEST_OF_ALL, radio)] = status
+                suspects.add(int(cell))
     per_operator = per_cell[per_cell["radio"] == radio]
     if suspects:
         stored = load_operator_decisions(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -355,15 +355,28 @@ def rollup(session: Session, settings: Settings, resolutions: Sequence[int]) -> 
         source = res
 
 
-def rollup_parents(session: Session, settings: Settings, parents: dict[int, set[int]]) -> None:
+def rollup_parents(
+    session: Session,
+    settings: Settings,
+    parents: dict[int, set[int]],
+    *,
+    grown: Collection[int] | None = None,
+) -> None:
     """Recompute the roll-up rows of just the given parent cells (``{resolution: cells}``),
     each from all its children at the next finer resolution (as ``rollup`` does): the
     same rows ``rollup`` writes, at a cost proportional to the parents (the incremental
-    path). The parents of a resolution must include those of the finer one's."""
+    path). The parents of a resolution must include those of the finer one's.
+
+    ``grown``: the working-resolution cells whose device sets changed since the parents'
+    were last rolled up, when they only grew (merges add devices; only a rebuild, which
+    is followed by a full roll-up, removes any). Then the parents' device sets take the
+    union with those cells' sets alone (their parents' at the next resolution), instead
+    of being rebuilt from every child: the same sets, at the cost of the batch."""
     s, d = _stats.c, _devices.c
     base = settings.h3_resolution
     dialect = dialect_name(session)
     source = base
+    changed = None if grown is None else {int(c) for c in grown}
     for res, cells in sorted(parents.items(), reverse=True):
         if res >= base:
             raise ValueError(f"roll-up resolution {res} must be coarser than {base}")
@@ -376,11 +389,16 @@ def rollup_parents(session: Session, settings: Settings, parents: dict[int, set[
                 cells_in(s.h3_cell, cells, dialect=dialect),
             )
         )
-        session.execute(delete(_devices).where(cells_in(d.h3_cell, cells, dialect=dialect)))
+        if changed is None:
+            session.execute(delete(_devices).where(cells_in(d.h3_cell, cells, dialect=dialect)))
         _insert_rollup(session, res, base,
                        stats_where=and_(unindexed(session, s.resolution) == source,
                                         cells_in(s.h3_cell, children, dialect=dialect)),
-                       devices_where=cells_in(d.h3_cell, children, dialect=dialect))  # fmt: skip
+                       devices_where=cells_in(d.h3_cell, children if changed is None else changed,
+                                              dialect=dialect),
+                       add_devices=changed is not None)  # fmt: skip
+        if changed is not None:
+            changed = {h3i.cell_to_parent(c, res) for c in changed}
         source = res
 
 
@@ -391,6 +409,7 @@ def _insert_rollup(
     *,
     stats_where: ColumnElement[bool],
     devices_where: ColumnElement[bool],
+    add_devices: bool = False,
 ) -> None:
     s, d = _stats.c, _devices.c
     parent = h3_parent(s.h3_cell, res)
@@ -421,14 +440,17 @@ def _insert_rollup(
     )
     session.execute(_stats.insert().from_select(STAT_COLUMNS, merged))
     device_parent = h3_parent(d.h3_cell, res)
-    session.execute(
-        _devices.insert().from_select(
-            [c.name for c in _devices.columns],
-            select(device_parent, d.mcc, d.mnc, d.radio, d.bucket, d.device_hash)
-            .where(devices_where)
-            .distinct(),
-        )
+    rows = (
+        select(device_parent, d.mcc, d.mnc, d.radio, d.bucket, d.device_hash)
+        .where(devices_where)
+        .distinct()
     )
+    columns = [c.name for c in _devices.columns]
+    if add_devices:  # a union with the stored sets (``rollup_parents``)
+        insert = upsert_insert(session, _devices).from_select(columns, rows)
+        session.execute(insert.on_conflict_do_nothing())
+    else:
+        session.execute(_devices.insert().from_select(columns, rows))
 
 
 @dataclass(frozen=True)

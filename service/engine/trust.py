@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from service.settings import Settings
 from service.store.dialect import cells_in, dialect_name, upsert_insert
+from service.store.frames import raw_frame
 from service.store.models import Device, DirtyCell, ProvisionalStat, ReadingRow
 from service.store.sqlexpr import DbmToAttowatts, MonthStart, h3_parent_masks
 
@@ -237,9 +238,11 @@ def load_provisional(
     base: int,
     since: date,
     cells: Collection[int] | None = None,
+    mnc: int | None = None,
 ) -> pd.DataFrame:
     """The provisional statistics from month ``since`` on, with ``h3_cell`` taken to
-    ``resolution`` (roll-ups), of just ``cells`` (at that resolution) when given."""
+    ``resolution`` (roll-ups), of just ``cells`` (at that resolution), of just network
+    code ``mnc``, when given."""
     p = _provisional.c
     query = select(*(p[name] for name in (*_KEY, *PROVISIONAL_SUMS))).where(p.bucket >= since)
     if cells is not None:
@@ -249,12 +252,14 @@ def load_provisional(
             else [c for cell in cells for c in h3i.cell_to_children(int(cell), base)]
         )
         query = query.where(cells_in(p.h3_cell, children, dialect=dialect_name(session)))
-    frame = pd.DataFrame(session.execute(query).all(), columns=[*_KEY, *PROVISIONAL_SUMS])
+    if mnc is not None:
+        query = query.where(p.mnc == mnc)
+    frame = raw_frame(session, query, [*_KEY, *PROVISIONAL_SUMS])
     frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
     if resolution != base and len(frame):
         keep, set_ = h3_parent_masks(resolution)
         frame["h3_cell"] = (frame["h3_cell"].to_numpy(np.int64) & keep) | set_
-    frame["bucket"] = pd.to_datetime(frame["bucket"])
+    frame["bucket"] = pd.to_datetime(frame["bucket"], format="ISO8601")
     for name in PROVISIONAL_SUMS:
         frame[name] = frame[name].astype(np.int64)
     return frame
@@ -291,10 +296,16 @@ def contest(
     supporters = per_device[per_device["dead_side"] == (per_device["status"] == "dead")]
     if supporters.empty:
         return decided
-    network = dict(zip(untrusted["device_hash"], untrusted["network"], strict=True))
-    supporters = supporters.assign(
-        network=[network.get(h, b"d" + h) for h in supporters["device_hash"]]
-    )
+    # Lookups by device through one index (hashing in C, not a dict per row).
+    known = pd.Index(untrusted["device_hash"])
+    at = known.get_indexer(supporters["device_hash"])
+    found = at >= 0
+    network = np.empty(len(at), dtype=object)
+    network[found] = untrusted["network"].to_numpy(object)[at[found]]
+    # A device trusted since it sent these: its own network.
+    hashes = supporters["device_hash"].to_numpy(object)[~found]
+    network[~found] = np.array([b"d" + h for h in hashes] + [None], dtype=object)[:-1]
+    supporters = supporters.assign(network=network)
     networks = supporters.groupby(key, sort=False)["network"].nunique()
     doubtful = networks[networks < confirm_networks].reset_index()[key]
     if doubtful.empty:
@@ -303,9 +314,16 @@ def contest(
     # The other evidence must have been there first ("suddenly receives contrary evidence"):
     # a trusted device, or an untrusted one that arrived before the earliest suspect. When
     # all arrived together there is no earlier decision to contest, and the rules stand.
-    arrived = dict(zip(untrusted["device_hash"], untrusted["arrived"], strict=True))
+    arrival = untrusted["arrived"].to_numpy(np.int64)
+
+    def arrived(hashes: pd.Series) -> np.ndarray:
+        at = known.get_indexer(hashes)
+        times = np.full(len(at), -1, dtype=np.int64)
+        times[at >= 0] = arrival[at[at >= 0]]
+        return times
+
     suspect_since = (
-        suspect.assign(_t=[arrived.get(h, -1) for h in suspect["device_hash"]])
+        suspect.assign(_t=arrived(suspect["device_hash"]))
         .groupby(key, sort=False)["_t"].min().rename("_suspect_since").reset_index()
     )  # fmt: skip
     # The same decision without the suspect tokens: their sums leave the statistics (their
@@ -328,7 +346,7 @@ def contest(
     )
     kept_devices = kept_devices[~gone]
     earlier = (
-        kept_devices.assign(_t=[arrived.get(h, -1) for h in kept_devices["device_hash"]])
+        kept_devices.assign(_t=arrived(kept_devices["device_hash"]))
         .groupby(key, sort=False)["_t"].min().rename("_before_since").reset_index()
         .merge(suspect_since, on=key)
     )  # fmt: skip

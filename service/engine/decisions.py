@@ -408,18 +408,60 @@ def decide_cells(
         for f in (stats, devices, provisional)
     ]
     per_radio = decide(["h3_cell", "operator", "radio"], *known)
-    per_operator = decide(["h3_cell", "operator"], stats, devices, provisional)
+    # Where an operator's evidence in a cell is of one broadband radio only (LTE or NR, no
+    # reading of unknown radio), its decision over radios and its broadband decision read
+    # the very rows its decision for that radio read: the same decision, not computed
+    # three times. The other cells and operators are decided over their own evidence.
+    single = _single_broadband_radio(stats)
+    rest = [f[~_in_keys(f, single)] for f in (stats, devices, provisional)]
+    same = per_radio[_in_keys(per_radio, single)]
+    same = same.drop(columns="radio")
+    per_operator = _joined(decide(["h3_cell", "operator"], *rest), same)
     per_operator["radio"] = ANY_SIGNAL
     broadband = decide(
         ["h3_cell", "operator"],
-        *broadband_evidence(stats, devices),
-        broadband_provisional(stats, provisional),
+        *broadband_evidence(rest[0], rest[1]),
+        broadband_provisional(rest[0], rest[2]),
     )
+    broadband = _joined(broadband, same)
     broadband["radio"] = BROADBAND
     # An empty frame (no per-radio decision when every reading is of an unknown radio or
     # operator) has object columns, which would store NaN figures as NaN instead of NULL.
     parts = [f for f in (per_radio, per_operator, broadband) if not f.empty] or [per_operator]
     return pd.concat(parts, ignore_index=True), devices
+
+
+def _operator_keys(frame: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays([frame["h3_cell"], frame["operator"]])
+
+
+def _single_broadband_radio(stats: pd.DataFrame) -> pd.MultiIndex:
+    """The (cell, operator) keys whose statistics are all of one broadband radio, of a
+    known operator."""
+    if stats.empty:
+        return _operator_keys(stats)
+    radios = stats.groupby(["h3_cell", "operator"], sort=False)["radio"].agg(["nunique", "first"])
+    broadband = [r.value for r in BROADBAND_RADIOS]
+    keep = (radios["nunique"] == 1) & radios["first"].isin(broadband)
+    keep &= radios.index.get_level_values("operator") != UNKNOWN_OPERATOR
+    chosen = radios[keep.to_numpy()].index
+    return pd.MultiIndex.from_arrays(
+        [chosen.get_level_values("h3_cell"), chosen.get_level_values("operator")]
+    )
+
+
+def _joined(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """Both frames' rows; an empty one (object columns) is left out, so that NaN figures
+    stay floats and are stored as NULL."""
+    parts = [f for f in (first, second) if not f.empty] or [first]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].copy()
+
+
+def _in_keys(frame: pd.DataFrame, keys: pd.MultiIndex) -> np.ndarray:
+    """Which rows of ``frame`` have their (cell, operator) among ``keys``."""
+    if frame.empty or not len(keys):
+        return np.zeros(len(frame), dtype=bool)
+    return _operator_keys(frame).isin(keys)
 
 
 def broadband_evidence(

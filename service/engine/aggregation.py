@@ -240,7 +240,8 @@ def _decide_everything(
                         annotate_zones(session, zones)
             on_step("decisions", i + 1, len(resolutions))
     with session_scope(sessions) as session, clock("store"):
-        session.execute(delete(CellStatus))
+        # No ORM objects to synchronise (else PostgreSQL returns every deleted row's key).
+        session.execute(delete(CellStatus).execution_options(synchronize_session=False))
         for decisions in decided:
             store_decisions(session, decisions)
         store_zones(session, zones, now=now)

@@ -295,15 +295,20 @@ def _store_decided(session: Session, decided: _Decided) -> None:
     u = functools.partial(unindexed, session)
     c = CellStatus
     res = decided.resolution
+    # No ORM objects are loaded, so nothing to synchronise: without this the ORM asks
+    # PostgreSQL to return the key of every deleted row.
+    plain = {"synchronize_session": False}
     for radio, suspects in decided.suspects.items():
         session.execute(
             delete(c).where(
                 u(c.resolution) == res, u(c.operator) == BEST_OF_ALL,
                 u(c.radio) == radio, cells_in(c.h3_cell, suspects, dialect=dialect),
-            )
+            ).execution_options(**plain)
         )  # fmt: skip
     session.execute(
-        delete(c).where(u(c.resolution) == res, cells_in(c.h3_cell, decided.cells, dialect=dialect))
+        delete(c)
+        .where(u(c.resolution) == res, cells_in(c.h3_cell, decided.cells, dialect=dialect))
+        .execution_options(**plain)
     )
     store_decisions(session, decided.rows)
 

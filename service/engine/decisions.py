@@ -412,7 +412,7 @@ def decide_cells(
     # reading of unknown radio), its decision over radios and its broadband decision read
     # the very rows its decision for that radio read: the same decision, not computed
     # three times. The other cells and operators are decided over their own evidence.
-    single = _single_broadband_radio(stats)
+    single = _single_broadband_radio(stats, devices, provisional)
     rest = [f[~_in_keys(f, single)] for f in (stats, devices, provisional)]
     same = per_radio[_in_keys(per_radio, single)]
     same = same.drop(columns="radio")
@@ -435,12 +435,13 @@ def _operator_keys(frame: pd.DataFrame) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays([frame["h3_cell"], frame["operator"]])
 
 
-def _single_broadband_radio(stats: pd.DataFrame) -> pd.MultiIndex:
-    """The (cell, operator) keys whose statistics are all of one broadband radio, of a
-    known operator."""
-    if stats.empty:
-        return _operator_keys(stats)
-    radios = stats.groupby(["h3_cell", "operator"], sort=False)["radio"].agg(["nunique", "first"])
+def _single_broadband_radio(*frames: pd.DataFrame) -> pd.MultiIndex:
+    """The (cell, operator) keys whose rows in ``frames`` (statistics, device sets,
+    provisional statistics) are all of one broadband radio, of a known operator."""
+    rows = pd.concat([f[["h3_cell", "operator", "radio"]] for f in frames], ignore_index=True)
+    if rows.empty:
+        return _operator_keys(rows)
+    radios = rows.groupby(["h3_cell", "operator"], sort=False)["radio"].agg(["nunique", "first"])
     broadband = [r.value for r in BROADBAND_RADIOS]
     keep = (radios["nunique"] == 1) & radios["first"].isin(broadband)
     keep &= radios.index.get_level_values("operator") != UNKNOWN_OPERATOR

@@ -74,9 +74,6 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 from scipy.special import log_ndtr, ndtr
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
@@ -322,6 +319,12 @@ def fading_lift_db(n: FloatArray, sd_db: float) -> FloatArray:
 def fit_covariance(xy: FloatArray, y: FloatArray, noise: FloatArray) -> Covariance:
     """Maximum-marginal-likelihood covariance of one operator's margins (scikit-learn),
     on a fixed sample of at most ``FIT_SAMPLE`` cells; the prior below ``MIN_FIT_CELLS``."""
+    # Imported here: scikit-learn takes seconds to import, and every aggregation imports
+    # this module (an incremental one only to withdraw inferred statuses).
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
     if len(y) < MIN_FIT_CELLS:
         return Covariance(PRIOR_SILL_DB2, PRIOR_RANGE_KM, PRIOR_CELL_DB2)
     rng = np.random.default_rng(0)  # the same sample for the same evidence

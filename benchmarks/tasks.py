@@ -67,7 +67,11 @@ def called_dead(settings: Settings) -> set[tuple[int, str]]:
                 )
             ).all()
             inferred = session.execute(
-                select(e.h3_cell, e.operator).where(e.inferred_status == "dead")
+                select(e.h3_cell, e.operator).where(
+                    e.inferred_status == "dead",
+                    e.radio == "any",
+                    e.resolution == settings.h3_resolution,
+                )  # fmt: skip
             ).all()
     finally:
         engine.dispose()

@@ -301,7 +301,9 @@ def run_demo(
         broadband_village_scores = score_villages(
             scenario.village_truth(scope=BROADBAND), broadband_villages
         )
-        estimate_scores = score_estimates(scenario, overall, estimates)
+        estimate_scores = score_estimates(
+            scenario, overall, estimates[estimates["radio"] == ANY_SIGNAL]
+        )
         estimate_scores["villages"] = score_likely_villages(
             scenario, villages, likely, level=settings.estimate_level
         )
@@ -609,12 +611,15 @@ def load_decisions(session: Session, *, resolution: int) -> pd.DataFrame:
 
 
 def load_estimates(session: Session, *, resolution: int) -> pd.DataFrame:
-    """Estimated cells at ``resolution``: cell (int64), operator, p_dead, inferred_status."""
+    """Estimated cells at ``resolution``: cell (int64), operator, radio (the scope over
+    radios), p_dead, inferred_status."""
     e = CellEstimate
     rows = session.execute(
-        select(e.h3_cell, e.operator, e.p_dead, e.inferred_status).where(e.resolution == resolution)
+        select(e.h3_cell, e.operator, e.radio, e.p_dead, e.inferred_status).where(
+            e.resolution == resolution
+        )
     ).all()
-    frame = pd.DataFrame(rows, columns=["cell", "operator", "p_dead", "inferred_status"])
+    frame = pd.DataFrame(rows, columns=["cell", "operator", "radio", "p_dead", "inferred_status"])
     return frame.astype({"cell": "int64"})
 
 

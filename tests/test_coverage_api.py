@@ -152,3 +152,32 @@ def test_cells_carry_the_estimate_and_include_inferred_adds_unmeasured_cells(cli
     assert all(f["properties"]["p_dead"] is None for f in per_radio["features"])
     refused = client.get("/v1/cells", params=params | {"include": "everything"})
     assert refused.status_code == 422
+
+
+def test_include_inferred_honours_the_broadband_scope(client, settings, sessions):
+    # Viettel serves the place only on 3G: covered for any signal, dead for broadband, and
+    # the estimate of each scope says so around the measured cells.
+    disk = sorted(h3.grid_disk(CENTRE, 1))
+    items = [
+        reading_in(c, device=f"u{c}{i}", dbm=-78.0 - i, radio="umts", days_ago=1 + i)
+        for c in disk
+        for i in range(3)
+    ]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    params = {"bbox": BBOX, "operator": "452-04", "include": "inferred"}
+    scopes = {}
+    for radio in ("any", "broadband"):
+        body = CellCollection.model_validate(
+            client.get("/v1/cells", params=params | {"radio": radio}).json()
+        )
+        scopes[radio] = {f.properties.h3: f.properties for f in body.features}
+    ring2 = set(h3.grid_ring(CENTRE, 2))
+    assert all(scopes["broadband"][c].status == "dead" for c in disk)
+    assert all(scopes["any"][c].status == "covered" for c in disk)
+    assert all(p.p_dead is not None and p.estimate_sd is not None
+               for p in scopes["broadband"].values())  # fmt: skip
+    assert ring2 <= scopes["broadband"].keys()
+    assert all(scopes["broadband"][c].inferred_status == "dead" for c in ring2)
+    assert all(scopes["any"][c].inferred_status == "covered" for c in ring2)
+    assert all(scopes["broadband"][c].p_dead > 0.9 > scopes["any"][c].p_dead for c in ring2)

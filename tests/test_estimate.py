@@ -32,9 +32,11 @@ from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
 RING = [c for c in h3.grid_ring(CENTRE, 1)]
 
 
-def estimate_of(sessions, cell: str, operator: str = "452-04") -> CellEstimate | None:
+def estimate_of(
+    sessions, cell: str, operator: str = "452-04", radio: str = "any"
+) -> CellEstimate | None:
     with sessions() as session:
-        return session.get(CellEstimate, (h3.str_to_int(cell), operator))
+        return session.get(CellEstimate, (h3.str_to_int(cell), operator, radio))
 
 
 def status_rows(sessions) -> list[tuple]:
@@ -70,6 +72,31 @@ def test_a_cell_between_dead_neighbours_is_estimated_dead_with_two_phones(settin
     # A measured dead neighbour keeps its measured status and gets no inferred one.
     neighbour = estimate_of(sessions, RING[0])
     assert neighbour is not None and neighbour.inferred_status is None
+
+
+def test_phones_fallen_back_to_3g_make_a_cell_broadband_dead_and_signal_covered(settings, sessions):
+    # Around the centre every phone camps on 3G with a good signal: the operator serves the
+    # place, but with no usable LTE or NR (an idle phone takes the newest radio it can).
+    items = [
+        reading_in(cell, device=f"{cell}-{d}", dbm=-75.0 - d, radio="umts", days_ago=1 + d)
+        for cell in RING
+        for d in range(3)
+    ]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    signal = estimate_of(sessions, CENTRE, radio="any")
+    broadband = estimate_of(sessions, CENTRE, radio="broadband")
+    assert signal is not None and broadband is not None
+    assert signal.inferred_status == "covered" and signal.p_dead < 0.01
+    assert broadband.inferred_status == "dead" and broadband.p_dead >= settings.estimate_level
+    assert estimate_of(sessions, CENTRE, operator="any", radio="broadband").inferred_status == (
+        "dead"
+    )
+    # The ring is decided dead for broadband by measurement: no inferred status beside it.
+    with sessions() as session:
+        ring = session.get(CellStatus, (h3.str_to_int(RING[0]), "452-04", "broadband"))
+    assert ring is not None and ring.status == "dead"
+    assert estimate_of(sessions, RING[0], radio="broadband").inferred_status is None
 
 
 def test_strong_readings_around_make_an_unmeasured_cell_covered(settings, sessions):
@@ -114,13 +141,14 @@ def test_estimates_never_change_measured_statuses(settings, sessions):
         written = estimate_cells(session, settings, now=NOW)
     assert written > 0
     assert status_rows(sessions) == before
-    decided = {(cell, op) for cell, op, radio, status, *_ in before if status != "unknown"}
+    decided = {(cell, op, radio) for cell, op, radio, status, *_ in before if status != "unknown"}
     with sessions() as session:
         inferred = session.execute(
-            select(CellEstimate.h3_cell, CellEstimate.operator).where(
+            select(CellEstimate.h3_cell, CellEstimate.operator, CellEstimate.radio).where(
                 CellEstimate.inferred_status.is_not(None)
             )
         ).all()
+    assert {radio for _, _, radio in inferred} == {"any", "broadband"}
     assert not decided & {tuple(row) for row in inferred}
 
 

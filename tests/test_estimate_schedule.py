@@ -15,21 +15,25 @@ from tests.coverage_helpers import CENTRE, NOW, ingest, reading_in
 RING = list(h3.grid_ring(CENTRE, 1))
 
 
-def estimate_of(sessions, cell: str, operator: str = "452-04") -> tuple | None:
+def estimate_of(sessions, cell: str, operator: str = "452-04", radio: str = "any") -> tuple | None:
     with sessions() as session:
-        row = session.get(CellEstimate, (h3.str_to_int(cell), operator))
+        row = session.get(CellEstimate, (h3.str_to_int(cell), operator, radio))
         return None if row is None else (row.inferred_status, row.p_dead, row.estimate_dbm)
 
 
-def inferred_beside_measured(sessions) -> set[tuple[int, str]]:
+def inferred_beside_measured(sessions) -> set[tuple[int, str, str]]:
+    """(cell, operator, scope) with an inferred status where that scope is measured."""
     e, c = CellEstimate, CellStatus
     with sessions() as session:
         return {
-            (int(cell), op)
-            for cell, op in session.execute(
-                select(e.h3_cell, e.operator)
-                .join(c, (c.h3_cell == e.h3_cell) & (c.operator == e.operator))
-                .where(c.radio == "any", c.status != "unknown", e.inferred_status.is_not(None))
+            (int(cell), op, radio)
+            for cell, op, radio in session.execute(
+                select(e.h3_cell, e.operator, e.radio)
+                .join(
+                    c,
+                    (c.h3_cell == e.h3_cell) & (c.operator == e.operator) & (c.radio == e.radio),
+                )
+                .where(c.status != "unknown", e.inferred_status.is_not(None))
             )
         }
 

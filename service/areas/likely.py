@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.vocabulary import ANY_SIGNAL
 from service.store.models import CellEstimate, Village
 
 
@@ -24,14 +25,17 @@ class Likely:
     probability: float  # 0.5-1
 
 
-def likely_statuses(session: Session, codes: list[str], *, operator: str) -> dict[str, Likely]:
-    """Likely status of the villages ``codes`` (their centre cells' estimates) by code."""
+def likely_statuses(
+    session: Session, codes: list[str], *, operator: str, radio: str = ANY_SIGNAL
+) -> dict[str, Likely]:
+    """Likely status of the villages ``codes`` (their centre cells' estimates in the scope
+    over radios ``radio``) by code."""
     if not codes:
         return {}
     e = CellEstimate
     rows = session.execute(
         select(Village.code, e.p_dead)
-        .join(e, (e.h3_cell == Village.h3_cell) & (e.operator == operator))
+        .join(e, (e.h3_cell == Village.h3_cell) & (e.operator == operator) & (e.radio == radio))
         .where(Village.code.in_(sorted(codes)))
     ).all()
     found = {}

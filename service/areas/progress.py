@@ -31,12 +31,10 @@ the best operator): the share of people living in cells whose best-of-all decisi
 ``people_weak``; the API shows ``people_well_covered``, 2 bars or more, beside it). People
 in ``dead`` cells are not covered. The people of cells without a
 measured decision are split by the estimated field (``service.engine.estimate``, its
-``inferred_status`` for the best of all): ``people_estimated_covered`` (estimated covered or
-weak), ``people_estimated_dead`` (estimated without signal) and ``people_unknown`` (neither
-measured nor estimated). Only measured people count in ``covered_share``: an estimate is
-not a signal anyone has seen. The estimated field is of any signal (radios together), so
-it splits the unmeasured people of that scope only; in the broadband scope they stay
-``people_unknown``.
+``inferred_status`` for the best of all, in the same scope over radios):
+``people_estimated_covered`` (estimated covered or weak), ``people_estimated_dead``
+(estimated without signal) and ``people_unknown`` (neither measured nor estimated). Only
+measured people count in ``covered_share``: an estimate is not a signal anyone has seen.
 
 On-track verdict (``panel_trend``): the covered share rises both when coverage improves and
 when covered places get measured for the first time; only the first is progress. So every
@@ -314,8 +312,7 @@ def measure_progress(
     ).all()
     if statuses is None:
         statuses = cell_statuses(session, settings, radio=radio)
-    # The estimate is of any signal: it says nothing of broadband (module doc).
-    estimated = estimated_statuses(session, settings) if radio == ANY_SIGNAL else {}
+    estimated = estimated_statuses(session, settings, radio=radio)
     ages: dict[str, list[float]] = defaultdict(list)
     for cell, people, commune in population:
         status, seen = statuses.get(int(cell), ("unknown", None))
@@ -368,12 +365,15 @@ def measure_progress(
     return areas
 
 
-def estimated_statuses(session: Session, settings: Settings) -> dict[int, str]:
-    """The best-of-all ``inferred_status`` of every estimated cell that has one."""
+def estimated_statuses(
+    session: Session, settings: Settings, *, radio: str = ANY_SIGNAL
+) -> dict[int, str]:
+    """The best-of-all ``inferred_status`` in the scope over radios ``radio`` of every
+    estimated cell that has one."""
     e = CellEstimate
     rows = session.execute(
         select(e.h3_cell, e.inferred_status).where(
-            e.operator == BEST_OF_ALL, e.resolution == settings.h3_resolution,
+            e.operator == BEST_OF_ALL, e.radio == radio, e.resolution == settings.h3_resolution,
             e.inferred_status.is_not(None),
         )
     )  # fmt: skip

@@ -39,7 +39,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.vocabulary import BEST_OF_ALL
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES
 from service.areas.selection import AreaFilter
 from service.settings import Settings
 from service.store.models import (
@@ -100,7 +100,8 @@ def plan_tasks(
     (``any``: every operator with evidence), and the villages they fall in.
 
     ``radio``: a measured decision of that radio settles a cell; the estimate is the
-    operator's over all radios."""
+    operator's in that scope over radios ('any' or 'broadband'; over all radios for one
+    radio)."""
     people = _people(session, area)
     if not people:
         return [], []
@@ -116,7 +117,11 @@ def plan_tasks(
     op_row = {op: k for k, op in enumerate(operators)}
     e = CellEstimate
     for cell, op, p, s in session.execute(
-        select(e.h3_cell, e.operator, e.p_dead, e.estimate_sd).where(e.operator.in_(operators))
+        select(e.h3_cell, e.operator, e.p_dead, e.estimate_sd).where(
+            e.operator.in_(operators),
+            e.radio == (radio if radio in RADIO_SCOPES else ANY_SIGNAL),
+            e.resolution == settings.h3_resolution,
+        )
     ):
         i = index.get(int(cell))
         if i is not None:

@@ -9,7 +9,9 @@ with geostatistics", IEEE DySPAN 2012); learned field models reach about 6 dB RM
 with random forests", WWW 2019). A Gaussian process is the same model as kriging: a field
 with a covariance that decays with distance, observed with noise (the "nugget").
 
-The method, per operator, at the working resolution (scope "any" is derived below):
+The method, per operator and scope over radios ('any' signal; 'broadband', LTE or NR, reads
+the statistics as the broadband decision does: ``scope_evidence``), at the working resolution
+(the best of all operators is derived below):
 
 1. **One observation per cell** from the mergeable statistics of the evidence window: the
    operator's signal *margin* over its radio's 1-bar threshold (dB), so that LTE RSRP, UMTS
@@ -49,9 +51,10 @@ The method, per operator, at the working resolution (scope "any" is derived belo
    observed (cross-validation residuals, Cressie 1993 section 2.6.4), clipped to
    [0, ``RHO_MAX``]. With rho = 0 it is the product; with rho near 1, the smallest p_dead.
 
-A cell gets an ``inferred_status`` only when its measured status is unknown (or it has no
-readings) and one status has probability at least ``estimate_level``; the measured status is
-never changed (``cell_status`` is only read here). Estimates are published for cells within
+A cell gets an ``inferred_status`` only when its measured status in the same scope over
+radios is unknown (or it has no readings) and one status has probability at least
+``estimate_level``; the measured status is never changed (``cell_status`` is only read
+here). Estimates are published for cells within
 ``estimate_max_distance_m`` of the operator's evidence; beyond it the prediction is the
 regional mean with the field's whole variance, and is used only inside the best-of-all
 product.
@@ -78,9 +81,22 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
 
-from domain.radio import CAMPING_MIN_DBM, UNKNOWN_MNC, Radio, thresholds_radio
+from domain.radio import (
+    BROADBAND_RADIOS,
+    CAMPING_MIN_DBM,
+    UNKNOWN_MNC,
+    UNKNOWN_RADIO,
+    Radio,
+    thresholds_radio,
+)
+from domain.vocabulary import ANY_SIGNAL, RADIO_SCOPES
 from domain.vocabulary import BEST_OF_ALL as ANY
-from service.engine.decisions import load_evidence, operator_codes, window_start
+from service.engine.decisions import (
+    broadband_evidence,
+    load_evidence,
+    operator_codes,
+    window_start,
+)
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.dialect import cells_in, dialect_name
@@ -150,14 +166,49 @@ def compute_estimates(session: Session, settings: Settings, *, now: datetime) ->
     # (service/engine/decisions.py), and the best of all is derived from the operators' own.
     stats = stats[stats["mnc"] != UNKNOWN_MNC]
     devices = devices[devices["mnc"] != UNKNOWN_MNC]
-    observations = cell_observations(stats, devices, settings=settings)
-    if observations.empty:
+    parts = []
+    for scope in RADIO_SCOPES:
+        scope_stats, scope_devices = scope_evidence(stats, devices, radio=scope)
+        observations = cell_observations(scope_stats, scope_devices, settings=settings)
+        if observations.empty:
+            continue
+        measured = measured_statuses(session, resolution=resolution, radio=scope)
+        # Thousands of tiny (16 x 16) solves: BLAS threads only contend with each other and
+        # with the server's workers (measured 6x slower with them on a loaded 2-core machine).
+        with threadpool_limits(limits=1):
+            found = estimate_field(observations, settings=settings, measured=measured)
+        parts.append(found.assign(radio=scope))
+    if not parts:
         return pd.DataFrame(columns=list(_ESTIMATE_COLUMNS))
-    measured = measured_statuses(session, resolution=resolution)
-    # Thousands of tiny (16 x 16) solves: BLAS threads only contend with each other and with
-    # the server's workers (measured 6x slower with them on a loaded 2-core machine).
-    with threadpool_limits(limits=1):
-        return estimate_field(observations, settings=settings, measured=measured)
+    return pd.concat(parts, ignore_index=True)
+
+
+def scope_evidence(
+    stats: pd.DataFrame, devices: pd.DataFrame, *, radio: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The statistics as the field of one scope over radios reads them. Any signal: as they
+    are. Broadband: as the broadband decision reads them (``decisions.broadband_evidence``:
+    LTE and NR as they are, radio unknown only where it says no signal), and a reading that
+    fell back to UMTS or GSM is an LTE reading censored below LTE's camping minimum (the
+    phone camps on the newest radio it can, so it found no usable LTE or NR there), which
+    ``radio_margins`` solves like a no-service reading."""
+    if radio == ANY_SIGNAL:
+        return stats, devices
+    read, devices = broadband_evidence(
+        stats.assign(operator=_operators(stats)), devices.assign(operator=_operators(devices))
+    )
+    fallen = (
+        ~read["radio"].isin([r.value for r in BROADBAND_RADIOS])
+        & (read["radio"] != UNKNOWN_RADIO)
+    ).to_numpy()  # fmt: skip
+    if fallen.any():
+        read = read.copy()
+        read["radio"] = read["radio"].astype(object)
+        read.loc[fallen, "radio"] = REFERENCE_RADIO.value
+        read.loc[fallen, "no_service"] = read.loc[fallen, "readings"]
+        read.loc[fallen, ["manual", "measured", "power_sum_aw"]] = 0
+        read.loc[fallen, ["weight_covered", "weight_weak"]] = 0
+    return read, devices
 
 
 def replace_estimates(session: Session, estimates: pd.DataFrame, *, resolution: int) -> int:
@@ -180,7 +231,7 @@ def withdraw_inferred(session: Session, *, resolution: int, cells: Collection[in
         .where(
             c.h3_cell == e.h3_cell,
             c.operator == e.operator,
-            c.radio == ANY,
+            c.radio == e.radio,
             c.resolution == resolution,
             c.status != "unknown",
         )  # fmt: skip
@@ -200,11 +251,13 @@ def withdraw_inferred(session: Session, *, resolution: int, cells: Collection[in
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def measured_statuses(session: Session, *, resolution: int) -> pd.DataFrame:
-    """The measured status of every decided cell and scope, radios together."""
+def measured_statuses(
+    session: Session, *, resolution: int, radio: str = ANY_SIGNAL
+) -> pd.DataFrame:
+    """The measured status of every decided cell and operator in one scope over radios."""
     c = CellStatus
     rows = session.execute(
-        select(c.h3_cell, c.operator, c.status).where(c.radio == ANY, c.resolution == resolution)
+        select(c.h3_cell, c.operator, c.status).where(c.radio == radio, c.resolution == resolution)
     ).all()
     frame = pd.DataFrame(rows, columns=["h3_cell", "operator", "status"])
     return frame.astype({"h3_cell": "int64"})
@@ -541,8 +594,8 @@ def _to_km(latlng: FloatArray, origin: FloatArray) -> FloatArray:
 
 
 _ESTIMATE_COLUMNS = [
-    "h3_cell", "operator", "resolution", "lat", "lon", "p_dead", "p_covered", "estimate_dbm",
-    "estimate_sd", "inferred_status", "evidence_distance_m",
+    "h3_cell", "operator", "radio", "resolution", "lat", "lon", "p_dead", "p_covered",
+    "estimate_dbm", "estimate_sd", "inferred_status", "evidence_distance_m",
 ]  # fmt: skip
 
 

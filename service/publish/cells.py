@@ -60,10 +60,10 @@ def cells_in_bbox(
 ) -> list[dict[str, Any]]:
     """GeoJSON features (hexagons) of the decided cells whose centre lies in ``box``
     (padded by one cell so that edge cells are not cut off), and in ``area`` if given, with
-    the estimated field
-    (``service.engine.estimate``: radios together, working resolution) beside the measured
-    status. ``include_inferred`` adds the cells without readings that the estimate reaches;
-    their status is ``unknown``. ``statuses`` keeps a cell whose measured status, or with
+    the estimated field of the scope over radios (``service.engine.estimate``: 'any' and
+    'broadband', at the working resolution) beside the measured status.
+    ``include_inferred`` adds the cells without readings that the estimate reaches; their
+    status is ``unknown``. ``statuses`` keeps a cell whose measured status, or with
     ``include_inferred`` its inferred status, is listed. ``disclosure`` withholds the
     figures of cells behind too few devices from public callers
     (``service.publish.disclosure``)."""
@@ -71,8 +71,11 @@ def cells_in_bbox(
     lat_range = (box.min_lat - pad, box.max_lat + pad)
     lon_range = (box.min_lon - pad, box.max_lon + pad)
     c, e = CellStatus, CellEstimate
-    estimated = radio == BEST_OF_ALL
-    joined = and_(e.h3_cell == c.h3_cell, e.operator == c.operator, e.resolution == c.resolution)
+    estimated = radio in RADIO_SCOPES
+    joined = and_(
+        e.h3_cell == c.h3_cell, e.operator == c.operator, e.radio == c.radio,
+        e.resolution == c.resolution,
+    )  # fmt: skip
     query = (
         select(
             c.h3_cell, c.status, c.confidence, c.readings, c.devices, c.days,
@@ -102,11 +105,12 @@ def cells_in_bbox(
             )
             .where(
                 e.operator == operator,
+                e.radio == radio,
                 e.resolution == resolution,
                 e.lat.between(*lat_range),
                 e.lon.between(*lon_range),
                 ~exists().where(
-                    c.h3_cell == e.h3_cell, c.operator == e.operator, c.radio == BEST_OF_ALL,
+                    c.h3_cell == e.h3_cell, c.operator == e.operator, c.radio == e.radio,
                     c.resolution == e.resolution,
                 ),
             )

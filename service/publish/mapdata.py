@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.radio import OPERATOR_NAMES
-from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES
 from maps import (
     CELL_COLUMNS,
     AreaOutline,
@@ -180,15 +180,23 @@ def coverage_page(
         meta=meta,
         areas=areas,
         operators=operators,
-        estimated=estimated_cells(session, operators=operators) if radio == BEST_OF_ALL else None,
+        estimated=(
+            estimated_cells(session, operators=operators, radio=radio)
+            if radio in RADIO_SCOPES
+            else None
+        ),
     )
 
 
-def estimated_cells(session: Session, *, operators: Collection[str] | None = None) -> pd.DataFrame:
-    """Cells whose status is inferred by the estimate, not measured (``cell_estimates``):
-    columns h3, operator, status."""
+def estimated_cells(
+    session: Session, *, operators: Collection[str] | None = None, radio: str = ANY_SIGNAL
+) -> pd.DataFrame:
+    """Cells whose status is inferred by the estimate, not measured (``cell_estimates``), in
+    the scope over radios ``radio``: columns h3, operator, status."""
     e = CellEstimate
-    query = select(e.h3_cell, e.operator, e.inferred_status).where(e.inferred_status.is_not(None))
+    query = select(e.h3_cell, e.operator, e.inferred_status).where(
+        e.inferred_status.is_not(None), e.radio == radio
+    )
     if operators is not None:
         query = query.where(e.operator.in_(sorted(operators)))
     rows = session.execute(query.order_by(e.operator, e.h3_cell)).all()

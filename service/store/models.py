@@ -280,13 +280,14 @@ class CellHexagon(Base):
 
 
 class CellEstimate(Base):
-    """The estimated coverage of a cell for one operator ('any' = best of all operators),
-    radios together, from the kriged signal field (``service.engine.estimate``). Kept apart
-    from ``cell_status``: an estimate never changes a measured status."""
+    """The estimated coverage of a cell for one operator ('any' = best of all operators) in
+    one scope over radios ('any' signal or 'broadband', LTE or NR), from the kriged signal
+    field (``service.engine.estimate``). Kept apart from ``cell_status``: an estimate never
+    changes a measured status."""
 
     __tablename__ = "cell_estimates"
     __table_args__ = (
-        Index("ix_cell_estimates_lookup", "operator", "resolution", "lat", "lon"),
+        Index("ix_cell_estimates_lookup", "operator", "radio", "resolution", "lat", "lon"),
         CheckConstraint(
             "inferred_status IS NULL OR inferred_status IN ('covered', 'weak', 'dead')",
             name="inferred_status",
@@ -295,6 +296,10 @@ class CellEstimate(Base):
 
     h3_cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     operator: Mapped[str] = mapped_column(String(7), primary_key=True, comment="452-04 or any")
+    radio: Mapped[str] = mapped_column(
+        String(9), primary_key=True, server_default="any",
+        comment="scope over radios: any or broadband",
+    )  # fmt: skip
     resolution: Mapped[int] = mapped_column(SmallInteger)
     lat: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")
     lon: Mapped[float] = mapped_column(Float, comment="cell centre, WGS84 degrees")

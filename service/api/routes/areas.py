@@ -14,7 +14,14 @@ from pydantic import BaseModel, Field
 from domain.localtime import vietnam_date
 from domain.propagation import HATA_HB_M
 from domain.radio import PLANNING_BANDS_MHZ
-from domain.vocabulary import BEST_OF_ALL, SCOPE_PATTERN, DecisionName, VillageStatusName
+from domain.vocabulary import (
+    ANY_SIGNAL,
+    BEST_OF_ALL,
+    RADIO_SCOPES,
+    SCOPE_PATTERN,
+    DecisionName,
+    VillageStatusName,
+)
 from service.api.access import ApiKeyDep, request_actor, require_operators
 from service.api.dependencies import (
     AreaDep,
@@ -157,8 +164,9 @@ def get_villages(
         body = sheets.localized_csv(progress.VILLAGE_CSV_HEADER, rows, lang=lang)
         return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
     likely = likely_statuses(
-        session, [s.code for s in states if s.status == "unknown"], operator=operator
-    )
+        session, [s.code for s in states if s.status == "unknown"], operator=operator,
+        radio=radio if radio in RADIO_SCOPES else ANY_SIGNAL,
+    )  # fmt: skip
     villages = [
         VillageOut(
             **asdict(s),

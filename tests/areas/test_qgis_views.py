@@ -49,9 +49,14 @@ def test_views_open_with_geometry_on_postgis(grid, settings, sessions):  # noqa:
         assert {(row[2], row[3], row[6]) for row in cells} == {("ST_Polygon", 7, True)}
         assert all(108.0 < row[5] < 109.0 for row in cells)
         zones = session.execute(
-            text("SELECT id, ST_GeometryType(geom), villages FROM qgis_dead_zones ORDER BY id")
+            text("SELECT id, ST_GeometryType(geom), radio FROM qgis_dead_zones ORDER BY id")
         ).all()
-        assert [z[0] for z in zones] == ["dz-any-empty", "dz-any-far", "dz-any-ring"]
+        # The grid's zones in both scopes (any signal, broadband), told apart by radio.
+        assert [(z[0], z[2]) for z in zones] == [
+            ("dz-any-empty", "any"), ("dz-any-far", "any"), ("dz-any-ring", "any"),
+            ("dz-bb-any-empty", "broadband"), ("dz-bb-any-far", "broadband"),
+            ("dz-bb-any-ring", "broadband"),
+        ]  # fmt: skip
         assert {z[1] for z in zones} == {"ST_MultiPolygon"}
         villages = dict(session.execute(text("SELECT code, status FROM qgis_villages")).all())
         assert villages == {"V1": "lom_song", "V2": "trang_song"}

@@ -181,11 +181,15 @@ class Settings(BaseSettings):
         default=1, ge=1, description="Fewest distinct days with readings for any decision."
     )
     min_dead_confidence: float = Field(
-        default=0.4,
+        default=0.5,
         ge=0.0,
         le=1.0,
         description="Lowest Wilson 95% lower bound of the dead share for a dead decision; "
-        "below it the cell stays unknown (three residents all reporting no signal: 0.44).",
+        "below it the cell stays unknown. One half: 'dead' claims that most readings there "
+        "show no signal (below one bar or no service, DESIGN.md's classes), so the bound "
+        "must clear a majority, not just lie near one (0.4 let share 0.45 edges through: "
+        "docs/demo-accuracy.md). Four no-signal readings of three phones: 0.51; three "
+        "phones with one reading each: 0.44, unknown until one more arrives.",
     )
     dead_readings_per_device: int = Field(
         default=2,

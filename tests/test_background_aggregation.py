@@ -40,8 +40,8 @@ def test_background_aggregation_follows_uploads_and_then_idles(db_url, sessions)
             return int(s.scalar(select(func.count()).select_from(AggregationRun)))
 
     with TestClient(create_app(settings)) as client:
-        post_each_phone(client, [reading_in(CENTRE, device=f"d{i}", no_service=True)
-                                 for i in range(3)])  # fmt: skip
+        post_each_phone(client, [reading_in(CENTRE, device=f"d{i % 3}", no_service=True,
+                                            days_ago=1 + i) for i in range(4)])  # fmt: skip
         assert wait_for(lambda: client.get("/v1/summary").json()["cells"]["dead"] == 1)
         settled = runs()
         time.sleep(1.0)  # five more intervals with nothing new
@@ -66,8 +66,8 @@ def test_background_aggregation_keeps_one_progress_snapshot_per_day(db_url, sess
             return sorted((str(day), dead, n) for day, dead, n in rows)
 
     with TestClient(create_app(settings)) as client:
-        post_each_phone(client, [reading_in(CENTRE, device=f"d{i}", no_service=True)
-                                 for i in range(2)])  # fmt: skip
+        post_each_phone(client, [reading_in(CENTRE, device=f"d{i % 2}", no_service=True,
+                                            days_ago=1 + i) for i in range(3)])  # fmt: skip
         assert wait_for(lambda: len(snapshots()) == 1)
         # Two phones are not enough for 'dead': the village is unknown, nobody dead yet.
         assert snapshots()[0][1:] == (0.0, 0)
@@ -94,8 +94,8 @@ def test_a_day_without_uploads_still_gets_its_snapshot(db_url, sessions, tmp_pat
     villages = write_layer(tmp_path / "v.geojson", [village("V1", "Buôn Một", CENTRE, 120)])
     import_areas(sessions, settings, villages)
     with TestClient(create_app(settings)) as client:
-        post_each_phone(client, [reading_in(CENTRE, device=f"d{i}", no_service=True)
-                                 for i in range(3)])  # fmt: skip
+        post_each_phone(client, [reading_in(CENTRE, device=f"d{i % 3}", no_service=True,
+                                            days_ago=1 + i) for i in range(4)])  # fmt: skip
     run_aggregation(sessions, settings)
     with session_scope(sessions) as session:
         take_snapshot(session, settings, now=utcnow() - timedelta(days=1))

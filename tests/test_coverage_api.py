@@ -18,7 +18,12 @@ def grid(settings, sessions):
     # MobiFone covers a ring farther than dead_guard_rings (2) from the dead cells, so that
     # they stay dead for the best of all operators.
     covered = sorted(h3.grid_ring(CENTRE, 4))
-    items = [reading_in(c, device=f"d{c}{i}", no_service=True) for c in dead for i in range(3)]
+    # Four no-service readings of three phones a cell: the least evidence of a dead call.
+    items = [
+        reading_in(c, device=f"d{c}{i % 3}", no_service=True, days_ago=1 + i)
+        for c in dead
+        for i in range(4)
+    ]
     items += [reading_in(c, device=f"c{c}{i}", dbm=-85, mnc=1) for c in covered for i in range(3)]
     items += [reading_in(h3.grid_ring(CENTRE, 3)[0], device="one", dbm=-85)]
     ingest(sessions, settings, items)
@@ -37,7 +42,7 @@ def test_cells_are_hexagons_with_their_evidence(client, grid):
     assert {c for c, f in by_cell.items() if f.properties.status == "covered"} == set(covered)
     assert by_cell[h3.grid_ring(CENTRE, 3)[0]].properties.status == "unknown"
     feature = by_cell[CENTRE]
-    assert (feature.properties.readings, feature.properties.devices) == (3, 3)
+    assert (feature.properties.readings, feature.properties.devices) == (4, 3)
     assert feature.properties.no_service_share == 1.0
     polygon = shapely.geometry.shape(feature.geometry)
     assert polygon.is_valid and polygon.contains(
@@ -158,10 +163,11 @@ def test_include_inferred_honours_the_broadband_scope(client, settings, sessions
     # Viettel serves the place only on 3G: covered for any signal, dead for broadband, and
     # the estimate of each scope says so around the measured cells.
     disk = sorted(h3.grid_disk(CENTRE, 1))
+    # Four readings of three phones a cell: enough for a dead call (Wilson bound 0.51).
     items = [
-        reading_in(c, device=f"u{c}{i}", dbm=-78.0 - i, radio="umts", days_ago=1 + i)
+        reading_in(c, device=f"u{c}{i % 3}", dbm=-78.0 - i, radio="umts", days_ago=1 + i)
         for c in disk
-        for i in range(3)
+        for i in range(4)
     ]
     ingest(sessions, settings, items)
     decide(sessions, settings)

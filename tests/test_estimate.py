@@ -51,12 +51,12 @@ def status_rows(sessions) -> list[tuple]:
 
 
 def test_a_cell_between_dead_neighbours_is_estimated_dead_with_two_phones(settings, sessions):
-    # Six neighbours each dead by measurement (three phones of no service); the centre has
-    # no-service readings from two phones only: one short of a measured "dead".
+    # Six neighbours each dead by measurement (four no-service readings of three phones);
+    # the centre has no-service readings from two phones only: one short of a measured "dead".
     items = [
-        reading_in(cell, device=f"{cell}-{d}", no_service=True, days_ago=1 + d)
+        reading_in(cell, device=f"{cell}-{d % 3}", no_service=True, days_ago=1 + d)
         for cell in RING
-        for d in range(3)
+        for d in range(4)
     ]
     items += [reading_in(CENTRE, device=f"c{d}", no_service=True, days_ago=1 + d) for d in (0, 1)]
     ingest(sessions, settings, items)
@@ -77,10 +77,11 @@ def test_a_cell_between_dead_neighbours_is_estimated_dead_with_two_phones(settin
 def test_phones_fallen_back_to_3g_make_a_cell_broadband_dead_and_signal_covered(settings, sessions):
     # Around the centre every phone camps on 3G with a good signal: the operator serves the
     # place, but with no usable LTE or NR (an idle phone takes the newest radio it can).
+    # Four readings of three phones a cell: enough for a dead call (Wilson bound 0.51).
     items = [
-        reading_in(cell, device=f"{cell}-{d}", dbm=-75.0 - d, radio="umts", days_ago=1 + d)
+        reading_in(cell, device=f"{cell}-{d % 3}", dbm=-75.0 - d, radio="umts", days_ago=1 + d)
         for cell in RING
-        for d in range(3)
+        for d in range(4)
     ]
     ingest(sessions, settings, items)
     decide(sessions, settings)

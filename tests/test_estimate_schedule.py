@@ -40,13 +40,16 @@ def inferred_beside_measured(sessions) -> set[tuple[int, str, str]]:
 
 def test_a_batch_withdraws_inferred_statuses_and_leaves_the_field_until_due(settings, sessions):
     hourly = settings.model_copy(update={"estimate_interval_s": 3600.0})
-    # Six neighbours dead by measurement; the centre one phone short of a measured dead.
+    # Six neighbours dead by measurement (four readings of three phones); the centre one
+    # phone short of a measured dead (two phones, three readings).
     items = [
-        reading_in(cell, device=f"{cell}-{d}", no_service=True, days_ago=1 + d)
+        reading_in(cell, device=f"{cell}-{d % 3}", no_service=True, days_ago=1 + d)
         for cell in RING
-        for d in range(3)
+        for d in range(4)
     ]
-    items += [reading_in(CENTRE, device=f"c{d}", no_service=True, days_ago=1 + d) for d in (0, 1)]
+    items += [
+        reading_in(CENTRE, device=f"c{d % 2}", no_service=True, days_ago=1 + d) for d in range(3)
+    ]
     ingest(sessions, hourly, items)
     first = run_aggregation(sessions, hourly, now=NOW)
     assert "estimate" in first.seconds  # the first run is a full one
@@ -56,7 +59,7 @@ def test_a_batch_withdraws_inferred_statuses_and_leaves_the_field_until_due(sett
     far_before = estimate_of(sessions, away)
 
     # The third phone makes the centre dead by measurement.
-    ingest(sessions, hourly, [reading_in(CENTRE, device="c2", no_service=True, days_ago=3)])
+    ingest(sessions, hourly, [reading_in(CENTRE, device="c2", no_service=True, days_ago=4)])
     batch = run_aggregation(sessions, hourly, now=NOW)
     assert batch.incremental is not None and "estimate" not in batch.seconds
     inferred, _, kept_dbm = estimate_of(sessions, CENTRE)

@@ -264,12 +264,13 @@ def test_zones_rewritten_by_a_batch_name_every_operator_dead_in_them(settings, s
     """A zone the incremental path describes again lists the operators dead in its cells
     as the full path does (it listed its own operator only), in both scopes over radios;
     and the 3G-only cells are a broadband zone of their own on both paths."""
+    # Three phones twice each (a dead call's least evidence is four readings of three).
     both = [
         r for c in range(7) for mnc in (4, 2)
-        for r in cluster_readings((c, mnc, "lte", "dead", 3, 1, 5))
+        for r in cluster_readings((c, mnc, "lte", "dead", 3, 2, 5))
     ]  # fmt: skip
     # Two cells three rings away from the others, Viettel's phones there on 3G.
-    on_3g = [r for c in (26, 28) for r in cluster_readings((c, 4, "umts", "covered", 3, 1, 5))]
+    on_3g = [r for c in (26, 28) for r in cluster_readings((c, 4, "umts", "covered", 3, 2, 5))]
     ingest(sessions, settings, both + on_3g)
     run_aggregation(sessions, settings, now=NOW)
     ingest(sessions, settings, cluster_readings((0, 4, "lte", "dead", 3, 1, 4)))

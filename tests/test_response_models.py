@@ -22,7 +22,12 @@ BBOX = "108.0,12.6,108.1,12.75"
 def decided(settings, sessions):
     dead = sorted(h3.grid_disk(CENTRE, 1))
     covered = sorted(h3.grid_ring(CENTRE, 4))
-    items = [reading_in(c, device=f"d{c}{i}", no_service=True) for c in dead for i in range(3)]
+    # Four no-service readings of three phones a cell: the least evidence of a dead call.
+    items = [
+        reading_in(c, device=f"d{c}{i % 3}", no_service=True, days_ago=1 + i)
+        for c in dead
+        for i in range(4)
+    ]
     items += [reading_in(c, device=f"c{c}{i}", dbm=-85, mnc=1) for c in covered for i in range(3)]
     ingest(sessions, settings, items)
     decide(sessions, settings)

@@ -17,9 +17,11 @@ from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
 BBOX = "108.0,12.6,108.1,12.75"
 
 
-def unknown(cell: str, *, device: str, level: int) -> dict[str, Any]:
+def unknown(cell: str, *, device: str, level: int, days_ago: float = 1) -> dict[str, Any]:
     """A resident's report as the reporter page sends it when the operator is unknown."""
-    return reading_in(cell, device=device, level=level, mnc=None, radio="unknown")
+    return reading_in(
+        cell, device=device, level=level, mnc=None, radio="unknown", days_ago=days_ago
+    )
 
 
 def statuses(client: Any, **params: str) -> dict[str, str]:
@@ -36,13 +38,15 @@ def post(client: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_unknown_operator_is_stored_and_decides_the_place_only(client, settings, sessions):
-    dead = sorted(h3.grid_disk(CENTRE, 1))  # 7 cells: three residents each said no signal
+    dead = sorted(h3.grid_disk(CENTRE, 1))  # 7 cells: three residents said no signal, 4 times
     bars = sorted(h3.grid_ring(CENTRE, 4))  # three residents each saw 3 bars
-    thin = h3.grid_ring(CENTRE, 7)[0]  # two residents only: one short of "dead"
+    thin = h3.grid_ring(CENTRE, 7)[0]  # two residents only (4 reports): one short of "dead"
     mixed = h3.grid_ring(CENTRE, 9)[0]  # no signal on unknown SIMs, Viettel measured good
-    items = [unknown(c, device=f"n{c}{i}", level=0) for c in dead for i in range(3)]
+    items = [
+        unknown(c, device=f"n{c}{i % 3}", level=0, days_ago=1 + i) for c in dead for i in range(4)
+    ]
     items += [unknown(c, device=f"b{c}{i}", level=3) for c in bars for i in range(3)]
-    items += [unknown(thin, device=f"t{i}", level=0) for i in range(2)]
+    items += [unknown(thin, device=f"t{i % 2}", level=0, days_ago=1 + i) for i in range(4)]
     items += [unknown(mixed, device=f"m{i}", level=0) for i in range(3)]
     items += [reading_in(mixed, device=f"v{i}", dbm=-80.0) for i in range(3)]
     # Through the API, as the reporter page sends them: accepted and stored as they came,

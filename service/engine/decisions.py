@@ -17,8 +17,12 @@ The rules (all thresholds in ``Settings``):
   ``covered``/``weak`` need ``min_devices`` distinct devices; ``dead`` needs
   ``min_devices_dead`` (default 3, so one phone alone can never make a cell dead) and a
   confidence of at least ``min_dead_confidence``. Otherwise the cell is ``unknown``:
-  not enough readings, never "covered" and never "dead". So three residents who each
-  report "no signal" by hand make a cell dead (n=3, share 1: Wilson bound 0.44).
+  not enough readings, never "covered" and never "dead". ``dead`` claims that most
+  readings there show no signal, so the bound must clear one half (default 0.5): four
+  "no signal" reports of three residents make a cell dead (n=4, share 1: Wilson bound
+  0.51), one report of each does not yet (n=3: 0.44). With 0.4, cells whose phones see
+  no signal 40-50 % of the time (the edge of 3G and LTE) were called dead often enough to
+  cost the demo a tenth of its dead precision on some seeds (docs/demo-accuracy.md).
 * Newest evidence wins, within the window (default 12 months): months are taken newest
   first until the evidence suffices for a decision. If using the whole window gives the
   same status, the whole window is used (more evidence, more confidence); if not, the

@@ -108,7 +108,10 @@ def test_priority_puts_people_first():
 
 
 def dead_readings(cell, devices=3):
-    return [reading_in(cell, device=f"d{cell}{i}", no_service=True) for i in range(devices)]
+    """No service on ``devices`` phones, the first twice (four readings of three phones:
+    the least evidence of a dead call, Wilson bound 0.51)."""
+    items = [reading_in(cell, device=f"d{cell}{i}", no_service=True) for i in range(devices)]
+    return [*items, reading_in(cell, device=f"d{cell}0", no_service=True, days_ago=2)]
 
 
 def test_aggregation_fills_people_villages_and_ranks_zones_by_people(

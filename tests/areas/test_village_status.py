@@ -115,18 +115,18 @@ def test_lom_song_rests_on_the_centre_and_the_dead_cells(one_village, settings, 
     put_statuses(
         sessions, {CENTRE: "covered", RING[0]: "dead", RING[1]: "dead", RING[2]: "covered"}
     )
-    _set_evidence(sessions, RING[0], readings=4, devices=4, confidence=0.51,
+    _set_evidence(sessions, RING[0], readings=5, devices=4, confidence=0.57,
                   last_seen=NOW - timedelta(days=1))  # fmt: skip
-    _set_evidence(sessions, RING[1], readings=3, devices=3, confidence=0.44)
+    _set_evidence(sessions, RING[1], readings=4, devices=3, confidence=0.51)
     with sessions() as session:
         (state,) = village_states(session, settings, evidence=True)
     assert state.status == "lom_song"
     # Centre (10 readings, 3 phones, 0.9) and the two dead cells; not the covered one.
-    assert (state.evidence_readings, state.evidence_devices) == (17, 4)
+    assert (state.evidence_readings, state.evidence_devices) == (19, 4)
     assert state.evidence_last_seen == NOW - timedelta(days=1)
-    assert state.confidence == pytest.approx(0.51)  # the centre's 0.9, the surest dead 0.51
+    assert state.confidence == pytest.approx(0.57)  # the centre's 0.9, the surest dead 0.57
     (body,) = client.get("/v1/villages").json()["villages"]
-    assert (body["status"], body["evidence_readings"], body["confidence"]) == ("lom_song", 17, 0.51)
+    assert (body["status"], body["evidence_readings"], body["confidence"]) == ("lom_song", 19, 0.57)
     assert body["evidence_last_seen"].startswith((NOW - timedelta(days=1)).date().isoformat())
 
 

@@ -23,7 +23,7 @@ def blob(centre: str) -> list[str]:
 
 def dead_readings(cells: list[str], *, days_ago: float, mnc: int = 4) -> list[dict[str, Any]]:
     """No-service readings from three phones on two days in each cell: enough to decide
-    every cell dead (three devices, Wilson bound over 0.4)."""
+    every cell dead (three devices, six readings: Wilson bound 0.61, over 0.5)."""
     return [
         reading_in(cell, device=f"resident-{d}", days_ago=days_ago + day, no_service=True,
                    mnc=mnc)

@@ -92,7 +92,7 @@ def test_new_tokens_of_one_request_count_as_one_phone(settings, sessions):
 def test_a_residents_first_report_from_a_dead_zone_counts(settings, sessions):
     """No contrary evidence: residents' first reports (new tokens, each phone its own
     request, all behind one carrier NAT) decide the cell at once, as before; the first one
-    alone is counted."""
+    alone is counted. Four reports of three residents make it dead (Wilson bound 0.51)."""
     app = create_app(settings)
     first = [reading_in(CENTRE, device="resident-a", level=0)]
     post(app, first, address="100.64.1.5")
@@ -101,6 +101,7 @@ def test_a_residents_first_report_from_a_dead_zone_counts(settings, sessions):
     assert (cell["status"], cell["readings"], cell["devices"]) == ("unknown", 1, 1)
     for name, address in (("resident-b", "100.64.1.5"), ("resident-c", "100.64.1.9")):
         post(app, [reading_in(CENTRE, device=name, level=0)], address=address)
+    post(app, [reading_in(CENTRE, device="resident-a", level=0, days_ago=2)], address="100.64.1.5")
     run_aggregation(sessions, settings, now=NOW)
     assert status(app)["status"] == "dead"
 

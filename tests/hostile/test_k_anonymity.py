@@ -58,7 +58,9 @@ def test_public_cells_show_no_figures_from_fewer_than_three_phones(db_url, setti
 
 
 def test_public_dead_zone_times_are_rounded_to_the_day(db_url, settings, sessions):
-    items = [reading_in(CENTRE, device=f"d{i}", no_service=True) for i in range(3)]
+    items = [
+        reading_in(CENTRE, device=f"d{i % 3}", no_service=True, days_ago=1 + i) for i in range(4)
+    ]
     ingest(sessions, settings, items)
     decide(sessions, settings)
     with TestClient(create_app(production(db_url, keys=False))) as client:

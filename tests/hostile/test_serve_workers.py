@@ -83,9 +83,9 @@ def test_serve_with_two_workers_runs_two_and_aggregates_once_per_round(tmp_path)
                    Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]  # fmt: skip
         assert len(workers) == 2
         # Three phones, each its own request (new tokens of one request count as one phone,
-        # docs/forged-evidence.md).
-        for i in range(3):
-            items = [reading_in(CENTRE, device=f"d{i}", no_service=True)]
+        # docs/forged-evidence.md); the first reports twice: four readings make it dead.
+        for i in range(4):
+            items = [reading_in(CENTRE, device=f"d{i % 3}", no_service=True, days_ago=1 + i)]
             answer = httpx.post(f"{base}/v1/readings", json={"readings": items}, timeout=10)
             assert answer.json()["accepted"] == 1
         deadline = time.monotonic() + 60

@@ -38,11 +38,20 @@ def map_command(
             "circles on the dead-zone map; 0: none.",
         ),
     ] = 0,
+    radio: Annotated[
+        Literal["any", "broadband"] | None,
+        typer.Option(
+            help="Scope over radios: 'any' signal or 'broadband' (LTE or NR), as the web "
+            "maps' radio=. Default: any signal for coverage and dead zones, the goal's "
+            "scope (DEADZONE_GOAL_RADIO) for progress."
+        ),
+    ] = None,
     lang: Annotated[Literal["vi", "en"], typer.Option(help="Page language.")] = "vi",
     database_url: DatabaseOpt = None,
 ) -> None:
     """Write the coverage, dead-zone and/or progress map as self-contained HTML (opens
     offline): `deadzone map progress -o progress.html`, or `deadzone map --out DIR` for all."""
+    from domain.vocabulary import ANY_SIGNAL
     from maps import write_map_html
     from service.publish.mapdata import (
         coverage_page,
@@ -68,30 +77,39 @@ def map_command(
         session_scope(sessions, write=False) as session,
     ):
         date = data_date(session)
+        # The titles name the scope when one was asked for, as the web maps' do.
         if "coverage" in wanted:
             coverage = coverage_page(
-                session, meta=map_meta(map_title("coverage", lang=lang), data_date=date, lang=lang)
-            )
+                session,
+                meta=map_meta(map_title("coverage", lang=lang, radio=radio), data_date=date,
+                              lang=lang),
+                radio=radio or ANY_SIGNAL,
+            )  # fmt: skip
             written.append(write_map_html(coverage, output or out / "coverage.html"))
         if "deadzones" in wanted:
             zones = deadzone_page(
                 session,
                 meta=map_meta(
-                    map_title("deadzones", lang=lang, scope=operator), data_date=date, lang=lang
+                    map_title("deadzones", lang=lang, scope=operator, radio=radio),
+                    data_date=date, lang=lang,
                 ),
                 operator=operator,
                 sites=sites,
                 settings=settings,
-            )
+                radio=radio or ANY_SIGNAL,
+            )  # fmt: skip
             written.append(write_map_html(zones, output or out / "deadzones.html"))
         # Asked for by name, the progress map is written even before any commune import
         # (villages alone still show); in the folder of all maps, only with communes.
         if "progress" in wanted and (kind == "progress" or has_communes(session)):
+            scope = radio or settings.goal_radio
             progress = progress_page(
                 session,
                 settings,
-                meta=map_meta(map_title("progress", lang=lang), data_date=date, lang=lang),
-            )
+                meta=map_meta(map_title("progress", lang=lang, radio=scope), data_date=date,
+                              lang=lang),
+                radio=scope,
+            )  # fmt: skip
             written.append(write_map_html(progress, output or out / "progress.html"))
     for path in written:
         console.print(f"wrote {path.resolve()}")

@@ -8,12 +8,15 @@ import json
 import h3
 import pytest
 from shapely.geometry import box
+from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from maps.encoding import text_to_ints
 from service.areas.planning import site_model
 from service.cli import app as cli
 from service.publish.mapdata import areas_fingerprint, plan_sites_records, progress_records
+from service.store.database import session_scope
+from service.store.models import DeadZone
 from tests.areas.conftest import (
     CENTRE,
     LAT,
@@ -135,7 +138,7 @@ def run(*args: str):
     return CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})
 
 
-def test_map_command_writes_the_progress_map_and_the_plan(grid, settings, tmp_path):
+def test_map_command_writes_the_progress_map_and_the_plan(grid, settings, sessions, tmp_path):
     db = ("--database-url", settings.database_url)
     result = run("map", "--out", str(tmp_path / "all"), *db)
     assert result.exit_code == 0, result.output
@@ -156,6 +159,20 @@ def test_map_command_writes_the_progress_map_and_the_plan(grid, settings, tmp_pa
     page = zones.read_text(encoding="utf-8")
     assert page.count('"radius":') == 2 and "Buôn Xa" in page
     assert run("map", "deadzones", "--sites", "101", *db).exit_code == 2
+
+    # The broadband scope, as /maps/deadzones.html?radio=broadband: its zones and a title
+    # that names it; a scope the maps do not know is refused by name.
+    with session_scope(sessions) as session:  # one zone is not a broadband zone any more
+        session.execute(delete(DeadZone).where(DeadZone.id == "dz-bb-any-c"))
+    any_signal, broadband = tmp_path / "any.html", tmp_path / "bb.html"
+    assert run("map", "deadzones", "-o", str(any_signal), *db).exit_code == 0
+    result = run("map", "deadzones", "--radio", "broadband", "-o", str(broadband), *db)
+    assert result.exit_code == 0, result.output
+    page = broadband.read_text(encoding="utf-8")
+    assert "(băng rộng di động 4G, 5G)" in page and page.count('"rank":') == 2
+    assert any_signal.read_text(encoding="utf-8").count('"rank":') == 3
+    wrong = run("map", "deadzones", "--radio", "lte", *db)
+    assert wrong.exit_code == 2 and "--radio" in wrong.output
 
 
 def test_progress_payload_lists_villages_by_status(grid, settings, sessions):

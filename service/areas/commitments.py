@@ -209,7 +209,7 @@ def update_commitment(
     if commitment.zone_id is not None:
         session.execute(
             update(DeadZone)
-            .where(DeadZone.id == commitment.zone_id)
+            .where(DeadZone.id.in_(_zones_moved_with(session, commitment)))
             .values(state=_ZONE_STATE[state])
         )
     audit.record(
@@ -218,6 +218,35 @@ def update_commitment(
     )  # fmt: skip
     session.flush()
     return commitment
+
+
+def _zones_moved_with(session: Session, commitment: Commitment) -> list[str]:
+    """The committed zone and the active zones of the same operator in the other scope
+    over radios that lie mostly (at least half their cells) within the committed cells.
+
+    Zones are kept per scope ('any' signal and 'broadband'), so one dead place has a zone
+    in each; a planner who commits to the one has planned the other too, and a map of
+    either scope must say so. A broadband zone much larger than the committed any-signal
+    zone (3G-only cells around it) stays open: most of it is not addressed.
+    """
+    assert commitment.zone_id is not None
+    zone = session.get(DeadZone, commitment.zone_id)
+    if zone is None:  # a zone row is never deleted, but be safe: move nothing else
+        return [commitment.zone_id]
+    committed = set(commitment.cells)
+    others = session.scalars(
+        select(DeadZone).where(
+            DeadZone.operator == zone.operator,
+            DeadZone.radio != zone.radio,
+            DeadZone.active.is_(True),
+        )
+    )
+    moved = [commitment.zone_id]
+    for other in others:
+        inside = sum(cell in committed for cell in other.cells)
+        if inside * 2 >= len(other.cells) > 0:
+            moved.append(other.id)
+    return moved
 
 
 def _changeable(commitment: Commitment) -> dict[str, Any]:

@@ -33,11 +33,13 @@ from tests.coverage_helpers import CENTRE, NOW, ingest
 SOUTH = sorted(h3.grid_ring(CENTRE, 12))[0]  # another village, about 4 km away
 
 
-def _zone_of(sessions, cell: str, operator: str = "452-04") -> DeadZone:
+def _zone_of(
+    sessions, cell: str, operator: str = "452-04", *, radio: str = "any"
+) -> DeadZone:
     with sessions() as session:
         zones = session.scalars(
             select(DeadZone).where(
-                DeadZone.operator == operator, DeadZone.radio == "any", DeadZone.active.is_(True)
+                DeadZone.operator == operator, DeadZone.radio == radio, DeadZone.active.is_(True)
             )
         ).all()
     return next(z for z in zones if cell in z.cells)
@@ -128,6 +130,8 @@ def test_each_state_change_is_audited_and_moves_the_zone_state(sessions, setting
         update_commitment(session, settings, commitment_id, actor=VIETTEL, state="planned",
                           site=site, now=NOW + timedelta(hours=1))  # fmt: skip
     assert _zone_of(sessions, CENTRE).state == "planned"
+    # the same place's broadband zone (zones are kept per scope) moves with it
+    assert _zone_of(sessions, CENTRE, radio="broadband").state == "planned"
     on_air = NOW + timedelta(hours=2)
     with session_scope(sessions) as session:
         update_commitment(session, settings, commitment_id, actor=AUTHORITY, state="on_air",
@@ -140,6 +144,7 @@ def test_each_state_change_is_audited_and_moves_the_zone_state(sessions, setting
         (shown,) = describe_commitments(session, settings, [made], now=NOW + timedelta(hours=5))
     assert (made.state, made.on_air_at, made.site) == ("on_air", on_air, site)
     assert _zone_of(sessions, CENTRE).state == "built"
+    assert _zone_of(sessions, CENTRE, radio="broadband").state == "built"
     trail = [(e["who"], e["action"], sorted(e["what"])) for e in shown["audit"]]
     assert trail == [
         ("so-tt-daklak", "created", ["cells", "due", "operator", "state", "village", "zone_id"]),

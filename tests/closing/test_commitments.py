@@ -33,9 +33,7 @@ from tests.coverage_helpers import CENTRE, NOW, ingest
 SOUTH = sorted(h3.grid_ring(CENTRE, 12))[0]  # another village, about 4 km away
 
 
-def _zone_of(
-    sessions, cell: str, operator: str = "452-04", *, radio: str = "any"
-) -> DeadZone:
+def _zone_of(sessions, cell: str, operator: str = "452-04", *, radio: str = "any") -> DeadZone:
     with sessions() as session:
         zones = session.scalars(
             select(DeadZone).where(

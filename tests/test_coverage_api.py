@@ -159,6 +159,30 @@ def test_cells_carry_the_estimate_and_include_inferred_adds_unmeasured_cells(cli
     assert refused.status_code == 422
 
 
+def test_summary_counts_the_scope_it_is_asked_for(client, settings, sessions):
+    # Viettel reaches the place only on 3G: covered for any signal, dead for broadband.
+    disk = sorted(h3.grid_disk(CENTRE, 1))
+    items = [
+        reading_in(c, device=f"u{c}{i % 3}", dbm=-78.0 - i, radio="umts", days_ago=1 + i)
+        for c in disk
+        for i in range(4)
+    ]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    anyway = Summary.model_validate(client.get("/v1/summary").json())
+    broadband = Summary.model_validate(
+        client.get("/v1/summary", params={"radio": "broadband"}).json()
+    )
+    assert (anyway.radio, broadband.radio) == ("any", "broadband")
+    assert (anyway.cells.covered, anyway.cells.dead) == (len(disk), 0)
+    assert (broadband.cells.covered, broadband.cells.dead) == (0, len(disk))
+    assert "any" not in anyway.dead_zones
+    assert broadband.dead_zones["any"].zones == 1
+    assert broadband.dead_zones["452-04"].zones == 1
+    refused = client.get("/v1/summary", params={"radio": "lte"})
+    assert refused.status_code == 422 and "radio" in refused.text
+
+
 def test_include_inferred_honours_the_broadband_scope(client, settings, sessions):
     # Viettel serves the place only on 3G: covered for any signal, dead for broadband, and
     # the estimate of each scope says so around the measured cells.

@@ -215,13 +215,16 @@ def get_zone(session: Session, zone_id: str) -> DeadZone:
     return zone
 
 
-def summary(session: Session, settings: Settings) -> dict[str, Any]:
+def summary(session: Session, settings: Settings, *, radio: str = ANY_SIGNAL) -> dict[str, Any]:
     """Totals per status for best-of-all and per operator, at the working resolution, and
-    the zones per operator scope, all in the scope of any signal."""
+    the zones per operator scope, all in one scope over radios (``RADIO_SCOPES``: any
+    signal, or broadband)."""
+    if radio not in RADIO_SCOPES:
+        raise ValueError(f"radio scope must be one of {RADIO_SCOPES}, got {radio!r}")
     c = CellStatus
     rows = session.execute(
         select(c.operator, c.status, func.count())
-        .where(c.radio == BEST_OF_ALL, c.resolution == settings.h3_resolution)
+        .where(c.radio == radio, c.resolution == settings.h3_resolution)
         .group_by(c.operator, c.status)
     ).all()
     per_operator: dict[str, dict[str, int]] = {}
@@ -229,7 +232,7 @@ def summary(session: Session, settings: Settings) -> dict[str, Any]:
         per_operator.setdefault(operator, dict.fromkeys(STATUSES, 0))[status] = int(count)
     zones = session.execute(
         select(DeadZone.operator, func.count(), func.coalesce(func.sum(DeadZone.area_km2), 0.0))
-        .where(DeadZone.active.is_(True), DeadZone.radio == ANY_SIGNAL)
+        .where(DeadZone.active.is_(True), DeadZone.radio == radio)
         .group_by(DeadZone.operator)
     ).all()
     run = last_run(session)
@@ -238,6 +241,7 @@ def summary(session: Session, settings: Settings) -> dict[str, Any]:
     )
     return {
         "resolution": settings.h3_resolution,
+        "radio": radio,
         "cells": per_operator.get(BEST_OF_ALL, dict.fromkeys(STATUSES, 0)),
         "operators": {op: v for op, v in sorted(per_operator.items()) if op != BEST_OF_ALL},
         "dead_zones": {op: {"zones": int(n), "area_km2": round(float(a), 3)} for op, n, a in zones},

@@ -358,13 +358,16 @@ class ZoneTotals(BaseModel):
 
 class Summary(BaseModel):
     resolution: int
+    radio: Literal["any", "broadband"] = Field(
+        description="The scope over radios of every total here: 'any' signal or 'broadband'."
+    )
     cells: StatusCounts = Field(description="Cells per status, best of all operators.")
     operators: dict[str, StatusCounts] = Field(
         description="Cells per status per operator the API key may read (service/access.py)."
     )
     dead_zones: dict[str, ZoneTotals] = Field(
-        description="Active zones without any signal per operator scope: 'any', and "
-        "operators the API key may read (broadband zones: /v1/deadzones?radio=broadband)."
+        description="Active dead zones of the scope per operator: 'any' (best of all), and "
+        "the operators the API key may read."
     )
     aggregated_at: str | None = Field(description="When decisions were last computed.")
     readings_waiting: int = Field(description="Readings stored but not yet in the statistics.")
@@ -372,9 +375,13 @@ class Summary(BaseModel):
 
 @router.get("/summary", response_model=Summary, summary="Totals per status and operator")
 def get_summary(
-    request: Request, session: SessionDep, settings: SettingsDep, api_key: ApiKeyDep = None
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    radio: ScopeQuery = "any",
+    api_key: ApiKeyDep = None,
 ) -> Summary:
-    body = coverage.summary(session, settings)
+    body = coverage.summary(session, settings, radio=radio)
     # Per-operator totals only for operators the key may read (service/access.py).
     for part in ("operators", "dead_zones"):
         shown = readable_operators(settings, api_key, body[part])

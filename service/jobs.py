@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +24,6 @@ from service.areas.planning import annotate_zones
 from service.areas.progress import take_snapshot
 from service.engine.aggregation import AggregationReport, StepCallback, aggregate, quiet_steps
 from service.engine.estimate import compute_estimates, replace_estimates
-from service.engine.scaleout import DaskSource
 from service.engine.zones import Zone
 from service.errors import Busy
 from service.settings import Settings
@@ -33,6 +33,9 @@ from service.store.locks import AGGREGATION, BACKGROUND_AGGREGATOR, JobLock, hol
 from service.store.models import CellPopulation, ProgressSnapshot, ReadingRow
 from service.store.runs import last_run, set_state_value, state_value
 from service.timestamps import utcnow
+
+if TYPE_CHECKING:  # Dask and polars are imported for a rebuild only
+    from service.engine.scaleout import DaskSource
 
 log = logging.getLogger("deadzone")
 

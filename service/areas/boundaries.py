@@ -47,9 +47,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import geopandas as gpd
 import h3
 import numpy as np
 import shapely
@@ -64,6 +63,9 @@ from service.errors import InvalidInput
 from service.store.dialect import upsert_insert
 from service.store.models import Commune, Village
 from service.store.spatial import WGS84
+
+if TYPE_CHECKING:  # geopandas is imported where files are read: it costs every command
+    import geopandas as gpd  # start-up, and ``deadzone aggregate`` reads no file
 
 Kind = Literal["commune", "village", "cluster"]
 KINDS: Final[tuple[str, ...]] = ("auto", "commune", "village", "cluster")
@@ -115,6 +117,8 @@ def read_areas(
     """Read and check a file of communes, villages or villages' clusters (module doc).
     ``resolution`` is the H3 resolution of a village's centre cell and of cluster points.
     Raises ``AreaFileError`` for the whole file."""
+    import geopandas as gpd
+
     if kind not in KINDS:
         raise AreaFileError(
             f"kind must be {', '.join(KINDS[:-1])} or {KINDS[-1]}, got {kind!r}", field="kind"

@@ -22,9 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import geopandas as gpd
 import h3
 import numpy as np
 import shapely
@@ -38,6 +37,9 @@ from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.dialect import cells_in, dialect_name
 from service.store.models import Commune, ConstraintCell, ConstraintLayer
+
+if TYPE_CHECKING:  # geopandas is imported where files are read: it costs every command
+    import geopandas as gpd  # start-up, and ``deadzone aggregate`` reads no file
 
 Kind = Literal["power", "road"]
 KINDS: Final[tuple[Kind, ...]] = ("power", "road")
@@ -104,6 +106,8 @@ def read_layer(
     """The file's geometries in WGS84, and the CRS they were reprojected from (None:
     degrees already). ``InvalidInput`` (one line) for a file that cannot be read, holds no
     geometry, or declares no CRS on projected numbers."""
+    import geopandas as gpd
+
     if kind not in KINDS:
         raise InvalidInput(f"kind must be power or road, got {kind!r}", field="kind")
     try:
@@ -185,6 +189,8 @@ def cell_distances(
     """H3 cells (integers) whose centre lies within ``max_m`` metres of a geometry (WGS84),
     with that distance (metres), for the geometries' extent grown by ``max_m`` and cut to
     ``clip`` (west, south, east, north degrees) when given."""
+    import geopandas as gpd
+
     west, south, east, north = (float(v) for v in geometries.total_bounds)
     mid = (south + north) / 2.0
     grow_lat = max_m / _METRES_PER_DEGREE

@@ -55,14 +55,17 @@ def aggregate(
     """Merge new readings into the cell statistics, then recompute roll-ups, decisions
     and dead zones where the statistics changed (all of them on the first run, with
     --full or --rebuild, or after the decision settings changed)."""
-    from service.engine.scaleout import DaskSource
     from service.jobs import run_aggregation
 
     settings = load_settings(database_url)
     scheduler = dask or settings.dask_scheduler
     if archive is not None and scheduler is None:
         fail("--archive needs a Dask scheduler (--dask or DEADZONE_DASK_SCHEDULER)")
-    source = None if scheduler is None else DaskSource(scheduler, archive)
+    source = None
+    if scheduler is not None:  # Dask and polars imported only then (seconds of start-up)
+        from service.engine.scaleout import DaskSource
+
+        source = DaskSource(scheduler, archive)
     bars = StepBars()
     with open_sessions(settings, migrate=True) as sessions, bars.bar:
         report = run_aggregation(

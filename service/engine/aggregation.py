@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import delete, func, select
@@ -31,7 +31,6 @@ from service.engine.incremental import (
     record_decision_state,
 )
 from service.engine.results import previous_zones, store_decisions, store_zones, write_zones
-from service.engine.scaleout import DaskSource
 from service.engine.statistics import (
     merge_new_readings,
     reading_class,
@@ -48,6 +47,9 @@ from service.store.database import session_scope
 from service.store.dialect import refresh_planner_statistics
 from service.store.models import AggregationRun, CellStatus, DeadZone
 from service.timestamps import utcnow
+
+if TYPE_CHECKING:  # Dask and polars are imported for a rebuild only
+    from service.engine.scaleout import DaskSource
 
 log = logging.getLogger("deadzone")
 

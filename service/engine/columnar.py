@@ -44,14 +44,11 @@ import polars as pl
 from sqlalchemy import Connection
 
 from domain.radio import REPORTED_RADIOS, thresholds_radio
+from service.engine.statistics import FULL_WEIGHT, REDUCED_WEIGHT
 from service.settings import Settings
 from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
 STAT_KEY = ["h3_cell", "mcc", "mnc", "radio", "bucket"]
-# Evidence weights: a measured reading with a good GPS fix counts 2, one with a poor fix
-# (accuracy worse than ``downweight_accuracy_m``) or a resident's manual report counts 1.
-FULL_WEIGHT = 2
-REDUCED_WEIGHT = 1
 
 # Radios travel as small codes (index in RADIO_CODES) through COPY and the group-bys.
 RADIO_CODES: tuple[str, ...] = REPORTED_RADIOS

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
     Engine,
@@ -30,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
+from sqlalchemy.types import UserDefinedType
 
 Bind = Session | Connection | Engine
 
@@ -68,12 +68,32 @@ def cells_in(
     """SQL: ``column`` is one of ``cells`` (H3 cells as integers), bound as one parameter
     however many cells there are: one ``bigint[]`` (``= ANY``) on PostgreSQL, one JSON
     array expanded by ``json_each`` on SQLite (an ``IN`` list binds a parameter per cell,
-    and SQLite caps their number). Both plan it as index lookups on the cell column."""
+    and SQLite caps their number). Both plan it as index lookups on the cell column.
+
+    On PostgreSQL the array travels as its text form (``{1,2,3}``), typed ``bigint[]`` by
+    the statement: the driver's list adapter checks every element of a Python list
+    against a pattern, 0.4 s of CPU for the 40,000 cells of an incremental run's
+    resolution-7 children (the text form costs a ``join``). The parameter stays a
+    constant array to the planner (not a cast expression, which it would search element by
+    element for every row instead of hashing it once).
+    """
     values = sorted({int(c) for c in cells})
     if dialect == "postgresql":
-        return column == any_(literal(values, postgresql.ARRAY(BigInteger)))
+        array = "{" + ",".join(map(str, values)) + "}"
+        return column == any_(literal(array, _BigintArrayText()))
     expanded: Any = select(literal_column("value")).select_from(func.json_each(json.dumps(values)))
     return column.in_(expanded)
+
+
+class _BigintArrayText(UserDefinedType[str]):
+    """A ``bigint[]`` parameter bound as its text form, sent untyped and read by the server
+    as the ``::BIGINT[]`` the statement casts it to (``cells_in``)."""
+
+    cache_ok = True
+    render_bind_cast = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "BIGINT[]"
 
 
 def unindexed(bind: Bind, column: Any) -> Any:

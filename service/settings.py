@@ -191,6 +191,19 @@ class Settings(BaseSettings):
         "docs/demo-accuracy.md). Four no-signal readings of three phones: 0.51; three "
         "phones with one reading each: 0.44, unknown until one more arrives.",
     )
+    evidence_change_alpha: float = Field(
+        default=0.05,
+        ge=0.0,
+        lt=1.0,
+        description="Significance of the test for a change in a cell's evidence: where the "
+        "dead share of its newest months differs from that of its older months by a "
+        "two-proportion z-test at this level (two-sided, Bonferroni over the months where "
+        "the change could have happened, n at most dead_readings_per_device readings a "
+        "phone), the older months are dropped and the newest decide alone. A site built or "
+        "switched off changes what phones see from one month to the next, and a planner "
+        "expects the map to follow (docs/demo-accuracy.md: seed 15, a new site in "
+        "October, 78 % dead over the year, 57 % since). 0 turns the test off.",
+    )
     dead_readings_per_device: int = Field(
         default=2,
         ge=1,

@@ -23,11 +23,34 @@ The rules (all thresholds in ``Settings``):
   0.51), one report of each does not yet (n=3: 0.44). With 0.4, cells whose phones see
   no signal 40-50 % of the time (the edge of 3G and LTE) were called dead often enough to
   cost the demo a tenth of its dead precision on some seeds (docs/demo-accuracy.md).
-* Newest evidence wins, within the window (default 12 months): months are taken newest
-  first until the evidence suffices for a decision. If using the whole window gives the
-  same status, the whole window is used (more evidence, more confidence); if not, the
-  newest sufficient months decide. So after a site is built, a few months of good
-  readings turn a dead cell covered, however many dead readings came before.
+* The evidence since the newest change decides, within the window (default 12 months).
+  A site built or switched off changes what phones see from one month to the next, and
+  a planner expects the map to follow; but one phone's good or bad week is no change. So
+  for each key the months are split at every month boundary, newer against older, and
+  their dead shares compared by a two-proportion z-test, two-sided at
+  ``evidence_change_alpha`` (default 0.05) with a Bonferroni correction over the key's
+  ``months - 1`` splits. The witnesses are phones, not readings (a phone's readings share
+  its handset, SIM and habits): each phone's month is one observation (n is the number
+  of phone-months) and its readings in that month count as at most
+  ``dead_readings_per_device`` (the month's weights scaled down evenly). A split counts
+  only where the newer months hold a decision's evidence on their own (``min_readings``
+  readings, ``min_days`` days, ``min_devices`` phones) and where the side they moved to
+  (signal, or no signal) is shown by at least ``min_devices`` phones in one month (that
+  month's phones times its share of that side): one phone's blip never moves a cell.
+  Where such a change is significant, the months older than it are dropped (the split
+  with the largest z; ties: the newest) and the rest decide, all of them, by the rules
+  above; without one, the whole window decides. So after a site is built, a few months of
+  good readings of several phones turn a dead cell covered however many dead readings came
+  before; and where the new months are too few for a call of their own, the cell is
+  unknown, not dead on the strength of the year before (the simulated province, seed 15:
+  a site on air in October, 78 % of the year's readings dead, 57 % since;
+  docs/demo-accuracy.md). Months are those of the readings' own times, never of their
+  arrival: a phone's late batch of old readings lands in the months it was taken, before
+  the change, where it cannot undo it. Each key's decision reads only its own statistics,
+  so the full, the incremental and the columnar paths decide alike. (Until November 2026
+  the newest months that sufficed for a decision won whenever their status differed from
+  the whole window's, with no test: one phone's six good readings beside two older
+  no-service reports outvoted a year of no service.)
 * Best of all operators (``operator='any'``): a resident is served if any operator
   serves them, so the cell takes the best decided status among operators
   (covered > weak > dead); it is unknown if no operator has a decision. "Dead for
@@ -87,6 +110,7 @@ import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from statistics import NormalDist
 
 import h3
 import numpy as np
@@ -128,6 +152,7 @@ class Rules:
     min_devices_dead: int
     min_days: int
     min_dead_confidence: float
+    change_alpha: float
     dead_readings_per_device: int = 2
 
     @classmethod
@@ -138,8 +163,19 @@ class Rules:
             settings.min_devices_dead,
             settings.min_days,
             settings.min_dead_confidence,
+            settings.evidence_change_alpha,
             settings.dead_readings_per_device,
         )
+
+    @functools.cached_property
+    def change_z(self) -> np.ndarray:
+        """Critical |z| of the change test by the number of months a key has (index):
+        Bonferroni over its ``months - 1`` candidate splits, two-sided."""
+        z = [np.inf, np.inf]  # 0 or 1 month: nothing to compare
+        for months in range(2, 12 * 10 + 2):  # window_months is at most 120
+            level = self.change_alpha / (2 * (months - 1))
+            z.append(NormalDist().inv_cdf(1 - level) if self.change_alpha > 0 else np.inf)
+        return np.array(z)
 
 
 def wilson_lower(share: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -242,10 +278,19 @@ def decide_level(
 
     # Distinct devices over the newest k months: a device counts from the newest month
     # it appears in, so the running sum of "devices new at this month" is exact.
-    newest = devices.groupby([*key, "device"], sort=False)["bucket"].max().reset_index()
-    arrivals = newest.groupby(monthly_key, sort=False).size().rename("new_devices")
-    monthly = monthly.merge(arrivals.reset_index(), on=monthly_key, how="left")
-    monthly["new_devices"] = monthly["new_devices"].fillna(0).astype(np.int64)
+    # And over the months older than the newest k: a device counts from the oldest month
+    # it appears in, summed from the oldest end (the change test below).
+    span = devices.groupby([*key, "device"], sort=False)["bucket"].agg(["max", "min"])
+    for column, end in (("new_devices", "max"), ("old_devices", "min")):
+        arrivals = span.groupby([*key, end], sort=False).size().rename(column).reset_index()
+        arrivals = arrivals.rename(columns={end: "bucket"})
+        monthly = monthly.merge(arrivals, on=monthly_key, how="left")
+        monthly[column] = monthly[column].fillna(0).astype(np.int64)
+    in_month = devices.groupby(monthly_key, sort=False)["device"].nunique()
+    monthly = monthly.merge(
+        in_month.rename("month_devices").reset_index(), on=monthly_key, how="left"
+    )
+    monthly["month_devices"] = monthly["month_devices"].fillna(0).astype(np.int64)
 
     grouped = monthly.groupby(key, sort=False)
     cum = grouped[[*_SUMMED, "days", "new_devices"]].cumsum()
@@ -259,21 +304,13 @@ def decide_level(
     cum["confidence"] = confidence
     cum["dead_share"] = dead_share
 
-    # Per key: the newest-first row where a decision first becomes possible, and the
-    # last row (whole window). Same status: use the whole window; else the newest.
-    decided = cum["status"] != "unknown"
-    position = grouped.cumcount()
-    group_id = grouped.ngroup()
-    last_row = position.groupby(group_id).transform("max") == position
-    first_decided = (
-        decided & ~decided.groupby(group_id).shift(fill_value=False).groupby(group_id).cummax()
-    )
-    last_status = cum["status"].where(last_row).groupby(group_id).transform("last")
-    has_decision = decided.groupby(group_id).transform("any")
-    first_status = cum["status"].where(first_decided).groupby(group_id).transform("first")
-    use_whole = ~has_decision | (first_status == last_status)
-    chosen = (last_row & use_whole) | (first_decided & ~use_whole)
-    result = pd.concat([monthly[key], cum], axis=1)[chosen.to_numpy()]
+    # The months since the newest significant change in the evidence decide, all of them
+    # (module doc): per key, the row summing them.
+    since_change = _since_newest_change(monthly, key, rules)
+    position = grouped.cumcount().to_numpy()
+    kept = pd.Series(np.where(since_change, position, -1))
+    chosen = position == kept.groupby(grouped.ngroup().to_numpy()).transform("max").to_numpy()
+    result = pd.concat([monthly[key], cum], axis=1)[chosen]
     result = result.rename(columns={"new_devices": "devices", "bucket": "evidence_from"})
     result["evidence_from"] = result["evidence_from"].dt.date
     result["no_service_share"] = result["no_service"] / result["readings"]
@@ -282,6 +319,76 @@ def decide_level(
         result["signal_dbm_mean"] = 10 * np.log10(mean_aw) - ATTOWATT_DBM_OFFSET
     result.loc[result["status"] == "unknown", "confidence"] = 0.0
     return result[[*key, *_DECISION_COLUMNS]].reset_index(drop=True)
+
+
+def _since_newest_change(monthly: pd.DataFrame, key: list[str], rules: Rules) -> np.ndarray:
+    """Which monthly rows (sorted by key, newest month first) lie at or after the newest
+    significant change of their key's evidence (module doc)."""
+    rows = len(monthly)
+    if rules.change_alpha <= 0 or rows == 0:
+        return np.ones(rows, dtype=bool)
+    grouped = monthly.groupby(key, sort=False)
+    group_id = grouped.ngroup().to_numpy()
+    position = grouped.cumcount().to_numpy()
+    months = grouped["bucket"].transform("size").to_numpy()
+    # Each phone's month is one witness: its readings in that month count as at most
+    # dead_readings_per_device (the month's weights scaled down evenly), and n is the
+    # number of phone-months. One phone's many readings cannot make a change.
+    readings = monthly["readings"].to_numpy(float)
+    phones = monthly["month_devices"].to_numpy(float)
+    scale = np.minimum(1.0, rules.dead_readings_per_device * phones / np.maximum(readings, 1))
+    weight = monthly["weight_covered"] + monthly["weight_weak"] + monthly["weight_dead"]
+    frame = pd.DataFrame({
+        "dead": monthly["weight_dead"].to_numpy(float) * scale,
+        "weight": weight.to_numpy(float) * scale,
+        "phones": phones,
+        "readings": readings,
+        "days": monthly["days"].to_numpy(float),
+        "devices": monthly["new_devices"].to_numpy(float),
+    })  # fmt: skip
+    # Phones of a month on each side (its phones times its share of that side): the most
+    # in any one newer month is a floor of the distinct phones that show that side.
+    month_dead = frame["dead"] / frame["weight"].where(frame["weight"] > 0)
+    frame["dead_phones"] = (frame["phones"] * month_dead).fillna(0.0)
+    frame["signal_phones"] = (frame["phones"] * (1 - month_dead)).fillna(0.0)
+    witnesses = frame.groupby(group_id)[["dead_phones", "signal_phones"]].cummax()
+    frame = frame.drop(columns=["dead_phones", "signal_phones"])
+    newer = frame.groupby(group_id).cumsum()
+    whole = newer.groupby(group_id).transform("last")
+    older = whole - newer
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share_new = newer["dead"] / newer["weight"]
+        share_old = older["dead"] / older["weight"]
+        n_new, n_old = newer["phones"], older["phones"]
+        pooled = (share_new * n_new + share_old * n_old) / (n_new + n_old)
+        spread = np.sqrt(pooled * (1 - pooled) * (1 / n_new + 1 / n_old))
+        z = (np.abs(share_new - share_old) / spread).to_numpy()
+    z = np.nan_to_num(z, nan=0.0, posinf=0.0)  # no spread: the same share on both sides
+    # The newer months must hold a decision's evidence on their own (readings, days and
+    # phones), the older some; and the side the evidence moved to (signal or no signal)
+    # must be shown by min_devices phones in one month at least: one phone's blip is no
+    # change.
+    moved_to = np.where(
+        (share_new < share_old).to_numpy(), witnesses["signal_phones"], witnesses["dead_phones"]
+    )
+    enough = (
+        (newer["readings"].to_numpy() >= rules.min_readings)
+        & (newer["days"].to_numpy() >= rules.min_days)
+        & (newer["devices"].to_numpy() >= rules.min_devices)
+        & (moved_to >= rules.min_devices)
+        & (older["weight"].to_numpy() > 0)
+        & (position < months - 1)
+    )
+    critical = rules.change_z[np.minimum(months, len(rules.change_z) - 1)]
+    changed = enough & (z > critical)
+    if not changed.any():
+        return np.ones(rows, dtype=bool)
+    # The split with the strongest evidence of a change (ties: the newest).
+    best = pd.DataFrame({"g": group_id, "z": z, "p": position})[changed]
+    best = best.sort_values(["g", "z", "p"], ascending=[True, False, True]).drop_duplicates("g")
+    last_kept = np.full(group_id.max() + 1, np.iinfo(np.int64).max)
+    last_kept[best["g"].to_numpy()] = best["p"].to_numpy()
+    return position <= last_kept[group_id]
 
 
 _DECISION_COLUMNS = [

@@ -100,6 +100,7 @@ _StatusKey = tuple[int, str, str]
 _RULE_SETTINGS = (
     "h3_resolution", "rollup_resolutions", "window_months", "min_readings", "min_devices",
     "min_devices_dead", "min_days", "min_dead_confidence", "dead_readings_per_device",
+    "evidence_change_alpha",
     "dead_guard_rings",
     "bridge_unknown_gaps", "bars_gsm", "bars_umts", "bars_lte", "bars_nr",
     "downweight_accuracy_m", "trust_upload_days", "contest_confirm_networks",

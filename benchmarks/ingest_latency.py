@@ -2,14 +2,18 @@
 under 1 s on both databases).
 
     .venv/bin/python -m benchmarks.ingest_latency [--preload 300000] [--seconds 60]
-        [--phones 8] [--batch 200] [--import-rows 0] [--backends sqlite,postgis]
+        [--phones 8] [--batch 200] [--import-rows 0] [--cold | --spread 20000]
+        [--backends sqlite,postgis]
 
 A real server (``deadzone serve``, one worker, on 127.0.0.1) first takes ``--preload``
 readings with its background job off (``benchmarks.ingest``'s province: 500 phones over 30
 days), which ``deadzone aggregate`` then decides, and is restarted with its job every 2 s:
 its runs are then incremental, each over what the phones sent since the last. With
 ``--cold`` the load is not decided first, and the job's first run is a full aggregation of
-it (as after ``deadzone aggregate --full`` or a change of the decision rules). For
+it (as after ``deadzone aggregate --full`` or a change of the decision rules). With
+``--spread``, that many more readings over the whole province (``benchmarks.ingest``'s)
+are stored after the preload is decided: the job's first run is an incremental one that
+touches most of the province's cells. For
 ``--seconds``, ``--phones`` threads, each one phone with its own token, upload ``--batch``
 readings at a time with a random pause of 0-0.5 s, the way a collector app flushes its
 backlog. With ``--import-rows``, a Tower Collector file of that many rows is posted to
@@ -132,6 +136,13 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
         if not args.cold:
             subprocess.run([sys.executable, "-m", "service.cli", "aggregate"], env=env,
                            check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        if args.spread:
+            server = start_server(env, args.port)
+            try:
+                post_all(base, make_batches(args.spread, 1000, seed=22))
+            finally:
+                server.terminate()
+                server.wait(30)
         export = None
         if args.import_rows:
             export = workdir / f"latency-{backend}.csv"
@@ -160,7 +171,8 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
         seconds = np.array([s for s, _ in results])
         refused = sum(1 for _, status in results if status != 200)
         p50, p95, p99 = np.percentile(seconds, [50, 95, 99])
-        print(f"[{backend}] {args.preload:,} readings preloaded; {len(results)} uploads of "
+        spread = f" + {args.spread:,} over the province" if args.spread else ""
+        print(f"[{backend}] {args.preload:,} readings preloaded{spread}; {len(results)} uploads of "
               f"{args.batch} readings by {args.phones} phones in {args.seconds:.0f} s, "
               f"{runs - int(not args.cold)} aggregation runs finished meanwhile")  # fmt: skip
         print(f"  upload latency: p50 {p50:.3f} s  p95 {p95:.3f} s  p99 {p99:.3f} s  "
@@ -185,6 +197,10 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true",
                         help="no aggregation before the window: the job's first run is a "
                         "full one over the whole preload")  # fmt: skip
+    parser.add_argument("--spread", type=int, default=0,
+                        help="readings over the whole province stored after the preload's "
+                        "aggregation: the job's first run is an incremental one that "
+                        "touches most of the province's cells")  # fmt: skip
     parser.add_argument("--backends", default="sqlite,postgis")
     parser.add_argument("--port", type=int, default=8117)
     args = parser.parse_args()

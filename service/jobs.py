@@ -16,6 +16,8 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +25,7 @@ from domain.localtime import vietnam_date
 from service.areas.planning import annotate_zones
 from service.areas.progress import take_snapshot
 from service.engine.aggregation import AggregationReport, StepCallback, aggregate, quiet_steps
+from service.engine.chunks import cell_chunks, on_sqlite, pause, row_chunks
 from service.engine.estimate import compute_estimates, replace_estimates
 from service.engine.zones import Zone
 from service.errors import Busy
@@ -30,7 +33,7 @@ from service.settings import Settings
 from service.store.database import session_scope
 from service.store.dialect import refresh_planner_statistics
 from service.store.locks import AGGREGATION, BACKGROUND_AGGREGATOR, JobLock, hold
-from service.store.models import CellPopulation, ProgressSnapshot, ReadingRow
+from service.store.models import CellEstimate, CellPopulation, ProgressSnapshot, ReadingRow
 from service.store.runs import last_run, set_state_value, state_value
 from service.timestamps import utcnow
 
@@ -122,15 +125,50 @@ def refresh_estimates(
     decision changes between the reading and the writing."""
     started = time.perf_counter()
     on_step("estimate", 0, 1)
+    sqlite = on_sqlite(sessions)
     with session_scope(sessions, write=False) as session:
         estimates = compute_estimates(session, settings, now=now)
+        if sqlite:
+            present = set(session.scalars(select(CellEstimate.h3_cell).distinct()))
+    if sqlite:
+        _replace_estimates_in_chunks(sessions, settings, estimates, present=present)
     with session_scope(sessions) as session:
-        replace_estimates(session, estimates, resolution=settings.h3_resolution)
+        if not sqlite:
+            replace_estimates(session, estimates, resolution=settings.h3_resolution)
         refresh_planner_statistics(session, ["cell_estimates"])
         set_state_value(session, ESTIMATED_AT, int(time.time()))
         set_state_value(session, ESTIMATED_SEQ, max_seq)
     on_step("estimate", 1, 1)
     return time.perf_counter() - started
+
+
+def _replace_estimates_in_chunks(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    estimates: pd.DataFrame,
+    *,
+    present: set[int],
+) -> None:
+    """SQLite: the estimated field replaced whole cells at a time, about
+    ``sqlite_write_chunk_rows`` rows per transaction (the province's in one held the
+    writer 7.8 s, issue 17), then the cells no longer estimated cleared. Readers meanwhile
+    see some cells' new estimates beside others' previous ones."""
+    rows = estimates.sort_values("h3_cell", kind="stable", ignore_index=True)
+    keys = rows["h3_cell"].to_numpy(np.int64)
+    limit = settings.sqlite_write_chunk_rows
+    for cells in row_chunks(keys, limit):
+        low = int(np.searchsorted(keys, cells[0], side="left"))
+        high = int(np.searchsorted(keys, cells[-1], side="right"))
+        pause(sessions)
+        with session_scope(sessions) as session:
+            replace_estimates(session, rows.iloc[low:high], resolution=settings.h3_resolution,
+                              cells=cells.tolist())  # fmt: skip
+    for gone in cell_chunks(present - set(keys.tolist()), limit):
+        pause(sessions)
+        with session_scope(sessions) as session:
+            replace_estimates(session, rows.iloc[0:0], resolution=settings.h3_resolution,
+                              cells=gone)  # fmt: skip
+    pause(sessions)
 
 
 def refresh_stale_estimates(sessions: sessionmaker[Session], settings: Settings) -> None:

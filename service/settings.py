@@ -279,7 +279,7 @@ class Settings(BaseSettings):
         "background job never waits, it skips the round.",
     )
     sqlite_merge_chunk_readings: int = Field(
-        default=10_000,
+        default=5_000,
         ge=1,
         description="On SQLite, how many new readings the aggregation merges into the "
         "statistics per transaction. SQLite has one writer and a phone's upload waits for "
@@ -288,6 +288,23 @@ class Settings(BaseSettings):
         "Smaller costs a little more per reading (each transaction re-reads the watermark "
         "and the range's devices). PostgreSQL merges 500,000 at a time: inserts do not "
         "wait for it.",
+    )
+    sqlite_write_chunk_rows: int = Field(
+        default=8_000,
+        ge=1,
+        description="On SQLite, how many rows of decisions (cell_status) or estimates "
+        "(cell_estimates) the aggregation writes per transaction, whole cells at a time "
+        "(docs/availability.md). Written in one transaction, a province's decisions held "
+        "the one writer 17-19 s and its estimates 7.8 s on a shared 2-core machine (load "
+        "about 8), and phones' uploads waited for all of it (issue 17). PostgreSQL writes "
+        "them in one transaction: inserts do not wait for it.",
+    )
+    sqlite_rollup_chunk_parents: int = Field(
+        default=3_000,
+        ge=1,
+        description="On SQLite, how many roll-up cells (all roll-up resolutions together, "
+        "grouped by their coarsest parent) the aggregation rebuilds per transaction; the "
+        "roll-ups of a province-wide batch held the writer 4.4 s in one (issue 17).",
     )
     dead_guard_rings: int = Field(
         default=2,

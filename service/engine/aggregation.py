@@ -3,8 +3,10 @@
 The engine knows nothing of areas, plans or progress: what happens to the zones before they
 are stored (people, villages, priority) comes in as a hook, and what follows the run
 (snapshots, the background worker) lives in ``service.jobs``, which composes the layers.
-Each step is its own transaction, committed by ``session_scope``; readers see the previous
-decisions until the new ones commit together with the zones.
+Each step is its own transaction, committed by ``session_scope``. On PostgreSQL readers see
+the previous decisions until the new ones commit together with the zones; on SQLite, whose
+one writer phones' uploads wait for, the decisions are written whole cells at a time in
+short transactions and the zones last (``service.engine.chunks``, docs/availability.md).
 """
 
 from __future__ import annotations
@@ -17,11 +19,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.vocabulary import BEST_OF_ALL
+from service.engine.chunks import (
+    FULL_INCOMPLETE,
+    INCOMPLETE_STATE,
+    SQLITE_YIELD_S,
+    cell_chunks,
+    on_sqlite,
+    parent_groups,
+    pause,
+    row_chunks,
+)
 from service.engine.decisions import decide_resolution
 from service.engine.incremental import (
     IncrementalResult,
@@ -32,11 +45,13 @@ from service.engine.incremental import (
 )
 from service.engine.results import previous_zones, store_decisions, store_zones, write_zones
 from service.engine.statistics import (
+    h3_resolution_of,
     merge_new_readings,
     reading_class,
     reading_weight,
     rebuild,
     rollup,
+    rollup_parents,
     safe_max_seq,
     watermark,
 )
@@ -44,8 +59,9 @@ from service.engine.trust import merge_untrusted, rebuild_provisional, refresh_t
 from service.engine.zones import Zone, find_zones
 from service.settings import Settings
 from service.store.database import session_scope
-from service.store.dialect import refresh_planner_statistics
-from service.store.models import AggregationRun, CellStatus, DeadZone
+from service.store.dialect import cells_in, refresh_planner_statistics, unindexed
+from service.store.models import AggregationRun, CellDevice, CellStat, CellStatus, DeadZone
+from service.store.runs import set_state_value
 from service.timestamps import utcnow
 
 if TYPE_CHECKING:  # Dask and polars are imported for a rebuild only
@@ -62,11 +78,6 @@ ZoneHook = Callable[[Session, list[Zone]], None]
 REWRITTEN_TABLES = ("cell_stats", "cell_devices", "cell_status", "zone_cells", "dead_zones")
 """Tables a full run rewrites wholesale."""
 MERGE_CHUNK = 500_000  # readings per merge transaction: bounds memory and lock time
-SQLITE_YIELD_S = 0.1
-"""Pause between two write transactions of the aggregation on SQLite, seconds. A writer
-that found the database locked sleeps in SQLite's busy handler, at most 100 ms at a time
-(``sqliteDefaultBusyCallback``); without a pause the aggregation's next ``BEGIN
-IMMEDIATE`` would win the lock again before a waiting phone's upload wakes up."""
 
 
 @dataclass
@@ -181,6 +192,7 @@ def aggregate(
             result = decide_incrementally(
                 sessions, settings, now=now, annotate_zones=annotate_zones,
                 write_zones=functools.partial(write_zones, now=now), finish=finish,
+                on_step=on_step,
             )  # fmt: skip
             on_step("decisions", 1, 1)
         return AggregationReport(
@@ -208,22 +220,33 @@ def _decide_everything(
 ) -> int:
     """The full path: every roll-up, decision and zone recomputed; returns the zones.
 
-    Three transactions, so that the database's writer is held only while rows are written
-    (SQLite has one writer, and phones' uploads wait for it): trust and roll-ups; the
-    decisions and zones, computed in a read-only transaction; then everything stored in one
-    short transaction, which readers see at once. Nothing else writes what the middle step
-    reads (one aggregation at a time, ``service.store.locks``; ingest writes only readings
-    and their counters)."""
+    The database's writer is held only while rows are written (SQLite has one writer, and
+    phones' uploads wait for it): trust and roll-ups; the decisions and zones, computed in
+    a read-only transaction; then everything stored, in one transaction on PostgreSQL,
+    whole cells at a time in short ones on SQLite with the zones and the run's record last
+    (``_store_in_chunks``). Nothing else writes what the middle step reads (one
+    aggregation at a time, ``service.store.locks``; ingest writes only readings and their
+    counters)."""
     resolutions = [settings.h3_resolution, *settings.rollup_resolutions]
+    sqlite = on_sqlite(sessions)
     with session_scope(sessions) as session:
+        # Until the run's last transaction: the next run is a full one (chunks module).
+        set_state_value(session, INCOMPLETE_STATE, FULL_INCOMPLETE)
         with clock("trust"):
             refresh_trust(session, settings, up_to=watermark(session), classify=_classify(settings))
-        with clock("rollup"):
+    # Trust apart from the roll-ups: it updates rows of ``devices``, which a phone's upload
+    # updates too, and on PostgreSQL that upload waits for the transaction to commit.
+    if not sqlite:
+        with session_scope(sessions) as session, clock("rollup"):
             on_step("roll-ups", 0, 1)
             rollup(session, settings, settings.rollup_resolutions)
             on_step("roll-ups", 1, 1)
+    else:
+        with clock("rollup"):
+            _rollup_in_groups(sessions, settings, on_step=on_step)
     decided: list[pd.DataFrame] = []
     zones: list[Zone] = []
+    stored: dict[int, set[int]] = {}
     with session_scope(sessions, write=False) as session:
         for i, res in enumerate(resolutions):
             with clock(f"decide r{res}"):
@@ -241,14 +264,24 @@ def _decide_everything(
                     if annotate_zones is not None:
                         annotate_zones(session, zones)
             on_step("decisions", i + 1, len(resolutions))
-    with session_scope(sessions) as session, clock("store"):
-        # No ORM objects to synchronise (else PostgreSQL returns every deleted row's key).
-        session.execute(delete(CellStatus).execution_options(synchronize_session=False))
-        for decisions in decided:
-            store_decisions(session, decisions)
+        if sqlite:
+            c = CellStatus
+            for res, cell in session.execute(select(c.resolution, c.h3_cell).distinct()):
+                stored.setdefault(int(res), set()).add(int(cell))
+    if sqlite:
+        with clock("store"):
+            _store_in_chunks(sessions, settings, dict(zip(resolutions, decided, strict=True)),
+                             stored=stored, on_step=on_step)  # fmt: skip
+    with session_scope(sessions) as session, clock("store zones"):
+        if not sqlite:
+            # No ORM objects to synchronise (else PostgreSQL returns every deleted row's key).
+            session.execute(delete(CellStatus).execution_options(synchronize_session=False))
+            for decisions in decided:
+                store_decisions(session, decisions)
         store_zones(session, zones, now=now)
         clear_dirty(session, up_to=up_to)
         record_decision_state(session, settings, now=now)
+        set_state_value(session, INCOMPLETE_STATE, 0)
         # The next incremental runs look rows up by cell in these tables
         # (service.store.dialect).
         refresh_planner_statistics(session, REWRITTEN_TABLES)
@@ -262,6 +295,86 @@ def _decide_everything(
             )
         )
     return len(zones)
+
+
+def _rollup_in_groups(
+    sessions: sessionmaker[Session], settings: Settings, *, on_step: StepCallback
+) -> None:
+    """SQLite: every roll-up rebuilt (the rows ``rollup`` writes), a group of parents per
+    transaction (``chunks.parent_groups``), then the parents left with no children
+    removed. Each parent's rows are replaced whole; until the last group, readers see the
+    other parents' previous rows."""
+    base, coarser = settings.h3_resolution, tuple(settings.rollup_resolutions)
+    if not coarser:
+        return
+    s, d = CellStat, CellDevice
+    with session_scope(sessions, write=False) as session:
+        cells = session.scalars(select(s.h3_cell).where(s.resolution == base).distinct()).all()
+        before: dict[int, set[int]] = {res: set() for res in coarser}
+        for res in coarser:
+            rows = union(
+                select(s.h3_cell).where(s.resolution == res),
+                select(d.h3_cell).where(h3_resolution_of(d.h3_cell) == res),
+            )
+            before[res] = {int(cell) for cell in session.scalars(select(rows.subquery().c[0]))}
+    groups = parent_groups(cells, coarser, settings.sqlite_rollup_chunk_parents)
+    kept: dict[int, set[int]] = {res: set() for res in coarser}
+    for i, (parents, _) in enumerate(groups):
+        if i:
+            pause(sessions)
+        with session_scope(sessions) as session:
+            rollup_parents(session, settings, parents)
+        for res in coarser:
+            kept[res] |= parents[res]
+        on_step("roll-ups", i + 1, len(groups) + 1)
+    # Parents with no children any more (statistics rebuilt without them): their rows go,
+    # finest first as the roll-ups go (a parent's own parents are among the stale too).
+    for res in sorted(coarser, reverse=True):
+        for stale in cell_chunks(before[res] - kept[res], settings.sqlite_rollup_chunk_parents):
+            pause(sessions)
+            with session_scope(sessions) as session:
+                rollup_parents(session, settings, {res: set(stale)})
+    on_step("roll-ups", len(groups) + 1, len(groups) + 1)
+
+
+def _store_in_chunks(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    decided: dict[int, pd.DataFrame],
+    *,
+    stored: dict[int, set[int]],
+    on_step: StepCallback,
+) -> None:
+    """SQLite: the decisions of every resolution replace the stored ones whole cells at a
+    time, about ``sqlite_write_chunk_rows`` rows per transaction; then the rows of cells no
+    longer decided go. Readers meanwhile see some cells decided by this run, the others as
+    the last run left them (docs/availability.md)."""
+    c = CellStatus
+    limit = settings.sqlite_write_chunk_rows
+    work: list[tuple[int, np.ndarray, pd.DataFrame]] = []
+    for res, frame in decided.items():
+        ordered = frame.sort_values("h3_cell", kind="stable", ignore_index=True)
+        keys = ordered["h3_cell"].to_numpy(np.int64)
+        for cells in row_chunks(keys, limit):
+            low = int(np.searchsorted(keys, cells[0], side="left"))
+            high = int(np.searchsorted(keys, cells[-1], side="right"))
+            work.append((res, cells, ordered.iloc[low:high]))
+        gone = stored.get(res, set()) - set(keys.tolist())
+        for cells_gone in cell_chunks(gone, limit):
+            work.append((res, np.array(cells_gone, dtype=np.int64), ordered.iloc[0:0]))
+    for i, (res, cells, rows) in enumerate(work):
+        if i:
+            pause(sessions)
+        with session_scope(sessions) as session:
+            session.execute(
+                delete(c)
+                .where(unindexed(session, c.resolution) == res,
+                       cells_in(c.h3_cell, cells.tolist(), dialect="sqlite"))
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            store_decisions(session, rows)
+        on_step("store", i + 1, len(work))
+    pause(sessions)
 
 
 def on_postgres(sessions: sessionmaker[Session]) -> bool:

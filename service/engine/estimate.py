@@ -212,9 +212,20 @@ def scope_evidence(
     return read, devices
 
 
-def replace_estimates(session: Session, estimates: pd.DataFrame, *, resolution: int) -> int:
-    """Replace ``cell_estimates`` with ``estimates``; return the rows written."""
-    session.execute(delete(CellEstimate))
+def replace_estimates(
+    session: Session,
+    estimates: pd.DataFrame,
+    *,
+    resolution: int,
+    cells: Collection[int] | None = None,
+) -> int:
+    """Replace ``cell_estimates`` with ``estimates``; return the rows written. With
+    ``cells``, only those cells' rows are replaced (whole cells; ``estimates`` holds theirs
+    alone), the others kept: the field written in chunks (``service.jobs``)."""
+    query = delete(CellEstimate)
+    if cells is not None:
+        query = query.where(cells_in(CellEstimate.h3_cell, cells, dialect=dialect_name(session)))
+    session.execute(query.execution_options(synchronize_session=False))
     store_estimates(session, estimates, resolution=resolution)
     return len(estimates)
 

@@ -48,6 +48,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from domain.radio import UNKNOWN_MNC, operator_code
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES, SIGNAL_DECISIONS
+from service.engine.chunks import (
+    FULL_INCOMPLETE,
+    INCOMPLETE_STATE,
+    INCREMENTAL_INCOMPLETE,
+    on_sqlite,
+    parent_groups,
+    pause,
+    row_chunks,
+)
 from service.engine.decisions import (
     best_of_operators,
     decide_cells,
@@ -131,6 +140,8 @@ def can_run_incrementally(session: Session, settings: Settings) -> bool:
     rules = state_value(session, RULES_STATE)
     if last_run(session) is None or rules != rules_fingerprint(settings):
         return False
+    if state_value(session, INCOMPLETE_STATE) == FULL_INCOMPLETE:
+        return False  # a full run stopped half-way (service.engine.chunks)
     has_zones = session.scalar(select(DeadZone.id).where(DeadZone.active.is_(True)).limit(1))
     indexed = session.scalar(select(ZoneCell.zone_id).limit(1))
     return has_zones is None or indexed is not None
@@ -196,20 +207,29 @@ def decide_incrementally(
     annotate_zones: ZoneHook | None,
     write_zones: ZoneWriter,
     finish: Callable[[Session, IncrementalResult], None] | None = None,
+    on_step: Callable[[str, int, int], None] | None = None,
 ) -> IncrementalResult:
     """Apply the dirty cells (module doc). ``write_zones`` stores zones (keeping their ids'
     states), as the full path does; ``finish`` runs last in the transaction that stores
-    the decisions (the caller's record of the run).
+    the zones (the caller's record of the run); ``on_step('store', done, total)`` follows
+    each chunk of decisions stored on SQLite.
 
-    Three transactions, so that the database's writer is held only while rows are written
-    (SQLite has one writer, and phones' uploads wait for it): the window's moves and the
-    roll-ups of the dirty cells' parents; the decisions, computed in a read-only
-    transaction; then the decisions, the zones around them and the dirty rows' removal in
-    one. Nothing else writes what the middle step reads (one aggregation at a time,
-    ``service.store.locks``; ingest writes only readings and their counters), and a crash
-    between them leaves the dirty rows for the next run."""
+    The database's writer is held only while rows are written (SQLite has one writer, and
+    phones' uploads wait for it): the window's moves and the roll-ups of the dirty cells'
+    parents (on SQLite a group of parents per transaction); the decisions, computed in a
+    read-only transaction; then, on PostgreSQL in one transaction, the decisions, the zones
+    around them and the dirty rows' removal. On SQLite the decisions are stored whole cells
+    at a time in short transactions (``service.engine.chunks``), the zones are computed
+    from them in a read-only one, and written last with the dirty rows' removal. Nothing
+    else writes what is read between (one aggregation at a time, ``service.store.locks``;
+    ingest writes only readings and their counters), and a crash anywhere leaves the dirty
+    rows for the next run; after one between the decisions' chunks, the next run takes
+    every cell it decides as changed (``_Changes``), since some already hold their new
+    status."""
+    sqlite = on_sqlite(sessions)
     with session_scope(sessions) as session:
         _mark_window_moves(session, settings, now=now)
+        redo = state_value(session, INCOMPLETE_STATE) == INCREMENTAL_INCOMPLETE
         dirty: list[tuple[int, int, int, str]] = []
         seen = 0
         for cell, mcc, mnc, radio, seq in session.execute(_DIRTY_KEYS):
@@ -226,8 +246,17 @@ def decide_incrementally(
         parents = {
             res: {h3i.cell_to_parent(c, res) for c in cells} for res in settings.rollup_resolutions
         }
-        # Between full runs device sets only grow: the parents' take the dirty cells' sets.
-        rollup_parents(session, settings, parents, grown=cells)
+        if not sqlite:
+            # Between full runs device sets only grow: the parents' take the dirty cells' sets.
+            rollup_parents(session, settings, parents, grown=cells)
+    if sqlite:
+        groups = parent_groups(
+            cells, tuple(settings.rollup_resolutions), settings.sqlite_rollup_chunk_parents
+        )
+        for group, members in groups:
+            pause(sessions)
+            with session_scope(sessions) as session:
+                rollup_parents(session, settings, group, grown=members)
     changes: dict[Scope, set[int]] = {}
     refreshed: dict[Scope, set[int]] = {}
     old: dict[_StatusKey, str] = {}
@@ -242,30 +271,44 @@ def decide_incrementally(
             result.decided_cells[res] = len(these)
             if res == base:
                 old, new = before, after
+                if redo:
+                    old = _as_if_all_changed(before, after)
                 for cell, operator, radio in after:
                     refreshed.setdefault((operator, radio), set()).add(cell)
                 for key in before.keys() | after.keys():
-                    if before.get(key) != after.get(key):
+                    if redo or before.get(key) != after.get(key):
                         changes.setdefault((key[1], key[2]), set()).add(key[0])
     result.status_changes = {scope: len(c) for scope, c in changes.items()}
-    with session_scope(sessions) as session:
-        for planned in decided:
-            _store_decided(session, planned)
-        # The estimated field is refreshed on its own schedule (``estimate_interval_s``):
-        # until then, a cell measured now loses its inferred status (never beside a
-        # measurement).
-        withdraw_inferred(
-            session, resolution=base,
-            cells={cell for (cell, _, radio), status in new.items()
-                   if radio == ANY_SIGNAL and status != "unknown"},
-        )  # fmt: skip
-        for scope in sorted(changes.keys() | refreshed.keys()):  # (operator, radio scope)
-            touched = _update_scope_zones(
+    # The estimated field is refreshed on its own schedule (``estimate_interval_s``):
+    # until then, a cell measured now loses its inferred status (never beside a
+    # measurement).
+    measured = {cell for (cell, _, radio), status in new.items()
+                if radio == ANY_SIGNAL and status != "unknown"}  # fmt: skip
+    scopes = sorted(changes.keys() | refreshed.keys())  # (operator, radio scope)
+
+    def plan_zones(session: Session) -> list[_ZonePlan]:
+        return [
+            _plan_scope_zones(
                 session, settings, scope=scope, changed=changes.get(scope, set()),
                 refreshed=refreshed.get(scope, set()), old=old, new=new, now=now,
-                annotate_zones=annotate_zones, write_zones=write_zones,
-            )  # fmt: skip
-            result.zones_rewritten += touched
+                annotate_zones=annotate_zones,
+            )
+            for scope in scopes
+        ]  # fmt: skip
+
+    plans: list[_ZonePlan] = []
+    if sqlite:
+        _store_decided_in_chunks(sessions, settings, decided, measured=measured, on_step=on_step)
+        with session_scope(sessions, write=False) as session:
+            plans = plan_zones(session)
+    with session_scope(sessions) as session:
+        if not sqlite:
+            for planned in decided:
+                _store_decided(session, planned)
+            withdraw_inferred(session, resolution=base, cells=measured)
+            plans = plan_zones(session)
+        for plan in plans:
+            result.zones_rewritten += _apply_zone_plan(session, plan, write_zones=write_zones)
         # Every scope whose rows were recomputed (figures may move without a status change).
         # The unknown operator is no scope: its readings move the best of all only.
         result.scopes_changed = {
@@ -274,9 +317,65 @@ def decide_incrementally(
         # Only what this run read: a merge committed meanwhile raised its rows' seq above.
         session.execute(delete(DirtyCell).where(DirtyCell.seq <= seen))
         record_decision_state(session, settings, now=now)
+        if sqlite:
+            set_state_value(session, INCOMPLETE_STATE, 0)
         if finish is not None:
             finish(session, result)
     return result
+
+
+def _as_if_all_changed(
+    before: dict[_StatusKey, str], after: dict[_StatusKey, str]
+) -> dict[_StatusKey, str]:
+    """The statuses 'before' a run that redoes one stopped between its chunks of decisions:
+    some cells already hold their new status, so what they held before is unknown. Every
+    decided cell is then taken as changed, and every one not covered now as having been
+    covered, so that zones whose nearest covered cell it might have been are described
+    again: more work than needed, the same zones as a run that was never stopped."""
+    return {key: "covered" for key in before.keys() | after.keys() if after.get(key) != "covered"}
+
+
+def _store_decided_in_chunks(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    decided: list[_Decided],
+    *,
+    measured: set[int],
+    on_step: Callable[[str, int, int], None] | None,
+) -> None:
+    """SQLite: ``_store_decided`` whole cells at a time, about ``sqlite_write_chunk_rows``
+    rows per transaction, with the inferred statuses withdrawn where they are measured.
+    The first marks the run incomplete until its zones are stored."""
+    work: list[_Decided] = []
+    for planned in decided:
+        rows = planned.rows.sort_values("h3_cell", kind="stable", ignore_index=True)
+        keys = rows["h3_cell"].to_numpy(np.int64)
+        # Cells whose rows all go (decided before, nothing now) weigh one row each.
+        everything = set(planned.cells).union(*planned.suspects.values())
+        weights = np.concatenate([keys, np.array(sorted(everything - set(keys.tolist())),
+                                                 dtype=np.int64)])  # fmt: skip
+        for chunk in row_chunks(weights, settings.sqlite_write_chunk_rows):
+            mine = set(chunk.tolist())
+            low = int(np.searchsorted(keys, chunk[0], side="left"))
+            high = int(np.searchsorted(keys, chunk[-1], side="right"))
+            part = _Decided(
+                planned.resolution, planned.cells & mine, rows.iloc[low:high],
+                {radio: cells & mine for radio, cells in planned.suspects.items()},
+            )  # fmt: skip
+            work.append(part)
+    for i, part in enumerate(work):
+        pause(sessions)
+        with session_scope(sessions) as session:
+            if i == 0:
+                set_state_value(session, INCOMPLETE_STATE, INCREMENTAL_INCOMPLETE)
+            _store_decided(session, part)
+            if part.resolution == settings.h3_resolution:
+                stored = set(part.cells).union(*part.suspects.values())
+                withdraw_inferred(session, resolution=part.resolution,
+                                  cells=measured & stored)  # fmt: skip
+        if on_step is not None:
+            on_step("store", i + 1, len(work))
+    pause(sessions)
 
 
 @dataclass
@@ -466,7 +565,20 @@ def _best_of_all_around(
     return best, suspects, before
 
 
-def _update_scope_zones(
+@dataclass
+class _ZonePlan:
+    """One scope's zones regrouped near the changes, not yet written: the zones taken
+    apart (``hit``), those of them gone, and the zones to write."""
+
+    scope: Scope
+    regrouped: bool = False
+    """False when no zone and no dead cell was near the changes: nothing to write."""
+    hit: set[str] = field(default_factory=set)
+    gone: list[str] = field(default_factory=list)
+    zones: list[Zone] = field(default_factory=list)
+
+
+def _plan_scope_zones(
     session: Session,
     settings: Settings,
     *,
@@ -477,10 +589,10 @@ def _update_scope_zones(
     new: dict[_StatusKey, str],
     now: datetime,
     annotate_zones: ZoneHook | None,
-    write_zones: ZoneWriter,
-) -> int:
+) -> _ZonePlan:
     """Regroup and describe the zones of one scope (operator, scope over radios) near the
-    changes (module doc); return how many zones were written."""
+    changes (module doc), reading only: the decisions as stored, the zones as the last
+    run left them."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     zc = ZoneCell
@@ -509,7 +621,7 @@ def _update_scope_zones(
             previous.setdefault(zone_id, []).append(int(cell))
     candidates = {c for cells in previous.values() for c in cells} | changed
     if not candidates:
-        return 0
+        return _ZonePlan(scope)
     c = CellStatus
     base = settings.h3_resolution
     scope_rows = pd.DataFrame(
@@ -551,16 +663,23 @@ def _update_scope_zones(
     )  # fmt: skip
     if annotate_zones is not None:
         annotate_zones(session, zones)
-    gone = sorted(hit - set(ids))
-    if gone:
+    return _ZonePlan(scope, True, hit, sorted(hit - set(ids)), zones)
+
+
+def _apply_zone_plan(session: Session, plan: _ZonePlan, *, write_zones: ZoneWriter) -> int:
+    """Write one scope's regrouped zones (``_plan_scope_zones``) and rank the scope again;
+    return how many zones were written."""
+    if not plan.regrouped:
+        return 0
+    if plan.gone:
         session.execute(
-            update(DeadZone).where(DeadZone.id.in_(gone)).values(active=False, rank=None)
+            update(DeadZone).where(DeadZone.id.in_(plan.gone)).values(active=False, rank=None)
         )
-    if hit:
-        session.execute(delete(zc).where(zc.zone_id.in_(sorted(hit))))
-    write_zones(session, zones)
-    rank_zones(session, scope)
-    return len(zones) + len(gone)
+    if plan.hit:
+        session.execute(delete(ZoneCell).where(ZoneCell.zone_id.in_(sorted(plan.hit))))
+    write_zones(session, plan.zones)
+    rank_zones(session, plan.scope)
+    return len(plan.zones) + len(plan.gone)
 
 
 class _CoveredNearby(NearestCovered):

@@ -118,22 +118,25 @@ def refresh_estimates(
 ) -> float:
     """Recompute the estimated field from the decisions as committed; return seconds.
 
-    Computed in a read-only transaction and written in a short one: kriging a province
-    takes minutes, and a write transaction around it held SQLite's single writer, so
-    phones' uploads timed out (issue 12a's freshness run). Readers see the previous
-    estimates until the new ones commit. The caller holds the aggregation lock, so no
-    decision changes between the reading and the writing."""
+    Computed in a read-only transaction, then written: kriging a province takes minutes,
+    and a write transaction around it held SQLite's single writer, so phones' uploads
+    timed out (issue 12a's freshness run). On PostgreSQL readers see the previous
+    estimates until the new ones commit together; on SQLite they are replaced whole cells
+    at a time in short transactions (``_replace_estimates_in_chunks``). The caller holds
+    the aggregation lock, so no decision changes between the reading and the writing."""
     started = time.perf_counter()
     on_step("estimate", 0, 1)
     sqlite = on_sqlite(sessions)
     with session_scope(sessions, write=False) as session:
         estimates = compute_estimates(session, settings, now=now)
-        if sqlite:
+        # A field that fits in one chunk is replaced at once.
+        chunked = sqlite and len(estimates) > settings.sqlite_write_chunk_rows
+        if chunked:
             present = set(session.scalars(select(CellEstimate.h3_cell).distinct()))
-    if sqlite:
+    if chunked:
         _replace_estimates_in_chunks(sessions, settings, estimates, present=present)
     with session_scope(sessions) as session:
-        if not sqlite:
+        if not chunked:
             replace_estimates(session, estimates, resolution=settings.h3_resolution)
         refresh_planner_statistics(session, ["cell_estimates"])
         set_state_value(session, ESTIMATED_AT, int(time.time()))

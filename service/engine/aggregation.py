@@ -264,16 +264,18 @@ def _decide_everything(
                     if annotate_zones is not None:
                         annotate_zones(session, zones)
             on_step("decisions", i + 1, len(resolutions))
-        if sqlite:
+        # A run whose decisions fit in one chunk stores them with its zones, at once.
+        chunked = sqlite and sum(map(len, decided)) > settings.sqlite_write_chunk_rows
+        if chunked:
             c = CellStatus
             for res, cell in session.execute(select(c.resolution, c.h3_cell).distinct()):
                 stored.setdefault(int(res), set()).add(int(cell))
-    if sqlite:
+    if chunked:
         with clock("store"):
             _store_in_chunks(sessions, settings, dict(zip(resolutions, decided, strict=True)),
                              stored=stored, on_step=on_step)  # fmt: skip
     with session_scope(sessions) as session, clock("store zones"):
-        if not sqlite:
+        if not chunked:
             # No ORM objects to synchronise (else PostgreSQL returns every deleted row's key).
             session.execute(delete(CellStatus).execution_options(synchronize_session=False))
             for decisions in decided:

@@ -2,7 +2,7 @@
 statistics changed, and in the neighbourhoods their rules look at.
 
 ``merge_new_readings`` records every (cell, operator, radio) whose statistics it changed in
-``dirty_cells``, in the transaction of the merge. A run then, in one transaction:
+``dirty_cells``, in the transaction of the merge. A run then:
 
 * **roll-ups**: rebuilds the parents of the dirty cells at each roll-up resolution from all
   their children, and adds the dirty cells' devices to the parents' device sets (sets
@@ -21,8 +21,10 @@ statistics changed, and in the neighbourhoods their rules look at.
   ``zones.assign_ids`` as if the whole scope had been recomputed;
 * removes the dirty rows it consumed.
 
-A crash anywhere leaves the dirty rows in place (the transaction rolls back), so the next
-run recomputes them. Moving the decision window (a new month, or other settings) is caught
+A crash anywhere leaves the dirty rows in place (they are removed in the run's last
+transaction), so the next run recomputes them; on SQLite, where the decisions are stored
+in chunks before that, the next run takes them all as changed (``decide_incrementally``).
+Moving the decision window (a new month, or other settings) is caught
 too: the cells with statistics in the months that entered or left the window become dirty,
 and a change of the decision rules makes the next run a full one. Village statuses and the
 progress figures read the decisions as they stand, so they follow without a step of their
@@ -297,12 +299,14 @@ def decide_incrementally(
         ]  # fmt: skip
 
     plans: list[_ZonePlan] = []
-    if sqlite:
+    # A run whose decisions fit in one chunk stores them with its zones, at once.
+    chunked = sqlite and sum(len(p.rows) for p in decided) > settings.sqlite_write_chunk_rows
+    if chunked:
         _store_decided_in_chunks(sessions, settings, decided, measured=measured, on_step=on_step)
         with session_scope(sessions, write=False) as session:
             plans = plan_zones(session)
     with session_scope(sessions) as session:
-        if not sqlite:
+        if not chunked:
             for planned in decided:
                 _store_decided(session, planned)
             withdraw_inferred(session, resolution=base, cells=measured)

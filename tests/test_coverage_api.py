@@ -159,8 +159,10 @@ def test_cells_carry_the_estimate_and_include_inferred_adds_unmeasured_cells(cli
     assert refused.status_code == 422
 
 
-def test_summary_counts_the_scope_it_is_asked_for(client, settings, sessions):
-    # Viettel reaches the place only on 3G: covered for any signal, dead for broadband.
+def _reached_only_on_3g(sessions, settings) -> list[str]:
+    """Viettel reaches CENTRE and its ring only on 3G: covered for any signal, dead for
+    broadband. Four readings of three phones a cell: enough for a dead call (Wilson bound
+    0.51). Returns the cells, decided."""
     disk = sorted(h3.grid_disk(CENTRE, 1))
     items = [
         reading_in(c, device=f"u{c}{i % 3}", dbm=-78.0 - i, radio="umts", days_ago=1 + i)
@@ -169,6 +171,11 @@ def test_summary_counts_the_scope_it_is_asked_for(client, settings, sessions):
     ]
     ingest(sessions, settings, items)
     decide(sessions, settings)
+    return disk
+
+
+def test_summary_counts_the_scope_it_is_asked_for(client, settings, sessions):
+    disk = _reached_only_on_3g(sessions, settings)
     anyway = Summary.model_validate(client.get("/v1/summary").json())
     broadband = Summary.model_validate(
         client.get("/v1/summary", params={"radio": "broadband"}).json()
@@ -184,17 +191,8 @@ def test_summary_counts_the_scope_it_is_asked_for(client, settings, sessions):
 
 
 def test_include_inferred_honours_the_broadband_scope(client, settings, sessions):
-    # Viettel serves the place only on 3G: covered for any signal, dead for broadband, and
-    # the estimate of each scope says so around the measured cells.
-    disk = sorted(h3.grid_disk(CENTRE, 1))
-    # Four readings of three phones a cell: enough for a dead call (Wilson bound 0.51).
-    items = [
-        reading_in(c, device=f"u{c}{i % 3}", dbm=-78.0 - i, radio="umts", days_ago=1 + i)
-        for c in disk
-        for i in range(4)
-    ]
-    ingest(sessions, settings, items)
-    decide(sessions, settings)
+    # The estimate of each scope says so around the measured cells.
+    disk = _reached_only_on_3g(sessions, settings)
     params = {"bbox": BBOX, "operator": "452-04", "include": "inferred"}
     scopes = {}
     for radio in ("any", "broadband"):

@@ -22,8 +22,6 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.localtime import vietnam_date
-from service.areas.planning import annotate_zones
-from service.areas.progress import take_snapshot
 from service.engine.aggregation import AggregationReport, StepCallback, aggregate, quiet_steps
 from service.engine.chunks import cell_chunks, on_sqlite, pause, row_chunks
 from service.engine.estimate import compute_estimates, replace_estimates
@@ -67,6 +65,11 @@ def run_aggregation(
     what the first one left, so the statistics count every reading once."""
 
     def people_first(session: Session, zones: list[Zone]) -> None:
+        # Imported when zones are written: the planning module brings pyproj and the
+        # areas layer, which a batch that regroups no zone does not need (start-up of
+        # ``deadzone aggregate``, issue 12).
+        from service.areas.planning import annotate_zones
+
         annotate_zones(session, zones, settings)
 
     wait = settings.aggregate_lock_wait_s if wait_s is None else wait_s
@@ -254,6 +257,8 @@ class AggregationWorker:
         """Today's progress from the decisions just made; the day's latest one is kept
         (``take_snapshot`` replaces rows of the same day). Skipped while no population is
         imported: there would be nobody to count as covered."""
+        from service.areas.progress import take_snapshot  # areas: see people_first
+
         with session_scope(self.sessions) as session:
             if session.scalar(select(CellPopulation.h3_cell).limit(1)) is None:
                 return

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.areas.progress import measure_progress, village_states
+from service.engine import incremental as incremental_path
 from service.engine.aggregation import aggregate
 from service.jobs import run_aggregation
 from service.settings import Settings
@@ -234,7 +235,9 @@ def test_any_split_into_batches_gives_the_full_runs_results(
             engine_b.dispose()
 
 
-def test_a_failed_run_leaves_its_cells_for_the_next(settings, sessions, engine, tmp_path) -> None:
+def test_a_failed_run_leaves_its_cells_for_the_next(
+    settings, sessions, engine, tmp_path, monkeypatch
+) -> None:
     """A crash after the statistics moved on but before the decisions were stored loses
     nothing: the dirty cells were written with the statistics, and the next run uses them."""
     first = [
@@ -246,11 +249,15 @@ def test_a_failed_run_leaves_its_cells_for_the_next(settings, sessions, engine, 
     more += cluster_readings((0, 4, "lte", "covered", 4, 2, 2))
     ingest(sessions, settings, more)
 
-    def crash(session: Session, zones: list[Any]) -> None:
+    def crash(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("power cut")
 
-    with pytest.raises(RuntimeError):
-        aggregate(sessions, settings, now=NOW, annotate_zones=crash)
+    # While the zones are planned, in the transaction that stores the decisions (the
+    # readings here make no zone, so no hook of the areas layer would be called).
+    with monkeypatch.context() as patched:
+        patched.setattr(incremental_path, "_plan_scope_zones", crash)
+        with pytest.raises(RuntimeError):
+            aggregate(sessions, settings, now=NOW)
     with session_scope(sessions) as session:
         assert session.scalars(select(DirtyCell.h3_cell)).all()  # still waiting
     report = run_aggregation(sessions, settings, now=NOW)

@@ -9,9 +9,10 @@ dead (inferred) and is wrong with probability ``1 - p_dead``: the value of perfe
 information under the 0-1 loss of the product's own calls. The loss is zero where a
 measured status is decided and 1/2 (nothing known) where the estimate does not reach.
 (The Bernoulli variance ``p (1 - p)`` used before, with 1/4 where nothing is known, is the
-value of information under the Brier score; ``benchmarks/tasks.py``, seeds 3, 5, 7, top 40
-tasks against 40 random unknown cells: 1.59, 0.70, 1.60 times the truly dead pairs found
-with it, 3.19, 0.85, 1.57 with this loss.) A
+value of information under the Brier score; ``benchmarks/tasks.py`` as it was then, seeds
+3, 5, 7, top 40 tasks against every populated unknown cell: 1.59, 0.70, 1.60 times the
+truly dead pairs found with it, 3.19, 0.85, 1.57 with this loss; against 40 random unknown
+cells, populated or not, this loss gives 0.37-0.78: ``docs/demo-accuracy.md``.) A
 standard visit (``VISIT_PHONES`` phones per operator, ``VISIT_READINGS`` readings each, on two
 days, the evidence a measured decision asks for) shrinks the cell's latent variance from
 ``sd²`` to ``sd² v / (sd² + v)`` with ``v`` the visit's noise; the share of the loss

@@ -207,7 +207,7 @@ def choose(
         # The "unknown cells": best of all unknown, with readings or people.
         "unknown": sorted((set(best) | people) - {c for c, s in best.items() if s != "unknown"}),
         # The cells the tasks choose among: people, and some operator undecided.
-        "open": sorted(undecided),
+        "populated undecided": sorted(undecided),
     }  # fmt: skip
     drawn = {
         name: [

@@ -29,18 +29,22 @@ import argparse
 import importlib
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import orjson
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, make_url, select, text
 
 from benchmarks.aggregate_blackbox import post_all
 from benchmarks.ingest import SECRET, make_batches
@@ -48,10 +52,16 @@ from benchmarks.scratch import scratch_database
 from service.store.models import AggregationRun
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str], port: int, *, tree: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``deadzone serve`` on 127.0.0.1:``port``, from the source tree ``tree`` (default:
+    this one); returns once it answers."""
+    if tree is not None:
+        env = {**env, "PYTHONPATH": os.pathsep.join([str(tree), env.get("PYTHONPATH", "")])}
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     for _ in range(300):
         try:
@@ -59,6 +69,8 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
                 return server
         except httpx.TransportError:
             pass
+        if server.poll() is not None:
+            break
         time.sleep(0.2)
     server.terminate()
     raise RuntimeError("server did not start")
@@ -115,76 +127,137 @@ def runs_finished(url: str) -> int:
         engine.dispose()
 
 
-def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
-    with scratch_database(backend, workdir) as url:
-        env = {
-            **os.environ, "DEADZONE_DATABASE_URL": url, "DEADZONE_DEVICE_SECRET": SECRET,
-            "DEADZONE_ENVIRONMENT": "development", "DEADZONE_AGGREGATE_INTERVAL_S": "0",
-            # Many phones of the benchmark share 127.0.0.1, and each sends more in a minute
-            # than a real phone in a week: the rate limits are not what is measured.
-            "DEADZONE_RATE_LIMIT_ADDRESS_REQUESTS": "1000000/minute",
-            "DEADZONE_RATE_LIMIT_DEVICE_READINGS": "100000000/hour",
-            "DEADZONE_RATE_LIMIT_ADDRESS_IMPORTS": "1000/minute",
-        }  # fmt: skip
-        base = f"http://127.0.0.1:{args.port}"
+def environment(url: str) -> dict[str, str]:
+    return {
+        **os.environ, "DEADZONE_DATABASE_URL": url, "DEADZONE_DEVICE_SECRET": SECRET,
+        "DEADZONE_ENVIRONMENT": "development", "DEADZONE_AGGREGATE_INTERVAL_S": "0",
+        # Many phones of the benchmark share 127.0.0.1, and each sends more in a minute
+        # than a real phone in a week: the rate limits are not what is measured.
+        "DEADZONE_RATE_LIMIT_ADDRESS_REQUESTS": "1000000/minute",
+        "DEADZONE_RATE_LIMIT_DEVICE_READINGS": "100000000/hour",
+        "DEADZONE_RATE_LIMIT_ADDRESS_IMPORTS": "1000/minute",
+    }  # fmt: skip
+
+
+def prepare(url: str, args: argparse.Namespace) -> None:
+    """The preload stored (and decided unless ``--cold``), then the ``--spread``, by this
+    tree's server and command: every tree then starts from a copy of the same database."""
+    env = environment(url)
+    base = f"http://127.0.0.1:{args.port}"
+    server = start_server(env, args.port)
+    try:
+        post_all(base, make_batches(args.preload, 1000, seed=21))
+    finally:
+        server.terminate()
+        server.wait(30)
+    if not args.cold:
+        subprocess.run([sys.executable, "-m", "service.cli", "aggregate"], env=env,
+                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    if args.spread:
         server = start_server(env, args.port)
         try:
-            post_all(base, make_batches(args.preload, 1000, seed=21))
+            post_all(base, make_batches(args.spread, 1000, seed=22))
         finally:
             server.terminate()
             server.wait(30)
-        if not args.cold:
-            subprocess.run([sys.executable, "-m", "service.cli", "aggregate"], env=env,
-                           check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-        if args.spread:
-            server = start_server(env, args.port)
-            try:
-                post_all(base, make_batches(args.spread, 1000, seed=22))
-            finally:
-                server.terminate()
-                server.wait(30)
+
+
+@contextmanager
+def copy_of(url: str, backend: str, name: str) -> Iterator[str]:
+    """A copy of the prepared database for one tree's run (dropped afterwards)."""
+    if backend == "sqlite":
+        source = Path(url.removeprefix("sqlite:///"))
+        target = source.with_name(f"{source.stem}-{name}.sqlite")
+        shutil.copyfile(source, target)
+        for suffix in ("-wal", "-shm"):
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+        yield f"sqlite:///{target}"
+        return
+    original = make_url(url)
+    copy = f"{original.database}_{name}"
+    admin = create_engine(original.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{original.database}"'))
+        yield original.set(database=copy).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def measure(url: str, tree: Path, args: argparse.Namespace, export: Path | None) -> dict[str, Any]:
+    """The phones' window against ``tree``'s server with its background job every 2 s."""
+    env = {**environment(url), "DEADZONE_AGGREGATE_INTERVAL_S": "2"}
+    base = f"http://127.0.0.1:{args.port}"
+    runs_before = runs_finished(url)
+    server = start_server(env, args.port, tree=tree)
+    results: list[tuple[float, int]] = []
+    imported: dict[str, float] = {}
+    load_before = os.getloadavg()[0]
+    try:
+        until = time.perf_counter() + args.seconds
+        threads = [
+            threading.Thread(target=phone, args=(base, i, args.batch, until, results))
+            for i in range(args.phones)
+        ]
+        if export is not None:
+            threads.append(threading.Thread(target=post_import, args=(base, export, imported)))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        runs = runs_finished(url) - runs_before
+        load_after = os.getloadavg()[0]
+    finally:
+        server.terminate()
+        server.wait(60)
+    seconds = np.array([s for s, _ in results])
+    return {
+        "uploads": len(results), "refused": sum(1 for _, status in results if status != 200),
+        "percentiles": np.percentile(seconds, [50, 95, 99]).tolist(), "max": float(seconds.max()),
+        "runs": runs, "load": (load_before, load_after), "imported": imported,
+    }  # fmt: skip
+
+
+def report(backend: str, tree: str, args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    p50, p95, p99 = figures["percentiles"]
+    spread = f" + {args.spread:,} over the province" if args.spread else ""
+    print(f"[{backend} {tree}] {args.preload:,} readings preloaded{spread}; "
+          f"{figures['uploads']} uploads of {args.batch} readings by {args.phones} phones "
+          f"in {args.seconds:.0f} s, {figures['runs']} aggregation runs finished "
+          "meanwhile")  # fmt: skip
+    print(f"  upload latency: p50 {p50:.3f} s  p95 {p95:.3f} s  p99 {p99:.3f} s  "
+          f"max {figures['max']:.3f} s   (goal p99 < 1 s); "
+          f"refused: {figures['refused']}")  # fmt: skip
+    # The machine may be shared: the figures mean little without its load (this run
+    # adds about 2 on its own: the server and the phones' threads).
+    load_before, load_after = figures["load"]
+    print(f"  load average (1 min) at the window's start and end: {load_before:.2f}, "
+          f"{load_after:.2f} on {os.cpu_count()} cores")  # fmt: skip
+    imported = figures["imported"]
+    if args.import_rows:
+        took, status = imported.get("seconds", 0.0), imported.get("status", 0.0)
+        print(f"  import of {args.import_rows:,} rows alongside: {took:.1f} s, "
+              f"HTTP {status:.0f}, {imported.get('accepted', 0):,.0f} stored")  # fmt: skip
+
+
+def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
+    trees = [
+        (name, Path(path).resolve())
+        for name, path in (t.split("=", 1) for t in args.trees.split(","))
+    ]
+    with scratch_database(backend, workdir) as url:
+        prepare(url, args)
         export = None
         if args.import_rows:
             export = workdir / f"latency-{backend}.csv"
             importlib.import_module("benchmarks.import").write_export(export, args.import_rows)
-        server = start_server({**env, "DEADZONE_AGGREGATE_INTERVAL_S": "2"}, args.port)
-        results: list[tuple[float, int]] = []
-        imported: dict[str, float] = {}
-        load_before = os.getloadavg()[0]
-        try:
-            until = time.perf_counter() + args.seconds
-            threads = [
-                threading.Thread(target=phone, args=(base, i, args.batch, until, results))
-                for i in range(args.phones)
-            ]
-            if export is not None:
-                threads.append(threading.Thread(target=post_import, args=(base, export, imported)))
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            runs = runs_finished(url)
-            load_after = os.getloadavg()[0]
-        finally:
-            server.terminate()
-            server.wait(60)
-        seconds = np.array([s for s, _ in results])
-        refused = sum(1 for _, status in results if status != 200)
-        p50, p95, p99 = np.percentile(seconds, [50, 95, 99])
-        spread = f" + {args.spread:,} over the province" if args.spread else ""
-        print(f"[{backend}] {args.preload:,} readings preloaded{spread}; {len(results)} uploads of "
-              f"{args.batch} readings by {args.phones} phones in {args.seconds:.0f} s, "
-              f"{runs - int(not args.cold)} aggregation runs finished meanwhile")  # fmt: skip
-        print(f"  upload latency: p50 {p50:.3f} s  p95 {p95:.3f} s  p99 {p99:.3f} s  "
-              f"max {seconds.max():.3f} s   (goal p99 < 1 s); refused: {refused}")  # fmt: skip
-        # The machine may be shared: the figures mean little without its load (this run
-        # adds about 2 on its own: the server and the phones' threads).
-        print(f"  load average (1 min) at the window's start and end: {load_before:.2f}, "
-              f"{load_after:.2f} on {os.cpu_count()} cores")  # fmt: skip
-        if export is not None:
-            took, status = imported.get("seconds", 0.0), imported.get("status", 0.0)
-            print(f"  import of {args.import_rows:,} rows alongside: {took:.1f} s, "
-                  f"HTTP {status:.0f}, {imported.get('accepted', 0):,.0f} stored")  # fmt: skip
+        for round_ in range(args.rounds):
+            for name, tree in trees:
+                with copy_of(url, backend, f"{name}{round_}") as copy:
+                    report(backend, name, args, measure(copy, tree, args, export))
 
 
 def main() -> None:
@@ -202,6 +275,13 @@ def main() -> None:
                         "aggregation: the job's first run is an incremental one that "
                         "touches most of the province's cells")  # fmt: skip
     parser.add_argument("--backends", default="sqlite,postgis")
+    parser.add_argument("--trees", default="this=.",
+                        help="source trees whose servers are measured one after the "
+                        "other on copies of the same database, e.g. "
+                        "main=/work/main,branch=.")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure the trees in turn this many times (the load "
+                        "drifts)")  # fmt: skip
     parser.add_argument("--port", type=int, default=8117)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

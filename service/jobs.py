@@ -28,7 +28,7 @@ from service.engine.estimate import compute_estimates, replace_estimates
 from service.engine.zones import Zone
 from service.errors import Busy
 from service.settings import Settings
-from service.store.database import session_scope
+from service.store.database import background_writes, session_scope
 from service.store.dialect import refresh_planner_statistics
 from service.store.locks import AGGREGATION, BACKGROUND_AGGREGATOR, JobLock, hold
 from service.store.models import CellEstimate, CellPopulation, ProgressSnapshot, ReadingRow
@@ -73,7 +73,8 @@ def run_aggregation(
         annotate_zones(session, zones, settings)
 
     wait = settings.aggregate_lock_wait_s if wait_s is None else wait_s
-    with hold(engine_of(sessions), AGGREGATION, wait_s=wait):
+    # Its write transactions yield to phones' uploads on SQLite (``chunks.pause``).
+    with hold(engine_of(sessions), AGGREGATION, wait_s=wait), background_writes():
         now = now or utcnow()
         report = aggregate(
             sessions,
@@ -182,7 +183,7 @@ def refresh_stale_estimates(sessions: sessionmaker[Session], settings: Settings)
     aggregation lock (skipped, raising :class:`~service.errors.Busy`, while a run holds
     it): the background worker's catch-up when readings stopped after a batch that left
     the field behind."""
-    with hold(engine_of(sessions), AGGREGATION, wait_s=0):
+    with hold(engine_of(sessions), AGGREGATION, wait_s=0), background_writes():
         with session_scope(sessions, write=False) as session:
             run = last_run(session)
         if run is not None:

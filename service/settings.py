@@ -279,35 +279,36 @@ class Settings(BaseSettings):
         "background job never waits, it skips the round.",
     )
     sqlite_merge_chunk_readings: int = Field(
-        default=5_000,
+        default=1_000,
         ge=1,
         description="On SQLite, how many new readings the aggregation merges into the "
         "statistics per transaction. SQLite has one writer and a phone's upload waits for "
         "it: 50,000 readings held it 0.6-1.5 s on a shared 2-core machine (load 6-8), "
         "enough to push uploads' p99 past 1 s (issue 17); 10,000 readings spread over the "
-        "province held it 1.0-2.3 s there, 5,000 at most 0.9 s (benchmarks/writer_hold.py). "
-        "Smaller costs a little more per reading (each transaction re-reads the watermark "
-        "and the range's devices). PostgreSQL merges 500,000 at a time: inserts do not "
-        "wait for it.",
+        "province held it 1.0-2.3 s there, 5,000 up to 0.9 s (benchmarks/writer_hold.py), "
+        "hence 1,000. Smaller costs a little more per reading (each transaction re-reads "
+        "the watermark and the range's devices); the aggregation waits between two only "
+        "while an upload waits (docs/availability.md). PostgreSQL merges 500,000 at a "
+        "time: inserts do not wait for it.",
     )
     sqlite_write_chunk_rows: int = Field(
-        default=8_000,
+        default=2_000,
         ge=1,
         description="On SQLite, how many rows of decisions (cell_status) or estimates "
         "(cell_estimates) the aggregation writes per transaction, whole cells at a time "
         "(docs/availability.md). Written in one transaction, a province's decisions held "
         "the one writer 20-32 s and its estimates 29-47 s on a shared 2-core machine (load "
-        "6-9), and phones' uploads waited for all of it (issue 17); 8,000 rows hold it at "
-        "most 0.9 s there (benchmarks/writer_hold.py). PostgreSQL writes them in one "
-        "transaction: inserts do not wait for it.",
+        "6-9), and phones' uploads waited for all of it (issue 17); 8,000 rows held it up "
+        "to 0.9 s there (benchmarks/writer_hold.py), hence 2,000. PostgreSQL writes them in "
+        "one transaction: inserts do not wait for it.",
     )
     sqlite_rollup_chunk_parents: int = Field(
-        default=2_000,
+        default=500,
         ge=1,
         description="On SQLite, how many roll-up cells (all roll-up resolutions together, "
         "grouped by their coarsest parent) the aggregation rebuilds per transaction; the "
         "roll-ups of a province-wide batch held the writer 3.9-6.4 s in one (issue 17), "
-        "3,000 parents at a time 1.0-1.2 s (load 6-9), hence 2,000.",
+        "3,000 parents at a time 1.0-1.2 s (load 6-9), hence 500.",
     )
     dead_guard_rings: int = Field(
         default=2,

@@ -28,7 +28,6 @@ from domain.vocabulary import BEST_OF_ALL
 from service.engine.chunks import (
     FULL_INCOMPLETE,
     INCOMPLETE_STATE,
-    SQLITE_YIELD_S,
     cell_chunks,
     on_sqlite,
     parent_groups,
@@ -123,8 +122,8 @@ def update_statistics(
     postgres = on_postgres(sessions)
     chunk = MERGE_CHUNK if postgres else settings.sqlite_merge_chunk_readings
     while start + done < up_to:
-        if done and not postgres:
-            time.sleep(SQLITE_YIELD_S)  # a phone's upload waiting for the writer gets in
+        if done:
+            pause(sessions)  # a phone's upload waiting for the writer goes first (SQLite)
         with session_scope(sessions) as session:
             top = min(start + done + chunk, up_to)
             merge_untrusted(session, settings, after=watermark(session), up_to=top,
@@ -160,8 +159,8 @@ def aggregate(
         merged, max_seq = update_statistics(
             sessions, settings, rebuild_all=rebuild_all, on_step=on_step, dask=dask
         )
-    if merged and not on_postgres(sessions):
-        time.sleep(SQLITE_YIELD_S)  # between the last merge and the roll-ups
+    if merged:
+        pause(sessions)  # between the last merge and the roll-ups
     with session_scope(sessions, write=False) as session:
         # A rebuild (here or on Dask) replaced the statistics wholesale: decide everything.
         incremental = not (full or rebuild_all or dask is not None) and can_run_incrementally(

@@ -17,13 +17,15 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 import numpy.typing as npt
 from h3.api import basic_int as h3i
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-SQLITE_YIELD_S = 0.1
-"""Pause between two write transactions of the aggregation on SQLite, seconds. A writer
-that found the database locked sleeps in SQLite's busy handler, at most 100 ms at a time
-(``sqliteDefaultBusyCallback``); without a pause the aggregation's next ``BEGIN
-IMMEDIATE`` would win the lock again before a waiting phone's upload wakes up."""
+from service.store.database import writers_waiting
+
+SQLITE_YIELD_MAX_S = 1.0
+"""Longest the aggregation waits for phones' uploads between two of its write transactions
+on SQLite, seconds (``pause``): under a steady stream of uploads it must still progress."""
+_YIELD_POLL_S = 0.005
 
 INCOMPLETE_STATE = "run_incomplete"
 """aggregation_state: 0 when the stored results are one run's, else the kind of run whose
@@ -41,9 +43,22 @@ def on_sqlite(sessions: sessionmaker[Session]) -> bool:
 
 
 def pause(sessions: sessionmaker[Session]) -> None:
-    """Between two write transactions on SQLite: let a waiting writer in."""
-    if on_sqlite(sessions):
-        time.sleep(SQLITE_YIELD_S)
+    """Between two write transactions of the aggregation on SQLite: while a phone's upload
+    or another foreground writer, in this process or another, waits for the writer or
+    holds it (``service.store.database.writers_waiting``), wait, at most
+    ``SQLITE_YIELD_MAX_S``; go on at once when none does.
+
+    A writer that found the database locked sleeps in SQLite's busy handler, up to 100 ms
+    at a time, and the aggregation's next ``BEGIN IMMEDIATE`` would win the lock again
+    before it woke up; a pause of 0.1 s after every transaction let it in (issue 17), but
+    also cost the run 0.1 s a transaction when nobody waited, which kept the transactions
+    long. Now they are short, and cost nothing more when nobody waits."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return
+    deadline = time.monotonic() + SQLITE_YIELD_MAX_S
+    while writers_waiting(bind) and time.monotonic() < deadline:
+        time.sleep(_YIELD_POLL_S)
 
 
 def row_chunks(cells: npt.ArrayLike, limit: int) -> list[np.ndarray]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -29,7 +33,10 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
             **kwargs,
         )
         _configure_sqlite(engine)
-        _TURNSTILES[engine] = WriterTurnstile(timeout_s=SQLITE_BUSY_TIMEOUT_S)
+        database = engine.url.database
+        on_disk = database and database != ":memory:" and not database.startswith("file:")
+        flag = WritersWaiting(Path(f"{Path(database).resolve()}.writers") if on_disk else None)
+        _TURNSTILES[engine] = WriterTurnstile(timeout_s=SQLITE_BUSY_TIMEOUT_S, waiting=flag)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 8)
@@ -78,6 +85,83 @@ class _BitOr:
         return self.value
 
 
+class WritersWaiting:
+    """Whether a foreground writer (a phone's upload, an import: anything but the
+    aggregation) waits for SQLite's writer or holds it, in this process or in another on
+    the same machine, so that the aggregation yields to it between two of its transactions
+    (``service.engine.chunks.pause``).
+
+    Each process holds a shared ``flock`` on a file beside the database while it has
+    such a writer; another process finds out with a non-blocking exclusive one. The kernel
+    drops a dead process's lock. ``path`` None (an in-memory database): this process only.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._guard = threading.Lock()
+        self._count = 0
+        self._shared: int | None = None  # this process's shared lock, held while count > 0
+        self._probe: int | None = None
+
+    def __del__(self) -> None:
+        for fd in (self._shared, self._probe):
+            if fd is not None:
+                os.close(fd)
+
+    def _open(self) -> int:
+        assert self._path is not None
+        return os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def enter(self) -> None:
+        with self._guard:
+            self._count += 1
+            if self._count == 1 and self._path is not None:
+                if self._shared is None:
+                    self._shared = self._open()
+                fcntl.flock(self._shared, fcntl.LOCK_SH)
+
+    def leave(self) -> None:
+        with self._guard:
+            self._count -= 1
+            if self._count == 0 and self._shared is not None:
+                fcntl.flock(self._shared, fcntl.LOCK_UN)
+
+    def any(self) -> bool:
+        """True while a foreground writer of any process waits for or holds the writer."""
+        if self._count or self._path is None:
+            return self._count > 0
+        with self._guard:
+            if self._probe is None:
+                self._probe = self._open()
+            try:
+                fcntl.flock(self._probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(self._probe, fcntl.LOCK_UN)
+            return False
+
+
+_BACKGROUND: ContextVar[bool] = ContextVar("deadzone_background_writer", default=False)
+
+
+@contextmanager
+def background_writes() -> Iterator[None]:
+    """The block's write transactions are the aggregation's: on SQLite they do not count
+    as waiting writers (``WritersWaiting``), and the aggregation yields to those that do."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
+def writers_waiting(engine: Engine) -> bool:
+    """SQLite: whether a phone's upload or another foreground writer, in any process,
+    waits for the database's writer or holds it (False on other databases)."""
+    turnstile = _TURNSTILES.get(engine)
+    return turnstile is not None and turnstile.waiting.any()
+
+
 class WriterTurnstile:
     """First come, first served among one process's write transactions on SQLite.
 
@@ -90,10 +174,13 @@ class WriterTurnstile:
     imports, the aggregation: one process with ``deadzone serve``) queue in arrival order
     and the lock is handed to the next at once; writers in other processes (``deadzone
     aggregate``, other worker processes) still meet SQLite's busy handler. Reentrant: a
-    nested write transaction of the same thread does not queue behind itself."""
+    nested write transaction of the same thread does not queue behind itself. Foreground
+    writers (all but the aggregation's, ``background_writes``) raise the ``waiting`` flag
+    from the moment they queue until they commit."""
 
-    def __init__(self, *, timeout_s: float) -> None:
+    def __init__(self, *, timeout_s: float, waiting: WritersWaiting | None = None) -> None:
         self.timeout_s = timeout_s
+        self.waiting = waiting or WritersWaiting(None)
         self._guard = threading.Lock()
         self._waiting: deque[threading.Event] = deque()
         self._held = False
@@ -106,6 +193,19 @@ class WriterTurnstile:
         if self._owner == threading.get_ident():
             yield
             return
+        if _BACKGROUND.get():
+            with self._queued():
+                yield
+            return
+        self.waiting.enter()
+        try:
+            with self._queued():
+                yield
+        finally:
+            self.waiting.leave()
+
+    @contextmanager
+    def _queued(self) -> Iterator[None]:
         mine = threading.Event()
         with self._guard:
             if self._held:

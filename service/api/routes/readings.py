@@ -88,10 +88,12 @@ async def post_readings(request: Request) -> Response:
         payload = parse_json(body, max_depth=settings.max_json_depth)
         items = readings_of(payload, max_readings=settings.max_batch_readings)
         limits.check_readings(device_tokens(items))
+        ingestor = request.app.state.ingestor
+        # Validated before the transaction: on SQLite the one writer waits only for the
+        # inserts.
+        batch = ingestor.prepare(items)
         with session_scope(request.app.state.sessions) as session:
-            result: IngestResult = request.app.state.ingestor.ingest(
-                session, items, origin=client_address(request)
-            )
+            result: IngestResult = ingestor.store(session, batch, origin=client_address(request))
             return result
 
     result = await run_in_threadpool(ingest_in_one_transaction)

@@ -279,17 +279,18 @@ class Settings(BaseSettings):
         "background job never waits, it skips the round.",
     )
     sqlite_merge_chunk_readings: int = Field(
-        default=1_000,
+        default=2_500,
         ge=1,
         description="On SQLite, how many new readings the aggregation merges into the "
         "statistics per transaction. SQLite has one writer and a phone's upload waits for "
         "it: 50,000 readings held it 0.6-1.5 s on a shared 2-core machine (load 6-8), "
         "enough to push uploads' p99 past 1 s (issue 17); 10,000 readings spread over the "
         "province held it 1.0-2.3 s there, 5,000 up to 0.9 s (benchmarks/writer_hold.py), "
-        "hence 1,000. Smaller costs a little more per reading (each transaction re-reads "
-        "the watermark and the range's devices); the aggregation waits between two only "
-        "while an upload waits (docs/availability.md). PostgreSQL merges 500,000 at a "
-        "time: inserts do not wait for it.",
+        "hence 2,500. Smaller costs more per reading: each transaction re-reads the "
+        "watermark and the range's devices, about 0.1 s there, and 1,000 at a time could "
+        "not keep up with 8 phones uploading 4,500 readings a second; the aggregation "
+        "waits between two only while an upload waits (docs/availability.md). PostgreSQL "
+        "merges 500,000 at a time: inserts do not wait for it.",
     )
     sqlite_write_chunk_rows: int = Field(
         default=2_000,

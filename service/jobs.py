@@ -11,9 +11,12 @@ imports a higher one. ``deadzone aggregate``, the demo and the server all run
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from datetime import datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,7 +31,7 @@ from service.engine.estimate import compute_estimates, replace_estimates
 from service.engine.zones import Zone
 from service.errors import Busy
 from service.settings import Settings
-from service.store.database import background_writes, session_scope
+from service.store.database import background_writes, session_scope, sqlite_file
 from service.store.dialect import refresh_planner_statistics
 from service.store.locks import AGGREGATION, BACKGROUND_AGGREGATOR, JobLock, hold
 from service.store.models import CellEstimate, CellPopulation, ProgressSnapshot, ReadingRow
@@ -199,13 +202,15 @@ def engine_of(sessions: sessionmaker[Session]) -> Engine:
 
 
 class AggregationWorker:
-    """Runs the aggregation every ``aggregate_interval_s`` in a background thread of the
-    server, so the grid follows the readings without anyone running a command.
+    """Runs the aggregation every ``aggregate_interval_s``, so the grid follows the
+    readings without anyone running a command.
 
     Of the server's worker processes (``deadzone serve --workers N``), only the one holding
     the background-aggregator lock aggregates; the others stand by and take over if its
     process ends. A round that finds a run in progress (``deadzone aggregate`` from cron)
-    is skipped, not queued."""
+    is skipped, not queued. A thread of the server decides when; the rounds themselves
+    run in a process of their own (``_AggregatorProcess``), except on an in-memory
+    database, which no other process sees."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
         self.sessions = sessions
@@ -213,6 +218,7 @@ class AggregationWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._leader = JobLock(engine_of(sessions), BACKGROUND_AGGREGATOR)
+        self._process = _AggregatorProcess(settings) if _shared(engine_of(sessions)) else None
 
     @property
     def is_leader(self) -> bool:
@@ -227,60 +233,170 @@ class AggregationWorker:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._process is not None:
+            self._process.close()  # a round in progress stops as after a crash
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._process is not None:
+            self._process.close()  # one the thread started meanwhile
         if self._thread is None or not self._thread.is_alive():
             self._leader.release()
 
+    def _lead(self) -> bool:
+        """Whether this process aggregates (taking the lead if nobody has it); its
+        aggregator process starts at once, so that it is ready by the first round."""
+        if self._leader.held:
+            return True
+        if not self._leader.acquire(wait_s=0):
+            return False  # another worker process aggregates
+        if self._process is not None:
+            self._process.start()
+        return True
+
     def _run(self) -> None:
+        try:
+            self._lead()
+        except Exception:
+            log.exception("background aggregation could not start")
         while not self._stop.wait(self.settings.aggregate_interval_s):
             try:
-                if not self._leader.held and not self._leader.acquire(wait_s=0):
-                    continue  # another worker process aggregates
-                if self._new_readings():
-                    run_aggregation(self.sessions, self.settings, wait_s=0)
-                    if self.settings.snapshot_after_aggregation:
-                        self._snapshot()
-                # Recomputing the province takes minutes: only when readings arrived. A
-                # day without uploads still gets its snapshot, so the series has no gaps,
-                # and an estimate that a batch left behind is refreshed once it is due.
+                if not self._lead():
+                    continue
+                if self._process is not None:
+                    self._process.run_round()
                 else:
-                    if self._estimate_behind():
-                        refresh_stale_estimates(self.sessions, self.settings)
-                    if self.settings.snapshot_after_aggregation and self._no_snapshot_today():
-                        self._snapshot()
+                    aggregation_round(self.sessions, self.settings)
             except Busy:
                 log.info("background aggregation skipped: another run is in progress")
             except Exception:  # keep serving; the next round retries
-                log.exception("background aggregation failed")
+                if not self._stop.is_set():
+                    log.exception("background aggregation failed")
 
-    def _snapshot(self) -> None:
-        """Today's progress from the decisions just made; the day's latest one is kept
-        (``take_snapshot`` replaces rows of the same day). Skipped while no population is
-        imported: there would be nobody to count as covered."""
-        from service.areas.progress import take_snapshot  # areas: see people_first
 
-        with session_scope(self.sessions) as session:
-            if session.scalar(select(CellPopulation.h3_cell).limit(1)) is None:
+def aggregation_round(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """One round of the background job: aggregate when readings arrived, else catch up
+    with a stale estimated field and the day's snapshot."""
+    if _new_readings(sessions):
+        run_aggregation(sessions, settings, wait_s=0)
+        if settings.snapshot_after_aggregation:
+            _snapshot(sessions, settings)
+    # Recomputing the province takes minutes: only when readings arrived. A day without
+    # uploads still gets its snapshot, so the series has no gaps, and an estimate that a
+    # batch left behind is refreshed once it is due.
+    else:
+        if _estimate_behind(sessions, settings):
+            refresh_stale_estimates(sessions, settings)
+        if settings.snapshot_after_aggregation and _no_snapshot_today(sessions):
+            _snapshot(sessions, settings)
+
+
+class _AggregatorProcess:
+    """The background rounds in a process of their own, started at the first round and
+    kept for the next ones (starting Python with pandas takes seconds).
+
+    In the server's process, the aggregation's Python and pandas work held the
+    interpreter's lock away from the threads that take phones' uploads: a thread of the
+    server woke up to 0.77 s late while it ran (SQLite, load 6-8, issue 17), and every
+    upload waiting for the interpreter lock waited with it. The process is killed with
+    the server (a round stopped half-way is finished by the next, as after a crash)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._process: BaseProcess | None = None
+        self._pipe: Connection | None = None
+
+    def run_round(self) -> None:
+        """One ``aggregation_round`` there; :class:`Busy` if another run held the lock."""
+        if self._process is None or not self._process.is_alive():
+            self.start()
+        assert self._pipe is not None
+        self._pipe.send("round")
+        answer = self._pipe.recv()  # EOFError if the process died
+        if answer == "busy":
+            raise Busy("another aggregation is running on this database")
+        if answer != "done":
+            raise RuntimeError(f"the aggregator process failed: {answer}")
+
+    def start(self) -> None:
+        self.close()
+        context = multiprocessing.get_context("spawn")
+        self._pipe, theirs = context.Pipe()
+        self._process = context.Process(
+            target=_serve_rounds, args=(self.settings, theirs), name="deadzone-aggregator",
+            daemon=True,
+        )  # fmt: skip
+        self._process.start()
+        theirs.close()
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            process.join(10)
+        pipe, self._pipe = self._pipe, None
+        if pipe is not None:
+            pipe.close()
+
+
+def _serve_rounds(settings: Settings, pipe: Connection) -> None:
+    """The aggregator process: a round whenever the server asks, until it goes away."""
+    from service.store.database import make_engine, make_sessionmaker
+
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    try:
+        while True:
+            try:
+                pipe.recv()
+            except EOFError:
                 return
-            take_snapshot(session, self.settings, now=utcnow())
+            try:
+                aggregation_round(sessions, settings)
+                pipe.send("done")
+            except Busy:
+                pipe.send("busy")
+            except Exception as exc:
+                log.exception("background aggregation failed")
+                pipe.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        engine.dispose()
 
-    def _no_snapshot_today(self) -> bool:
-        with session_scope(self.sessions, write=False) as session:
-            newest = session.scalar(select(func.max(ProgressSnapshot.day)))
-            decided = last_run(session) is not None
-        return decided and (newest is None or newest < vietnam_date(utcnow()))
 
-    def _estimate_behind(self) -> bool:
-        """Decisions newer than the estimated field, and the field due for a refresh."""
-        with session_scope(self.sessions, write=False) as session:
-            run = last_run(session)
-            behind = state_value(session, ESTIMATED_SEQ)
-            due = estimate_due(session, self.settings)
-        return run is not None and due and (behind is None or behind < run.max_seq)
+def _shared(engine: Engine) -> bool:
+    """Whether another process sees this engine's database (not an in-memory SQLite)."""
+    return engine.dialect.name != "sqlite" or sqlite_file(engine) is not None
 
-    def _new_readings(self) -> bool:
-        with session_scope(self.sessions, write=False) as session:
-            run = last_run(session)
-            newest = session.scalar(select(func.max(ReadingRow.seq)))
-        return newest is not None and (run is None or newest > run.max_seq)
+
+def _snapshot(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Today's progress from the decisions just made; the day's latest one is kept
+    (``take_snapshot`` replaces rows of the same day). Skipped while no population is
+    imported: there would be nobody to count as covered."""
+    from service.areas.progress import take_snapshot  # areas: see people_first
+
+    with session_scope(sessions) as session:
+        if session.scalar(select(CellPopulation.h3_cell).limit(1)) is None:
+            return
+        take_snapshot(session, settings, now=utcnow())
+
+
+def _no_snapshot_today(sessions: sessionmaker[Session]) -> bool:
+    with session_scope(sessions, write=False) as session:
+        newest = session.scalar(select(func.max(ProgressSnapshot.day)))
+        decided = last_run(session) is not None
+    return decided and (newest is None or newest < vietnam_date(utcnow()))
+
+
+def _estimate_behind(sessions: sessionmaker[Session], settings: Settings) -> bool:
+    """Decisions newer than the estimated field, and the field due for a refresh."""
+    with session_scope(sessions, write=False) as session:
+        run = last_run(session)
+        behind = state_value(session, ESTIMATED_SEQ)
+        due = estimate_due(session, settings)
+    return run is not None and due and (behind is None or behind < run.max_seq)
+
+
+def _new_readings(sessions: sessionmaker[Session]) -> bool:
+    with session_scope(sessions, write=False) as session:
+        run = last_run(session)
+        newest = session.scalar(select(func.max(ReadingRow.seq)))
+    return newest is not None and (run is None or newest > run.max_seq)

@@ -33,14 +33,23 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
             **kwargs,
         )
         _configure_sqlite(engine)
-        database = engine.url.database
-        on_disk = database and database != ":memory:" and not database.startswith("file:")
-        flag = WritersWaiting(Path(f"{Path(database).resolve()}.writers") if on_disk else None)
+        path = sqlite_file(engine)
+        flag = WritersWaiting(None if path is None else Path(f"{path}.writers"))
         _TURNSTILES[engine] = WriterTurnstile(timeout_s=SQLITE_BUSY_TIMEOUT_S, waiting=flag)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 8)
     return create_engine(url, **kwargs)
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite database; None for an in-memory one or another database."""
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):  # a URI: in memory, or a file that other code names
+        return None
+    return Path(database).resolve()
 
 
 def _configure_sqlite(engine: Engine) -> None:

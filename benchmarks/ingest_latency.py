@@ -263,7 +263,7 @@ def report(backend: str, tree: str, args: argparse.Namespace, figures: dict[str,
     # adds about 2 on its own: the server and the phones' threads).
     load_before, load_after = figures["load"]
     print(f"  load average (1 min) at the window's start and end: {load_before:.2f}, "
-          f"{load_after:.2f} on {os.cpu_count()} cores")  # fmt: skip
+          f"{load_after:.2f} on {os.cpu_count()} cores", flush=True)  # fmt: skip
     imported = figures["imported"]
     if args.import_rows:
         took, status = imported.get("seconds", 0.0), imported.get("status", 0.0)
@@ -285,6 +285,7 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
         for round_ in range(args.rounds):
             for name, tree in trees:
                 with copy_of(url, backend, f"{name}{round_}") as copy:
+                    print(f"[{backend} {name}] window starts", flush=True)
                     report(backend, name, args, measure(copy, tree, args, export))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from typing import Any
 
@@ -23,7 +25,7 @@ def post_each_phone(client: TestClient, items: list[dict[str, Any]]) -> None:
         assert client.post("/v1/readings", json={"readings": [item]}).json()["accepted"] == 1
 
 
-def wait_for(condition, seconds: float = 20.0) -> bool:
+def wait_for(condition, seconds: float = 60.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -46,6 +48,23 @@ def test_background_aggregation_follows_uploads_and_then_idles(db_url, sessions)
         settled = runs()
         time.sleep(1.0)  # five more intervals with nothing new
         assert runs() == settled
+
+
+def test_background_rounds_run_in_a_process_of_their_own(db_url, sessions):
+    """The aggregation's Python and pandas work held the server's interpreter lock away
+    from the threads taking phones' uploads (issue 17): it runs in another process, which
+    ends with the server."""
+    settings = Settings(database_url=db_url, device_secret=TEST_SECRET, aggregate_interval_s=0.2)
+
+    def aggregators() -> list[multiprocessing.process.BaseProcess]:
+        return [p for p in multiprocessing.active_children() if p.name == "deadzone-aggregator"]
+
+    with TestClient(create_app(settings)) as client:
+        post_each_phone(client, [reading_in(CENTRE, device="d0", dbm=-90.0)])
+        assert wait_for(lambda: runs_of(sessions) == 1)
+        [aggregator] = aggregators()
+        assert aggregator.pid != os.getpid() and aggregator.is_alive()
+    assert aggregators() == []
 
 
 def test_background_aggregation_keeps_one_progress_snapshot_per_day(db_url, sessions, tmp_path):

@@ -3,7 +3,7 @@ under 1 s on both databases).
 
     .venv/bin/python -m benchmarks.ingest_latency [--preload 300000] [--seconds 60]
         [--phones 8] [--batch 200] [--import-rows 0] [--cold | --spread 20000]
-        [--backends sqlite,postgis]
+        [--backends sqlite,postgis] [--trees main=/work/main,change=.] [--rounds 1]
 
 A real server (``deadzone serve``, one worker, on 127.0.0.1) first takes ``--preload``
 readings with its background job off (``benchmarks.ingest``'s province: 500 phones over 30
@@ -19,8 +19,11 @@ readings at a time with a random pause of 0-0.5 s, the way a collector app flush
 backlog. With ``--import-rows``, a Tower Collector file of that many rows is posted to
 ``POST /v1/imports`` at the same time (a long import, stored in chunks). Printed per
 backend: the uploads' latency (p50, p95, p99, max), how many were refused, and how many
-aggregation runs finished in the window (the job did run while the phones uploaded), and
-the machine's load average at the window's start and end (a shared machine is noisy).
+aggregation runs finished in the window (the job did run while the phones uploaded) and
+when the first of them did, and the machine's load average at the window's start and end
+(a shared machine is noisy). With ``--trees``, the database is prepared once (by this
+tree) and each tree's server is measured on a copy of it, one after the other (``--rounds``
+times in turn): main against a change on the same data in one run.
 """
 
 from __future__ import annotations

@@ -250,7 +250,11 @@ class AggregationWorker:
         if not self._leader.acquire(wait_s=0):
             return False  # another worker process aggregates
         if self._process is not None:
-            self._process.start()
+            try:
+                self._process.start()
+            except Exception:  # e.g. a daemonic process, which may not have children
+                log.exception("the aggregator process did not start: rounds run in a thread")
+                self._process = None
         return True
 
     def _run(self) -> None:

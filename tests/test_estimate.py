@@ -23,7 +23,9 @@ from service.engine.estimate import (
     fading_lift_db,
     infer_status,
     krige,
+    no_service_bounds,
     radio_margins,
+    recalibrated_means,
 )
 from service.settings import Settings
 from service.store.models import CellEstimate, CellStatus
@@ -98,6 +100,45 @@ def test_phones_fallen_back_to_3g_make_a_cell_broadband_dead_and_signal_covered(
         ring = session.get(CellStatus, (h3.str_to_int(RING[0]), "452-04", "broadband"))
     assert ring is not None and ring.status == "dead"
     assert estimate_of(sessions, RING[0], radio="broadband").inferred_status is None
+
+
+def test_stray_3g_readings_do_not_stand_for_an_operator_without_service(settings, sessions):
+    # One phone camped on 3G at -100 dBm twice (15 dB over 3G's one bar); four phones had
+    # no service at all there, twelve times. The no-service readings bound the 3G the
+    # operator is measured on, not only the LTE they were tagged with (which left the 3G
+    # row, 15 dB over its one bar, to stand for the operator: p_dead under 0.001).
+    items = [reading_in(CENTRE, device="g", dbm=-100.0, radio="umts", days_ago=d) for d in (1, 2)]
+    items += [
+        reading_in(CENTRE, device=f"n{d % 4}", no_service=True, days_ago=1 + d) for d in range(12)
+    ]
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    estimate = estimate_of(sessions, CENTRE)
+    assert estimate is not None
+    assert estimate.p_dead > 0.5
+    assert estimate.estimate_dbm < -115
+
+
+def test_the_field_reads_a_cell_since_the_change_its_decision_found(settings, sessions):
+    # A year without service, then a site: four phones at -85 dBm in the newest months.
+    # The decision reads the months since the change (covered); so does the field, which
+    # the year of no-service readings would otherwise hold down.
+    from tests.test_evidence_change import year_without_service
+
+    recent = [
+        reading_in(CENTRE, device=f"new{d}", dbm=-85, days_ago=3 + 9 * d + k)
+        for d in range(4)
+        for k in range(2)
+    ]
+    ingest(sessions, settings, year_without_service() + recent)
+    decide(sessions, settings)
+    with sessions() as session:
+        cell = session.get(CellStatus, (h3.str_to_int(CENTRE), "452-04", "any"))
+    assert cell is not None and cell.status == "covered" and cell.readings == 8
+    estimate = estimate_of(sessions, CENTRE)
+    assert estimate is not None
+    assert estimate.p_dead < 0.01
+    assert -95 < estimate.estimate_dbm < -75
 
 
 def test_strong_readings_around_make_an_unmeasured_cell_covered(settings, sessions):
@@ -206,6 +247,70 @@ def test_a_resident_reporting_full_bars_is_evidence_of_coverage():
     assert margin > 10  # above LTE's 2-bar threshold (-105 dBm)
     dead, _ = margins(readings=2, manual=2, weight_dead=2)
     assert dead < 0
+
+
+def test_a_no_service_reading_bounds_every_radio_measured_in_its_cell():
+    rows = pd.DataFrame(
+        {
+            "h3_cell": [1, 1, 1, 2],
+            "operator": "452-04",
+            "radio": ["umts", "lte", "nr", "umts"],
+            "measured": [2, 0, 3, 2],
+            "no_service": [0, 30, 1, 0],
+        }
+    )
+    # umts and nr are measured in cell 1: every no-service reading there bounds them; the
+    # lte row keeps its own; cell 2 has none.
+    assert no_service_bounds(rows).tolist() == [31.0, 30.0, 31.0, 0.0]
+
+
+def test_block_cross_validation_predicts_without_the_whole_block():
+    cov = Covariance(sill=100.0, range_km=1.0, cell=4.0)
+    xy = np.array([[0.0, 0.0], [0.1, 0.0], [0.2, 0.0], [2.0, 0.0], [2.1, 0.0], [4.0, 0.0]])
+    y = np.array([-30.0, -30.0, -30.0, 10.0, 12.0, 20.0])
+    noise = np.full(6, 1.0)
+    blocks = np.array([0, 0, 0, 1, 1, 2])
+    mean, _, distance = krige(xy, y, noise, xy, cov, blocks=blocks)
+    # The first three are predicted from the other blocks only: as far as the nearest
+    # observation outside their block, and far above their own block's -30 dB.
+    alone, _, _ = krige(xy[3:], y[3:], noise[3:], xy[:3], cov)
+    assert mean[:3] == pytest.approx(alone)
+    assert distance[:3] == pytest.approx([2.0, 1.9, 1.8])
+    assert (mean[:3] > 0).all()
+    assert distance[5] == pytest.approx(1.9)
+
+
+def field_cells(n_rings: int, margins: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    cells = list(h3.grid_disk(CENTRE, n_rings))[: len(margins)]
+    centres = np.array([h3.cell_to_latlng(c) for c in cells])
+    xy = np.column_stack(
+        [(centres[:, 1] - centres[0, 1]) * 108.7, (centres[:, 0] - centres[0, 0]) * 110.6]
+    )
+    frame = pd.DataFrame(
+        {"h3_cell": [h3.str_to_int(c) for c in cells], "margin": margins, "variance": 4.0}
+    )
+    return frame, xy
+
+
+def test_p_dead_away_from_evidence_is_recalibrated_on_held_out_blocks():
+    # Margins without any spatial order (half the cells dead), kriged with a covariance
+    # that claims a smooth field: the held-out predictions say nothing, so Platt scaling
+    # takes a confident estimate away from evidence to about the share of dead cells.
+    rng = np.random.default_rng(0)
+    margins = rng.choice([-12.0, 12.0], size=331) + rng.normal(0, 2, 331)
+    frame, xy = field_cells(10, margins)
+    smooth = Covariance(sill=400.0, range_km=20.0, cell=0.05)
+    sd = np.full(3, 2.0)
+    mean = np.array([-6.0, 0.0, 6.0])  # p_dead 0.999, 0.5, 0.001
+    moved = recalibrated_means(mean, sd, observed=frame, xy=xy, covariance=smooth)
+    p = ndtr(-moved / sd)
+    assert p == pytest.approx([0.5, 0.5, 0.5], abs=0.1)
+    assert p[0] >= p[1] >= p[2]  # the order is kept
+    # Too few observed cells to fit on: unchanged.
+    few, few_xy = field_cells(3, margins[:37])
+    assert recalibrated_means(mean, sd, observed=few, xy=few_xy, covariance=smooth) == (
+        pytest.approx(mean)
+    )
 
 
 def test_kriging_reproduces_an_exact_observation_and_grows_uncertain_away():

@@ -25,7 +25,12 @@ the statistics as the broadband decision does: ``scope_evidence``), at the worki
    minimum" (``domain.radio.CAMPING_MIN_DBM``) and a resident's bars say "in this band": both
    are censored observations, combined with the measured mean in a small likelihood on a
    grid of margins (a Tobit model). The radio of the operator with the highest margin stands
-   for the operator in that cell, since a phone falls back to any radio it can camp on.
+   for the operator in that cell, since a phone falls back to any radio it can camp on; so a
+   no-service reading bounds every radio the operator is measured on in the cell, whatever
+   radio it was tagged with (the phone found none of them to camp on: ``no_service_bounds``).
+   Each cell and operator reads the months its measured decision reads: where the decision
+   found a change in the evidence (a new site), the months before it are left out
+   (``since_change``).
 2. **Noise per observation** (heteroscedastic nugget): reading noise shrinks with the number
    of readings, handset calibration with the number of distinct phones (settings
    ``estimate_reading_sd_db``, ``estimate_device_sd_db``).
@@ -38,7 +43,22 @@ the statistics as the broadband decision does: ``scope_evidence``), at the worki
    its ``NEIGHBOURS`` nearest observed cells with a locally unknown mean, so the work grows
    linearly with the province and the mean follows each neighbourhood.
 5. ``p_dead = P(margin < 0)``, ``p_covered = P(margin >= w)`` (w = LTE's 2-bar minus 1-bar,
-   10 dB) from the Gaussian predictive distribution.
+   10 dB) from the Gaussian predictive distribution. In a cell without evidence of the
+   operator, ``p_dead`` is **recalibrated out of sample**: the kriged field over-called
+   such cells dead (demo, seed 1, 452-02: cells more than a ring from its evidence given
+   0.4-0.5 were dead 4 % of the time, given 0.1-0.2 3 %), which cross-validation one cell
+   at a time does not show, since a left-out cell keeps its observed neighbours. The observed
+   cells are predicted again without any observation of their resolution-7 parent
+   (spatial block cross-validation: Roberts et al., "Cross-validation strategies for data
+   with temporal, spatial, hierarchical, or phylogenetic structure", Ecography 40, 2017),
+   and Platt scaling (Platt, "Probabilistic outputs for support vector machines", 1999: a
+   logistic regression on the logit of the held-out ``p_dead``) is fitted against each
+   cell's own evidence of being dead (``P(margin < 0)`` from its observation alone, as
+   weights of two rows). The cell's mean is then moved so that its Gaussian gives the
+   recalibrated ``p_dead``, with its sd kept, so that ``estimate_dbm``, ``p_covered`` and
+   the best of all (below) agree with it. Kuleshov, Fenner and Ermon ("Accurate
+   uncertainties for deep learning using calibrated regression", ICML 2018) recalibrate a
+   regression's predictive distribution on held-out data in the same way.
 6. **Best of all operators**: dead only if every operator is. The operators' errors are not
    independent: they share the terrain that shadows a valley for all of them, so the product
    of their ``p_dead`` under-calls a cell dead for all (measured on the demo at seed 3: cells
@@ -125,6 +145,13 @@ INFERRED = ("dead", "weak", "covered")
 RHO_MAX = 0.95  # copula correlation ceiling: a larger one makes the quadrature a step
 MIN_RHO_PAIRS = 30  # fewer co-observed (cell, operator pair)s: operators taken independent
 _QUADRATURE = 48  # Gauss-Hermite nodes over the shared error W
+# Recalibration of p_dead away from evidence (module doc, step 5): observed cells are held
+# out by resolution-7 parent (about 5 km², 1.2 km edge), so that each is predicted from
+# 0.3-2 km away, as the published cells without evidence lie within
+# ``estimate_max_distance_m`` (1 km) of it; fewer observed cells than this: not refitted.
+RECALIBRATION_BLOCK_RESOLUTION = 7
+MIN_RECALIBRATION_CELLS = 100
+_P_FLOOR = 1e-6  # probabilities kept off 0 and 1 (logits and normal quantiles finite)
 
 
 @dataclass(frozen=True)
@@ -169,11 +196,13 @@ def compute_estimates(session: Session, settings: Settings, *, now: datetime) ->
     devices = devices[devices["mnc"] != UNKNOWN_MNC]
     parts = []
     for scope in RADIO_SCOPES:
-        scope_stats, scope_devices = scope_evidence(stats, devices, radio=scope)
+        measured = measured_statuses(session, resolution=resolution, radio=scope)
+        scope_stats, scope_devices = scope_evidence(
+            *since_change(stats, devices, measured), radio=scope
+        )
         observations = cell_observations(scope_stats, scope_devices, settings=settings)
         if observations.empty:
             continue
-        measured = measured_statuses(session, resolution=resolution, radio=scope)
         # Thousands of tiny (16 x 16) solves: BLAS threads only contend with each other and
         # with the server's workers (measured 6x slower with them on a loaded 2-core machine).
         with threadpool_limits(limits=1):
@@ -266,13 +295,39 @@ def withdraw_inferred(session: Session, *, resolution: int, cells: Collection[in
 def measured_statuses(
     session: Session, *, resolution: int, radio: str = ANY_SIGNAL
 ) -> pd.DataFrame:
-    """The measured status of every decided cell and operator in one scope over radios."""
+    """The measured status of every decided cell and operator in one scope over radios,
+    with the oldest month its decision read (``evidence_from``)."""
     c = CellStatus
     rows = session.execute(
-        select(c.h3_cell, c.operator, c.status).where(c.radio == radio, c.resolution == resolution)
+        select(c.h3_cell, c.operator, c.status, c.evidence_from).where(
+            c.radio == radio, c.resolution == resolution
+        )
     ).all()
-    frame = pd.DataFrame(rows, columns=["h3_cell", "operator", "status"])
+    frame = pd.DataFrame(rows, columns=["h3_cell", "operator", "status", "evidence_from"])
+    frame["evidence_from"] = pd.to_datetime(frame["evidence_from"])
     return frame.astype({"h3_cell": "int64"})
+
+
+def since_change(
+    stats: pd.DataFrame, devices: pd.DataFrame, measured: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The statistics and device sets of each cell and operator from the oldest month its
+    measured decision read (``evidence_from``; module doc, step 1). Where the decision
+    found that the network changed (``service.engine.decisions``: the evidence since the
+    newest change decides), the field reads the same months, so that months of no service
+    before a new site do not hold the cell down after it. A cell and operator without a
+    decision row keeps every month."""
+    start = measured[["h3_cell", "operator", "evidence_from"]]
+
+    def kept(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty or start.empty:
+            return frame
+        keys = frame[["h3_cell"]].assign(operator=_operators(frame).to_numpy())
+        begins = keys.merge(start, on=["h3_cell", "operator"], how="left")["evidence_from"]
+        older = (frame["bucket"].to_numpy() < begins.to_numpy()) & begins.notna().to_numpy()
+        return frame[~older]
+
+    return kept(stats), kept(devices)
 
 
 def cell_observations(
@@ -291,6 +346,7 @@ def cell_observations(
     ]  # fmt: skip
     per_radio = stats.groupby(["h3_cell", "operator", "radio"], sort=False)[summed].sum()
     per_radio = per_radio.reset_index()
+    per_radio["no_service"] = no_service_bounds(per_radio)
     margin, variance = radio_margins(per_radio, settings=settings)
     per_radio["margin"] = margin
     per_radio["variance"] = variance
@@ -312,6 +368,24 @@ def cell_observations(
     best["variance"] = best["variance"].to_numpy(float) + device_var
     columns = ["h3_cell", "operator", "radio", "margin", "variance", "readings", "devices"]
     return best[columns].reset_index(drop=True)
+
+
+def no_service_bounds(per_radio: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """The no-service readings that bound each row of summed statistics (one cell, operator
+    and radio): its own, and on a radio the operator is measured on in the cell, every
+    no-service reading of the operator there (module doc, step 1). A phone with no service
+    found no radio of its operator to camp on, whichever radio the report was tagged with
+    (the newest it would use, or unknown for a resident's report), so the reading bounds
+    each of them; bounding only the tagged radio let a 3G reading or two stand for the
+    operator as its best radio beside thirty no-service readings (docs/demo-accuracy.md)."""
+    own = per_radio["no_service"].to_numpy(float)
+    total = (
+        per_radio.groupby(["h3_cell", "operator"], sort=False)["no_service"]
+        .transform("sum")
+        .to_numpy(float)
+    )
+    measured_on = per_radio["measured"].to_numpy(float) > 0
+    return np.asarray(np.where(measured_on, total, own), dtype=float)
 
 
 def _operators(frame: pd.DataFrame) -> pd.Series:
@@ -421,19 +495,34 @@ def krige(
     *,
     neighbours: int = NEIGHBOURS,
     leave_out_self: bool = False,
+    blocks: npt.NDArray[np.int64] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Ordinary kriging of each target from its nearest observations: (mean, sd, distance
     to the nearest observation in km). Coordinates in km, values in dB, noise in dB².
     ``leave_out_self``: the targets are the observations themselves, each predicted
-    without its own (cross-validation)."""
+    without its own (cross-validation). ``blocks`` (a block number per observation): the
+    targets are the observations themselves, each predicted without any observation of
+    its block (spatial block cross-validation)."""
     from scipy.spatial import cKDTree
 
     skip = 1 if leave_out_self else 0
+    if blocks is not None:
+        skip = int(np.unique(blocks, return_counts=True)[1].max())
     k = min(neighbours, len(obs_y) - skip)
+    if k < 1:
+        raise ValueError("too few observations outside the left-out block to krige from")
     tree = cKDTree(obs_xy)
     distance, index = tree.query(target_xy, k=k + skip)
-    distance = np.asarray(distance, dtype=float).reshape(len(target_xy), k + skip)[:, skip:]
-    index = np.asarray(index).reshape(len(target_xy), k + skip)[:, skip:]
+    distance = np.asarray(distance, dtype=float).reshape(len(target_xy), k + skip)
+    index = np.asarray(index).reshape(len(target_xy), k + skip)
+    if blocks is None:
+        distance, index = distance[:, skip:], index[:, skip:]
+    else:
+        # The nearest k outside the target's block: its own block sorts last, stably.
+        inside = blocks[index] == blocks[:, None]
+        order = np.argsort(inside, axis=1, kind="stable")[:, :k]
+        distance = np.take_along_axis(distance, order, axis=1)
+        index = np.take_along_axis(index, order, axis=1)
     mean = np.empty(len(target_xy))
     var = np.empty(len(target_xy))
     for start in range(0, len(target_xy), 10_000):  # bounded memory: targets x k x k
@@ -478,7 +567,12 @@ def estimate_field(
         y = frame["margin"].to_numpy(float)
         noise = frame["variance"].to_numpy(float)
         covariance = fit_covariance(xy, y, noise)
-        per_operator[str(operator)] = krige(xy, y, noise, target_xy, covariance)
+        mean, sd, distance = krige(xy, y, noise, target_xy, covariance)
+        away = distance > 1e-9  # cells without evidence of the operator (module doc, step 5)
+        mean[away] = recalibrated_means(
+            mean[away], sd[away], observed=frame, xy=xy, covariance=covariance
+        )
+        per_operator[str(operator)] = (mean, sd, distance)
         if len(y) > 2:
             loo_mean, loo_sd, _ = krige(xy, y, noise, xy, covariance, leave_out_self=True)
             z = (y - loo_mean) / np.sqrt(loo_sd**2 + noise)
@@ -509,6 +603,54 @@ def estimate_field(
     found = found.assign(estimate_dbm=found["margin"] + one_bar).drop(columns="margin")
     found["inferred_status"] = infer_status(found, measured, level=settings.estimate_level)
     return found.reset_index(drop=True)
+
+
+def recalibrated_means(
+    mean: FloatArray,
+    sd: FloatArray,
+    *,
+    observed: pd.DataFrame,
+    xy: FloatArray,
+    covariance: Covariance,
+) -> FloatArray:
+    """Kriged means (dB) of cells without evidence of the operator, moved so that their
+    ``p_dead`` is the one recalibrated on the operator's observed cells (module doc, step
+    5); the sd is kept. Unchanged with fewer than ``MIN_RECALIBRATION_CELLS`` observed
+    cells, in fewer than two blocks, or where the fit finds no increasing relation."""
+    from scipy.special import ndtr, ndtri
+    from sklearn.linear_model import LogisticRegression
+
+    y = observed["margin"].to_numpy(float)
+    noise = observed["variance"].to_numpy(float)
+    parents = [
+        h3.cell_to_parent(h3.int_to_str(int(c)), RECALIBRATION_BLOCK_RESOLUTION)
+        for c in observed["h3_cell"]
+    ]
+    blocks = pd.factorize(pd.Series(parents))[0].astype(np.int64)
+    sizes = np.bincount(blocks)
+    if len(y) < MIN_RECALIBRATION_CELLS or len(sizes) < 2 or len(y) - sizes.max() < 1:
+        return mean
+    held_mean, held_sd, _ = krige(xy, y, noise, xy, covariance, blocks=blocks)
+    held_out = _logit(ndtr(-held_mean / held_sd))
+    # Soft labels: each cell's probability of being dead on its own evidence (its
+    # observation's likelihood, flat prior), as two weighted rows of a logistic regression.
+    own = ndtr(-y / np.sqrt(noise))
+    model = LogisticRegression(C=1e6)  # Platt: no penalty, two parameters
+    model.fit(
+        np.concatenate([held_out, held_out])[:, None],
+        np.r_[np.ones(len(y)), np.zeros(len(y))],
+        sample_weight=np.r_[own, 1.0 - own],
+    )
+    if model.coef_[0, 0] <= 0:
+        return mean
+    p = model.predict_proba(_logit(ndtr(-mean / sd))[:, None])[:, 1]
+    p = np.clip(p, _P_FLOOR, 1.0 - _P_FLOOR)
+    return np.asarray(-sd * ndtri(p), dtype=float)
+
+
+def _logit(p: FloatArray) -> FloatArray:
+    q = np.clip(p, _P_FLOOR, 1.0 - _P_FLOOR)
+    return np.asarray(np.log(q / (1.0 - q)), dtype=float)
 
 
 def error_correlation(residuals: dict[str, pd.Series]) -> float:

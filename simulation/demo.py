@@ -65,7 +65,7 @@ from service.areas.progress import (
     village_states,
 )
 from service.errors import DeadzoneError
-from service.ingest.readings import Ingestor, IngestResult
+from service.ingest.readings import Ingestor, PreparedBatch
 from service.ingest.sites import import_sites
 from service.jobs import run_aggregation
 from service.publish.mapdata import (
@@ -171,10 +171,12 @@ class ReplayIngestor(Ingestor):
 
     clock: ReplayClock = field(default_factory=lambda: ReplayClock(DEFAULT_NOW))
 
-    def ingest(self, session: Session, items: Sequence[Any], **options: Any) -> IngestResult:
-        """``Ingestor.ingest`` with ``now`` defaulting to the replayed upload time."""
+    def prepare(self, items: Sequence[Any], **options: Any) -> PreparedBatch:
+        """``Ingestor.prepare`` with ``now`` defaulting to the replayed upload time: the
+        route validates a batch before its transaction (``prepare``, then ``store``) and
+        ``ingest`` goes through it too, so every path judges at the replayed time."""
         options["now"] = options.get("now") or self.clock.now
-        return super().ingest(session, items, **options)
+        return super().prepare(items, **options)
 
 
 @dataclass

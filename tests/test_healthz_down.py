@@ -15,6 +15,8 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "down"}
+    # The background job's lock did not make the folder (and an empty database in it).
+    assert not (tmp_path / "missing-dir").exists()
 
 
 def test_postgres_down_is_503_with_a_generic_message():

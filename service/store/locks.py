@@ -29,7 +29,7 @@ from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 from sqlalchemy import Connection, Engine, text
 
-from service.errors import Busy
+from service.errors import Busy, StorageUnavailable
 
 AGGREGATION: Final = "aggregation"
 """The lock every aggregation run takes (background worker, CLI, demo)."""
@@ -75,6 +75,11 @@ class JobLock:
             if got:
                 self._memory = lock
             return got
+        if not path.parent.is_dir():
+            # filelock would make the folder, and SQLite an empty database in it after the
+            # lock: a database path whose folder is missing stays a database that is down
+            # (/healthz answers 503), never a new empty one.
+            raise StorageUnavailable(f"the database's folder {path.parent} does not exist")
         file_lock = FileLock(f"{path}.{self.name}.lock", thread_local=False, is_singleton=False)
         try:
             file_lock.acquire(timeout=wait_s, poll_interval=_POLL_S)

@@ -167,23 +167,22 @@ def prepare(url: str, args: argparse.Namespace) -> None:
     """The preload stored (and decided unless ``--cold``), then the ``--spread``, by this
     tree's server and command: every tree then starts from a copy of the same database."""
     env = environment(url)
-    base = f"http://127.0.0.1:{args.port}"
-    server = start_server(env, args.port)
-    try:
-        post_all(base, make_batches(args.preload, 1000, seed=21))
-    finally:
-        server.terminate()
-        server.wait(30)
+
+    def store(count: int, seed: int) -> None:
+        """``count`` readings posted through this tree's server, started for them."""
+        server = start_server(env, args.port)
+        try:
+            post_all(f"http://127.0.0.1:{args.port}", make_batches(count, 1000, seed=seed))
+        finally:
+            server.terminate()
+            server.wait(30)
+
+    store(args.preload, seed=21)
     if not args.cold:
         subprocess.run([sys.executable, "-m", "service.cli", "aggregate"], env=env,
                        check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     if args.spread:
-        server = start_server(env, args.port)
-        try:
-            post_all(base, make_batches(args.spread, 1000, seed=22))
-        finally:
-            server.terminate()
-            server.wait(30)
+        store(args.spread, seed=22)
 
 
 @contextmanager

@@ -12,8 +12,11 @@ the snapshots are taken in.
 Zones (best of all operators, the public picture, in the same scope over radios): opened =
 first found since the baseline; closed = no longer active and last seen active since the
 baseline (the aggregation marks a zone inactive the first run it is gone, keeping the time
-it was last active). The first run after the upgrade that added broadband zones finds them
-all at once: that week lists every broadband zone as opened.
+it was last active). The zones of a scope's first computation (the first run after the
+upgrade that added broadband zones, or a deployment's first aggregation) are not news on
+the ground: when that run falls after the baseline they are counted apart
+(``zones_first_mapped``), not listed as opened, so the first weekly report after an upgrade
+does not announce every broadband zone as new.
 """
 
 from __future__ import annotations
@@ -119,10 +122,13 @@ def _zone_changes(
         if since is not None
         else now - timedelta(days=days)
     )
+    same_scope = (DeadZone.operator == BEST_OF_ALL) & (DeadZone.radio == radio)
+    # Zones written by one run share its time (``results.write_zones``): the scope's first
+    # run is its oldest creation time.
+    first_run = session.scalar(select(func.min(DeadZone.created_at)).where(same_scope))
     zones = session.scalars(
         select(DeadZone).where(
-            DeadZone.operator == BEST_OF_ALL,
-            DeadZone.radio == radio,
+            same_scope,
             (DeadZone.created_at >= start)
             | (DeadZone.active.is_(False) & (DeadZone.updated_at >= start)),
         )
@@ -135,9 +141,13 @@ def _zone_changes(
             "first_seen": zone.created_at.isoformat(), "last_active": zone.updated_at.isoformat(),
         }  # fmt: skip
 
-    opened = [shape(z) for z in zones if z.created_at >= start]
+    first_mapped = {
+        z.id for z in zones if first_run is not None and z.created_at == first_run >= start
+    }
+    opened = [shape(z) for z in zones if z.created_at >= start and z.id not in first_mapped]
     closed = [shape(z) for z in zones if not z.active and z.updated_at >= start]
     return {
+        "zones_first_mapped": len(first_mapped),
         "zones_opened": sorted(opened, key=lambda z: -(z["population"] or 0)),
         "zones_closed": sorted(closed, key=lambda z: -(z["population"] or 0)),
     }

@@ -89,3 +89,25 @@ def test_weekly_endpoint_names_the_province(week, client):
     assert body["province"] == "Đắk Lắk"
     assert body["operators"] == []
     assert body["since"] is not None  # the snapshot of 8 days before the fixed NOW
+
+
+def test_a_scope_mapped_for_the_first_time_is_not_news(week, settings, sessions):
+    """The first run after the upgrade that added broadband zones finds every one of them at
+    once: the report counts them apart, it does not announce them as opened."""
+    goal = settings.goal_radio
+    with session_scope(sessions) as session:
+        # The goal's scope had no zone before this week: both its zones come from one run.
+        session.execute(
+            update(DeadZone)
+            .where(DeadZone.radio == goal)
+            .values(created_at=NOW - timedelta(days=1))
+        )
+        found = weekly_changes(session, settings, now=NOW)
+    assert found["zones_opened"] == []
+    assert found["zones_first_mapped"] == 2
+    # A zone found by a later run of the same scope is news again.
+    open_zone(sessions, [FAR], "dz-any-later", radios=(goal,))
+    with session_scope(sessions, write=False) as session:
+        found = weekly_changes(session, settings, now=NOW)
+    assert [z["id"] for z in found["zones_opened"]] == [scoped_id("dz-any-later", goal)]
+    assert found["zones_first_mapped"] == 2

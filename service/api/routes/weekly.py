@@ -67,6 +67,11 @@ class WeeklyReport(BaseModel):
     )
     villages: list[VillageChange]
     zones_opened: list[ZoneChange]
+    zones_first_mapped: int = Field(
+        description="Zones of the scope's first computation since the baseline (after an "
+        "upgrade that adds the scope, or a first aggregation): mapped for the first time, "
+        "not new on the ground, so not listed in zones_opened."
+    )
     zones_closed: list[ZoneChange]
     communes: list[CommuneChange]
 

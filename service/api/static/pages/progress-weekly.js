@@ -74,6 +74,10 @@
       ], villages, { key: "name", dir: "asc", rowKey: function (v) { return v.code; } });
     }
     zoneTable($("weekly-opened"), $("weekly-opened-none"), body.zones_opened, names);
+    var firstMapped = body.zones_first_mapped || 0;
+    $("weekly-first-mapped").hidden = firstMapped === 0;
+    $("weekly-first-mapped").textContent = firstMapped
+      ? t("weekly.zones_first_mapped", { count: fmt.int(firstMapped) }) : "";
     zoneTable($("weekly-closed"), $("weekly-closed-none"), body.zones_closed, names);
     var communes = body.communes;
     $("weekly-communes").hidden = communes.length === 0;

@@ -1,6 +1,7 @@
 """Do the tasks send teams where the dead places are? Top tasks against random visits.
 
     .venv/bin/python -m benchmarks.tasks [--seeds 3,5,7] [--visits 40] [--draws 3] [--work DIR]
+        [--cell-weights 0,20] [--populations unknown]
 
 For each seed (use seeds the tests do not pin: they pin 1), the small demo province runs
 end to end into a SQLite file (``deadzone demo`` without maps; with ``--work`` it is kept
@@ -34,6 +35,11 @@ field's covariance is refitted on a new sample of cells after any visit and move
 from every visit, in both arms), and the count in populated cells alone (where the tasks'
 value, weighted by people, looks). Goal: tasks find at least 1.5 times (aim 3 times) what
 random visits find.
+
+``--cell-weights`` plans one tasks arm per ``task_cell_weight`` (people-equivalents a cell
+adds beside its people: ``service/areas/tasks.py``), all against the same random arms;
+``--populations`` visits only the named random populations (``--draws 0``: none; their
+counts do not depend on the tasks, so another run's serve).
 
 Figures depend on the machine only for the timings; counts are deterministic per seed.
 """
@@ -179,13 +185,18 @@ def visit(settings: Settings, scenario, cells: list[int], seed: int) -> None:  #
 
 
 def choose(
-    settings: Settings, visits: int, seed: int, draws: int
-) -> tuple[list[int], dict[str, list[list[int]]]]:
-    """(top task cells, per population ``draws`` draws of as many of its cells)."""
+    settings: Settings, visits: int, seed: int, draws: int, weights: list[float] | None = None
+) -> tuple[dict[float, list[int]], dict[str, list[list[int]]]]:
+    """(per ``task_cell_weight`` of ``weights``, default the setting's: the top task cells;
+    per population ``draws`` draws of as many of its cells)."""
     engine = make_engine(settings)
     try:
         with make_sessionmaker(engine)() as session:
-            tasks, _ = plan_tasks(session, settings, limit=visits)
+            tasks = {
+                w: plan_tasks(session, settings.model_copy(update={"task_cell_weight": w}),
+                              limit=visits)[0]
+                for w in (weights or [settings.task_cell_weight])
+            }  # fmt: skip
             people = {
                 int(c)
                 for c in session.scalars(
@@ -218,7 +229,7 @@ def choose(
         ]
         for name, cells in populations.items()
     }
-    return [h3.str_to_int(t.h3) for t in tasks], drawn
+    return {w: [h3.str_to_int(t.h3) for t in found] for w, found in tasks.items()}, drawn
 
 
 def demo_database(seed: int, work: Path) -> tuple[Settings, Path]:
@@ -260,24 +271,34 @@ def found_after(  # type: ignore[no-untyped-def]
 
 @dataclass
 class SeedResult:
-    tasks: dict[str, int]
+    tasks: dict[float, dict[str, int]]  # per task_cell_weight
     random: dict[str, list[dict[str, int]]]  # per population, one count per draw
-    visits: int
+    visits: dict[float, int]
     seconds: float
 
 
-def run_seed(seed: int, visits: int, draws: int, work: Path) -> SeedResult:
+def run_seed(
+    seed: int, visits: int, draws: int, work: Path, *, weights: list[float] | None = None,
+    populations: list[str] | None = None,
+) -> SeedResult:  # fmt: skip
     started = time.perf_counter()
     base, database = demo_database(seed, work)
     scenario = generate_scenario("small", seed=seed)
-    task_cells, random_draws = choose(base, visits, seed, draws)
+    task_cells, random_draws = choose(base, visits, seed, draws, weights)
     copy = work / f"seed{seed}-visited.sqlite"
-    tasks = found_after(base, database, scenario, task_cells, seed, copy)
+    tasks = {
+        w: found_after(base, database, scenario, cells, seed, copy)
+        for w, cells in task_cells.items()
+    }
     randoms = {
         name: [found_after(base, database, scenario, c, seed, copy) for c in cells]
         for name, cells in random_draws.items()
+        if populations is None or name in populations
     }
-    return SeedResult(tasks, randoms, len(task_cells), round(time.perf_counter() - started, 1))
+    return SeedResult(
+        tasks, randoms, {w: len(c) for w, c in task_cells.items()},
+        round(time.perf_counter() - started, 1),
+    )  # fmt: skip
 
 
 def ratio(tasks: dict[str, int], randoms: list[dict[str, int]], key: str) -> str:
@@ -294,21 +315,36 @@ def main() -> None:
         "--work", type=Path, default=None,
         help="keep each seed's demo database here and reuse it (default: a temporary folder)",
     )  # fmt: skip
+    parser.add_argument(
+        "--cell-weights", default=None,
+        help="comma-separated task_cell_weight values, one tasks arm each, side by side on "
+        "the same random arms (default: the setting's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--populations", default=None,
+        help="comma-separated random populations to visit: unknown, 'populated undecided' "
+        "(default: both)",
+    )  # fmt: skip
     args = parser.parse_args()
+    weights = [float(w) for w in args.cell_weights.split(",")] if args.cell_weights else None
+    populations = args.populations.split(",") if args.populations else None
     with tempfile.TemporaryDirectory(prefix="deadzone-tasks-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         for seed in (int(s) for s in args.seeds.split(",")):
-            result = run_seed(seed, args.visits, args.draws, work)
-            tasks, rand = result.tasks, result.random
+            result = run_seed(seed, args.visits, args.draws, work, weights=weights,
+                              populations=populations)  # fmt: skip
             load = Path("/proc/loadavg").read_text().split()[0]
-            print(f"seed {seed}: {result.visits} task visits, {args.visits} per random draw, "
-                  f"{result.seconds} s, load {load}; newly found truly dead (cell, scope) "
-                  f"pairs: tasks {tasks}")  # fmt: skip
-            for name, counts in rand.items():
-                print(f"  random among {name} cells: {counts}; ratio "
-                      f"{ratio(tasks, counts, 'pairs')} (net {ratio(tasks, counts, 'net')}, "
-                      f"in populated cells {ratio(tasks, counts, 'populated')})")  # fmt: skip
+            print(f"seed {seed}: {args.visits} per random draw, {result.seconds} s, load "
+                  f"{load}; newly found truly dead (cell, scope) pairs:")  # fmt: skip
+            for name, counts in result.random.items():
+                print(f"  random among {name} cells: {counts}")
+            for w, tasks in result.tasks.items():
+                print(f"  tasks at task_cell_weight {w:g} ({result.visits[w]} visits): {tasks}")
+                for name, counts in result.random.items():
+                    print(f"    against random {name}: {ratio(tasks, counts, 'pairs')} (net "
+                          f"{ratio(tasks, counts, 'net')}, in populated cells "
+                          f"{ratio(tasks, counts, 'populated')})")  # fmt: skip
 
 
 if __name__ == "__main__":

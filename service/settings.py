@@ -425,6 +425,20 @@ class Settings(BaseSettings):
         description="People-equivalents a village facility (school, health station) adds to "
         "the priority of a dead zone holding the village.",
     )
+    task_cell_weight: float = Field(
+        default=20.0,
+        ge=0.0,
+        description="People-equivalents every cell adds to the value of a visit "
+        "(service/areas/tasks.py) beside the people living in it: the province promised no "
+        "dead zone at all, and people farm, travel and call for help away from home, so a "
+        "field or road cell within the estimate's reach is worth a visit too (0: only where "
+        "people live). The field suggests 5-10 (coffee employs some 100,000 people on "
+        "118,800 ha in Đắk Nông, about 9 on a 10.5-ha cell), where the tasks barely change; "
+        "20 is the least of 0-1000 at which the top 40 tasks find 1.5 times the truly dead "
+        "pairs that 40 random unknown cells find, pooled over four demo seeds "
+        "(benchmarks/tasks.py, docs/demo-accuracy.md), with populated cells still 16-34 of "
+        "the 40.",
+    )
     province_name: str = Field(
         default="Đắk Lắk",
         min_length=1,

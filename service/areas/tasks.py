@@ -1,5 +1,5 @@
-"""Tasks for village teams ("cần đo thêm"): the populated cells where one visit tells most
-about people's signal, grouped per village into a walkable list.
+"""Tasks for village teams ("cần đo thêm"): the cells where one visit tells most about
+people's signal, grouped per village into a walkable list.
 
 The value of a visit is a value of information (Howard 1966), weighted by people: for each
 operator, the loss today is the expected number of people whose dead-or-not status is
@@ -11,8 +11,7 @@ measured status is decided and 1/2 (nothing known) where the estimate does not r
 (The Bernoulli variance ``p (1 - p)`` used before, with 1/4 where nothing is known, is the
 value of information under the Brier score; ``benchmarks/tasks.py`` as it was then, seeds
 3, 5, 7, top 40 tasks against every populated unknown cell: 1.59, 0.70, 1.60 times the
-truly dead pairs found with it, 3.19, 0.85, 1.57 with this loss; against 40 random unknown
-cells, populated or not, this loss gives 0.37-0.78: ``docs/demo-accuracy.md``.) A
+truly dead pairs found with it, 3.19, 0.85, 1.57 with this loss.) A
 standard visit (``VISIT_PHONES`` phones per operator, ``VISIT_READINGS`` readings each, on two
 days, the evidence a measured decision asks for) shrinks the cell's latent variance from
 ``sd²`` to ``sd² v / (sd² + v)`` with ``v`` the visit's noise; the share of the loss
@@ -20,13 +19,27 @@ removed is taken as ``1 - sqrt(v / (sd² + v))`` (for a Gaussian latent near the
 the chance of a wrong call shrinks like its sd). Neighbouring cells learn
 ``NEIGHBOUR_SHARE`` of that (they share the smooth field, not the cell-scale part). The
 value of a cell is the sum, over operators and over the cell and its six neighbours, of
-people x loss removed: the expected number of people whose dead-or-not status the visit
+weight x loss removed: the expected number of people whose dead-or-not status the visit
 turns from wrong to right.
+
+Whose status: the province promised no dead zone at all, not only at homes. Highland
+residents farm fields and coffee plots away from the village, travel roads and need to
+call for help there. So a cell weighs the people living in it plus ``task_cell_weight``
+people-equivalents (settings) for everyone who passes there, and the candidates are the
+populated cells and every cell with readings or an estimate (within
+``estimate_max_distance_m`` of evidence) in the area; beyond the estimate's reach an empty
+cell is no candidate, nor counted as a neighbour. At equal uncertainty a populated cell
+ranks first. With the default (20), ``benchmarks/tasks.py`` at seeds 3, 5, 7, 11 (top 40
+tasks against 40 random unknown cells, truly dead pairs newly found): 0.98, 1.47, 1.84,
+2.70 times (1.70 pooled; 0.37, 0.59, 1.02, 0.92 with people alone), and in populated
+cells 12.0, 1.80, 1.37, 1.40 (1.80 pooled; 2.14 with people alone); 16-34 of the 40 tasks
+are populated (``docs/demo-accuracy.md``).
 
 Tasks are picked greedily, each pick discounting what it already teaches its neighbours
 (greedy is within 1 - 1/e of the best set for such diminishing returns, Nemhauser et al.
-1978). Each task belongs to the village with most people in its cell; a village's tasks are
-ordered as a walk (nearest next task) from the village centre.
+1978). Each task belongs to the village with most people in its cell, else (a field, a
+road) to the area's village with the nearest centre; a village's tasks are ordered as a
+walk (nearest next task) from the village centre.
 """
 
 from __future__ import annotations
@@ -37,6 +50,7 @@ from typing import Any
 
 import h3
 import numpy as np
+from h3.api import basic_int as h3i
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -103,38 +117,42 @@ def plan_tasks(
     ``radio``: a measured decision of that radio settles a cell; the estimate is the
     operator's in that scope over radios ('any' or 'broadband'; over all radios for one
     radio)."""
-    people = _people(session, area)
-    if not people:
-        return [], []
-    cells = np.fromiter(people, dtype=np.int64, count=len(people))
     operators = _operators(session, operator)
     if not operators:
         return [], []
-    index = {int(c): i for i, c in enumerate(cells)}
-    uncertainty = np.full((len(operators), len(cells)), 0.5)
-    sd = np.full((len(operators), len(cells)), UNREACHED_SD_DB)
-    p_dead = np.full((len(operators), len(cells)), 0.5)
-    readings = np.zeros((len(operators), len(cells)))
     op_row = {op: k for k, op in enumerate(operators)}
-    e = CellEstimate
-    for cell, op, p, s in session.execute(
+    e, c = CellEstimate, CellStatus
+    estimates = session.execute(
         select(e.h3_cell, e.operator, e.p_dead, e.estimate_sd).where(
             e.operator.in_(operators),
             e.radio == (radio if radio in RADIO_SCOPES else ANY_SIGNAL),
             e.resolution == settings.h3_resolution,
         )
-    ):
+    ).all()
+    statuses = session.execute(
+        select(c.h3_cell, c.operator, c.status, c.readings).where(
+            c.operator.in_(operators), c.radio == radio, c.resolution == settings.h3_resolution
+        )
+    ).all()
+    people = _people(session)
+    # Candidates: where people live, and every cell with readings or within the estimate's
+    # reach (a field, a road: module doc), in the area.
+    cells = _in_area(
+        {*people, *(int(r[0]) for r in estimates), *(int(r[0]) for r in statuses)}, area
+    )
+    if not len(cells):
+        return [], []
+    index = {int(cell): i for i, cell in enumerate(cells)}
+    shape = (len(operators), len(cells))
+    uncertainty, sd = np.full(shape, 0.5), np.full(shape, UNREACHED_SD_DB)
+    p_dead, readings = np.full(shape, 0.5), np.zeros(shape)
+    for cell, op, p, s in estimates:
         i = index.get(int(cell))
         if i is not None:
             k = op_row[op]
             p_dead[k, i], sd[k, i] = p, s
             uncertainty[k, i] = 1.0 - p if p >= settings.estimate_level else p
-    c = CellStatus
-    for cell, op, status, n in session.execute(
-        select(c.h3_cell, c.operator, c.status, c.readings).where(
-            c.operator.in_(operators), c.radio == radio, c.resolution == settings.h3_resolution
-        )
-    ):
+    for cell, op, status, n in statuses:
         i = index.get(int(cell))
         if i is not None:
             readings[op_row[op], i] = n
@@ -146,27 +164,25 @@ def plan_tasks(
     )
     removed = 1.0 - np.sqrt(visit_var / (sd**2 + visit_var))  # share of uncertainty removed
 
-    weights = np.array([people[int(cell)] for cell in cells])
-    neighbours = [
-        [index[n] for n in _ring(int(cell)) if n in index] for cell in cells
-    ]  # populated neighbours only: an empty cell adds no value
+    living = np.array([people.get(int(cell), 0.0) for cell in cells])
+    weights = living + settings.task_cell_weight  # people-equivalents (module doc)
+    # Each cell's ring as rows of ``cells``; ``len(cells)`` where the neighbour is no
+    # candidate (outside the area, beyond the estimate's reach): it adds nothing.
+    neighbours = _neighbours(cells, index)
 
-    def gain(i: int) -> np.ndarray:
-        """Per operator: people x uncertainty removed by a visit to cell ``i``; nothing
-        where every operator is settled (a team goes to the unsettled neighbours)."""
-        if not uncertainty[:, i].any():
-            return np.zeros(len(operators))
-        own = weights[i] * uncertainty[:, i] * removed[:, i]
-        spill = sum(
-            (
-                weights[j] * uncertainty[:, j] * removed[:, i] * NEIGHBOUR_SHARE
-                for j in neighbours[i]
-            ),
-            start=np.zeros(len(operators)),
-        )
-        return np.asarray(own + spill)
+    def gains_of(at: np.ndarray) -> np.ndarray:
+        """(len(at), operators): people-equivalents x uncertainty removed by a visit to
+        each cell of ``at``, in it and its neighbours; nothing where every operator is
+        settled (a team goes to the unsettled neighbours)."""
+        ring = neighbours[at]
+        known = ring < len(cells)
+        ring = np.where(known, ring, 0)
+        near = (weights[ring] * uncertainty[:, ring] * known).sum(axis=2)
+        own = weights[at] * uncertainty[:, at]
+        gain = removed[:, at] * (own + NEIGHBOUR_SHARE * near)
+        return np.where(uncertainty[:, at].any(axis=0), gain, 0.0).T
 
-    gains = np.array([gain(i) for i in range(len(cells))]).reshape(len(cells), len(operators))
+    gains = gains_of(np.arange(len(cells)))
     values = gains.sum(axis=1)
     tasks: list[Task] = []
     for rank in range(1, min(limit, MAX_TASKS, len(cells)) + 1):
@@ -181,20 +197,22 @@ def plan_tasks(
             Task(
                 h3=h3.int_to_str(int(cells[i])), rank=rank,
                 reason=_reason(p_dead[:, i], readings[:, i], uncertainty[:, i]),
-                people=round(float(weights[i]), 1), operators=bring,
+                people=round(float(living[i]), 1), operators=bring,
                 value=round(float(values[i]), 3), lat=lat, lon=lon,
             )
         )  # fmt: skip
         # What the visit teaches: the cell's uncertainty goes, its neighbours' shrinks.
+        near = neighbours[i][neighbours[i] < len(cells)]
         uncertainty[:, i] *= 1.0 - removed[:, i]
-        for j in neighbours[i]:
-            uncertainty[:, j] *= 1.0 - removed[:, i] * NEIGHBOUR_SHARE
+        uncertainty[:, near] *= 1.0 - removed[:, [i]] * NEIGHBOUR_SHARE
         values[i] = 0.0
-        touched = {i, *neighbours[i], *(m for n in neighbours[i] for m in neighbours[n])}
-        for j in touched:
-            if values[j] > 0 or j == i:
-                gains[j] = gain(j)
-                values[j] = 0.0 if j == i else gains[j].sum()
+        touched = np.unique(np.concatenate([near, neighbours[near].ravel()]))
+        touched = touched[touched < len(cells)]
+        touched = touched[values[touched] > 0]
+        gains[i] = gains_of(np.array([i]))[0]
+        if len(touched):
+            gains[touched] = gains_of(touched)
+            values[touched] = gains[touched].sum(axis=1)
     villages = _group_by_village(session, tasks, area)
     return tasks, villages
 
@@ -208,20 +226,28 @@ def _reason(p_dead: np.ndarray, readings: np.ndarray, uncertainty: np.ndarray) -
     return "uncertain"
 
 
-def _ring(cell: int) -> list[int]:
-    return [h3.str_to_int(c) for c in h3.grid_ring(h3.int_to_str(cell), 1)]
-
-
-def _people(session: Session, area: AreaFilter | None) -> dict[int, float]:
+def _people(session: Session) -> dict[int, float]:
     rows = session.execute(
         select(CellPopulation.h3_cell, CellPopulation.people).where(CellPopulation.people > 0)
     ).all()
-    found = {int(cell): float(people) for cell, people in rows}
-    if area is None:
-        return found
-    cells = list(found)
-    keep = area.contains(cells)
-    return {cell: found[cell] for cell, kept in zip(cells, keep.tolist(), strict=True) if kept}
+    return {int(cell): float(people) for cell, people in rows}
+
+
+def _in_area(cells: set[int], area: AreaFilter | None) -> np.ndarray:
+    """``cells`` (H3 integers) in ``area``, sorted (ties in value go to the lower cell)."""
+    found = np.array(sorted(cells), dtype=np.int64)
+    return found if area is None else found[area.contains(found.tolist())]
+
+
+def _neighbours(cells: np.ndarray, index: dict[int, int]) -> np.ndarray:
+    """(cells, 6): each cell's ring of neighbours as rows of ``cells``; ``len(cells)`` where
+    the neighbour is no candidate (or a pentagon has five)."""
+    pad = len(cells)
+    rows = np.full((len(cells), 6), pad, dtype=np.int64)
+    for i, cell in enumerate(cells.tolist()):
+        for k, n in enumerate(h3i.grid_ring(cell, 1)):
+            rows[i, k] = index.get(n, pad)
+    return rows
 
 
 def _operators(session: Session, operator: str) -> list[str]:
@@ -237,8 +263,9 @@ def _operators(session: Session, operator: str) -> list[str]:
 def _group_by_village(
     session: Session, tasks: list[Task], area: AreaFilter | None
 ) -> list[VillageTasks]:
-    """Each task to the village with most people in its cell; villages by total value, and
-    within one the tasks as a walk from the centre (nearest next)."""
+    """Each task to the village with most people in its cell, else (a field, a road) to the
+    area's village with the nearest centre; villages by total value, and within one the
+    tasks as a walk from the centre (nearest next)."""
     if not tasks:
         return []
     wanted = [h3.str_to_int(t.h3) for t in tasks]
@@ -252,17 +279,26 @@ def _group_by_village(
             continue
         if int(cell) not in owner or people > owner[int(cell)][0]:
             owner[int(cell)] = (float(people), str(code))
-    codes = sorted({code for _, code in owner.values()})
-    rows = session.execute(
-        select(Village.code, Village.name, Village.lat, Village.lon).where(Village.code.in_(codes))
-    ).all()
-    centres = {code: (name, lat, lon) for code, name, lat, lon in rows}
+    unowned = [t for t in tasks if h3.str_to_int(t.h3) not in owner]
+    owned = {code for _, code in owner.values()}
+    query = select(Village.code, Village.name, Village.lat, Village.lon)
+    if not unowned:
+        query = query.where(Village.code.in_(sorted(owned)))
+    elif area is not None:
+        query = query.where(Village.code.in_(sorted(owned | area.villages)))
+    centres = {str(code): (name, lat, lon) for code, name, lat, lon in session.execute(query)}
+    nearest = _nearest_village(
+        unowned,
+        {code: (lat, lon) for code, (_, lat, lon) in centres.items()
+         if area is None or code in area.villages},
+    )  # fmt: skip
     groups: dict[str, list[Task]] = {}
     for task in tasks:
         found = owner.get(h3.str_to_int(task.h3))
-        if found is not None and found[1] in centres:
-            task.village = found[1]
-            groups.setdefault(found[1], []).append(task)
+        chosen = found[1] if found is not None else nearest.get(task.h3)
+        if chosen is not None and chosen in centres:
+            task.village = chosen
+            groups.setdefault(chosen, []).append(task)
     villages = []
     for code, members in groups.items():
         name, lat, lon = centres[code]
@@ -271,6 +307,20 @@ def _group_by_village(
             VillageTasks(code, name, [t.h3 for t in walk], round(sum(t.value for t in walk), 3))
         )
     return sorted(villages, key=lambda v: (-v.value, v.code))
+
+
+def _nearest_village(tasks: list[Task], centres: dict[str, tuple[float, float]]) -> dict[str, str]:
+    """Each task's (h3) nearest village centre (haversine on the sphere), if any."""
+    if not tasks or not centres:
+        return {}
+    codes = list(centres)
+    lat = np.radians([centres[c][0] for c in codes])[None, :]
+    lon = np.radians([centres[c][1] for c in codes])[None, :]
+    tlat = np.radians([t.lat for t in tasks])[:, None]
+    tlon = np.radians([t.lon for t in tasks])[:, None]
+    a = np.sin((lat - tlat) / 2) ** 2 + np.cos(tlat) * np.cos(lat) * np.sin((lon - tlon) / 2) ** 2
+    closest = np.argmin(a, axis=1)  # the haversine's a grows with the distance
+    return {t.h3: codes[int(k)] for t, k in zip(tasks, closest, strict=True)}
 
 
 def _walk(tasks: list[Task], *, start: tuple[float, float]) -> list[Task]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import h3
+from sqlalchemy import select
 
 from service.api.routes.tasks import TaskCollection
+from service.areas.tasks import plan_tasks
+from service.store.models import CellEstimate
 from tests.areas.conftest import import_areas, village, write_layer
 from tests.coverage_helpers import decide, ingest, reading_in
 
@@ -42,19 +45,19 @@ def test_populated_cell_with_two_phones_of_no_service_outranks_an_empty_field(
     tmp_path, settings, sessions, client
 ):
     seed_world(tmp_path, settings, sessions)
-    response = client.get("/v1/tasks", params={"limit": 10})
+    response = client.get("/v1/tasks", params={"limit": 500})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/geo+json"
     body = TaskCollection.model_validate(response.json())
     ranked = [f.properties.h3 for f in body.features]
     assert HAMLET in ranked
-    assert FIELD not in ranked  # nobody to serve there: no value
     hamlet = body.features[ranked.index(HAMLET)].properties
     assert hamlet.reason == "confirm_dead"
     assert hamlet.operators == ["452-04"]
     assert hamlet.people > 0 and hamlet.value > 0
-    # The hamlet's unmeasured neighbours come first or close: they are what nobody knows.
-    assert set(ranked[:7]) <= set(h3.grid_disk(HAMLET, 1))
+    # The same readings where nobody lives: worth a visit (people pass there), but less.
+    assert FIELD in ranked and ranked.index(HAMLET) < ranked.index(FIELD)
+    assert hamlet.value > body.features[ranked.index(FIELD)].properties.value
     assert [f.properties.rank for f in body.features] == list(range(1, len(ranked) + 1))
     values = [f.properties.value for f in body.features]
     assert values == sorted(values, reverse=True)
@@ -66,10 +69,65 @@ def test_populated_cell_with_two_phones_of_no_service_outranks_an_empty_field(
     # The town's measured cells are settled: never a task.
     settled = set(h3.grid_disk(TOWN, 1))
     assert not settled & set(ranked)
+    # Every task is on one village's walk: the hamlet's cells and the field (its nearest
+    # village centre) on V1's, which holds the most value.
+    walks = {v.code: v.tasks for v in body.villages}
+    assert sorted(c for walk in walks.values() for c in walk) == sorted(ranked)
     assert body.villages[0].code == "V1"
-    assert sorted(body.villages[0].tasks) == sorted(
-        c for c in ranked if c != TOWN and c in h3.grid_disk(HAMLET, 1)
-    )
+    assert {HAMLET, FIELD, *(c for c in h3.grid_disk(HAMLET, 1) if c in ranked)} <= set(walks["V1"])
+
+
+def test_an_empty_cell_that_is_probably_dead_is_offered_with_no_people(
+    tmp_path, settings, sessions, client
+):
+    seed_world(tmp_path, settings, sessions)
+    features = client.get("/v1/tasks", params={"limit": 500}).json()["features"]
+    by_cell = {f["properties"]["h3"]: f["properties"] for f in features}
+    field = by_cell[FIELD]
+    assert field["people"] == 0  # people living there; the floor is in the value only
+    assert field["reason"] == "confirm_dead" and field["operators"] == ["452-04"]
+    assert field["value"] > 0
+    # Around the field: cells the estimate reaches, nobody living there, also offered.
+    assert {c for c in h3.grid_disk(FIELD, 2) if c in by_cell} - {FIELD}
+    # Without the floor (task_cell_weight 0) only people count: the field is worth nothing.
+    with sessions() as session:
+        zero = settings.model_copy(update={"task_cell_weight": 0.0})
+        tasks, _ = plan_tasks(session, zero, limit=500)
+    assert FIELD not in {t.h3 for t in tasks}
+
+
+def twin_around_field(cell: str) -> str:
+    """The cell at the same place around the field as ``cell`` around the hamlet."""
+    (fi, fj), (ci, cj), (hi, hj) = (h3.cell_to_local_ij(HAMLET, c) for c in (FIELD, cell, HAMLET))
+    return h3.local_ij_to_cell(HAMLET, fi + ci - hi, fj + cj - hj)
+
+
+def test_populated_cells_outrank_empty_cells_of_equal_uncertainty(
+    tmp_path, settings, sessions, client
+):
+    """The hamlet and the field have the same readings, so each hamlet cell has a twin at
+    the same place around the field with the same estimate: the populated one ranks first."""
+    seed_world(tmp_path, settings, sessions)
+    with sessions() as session:
+        estimates = {
+            h3.int_to_str(cell): p
+            for cell, p in session.execute(
+                select(CellEstimate.h3_cell, CellEstimate.p_dead).where(
+                    CellEstimate.operator == "452-04", CellEstimate.radio == "any"
+                )
+            )
+        }
+    ranked = [f["properties"]["h3"] for f in client.get(
+        "/v1/tasks", params={"limit": 500}
+    ).json()["features"]]  # fmt: skip
+    for cell in h3.grid_disk(HAMLET, 1):
+        twin = twin_around_field(cell)
+        # Equal uncertainty: close estimates, on the same side of the level that calls dead.
+        assert abs(estimates[cell] - estimates[twin]) < 0.03
+        level = settings.estimate_level
+        assert (estimates[cell] >= level) == (estimates[twin] >= level)
+        assert cell in ranked
+        assert twin not in ranked or ranked.index(cell) < ranked.index(twin)
 
 
 def test_a_third_phone_settles_the_cell_and_the_task_goes(tmp_path, settings, sessions, client):

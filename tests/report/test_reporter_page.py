@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import h3
 import pytest
 
 from domain.radio import UNKNOWN_MNC
+from tests.coverage_helpers import decide, ingest, reading_in
 
 from .conftest import HERE, PageLog, wait_until
 
@@ -319,4 +321,35 @@ def test_survey_records_a_report_every_n_metres(
     assert {(r["mcc"], r["mnc"]) for r in rows} == {(452, 2)}
     lats = [r["lat"] for r in rows]
     assert lats == sorted(lats) and lats[0] == pytest.approx(HERE["latitude"], abs=1e-6)
+    assert log.errors == []
+
+
+def test_a_resident_in_the_fields_is_pointed_to_the_nearest_place_to_measure(
+    open_context: Callable[..., Any], live_server: str, settings: Any, sessions: Any
+) -> None:
+    """No village imported, nobody living near: two phones saw no service in a field 300 m
+    north. Places people pass are worth a visit too (``task_cell_weight``), so the page
+    names the nearest one with its distance, as GET /v1/nearby gives it."""
+    north = HERE["latitude"] + 300 / 111_195
+    field = h3.latlng_to_cell(north, HERE["longitude"], settings.h3_resolution)
+    ingest(sessions, settings, [
+        reading_in(field, device=f"field-{d}", no_service=True, days_ago=1 + k)
+        for d in range(2) for k in range(3)
+    ])  # fmt: skip
+    decide(sessions, settings)
+    context = open_context()
+    page, log = _open(context, live_server, controlled=False)
+    page.locator("#survey summary").click()  # survey mode: where to measure next
+    page.wait_for_selector("#nearest-task:not([hidden])")
+    text = page.inner_text("#nearest-task")
+    answer = page.evaluate(
+        f"fetch('/v1/nearby?lat={HERE['latitude']:.5f}&lon={HERE['longitude']:.5f}')"
+        ".then((r) => r.json())"
+    )
+    assert answer["task"] is not None and answer["village"] is None
+    assert (
+        text
+        == f"Nơi gần nhất cần đo thêm: cách {answer['task']['distance_m']} m. Xem danh sách: /tasks"
+    )
+    assert answer["task"]["distance_m"] <= settings.estimate_max_distance_m + 300
     assert log.errors == []

@@ -46,7 +46,9 @@ class TaskProperties(BaseModel):
     value: float = Field(
         description="Expected reduction in uncertainty about people's dead-or-not status that "
         "one visit (two phones per operator, three readings each, on two days) brings, in "
-        "people (value of information weighted by people; service/areas/tasks.py)."
+        "people-equivalents (value of information weighted by the people living in the "
+        "cell plus DEADZONE_TASK_CELL_WEIGHT for those who pass there; "
+        "service/areas/tasks.py)."
     )
 
 
@@ -71,7 +73,8 @@ class TaskCollection(BaseModel):
     features: list[TaskFeature]
     villages: list[TaskVillage] = Field(
         description="The tasks grouped per village (the village with most people in the "
-        "cell), each a walk from the village centre; villages by total value."
+        "cell, else the area's village with the nearest centre), each a walk from the "
+        "village centre; villages by total value."
     )
 
 

@@ -130,6 +130,21 @@ def hata_terms_db(f_mhz: float, hb_m: float, hm_m: float) -> tuple[float, float]
     return intercept, slope
 
 
+def hata_radius_km(max_loss_db: float, f_mhz: float, hb_m: float, hm_m: float) -> float:
+    """The distance, km, at which the rural median path loss (``hata_terms_db``) equals
+    ``max_loss_db``: ``L(d) = A + B log10 d`` inverted, ``d = 10**((Lmax - A) / B)``. Below
+    1 km the model is not fitted; the inversion is used there too. Does not check ranges."""
+    intercept, slope = hata_terms_db(f_mhz, hb_m, hm_m)
+    return float(10 ** ((max_loss_db - intercept) / slope))
+
+
+# The reach of a new site whose export gives no range and whose operator has no calibrated
+# planning model: the cell radius of ITU-R M.2412-0 (2017), table 5, test environment
+# "Rural-eMBB", configuration LMLC (low mobility, large cell): inter-site distance 6,000 m
+# in a hexagonal layout, so the farthest point a site serves lies ISD / sqrt(3) away.
+NEW_SITE_REACH_M = 6000.0 / math.sqrt(3.0)  # 3,464 m
+
+
 def rural_path_loss_db(
     f_mhz: float, hb_m: float, hm_m: float, d_km: FloatArray | float
 ) -> FloatArray:

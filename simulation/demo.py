@@ -396,8 +396,14 @@ def import_areas(
 
 def write_cell_export(scenario: Scenario, out: Path) -> Path:
     """The scenario's transmitters as an OpenCelliD / MLS cell export (``sites.csv``), the
-    file an operator or OpenCelliD would hand over: exact positions (changeable 0)."""
+    file an operator or OpenCelliD would hand over: exact positions (changeable 0). The site
+    built inside the window is dated (``created``, epoch seconds: when it went on air), as
+    an operator's list dates a new cell; the older ones are not (they were there before any
+    reading), and no cell has a ``range`` (the simulation gives none)."""
     sites = scenario.sites
+    built = pd.to_datetime(sites["built_at"], utc=True)
+    seconds = (built - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    created = seconds.astype("Int64")
     frame = pd.DataFrame(
         {
             "radio": sites["radio"].str.upper(),
@@ -411,7 +417,7 @@ def write_cell_export(scenario: Scenario, out: Path) -> Path:
             "range": "",
             "samples": "",
             "changeable": 0,
-            "created": "",
+            "created": created,
             "updated": "",
             "averageSignal": 0,
         }

@@ -47,13 +47,13 @@ from sqlalchemy.orm import Session
 from domain.propagation import hata_terms_db, lte_rsrp_eirp_dbm
 from domain.radio import lte_band_of_earfcn
 from domain.vocabulary import BEST_OF_ALL
+from service.engine.new_sites import ALL_BANDS
 from service.settings import Settings
 from service.store.hexagons import add_hexagons
 from service.store.models import CalibrationCell, CellStatus, ModelFit, ReadingRow, Site
 
 MAX_FIT_RANGE_KM: Final = 20.0  # Hata is fitted for 1-20 km (Hata 1980)
 MIN_FIT_CELLS: Final = 20  # fewer measured cells: no fit for the group
-ALL_BANDS: Final = 0
 EARTH_RADIUS_KM: Final = 6371.0088  # IUGG mean radius
 CELL_CHUNK: Final = 2000  # cells per block of the distance matrix (2000 x sites floats)
 # The local bias: measured cells within this distance of a planned target, and how many are
@@ -196,18 +196,6 @@ def _site_bands(session: Session) -> dict[tuple[int, int, int], int]:
         if band is not None and cell is not None:
             bands[(int(mcc), int(mnc), int(cell))] = band
     return bands
-
-
-def find_fit(session: Session, *, operator: str, band_mhz: float) -> ModelFit | None:
-    """The stored fit that best matches a plan: the operator's for the band, the
-    operator's over all bands, every operator's for the band, every operator's overall."""
-    wanted = [(operator, int(band_mhz)), (operator, ALL_BANDS), (BEST_OF_ALL, int(band_mhz)),
-              (BEST_OF_ALL, ALL_BANDS)]  # fmt: skip
-    for key in wanted:
-        fit = session.get(ModelFit, key)
-        if fit is not None:
-            return fit
-    return None
 
 
 def local_offsets(

@@ -47,17 +47,19 @@ from sqlalchemy.orm import Session
 
 from domain.propagation import (
     deygout_loss_db,
+    hata_radius_km,
     hata_terms_db,
     lte_rsrp_eirp_dbm,
     rural_model_name,
     rural_path_loss_db,
 )
 from domain.vocabulary import ANY_SIGNAL
-from service.areas.calibration import find_fit, local_offsets
+from service.areas.calibration import local_offsets
 from service.areas.constraints import Constraints, check_constraints, keep_candidates
 from service.areas.progress import cell_statuses
 from service.areas.selection import AreaFilter
 from service.areas.terrain import Terrain, load_terrain, profiles
+from service.engine.new_sites import find_fit
 from service.engine.zones import Zone
 from service.errors import ConfigurationError, InvalidInput
 from service.settings import Settings
@@ -198,8 +200,7 @@ def site_model(
         ) from None
     rsrp_eirp = lte_rsrp_eirp_dbm(eirp, 0.0, settings.plan_bandwidth_mhz)
     max_loss = rsrp_eirp - settings.plan_rsrp_threshold_dbm - settings.plan_fade_margin_db
-    intercept, slope = hata_terms_db(f, hb, hm)
-    radius = 10 ** ((max_loss - calibration_db - intercept) / slope)
+    radius = hata_radius_km(max_loss - calibration_db, f, hb, hm)
     return SiteModel(
         band_mhz=f,
         model=rural_model_name(f),

@@ -58,7 +58,7 @@ status, measured or estimated) to the deadline:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
@@ -71,6 +71,8 @@ from sqlalchemy.orm import Session
 from domain.localtime import vietnam_date
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, SIGNAL_DECISIONS, VILLAGE_STATUSES
 from service.areas.boundaries import PROVINCE_AREA, cells_to_communes
+from service.engine import new_sites
+from service.engine.decisions import window_start
 from service.errors import InvalidInput, NotFound
 from service.settings import Settings
 from service.store.bulk import copy_rows
@@ -390,7 +392,10 @@ def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int
     radio = settings.goal_radio
     statuses = cell_statuses(session, settings, radio=radio)
     areas = measure_progress(session, settings, now=now, statuses=statuses, radio=radio)
-    panels = _snapshot_panel(session, day=day, statuses=statuses, radio=radio)
+    panels = _snapshot_panel(
+        session, day=day, statuses=statuses, radio=radio,
+        stale=_near_new_sites(session, settings, now=now),
+    )  # fmt: skip
     session.execute(delete(ProgressSnapshot).where(ProgressSnapshot.day == day))
     session.add_all(
         ProgressSnapshot(
@@ -403,14 +408,37 @@ def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int
     return len(areas)
 
 
+def _near_new_sites(session: Session, settings: Settings, *, now: datetime) -> set[int]:
+    """The populated working cells within reach of a site dated inside the decision window
+    (``service.engine.new_sites``), whose old evidence it may have made stale."""
+    since = window_start(now, settings.window_months)
+    sites = new_sites.load_new_sites(session, settings, since=since, now=now)
+    if not sites:
+        return set()
+    cells = np.array(
+        session.scalars(select(CellPopulation.h3_cell).where(CellPopulation.people > 0)).all(),
+        dtype=np.int64,
+    )
+    centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells]).reshape(-1, 2)
+    reached = new_sites.cells_in_reach(sites, cells, centres[:, 0], centres[:, 1])
+    return set(reached["h3_cell"].astype(np.int64).tolist())
+
+
 def _snapshot_panel(
-    session: Session, *, day: date, statuses: dict[int, tuple[str, datetime]], radio: str
-) -> dict[str, dict[str, Any]]:
+    session: Session, *, day: date, statuses: dict[int, tuple[str, datetime]], radio: str,
+    stale: Collection[int] = (),
+) -> dict[str, dict[str, Any]]:  # fmt: skip
     """Store the measured status of every populated cell on ``day`` and compare with the
     newest earlier snapshot day on the fixed panel of cells measured at both (module doc):
     per area, the panel's people and its covered people then and now. Keeps only the two
     newest days of cell statuses. A previous day measured in another scope over radios
-    (the goal's changed) is no panel: broadband against any signal is no progress."""
+    (the goal's changed) is no panel: broadband against any signal is no progress.
+
+    A cell of ``stale`` (near a site known to be new) that was measured dead on the
+    previous day and has no measured status now keeps its place, dead: the site made its
+    old dead call stale (``service.engine.new_sites``; covered and weak calls stand), and
+    when readings since measure it, the change shows against what was measured before the
+    site."""
     sc = SnapshotCell
     previous = session.scalar(select(func.max(sc.day)).where(sc.day < day))
     if previous is not None:
@@ -433,9 +461,12 @@ def _snapshot_panel(
     panels: dict[str, dict[str, Any]] = {}
     for cell, people, commune in population:
         status = statuses.get(int(cell), ("unknown", None))[0]
-        if status not in ("dead", *_SIGNAL):
+        if status in ("dead", *_SIGNAL):
+            covered = status in _SIGNAL
+        elif int(cell) in stale and before.get(int(cell)) is False:
+            covered = False  # kept with its last measured status, dead (above)
+        else:
             continue
-        covered = status in _SIGNAL
         now_rows.append((int(cell), covered))
         if int(cell) not in before:
             continue

@@ -164,7 +164,7 @@ def aggregate(
     with session_scope(sessions, write=False) as session:
         # A rebuild (here or on Dask) replaced the statistics wholesale: decide everything.
         incremental = not (full or rebuild_all or dask is not None) and can_run_incrementally(
-            session, settings
+            session, settings, now=now
         )
     if incremental:
         counted: dict[str, Any] = {}

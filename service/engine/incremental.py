@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from domain.radio import UNKNOWN_MNC, operator_code
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES, SIGNAL_DECISIONS
+from service.engine import new_sites
 from service.engine.chunks import (
     FULL_INCOMPLETE,
     INCOMPLETE_STATE,
@@ -95,6 +96,7 @@ from service.store.runs import last_run, set_state_value, state_value
 
 WINDOW_STATE = "decision_window"  # aggregation_state: month index of the window's start
 RULES_STATE = "decision_rules"  # aggregation_state: fingerprint of the rules in force
+NEW_SITES_STATE = "decision_new_sites"  # aggregation_state: fingerprint of the new sites
 
 _DIRTY_KEYS = select(
     DirtyCell.h3_cell, DirtyCell.mcc, DirtyCell.mnc, DirtyCell.radio, DirtyCell.seq
@@ -135,12 +137,27 @@ def _month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def can_run_incrementally(session: Session, settings: Settings) -> bool:
+def new_sites_fingerprint(session: Session, settings: Settings, *, now: datetime) -> int:
+    """The fingerprint of the sites known to be new at ``now`` (``service.engine.new_sites``):
+    0 when there are none, as before any was dated."""
+    since = window_start(now, settings.window_months)
+    sites = new_sites.load_new_sites(session, settings, since=since, now=now)
+    return new_sites.fingerprint(sites) if sites else 0
+
+
+def can_run_incrementally(
+    session: Session, settings: Settings, *, now: datetime | None = None
+) -> bool:
     """Whether the stored decisions are a base the dirty cells can be applied to: a run
-    happened, under the same rules, and the zone index exists (not the case right after
-    the upgrade that added it)."""
+    happened, under the same rules and (with ``now``) the same sites known to be new (they
+    change dead calls in cells no reading dirtied), and the zone index exists (not the case
+    right after the upgrade that added it)."""
     rules = state_value(session, RULES_STATE)
     if last_run(session) is None or rules != rules_fingerprint(settings):
+        return False
+    if now is not None and (state_value(session, NEW_SITES_STATE) or 0) != (
+        new_sites_fingerprint(session, settings, now=now)
+    ):
         return False
     if state_value(session, INCOMPLETE_STATE) == FULL_INCOMPLETE:
         return False  # a full run stopped half-way (service.engine.chunks)
@@ -153,6 +170,7 @@ def record_decision_state(session: Session, settings: Settings, *, now: datetime
     """Remember the window and rules the stored decisions were made with."""
     set_state_value(session, WINDOW_STATE, _month_index(window_start(now, settings.window_months)))
     set_state_value(session, RULES_STATE, rules_fingerprint(settings))
+    set_state_value(session, NEW_SITES_STATE, new_sites_fingerprint(session, settings, now=now))
 
 
 def clear_dirty(session: Session, *, up_to: int) -> None:

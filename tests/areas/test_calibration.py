@@ -11,8 +11,9 @@ import pytest
 from shapely.geometry import Point
 from sqlalchemy import text
 
-from service.areas.calibration import best_predicted_rsrp, find_fit, fit_model
+from service.areas.calibration import best_predicted_rsrp, fit_model
 from service.areas.planning import SiteDesign, site_model
+from service.engine.new_sites import find_fit
 from service.store.database import session_scope
 from service.store.models import CellStatus, Site
 from tests.areas.conftest import LAT, LON

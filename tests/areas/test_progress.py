@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import h3
 import pytest
-from shapely.geometry import box
+from shapely.geometry import Point, box
 from sqlalchemy import func, select
 
 from service.areas.progress import (
@@ -17,7 +17,7 @@ from service.areas.progress import (
     take_snapshot,
 )
 from service.store.database import session_scope
-from service.store.models import CellEstimate, ProgressSnapshot
+from service.store.models import CellEstimate, ProgressSnapshot, Site
 from tests.areas.conftest import (
     CENTRE,
     LAT,
@@ -232,3 +232,37 @@ def test_goal_and_deadline_are_settings(grid, settings, sessions):
         )
     assert body["goal"] == {"covered_share": 0.3, "deadline": "2027-06-30", "radio": "broadband"}
     assert body["trend"]["status"] == "reached"  # 400 of 1200 people: 33% >= 30%
+
+
+@pytest.mark.parametrize("site", [True, False])
+def test_a_place_made_stale_by_a_new_site_keeps_its_place_in_the_panel(
+    grid, settings, sessions, site
+):
+    # RING[0] is dead; a site dated inside the window goes on air beside it, its old dead
+    # call becomes unknown (service.engine.new_sites), then readings since show it covered.
+    # With the site known, the place stays in the panel with its last measured status, and
+    # its signal shows as progress; without it, it left the panel and never counts.
+    if site:
+        lat, lon = h3.cell_to_latlng(RING[0])
+        with session_scope(sessions) as session:
+            session.add(
+                Site(radio="lte", mcc=452, mnc=4, operator="452-04", area=1, cell=9, unit=None,
+                     lat=lat, lon=lon, range_m=None, samples=None, changeable=False,
+                     created=NOW + timedelta(days=3), updated=None, average_signal=None,
+                     geom=Point(lon, lat), imported_at=NOW)
+            )  # fmt: skip
+    panels = []
+    # RING[1], weak, also goes unknown: a site makes no signal stale, so it leaves.
+    weeks = ((0, {}), (7, {RING[0]: "unknown", RING[1]: "unknown"}), (14, {RING[0]: "covered"}))
+    for days, statuses in weeks:
+        put_statuses(sessions, statuses)
+        with session_scope(sessions) as session:
+            take_snapshot(session, settings, now=NOW + timedelta(days=days))
+        with sessions() as session:
+            row = session.get(ProgressSnapshot, (NOW.date() + timedelta(days=days), PROVINCE))
+            panels.append((row.panel_people, row.panel_covered_before, row.panel_covered))
+    # CENTRE covered (200 people), RING[0] (100), RING[1] weak (100), FAR dead (100).
+    if site:
+        assert panels[1:] == [(400, 200, 200), (400, 200, 300)]
+    else:
+        assert panels[1:] == [(300, 200, 200), (300, 200, 200)]

@@ -21,7 +21,8 @@ backlog. With ``--import-rows``, a Tower Collector file of that many rows is pos
 backend: the uploads' latency (p50, p95, p99, max), how many were refused, and how many
 aggregation runs finished in the window (the job did run while the phones uploaded) and
 when the first of them did, and the machine's load average at the window's start and end
-(a shared machine is noisy). With ``--trees``, the database is prepared once (by this
+(a shared machine is noisy), and the peak resident memory (VmHWM) of the server's process and
+of its aggregator process. With ``--trees``, the database is prepared once (by this
 tree) and each tree's server is measured on a copy of it, one after the other (``--rounds``
 times in turn): main against a change on the same data in one run.
 """
@@ -32,6 +33,7 @@ import argparse
 import importlib
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -110,6 +112,45 @@ def phone(base: str, index: int, batch: int, until: float, out: list[tuple[float
             )
             out.append((time.perf_counter() - t0, answer.status_code))
             time.sleep(rng.random() * 0.5)
+
+
+def peak_memory(server: int, until: threading.Event, out: dict[str, int]) -> None:
+    """The peak resident memory (VmHWM, bytes) of the server's process and of its
+    aggregator process (the child started by ``multiprocessing`` spawn), sampled every
+    second until ``until`` is set: the aggregator's peak is kept if its process restarts."""
+    while True:
+        out["server"] = max(out.get("server", 0), _vm_hwm(server))
+        for child in _children(server):
+            if "spawn_main" in _cmdline(child):
+                out["aggregator"] = max(out.get("aggregator", 0), _vm_hwm(child))
+        if until.wait(1.0):
+            return
+
+
+def _vm_hwm(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # the process ended between two samples
+        return 0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) * 1024 if found else 0
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue
+    return children
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def post_import(base: str, path: Path, out: dict[str, float]) -> None:
@@ -220,6 +261,10 @@ def measure(url: str, tree: Path, args: argparse.Namespace, export: Path | None)
     imported: dict[str, float] = {}
     load_before = os.getloadavg()[0]
     started = datetime.now(UTC)
+    memory: dict[str, int] = {}
+    sampled = threading.Event()
+    sampler = threading.Thread(target=peak_memory, args=(server.pid, sampled, memory))
+    sampler.start()
     try:
         until = time.perf_counter() + args.seconds
         threads = [
@@ -236,13 +281,15 @@ def measure(url: str, tree: Path, args: argparse.Namespace, export: Path | None)
         first = first_run_after(url, runs_before)
         load_after = os.getloadavg()[0]
     finally:
+        sampled.set()
+        sampler.join()
         server.terminate()
         server.wait(60)
     seconds = np.array([s for s, _ in results])
     return {
         "uploads": len(results), "refused": sum(1 for _, status in results if status != 200),
         "percentiles": np.percentile(seconds, [50, 95, 99]).tolist(), "max": float(seconds.max()),
-        "runs": runs, "load": (load_before, load_after), "imported": imported,
+        "runs": runs, "load": (load_before, load_after), "imported": imported, "memory": memory,
         "first_run_s": None if first is None else (first - started).total_seconds(),
     }  # fmt: skip
 
@@ -266,6 +313,11 @@ def report(backend: str, tree: str, args: argparse.Namespace, figures: dict[str,
     load_before, load_after = figures["load"]
     print(f"  load average (1 min) at the window's start and end: {load_before:.2f}, "
           f"{load_after:.2f} on {os.cpu_count()} cores", flush=True)  # fmt: skip
+    memory = figures["memory"]
+    aggregator = (f"{memory['aggregator'] / 2**20:.0f} MB" if "aggregator" in memory
+                  else "no process seen")  # fmt: skip
+    print(f"  peak resident memory (VmHWM): server {memory.get('server', 0) / 2**20:.0f} MB, "
+          f"aggregator {aggregator}", flush=True)  # fmt: skip
     imported = figures["imported"]
     if args.import_rows:
         took, status = imported.get("seconds", 0.0), imported.get("status", 0.0)

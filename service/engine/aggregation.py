@@ -54,7 +54,12 @@ from service.engine.statistics import (
     safe_max_seq,
     watermark,
 )
-from service.engine.trust import merge_untrusted, rebuild_provisional, refresh_trust
+from service.engine.trust import (
+    mark_trusted,
+    merge_untrusted,
+    rebuild_provisional,
+    refresh_trust,
+)
 from service.engine.zones import Zone, find_zones
 from service.settings import Settings
 from service.store.database import session_scope
@@ -126,9 +131,10 @@ def update_statistics(
             pause(sessions)  # a phone's upload waiting for the writer goes first (SQLite)
         with session_scope(sessions) as session:
             top = min(start + done + chunk, up_to)
-            merge_untrusted(session, settings, after=watermark(session), up_to=top,
-                            classify=_classify(settings))  # fmt: skip
+            trusted = merge_untrusted(session, settings, after=watermark(session), up_to=top,
+                                      classify=_classify(settings))  # fmt: skip
             done += merge_new_readings(session, settings, up_to=top)
+            mark_trusted(session, trusted)  # last: phones' uploads update those rows too
         on_step("statistics", done, total)
     return total, up_to
 

@@ -21,8 +21,9 @@ in the full and the incremental paths alike:
    evidence: a resident's first reports from a dead zone) keeps the decision they make.
 
 The trust flag moves only when a device's readings merge (``merge_untrusted``, in the merge
-transaction): its provisional rows go and its cells become dirty, so the incremental path
-decides them again; the full path also sweeps every device (``refresh_trust``).
+transaction, whose last statement is the flag: ``mark_trusted``): its provisional rows go
+and its cells become dirty, so the incremental path decides them again; the full path also
+sweeps every device (``refresh_trust``).
 """
 
 from __future__ import annotations
@@ -69,12 +70,14 @@ def merge_untrusted(
     after: int,
     up_to: int,
     classify: ReadingExpressions,
-) -> None:
-    """In the transaction that merges readings ``after < seq <= up_to``: trust the devices
-    of the range that now have the history (their provisional rows go, their cells become
-    dirty), then add the range's readings of untrusted devices to ``provisional_stats``."""
+) -> list[bytes]:
+    """In the transaction that merges readings ``after < seq <= up_to``: the devices of the
+    range that now have the history lose their provisional rows and their cells become
+    dirty, then the range's readings of the other untrusted devices are added to
+    ``provisional_stats``. Returns the devices to trust: ``mark_trusted`` flags them, last
+    in the same transaction."""
     if up_to <= after:
-        return
+        return []
     r, d = _readings.c, _devices.c
     in_range = r.seq.between(after + 1, up_to)
     ready = list(
@@ -86,20 +89,39 @@ def merge_untrusted(
             )
         )
     )
-    _trust(session, ready, seq=up_to)
+    _drop_provisional(session, ready, seq=up_to)
     reading_class, weight = classify
-    untrusted = select(d.device_hash).where(d.trusted.is_(False))
-    _add_provisional(
-        session,
-        and_(in_range, r.device_hash.in_(untrusted)),
-        reading_class=reading_class,
-        weight=weight,
-    )
+    new_devices = select(d.device_hash).where(d.trusted.is_(False))
+    untrusted = and_(in_range, r.device_hash.in_(new_devices))
+    if ready:  # flagged only at the transaction's end (mark_trusted)
+        untrusted = and_(untrusted, r.device_hash.not_in(ready))
+    _add_provisional(session, untrusted, reading_class=reading_class, weight=weight)
+    return ready
+
+
+def mark_trusted(session: Session, devices: list[bytes]) -> None:
+    """Flag ``devices`` trusted. In the merge transaction this comes last: a phone's upload
+    updates its device's row too (``record_uploads``), and on PostgreSQL it waits for the
+    transaction that updated the row to commit, which a merge of up to 500,000 readings
+    keeps open for seconds."""
+    devices = sorted(devices)  # rows locked in one order
+    for start in range(0, len(devices), 500):
+        chunk = devices[start : start + 500]
+        session.execute(
+            update(_devices).where(_devices.c.device_hash.in_(chunk)).values(trusted=True)
+        )
 
 
 def _trust(session: Session, devices: list[bytes], *, seq: int) -> None:
     """Mark ``devices`` trusted: their cells are decided again, without the provisional
     rows."""
+    _drop_provisional(session, devices, seq=seq)
+    mark_trusted(session, devices)
+
+
+def _drop_provisional(session: Session, devices: list[bytes], *, seq: int) -> None:
+    """The provisional rows of ``devices`` go, and their cells become dirty (decided
+    again at ``seq``)."""
     p = _provisional.c
     for start in range(0, len(devices), 500):
         chunk = devices[start : start + 500]
@@ -116,9 +138,6 @@ def _trust(session: Session, devices: list[bytes], *, seq: int) -> None:
             )
         )
         session.execute(delete(_provisional).where(p.device_hash.in_(chunk)))
-        session.execute(
-            update(_devices).where(_devices.c.device_hash.in_(chunk)).values(trusted=True)
-        )
 
 
 def _add_provisional(session: Session, where: Any, *, reading_class: Any, weight: Any) -> None:

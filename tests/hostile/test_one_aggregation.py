@@ -13,13 +13,14 @@ from pathlib import Path
 
 import h3
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
+from service.engine import aggregation
 from service.errors import Busy
 from service.jobs import AggregationWorker, engine_of, run_aggregation
 from service.settings import Settings
 from service.store.locks import AGGREGATION, JobLock
-from service.store.models import CellStat, ReadingRow
+from service.store.models import CellStat, Device, ProvisionalStat, ReadingRow
 from tests.conftest import TEST_SECRET
 from tests.coverage_helpers import CENTRE, ingest, reading_in
 
@@ -167,6 +168,43 @@ def test_aggregation_waiting_for_a_long_import_does_not_hold_up_phones(
         importer.close()
         aggregation.join(timeout=120)
     assert readings_per_cell(sessions) == raw_per_cell(sessions)
+
+
+def test_a_phone_whose_device_the_merge_trusts_is_not_held_up(
+    postgis_only_settings, sessions, monkeypatch
+):
+    """A phone's upload updates its device's row (its upload days), and so does the merge
+    that trusts the device; on PostgreSQL the upload waits for whichever transaction
+    updated the row first to commit. The merge flags the device last, so the upload does
+    not wait for the merge of the readings (up to 500,000 in one transaction)."""
+    settings = postgis_only_settings
+    ingest(sessions, settings, [reading_in(CENTRE, device="regular", dbm=-90.0)])
+    run_aggregation(sessions, settings)
+    with sessions.begin() as session:  # its history, as after that many days of uploads
+        session.execute(update(Device).values(upload_days=settings.trust_upload_days))
+    ingest(sessions, settings, [reading_in(CENTRE, device="regular", dbm=-91.0)])
+    merge = aggregation.merge_new_readings
+    held_up: list[bool] = []
+    uploads: list[threading.Thread] = []
+
+    def merge_while_the_phone_uploads(session, settings, *, up_to):
+        merged = merge(session, settings, up_to=up_to)
+        items = [reading_in(CENTRE, device="regular", dbm=-92.0)]
+        uploads.append(threading.Thread(target=ingest, args=(sessions, settings, items)))
+        uploads[-1].start()
+        uploads[-1].join(timeout=10)  # the merge's transaction is still open
+        held_up.append(uploads[-1].is_alive())
+        return merged
+
+    monkeypatch.setattr(aggregation, "merge_new_readings", merge_while_the_phone_uploads)
+    run_aggregation(sessions, settings)
+    for upload in uploads:
+        upload.join(timeout=60)
+    assert held_up == [False]
+    with sessions() as session:
+        assert session.scalars(select(Device.trusted)).all() == [True]
+        assert session.scalar(select(func.count()).select_from(ProvisionalStat)) == 0
+        assert session.scalar(select(func.count()).select_from(ReadingRow)) == 3
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from collectors.formats import FormatError, Row, RowError, RowStream
 from collectors.formats.geosubmit import SOURCE as GEOSUBMIT_SOURCE
 from collectors.formats.sniff import GEOSUBMIT
 from service.ingest.quality import Rejection
-from service.ingest.readings import Ingestor
+from service.ingest.readings import Ingestor, PreparedBatch
 from service.store.database import session_scope
 from service.timestamps import utcnow
 
@@ -157,17 +157,15 @@ def _store_chunk(
     session: Session,
     ingestor: Ingestor,
     chunk: _Chunk,
+    batch: PreparedBatch,
     *,
-    source: str,
     position_is_line: bool,
-    now: datetime,
     origin: str | None = None,
 ) -> tuple[int, int, list[RejectedRow], int]:
-    """Ingest one chunk: (accepted, duplicates, problems in file order, refused rows)."""
+    """Store one chunk, validated beforehand (``batch``, from ``Ingestor.prepare``):
+    (accepted, duplicates, problems in file order, refused rows)."""
     unparsed = [Rejection(-1, e.field or "row", UNREADABLE, e.reason) for e in chunk.errors]
-    result = ingestor.ingest(
-        session, chunk.items, default_source=source, now=now, unparsed=unparsed, origin=origin
-    )
+    result = ingestor.store(session, batch, unparsed=unparsed, origin=origin)
     problems = [row_error_to_rejected(e) for e in chunk.errors]
     for rejection in result.rejected:
         # The gate numbers readings by their position in the chunk; the chunk remembers
@@ -213,11 +211,13 @@ def import_readings(
     source = source_of_format(format_name)
     position_is_line = stream.position_kind == "line"
 
-    def store(session: Session, chunk: _Chunk) -> None:
+    def prepare(chunk: _Chunk) -> PreparedBatch:
+        return ingestor.prepare(chunk.items, default_source=source, now=now)
+
+    def store(session: Session, chunk: _Chunk, batch: PreparedBatch) -> None:
         accepted, duplicates, problems, refused = _store_chunk(
-            session, ingestor, chunk, source=source, position_is_line=position_is_line, now=now,
-            origin=origin,
-        )  # fmt: skip
+            session, ingestor, chunk, batch, position_is_line=position_is_line, origin=origin
+        )
         report.accepted += accepted
         report.duplicates += duplicates
         report.add_rejected(problems, rows=refused)
@@ -226,7 +226,7 @@ def import_readings(
         try:
             with session_scope(sessions) as session:
                 for chunk in _chunks(stream, chunk_readings, max_rows=max_rows):
-                    store(session, chunk)
+                    store(session, chunk, prepare(chunk))
                 if report.rejected:
                     raise _RollBack
         except _RollBack:
@@ -234,14 +234,18 @@ def import_readings(
             report.accepted = report.duplicates = 0
     else:
         for chunk in _chunks(stream, chunk_readings, max_rows=max_rows):
+            # Validated before the transaction, which then holds SQLite's one writer for
+            # the inserts only: the validation of 5,000 readings inside it held phones'
+            # uploads up to 1.8 s (issue 17, benchmarks/ingest_latency.py --import-rows).
+            batch = prepare(chunk)
             with session_scope(sessions) as session:
-                store(session, chunk)
+                store(session, chunk, batch)
     report.bytes_read = stream.bytes_read
     return report
 
 
 def import_geosubmit(
-    session: Session,
+    sessions: sessionmaker[Session],
     ingestor: Ingestor,
     rows: list[Row],
     *,
@@ -250,8 +254,8 @@ def import_geosubmit(
 ) -> ImportReport:
     """Store the rows of a geosubmit v2 body (from :func:`collectors.formats.parse_geosubmit`:
     one reading per report, from its serving cell). Reports that yield no reading are
-    counted as refused, with their reason, in the same transaction. Does not commit: one
-    request, one transaction."""
+    counted as refused, with their reason, in the same transaction: one request, one
+    transaction, which the validation does not hold (as a file's chunks)."""
     now = now or utcnow()
     chunk = _Chunk()
     for position, row in enumerate(rows):
@@ -261,10 +265,11 @@ def import_geosubmit(
             chunk.items.append(row)
             chunk.positions.append(position)
     report = ImportReport(format_name=GEOSUBMIT, keep_rejected=len(rows))
-    accepted, duplicates, problems, refused = _store_chunk(
-        session, ingestor, chunk, source=GEOSUBMIT_SOURCE, position_is_line=False, now=now,
-        origin=origin,
-    )  # fmt: skip
+    batch = ingestor.prepare(chunk.items, default_source=GEOSUBMIT_SOURCE, now=now)
+    with session_scope(sessions) as session:
+        accepted, duplicates, problems, refused = _store_chunk(
+            session, ingestor, chunk, batch, position_is_line=False, origin=origin
+        )
     report.accepted, report.duplicates = accepted, duplicates
     report.add_rejected(problems, rows=refused)
     return report

@@ -37,7 +37,6 @@ from service.api.body import read_body
 from service.api.ratelimit import client_address
 from service.errors import MalformedInput
 from service.ingest.files import ImportReport, import_geosubmit
-from service.store.database import session_scope
 from service.timestamps import utcnow
 
 log = logging.getLogger("deadzone")
@@ -159,10 +158,9 @@ async def post_geosubmit(
     state.rate_limits.check_readings([token] * len(rows))
 
     def store(rows: list[Row]) -> ImportReport:
-        with session_scope(state.sessions) as session:
-            return import_geosubmit(
-                session, state.ingestor, rows, now=now, origin=client_address(request)
-            )
+        return import_geosubmit(
+            state.sessions, state.ingestor, rows, now=now, origin=client_address(request)
+        )
 
     report = await run_in_threadpool(store, rows)
     if report.rejected:

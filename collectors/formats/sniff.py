@@ -43,6 +43,7 @@ _EXPECTED: Final = (
     '(observed_at,lat,lon,mcc,mnc,radio,...); or JSON: geosubmit {"items": [...]} or a GeoJSON '
     "FeatureCollection"
 )
+_LINE_END: Final = re.compile(rb"\r\n|\r|\n")
 _JSON_KEY: Final = re.compile(rb'"(items|features|FeatureCollection)"')
 
 
@@ -59,8 +60,13 @@ def sniff_format(head: bytes) -> str:
         raise EmptyFileError(f"empty file: expected {_EXPECTED}")
     if text[:1] in (b"{", b"["):
         return _sniff_json(text)
-    first_line = text.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
-    columns = {name.strip() for name in next(csv.reader([first_line]), [])}
+    # A line ends at CR LF, LF or a lone CR (old Mac exports); a lone CR left in the line
+    # made the csv module raise instead of reading the header.
+    first_line = _LINE_END.split(text, maxsplit=1)[0].decode("utf-8", "replace")
+    try:
+        columns = {name.strip() for name in next(csv.reader([first_line]), [])}
+    except csv.Error:  # not a CSV header at all
+        columns = set()
     scores = {name: len(columns & distinct) for name, distinct in _DISTINCT.items()}
     best = max(scores.values())
     winners = [name for name, score in scores.items() if score == best]

@@ -37,6 +37,8 @@ def test_every_sample_is_recognised(data_dir: Path, name: str, expected: str) ->
 
 def test_a_header_missing_some_columns_is_still_recognised() -> None:
     assert sniff_format(b"mcc,mnc,cell_id,net_type,measured_at\r\n") == "towercollector"
+    # Lines that end at a lone CR (old Mac exports).
+    assert sniff_format(b"mcc,mnc,cell_id,net_type,measured_at\r1,2") == "towercollector"
     assert sniff_format(b"lat,lon,mcc,mnc,signal,act\n") == "opencellid"
     assert sniff_format(b"\xef\xbb\xbfobserved_at,lat,lon\n") == "canonical-csv"
 

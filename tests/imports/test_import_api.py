@@ -109,6 +109,8 @@ HOSTILE = [
     ("no lat", (TC_HEADER.replace(",lat,", ",latitude,") + "\r\n").encode(),
      "lacks required column(s) lat"),
     ("not json", b'{"items": [', "body is not JSON"),
+    # A lone CR in the first line (found by the fuzzing job): the csv module raised, a 500.
+    ("bare CR", b"\xc5\xb5 rl\reP\xff\xfe", "unknown format: the first line was"),
 ]  # fmt: skip
 
 

@@ -41,3 +41,14 @@ def test_known_parameters_and_other_paths_pass(client):
         401,
     )
     assert client.get("/healthz", params={"anything": "1"}).status_code == 200
+
+
+def test_zone_paging_wider_than_its_column_is_refused_naming_it(client):
+    """Found by the fuzzing job: SQLite cannot bind an integer wider than 64 bits (a 500),
+    PostgreSQL compares the zone's size as a 32-bit one (a 503)."""
+    for name, widest in (("min_cells", 2**31 - 1), ("offset", 2**63 - 1)):
+        answer = client.get("/v1/deadzones", params={name: widest})
+        assert (answer.status_code, answer.json()["total"]) == (200, 0), answer.text
+        wider = client.get("/v1/deadzones", params={name: widest + 1})
+        assert wider.status_code == 422, wider.text
+        assert [e["field"] for e in wider.json()["errors"]] == [name]

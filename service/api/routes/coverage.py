@@ -271,7 +271,9 @@ def get_deadzones(
             "/v1/cells?radio=...&status=dead."
         ),
     ] = "any",
-    min_cells: Annotated[int, Query(ge=1, description="Smallest zone, in cells.")] = 1,
+    min_cells: Annotated[
+        int, Query(ge=1, le=2**31 - 1, description="Smallest zone, in cells (a 32-bit integer).")
+    ] = 1,
     limit: Annotated[
         int | None,
         Query(
@@ -281,7 +283,7 @@ def get_deadzones(
             "csv and geojson default: every zone).",
         ),
     ] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="A 64-bit integer.")] = 0,
     format: Annotated[
         Literal["json", "csv", "geojson", "gpkg"],
         Query(

@@ -52,3 +52,12 @@ def test_zone_paging_wider_than_its_column_is_refused_naming_it(client):
         wider = client.get("/v1/deadzones", params={name: widest + 1})
         assert wider.status_code == 422, wider.text
         assert [e["field"] for e in wider.json()["errors"]] == [name]
+
+
+def test_a_nul_character_in_a_parameter_is_refused_naming_it(client):
+    """Found by fuzzing on PostgreSQL, which refuses NUL in text: a 503 for a bad filter."""
+    answer = client.get("/v1/deadzones", params={"village": "Buôn\x00"})
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["village"]
+    unknown = client.get("/v1/deadzones", params={"village": "Buôn Đôn"})
+    assert (unknown.status_code, unknown.json()["field"]) == (404, "village")

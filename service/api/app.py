@@ -36,7 +36,7 @@ from service.api.routes import (
     tasks,
     weekly,
 )
-from service.api.strict import reject_unknown_query_parameters
+from service.api.strict import reject_nul_in_query_parameters, reject_unknown_query_parameters
 from service.ingest.readings import Ingestor
 from service.jobs import AggregationWorker
 from service.settings import Settings
@@ -75,7 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Mobile-coverage dead-zone mapping for Dak Lak: readings in, coverage out.",
         lifespan=lifespan,
         # One check for every /v1 route: an unknown query parameter is a 422 naming it.
-        dependencies=[Depends(reject_unknown_query_parameters)],
+        dependencies=[
+            Depends(reject_unknown_query_parameters),
+            Depends(reject_nul_in_query_parameters),
+        ],
         # Served by routes/docs.py from the installed Swagger UI: FastAPI's own load a CDN.
         docs_url=None,
         redoc_url=None,

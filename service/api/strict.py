@@ -1,4 +1,5 @@
-"""Unknown query parameters are refused, on every ``/v1`` route, in one place.
+"""Unknown query parameters are refused, on every ``/v1`` route, in one place (and, on
+every route, parameters holding a NUL character).
 
 FastAPI ignores a query parameter that no route declares, so a typo (``comune=``) or a
 filter the route does not have (``colour=red``) silently answers the unfiltered data, which
@@ -60,3 +61,25 @@ def reject_unknown_query_parameters(request: Request) -> None:
             for name in unknown
         ]
     )
+
+
+def reject_nul_in_query_parameters(request: Request) -> None:
+    """Refuse (422) a request whose query or path parameters hold a NUL character, on every
+    route: no name, code or key contains one, and PostgreSQL refuses it in text, so a
+    filter such as ``village=`` with a NUL was a storage error (503, found by fuzzing)."""
+    where = [("query", name) for name, value in request.query_params.multi_items()
+             if "\x00" in name or "\x00" in value]  # fmt: skip
+    where += [("path", name) for name, value in request.path_params.items()
+              if isinstance(value, str) and "\x00" in value]  # fmt: skip
+    if where:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_pattern_mismatch",
+                    "loc": loc,
+                    "input": None,
+                    "msg": "a NUL character is not allowed here",
+                }
+                for loc in where
+            ]  # fmt: skip
+        )

@@ -61,3 +61,15 @@ def test_a_nul_character_in_a_parameter_is_refused_naming_it(client):
     assert [e["field"] for e in answer.json()["errors"]] == ["village"]
     unknown = client.get("/v1/deadzones", params={"village": "Buôn Đôn"})
     assert (unknown.status_code, unknown.json()["field"]) == (404, "village")
+
+
+def test_a_nul_character_in_a_body_text_field_is_refused_naming_it(client):
+    """Found by fuzzing on PostgreSQL: a plan's commune with a NUL was a 503."""
+    plan = client.post("/v1/plans", json={"name": "p1", "commune": "C\x00"})
+    commitment = client.post(
+        "/v1/commitments", json={"village": "V\x00", "operator": "452-04", "due": "2027-01-01"}
+    )
+    for answer, field in ((plan, "body.commune"), (commitment, "body.village")):
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == [field]
+        assert "NUL" in answer.json()["errors"][0]["reason"]

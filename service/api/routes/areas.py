@@ -32,6 +32,7 @@ from service.api.dependencies import (
 )
 from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery, ScopeQuery
+from service.api.strict import Text
 from service.areas import constraints, planning, progress, saved_plans
 from service.areas.likely import likely_statuses
 from service.areas.planning import PlanReason
@@ -549,8 +550,8 @@ class PlanToSave(BaseModel):
     power_distance: float | None = Field(default=None, ge=0.0)
     road: bool = False
     road_distance: float | None = Field(default=None, ge=0.0)
-    commune: str | None = Field(default=None, max_length=32)
-    village: str | None = Field(default=None, max_length=32)
+    commune: Text | None = Field(default=None, max_length=32)
+    village: Text | None = Field(default=None, max_length=32)
 
 
 class SavedPlanOut(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.api.access import ApiKeyDep, request_actor
 from service.api.dependencies import SessionDep, SettingsDep, WriteSessionDep
+from service.api.strict import Text
 from service.areas import commitments
 from service.timestamps import utcnow
 
@@ -24,8 +25,8 @@ Verification = Literal["pending", "verified", "still_dead", "overdue"]
 class NewCommitment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    zone_id: str | None = Field(default=None, max_length=32, description="A dead zone's id.")
-    village: str | None = Field(
+    zone_id: Text | None = Field(default=None, max_length=32, description="A dead zone's id.")
+    village: Text | None = Field(
         default=None, max_length=32, description="A village's code (instead of zone_id)."
     )
     operator: str = Field(pattern=OPERATOR, description="MCC-MNC, e.g. 452-04.")
@@ -35,12 +36,12 @@ class NewCommitment(BaseModel):
 class Site(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
+    name: Text | None = Field(default=None, max_length=200)
     lat: float | None = Field(default=None, ge=-85.051, le=85.051, description="WGS84 degrees.")
     lon: float | None = Field(default=None, ge=-180, le=180, description="WGS84 degrees.")
     radio: Literal["lte", "nr"] | None = None
     band_mhz: float | None = Field(default=None, gt=0, le=100_000)
-    note: str | None = Field(default=None, max_length=500)
+    note: Text | None = Field(default=None, max_length=500)
 
 
 class CommitmentChange(BaseModel):

@@ -16,22 +16,37 @@ from schemathesis.checks import not_a_server_error
 
 from service.api.app import create_app
 from service.settings import Settings
-from tests.conftest import TEST_SECRET
+from tests.conftest import BACKENDS, TEST_SECRET, PostgisServer
 
 EXAMPLES_PER_OPERATION = 8
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def fuzzed_app(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+    postgis_server: PostgisServer | None,
 ) -> Iterator[FastAPI]:
-    """One app on a fresh SQLite database, its lifespan running for the whole module."""
-    path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite"
-    shutil.copyfile(sqlite_template, path)
-    app = create_app(Settings(database_url=f"sqlite:///{path}", device_secret=TEST_SECRET,
+    """One app on a fresh database of each backend, its lifespan running for the whole
+    module: PostgreSQL refuses what SQLite takes (NUL in text, integers wider than a
+    column), so a request can be a 5xx on one only."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite"
+        shutil.copyfile(sqlite_template, path)
+        url = f"sqlite:///{path}"
+    elif postgis_server is None:
+        pytest.skip("PostGIS test server unavailable (set CI=true to make this fail)")
+    else:
+        url = postgis_server.url_for(database := postgis_server.create_database())
+    app = create_app(Settings(database_url=url, device_secret=TEST_SECRET,
                               aggregate_interval_s=0))  # fmt: skip
-    with TestClient(app):
-        yield app
+    try:
+        with TestClient(app):
+            yield app
+    finally:
+        if request.param == "postgis":
+            postgis_server.drop_database(database)  # type: ignore[union-attr]
 
 
 def test_no_request_gets_a_server_error(fuzzed_app: FastAPI) -> None:

@@ -26,6 +26,7 @@ from service.engine.estimate import (
     no_service_bounds,
     radio_margins,
     recalibrated_means,
+    since_new_sites,
 )
 from service.settings import Settings
 from service.store.models import CellEstimate, CellStatus
@@ -139,6 +140,25 @@ def test_the_field_reads_a_cell_since_the_change_its_decision_found(settings, se
     assert estimate is not None
     assert estimate.p_dead < 0.01
     assert -95 < estimate.estimate_dbm < -75
+
+
+def test_near_a_new_site_only_cells_without_a_call_read_from_its_month():
+    # Cells 1-4 within reach of a 452-04 site on air from October; cell 5 beyond it. The
+    # unknown call reads from October (an October start stays), the calls that stand (dead
+    # where readings since leaned dead, covered) read what they read, and a cell without a
+    # decision row reads from October too.
+    old, october, november = (pd.Timestamp(d) for d in ("2026-03-01", "2026-10-01", "2026-11-01"))
+    measured = pd.DataFrame(
+        {
+            "h3_cell": [1, 2, 3, 4, 5],
+            "operator": "452-04",
+            "status": ["unknown", "dead", "covered", "unknown", "unknown"],
+            "evidence_from": [old, old, old, november, old],
+        }
+    )
+    near = pd.DataFrame({"h3_cell": [1, 2, 3, 4, 6], "operator": "452-04", "on_air": october})
+    starts = since_new_sites(measured, near).set_index("h3_cell")["evidence_from"]
+    assert starts.to_dict() == {1: october, 2: old, 3: old, 4: november, 5: old, 6: october}
 
 
 def test_strong_readings_around_make_an_unmeasured_cell_covered(settings, sessions):

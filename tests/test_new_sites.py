@@ -12,7 +12,7 @@ from shapely.geometry import Point
 
 from service.engine.new_sites import first_whole_month, planned_reach_m
 from service.store.database import session_scope
-from service.store.models import ModelFit, Site
+from service.store.models import CellEstimate, ModelFit, Site
 from tests.coverage_helpers import CENTRE, NOW, decide, ingest, reading_in, status_of
 
 # The site went on air on the first day of last month: last month is its first whole one.
@@ -140,3 +140,34 @@ def test_the_planners_calibrated_radius_is_the_reach_without_a_range(settings, s
                              cells=200, sites=10, fitted_at=NOW))  # fmt: skip
     decide(sessions, settings)
     assert status_of(sessions, CENTRE, "452-04").status == "dead"
+
+
+@pytest.mark.parametrize(("km_north", "inferred"), [(1.0, "covered"), (10.0, "dead")])
+def test_the_field_near_a_dated_site_reads_the_months_since_it(
+    settings, sessions, km_north, inferred
+):
+    # The ring around the unmeasured centre had no service before the site (three phones,
+    # four readings a cell: dead calls), nobody measured it since; three rings out, phones
+    # measured good signal since. Near the site the ring's calls go unknown and the field
+    # reads its months since, none: the old readings no longer call the centre dead, the
+    # signal measured since does. 10 km away, beyond the site's reach, the ring stays dead
+    # and so does the centre's estimate.
+    ring = h3.grid_ring(CENTRE, 1)
+    items = [
+        reading_in(cell, device=f"{cell}-{d % 3}", no_service=True, days_ago=SINCE_DAYS + 5 + d)
+        for cell in ring
+        for d in range(4)
+    ]
+    items += [
+        reading_in(cell, device=f"{cell}-{d % 3}", dbm=-80, days_ago=2 + d)
+        for cell in h3.grid_ring(CENTRE, 3)
+        for d in range(4)
+    ]
+    ingest(sessions, settings, items)
+    add_site(sessions, km_north=km_north)
+    decide(sessions, settings)
+    near = inferred == "covered"
+    assert status_of(sessions, ring[0], "452-04").status == ("unknown" if near else "dead")
+    with sessions() as session:
+        centre = session.get(CellEstimate, (h3.str_to_int(CENTRE), "452-04", "any"))
+    assert centre is not None and centre.inferred_status == inferred

@@ -30,7 +30,10 @@ the statistics as the broadband decision does: ``scope_evidence``), at the worki
    radio it was tagged with (the phone found none of them to camp on: ``no_service_bounds``).
    Each cell and operator reads the months its measured decision reads: where the decision
    found a change in the evidence (a new site), the months before it are left out
-   (``since_change``).
+   (``since_change``). Within reach of a site its operator dated inside the window
+   (``service.engine.new_sites``), a cell without a measured call reads only the months since
+   the site's first whole month on air, as the decision re-decides there; a call that stands
+   (covered, weak, or dead where the readings since lean to no signal) reads what it read.
 2. **Noise per observation** (heteroscedastic nugget): reading noise shrinks with the number
    of readings, handset calibration with the number of distinct phones (settings
    ``estimate_reading_sd_db``, ``estimate_device_sd_db``).
@@ -116,6 +119,7 @@ from service.engine.decisions import (
     broadband_evidence,
     load_evidence,
     operator_codes,
+    stale_near_new_sites,
     window_start,
 )
 from service.settings import Settings
@@ -187,18 +191,18 @@ def compute_estimates(session: Session, settings: Settings, *, now: datetime) ->
     Reads ``cell_status`` (to leave decided cells without an inferred status) and writes
     nothing: run it in a read-only transaction."""
     resolution = settings.h3_resolution
-    stats, devices = load_evidence(
-        session, resolution=resolution, since=window_start(now, settings.window_months)
-    )
+    since = window_start(now, settings.window_months)
+    stats, devices = load_evidence(session, resolution=resolution, since=since)
     # The field is one operator's: readings of an unknown operator belong to none of them
     # (service/engine/decisions.py), and the best of all is derived from the operators' own.
     stats = stats[stats["mnc"] != UNKNOWN_MNC]
     devices = devices[devices["mnc"] != UNKNOWN_MNC]
+    near = stale_near_new_sites(session, settings, stats, since=since, now=now)
     parts = []
     for scope in RADIO_SCOPES:
         measured = measured_statuses(session, resolution=resolution, radio=scope)
         scope_stats, scope_devices = scope_evidence(
-            *since_change(stats, devices, measured), radio=scope
+            *since_change(stats, devices, since_new_sites(measured, near)), radio=scope
         )
         observations = cell_observations(scope_stats, scope_devices, settings=settings)
         if observations.empty:
@@ -328,6 +332,38 @@ def since_change(
         return frame[~older]
 
     return kept(stats), kept(devices)
+
+
+def since_new_sites(measured: pd.DataFrame, near: pd.DataFrame) -> pd.DataFrame:
+    """``measured`` with the oldest month read moved to the site's first whole month on
+    air (``near``: ``decisions.stale_near_new_sites``) for each cell and operator within
+    reach of a new site of its operator that has no measured call (module doc, step 1):
+    where the decision made a dead call again from the months since and none was left, or
+    never had one. A call that stands keeps its months; a cell and operator within reach
+    without a decision row gets one, unknown, from the site's month."""
+    if near.empty:
+        return measured
+    joined = measured.merge(near, on=["h3_cell", "operator"], how="left")
+    open_ = (joined["status"] == "unknown").to_numpy() & joined["on_air"].notna().to_numpy()
+    starts = joined["evidence_from"].to_numpy("datetime64[ns]").copy()
+    on_air = joined["on_air"].to_numpy("datetime64[ns]")
+    starts[open_] = np.where(
+        np.isnat(starts[open_]), on_air[open_], np.maximum(starts[open_], on_air[open_])
+    )
+    moved = measured.assign(evidence_from=starts)
+    decided = pd.MultiIndex.from_frame(measured[["h3_cell", "operator"]])
+    unseen = near[~pd.MultiIndex.from_frame(near[["h3_cell", "operator"]]).isin(decided)]
+    if unseen.empty:
+        return moved
+    added = pd.DataFrame(
+        {
+            "h3_cell": unseen["h3_cell"].astype(np.int64).to_numpy(),
+            "operator": unseen["operator"].to_numpy(),
+            "status": "unknown",
+            "evidence_from": unseen["on_air"].to_numpy("datetime64[ns]"),
+        }
+    )
+    return pd.concat([moved, added], ignore_index=True)
 
 
 def cell_observations(

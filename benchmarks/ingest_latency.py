@@ -34,14 +34,11 @@ import importlib
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,36 +46,12 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import create_engine, func, select
 
-from benchmarks.aggregate_blackbox import post_all
 from benchmarks.ingest import SECRET, make_batches
-from benchmarks.scratch import scratch_database
+from benchmarks.scratch import copy_of, scratch_database
+from benchmarks.served import post_all, start_server
 from service.store.models import AggregationRun
-
-
-def start_server(
-    env: dict[str, str], port: int, *, tree: Path | None = None
-) -> subprocess.Popen[bytes]:
-    """``deadzone serve`` on 127.0.0.1:``port``, from the source tree ``tree`` (default:
-    this one); returns once it answers."""
-    if tree is not None:
-        env = {**env, "PYTHONPATH": os.pathsep.join([str(tree), env.get("PYTHONPATH", "")])}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None:
-            break
-        time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("server did not start")
 
 
 def phone(base: str, index: int, batch: int, until: float, out: list[tuple[float, int]]) -> None:
@@ -224,31 +197,6 @@ def prepare(url: str, args: argparse.Namespace) -> None:
                        check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     if args.spread:
         store(args.spread, seed=22)
-
-
-@contextmanager
-def copy_of(url: str, backend: str, name: str) -> Iterator[str]:
-    """A copy of the prepared database for one tree's run (dropped afterwards)."""
-    if backend == "sqlite":
-        source = Path(url.removeprefix("sqlite:///"))
-        target = source.with_name(f"{source.stem}-{name}.sqlite")
-        shutil.copyfile(source, target)
-        for suffix in ("-wal", "-shm"):
-            if Path(f"{source}{suffix}").exists():
-                shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
-        yield f"sqlite:///{target}"
-        return
-    original = make_url(url)
-    copy = f"{original.database}_{name}"
-    admin = create_engine(original.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{original.database}"'))
-        yield original.set(database=copy).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def measure(url: str, tree: Path, args: argparse.Namespace, export: Path | None) -> dict[str, Any]:

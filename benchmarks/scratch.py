@@ -1,9 +1,11 @@
 """Throw-away databases for the benchmarks: a SQLite file, or a PostGIS database on the
-local test server (``DEADZONE_TEST_POSTGRES_URL``'s), migrated and dropped afterwards."""
+local test server (``DEADZONE_TEST_POSTGRES_URL``'s), migrated and dropped afterwards; and
+copies of one, for measuring several source trees on the same data."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,3 +41,28 @@ def scratch_database(backend: str, workdir: Path) -> Iterator[str]:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+@contextmanager
+def copy_of(url: str, backend: str, name: str) -> Iterator[str]:
+    """A copy of the database at ``url`` named after ``name`` (dropped afterwards)."""
+    if backend == "sqlite":
+        source = Path(url.removeprefix("sqlite:///"))
+        target = source.with_name(f"{source.stem}-{name}.sqlite")
+        shutil.copyfile(source, target)
+        for suffix in ("-wal", "-shm"):
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+        yield f"sqlite:///{target}"
+        return
+    original = make_url(url)
+    copy = f"{original.database}_{name}"
+    admin = create_engine(original.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{original.database}"'))
+        yield original.set(database=copy).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+        admin.dispose()

@@ -65,7 +65,7 @@ from service.settings import Settings
 from service.store.database import session_scope
 from service.store.dialect import cells_in, refresh_planner_statistics, unindexed
 from service.store.models import AggregationRun, CellDevice, CellStat, CellStatus, DeadZone
-from service.store.runs import set_state_value
+from service.store.runs import set_state_value, set_state_values, state_values
 from service.timestamps import utcnow
 
 if TYPE_CHECKING:  # Dask and polars are imported for a rebuild only
@@ -177,7 +177,7 @@ def aggregate(
 
         def finish(session: Session, result: IncrementalResult) -> None:
             """In the transaction that stores the decisions: the run's record."""
-            counted["cells"] = _best_counts(session, settings)
+            counted["cells"] = _counts_after_batch(session, settings, result.best_cells_moved)
             counted["zones"] = int(
                 session.scalar(
                     select(func.count()).select_from(DeadZone).where(DeadZone.active.is_(True))
@@ -204,12 +204,10 @@ def aggregate(
             merged, rebuild_all, counted["cells"], counted["zones"], max_seq, timings,
             incremental=result,
         )  # fmt: skip
-    zone_count = _decide_everything(
+    zone_count, cells = _decide_everything(
         sessions, settings, now=now, clock=clock, on_step=on_step,
         annotate_zones=annotate_zones, up_to=max_seq,
     )  # fmt: skip
-    with session_scope(sessions, write=False) as session:
-        cells = _best_counts(session, settings)
     return AggregationReport(merged, rebuild_all, cells, zone_count, max_seq, timings)
 
 
@@ -222,8 +220,9 @@ def _decide_everything(
     on_step: StepCallback,
     annotate_zones: ZoneHook | None,
     up_to: int,
-) -> int:
-    """The full path: every roll-up, decision and zone recomputed; returns the zones.
+) -> tuple[int, dict[int, int]]:
+    """The full path: every roll-up, decision and zone recomputed; returns the zones and
+    the cells decided per resolution (``_best_counts``).
 
     The database's writer is held only while rows are written (SQLite has one writer, and
     phones' uploads wait for it): trust and roll-ups; the decisions and zones, computed in
@@ -293,6 +292,7 @@ def _decide_everything(
         # (service.store.dialect).
         refresh_planner_statistics(session, REWRITTEN_TABLES)
         cells = _best_counts(session, settings)
+        _remember_counts(session, cells)
         session.add(
             AggregationRun(
                 finished_at=utcnow(),
@@ -301,7 +301,7 @@ def _decide_everything(
                 zones=len(zones),
             )
         )
-    return len(zones)
+    return len(zones), cells
 
 
 def _rollup_in_groups(
@@ -407,6 +407,33 @@ def _best_counts(session: Session, settings: Settings) -> dict[int, int]:
         res: int(counts.get(res, 0))
         for res in [settings.h3_resolution, *settings.rollup_resolutions]
     }
+
+
+_COUNT_STATE = "best_cells_r{}"  # aggregation_state: _best_counts at a resolution
+
+
+def _remember_counts(session: Session, counts: dict[int, int]) -> None:
+    """Keep a run's counts of decided cells for the next incremental run."""
+    set_state_values(session, {_COUNT_STATE.format(res): n for res, n in counts.items()})
+
+
+def _counts_after_batch(
+    session: Session, settings: Settings, moved: dict[int, int] | None
+) -> dict[int, int]:
+    """``_best_counts`` after an incremental run, in the transaction that stored its
+    decisions: the last run's counts moved by the batch's (``moved``,
+    ``IncrementalResult.best_cells_moved``), without counting the whole table (which
+    grows with everything stored, not with the batch). Counted when either is not known
+    (no run kept its counts yet; a run that redid a stopped one)."""
+    resolutions = [settings.h3_resolution, *settings.rollup_resolutions]
+    names = {res: _COUNT_STATE.format(res) for res in resolutions}
+    known = state_values(session, names.values())
+    if moved is None or any(name not in known for name in names.values()):
+        counts = _best_counts(session, settings)
+    else:
+        counts = {res: known[names[res]] + moved.get(res, 0) for res in resolutions}
+    _remember_counts(session, counts)
+    return counts
 
 
 class _Clock:

@@ -475,14 +475,16 @@ def decide_unknown_operator(
     now: datetime,
     cells: Collection[int],
     radio: str,
+    untrusted: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The unknown operator's decisions of ``cells`` in one scope over radios, never
     stored: what the best of all reads beside the stored decisions of the known operators
     (module doc). Decided by ``decide_cells`` itself, so by the very same rules, on the
     unknown operator's evidence alone (its decisions read nothing else)."""
     decided, _ = decide_cells(
-        session, settings, resolution=resolution, now=now, cells=cells, mnc=UNKNOWN_MNC
-    )
+        session, settings, resolution=resolution, now=now, cells=cells, mnc=UNKNOWN_MNC,
+        untrusted=untrusted,
+    )  # fmt: skip
     return decided[(decided["operator"] == UNKNOWN_OPERATOR) & (decided["radio"] == radio)]
 
 
@@ -494,6 +496,7 @@ def decide_cells(
     now: datetime,
     cells: Collection[int] | None = None,
     mnc: int | None = None,
+    untrusted: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Decisions per operator and radio and per operator in each scope over radios (radio
     'any' and 'broadband') of one resolution, of every cell or of just ``cells``: each
@@ -501,7 +504,9 @@ def decide_cells(
     device sets with their operator). The decisions hold the unknown operator's (in each
     scope over radios, never per radio), for the best of all; drop them with
     ``without_unknown_operator`` before storing. With ``mnc``, only the evidence of that
-    network code is read (each operator's decisions read its own evidence only)."""
+    network code is read (each operator's decisions read its own evidence only).
+    ``untrusted``: ``trust.load_untrusted``'s frame, when the caller read it already (it
+    changes only when readings merge; a run deciding several resolutions reads it once)."""
     rules = Rules.from_settings(settings)
     since = window_start(now, settings.window_months)
     stats, devices = load_evidence(
@@ -511,7 +516,8 @@ def decide_cells(
         session, resolution=resolution, base=settings.h3_resolution, since=since, cells=cells,
         mnc=mnc,
     )  # fmt: skip
-    untrusted = trust.load_untrusted(session)
+    if untrusted is None:
+        untrusted = trust.load_untrusted(session)
     # New tokens of one request are one source (service.engine.trust, rule 2).
     devices["device"] = trust.source_ids(devices["device_hash"], untrusted)
     for frame in (stats, devices, provisional):

@@ -45,7 +45,7 @@ import h3
 import numpy as np
 import pandas as pd
 from h3.api import basic_int as h3i
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.radio import UNKNOWN_MNC, operator_code
@@ -72,6 +72,7 @@ from service.engine.decisions import (
 from service.engine.estimate import withdraw_inferred
 from service.engine.results import store_decisions
 from service.engine.statistics import h3_resolution_of, rollup_parents
+from service.engine.trust import load_untrusted
 from service.engine.zones import (
     EARTH_RADIUS_M,
     NearestCovered,
@@ -211,6 +212,10 @@ class IncrementalResult:
     zones_rewritten: int = 0
     scopes_changed: set[str] = field(default_factory=set)
     """Operator scopes whose decisions were recomputed ('any' whenever anything was)."""
+    best_cells_moved: dict[int, int] | None = field(default_factory=dict)
+    """Per resolution, how many cells gained a best-of-all decision (negative: lost one),
+    against the decisions as the last run left them; None when not known (a run that
+    redoes one stopped between its chunks of decisions)."""
 
 
 def _disk(cells: Iterable[int], rings: int) -> set[int]:
@@ -255,7 +260,9 @@ def decide_incrementally(
         for cell, mcc, mnc, radio, seq in session.execute(_DIRTY_KEYS):
             dirty.append((int(cell), int(mcc), int(mnc), str(radio)))
             seen = max(seen, int(seq))
-        result = IncrementalResult(dirty_cells=len(dirty))
+        # After a stop between chunks some cells hold their new rows already: what they
+        # held before, and so the counts' move, is not known.
+        result = IncrementalResult(dirty_cells=len(dirty), best_cells_moved=None if redo else {})
         if not dirty:
             record_decision_state(session, settings, now=now)
             if finish is not None:
@@ -283,12 +290,16 @@ def decide_incrementally(
     new: dict[_StatusKey, str] = {}
     decided: list[_Decided] = []
     with session_scope(sessions, write=False) as session:
+        # Trust moves only when readings merge: one read serves every resolution.
+        untrusted = load_untrusted(session)
         for res, these in [(base, cells), *parents.items()]:
             before, after, planned = _decide(
-                session, settings, resolution=res, cells=these, now=now
+                session, settings, resolution=res, cells=these, now=now, untrusted=untrusted
             )
             decided.append(planned)
             result.decided_cells[res] = len(these)
+            if result.best_cells_moved is not None:
+                result.best_cells_moved[res] = _best_rows(after) - _best_rows(before)
             if res == base:
                 old, new = before, after
                 if redo:
@@ -307,11 +318,14 @@ def decide_incrementally(
     scopes = sorted(changes.keys() | refreshed.keys())  # (operator, radio scope)
 
     def plan_zones(session: Session) -> list[_ZonePlan]:
+        reads = _read_zones(
+            session, settings, scopes=scopes, changes=changes, refreshed=refreshed, old=old,
+            new=new,
+        )  # fmt: skip
         return [
             _plan_scope_zones(
-                session, settings, scope=scope, changed=changes.get(scope, set()),
-                refreshed=refreshed.get(scope, set()), old=old, new=new, now=now,
-                annotate_zones=annotate_zones,
+                session, settings, scope=scope, changed=changes.get(scope, set()), old=old,
+                new=new, now=now, annotate_zones=annotate_zones, reads=reads,
             )
             for scope in scopes
         ]  # fmt: skip
@@ -344,6 +358,14 @@ def decide_incrementally(
         if finish is not None:
             finish(session, result)
     return result
+
+
+def _best_rows(statuses: dict[_StatusKey, str]) -> int:
+    """How many of ``statuses`` are best-of-all decisions over every radio (a cell's one
+    row that ``aggregation``'s counts of decided cells count)."""
+    return sum(
+        1 for _, operator, radio in statuses if operator == BEST_OF_ALL and radio == BEST_OF_ALL
+    )
 
 
 def _as_if_all_changed(
@@ -436,15 +458,24 @@ def _store_decided(session: Session, decided: _Decided) -> None:
 
 
 def _decide(
-    session: Session, settings: Settings, *, resolution: int, cells: set[int], now: datetime
+    session: Session,
+    settings: Settings,
+    *,
+    resolution: int,
+    cells: set[int],
+    now: datetime,
+    untrusted: pd.DataFrame,
 ) -> tuple[dict[_StatusKey, str], dict[_StatusKey, str], _Decided]:
     """Recompute the decisions of ``cells`` and the best of all operators where it may
     move, in each scope over radios (any signal, broadband), reading only; return the
     statuses in those scopes (the scopes of the dead zones) before and after, by (cell,
-    operator scope, scope over radios), and the rows to store (``_store_decided``)."""
+    operator scope, scope over radios), and the rows to store (``_store_decided``).
+    ``untrusted``: ``trust.load_untrusted``'s frame, read once for the run."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
-    per_cell, _ = decide_cells(session, settings, resolution=resolution, now=now, cells=cells)
+    per_cell, _ = decide_cells(
+        session, settings, resolution=resolution, now=now, cells=cells, untrusted=untrusted
+    )
     c = CellStatus
     before: dict[_StatusKey, str] = {}
     for cell, scope, radio, status in session.execute(
@@ -456,16 +487,12 @@ def _decide(
         before[(int(cell), scope, radio)] = status
     bests = []
     planned = _Decided(resolution, cells, pd.DataFrame())
+    guarded = _guarded_around(session, settings, resolution=resolution, cells=cells, now=now)
     for radio in RADIO_SCOPES:
         best, suspects, suspect_before = _best_of_all_around(
-            session,
-            settings,
-            per_cell,
-            resolution=resolution,
-            cells=cells,
-            radio=radio,
-            now=now,
-        )
+            session, settings, per_cell, resolution=resolution, cells=cells, radio=radio,
+            now=now, guarded=guarded.get(radio, {}), untrusted=untrusted,
+        )  # fmt: skip
         bests.append(best)
         before |= suspect_before
         if suspects:
@@ -490,6 +517,69 @@ def _decide(
     return before, after, planned
 
 
+def _guarded_around(
+    session: Session, settings: Settings, *, resolution: int, cells: set[int], now: datetime
+) -> dict[str, dict[int, str]]:
+    """The neighbours of ``cells`` whose best of all operators may move through the dead
+    guard (``_best_of_all_around``), per scope over radios: their stored best of all.
+
+    The guard acts only where the best before it is dead: no operator better than dead,
+    one dead. So a neighbour within ``dead_guard_rings`` is taken when its stored best is
+    dead, or unknown while one of its operators is dead (stored, or the unknown operator,
+    whose decisions are not stored: any cell with its statistics); an unknown best with
+    no dead operator is unknown for want of evidence, which no neighbour changes. Both
+    scopes over radios are read at once (three statements, not six: on PostgreSQL each
+    is a round trip)."""
+    rings = settings.dead_guard_rings
+    if rings <= 0:
+        return {}
+    dialect = dialect_name(session)
+    u = functools.partial(unindexed, session)
+    c = CellStatus
+    stored: dict[str, dict[int, str]] = {}
+    for cell, radio, status in session.execute(
+        select(c.h3_cell, c.radio, c.status).where(
+            u(c.resolution) == resolution, u(c.radio).in_(RADIO_SCOPES),
+            u(c.operator) == BEST_OF_ALL, c.status.in_(("dead", "unknown")),
+            cells_in(c.h3_cell, _disk(cells, rings) - cells, dialect=dialect),
+        )
+    ):  # fmt: skip
+        stored.setdefault(radio, {})[int(cell)] = status
+    undecided = {
+        cell for bests in stored.values() for cell, status in bests.items() if status == "unknown"
+    }
+    dead_in: dict[str, set[int]] = {}
+    unknown_operator: set[int] = set()
+    if undecided:
+        for cell, radio in session.execute(
+            select(c.h3_cell, c.radio).where(
+                u(c.resolution) == resolution, u(c.radio).in_(RADIO_SCOPES),
+                u(c.operator) != BEST_OF_ALL, c.status == "dead",
+                cells_in(c.h3_cell, undecided, dialect=dialect),
+            )
+        ):  # fmt: skip
+            dead_in.setdefault(radio, set()).add(int(cell))
+        s = CellStat
+        unknown_operator = {
+            int(cell)
+            for cell in session.scalars(
+                select(s.h3_cell).where(
+                    u(s.resolution) == resolution, s.mnc == UNKNOWN_MNC,
+                    s.bucket >= window_start(now, settings.window_months),
+                    cells_in(s.h3_cell, undecided, dialect=dialect),
+                )
+            )
+        }  # fmt: skip
+    return {
+        radio: {
+            cell: status
+            for cell, status in bests.items()
+            if status == "dead" or cell in dead_in.get(radio, set()) or cell in unknown_operator
+        }
+        for radio, bests in stored.items()
+    }
+
+
 def _best_of_all_around(
     session: Session,
     settings: Settings,
@@ -499,62 +589,23 @@ def _best_of_all_around(
     cells: set[int],
     radio: str,
     now: datetime,
+    guarded: dict[int, str],
+    untrusted: pd.DataFrame,
 ) -> tuple[pd.DataFrame, set[int], dict[_StatusKey, str]]:
     """The best of all operators of one scope over radios (``radio``) for ``cells`` and for
     the neighbours whose best may move; returns it, those neighbours (the suspects) and
     their stored statuses (by cell, 'any', ``radio``).
 
     Around ``cells`` the per-operator decisions stand, so a neighbour's best of all can
-    only move through the dead guard: only neighbours whose best is dead or unknown (a
-    guarded dead) within ``dead_guard_rings`` are decided again, and the guard reads the
-    decisions with signal (covered or weak) within those rings of the dead ones.
-
-    The guard acts only where the best before it is dead: no operator better than dead,
-    one dead. So a neighbour is a suspect when its stored best is dead, or unknown while
-    one of its operators is dead (stored, or the unknown operator, whose decisions are not
-    stored: any cell with its statistics); an unknown best with no dead operator is
-    unknown for want of evidence, which no neighbour changes."""
+    only move through the dead guard: only the neighbours ``_guarded_around`` found
+    (``guarded``: their stored best) are decided again, and the guard reads the decisions
+    with signal (covered or weak) within ``dead_guard_rings`` of the dead ones."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     rings = settings.dead_guard_rings
     c = CellStatus
-    before: dict[_StatusKey, str] = {}
-    suspects: set[int] = set()
-    if rings > 0:
-        best_stored: dict[int, str] = dict(
-            session.execute(
-                select(c.h3_cell, c.status).where(
-                    u(c.resolution) == resolution, u(c.radio) == radio,
-                    u(c.operator) == BEST_OF_ALL, c.status.in_(("dead", "unknown")),
-                    cells_in(c.h3_cell, _disk(cells, rings) - cells, dialect=dialect),
-                )
-            ).all()
-        )  # fmt: skip
-        undecided = [cell for cell, status in best_stored.items() if status == "unknown"]
-        with_dead: set[int] = set()
-        if undecided:
-            s = CellStat
-            with_dead = set(
-                session.scalars(
-                    select(c.h3_cell).where(
-                        u(c.resolution) == resolution, u(c.radio) == radio,
-                        u(c.operator) != BEST_OF_ALL, c.status == "dead",
-                        cells_in(c.h3_cell, undecided, dialect=dialect),
-                    )
-                )
-            ) | set(
-                session.scalars(
-                    select(s.h3_cell).where(
-                        u(s.resolution) == resolution, s.mnc == UNKNOWN_MNC,
-                        s.bucket >= window_start(now, settings.window_months),
-                        cells_in(s.h3_cell, undecided, dialect=dialect),
-                    )
-                )
-            )  # fmt: skip
-        for cell, status in best_stored.items():
-            if status == "dead" or cell in with_dead:
-                before[(int(cell), BEST_OF_ALL, radio)] = status
-                suspects.add(int(cell))
+    before = {(cell, BEST_OF_ALL, radio): status for cell, status in guarded.items()}
+    suspects = set(guarded)
     per_operator = per_cell[per_cell["radio"] == radio]
     if suspects:
         stored = load_operator_decisions(
@@ -562,8 +613,9 @@ def _best_of_all_around(
         )
         # The unknown operator's decisions are never stored: decided again from statistics.
         unknown = decide_unknown_operator(
-            session, settings, resolution=resolution, now=now, cells=suspects, radio=radio
-        )
+            session, settings, resolution=resolution, now=now, cells=suspects, radio=radio,
+            untrusted=untrusted,
+        )  # fmt: skip
         # An empty frame (object columns) would turn NaN figures into stored NaN, not NULL.
         parts = [per_operator, stored] + ([unknown] if not unknown.empty else [])
         per_operator = pd.concat(parts, ignore_index=True)
@@ -602,41 +654,96 @@ class _ZonePlan:
     zones: list[Zone] = field(default_factory=list)
 
 
+@dataclass
+class _ZoneReads:
+    """What the zones of every scope are planned from first, read for all the scopes at
+    once (on PostgreSQL each statement is a round trip; most batches touch no zone)."""
+
+    near: dict[Scope, set[str]] = field(default_factory=dict)
+    """Per scope, the zones holding a cell within reach of its changes (module doc)."""
+    cells_of: dict[Scope, dict[str, list[int]]] = field(default_factory=dict)
+    """Per scope where a covered cell was gained or lost: every zone's cells."""
+
+
+def _gained_lost(
+    scope: Scope, changed: set[int], old: dict[_StatusKey, str], new: dict[_StatusKey, str]
+) -> tuple[set[int], set[int]]:
+    """The changed cells of a scope that became covered, and those that were covered."""
+    gained = {c for c in changed if new.get((c, *scope)) == "covered"}
+    lost = {c for c in changed if old.get((c, *scope)) == "covered"}
+    return gained, lost
+
+
+def _read_zones(
+    session: Session,
+    settings: Settings,
+    *,
+    scopes: list[Scope],
+    changes: dict[Scope, set[int]],
+    refreshed: dict[Scope, set[int]],
+    old: dict[_StatusKey, str],
+    new: dict[_StatusKey, str],
+) -> _ZoneReads:
+    """The zone cells every scope's plan starts from (``_ZoneReads``), in two statements
+    for all the scopes instead of two per scope."""
+    zc = ZoneCell
+    reach = 2 if settings.bridge_unknown_gaps else 1
+    touched = {
+        scope: _disk(changes.get(scope, set()), reach) | refreshed.get(scope, set())
+        for scope in scopes
+    }
+    reads = _ZoneReads()
+    around = set().union(*touched.values()) if touched else set()
+    if around:
+        for zone_id, operator, radio, cell in session.execute(
+            select(zc.zone_id, zc.operator, zc.radio, zc.h3_cell).where(
+                zc.operator.in_(sorted({o for o, _ in scopes})),
+                zc.radio.in_(sorted({r for _, r in scopes})),
+                cells_in(zc.h3_cell, around, dialect=dialect_name(session)),
+            )
+        ):  # fmt: skip
+            scope = (operator, radio)
+            if int(cell) in touched.get(scope, ()):
+                reads.near.setdefault(scope, set()).add(zone_id)
+    moved = [s for s in scopes if any(_gained_lost(s, changes.get(s, set()), old, new))]
+    if moved:
+        for zone_id, operator, radio, cell in session.execute(
+            select(zc.zone_id, zc.operator, zc.radio, zc.h3_cell).where(
+                or_(*(and_(zc.operator == o, zc.radio == r) for o, r in moved))
+            )
+        ):
+            reads.cells_of.setdefault((operator, radio), {}).setdefault(zone_id, []).append(
+                int(cell)
+            )
+    return reads
+
+
 def _plan_scope_zones(
     session: Session,
     settings: Settings,
     *,
     scope: Scope,
     changed: set[int],
-    refreshed: set[int],
     old: dict[_StatusKey, str],
     new: dict[_StatusKey, str],
     now: datetime,
     annotate_zones: ZoneHook | None,
+    reads: _ZoneReads,
 ) -> _ZonePlan:
     """Regroup and describe the zones of one scope (operator, scope over radios) near the
     changes (module doc), reading only: the decisions as stored, the zones as the last
-    run left them."""
+    run left them (``reads``: what ``_read_zones`` found of them)."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     zc = ZoneCell
     operator, radio = scope
-    reach = 2 if settings.bridge_unknown_gaps else 1
-    touched = _disk(changed, reach) | refreshed
-    hit = set(
-        session.scalars(
-            select(zc.zone_id)
-            .where(
-                zc.operator == operator, zc.radio == radio,
-                cells_in(zc.h3_cell, touched, dialect=dialect),
-            )
-            .distinct()
-        )
-    )  # fmt: skip
-    gained = {c for c in changed if new.get((c, *scope)) == "covered"}
-    lost = {c for c in changed if old.get((c, *scope)) == "covered"}
+    hit = set(reads.near.get(scope, set()))
+    gained, lost = _gained_lost(scope, changed, old, new)
     if gained or lost:
-        hit |= _zones_nearer_to_signal(session, scope=scope, gained=gained, lost=lost, hit=hit)
+        hit |= _zones_nearer_to_signal(
+            session, scope=scope, gained=gained, lost=lost, hit=hit,
+            cells_of=reads.cells_of.get(scope, {}),
+        )  # fmt: skip
     if not hit and not any(new.get((c, *scope)) == "dead" for c in changed):
         # No zone near the changes and no dead cell among them (their statuses as just
         # stored): nothing to regroup, describe or rank; the scope's zones and ranks stand.
@@ -755,18 +862,19 @@ class _CoveredNearby(NearestCovered):
 
 
 def _zones_nearer_to_signal(
-    session: Session, *, scope: Scope, gained: set[int], lost: set[int], hit: set[str]
+    session: Session,
+    *,
+    scope: Scope,
+    gained: set[int],
+    lost: set[int],
+    hit: set[str],
+    cells_of: dict[str, list[int]],
 ) -> set[str]:
     """Zones (not yet hit) whose distance to the nearest covered cell changes: a gained
-    covered cell nearer than their distance, or a lost one at it (their nearest)."""
-    zc = ZoneCell
+    covered cell nearer than their distance, or a lost one at it (their nearest).
+    ``cells_of``: the cells of every zone of the scope."""
     operator, radio = scope
-    cells_of: dict[str, list[int]] = {}
-    for zone_id, cell in session.execute(
-        select(zc.zone_id, zc.h3_cell).where(zc.operator == operator, zc.radio == radio)
-    ):
-        if zone_id not in hit:
-            cells_of.setdefault(zone_id, []).append(int(cell))
+    cells_of = {zone_id: cells for zone_id, cells in cells_of.items() if zone_id not in hit}
     if not cells_of:
         return set()
     distance = dict(

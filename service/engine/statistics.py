@@ -380,8 +380,11 @@ def rollup_parents(
     ``grown``: the working-resolution cells whose device sets changed since the parents'
     were last rolled up, when they only grew (merges add devices; only a rebuild, which
     is followed by a full roll-up, removes any). Then the parents' device sets take the
-    union with those cells' sets alone (their parents' at the next resolution), instead
-    of being rebuilt from every child: the same sets, at the cost of the batch."""
+    union with those cells' sets alone, taken straight to each resolution, instead of
+    being rebuilt from every child: the same sets, at the cost of the batch. (A parent's
+    set at the next resolution is its old set and these cells' new rows; its old set is
+    already in the coarser parent's, so the coarser parent needs only the new rows, not
+    every device row of the finer parents, which grows with the readings under them.)"""
     s, d = _stats.c, _devices.c
     base = settings.h3_resolution
     dialect = dialect_name(session)
@@ -407,8 +410,6 @@ def rollup_parents(
                        devices_where=cells_in(d.h3_cell, children if changed is None else changed,
                                               dialect=dialect),
                        add_devices=changed is not None)  # fmt: skip
-        if changed is not None:
-            changed = {h3i.cell_to_parent(c, res) for c in changed}
         source = res
 
 

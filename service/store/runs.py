@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.store.dialect import upsert_insert
 from service.store.models import AggregationRun, AggregationState
 
 
@@ -43,3 +46,26 @@ def set_state_value(session: Session, name: str, value: int) -> None:
     else:
         row.last_seq = value
     session.flush()
+
+
+def state_values(session: Session, names: Collection[str]) -> dict[str, int]:
+    """Several of those integers in one statement (names never set are left out)."""
+    s = AggregationState
+    rows = session.execute(select(s.name, s.last_seq).where(s.name.in_(sorted(names))))
+    return {name: int(value) for name, value in rows}
+
+
+def set_state_values(session: Session, values: dict[str, int]) -> None:
+    """Set several of those integers in one statement (names read only through
+    ``state_values``: the ORM's copies of rows are not refreshed)."""
+    if not values:
+        return
+    table = AggregationState.__table__
+    stmt = upsert_insert(session, table).values(
+        [{"name": name, "last_seq": value} for name, value in sorted(values.items())]
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"last_seq": stmt.excluded.last_seq}
+        )
+    )

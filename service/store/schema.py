@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -26,6 +25,9 @@ _REVISION = re.compile(r"""^(down_revision|revision)\b[^=]*=\s*['"]?([^'"\s]*)""
 def include_object_for(dialect_name: str) -> Callable[..., bool]:
     """Alembic's object filter: geoalchemy2's, plus skipping objects built only on another
     database (``ddl_if(dialect=...)``, such as GiST indexes on PostgreSQL)."""
+    # geoalchemy2's helpers load Alembic (with Mako and Pygments): a third of a second of
+    # start-up that a command finding the schema up to date does not need (issue 12).
+    from geoalchemy2 import alembic_helpers
 
     def include_object(
         obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any

@@ -23,14 +23,15 @@ SINCE_DAYS = (NOW - ON_AIR).days  # readings fewer days ago than this are since 
 
 def add_site(
     sessions, *, km_north: float = 1.0, range_m: int | None = None,
-    created: datetime | None = ON_AIR, mnc: int = 4,
+    created: datetime | None = ON_AIR, mnc: int = 4, radio: str = "lte",
 ) -> None:  # fmt: skip
-    """A dated LTE site of 452-0``mnc`` ``km_north`` km north of ``CENTRE``."""
+    """A dated site (LTE unless ``radio``) of 452-0``mnc`` ``km_north`` km north of
+    ``CENTRE``."""
     lat, lon = h3.cell_to_latlng(CENTRE)
     lat += km_north / 111.2
     with session_scope(sessions) as session:
         session.add(
-            Site(radio="lte", mcc=452, mnc=mnc, operator=f"452-0{mnc}", area=1, cell=77,
+            Site(radio=radio, mcc=452, mnc=mnc, operator=f"452-0{mnc}", area=1, cell=77,
                  unit=None, lat=lat, lon=lon, range_m=range_m, samples=None, changeable=False,
                  created=created, updated=None, average_signal=None, geom=Point(lon, lat),
                  imported_at=NOW)
@@ -65,6 +66,18 @@ def test_dead_call_resting_on_months_before_a_dated_site_goes_unknown(settings, 
             cell = status_of(sessions, CENTRE, operator, radio)
             assert (cell.status, cell.confidence) == ("unknown", 0.0), (operator, radio)
     assert status_of(sessions, CENTRE, "452-04", "lte").status == "unknown"
+
+
+def test_a_dated_3g_site_makes_stale_only_the_calls_it_can_change(settings, sessions):
+    """A new UMTS site may serve the place on 3G: the call over radios is made again, but
+    it brings no LTE, so the broadband and LTE dead calls stand."""
+    ingest(sessions, settings, before_the_site())
+    decide(sessions, settings)
+    add_site(sessions, radio="umts")
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE, "452-04", "any").status == "unknown"
+    assert status_of(sessions, CENTRE, "452-04", "broadband").status == "dead"
+    assert status_of(sessions, CENTRE, "452-04", "lte").status == "dead"
 
 
 def test_covered_call_near_a_dated_site_stands(settings, sessions):

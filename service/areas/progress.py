@@ -410,7 +410,8 @@ def take_snapshot(session: Session, settings: Settings, *, now: datetime) -> int
 
 def _near_new_sites(session: Session, settings: Settings, *, now: datetime) -> set[int]:
     """The populated working cells within reach of a site dated inside the decision window
-    (``service.engine.new_sites``), whose old evidence it may have made stale."""
+    that brings the goal's scope (``service.engine.new_sites``), whose old evidence it may
+    have made stale."""
     since = window_start(now, settings.window_months)
     sites = new_sites.load_new_sites(session, settings, since=since, now=now)
     if not sites:
@@ -421,6 +422,7 @@ def _near_new_sites(session: Session, settings: Settings, *, now: datetime) -> s
     )
     centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells]).reshape(-1, 2)
     reached = new_sites.cells_in_reach(sites, cells, centres[:, 0], centres[:, 1])
+    reached = new_sites.for_scope(reached, settings.goal_radio)
     return set(reached["h3_cell"].astype(np.int64).tolist())
 
 

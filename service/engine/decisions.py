@@ -525,7 +525,9 @@ def decide_cells(
 
     stale = stale_near_new_sites(session, settings, stats, since=since, now=now)
 
-    def decide(key: list[str], s: pd.DataFrame, d: pd.DataFrame, p: pd.DataFrame) -> pd.DataFrame:
+    def decide(
+        key: list[str], s: pd.DataFrame, d: pd.DataFrame, p: pd.DataFrame, *, scope: str
+    ) -> pd.DataFrame:
         def once(s: pd.DataFrame, d: pd.DataFrame, p: pd.DataFrame) -> pd.DataFrame:
             decided = decide_level(s, d, key, rules)
             return trust.contest(
@@ -534,7 +536,9 @@ def decide_cells(
                 confirm_networks=settings.contest_confirm_networks,
             )  # fmt: skip
 
-        return decided_again_since_sites(once(s, d, p), s, d, p, key=key, stale=stale, decide=once)
+        return decided_again_since_sites(
+            once(s, d, p), s, d, p, key=key, stale=new_sites.for_scope(stale, scope), decide=once
+        )
 
     # A reading of radio 'unknown' (a manual or no-service report that does not know its
     # technology) is evidence about the operator, never about one radio: it counts for the
@@ -545,21 +549,27 @@ def decide_cells(
         f[(f["radio"] != UNKNOWN_RADIO) & (f["operator"] != UNKNOWN_OPERATOR)]
         for f in (stats, devices, provisional)
     ]
-    per_radio = decide(["h3_cell", "operator", "radio"], *known)
+    per_radio = decide(["h3_cell", "operator", "radio"], *known, scope="radio")
     # Where an operator's evidence in a cell is of one broadband radio only (LTE or NR, no
     # reading of unknown radio), its decision over radios and its broadband decision read
     # the very rows its decision for that radio read: the same decision, not computed
     # three times. The other cells and operators are decided over their own evidence.
     single = _single_broadband_radio(stats, devices, provisional)
+    # Near a dated site of another radio (3G), the call over radios reacts to the site and
+    # the broadband radio's call does not (new_sites.for_scope): not the same decision.
+    other = stale[~stale["radio"].isin([r.value for r in BROADBAND_RADIOS])]
+    if not other.empty:
+        single = single[~single.isin(_operator_keys(other))]
     rest = [f[~_in_keys(f, single)] for f in (stats, devices, provisional)]
     same = per_radio[_in_keys(per_radio, single)]
     same = same.drop(columns="radio")
-    per_operator = _joined(decide(["h3_cell", "operator"], *rest), same)
+    per_operator = _joined(decide(["h3_cell", "operator"], *rest, scope=ANY_SIGNAL), same)
     per_operator["radio"] = ANY_SIGNAL
     broadband = decide(
         ["h3_cell", "operator"],
         *broadband_evidence(rest[0], rest[1]),
         broadband_provisional(rest[0], rest[2]),
+        scope=BROADBAND,
     )
     broadband = _joined(broadband, same)
     broadband["radio"] = BROADBAND
@@ -572,8 +582,9 @@ def decide_cells(
 def stale_near_new_sites(
     session: Session, settings: Settings, stats: pd.DataFrame, *, since: date, now: datetime
 ) -> pd.DataFrame:
-    """(``h3_cell``, ``operator``, ``on_air``) of the cells of ``stats`` within reach of a
-    site their operator dated inside the window (``service.engine.new_sites``)."""
+    """(``h3_cell``, ``operator``, ``radio``, ``on_air``) of the cells of ``stats`` within
+    reach of a site of that operator and radio dated inside the window
+    (``service.engine.new_sites``; ``new_sites.for_scope`` picks a scope's rows)."""
     sites = new_sites.load_new_sites(session, settings, since=since, now=now)
     cells = stats["h3_cell"].unique().astype(np.int64) if sites else np.zeros(0, np.int64)
     centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells]).reshape(-1, 2)
@@ -593,20 +604,22 @@ def decided_again_since_sites(
     """``decided`` with each dead call within reach of a new site of its operator that
     rests on months before the site's first whole month on air (``stale``) made again from
     the months since by ``decide`` (module doc), unless those months lean to no signal;
-    unknown where no month since is left."""
+    unknown where no month since is left. ``stale`` has a ``radio`` column where ``key``
+    has one: a per-radio call reacts to a site of its radio only."""
     if stale.empty or decided.empty:
         return decided
-    joined = decided[["h3_cell", "operator"]].merge(stale, on=["h3_cell", "operator"], how="left")
+    on = [c for c in stale.columns if c != "on_air"]  # one row per value of ``on``
+    joined = decided[on].merge(stale, on=on, how="left")
     on_air = joined["on_air"].to_numpy("datetime64[ns]")
     evidence_from = pd.to_datetime(decided["evidence_from"]).to_numpy("datetime64[ns]")
     redo = (decided["status"] == "dead").to_numpy() & (evidence_from < on_air)
     if not redo.any():
         return decided
-    keys = decided.loc[redo, ["h3_cell", "operator"]].assign(_on_air=on_air[redo])
-    keys = keys.drop_duplicates(["h3_cell", "operator"])
+    keys = decided.loc[redo, on].assign(_on_air=on_air[redo])
+    keys = keys.drop_duplicates(on)
 
     def since(frame: pd.DataFrame) -> pd.DataFrame:
-        joined = frame.merge(keys, on=["h3_cell", "operator"], how="inner")
+        joined = frame.merge(keys, on=on, how="inner")
         return joined[joined["bucket"] >= joined["_on_air"]].drop(columns="_on_air")
 
     again = decide(since(stats), since(devices), since(provisional))

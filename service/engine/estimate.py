@@ -122,6 +122,7 @@ from service.engine.decisions import (
     stale_near_new_sites,
     window_start,
 )
+from service.engine.new_sites import for_scope
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.dialect import cells_in, dialect_name
@@ -202,7 +203,8 @@ def compute_estimates(session: Session, settings: Settings, *, now: datetime) ->
     for scope in RADIO_SCOPES:
         measured = measured_statuses(session, resolution=resolution, radio=scope)
         scope_stats, scope_devices = scope_evidence(
-            *since_change(stats, devices, since_new_sites(measured, near)), radio=scope
+            *since_change(stats, devices, since_new_sites(measured, for_scope(near, scope))),
+            radio=scope,
         )
         observations = cell_observations(scope_stats, scope_devices, settings=settings)
         if observations.empty:

@@ -19,8 +19,13 @@ calls stand (a new site takes no signal away).
   (ITU-R M.2412's rural large-cell radius, 3.5 km). A cell is within reach when its centre
   is.
 
-Several cells of one mast are one site here; a place within reach of several new sites of
-one operator reads the months since the newest.
+* **Radio**: a site brings the radio of its cells, nothing else. A per-radio call reacts
+  to a site of that radio, the broadband call to an LTE or NR site, the call over radios
+  (any signal) to any site (``for_scope``): a new 3G site does not make a broadband dead
+  call stale.
+
+Several cells of one mast and radio are one site here; a place within reach of several new
+sites of one operator reads the months since the newest.
 """
 
 from __future__ import annotations
@@ -38,20 +43,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.propagation import NEW_SITE_REACH_M, hata_radius_km, lte_rsrp_eirp_dbm
-from domain.vocabulary import BEST_OF_ALL
+from domain.radio import BROADBAND_RADIOS
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, BROADBAND
 from service.settings import Settings
 from service.store.models import ModelFit, Site
 
 ALL_BANDS: Final = 0  # a planning fit over all bands (``service.areas.calibration``)
 EARTH_RADIUS_M: Final = 6_371_008.8  # IUGG mean radius
-_STALE_COLUMNS: Final = ["h3_cell", "operator", "on_air"]
+_STALE_COLUMNS: Final = ["h3_cell", "operator", "radio", "on_air"]
 
 
 @dataclass(frozen=True)
 class NewSite:
-    """A site of ``operator`` dated inside the decision window."""
+    """A site of ``operator`` dated inside the decision window, of one ``radio``."""
 
     operator: str
+    radio: str
     lat: float
     lon: float
     reach_m: float
@@ -98,13 +105,13 @@ def load_new_sites(
     s = Site
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
     rows = session.execute(
-        select(s.operator, s.lat, s.lon, s.range_m, s.created)
+        select(s.operator, s.radio, s.lat, s.lon, s.range_m, s.created)
         .where(s.created.is_not(None), s.created >= start, s.created <= now)
         .order_by(s.operator, s.lat, s.lon, s.created)
     ).all()
     fallback: dict[str, float] = {}
-    sites: dict[tuple[str, float, float], NewSite] = {}
-    for operator, lat, lon, range_m, created in rows:
+    sites: dict[tuple[str, str, float, float], NewSite] = {}
+    for operator, radio, lat, lon, range_m, created in rows:
         if range_m:
             reach = float(range_m)
         else:
@@ -116,12 +123,12 @@ def load_new_sites(
                     else NEW_SITE_REACH_M
                 )
             reach = fallback[operator]
-        key = (str(operator), round(float(lat), 5), round(float(lon), 5))
+        key = (str(operator), str(radio), round(float(lat), 5), round(float(lon), 5))
         on_air = first_whole_month(created) if created is not None else since
         known = sites.get(key)
         if known is not None:
             reach, on_air = max(reach, known.reach_m), max(on_air, known.on_air)
-        sites[key] = NewSite(key[0], float(lat), float(lon), reach, on_air)
+        sites[key] = NewSite(key[0], key[1], float(lat), float(lon), reach, on_air)
     return list(sites.values())
 
 
@@ -129,7 +136,14 @@ def fingerprint(sites: list[NewSite]) -> int:
     """A 63-bit fingerprint of ``sites`` (reach to the metre): the stored decisions were
     made with these, and another set makes the next run a full one."""
     values = sorted(
-        (s.operator, round(s.lat, 5), round(s.lon, 5), round(s.reach_m), s.on_air.isoformat())
+        (
+            s.operator,
+            s.radio,
+            round(s.lat, 5),
+            round(s.lon, 5),
+            round(s.reach_m),
+            s.on_air.isoformat(),
+        )
         for s in sites
     )
     digest = hashlib.sha256(json.dumps(values).encode()).digest()
@@ -139,9 +153,9 @@ def fingerprint(sites: list[NewSite]) -> int:
 def cells_in_reach(
     sites: list[NewSite], cells: np.ndarray, lat: np.ndarray, lon: np.ndarray
 ) -> pd.DataFrame:
-    """(``h3_cell``, ``operator``, ``on_air``) for each of ``cells`` (centres ``lat``,
-    ``lon``, degrees) within reach of a new site of an operator: the newest site's first
-    whole month on air where several reach it."""
+    """(``h3_cell``, ``operator``, ``radio``, ``on_air``) for each of ``cells`` (centres
+    ``lat``, ``lon``, degrees) within reach of a new site of an operator and radio: the
+    newest such site's first whole month on air where several reach it."""
     parts = []
     for site in sites:
         near = _metres_between(lat, lon, site.lat, site.lon) <= site.reach_m
@@ -151,6 +165,7 @@ def cells_in_reach(
                     {
                         "h3_cell": cells[near],
                         "operator": site.operator,
+                        "radio": site.radio,
                         "on_air": pd.Timestamp(site.on_air),
                     }
                 )  # fmt: skip
@@ -158,10 +173,27 @@ def cells_in_reach(
     if not parts:
         return pd.DataFrame({"h3_cell": pd.Series([], dtype=np.int64),
                              "operator": pd.Series([], dtype=object),
+                             "radio": pd.Series([], dtype=object),
                              "on_air": pd.Series([], dtype="datetime64[ns]")})  # fmt: skip
     reached = pd.concat(parts, ignore_index=True)
-    newest = reached.sort_values("on_air").drop_duplicates(["h3_cell", "operator"], keep="last")
-    return newest[_STALE_COLUMNS].reset_index(drop=True)
+    return _newest(reached, ["h3_cell", "operator", "radio"])[_STALE_COLUMNS]
+
+
+def for_scope(reached: pd.DataFrame, scope: str) -> pd.DataFrame:
+    """The rows of ``cells_in_reach`` that a call of ``scope`` reacts to (module doc): for a
+    scope over radios (``any``, ``broadband``) one row per cell and operator, without the
+    radio; for the per-radio calls, the rows as they are, each matched on its radio."""
+    if scope == ANY_SIGNAL:
+        return _newest(reached, ["h3_cell", "operator"]).drop(columns="radio")
+    if scope == BROADBAND:
+        mine = reached[reached["radio"].isin([r.value for r in BROADBAND_RADIOS])]
+        return _newest(mine, ["h3_cell", "operator"]).drop(columns="radio")
+    return reached
+
+
+def _newest(reached: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    newest = reached.sort_values("on_air", kind="stable").drop_duplicates(key, keep="last")
+    return newest.reset_index(drop=True)
 
 
 def _metres_between(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:

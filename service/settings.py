@@ -431,11 +431,12 @@ class Settings(BaseSettings):
         description="People-equivalents every cell adds to the value of a visit "
         "(service/areas/tasks.py) beside the people living in it: the province promised no "
         "dead zone at all, and people farm, travel and call for help away from home, so a "
-        "field or road cell within the estimate's reach is worth a visit too (0: only where "
-        "people live). The field suggests 5-10 (coffee employs some 100,000 people on "
-        "118,800 ha in Đắk Nông, about 9 on a 10.5-ha cell), where the tasks barely change; "
-        "20 is the least of 0-1000 at which the top 40 tasks find 1.5 times the truly dead "
-        "pairs that 40 random unknown cells find, pooled over four demo seeds "
+        "field or road cell within the estimate's reach is worth a visit too (0: an empty "
+        "cell is worth only what a visit there teaches its populated neighbours). A few to "
+        "ten workers on a farmed 10.5-ha cell would suggest 5-10 (a rough guess, no census "
+        "behind it), where the tasks barely change; 20 is the least of the weights tried "
+        "(0, 2, 5, 10, 20, 30, 50, 100, 1000) at which the top 40 tasks find 1.5 times "
+        "the truly dead pairs that 40 random unknown cells find, pooled over four demo seeds "
         "(benchmarks/tasks.py, docs/demo-accuracy.md), with populated cells still 16-34 of "
         "the 40.",
     )

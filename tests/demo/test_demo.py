@@ -201,7 +201,7 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
     assert json.loads((tmp_path / SUMMARY_JSON).read_text()) == summary
 
     # The estimated field: p_dead calibrated within 0.1 in every bin of 30 cells or more for
-    # the best of all operators (seed 1: worst gap 0.092, Brier 0.021). Per operator the
+    # the best of all operators (seed 1: worst gap 0.050, Brier 0.0195). Per operator the
     # bins are printed, not judged: since the simulated phones fall back from LTE to 3G like
     # real ones (issue 13), the estimator is off by 0.15-0.22 in its worst bin per operator
     # at seed 1 (Brier 0.04-0.08; docs/demo-accuracy.md, issue 14).

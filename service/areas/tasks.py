@@ -38,8 +38,9 @@ are populated (``docs/demo-accuracy.md``).
 Tasks are picked greedily, each pick discounting what it already teaches its neighbours
 (greedy is within 1 - 1/e of the best set for such diminishing returns, Nemhauser et al.
 1978). Each task belongs to the village with most people in its cell, else (a field, a
-road) to the area's village with the nearest centre; a village's tasks are ordered as a
-walk (nearest next task) from the village centre.
+road) to the village with the nearest centre within a walk (``TEAM_WALK_M``), the same
+whether the list is the province's, a commune's or the village's own; a village's tasks
+are ordered as a walk (nearest next task) from the village centre.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ VISIT_READINGS = 3  # readings per phone, on two days (min_readings, min_days)
 NEIGHBOUR_SHARE = 0.25  # of a visit's variance reduction that reaches each neighbour cell
 UNREACHED_SD_DB = 12.0  # latent sd where no estimate reaches: rural shadowing 8-12 dB
 MAX_TASKS = 500
+# How far a village team walks to a field or a road for a task: an hour at a walking speed
+# of about 1.4 m/s (Bohannon 1997, comfortable gait of adults), on highland paths rounded
+# down to 5 km. A cell in no village belongs to the village with the nearest centre within
+# it, else to none (still a task in the province's or the commune's list).
+TEAM_WALK_M = 5_000.0
+EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
 
 
 @dataclass
@@ -137,9 +144,13 @@ def plan_tasks(
     people = _people(session)
     # Candidates: where people live, and every cell with readings or within the estimate's
     # reach (a field, a road: module doc), in the area.
-    cells = _in_area(
-        {*people, *(int(r[0]) for r in estimates), *(int(r[0]) for r in statuses)}, area
-    )
+    candidates = {*people, *(int(r[0]) for r in estimates), *(int(r[0]) for r in statuses)}
+    cells = _in_area(candidates, area)
+    if area is not None and (area.village is not None or area.polygon is None):
+        # An area made of village cells (a village, a commune without its polygon) also
+        # holds the fields its villages' teams walk to, as the province's village lists
+        # do (``_group_by_village``): the page a village's QR code opens lists them too.
+        cells = np.union1d(cells, _fields_of(session, candidates, area.villages))
     if not len(cells):
         return [], []
     index = {int(cell): i for i, cell in enumerate(cells)}
@@ -233,6 +244,36 @@ def _people(session: Session) -> dict[int, float]:
     return {int(cell): float(people) for cell, people in rows}
 
 
+def _fields_of(session: Session, candidates: set[int], villages: frozenset[str]) -> np.ndarray:
+    """The ``candidates`` in no village whose nearest village centre within ``TEAM_WALK_M``
+    is one of ``villages``."""
+    in_villages = set(session.scalars(select(VillageCell.h3_cell).distinct()))
+    loose = sorted(int(c) for c in candidates if int(c) not in in_villages)
+    owners = _field_villages(session, loose)
+    return np.array([c for c in loose if owners.get(c) in villages], dtype=np.int64)
+
+
+def _field_villages(session: Session, cells: list[int]) -> dict[int, str]:
+    """Each of ``cells`` (H3 integers) to the village with the nearest centre within
+    ``TEAM_WALK_M``, among all villages; a cell with none is left out."""
+    centres = session.execute(select(Village.code, Village.lat, Village.lon)).all()
+    if not cells or not centres:
+        return {}
+    # scikit-learn's ball tree answers nearest-centre queries on the sphere in n log m;
+    # imported here, as the estimate does, so that a server's start does not load it.
+    from sklearn.neighbors import BallTree
+
+    tree = BallTree(np.radians([[lat, lon] for _, lat, lon in centres]), metric="haversine")
+    points = np.radians([h3i.cell_to_latlng(c) for c in cells]).reshape(-1, 2)
+    distance, nearest = tree.query(points, k=1)
+    codes = [str(code) for code, _, _ in centres]
+    return {
+        cell: codes[int(k)]
+        for cell, d, k in zip(cells, distance[:, 0], nearest[:, 0], strict=True)
+        if d * EARTH_RADIUS_M <= TEAM_WALK_M
+    }
+
+
 def _in_area(cells: set[int], area: AreaFilter | None) -> np.ndarray:
     """``cells`` (H3 integers) in ``area``, sorted (ties in value go to the lower cell)."""
     found = np.array(sorted(cells), dtype=np.int64)
@@ -264,8 +305,9 @@ def _group_by_village(
     session: Session, tasks: list[Task], area: AreaFilter | None
 ) -> list[VillageTasks]:
     """Each task to the village with most people in its cell, else (a field, a road) to the
-    area's village with the nearest centre; villages by total value, and within one the
-    tasks as a walk from the centre (nearest next)."""
+    village with the nearest centre within ``TEAM_WALK_M`` (``_field_villages``) when it is
+    one of the area's; villages by total value, and within one the tasks as a walk from the
+    centre (nearest next)."""
     if not tasks:
         return []
     wanted = [h3.str_to_int(t.h3) for t in tasks]
@@ -279,23 +321,21 @@ def _group_by_village(
             continue
         if int(cell) not in owner or people > owner[int(cell)][0]:
             owner[int(cell)] = (float(people), str(code))
-    unowned = [t for t in tasks if h3.str_to_int(t.h3) not in owner]
-    owned = {code for _, code in owner.values()}
-    query = select(Village.code, Village.name, Village.lat, Village.lon)
-    if not unowned:
-        query = query.where(Village.code.in_(sorted(owned)))
-    elif area is not None:
-        query = query.where(Village.code.in_(sorted(owned | area.villages)))
+    unowned = [h3.str_to_int(t.h3) for t in tasks if h3.str_to_int(t.h3) not in owner]
+    fields = {
+        cell: code
+        for cell, code in _field_villages(session, unowned).items()
+        if area is None or code in area.villages
+    }
+    owned = {code for _, code in owner.values()} | set(fields.values())
+    query = select(Village.code, Village.name, Village.lat, Village.lon).where(
+        Village.code.in_(sorted(owned))
+    )
     centres = {str(code): (name, lat, lon) for code, name, lat, lon in session.execute(query)}
-    nearest = _nearest_village(
-        unowned,
-        {code: (lat, lon) for code, (_, lat, lon) in centres.items()
-         if area is None or code in area.villages},
-    )  # fmt: skip
     groups: dict[str, list[Task]] = {}
     for task in tasks:
         found = owner.get(h3.str_to_int(task.h3))
-        chosen = found[1] if found is not None else nearest.get(task.h3)
+        chosen = found[1] if found is not None else fields.get(h3.str_to_int(task.h3))
         if chosen is not None and chosen in centres:
             task.village = chosen
             groups.setdefault(chosen, []).append(task)
@@ -307,20 +347,6 @@ def _group_by_village(
             VillageTasks(code, name, [t.h3 for t in walk], round(sum(t.value for t in walk), 3))
         )
     return sorted(villages, key=lambda v: (-v.value, v.code))
-
-
-def _nearest_village(tasks: list[Task], centres: dict[str, tuple[float, float]]) -> dict[str, str]:
-    """Each task's (h3) nearest village centre (haversine on the sphere), if any."""
-    if not tasks or not centres:
-        return {}
-    codes = list(centres)
-    lat = np.radians([centres[c][0] for c in codes])[None, :]
-    lon = np.radians([centres[c][1] for c in codes])[None, :]
-    tlat = np.radians([t.lat for t in tasks])[:, None]
-    tlon = np.radians([t.lon for t in tasks])[:, None]
-    a = np.sin((lat - tlat) / 2) ** 2 + np.cos(tlat) * np.cos(lat) * np.sin((lon - tlon) / 2) ** 2
-    closest = np.argmin(a, axis=1)  # the haversine's a grows with the distance
-    return {t.h3: codes[int(k)] for t, k in zip(tasks, closest, strict=True)}
 
 
 def _walk(tasks: list[Task], *, start: tuple[float, float]) -> list[Task]:

@@ -185,3 +185,17 @@ def test_nearby_names_the_residents_village_and_the_nearest_task(
     far = client.get("/v1/nearby", params={"lat": 11.0, "lon": 106.0}).json()
     assert far["village"] is None
     assert client.get("/v1/nearby", params={"lat": 99, "lon": 0}).status_code == 422
+
+
+def test_a_village_list_holds_the_fields_its_card_holds(tmp_path, settings, sessions, client):
+    """The field is on V1's walk in the province's list (its nearest village centre, 3 km):
+    the page V1's QR code opens (``?village=V1``) lists it too, and V2's does not."""
+    seed_world(tmp_path, settings, sessions)
+    province = client.get("/v1/tasks", params={"limit": 500}).json()
+    walks = {v["code"]: v["tasks"] for v in province["villages"]}
+    assert FIELD in walks["V1"]
+    own = client.get("/v1/tasks", params={"village": "V1", "limit": 500}).json()
+    assert FIELD in [f["properties"]["h3"] for f in own["features"]]
+    assert [v["code"] for v in own["villages"]] == ["V1"] and FIELD in own["villages"][0]["tasks"]
+    other = client.get("/v1/tasks", params={"village": "V2", "limit": 500}).json()
+    assert FIELD not in [f["properties"]["h3"] for f in other["features"]]

@@ -50,7 +50,8 @@ def before_the_site(*, no_service: bool = True) -> list[dict]:
 
 def test_first_whole_month_on_air():
     assert first_whole_month(datetime(2026, 10, 1, tzinfo=UTC)) == date(2026, 10, 1)
-    assert first_whole_month(datetime(2026, 10, 1, 23, tzinfo=UTC)) == date(2026, 10, 1)
+    # On air from 23:00 on the 1st: readings of that day before it are in October too.
+    assert first_whole_month(datetime(2026, 10, 1, 23, tzinfo=UTC)) == date(2026, 11, 1)
     assert first_whole_month(datetime(2026, 10, 2, tzinfo=UTC)) == date(2026, 11, 1)
     assert first_whole_month(datetime(2026, 12, 15, tzinfo=UTC)) == date(2027, 1, 1)
 

@@ -10,8 +10,9 @@ first whole month on air is made again from the months since, unless the reading
 lean to no signal (someone measured there since, and no change showed); covered and weak
 calls stand (a new site takes no signal away).
 
-* **First whole month on air**: the month of ``created`` when it is the month's first day
-  (UTC), else the month after: the month it went on air in mixes readings before and after.
+* **First whole month on air**: the month of ``created`` when it is the month's first
+  instant (midnight UTC of its first day), else the month after: the month it went on air
+  in mixes readings before and after.
 * **Reach**: the export's ``range`` (the cell's estimated radius) when given; else the
   planner's radius (``service.areas.planning.site_model``: the planning link budget and
   band, ``DEADZONE_PLAN_*``, with the loss ``deadzone calibrate`` fitted for the operator,
@@ -68,7 +69,7 @@ class NewSite:
 def first_whole_month(created: datetime) -> date:
     """The first month a site dated ``created`` was on air the whole of (module doc)."""
     created = created.astimezone(UTC)
-    if created.day == 1:
+    if created.day == 1 and created.time() == datetime.min.time():
         return date(created.year, created.month, 1)
     index = created.year * 12 + created.month  # the month after, 0-based
     return date(index // 12, index % 12 + 1, 1)

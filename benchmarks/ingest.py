@@ -13,20 +13,16 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import numpy as np
-import orjson
 from sqlalchemy import func, select
 
 from benchmarks.scratch import scratch_database
+from benchmarks.served import post_all, start_server
 from service.ingest.readings import Ingestor
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker, session_scope
@@ -71,40 +67,11 @@ def free_port() -> int:
 
 def bench_http(url: str, n: int) -> float:
     batches = make_batches(n, 1000, seed=1)
-    bodies = [orjson.dumps({"readings": b}) for b in batches]
     port = free_port()
     env = {**os.environ, "DEADZONE_DATABASE_URL": url, "DEADZONE_DEVICE_SECRET": SECRET}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = start_server(env, port)
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("server did not start")
-        clients = [httpx.Client(base_url=base, timeout=60) for _ in range(4)]
-
-        def send(i: int) -> int:
-            r = clients[i % 4].post(
-                "/v1/readings", content=bodies[i], headers={"Content-Type": "application/json"}
-            )
-            r.raise_for_status()
-            return int(r.json()["accepted"])
-
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(4) as pool:
-            accepted = sum(pool.map(send, range(len(bodies))))
-        elapsed = time.perf_counter() - t0
-        assert accepted == n, accepted
-        return n / elapsed
+        return post_all(f"http://127.0.0.1:{port}", batches)
     finally:
         server.terminate()
         server.wait(10)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -20,22 +19,12 @@ import pytest
 
 from tests.conftest import make_reading
 from tests.coverage_helpers import CENTRE, reading_in
+from tests.hostile.inputs import free_port, geojson_nested
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(8150, 8160)  # the range this module may listen on
 BBOX = {"bbox": "108.0,12.6,108.1,12.75"}
 CELL_FIGURES = ("readings", "devices", "days", "no_service_share", "signal_dbm_mean", "last_seen")
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def memory_kib(pid: int, field: str) -> int:
@@ -56,7 +45,7 @@ class Server:
                     "DEADZONE_DEVICE_SECRET": secrets.token_hex(24),
                     "DEADZONE_AGGREGATE_INTERVAL_S": "0"}  # fmt: skip
         self.env.pop("DEADZONE_API_KEYS", None)
-        self.base = f"http://127.0.0.1:{free_port()}"
+        self.base = f"http://127.0.0.1:{free_port(PORTS)}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "serve", "--port", self.base.rsplit(":", 1)[1]],
             env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -97,16 +86,6 @@ def server(db_url: str) -> Iterator[Server]:
         yield running
     finally:
         running.stop()
-
-
-def geojson_nested(depth: int) -> bytes:
-    return (
-        b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
-        b'{"type": "Point", "coordinates": [108.05, 12.66]}, "properties": {"x": '
-        + b"[" * depth
-        + b"]" * depth
-        + b"}}]}"
-    )
 
 
 @pytest.mark.slow

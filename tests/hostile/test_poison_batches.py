@@ -14,6 +14,7 @@ from sqlalchemy import select
 from service.ingest.counters import IngestStats
 from service.store.models import ReadingRow
 from tests.conftest import make_reading
+from tests.hostile.inputs import geojson_nested
 
 
 def post(client: Any, readings: list[Any]) -> Any:
@@ -100,16 +101,6 @@ def test_huge_unknown_top_level_key_is_not_echoed(client):
     )
     assert response.status_code == 422
     assert len(response.content) < 1_000
-
-
-def geojson_nested(depth: int) -> bytes:
-    return (
-        b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
-        b'{"type": "Point", "coordinates": [108.05, 12.66]}, "properties": {"x": '
-        + b"[" * depth
-        + b"]" * depth
-        + b"}}]}"
-    )
 
 
 def test_geojson_nested_100000_deep_is_refused_without_eating_memory(client, sessions):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,20 +16,10 @@ from sqlalchemy import create_engine, func, select
 from service.store.models import AggregationRun
 from tests.conftest import TEST_SECRET
 from tests.coverage_helpers import CENTRE, reading_in
+from tests.hostile.inputs import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(8160, 8170)  # the range this test may listen on
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def children_of(pid: int) -> list[int]:
@@ -50,7 +39,7 @@ def test_serve_with_two_workers_runs_two_and_aggregates_once_per_round(tmp_path)
     """On SQLite only: starting two workers is slow on a loaded machine, and the leader
     lock of each database is tested in test_one_aggregation without a server."""
     database_url = f"sqlite:///{tmp_path / 'serve.sqlite'}"
-    port = free_port()
+    port = free_port(PORTS)
     env = {**os.environ, "DEADZONE_DEVICE_SECRET": TEST_SECRET,
            "DEADZONE_AGGREGATE_INTERVAL_S": "0.3",
            "DEADZONE_SNAPSHOT_AFTER_AGGREGATION": "false",

@@ -81,6 +81,18 @@ def test_a_dated_3g_site_makes_stale_only_the_calls_it_can_change(settings, sess
     assert status_of(sessions, CENTRE, "452-04", "lte").status == "dead"
 
 
+def test_a_dated_5g_site_makes_stale_the_broadband_call_not_the_lte_one(settings, sessions):
+    """A new NR site brings broadband but no LTE: the LTE call stands, the broadband and
+    over-radio calls (the same LTE evidence alone) are made again."""
+    ingest(sessions, settings, before_the_site())
+    decide(sessions, settings)
+    add_site(sessions, radio="nr")
+    decide(sessions, settings)
+    assert status_of(sessions, CENTRE, "452-04", "lte").status == "dead"
+    assert status_of(sessions, CENTRE, "452-04", "broadband").status == "unknown"
+    assert status_of(sessions, CENTRE, "452-04", "any").status == "unknown"
+
+
 def test_covered_call_near_a_dated_site_stands(settings, sessions):
     ingest(sessions, settings, before_the_site(no_service=False))
     add_site(sessions)

@@ -555,11 +555,11 @@ def decide_cells(
     # the very rows its decision for that radio read: the same decision, not computed
     # three times. The other cells and operators are decided over their own evidence.
     single = _single_broadband_radio(stats, devices, provisional)
-    # Near a dated site of another radio (3G), the call over radios reacts to the site and
-    # the broadband radio's call does not (new_sites.for_scope): not the same decision.
-    other = stale[~stale["radio"].isin([r.value for r in BROADBAND_RADIOS])]
-    if not other.empty:
-        single = single[~single.isin(_operator_keys(other))]
+    # Near a dated site the scopes may react to it apart (new_sites.for_scope: a 3G site
+    # for the call over radios and not the LTE call, an NR site for broadband and not the
+    # LTE call): there each scope is decided over its own evidence.
+    if not stale.empty:
+        single = single[~single.isin(_operator_keys(stale))]
     rest = [f[~_in_keys(f, single)] for f in (stats, devices, provisional)]
     same = per_radio[_in_keys(per_radio, single)]
     same = same.drop(columns="radio")

@@ -69,28 +69,26 @@ def test_dead_call_resting_on_months_before_a_dated_site_goes_unknown(settings, 
     assert status_of(sessions, CENTRE, "452-04", "lte").status == "unknown"
 
 
-def test_a_dated_3g_site_makes_stale_only_the_calls_it_can_change(settings, sessions):
-    """A new UMTS site may serve the place on 3G: the call over radios is made again, but
-    it brings no LTE, so the broadband and LTE dead calls stand."""
+@pytest.mark.parametrize(
+    ("radio", "after"),
+    [
+        # A new UMTS site may serve the place on 3G: the call over radios is made again,
+        # but it brings no LTE, so the broadband and LTE dead calls stand.
+        ("umts", {"any": "unknown", "broadband": "dead", "lte": "dead"}),
+        # A new NR site brings broadband but no LTE: the LTE call stands, the broadband and
+        # over-radio calls (the same LTE evidence alone) are made again.
+        ("nr", {"any": "unknown", "broadband": "unknown", "lte": "dead"}),
+    ],
+)
+def test_a_dated_site_makes_stale_only_the_calls_its_radio_can_change(
+    settings, sessions, radio, after
+):
     ingest(sessions, settings, before_the_site())
     decide(sessions, settings)
-    add_site(sessions, radio="umts")
+    add_site(sessions, radio=radio)
     decide(sessions, settings)
-    assert status_of(sessions, CENTRE, "452-04", "any").status == "unknown"
-    assert status_of(sessions, CENTRE, "452-04", "broadband").status == "dead"
-    assert status_of(sessions, CENTRE, "452-04", "lte").status == "dead"
-
-
-def test_a_dated_5g_site_makes_stale_the_broadband_call_not_the_lte_one(settings, sessions):
-    """A new NR site brings broadband but no LTE: the LTE call stands, the broadband and
-    over-radio calls (the same LTE evidence alone) are made again."""
-    ingest(sessions, settings, before_the_site())
-    decide(sessions, settings)
-    add_site(sessions, radio="nr")
-    decide(sessions, settings)
-    assert status_of(sessions, CENTRE, "452-04", "lte").status == "dead"
-    assert status_of(sessions, CENTRE, "452-04", "broadband").status == "unknown"
-    assert status_of(sessions, CENTRE, "452-04", "any").status == "unknown"
+    found = {scope: status_of(sessions, CENTRE, "452-04", scope).status for scope in after}
+    assert found == after
 
 
 def test_covered_call_near_a_dated_site_stands(settings, sessions):

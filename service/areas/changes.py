@@ -16,7 +16,9 @@ it was last active). The zones of a scope's first computation (the first run aft
 upgrade that added broadband zones, or a deployment's first aggregation) are not news on
 the ground: when that run falls after the baseline they are counted apart
 (``zones_first_mapped``), not listed as opened, so the first weekly report after an upgrade
-does not announce every broadband zone as new.
+does not announce every broadband zone as new. The store remembers when that run was
+(``service.store.runs.first_zoning``), so a scope whose first computation found no zone
+announces its later zones as opened.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from service.areas.progress import (
 )
 from service.settings import Settings
 from service.store.models import DeadZone, ProgressSnapshot, VillageStatusSnapshot
+from service.store.runs import first_zoning
 
 
 def baseline_day(
@@ -123,9 +126,8 @@ def _zone_changes(
         else now - timedelta(days=days)
     )
     same_scope = (DeadZone.operator == BEST_OF_ALL) & (DeadZone.radio == radio)
-    # Zones written by one run share its time (``results.write_zones``): the scope's first
-    # run is its oldest creation time.
-    first_run = session.scalar(select(func.min(DeadZone.created_at)).where(same_scope))
+    # Zones written by one run share its time (``results.write_zones``).
+    first_run = first_zoning(session, radio)
     zones = session.scalars(
         select(DeadZone).where(
             same_scope,

@@ -17,6 +17,7 @@ from service.store.bulk import copy_rows
 from service.store.dialect import is_postgres
 from service.store.hexagons import add_hexagons
 from service.store.models import CellStatus, DeadZone, ZoneCell
+from service.store.runs import remember_first_zoning
 
 _STATUS_COLUMNS = [c.name for c in CellStatus.__table__.columns]
 
@@ -84,6 +85,7 @@ def store_zones(session: Session, zones: list[Zone], *, now: datetime) -> None:
         rank_in_scope[scope] = rank_in_scope.get(scope, 0) + 1
         ranks[zone.id] = rank_in_scope[scope]
     write_zones(session, zones, now=now, ranks=ranks)
+    remember_first_zoning(session, now=now)
 
 
 def write_zones(

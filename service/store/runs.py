@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.vocabulary import BEST_OF_ALL, RADIO_SCOPES
 from service.store.dialect import upsert_insert
-from service.store.models import AggregationRun, AggregationState
+from service.store.models import AggregationRun, AggregationState, DeadZone
+
+_FIRST_ZONING = "zones_first_{}"  # aggregation_state: µs since the epoch, per radio scope
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def last_run(session: Session) -> AggregationRun | None:
@@ -67,5 +72,42 @@ def set_state_values(session: Session, values: dict[str, int]) -> None:
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["name"], set_={"last_seq": stmt.excluded.last_seq}
+        )
+    )
+
+
+def remember_first_zoning(session: Session, *, now: datetime) -> None:
+    """After a full run has grouped every scope's zones: remember, per radio scope of the
+    best of all operators, when its zones were first computed, if not yet remembered. That
+    is ``now`` for a scope new to the store, even when it found no zone, or its oldest
+    zone's creation for a store that had zones before this was remembered. The weekly
+    report counts that run's zones apart (``service.areas.changes``): mapped for the first
+    time, not new on the ground."""
+    names = {radio: _FIRST_ZONING.format(radio) for radio in RADIO_SCOPES}
+    known = state_values(session, names.values())
+    first: dict[str, int] = {}
+    for radio, name in names.items():
+        if name in known:
+            continue
+        oldest = session.scalar(
+            select(func.min(DeadZone.created_at)).where(
+                DeadZone.operator == BEST_OF_ALL, DeadZone.radio == radio
+            )
+        )
+        when = now if oldest is None else min(oldest, now)
+        first[name] = (when - _EPOCH) // timedelta(microseconds=1)
+    set_state_values(session, first)
+
+
+def first_zoning(session: Session, radio: str) -> datetime | None:
+    """When the best of all operators' zones in ``radio`` (a radio scope) were first
+    computed (``remember_first_zoning``); without that record (a store no full run has
+    finished in since), its oldest zone's creation; None before any zone."""
+    value = state_value(session, _FIRST_ZONING.format(radio))
+    if value is not None:
+        return _EPOCH + timedelta(microseconds=value)
+    return session.scalar(
+        select(func.min(DeadZone.created_at)).where(
+            DeadZone.operator == BEST_OF_ALL, DeadZone.radio == radio
         )
     )

@@ -12,8 +12,10 @@ from sqlalchemy import update
 
 from service.areas.changes import weekly_changes
 from service.areas.progress import take_snapshot
+from service.engine.results import store_zones
 from service.store.database import session_scope
 from service.store.models import DeadZone
+from service.store.runs import first_zoning, remember_first_zoning
 from tests.areas.conftest import (
     CENTRE,
     LAT,
@@ -110,4 +112,43 @@ def test_a_scope_mapped_for_the_first_time_is_not_news(week, settings, sessions)
     with session_scope(sessions, write=False) as session:
         found = weekly_changes(session, settings, now=NOW)
     assert [z["id"] for z in found["zones_opened"]] == [scoped_id("dz-any-later", goal)]
+    assert found["zones_first_mapped"] == 2
+
+
+def test_a_scope_whose_first_run_found_no_zone_announces_its_later_zones(settings, sessions):
+    """The scope's first full run grouped no zone: a zone a later run finds is news on the
+    ground, listed as opened (the oldest zone is not taken for the first run)."""
+    goal = settings.goal_radio
+    with session_scope(sessions) as session:
+        store_zones(session, [], now=NOW - timedelta(days=2))  # the first run: nothing dead
+    open_zone(sessions, [FAR], "dz-any-first-dead", radios=(goal,))
+    with session_scope(sessions) as session:
+        session.execute(update(DeadZone).values(created_at=NOW - timedelta(days=1)))
+        found = weekly_changes(session, settings, now=NOW)
+    assert [z["id"] for z in found["zones_opened"]] == [scoped_id("dz-any-first-dead", goal)]
+    assert found["zones_first_mapped"] == 0
+
+
+def test_a_store_zoned_before_the_record_keeps_its_first_run(week, settings, sessions):
+    """A store whose zones predate the record of the first run: the next full run
+    remembers the scope's oldest zone as its first run, so the zones that run finds anew
+    are opened, not first mapped."""
+    goal = settings.goal_radio
+    with session_scope(sessions) as session:
+        session.execute(
+            update(DeadZone)
+            .where(DeadZone.radio == goal)
+            .values(created_at=NOW - timedelta(days=1))
+        )
+    open_zone(sessions, [FAR], "dz-any-next", radios=(goal,))  # written by the next run
+    with session_scope(sessions) as session:
+        session.execute(
+            update(DeadZone)
+            .where(DeadZone.id == scoped_id("dz-any-next", goal))
+            .values(created_at=NOW)
+        )
+        remember_first_zoning(session, now=NOW)
+        assert first_zoning(session, goal) == NOW - timedelta(days=1)
+        found = weekly_changes(session, settings, now=NOW)
+    assert scoped_id("dz-any-next", goal) in [z["id"] for z in found["zones_opened"]]
     assert found["zones_first_mapped"] == 2

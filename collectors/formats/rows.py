@@ -22,6 +22,7 @@ import csv
 import hashlib
 import io
 import math
+import re
 import reprlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ PROGRESS_EVERY_BYTES: Final = 1 << 20
 MAX_LINE_BYTES: Final = 1 << 20
 
 _BOM: Final = "\ufeff"
+LINE_END: Final = re.compile(rb"\r\n|\r|\n")
+_CR_CHUNK: Final = 1 << 16
 TRUE_WORDS: Final = frozenset({"true", "1", "yes", "t", "y"})
 FALSE_WORDS: Final = frozenset({"false", "0", "no", "f", "n"})
 
@@ -297,17 +300,11 @@ class ByteSource:
         """Raw lines. A line over :data:`MAX_LINE_BYTES` is cut there, the rest of it is
         skipped, and an empty ``b""`` is yielded in its place (counted in ``oversized_lines``)
         so that line numbers stay right and the caller can report it."""
-        readline = self._readline
         count = self._count
-        while self._pending:
-            line = readline()
-            if not line:
-                break
-            count(len(line))
-            yield line
         readline = self._reader.readline
         while True:
-            line = readline(MAX_LINE_BYTES)
+            # The bytes the sniffer looked at first (``head``), then the file's own lines.
+            line = self._readline() if self._pending else readline(MAX_LINE_BYTES)
             if not line:
                 break
             count(len(line))
@@ -320,6 +317,44 @@ class ByteSource:
                 continue
             yield line
         self.report_progress()
+
+    def lines(self) -> Iterator[bytes]:
+        """Raw lines as ``iter`` gives them; but a file whose first line ends at a lone CR
+        (Excel's "CSV (Macintosh)", old Mac tools) is split at CR, CR LF or LF, each line
+        given a LF, since ``readline`` splits at LF only and the whole file would be one
+        line. Same cap and ``b""`` stand-in for an oversized line."""
+        first = LINE_END.search(self.head())
+        if first is None or first.group() != b"\r" or first.end() == len(self.head()):
+            return iter(self)  # LF or CR LF (or a CR the head cuts short: read as before)
+        return self._split_universally()
+
+    def _split_universally(self) -> Iterator[bytes]:
+        # Written by hand: io.TextIOWrapper's universal newlines would decode the whole
+        # stream strictly, and csv_records decodes line by line so one bad line loses one row.
+        buffer = b""
+        skipping = False
+        while True:
+            chunk = self.read(_CR_CHUNK)
+            buffer += chunk
+            start = 0
+            for end in LINE_END.finditer(buffer):
+                if end.group() == b"\r" and end.end() == len(buffer) and chunk:
+                    break  # a CR at the chunk's end may be the first half of CR LF
+                line, start = buffer[start : end.start()], end.end()
+                if skipping:
+                    skipping = False
+                    continue
+                yield line + b"\n"
+            buffer = buffer[start:]
+            if len(buffer) >= MAX_LINE_BYTES:
+                if not skipping:
+                    self.oversized_lines += 1
+                    yield b""
+                skipping, buffer = True, b""
+            if not chunk:
+                if buffer and not skipping:
+                    yield buffer
+                return
 
 
 def as_byte_source(
@@ -394,7 +429,7 @@ def csv_records(source: ByteSource) -> Iterator[CsvRow]:
 
     def text() -> Iterator[str]:
         number = 0
-        for raw in source:
+        for raw in source.lines():
             number += 1
             if not raw:
                 problem[0] = f"line longer than {MAX_LINE_BYTES} bytes (skipped)"

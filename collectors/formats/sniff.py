@@ -14,7 +14,7 @@ import re
 from typing import Final
 
 from collectors.formats import canonical, cellexport, opencellid, towercollector
-from collectors.formats.rows import EmptyFileError, UnknownFormatError
+from collectors.formats.rows import LINE_END, EmptyFileError, UnknownFormatError
 
 TOWERCOLLECTOR: Final = "towercollector"
 OPENCELLID: Final = "opencellid"
@@ -43,7 +43,6 @@ _EXPECTED: Final = (
     '(observed_at,lat,lon,mcc,mnc,radio,...); or JSON: geosubmit {"items": [...]} or a GeoJSON '
     "FeatureCollection"
 )
-_LINE_END: Final = re.compile(rb"\r\n|\r|\n")
 _JSON_KEY: Final = re.compile(rb'"(items|features|FeatureCollection)"')
 
 
@@ -62,7 +61,7 @@ def sniff_format(head: bytes) -> str:
         return _sniff_json(text)
     # A line ends at CR LF, LF or a lone CR (old Mac exports); a lone CR left in the line
     # made the csv module raise instead of reading the header.
-    first_line = _LINE_END.split(text, maxsplit=1)[0].decode("utf-8", "replace")
+    first_line = LINE_END.split(text, maxsplit=1)[0].decode("utf-8", "replace")
     try:
         columns = {name.strip() for name in next(csv.reader([first_line]), [])}
     except csv.Error:  # not a CSV header at all

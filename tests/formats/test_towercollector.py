@@ -15,6 +15,7 @@ from collectors.formats import (
     RowError,
     parse_towercollector,
 )
+from collectors.formats.registry import open_readings
 from collectors.formats.rows import MAX_LINE_BYTES
 from collectors.formats.towercollector import COLUMNS
 from collectors.reading import Reading
@@ -201,6 +202,17 @@ def test_a_line_without_end_is_cut_and_reported_not_read_whole() -> None:
     data += csv_bytes(LTE_ROW).split(b"\r\n", 1)[1]
     readings, (error,) = parse(data)
     assert len(readings) == 2
+    assert error.line == 3 and "longer than" in error.reason
+
+
+def test_a_line_without_end_in_the_sniffed_head_is_one_error_at_its_line() -> None:
+    """The sniffer reads the file's first bytes ahead; a line that starts there and never
+    ends had been read past the cut as further lines (two errors, wrong line numbers)."""
+    data = csv_bytes(LTE_ROW) + b"x" * (MAX_LINE_BYTES * 3) + b"\r\n"
+    data += csv_bytes(LTE_ROW).split(b"\r\n", 1)[1]
+    name, rows = open_readings(io.BytesIO(data))
+    readings, (error,) = split(rows)
+    assert (name, len(readings)) == ("towercollector", 2)
     assert error.line == 3 and "longer than" in error.reason
 
 

@@ -435,10 +435,10 @@ class Settings(BaseSettings):
         "cell is worth only what a visit there teaches its populated neighbours). A few to "
         "ten workers on a farmed 10.5-ha cell would suggest 5-10 (a rough guess, no census "
         "behind it), where the tasks barely change; 20 is the least of the weights tried "
-        "(0, 2, 5, 10, 20, 30, 50, 100, 1000) at which the top 40 tasks find 1.5 times "
-        "the truly dead pairs that 40 random unknown cells find, pooled over four demo seeds "
-        "(benchmarks/tasks.py, docs/demo-accuracy.md), with populated cells still 16-34 of "
-        "the 40.",
+        "(0, 2, 5, 10, 20, 30, 50, 100, 1000) at which the top 40 tasks found 1.5 times "
+        "the truly dead pairs that 40 random unknown cells find, pooled over four demo seeds, "
+        "when a visit was valued by the loss of perfect information (benchmarks/tasks.py, "
+        "docs/demo-accuracy.md); kept since the value counts the calls a visit can change.",
     )
     province_name: str = Field(
         default="Đắk Lắk",

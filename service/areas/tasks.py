@@ -1,26 +1,37 @@
 """Tasks for village teams ("cần đo thêm"): the cells where one visit tells most about
 people's signal, grouped per village into a walkable list.
 
-The value of a visit is a value of information (Howard 1966), weighted by people: for each
-operator, the loss today is the expected number of people whose dead-or-not status is
-called wrong. A pair with ``p_dead`` (``service.engine.estimate``) below ``estimate_level``
-is not called dead, and is wrong with probability ``p_dead``; one at or above it is called
-dead (inferred) and is wrong with probability ``1 - p_dead``: the value of perfect
-information under the 0-1 loss of the product's own calls. The loss is zero where a
-measured status is decided and 1/2 (nothing known) where the estimate does not reach.
-(The Bernoulli variance ``p (1 - p)`` used before, with 1/4 where nothing is known, is the
-value of information under the Brier score; ``benchmarks/tasks.py`` as it was then, seeds
-3, 5, 7, top 40 tasks against every populated unknown cell: 1.59, 0.70, 1.60 times the
-truly dead pairs found with it, 3.19, 0.85, 1.57 with this loss.) A
-standard visit (``VISIT_PHONES`` phones per operator, ``VISIT_READINGS`` readings each, on two
-days, the evidence a measured decision asks for) shrinks the cell's latent variance from
-``sd²`` to ``sd² v / (sd² + v)`` with ``v`` the visit's noise; the share of the loss
-removed is taken as ``1 - sqrt(v / (sd² + v))`` (for a Gaussian latent near the threshold
-the chance of a wrong call shrinks like its sd). Neighbouring cells learn
-``NEIGHBOUR_SHARE`` of that (they share the smooth field, not the cell-scale part). The
-value of a cell is the sum, over operators and over the cell and its six neighbours, of
-weight x loss removed: the expected number of people whose dead-or-not status the visit
-turns from wrong to right.
+The value of a visit is a value of information (Howard 1966), weighted by people: the
+expected number of (cell, operator) calls that the visit makes right, each counted for
+the people-equivalents of its cell, summed over the operators and over every cell the visit
+informs. A call is made right when a pair not called dead today (``p_dead`` of
+``service.engine.estimate`` below ``estimate_level``, no measured status) is dead and gets
+called dead: a dead pair found, the issue's measure; or when a pair the estimate calls dead
+is not and the call goes, worth ``level / (1 - level)`` found pairs (9 at 0.9), the rate at
+which the level trades a wrong dead call against a missed one. A new dead call is made only
+at ``p_dead`` >= level, so the level bounds the wrong ones it brings. Only calls that can
+change count: a pair at ``p_dead`` 0.3 that a visit leaves near 0.3 stays "not dead" and
+gains nothing, where the loss of perfect information (``p_dead`` itself, the rule before)
+counted it in full; and valuing new calls net of their chance of being wrong, under that
+rate (``(p - level) / (1 - level)``), found fewer (``docs/demo-accuracy.md``).
+
+**Preposterior analysis** (Raiffa and Schlaifer 1961). The estimate's margin of a pair is
+Gaussian, mean ``m`` and sd ``s`` dB (``p_dead = Phi(-m / s)``). A visit tells ``t`` dB²
+of its variance: after it the mean is ``m + sqrt(t) Z`` and the sd ``sqrt(s² - t)``, so the
+chance that the call changes and is right is an integral over Z, taken by Gauss-Legendre
+over Z's quantiles where the call changes. What a standard visit (``VISIT_PHONES`` phones
+per operator, ``VISIT_READINGS`` readings each, on two days; noise ``v`` from the
+estimate's reading and device sd) tells a cell ``j`` and a cell ``i`` of its disk is the
+kriging update of one observation, ``t_i = rho_ij² s_i² s_j² / (s_j² + v)``, with
+``rho_ij`` the correlation of the estimate's field between them (its prior Matérn 3/2
+covariance, ``service.engine.estimate.PRIOR_*``: the fitted ranges on the demo are 0.9-1.4
+km, the prior's 1 km), over the disk within ``estimate_max_distance_m``, the distance at
+which the estimate publishes. In the visited cell itself the visit tells all where it can
+complete a measured call: a covered or weak one always (two phones are ``min_devices``),
+a dead one where phones already there make ``min_devices_dead``. A pair beyond the
+estimate's reach (no estimate published) is taken at the regional mean the estimate
+reverts to there (the operator's mean estimated margin) with ``UNREACHED_SD_DB``, and a
+visit gains it only within the estimate's reach of the visit, where it gets published.
 
 Whose status: the province promised no dead zone at all, not only at homes. Highland
 residents farm fields and coffee plots away from the village, travel roads and need to
@@ -29,22 +40,27 @@ people-equivalents (settings) for everyone who passes there, and the candidates 
 populated cells and every cell with readings or an estimate (within
 ``estimate_max_distance_m`` of evidence) in the area; beyond the estimate's reach an empty
 cell is no candidate, nor counted as a neighbour. At equal uncertainty a populated cell
-ranks first. With the default (20), ``benchmarks/tasks.py`` at seeds 3, 5, 7, 11 (top 40
-tasks against 40 random unknown cells, truly dead pairs newly found): 0.98, 1.47, 1.84,
-2.70 times (1.70 pooled; 0.37, 0.59, 1.02, 0.92 with people alone), and in populated
-cells 12.0, 1.80, 1.37, 1.40 (1.80 pooled; 2.14 with people alone); 16-34 of the 40 tasks
-are populated (``docs/demo-accuracy.md``).
+ranks first. ``benchmarks/tasks.py`` (top 40 tasks against the mean of three draws of 40
+random unknown cells, truly dead pairs newly found; ``docs/demo-accuracy.md``) at seeds 3,
+5, 7, 11, 13, 17: 1.95, 1.88, 1.66, 3.81, 2.75, 1.85 times (2.17 pooled), where the loss of
+perfect information with a quarter share to the six neighbours found 0.99, 1.47, 1.83,
+2.70, 2.71, 1.84 (1.88); 14-23 of the 40 tasks are populated (that rule: 16-34).
 
-Tasks are picked greedily, each pick discounting what it already teaches its neighbours
-(greedy is within 1 - 1/e of the best set for such diminishing returns, Nemhauser et al.
-1978). Each task belongs to the village with most people in its cell, else (a field, a
-road) to the village with the nearest centre within a walk (``TEAM_WALK_M``), the same
-whether the list is the province's, a commune's or the village's own; a village's tasks
-are ordered as a walk (nearest next task) from the village centre.
+Tasks are picked greedily, each pick telling its disk what it tells, so that a
+neighbour's visit is worth only what it adds (two cells side by side share most of their
+information); a task's value never rises with another's pick. Greedy is within 1 - 1/e of
+the best set for such diminishing returns (Nemhauser et al. 1978), and lazily revalued
+(Minoux 1978). Each task belongs to the village with most people in its cell, else (a
+field, a road) to the village with the nearest centre within a walk (``TEAM_WALK_M``), the
+same whether the list is the province's, a commune's or the village's own; a village's
+tasks are ordered as a walk (nearest next task) from the village centre.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,6 +73,7 @@ from sqlalchemy.orm import Session
 
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES
 from service.areas.selection import AreaFilter
+from service.engine.estimate import PRIOR_CELL_DB2, PRIOR_RANGE_KM, PRIOR_SILL_DB2, Covariance
 from service.settings import Settings
 from service.store.models import (
     CellEstimate,
@@ -69,8 +86,16 @@ from service.store.models import (
 
 VISIT_PHONES = 2  # phones of each operator a team brings (the decision's min_devices)
 VISIT_READINGS = 3  # readings per phone, on two days (min_readings, min_days)
-NEIGHBOUR_SHARE = 0.25  # of a visit's variance reduction that reaches each neighbour cell
 UNREACHED_SD_DB = 12.0  # latent sd where no estimate reaches: rural shadowing 8-12 dB
+MIN_SD_DB = 0.5  # an estimate's sd is kept at least this (a stored 0 would divide by 0)
+MIN_POSTERIOR_SD_DB = 1e-3  # sd left once everything is told: the call is then certain
+P_FLOOR = 1e-9  # probabilities kept off 0 and 1 (normal quantiles finite)
+QUADRATURE_NODES = 8  # Gauss-Legendre nodes of the preposterior integral
+_LEGENDRE = np.polynomial.legendre.leggauss(QUADRATURE_NODES)
+STALE_BATCH = 64  # cells revalued together by the lazy greedy
+FAR_KM = 1e6  # distance given to padding: no correlation, beyond any reach
+MIN_PAIR_VALUE = 1e-3  # calls: a pair that cannot bring more is not valued (below)
+CHUNK_CELLS = 2_000  # cells valued at once: memory is cells x disk x operators x nodes
 MAX_TASKS = 500
 # How far a village team walks to a field or a road for a task: an hour at a walking speed
 # of about 1.4 m/s (Bohannon 1997, comfortable gait of adults), on highland paths rounded
@@ -117,9 +142,11 @@ def plan_tasks(
     operator: str = BEST_OF_ALL,
     radio: str = "any",
     limit: int = 40,
+    alone: bool = False,
 ) -> tuple[list[Task], list[VillageTasks]]:
     """The ``limit`` most valuable visits in ``area`` (or the province) for ``operator``
-    (``any``: every operator with evidence), and the villages they fall in.
+    (``any``: every operator with evidence), and the villages they fall in. ``alone``:
+    each visit valued as if it were the only one (no share of what the others tell).
 
     ``radio``: a measured decision of that radio settles a cell; the estimate is the
     operator's in that scope over radios ('any' or 'broadband'; over all radios for one
@@ -137,7 +164,7 @@ def plan_tasks(
         )
     ).all()
     statuses = session.execute(
-        select(c.h3_cell, c.operator, c.status, c.readings).where(
+        select(c.h3_cell, c.operator, c.status, c.readings, c.devices).where(
             c.operator.in_(operators), c.radio == radio, c.resolution == settings.h3_resolution
         )
     ).all()
@@ -155,81 +182,220 @@ def plan_tasks(
         return [], []
     index = {int(cell): i for i, cell in enumerate(cells)}
     shape = (len(operators), len(cells))
-    uncertainty, sd = np.full(shape, 0.5), np.full(shape, UNREACHED_SD_DB)
-    p_dead, readings = np.full(shape, 0.5), np.zeros(shape)
+    # Beyond the estimate's reach: the field's whole spread (its mean below).
+    p_dead, sd = np.full(shape, 0.5), np.full(shape, UNREACHED_SD_DB)
+    reached, settled = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    readings, devices = np.zeros(shape), np.zeros(shape)
     for cell, op, p, s in estimates:
         i = index.get(int(cell))
         if i is not None:
             k = op_row[op]
-            p_dead[k, i], sd[k, i] = p, s
-            uncertainty[k, i] = 1.0 - p if p >= settings.estimate_level else p
-    for cell, op, status, n in statuses:
+            p_dead[k, i], sd[k, i], reached[k, i] = p, max(s, MIN_SD_DB), True
+    for cell, op, status, n, phones in statuses:
         i = index.get(int(cell))
         if i is not None:
-            readings[op_row[op], i] = n
-            if status != "unknown":
-                uncertainty[op_row[op], i] = 0.0
+            k = op_row[op]
+            readings[k, i], devices[k, i] = n, phones
+            settled[k, i] = status != "unknown"
+    from scipy.special import ndtr, ndtri
+
+    # The estimate's field in dB: p_dead = Phi(-mean / sd) (service/engine/estimate.py).
+    # Beyond its reach the estimate reverts to the regional mean with the field's whole
+    # variance: here each operator's mean estimated margin over the cells it reaches.
+    mean = -sd * ndtri(np.clip(p_dead, P_FLOOR, 1.0 - P_FLOOR))
+    for k, regional in enumerate(_regional_means(estimates, operators)):
+        mean[k, ~reached[k]] = regional
+        p_dead[k, ~reached[k]] = ndtr(-regional / UNREACHED_SD_DB)
+    called = reached & (p_dead >= settings.estimate_level)
     visit_var = (
         settings.estimate_reading_sd_db**2 / (VISIT_PHONES * VISIT_READINGS)
         + settings.estimate_device_sd_db**2 / VISIT_PHONES
     )
-    removed = 1.0 - np.sqrt(visit_var / (sd**2 + visit_var))  # share of uncertainty removed
-
+    # A visit completes a measured call in its own cell (perfect information there): a
+    # covered or weak one always (two phones are min_devices), a dead one where a phone
+    # already reported (min_devices_dead); a call the estimate makes dead is corrected by
+    # the visit's measured covered or weak call if it is wrong.
+    complete = called | (devices + VISIT_PHONES >= settings.min_devices_dead)
     living = np.array([people.get(int(cell), 0.0) for cell in cells])
     weights = living + settings.task_cell_weight  # people-equivalents (module doc)
-    # Each cell's ring as rows of ``cells``; ``len(cells)`` where the neighbour is no
-    # candidate (outside the area, beyond the estimate's reach): it adds nothing.
-    neighbours = _neighbours(cells, index)
+    # Each cell's disk (itself first) as rows of ``cells``, ``len(cells)`` where the
+    # neighbour is no candidate; the squared correlation of the field with it.
+    rings = _reach_rings(settings)
+    neighbours, distance_km = _disks(cells, index, rings)
+    smooth = Covariance(PRIOR_SILL_DB2, PRIOR_RANGE_KM, PRIOR_CELL_DB2)
+    rho2 = (smooth.at(distance_km) / smooth.total) ** 2
+    rho2[:, 0] = 1.0
+    # A pair beyond the estimate's reach is published again only within it of the visit.
+    within = distance_km * 1000.0 <= settings.estimate_max_distance_m + 1e-6
+    learned = np.zeros(shape)  # variance of the field already told by the picked visits
+    level = settings.estimate_level
 
-    def gains_of(at: np.ndarray) -> np.ndarray:
-        """(len(at), operators): people-equivalents x uncertainty removed by a visit to
-        each cell of ``at``, in it and its neighbours; nothing where every operator is
-        settled (a team goes to the unsettled neighbours)."""
+    # A pair's value is at most what perfect information would bring (p_dead, or the
+    # wrong call's chance times its rate): pairs that cannot bring a thousandth of a call
+    # (settled, or a measured operator's cells far from the level) are left out.
+    bound = np.where(called, (1.0 - p_dead) * level / (1.0 - level), p_dead)
+    live = (~settled) & (bound >= MIN_PAIR_VALUE) & (weights > 0)[None]
+
+    def worth(ops: np.ndarray, at: np.ndarray, told: np.ndarray) -> np.ndarray:
+        """People-equivalents x calls made right (module doc) for the pairs (``ops[n]``,
+        ``at[n]``) once ``told[n]`` dB² of their variance is told."""
+        value = _calls_righted(
+            mean[ops, at], sd[ops, at], told, called=called[ops, at], level=level
+        )
+        return np.asarray(weights[at] * value, dtype=float)
+
+    told_worth = np.zeros(shape)
+    ops, at = np.nonzero(live)
+    told_worth[ops, at] = worth(ops, at, learned[ops, at])
+
+    def gains_of(at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(gain, ring, delta): the gain (len(at), operators) of a visit to each cell of
+        ``at``, over its disk; and per operator the variance it tells each disk cell.
+        Nothing where every operator is settled (a team goes to the unsettled neighbours)."""
         ring = neighbours[at]
         known = ring < len(cells)
-        ring = np.where(known, ring, 0)
-        near = (weights[ring] * uncertainty[:, ring] * known).sum(axis=2)
-        own = weights[at] * uncertainty[:, at]
-        gain = removed[:, at] * (own + NEIGHBOUR_SHARE * near)
-        return np.where(uncertainty[:, at].any(axis=0), gain, 0.0).T
+        ring0 = np.where(known, ring, 0)
+        here = np.maximum(sd[:, at] ** 2 - learned[:, at], 0.0)  # (K, A)
+        there = np.maximum(sd[:, ring0] ** 2 - learned[:, ring0], 0.0)  # (K, A, S)
+        delta = rho2[at][None] * there * (here / (here + visit_var))[..., None]
+        delta[:, :, 0] = np.where(complete[:, at], here, delta[:, :, 0])
+        delta = np.where(known[None] & (reached[:, ring0] | within[at][None]), delta, 0.0)
+        gain = np.zeros(delta.shape)
+        k, a, n = np.nonzero(live[:, ring0] & known[None] & (delta > 0))
+        cell = ring0[a, n]
+        after = worth(k, cell, learned[k, cell] + delta[k, a, n])
+        gain[k, a, n] = np.maximum(after - told_worth[k, cell], 0.0)
+        gain = gain.sum(axis=2)
+        return np.where((~settled[:, at]).any(axis=0), gain, 0.0).T, ring0, delta
 
-    gains = gains_of(np.arange(len(cells)))
+    gains = np.zeros((len(cells), len(operators)))
+    for chunk in np.array_split(np.arange(len(cells)), max(1, len(cells) // CHUNK_CELLS)):
+        gains[chunk] = gains_of(chunk)[0]
     values = gains.sum(axis=1)
+    # Lazy greedy (Minoux 1978): a value only falls as visits are picked (below), so a
+    # cell near a pick is revalued only when it comes to the top of the heap.
+    heap = [(-float(v), int(i)) for i, v in enumerate(values) if v > 0]
+    heapq.heapify(heap)
+    stale = np.zeros(len(cells), dtype=bool)
     tasks: list[Task] = []
-    for rank in range(1, min(limit, MAX_TASKS, len(cells)) + 1):
-        i = int(np.argmax(values))
-        if values[i] <= 0:
-            break
+    while heap and len(tasks) < min(limit, MAX_TASKS):
+        top, i = heapq.heappop(heap)
+        if -top != values[i] or values[i] <= 0:
+            continue  # an older entry of a revalued cell
+        if stale[i]:
+            # Revalue it with the next stale cells of the heap at once (one array call).
+            batch = [i]
+            while heap and len(batch) < STALE_BATCH and stale[heap[0][1]]:
+                key, j = heapq.heappop(heap)
+                if -key == values[j] and j not in batch:
+                    batch.append(j)
+            at = np.array(batch)
+            # Told together, two visits can turn a call neither turns alone, but a task's
+            # value never rises with another's (greedy assumes diminishing returns).
+            fresh = gains_of(at)[0]
+            shrink = np.minimum(1.0, values[at] / np.maximum(fresh.sum(axis=1), 1e-12))
+            gains[at] = fresh * shrink[:, None]
+            values[at], stale[at] = gains[at].sum(axis=1), False
+            for j in batch:
+                if values[j] > 0:
+                    heapq.heappush(heap, (-float(values[j]), j))
+            continue
         by_op = gains[i]
         order = np.argsort(-by_op, kind="stable")
         bring = [operators[k] for k in order if by_op[k] >= 0.1 * values[i]]
         lat, lon = h3.cell_to_latlng(h3.int_to_str(int(cells[i])))
         tasks.append(
             Task(
-                h3=h3.int_to_str(int(cells[i])), rank=rank,
-                reason=_reason(p_dead[:, i], readings[:, i], uncertainty[:, i]),
+                h3=h3.int_to_str(int(cells[i])), rank=len(tasks) + 1,
+                reason=_reason(p_dead[:, i], readings[:, i], ~settled[:, i]),
                 people=round(float(living[i]), 1), operators=bring,
                 value=round(float(values[i]), 3), lat=lat, lon=lon,
             )
         )  # fmt: skip
-        # What the visit teaches: the cell's uncertainty goes, its neighbours' shrinks.
-        near = neighbours[i][neighbours[i] < len(cells)]
-        uncertainty[:, i] *= 1.0 - removed[:, i]
-        uncertainty[:, near] *= 1.0 - removed[:, [i]] * NEIGHBOUR_SHARE
         values[i] = 0.0
-        touched = np.unique(np.concatenate([near, neighbours[near].ravel()]))
-        touched = touched[touched < len(cells)]
-        touched = touched[values[touched] > 0]
-        gains[i] = gains_of(np.array([i]))[0]
-        if len(touched):
-            gains[touched] = gains_of(touched)
-            values[touched] = gains[touched].sum(axis=1)
+        if alone:
+            continue
+        # What the visit tells: its disk's variance, and the value left there.
+        _, ring0, delta = gains_of(np.array([i]))
+        disk = neighbours[i][neighbours[i] < len(cells)]
+        for k in range(len(operators)):
+            np.add.at(learned[k], ring0[0], delta[k, 0])  # padding adds 0 to row 0
+        ops, at = np.nonzero(live[:, disk])
+        told_worth[ops, disk[at]] = worth(ops, disk[at], learned[ops, disk[at]])
+        near = neighbours[disk].ravel()
+        stale[near[near < len(cells)]] = True
     villages = _group_by_village(session, tasks, area)
     return tasks, villages
 
 
-def _reason(p_dead: np.ndarray, readings: np.ndarray, uncertainty: np.ndarray) -> str:
-    open_ops = uncertainty > 0
+def _calls_righted(
+    mean: np.ndarray, sd: np.ndarray, told: np.ndarray, *, called: np.ndarray, level: float
+) -> np.ndarray:
+    """Expected calls made right once ``told`` dB² of a pair's variance is learned: for a
+    pair not called dead today, the chance that it is dead and then called dead (``p_dead``
+    reaches ``level``); for one called dead, the chance that it is not and the call goes,
+    times ``level / (1 - level)``.
+    The pair's margin is Gaussian (``mean``, ``sd`` dB); the preposterior mean is Gaussian
+    with variance ``told``, integrated by Gauss-Legendre over the quantiles of the
+    outcomes that change the call (module doc)."""
+    from scipy.special import ndtr, ndtri
+
+    told = np.clip(told, 0.0, sd**2)
+    spread = np.maximum(np.sqrt(told), 1e-9)  # sd of the preposterior mean
+    post = np.maximum(np.sqrt(sd**2 - told), MIN_POSTERIOR_SD_DB)  # sd left after it
+    # The call turns to dead where the new mean is below -z post, z the level's quantile.
+    turn = ndtr((-ndtri(level) * post - mean) / spread)
+    low, high = np.where(called, turn, 0.0), np.where(called, 1.0, turn)
+    nodes, weights = _LEGENDRE
+    u = low[..., None] + (high - low)[..., None] * (nodes + 1.0) / 2.0
+    z = ndtri(np.clip(u, P_FLOOR, 1.0 - P_FLOOR))
+    p_after = ndtr(-(mean[..., None] + spread[..., None] * z) / post[..., None])
+    # A wrong dead call withdrawn is worth level / (1 - level) dead pairs found (module doc).
+    right = np.where(called[..., None], (1.0 - p_after) * level / (1.0 - level), p_after)
+    return np.asarray((high - low) / 2.0 * (right * weights).sum(axis=-1), dtype=float)
+
+
+def _regional_means(estimates: Sequence[Any], operators: list[str]) -> list[float]:
+    """Each operator's mean estimated margin (dB) over the cells its estimate reaches (0,
+    even odds, for an operator without any)."""
+    from scipy.special import ndtri
+
+    if not estimates:
+        return [0.0] * len(operators)
+    names = np.array([row[1] for row in estimates])
+    p = np.clip(np.array([row[2] for row in estimates], dtype=float), P_FLOOR, 1.0 - P_FLOOR)
+    sd = np.maximum(np.array([row[3] for row in estimates], dtype=float), MIN_SD_DB)
+    margin = -sd * ndtri(p)
+    return [float(margin[names == op].mean()) if (names == op).any() else 0.0 for op in operators]
+
+
+def _reach_rings(settings: Settings) -> int:
+    """Rings of cells a visit informs: those within ``estimate_max_distance_m``, as the
+    estimate publishes (``service.engine.estimate.candidate_cells``)."""
+    spacing_m = h3.average_hexagon_edge_length(settings.h3_resolution, "m") * math.sqrt(3.0)
+    return max(1, math.ceil(settings.estimate_max_distance_m / spacing_m))
+
+
+def _disks(cells: np.ndarray, index: dict[int, int], rings: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cells, slots) each cell's disk of ``rings`` as rows of ``cells``, itself first,
+    ``len(cells)`` where the neighbour is no candidate (or a pentagon has fewer); and the
+    distance to each, km (``FAR_KM`` for the padding)."""
+    pad, slots = len(cells), 1 + 3 * rings * (rings + 1)
+    rows = np.full((len(cells), slots), pad, dtype=np.int64)
+    for i, cell in enumerate(cells.tolist()):
+        rows[i, 0] = i
+        others = [index.get(n, pad) for n in h3i.grid_disk(cell, rings) if n != cell]
+        rows[i, 1 : 1 + len(others)] = others
+    centres = np.radians(np.array([h3i.cell_to_latlng(int(c)) for c in cells]).reshape(-1, 2))
+    centres = np.vstack([centres, [[np.nan, np.nan]]])
+    lat, lon = centres[rows, 0], centres[rows, 1]
+    # Equirectangular: within a few km its error is far under a cell.
+    dx = (lon - lon[:, :1]) * np.cos(lat[:, :1])
+    distance = EARTH_RADIUS_M / 1000.0 * np.hypot(dx, lat - lat[:, :1])
+    return rows, np.where(rows < pad, distance, FAR_KM)
+
+
+def _reason(p_dead: np.ndarray, readings: np.ndarray, open_ops: np.ndarray) -> str:
     if (open_ops & (p_dead >= 0.5) & (readings > 0)).any():
         return "confirm_dead"
     if not (open_ops & (readings > 0)).any():

@@ -106,7 +106,9 @@ def test_populated_cells_outrank_empty_cells_of_equal_uncertainty(
     tmp_path, settings, sessions, client
 ):
     """The hamlet and the field have the same readings, so each hamlet cell has a twin at
-    the same place around the field with the same estimate: the populated one ranks first."""
+    the same place around the field with the same estimate: valued alone, the populated one
+    ranks first. In the team's list a hamlet cell next to a visit already listed is worth
+    less than alone: that visit tells much of what it would."""
     seed_world(tmp_path, settings, sessions)
     with sessions() as session:
         estimates = {
@@ -117,17 +119,21 @@ def test_populated_cells_outrank_empty_cells_of_equal_uncertainty(
                 )
             )
         }
-    ranked = [f["properties"]["h3"] for f in client.get(
+        alone = {t.h3: t for t in plan_tasks(session, settings, limit=500, alone=True)[0]}
+    listed = {f["properties"]["h3"]: f["properties"] for f in client.get(
         "/v1/tasks", params={"limit": 500}
-    ).json()["features"]]  # fmt: skip
+    ).json()["features"]}  # fmt: skip
+    level = settings.estimate_level
     for cell in h3.grid_disk(HAMLET, 1):
         twin = twin_around_field(cell)
         # Equal uncertainty: close estimates, on the same side of the level that calls dead.
         assert abs(estimates[cell] - estimates[twin]) < 0.03
-        level = settings.estimate_level
         assert (estimates[cell] >= level) == (estimates[twin] >= level)
-        assert cell in ranked
-        assert twin not in ranked or ranked.index(cell) < ranked.index(twin)
+        assert cell in alone and cell in listed
+        assert twin not in alone or alone[cell].rank < alone[twin].rank
+    first = min(h3.grid_disk(HAMLET, 1), key=lambda c: listed[c]["rank"])
+    for cell in set(h3.grid_disk(HAMLET, 1)) - {first}:
+        assert listed[cell]["value"] < alone[cell].value
 
 
 def test_a_third_phone_settles_the_cell_and_the_task_goes(tmp_path, settings, sessions, client):

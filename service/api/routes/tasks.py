@@ -44,10 +44,13 @@ class TaskProperties(BaseModel):
     people: float = Field(description="People living in the cell.")
     operators: list[str] = Field(description="SIMs to bring (MCC-MNC), most useful first.")
     value: float = Field(
-        description="Expected reduction in uncertainty about people's dead-or-not status that "
+        description="Expected reduction in wrong dead-or-not calls about people's signal that "
         "one visit (two phones per operator, three readings each, on two days) brings, in "
-        "people-equivalents (value of information weighted by the people living in the "
-        "cell plus DEADZONE_TASK_CELL_WEIGHT for those who pass there; "
+        "people-equivalents: the calls it is expected to make right (a dead pair newly "
+        "called dead, or a wrong estimated dead call withdrawn), in its cell and the cells "
+        "its readings inform, each weighted by the people living in the cell plus "
+        "DEADZONE_TASK_CELL_WEIGHT for those who pass there; what the tasks ranked above "
+        "it already tell is not counted again (value of information; "
         "service/areas/tasks.py)."
     )
 

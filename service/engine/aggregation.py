@@ -81,6 +81,10 @@ ZoneHook = Callable[[Session, list[Zone]], None]
 
 REWRITTEN_TABLES = ("cell_stats", "cell_devices", "cell_status", "zone_cells", "dead_zones")
 """Tables a full run rewrites wholesale."""
+LOOKED_UP_TABLES = (*REWRITTEN_TABLES, "provisional_stats")
+"""Tables the next incremental runs read by cell, analyzed at the end of a full run: the
+provisional rows grow with the merges, and never analyzed (autovacuum off, or not yet)
+the planner took a thousand cells' rows for a quarter of the table and read all of it."""
 MERGE_CHUNK = 500_000  # readings per merge transaction: bounds memory and lock time
 
 
@@ -290,7 +294,7 @@ def _decide_everything(
         set_state_value(session, INCOMPLETE_STATE, 0)
         # The next incremental runs look rows up by cell in these tables
         # (service.store.dialect).
-        refresh_planner_statistics(session, REWRITTEN_TABLES)
+        refresh_planner_statistics(session, LOOKED_UP_TABLES)
         cells = _best_counts(session, settings)
         _remember_counts(session, cells)
         session.add(

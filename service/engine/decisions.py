@@ -820,10 +820,19 @@ def best_of_operators(
             for op, cells in covered.groupby("operator")["h3_cell"]
             if op != UNKNOWN_OPERATOR  # never stored, so never a ring guard (module doc)
         }
-        decided = per_operator[per_operator["status"] != "unknown"]
-        decided_ops = decided.groupby("h3_cell")["operator"].agg(set).to_dict()
         cells = best["h3_cell"].to_numpy(np.int64)
-        for i in np.flatnonzero((best["status"] == "dead").to_numpy()):
+        dead = np.flatnonzero((best["status"] == "dead").to_numpy())
+        # The operators decided in each dead cell: only those cells' rows are grouped (a
+        # set per group is a Python call per group, and most cells are not dead).
+        decided = per_operator[
+            (per_operator["status"] != "unknown") & per_operator["h3_cell"].isin(cells[dead])
+        ]
+        decided_ops: dict[int, set[str]] = {}
+        for cell, operator in zip(
+            decided["h3_cell"].tolist(), decided["operator"].tolist(), strict=True
+        ):
+            decided_ops.setdefault(int(cell), set()).add(operator)
+        for i in dead:
             cell = int(cells[i])
             mine = decided_ops.get(cell, set())
             nearby = {h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), guard_rings)}

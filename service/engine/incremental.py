@@ -527,57 +527,57 @@ def _guarded_around(
     one dead. So a neighbour within ``dead_guard_rings`` is taken when its stored best is
     dead, or unknown while one of its operators is dead (stored, or the unknown operator,
     whose decisions are not stored: any cell with its statistics); an unknown best with
-    no dead operator is unknown for want of evidence, which no neighbour changes. Both
-    scopes over radios are read at once (three statements, not six: on PostgreSQL each
-    is a round trip)."""
+    no dead operator is unknown for want of evidence, which no neighbour changes.
+
+    Read from the dead side first: the neighbours with a dead call stored (best or an
+    operator's, the partial index of dead calls) and those with the unknown operator's
+    statistics, then the stored best of just those. Reading the best of every neighbour
+    first read tens of thousands of rows, most of them unknown for want of evidence. Both
+    scopes over radios are read at once (three statements: on PostgreSQL each is a round
+    trip)."""
     rings = settings.dead_guard_rings
     if rings <= 0:
         return {}
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     c = CellStatus
-    stored: dict[str, dict[int, str]] = {}
+    around = _disk(cells, rings) - cells
+    dead_best: dict[str, set[int]] = {}
+    dead_in: dict[str, set[int]] = {}
+    for cell, radio, operator in session.execute(
+        select(c.h3_cell, c.radio, c.operator).where(
+            u(c.resolution) == resolution, u(c.radio).in_(RADIO_SCOPES), c.status == "dead",
+            cells_in(c.h3_cell, around, dialect=dialect),
+        )
+    ):  # fmt: skip
+        found = dead_best if operator == BEST_OF_ALL else dead_in
+        found.setdefault(radio, set()).add(int(cell))
+    s = CellStat
+    unknown_operator = {
+        int(cell)
+        for cell in session.scalars(
+            select(s.h3_cell).where(
+                u(s.resolution) == resolution, s.mnc == UNKNOWN_MNC,
+                s.bucket >= window_start(now, settings.window_months),
+                cells_in(s.h3_cell, around, dialect=dialect),
+            )
+        )
+    }  # fmt: skip
+    candidates = unknown_operator.union(*dead_best.values(), *dead_in.values())
+    if not candidates:
+        return {}
+    guarded: dict[str, dict[int, str]] = {}
     for cell, radio, status in session.execute(
         select(c.h3_cell, c.radio, c.status).where(
             u(c.resolution) == resolution, u(c.radio).in_(RADIO_SCOPES),
             u(c.operator) == BEST_OF_ALL, c.status.in_(("dead", "unknown")),
-            cells_in(c.h3_cell, _disk(cells, rings) - cells, dialect=dialect),
+            cells_in(c.h3_cell, candidates, dialect=dialect),
         )
     ):  # fmt: skip
-        stored.setdefault(radio, {})[int(cell)] = status
-    undecided = {
-        cell for bests in stored.values() for cell, status in bests.items() if status == "unknown"
-    }
-    dead_in: dict[str, set[int]] = {}
-    unknown_operator: set[int] = set()
-    if undecided:
-        for cell, radio in session.execute(
-            select(c.h3_cell, c.radio).where(
-                u(c.resolution) == resolution, u(c.radio).in_(RADIO_SCOPES),
-                u(c.operator) != BEST_OF_ALL, c.status == "dead",
-                cells_in(c.h3_cell, undecided, dialect=dialect),
-            )
-        ):  # fmt: skip
-            dead_in.setdefault(radio, set()).add(int(cell))
-        s = CellStat
-        unknown_operator = {
-            int(cell)
-            for cell in session.scalars(
-                select(s.h3_cell).where(
-                    u(s.resolution) == resolution, s.mnc == UNKNOWN_MNC,
-                    s.bucket >= window_start(now, settings.window_months),
-                    cells_in(s.h3_cell, undecided, dialect=dialect),
-                )
-            )
-        }  # fmt: skip
-    return {
-        radio: {
-            cell: status
-            for cell, status in bests.items()
-            if status == "dead" or cell in dead_in.get(radio, set()) or cell in unknown_operator
-        }
-        for radio, bests in stored.items()
-    }
+        cell = int(cell)
+        if status == "dead" or cell in dead_in.get(radio, set()) or cell in unknown_operator:
+            guarded.setdefault(radio, {})[cell] = status
+    return guarded
 
 
 def _best_of_all_around(

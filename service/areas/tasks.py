@@ -574,12 +574,19 @@ NEARBY_VILLAGE_M = 3000.0  # a resident farther than this from every village cen
 
 
 def nearby(
-    session: Session, settings: Settings, *, lat: float, lon: float, now: datetime
+    session: Session,
+    settings: Settings,
+    *,
+    lat: float,
+    lon: float,
+    now: datetime,
+    tasks: list[Task] | None = None,
 ) -> dict[str, Any]:
     """What the reporter page shows a resident at (lat, lon): their village (the one whose
     cells hold the point, else the nearest centre within ``NEARBY_VILLAGE_M``) with its
     status, likely status and how many neighbours (distinct phones) reported in its cells
-    this calendar month; and the nearest open task (best of all operators)."""
+    this calendar month; and the nearest open task (best of all operators) of ``tasks``,
+    the province's list (``plan_tasks`` with ``MAX_TASKS``; planned here if not given)."""
     from service.areas.likely import likely_statuses
     from service.areas.progress import village_states
 
@@ -620,7 +627,8 @@ def nearby(
             if likely and state.status == "unknown" else None,
             "reporters_this_month": int(reporters or 0),
         }  # fmt: skip
-    tasks, _ = plan_tasks(session, settings, limit=MAX_TASKS)
+    if tasks is None:
+        tasks, _ = plan_tasks(session, settings, limit=MAX_TASKS)
     task = nearest_task(tasks, lat=lat, lon=lon)
     return {
         "village": village,

@@ -205,3 +205,33 @@ def test_a_village_list_holds_the_fields_its_card_holds(tmp_path, settings, sess
     assert [v["code"] for v in own["villages"]] == ["V1"] and FIELD in own["villages"][0]["tasks"]
     other = client.get("/v1/tasks", params={"village": "V2", "limit": 500}).json()
     assert FIELD not in [f["properties"]["h3"] for f in other["features"]]
+
+
+def test_nearby_plans_the_province_once_until_its_evidence_changes(
+    tmp_path, settings, sessions, client, monkeypatch
+):
+    """Every resident who opens the reporter page asks for the nearest task: the province's
+    list is planned once and kept until a run, a refresh of the field or an import changes
+    what it is planned from."""
+    import service.api.routes.tasks as route
+
+    planned: list[int] = []
+
+    def counting(*args, **kwargs):
+        planned.append(1)
+        return plan_tasks(*args, **kwargs)
+
+    monkeypatch.setattr(route, "plan_tasks", counting)
+    seed_world(tmp_path, settings, sessions)
+    lat, lon = h3.cell_to_latlng(HAMLET)
+    first = client.get("/v1/nearby", params={"lat": lat, "lon": lon}).json()
+    assert first["task"]["h3"] == HAMLET
+    again = client.get("/v1/nearby", params={"lat": lat + 0.001, "lon": lon}).json()
+    assert again["task"] == {**first["task"], "distance_m": again["task"]["distance_m"]}
+    assert len(planned) == 1
+    # A third phone's no service settles the hamlet: a new run, a new list without it.
+    ingest(sessions, settings, no_service_from_two_phones(HAMLET, "third")[:3])
+    decide(sessions, settings)
+    settled = client.get("/v1/nearby", params={"lat": lat, "lon": lon}).json()
+    assert len(planned) == 2
+    assert settled["task"] is None or settled["task"]["h3"] != HAMLET

@@ -6,6 +6,8 @@ share in the village's Zalo group. The QR code is drawn here by segno, offline."
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,9 +23,12 @@ from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.openapi import geojson_answer
 from service.api.routes.coverage import OperatorQuery
 from service.api.routes.pages import PAGE_HEADERS
-from service.areas.tasks import MAX_TASKS, nearby, plan_tasks, tasks_to_geojson
+from service.areas.tasks import MAX_TASKS, Task, nearby, plan_tasks, tasks_to_geojson
 from service.errors import NotFound
+from service.jobs import ESTIMATED_AT, ESTIMATED_SEQ
+from service.publish.mapdata import areas_fingerprint
 from service.store.models import Village
+from service.store.runs import last_run, state_values
 from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
@@ -110,8 +115,38 @@ def get_tasks(
     return Response(orjson.dumps(body), media_type="application/geo+json")
 
 
+class ProvinceTasks:
+    """The province's task list that ``/v1/nearby`` picks the nearest task from, kept until
+    what it is planned from changes: an aggregation run (decisions), a refresh of the
+    estimated field, or an import of areas or people (``areas_fingerprint``). Planning it
+    weighs every cell of the field (seconds at province scale), and every resident who
+    opens the reporter page asks for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: Hashable = None
+        self._tasks: list[Task] | None = None
+
+    def get(self, version: Hashable) -> list[Task] | None:
+        with self._lock:
+            return self._tasks if version == self._version else None
+
+    def put(self, version: Hashable, tasks: list[Task]) -> None:
+        with self._lock:
+            self._version, self._tasks = version, tasks
+
+
+def _province_tasks(request: Request) -> ProvinceTasks:
+    # Made on first use and kept on the application, so each app (and test) has its own.
+    kept = getattr(request.app.state, "province_tasks", None)
+    if kept is None:
+        kept = request.app.state.province_tasks = ProvinceTasks()
+    return kept  # type: ignore[no-any-return]
+
+
 @router.get("/nearby", summary="The resident's village and the nearest open task")
 def get_nearby(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     lat: Annotated[float, Query(ge=-85.051, le=85.051, description="WGS84 degrees.")],
@@ -120,7 +155,20 @@ def get_nearby(
     """For the reporter page: the village at (lat, lon) with its status (or likely status)
     and how many neighbours reported this month, and the nearest task of ``/v1/tasks``
     (best of all operators) with its distance in metres. Nulls when there is none."""
-    return nearby(session, settings, lat=lat, lon=lon, now=utcnow())
+    run = last_run(session)
+    estimated = state_values(session, [ESTIMATED_AT, ESTIMATED_SEQ])
+    version = (
+        run.id if run is not None else None,
+        estimated.get(ESTIMATED_AT),
+        estimated.get(ESTIMATED_SEQ),
+        areas_fingerprint(session),
+    )
+    kept = _province_tasks(request)
+    tasks = kept.get(version)
+    if tasks is None:
+        tasks, _ = plan_tasks(session, settings, limit=MAX_TASKS)
+        kept.put(version, tasks)
+    return nearby(session, settings, lat=lat, lon=lon, now=utcnow(), tasks=tasks)
 
 
 @pages.get("/tasks", response_class=HTMLResponse, summary="Where to measure next (village teams)")

@@ -27,6 +27,7 @@ from service.engine.estimate import (
     radio_margins,
     recalibrated_means,
     since_new_sites,
+    without_outlying_peak,
 )
 from service.settings import Settings
 from service.store.models import CellEstimate, CellStatus
@@ -214,6 +215,33 @@ def test_estimates_never_change_measured_statuses(settings, sessions):
     assert not decided & {tuple(row) for row in inferred}
 
 
+def test_one_strong_reading_with_a_poor_fix_does_not_make_a_no_service_cell_covered(
+    settings, sessions
+):
+    # Two phones (one short of a measured dead call) read the cell at -117 to -121 dBm and
+    # find no service in it; one of them places a reading of -77 dBm there with a 379 m fix
+    # (demo seed 1, 452-04, cell 8965b2db523ffff). Its power alone outweighs the rest a
+    # thousandfold: the power mean said -94 dBm and the cell was estimated covered.
+    items = [
+        reading_in(CENTRE, device=f"p{d % 2}", dbm=-117.0 - d % 5, days_ago=1 + d % 9)
+        for d in range(24)
+    ]
+    items += [
+        reading_in(CENTRE, device=f"p{d % 2}", no_service=True, days_ago=1 + d) for d in range(8)
+    ]
+    items.append(reading_in(CENTRE, device="p0", dbm=-77.0, accuracy_m=379.0, days_ago=2))
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    with sessions() as session:
+        measured = session.get(CellStatus, (h3.str_to_int(CENTRE), "452-04", "any"))
+    assert measured is not None and measured.status == "unknown"
+    estimate = estimate_of(sessions, CENTRE)
+    assert estimate is not None
+    assert estimate.inferred_status != "covered"
+    assert estimate.p_dead > 0.5
+    assert estimate.estimate_dbm < -115
+
+
 def test_estimate_reaches_no_further_than_the_documented_distance(settings, sessions):
     ingest(sessions, settings, [reading_in(CENTRE, device=f"d{d}", dbm=-90) for d in range(3)])
     decide(sessions, settings)
@@ -254,6 +282,30 @@ def test_mean_power_not_mean_dbm_and_the_fading_lift_removed():
     )
     assert margin == pytest.approx(10 * np.log10((1e-8 + 1e-10) / 2) - lift + 115, abs=0.05)
     assert variance == pytest.approx(16.0 / 2)
+
+
+def peak_tested(measured: float, others_dbm: float, peak_dbm: float) -> tuple[float, float]:
+    rows = pd.DataFrame(
+        {
+            "measured": [measured],
+            "power_sum_aw": [(measured - 1) * attowatts(others_dbm) + attowatts(peak_dbm)],
+            "dbm_max": [peak_dbm],
+        }
+    )
+    kept, power = without_outlying_peak(rows, settings=PURE)
+    return float(kept[0]), float(power[0])
+
+
+def test_an_outlying_strongest_reading_leaves_the_power_mean():
+    # 60 readings of -115 dBm and one of -77: the peak is 36 dB over the others' dB mean,
+    # far past Grubbs' bound (about 23 dB for 61 readings of a 6.2 dB spread at 0.01).
+    assert peak_tested(61, -115.0, -77.0) == pytest.approx((60.0, 60.0 * attowatts(-115.0)))
+    margin, _ = margins(readings=60, measured=60, power_sum_aw=60 * attowatts(-115.0))
+    assert margin < 0
+    # A peak within the spread of readings and handsets stays, and so does any peak of
+    # two readings (nothing to test it against).
+    assert peak_tested(20, -110.0, -100.0) == (20.0, 19 * attowatts(-110.0) + attowatts(-100.0))
+    assert peak_tested(2, -115.0, -77.0)[0] == 2.0
 
 
 def test_no_service_readings_are_below_the_camping_minimum():

@@ -3,12 +3,13 @@ per commune, against the snapshot of a week ago; commitments counted per operato
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import h3
 import pytest
 from shapely.geometry import box
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
+from sqlalchemy.orm import Session
 
 from service.areas.changes import weekly_changes
 from service.areas.progress import take_snapshot
@@ -30,6 +31,11 @@ from tests.areas.conftest import (
 )
 
 FAR = h3.latlng_to_cell(LAT + 0.05, LON + 0.05, 9)
+
+
+def created(session: Session, when: datetime, *where: ColumnElement[bool]) -> None:
+    """Date the zones (those matching ``where``) as written by a run at ``when``."""
+    session.execute(update(DeadZone).where(*where).values(created_at=when))
 
 
 @pytest.fixture
@@ -99,11 +105,7 @@ def test_a_scope_mapped_for_the_first_time_is_not_news(week, settings, sessions)
     goal = settings.goal_radio
     with session_scope(sessions) as session:
         # The goal's scope had no zone before this week: both its zones come from one run.
-        session.execute(
-            update(DeadZone)
-            .where(DeadZone.radio == goal)
-            .values(created_at=NOW - timedelta(days=1))
-        )
+        created(session, NOW - timedelta(days=1), DeadZone.radio == goal)
         found = weekly_changes(session, settings, now=NOW)
     assert found["zones_opened"] == []
     assert found["zones_first_mapped"] == 2
@@ -123,7 +125,7 @@ def test_a_scope_whose_first_run_found_no_zone_announces_its_later_zones(setting
         store_zones(session, [], now=NOW - timedelta(days=2))  # the first run: nothing dead
     open_zone(sessions, [FAR], "dz-any-first-dead", radios=(goal,))
     with session_scope(sessions) as session:
-        session.execute(update(DeadZone).values(created_at=NOW - timedelta(days=1)))
+        created(session, NOW - timedelta(days=1))
         found = weekly_changes(session, settings, now=NOW)
     assert [z["id"] for z in found["zones_opened"]] == [scoped_id("dz-any-first-dead", goal)]
     assert found["zones_first_mapped"] == 0
@@ -135,18 +137,10 @@ def test_a_store_zoned_before_the_record_keeps_its_first_run(week, settings, ses
     are opened, not first mapped."""
     goal = settings.goal_radio
     with session_scope(sessions) as session:
-        session.execute(
-            update(DeadZone)
-            .where(DeadZone.radio == goal)
-            .values(created_at=NOW - timedelta(days=1))
-        )
+        created(session, NOW - timedelta(days=1), DeadZone.radio == goal)
     open_zone(sessions, [FAR], "dz-any-next", radios=(goal,))  # written by the next run
     with session_scope(sessions) as session:
-        session.execute(
-            update(DeadZone)
-            .where(DeadZone.id == scoped_id("dz-any-next", goal))
-            .values(created_at=NOW)
-        )
+        created(session, NOW, DeadZone.id == scoped_id("dz-any-next", goal))
         remember_first_zoning(session, now=NOW)
         assert first_zoning(session, goal) == NOW - timedelta(days=1)
         found = weekly_changes(session, settings, now=NOW)

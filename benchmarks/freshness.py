@@ -2,7 +2,7 @@
 /v1/cells, with the server's background aggregation on.
 
     .venv/bin/python -m benchmarks.freshness [--sizes 300000,3000000] [--backends sqlite]
-        [--interval 1] [--port 8101]
+        [--interval 1] [--port 8101] [--no-field]
 
 For each size, readings are written straight into the store (``benchmarks.aggregate``'s
 synthetic province) and aggregated once, as a running service would have them. Then a real
@@ -28,11 +28,14 @@ import h3
 import httpx
 import numpy as np
 
-from benchmarks.aggregate import SECRET, load, province_cells, synthetic_rows
+from benchmarks.aggregate import SECRET, load, load_average, province_cells, synthetic_rows
 from benchmarks.scratch import scratch_database
-from service.jobs import run_aggregation
+from service.jobs import ESTIMATED_AT, run_aggregation
 from service.settings import Settings
-from service.store.database import make_engine, make_sessionmaker
+from service.store.database import make_engine, make_sessionmaker, session_scope
+from service.store.runs import set_state_value
+
+FIELD_LEFT_S = 86_400  # with --no-field: the server's field interval, longer than the trials
 
 
 def cell_box(cell: int) -> str:
@@ -90,7 +93,9 @@ def trials(base: str, cells: np.ndarray, rounds: int, seed: int) -> list[float]:
     return found
 
 
-def run(backend: str, sizes: list[int], interval: float, port: int, workdir: Path) -> None:
+def run(
+    backend: str, sizes: list[int], interval: float, port: int, workdir: Path, *, field: bool
+) -> None:
     with scratch_database(backend, workdir) as url:
         settings = Settings(
             database_url=url, device_secret=SECRET, aggregate_interval_s=0, trust_upload_days=1
@@ -103,8 +108,14 @@ def run(backend: str, sizes: list[int], interval: float, port: int, workdir: Pat
             load(sessions, synthetic_rows(size - stored, cells, 7 + size, stored))
             stored = size
             t0 = time.perf_counter()
-            run_aggregation(sessions, settings, full=True)
+            run_aggregation(sessions, settings, full=True, estimate=field)
             t_full = time.perf_counter() - t0
+            if not field:
+                # The field's schedule starts now, as after a full run that krige it: the
+                # server's rounds then leave it (its interval, below), and the trials
+                # time measured statuses, which never wait for the field.
+                with session_scope(sessions) as session:
+                    set_state_value(session, ESTIMATED_AT, int(time.time()))
             env = {
                 **os.environ, "DEADZONE_DATABASE_URL": url, "DEADZONE_DEVICE_SECRET": SECRET,
                 "DEADZONE_ENVIRONMENT": "development",
@@ -116,6 +127,8 @@ def run(backend: str, sizes: list[int], interval: float, port: int, workdir: Pat
                 # day here, since this measures latency, not trust.
                 "DEADZONE_TRUST_UPLOAD_DAYS": "1",
             }  # fmt: skip
+            if not field:
+                env["DEADZONE_ESTIMATE_INTERVAL_S"] = str(FIELD_LEFT_S)
             server = subprocess.Popen(
                 [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -135,8 +148,10 @@ def run(backend: str, sizes: list[int], interval: float, port: int, workdir: Pat
             finally:
                 server.terminate()
                 server.wait(30)
-            print(f"[{backend}] {size:,} readings stored (full aggregate {t_full:.0f} s), "
-                  f"worker interval {interval:g} s")  # fmt: skip
+            field_note = "" if field else ", estimated field not computed nor refreshed"
+            print(f"[{backend}] {size:,} readings stored (full aggregate {t_full:.0f} s"
+                  f"{field_note}), worker interval {interval:g} s, "
+                  f"load {load_average()}")  # fmt: skip
             print(f"  POST -> /v1/cells shows it: median {np.median(found):.2f} s, "
                   f"max {max(found):.2f} s over {len(found)} trials (goal < 5 s)")  # fmt: skip
         engine.dispose()
@@ -148,11 +163,19 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite")
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument(
+        "--no-field",
+        dest="field",
+        action="store_false",
+        help="skip kriging the estimated field at setup (minutes a million readings) and "
+        "keep the server from refreshing it during the trials: the measured statuses' "
+        "freshness alone",
+    )
     args = parser.parse_args()
     sizes = [int(v) for v in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
-            run(backend, sizes, args.interval, args.port, Path(tmp))
+            run(backend, sizes, args.interval, args.port, Path(tmp), field=args.field)
 
 
 if __name__ == "__main__":

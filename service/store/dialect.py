@@ -54,12 +54,17 @@ def upsert_insert(bind: Bind, table: Any) -> Any:
 def add_to_counters(
     session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, keys: Sequence[str]
 ) -> None:
-    """Insert ``rows`` or add their non-key columns to the existing rows with equal keys."""
+    """Insert ``rows`` or add their non-key columns to the existing rows with equal keys.
+
+    One row of VALUES executed once per row: compiled once and cached (a VALUES list is
+    compiled afresh for every call, and every batch of readings calls this twice)."""
     if not rows:
         return
-    stmt = upsert_insert(session, table).values(list(rows))
+    stmt = upsert_insert(session, table)
     increments = {c: table.c[c] + stmt.excluded[c] for c in rows[0] if c not in keys}
-    session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=increments))
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=list(keys), set_=increments), list(rows)
+    )
 
 
 def cells_in(

@@ -45,8 +45,10 @@ import h3
 import numpy as np
 import pandas as pd
 from h3.api import basic_int as h3i
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from domain.radio import UNKNOWN_MNC, operator_code
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES, SIGNAL_DECISIONS
@@ -993,6 +995,22 @@ def rank_zones(session: Session, scope: Scope) -> None:
         )
     ).all()
     ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
-    for rank, (zone_id, _, known) in enumerate(ordered, start=1):
-        if known != rank:
-            session.execute(update(DeadZone).where(DeadZone.id == zone_id).values(rank=rank))
+    moved = {
+        zone_id: rank for rank, (zone_id, _, known) in enumerate(ordered, start=1) if known != rank
+    }
+    if not moved:
+        return
+    # One statement executed for every moved rank: a new zone near the top moves all
+    # below it, and an ORM UPDATE per zone (compiled, then matched against the session)
+    # cost 3.5 ms each, 55 s of a 113-second batch at a million stored readings, where
+    # 15,000 ranks moved. Zones held by the session get their new rank as the stored
+    # value, as the ORM's own UPDATE kept them current.
+    table: Table = DeadZone.__table__  # type: ignore[assignment]
+    session.execute(
+        update(table).where(table.c.id == bindparam("zone")).values(rank=bindparam("moved")),
+        [{"zone": zone_id, "moved": rank} for zone_id, rank in moved.items()],
+    )
+    for zone_id, rank in moved.items():
+        held = session.identity_map.get(identity_key(DeadZone, zone_id))
+        if held is not None:
+            set_committed_value(held, "rank", rank)

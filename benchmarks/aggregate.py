@@ -392,7 +392,9 @@ def local_cells(cells: np.ndarray, seed: int, rings: int = 10) -> np.ndarray:
     return np.array([h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(centre), rings)])
 
 
-def incremental_figures(backend: str, sizes: list[int], workdir: Path) -> None:
+def incremental_figures(
+    backend: str, sizes: list[int], workdir: Path, *, field: bool = True
+) -> None:
     """Issue 12's incremental goals, in one run on the same data: a full aggregate at the
     first size (statistics merge, roll-ups, decisions, zones) against aggregates of 1,000
     new readings at every size; spread over the province (1,000 dirty cells, the worst
@@ -416,7 +418,7 @@ def incremental_figures(backend: str, sizes: list[int], workdir: Path) -> None:
             # the batches; kriging the field there (minutes at a million readings on this
             # machine) would change no batch figure, since batches leave it to its schedule.
             full = run_aggregation(
-                sessions, settings, now=NOW, full=True, estimate=first_full is None
+                sessions, settings, now=NOW, full=True, estimate=field and first_full is None
             )
             t_full = sum(full.seconds.values())
             first_full = first_full or t_full
@@ -442,7 +444,7 @@ def incremental_figures(backend: str, sizes: list[int], workdir: Path) -> None:
                     dirty[kind] = report.incremental.dirty_cells
             spread, local = (float(np.median(figures[k])) for k in ("spread", "local"))
             print(f"[{backend}] {size:,} readings stored (loaded in {t_load:.0f} s)")
-            what = "full aggregate:" if size == sizes[0] else "full, field left:"
+            what = "full aggregate:" if field and size == sizes[0] else "full, field left:"
             print(f"  {what:<32}{t_full:7.2f} s "
                   f"({', '.join(f'{k} {v:.1f}' for k, v in full.seconds.items())})")  # fmt: skip
             print(f"  +1,000 spread, incremental:     {spread:7.3f} s median of 5 "
@@ -483,6 +485,13 @@ def main() -> None:
         help="only issue 12's incremental figures at these stored sizes, e.g. "
         "300000,3000000 (the first is the full aggregate's anchor)",
     )
+    parser.add_argument(
+        "--no-field",
+        dest="field",
+        action="store_false",
+        help="with --incremental: no kriging of the estimated field in the first full run "
+        "either (minutes), when only the batches' flatness is wanted",
+    )
     args = parser.parse_args()
     if args.engines:
         compare_engines(args.readings)
@@ -491,7 +500,7 @@ def main() -> None:
         for backend in args.backends.split(","):
             if args.incremental:
                 sizes = [int(v) for v in args.incremental.split(",")]
-                incremental_figures(backend, sizes, Path(tmp))
+                incremental_figures(backend, sizes, Path(tmp), field=args.field)
             elif args.rebuild:
                 run_rebuild(backend, args.readings, Path(tmp), args.chunk_rows, full=args.full)
             else:

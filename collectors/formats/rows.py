@@ -330,30 +330,32 @@ class ByteSource:
 
     def _split_universally(self) -> Iterator[bytes]:
         # Written by hand: io.TextIOWrapper's universal newlines would decode the whole
-        # stream strictly, and csv_records decodes line by line so one bad line loses one row.
-        buffer = b""
-        skipping = False
+        # stream strictly, and csv_records decodes line by line so one bad line loses one
+        # row. bytes.splitlines splits at CR, LF and CR LF only (unlike str.splitlines).
+        pending = b""
+        skipping = False  # the rest of an oversized line is being skipped
         while True:
             chunk = self.read(_CR_CHUNK)
-            buffer += chunk
-            start = 0
-            for end in LINE_END.finditer(buffer):
-                if end.group() == b"\r" and end.end() == len(buffer) and chunk:
-                    break  # a CR at the chunk's end may be the first half of CR LF
-                line, start = buffer[start : end.start()], end.end()
+            lines = (pending + chunk).splitlines(keepends=True)
+            # The last piece may be unfinished: no end yet, or a CR that may be the first
+            # half of a CR LF split between two reads.
+            pending = lines.pop() if chunk and lines and not lines[-1].endswith(b"\n") else b""
+            for line in lines:
+                body = line.rstrip(b"\r\n")
                 if skipping:
                     skipping = False
-                    continue
-                yield line + b"\n"
-            buffer = buffer[start:]
-            if len(buffer) >= MAX_LINE_BYTES:
+                elif len(body) >= MAX_LINE_BYTES:
+                    self.oversized_lines += 1
+                    yield b""
+                else:
+                    yield body + b"\n"
+            if len(pending) >= MAX_LINE_BYTES:
                 if not skipping:
                     self.oversized_lines += 1
                     yield b""
-                skipping, buffer = True, b""
+                skipping, pending = True, b""
             if not chunk:
-                if buffer and not skipping:
-                    yield buffer
+                self.report_progress()
                 return
 
 

@@ -65,7 +65,12 @@ from service.settings import Settings
 from service.store.database import session_scope
 from service.store.dialect import cells_in, refresh_planner_statistics, unindexed
 from service.store.models import AggregationRun, CellDevice, CellStat, CellStatus, DeadZone
-from service.store.runs import set_state_value, set_state_values, state_values
+from service.store.runs import (
+    remember_first_zoning,
+    set_state_value,
+    set_state_values,
+    state_values,
+)
 from service.timestamps import utcnow
 
 if TYPE_CHECKING:  # Dask and polars are imported for a rebuild only
@@ -181,6 +186,7 @@ def aggregate(
 
         def finish(session: Session, result: IncrementalResult) -> None:
             """In the transaction that stores the decisions: the run's record."""
+            remember_first_zoning(session, now=now)  # a store upgraded since its last full run
             counted["cells"] = _counts_after_batch(session, settings, result.best_cells_moved)
             counted["zones"] = int(
                 session.scalar(

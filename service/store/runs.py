@@ -77,12 +77,13 @@ def set_state_values(session: Session, values: dict[str, int]) -> None:
 
 
 def remember_first_zoning(session: Session, *, now: datetime) -> None:
-    """After a full run has grouped every scope's zones: remember, per radio scope of the
-    best of all operators, when its zones were first computed, if not yet remembered. That
-    is ``now`` for a scope new to the store, even when it found no zone, or its oldest
-    zone's creation for a store that had zones before this was remembered. The weekly
-    report counts that run's zones apart (``service.areas.changes``): mapped for the first
-    time, not new on the ground."""
+    """In a run that groups zones (full or incremental), at ``now``: remember, per radio
+    scope of the best of all operators, when its zones were first computed, if not yet
+    remembered. For a store that had zones before this was remembered, that is its oldest
+    zone's creation; for one with runs but no zone in the scope, its first run; for a new
+    store, ``now``, even when the run finds no zone. The weekly report counts that run's
+    zones apart (``service.areas.changes``): mapped for the first time, not new on the
+    ground."""
     names = {radio: _FIRST_ZONING.format(radio) for radio in RADIO_SCOPES}
     known = state_values(session, names.values())
     first: dict[str, int] = {}
@@ -91,9 +92,13 @@ def remember_first_zoning(session: Session, *, now: datetime) -> None:
             continue
         oldest = session.scalar(
             select(func.min(DeadZone.created_at)).where(
-                DeadZone.operator == BEST_OF_ALL, DeadZone.radio == radio
+                DeadZone.operator == BEST_OF_ALL,
+                DeadZone.radio == radio,
+                DeadZone.created_at < now,  # not the zones this run writes
             )
         )
+        if oldest is None:
+            oldest = session.scalar(select(func.min(AggregationRun.finished_at)))
         when = now if oldest is None else min(oldest, now)
         first[name] = (when - _EPOCH) // timedelta(microseconds=1)
     set_state_values(session, first)

@@ -15,7 +15,7 @@ from service.areas.changes import weekly_changes
 from service.areas.progress import take_snapshot
 from service.engine.results import store_zones
 from service.store.database import session_scope
-from service.store.models import DeadZone
+from service.store.models import AggregationRun, DeadZone
 from service.store.runs import first_zoning, remember_first_zoning
 from tests.areas.conftest import (
     CENTRE,
@@ -146,3 +146,23 @@ def test_a_store_zoned_before_the_record_keeps_its_first_run(week, settings, ses
         found = weekly_changes(session, settings, now=NOW)
     assert scoped_id("dz-any-next", goal) in [z["id"] for z in found["zones_opened"]]
     assert found["zones_first_mapped"] == 2
+
+
+def test_an_upgraded_store_without_zones_in_a_scope_dates_it_from_its_first_run(settings, sessions):
+    """A store with runs before the record and no zone in the goal's scope: the scope was
+    first computed by the first run, so a zone a later run (full or incremental) finds is
+    opened, not first mapped."""
+    goal = settings.goal_radio
+    with session_scope(sessions) as session:
+        session.add(
+            AggregationRun(
+                finished_at=NOW - timedelta(days=30), max_seq=0, cells=0, zones=0, scopes=None
+            )
+        )
+    open_zone(sessions, [FAR], "dz-any-found", radios=(goal,))  # written by this run, at NOW
+    with session_scope(sessions) as session:
+        remember_first_zoning(session, now=NOW)
+        assert first_zoning(session, goal) == NOW - timedelta(days=30)
+        found = weekly_changes(session, settings, now=NOW)
+    assert [z["id"] for z in found["zones_opened"]] == [scoped_id("dz-any-found", goal)]
+    assert found["zones_first_mapped"] == 0

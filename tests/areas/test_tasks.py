@@ -235,3 +235,32 @@ def test_nearby_plans_the_province_once_until_its_evidence_changes(
     settled = client.get("/v1/nearby", params={"lat": lat, "lon": lon}).json()
     assert len(planned) == 2
     assert settled["task"] is None or settled["task"]["h3"] != HAMLET
+
+
+def test_residents_who_ask_while_the_list_is_planned_share_that_plan():
+    """Eight requests at once with the same evidence: one plans, seven wait for its list."""
+    import threading
+    import time
+
+    from service.api.routes.tasks import ProvinceTasks
+
+    kept = ProvinceTasks()
+    plans: list[int] = []
+
+    def plan() -> list:
+        plans.append(1)
+        time.sleep(0.2)  # planning a province takes seconds
+        return [object()]
+
+    answers: list[list] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(kept.tasks(("run", 1), plan)))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(plans) == 1
+    assert len(answers) == 8 and all(answer is answers[0] for answer in answers)
+    assert kept.tasks(("run", 2), plan) is not answers[0] and len(plans) == 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -120,20 +120,32 @@ class ProvinceTasks:
     what it is planned from changes: an aggregation run (decisions), a refresh of the
     estimated field, or an import of areas or people (``areas_fingerprint``). Planning it
     weighs every cell of the field (seconds at province scale), and every resident who
-    opens the reporter page asks for it."""
+    opens the reporter page asks for it: one request plans, those that come meanwhile wait
+    for its list instead of planning it again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._planning = threading.Lock()
         self._version: Hashable = None
         self._tasks: list[Task] | None = None
 
-    def get(self, version: Hashable) -> list[Task] | None:
+    def _kept(self, version: Hashable) -> list[Task] | None:
         with self._lock:
             return self._tasks if version == self._version else None
 
-    def put(self, version: Hashable, tasks: list[Task]) -> None:
-        with self._lock:
-            self._version, self._tasks = version, tasks
+    def tasks(self, version: Hashable, plan: Callable[[], list[Task]]) -> list[Task]:
+        """The list kept for ``version``, else ``plan()``'s, kept."""
+        kept = self._kept(version)
+        if kept is not None:
+            return kept
+        with self._planning:
+            kept = self._kept(version)  # planned while this request waited
+            if kept is not None:
+                return kept
+            tasks = plan()
+            with self._lock:
+                self._version, self._tasks = version, tasks
+            return tasks
 
 
 def _province_tasks(request: Request) -> ProvinceTasks:
@@ -163,11 +175,9 @@ def get_nearby(
         estimated.get(ESTIMATED_SEQ),
         areas_fingerprint(session),
     )
-    kept = _province_tasks(request)
-    tasks = kept.get(version)
-    if tasks is None:
-        tasks, _ = plan_tasks(session, settings, limit=MAX_TASKS)
-        kept.put(version, tasks)
+    tasks = _province_tasks(request).tasks(
+        version, lambda: plan_tasks(session, settings, limit=MAX_TASKS)[0]
+    )
     return nearby(session, settings, lat=lat, lon=lon, now=utcnow(), tasks=tasks)
 
 

@@ -54,6 +54,19 @@ def status_rows(sessions) -> list[tuple]:
         ]
 
 
+def unknown_centre_estimate(sessions, settings, items: list[dict]) -> CellEstimate:
+    """Ingest and decide ``items``: the centre's measured status for 452-04 stays unknown
+    (too few phones), and its estimate."""
+    ingest(sessions, settings, items)
+    decide(sessions, settings)
+    with sessions() as session:
+        measured = session.get(CellStatus, (h3.str_to_int(CENTRE), "452-04", "any"))
+    assert measured is not None and measured.status == "unknown"
+    estimate = estimate_of(sessions, CENTRE)
+    assert estimate is not None
+    return estimate
+
+
 def test_a_cell_between_dead_neighbours_is_estimated_dead_with_two_phones(settings, sessions):
     # Six neighbours each dead by measurement (four no-service readings of three phones);
     # the centre has no-service readings from two phones only: one short of a measured "dead".
@@ -63,13 +76,7 @@ def test_a_cell_between_dead_neighbours_is_estimated_dead_with_two_phones(settin
         for d in range(4)
     ]
     items += [reading_in(CENTRE, device=f"c{d}", no_service=True, days_ago=1 + d) for d in (0, 1)]
-    ingest(sessions, settings, items)
-    decide(sessions, settings)
-    with sessions() as session:
-        centre = session.get(CellStatus, (h3.str_to_int(CENTRE), "452-04", "any"))
-    assert centre is not None and centre.status == "unknown"
-    estimate = estimate_of(sessions, CENTRE)
-    assert estimate is not None
+    estimate = unknown_centre_estimate(sessions, settings, items)
     assert estimate.inferred_status == "dead"
     assert estimate.p_dead >= settings.estimate_level
     assert estimate.estimate_dbm < -115
@@ -230,13 +237,7 @@ def test_one_strong_reading_with_a_poor_fix_does_not_make_a_no_service_cell_cove
         reading_in(CENTRE, device=f"p{d % 2}", no_service=True, days_ago=1 + d) for d in range(8)
     ]
     items.append(reading_in(CENTRE, device="p0", dbm=-77.0, accuracy_m=379.0, days_ago=2))
-    ingest(sessions, settings, items)
-    decide(sessions, settings)
-    with sessions() as session:
-        measured = session.get(CellStatus, (h3.str_to_int(CENTRE), "452-04", "any"))
-    assert measured is not None and measured.status == "unknown"
-    estimate = estimate_of(sessions, CENTRE)
-    assert estimate is not None
+    estimate = unknown_centre_estimate(sessions, settings, items)
     assert estimate.inferred_status != "covered"
     assert estimate.p_dead > 0.5
     assert estimate.estimate_dbm < -115

@@ -90,13 +90,7 @@ def remember_first_zoning(session: Session, *, now: datetime) -> None:
     for radio, name in names.items():
         if name in known:
             continue
-        oldest = session.scalar(
-            select(func.min(DeadZone.created_at)).where(
-                DeadZone.operator == BEST_OF_ALL,
-                DeadZone.radio == radio,
-                DeadZone.created_at < now,  # not the zones this run writes
-            )
-        )
+        oldest = _oldest_zone(session, radio, before=now)  # not the zones this run writes
         if oldest is None:
             oldest = session.scalar(select(func.min(AggregationRun.finished_at)))
         when = now if oldest is None else min(oldest, now)
@@ -111,8 +105,17 @@ def first_zoning(session: Session, radio: str) -> datetime | None:
     value = state_value(session, _FIRST_ZONING.format(radio))
     if value is not None:
         return _EPOCH + timedelta(microseconds=value)
-    return session.scalar(
-        select(func.min(DeadZone.created_at)).where(
-            DeadZone.operator == BEST_OF_ALL, DeadZone.radio == radio
-        )
+    return _oldest_zone(session, radio)
+
+
+def _oldest_zone(
+    session: Session, radio: str, *, before: datetime | None = None
+) -> datetime | None:
+    """The creation of the oldest zone of the best of all operators in ``radio``, among
+    those created before ``before`` when given; None without one."""
+    query = select(func.min(DeadZone.created_at)).where(
+        DeadZone.operator == BEST_OF_ALL, DeadZone.radio == radio
     )
+    if before is not None:
+        query = query.where(DeadZone.created_at < before)
+    return session.scalar(query)

@@ -30,10 +30,10 @@ import numpy as np
 
 from benchmarks.aggregate import SECRET, load, load_average, province_cells, synthetic_rows
 from benchmarks.scratch import scratch_database
-from service.jobs import ESTIMATED_AT, run_aggregation
+from service.jobs import run_aggregation
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker, session_scope
-from service.store.runs import set_state_value
+from service.store.runs import ESTIMATED_AT, set_state_value
 
 FIELD_LEFT_S = 86_400  # with --no-field: the server's field interval, longer than the trials
 

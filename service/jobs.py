@@ -35,7 +35,13 @@ from service.store.database import background_writes, session_scope, sqlite_file
 from service.store.dialect import refresh_planner_statistics
 from service.store.locks import AGGREGATION, BACKGROUND_AGGREGATOR, JobLock, hold
 from service.store.models import CellEstimate, CellPopulation, ProgressSnapshot, ReadingRow
-from service.store.runs import last_run, set_state_value, state_value
+from service.store.runs import (
+    ESTIMATED_AT,
+    ESTIMATED_SEQ,
+    last_run,
+    set_state_value,
+    state_value,
+)
 from service.timestamps import utcnow
 
 if TYPE_CHECKING:  # Dask and polars are imported for a rebuild only
@@ -102,10 +108,6 @@ def run_aggregation(
                 sessions, settings, now=now, max_seq=report.max_seq, on_step=on_step
             )
         return report
-
-
-ESTIMATED_AT = "estimated_at"  # aggregation_state: wall time of the last refresh, epoch s
-ESTIMATED_SEQ = "estimated_seq"  # aggregation_state: newest reading seq behind it
 
 
 def estimate_due(session: Session, settings: Settings) -> bool:

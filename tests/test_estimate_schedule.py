@@ -7,9 +7,9 @@ from __future__ import annotations
 import h3
 from sqlalchemy import select
 
-from service.jobs import ESTIMATED_SEQ, refresh_stale_estimates, run_aggregation
+from service.jobs import refresh_stale_estimates, run_aggregation
 from service.store.models import CellEstimate, CellStatus
-from service.store.runs import last_run, state_value
+from service.store.runs import ESTIMATED_SEQ, last_run, state_value
 from tests.coverage_helpers import CENTRE, NOW, ingest, reading_in
 
 RING = list(h3.grid_ring(CENTRE, 1))

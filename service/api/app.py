@@ -37,6 +37,7 @@ from service.api.routes import (
     weekly,
 )
 from service.api.strict import reject_nul_in_query_parameters, reject_unknown_query_parameters
+from service.areas.task_plans import TaskPlans
 from service.ingest.readings import Ingestor
 from service.jobs import AggregationWorker
 from service.settings import Settings
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ingestor = Ingestor.from_settings(settings)
     app.state.rate_limits = RateLimits(settings)
+    # Pages and task lists kept until what they are computed from changes.
+    app.state.map_pages = maps.PageCache()
+    app.state.task_plans = TaskPlans()
     register_error_handlers(app)
     # A resident on a 2G-like link pays for every byte: pages, scripts, JSON and CSV go out
     # gzip-compressed to any client that asks (Accept-Encoding), from 1 KB up, where the

@@ -105,10 +105,11 @@ TEAM_WALK_M = 5_000.0
 EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
 
 
-@dataclass
+@dataclass(frozen=True)
 class Task:
     """One cell to visit: ``value`` in people (module doc), ``operators`` the SIMs to bring
-    (largest share of the value first), ``reason`` a code the pages translate."""
+    (largest share of the value first), ``reason`` a code the pages translate. Frozen: the
+    kept lists hand the same tasks to every request."""
 
     h3: str
     rank: int
@@ -116,7 +117,6 @@ class Task:
     people: float
     operators: list[str]
     value: float
-    village: str | None = None
     lat: float = 0.0
     lon: float = 0.0
 
@@ -142,18 +142,35 @@ def plan_tasks(
     operator: str = BEST_OF_ALL,
     radio: str = "any",
     limit: int = 40,
-    alone: bool = False,
 ) -> tuple[list[Task], list[VillageTasks]]:
     """The ``limit`` most valuable visits in ``area`` (or the province) for ``operator``
-    (``any``: every operator with evidence), and the villages they fall in. ``alone``:
-    each visit valued as if it were the only one (no share of what the others tell).
+    (``any``: every operator with evidence), and the villages they fall in (``rank_tasks``,
+    ``group_by_village``)."""
+    tasks = rank_tasks(session, settings, area=area, operator=operator, radio=radio, limit=limit)
+    return tasks, group_by_village(session, tasks, area)
+
+
+def rank_tasks(
+    session: Session,
+    settings: Settings,
+    *,
+    area: AreaFilter | None = None,
+    operator: str = BEST_OF_ALL,
+    radio: str = "any",
+    limit: int = 40,
+) -> list[Task]:
+    """The ``limit`` most valuable visits in ``area`` (or the province) for ``operator``,
+    most valuable first. Picked one at a time (module doc), so the first ``n`` of a longer
+    list are the list of ``n``: the kept lists (``service.areas.task_plans``) rely on it.
+    The candidates and their neighbours are the area's: a filtered list is no part of the
+    province's (a cell at the area's edge has fewer neighbours to inform).
 
     ``radio``: a measured decision of that radio settles a cell; the estimate is the
     operator's in that scope over radios ('any' or 'broadband'; over all radios for one
     radio)."""
     operators = _operators(session, operator)
     if not operators:
-        return [], []
+        return []
     op_row = {op: k for k, op in enumerate(operators)}
     e, c = CellEstimate, CellStatus
     estimates = session.execute(
@@ -176,10 +193,10 @@ def plan_tasks(
     if area is not None and (area.village is not None or area.polygon is None):
         # An area made of village cells (a village, a commune without its polygon) also
         # holds the fields its villages' teams walk to, as the province's village lists
-        # do (``_group_by_village``): the page a village's QR code opens lists them too.
+        # do (``group_by_village``): the page a village's QR code opens lists them too.
         cells = np.union1d(cells, _fields_of(session, candidates, area.villages))
     if not len(cells):
-        return [], []
+        return []
     index = {int(cell): i for i, cell in enumerate(cells)}
     shape = (len(operators), len(cells))
     # Beyond the estimate's reach: the field's whole spread (its mean below).
@@ -313,8 +330,6 @@ def plan_tasks(
             )
         )  # fmt: skip
         values[i] = 0.0
-        if alone:
-            continue
         # What the visit tells: its disk's variance, and the value left there.
         _, ring0, delta = gains_of(np.array([i]))
         disk = neighbours[i][neighbours[i] < len(cells)]
@@ -324,8 +339,7 @@ def plan_tasks(
         told_worth[ops, disk[at]] = worth(ops, disk[at], learned[ops, disk[at]])
         near = neighbours[disk].ravel()
         stale[near[near < len(cells)]] = True
-    villages = _group_by_village(session, tasks, area)
-    return tasks, villages
+    return tasks
 
 
 def _calls_righted(
@@ -467,7 +481,7 @@ def _operators(session: Session, operator: str) -> list[str]:
     return sorted(str(op) for op in found) or [BEST_OF_ALL]
 
 
-def _group_by_village(
+def group_by_village(
     session: Session, tasks: list[Task], area: AreaFilter | None
 ) -> list[VillageTasks]:
     """Each task to the village with most people in its cell, else (a field, a road) to the
@@ -503,7 +517,6 @@ def _group_by_village(
         found = owner.get(h3.str_to_int(task.h3))
         chosen = found[1] if found is not None else fields.get(h3.str_to_int(task.h3))
         if chosen is not None and chosen in centres:
-            task.village = chosen
             groups.setdefault(chosen, []).append(task)
     villages = []
     for code, members in groups.items():

@@ -18,7 +18,7 @@ import folium
 import h3
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.radio import OPERATOR_NAMES
@@ -42,11 +42,9 @@ from service.publish.disclosure import EXACT, Disclosure
 from service.settings import Settings
 from service.store.models import (
     CellEstimate,
-    CellPopulation,
     CellStatus,
     Commune,
     DeadZone,
-    Village,
 )
 from service.store.runs import last_run
 from service.timestamps import utcnow
@@ -299,25 +297,3 @@ def progress_page(
 def has_communes(session: Session) -> bool:
     """Whether any commune was imported (the CLI writes the progress map only then)."""
     return session.scalar(select(Commune.code).limit(1)) is not None
-
-
-def areas_fingerprint(session: Session) -> str:
-    """A cheap token that changes whenever an import changes what the progress and plan
-    pages show without a new aggregation run: row count and newest import time of communes
-    and villages, row count and total people of ``cell_population`` (a raster import has no
-    timestamp), and the newest change of a dead zone (its state, open or planned)."""
-    row = session.execute(
-        select(
-            select(func.count()).select_from(Commune).scalar_subquery(),
-            select(func.max(Commune.imported_at)).scalar_subquery(),
-            select(func.count()).select_from(Village).scalar_subquery(),
-            select(func.max(Village.imported_at)).scalar_subquery(),
-            select(func.count()).select_from(CellPopulation).scalar_subquery(),
-            select(func.sum(CellPopulation.people)).scalar_subquery(),
-            select(func.max(DeadZone.updated_at)).scalar_subquery(),
-        )
-    ).one()
-    communes, communes_at, villages, villages_at, cells, people, zones_at = row
-    # Rounded: a float sum may differ in its last bits with the scan order.
-    people_text = "none" if people is None else f"{float(people):.1f}"
-    return f"{communes}|{communes_at}|{villages}|{villages_at}|{cells}|{people_text}|{zones_at}"

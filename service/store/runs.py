@@ -12,6 +12,8 @@ from domain.vocabulary import BEST_OF_ALL, RADIO_SCOPES
 from service.store.dialect import upsert_insert
 from service.store.models import AggregationRun, AggregationState, DeadZone
 
+ESTIMATED_AT = "estimated_at"  # aggregation_state: wall time of the last refresh, epoch s
+ESTIMATED_SEQ = "estimated_seq"  # aggregation_state: newest reading seq behind it
 _FIRST_ZONING = "zones_first_{}"  # aggregation_state: µs since the epoch, per radio scope
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 from maps.encoding import text_to_ints
 from service.areas.planning import site_model
 from service.cli import app as cli
-from service.publish.mapdata import areas_fingerprint, plan_sites_records, progress_records
+from service.publish.mapdata import plan_sites_records, progress_records
 from service.store.database import session_scope
 from service.store.models import DeadZone
+from service.store.versions import areas_fingerprint
 from tests.areas.conftest import (
     CENTRE,
     LAT,

@@ -106,9 +106,10 @@ def test_populated_cells_outrank_empty_cells_of_equal_uncertainty(
     tmp_path, settings, sessions, client
 ):
     """The hamlet and the field have the same readings, so each hamlet cell has a twin at
-    the same place around the field with the same estimate: valued alone, the populated one
-    ranks first. In the team's list a hamlet cell next to a visit already listed is worth
-    less than alone: that visit tells much of what it would."""
+    the same place around the field with the same estimate: in the team's list the
+    hamlet's populated cells come first, the best of them before the best of their twins,
+    where nobody lives, the second before the second, and so on. (One by one they need not:
+    a hamlet cell beside visits already listed is worth only what it adds to them.)"""
     seed_world(tmp_path, settings, sessions)
     with sessions() as session:
         estimates = {
@@ -119,21 +120,23 @@ def test_populated_cells_outrank_empty_cells_of_equal_uncertainty(
                 )
             )
         }
-        alone = {t.h3: t for t in plan_tasks(session, settings, limit=500, alone=True)[0]}
     listed = {f["properties"]["h3"]: f["properties"] for f in client.get(
         "/v1/tasks", params={"limit": 500}
     ).json()["features"]}  # fmt: skip
     level = settings.estimate_level
-    for cell in h3.grid_disk(HAMLET, 1):
+    populated = [c for c in h3.grid_disk(HAMLET, 1) if c in listed and listed[c]["people"] > 0]
+    assert len(populated) >= 2  # the hamlet's centre and the cells its people live in
+    unlisted = len(listed) + 1
+    twins = []
+    for cell in populated:
         twin = twin_around_field(cell)
         # Equal uncertainty: close estimates, on the same side of the level that calls dead.
         assert abs(estimates[cell] - estimates[twin]) < 0.03
         assert (estimates[cell] >= level) == (estimates[twin] >= level)
-        assert cell in alone and cell in listed
-        assert twin not in alone or alone[cell].rank < alone[twin].rank
-    first = min(h3.grid_disk(HAMLET, 1), key=lambda c: listed[c]["rank"])
-    for cell in set(h3.grid_disk(HAMLET, 1)) - {first}:
-        assert listed[cell]["value"] < alone[cell].value
+        assert listed.get(twin, {"people": 0})["people"] == 0
+        twins.append(listed[twin]["rank"] if twin in listed else unlisted)
+    ranks = sorted(listed[cell]["rank"] for cell in populated)
+    assert all(rank < other for rank, other in zip(ranks, sorted(twins), strict=True))
 
 
 def test_a_third_phone_settles_the_cell_and_the_task_goes(tmp_path, settings, sessions, client):
@@ -205,62 +208,3 @@ def test_a_village_list_holds_the_fields_its_card_holds(tmp_path, settings, sess
     assert [v["code"] for v in own["villages"]] == ["V1"] and FIELD in own["villages"][0]["tasks"]
     other = client.get("/v1/tasks", params={"village": "V2", "limit": 500}).json()
     assert FIELD not in [f["properties"]["h3"] for f in other["features"]]
-
-
-def test_nearby_plans_the_province_once_until_its_evidence_changes(
-    tmp_path, settings, sessions, client, monkeypatch
-):
-    """Every resident who opens the reporter page asks for the nearest task: the province's
-    list is planned once and kept until a run, a refresh of the field or an import changes
-    what it is planned from."""
-    import service.api.routes.tasks as route
-
-    planned: list[int] = []
-
-    def counting(*args, **kwargs):
-        planned.append(1)
-        return plan_tasks(*args, **kwargs)
-
-    monkeypatch.setattr(route, "plan_tasks", counting)
-    seed_world(tmp_path, settings, sessions)
-    lat, lon = h3.cell_to_latlng(HAMLET)
-    first = client.get("/v1/nearby", params={"lat": lat, "lon": lon}).json()
-    assert first["task"]["h3"] == HAMLET
-    again = client.get("/v1/nearby", params={"lat": lat + 0.001, "lon": lon}).json()
-    assert again["task"] == {**first["task"], "distance_m": again["task"]["distance_m"]}
-    assert len(planned) == 1
-    # A third phone's no service settles the hamlet: a new run, a new list without it.
-    ingest(sessions, settings, no_service_from_two_phones(HAMLET, "third")[:3])
-    decide(sessions, settings)
-    settled = client.get("/v1/nearby", params={"lat": lat, "lon": lon}).json()
-    assert len(planned) == 2
-    assert settled["task"] is None or settled["task"]["h3"] != HAMLET
-
-
-def test_residents_who_ask_while_the_list_is_planned_share_that_plan():
-    """Eight requests at once with the same evidence: one plans, seven wait for its list."""
-    import threading
-    import time
-
-    from service.api.routes.tasks import ProvinceTasks
-
-    kept = ProvinceTasks()
-    plans: list[int] = []
-
-    def plan() -> list:
-        plans.append(1)
-        time.sleep(0.2)  # planning a province takes seconds
-        return [object()]
-
-    answers: list[list] = []
-    threads = [
-        threading.Thread(target=lambda: answers.append(kept.tasks(("run", 1), plan)))
-        for _ in range(8)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(plans) == 1
-    assert len(answers) == 8 and all(answer is answers[0] for answer in answers)
-    assert kept.tasks(("run", 2), plan) is not answers[0] and len(plans) == 2

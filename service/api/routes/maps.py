@@ -34,7 +34,6 @@ from service.errors import AccessDenied, AuthenticationRequired, InvalidInput, N
 from service.keys import ALL_OPERATORS
 from service.publish.disclosure import EXACT, Disclosure
 from service.publish.mapdata import (
-    areas_fingerprint,
     coverage_page,
     data_date,
     deadzone_page,
@@ -44,6 +43,7 @@ from service.publish.mapdata import (
 )
 from service.store.database import session_scope
 from service.store.runs import last_run, scopes_changed_since
+from service.store.versions import areas_fingerprint
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -113,11 +113,7 @@ def _changed(session: Session, since: int | None) -> set[str] | None:
 
 
 def _cache(request: Request) -> PageCache:
-    # Made on first use and kept on the application, so each app (and test) has its own.
-    cache = getattr(request.app.state, "map_pages", None)
-    if cache is None:
-        cache = request.app.state.map_pages = PageCache()
-    return cache  # type: ignore[no-any-return]
+    return request.app.state.map_pages  # type: ignore[no-any-return]  # made by create_app
 
 
 def _render(

@@ -6,8 +6,6 @@ share in the village's Zalo group. The QR code is drawn here by segno, offline."
 from __future__ import annotations
 
 import io
-import threading
-from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,18 +15,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from domain.vocabulary import RadioName
+from domain.vocabulary import BEST_OF_ALL, RadioName
 from service.api.access import ApiKeyDep, require_operators
 from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.openapi import geojson_answer
 from service.api.routes.coverage import OperatorQuery
 from service.api.routes.pages import PAGE_HEADERS
-from service.areas.tasks import MAX_TASKS, Task, nearby, plan_tasks, tasks_to_geojson
+from service.areas.task_plans import TaskPlans, kept_tasks
+from service.areas.tasks import MAX_TASKS, group_by_village, nearby, tasks_to_geojson
 from service.errors import NotFound
-from service.jobs import ESTIMATED_AT, ESTIMATED_SEQ
-from service.publish.mapdata import areas_fingerprint
 from service.store.models import Village
-from service.store.runs import last_run, state_values
 from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
@@ -93,6 +89,7 @@ class TaskCollection(BaseModel):
     summary="Cells to measure next, per village (cần đo thêm)",
 )
 def get_tasks(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     area: AreaDep,
@@ -108,52 +105,18 @@ def get_tasks(
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
-    tasks, villages = plan_tasks(
-        session, settings, area=area, operator=operator, radio=radio, limit=limit
-    )
+    tasks = kept_tasks(
+        _plans(request), session, settings, area=area, operator=operator, radio=radio,
+        limit=limit,
+    )  # fmt: skip
+    villages = group_by_village(session, tasks, area)
     body = tasks_to_geojson(tasks, villages, operator=operator, radio=radio)
     return Response(orjson.dumps(body), media_type="application/geo+json")
 
 
-class ProvinceTasks:
-    """The province's task list that ``/v1/nearby`` picks the nearest task from, kept until
-    what it is planned from changes: an aggregation run (decisions), a refresh of the
-    estimated field, or an import of areas or people (``areas_fingerprint``). Planning it
-    weighs every cell of the field (seconds at province scale), and every resident who
-    opens the reporter page asks for it: one request plans, those that come meanwhile wait
-    for its list instead of planning it again."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._planning = threading.Lock()
-        self._version: Hashable = None
-        self._tasks: list[Task] | None = None
-
-    def _kept(self, version: Hashable) -> list[Task] | None:
-        with self._lock:
-            return self._tasks if version == self._version else None
-
-    def tasks(self, version: Hashable, plan: Callable[[], list[Task]]) -> list[Task]:
-        """The list kept for ``version``, else ``plan()``'s, kept."""
-        kept = self._kept(version)
-        if kept is not None:
-            return kept
-        with self._planning:
-            kept = self._kept(version)  # planned while this request waited
-            if kept is not None:
-                return kept
-            tasks = plan()
-            with self._lock:
-                self._version, self._tasks = version, tasks
-            return tasks
-
-
-def _province_tasks(request: Request) -> ProvinceTasks:
-    # Made on first use and kept on the application, so each app (and test) has its own.
-    kept = getattr(request.app.state, "province_tasks", None)
-    if kept is None:
-        kept = request.app.state.province_tasks = ProvinceTasks()
-    return kept  # type: ignore[no-any-return]
+def _plans(request: Request) -> TaskPlans:
+    # Made by create_app, so each app (and test) has its own.
+    return request.app.state.task_plans  # type: ignore[no-any-return]
 
 
 @router.get("/nearby", summary="The resident's village and the nearest open task")
@@ -167,17 +130,7 @@ def get_nearby(
     """For the reporter page: the village at (lat, lon) with its status (or likely status)
     and how many neighbours reported this month, and the nearest task of ``/v1/tasks``
     (best of all operators) with its distance in metres. Nulls when there is none."""
-    run = last_run(session)
-    estimated = state_values(session, [ESTIMATED_AT, ESTIMATED_SEQ])
-    version = (
-        run.id if run is not None else None,
-        estimated.get(ESTIMATED_AT),
-        estimated.get(ESTIMATED_SEQ),
-        areas_fingerprint(session),
-    )
-    tasks = _province_tasks(request).tasks(
-        version, lambda: plan_tasks(session, settings, limit=MAX_TASKS)[0]
-    )
+    tasks = kept_tasks(_plans(request), session, settings, operator=BEST_OF_ALL, radio="any")
     return nearby(session, settings, lat=lat, lon=lon, now=utcnow(), tasks=tasks)
 
 

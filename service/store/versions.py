@@ -1,0 +1,50 @@
+"""Cheap tokens that change when what a kept answer is computed from changes, so that the
+service can keep pages and task lists that take seconds to compute (``service.api.routes.
+maps``, ``service.areas.task_plans``) and drop them when they would differ."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.store.models import CellPopulation, Commune, DeadZone, Village
+from service.store.runs import ESTIMATED_AT, ESTIMATED_SEQ, last_run, state_values
+
+
+def areas_fingerprint(session: Session) -> str:
+    """A cheap token that changes whenever an import changes what the progress and plan
+    pages show without a new aggregation run: row count and newest import time of communes
+    and villages, row count and total people of ``cell_population`` (a raster import has no
+    timestamp), and the newest change of a dead zone (its state, open or planned)."""
+    row = session.execute(
+        select(
+            select(func.count()).select_from(Commune).scalar_subquery(),
+            select(func.max(Commune.imported_at)).scalar_subquery(),
+            select(func.count()).select_from(Village).scalar_subquery(),
+            select(func.max(Village.imported_at)).scalar_subquery(),
+            select(func.count()).select_from(CellPopulation).scalar_subquery(),
+            select(func.sum(CellPopulation.people)).scalar_subquery(),
+            select(func.max(DeadZone.updated_at)).scalar_subquery(),
+        )
+    ).one()
+    communes, communes_at, villages, villages_at, cells, people, zones_at = row
+    # Rounded: a float sum may differ in its last bits with the scan order.
+    people_text = "none" if people is None else f"{float(people):.1f}"
+    return f"{communes}|{communes_at}|{villages}|{villages_at}|{cells}|{people_text}|{zones_at}"
+
+
+def evidence_version(session: Session) -> Hashable:
+    """What the tasks are planned from (``service.areas.tasks``): the newest aggregation run
+    (measured decisions), the last refresh of the estimated field (its time and the newest
+    reading behind it: a refresh may come without a run), and the imported areas and
+    people (``areas_fingerprint``)."""
+    run = last_run(session)
+    estimated = state_values(session, [ESTIMATED_AT, ESTIMATED_SEQ])
+    return (
+        run.id if run is not None else None,
+        estimated.get(ESTIMATED_AT),
+        estimated.get(ESTIMATED_SEQ),
+        areas_fingerprint(session),
+    )

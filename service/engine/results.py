@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service.engine.zones import Zone
-from service.store.bulk import copy_rows
+from service.store.bulk import copy_frame, copy_rows
 from service.store.dialect import is_postgres
 from service.store.hexagons import add_hexagons
 from service.store.models import CellStatus, DeadZone, ZoneCell
@@ -27,13 +27,16 @@ def store_decisions(session: Session, decisions: pd.DataFrame) -> None:
     PostgreSQL the outlines of cells decided for the first time (``service.store.hexagons``).
 
     Columns are converted to Python values column by column (vectorised): converting
-    value by value took most of the aggregation's time at province scale.
+    value by value took most of the aggregation's time at province scale. On PostgreSQL
+    pandas writes them as CSV for one COPY (``service.store.bulk.copy_frame``).
     """
     if decisions.empty:
         return
-    sqlite = not is_postgres(session)
-    columns = [_column_values(decisions[name], sqlite=sqlite) for name in _STATUS_COLUMNS]
-    copy_rows(session.connection(), "cell_status", _STATUS_COLUMNS, zip(*columns, strict=True))
+    if is_postgres(session):
+        copy_frame(session.connection(), "cell_status", decisions[_STATUS_COLUMNS])
+    else:
+        columns = [_column_values(decisions[name], sqlite=True) for name in _STATUS_COLUMNS]
+        copy_rows(session.connection(), "cell_status", _STATUS_COLUMNS, zip(*columns, strict=True))
     add_hexagons(session.connection(), decisions["h3_cell"].to_numpy())
 
 

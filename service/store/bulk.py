@@ -9,9 +9,11 @@ one transaction is already fast, so it inserts directly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Connection
 
 from service.store.dialect import is_postgres
@@ -138,3 +140,59 @@ def copy_rows(
     if batch:
         marks = ", ".join("?" * len(columns))
         conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", batch)
+
+
+def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:
+    """PostgreSQL: append the rows of ``frame`` (its columns named as ``table``'s) by one
+    COPY in CSV whose fields are formatted column by column with numpy. ``copy_rows``
+    converts every value to Python and the driver writes it row by row: about a second of
+    CPU for the 28,000 decision rows of an incremental run at 300,000 readings, and
+    pandas' own ``to_csv`` was slower still (it formats aware times value by value).
+
+    The text is exact: floats in their shortest round-trip form (as the driver writes
+    them), times in UTC to the microsecond, text always quoted, missing values (None,
+    NaN, NaT, NA) as CSV's unquoted empty field, which COPY reads as NULL."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    fields = [_csv_fields(frame[name]) for name in frame.columns]
+    text = "".join(f"{','.join(row)}\n" for row in zip(*fields, strict=True))
+    cols = ", ".join(frame.columns)
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(text)
+
+
+def _csv_fields(column: pd.Series) -> list[str]:
+    """A column's values as CSV fields for COPY (``copy_frame``)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        aware = isinstance(column.dtype, pd.DatetimeTZDtype)
+        times = column.dt.tz_convert("UTC").dt.tz_localize(None) if aware else column
+        text = np.datetime_as_string(times.to_numpy("datetime64[us]"), unit="us")
+        suffix = "+00" if aware else ""
+        return [
+            "" if missing else t + suffix
+            for t, missing in zip(text.tolist(), column.isna().tolist(), strict=True)
+        ]
+    # pandas' own dtypes (nullable integers, Arrow strings) as objects: a nullable
+    # integer column with a missing value would come out of numpy as floats.
+    numpy_dtype = isinstance(column.dtype, np.dtype)
+    values = column.to_numpy() if numpy_dtype else column.to_numpy(dtype=object)
+    if values.dtype.kind in "iu":
+        return values.astype(str).tolist()
+    if values.dtype.kind == "b":
+        return np.where(values, "t", "f").tolist()
+    if values.dtype.kind == "f":  # numpy's str of a float64 is its shortest round trip
+        wide = values.astype(np.float64)  # as the driver writes a float32: its float64
+        return np.where(np.isnan(wide), "", wide.astype(str)).tolist()
+    return [_csv_field(v) for v in values.tolist()]
+
+
+def _csv_field(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float):
+        return "" if value != value else repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

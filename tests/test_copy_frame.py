@@ -16,9 +16,9 @@ from service.store.bulk import copy_frame, copy_rows
 
 _TABLE = (
     "CREATE TEMP TABLE copied (n bigint, x double precision, y double precision, "
-    "label text, at timestamptz, day date, flag boolean, maybe integer)"
+    "label text, at timestamptz, day date, flag boolean, maybe integer, z float8)"
 )
-_COLUMNS = ["n", "x", "y", "label", "at", "day", "flag", "maybe"]
+_COLUMNS = ["n", "x", "y", "label", "at", "day", "flag", "maybe", "z"]
 
 
 def _frame() -> pd.DataFrame:
@@ -36,12 +36,14 @@ def _frame() -> pd.DataFrame:
             "day": [date(2026, 3, 1), None, date(2025, 12, 31)],
             "flag": np.array([True, False, True]),
             "maybe": pd.array([7, None, -3], dtype="Int64"),
+            "z": [-0.0, 0.0, -0.0],  # equal as floats, apart as text (and as stored)
         }
     )
 
 
 def _stored(conn) -> list[tuple]:
-    return [tuple(r) for r in conn.execute(text("SELECT * FROM copied ORDER BY n"))]
+    rows = conn.execute(text("SELECT *, z::text FROM copied ORDER BY n"))
+    return [tuple(r) for r in rows]
 
 
 def test_copy_frame_stores_what_copy_rows_stores(engine):
@@ -65,3 +67,4 @@ def test_copy_frame_stores_what_copy_rows_stores(engine):
     assert missing[3] == "" and missing[1:3] == (None, None) and missing[4:6] == (None, None)
     assert missing[7] is None and tiny[1] == -1e-300 and tiny[2] == float("inf")
     assert tiny[3] is None and tiny[6] is True and tiny[7] == -3
+    assert [row[-1] for row in by_frame] == ["0", "-0", "-0"]

@@ -182,8 +182,16 @@ def _csv_fields(column: pd.Series) -> list[str]:
         return np.where(values, "t", "f").tolist()
     if values.dtype.kind == "f":  # numpy's str of a float64 is its shortest round trip
         wide = values.astype(np.float64)  # as the driver writes a float32: its float64
-        return np.where(np.isnan(wide), "", wide.astype(str)).tolist()
+        return np.where(np.isnan(wide), "", _distinct_as_text(wide)).tolist()
     return [_csv_field(v) for v in values.tolist()]
+
+
+def _distinct_as_text(values: np.ndarray) -> np.ndarray:
+    """``values.astype(str)``, formatting each distinct value once: a cell's centre, a
+    share or a confidence repeats over a cell's rows, and formatting a float is most of
+    ``copy_frame``'s time. Distinct by bits (``-0.0`` stays apart from ``0.0``)."""
+    bits, at = np.unique(values.view(np.int64), return_inverse=True)
+    return bits.view(np.float64).astype(str)[at.reshape(-1)]
 
 
 def _csv_field(value: Any) -> str:

@@ -4,10 +4,16 @@ SQLite and PostGIS)."""
 from __future__ import annotations
 
 import h3
+import numpy as np
 import pytest
 import shapely
 
-from service.engine.zones import assign_ids, cells_to_outline, connected_components
+from service.engine.zones import (
+    NearestCovered,
+    assign_ids,
+    cells_to_outline,
+    connected_components,
+)
 from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
 
 ring = sorted(h3.grid_ring(CENTRE, 2))
@@ -24,6 +30,35 @@ def test_a_ring_is_one_zone_with_a_hole():
     assert outline.is_valid
     assert len(outline.geoms) == 1
     assert len(outline.geoms[0].interiors) == 1  # the covered middle stays a hole
+
+
+def test_within_a_limit_answers_as_the_nearest_distance_does():
+    """``within_m`` (the incremental path's test of a zone's distance to signal) against
+    each cell's nearest distance measured alone: at exactly the distance, just under it,
+    far beyond it, and for the NaN (never) and infinite (any) limits."""
+    rng = np.random.default_rng(5)
+    disk = [h3.str_to_int(c) for c in h3.grid_disk(CENTRE, 40)]
+    covered = [int(c) for c in rng.choice(disk, 25, replace=False)]
+    cells = [int(c) for c in rng.choice(disk, 400)]
+    nearest = NearestCovered(covered)
+    exact = np.array([nearest.distance_m([c]) for c in cells])
+    limits = np.concatenate(
+        [
+            exact[:100],
+            np.nextafter(exact[100:200], 0),
+            rng.uniform(0, 30_000, 100),
+            [np.nan] * 50,
+            [np.inf] * 50,
+        ]
+    )
+    for strict in (False, True):
+        reached = exact < limits if strict else exact <= limits
+        expected = np.where(np.isnan(limits), False, reached | np.isposinf(limits))
+        assert nearest.within_m(cells, limits, strict=strict).tolist() == expected.tolist()
+    # At exactly its distance a cell is within (not strictly), and never nearer than it.
+    assert nearest.within_m(cells[:100], exact[:100]).all()
+    assert not nearest.within_m(cells[:100], exact[:100], strict=True).any()
+    assert not NearestCovered([]).within_m(cells, limits).any()
 
 
 def test_two_zones_one_cell_apart_stay_apart():

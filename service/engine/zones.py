@@ -192,23 +192,38 @@ class NearestCovered:
         candidates = self.tree.query(points, predicate="dwithin", distance=radius)
         return min(bound, *self._measure(latlng, candidates))
 
-    def distances_m(self, cells: Sequence[int]) -> np.ndarray:
-        """Per cell of ``cells``, the distance to the nearest covered cell, metres (inf
-        without any): the same numbers ``distance_m`` takes the least of, in one pass."""
-        found = np.full(len(cells), np.inf)
+    def within_m(
+        self, cells: Sequence[int], limits: np.ndarray, *, strict: bool = False
+    ) -> np.ndarray:
+        """Per cell of ``cells``, whether a covered cell lies within ``limits`` (metres, one
+        per cell) of it: nearer than the limit when ``strict``, else at it or nearer (NaN:
+        never; infinity: any covered cell). The same answers as comparing each cell's
+        distance to its nearest covered cell with its limit, measuring only the pairs within
+        the limit instead of every covered cell that could be a far cell's nearest."""
+        limits = np.asarray(limits, dtype=float)
+        found = np.zeros(len(cells), dtype=bool)
         if self.tree is None or not len(cells):
             return found
-        latlng = np.array([h3i.cell_to_latlng(int(c)) for c in cells]).reshape(-1, 2)
+        found[np.isposinf(limits)] = True
+        todo = np.flatnonzero(np.isfinite(limits))
+        if not todo.size:
+            return found
+        latlng = np.array([h3i.cell_to_latlng(int(cells[i])) for i in todo.tolist()]).reshape(-1, 2)
         points = shapely.points(latlng[:, 1], latlng[:, 0])
-        near = self.tree.query_nearest(points)
-        np.minimum.at(found, near[0], self._measure(latlng, near))
-        theta = found / EARTH_RADIUS_M
+        # The box of ``distance_m`` around each cell, as wide as its limit; from a quarter
+        # of the globe on, every covered cell (the box's formula holds below it).
+        theta = np.maximum(limits[todo], 0.0) / EARTH_RADIUS_M
         lat = np.radians(np.minimum(np.abs(latlng[:, 0]) + np.degrees(theta), 89.0))
         dlon = np.arcsin(np.minimum(np.sin(theta) / np.cos(lat), 1.0))
-        radius = np.degrees(np.hypot(theta, dlon)) * 1.001 + 1e-9
-        candidates = self.tree.query(points, predicate="dwithin", distance=radius)
-        if candidates.shape[1]:
-            np.minimum.at(found, candidates[0], self._measure(latlng, candidates))
+        radius = np.where(
+            theta < np.pi / 2, np.degrees(np.hypot(theta, dlon)) * 1.001 + 1e-9, 720.0
+        )
+        pairs = self.tree.query(points, predicate="dwithin", distance=radius)
+        if pairs.shape[1]:
+            measured = np.array(self._measure(latlng, pairs))
+            limit = limits[todo][pairs[0]]
+            inside = measured < limit if strict else measured <= limit
+            found[todo[pairs[0][inside]]] = True
         return found
 
     def _measure(self, latlng: np.ndarray, pairs: np.ndarray) -> list[float]:

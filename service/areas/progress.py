@@ -571,7 +571,11 @@ def panel_trend(
     projected = level + rate * ahead
     met_on = None
     if rate > 0 and level < goal:
-        met_on = used[-1].day + timedelta(days=int(np.ceil((goal - level) / rate)))
+        # A rate barely above zero projects the goal past the calendar's last day (the
+        # province demo's panel gained a few people in a million): no day, as for never.
+        days_to_goal = float(np.ceil((goal - level) / rate))
+        if days_to_goal <= (date.max - used[-1].day).days:
+            met_on = used[-1].day + timedelta(days=int(days_to_goal))
     out |= {
         "slope_per_day": rate, "slope_se_per_day": se,
         "projected_share": min(max(projected, 0.0), 1.0),

@@ -189,6 +189,21 @@ def test_verdict_rate_and_the_day_the_projection_meets_the_goal():
     assert result["panel_steps"] == 2 and result["panel_people"] == 1000
 
 
+def test_a_rate_barely_above_zero_projects_no_day_rather_than_failing():
+    """The province demo's panel gained a few people in a million a week: the goal's day
+    lay past the calendar's end, and the progress page and the demo failed on it."""
+    creeping = [
+        PanelStep(D0 + timedelta(days=7 * w), D0 + timedelta(days=7 * (w - 1)), 1e6,
+                  900_000.0 + 0.01 * (w - 1), 900_000.0 + 0.01 * w)
+        for w in (1, 2, 3)
+    ]  # fmt: skip
+    result = panel_trend(creeping, goal=0.99, deadline=date(2026, 12, 31),
+                         measured_share=0.9, level=0.9, unknown_share=0.0)  # fmt: skip
+    assert result["slope_per_day"] > 0
+    assert result["goal_met_on"] is None
+    assert result["status"] == "behind"
+
+
 def test_newly_measured_covered_places_do_not_make_the_province_on_track(
     grid, settings, sessions, client
 ):

@@ -28,7 +28,8 @@ def store_decisions(session: Session, decisions: pd.DataFrame) -> None:
 
     Columns are converted to Python values column by column (vectorised): converting
     value by value took most of the aggregation's time at province scale. On PostgreSQL
-    pandas writes them as CSV for one COPY (``service.store.bulk.copy_frame``).
+    they are formatted as CSV, column by column, for one COPY
+    (``service.store.bulk.copy_frame``).
     """
     if decisions.empty:
         return

@@ -145,9 +145,10 @@ def copy_rows(
 def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:
     """PostgreSQL: append the rows of ``frame`` (its columns named as ``table``'s) by one
     COPY in CSV whose fields are formatted column by column with numpy. ``copy_rows``
-    converts every value to Python and the driver writes it row by row: about a second of
-    CPU for the 28,000 decision rows of an incremental run at 300,000 readings, and
-    pandas' own ``to_csv`` was slower still (it formats aware times value by value).
+    converts every value to Python and the driver writes it row by row: 0.5-0.75 s of
+    CPU for the 28,000 decision rows of an incremental run at 300,000 readings, against
+    0.36 s here, and pandas' own ``to_csv`` was slower still (it formats aware times value
+    by value; ``docs/scale.md``, the eighth pass on PostGIS).
 
     The text is exact: floats in their shortest round-trip form (as the driver writes
     them), times in UTC to the microsecond, text always quoted, missing values (None,

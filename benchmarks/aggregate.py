@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 from fastapi.testclient import TestClient
 
+from benchmarks import first_paragraph
 from benchmarks.scratch import scratch_database
 from domain.radio import Radio
 from service.api.app import create_app
@@ -463,7 +464,7 @@ def incremental_figures(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--readings", type=int, default=5_000_000)
     parser.add_argument("--backends", default="sqlite,postgis")
     parser.add_argument(

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
+from benchmarks import first_paragraph
 from benchmarks.ingest import SECRET, make_batches
 from benchmarks.scratch import copy_of, scratch_database
 from benchmarks.served import post_all, start_server, with_tree
@@ -140,7 +141,7 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--readings", type=int, default=300_000)
     parser.add_argument("--backends", default="sqlite,postgis")
     parser.add_argument("--port", type=int, default=8102)

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import delete
 
+from benchmarks import first_paragraph
 from benchmarks.tasks import demo_database
 from domain.radio import thresholds_radio
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL
@@ -171,7 +172,7 @@ def run_seed(
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=first_paragraph(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", default="1,3,5,7", help="comma-separated demo seeds")
     parser.add_argument(

@@ -28,6 +28,7 @@ import h3
 import httpx
 import numpy as np
 
+from benchmarks import first_paragraph
 from benchmarks.aggregate import SECRET, load, load_average, province_cells, synthetic_rows
 from benchmarks.scratch import scratch_database
 from service.jobs import run_aggregation
@@ -158,7 +159,7 @@ def run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--sizes", default="300000,3000000")
     parser.add_argument("--backends", default="sqlite")
     parser.add_argument("--interval", type=float, default=1.0)

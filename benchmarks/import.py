@@ -35,6 +35,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from benchmarks import first_paragraph
 from benchmarks.scratch import scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,7 +123,7 @@ def child(url: str, path: Path, *, trace: bool) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgis")
     parser.add_argument("--tracemalloc", action="store_true", help="Also trace allocations.")

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import func, select
 
+from benchmarks import first_paragraph
 from benchmarks.scratch import scratch_database
 from benchmarks.served import post_all, start_server
 from service.ingest.readings import Ingestor
@@ -95,7 +96,7 @@ def bench_bulk(url: str, n: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--readings", type=int, default=200_000)
     parser.add_argument("--backends", default="sqlite,postgis")
     args = parser.parse_args()

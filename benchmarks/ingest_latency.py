@@ -48,6 +48,7 @@ import numpy as np
 import orjson
 from sqlalchemy import create_engine, func, select
 
+from benchmarks import first_paragraph
 from benchmarks.ingest import SECRET, make_batches
 from benchmarks.scratch import copy_of, scratch_database
 from benchmarks.served import post_all, start_server
@@ -292,7 +293,7 @@ def run(backend: str, args: argparse.Namespace, workdir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--preload", type=int, default=300_000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--phones", type=int, default=8)

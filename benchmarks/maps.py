@@ -38,6 +38,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import first_paragraph  # noqa: E402
 from maps import (  # noqa: E402
     MapMeta,
     PlannedSite,
@@ -47,7 +48,6 @@ from maps import (  # noqa: E402
     progress_map,
     write_map_html,
 )
-from maps.model import CellStatus  # noqa: E402
 from maps.palette import STATUS_STYLES  # noqa: E402
 from maps.sample import sample_cells, sample_deadzones, sample_progress  # noqa: E402
 
@@ -91,7 +91,7 @@ def build_naive(cells: pd.DataFrame, path: Path) -> None:
     # Same local Leaflet as ours, and none of folium's CDN extras, so only tiles can fail.
     m.default_js = [("leaflet", (asset_dir() / "leaflet" / "leaflet.js").as_uri())]
     m.default_css = [("leaflet_css", (asset_dir() / "leaflet" / "leaflet.css").as_uri())]
-    styles = {s.value: STATUS_STYLES[s].to_leaflet() for s in CellStatus}
+    styles = {s.value: style.to_leaflet() for s, style in STATUS_STYLES.items()}
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         style_function=lambda f: styles[f["properties"]["status"]],
@@ -246,7 +246,7 @@ def print_row(label: str, result: Result, cap_s: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--quick", action="store_true", help="skip 170,000 cells")
     parser.add_argument(
         "--case",

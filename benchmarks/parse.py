@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks import first_paragraph
 from collectors.formats import RowError, parse_towercollector
 from collectors.formats.towercollector import COLUMNS
 
@@ -69,7 +70,7 @@ def write_export(path: Path, rows: int, seed: int = 6) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--rows", type=int, default=1_000_000, help="data rows in the file")
     parser.add_argument("--keep", type=Path, help="write the file here and keep it")
     args = parser.parse_args()

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import h3
 
+from benchmarks import first_paragraph
 from benchmarks.tasks import demo_database
 from service.store.database import make_engine, make_sessionmaker
 
@@ -83,7 +84,7 @@ def tile_province(source: Path, target: Path, *, tiles: int, spacing_km: float) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--tiles", type=int, default=5)
     parser.add_argument("--spacing-km", type=float, default=26.0)

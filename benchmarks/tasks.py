@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from benchmarks import first_paragraph
 from domain.radio import CAMPING_MIN_DBM, SIGNAL_RANGES, Radio
 from service.areas.tasks import plan_tasks
 from service.ingest.readings import Ingestor
@@ -307,7 +308,7 @@ def ratio(tasks: dict[str, int], randoms: list[dict[str, int]], key: str) -> str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--seeds", default="3,5,7", help="comma-separated demo seeds (not 1)")
     parser.add_argument("--visits", type=int, default=40)
     parser.add_argument("--draws", type=int, default=3, help="random draws, each visited")

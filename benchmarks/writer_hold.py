@@ -31,6 +31,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from benchmarks import first_paragraph
+
 SECRET = "benchmark-secret-0123456789abcdef"
 
 
@@ -121,7 +123,7 @@ def report(tree: str, figures: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--readings", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=20_000)
     parser.add_argument("--trees", default="main=/work/main,branch=.")

@@ -42,6 +42,7 @@ from service.errors import InvalidInput
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.models import CellPopulation, Village, VillageCell
+from service.store.versions import note_areas_changed
 
 VILLAGES: Final = "villages"
 RASTER: Final = "raster"
@@ -145,6 +146,7 @@ def rebuild_population(session: Session, settings: Settings) -> dict[str, float]
     session.execute(delete(CellPopulation))
     _store_cells(session, grid, source, communes)
     total = session.scalar(select(func.coalesce(func.sum(CellPopulation.people), 0.0)))
+    note_areas_changed(session)  # kept task lists and pages are planned again
     return {
         "village_people": float(sum(p or 0 for *_, p, _c in villages)),
         "grid_people": float(total or 0.0),

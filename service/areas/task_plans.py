@@ -1,7 +1,7 @@
 """Task lists kept between requests: ``/v1/tasks`` and ``/v1/nearby`` answer from them.
 
 Planning a list weighs every cell of the area's field (``service.areas.tasks``): seconds
-of CPU on a province (5.9 s at 62,850 cells, ``docs/demo-accuracy.md``), and every team
+of CPU on a province (10-12 s at 62,850 cells, ``benchmarks/task_plans.py``), and every team
 that opens its page and every resident who opens the reporter page asks for one. A list
 changes only when what it is planned from changes: an aggregation run, a refresh of the
 estimated field, an import of areas or people (``service.store.versions.
@@ -23,7 +23,7 @@ from collections.abc import Callable, Hashable
 
 from sqlalchemy.orm import Session
 
-from service.areas.selection import AreaFilter
+from service.areas.selection import AreaFilter, area_filter
 from service.areas.tasks import MAX_TASKS, Task, rank_tasks
 from service.settings import Settings
 from service.store.versions import evidence_version
@@ -41,9 +41,11 @@ class TaskPlans:
 
     def __init__(self, size: int = PLANS_KEPT) -> None:
         self._size = size
-        self._lock = threading.Lock()  # guards the two dicts below
-        self._plans: OrderedDict[Hashable, tuple[Hashable, list[Task]]] = OrderedDict()
+        self._lock = threading.Lock()  # guards the two dicts and the count below
+        # Per key: the version, the plan's number (in the order plans started), the list.
+        self._plans: OrderedDict[Hashable, tuple[Hashable, int, list[Task]]] = OrderedDict()
         self._planning: dict[tuple[Hashable, Hashable], threading.Lock] = {}
+        self._started = 0
 
     def _kept(self, version: Hashable, key: Hashable) -> list[Task] | None:
         with self._lock:
@@ -51,7 +53,7 @@ class TaskPlans:
             if kept is None or kept[0] != version:
                 return None
             self._plans.move_to_end(key)
-            return kept[1]
+            return kept[2]
 
     def tasks(self, version: Hashable, key: Hashable, plan: Callable[[], list[Task]]) -> list[Task]:
         """The list kept for ``key`` at ``version``, else ``plan()``'s, kept."""
@@ -65,9 +67,17 @@ class TaskPlans:
                 kept = self._kept(version, key)  # planned while this request waited
                 if kept is not None:
                     return kept
+                with self._lock:
+                    self._started += 1
+                    number = self._started
                 tasks = plan()
                 with self._lock:
-                    self._plans[key] = (version, tasks)
+                    # A plan of an older version that ends after a newer one's does not
+                    # replace it: the next request would plan the newer one again.
+                    stored = self._plans.get(key)
+                    if stored is not None and stored[1] > number:
+                        return tasks
+                    self._plans[key] = (version, number, tasks)
                     self._plans.move_to_end(key)
                     while len(self._plans) > self._size:
                         self._plans.popitem(last=False)
@@ -91,10 +101,20 @@ def kept_tasks(
 ) -> list[Task]:
     """``rank_tasks``'s list, from the one kept in ``plans`` while its evidence holds."""
     key = (None if area is None else (area.commune, area.village), operator, radio)
+    version = evidence_version(session)
 
     def plan() -> list[Task]:
+        # The area read again, after the version: on PostgreSQL each statement sees the
+        # newest commit, and an import between the request's reading of the area and the
+        # version would keep a list of the old area under the new version. (Expired
+        # first: the session's identity map would hand back the commune it read then.)
+        if area is not None:
+            session.expire_all()
+        planned = None if area is None else area_filter(
+            session, commune=area.commune, village=area.village, resolution=area.resolution
+        )  # fmt: skip
         return rank_tasks(
-            session, settings, area=area, operator=operator, radio=radio, limit=MAX_TASKS
+            session, settings, area=planned, operator=operator, radio=radio, limit=MAX_TASKS
         )
 
-    return plans.tasks(evidence_version(session), key, plan)[:limit]
+    return plans.tasks(version, key, plan)[:limit]

@@ -10,14 +10,31 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.store.models import CellPopulation, Commune, DeadZone, Village
-from service.store.runs import ESTIMATED_AT, ESTIMATED_SEQ, last_run, state_values
+from service.store.runs import (
+    ESTIMATED_AT,
+    ESTIMATED_SEQ,
+    last_run,
+    set_state_value,
+    state_value,
+    state_values,
+)
+
+AREAS_CHANGES = "areas_changes"  # aggregation_state: imports of areas or people so far
+
+
+def note_areas_changed(session: Session) -> None:
+    """Count an import of areas or people (``service.areas.population.rebuild_population``,
+    which every such import ends with) into ``areas_fingerprint``: a cluster layer or a
+    raster may move people between cells with the same rows, times and total."""
+    set_state_value(session, AREAS_CHANGES, (state_value(session, AREAS_CHANGES) or 0) + 1)
 
 
 def areas_fingerprint(session: Session) -> str:
     """A cheap token that changes whenever an import changes what the progress and plan
-    pages show without a new aggregation run: row count and newest import time of communes
-    and villages, row count and total people of ``cell_population`` (a raster import has no
-    timestamp), and the newest change of a dead zone (its state, open or planned)."""
+    pages show without a new aggregation run: the imports of areas or people so far
+    (``note_areas_changed``), row count and newest import time of communes and villages,
+    row count and total people of ``cell_population``, and the newest change of a dead
+    zone (its state, open or planned)."""
     row = session.execute(
         select(
             select(func.count()).select_from(Commune).scalar_subquery(),
@@ -32,7 +49,11 @@ def areas_fingerprint(session: Session) -> str:
     communes, communes_at, villages, villages_at, cells, people, zones_at = row
     # Rounded: a float sum may differ in its last bits with the scan order.
     people_text = "none" if people is None else f"{float(people):.1f}"
-    return f"{communes}|{communes_at}|{villages}|{villages_at}|{cells}|{people_text}|{zones_at}"
+    imports = state_value(session, AREAS_CHANGES)
+    return (
+        f"{imports}|{communes}|{communes_at}|{villages}|{villages_at}|{cells}|{people_text}"
+        f"|{zones_at}"
+    )
 
 
 def evidence_version(session: Session) -> Hashable:

@@ -9,6 +9,7 @@ import time
 
 import h3
 import pytest
+import shapely.geometry
 
 import service.areas.task_plans as kept_module
 from service.areas.selection import area_filter
@@ -154,3 +155,74 @@ def test_the_least_recently_asked_list_is_dropped_beyond_the_bound():
         kept.tasks(1, key, plan(key))
     # "b" was dropped when "c" came ("a" had been asked for since); "a" was kept.
     assert plans == ["a", "b", "c", "b"]
+
+
+def test_a_plan_of_older_evidence_that_ends_last_does_not_replace_a_newer_list():
+    """A slow plan begun before a run ends after the plan of the run's evidence: the newer
+    list stays kept, so the next request at that evidence does not plan it again."""
+    kept = TaskPlans()
+    plans: list[str] = []
+    newer_kept = threading.Event()
+
+    def plan(version: str):
+        def run() -> list[Task]:
+            plans.append(version)
+            if version == "v1":
+                assert newer_kept.wait(10)
+            return [Task(version, 1, "unmeasured", 0.0, [], 1.0)]
+
+        return run
+
+    slow = threading.Thread(target=lambda: kept.tasks("v1", "province", plan("v1")))
+    slow.start()
+    time.sleep(0.1)  # the older plan has begun
+    assert kept.tasks("v2", "province", plan("v2"))[0].h3 == "v2"
+    newer_kept.set()
+    slow.join()
+    assert kept.tasks("v2", "province", plan("v2"))[0].h3 == "v2"
+    assert plans == ["v1", "v2"]
+
+
+def test_a_cluster_layer_that_moves_people_plans_the_lists_again(
+    tmp_path, settings, sessions, client
+):
+    """A corrected cluster layer moves a village's people to other cells: the same rows,
+    import times and total, so only the count of imports tells the kept lists."""
+    seed_world(tmp_path, settings, sessions)
+    before = client.get("/v1/tasks", params={"limit": 500}).json()
+    # V1's cluster: seven cells three steps east of its centre.
+    i, j = h3.cell_to_local_ij(HAMLET, HAMLET)
+    cells = h3.grid_disk(h3.local_ij_to_cell(HAMLET, i + 3, j), 1)
+    cluster = shapely.geometry.shape(h3.cells_to_geo(cells))
+    import_areas(sessions, settings, write_layer(
+        tmp_path / "clusters.geojson", [{"village_code": "V1", "geometry": cluster}]
+    ), kind="cluster")  # fmt: skip
+    after = client.get("/v1/tasks", params={"limit": 500}).json()
+    assert after == fresh(sessions, settings, limit=500)
+    assert after != before
+
+
+def test_an_import_while_a_commune_list_is_asked_for_plans_it_from_the_new_area(
+    tmp_path, settings, sessions, client, monkeypatch
+):
+    """On PostgreSQL each statement sees the newest commit: a village imported after the
+    request read its commune, and before the version of the evidence, must be in the list
+    kept under that version."""
+    seed_world(tmp_path, settings, sessions)
+    version = kept_module.evidence_version
+    imported: list[str] = []
+
+    def import_first(session):
+        if not imported:
+            imported.append("V3")
+            layer = [village("V3", "Field", h3.grid_disk(FIELD, 1)[1], 400, commune="C1")]
+            import_areas(sessions, settings, write_layer(tmp_path / "more.geojson", layer))
+        return version(session)
+
+    monkeypatch.setattr(kept_module, "evidence_version", import_first)
+    client.get("/v1/tasks", params={"commune": "C1", "limit": 500})
+    kept = client.get("/v1/tasks", params={"commune": "C1", "limit": 500}).json()
+    with sessions() as session:
+        area = area_filter(session, commune="C1", village=None, resolution=settings.h3_resolution)
+        tasks, villages = plan_tasks(session, settings, area=area, limit=500)
+    assert imported and kept == tasks_to_geojson(tasks, villages, operator="any", radio="any")

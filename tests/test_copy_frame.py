@@ -68,3 +68,24 @@ def test_copy_frame_stores_what_copy_rows_stores(engine):
     assert missing[7] is None and tiny[1] == -1e-300 and tiny[2] == float("inf")
     assert tiny[3] is None and tiny[6] is True and tiny[7] == -3
     assert [row[-1] for row in by_frame] == ["0", "-0", "-0"]
+
+
+def test_copy_frame_writes_a_long_frame_part_by_part(engine, monkeypatch):
+    """Formatted a part at a time (memory bounded by the part): every row of every part
+    is stored, in one COPY."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's (SQLite appends with copy_rows)")
+    import service.store.bulk as bulk
+
+    monkeypatch.setattr(bulk, "COPY_FRAME_ROWS", 2)
+    frame = pd.concat([_frame().assign(n=np.arange(k * 3, k * 3 + 3)) for k in range(3)])
+    with engine.begin() as conn:
+        conn.execute(text(_TABLE))
+        copy_frame(conn, "copied", frame)
+        by_parts = _stored(conn)
+        conn.execute(text("TRUNCATE copied"))
+        monkeypatch.setattr(bulk, "COPY_FRAME_ROWS", len(frame))
+        copy_frame(conn, "copied", frame)
+        at_once = _stored(conn)
+    assert len(by_parts) == 9 and [row[0] for row in by_parts] == list(range(9))
+    assert by_parts == at_once

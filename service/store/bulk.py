@@ -152,14 +152,22 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:
 
     The text is exact: floats in their shortest round-trip form (as the driver writes
     them), times in UTC to the microsecond, text always quoted, missing values (None,
-    NaN, NaT, NA) as CSV's unquoted empty field, which COPY reads as NULL."""
+    NaN, NaT, NA) as CSV's unquoted empty field, which COPY reads as NULL.
+
+    Formatted and written ``COPY_FRAME_ROWS`` rows at a time within the one COPY: a full
+    run stores a resolution's whole frame, and its text at once cost 1.4 GB of memory
+    beside a million rows (0.37 GB for ``copy_rows``)."""
     raw = conn.connection.driver_connection
     assert raw is not None
-    fields = [_csv_fields(frame[name]) for name in frame.columns]
-    text = "".join(f"{','.join(row)}\n" for row in zip(*fields, strict=True))
     cols = ", ".join(frame.columns)
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(text)
+        for start in range(0, len(frame), COPY_FRAME_ROWS):
+            part = frame.iloc[start : start + COPY_FRAME_ROWS]
+            fields = [_csv_fields(part[name]) for name in part.columns]
+            copy.write("".join(f"{','.join(row)}\n" for row in zip(*fields, strict=True)))
+
+
+COPY_FRAME_ROWS = 50_000  # rows formatted at once by copy_frame: tens of MB of text
 
 
 def _csv_fields(column: pd.Series) -> list[str]:

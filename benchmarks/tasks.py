@@ -61,7 +61,7 @@ from sqlalchemy import select
 
 from benchmarks import first_paragraph
 from domain.radio import CAMPING_MIN_DBM, SIGNAL_RANGES, Radio
-from service.areas.tasks import plan_tasks
+from service.areas.tasks import rank_tasks
 from service.ingest.readings import Ingestor
 from service.jobs import run_aggregation
 from service.settings import Settings
@@ -194,8 +194,8 @@ def choose(
     try:
         with make_sessionmaker(engine)() as session:
             tasks = {
-                w: plan_tasks(session, settings.model_copy(update={"task_cell_weight": w}),
-                              limit=visits)[0]
+                w: rank_tasks(session, settings.model_copy(update={"task_cell_weight": w}),
+                              limit=visits)
                 for w in (weights or [settings.task_cell_weight])
             }  # fmt: skip
             people = {

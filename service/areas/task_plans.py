@@ -20,6 +20,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -33,21 +35,31 @@ from service.store.versions import evidence_version
 # MAX_TASKS small records (about 0.2 MB).
 PLANS_KEPT = 64
 
+Plan = TypeVar("Plan")
 
-class TaskPlans:
-    """Lists of tasks by key, each kept while its evidence ``version`` holds; single-flight
-    per key (one plan, the others wait for it), least recently used dropped beyond
-    ``size``."""
+
+@dataclass(frozen=True)
+class KeptList:
+    """A kept list and the area it was planned in (read when it was planned)."""
+
+    area: AreaFilter | None
+    tasks: list[Task]
+
+
+class TaskPlans(Generic[Plan]):
+    """Plans (lists of tasks) by key, each kept while its evidence ``version`` holds;
+    single-flight per key (one plan, the others wait for it), least recently used dropped
+    beyond ``size``."""
 
     def __init__(self, size: int = PLANS_KEPT) -> None:
         self._size = size
         self._lock = threading.Lock()  # guards the two dicts and the count below
         # Per key: the version, the plan's number (in the order plans started), the list.
-        self._plans: OrderedDict[Hashable, tuple[Hashable, int, list[Task]]] = OrderedDict()
+        self._plans: OrderedDict[Hashable, tuple[Hashable, int, Plan]] = OrderedDict()
         self._planning: dict[tuple[Hashable, Hashable], threading.Lock] = {}
         self._started = 0
 
-    def _kept(self, version: Hashable, key: Hashable) -> list[Task] | None:
+    def _kept(self, version: Hashable, key: Hashable) -> Plan | None:
         with self._lock:
             kept = self._plans.get(key)
             if kept is None or kept[0] != version:
@@ -55,8 +67,8 @@ class TaskPlans:
             self._plans.move_to_end(key)
             return kept[2]
 
-    def tasks(self, version: Hashable, key: Hashable, plan: Callable[[], list[Task]]) -> list[Task]:
-        """The list kept for ``key`` at ``version``, else ``plan()``'s, kept."""
+    def tasks(self, version: Hashable, key: Hashable, plan: Callable[[], Plan]) -> Plan:
+        """The plan kept for ``key`` at ``version``, else ``plan()``'s, kept."""
         kept = self._kept(version, key)
         if kept is not None:
             return kept
@@ -90,7 +102,7 @@ class TaskPlans:
 
 
 def kept_tasks(
-    plans: TaskPlans,
+    plans: TaskPlans[KeptList],
     session: Session,
     settings: Settings,
     *,
@@ -98,12 +110,13 @@ def kept_tasks(
     operator: str,
     radio: str,
     limit: int = MAX_TASKS,
-) -> list[Task]:
-    """``rank_tasks``'s list, from the one kept in ``plans`` while its evidence holds."""
+) -> KeptList:
+    """``rank_tasks``'s first ``limit`` tasks and the area they were planned in (group them
+    by that area's villages), from the list kept in ``plans`` while its evidence holds."""
     key = (None if area is None else (area.commune, area.village), operator, radio)
     version = evidence_version(session)
 
-    def plan() -> list[Task]:
+    def plan() -> KeptList:
         # The area read again, after the version: on PostgreSQL each statement sees the
         # newest commit, and an import between the request's reading of the area and the
         # version would keep a list of the old area under the new version. (Expired
@@ -113,8 +126,10 @@ def kept_tasks(
         planned = None if area is None else area_filter(
             session, commune=area.commune, village=area.village, resolution=area.resolution
         )  # fmt: skip
-        return rank_tasks(
+        tasks = rank_tasks(
             session, settings, area=planned, operator=operator, radio=radio, limit=MAX_TASKS
         )
+        return KeptList(planned, tasks)
 
-    return plans.tasks(version, key, plan)[:limit]
+    kept = plans.tasks(version, key, plan)
+    return KeptList(kept.area, kept.tasks[:limit])

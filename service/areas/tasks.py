@@ -134,22 +134,6 @@ REASONS = ("confirm_dead", "unmeasured", "uncertain")
 unmeasured: no readings of the operators that matter here; uncertain: otherwise."""
 
 
-def plan_tasks(
-    session: Session,
-    settings: Settings,
-    *,
-    area: AreaFilter | None = None,
-    operator: str = BEST_OF_ALL,
-    radio: str = "any",
-    limit: int = 40,
-) -> tuple[list[Task], list[VillageTasks]]:
-    """The ``limit`` most valuable visits in ``area`` (or the province) for ``operator``
-    (``any``: every operator with evidence), and the villages they fall in (``rank_tasks``,
-    ``group_by_village``)."""
-    tasks = rank_tasks(session, settings, area=area, operator=operator, radio=radio, limit=limit)
-    return tasks, group_by_village(session, tasks, area)
-
-
 def rank_tasks(
     session: Session,
     settings: Settings,
@@ -599,7 +583,7 @@ def nearby(
     cells hold the point, else the nearest centre within ``NEARBY_VILLAGE_M``) with its
     status, likely status and how many neighbours (distinct phones) reported in its cells
     this calendar month; and the nearest open task (best of all operators) of ``tasks``,
-    the province's list (``plan_tasks`` with ``MAX_TASKS``; planned here if not given)."""
+    the province's list (``rank_tasks`` with ``MAX_TASKS``; ranked here if not given)."""
     from service.areas.likely import likely_statuses
     from service.areas.progress import village_states
 
@@ -641,7 +625,7 @@ def nearby(
             "reporters_this_month": int(reporters or 0),
         }  # fmt: skip
     if tasks is None:
-        tasks, _ = plan_tasks(session, settings, limit=MAX_TASKS)
+        tasks = rank_tasks(session, settings, limit=MAX_TASKS)
     task = nearest_task(tasks, lat=lat, lon=lon)
     return {
         "village": village,

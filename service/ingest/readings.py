@@ -193,17 +193,7 @@ def _validate(
         return [(index_offset + i, r) for i, r in enumerate(valid)], []
     except ValidationError as exc:
         named = {error["loc"][0] for error in exc.errors() if error["loc"]}
-    bad = sorted(i for i in named if isinstance(i, int) and 0 <= i < len(items))
-    good = [i for i in range(len(items)) if i not in named]
-    readings: list[tuple[int, Reading]] = []
-    if len(bad) == len(named):
-        try:
-            valid = _READINGS.validate_python([items[i] for i in good])
-            readings = [(index_offset + i, r) for i, r in zip(good, valid, strict=True)]
-        except ValidationError:
-            bad = list(range(len(items)))
-    else:
-        bad = list(range(len(items)))
+    readings, bad = _validate_without(items, named, index_offset)
     rejected: list[Rejection] = []
     for i in bad:
         try:
@@ -212,6 +202,23 @@ def _validate(
             rejected.extend(rejections_from_validation_error(index_offset + i, exc))
     readings.sort(key=lambda pair: pair[0])
     return readings, rejected
+
+
+def _validate_without(
+    items: Sequence[Any], named: set[Any], index_offset: int
+) -> tuple[list[tuple[int, Reading]], list[int]]:
+    """The batch validated in one call without the readings ``named`` by its errors, and
+    the indexes left to validate one by one: those named, or every one when an error names
+    something other than a reading or the rest fails too."""
+    everything = list(range(len(items)))
+    if not all(isinstance(i, int) and 0 <= i < len(items) for i in named):
+        return [], everything
+    good = [i for i in everything if i not in named]
+    try:
+        valid = _READINGS.validate_python([items[i] for i in good])
+    except ValidationError:
+        return [], everything
+    return [(index_offset + i, r) for i, r in zip(good, valid, strict=True)], sorted(named)
 
 
 def _count(

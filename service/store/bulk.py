@@ -152,7 +152,9 @@ def copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> None:
 
     The text is exact: floats in their shortest round-trip form (as the driver writes
     them), times in UTC to the microsecond, text always quoted, missing values (None,
-    NaN, NaT, NA) as CSV's unquoted empty field, which COPY reads as NULL.
+    NaN, NaT, NA) as CSV's unquoted empty field, which COPY reads as NULL. A ``date``
+    column takes Python dates: a ``datetime64`` column is written as UTC times, whose day
+    is not the local day of an aware time east of UTC.
 
     Formatted and written ``COPY_FRAME_ROWS`` rows at a time within the one COPY: a full
     run stores a resolution's whole frame, and its text at once cost 1.4 GB of memory

@@ -6,7 +6,7 @@ import h3
 from sqlalchemy import select
 
 from service.api.routes.tasks import TaskCollection
-from service.areas.tasks import plan_tasks
+from service.areas.tasks import rank_tasks
 from service.store.models import CellEstimate
 from tests.areas.conftest import import_areas, village, write_layer
 from tests.coverage_helpers import decide, ingest, reading_in
@@ -92,7 +92,7 @@ def test_an_empty_cell_that_is_probably_dead_is_offered_with_no_people(
     # Without the floor (task_cell_weight 0) only people count: the field is worth nothing.
     with sessions() as session:
         zero = settings.model_copy(update={"task_cell_weight": 0.0})
-        tasks, _ = plan_tasks(session, zero, limit=500)
+        tasks = rank_tasks(session, zero, limit=500)
     assert FIELD not in {t.h3 for t in tasks}
 
 

@@ -21,7 +21,7 @@ from service.api.dependencies import AreaDep, SessionDep, SettingsDep
 from service.api.openapi import geojson_answer
 from service.api.routes.coverage import OperatorQuery
 from service.api.routes.pages import PAGE_HEADERS
-from service.areas.task_plans import TaskPlans, kept_tasks
+from service.areas.task_plans import KeptList, TaskPlans, kept_tasks
 from service.areas.tasks import MAX_TASKS, group_by_village, nearby, tasks_to_geojson
 from service.errors import NotFound
 from service.store.models import Village
@@ -105,16 +105,18 @@ def get_tasks(
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
-    tasks = kept_tasks(
+    kept = kept_tasks(
         _plans(request), session, settings, area=area, operator=operator, radio=radio,
         limit=limit,
     )  # fmt: skip
-    villages = group_by_village(session, tasks, area)
-    body = tasks_to_geojson(tasks, villages, operator=operator, radio=radio)
+    # Grouped by the villages of the area the list was planned in: an import since the
+    # request read its area would otherwise drop the new villages' tasks from the walks.
+    villages = group_by_village(session, kept.tasks, kept.area)
+    body = tasks_to_geojson(kept.tasks, villages, operator=operator, radio=radio)
     return Response(orjson.dumps(body), media_type="application/geo+json")
 
 
-def _plans(request: Request) -> TaskPlans:
+def _plans(request: Request) -> TaskPlans[KeptList]:
     # Made by create_app, so each app (and test) has its own.
     return request.app.state.task_plans  # type: ignore[no-any-return]
 
@@ -130,8 +132,8 @@ def get_nearby(
     """For the reporter page: the village at (lat, lon) with its status (or likely status)
     and how many neighbours reported this month, and the nearest task of ``/v1/tasks``
     (best of all operators) with its distance in metres. Nulls when there is none."""
-    tasks = kept_tasks(_plans(request), session, settings, operator=BEST_OF_ALL, radio="any")
-    return nearby(session, settings, lat=lat, lon=lon, now=utcnow(), tasks=tasks)
+    kept = kept_tasks(_plans(request), session, settings, operator=BEST_OF_ALL, radio="any")
+    return nearby(session, settings, lat=lat, lon=lon, now=utcnow(), tasks=kept.tasks)
 
 
 @pages.get("/tasks", response_class=HTMLResponse, summary="Where to measure next (village teams)")

@@ -9,7 +9,7 @@ from collections.abc import Hashable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.store.models import CellPopulation, Commune, DeadZone, Village
+from service.store.models import CellPopulation, Commune, Village
 from service.store.runs import (
     ESTIMATED_AT,
     ESTIMATED_SEQ,
@@ -33,8 +33,9 @@ def areas_fingerprint(session: Session) -> str:
     """A cheap token that changes whenever an import changes what the progress and plan
     pages show without a new aggregation run: the imports of areas or people so far
     (``note_areas_changed``), row count and newest import time of communes and villages,
-    row count and total people of ``cell_population``, and the newest change of a dead
-    zone (its state, open or planned)."""
+    row count and total people of ``cell_population``. (Not the zones: a zone changes with
+    a run, which every kept answer is keyed by too, or with a commitment's state, which no
+    page or task list shows.)"""
     row = session.execute(
         select(
             select(func.count()).select_from(Commune).scalar_subquery(),
@@ -43,17 +44,13 @@ def areas_fingerprint(session: Session) -> str:
             select(func.max(Village.imported_at)).scalar_subquery(),
             select(func.count()).select_from(CellPopulation).scalar_subquery(),
             select(func.sum(CellPopulation.people)).scalar_subquery(),
-            select(func.max(DeadZone.updated_at)).scalar_subquery(),
         )
     ).one()
-    communes, communes_at, villages, villages_at, cells, people, zones_at = row
+    communes, communes_at, villages, villages_at, cells, people = row
     # Rounded: a float sum may differ in its last bits with the scan order.
     people_text = "none" if people is None else f"{float(people):.1f}"
     imports = state_value(session, AREAS_CHANGES)
-    return (
-        f"{imports}|{communes}|{communes_at}|{villages}|{villages_at}|{cells}|{people_text}"
-        f"|{zones_at}"
-    )
+    return f"{imports}|{communes}|{communes_at}|{villages}|{villages_at}|{cells}|{people_text}"
 
 
 def evidence_version(session: Session) -> Hashable:

@@ -21,6 +21,13 @@ per seed and scope (each operator, best of all):
   share their truth, so cells are not independent witnesses);
 * the Brier score.
 
+Then best of all's misses by kind: the truly dead cells with readings not called dead, by
+their measured status for best of all (``service.engine.decisions.best_of_operators``):
+signal (weak, contested, covered: some operator's call, which no estimate changes), or
+unknown because no operator has a decision there, because an undecided operator's readings
+there lean to signal, or because an operator without a decision there has signal within
+``dead_guard_rings`` rings; with the median of their estimated ``p_dead``.
+
 Then, pooled over the seeds, the truly dead pairs with readings by how far the truth lies
 below the bar (the best radio's mean over its 1-bar threshold) and the share found: the
 pairs within a few dB of it are where a reading's 4 dB spread cannot tell.
@@ -39,7 +46,8 @@ from typing import Any
 import h3
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from benchmarks import first_paragraph
 from benchmarks.tasks import demo_database
@@ -48,7 +56,7 @@ from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL
 from service.engine.estimate import compute_estimates
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker
-from service.store.models import ModelFit
+from service.store.models import CellStatus, ModelFit
 from simulation import Scenario, generate_scenario
 from simulation.accuracy import CALIBRATION_BINS, CALIBRATION_MIN_CELLS
 from simulation.demo import load_decisions, score_estimates
@@ -113,6 +121,50 @@ def bin_luck(
     }
 
 
+def leaning_undecided(session: Session, *, resolution: int) -> set[int]:
+    """Cells where an operator without a decision (any signal) has readings that lean to
+    signal (dead share at most one half): they keep best of all from a dead call."""
+    c = CellStatus
+    rows = session.execute(
+        select(c.h3_cell).where(
+            c.resolution == resolution, c.radio == ANY_SIGNAL, c.operator != BEST_OF_ALL,
+            c.status == "unknown", c.dead_share <= 0.5,
+        )
+    ).all()  # fmt: skip
+    return {int(cell) for (cell,) in rows}
+
+
+def misses_by_kind(
+    called: pd.DataFrame, decisions: pd.DataFrame, estimates: pd.DataFrame, leaning: set[int]
+) -> str:
+    """Best of all's truly dead cells with readings not called dead, counted by kind
+    (module doc), each with the median of its ``p_dead``."""
+    best = called[called["operator"] == BEST_OF_ALL]
+    missed = best[
+        (best["dead"] > 0) & (best["status"] != "dead") & (best["inferred_status"] != "dead")
+    ]
+    per_operator = decisions[decisions["operator"] != BEST_OF_ALL]
+    decided = set(per_operator.loc[per_operator["status"] != "unknown", "cell"].tolist())
+    p_dead = estimates[estimates["operator"] == BEST_OF_ALL].set_index("cell")["p_dead"]
+    kinds: dict[str, list[float]] = {}
+    for cell, status in zip(missed["cell"].tolist(), missed["status"].tolist(), strict=True):
+        if status != "unknown":
+            kind = f"measured {status}"
+        elif cell not in decided:
+            kind = "no operator decided"
+        elif cell in leaning:
+            kind = "an undecided operator leans to signal"
+        else:
+            kind = "signal within the guard rings"
+        kinds.setdefault(kind, []).append(float(p_dead.get(cell, np.nan)))
+    if not kinds:
+        return "none"
+    return "; ".join(
+        f"{kind} {len(ps)} (p_dead median {np.median(ps):.2f})"
+        for kind, ps in sorted(kinds.items(), key=lambda item: -len(item[1]))
+    )
+
+
 def run_seed(
     seed: int, work: Path, *, draws: int, boot: int
 ) -> tuple[list[str], pd.DataFrame, float]:
@@ -132,6 +184,7 @@ def run_seed(
             estimates = compute_estimates(session, settings, now=scenario.now)
             seconds = time.process_time() - start
             decisions = load_decisions(session, resolution=settings.h3_resolution)
+            leaning = leaning_undecided(session, resolution=settings.h3_resolution)
             session.rollback()
     finally:
         engine.dispose()
@@ -160,6 +213,7 @@ def run_seed(
     called = decisions.merge(
         estimates[["cell", "operator", "inferred_status"]], on=["cell", "operator"], how="left"
     ).merge(truth, on=["cell", "operator"])
+    rows.append("  best of all's misses: " + misses_by_kind(called, decisions, estimates, leaning))
     dead = called[(called["dead"] > 0) & (called["operator"] != BEST_OF_ALL)]
     pairs = pd.DataFrame(
         {

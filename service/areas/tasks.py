@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,7 +67,7 @@ from typing import Any
 import h3
 import numpy as np
 from h3.api import basic_int as h3i
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES
@@ -155,24 +154,19 @@ def rank_tasks(
     operators = _operators(session, operator)
     if not operators:
         return []
-    op_row = {op: k for k, op in enumerate(operators)}
     e, c = CellEstimate, CellStatus
-    estimates = session.execute(
-        select(e.h3_cell, e.operator, e.p_dead, e.estimate_sd).where(
-            e.operator.in_(operators),
-            e.radio == (radio if radio in RADIO_SCOPES else ANY_SIGNAL),
-            e.resolution == settings.h3_resolution,
-        )
-    ).all()
-    statuses = session.execute(
-        select(c.h3_cell, c.operator, c.status, c.readings, c.devices).where(
-            c.operator.in_(operators), c.radio == radio, c.resolution == settings.h3_resolution
-        )
-    ).all()
+    est = _columns(session, select(e.h3_cell, e.operator, e.p_dead, e.estimate_sd).where(
+        e.operator.in_(operators),
+        e.radio == (radio if radio in RADIO_SCOPES else ANY_SIGNAL),
+        e.resolution == settings.h3_resolution,
+    ), operators)  # fmt: skip
+    stat = _columns(session, select(c.h3_cell, c.operator, c.status, c.readings, c.devices).where(
+        c.operator.in_(operators), c.radio == radio, c.resolution == settings.h3_resolution
+    ), operators)  # fmt: skip
     people = _people(session)
     # Candidates: where people live, and every cell with readings or within the estimate's
     # reach (a field, a road: module doc), in the area.
-    candidates = {*people, *(int(r[0]) for r in estimates), *(int(r[0]) for r in statuses)}
+    candidates = {*people, *est.cells.tolist(), *stat.cells.tolist()}
     cells = _in_area(candidates, area)
     if area is not None and (area.village is not None or area.polygon is None):
         # An area made of village cells (a village, a commune without its polygon) also
@@ -181,30 +175,25 @@ def rank_tasks(
         cells = np.union1d(cells, _fields_of(session, candidates, area.villages))
     if not len(cells):
         return []
-    index = {int(cell): i for i, cell in enumerate(cells)}
     shape = (len(operators), len(cells))
     # Beyond the estimate's reach: the field's whole spread (its mean below).
     p_dead, sd = np.full(shape, 0.5), np.full(shape, UNREACHED_SD_DB)
     reached, settled = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
     readings, devices = np.zeros(shape), np.zeros(shape)
-    for cell, op, p, s in estimates:
-        i = index.get(int(cell))
-        if i is not None:
-            k = op_row[op]
-            p_dead[k, i], sd[k, i], reached[k, i] = p, max(s, MIN_SD_DB), True
-    for cell, op, status, n, phones in statuses:
-        i = index.get(int(cell))
-        if i is not None:
-            k = op_row[op]
-            readings[k, i], devices[k, i] = n, phones
-            settled[k, i] = status != "unknown"
+    pairs = est.rows_in(cells)
+    p_dead[pairs] = est.values[2][est.kept]
+    sd[pairs] = np.maximum(est.values[3][est.kept].astype(float), MIN_SD_DB)
+    reached[pairs] = True
+    pairs = stat.rows_in(cells)
+    readings[pairs], devices[pairs] = stat.values[3][stat.kept], stat.values[4][stat.kept]
+    settled[pairs] = stat.values[2][stat.kept] != "unknown"
     from scipy.special import ndtr, ndtri
 
     # The estimate's field in dB: p_dead = Phi(-mean / sd) (service/engine/estimate.py).
     # Beyond its reach the estimate reverts to the regional mean with the field's whole
     # variance: here each operator's mean estimated margin over the cells it reaches.
     mean = -sd * ndtri(np.clip(p_dead, P_FLOOR, 1.0 - P_FLOOR))
-    for k, regional in enumerate(_regional_means(estimates, operators)):
+    for k, regional in enumerate(_regional_means(est, len(operators))):
         mean[k, ~reached[k]] = regional
         p_dead[k, ~reached[k]] = ndtr(-regional / UNREACHED_SD_DB)
     called = reached & (p_dead >= settings.estimate_level)
@@ -222,7 +211,7 @@ def rank_tasks(
     # Each cell's disk (itself first) as rows of ``cells``, ``len(cells)`` where the
     # neighbour is no candidate; the squared correlation of the field with it.
     rings = _reach_rings(settings)
-    neighbours, distance_km = _disks(cells, index, rings)
+    neighbours, distance_km = _disks(cells, rings)
     smooth = Covariance(PRIOR_SILL_DB2, PRIOR_RANGE_KM, PRIOR_CELL_DB2)
     rho2 = (smooth.at(distance_km) / smooth.total) ** 2
     rho2[:, 0] = 1.0
@@ -353,18 +342,49 @@ def _calls_righted(
     return np.asarray((high - low) / 2.0 * (right * weights).sum(axis=-1), dtype=float)
 
 
-def _regional_means(estimates: Sequence[Any], operators: list[str]) -> list[float]:
+@dataclass
+class _Rows:
+    """A query's rows as columns: ``cells`` (H3 integers), ``op`` (the row of ``operators``
+    of each), and every column (``values``, the cells first)."""
+
+    cells: np.ndarray
+    op: np.ndarray
+    values: list[np.ndarray]
+    kept: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def rows_in(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(operator rows, cell rows) of the rows whose cell is one of ``cells`` (sorted),
+        their positions kept in ``kept``."""
+        at = np.searchsorted(cells, self.cells).clip(max=max(len(cells) - 1, 0))
+        self.kept = np.flatnonzero(cells[at] == self.cells) if len(cells) else self.kept[:0]
+        return self.op[self.kept], at[self.kept]
+
+
+def _columns(session: Session, query: Select[*tuple[Any, ...]], operators: list[str]) -> _Rows:
+    """``query``'s rows (a cell, an operator, then values) as columns. Read through the
+    connection, not the ORM: a province's field is 250,000 rows or more, which the ORM's
+    rows cost a second of CPU to build (``benchmarks/task_plans.py``)."""
+    rows = session.connection().execute(query).all()
+    # Column by column (zip(*rows) over the rows cost five times as much).
+    columns = [np.array([row[k] for row in rows]) for k in range(len(rows[0]))] if rows else []
+    if not columns:
+        empty = np.zeros(0)
+        return _Rows(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                     [empty] * len(query.selected_columns))  # fmt: skip
+    names, op = np.unique(columns[1], return_inverse=True)
+    row_of = np.array([operators.index(str(name)) for name in names])
+    return _Rows(columns[0].astype(np.int64), row_of[op.reshape(-1)], columns)
+
+
+def _regional_means(est: _Rows, operators: int) -> list[float]:
     """Each operator's mean estimated margin (dB) over the cells its estimate reaches (0,
     even odds, for an operator without any)."""
     from scipy.special import ndtri
 
-    if not estimates:
-        return [0.0] * len(operators)
-    names = np.array([row[1] for row in estimates])
-    p = np.clip(np.array([row[2] for row in estimates], dtype=float), P_FLOOR, 1.0 - P_FLOOR)
-    sd = np.maximum(np.array([row[3] for row in estimates], dtype=float), MIN_SD_DB)
-    margin = -sd * ndtri(p)
-    return [float(margin[names == op].mean()) if (names == op).any() else 0.0 for op in operators]
+    p = np.clip(est.values[2].astype(float), P_FLOOR, 1.0 - P_FLOOR)
+    margin = -np.maximum(est.values[3].astype(float), MIN_SD_DB) * ndtri(p)
+    return [float(margin[est.op == k].mean()) if (est.op == k).any() else 0.0
+            for k in range(operators)]  # fmt: skip
 
 
 def _reach_rings(settings: Settings) -> int:
@@ -374,16 +394,27 @@ def _reach_rings(settings: Settings) -> int:
     return max(1, math.ceil(settings.estimate_max_distance_m / spacing_m))
 
 
-def _disks(cells: np.ndarray, index: dict[int, int], rings: int) -> tuple[np.ndarray, np.ndarray]:
-    """(cells, slots) each cell's disk of ``rings`` as rows of ``cells``, itself first,
-    ``len(cells)`` where the neighbour is no candidate (or a pentagon has fewer); and the
-    distance to each, km (``FAR_KM`` for the padding)."""
+def _disks(cells: np.ndarray, rings: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cells, slots) each cell's disk of ``rings`` as rows of ``cells`` (sorted), itself
+    first, ``len(cells)`` where the neighbour is no candidate (or a pentagon has fewer);
+    and the distance to each, km (``FAR_KM`` for the padding)."""
     pad, slots = len(cells), 1 + 3 * rings * (rings + 1)
     rows = np.full((len(cells), slots), pad, dtype=np.int64)
-    for i, cell in enumerate(cells.tolist()):
-        rows[i, 0] = i
-        others = [index.get(n, pad) for n in h3i.grid_disk(cell, rings) if n != cell]
-        rows[i, 1 : 1 + len(others)] = others
+    rows[:, 0] = np.arange(len(cells))
+    disks = [h3i.grid_disk(cell, rings) for cell in cells.tolist()]
+    # The disks as one array (the neighbours looked up at once, by bisection into the
+    # sorted cells: a dict per neighbour cost most of a province's list); a pentagon's
+    # shorter disk is done alone.
+    full = [i for i, disk in enumerate(disks) if len(disk) == slots]
+    if full:
+        around = np.array([disks[i] for i in full], dtype=np.int64)
+        others = around[around != cells[full][:, None]].reshape(len(full), slots - 1)
+        at = np.searchsorted(cells, others).clip(max=pad - 1)
+        rows[full, 1:] = np.where(cells[at] == others, at, pad)
+    for i in set(range(len(cells))) - set(full):
+        found = [n for n in disks[i] if n != int(cells[i])]
+        at = np.searchsorted(cells, found).clip(max=pad - 1)
+        rows[i, 1 : 1 + len(found)] = np.where(cells[at] == np.array(found), at, pad)
     centres = np.radians(np.array([h3i.cell_to_latlng(int(c)) for c in cells]).reshape(-1, 2))
     centres = np.vstack([centres, [[np.nan, np.nan]]])
     lat, lon = centres[rows, 0], centres[rows, 1]
@@ -442,17 +473,6 @@ def _in_area(cells: set[int], area: AreaFilter | None) -> np.ndarray:
     """``cells`` (H3 integers) in ``area``, sorted (ties in value go to the lower cell)."""
     found = np.array(sorted(cells), dtype=np.int64)
     return found if area is None else found[area.contains(found.tolist())]
-
-
-def _neighbours(cells: np.ndarray, index: dict[int, int]) -> np.ndarray:
-    """(cells, 6): each cell's ring of neighbours as rows of ``cells``; ``len(cells)`` where
-    the neighbour is no candidate (or a pentagon has five)."""
-    pad = len(cells)
-    rows = np.full((len(cells), 6), pad, dtype=np.int64)
-    for i, cell in enumerate(cells.tolist()):
-        for k, n in enumerate(h3i.grid_ring(cell, 1)):
-            rows[i, k] = index.get(n, pad)
-    return rows
 
 
 def _operators(session: Session, operator: str) -> list[str]:

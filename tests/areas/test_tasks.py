@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import h3
+import numpy as np
+from h3.api import basic_int as h3i
 from sqlalchemy import select
 
 from service.api.routes.tasks import TaskCollection
-from service.areas.tasks import rank_tasks
+from service.areas.tasks import FAR_KM, _disks, rank_tasks
 from service.store.models import CellEstimate
 from tests.areas.conftest import import_areas, village, write_layer
 from tests.coverage_helpers import decide, ingest, reading_in
@@ -208,3 +210,20 @@ def test_a_village_list_holds_the_fields_its_card_holds(tmp_path, settings, sess
     assert [v["code"] for v in own["villages"]] == ["V1"] and FIELD in own["villages"][0]["tasks"]
     other = client.get("/v1/tasks", params={"village": "V2", "limit": 500}).json()
     assert FIELD not in [f["properties"]["h3"] for f in other["features"]]
+
+
+def test_each_disk_lists_the_candidates_around_a_cell_itself_first():
+    """``_disks`` looks neighbours up by bisection into the sorted candidates: rows of the
+    candidates, padding where a neighbour is none, a pentagon's shorter disk included."""
+    pentagon = h3.str_to_int(h3.get_pentagons(9)[0])
+    hexagon = h3.str_to_int(HAMLET)
+    around = {c for origin in (pentagon, hexagon) for c in h3i.grid_disk(origin, 2)}
+    cells = np.array(sorted(c for c in around if c % 3), dtype=np.int64)  # some left out
+    rows, distance = _disks(cells, 2)
+    pad = len(cells)
+    for i, cell in enumerate(cells.tolist()):
+        found = [cells[j] for j in rows[i] if j < pad]
+        assert found[0] == cell and rows[i, 0] == i
+        assert set(found) == {c for c in h3i.grid_disk(cell, 2) if c in set(cells.tolist())}
+        assert (distance[i][rows[i] == pad] == FAR_KM).all()
+        assert distance[i, 0] == 0.0

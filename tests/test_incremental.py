@@ -30,12 +30,19 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.areas.progress import measure_progress, village_states
 from service.engine import incremental as incremental_path
-from service.engine.aggregation import aggregate
+from service.engine.aggregation import aggregate, update_statistics
+from service.engine.statistics import (
+    h3_resolution_of,
+    rollup,
+    rollup_watermark,
+    set_rollup_watermark,
+    watermark,
+)
 from service.jobs import run_aggregation
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker, session_scope
@@ -45,6 +52,7 @@ from service.store.models import (
     CellStatus,
     DeadZone,
     DirtyCell,
+    ReadingRow,
     ZoneCell,
 )
 from tests.areas.conftest import import_areas, village, write_layer
@@ -324,3 +332,107 @@ def test_map_pages_outlive_runs_that_leave_their_operator_alone(client, settings
     run_aggregation(sessions, settings, now=NOW, full=True)
     client.get("/maps/deadzones.html", params={"operator": "any"})
     assert all("452-04" not in k for k in pages._pages)
+
+
+def rollup_rows(sessions: sessionmaker[Session], settings: Settings) -> tuple[list, list]:
+    """The roll-up rows and their device sets, as stored."""
+    base = settings.h3_resolution
+    with sessions() as session:
+        stats = session.execute(select(*CellStat.__table__.c).where(CellStat.resolution != base))
+        devices = session.execute(
+            select(*CellDevice.__table__.c).where(h3_resolution_of(CellDevice.h3_cell) != base)
+        )
+        return sorted(tuple(r) for r in stats), sorted(tuple(r) for r in devices)
+
+
+def rebuilt_rollups(sessions: sessionmaker[Session], settings: Settings) -> tuple[list, list]:
+    """The roll-ups rebuilt from all their children (``rollup``), as the full path does."""
+    with session_scope(sessions) as session:
+        rollup(session, settings, settings.rollup_resolutions)
+    return rollup_rows(sessions, settings)
+
+
+def siblings() -> tuple[str, str]:
+    """Two resolution-9 cells under one resolution-8 parent (and so one resolution 7)."""
+    a, b, *_ = sorted(h3.cell_to_children(h3.cell_to_parent(CENTRE, 8), 9))
+    return a, b
+
+
+def test_a_batch_adds_its_readings_to_parents_whose_other_children_it_leaves(
+    settings, sessions
+) -> None:
+    """A batch's roll-ups add the readings merged since the roll-ups' watermark to the
+    parents (``statistics.add_to_rollups``): the parent keeps its untouched child's
+    evidence (its minimum too, which no addition can lower back), and readings merged by
+    two merges between runs count once each."""
+    a, b = siblings()
+    ingest(sessions, settings, [reading_in(b, device=f"d{i}", dbm=-120.0) for i in range(3)])
+    ingest(sessions, settings, [reading_in(a, device="d0", dbm=-80.0)])
+    run_aggregation(sessions, settings, now=NOW)
+    ingest(sessions, settings, [reading_in(a, device="d0", dbm=-75.0),
+                                reading_in(a, device="d5", dbm=-70.0, days_ago=40)])  # fmt: skip
+    update_statistics(sessions, settings)  # a merge with no roll-up after it
+    ingest(sessions, settings, [reading_in(a, device="d6", dbm=-60.0)])
+    report = run_aggregation(sessions, settings, now=NOW)
+    assert report.incremental is not None
+    with sessions() as session:
+        assert rollup_watermark(session) == watermark(session)
+        parent = h3.str_to_int(h3.cell_to_parent(a, 8))
+        readings, lowest = session.execute(
+            select(func.sum(CellStat.readings), func.min(CellStat.dbm_min)).where(
+                CellStat.h3_cell == parent
+            )
+        ).one()
+    assert (readings, lowest) == (7, -120.0)
+    added = rollup_rows(sessions, settings)
+    assert added == rebuilt_rollups(sessions, settings)
+
+
+def test_roll_ups_stopped_part_way_resume_from_their_watermark(
+    settings, sessions, monkeypatch
+) -> None:
+    """A run stopped while it adds readings to the roll-ups (on SQLite a few readings per
+    transaction, each moving the roll-ups' watermark) adds the rest in the next run, none
+    twice: then everything equals a full run's."""
+    settings = settings.model_copy(update={"sqlite_merge_chunk_readings": 2})
+    a, b = siblings()
+    ingest(sessions, settings, [reading_in(b, device=f"d{i}", dbm=-100.0) for i in range(3)])
+    run_aggregation(sessions, settings, now=NOW)
+    ingest(sessions, settings, [reading_in(c, device=f"d{i}", dbm=-70.0 - i)
+                                for i, c in enumerate([a, b, a, a, b])])  # fmt: skip
+    with sessions() as session:
+        top = session.scalar(select(func.max(ReadingRow.seq)))
+    real = incremental_path.add_to_rollups
+
+    def stop_at_the_last(*args: Any, **kwargs: Any) -> None:
+        if kwargs["up_to"] == top:
+            raise RuntimeError("power cut")
+        real(*args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(incremental_path, "add_to_rollups", stop_at_the_last)
+        with pytest.raises(RuntimeError):
+            aggregate(sessions, settings, now=NOW)
+    with sessions() as session:
+        assert (rollup_watermark(session) or 0) < top
+    report = run_aggregation(sessions, settings, now=NOW)
+    assert report.incremental is not None
+    after = snapshot(sessions, settings, now=NOW)
+    run_aggregation(sessions, settings, now=NOW, full=True)
+    assert after == snapshot(sessions, settings, now=NOW)
+
+
+def test_roll_ups_with_no_watermark_are_rebuilt_around_the_batch(settings, sessions) -> None:
+    """A store from before the roll-ups' watermark (or whose statistics were rebuilt) has
+    none: a batch then rebuilds its cells' parents from all their children, and sets it."""
+    a, b = siblings()
+    ingest(sessions, settings, [reading_in(b, device=f"d{i}", dbm=-100.0) for i in range(3)])
+    run_aggregation(sessions, settings, now=NOW)
+    with session_scope(sessions) as session:
+        set_rollup_watermark(session, None)
+    ingest(sessions, settings, [reading_in(a, device="d9", dbm=-70.0)])
+    assert run_aggregation(sessions, settings, now=NOW).incremental is not None
+    with sessions() as session:
+        assert rollup_watermark(session) == watermark(session)
+    added = rollup_rows(sessions, settings)
+    assert added == rebuilt_rollups(sessions, settings)

@@ -52,6 +52,7 @@ from service.engine.statistics import (
     rollup,
     rollup_parents,
     safe_max_seq,
+    set_rollup_watermark,
     watermark,
 )
 from service.engine.trust import (
@@ -246,6 +247,8 @@ def _decide_everything(
     with session_scope(sessions) as session:
         # Until the run's last transaction: the next run is a full one (chunks module).
         set_state_value(session, INCOMPLETE_STATE, FULL_INCOMPLETE)
+        # The roll-ups are rebuilt below; until they are, no watermark holds for them.
+        set_rollup_watermark(session, None)
         with clock("trust"):
             refresh_trust(session, settings, up_to=watermark(session), classify=_classify(settings))
     # Trust apart from the roll-ups: it updates rows of ``devices``, which a phone's upload
@@ -323,6 +326,8 @@ def _rollup_in_groups(
     other parents' previous rows."""
     base, coarser = settings.h3_resolution, tuple(settings.rollup_resolutions)
     if not coarser:
+        with session_scope(sessions) as session:
+            set_rollup_watermark(session, watermark(session))
         return
     s, d = CellStat, CellDevice
     with session_scope(sessions, write=False) as session:
@@ -351,6 +356,9 @@ def _rollup_in_groups(
             pause(sessions)
             with session_scope(sessions) as session:
                 rollup_parents(session, settings, {res: set(stale)})
+    with session_scope(sessions) as session:
+        # Nothing merged meanwhile (one aggregation at a time, and only it merges).
+        set_rollup_watermark(session, watermark(session))
     on_step("roll-ups", len(groups) + 1, len(groups) + 1)
 
 

@@ -4,9 +4,12 @@ statistics changed, and in the neighbourhoods their rules look at.
 ``merge_new_readings`` records every (cell, operator, radio) whose statistics it changed in
 ``dirty_cells``, in the transaction of the merge. A run then:
 
-* **roll-ups**: rebuilds the parents of the dirty cells at each roll-up resolution from all
-  their children, and adds the dirty cells' devices to the parents' device sets (sets
-  only grow between full runs; ``statistics.rollup_parents``);
+* **roll-ups**: adds the readings merged since the roll-ups' watermark to their parents at
+  each roll-up resolution (``statistics.add_to_rollups``: statistics and device sets only
+  grow between full runs, and every statistic merges), at the cost of those readings.
+  When that watermark is not known (statistics rebuilt, a store from before it), rebuilds
+  the parents of the dirty cells from all their children instead and sets it
+  (``statistics.rollup_parents``);
 * **decisions** at each resolution: per radio and per operator for the dirty cells (each
   depends on its own cell's statistics only), and the best of all operators for the cells
   within ``dead_guard_rings`` of them, since the dead guard of a cell looks that far for an
@@ -72,7 +75,14 @@ from service.engine.decisions import (
 )
 from service.engine.estimate import withdraw_inferred
 from service.engine.results import store_decisions
-from service.engine.statistics import h3_resolution_of, rollup_parents
+from service.engine.statistics import (
+    add_to_rollups,
+    h3_resolution_of,
+    rollup_parents,
+    rollup_watermark,
+    set_rollup_watermark,
+    watermark,
+)
 from service.engine.trust import load_untrusted
 from service.engine.zones import (
     EARTH_RADIUS_M,
@@ -280,17 +290,26 @@ def decide_incrementally(
         parents = {
             res: {h3i.cell_to_parent(c, res) for c in cells} for res in settings.rollup_resolutions
         }
+        merged_to = watermark(session)
+        rolled_to = rollup_watermark(session)
+        # The roll-ups take the readings merged since they were last brought up to date,
+        # when they are known to stand at a watermark (``statistics.add_to_rollups``);
+        # otherwise the dirty cells' parents are rebuilt from all their children.
+        by_addition = rolled_to is not None and rolled_to <= merged_to
         if not sqlite:
-            # Between full runs device sets only grow: the parents' take the dirty cells' sets.
-            rollup_parents(session, settings, parents, grown=cells)
+            if by_addition:
+                assert rolled_to is not None
+                add_to_rollups(session, settings, after=rolled_to, up_to=merged_to)
+            else:
+                # Between full runs device sets only grow: the parents' take the dirty
+                # cells' sets.
+                rollup_parents(session, settings, parents, grown=cells)
+                set_rollup_watermark(session, merged_to)
     if sqlite:
-        groups = parent_groups(
-            cells, tuple(settings.rollup_resolutions), settings.sqlite_rollup_chunk_parents
-        )
-        for group, members in groups:
-            pause(sessions)
-            with session_scope(sessions) as session:
-                rollup_parents(session, settings, group, grown=members)
+        _rollup_on_sqlite(
+            sessions, settings, cells=cells, merged_to=merged_to,
+            rolled_to=rolled_to if by_addition else None,
+        )  # fmt: skip
     changes: dict[Scope, set[int]] = {}
     refreshed: dict[Scope, set[int]] = {}
     old: dict[_StatusKey, str] = {}
@@ -365,6 +384,37 @@ def decide_incrementally(
         if finish is not None:
             finish(session, result)
     return result
+
+
+def _rollup_on_sqlite(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    cells: set[int],
+    merged_to: int,
+    rolled_to: int | None,
+) -> None:
+    """SQLite's roll-ups in short transactions (one writer; phones' uploads wait for it).
+    From ``rolled_to``: the readings merged since, ``sqlite_merge_chunk_readings`` of
+    them per transaction, each moving the roll-ups' watermark with its readings (a crash
+    between leaves the rest for the next run). Without it: the parents of the dirty
+    ``cells`` rebuilt, a group of parents per transaction, and the watermark set last."""
+    if rolled_to is not None:
+        chunk = settings.sqlite_merge_chunk_readings
+        for start in range(rolled_to, merged_to, chunk):
+            pause(sessions)
+            with session_scope(sessions) as session:
+                add_to_rollups(session, settings, after=start, up_to=min(start + chunk, merged_to))
+        return
+    groups = parent_groups(
+        cells, tuple(settings.rollup_resolutions), settings.sqlite_rollup_chunk_parents
+    )
+    for group, members in groups:
+        pause(sessions)
+        with session_scope(sessions) as session:
+            rollup_parents(session, settings, group, grown=members)
+    with session_scope(sessions) as session:
+        set_rollup_watermark(session, merged_to)
 
 
 def _best_rows(statuses: dict[_StatusKey, str]) -> int:

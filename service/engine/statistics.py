@@ -75,6 +75,7 @@ _devices: Table = CellDevice.__table__  # type: ignore[assignment]
 _state: Table = AggregationState.__table__  # type: ignore[assignment]
 _dirty: Table = DirtyCell.__table__  # type: ignore[assignment]
 _WATERMARK = "cell_stats"
+_ROLLUP_WATERMARK = "cell_stats_rollups"
 
 
 def reading_class(settings: Settings) -> ColumnElement[str]:
@@ -114,9 +115,14 @@ def reading_weight(settings: Settings) -> ColumnElement[int]:
     )
 
 
-def readings_to_stats(settings: Settings, where: ColumnElement[bool]) -> Select[Any]:
-    """SELECT of the statistics of the readings matching ``where``, grouped by key."""
+def readings_to_stats(
+    settings: Settings, where: ColumnElement[bool], *, resolution: int | None = None
+) -> Select[Any]:
+    """SELECT of the statistics of the readings matching ``where``, grouped by key: by
+    their own cell, or by its parent at a coarser ``resolution`` (a roll-up's rows)."""
     r = _readings.c
+    res = settings.h3_resolution if resolution is None else resolution
+    cell = r.h3_cell if resolution is None else h3_parent(r.h3_cell, resolution)
     cls = reading_class(settings)
     weight = reading_weight(settings)
     bucket = MonthStart(r.observed_at)
@@ -126,12 +132,12 @@ def readings_to_stats(settings: Settings, where: ColumnElement[bool]) -> Select[
 
     return (
         select(
-            r.h3_cell,
+            cell.label("h3_cell"),
             r.mcc,
             r.mnc,
             r.radio,
             bucket.label("bucket"),
-            literal(settings.h3_resolution).label("resolution"),
+            literal(res).label("resolution"),
             func.count().label("readings"),
             func.count(r.signal_dbm).label("measured"),
             func.count(r.level).label("manual"),
@@ -149,14 +155,17 @@ def readings_to_stats(settings: Settings, where: ColumnElement[bool]) -> Select[
             func.max(r.observed_at).label("last_seen"),
         )
         .where(where)
-        .group_by(r.h3_cell, r.mcc, r.mnc, r.radio, bucket)
+        .group_by(cell, r.mcc, r.mnc, r.radio, bucket)
     )
 
 
-def readings_to_devices(where: ColumnElement[bool]) -> Select[Any]:
+def readings_to_devices(
+    where: ColumnElement[bool], *, resolution: int | None = None
+) -> Select[Any]:
     r = _readings.c
+    cell = r.h3_cell if resolution is None else h3_parent(r.h3_cell, resolution)
     return (
-        select(r.h3_cell, r.mcc, r.mnc, r.radio, MonthStart(r.observed_at), r.device_hash)
+        select(cell, r.mcc, r.mnc, r.radio, MonthStart(r.observed_at), r.device_hash)
         .where(where)
         .distinct()
     )
@@ -213,26 +222,7 @@ def merge_new_readings(session: Session, settings: Settings, *, up_to: int) -> i
     r = _readings.c
     where = r.seq.between(start + 1, up_to)
     insert = functools.partial(upsert_insert, session)
-    stmt = insert(_stats).from_select(STAT_COLUMNS, readings_to_stats(settings, where))
-    ex, old = stmt.excluded, _stats.c
-    summed = (
-        "readings", "measured", "manual", "no_service", "weight_covered", "weight_weak",
-        "weight_dead", "power_sum_aw",
-    )  # fmt: skip
-    updates: dict[str, Any] = {name: old[name] + ex[name] for name in summed}
-    updates |= {
-        "dbm_min": Least(old.dbm_min, ex.dbm_min),
-        "dbm_max": Greatest(old.dbm_max, ex.dbm_max),
-        "days_mask": old.days_mask.op("|")(ex.days_mask),
-        "first_seen": Least(old.first_seen, ex.first_seen),
-        "last_seen": Greatest(old.last_seen, ex.last_seen),
-    }
-    session.execute(stmt.on_conflict_do_update(index_elements=list(STAT_KEY), set_=updates))
-    session.execute(
-        insert(_devices)
-        .from_select([c.name for c in _devices.columns], readings_to_devices(where))
-        .on_conflict_do_nothing()
-    )
+    _merge_into(session, settings, where, resolution=None)
     # The keys whose statistics just changed, in the same transaction as the change: the
     # incremental decisions (service.engine.incremental) start from them.
     dirty = insert(_dirty).from_select(
@@ -250,9 +240,83 @@ def merge_new_readings(session: Session, settings: Settings, *, up_to: int) -> i
     return up_to - start
 
 
-def _set_watermark(session: Session, seq: int) -> None:
-    stmt = upsert_insert(session, _state).values(name=_WATERMARK, last_seq=seq)
+def _merge_into(
+    session: Session, settings: Settings, where: ColumnElement[bool], *, resolution: int | None
+) -> None:
+    """Merge the statistics and device sets of the readings matching ``where`` into the
+    stored rows of their cells (``resolution`` None), or of their parents at a coarser
+    ``resolution``: sums, min, max, bitwise OR, set union (``CellStat``)."""
+    insert = functools.partial(upsert_insert, session)
+    rows = readings_to_stats(settings, where, resolution=resolution)
+    stmt = insert(_stats).from_select(STAT_COLUMNS, rows)
+    ex, old = stmt.excluded, _stats.c
+    summed = (
+        "readings", "measured", "manual", "no_service", "weight_covered", "weight_weak",
+        "weight_dead", "power_sum_aw",
+    )  # fmt: skip
+    updates: dict[str, Any] = {name: old[name] + ex[name] for name in summed}
+    updates |= {
+        "dbm_min": Least(old.dbm_min, ex.dbm_min),
+        "dbm_max": Greatest(old.dbm_max, ex.dbm_max),
+        "days_mask": old.days_mask.op("|")(ex.days_mask),
+        "first_seen": Least(old.first_seen, ex.first_seen),
+        "last_seen": Greatest(old.last_seen, ex.last_seen),
+    }
+    session.execute(stmt.on_conflict_do_update(index_elements=list(STAT_KEY), set_=updates))
+    session.execute(
+        insert(_devices)
+        .from_select(
+            [c.name for c in _devices.columns], readings_to_devices(where, resolution=resolution)
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def _set_watermark(session: Session, seq: int, *, name: str = _WATERMARK) -> None:
+    stmt = upsert_insert(session, _state).values(name=name, last_seq=seq)
     session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"last_seq": seq}))
+
+
+def rollup_watermark(session: Session) -> int | None:
+    """The statistics' watermark that the roll-up rows stand at: they are exactly the merge
+    of the working resolution's rows as they were at that ``seq``. None when not known
+    (a store from before it was kept, or statistics rebuilt since the last roll-up)."""
+    value = session.scalar(select(_state.c.last_seq).where(_state.c.name == _ROLLUP_WATERMARK))
+    return None if value is None else int(value)
+
+
+def set_rollup_watermark(session: Session, seq: int | None) -> None:
+    """Record that the roll-ups stand at ``seq`` (None: forget it, the roll-ups are about
+    to be rebuilt or were dropped)."""
+    if seq is None:
+        session.execute(delete(_state).where(_state.c.name == _ROLLUP_WATERMARK))
+    else:
+        _set_watermark(session, seq, name=_ROLLUP_WATERMARK)
+
+
+def add_to_rollups(session: Session, settings: Settings, *, after: int, up_to: int) -> None:
+    """Merge the readings ``after < seq <= up_to`` into the roll-up rows of their parents
+    at every roll-up resolution, and move the roll-ups' watermark to ``up_to``.
+
+    Exact only when the roll-ups stand at ``after`` (``rollup_watermark``) and the
+    statistics at ``up_to`` or later, and the working resolution changed between by
+    merges of those readings alone. It does: a merge only adds readings, and every
+    statistic merges (sums, min, max, bitwise OR, set union), so adding the range's
+    statistics to the parents gives the rows a rebuild from all their children gives. A
+    phone becoming trusted moves no statistics (its provisional rows are kept beside
+    them, ``service.engine.trust``). Anything that removes statistics (a rebuild) drops
+    the roll-ups' watermark, and the roll-ups are then rebuilt (``rollup_parents``), since
+    a minimum or a maximum cannot be taken back. The cost is the range's readings, read
+    by ``seq``, whatever the parents hold."""
+    if up_to < after:
+        raise ValueError(f"roll-ups at {after} cannot move back to {up_to}")
+    where = _readings.c.seq.between(after + 1, up_to)
+    for res in sorted(settings.rollup_resolutions, reverse=True):
+        if res >= settings.h3_resolution:
+            raise ValueError(f"roll-up resolution {res} must be coarser than the working one")
+        if up_to > after:
+            _merge_into(session, settings, where, resolution=res)
+    set_rollup_watermark(session, up_to)
 
 
 def rebuild(
@@ -326,6 +390,8 @@ def rebuild_in_database(session: Session, settings: Settings, *, up_to: int) -> 
 
 
 def _clear(session: Session) -> None:
+    # The roll-up rows go with the rest: until they are rebuilt, no watermark holds.
+    set_rollup_watermark(session, None)
     if is_postgres(session):
         session.execute(text("TRUNCATE cell_stats, cell_devices"))
     else:
@@ -363,6 +429,7 @@ def rollup(session: Session, settings: Settings, resolutions: Sequence[int]) -> 
         _insert_rollup(session, res, base, stats_where=s.resolution == source,
                        devices_where=h3_resolution_of(d.h3_cell) == source)  # fmt: skip
         source = res
+    set_rollup_watermark(session, watermark(session))
 
 
 def rollup_parents(

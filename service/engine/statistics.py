@@ -13,8 +13,9 @@ takes ``SHARE ROW EXCLUSIVE`` on ``readings`` for an instant: it waits for every
 transaction that inserted readings to finish, so every ``seq`` up to the maximum it then
 reads is committed.
 
-Roll-ups to coarser resolutions merge the resolution-9 statistics (never raw readings)
-and are rebuilt, with decisions and zones, by ``deadzone aggregate``.
+Roll-ups to coarser resolutions are rebuilt from the resolution-9 statistics by a full
+``deadzone aggregate``; between full runs a batch adds the readings merged since to their
+parents (``add_to_rollups``), which gives the same rows.
 """
 
 from __future__ import annotations

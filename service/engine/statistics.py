@@ -48,7 +48,14 @@ from sqlalchemy.types import BigInteger, Integer
 from domain.radio import Radio
 from service.errors import InvalidInput
 from service.settings import Settings
-from service.store.dialect import cells_in, dialect_name, is_postgres, unindexed, upsert_insert
+from service.store.dialect import (
+    cells_in,
+    dialect_name,
+    is_postgres,
+    read_by_index,
+    unindexed,
+    upsert_insert,
+)
 from service.store.models import AggregationState, CellDevice, CellStat, DirtyCell, ReadingRow
 from service.store.sqlexpr import (
     BitOrAggregate,
@@ -472,12 +479,17 @@ def rollup_parents(
         )
         if changed is None:
             session.execute(delete(_devices).where(cells_in(d.h3_cell, cells, dialect=dialect)))
-        _insert_rollup(session, res, base,
-                       stats_where=and_(unindexed(session, s.resolution) == source,
-                                        cells_in(s.h3_cell, children, dialect=dialect)),
-                       devices_where=cells_in(d.h3_cell, children if changed is None else changed,
-                                              dialect=dialect),
-                       add_devices=changed is not None)  # fmt: skip
+        # The children by the primary key: the planner would scan all of cell_stats for
+        # the few thousand of an incremental run (read_by_index). A cell's resolution is
+        # in its integer, so the cells name their rows without a condition on the
+        # resolution column, whose index would read every row of that resolution.
+        with read_by_index(session, len(children)):
+            _insert_rollup(session, res, base,
+                           stats_where=cells_in(s.h3_cell, children, dialect=dialect),
+                           devices_where=cells_in(d.h3_cell,
+                                                  children if changed is None else changed,
+                                                  dialect=dialect),
+                           add_devices=changed is not None)  # fmt: skip
         source = res
 
 

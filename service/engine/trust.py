@@ -29,6 +29,7 @@ sweeps every device (``refresh_trust``).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
@@ -39,7 +40,12 @@ from sqlalchemy import Table, and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.settings import Settings
-from service.store.dialect import cells_in, dialect_name, upsert_insert
+from service.store.dialect import (
+    cells_in,
+    dialect_name,
+    read_by_index,
+    upsert_insert,
+)
 from service.store.frames import raw_frame
 from service.store.models import Device, DirtyCell, ProvisionalStat, ReadingRow
 from service.store.sqlexpr import DbmToAttowatts, MonthStart, h3_parent_masks
@@ -269,6 +275,7 @@ def load_provisional(
     code ``mnc``, when given."""
     p = _provisional.c
     query = select(*(p[name] for name in (*_KEY, *PROVISIONAL_SUMS))).where(p.bucket >= since)
+    lookup: AbstractContextManager[None] = nullcontext()  # every row: no index to prefer
     if cells is not None:
         children = (
             list(cells)
@@ -276,9 +283,12 @@ def load_provisional(
             else [c for cell in cells for c in h3i.cell_to_children(int(cell), base)]
         )
         query = query.where(cells_in(p.h3_cell, children, dialect=dialect_name(session)))
+        # A few thousand cells by the primary key, not a scan of the table (its doc).
+        lookup = read_by_index(session, len(children))
     if mnc is not None:
         query = query.where(p.mnc == mnc)
-    frame = raw_frame(session, query, [*_KEY, *PROVISIONAL_SUMS])
+    with lookup:
+        frame = raw_frame(session, query, [*_KEY, *PROVISIONAL_SUMS])
     frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
     if resolution != base and len(frame):
         keep, set_ = h3_parent_masks(resolution)

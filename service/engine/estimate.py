@@ -101,6 +101,7 @@ import h3
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from h3.api import basic_int as h3i
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
@@ -837,9 +838,9 @@ def candidate_cells(
     spacing_m = h3.average_hexagon_edge_length(settings.h3_resolution, "m") * math.sqrt(3.0)
     rings = max(1, math.ceil(settings.estimate_max_distance_m / spacing_m))
     found: set[int] = set()
-    for cell in observed:
-        found.update(h3.grid_disk(h3.int_to_str(int(cell)), rings))
-    return np.array(sorted(h3.str_to_int(c) for c in found), dtype=np.int64)
+    for cell in observed.tolist():  # h3's integer API: its string one cost 12 s a province
+        found.update(h3i.grid_disk(cell, rings))
+    return np.array(sorted(found), dtype=np.int64)
 
 
 def _to_km(latlng: FloatArray, origin: FloatArray) -> FloatArray:
@@ -862,13 +863,15 @@ def store_estimates(session: Session, estimates: pd.DataFrame, *, resolution: in
     if estimates.empty:
         return
     frame = estimates.assign(resolution=resolution)
+    # Column by column, vectorised: value by value (pd.isna on each) cost 14 s a province.
     values: list[list[object]] = []
     for name in _ESTIMATE_COLUMNS:
         column = frame[name]
         if not pd.api.types.is_numeric_dtype(column):
-            values.append([None if pd.isna(v) else str(v) for v in column.tolist()])
+            text = column.astype(object).where(column.notna(), None).tolist()
+            values.append([None if v is None else str(v) for v in text])
         elif name in ("h3_cell", "resolution"):
-            values.append([int(v) for v in column.to_numpy()])
+            values.append(column.to_numpy().astype(np.int64).tolist())
         else:
-            values.append([float(v) for v in column.to_numpy(float)])
+            values.append(column.to_numpy(float).tolist())
     copy_rows(session.connection(), "cell_estimates", _ESTIMATE_COLUMNS, zip(*values, strict=True))

@@ -96,6 +96,7 @@ import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import h3
 import numpy as np
@@ -864,7 +865,7 @@ def store_estimates(session: Session, estimates: pd.DataFrame, *, resolution: in
         return
     frame = estimates.assign(resolution=resolution)
     # Column by column, vectorised: value by value (pd.isna on each) cost 14 s a province.
-    values: list[list[object]] = []
+    values: list[list[Any]] = []
     for name in _ESTIMATE_COLUMNS:
         column = frame[name]
         if not pd.api.types.is_numeric_dtype(column):

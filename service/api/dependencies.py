@@ -58,6 +58,25 @@ def get_area(
 AreaDep = Annotated[AreaFilter | None, Depends(get_area)]
 
 
+def get_area_alone(
+    request: Request,
+    commune: Annotated[
+        str | None, Query(max_length=32, description="Only this commune (its code).")
+    ] = None,
+    village: Annotated[
+        str | None, Query(max_length=32, description="Only this village (its code).")
+    ] = None,
+) -> AreaFilter | None:
+    """``get_area`` read in a transaction of its own, ended before the route runs: for a
+    route that may wait seconds for another request's work (the kept task lists) without
+    holding a pooled connection the uploads need meanwhile."""
+    with session_scope(request.app.state.sessions, write=False) as session:
+        return get_area(request, session, commune=commune, village=village)
+
+
+AreaAloneDep = Annotated[AreaFilter | None, Depends(get_area_alone)]
+
+
 SheetLangQuery = Annotated[
     Literal["en", "vi"],
     Query(

@@ -23,11 +23,12 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.areas.selection import AreaFilter, area_filter
 from service.areas.tasks import MAX_TASKS, Task, rank_tasks
 from service.settings import Settings
+from service.store.database import session_scope
 from service.store.versions import evidence_version
 
 # Lists kept at once, the least recently asked for dropped first: a province's communes
@@ -103,7 +104,7 @@ class TaskPlans(Generic[Plan]):
 
 def kept_tasks(
     plans: TaskPlans[KeptList],
-    session: Session,
+    sessions: sessionmaker[Session],
     settings: Settings,
     *,
     area: AreaFilter | None = None,
@@ -112,23 +113,27 @@ def kept_tasks(
     limit: int = MAX_TASKS,
 ) -> KeptList:
     """``rank_tasks``'s first ``limit`` tasks and the area they were planned in (group them
-    by that area's villages), from the list kept in ``plans`` while its evidence holds."""
+    by that area's villages), from the list kept in ``plans`` while its evidence holds.
+
+    Each read is a transaction of its own, none open while the request waits for another's
+    plan: a province's plan takes seconds, every request for it waits, and those waiting
+    with a pooled connection each left the uploads none (``SessionDep`` holds its
+    connection until the response)."""
     key = (None if area is None else (area.commune, area.village), operator, radio)
-    version = evidence_version(session)
+    with session_scope(sessions, write=False) as session:
+        version = evidence_version(session)
 
     def plan() -> KeptList:
-        # The area read again, after the version: on PostgreSQL each statement sees the
-        # newest commit, and an import between the request's reading of the area and the
-        # version would keep a list of the old area under the new version. (Expired
-        # first: the session's identity map would hand back the commune it read then.)
-        if area is not None:
-            session.expire_all()
-        planned = None if area is None else area_filter(
-            session, commune=area.commune, village=area.village, resolution=area.resolution
-        )  # fmt: skip
-        tasks = rank_tasks(
-            session, settings, area=planned, operator=operator, radio=radio, limit=MAX_TASKS
-        )
+        with session_scope(sessions, write=False) as session:
+            # The area read again, after the version: an import between the request's
+            # reading of the area and the version would keep a list of the old area
+            # under the new version.
+            planned = None if area is None else area_filter(
+                session, commune=area.commune, village=area.village, resolution=area.resolution
+            )  # fmt: skip
+            tasks = rank_tasks(
+                session, settings, area=planned, operator=operator, radio=radio, limit=MAX_TASKS
+            )
         return KeptList(planned, tasks)
 
     kept = plans.tasks(version, key, plan)

@@ -233,3 +233,45 @@ def test_an_import_while_a_commune_list_is_asked_for_plans_it_from_the_new_area(
         # The first answer too: its walks group by the new area's villages, as its list
         # does. (SQLite reads one snapshot per request: its first answer is all old.)
         assert first == fresh_answer
+
+
+def test_requests_waiting_for_a_plan_hold_no_pooled_connection(
+    tmp_path, settings, sessions, client, monkeypatch
+):
+    """While one request plans the province's list, those that wait for it (``/v1/tasks``,
+    ``/v1/nearby``) hold no connection of the pool: the uploads need them meanwhile."""
+    seed_world(tmp_path, settings, sessions)
+    rank = kept_module.rank_tasks
+    begun, finish = threading.Event(), threading.Event()
+
+    def slow(session, settings, **kwargs):
+        session.connection()  # the planner holds one, as planning does
+        begun.set()
+        assert finish.wait(20)
+        return rank(session, settings, **kwargs)
+
+    monkeypatch.setattr(kept_module, "rank_tasks", slow)
+    pool = client.app.state.sessions.kw["bind"].pool
+    answers: dict[str, dict] = {}
+
+    def ask(name: str, path: str, params: dict) -> None:
+        answers[name] = client.get(path, params=params).json()
+
+    planner = threading.Thread(target=ask, args=("planner", "/v1/tasks", {}))
+    planner.start()
+    assert begun.wait(20)
+    waiting = [
+        threading.Thread(target=ask, args=(f"tasks{k}", "/v1/tasks", {})) for k in range(3)
+    ] + [
+        threading.Thread(target=ask, args=("nearby", "/v1/nearby", {"lat": 12.68, "lon": 108.05}))
+    ]  # fmt: skip
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.5)  # the four are at the plan's gate by now
+    held = pool.checkedout()
+    finish.set()
+    for thread in [planner, *waiting]:
+        thread.join(30)
+    assert held == 1, f"{held} connections held while one request planned"
+    assert answers["planner"] == answers["tasks0"] == answers["tasks1"] == answers["tasks2"]
+    assert answers["nearby"]["task"] is not None

@@ -14,16 +14,18 @@ import segno
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
 
 from domain.vocabulary import BEST_OF_ALL, RadioName
 from service.api.access import ApiKeyDep, require_operators
-from service.api.dependencies import AreaDep, SessionDep, SettingsDep
+from service.api.dependencies import AreaAloneDep, SessionDep, SettingsDep
 from service.api.openapi import geojson_answer
 from service.api.routes.coverage import OperatorQuery
 from service.api.routes.pages import PAGE_HEADERS
 from service.areas.task_plans import KeptList, TaskPlans, kept_tasks
 from service.areas.tasks import MAX_TASKS, group_by_village, nearby, tasks_to_geojson
 from service.errors import NotFound
+from service.store.database import session_scope
 from service.store.models import Village
 from service.timestamps import utcnow
 
@@ -90,9 +92,8 @@ class TaskCollection(BaseModel):
 )
 def get_tasks(
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
-    area: AreaDep,
+    area: AreaAloneDep,
     operator: OperatorQuery = "any",
     radio: Annotated[
         RadioName,
@@ -105,13 +106,15 @@ def get_tasks(
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
+    # No transaction open meanwhile: the list may be another request's plan, seconds away.
     kept = kept_tasks(
-        _plans(request), session, settings, area=area, operator=operator, radio=radio,
-        limit=limit,
+        _plans(request), _sessions(request), settings, area=area, operator=operator,
+        radio=radio, limit=limit,
     )  # fmt: skip
-    # Grouped by the villages of the area the list was planned in: an import since the
-    # request read its area would otherwise drop the new villages' tasks from the walks.
-    villages = group_by_village(session, kept.tasks, kept.area)
+    with session_scope(_sessions(request), write=False) as session:
+        # Grouped by the villages of the area the list was planned in: an import since the
+        # request read its area would otherwise drop the new villages' tasks from the walks.
+        villages = group_by_village(session, kept.tasks, kept.area)
     body = tasks_to_geojson(kept.tasks, villages, operator=operator, radio=radio)
     return Response(orjson.dumps(body), media_type="application/geo+json")
 
@@ -121,10 +124,13 @@ def _plans(request: Request) -> TaskPlans[KeptList]:
     return request.app.state.task_plans  # type: ignore[no-any-return]
 
 
+def _sessions(request: Request) -> sessionmaker[Session]:
+    return request.app.state.sessions  # type: ignore[no-any-return]
+
+
 @router.get("/nearby", summary="The resident's village and the nearest open task")
 def get_nearby(
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
     lat: Annotated[float, Query(ge=-85.051, le=85.051, description="WGS84 degrees.")],
     lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 degrees.")],
@@ -132,8 +138,10 @@ def get_nearby(
     """For the reporter page: the village at (lat, lon) with its status (or likely status)
     and how many neighbours reported this month, and the nearest task of ``/v1/tasks``
     (best of all operators) with its distance in metres. Nulls when there is none."""
-    kept = kept_tasks(_plans(request), session, settings, operator=BEST_OF_ALL, radio="any")
-    return nearby(session, settings, lat=lat, lon=lon, now=utcnow(), tasks=kept.tasks)
+    kept = kept_tasks(_plans(request), _sessions(request), settings, operator=BEST_OF_ALL,
+                      radio="any")  # fmt: skip
+    with session_scope(_sessions(request), write=False) as session:
+        return nearby(session, settings, lat=lat, lon=lon, now=utcnow(), tasks=kept.tasks)
 
 
 @pages.get("/tasks", response_class=HTMLResponse, summary="Where to measure next (village teams)")

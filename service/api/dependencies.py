@@ -38,15 +38,19 @@ WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+CommuneQuery = Annotated[
+    str | None, Query(max_length=32, description="Only this commune (its code).")
+]
+VillageQuery = Annotated[
+    str | None, Query(max_length=32, description="Only this village (its code).")
+]
+
+
 def get_area(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
-    commune: Annotated[
-        str | None, Query(max_length=32, description="Only this commune (its code).")
-    ] = None,
-    village: Annotated[
-        str | None, Query(max_length=32, description="Only this village (its code).")
-    ] = None,
+    commune: CommuneQuery = None,
+    village: VillageQuery = None,
 ) -> AreaFilter | None:
     """The ``commune=`` / ``village=`` filter of a request (``service.areas.selection``)."""
     return area_filter(
@@ -60,12 +64,8 @@ AreaDep = Annotated[AreaFilter | None, Depends(get_area)]
 
 def get_area_alone(
     request: Request,
-    commune: Annotated[
-        str | None, Query(max_length=32, description="Only this commune (its code).")
-    ] = None,
-    village: Annotated[
-        str | None, Query(max_length=32, description="Only this village (its code).")
-    ] = None,
+    commune: CommuneQuery = None,
+    village: VillageQuery = None,
 ) -> AreaFilter | None:
     """``get_area`` read in a transaction of its own, ended before the route runs: for a
     route that may wait seconds for another request's work (the kept task lists) without

@@ -3,17 +3,24 @@ SQLite and PostGIS)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import h3
 import numpy as np
 import pytest
 import shapely
+from sqlalchemy import delete, select
 
+from service.engine.incremental import _CoveredNearby
+from service.engine.results import write_zones
 from service.engine.zones import (
     NearestCovered,
+    Zone,
     assign_ids,
     cells_to_outline,
     connected_components,
 )
+from service.store.models import CellStatus, DeadZone, ZoneCell
 from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
 
 ring = sorted(h3.grid_ring(CENTRE, 2))
@@ -176,3 +183,79 @@ def test_unknown_zone_id_is_404(client):
     response = client.get("/v1/deadzones/dz-nope")
     assert response.status_code == 404
     assert "dz-nope" in response.json()["message"]
+
+
+def test_zones_described_together_each_get_their_own_distance(settings, sessions):
+    """The covered cells read once around all the zones of a scope (``read_around``) give
+    each zone the distance measured over all the scope's covered cells, its own: zones at
+    different distances from signal, near and far, so that a mix-up would show."""
+    covered = sorted(h3.grid_ring(CENTRE, 2)) + sorted(h3.grid_ring(CENTRE, 30))[::7]
+    ingest(sessions, settings, [r for c in covered for r in covered_cell(c)])
+    decide(sessions, settings)
+    zones = [
+        [h3.str_to_int(c) for c in h3.grid_disk(cell, 1)]
+        for cell in (CENTRE, *sorted(h3.grid_ring(CENTRE, 6))[::9], *h3.grid_ring(CENTRE, 45)[:2])
+    ]
+    with sessions() as session:
+        every = session.scalars(
+            select(CellStatus.h3_cell).where(
+                CellStatus.operator == "any", CellStatus.radio == "any",
+                CellStatus.resolution == settings.h3_resolution, CellStatus.status == "covered",
+            )
+        ).all()  # fmt: skip
+        expected = [NearestCovered(every).distance_m(zone) for zone in zones]
+        nearest = _CoveredNearby(session, scope=("any", "any"), resolution=settings.h3_resolution)
+        nearest.read_around(zones)
+        assert nearest.read is not None and len(nearest.read[1]) > 0
+        found = [nearest.distance_m(zone) for zone in zones]
+        alone = [
+            _CoveredNearby(session, scope=("any", "any"), resolution=settings.h3_resolution)
+            .distance_m(zone)
+            for zone in zones
+        ]  # fmt: skip
+    assert len(set(expected)) == len(expected)  # each zone its own distance
+    assert found == expected == alone
+
+
+def test_rewritten_zones_each_keep_their_own_values(settings, sessions):
+    """Zones written again in one statement (``write_zones``) each store their own values,
+    and a zone the session holds reads them as stored."""
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def zone(k: int, scale: int) -> Zone:
+        cells = sorted(h3.grid_disk(sorted(h3.grid_ring(CENTRE, 8))[k * 5], k % 2))
+        return Zone(
+            id=f"dz-452-04-test{k}", operator="452-04", cells=cells, resolution=9,
+            area_km2=0.1 * k * scale, outline=cells_to_outline(cells), readings=10 * k + scale,
+            devices=k + scale, first_seen=when, last_seen=when, operators_affected=["452-04"],
+            distance_to_covered_m=100.0 * k + scale, priority=float(k * scale),
+            extra={"population": float(k + 1000 * scale)},
+        )  # fmt: skip
+
+    with sessions() as session:
+        write_zones(session, [zone(k, 1) for k in range(6)], now=when, ranks=None)
+        session.commit()
+        held = session.get(DeadZone, "dz-452-04-test3")
+        assert held is not None and held.readings == 31
+        again = [zone(k, 2) for k in range(6)]
+        session.execute(delete(ZoneCell))  # as a run does before writing the zones again
+        write_zones(session, again, now=when, ranks=None)
+        session.commit()
+        assert held.readings == 32  # the session's zone, as stored
+    with sessions() as session:
+        for expected in again:
+            stored = session.get(DeadZone, expected.id)
+            assert stored is not None
+            assert (stored.cells, stored.cell_count, stored.area_km2, stored.readings) == (
+                expected.cells,
+                len(expected.cells),
+                expected.area_km2,
+                expected.readings,
+            )
+            assert (stored.devices, stored.distance_to_covered_m, stored.priority) == (
+                expected.devices,
+                expected.distance_to_covered_m,
+                expected.priority,
+            )
+            assert stored.population == expected.extra["population"]
+            assert shapely.equals(stored.outline, expected.outline)

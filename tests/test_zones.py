@@ -9,9 +9,8 @@ import h3
 import numpy as np
 import pytest
 import shapely
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
-from service.engine.incremental import _CoveredNearby
 from service.engine.results import write_zones
 from service.engine.zones import (
     NearestCovered,
@@ -20,7 +19,7 @@ from service.engine.zones import (
     cells_to_outline,
     connected_components,
 )
-from service.store.models import CellStatus, DeadZone, ZoneCell
+from service.store.models import DeadZone, ZoneCell
 from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
 
 ring = sorted(h3.grid_ring(CENTRE, 2))
@@ -183,38 +182,6 @@ def test_unknown_zone_id_is_404(client):
     response = client.get("/v1/deadzones/dz-nope")
     assert response.status_code == 404
     assert "dz-nope" in response.json()["message"]
-
-
-def test_zones_described_together_each_get_their_own_distance(settings, sessions):
-    """The covered cells read once around all the zones of a scope (``read_around``) give
-    each zone the distance measured over all the scope's covered cells, its own: zones at
-    different distances from signal, near and far, so that a mix-up would show."""
-    covered = sorted(h3.grid_ring(CENTRE, 2)) + sorted(h3.grid_ring(CENTRE, 30))[::7]
-    ingest(sessions, settings, [r for c in covered for r in covered_cell(c)])
-    decide(sessions, settings)
-    zones = [
-        [h3.str_to_int(c) for c in h3.grid_disk(cell, 1)]
-        for cell in (CENTRE, *sorted(h3.grid_ring(CENTRE, 6))[::9], *h3.grid_ring(CENTRE, 45)[:2])
-    ]
-    with sessions() as session:
-        every = session.scalars(
-            select(CellStatus.h3_cell).where(
-                CellStatus.operator == "any", CellStatus.radio == "any",
-                CellStatus.resolution == settings.h3_resolution, CellStatus.status == "covered",
-            )
-        ).all()  # fmt: skip
-        expected = [NearestCovered(every).distance_m(zone) for zone in zones]
-        nearest = _CoveredNearby(session, scope=("any", "any"), resolution=settings.h3_resolution)
-        nearest.read_around(zones)
-        assert nearest.read is not None and len(nearest.read[1]) > 0
-        found = [nearest.distance_m(zone) for zone in zones]
-        alone = [
-            _CoveredNearby(session, scope=("any", "any"), resolution=settings.h3_resolution)
-            .distance_m(zone)
-            for zone in zones
-        ]  # fmt: skip
-    assert len(set(expected)) == len(expected)  # each zone its own distance
-    assert found == expected == alone
 
 
 def test_rewritten_zones_each_keep_their_own_values(settings, sessions):

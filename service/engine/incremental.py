@@ -847,13 +847,11 @@ def _plan_scope_zones(
     previous_str = {z: sorted(h3.int_to_str(x) for x in cells) for z, cells in previous.items()}
     held, position = _outside_ids(session, scope=scope, components=components, hit=hit)
     ids = assign_ids(components, previous_str, id_scope(*scope), held=held, position=position)
-    nearest = _CoveredNearby(session, scope=scope, resolution=base)
-    nearest.read_around([h3.str_to_int(cell) for cell in cells] for cells in components)
     zones = describe_zones(
         operator, ids, components, dead=dead,
         devices=_zone_devices(session, settings, scope=operator, cells=dead_cells, now=now),
         dead_operators=_dead_operators(session, base, scope, dead_cells),
-        nearest=nearest,
+        nearest=_CoveredNearby(session, scope=scope, resolution=base),
         resolution=base, radio=radio,
     )  # fmt: skip
     if annotate_zones is not None:
@@ -882,12 +880,7 @@ class _CoveredNearby(NearestCovered):
     zone instead of all at once: the covered cells in a box ``margin`` metres around the
     zone (the decisions' lat/lon index), widened fourfold until the nearest one found lies
     within the margin, so that no cell outside the box can be nearer. The same distance as
-    over all the scope's covered cells, at the cost of the zone's neighbourhood.
-
-    ``read_around`` reads the covered cells around all the zones to describe in one
-    statement; a zone's box inside it is then cut from those rows, by the same stored
-    lat/lon bounds the statement would have used (a spread batch at 3 million stored
-    readings described 2,188 zones, each with its own statement: issue 12)."""
+    over all the scope's covered cells, at the cost of the zone's neighbourhood."""
 
     FIRST_MARGIN_M = 2_000.0
     LAST_MARGIN_M = 512_000.0  # beyond it, all of them (a province is ~300 km across)
@@ -895,64 +888,34 @@ class _CoveredNearby(NearestCovered):
     def __init__(self, session: Session, *, scope: Scope, resolution: int) -> None:
         super().__init__(())
         self.session, self.scope, self.resolution = session, scope, resolution
-        self.read: tuple[tuple[float, ...], np.ndarray, np.ndarray] | None = None
-        """The box read once (south, north, west, east), its cells and their lat/lon."""
-
-    def read_around(self, zones: Iterable[Sequence[int]]) -> None:
-        """Read the covered cells in the box of every zone's first margin at once."""
-        cells = [int(c) for zone in zones for c in zone]
-        if not cells:
-            return
-        box = self._box(np.array([h3i.cell_to_latlng(c) for c in cells]), self.FIRST_MARGIN_M)
-        rows = self._rows(*box)
-        found = np.array([cell for cell, _, _ in rows], dtype=np.int64)
-        latlng = np.array([(lat, lon) for _, lat, lon in rows], dtype=float).reshape(-1, 2)
-        self.read = box, found, latlng
 
     def distance_m(self, cells: Sequence[int]) -> float | None:
         latlng = np.array([h3i.cell_to_latlng(int(c)) for c in cells]).reshape(-1, 2)
         margin = self.FIRST_MARGIN_M
         while margin <= self.LAST_MARGIN_M:
-            found = NearestCovered(self._covered(*self._box(latlng, margin))).distance_m(cells)
+            dlat = np.degrees(margin / EARTH_RADIUS_M)
+            top = min(float(np.abs(latlng[:, 0]).max()) + dlat, 89.0)
+            dlon = dlat / np.cos(np.radians(top)) * 1.01
+            found = NearestCovered(self._covered(
+                float(latlng[:, 0].min() - dlat), float(latlng[:, 0].max() + dlat),
+                float(latlng[:, 1].min() - dlon), float(latlng[:, 1].max() + dlon),
+            )).distance_m(cells)  # fmt: skip
             if found is not None and found <= margin:
                 return found
             margin *= 4
         return NearestCovered(self._covered()).distance_m(cells)
 
-    @staticmethod
-    def _box(latlng: np.ndarray, margin: float) -> tuple[float, float, float, float]:
-        """South, north, west, east: ``margin`` metres around the points, or more."""
-        dlat = np.degrees(margin / EARTH_RADIUS_M)
-        top = min(float(np.abs(latlng[:, 0]).max()) + dlat, 89.0)
-        dlon = dlat / np.cos(np.radians(top)) * 1.01
-        return (
-            float(latlng[:, 0].min() - dlat), float(latlng[:, 0].max() + dlat),
-            float(latlng[:, 1].min() - dlon), float(latlng[:, 1].max() + dlon),
-        )  # fmt: skip
-
     def _covered(self, *box: float) -> list[int]:
-        if box and self.read is not None:
-            (south, north, west, east), (r_south, r_north, r_west, r_east) = box, self.read[0]
-            if r_south <= south and north <= r_north and r_west <= west and east <= r_east:
-                _, found, latlng = self.read
-                lat, lon = latlng[:, 0], latlng[:, 1]
-                inside = (lat >= south) & (lat <= north) & (lon >= west) & (lon <= east)
-                return found[inside].tolist()
-        return [int(cell) for cell, _, _ in self._rows(*box)]
-
-    def _rows(self, *box: float) -> list[tuple[int, float, float]]:
         c = CellStatus
         operator, radio = self.scope
-        query = select(c.h3_cell, c.lat, c.lon).where(
+        query = select(c.h3_cell).where(
             c.operator == operator, c.radio == radio, c.resolution == self.resolution,
             c.status == "covered",
         )  # fmt: skip
         if box:
             south, north, west, east = box
             query = query.where(c.lat.between(south, north), c.lon.between(west, east))
-        return [
-            (int(cell), float(lat), float(lon)) for cell, lat, lon in self.session.execute(query)
-        ]
+        return [int(x) for x in self.session.scalars(query)]
 
 
 def _zones_nearer_to_signal(

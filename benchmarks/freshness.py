@@ -54,7 +54,10 @@ def status_in(client: httpx.Client, cell: int) -> str | None:
     return None
 
 
-def strong_readings(cell: int, trial: int) -> list[dict[str, object]]:
+def strong_readings(cell: int, trial: str) -> list[dict[str, object]]:
+    """12 strong readings from 4 phones new to the store: ``trial`` names them, and must
+    differ from every earlier trial's on the same database (a reading whose id its phone
+    sent before is a duplicate, and is not stored)."""
     lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
     now = datetime.now(UTC)
     return [
@@ -84,7 +87,16 @@ def trials(base: str, cells: np.ndarray, rounds: int, seed: int) -> list[float]:
             while status_in(client, cell) == "covered":
                 cell = int(rng.choice(cells))
             t0 = time.perf_counter()
-            client.post("/v1/readings", json={"readings": strong_readings(cell, trial)})
+            # Named after the seed too: the sizes of one run share the database, and the
+            # second size's trials, named alike, were duplicates of the first's.
+            readings = strong_readings(cell, f"{seed}-{trial}")
+            answer = client.post("/v1/readings", json={"readings": readings})
+            accepted = answer.json().get("accepted") if answer.is_success else None
+            if accepted != len(readings):
+                raise RuntimeError(
+                    f"trial {trial}: {accepted} of {len(readings)} readings "
+                    f"stored ({answer.status_code} {answer.text[:200]})"
+                )
             deadline = t0 + 120
             while status_in(client, cell) != "covered":
                 if time.perf_counter() > deadline:

@@ -436,3 +436,25 @@ def test_roll_ups_with_no_watermark_are_rebuilt_around_the_batch(settings, sessi
         assert rollup_watermark(session) == watermark(session)
     added = rollup_rows(sessions, settings)
     assert added == rebuilt_rollups(sessions, settings)
+
+
+def test_a_run_stopped_after_a_rebuild_of_the_statistics_is_full_next(settings, sessions):
+    """A rebuild (``--rebuild``, ``--dask``) empties the roll-ups in its own transaction:
+    a run stopped right after it must not go on incrementally, which would rebuild only
+    its own cells' parents and leave every other parent empty (found in review)."""
+    far = h3.grid_disk(CENTRE, 30)[-1]  # under another parent
+    ingest(sessions, settings, [reading_in(far, device=f"d{i}", dbm=-120.0) for i in range(3)])
+    ingest(sessions, settings, [reading_in(CENTRE, device=f"e{i}", dbm=-80.0) for i in range(3)])
+    run_aggregation(sessions, settings, now=NOW)
+    update_statistics(sessions, settings, rebuild_all=True)  # then the process is killed
+    ingest(sessions, settings, [reading_in(CENTRE, device="z", dbm=-70.0)])
+    assert run_aggregation(sessions, settings, now=NOW).incremental is None
+    ingest(sessions, settings, [reading_in(far, device="y", dbm=-60.0)])
+    assert run_aggregation(sessions, settings, now=NOW).incremental is not None
+    with sessions() as session:
+        parent = h3.str_to_int(h3.cell_to_parent(far, 8))
+        readings = session.scalar(select(func.sum(CellStat.readings)).where(
+            CellStat.h3_cell == parent
+        ))  # fmt: skip
+    assert readings == 4
+    assert rollup_rows(sessions, settings) == rebuilt_rollups(sessions, settings)

@@ -43,6 +43,7 @@ from service.engine.statistics import readings_to_devices, readings_to_stats
 from service.errors import AccessDenied, InvalidInput, NotFound
 from service.settings import Settings
 from service.store.models import Commitment, DeadZone, ReadingRow, Village, VillageCell
+from service.store.versions import note_areas_changed
 
 STATES: Final = ("assigned", "planned", "on_air")
 VERIFICATIONS: Final = ("pending", "verified", "still_dead", "overdue")
@@ -212,6 +213,8 @@ def update_commitment(
             .where(DeadZone.id.in_(_zones_moved_with(session, commitment)))
             .values(state=_ZONE_STATE[state])
         )
+        # The progress page counts the open zones of each commune (kept between runs).
+        note_areas_changed(session)
     audit.record(
         session, actor=actor.name, action="updated",
         subject=audit.commitment_subject(commitment.id), detail=changed, now=now,

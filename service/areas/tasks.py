@@ -180,13 +180,13 @@ def rank_tasks(
     p_dead, sd = np.full(shape, 0.5), np.full(shape, UNREACHED_SD_DB)
     reached, settled = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
     readings, devices = np.zeros(shape), np.zeros(shape)
-    pairs = est.rows_in(cells)
-    p_dead[pairs] = est.values[2][est.kept]
-    sd[pairs] = np.maximum(est.values[3][est.kept].astype(float), MIN_SD_DB)
+    pairs, kept = est.rows_in(cells)
+    p_dead[pairs] = est.values[2][kept]
+    sd[pairs] = np.maximum(est.values[3][kept].astype(float), MIN_SD_DB)
     reached[pairs] = True
-    pairs = stat.rows_in(cells)
-    readings[pairs], devices[pairs] = stat.values[3][stat.kept], stat.values[4][stat.kept]
-    settled[pairs] = stat.values[2][stat.kept] != "unknown"
+    pairs, kept = stat.rows_in(cells)
+    readings[pairs], devices[pairs] = stat.values[3][kept], stat.values[4][kept]
+    settled[pairs] = stat.values[2][kept] != "unknown"
     from scipy.special import ndtr, ndtri
 
     # The estimate's field in dB: p_dead = Phi(-mean / sd) (service/engine/estimate.py).
@@ -350,14 +350,13 @@ class _Rows:
     cells: np.ndarray
     op: np.ndarray
     values: list[np.ndarray]
-    kept: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
-    def rows_in(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(operator rows, cell rows) of the rows whose cell is one of ``cells`` (sorted),
-        their positions kept in ``kept``."""
+    def rows_in(self, cells: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+        """For the rows whose cell is one of ``cells`` (sorted): their (operator rows, cell
+        rows), and their positions among these rows."""
         at = np.searchsorted(cells, self.cells).clip(max=max(len(cells) - 1, 0))
-        self.kept = np.flatnonzero(cells[at] == self.cells) if len(cells) else self.kept[:0]
-        return self.op[self.kept], at[self.kept]
+        kept = np.flatnonzero(cells[at] == self.cells) if len(cells) else np.zeros(0, int)
+        return (self.op[kept], at[kept]), kept
 
 
 def _columns(session: Session, query: Select[*tuple[Any, ...]], operators: list[str]) -> _Rows:

@@ -125,6 +125,10 @@ def update_statistics(
         up_to = safe_max_seq(session)
     if rebuild_all or dask is not None:
         with session_scope(sessions) as session:
+            # In the rebuild's transaction: it empties the roll-ups and every decision's
+            # inputs, so a run stopped after it must not go on incrementally (from an
+            # unknown roll-up watermark it would rebuild only its own cells' parents).
+            set_state_value(session, INCOMPLETE_STATE, FULL_INCOMPLETE)
             rebuilt_to = rebuild(session, settings, up_to=up_to, progress=on_step, dask=dask)
             rebuild_provisional(session, settings, up_to=rebuilt_to, classify=_classify(settings))
         if rebuilt_to == up_to:

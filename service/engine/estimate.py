@@ -839,7 +839,9 @@ def candidate_cells(
     spacing_m = h3.average_hexagon_edge_length(settings.h3_resolution, "m") * math.sqrt(3.0)
     rings = max(1, math.ceil(settings.estimate_max_distance_m / spacing_m))
     found: set[int] = set()
-    for cell in observed.tolist():  # h3's integer API: its string one cost 12 s a province
+    # h3's integer API: its string one built a string per neighbour, 12 s of a full run at
+    # 100,000 readings under the profiler (docs/scale.md, where a full run's time goes).
+    for cell in observed.tolist():
         found.update(h3i.grid_disk(cell, rings))
     return np.array(sorted(found), dtype=np.int64)
 
@@ -864,7 +866,8 @@ def store_estimates(session: Session, estimates: pd.DataFrame, *, resolution: in
     if estimates.empty:
         return
     frame = estimates.assign(resolution=resolution)
-    # Column by column, vectorised: value by value (pd.isna on each) cost 14 s a province.
+    # Column by column: value by value (pd.isna on each) cost 14 s of a full run at 100,000
+    # readings under the profiler (docs/scale.md, where a full run's time goes).
     values: list[list[Any]] = []
     for name in _ESTIMATE_COLUMNS:
         column = frame[name]

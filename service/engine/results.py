@@ -58,7 +58,7 @@ def _column_values(column: pd.Series, *, sqlite: bool) -> list[object]:
         # PostgreSQL would store NaN, not NULL (and NaN equals nothing, not even itself).
         values = column.tolist()
         # A date column repeats a few months over its rows: each formatted once.
-        iso = {v: v.isoformat() for v in set(values) if sqlite and isinstance(v, date)}
+        iso = {v: v.isoformat() for v in set(values) if isinstance(v, date)} if sqlite else {}
         return [
             None if isinstance(v, float) and v != v else iso.get(v, v) if iso else v
             for v in values

@@ -313,8 +313,9 @@ def add_to_rollups(session: Session, settings: Settings, *, after: int, up_to: i
     statistics to the parents gives the rows a rebuild from all their children gives. A
     phone becoming trusted moves no statistics (its provisional rows are kept beside
     them, ``service.engine.trust``). Anything that removes statistics (a rebuild) drops
-    the roll-ups' watermark, and the roll-ups are then rebuilt (``rollup_parents``), since
-    a minimum or a maximum cannot be taken back. The cost is the range's readings, read
+    the roll-ups' watermark and, in the same transaction, makes the next run a full one
+    (``service.engine.aggregation.update_statistics``), which rebuilds every roll-up: a
+    minimum or a maximum cannot be taken back. The cost is the range's readings, read
     by ``seq``, whatever the parents hold."""
     if up_to < after:
         raise ValueError(f"roll-ups at {after} cannot move back to {up_to}")

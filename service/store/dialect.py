@@ -141,9 +141,11 @@ def read_by_index(bind: Session | Connection, probes: int) -> Iterator[None]:
         return
     previous = bind.execute(text("SELECT current_setting('enable_seqscan')")).scalar_one()
     bind.execute(text("SET LOCAL enable_seqscan = off"))
-    yield
-    bind.execute(text("SELECT set_config('enable_seqscan', :previous, true)"),
-                 {"previous": previous})  # fmt: skip
+    try:
+        yield
+    finally:  # also when the block's error is caught within the transaction
+        bind.execute(text("SELECT set_config('enable_seqscan', :previous, true)"),
+                     {"previous": previous})  # fmt: skip
 
 
 def refresh_planner_statistics(bind: Session | Connection, tables: Sequence[str]) -> None:

@@ -19,13 +19,16 @@ from service.store.runs import (
     state_values,
 )
 
-AREAS_CHANGES = "areas_changes"  # aggregation_state: imports of areas or people so far
+# aggregation_state: imports of areas or people, and zone states moved by commitments, so far
+AREAS_CHANGES = "areas_changes"
 
 
 def note_areas_changed(session: Session) -> None:
-    """Count an import of areas or people (``service.areas.population.rebuild_population``,
-    which every such import ends with) into ``areas_fingerprint``: a cluster layer or a
-    raster may move people between cells with the same rows, times and total."""
+    """Count a change the kept pages show between runs into ``areas_fingerprint``: an import
+    of areas or people (``service.areas.population.rebuild_population``, which every such
+    import ends with; a cluster layer or a raster may move people between cells with the
+    same rows, times and total), or a commitment that moves zones' states (the progress
+    page counts each commune's open zones; ``service.areas.commitments``)."""
     set_state_value(session, AREAS_CHANGES, (state_value(session, AREAS_CHANGES) or 0) + 1)
 
 
@@ -33,9 +36,9 @@ def areas_fingerprint(session: Session) -> str:
     """A cheap token that changes whenever an import changes what the progress and plan
     pages show without a new aggregation run: the imports of areas or people so far
     (``note_areas_changed``), row count and newest import time of communes and villages,
-    row count and total people of ``cell_population``. (Not the zones: a zone changes with
-    a run, which every kept answer is keyed by too, or with a commitment's state, which no
-    page or task list shows.)"""
+    row count and total people of ``cell_population``. A zone's state moved by a
+    commitment is counted too (``note_areas_changed``); its other changes come with a
+    run, which every kept answer is keyed by."""
     row = session.execute(
         select(
             select(func.count()).select_from(Commune).scalar_subquery(),

@@ -189,3 +189,30 @@ def test_progress_payload_lists_villages_by_status(grid, settings, sessions):
     assert dead["names"] == ["Buôn Đôn", "Buôn Xa"]
     ints = text_to_ints(dead["data"])
     assert ints[2::8] == [401, 201] and ints[6::8] == [2, 3]  # population + 1, place + 1
+
+
+def test_a_commitment_that_plans_a_zone_changes_the_kept_progress_page(
+    grid, settings, sessions, client
+):
+    """A commitment moving a best-of-all zone to planned lowers its commune's open zones
+    without a run: the kept progress page must show it (found in review)."""
+    from datetime import date
+
+    from service.areas.audit import Actor
+    from service.areas.commitments import create_commitment, update_commitment
+    from service.timestamps import utcnow
+
+    before = client.get("/maps/progress.html").text
+    authority = Actor(name="so-tt-daklak", may_assign=True, operators=None)
+    viettel = Actor(name="viettel-daklak", may_assign=False, operators=frozenset({"452-04"}))
+    with session_scope(sessions) as session:
+        made = create_commitment(
+            session, settings, actor=authority, operator="452-04", zone_id="dz-any-a",
+            due=date(2027, 6, 30), now=utcnow(),
+        )  # fmt: skip
+        update_commitment(session, settings, made.id, actor=viettel, state="planned",
+                          now=utcnow())  # fmt: skip
+    with sessions() as session:
+        communes, _ = progress_records(session, settings)
+    assert communes[0].zones_open == 0
+    assert client.get("/maps/progress.html").text != before

@@ -228,11 +228,8 @@ def test_an_import_while_a_commune_list_is_asked_for_plans_it_from_the_new_area(
         tasks = rank_tasks(session, settings, area=area, limit=500)
         villages = group_by_village(session, tasks, area)
     fresh_answer = tasks_to_geojson(tasks, villages, operator="any", radio="any")
-    assert imported and kept == fresh_answer
-    if settings.database_url.startswith("postgresql"):
-        # The first answer too: its walks group by the new area's villages, as its list
-        # does. (SQLite reads one snapshot per request: its first answer is all old.)
-        assert first == fresh_answer
+    # The first answer too: its walks group by the new area's villages, as its list does.
+    assert imported and kept == fresh_answer and first == fresh_answer
 
 
 def test_requests_waiting_for_a_plan_hold_no_pooled_connection(
@@ -251,6 +248,16 @@ def test_requests_waiting_for_a_plan_hold_no_pooled_connection(
         return rank(session, settings, **kwargs)
 
     monkeypatch.setattr(kept_module, "rank_tasks", slow)
+    asked = threading.Semaphore(0)  # released by each request that found no kept list
+    kept_of = TaskPlans._kept
+
+    def counted(plans, version, key):
+        found = kept_of(plans, version, key)
+        if found is None:
+            asked.release()
+        return found
+
+    monkeypatch.setattr(TaskPlans, "_kept", counted)
     pool = client.app.state.sessions.kw["bind"].pool
     answers: dict[str, dict] = {}
 
@@ -267,7 +274,10 @@ def test_requests_waiting_for_a_plan_hold_no_pooled_connection(
     ]  # fmt: skip
     for thread in waiting:
         thread.start()
-    time.sleep(0.5)  # the four are at the plan's gate by now
+    # The planner asked twice (before its gate and behind it), each waiter once: all four
+    # have read their version and are at the plan's gate, or about to be.
+    for _ in range(2 + len(waiting)):
+        assert asked.acquire(timeout=20)
     held = pool.checkedout()
     finish.set()
     for thread in [planner, *waiting]:

@@ -310,6 +310,9 @@ class _AggregatorProcess:
         self.settings = settings
         self._process: BaseProcess | None = None
         self._pipe: Connection | None = None
+        # The worker's thread starts the process while the server's stop may close it:
+        # a close between the process made and started found it unstarted (CI, 30 Nov).
+        self._starting = threading.RLock()
 
     def run_round(self) -> None:
         """One ``aggregation_round`` there; :class:`Busy` if another run held the lock."""
@@ -324,22 +327,24 @@ class _AggregatorProcess:
             raise RuntimeError(f"the aggregator process failed: {answer}")
 
     def start(self) -> None:
-        self.close()
-        context = multiprocessing.get_context("spawn")
-        self._pipe, theirs = context.Pipe()
-        self._process = context.Process(
-            target=_serve_rounds, args=(self.settings, theirs), name="deadzone-aggregator",
-            daemon=True,
-        )  # fmt: skip
-        self._process.start()
-        theirs.close()
+        with self._starting:
+            self.close()
+            context = multiprocessing.get_context("spawn")
+            self._pipe, theirs = context.Pipe()
+            self._process = context.Process(
+                target=_serve_rounds, args=(self.settings, theirs),
+                name="deadzone-aggregator", daemon=True,
+            )  # fmt: skip
+            self._process.start()
+            theirs.close()
 
     def close(self) -> None:
-        process, self._process = self._process, None
+        with self._starting:
+            process, self._process = self._process, None
+            pipe, self._pipe = self._pipe, None
         if process is not None:
             process.terminate()
             process.join(10)
-        pipe, self._pipe = self._pipe, None
         if pipe is not None:
             pipe.close()
 

@@ -138,3 +138,62 @@ def test_a_day_without_uploads_still_gets_its_snapshot(db_url, sessions, tmp_pat
 def runs_of(sessions) -> int:
     with sessions() as s:
         return int(s.scalar(select(func.count()).select_from(AggregationRun)))
+
+
+def test_a_stop_while_the_aggregator_process_starts_closes_it_once_started(monkeypatch):
+    """The server's stop may close the aggregator process while the worker's thread is
+    starting it: the close waits for the start, then ends the process (a close between
+    the process made and started met an unstarted one: CI, 30 November 2026)."""
+    import threading
+
+    from service import jobs
+
+    inside_start, go_on = threading.Event(), threading.Event()
+    ended: list[str] = []
+
+    class FakeProcess:
+        started = False
+
+        def __init__(self, **_: Any) -> None:
+            pass
+
+        def start(self) -> None:
+            inside_start.set()
+            assert go_on.wait(10)
+            self.started = True
+
+        def terminate(self) -> None:
+            if not self.started:  # as multiprocessing's: no process to signal yet
+                raise AttributeError("'NoneType' object has no attribute 'terminate'")
+            ended.append("terminated")
+
+        def join(self, timeout: float | None = None) -> None:
+            pass
+
+    class Context:
+        Process = FakeProcess
+
+        @staticmethod
+        def Pipe() -> tuple[Any, Any]:  # noqa: N802 (multiprocessing's name)
+            return multiprocessing.Pipe()
+
+    monkeypatch.setattr(jobs.multiprocessing, "get_context", lambda _: Context())
+    aggregator = jobs._AggregatorProcess(Settings(device_secret=TEST_SECRET))
+    errors: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            aggregator.close()
+        except BaseException as error:  # the test reports it below
+            errors.append(error)
+
+    starting = threading.Thread(target=aggregator.start)
+    starting.start()
+    assert inside_start.wait(10)
+    closing = threading.Thread(target=close)
+    closing.start()
+    time.sleep(0.2)  # the close is waiting for the start
+    go_on.set()
+    starting.join(10)
+    closing.join(10)
+    assert errors == [] and ended == ["terminated"]

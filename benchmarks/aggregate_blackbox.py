@@ -2,7 +2,7 @@
 ``deadzone aggregate`` timed after the load and again after 1,000 more readings.
 
     .venv/bin/python -m benchmarks.aggregate_blackbox [--readings 300000]
-        [--backends sqlite,postgis] [--port 8102] [--trees main=/work/main,change=.]
+        [--backends sqlite,postgis] [--port N] [--trees main=/work/main,change=.]
         [--no-reference]
 
 A real server (``deadzone serve``, background aggregation off) takes the readings in
@@ -34,7 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from benchmarks import first_paragraph
-from benchmarks.ingest import SECRET, make_batches
+from benchmarks.ingest import SECRET, free_port, make_batches
 from benchmarks.scratch import copy_of, scratch_database
 from benchmarks.served import post_all, start_server, with_tree
 from service.engine import columnar
@@ -144,13 +144,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=first_paragraph(__doc__))
     parser.add_argument("--readings", type=int, default=300_000)
     parser.add_argument("--backends", default="sqlite,postgis")
-    parser.add_argument("--port", type=int, default=8102)
+    parser.add_argument(
+        "--port", type=int, default=0, help="the server's port (default: a free one)"
+    )
     parser.add_argument("--trees", default="",
                         help="source trees measured one after the other on copies of the "
                         "same loaded database, e.g. main=/work/main,change=.")  # fmt: skip
     parser.add_argument("--no-reference", dest="reference", action="store_false",
                         help="no `deadzone aggregate --full` after the other two")  # fmt: skip
     args = parser.parse_args()
+    args.port = args.port or free_port()  # fixed defaults collided between runs
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             run(backend, args, Path(tmp))

@@ -2,7 +2,7 @@
 /v1/cells, with the server's background aggregation on.
 
     .venv/bin/python -m benchmarks.freshness [--sizes 300000,3000000] [--backends sqlite]
-        [--interval 1] [--port 8101] [--no-field]
+        [--interval 1] [--port N] [--no-field]
 
 For each size, readings are written straight into the store (``benchmarks.aggregate``'s
 synthetic province) and aggregated once, as a running service would have them. Then a real
@@ -30,6 +30,7 @@ import numpy as np
 
 from benchmarks import first_paragraph
 from benchmarks.aggregate import SECRET, load, load_average, province_cells, synthetic_rows
+from benchmarks.ingest import free_port
 from benchmarks.scratch import scratch_database
 from service.jobs import run_aggregation
 from service.settings import Settings
@@ -175,7 +176,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="300000,3000000")
     parser.add_argument("--backends", default="sqlite")
     parser.add_argument("--interval", type=float, default=1.0)
-    parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument(
+        "--port", type=int, default=0, help="the server's port (default: a free one)"
+    )
     parser.add_argument(
         "--no-field",
         dest="field",
@@ -185,6 +188,7 @@ def main() -> None:
         "freshness alone",
     )
     args = parser.parse_args()
+    args.port = args.port or free_port()  # fixed defaults collided between runs
     sizes = [int(v) for v in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):

@@ -49,7 +49,7 @@ import orjson
 from sqlalchemy import create_engine, func, select
 
 from benchmarks import first_paragraph
-from benchmarks.ingest import SECRET, make_batches
+from benchmarks.ingest import SECRET, free_port, make_batches
 from benchmarks.scratch import copy_of, scratch_database
 from benchmarks.served import post_all, start_server
 from service.store.models import AggregationRun
@@ -314,8 +314,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure the trees in turn this many times (the load "
                         "drifts)")  # fmt: skip
-    parser.add_argument("--port", type=int, default=8117)
+    parser.add_argument(
+        "--port", type=int, default=0, help="the server's port (default: a free one)"
+    )
     args = parser.parse_args()
+    args.port = args.port or free_port()  # fixed defaults collided between runs
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             run(backend, args, Path(tmp))

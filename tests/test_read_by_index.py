@@ -32,38 +32,39 @@ def seq_scan_setting(session) -> str:
     return session.execute(text("SELECT current_setting('enable_seqscan')")).scalar_one()
 
 
-def test_cells_are_read_by_the_primary_key_and_the_planner_is_left_as_it_was(sessions):
+@pytest.fixture
+def session(sessions):
+    """A session on PostgreSQL, whose planner setting this is (a declared skip on SQLite,
+    which ``unindexed`` steers instead)."""
     with session_scope(sessions) as session:
         if not is_postgres(session):
             pytest.skip("SQLite is steered by unindexed")
-        assert len(CELLS) > 4_000
-        # An empty table of unknown size: the planner scans it for thousands of cells.
-        assert "Seq Scan" in plan(session, CELLS)
-        with read_by_index(session, len(CELLS)):
-            assert "Seq Scan" not in plan(session, CELLS)
-            assert "pk_cell_stats" in plan(session, CELLS)
+        yield session
+
+
+def test_cells_are_read_by_the_primary_key_and_the_planner_is_left_as_it_was(session):
+    assert len(CELLS) > 4_000
+    # An empty table of unknown size: the planner scans it for thousands of cells.
+    assert "Seq Scan" in plan(session, CELLS)
+    with read_by_index(session, len(CELLS)):
+        assert "Seq Scan" not in plan(session, CELLS)
+        assert "pk_cell_stats" in plan(session, CELLS)
+    assert seq_scan_setting(session) == "on"
+    assert "Seq Scan" in plan(session, CELLS)
+
+
+def test_more_cells_than_the_bound_leave_the_choice_to_the_planner(session):
+    with read_by_index(session, PROBES_OVER_SCAN + 1):
         assert seq_scan_setting(session) == "on"
         assert "Seq Scan" in plan(session, CELLS)
 
 
-def test_more_cells_than_the_bound_leave_the_choice_to_the_planner(sessions):
-    with session_scope(sessions) as session:
-        if not is_postgres(session):
-            pytest.skip("SQLite is steered by unindexed")
-        with read_by_index(session, PROBES_OVER_SCAN + 1):
-            assert seq_scan_setting(session) == "on"
-            assert "Seq Scan" in plan(session, CELLS)
-
-
-def test_a_setting_of_the_session_is_put_back(sessions):
-    with session_scope(sessions) as session:
-        if not is_postgres(session):
-            pytest.skip("SQLite is steered by unindexed")
-        session.execute(text("SET enable_seqscan = off"))
-        with read_by_index(session, len(CELLS)):
-            assert seq_scan_setting(session) == "off"
+def test_a_setting_of_the_session_is_put_back(session):
+    session.execute(text("SET enable_seqscan = off"))
+    with read_by_index(session, len(CELLS)):
         assert seq_scan_setting(session) == "off"
-        session.execute(text("RESET enable_seqscan"))
+    assert seq_scan_setting(session) == "off"
+    session.execute(text("RESET enable_seqscan"))
 
 
 def test_the_roll_up_and_the_provisional_rows_read_their_cells_by_index(

@@ -30,8 +30,8 @@ def demo_command(
     size: Annotated[
         str,
         typer.Option(
-            help="small (430 km², 46k readings, under a minute) or province "
-            "(170,000 cells, 3 M readings, minutes)."
+            help="small (430 km², 46k readings, about 3 minutes of CPU) or province "
+            "(170,000 cells, 3 M readings, about 45 minutes of CPU)."
         ),
     ] = "small",
     database_url: Annotated[

@@ -103,6 +103,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from h3.api import basic_int as h3i
+from h3.api import numpy_int as h3n
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from threadpoolctl import threadpool_limits
@@ -174,6 +175,7 @@ _P_FLOOR = 1e-6  # probabilities kept off 0 and 1 (logits and normal quantiles f
 # power mean at -95 dBm and p_dead at 5e-79 where the cell is dead (docs/demo-accuracy.md).
 PEAK_OUTLIER_LEVEL = 0.01
 MIN_PEAK_TEST_READINGS = 3  # the test compares the peak with at least two others
+_KRIGE_CHUNK = 10_000  # targets solved at once: memory grows as targets x (k + 1)²
 
 
 @dataclass(frozen=True)
@@ -623,20 +625,33 @@ def krige(
         index = np.take_along_axis(index, order, axis=1)
     mean = np.empty(len(target_xy))
     var = np.empty(len(target_xy))
-    for start in range(0, len(target_xy), 10_000):  # bounded memory: targets x k x k
-        part = slice(start, start + 10_000)
+    # The system of each target is symmetric: the covariance is evaluated once per
+    # unordered pair of its observations (k(k-1)/2 of k² entries) and mirrored, and its
+    # diagonal (distance 0) once for all. The same numbers, bit for bit, as evaluating
+    # every entry: (a - b)² is (b - a)² in floating point.
+    upper, lower = np.triu_indices(k, 1)
+    size = k + 1
+    above, below = upper * size + lower, lower * size + upper  # flat places in a system
+    diagonal = np.arange(k) * (size + 1)
+    at_zero = float(covariance.at(np.zeros(1))[0])
+    obs_x, obs_y_km = np.ascontiguousarray(obs_xy[:, 0]), np.ascontiguousarray(obs_xy[:, 1])
+    chunk = min(_KRIGE_CHUNK, len(target_xy))
+    buffer = np.zeros((chunk, size * size))  # bounded memory: targets x (k + 1)²
+    buffer.reshape(chunk, size, size)[:, :k, k] = 1.0  # the constraint's row and column
+    buffer.reshape(chunk, size, size)[:, k, :k] = 1.0
+    rhs_buffer = np.ones((chunk, size))
+    for start in range(0, len(target_xy), chunk):
+        part = slice(start, start + chunk)
         idx = index[part]
-        pts = obs_xy[idx]  # (n, k, 2)
-        gap = pts[:, :, None, :] - pts[:, None, :, :]
-        between = np.sqrt(gap[..., 0] ** 2 + gap[..., 1] ** 2)
-        system = np.zeros((len(idx), k + 1, k + 1))
-        system[:, :k, :k] = covariance.at(between)
-        system[:, np.arange(k), np.arange(k)] += obs_noise[idx]
-        system[:, :k, k] = 1.0
-        system[:, k, :k] = 1.0
-        rhs = np.ones((len(idx), k + 1))
+        flat, rhs = buffer[: len(idx)], rhs_buffer[: len(idx)]
+        px, py = obs_x[idx], obs_y_km[idx]
+        dx, dy = px[:, upper] - px[:, lower], py[:, upper] - py[:, lower]
+        pair = covariance.at(np.sqrt(dx**2 + dy**2))
+        flat[:, above] = pair
+        flat[:, below] = pair
+        flat[:, diagonal] = at_zero + obs_noise[idx]
         rhs[:, :k] = covariance.at(distance[part])
-        solution = np.linalg.solve(system, rhs[:, :, None])[:, :, 0]
+        solution = np.linalg.solve(flat.reshape(-1, size, size), rhs[:, :, None])[:, :, 0]
         weights = solution[:, :k]
         mean[part] = (weights * obs_y[idx]).sum(axis=1)
         var[part] = covariance.total - (solution * rhs).sum(axis=1)
@@ -654,14 +669,13 @@ def estimate_field(
     one_bar, two_bar = settings.bars_for(REFERENCE_RADIO)
     band = two_bar - one_bar
     cells = candidate_cells(observations["h3_cell"].unique(), settings=settings)
-    centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells])
+    centres = cell_centres(cells)
     origin = centres.mean(axis=0)
     target_xy = _to_km(centres, origin)
     per_operator: dict[str, tuple[FloatArray, FloatArray, FloatArray]] = {}
     residuals: dict[str, pd.Series] = {}
     for operator, frame in observations.groupby("operator", sort=True):
-        obs_centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in frame["h3_cell"]])
-        xy = _to_km(obs_centres, origin)
+        xy = _to_km(cell_centres(frame["h3_cell"].to_numpy(np.int64)), origin)
         y = frame["margin"].to_numpy(float)
         noise = frame["variance"].to_numpy(float)
         covariance = fit_covariance(xy, y, noise)
@@ -721,8 +735,8 @@ def recalibrated_means(
     y = observed["margin"].to_numpy(float)
     noise = observed["variance"].to_numpy(float)
     parents = [
-        h3.cell_to_parent(h3.int_to_str(int(c)), RECALIBRATION_BLOCK_RESOLUTION)
-        for c in observed["h3_cell"]
+        h3i.cell_to_parent(cell, RECALIBRATION_BLOCK_RESOLUTION)
+        for cell in observed["h3_cell"].to_numpy(np.int64).tolist()
     ]
     blocks = pd.factorize(pd.Series(parents))[0].astype(np.int64)
     sizes = np.bincount(blocks)
@@ -838,12 +852,21 @@ def candidate_cells(
     """Cells within ``estimate_max_distance_m`` (in whole rings) of an observed cell."""
     spacing_m = h3.average_hexagon_edge_length(settings.h3_resolution, "m") * math.sqrt(3.0)
     rings = max(1, math.ceil(settings.estimate_max_distance_m / spacing_m))
-    found: set[int] = set()
     # h3's integer API: its string one built a string per neighbour, 12 s of a full run at
-    # 100,000 readings under the profiler (docs/scale.md, where a full run's time goes).
-    for cell in observed.tolist():
-        found.update(h3i.grid_disk(cell, rings))
-    return np.array(sorted(found), dtype=np.int64)
+    # 100,000 readings under the profiler (docs/scale.md, where a full run's time goes);
+    # its numpy face, so that the union is one sort instead of a set grown per cell.
+    disks = [h3n.grid_disk(cell, rings) for cell in observed.tolist()]
+    if not disks:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(disks).astype(np.int64))
+
+
+def cell_centres(cells: npt.NDArray[np.int64]) -> FloatArray:
+    """(lat, lon) of each cell's centre, degrees; by h3's integer API (no string per
+    cell)."""
+    return np.array([h3i.cell_to_latlng(cell) for cell in cells.tolist()], dtype=float).reshape(
+        len(cells), 2
+    )
 
 
 def _to_km(latlng: FloatArray, origin: FloatArray) -> FloatArray:

@@ -401,6 +401,51 @@ def test_kriging_reproduces_an_exact_observation_and_grows_uncertain_away():
     assert distance[1] > 20
 
 
+def dense_ordinary_kriging(obs_xy, obs_y, obs_noise, target_xy, cov, neighbours):
+    """Each target's ordinary kriging system built whole from every entry and solved alone:
+    what ``krige`` computes in batches."""
+    means, sds = [], []
+    for point, near in zip(target_xy, neighbours, strict=True):
+        pts = obs_xy[near]
+        between = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=2)
+        k = len(near)
+        system = np.ones((k + 1, k + 1))
+        system[:k, :k] = cov.at(between) + np.diag(obs_noise[near])
+        system[k, k] = 0.0
+        rhs = np.append(cov.at(np.linalg.norm(pts - point, axis=1)), 1.0)
+        solution = np.linalg.solve(system, rhs)
+        means.append(solution[:k] @ obs_y[near])
+        sds.append(np.sqrt(cov.total - solution @ rhs))
+    return np.array(means), np.array(sds)
+
+
+@pytest.mark.parametrize("chunk", [7, 10_000])
+def test_batched_kriging_equals_each_system_solved_whole(monkeypatch, chunk):
+    # ``krige`` fills only half of each symmetric system and reuses one buffer across
+    # chunks of targets (a last chunk shorter than the others with chunk 7).
+    monkeypatch.setattr("service.engine.estimate._KRIGE_CHUNK", chunk)
+    rng = np.random.default_rng(3)
+    obs_xy = rng.uniform(0, 5, size=(40, 2))
+    obs_y = rng.normal(0, 10, size=40)
+    noise = rng.uniform(0.5, 9.0, size=40)
+    target_xy = np.vstack([rng.uniform(-1, 6, size=(24, 2)), obs_xy[:5]])
+    cov = Covariance(sill=90.0, range_km=1.3, cell=6.0)
+    mean, sd, _ = krige(obs_xy, obs_y, noise, target_xy, cov, neighbours=9)
+    nearest = np.argsort(np.linalg.norm(target_xy[:, None] - obs_xy[None], axis=2), axis=1)
+    want_mean, want_sd = dense_ordinary_kriging(
+        obs_xy, obs_y, noise, target_xy, cov, nearest[:, :9]
+    )
+    assert np.abs(mean - want_mean).max() <= 1e-9
+    assert np.abs(sd - want_sd).max() <= 1e-9
+    # Each observation without its own: its nearest nine others.
+    loo_mean, loo_sd, _ = krige(obs_xy, obs_y, noise, obs_xy, cov, neighbours=9,
+                                leave_out_self=True)  # fmt: skip
+    own = np.argsort(np.linalg.norm(obs_xy[:, None] - obs_xy[None], axis=2), axis=1)
+    want_mean, want_sd = dense_ordinary_kriging(obs_xy, obs_y, noise, obs_xy, cov, own[:, 1:10])
+    assert np.abs(loo_mean - want_mean).max() <= 1e-9
+    assert np.abs(loo_sd - want_sd).max() <= 1e-9
+
+
 @pytest.mark.parametrize("rho", [0.0, 0.3, 0.8])
 def test_best_of_all_joins_operators_by_a_correlated_copula(rho):
     from scipy.stats import multivariate_normal

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from collectors.formats.nesting import MAX_JSON_DEPTH
@@ -536,7 +536,12 @@ class Settings(BaseSettings):
         "rate_limit_address_imports",
     )
     @classmethod
-    def _rate_limit(cls, value: str) -> str:
+    def _rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        # pydantic-settings validates the defaults too: they are valid, and parsing them
+        # imported `limits` (0.05-0.15 s) into every command, `deadzone aggregate`'s
+        # start-up among them (issue 12); the server imports it anyway.
+        if info.field_name is not None and value == cls.model_fields[info.field_name].default:
+            return value
         from limits import parse
 
         try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import geoalchemy2
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Computed, Text
@@ -43,6 +42,13 @@ class Geometry(TypeDecorator[BaseGeometry]):
     def load_dialect_impl(self, dialect: Dialect | None) -> TypeEngine[Any]:
         # geoalchemy2's DDL hooks call this with dialect=None to ask "is it a raster?"
         if dialect is not None and dialect.name == "postgresql":
+            # Imported here, when a statement or DDL first names a geometry column: its
+            # import (its PostGIS function classes) took 0.15-0.4 s of every command's
+            # start, and an incremental `deadzone aggregate` names none (issue 12). Its
+            # DDL hooks, which it registers on import, find nothing of ours to act on
+            # outside DDL (our type is Text to them), and the migrations import it first.
+            import geoalchemy2
+
             return dialect.type_descriptor(
                 geoalchemy2.Geometry(self.geometry_type, srid=self.srid, spatial_index=False)
             )

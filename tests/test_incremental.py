@@ -458,3 +458,21 @@ def test_a_run_stopped_after_a_rebuild_of_the_statistics_is_full_next(settings, 
         ))  # fmt: skip
     assert readings == 4
     assert rollup_rows(sessions, settings) == rebuilt_rollups(sessions, settings)
+
+
+def test_a_zones_covered_neighbours_are_read_from_the_covered_cells_index(engine) -> None:
+    """The box around a zone rewritten by a batch is read through the index of covered
+    decisions (migration 0021), not through a latitude band of every decision across the
+    province: at 3 million stored readings a batch rewrites thousands of zones. On
+    PostgreSQL with sequential scans off, since on an empty table the planner would read
+    the table."""
+    query = incremental_path.covered_cells_query("452-01", "lte", 9, (12.0, 12.1, 108.0, 108.1))
+    compiled = query.compile(dialect=engine.dialect)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).all()
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
+    assert "ix_cell_status_covered" in " ".join(str(row) for row in plan)

@@ -48,7 +48,7 @@ import h3
 import numpy as np
 import pandas as pd
 from h3.api import basic_int as h3i
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -103,6 +103,7 @@ from service.store.dialect import (
     upsert_insert,
 )
 from service.store.models import (
+    COVERED_ONLY,
     CellDevice,
     CellStat,
     CellStatus,
@@ -906,16 +907,28 @@ class _CoveredNearby(NearestCovered):
         return NearestCovered(self._covered()).distance_m(cells)
 
     def _covered(self, *box: float) -> list[int]:
-        c = CellStatus
         operator, radio = self.scope
-        query = select(c.h3_cell).where(
-            c.operator == operator, c.radio == radio, c.resolution == self.resolution,
-            c.status == "covered",
-        )  # fmt: skip
-        if box:
-            south, north, west, east = box
-            query = query.where(c.lat.between(south, north), c.lon.between(west, east))
+        query = covered_cells_query(operator, radio, self.resolution, box)
         return [int(x) for x in self.session.scalars(query)]
+
+
+def covered_cells_query(
+    operator: str, radio: str, resolution: int, box: tuple[float, ...] = ()
+) -> Select[int]:
+    """The covered cells of a scope at ``resolution``, within ``box`` (south, north, west,
+    east, degrees) when one is given. The condition on the status is spelled as the covered
+    cells' index spells it (``COVERED_ONLY``), not as a bound parameter: SQLite uses a
+    partial index only for a query whose terms imply its own, and matches them before any
+    value is bound."""
+    c = CellStatus
+    query = select(c.h3_cell).where(
+        c.operator == operator, c.radio == radio, c.resolution == resolution,
+        text(COVERED_ONLY),
+    )  # fmt: skip
+    if box:
+        south, north, west, east = box
+        query = query.where(c.lat.between(south, north), c.lon.between(west, east))
+    return query
 
 
 def _zones_nearer_to_signal(

@@ -246,6 +246,11 @@ class ProvisionalStat(Base):
     power_sum_aw: Mapped[int] = mapped_column(BigInteger)
 
 
+COVERED_ONLY = "status = 'covered'"
+"""The condition of ``ix_cell_status_covered``, which a query must repeat (as a literal)
+for the database to use that index."""
+
+
 class CellStatus(Base):
     """The decision for a cell, per operator ('any' = best of all operators) and radio
     ('any' = all radios together, 'broadband' = LTE or NR), with the evidence behind it."""
@@ -263,6 +268,24 @@ class CellStatus(Base):
             "h3_cell",
             postgresql_where=text("status = 'dead'"),
         ).ddl_if(dialect="postgresql"),
+        # Covered decisions only, with their cell: the incremental run's distance from a
+        # zone to signal reads the covered cells of a scope in a box around each zone it
+        # rewrites (``incremental._CoveredNearby``, thousands of zones a batch at 3 million
+        # stored readings). Through the lookup index above each box scanned its latitude
+        # band of every decision across the province, mostly unknown cells; this one holds
+        # only the cells the query returns, and answers it without the table. A query
+        # must spell ``status = 'covered'`` as a literal for SQLite to choose it.
+        Index(
+            "ix_cell_status_covered",
+            "operator",
+            "radio",
+            "resolution",
+            "lat",
+            "lon",
+            "h3_cell",
+            sqlite_where=text(COVERED_ONLY),
+            postgresql_where=text(COVERED_ONLY),
+        ),
         CheckConstraint(f"status IN ({', '.join(repr(d) for d in DECISIONS)})", name="status"),
     )
 

@@ -476,3 +476,25 @@ def test_a_zones_covered_neighbours_are_read_from_the_covered_cells_index(engine
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
     assert "ix_cell_status_covered" in " ".join(str(row) for row in plan)
+
+
+def test_people_moved_by_an_area_import_make_the_next_run_full(tmp_path, settings, sessions):
+    """A zone's people, villages and priority come from the population grid, which no
+    reading dirties: after an import of areas (or of a population raster) an incremental
+    run kept every untouched zone's old people (found walking the README)."""
+    dead = [r for c in range(3) for r in cluster_readings((c, 4, "lte", "dead", 3, 2, 5))]
+    ingest(sessions, settings, dead)
+    run_aggregation(sessions, settings, now=NOW)
+    people = write_layer(tmp_path / "v.geojson", [village("V1", "Buôn Một", CELLS[0], 500)])
+    import_areas(sessions, settings, people)
+    # A batch of another operator far away: no Viettel zone is near its changes.
+    far = h3.grid_disk(CENTRE, 30)[-1]
+    ingest(
+        sessions, settings, [reading_in(far, device=f"f{i}", dbm=-80.0, mnc=2) for i in range(3)]
+    )
+    assert run_aggregation(sessions, settings, now=NOW).incremental is None
+    after = snapshot(sessions, settings, now=NOW)
+    zones = [z for z in after["zones"] if z["active"] and z["operator"] == "452-04"]
+    assert zones and all((z["population"] or 0) > 0 and z["villages"] == ["V1"] for z in zones)
+    run_aggregation(sessions, settings, now=NOW, full=True)
+    assert after == snapshot(sessions, settings, now=NOW)

@@ -42,7 +42,7 @@ from service.errors import InvalidInput
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.models import CellPopulation, Village, VillageCell
-from service.store.versions import note_areas_changed
+from service.store.versions import note_areas_changed, note_people_changed
 
 VILLAGES: Final = "villages"
 RASTER: Final = "raster"
@@ -147,6 +147,7 @@ def rebuild_population(session: Session, settings: Settings) -> dict[str, float]
     _store_cells(session, grid, source, communes)
     total = session.scalar(select(func.coalesce(func.sum(CellPopulation.people), 0.0)))
     note_areas_changed(session)  # kept task lists and pages are planned again
+    note_people_changed(session)  # and the zones' people with the next run, a full one
     return {
         "village_people": float(sum(p or 0 for *_, p, _c in villages)),
         "grid_people": float(total or 0.0),

@@ -72,6 +72,7 @@ from service.store.runs import (
     set_state_values,
     state_values,
 )
+from service.store.versions import people_version
 from service.timestamps import utcnow
 
 if TYPE_CHECKING:  # Dask and polars are imported for a rebuild only
@@ -186,6 +187,9 @@ def aggregate(
         incremental = not (full or rebuild_all or dask is not None) and can_run_incrementally(
             session, settings, now=now
         )
+        # Before the run reads any people: an import committed meanwhile makes the next
+        # run a full one (incremental.record_decision_state).
+        people = people_version(session)
     if incremental:
         counted: dict[str, Any] = {}
 
@@ -210,7 +214,7 @@ def aggregate(
         with clock("incremental"):
             on_step("decisions", 0, 1)
             result = decide_incrementally(
-                sessions, settings, now=now, annotate_zones=annotate_zones,
+                sessions, settings, now=now, people=people, annotate_zones=annotate_zones,
                 write_zones=functools.partial(write_zones, now=now), finish=finish,
                 on_step=on_step,
             )  # fmt: skip
@@ -221,7 +225,7 @@ def aggregate(
         )  # fmt: skip
     zone_count, cells = _decide_everything(
         sessions, settings, now=now, clock=clock, on_step=on_step,
-        annotate_zones=annotate_zones, up_to=max_seq,
+        annotate_zones=annotate_zones, up_to=max_seq, people=people,
     )  # fmt: skip
     return AggregationReport(merged, rebuild_all, cells, zone_count, max_seq, timings)
 
@@ -235,6 +239,7 @@ def _decide_everything(
     on_step: StepCallback,
     annotate_zones: ZoneHook | None,
     up_to: int,
+    people: int,
 ) -> tuple[int, dict[int, int]]:
     """The full path: every roll-up, decision and zone recomputed; returns the zones and
     the cells decided per resolution (``_best_counts``).
@@ -303,7 +308,7 @@ def _decide_everything(
                 store_decisions(session, decisions)
         store_zones(session, zones, now=now)
         clear_dirty(session, up_to=up_to)
-        record_decision_state(session, settings, now=now)
+        record_decision_state(session, settings, now=now, people=people)
         set_state_value(session, INCOMPLETE_STATE, 0)
         # The next incremental runs look rows up by cell in these tables
         # (service.store.dialect).

@@ -112,10 +112,12 @@ from service.store.models import (
     ZoneCell,
 )
 from service.store.runs import last_run, set_state_value, state_value
+from service.store.versions import people_version
 
 WINDOW_STATE = "decision_window"  # aggregation_state: month index of the window's start
 RULES_STATE = "decision_rules"  # aggregation_state: fingerprint of the rules in force
 NEW_SITES_STATE = "decision_new_sites"  # aggregation_state: fingerprint of the new sites
+PEOPLE_STATE = "decision_people"  # aggregation_state: the people's version the zones rest on
 
 _DIRTY_KEYS = select(
     DirtyCell.h3_cell, DirtyCell.mcc, DirtyCell.mnc, DirtyCell.radio, DirtyCell.seq
@@ -168,11 +170,14 @@ def can_run_incrementally(
     session: Session, settings: Settings, *, now: datetime | None = None
 ) -> bool:
     """Whether the stored decisions are a base the dirty cells can be applied to: a run
-    happened, under the same rules and (with ``now``) the same sites known to be new (they
-    change dead calls in cells no reading dirtied), and the zone index exists (not the case
-    right after the upgrade that added it)."""
+    happened, under the same rules, on the same people (the zones' people, villages and
+    priority: an import rebuilt them, ``versions.note_people_changed``), and (with ``now``)
+    the same sites known to be new (they change dead calls in cells no reading dirtied),
+    and the zone index exists (not the case right after the upgrade that added it)."""
     rules = state_value(session, RULES_STATE)
     if last_run(session) is None or rules != rules_fingerprint(settings):
+        return False
+    if (state_value(session, PEOPLE_STATE) or 0) != people_version(session):
         return False
     if now is not None and (state_value(session, NEW_SITES_STATE) or 0) != (
         new_sites_fingerprint(session, settings, now=now)
@@ -185,8 +190,13 @@ def can_run_incrementally(
     return has_zones is None or indexed is not None
 
 
-def record_decision_state(session: Session, settings: Settings, *, now: datetime) -> None:
-    """Remember the window and rules the stored decisions were made with."""
+def record_decision_state(
+    session: Session, settings: Settings, *, now: datetime, people: int
+) -> None:
+    """Remember the window, rules and people (``people_version`` read before the run read
+    any: an import committed during the run makes the next one full) the stored decisions
+    were made with."""
+    set_state_value(session, PEOPLE_STATE, people)
     set_state_value(session, WINDOW_STATE, _month_index(window_start(now, settings.window_months)))
     set_state_value(session, RULES_STATE, rules_fingerprint(settings))
     set_state_value(session, NEW_SITES_STATE, new_sites_fingerprint(session, settings, now=now))
@@ -247,15 +257,17 @@ def decide_incrementally(
     settings: Settings,
     *,
     now: datetime,
+    people: int,
     annotate_zones: ZoneHook | None,
     write_zones: ZoneWriter,
     finish: Callable[[Session, IncrementalResult], None] | None = None,
     on_step: Callable[[str, int, int], None] | None = None,
 ) -> IncrementalResult:
-    """Apply the dirty cells (module doc). ``write_zones`` stores zones (keeping their ids'
-    states), as the full path does; ``finish`` runs last in the transaction that stores
-    the zones (the caller's record of the run); ``on_step('store', done, total)`` follows
-    each chunk of decisions stored on SQLite.
+    """Apply the dirty cells (module doc). ``people``: the people's version read when the
+    run was found incremental (``record_decision_state``). ``write_zones`` stores zones
+    (keeping their ids' states), as the full path does; ``finish`` runs last in the
+    transaction that stores the zones (the caller's record of the run);
+    ``on_step('store', done, total)`` follows each chunk of decisions stored on SQLite.
 
     The database's writer is held only while rows are written (SQLite has one writer, and
     phones' uploads wait for it): the window's moves and the roll-ups of the dirty cells'
@@ -282,7 +294,7 @@ def decide_incrementally(
         # held before, and so the counts' move, is not known.
         result = IncrementalResult(dirty_cells=len(dirty), best_cells_moved=None if redo else {})
         if not dirty:
-            record_decision_state(session, settings, now=now)
+            record_decision_state(session, settings, now=now, people=people)
             if finish is not None:
                 finish(session, result)
             return result
@@ -379,7 +391,7 @@ def decide_incrementally(
         } | {BEST_OF_ALL}
         # Only what this run read: a merge committed meanwhile raised its rows' seq above.
         session.execute(delete(DirtyCell).where(DirtyCell.seq <= seen))
-        record_decision_state(session, settings, now=now)
+        record_decision_state(session, settings, now=now, people=people)
         if sqlite:
             set_state_value(session, INCOMPLETE_STATE, 0)
         if finish is not None:

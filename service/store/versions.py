@@ -21,6 +21,8 @@ from service.store.runs import (
 
 # aggregation_state: imports of areas or people, and zone states moved by commitments, so far
 AREAS_CHANGES = "areas_changes"
+# aggregation_state: rebuilds of the people on the grid and in villages' cells, so far
+PEOPLE_CHANGES = "people_changes"
 
 
 def note_areas_changed(session: Session) -> None:
@@ -30,6 +32,18 @@ def note_areas_changed(session: Session) -> None:
     same rows, times and total), or a commitment that moves zones' states (the progress
     page counts each commune's open zones; ``service.areas.commitments``)."""
     set_state_value(session, AREAS_CHANGES, (state_value(session, AREAS_CHANGES) or 0) + 1)
+
+
+def note_people_changed(session: Session) -> None:
+    """Count a rebuild of the people on the grid (``rebuild_population``): the dead zones'
+    people, villages and priority rest on it and no reading dirties them, so the next
+    aggregation run is a full one (``service.engine.incremental.can_run_incrementally``)."""
+    set_state_value(session, PEOPLE_CHANGES, people_version(session) + 1)
+
+
+def people_version(session: Session) -> int:
+    """How many times the people on the grid were rebuilt (``note_people_changed``)."""
+    return state_value(session, PEOPLE_CHANGES) or 0
 
 
 def areas_fingerprint(session: Session) -> str:

@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.requests import Request
 
 from service.errors import RateLimited
@@ -118,11 +116,97 @@ class SharedCounters:
         return int(row[0]) if row else 0
 
 
+class MemoryCounters:
+    """Sliding-window counters in the memory of one process: the arithmetic of ``limits``
+    5.8's ``SlidingWindowCounterRateLimiter`` over its ``MemoryStorage`` (``test``, then
+    ``hit``, and ``get_window_stats`` for the wait), so the same requests pass and are
+    refused with the same Retry-After.
+
+    Hand-written for cost: ``limits`` spends about 33 microseconds on each token of a
+    request (key strings built and parsed, a lock and an expiry timer per key, the window
+    read twice), and a batch of the province demo carries about 1,900 tokens (2,000
+    readings of as many phones): about 60 ms of a 300 ms batch, 90 s of the demo's CPU
+    (docs/scale.md, "Where the province demo's time goes"). Here a token costs a couple of
+    dictionary lookups."""
+
+    # Windows of a key not looked at for this long are dropped, like ``limits``' keys,
+    # which expire twice a window after their first hit (a sweep at most once a minute).
+    SWEEP_EVERY_S = 60.0
+
+    def __init__(self) -> None:
+        # (limit's key, identifiers) -> {window index: count}; only the current window
+        # and the one before it ever count.
+        self._windows: dict[tuple[str, ...], dict[int, int]] = {}
+        self._expiry: dict[tuple[str, ...], int] = {}
+        self._swept = 0.0
+
+    def take(self, checks: Sequence[Check], *, now: float) -> tuple[Check, int] | None:
+        """Count every check, or none: the first one over its limit and the seconds until
+        it would pass, else None."""
+        self._sweep(now)
+        counts = []
+        for check in checks:
+            item, identifiers, cost, _ = check
+            key = (str(item), *identifiers)
+            expiry = item.get_expiry()
+            previous, previous_ttl, current, current_ttl = self._window(key, expiry, now)
+            weighted = previous * previous_ttl / expiry + current
+            if not weighted < item.amount - cost + 1:  # limits' ``test``
+                return check, max(1, math.ceil(
+                    _reset_in(expiry, previous, previous_ttl, current, current_ttl)
+                ))  # fmt: skip
+            counts.append((key, expiry, item.amount, cost, weighted))
+        for key, expiry, amount, cost, weighted in counts:
+            # limits' ``hit``, whose answer the caller ignored: a cost that the floor of
+            # the weighted count leaves no room for is not counted.
+            if cost <= amount and math.floor(weighted) + cost <= amount:
+                windows = self._windows.setdefault(key, {})
+                self._expiry[key] = expiry
+                index = int(now / expiry)
+                windows[index] = windows.get(index, 0) + cost
+        return None
+
+    def _window(
+        self, key: tuple[str, ...], expiry: int, now: float
+    ) -> tuple[int, float, int, float]:
+        """(previous count, seconds left of the previous window's weight, current count,
+        seconds until the current window's count is gone), as ``limits`` computes them."""
+        windows = self._windows.get(key, {})
+        index = int(now / expiry)
+        previous = windows.get(int((now - expiry) / expiry), 0)
+        previous_ttl = 0.0 if previous == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
+        current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
+        return previous, previous_ttl, windows.get(index, 0), current_ttl
+
+    def _sweep(self, now: float) -> None:
+        if now - self._swept < self.SWEEP_EVERY_S:
+            return
+        self._swept = now
+        for key in list(self._windows):
+            windows = self._windows[key]
+            oldest = int((now - self._expiry[key]) / self._expiry[key])
+            for index in [i for i in windows if i < oldest]:
+                del windows[index]
+            if not windows:
+                del self._windows[key], self._expiry[key]
+
+
+def _reset_in(
+    expiry: int, previous: int, previous_ttl: float, current: int, current_ttl: float
+) -> float:
+    """Seconds until the weighted count next falls (``limits``' ``get_window_stats``)."""
+    if not (previous or current):
+        return 0.0
+    previous_reset_in = previous_ttl % (expiry / previous) if previous else math.inf
+    current_reset_in = current_ttl % expiry if current else math.inf
+    return min(previous_reset_in, current_reset_in)
+
+
 class RateLimits:
     """The server's limits and counters (one per process, built by ``create_app``)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._memory = MemoryCounters()
         path = settings.rate_limit_shared_path
         self._shared = SharedCounters(path) if path is not None else None
         self.device_readings = parse(settings.rate_limit_device_readings)
@@ -162,27 +246,16 @@ class RateLimits:
                     for token, count in per_token.items()])  # fmt: skip
 
     def _take(self, checks: Sequence[Check]) -> None:
-        if self._shared is not None:
-            with self._lock:
+        # Test all, then take all: a refused request costs nothing.
+        with self._lock:
+            if self._shared is not None:
                 refused = self._shared.take(checks, now=time.time())
-            if refused is not None:
-                (item, _, cost, what), wait = refused
-                raise self._refusal_after(item, cost, what, wait)
-            return
-        with self._lock:  # test all, then take all: a refused request costs nothing
-            for item, identifiers, cost, what in checks:
-                if not self._limiter.test(item, *identifiers, cost=cost):
-                    self._refused += 1
-                    raise self._refusal(item, identifiers, cost, what)
-            for item, identifiers, cost, _ in checks:
-                self._limiter.hit(item, *identifiers, cost=cost)
-
-    def _refusal(
-        self, item: RateLimitItem, identifiers: tuple[str, ...], cost: int, what: str
-    ) -> RateLimited:
-        stats = self._limiter.get_window_stats(item, *identifiers)
-        wait = max(1, math.ceil(stats.reset_time - time.time()))
-        return self._refusal_after(item, cost, what, wait)
+            else:
+                refused = self._memory.take(checks, now=time.time())
+                self._refused += refused is not None
+        if refused is not None:
+            (item, _, cost, what), wait = refused
+            raise self._refusal_after(item, cost, what, wait)
 
     @staticmethod
     def _refusal_after(item: RateLimitItem, cost: int, what: str, wait: int) -> RateLimited:

@@ -79,3 +79,46 @@ def test_a_limit_that_is_not_a_limit_is_refused_at_startup():
 
     with pytest.raises(ValidationError, match="is not a rate limit"):
         Settings(rate_limit_device_readings="lots")
+
+
+def test_memory_counters_pass_and_refuse_as_the_limits_package_did(monkeypatch):
+    """``MemoryCounters`` replaced ``limits``' sliding-window limiter (for its cost per
+    token): on a random stream of requests, with the clock under the test's control, the
+    same requests pass, the same check refuses, with the same wait, as the package's
+    ``test`` of every check, ``hit`` of every check, and ``get_window_stats`` did."""
+    import math
+    import random
+    import time
+
+    from limits import parse
+    from limits.storage import MemoryStorage
+    from limits.strategies import SlidingWindowCounterRateLimiter
+
+    from service.api.ratelimit import MemoryCounters
+
+    clock = [1_700_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    reference = SlidingWindowCounterRateLimiter(MemoryStorage())
+    counters = MemoryCounters()
+    items = [parse("10/minute"), parse("25/hour"), parse("3/second")]
+    rng = random.Random(7)
+    refusals = 0
+    for _ in range(3_000):
+        clock[0] += rng.choice([0.0, 0.05, 0.4, 1.3, 7.0, 29.0, 61.0, 900.0])
+        checks = [
+            (item, ("device", f"t{rng.randrange(3)}"), rng.choice([1, 1, 2, 4, 11]), "what")
+            for item in rng.sample(items, rng.randrange(1, 3))
+        ]
+        expected = None
+        for check in checks:
+            item, identifiers, cost, _ = check
+            if not reference.test(item, *identifiers, cost=cost):
+                stats = reference.get_window_stats(item, *identifiers)
+                expected = (check, max(1, math.ceil(stats.reset_time - clock[0])))
+                break
+        else:
+            for item, identifiers, cost, _ in checks:
+                reference.hit(item, *identifiers, cost=cost)
+        assert counters.take(checks, now=clock[0]) == expected
+        refusals += expected is not None
+    assert 300 < refusals < 2_700  # both answers were exercised

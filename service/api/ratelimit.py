@@ -4,8 +4,9 @@ Device tokens cost nothing to invent and there was no limit of any kind: one tok
 200,000 readings in 7.2 s, one geosubmit key 300 requests in a second. DESIGN.md ("Privacy
 and trust") asks for per-device limits against flooding. The limits are settings in the
 ``limits`` notation ("50000/hour"), sized so that honest phones never meet them (see each
-setting), and counted with the ``limits`` package's sliding-window counters (two counters
-per key, so a limit of 50,000 readings costs no more memory than one of 5).
+setting), and counted in sliding windows with the arithmetic of the ``limits`` package's
+sliding-window counter (``MemoryCounters``: two counters per key, so a limit of 50,000
+readings costs no more memory than one of 5).
 
 Counters live in the memory of the server process, or, with ``rate_limit_shared_path``
 (which ``deadzone serve --workers N`` sets), in a SQLite file that every worker process

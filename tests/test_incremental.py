@@ -498,3 +498,35 @@ def test_people_moved_by_an_area_import_make_the_next_run_full(tmp_path, setting
     assert zones and all((z["population"] or 0) > 0 and z["villages"] == ["V1"] for z in zones)
     run_aggregation(sessions, settings, now=NOW, full=True)
     assert after == snapshot(sessions, settings, now=NOW)
+
+
+def test_an_import_committed_as_a_run_starts_makes_the_next_run_full(
+    tmp_path, settings, sessions, monkeypatch
+):
+    """The people's version is read once, before the run's check: on PostgreSQL each
+    statement reads its own snapshot, and a second read recorded an import the check had
+    not seen, so the next run went on incrementally with the old people (found in review)."""
+    dead = [r for c in range(3) for r in cluster_readings((c, 4, "lte", "dead", 3, 2, 5))]
+    ingest(sessions, settings, dead)
+    run_aggregation(sessions, settings, now=NOW)
+    people = write_layer(tmp_path / "v.geojson", [village("V1", "Buôn Một", CELLS[0], 500)])
+    fingerprint = incremental_path.new_sites_fingerprint
+    imported = []
+
+    def import_meanwhile(*args, **kwargs):  # the check's last read: an import lands then
+        if not imported:
+            imported.append(import_areas(sessions, settings, people))
+        return fingerprint(*args, **kwargs)
+
+    monkeypatch.setattr(incremental_path, "new_sites_fingerprint", import_meanwhile)
+    far = h3.grid_disk(CENTRE, 30)[-1]
+    ingest(
+        sessions, settings, [reading_in(far, device=f"f{i}", dbm=-80.0, mnc=2) for i in range(3)]
+    )
+    run_aggregation(sessions, settings, now=NOW)  # incremental or not: it began before
+    assert imported
+    ingest(sessions, settings, [reading_in(far, device="g", dbm=-80.0, mnc=2)])
+    assert run_aggregation(sessions, settings, now=NOW).incremental is None
+    zones = [z for z in snapshot(sessions, settings, now=NOW)["zones"]
+             if z["active"] and z["operator"] == "452-04"]  # fmt: skip
+    assert zones and all(z["villages"] == ["V1"] for z in zones)

@@ -184,12 +184,14 @@ def aggregate(
         pause(sessions)  # between the last merge and the roll-ups
     with session_scope(sessions, write=False) as session:
         # A rebuild (here or on Dask) replaced the statistics wholesale: decide everything.
-        incremental = not (full or rebuild_all or dask is not None) and can_run_incrementally(
-            session, settings, now=now
-        )
-        # Before the run reads any people: an import committed meanwhile makes the next
-        # run a full one (incremental.record_decision_state).
+        # Read once, before the run reads any people: an import committed meanwhile makes
+        # the next run a full one (incremental.record_decision_state). PostgreSQL reads
+        # each statement's own snapshot, so a second read could see an import the check
+        # did not (found in review).
         people = people_version(session)
+        incremental = not (full or rebuild_all or dask is not None) and can_run_incrementally(
+            session, settings, now=now, people=people
+        )
     if incremental:
         counted: dict[str, Any] = {}
 

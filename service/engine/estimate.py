@@ -635,7 +635,7 @@ def krige(
     diagonal = np.arange(k) * (size + 1)
     at_zero = float(covariance.at(np.zeros(1))[0])
     obs_x, obs_y_km = np.ascontiguousarray(obs_xy[:, 0]), np.ascontiguousarray(obs_xy[:, 1])
-    chunk = min(_KRIGE_CHUNK, len(target_xy))
+    chunk = max(1, min(_KRIGE_CHUNK, len(target_xy)))  # no targets: empty answers
     buffer = np.zeros((chunk, size * size))  # bounded memory: targets x (k + 1)²
     buffer.reshape(chunk, size, size)[:, :k, k] = 1.0  # the constraint's row and column
     buffer.reshape(chunk, size, size)[:, k, :k] = 1.0

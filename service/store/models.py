@@ -273,8 +273,9 @@ class CellStatus(Base):
         # rewrites (``incremental._CoveredNearby``, thousands of zones a batch at 3 million
         # stored readings). Through the lookup index above each box scanned its latitude
         # band of every decision across the province, mostly unknown cells; this one holds
-        # only the cells the query returns, and answers it without the table. A query
-        # must spell ``status = 'covered'`` as a literal for SQLite to choose it.
+        # only the cells the query returns, and answers it without the table. Queries spell
+        # ``status = 'covered'`` as a literal (``COVERED_ONLY``): cheaper than a bound value
+        # on SQLite (``incremental.covered_cells_query``).
         Index(
             "ix_cell_status_covered",
             "operator",

@@ -54,7 +54,9 @@ def aggregate(
 ) -> None:
     """Merge new readings into the cell statistics, then recompute roll-ups, decisions
     and dead zones where the statistics changed (all of them on the first run, with
-    --full or --rebuild, or after the decision settings changed)."""
+    --full or --rebuild, after the decision settings changed, or after an import of areas
+    or people). The estimated field is kriged again after a full run, and after an
+    incremental one once it is DEADZONE_ESTIMATE_INTERVAL_S old."""
     from service.jobs import run_aggregation
 
     settings = load_settings(database_url)

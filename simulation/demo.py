@@ -1089,4 +1089,6 @@ def progress_lines(progress: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         names = ", ".join(site["villages"][:3]) + (" ..." if len(site["villages"]) > 3 else "")
         lines.append(f"  #{site['rank']} {site['h3']} +{site['people_new']:,.0f} people "
                      f"(total {site['people_cumulative']:,.0f}) {names}")  # fmt: skip
+    if plan.get("explanation"):  # fewer sites than asked for, and why
+        lines.append(f"  {plan['explanation']}")
     return lines

@@ -168,6 +168,8 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
         assert len(list(csv.DictReader(f))) == len(plan["sites"])
     # Five asked for: five came, or the plan says why not.
     assert len(plan["sites"]) == 5 or plan["explanation"]
+    if plan["explanation"]:  # and summary.txt, which a planner reads, says so too
+        assert plan["explanation"] in (tmp_path / SUMMARY_TXT).read_text(encoding="utf-8")
     # The known sites were imported and the model calibrated on them; built into the
     # simulated world by the simulator's own propagation, the sites deliver what they
     # promised (1.0 at seed 1, 0.67 with the province-wide offset alone).

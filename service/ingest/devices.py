@@ -15,11 +15,10 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Table, case
 from sqlalchemy.orm import Session
 
-from service.store.dialect import upsert_insert
-from service.store.models import Device
+from service.store.bulk import sqlite_utc_text
+from service.store.dialect import is_postgres
 
 NETWORK_HASH_BYTES: Final = 8
 IPV4_PREFIX: Final = 24
@@ -27,8 +26,6 @@ IPV4_PREFIX: Final = 24
 together, and a mobile carrier's NAT pool changes its public address within it."""
 IPV6_PREFIX: Final = 48
 """One IPv6 /48 is one network: a site's allocation (RFC 6177)."""
-
-_devices: Table = Device.__table__  # type: ignore[assignment]
 
 
 def network_of(address: str) -> str:
@@ -52,26 +49,48 @@ def record_uploads(
     session: Session, devices: Collection[bytes], *, network: bytes | None, now: datetime
 ) -> None:
     """Count today as an upload day of each device in ``devices`` (hashes); a device seen
-    for the first time keeps ``network`` (None: not known) as where it came from."""
+    for the first time keeps ``network`` (None: not known) as where it came from.
+
+    Rows are taken in the order of their hashes, so that two uploads sharing devices lock
+    them in one order (PostgreSQL). Written for the driver, like the readings' insert
+    (``service.store.bulk``): a batch of the province demo carries about 1,900 devices, and
+    SQLAlchemy's ``executemany`` of one parameter set per device (each value through its
+    column type's processor; on PostgreSQL a parameter set per device on the wire) was
+    more than half of storing the batch, more than the readings' own insert
+    (docs/scale.md, "The upload's devices and validation", 30 November 2026)."""
     if not devices:
         return
-    today = now.date()
-    # One row of VALUES executed once per device: the statement is compiled once per
-    # process and cached. A VALUES list of the batch's devices was compiled afresh for
-    # every batch (its length varies), a third of the CPU of storing a batch.
-    stmt = upsert_insert(session, _devices)
-    old, new = _devices.c, stmt.excluded
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["device_hash"],
-            set_={
-                "upload_days": old.upload_days + case((old.last_day < new.last_day, 1), else_=0),
-                "last_day": case((old.last_day < new.last_day, new.last_day), else_=old.last_day),
-            },
-        ),
-        [
-            {"device_hash": d, "network": network, "first_received": now, "last_day": today,
-             "upload_days": 1, "trusted": False}
-            for d in sorted(devices)
-        ],
-    )  # fmt: skip
+    if now.tzinfo is None:
+        raise ValueError("naive datetime: deadzone stores only timezone-aware times")
+    ordered = sorted(devices)
+    connection = session.connection()
+    if is_postgres(connection):
+        # One statement for the batch: the hashes as one bytea[] parameter.
+        connection.exec_driver_sql(
+            _UPSERT_POSTGRES,
+            {"devices": ordered, "network": network, "now": now, "today": now.date()},
+        )
+        return
+    # SQLite: the driver's executemany, values already as SQLAlchemy stores them (naive
+    # UTC text, ISO day, 0 for false).
+    received, today = sqlite_utc_text(now), now.date().isoformat()
+    connection.exec_driver_sql(_UPSERT_SQLITE, [(d, network, received, today) for d in ordered])
+
+
+_SET_ON_CONFLICT = (
+    " ON CONFLICT (device_hash) DO UPDATE SET"
+    " upload_days = devices.upload_days"
+    " + CASE WHEN devices.last_day < excluded.last_day THEN 1 ELSE 0 END,"
+    " last_day = CASE WHEN devices.last_day < excluded.last_day"
+    " THEN excluded.last_day ELSE devices.last_day END"
+)
+_UPSERT_SQLITE = (
+    "INSERT INTO devices (device_hash, network, first_received, last_day, upload_days, trusted)"
+    " VALUES (?, ?, ?, ?, 1, 0)" + _SET_ON_CONFLICT
+)
+_UPSERT_POSTGRES = (
+    "INSERT INTO devices (device_hash, network, first_received, last_day, upload_days, trusted)"
+    " SELECT d.hash, %(network)s::bytea, %(now)s::timestamptz, %(today)s::date, 1, false"
+    " FROM unnest(%(devices)s::bytea[]) WITH ORDINALITY AS d (hash, n) ORDER BY d.n"
+    + _SET_ON_CONFLICT
+)

@@ -3,10 +3,11 @@ SQLite and PostGIS)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import h3
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from sqlalchemy import delete
@@ -18,6 +19,7 @@ from service.engine.zones import (
     assign_ids,
     cells_to_outline,
     connected_components,
+    describe_zones,
 )
 from service.store.models import DeadZone, ZoneCell
 from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
@@ -65,6 +67,43 @@ def test_within_a_limit_answers_as_the_nearest_distance_does():
     assert nearest.within_m(cells[:100], exact[:100]).all()
     assert not nearest.within_m(cells[:100], exact[:100], strict=True).any()
     assert not NearestCovered([]).within_m(cells, limits).any()
+
+
+def test_zones_evidence_is_each_zones_own_cells():
+    """``describe_zones`` sums the evidence of all the zones in one group-by (issue 12):
+    each zone's readings, first and last seen are still those of its own cells, against
+    a reduction per zone, for zones of one cell and of many, given in any order."""
+    rng = np.random.default_rng(3)
+    disk = sorted(h3.grid_disk(CENTRE, 12))
+    picked = [str(c) for c in rng.choice(disk, 120, replace=False)]
+    components = sorted((sorted(g) for g in connected_components(picked)), key=lambda g: -len(g))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ints = [h3.str_to_int(c) for c in rng.permutation(picked)]
+    first = [start + timedelta(minutes=int(m)) for m in rng.integers(0, 10**6, len(ints))]
+    last = [
+        f + timedelta(days=int(d))
+        for f, d in zip(first, rng.integers(0, 90, len(ints)), strict=True)
+    ]
+    dead = pd.DataFrame({
+        "h3_cell": ints,
+        "readings": rng.integers(1, 500, len(ints)),
+        "first_seen": pd.to_datetime(first, utc=True),
+        "last_seen": pd.to_datetime(last, utc=True),
+    })  # fmt: skip
+    devices = pd.DataFrame({"h3_cell": pd.Series([], dtype=np.int64), "device": []})
+    ids = [f"z{i}" for i in range(len(components))]
+    zones = describe_zones(
+        "452-04", ids, components, dead=dead, devices=devices, dead_operators={},
+        nearest=NearestCovered([]), resolution=9,
+    )  # fmt: skip
+    assert len(components) > 5 and any(len(c) == 1 for c in components)
+    by_cell = dead.set_index("h3_cell")
+    for zone, cells in zip(zones, components, strict=True):
+        rows = by_cell.loc[[h3.str_to_int(c) for c in cells]]
+        assert zone.readings == int(rows["readings"].sum())
+        assert zone.first_seen == rows["first_seen"].min().to_pydatetime()
+        assert zone.last_seen == rows["last_seen"].max().to_pydatetime()
+        assert isinstance(zone.first_seen, datetime) and zone.first_seen.tzinfo is not None
 
 
 def test_two_zones_one_cell_apart_stay_apart():

@@ -316,15 +316,19 @@ def describe_zones(
     number depends on the zone's own cells only (and the distance on the covered cells),
     which is what lets the incremental path describe just the zones that changed."""
     by_cell = dead.set_index(dead["h3_cell"].astype(np.int64))
+    cells_of = [[h3.str_to_int(c) for c in cells] for cells in components]
+    evidence = _zone_evidence(by_cell, cells_of)
+    readings = evidence["readings"].tolist()
+    first_seen = evidence["first_seen"].tolist()
+    last_seen = evidence["last_seen"].tolist()
     # Devices per cell, indexed once: filtering the whole table per zone was quadratic.
     devices_by_cell: dict[int, set[int]] = {
         int(cell): set(found.tolist())  # type: ignore[arg-type]
         for cell, found in devices.groupby("h3_cell")["device"]
     }
     zones = []
-    for zone_id, cells in zip(ids, components, strict=True):
-        ints = [h3.str_to_int(c) for c in cells]
-        rows = by_cell.loc[ints]
+    for index, (zone_id, cells) in enumerate(zip(ids, components, strict=True)):
+        ints = cells_of[index]
         zone_devices: set[int] = set().union(*(devices_by_cell.get(c, set()) for c in ints))
         affected = sorted({op for c in ints for op in dead_operators.get(c, [])})
         device_count = len(zone_devices)
@@ -337,10 +341,10 @@ def describe_zones(
                 resolution=resolution,
                 area_km2=float(sum(h3.cell_area(c, "km^2") for c in cells)),
                 outline=cells_to_outline(cells),
-                readings=int(rows["readings"].sum()),
+                readings=int(readings[index]),
                 devices=device_count,
-                first_seen=rows["first_seen"].min().to_pydatetime(),
-                last_seen=rows["last_seen"].max().to_pydatetime(),
+                first_seen=first_seen[index].to_pydatetime(),
+                last_seen=last_seen[index].to_pydatetime(),
                 operators_affected=affected or ([scope] if scope != BEST_OF_ALL else []),
                 distance_to_covered_m=nearest.distance_m(ints),
                 # For now: size first, then evidence (devices). The areas issue puts
@@ -349,3 +353,20 @@ def describe_zones(
             )
         )
     return zones
+
+
+def _zone_evidence(by_cell: pd.DataFrame, cells_of: list[list[int]]) -> pd.DataFrame:
+    """Per zone (by its position in ``cells_of``): its cells' readings summed, their first
+    ``first_seen`` and last ``last_seen``, from the decision rows ``by_cell`` (indexed by
+    cell), in one group-by over every zone's cells. A ``.loc`` and three reductions per
+    zone cost about 2 ms of pandas a zone, and a batch at 3 million stored readings
+    describes over 2,000 zones (issue 12)."""
+    columns = ["readings", "first_seen", "last_seen"]
+    if not cells_of:
+        return pd.DataFrame(columns=columns)
+    flat = [cell for cells in cells_of for cell in cells]
+    zone = np.repeat(np.arange(len(cells_of)), [len(cells) for cells in cells_of])
+    rows = by_cell.loc[flat, columns].set_axis(zone)
+    return rows.groupby(level=0, sort=True).agg(
+        {"readings": "sum", "first_seen": "min", "last_seen": "max"}
+    )

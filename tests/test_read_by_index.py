@@ -14,7 +14,7 @@ from service.engine import trust
 from service.engine.statistics import merge_new_readings, rollup, rollup_parents, safe_max_seq
 from service.store.database import session_scope
 from service.store.dialect import PROBES_OVER_SCAN, cells_in, is_postgres, read_by_index
-from service.store.frames import raw_frame
+from service.store.frames import bulk_frame
 from service.store.models import CellStat
 from tests.coverage_helpers import CENTRE, ingest, reading_in
 
@@ -81,15 +81,15 @@ def test_the_roll_up_and_the_provisional_rows_read_their_cells_by_index(
         event.listen(session.connection(), "before_cursor_execute",
                      lambda *args: statements.append(args[2]))  # fmt: skip
         rollup_parents(session, settings, parents)
-        # The provisional rows are read through the driver's cursor (raw_frame), which
+        # The provisional rows are read through the driver's cursor (bulk_frame), which
         # SQLAlchemy's events do not see: the setting is read as the frame is.
         settings_seen: list[str] = []
 
         def seeing(session, query, columns):
             settings_seen.append(seq_scan_setting(session))
-            return raw_frame(session, query, columns)
+            return bulk_frame(session, query, columns)
 
-        monkeypatch.setattr(trust, "raw_frame", seeing)
+        monkeypatch.setattr(trust, "bulk_frame", seeing)
         trust.load_provisional(
             session, resolution=8, base=9, since=date(2000, 1, 1), cells=parents[8]
         )

@@ -148,7 +148,7 @@ from service.engine import new_sites, trust
 from service.engine.statistics import h3_resolution_of
 from service.settings import Settings
 from service.store.dialect import cells_in, dialect_name, unindexed
-from service.store.frames import raw_frame
+from service.store.frames import bulk_frame, raw_frame
 from service.store.models import CellDevice, CellStat, CellStatus
 from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
@@ -223,7 +223,7 @@ def load_evidence(
 
     Rows are read without SQLAlchemy's per-value result processing (times and dates are
     parsed by pandas, column by column): at province scale that processing took longer
-    than the decisions themselves.
+    than the decisions themselves. On PostgreSQL by COPY (``bulk_frame``).
     """
     s, d = CellStat, CellDevice
     stat_cols = [
@@ -243,8 +243,8 @@ def load_evidence(
         device_query = device_query.where(cells_in(d.h3_cell, cells, dialect=dialect))
     if mnc is not None:
         stat_query, device_query = stat_query.where(s.mnc == mnc), device_query.where(d.mnc == mnc)
-    stats = raw_frame(session, stat_query, [c.key for c in stat_cols])
-    devices = raw_frame(
+    stats = bulk_frame(session, stat_query, [c.key for c in stat_cols])
+    devices = bulk_frame(
         session, device_query, ["h3_cell", "mcc", "mnc", "radio", "bucket", "device_hash"]
     )
     for column in ("first_seen", "last_seen"):

@@ -46,7 +46,7 @@ from service.store.dialect import (
     read_by_index,
     upsert_insert,
 )
-from service.store.frames import raw_frame
+from service.store.frames import bulk_frame
 from service.store.models import Device, DirtyCell, ProvisionalStat, ReadingRow
 from service.store.sqlexpr import DbmToAttowatts, MonthStart, h3_parent_masks
 
@@ -288,7 +288,7 @@ def load_provisional(
     if mnc is not None:
         query = query.where(p.mnc == mnc)
     with lookup:
-        frame = raw_frame(session, query, [*_KEY, *PROVISIONAL_SUMS])
+        frame = bulk_frame(session, query, [*_KEY, *PROVISIONAL_SUMS])
     frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
     if resolution != base and len(frame):
         keep, set_ = h3_parent_masks(resolution)

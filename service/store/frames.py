@@ -8,12 +8,15 @@ the driver's tuples straight into a frame, and parsing columns with pandas, does
 from __future__ import annotations
 
 import contextlib
+import io
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import ClauseElement
+from sqlalchemy import ClauseElement, Date, LargeBinary, String
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import SelectBase
 
 from service.store.dialect import is_postgres
 
@@ -39,3 +42,66 @@ def raw_frame(session: Session, query: ClauseElement, columns: list[str]) -> pd.
         cursor.execute(str(compiled), args)
         rows = cursor.fetchall()
     return pd.DataFrame(rows, columns=columns)
+
+
+def bulk_frame(session: Session, query: SelectBase, columns: list[str]) -> pd.DataFrame:
+    """``raw_frame``'s frame, for reads of many rows: on PostgreSQL the rows come as one
+    ``COPY (query) TO STDOUT`` in CSV, parsed by pandas' C reader, instead of a Python
+    tuple per row that pandas then takes apart value by value. An incremental run at
+    300,000 readings reads about 100,000 device rows and as many provisional rows for
+    its resolution-7 parents: 0.38 s of CPU through ``raw_frame``, 0.18 s this way
+    (docs/scale.md, the eleventh pass on PostGIS).
+
+    The same frame as ``raw_frame`` (a test compares them): text columns as strings, never
+    taken for numbers (in a column not declared NOT NULL a value that is exactly ``\\N``,
+    COPY's NULL, reads as missing); floats exact (PostgreSQL writes the shortest text that
+    reads back as the same float); binary columns as ``bytes``; dates as
+    ``datetime.date``. Times come as PostgreSQL writes them, ISO text with an offset,
+    where ``raw_frame`` gives aware datetimes: callers parse them with ``pd.to_datetime(...,
+    utc=True)``, which makes the same column of either. Integer columns must hold no NULL
+    (they would read as floats)."""
+    if not is_postgres(session):
+        return raw_frame(session, query, columns)
+    from psycopg import ClientCursor  # PostgreSQL's driver: not there for SQLite alone
+
+    compiled = query.compile(dialect=session.get_bind().dialect)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    # COPY takes no parameters: they are bound into the text on this side, as the
+    # driver's client-side cursors do.
+    statement = ClientCursor(raw).mogrify(str(compiled), compiled.params)
+    text = bytearray()
+    copy_out = f"COPY ({statement}) TO STDOUT (FORMAT csv, NULL '{_NULL}')"
+    with raw.cursor() as cursor, cursor.copy(copy_out) as copy:
+        for block in copy:
+            text += block
+    if not text:
+        return pd.DataFrame([], columns=columns)
+    selected = list(query.selected_columns)
+    types = [column.type for column in selected]
+    strings = {name: str for name, t in zip(columns, types, strict=True) if _is(t, String)}
+    # A text column declared NOT NULL keeps a value that reads like COPY's NULL as text.
+    missing = {
+        name: [] if name in strings and getattr(column, "nullable", True) is False else [_NULL]
+        for name, column in zip(columns, selected, strict=True)
+    }
+    frame = pd.read_csv(
+        io.BytesIO(text), header=None, names=columns, dtype=strings, keep_default_na=False,
+        na_values=missing,
+    )  # fmt: skip
+    for name, type_ in zip(columns, types, strict=True):
+        if _is(type_, LargeBinary):  # bytea's text form: \x and the hex digits
+            frame[name] = [bytes.fromhex(value[2:]) for value in frame[name].tolist()]
+        elif _is(type_, Date):
+            # A few months repeat over the rows: each parsed once.
+            codes, days = pd.factorize(frame[name])
+            parsed = np.array([date.fromisoformat(d) for d in days] + [None], dtype=object)
+            frame[name] = parsed[codes]  # code -1 (NULL): the None at the end
+    return frame
+
+
+_NULL = "\\N"  # COPY's NULL (PostgreSQL's own): an empty string stays a string
+
+
+def _is(type_: Any, kind: type) -> bool:
+    return isinstance(type_, kind) or isinstance(getattr(type_, "impl", None), kind)

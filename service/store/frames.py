@@ -70,13 +70,14 @@ def bulk_frame(session: Session, query: SelectBase, columns: list[str]) -> pd.Da
     # COPY takes no parameters: they are bound into the text on this side, as the
     # driver's client-side cursors do.
     statement = ClientCursor(raw).mogrify(str(compiled), compiled.params)
-    text = bytearray()
     copy_out = f"COPY ({statement}) TO STDOUT (FORMAT csv, NULL '{_NULL}')"
+    text = io.BytesIO()  # one buffer, read in place: a full run reads a whole resolution
     with raw.cursor() as cursor, cursor.copy(copy_out) as copy:
         for block in copy:
-            text += block
-    if not text:
+            text.write(block)
+    if not text.tell():
         return pd.DataFrame([], columns=columns)
+    text.seek(0)
     selected = list(query.selected_columns)
     types = [column.type for column in selected]
     strings = {name: str for name, t in zip(columns, types, strict=True) if _is(t, String)}
@@ -86,7 +87,7 @@ def bulk_frame(session: Session, query: SelectBase, columns: list[str]) -> pd.Da
         for name, column in zip(columns, selected, strict=True)
     }
     frame = pd.read_csv(
-        io.BytesIO(text), header=None, names=columns, dtype=strings, keep_default_na=False,
+        text, header=None, names=columns, dtype=strings, keep_default_na=False,
         na_values=missing,
     )  # fmt: skip
     for name, type_ in zip(columns, types, strict=True):

@@ -14,8 +14,9 @@ Weekly snapshots: the decisions of an earlier week rest on the readings uploaded
 the province's covered share rises over the weeks as evidence arrives (unknown cells count as
 not covered) and as the scenario's new site goes on air; it is the trend an authority would
 have watched. Each snapshot costs one aggregation with its kriged field (the snapshot counts
-the people in estimated cells): 7-14 s of CPU for the small province, where the 12 runs are
-most of the demo's three minutes, and minutes for the full one, hence fewer weeks there
+the people in estimated cells): a few seconds for the small province (its final one 3.7-5.0
+s of wall time at load 3, the whole demo about 40 s of CPU), and minutes for the full one,
+hence fewer weeks there
 (``SNAPSHOT_WEEKS``; docs/scale.md, "Where the province demo's time goes").
 
 Clock: the scenario has a fixed ``now`` (``DEFAULT_NOW``), so the same seed gives the same

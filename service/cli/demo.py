@@ -30,7 +30,7 @@ def demo_command(
     size: Annotated[
         str,
         typer.Option(
-            help="small (430 km², 46k readings, about 3 minutes of CPU) or province "
+            help="small (430 km², 46k readings, about 40 s of CPU) or province "
             "(170,000 cells, 3 M readings, about 45 minutes of CPU)."
         ),
     ] = "small",

@@ -157,16 +157,23 @@ class SharedCounters(SlidingWindows):
     Valkey (also cluster and sentinel), Memcached and MongoDB; none is a file or SQLite,
     and deadzone runs on SQLite without any of those servers."""
 
+    # Windows no longer counted are dropped by every process at most this often, like
+    # ``MemoryCounters``' sweep: invented tokens and addresses leave nothing for good.
+    SWEEP_EVERY_S = 60.0
+
     def __init__(self, path: Path) -> None:
+        self._swept = 0.0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, timeout=10, isolation_level=None,
                                    check_same_thread=False)  # fmt: skip
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=OFF")
-        # ``period_index`` is the window's index (the time divided by the limit's period).
+        # ``period_index`` is the window's index: the time divided by ``expiry``, the
+        # limit's period in seconds.
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS sliding_windows (key TEXT NOT NULL, period_index "
-            "INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (key, period_index))"
+            "INTEGER NOT NULL, expiry INTEGER NOT NULL, count INTEGER NOT NULL, "
+            "PRIMARY KEY (key, period_index))"
         )
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY, count INTEGER NOT NULL)"
@@ -176,6 +183,14 @@ class SharedCounters(SlidingWindows):
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if now - self._swept >= self.SWEEP_EVERY_S:
+                self._swept = now
+                # Older than the window before the current one: it no longer counts.
+                db.execute(
+                    "DELETE FROM sliding_windows "
+                    "WHERE period_index < CAST(? / expiry AS INTEGER) - 1",
+                    (now,),
+                )
             refused = super().take(checks, now=now)
             if refused is not None:
                 db.execute(
@@ -196,15 +211,10 @@ class SharedCounters(SlidingWindows):
         ).fetchall())  # fmt: skip
 
     def _add(self, key: tuple[str, ...], expiry: int, index: int, cost: int) -> None:
-        joined = "/".join(key)
         self._db.execute(
-            "INSERT INTO sliding_windows VALUES (?, ?, ?) "
+            "INSERT INTO sliding_windows VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key, period_index) DO UPDATE SET count = count + excluded.count",
-            (joined, index, cost),
-        )
-        # Only this window and the one before it count; older ones are dropped.
-        self._db.execute(
-            "DELETE FROM sliding_windows WHERE key = ? AND period_index < ?", (joined, index - 1)
+            ("/".join(key), index, expiry, cost),
         )
 
     @property

@@ -128,3 +128,35 @@ def test_counters_pass_and_refuse_as_the_limits_package_did(monkeypatch, tmp_pat
         assert counters.take(checks, now=clock[0]) == expected
         refusals += expected is not None
     assert 300 < refusals < 2_700  # both answers were exercised
+
+
+def test_shared_counters_forget_windows_that_no_longer_count(tmp_path):
+    """Every invented token leaves a window in the shared file; once a window no longer
+    counts (older than the one before the current), the next sweep drops it, so a flood
+    of new tokens does not grow the file for good (``MemoryCounters`` sweeps alike)."""
+    import sqlite3
+
+    from limits import parse
+
+    from service.api.ratelimit import SharedCounters
+
+    path = tmp_path / "limits.sqlite"
+    counters = SharedCounters(path)
+    minute, hour = parse("10/minute"), parse("100/hour")
+    start = 1_700_000_000.0
+    for n in range(50):
+        assert counters.take([(minute, ("device", f"t{n}"), 1, "readings")], now=start) is None
+    assert counters.take([(hour, ("key", "k"), 1, "requests")], now=start) is None
+
+    def windows() -> int:
+        with sqlite3.connect(path) as db:
+            return int(db.execute("SELECT count(*) FROM sliding_windows").fetchone()[0])
+
+    assert windows() == 51
+    # Two minutes on: the tokens' windows count no more; the key's hour still does.
+    assert counters.take([(minute, ("device", "late"), 1, "readings")], now=start + 130) is None
+    assert windows() == 2
+    # The refusals and the window that still counts are kept: the key is at 1 of 100.
+    assert counters.take([(hour, ("key", "k"), 99, "requests")], now=start + 131) is None
+    refused = counters.take([(hour, ("key", "k"), 1, "requests")], now=start + 132)
+    assert refused is not None and refused[0][1] == ("key", "k")

@@ -14,7 +14,7 @@ Weekly snapshots: the decisions of an earlier week rest on the readings uploaded
 the province's covered share rises over the weeks as evidence arrives (unknown cells count as
 not covered) and as the scenario's new site goes on air; it is the trend an authority would
 have watched. Each snapshot costs one aggregation with its kriged field (the snapshot counts
-the people in estimated cells): a few seconds for the small province (its final one 3.7-5.0
+the people in estimated cells): a few seconds for the small province (its final one 3.7-5.9
 s of wall time at load 3, the whole demo about 40 s of CPU), and minutes for the full one,
 hence fewer weeks there
 (``SNAPSHOT_WEEKS``; docs/scale.md, "Where the province demo's time goes").

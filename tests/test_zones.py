@@ -16,6 +16,7 @@ from service.engine.results import write_zones
 from service.engine.zones import (
     NearestCovered,
     Zone,
+    _zone_evidence,
     assign_ids,
     cells_to_outline,
     connected_components,
@@ -265,3 +266,20 @@ def test_rewritten_zones_each_keep_their_own_values(settings, sessions):
             )
             assert stored.population == expected.extra["population"]
             assert shapely.equals(stored.outline, expected.outline)
+
+
+def test_zone_evidence_keeps_each_zones_place_when_one_has_no_cells():
+    """One group-by serves every zone's figures; a zone without cells (none is made today:
+    a connected component is never empty) gets nothing, and the zones after it keep their
+    own figures rather than shifting up one."""
+    day = pd.Timestamp("2026-11-01", tz="UTC")
+    by_cell = pd.DataFrame(
+        {"readings": [3, 4, 5], "first_seen": [day, day - pd.Timedelta(days=2), day],
+         "last_seen": [day, day, day + pd.Timedelta(days=1)]},
+        index=[11, 12, 13],
+    )  # fmt: skip
+    evidence = _zone_evidence(by_cell, [[11, 12], [], [13]])
+    assert evidence["readings"].tolist() == [7, 0, 5]
+    assert evidence["first_seen"].iloc[0] == day - pd.Timedelta(days=2)
+    assert pd.isna(evidence["first_seen"].iloc[1])
+    assert evidence["last_seen"].iloc[2] == day + pd.Timedelta(days=1)

@@ -367,6 +367,9 @@ def _zone_evidence(by_cell: pd.DataFrame, cells_of: list[list[int]]) -> pd.DataF
     flat = [cell for cells in cells_of for cell in cells]
     zone = np.repeat(np.arange(len(cells_of)), [len(cells) for cells in cells_of])
     rows = by_cell.loc[flat, columns].set_axis(zone)
-    return rows.groupby(level=0, sort=True).agg(
+    summed = rows.groupby(level=0, sort=True).agg(
         {"readings": "sum", "first_seen": "min", "last_seen": "max"}
     )
+    # Every zone keeps its position, one without cells too (none today: a connected
+    # component is never empty), so no later zone takes another's figures.
+    return summed.reindex(range(len(cells_of))).fillna({"readings": 0})

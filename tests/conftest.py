@@ -12,9 +12,12 @@ silently testing only SQLite.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import uuid
+import venv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -201,25 +204,52 @@ def client(settings: Settings) -> Iterator[Any]:
 
 @dataclass(frozen=True)
 class DemoRun:
-    """A finished small demo (seed 1): ``settings`` of its SQLite database (readings,
-    decisions, zones, communes, villages, people per cell, weekly progress snapshots),
-    ``out`` its output folder, ``summary`` its summary.json."""
+    """A finished small demo (seed 1): ``settings`` of its database (readings, decisions,
+    zones, communes, villages, people per cell, weekly progress snapshots), ``out`` its
+    output folder, ``summary`` its summary.json, ``output`` what the command printed
+    (empty when run_demo was called directly)."""
 
     settings: Settings
     out: Path
     summary: dict[str, Any]
+    output: str = ""
 
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """The small demo, run once per test session for the pages that show its numbers.
-    Read-only: tests that write must use their own database."""
-    from simulation.demo import demo_settings, run_demo
+    """The small demo as a user runs it, ``deadzone demo --seed 1 --out OUT`` (its own SQLite
+    file in OUT), once per test session: about 3 minutes of CPU (docs/scale.md), shared by
+    the demo's own tests and the pages that show its numbers.
+    Read-only: tests that write must use their own database, or a copy of this one."""
+    from typer.testing import CliRunner
 
-    out = tmp_path_factory.mktemp("demo")
-    settings = demo_settings(out)
-    result = run_demo(settings, size="small", seed=1, out=out)
-    return DemoRun(settings=settings, out=out, summary=result.summary)
+    from service.cli import app as cli
+    from simulation.demo import SUMMARY_JSON, demo_settings
+
+    out = tmp_path_factory.mktemp("demo") / "out"
+    answer = CliRunner().invoke(cli, ["demo", "--seed", "1", "--out", str(out)])
+    assert answer.exit_code == 0, answer.output
+    summary = json.loads((out / SUMMARY_JSON).read_text(encoding="utf-8"))
+    return DemoRun(settings=demo_settings(out), out=out, summary=summary, output=answer.output)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def plain_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment holding a plain ``pip install .`` of this checkout (no
+    extras), made once per session: its folder. Every module the installed commands
+    import must then be a declared dependency (issue 11: the demo once needed httpx from
+    the test extra)."""
+    env_dir = tmp_path_factory.mktemp("plain-install") / "venv"
+    venv.create(env_dir, with_pip=True)
+    install = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT)],
+        capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-2000:]
+    return env_dir
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
-from typer.testing import CliRunner
 
-from service.cli import app as cli
 from service.settings import Settings
 from simulation import generate_scenario
 from simulation.demo import (
@@ -30,7 +28,7 @@ from simulation.demo import (
     demo_settings,
     run_demo,
 )
-from tests.conftest import make_reading
+from tests.conftest import DemoRun, make_reading
 
 SEED = 1
 
@@ -57,9 +55,10 @@ def decisions_of(url: str) -> pd.DataFrame:
     return frame
 
 
-def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
-    result = run_demo(settings, size="small", seed=SEED, out=tmp_path)
-    summary = result.summary
+def test_small_demo_end_to_end(finished_demo: DemoRun) -> None:
+    """The session's run on each database (``finished_demo``): the demo costs about 3
+    minutes of CPU, so the checks read one run per database rather than making their own."""
+    summary, out = finished_demo.summary, finished_demo.out
     injected = generate_scenario("small", seed=SEED).injected
     ingest = summary["ingest"]
 
@@ -164,12 +163,12 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
     gains = [site["people_new"] for site in plan["sites"]]
     assert gains == sorted(gains, reverse=True) and gains[0] > 0
     assert plan["sites"][-1]["people_cumulative"] == pytest.approx(sum(gains), abs=0.5)
-    with (tmp_path / "plan.csv").open(encoding="utf-8", newline="") as f:
+    with (out / "plan.csv").open(encoding="utf-8", newline="") as f:
         assert len(list(csv.DictReader(f))) == len(plan["sites"])
     # Five asked for: five came, or the plan says why not.
     assert len(plan["sites"]) == 5 or plan["explanation"]
     if plan["explanation"]:  # and summary.txt, which a planner reads, says so too
-        assert plan["explanation"] in (tmp_path / SUMMARY_TXT).read_text(encoding="utf-8")
+        assert plan["explanation"] in (out / SUMMARY_TXT).read_text(encoding="utf-8")
     # The known sites were imported and the model calibrated on them; built into the
     # simulated world by the simulator's own propagation, the sites deliver what they
     # promised (1.0 at seed 1, 0.67 with the province-wide offset alone).
@@ -177,15 +176,15 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
     assert plan["calibration"]["cells"] > 100 and plan["calibration"]["rmse_db"] > 0
     assert plan["promised_people"] == pytest.approx(plan["sites"][-1]["people_cumulative"], abs=1)
     assert plan["delivered_ratio"] >= 0.8
-    body = json.loads((tmp_path / "progress.json").read_text(encoding="utf-8"))
+    body = json.loads((out / "progress.json").read_text(encoding="utf-8"))
     assert [s["covered_share"] for s in body["province"]["series"]] == shares
 
     # Maps and summaries were written; the pages open offline (every script inlined).
     maps = ("coverage.html", "deadzones.html", "progress.html")
     for name in (*maps, SUMMARY_JSON, SUMMARY_TXT):
-        assert (tmp_path / name).stat().st_size > 0, name
+        assert (out / name).stat().st_size > 0, name
     for name in maps:
-        page = (tmp_path / name).read_text(encoding="utf-8")
+        page = (out / name).read_text(encoding="utf-8")
         assert "<script src=" not in page and 'stylesheet" href=' not in page
     # Titled in Vietnamese by default, as the pages are (issue 18): the title bar and the
     # title box both read the service's Vietnamese title and what was simulated.
@@ -194,13 +193,13 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
         "deadzone: Vùng phủ sóng di động (tỉnh mô phỏng: vùng nhỏ, seed 1)"
     )
     for name, title in titles.items():
-        page = (tmp_path / name).read_text(encoding="utf-8")
+        page = (out / name).read_text(encoding="utf-8")
         box = f"\\u003ch1\\u003e{title}\\u003c/h1\\u003e"  # the title box, JSON in a script
         assert f"<title>{title}</title>" in page and box in page, name
     # The plan is drawn on the dead-zone map: every suggested site's cell is in it.
-    zones_page = (tmp_path / "deadzones.html").read_text(encoding="utf-8")
+    zones_page = (out / "deadzones.html").read_text(encoding="utf-8")
     assert all(site["h3"] in zones_page for site in plan["sites"])
-    assert json.loads((tmp_path / SUMMARY_JSON).read_text()) == summary
+    assert json.loads((out / SUMMARY_JSON).read_text()) == summary
 
     # The estimated field: p_dead calibrated within 0.1 in every bin of 30 cells or more for
     # the best of all operators (seed 1: worst gap 0.050, Brier 0.0195). Per operator the
@@ -221,7 +220,7 @@ def test_small_demo_end_to_end(settings: Settings, tmp_path: Path) -> None:
     for scope in single:  # seed 1: 22 % measured, 92 % measured or estimated, precision 0.99
         assert found[scope]["found"] >= 0.85 and found[scope]["precision"] >= 0.95
         assert found[scope]["found"] > found[scope]["found_measured"] + 0.5
-    assert "calibration of p_dead" in (tmp_path / SUMMARY_TXT).read_text(encoding="utf-8")
+    assert "calibration of p_dead" in (out / SUMMARY_TXT).read_text(encoding="utf-8")
 
 
 def test_demo_refuses_a_database_that_already_holds_readings(
@@ -233,20 +232,19 @@ def test_demo_refuses_a_database_that_already_holds_readings(
         run_demo(settings, size="small", seed=SEED, out=tmp_path, maps=False)
 
 
-def test_same_seed_same_output_through_the_cli(tmp_path: Path, sqlite_url: str) -> None:
-    out = tmp_path / "cli"
-    answer = CliRunner().invoke(cli, ["demo", "--seed", str(SEED), "--out", str(out)])
-    assert answer.exit_code == 0, answer.output
-    assert "coverage.html" in answer.output and "summary.txt" in answer.output
-    assert (out / DEMO_DATABASE).exists()
-    first = json.loads((out / SUMMARY_JSON).read_text())
+def test_same_seed_same_output_through_the_cli(demo_run: DemoRun, sqlite_demo_run: DemoRun) -> None:
+    # demo_run is `deadzone demo --seed 1 --out OUT` (tests/conftest.py).
+    assert "coverage.html" in demo_run.output and "summary.txt" in demo_run.output
+    assert (demo_run.out / DEMO_DATABASE).exists()
+    first = json.loads((demo_run.out / SUMMARY_JSON).read_text())
 
     # A second run on another database, with another device secret: same output.
-    settings = Settings(database_url=sqlite_url, device_secret="another-secret-0123456789abcdef")
-    again = run_demo(settings, size="small", seed=SEED, out=tmp_path / "again", maps=False)
+    again = sqlite_demo_run
+    assert again.settings.database_url != demo_run.settings.database_url
+    assert again.settings.device_secret != demo_run.settings.device_secret
     assert without_timings(again.summary) == without_timings(first)
-    cli_url = demo_settings(out).database_url
-    pd.testing.assert_frame_equal(decisions_of(cli_url), decisions_of(sqlite_url))
+    cli_url = demo_settings(demo_run.out).database_url
+    pd.testing.assert_frame_equal(decisions_of(cli_url), decisions_of(again.settings.database_url))
 
 
 def test_demo_map_titles_in_either_language() -> None:

@@ -29,8 +29,8 @@ SKIPPED = {
     "serve": "runs until stopped",
     "--size province": "takes about 45 minutes of CPU",
 }
-# Per command. The small demo takes about 3 minutes of CPU: 7 min 49 s of wall time at load 7,
-# 23 min 15 s at load 7 to 16.6, on the shared 2-core machine (docs/scale.md, 30 November 2026).
+# Per command. The small demo takes about 40 s of CPU at load 3, and once took 23 min 15 s of
+# wall time at load 7 to 16.6 on the shared 2-core machine (docs/scale.md, 30 November 2026).
 TIMEOUT_S = 1800
 
 

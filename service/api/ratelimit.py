@@ -169,7 +169,12 @@ class SharedCounters(SlidingWindows):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=OFF")
         # ``period_index`` is the window's index: the time divided by ``expiry``, the
-        # limit's period in seconds.
+        # limit's period in seconds. A table of another shape (a file kept from an older
+        # version) is dropped: counters need not survive, and its rows would not fit.
+        self._db.execute("BEGIN IMMEDIATE")
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(sliding_windows)")]
+        if columns and columns != ["key", "period_index", "expiry", "count"]:
+            self._db.execute("DROP TABLE sliding_windows")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS sliding_windows (key TEXT NOT NULL, period_index "
             "INTEGER NOT NULL, expiry INTEGER NOT NULL, count INTEGER NOT NULL, "
@@ -178,6 +183,7 @@ class SharedCounters(SlidingWindows):
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS refusals (id INTEGER PRIMARY KEY, count INTEGER NOT NULL)"
         )
+        self._db.execute("COMMIT")
 
     def take(self, checks: Sequence[Check], *, now: float) -> tuple[Check, int] | None:
         db = self._db

@@ -160,3 +160,25 @@ def test_shared_counters_forget_windows_that_no_longer_count(tmp_path):
     assert counters.take([(hour, ("key", "k"), 99, "requests")], now=start + 131) is None
     refused = counters.take([(hour, ("key", "k"), 1, "requests")], now=start + 132)
     assert refused is not None and refused[0][1] == ("key", "k")
+
+
+def test_a_shared_file_of_an_older_shape_is_started_afresh(tmp_path):
+    """A counters file kept from a version whose windows had no ``expiry`` column: the
+    server counts in a new table rather than failing every request on a missing column."""
+    import sqlite3
+
+    from limits import parse
+
+    from service.api.ratelimit import SharedCounters
+
+    path = tmp_path / "limits.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE sliding_windows (key TEXT NOT NULL, period_index INTEGER NOT NULL, "
+            "count INTEGER NOT NULL, PRIMARY KEY (key, period_index))"
+        )
+        db.execute("INSERT INTO sliding_windows VALUES ('old', 1, 5)")
+    counters = SharedCounters(path)
+    check = (parse("2/minute"), ("device", "t"), 2, "readings")
+    assert counters.take([check], now=1_700_000_000.0) is None
+    assert counters.take([check], now=1_700_000_001.0) is not None

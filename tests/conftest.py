@@ -12,6 +12,7 @@ silently testing only SQLite.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -81,6 +82,16 @@ class PostgisServer:
     def close(self) -> None:
         self.drop_database(self.template)
         self.admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _thaw_the_collector() -> Iterator[None]:
+    """`deadzone aggregate` freezes the imported modules out of the cyclic collector for the
+    rest of its process (service/cli/aggregate.py); run in this process by CliRunner, it
+    would keep every object of that moment, garbage included, for the rest of the session."""
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

@@ -59,26 +59,14 @@ def aggregate(
     incremental one once it is DEADZONE_ESTIMATE_INTERVAL_S old."""
     import gc
 
-    # The command's process ends with the run, and the imported modules' objects live
-    # until then: the cyclic collector's passes over them are wasted, 0.15-0.17 s of CPU
-    # while importing the engine and 0.09-0.11 s in an incremental run at 300,000
-    # readings (docs/scale.md, the eleventh pass on PostGIS). Frozen, they are never
-    # traversed; the run's own garbage is still collected. Thawed at the end, for a caller
-    # that runs the command in its own process (tests' CliRunner) and goes on.
+    # The process ends with the run, and the imported modules' objects live until then:
+    # the cyclic collector's passes over them are wasted, 0.15-0.17 s of CPU while
+    # importing the engine and 0.09-0.11 s in an incremental run at 300,000 readings
+    # (docs/scale.md, the eleventh pass on PostGIS). Frozen, they are never traversed; the
+    # run's own garbage is still collected. Not thawed at the end: the interpreter's last
+    # collection would walk them all again (about 0.2 s); a caller that runs the command
+    # in its own process and goes on (the tests' CliRunner) thaws it (tests/conftest.py).
     gc.freeze()
-    try:
-        _aggregate(rebuild=rebuild, full=full, dask=dask, archive=archive,
-                   database_url=database_url)  # fmt: skip
-    finally:
-        gc.unfreeze()
-
-
-def _aggregate(
-    *, rebuild: bool, full: bool, dask: str | None, archive: Path | None,
-    database_url: str | None,
-) -> None:  # fmt: skip
-    import gc
-
     from service.jobs import run_aggregation
 
     settings = load_settings(database_url)

@@ -539,5 +539,7 @@ def test_the_field_does_not_depend_on_the_order_of_the_observations():
     again = estimate_field(shuffled, settings=PURE, measured=measured)
     key = ["h3_cell", "operator"]
     pd.testing.assert_frame_equal(
-        in_order.sort_values(key, ignore_index=True), again.sort_values(key, ignore_index=True)
+        in_order.sort_values(key, ignore_index=True),
+        again.sort_values(key, ignore_index=True),
+        check_exact=True,
     )

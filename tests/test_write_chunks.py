@@ -45,10 +45,11 @@ SMALL = {"sqlite_write_chunk_rows": 3, "sqlite_rollup_chunk_parents": 2}
 LARGE = {"sqlite_write_chunk_rows": 10**9, "sqlite_rollup_chunk_parents": 10**9}
 """Everything in one transaction, as before the chunks."""
 
-# 20 to 56 days old: whatever the day of the month, the first dead clusters (22, 26 and 30
-# days old) lie within the two-month window (it reaches back at least 28 days, to the first
-# of the previous month). At 30 + i days the first dead one was 32 days old, and on the
-# 1st and 2nd of a month every dead cluster had left the window: no zone, the test failed.
+# 20 to 56 days old: whatever the day of the month, the dead clusters 22 and 26 days old lie
+# within the two-month window (it reaches back at least 28 days, to the first of the
+# previous month; the one 30 days old not on 1 and 2 March). At 30 + i days none of the
+# readings was within 28 days, and on the 1st and 2nd of a month (1 to 3 March) the test
+# found nothing left to decide and failed.
 FIRST = [
     r
     for i in range(0, len(CELLS), 2)

@@ -226,8 +226,8 @@ def compute_estimates(session: Session, settings: Settings, *, now: datetime) ->
     # sums run in row order, ties between radios go to the first, and the covariance is
     # fitted on a sample drawn by position; unsorted, the demo's field differed between the
     # two databases by up to 3.4 dB and 0.2 in p_dead. The devices are only counted per
-    # cell (``nunique``), which no order changes: left as they come (sorting them by their
-    # hashes cost about 2.4 s of CPU a million rows).
+    # cell and operator (``nunique``), which no order changes: left as they come (sorting
+    # them by their hashes cost about 2.4 s of CPU a million rows).
     stats = stats.sort_values(_EVIDENCE_KEY, kind="stable", ignore_index=True)
     near = stale_near_new_sites(session, settings, stats, since=since, now=now)
     parts = []

@@ -27,9 +27,15 @@ def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
     listed = page.locator("ol.tasks li").evaluate_all("(n) => n.map((e) => e.dataset.h3)")
     assert sorted(listed) == sorted(f["properties"]["h3"] for f in api["features"])
     # The QR code is drawn by the server, offline, and shown; the link opens the village.
+    # The image is fetched after the card is drawn: wait for it to arrive (a broken image is
+    # complete with no width, so this times out rather than passes), not only for the element.
     qr = cards.first.locator("img")
     qr.wait_for()
-    assert qr.evaluate("(i) => i.complete && i.naturalWidth > 0")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('article.village img');"
+        " return i !== null && i.complete && i.naturalWidth > 0; }",
+        timeout=10_000,
+    )
     link = cards.first.locator(".share a").get_attribute("href")
     assert link is not None and link.startswith(live_server + "/tasks?village=")
     page.wait_for_selector("body[data-map-ready=true]", state="attached")

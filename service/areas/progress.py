@@ -788,7 +788,8 @@ def area_table(
     # The newest run, as /v1/summary's aggregated_at.
     run = last_run(session)
     aggregated = run.finished_at if run is not None else None
-    deadline = goal_deadline(settings, today=now.date())
+    # Vietnam's day, as /v1/progress: from 17:00 UTC on 31 December, the next year's goal.
+    deadline = goal_deadline(settings, today=vietnam_date(now))
     return {
         "measured_at": now.isoformat(),
         "aggregated_at": aggregated.isoformat() if aggregated else None,

@@ -7,15 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import h3
 import pytest
 from shapely.geometry import box
 from sqlalchemy import update
 
+from domain.localtime import vietnam_date
 from service.api.routes.areas import AreaTable, VillageList
 from service.api.routes.coverage import ZoneList, ZoneProperties
+from service.areas.progress import PROVINCE, area_table, progress_series
 from service.publish.exports import BOM, safe_cell
 from service.store.database import session_scope
 from service.store.models import AggregationRun, DeadZone
@@ -123,6 +125,20 @@ def test_area_table_is_stamped_with_the_last_aggregation(grid, sessions, client)
             session.add(AggregationRun(finished_at=at, max_seq=n, cells=0, zones=0))
     body = client.get("/v1/progress/areas").json()
     assert body["aggregated_at"] == NOW.isoformat()
+
+
+def test_area_table_and_series_give_the_same_default_deadline_on_new_years_eve(
+    grid, settings, sessions
+):
+    # 18:00 UTC on 31 December is 1 January in Dak Lak: both tables name next year's goal
+    # (the area table once took the UTC day and kept the old year for seven hours).
+    eve = datetime(2026, 12, 31, 18, tzinfo=UTC)
+    with session_scope(sessions, write=False) as session:
+        table = area_table(session, settings, now=eve)
+        series = progress_series(
+            session, settings, area=PROVINCE, start=None, end=None, today=vietnam_date(eve)
+        )
+    assert table["goal"]["deadline"] == series["goal"]["deadline"] == "2027-12-31"
 
 
 def test_area_gap_follows_the_goal_setting(grid, settings, client):

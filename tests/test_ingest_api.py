@@ -138,7 +138,10 @@ def test_manual_report_is_stored(client, sessions):
 def test_stored_reading_keeps_raw_values_hashed_device_and_cell(client, sessions, settings):
     import h3
 
-    observed = datetime(2026, 11, 20, 3, 4, 5, tzinfo=UTC)
+    # Ten days ago: a fixed date would leave the 400-day retention (2026-11-20 did from
+    # 25 December 2027 on) and be refused, not stored.
+    ten_days_ago = datetime.now(UTC) - timedelta(days=10)
+    observed = ten_days_ago.replace(hour=3, minute=4, second=5, microsecond=0)
     post(client, [make_reading(observed_at=observed.isoformat(), device="secret-token")])
     with sessions() as s:
         row = s.scalars(select(ReadingRow)).one()

@@ -409,6 +409,7 @@ def incremental_figures(
         cells = province_cells()
         stored, next_id, seed = 0, 10**9, 1000
         first_full = None
+        cpu_medians: dict[int, dict[str, float]] = {}
         for size in sizes:
             t0 = time.perf_counter()
             load(sessions, synthetic_rows(size - stored, cells, seed, stored))
@@ -426,6 +427,7 @@ def incremental_figures(
             print(f"    {size:,} stored: loaded in {t_load:.0f} s, full run {t_full:.1f} s, "
                   f"load {load_average()}", flush=True)  # fmt: skip
             figures: dict[str, list[float]] = {"spread": [], "local": []}
+            cpu: dict[str, list[float]] = {"spread": [], "local": []}
             dirty: dict[str, int] = {}
             # Batches leave the estimated field to its own schedule, as the server's do
             # within ``estimate_interval_s``; its column stays to show that it did not run.
@@ -435,15 +437,18 @@ def incremental_figures(
                     where = cells if kind == "spread" else local_cells(cells, seed)
                     load(sessions, synthetic_rows(1000, where, seed, next_id))
                     next_id, seed = next_id + 1000, seed + 1
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     report = run_aggregation(sessions, settings, now=NOW, estimate=False)
                     figures[kind].append(time.perf_counter() - t0)
+                    cpu[kind].append(time.process_time() - c0)
                     print(f"    {size:,} stored, +1,000 {kind}: {figures[kind][-1]:.3f} s, "
-                          f"load {load_average()}", flush=True)  # fmt: skip
+                          f"CPU {cpu[kind][-1]:.3f} s, load {load_average()}",
+                          flush=True)  # fmt: skip
                     estimates.setdefault(kind, []).append(report.seconds.get("estimate", 0.0))
                     assert report.incremental is not None
                     dirty[kind] = report.incremental.dirty_cells
             spread, local = (float(np.median(figures[k])) for k in ("spread", "local"))
+            cpu_medians[size] = {k: float(np.median(v)) for k, v in cpu.items()}
             print(f"[{backend}] {size:,} readings stored (loaded in {t_load:.0f} s)")
             what = "full aggregate:" if field and size == sizes[0] else "full, field left:"
             print(f"  {what:<32}{t_full:7.2f} s "
@@ -460,6 +465,15 @@ def incremental_figures(
                   f"local {local_est:.3f} s; without it the ratios are "
                   f"{(spread - spread_est) / first_full:.4f} and "
                   f"{(local - local_est) / first_full:.4f}")  # fmt: skip
+        if len(sizes) > 1:
+            # Issue 12's flatness: a batch's CPU at the largest store against the smallest
+            # (the goal: about 1); CPU, as wall time on a shared machine waits for a core.
+            low, high = cpu_medians[sizes[0]], cpu_medians[sizes[-1]]
+            print(f"[{backend}] flatness, median CPU of a batch of 1,000 at {sizes[-1]:,} "
+                  f"/ at {sizes[0]:,} stored: spread {high['spread']:.2f} / "
+                  f"{low['spread']:.2f} s = {high['spread'] / low['spread']:.2f}, local "
+                  f"{high['local']:.2f} / {low['local']:.2f} s = "
+                  f"{high['local'] / low['local']:.2f} (load {load_average()})")  # fmt: skip
         engine.dispose()
 
 

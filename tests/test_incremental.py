@@ -308,6 +308,30 @@ def test_zones_rewritten_by_a_batch_name_every_operator_dead_in_them(settings, s
     assert after == snapshot(sessions, settings, now=NOW)
 
 
+def test_a_batch_rewrites_only_the_zones_whose_evidence_or_neighbourhood_moved(
+    settings, sessions
+) -> None:
+    """More dead readings of one operator in a cell that stays dead change the figures of
+    that operator's zones and of the best of all's, not those of another operator dead in
+    the same cells: its zones are kept as they stand (the run rewrote them all before), and
+    the result is still the full run's."""
+    both = [
+        r for c in range(7) for mnc in (4, 2)
+        for r in cluster_readings((c, mnc, "lte", "dead", 3, 2, 5))
+    ]  # fmt: skip
+    ingest(sessions, settings, both)
+    run_aggregation(sessions, settings, now=NOW)
+    ingest(sessions, settings, cluster_readings((0, 4, "lte", "dead", 3, 1, 4)))
+    report = run_aggregation(sessions, settings, now=NOW)
+    assert report.incremental is not None
+    assert report.incremental.status_changes == {}
+    # Viettel's and the best of all's zones, in both scopes over radios; not 452-02's.
+    assert report.incremental.zones_rewritten == 4
+    after = snapshot(sessions, settings, now=NOW)
+    run_aggregation(sessions, settings, now=NOW, full=True)
+    assert after == snapshot(sessions, settings, now=NOW)
+
+
 def test_map_pages_outlive_runs_that_leave_their_operator_alone(client, settings, sessions) -> None:
     """An incremental run names the scopes it recomputed; a cached page of another operator
     is served on, while the best-of-all pages are rebuilt. A full run drops every page."""

@@ -16,7 +16,7 @@ Verification (computed from the readings, never stored, so it follows new eviden
 * ``verified``: the centre cell and at least ``commitment_verified_share`` of the cells
   have signal (covered or weak: one bar is a signal, as for village statuses) and no cell
   is dead. ``still_dead``: a cell is decided dead on evidence after ``on_air_at``.
-  ``overdue``: past the due day (UTC) and neither. ``pending``: otherwise (not on air yet,
+  ``overdue``: past the due day (in Vietnam) and neither. ``pending``: otherwise (not on air yet,
   or on air without enough evidence yet).
 
 Every change writes an audit row (``service.areas.audit``) in the same transaction.
@@ -34,6 +34,7 @@ import pandas as pd
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from domain.localtime import vietnam_date
 from domain.radio import OPERATOR_NAMES
 from domain.vocabulary import SIGNAL_DECISIONS, is_operator_code
 from service.areas import audit
@@ -89,9 +90,10 @@ def create_commitment(
         )
     if (zone_id is None) == (village is None):
         raise InvalidInput("give either zone_id or village, not both", field="zone_id")
-    if due < now.date():
+    today = vietnam_date(now)
+    if due < today:
         raise InvalidInput(
-            f"due {due.isoformat()} is in the past (today is {now.date().isoformat()} UTC)",
+            f"due {due.isoformat()} is in the past (today is {today.isoformat()} in Vietnam)",
             field="due",
         )
     if zone_id is not None:
@@ -285,7 +287,7 @@ def verify(
 ) -> Verification:
     """The verification of one commitment from the readings after its ``on_air_at``
     (module doc)."""
-    past_due = now.date() > commitment.due
+    past_due = vietnam_date(now) > commitment.due
     result = Verification(
         status="overdue" if past_due else "pending", past_due=past_due, since=None,
         cells=len(commitment.cells),

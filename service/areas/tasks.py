@@ -63,7 +63,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import h3
@@ -72,6 +72,7 @@ from h3.api import basic_int as h3i
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from domain.localtime import VIETNAM_TZ, vietnam_date
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES
 from service.areas.selection import AreaFilter
 from service.engine.estimate import PRIOR_CELL_DB2, PRIOR_RANGE_KM, PRIOR_SILL_DB2, Covariance
@@ -632,7 +633,8 @@ def nearby(
         )  # fmt: skip
         likely = likely_statuses(session, [code], operator=BEST_OF_ALL).get(code)
         cells = select(VillageCell.h3_cell).where(VillageCell.village_code == code)
-        month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        # This month in Vietnam: from 00:00 on the 1st in Buôn Ma Thuột (17:00 UTC the day before).
+        month = datetime.combine(vietnam_date(now).replace(day=1), time(), VIETNAM_TZ)
         reporters = session.scalar(
             select(func.count(func.distinct(ReadingRow.device_hash))).where(
                 ReadingRow.h3_cell.in_(cells), ReadingRow.observed_at >= month

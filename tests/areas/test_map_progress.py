@@ -196,7 +196,7 @@ def test_a_commitment_that_plans_a_zone_changes_the_kept_progress_page(
 ):
     """A commitment moving a best-of-all zone to planned lowers its commune's open zones
     without a run: the kept progress page must show it (found in review)."""
-    from datetime import date
+    from datetime import timedelta
 
     from service.areas.audit import Actor
     from service.areas.commitments import create_commitment, update_commitment
@@ -208,7 +208,7 @@ def test_a_commitment_that_plans_a_zone_changes_the_kept_progress_page(
     with session_scope(sessions) as session:
         made = create_commitment(
             session, settings, actor=authority, operator="452-04", zone_id="dz-any-a",
-            due=date(2027, 6, 30), now=utcnow(),
+            due=utcnow().date() + timedelta(days=60), now=utcnow(),
         )  # fmt: skip
         update_commitment(session, settings, made.id, actor=viettel, state="planned",
                           now=utcnow())  # fmt: skip

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import h3
 import numpy as np
 from h3.api import basic_int as h3i
 from sqlalchemy import select
 
 from service.api.routes.tasks import TaskCollection
-from service.areas.tasks import FAR_KM, _disks, rank_tasks
+from service.areas.tasks import FAR_KM, _disks, nearby, rank_tasks
+from service.store.database import session_scope
 from service.store.models import CellEstimate
 from tests.areas.conftest import import_areas, village, write_layer
 from tests.coverage_helpers import decide, ingest, reading_in
@@ -196,6 +199,32 @@ def test_nearby_names_the_residents_village_and_the_nearest_task(
     far = client.get("/v1/nearby", params={"lat": 11.0, "lon": 106.0}).json()
     assert far["village"] is None
     assert client.get("/v1/nearby", params={"lat": 99, "lon": 0}).status_code == 422
+
+
+def test_this_months_reporters_count_from_the_first_in_vietnam(tmp_path, settings, sessions):
+    """The reporter page's "this month" starts at 00:00 on the 1st in Buôn Ma Thuột, 17:00
+    UTC the day before: two phones at 18:00 UTC on the last day of the UTC month reported
+    on the 1st for the village, and one at 16:00 UTC did not (the month before)."""
+    import_areas(
+        sessions, settings,
+        write_layer(tmp_path / "v.geojson", [village("V9", "Buôn Mới", TOWN, 200)]),
+    )  # fmt: skip
+    first_utc = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+    def at(moment: datetime, device: str) -> dict:
+        reading = reading_in(TOWN, device=device, dbm=-90.0)
+        return reading | {"observed_at": moment.isoformat()}
+
+    ingest(sessions, settings, [
+        at(first_utc - timedelta(hours=6), "vn-first-a"),  # 01:00 on the 1st in Vietnam
+        at(first_utc - timedelta(hours=6, minutes=30), "vn-first-b"),
+        at(first_utc - timedelta(hours=8), "last-month"),  # 23:00 the day before in Vietnam
+    ])  # fmt: skip
+    lat, lon = h3.cell_to_latlng(TOWN)
+    with session_scope(sessions) as session:
+        body = nearby(session, settings, lat=lat, lon=lon, now=first_utc + timedelta(hours=1))
+    assert body["village"]["code"] == "V9"
+    assert body["village"]["reporters_this_month"] == 2
 
 
 def test_a_village_list_holds_the_fields_its_card_holds(tmp_path, settings, sessions, client):

@@ -31,6 +31,8 @@ from tests.closing.conftest import (
 from tests.coverage_helpers import CENTRE, NOW, ingest
 
 SOUTH = sorted(h3.grid_ring(CENTRE, 12))[0]  # another village, about 4 km away
+# A due day always ahead of the test's clock (a fixed day turns every refusal into "in the past").
+DUE = NOW.date() + timedelta(days=60)
 
 
 def _zone_of(sessions, cell: str, operator: str = "452-04", *, radio: str = "any") -> DeadZone:
@@ -77,7 +79,7 @@ def test_only_the_authority_assigns_and_only_the_operator_updates(sessions, sett
     zone = _zone_of(sessions, CENTRE)
     with session_scope(sessions) as session, pytest.raises(AccessDenied):
         create_commitment(session, settings, actor=VIETTEL, operator="452-04",
-                          zone_id=zone.id, due=date(2027, 3, 1), now=NOW)  # fmt: skip
+                          zone_id=zone.id, due=DUE, now=NOW)  # fmt: skip
     commitment_id = _assign(sessions, settings, zone.id)
     with session_scope(sessions) as session, pytest.raises(AccessDenied, match="452-04"):
         update_commitment(session, settings, commitment_id, actor=VINAPHONE, state="planned",
@@ -100,12 +102,31 @@ def test_only_the_authority_assigns_and_only_the_operator_updates(sessions, sett
 def test_bad_assignments_are_refused_naming_the_field(sessions, settings, fields, message):
     measure_dead_zone(sessions, settings, CENTRE)
     zone = _zone_of(sessions, CENTRE)
-    args = {"operator": "452-04", "due": date(2027, 3, 1), **fields}
+    args = {"operator": "452-04", "due": DUE, **fields}
     if args.get("zone_id") == "Z":
         args["zone_id"] = zone.id
     with session_scope(sessions) as session, pytest.raises((NotFound, InvalidInput)) as e:
         create_commitment(session, settings, actor=AUTHORITY, now=NOW, **args)
     assert message in e.value.message
+
+
+def test_due_days_are_vietnams_days(sessions, settings):
+    """At 20:00 UTC it is 03:00 the next morning in Vietnam: the UTC day is yesterday there,
+    so it is refused as a due day, and a commitment due on it is already overdue."""
+    measure_dead_zone(sessions, settings, CENTRE)
+    zone = _zone_of(sessions, CENTRE)
+    evening = NOW.replace(hour=20, minute=0, second=0) - timedelta(days=1)
+    with session_scope(sessions) as session, pytest.raises(InvalidInput) as refused:
+        create_commitment(session, settings, actor=AUTHORITY, operator="452-04",
+                          zone_id=zone.id, due=evening.date(), now=evening)  # fmt: skip
+    tomorrow = (evening + timedelta(days=1)).date().isoformat()
+    assert refused.value.message == (
+        f"due {evening.date().isoformat()} is in the past (today is {tomorrow} in Vietnam)"
+    )
+    # At 16:00 UTC it is still 23:00 of that day in Vietnam: the day itself is accepted.
+    commitment_id = _assign(sessions, settings, zone.id, due=evening.date(),
+                            now=evening - timedelta(hours=4))  # fmt: skip
+    assert _verification(sessions, settings, commitment_id, now=evening).status == "overdue"
 
 
 def test_a_zone_of_another_operator_or_committed_twice_is_refused(sessions, settings):
@@ -116,7 +137,7 @@ def test_a_zone_of_another_operator_or_committed_twice_is_refused(sessions, sett
         _assign(sessions, settings, zone.id)
     with session_scope(sessions) as session, pytest.raises(InvalidInput, match="not of"):
         create_commitment(session, settings, actor=AUTHORITY, operator="452-02",
-                          zone_id=zone.id, due=date(2027, 3, 1), now=NOW)  # fmt: skip
+                          zone_id=zone.id, due=DUE, now=NOW)  # fmt: skip
 
 
 def test_each_state_change_is_audited_and_moves_the_zone_state(sessions, settings):

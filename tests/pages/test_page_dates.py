@@ -46,6 +46,7 @@ def test_progress_dates_are_vietnamese_on_any_browser(abroad: Sealed, demo_run: 
     today = format_day(vietnam_date(datetime.now(VIETNAM_TZ)), lang="vi")
     assert page.inner_text("#print-date").endswith(today)
     deadline = date.fromisoformat(table["goal"]["deadline"])  # this year's, not a fixed one
+    assert (deadline.month, deadline.day) == (12, 31)  # the default: the end of the year
     assert format_day(deadline, lang="vi") in page.inner_text("#province-goal")
     days = [c.strip() for c in page.locator("#series-table td[data-col=day]").all_text_contents()]
     snapshots = demo_run.summary["progress"]["snapshots"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import h3
 import numpy as np
@@ -14,7 +14,7 @@ from service.areas.tasks import FAR_KM, _disks, nearby, rank_tasks
 from service.store.database import session_scope
 from service.store.models import CellEstimate
 from tests.areas.conftest import import_areas, village, write_layer
-from tests.coverage_helpers import decide, ingest, reading_in
+from tests.coverage_helpers import NOW, decide, ingest, reading_in
 
 # Three places 3 km apart near Buon Ma Thuot.
 HAMLET = h3.latlng_to_cell(12.68, 108.05, 9)  # people, two phones saw no service
@@ -186,7 +186,12 @@ def test_nearby_names_the_residents_village_and_the_nearest_task(
     village = body["village"]
     assert (village["code"], village["name"], village["status"]) == ("V1", "Buôn Hamlet", "unknown")
     assert village["likely_status"] == "trang_song"
-    assert village["reporters_this_month"] in (0, 2)  # the two phones, if this month
+    # The hamlet's two phones reported 1-3 days ago: both count when the newest of those
+    # days falls in this month in Vietnam (UTC+7, no daylight saving), neither when it does not.
+    vietnam = timezone(timedelta(hours=7))
+    month_start = datetime.now(vietnam).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    expected = 2 if NOW - timedelta(days=1) >= month_start else 0
+    assert village["reporters_this_month"] == expected
     tasks = client.get("/v1/tasks", params={"limit": 500}).json()["features"]
     nearest = min(
         tasks,

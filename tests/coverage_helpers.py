@@ -55,10 +55,18 @@ def reading_in(
 
 
 def ingest(
-    sessions: sessionmaker[Session], settings: Settings, items: list[dict[str, Any]]
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    items: list[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+    origin: str | None = None,
 ) -> None:
+    """Store ``items`` as one upload would: received at ``now`` (the server's clock, which
+    counts upload days; the real clock when None) from the client address ``origin`` (the
+    network of a new device's first upload; None: not known, as on the command line)."""
     with session_scope(sessions) as session:
-        result = Ingestor.from_settings(settings).ingest(session, items)
+        result = Ingestor.from_settings(settings).ingest(session, items, now=now, origin=origin)
     assert not result.rejected, result.rejected
 
 

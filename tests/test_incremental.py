@@ -4,7 +4,8 @@ The property: any split of the same readings into batches, aggregated batch by b
 incremental path, leaves exactly the statistics, roll-ups, decisions, dead zones (ids,
 cells, every figure), zone index, village statuses and progress figures that the full path
 leaves when it aggregates the same batches at the same times. Decisions, zone cells and
-village statuses do not depend on the batches at all: they are those of one full run over
+village statuses do not depend on the batches, where the trust rules cannot act (the
+tokens' upload days and networks are history too): they are those of one full run over
 all the readings. Zone *ids* do depend on history by design (a zone keeps its id as it
 grows or shrinks, ``service.engine.zones``), so they are compared with the full path run on
 the same batches.
@@ -85,15 +86,16 @@ def fresh_database(
 
 
 def cluster_readings(
-    cluster: tuple[int, int | None, str, str, int, int, int],
+    cluster: tuple[int, int | None, str, str, int, int, int], *, first_device: int = 0
 ) -> list[dict[str, Any]]:
-    """A few readings of one kind in one cell: ``devices`` phones, ``copies`` each. Radio
-    'unknown' readings are residents' reports: bars, or no service. So are those of an
-    unknown operator (mnc None): a resident who did not know it knows no radio either."""
+    """A few readings of one kind in one cell: ``devices`` phones, ``copies`` each, the
+    phones named from ``d{first_device}`` on. Radio 'unknown' readings are residents'
+    reports: bars, or no service. So are those of an unknown operator (mnc None): a
+    resident who did not know it knows no radio either."""
     cell, mnc, radio, kind, devices, copies, days_ago = cluster
     radio = "unknown" if mnc is None else radio
     items = []
-    for device in range(devices):
+    for device in range(first_device, first_device + devices):
         for copy in range(copies):
             dbm = KINDS[kind]
             level = BARS[kind] if radio == "unknown" else None
@@ -149,15 +151,16 @@ def without_ids(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def setup_database(url: str, workdir: Path, *, bridge: bool, rings: int) -> tuple[Settings, Any]:
+def setup_database(
+    url: str, workdir: Path, *, bridge: bool, rings: int, trust_days: int = 7, confirm: int = 1
+) -> tuple[Settings, Any]:
     settings = Settings(
         database_url=url, device_secret=TEST_SECRET, environment="development",
         aggregate_interval_s=0, window_months=2, bridge_unknown_gaps=bridge,
         dead_guard_rings=rings,
-        # A contest depends on which phones came first, and the databases compared here
-        # differ in that by design (batches, or all at once): one network confirms, so no
-        # cell is contested (tests/hostile/test_forged_evidence.py tests contests).
-        contest_confirm_networks=1,
+        # The trust rules (docs/forged-evidence.md): days of uploads before a token is
+        # trusted, and the networks whose new tokens must agree to move a decided cell.
+        trust_upload_days=trust_days, contest_confirm_networks=confirm,
         # The estimated field is refreshed by every run here, incremental or full: by
         # default an incremental run leaves it for estimate_interval_s (service/jobs.py),
         # and the progress figures it feeds would then differ by timing, not by path.
@@ -187,14 +190,27 @@ def setup_database(url: str, workdir: Path, *, bridge: bool, rings: int) -> tupl
     split=st.data(),
     bridge=st.booleans(),
     rings=st.sampled_from([0, 2]),
+    # 1: every token trusted at its first merge; 2 and 3: trust comes within the batches
+    # (each is received on its own day when its step moves the clock); 7: the default.
+    trust_days=st.sampled_from([1, 2, 3, 7]),
+    confirm=st.sampled_from([1, 2, 3]),
 )
 def test_any_split_into_batches_gives_the_full_runs_results(
     backend: str, found: list[Any], split: st.DataObject, bridge: bool, rings: int,
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
-    request: pytest.FixtureRequest,
+    trust_days: int, confirm: int, tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path, request: pytest.FixtureRequest,
 ) -> None:  # fmt: skip
     postgis_server = None if backend == "sqlite" else request.getfixturevalue("postgis_server")
-    items = [r for cluster in found for r in cluster_readings(cluster)]
+    # Phones d0-d6, each cluster's from a drawn first one: later batches bring phones of
+    # their own, whose tokens are new in that upload (the trust rules' case).
+    first = split.draw(
+        st.lists(st.integers(0, 3), min_size=len(found), max_size=len(found)),
+        label="first phone of each cluster",
+    )
+    items = [
+        r for cluster, d in zip(found, first, strict=True)
+        for r in cluster_readings(cluster, first_device=d)
+    ]  # fmt: skip
     batches = split.draw(st.integers(1, 4), label="batches")
     batch_of = split.draw(
         st.lists(st.integers(0, batches - 1), min_size=len(items), max_size=len(items)),
@@ -202,22 +218,30 @@ def test_any_split_into_batches_gives_the_full_runs_results(
     )
     # Aggregation times move forward, over month ends: the window (2 months) slides.
     steps = split.draw(st.lists(st.integers(0, 40), min_size=batches, max_size=batches))
+    # The client network each batch is posted from (None: not known, as on the command
+    # line): a phone first seen in it keeps that network (service.ingest.devices).
+    origins = split.draw(
+        st.lists(st.sampled_from([None, "10.0.1.5", "10.0.2.5", "10.0.3.5"]),
+                 min_size=batches, max_size=batches),
+        label="origins",
+    )  # fmt: skip
     workdir = tmp_path_factory.mktemp("split")
     with (
         fresh_database(backend, workdir, sqlite_template, postgis_server) as url_a,
         fresh_database(backend, workdir, sqlite_template, postgis_server) as url_b,
     ):
-        settings_a, engine_a = setup_database(url_a, workdir, bridge=bridge, rings=rings)
-        settings_b, engine_b = setup_database(url_b, workdir, bridge=bridge, rings=rings)
+        rules = {"bridge": bridge, "rings": rings, "trust_days": trust_days, "confirm": confirm}
+        settings_a, engine_a = setup_database(url_a, workdir, **rules)
+        settings_b, engine_b = setup_database(url_b, workdir, **rules)
         sessions_a, sessions_b = make_sessionmaker(engine_a), make_sessionmaker(engine_b)
         try:
             now = NOW
             for batch, step in enumerate(steps):
                 now += timedelta(days=step)
                 part = [r for r, b in zip(items, batch_of, strict=True) if b == batch]
-                if part:
-                    ingest(sessions_a, settings_a, part)
-                    ingest(sessions_b, settings_b, part)
+                if part:  # received at the run's time, as the API would receive it
+                    ingest(sessions_a, settings_a, part, now=now, origin=origins[batch])
+                    ingest(sessions_b, settings_b, part, now=now, origin=origins[batch])
                 # Progress reads the estimated field too (people estimated covered), which
                 # a batch leaves until it is due (tests/test_estimate_schedule.py): here it
                 # is refreshed every run, so that the rest can be compared exactly.
@@ -232,11 +256,20 @@ def test_any_split_into_batches_gives_the_full_runs_results(
                 assert incremental == full
                 assert incremental["dirty"] == []
             # One full run over all the readings, in a third database, agrees on everything
-            # that does not carry history.
+            # that does not carry history. Where trust is not immediate, the tokens' history
+            # is such history: all at once, they are new tokens of one upload, where in
+            # batches they came on their own days and networks, so rule 2 (new tokens of
+            # one request count as one) and rule 3 (a contest needs earlier evidence and
+            # is lifted by confirm networks) see other histories by design. The single run
+            # is compared only where those rules cannot act: every token trusted at its
+            # first merge, or no network known (each token its own source) and one
+            # network enough to confirm (no contest).
+            if trust_days > 1 and (confirm > 1 or any(o is not None for o in origins)):
+                return
             with fresh_database(backend, workdir, sqlite_template, postgis_server) as url_c:
-                settings_c, engine_c = setup_database(url_c, workdir, bridge=bridge, rings=rings)
+                settings_c, engine_c = setup_database(url_c, workdir, **rules)
                 sessions_c = make_sessionmaker(engine_c)
-                ingest(sessions_c, settings_c, items)
+                ingest(sessions_c, settings_c, items, now=now)
                 run_aggregation(sessions_c, settings_c, now=now)
                 once = snapshot(sessions_c, settings_c, now=now)
                 engine_c.dispose()
@@ -276,6 +309,38 @@ def test_a_failed_run_leaves_its_cells_for_the_next(
     after = snapshot(sessions, settings, now=NOW)
     run_aggregation(sessions, settings, now=NOW, full=True)
     assert after == snapshot(sessions, settings, now=NOW)
+
+
+def test_a_batch_counts_a_zones_new_phones_of_one_upload_once(settings, sessions) -> None:
+    """A zone described again by a batch counts its phones as the full path does, new
+    tokens of one upload as one (rule 2 of docs/forged-evidence.md; it counted tokens), and
+    counts them apart once they are trusted, though their readings left the zone alone."""
+    settings = settings.model_copy(update={"trust_upload_days": 2})
+    first = [r for c in range(7) for r in cluster_readings((c, 4, "lte", "dead", 2, 2, 5))]
+    ingest(sessions, settings, first, now=NOW)
+    run_aggregation(sessions, settings, now=NOW)  # d0 and d1: no dead cell yet
+    # Two new phones in one upload from one network, the same day: one more phone.
+    both = [
+        r for c in range(7)
+        for r in cluster_readings((c, 4, "lte", "dead", 2, 2, 4), first_device=2)
+    ]  # fmt: skip
+    ingest(sessions, settings, both, now=NOW, origin="10.0.2.5")
+    report = run_aggregation(sessions, settings, now=NOW)
+    assert report.incremental is not None and report.incremental.zones_rewritten > 0
+    after = snapshot(sessions, settings, now=NOW)
+    assert {z["devices"] for z in after["zones"]} == {3}
+    run_aggregation(sessions, settings, now=NOW, full=True)
+    assert after == snapshot(sessions, settings, now=NOW)
+    # The next day they upload again, elsewhere: trusted, each is a phone of its own.
+    later = NOW + timedelta(days=1)
+    elsewhere = cluster_readings((30, 4, "lte", "covered", 2, 1, 1), first_device=2)
+    ingest(sessions, settings, elsewhere, now=later, origin="10.0.2.5")
+    report = run_aggregation(sessions, settings, now=later)
+    assert report.incremental is not None
+    after = snapshot(sessions, settings, now=later)
+    assert {z["devices"] for z in after["zones"]} == {4}
+    run_aggregation(sessions, settings, now=later, full=True)
+    assert after == snapshot(sessions, settings, now=later)
 
 
 def test_zones_rewritten_by_a_batch_name_every_operator_dead_in_them(settings, sessions) -> None:

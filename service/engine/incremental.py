@@ -100,7 +100,7 @@ from service.engine.statistics import (
     set_rollup_watermark,
     watermark,
 )
-from service.engine.trust import load_untrusted
+from service.engine.trust import load_untrusted, source_ids
 from service.engine.zones import (
     EARTH_RADIUS_M,
     NearestCovered,
@@ -402,6 +402,7 @@ def decide_incrementally(
             _plan_scope_zones(
                 session, settings, scope=scope, changed=changes.get(scope, set()), old=old,
                 new=new, now=now, annotate_zones=annotate_zones, reads=reads,
+                untrusted=untrusted,
             )
             for scope in scopes
         ]  # fmt: skip
@@ -887,10 +888,12 @@ def _plan_scope_zones(
     now: datetime,
     annotate_zones: ZoneHook | None,
     reads: _ZoneReads,
+    untrusted: pd.DataFrame,
 ) -> _ZonePlan:
     """Regroup and describe the zones of one scope (operator, scope over radios) near the
     changes (module doc), reading only: the decisions as stored, the zones as the last
-    run left them (``reads``: what ``_read_zones`` found of them)."""
+    run left them (``reads``: what ``_read_zones`` found of them). ``untrusted``: the
+    run's ``trust.load_untrusted`` frame (a zone's phones are counted by source)."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     zc = ZoneCell
@@ -950,7 +953,9 @@ def _plan_scope_zones(
     ids = assign_ids(components, previous_str, id_scope(*scope), held=held, position=position)
     zones = describe_zones(
         operator, ids, components, dead=dead,
-        devices=_zone_devices(session, settings, scope=operator, cells=dead_cells, now=now),
+        devices=_zone_devices(
+            session, settings, scope=operator, cells=dead_cells, now=now, untrusted=untrusted
+        ),
         dead_operators=_dead_operators(session, base, scope, dead_cells),
         nearest=_CoveredNearby(session, scope=scope, resolution=base),
         resolution=base, radio=radio,
@@ -1134,10 +1139,20 @@ def _outside_ids(
 
 
 def _zone_devices(
-    session: Session, settings: Settings, *, scope: str, cells: Collection[int], now: datetime
+    session: Session,
+    settings: Settings,
+    *,
+    scope: str,
+    cells: Collection[int],
+    now: datetime,
+    untrusted: pd.DataFrame,
 ) -> pd.DataFrame:
     """Device sets (``h3_cell``, ``device``) of ``cells`` within the decision window, of
-    the scope's operator (all operators for 'any')."""
+    the scope's operator (all operators for 'any'). ``device`` is the token's source, as
+    the full path counts a zone's phones (``decisions.decide_cells``): new tokens of one
+    upload are one (``trust.source_ids``, rule 2; ``untrusted``: ``trust.load_untrusted``'s
+    frame). A token's source changes only when it is trusted, and that makes its cells
+    dirty (``trust.merge_untrusted``), so the zones holding them are described again."""
     d = CellDevice
     query = select(d.h3_cell, d.device_hash).where(
         h3_resolution_of(d.h3_cell) == settings.h3_resolution,
@@ -1149,7 +1164,7 @@ def _zone_devices(
         query = query.where(d.mcc == int(mcc), d.mnc == int(mnc))
     frame = pd.DataFrame(session.execute(query).all(), columns=["h3_cell", "device_hash"])
     frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
-    frame["device"] = pd.factorize(frame["device_hash"])[0].astype(np.int64)
+    frame["device"] = source_ids(frame["device_hash"], untrusted)
     return frame.drop(columns="device_hash")
 
 

@@ -8,7 +8,7 @@ demo once rather than twice.
 
 Left out, each for a stated reason (``SKIPPED``): ``make`` and ``bash scripts/...`` install
 packages and run this very suite; ``serve`` runs until stopped (its start-up refusals are
-tested in ``tests/test_cli_errors.py``); ``demo --size province`` takes 12 to 25 minutes of
+tested in ``tests/test_cli_errors.py``); ``demo --size province`` takes 12 to 26 minutes of
 CPU (docs/scale.md).
 """
 

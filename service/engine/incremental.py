@@ -1152,7 +1152,9 @@ def _zone_devices(
     the full path counts a zone's phones (``decisions.decide_cells``): new tokens of one
     upload are one (``trust.source_ids``, rule 2; ``untrusted``: ``trust.load_untrusted``'s
     frame). A token's source changes only when it is trusted, and that makes its cells
-    dirty (``trust.merge_untrusted``), so the zones holding them are described again."""
+    dirty (``trust.merge_untrusted``), so the zones holding them are described again. A
+    token whose last upload day came with re-sent readings only is trusted at its next
+    merged reading or the next full run (``trust.refresh_trust``), its zones with it."""
     d = CellDevice
     query = select(d.h3_cell, d.device_hash).where(
         h3_resolution_of(d.h3_cell) == settings.h3_resolution,

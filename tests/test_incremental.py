@@ -397,6 +397,80 @@ def test_a_batch_rewrites_only_the_zones_whose_evidence_or_neighbourhood_moved(
     assert after == snapshot(sessions, settings, now=NOW)
 
 
+def guard_spy(monkeypatch: pytest.MonkeyPatch) -> list[dict[int, str]]:
+    """Record the neighbours each incremental run hands to the dead guard (the suspects
+    whose best of all is decided again), calling the real function."""
+    seen: list[dict[int, str]] = []
+    real = incremental_path._best_of_all_around
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(dict(kwargs["guarded"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(incremental_path, "_best_of_all_around", spy)
+    return seen
+
+
+def test_a_batch_that_moves_no_operators_signal_decides_no_neighbour_again(
+    settings, sessions, monkeypatch
+) -> None:
+    """The dead guard reads only which operators have signal in a cell: more dead readings
+    in a dead cell cannot move a neighbour's best of all, so none is decided again (the run
+    took every dead neighbour of a batch's cell as a suspect before), and the result is
+    still the full run's."""
+    ring = [CELLS.index(c) for c in h3.grid_disk(CENTRE, 1)]
+    dead = [r for c in ring for r in cluster_readings((c, 4, "lte", "dead", 3, 2, 5))]
+    ingest(sessions, settings, dead)
+    run_aggregation(sessions, settings, now=NOW)
+    seen = guard_spy(monkeypatch)
+    ingest(sessions, settings, cluster_readings((CELLS.index(CENTRE), 4, "lte", "dead", 3, 1, 4)))
+    report = run_aggregation(sessions, settings, now=NOW)
+    assert report.incremental is not None
+    assert seen and all(guarded == {} for guarded in seen)
+    after = snapshot(sessions, settings, now=NOW)
+    run_aggregation(sessions, settings, now=NOW, full=True)
+    assert after == snapshot(sessions, settings, now=NOW)
+
+
+def test_signal_that_comes_to_a_cell_lifts_its_dead_neighbours_best_of_all(
+    settings, sessions, monkeypatch
+) -> None:
+    """Another operator's signal in one cell of a dead cluster, an operator with no decision
+    in the cluster's other cells: their best of all can no longer be dead (the dead guard,
+    ``dead_guard_rings``). The batch holds the one cell, so the neighbours must be found
+    from it and decided again; the result is the full run's."""
+    ring = [CELLS.index(c) for c in h3.grid_disk(CENTRE, 1)]
+    dead = [r for c in ring for r in cluster_readings((c, 4, "lte", "dead", 3, 2, 5))]
+    ingest(sessions, settings, dead)
+    run_aggregation(sessions, settings, now=NOW)
+    neighbours = {int(h3.str_to_int(c)) for c in h3.grid_ring(CENTRE, 1)}
+    assert best_of_all(sessions, neighbours) == {"dead"}
+    seen = guard_spy(monkeypatch)
+    covered = cluster_readings((CELLS.index(CENTRE), 2, "lte", "covered", 3, 2, 4), first_device=10)
+    ingest(sessions, settings, covered)
+    report = run_aggregation(sessions, settings, now=NOW)
+    assert report.incremental is not None
+    assert any(neighbours <= set(guarded) for guarded in seen)
+    assert "dead" not in best_of_all(sessions, neighbours)
+    after = snapshot(sessions, settings, now=NOW)
+    run_aggregation(sessions, settings, now=NOW, full=True)
+    assert after == snapshot(sessions, settings, now=NOW)
+
+
+def best_of_all(sessions: sessionmaker[Session], cells: set[int]) -> set[str]:
+    """The stored best-of-all statuses (any signal) of ``cells`` at the working resolution."""
+    c = CellStatus
+    with sessions() as session:
+        return set(
+            session.scalars(
+                select(c.status).where(
+                    c.operator == "any", c.radio == "any", c.h3_cell.in_(cells),
+                    c.resolution == h3.get_resolution(CENTRE),
+                )
+            )
+        )  # fmt: skip
+
+
 def test_map_pages_outlive_runs_that_leave_their_operator_alone(client, settings, sessions) -> None:
     """An incremental run names the scopes it recomputed; a cached page of another operator
     is served on, while the best-of-all pages are rebuilt. A full run drops every page."""

@@ -347,6 +347,14 @@ class Settings(BaseSettings):
         "efficiency and reporting on one spot (crowd-sourced data sets such as OpenSignal's). "
         "The estimator's device noise, shrinking with the number of distinct phones.",
     )
+    estimate_neighbourhood_sites: bool = Field(
+        default=False,
+        description="Estimated coverage: solve censored cells (no-service readings, residents' "
+        "bars) and LTE read where phones stay on it, for an operator that also runs 3G, "
+        "against their neighbours by expectation propagation (service/engine/estimate.py). "
+        "Better calibrated on held-out demo seeds, but off: with it a hamlet with two phones' "
+        "worth of no-service readings can rank below an empty field (docs/demo-accuracy.md).",
+    )
     bridge_unknown_gaps: bool = Field(
         default=False,
         description="Join dead cells separated by a single unknown cell into one dead zone.",

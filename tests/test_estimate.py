@@ -18,6 +18,7 @@ from service.engine.estimate import (
     RHO_MAX,
     Covariance,
     all_below,
+    cell_observations,
     error_correlation,
     estimate_field,
     fading_lift_db,
@@ -543,3 +544,92 @@ def test_the_field_does_not_depend_on_the_order_of_the_observations():
         again.sort_values(key, ignore_index=True),
         check_exact=True,
     )
+
+
+def stats_rows(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Summed statistics (one row per cell, operator and radio) and one phone per row, as
+    ``cell_observations`` reads them."""
+    base = {
+        "mcc": 452, "readings": 0, "measured": 0, "manual": 0, "no_service": 0,
+        "weight_dead": 0, "weight_weak": 0, "weight_covered": 0, "power_sum_aw": 0,
+        "dbm_max": np.nan,
+    }  # fmt: skip
+    stats = pd.DataFrame([{**base, **row} for row in rows])
+    phones = stats["readings"].clip(lower=1).to_numpy(int)  # a phone per reading
+    devices = stats.loc[stats.index.repeat(phones), ["h3_cell", "mcc", "mnc"]]
+    devices = devices.assign(device=[i.to_bytes(4, "big") for i in range(len(devices))])
+    return stats, devices
+
+
+def lte_at(cell: str, dbm: float, *, mnc: int = 4, n: int = 6) -> dict:
+    return {
+        "h3_cell": h3.str_to_int(cell), "mnc": mnc, "radio": "lte", "readings": n,
+        "measured": n, "power_sum_aw": n * attowatts(dbm), "dbm_max": dbm,
+    }  # fmt: skip
+
+
+def test_lte_read_where_phones_stay_on_it_bounds_the_best_radio_of_an_operator_with_3g():
+    # A phone stays on LTE above -114 dBm (q-RxLevMin -124 + threshServingLow 10) whatever
+    # 3G offers: there its LTE reading is "the operator's best is at least this".
+    far = list(h3.grid_ring(CENTRE, 3))
+    stats, devices = stats_rows(
+        [
+            lte_at(CENTRE, -100.0),  # 452-04 stays on LTE: a lower bound
+            lte_at(RING[0], -118.0),  # below -114: a phone would have left for 3G if it could
+            {**lte_at(far[0], -90.0), "radio": "umts"},  # 452-04 runs 3G
+            lte_at(RING[1], -100.0, mnc=5),  # 452-05 runs no older radio: as read
+        ]
+    )
+    observations = cell_observations(stats, devices, settings=PURE).set_index("h3_cell")
+    bounded = observations["bounded"]
+    assert bounded[h3.str_to_int(CENTRE)]
+    assert not bounded[h3.str_to_int(RING[0])]
+    assert not bounded[h3.str_to_int(far[0])]
+    assert not bounded[h3.str_to_int(RING[1])]
+
+
+def field_at_centre(rows: list[dict], *, ep: bool) -> tuple[float, float]:
+    """Margin (dB) and p_dead estimated at the centre for 452-04 from ``rows``, with the
+    censored and bounded sites by expectation propagation or as each cell reads alone."""
+    stats, devices = stats_rows(rows)
+    observations = cell_observations(stats, devices, settings=PURE)
+    measured = pd.DataFrame(columns=["h3_cell", "operator", "status"])
+    chosen = PURE.model_copy(update={"estimate_neighbourhood_sites": ep})
+    found = estimate_field(observations, settings=chosen, measured=measured)
+    row = found[(found["h3_cell"] == h3.str_to_int(CENTRE)) & (found["operator"] == "452-04")]
+    return float(row["estimate_dbm"].iloc[0]), float(row["p_dead"].iloc[0])
+
+
+def test_a_no_service_cell_is_solved_against_its_neighbours_not_a_flat_prior():
+    # Five no-service readings from five phones say "below -124 dBm", not how far below.
+    # Read alone, on a flat prior down to 45 dB under the bar, they become a Gaussian near
+    # -142 dBm so wide that the neighbours' -115 to -121 dBm carry the cell to about -119,
+    # above the camping minimum its own phones found nothing over. Solved against its
+    # neighbours (expectation propagation's tilted distribution), it stays near that minimum.
+    rows = [
+        {"h3_cell": h3.str_to_int(CENTRE), "mnc": 4, "radio": "lte", "readings": 5,
+         "no_service": 5, "weight_dead": 10},
+        *[lte_at(cell, -118.0 + 3.0 * np.sin(i)) for i, cell in enumerate(RING)],
+        *[lte_at(cell, -116.0 + 3.0 * np.cos(i)) for i, cell in enumerate(h3.grid_ring(CENTRE, 2))],
+    ]  # fmt: skip
+    alone, p_alone = field_at_centre(rows, ep=False)
+    solved, p_dead = field_at_centre(rows, ep=True)
+    assert alone > -121.0
+    assert solved < alone - 3.0
+    assert p_dead > p_alone > 0.99
+
+
+def test_a_lower_bound_is_lifted_by_stronger_neighbours_and_held_by_weaker_ones():
+    # The centre's LTE reads -110 dBm (5 dB over the bar) for an operator that runs 3G.
+    centre = lte_at(CENTRE, -110.0)
+    three_g = {**lte_at(list(h3.grid_ring(CENTRE, 4))[0], -80.0), "radio": "umts"}
+    strong = [centre, three_g, *[{**lte_at(c, -95.0), "radio": "umts"} for c in RING]]
+    lifted, _ = field_at_centre(strong, ep=True)
+    read, _ = field_at_centre(strong, ep=False)
+    weak = [centre, three_g, *[lte_at(c, -125.0) for c in RING]]
+    held, _ = field_at_centre(weak, ep=True)
+    pulled, _ = field_at_centre(weak, ep=False)
+    # "At least -110" with 3G at -95 around: lifted (-97 here, against -110 as read); with
+    # dead neighbours around, a bound gives way less than a reading does (-112 and -113).
+    assert lifted > read + 10.0
+    assert held > pulled + 1.0

@@ -37,6 +37,20 @@ the statistics as the broadband decision does: ``scope_evidence``), at the worki
    (``service.engine.new_sites``), a cell without a measured call reads only the months since
    the site's first whole month on air, as the decision re-decides there; a call that stands
    (covered, weak, or dead where the readings since lean to no signal) reads what it read.
+   **Censored and bounded cells in their neighbourhood** (``censored_sites``; setting
+   ``estimate_neighbourhood_sites``, off by default: docs/demo-accuracy.md): a censored
+   likelihood solved alone on a flat prior gives a Gaussian far below the camping minimum
+   and so wide that kriging carries the cell up past the level its own phones found nothing
+   over. Such a cell's Gaussian is instead found by expectation propagation (Minka, "Expectation
+   propagation for approximate Bayesian inference", UAI 2001; Rasmussen and Williams,
+   "Gaussian processes for machine learning", 2006, section 3.6): its cavity is its
+   leave-one-out kriging prediction, and its site the Gaussian that gives the cavity times
+   its likelihood on the grid, ``EP_SWEEPS`` times, then the covariance is fitted again.
+   The same solves LTE or NR read where phones stay on it (above q-RxLevMin +
+   threshServingLow) for an operator that also runs 3G: a phone stays on LTE whatever 3G
+   offers, so the reading says "the best radio is at least this" (``lower_bounds``; in the
+   demo LTE lay 2.4 dB under a stronger 3G at 5-15 dB over the bar, 6.1 dB above:
+   docs/demo-accuracy.md).
 2. **Noise per observation** (heteroscedastic nugget): reading noise shrinks with the number
    of readings, handset calibration with the number of distinct phones (settings
    ``estimate_reading_sd_db``, ``estimate_device_sd_db``).
@@ -114,6 +128,7 @@ from threadpoolctl import threadpool_limits
 from domain.radio import (
     BROADBAND_RADIOS,
     CAMPING_MIN_DBM,
+    THRESH_SERVING_LOW_DB,
     UNKNOWN_MNC,
     UNKNOWN_RADIO,
     Radio,
@@ -421,9 +436,14 @@ def cell_observations(
         per_radio, settings=settings
     )
     per_radio["no_service"] = no_service_bounds(per_radio)
-    margin, variance = radio_margins(per_radio, settings=settings)
+    inputs = likelihood_inputs(per_radio, settings=settings)
+    margin, variance = radio_margins(per_radio, settings=settings, inputs=inputs)
     per_radio["margin"] = margin
     per_radio["variance"] = variance
+    per_radio = pd.concat([per_radio, inputs], axis=1)
+    plain = (inputs["n"].to_numpy(float) > 0) & (inputs["no_service_n"].to_numpy(float) == 0)
+    per_radio["bounded"] = plain & lower_bounds(per_radio, settings=settings)
+    per_radio["ep"] = ~plain | per_radio["bounded"].to_numpy(bool)
     per_radio = per_radio[np.isfinite(margin)]
     # The operator's best radio stands for it in the cell (module doc, step 1).
     best = per_radio.sort_values("margin", ascending=False, kind="stable").drop_duplicates(
@@ -440,8 +460,32 @@ def cell_observations(
     best["devices"] = best["devices"].fillna(1).clip(lower=1).astype(np.int64)
     device_var = settings.estimate_device_sd_db**2 / best["devices"].to_numpy(float)
     best["variance"] = best["variance"].to_numpy(float) + device_var
+    best["device_var"] = device_var
     columns = ["h3_cell", "operator", "radio", "margin", "variance", "readings", "devices"]
-    return best[columns].reset_index(drop=True)
+    extra = [*_LIKELIHOOD_INPUTS, "bounded", "ep", "device_var"]
+    return best[columns + extra].reset_index(drop=True)
+
+
+def lower_bounds(per_radio: pd.DataFrame, *, settings: Settings) -> npt.NDArray[np.bool_]:
+    """Rows whose measured mean says "the operator's best radio is at least this" rather
+    than "this": LTE or NR read above the level at which a phone stays on it (q-RxLevMin +
+    threshServingLow, ``domain.radio.THRESH_SERVING_LOW_DB``), of an operator that also runs
+    an older radio in the evidence. A phone camps on the newest radio above that level
+    whatever 3G offers (3GPP TS 36.304 section 5.2.4.5), so where 3G is the stronger radio
+    the LTE reading lies below the operator's best (docs/demo-accuracy.md: 2.4 dB at 5-15 dB
+    over the bar, 6.1 dB above)."""
+    radios = per_radio["radio"].astype(str).to_numpy()
+    newer = np.isin(radios, [r.value for r in BROADBAND_RADIOS])
+    older = np.isin(radios, [Radio.UMTS.value, Radio.GSM.value])
+    operators = per_radio["operator"].to_numpy()
+    with_older = np.isin(operators, np.unique(operators[older]))
+    level = {  # margin over the 1-bar threshold at which a phone stays, per radio
+        r.value: CAMPING_MIN_DBM[r] + THRESH_SERVING_LOW_DB[r] - settings.bars_for(r)[0]
+        for r in BROADBAND_RADIOS
+    }
+    stay = pd.Series(radios).map(level).fillna(np.inf).to_numpy(float)
+    x = per_radio["x"].to_numpy(float)
+    return np.asarray(newer & with_older & (x >= stay), dtype=bool)
 
 
 def without_outlying_peak(
@@ -504,7 +548,83 @@ def _operators(frame: pd.DataFrame) -> pd.Series:
     return operator_codes(frame)
 
 
-def radio_margins(per_radio: pd.DataFrame, *, settings: Settings) -> tuple[FloatArray, FloatArray]:
+_LIKELIHOOD_INPUTS = [
+    "x", "n", "no_service_n", "manual_dead", "manual_weak", "manual_covered", "camp", "band",
+]  # fmt: skip
+"""What a row's likelihood over the margin grid is made of (``likelihood_inputs``)."""
+
+
+def likelihood_inputs(per_radio: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
+    """Per row of summed statistics (one cell, operator and radio): the plain mean margin
+    of its measured readings (``x``, dB over the radio's 1-bar threshold, fading lift
+    removed; 0 without), their count ``n``, the no-service readings that bound it, the
+    residents' bars by class (manual reports count only where nothing was measured), and
+    the radio's camping minimum and 2-bar band over its 1-bar threshold."""
+    sd = settings.estimate_reading_sd_db
+    radios = per_radio["radio"].astype(str).to_numpy()
+    one = np.array([settings.bars_for(thresholds_radio(r))[0] for r in radios])
+    two = np.array([settings.bars_for(thresholds_radio(r))[1] for r in radios])
+    camp = np.array([CAMPING_MIN_DBM[thresholds_radio(r)] for r in radios]) - one
+    measured = per_radio["measured"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_dbm = (
+            10 * np.log10(per_radio["power_sum_aw"].to_numpy(float) / measured)
+            - ATTOWATT_DBM_OFFSET
+        )
+    no_service = per_radio["no_service"].to_numpy(float)
+    manual = np.where(measured > 0, 0.0, per_radio["manual"].to_numpy(float))
+    # A manual report weighs 1 and a no-service reading 1 or 2 (statistics.reading_weight):
+    # the dead weight beyond the no-service readings' least weight is manual "0 bars".
+    manual_dead = np.clip(per_radio["weight_dead"].to_numpy(float) - no_service, 0, manual)
+    manual_weak = np.clip(per_radio["weight_weak"].to_numpy(float), 0, manual - manual_dead)
+    return pd.DataFrame(
+        {
+            "x": np.where(measured > 0, mean_dbm - fading_lift_db(measured, sd) - one, 0.0),
+            "n": measured,
+            "no_service_n": no_service,
+            "manual_dead": manual_dead,
+            "manual_weak": manual_weak,
+            "manual_covered": manual - manual_dead - manual_weak,
+            "camp": camp,
+            "band": two - one,
+        },
+        index=per_radio.index,
+    )
+
+
+def grid_loglik(
+    inputs: pd.DataFrame, *, sd: float, bounded: FloatArray | None = None
+) -> FloatArray:
+    """Log-likelihood of each row's evidence over the margin grid ``_GRID`` (rows x grid):
+    the measured mean (Gaussian, or with ``bounded`` a lower bound on the margin, "at least
+    x"), no-service readings (below the camping minimum) and residents' bars (in their
+    band): a Tobit model (module doc, step 1)."""
+    from scipy.special import log_ndtr, ndtr
+
+    g = _GRID[None, :]
+    n = inputs["n"].to_numpy(float)[:, None]
+    x = inputs["x"].to_numpy(float)[:, None]
+    band = inputs["band"].to_numpy(float)[:, None]
+    if bounded is None:
+        bounded = np.zeros(len(inputs), dtype=bool)
+    bound = np.asarray(bounded, dtype=bool)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plain = -n * (x - g) ** 2 / (2 * sd * sd)
+        lower = np.where(n > 0, log_ndtr((g - x) * np.sqrt(np.maximum(n, 1.0)) / sd), 0.0)
+    ll = np.where(bound, lower, plain)
+    ll = ll + inputs["no_service_n"].to_numpy(float)[:, None] * log_ndtr(
+        (inputs["camp"].to_numpy(float)[:, None] - g) / sd
+    )
+    ll = ll + inputs["manual_dead"].to_numpy(float)[:, None] * log_ndtr(-g / sd)
+    weak_p = ndtr((band - g) / sd) - ndtr(-g / sd)
+    ll = ll + inputs["manual_weak"].to_numpy(float)[:, None] * np.log(np.maximum(weak_p, 1e-300))
+    ll = ll + inputs["manual_covered"].to_numpy(float)[:, None] * log_ndtr((g - band) / sd)
+    return np.asarray(ll, dtype=float)
+
+
+def radio_margins(
+    per_radio: pd.DataFrame, *, settings: Settings, inputs: pd.DataFrame | None = None
+) -> tuple[FloatArray, FloatArray]:
     """Margin (dB over the radio's 1-bar threshold) and its variance for each row of summed
     statistics of one cell, operator and radio; NaN where the row says nothing about the
     signal.
@@ -512,52 +632,37 @@ def radio_margins(per_radio: pd.DataFrame, *, settings: Settings) -> tuple[Float
     Measured readings give their mean power in dBm minus the fading lift; no-service readings
     and residents' bars are censored (module doc, step 1). Manual bars are used only where
     nothing was measured: their classes are not kept apart from measured ones in the
-    statistics, and a measured dBm says more than a count of bars.
+    statistics, and a measured dBm says more than a count of bars. ``inputs``: the rows'
+    ``likelihood_inputs``, where the caller has them.
     """
-    from scipy.special import log_ndtr, ndtr
-
     sd = settings.estimate_reading_sd_db
-    radios = per_radio["radio"].astype(str).to_numpy()
-    one = np.array([settings.bars_for(thresholds_radio(r))[0] for r in radios])
-    two = np.array([settings.bars_for(thresholds_radio(r))[1] for r in radios])
-    camp = np.array([CAMPING_MIN_DBM[thresholds_radio(r)] for r in radios]) - one
-    band = two - one
-    measured = per_radio["measured"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_dbm = (
-            10 * np.log10(per_radio["power_sum_aw"].to_numpy(float) / measured)
-            - ATTOWATT_DBM_OFFSET
-        )
-    x = np.where(measured > 0, mean_dbm - fading_lift_db(measured, sd) - one, 0.0)
-    no_service = per_radio["no_service"].to_numpy(float)
-    manual = np.where(measured > 0, 0.0, per_radio["manual"].to_numpy(float))
-    # A manual report weighs 1 and a no-service reading 1 or 2 (statistics.reading_weight):
-    # the dead weight beyond the no-service readings' least weight is manual "0 bars".
-    manual_dead = np.clip(per_radio["weight_dead"].to_numpy(float) - no_service, 0, manual)
-    manual_weak = np.clip(per_radio["weight_weak"].to_numpy(float), 0, manual - manual_dead)
-    manual_covered = manual - manual_dead - manual_weak
-
+    if inputs is None:
+        inputs = likelihood_inputs(per_radio, settings=settings)
+    measured = inputs["n"].to_numpy(float)
+    no_service = inputs["no_service_n"].to_numpy(float)
+    manual = inputs[["manual_dead", "manual_weak", "manual_covered"]].to_numpy(float).sum(axis=1)
     margin = np.full(len(per_radio), np.nan)
     variance = np.full(len(per_radio), np.nan)
     plain = (measured > 0) & (no_service == 0)
-    margin[plain] = x[plain]
+    margin[plain] = inputs["x"].to_numpy(float)[plain]
     variance[plain] = sd * sd / measured[plain]
     censored = np.flatnonzero(~plain & ((measured + no_service + manual) > 0))
     for start in range(0, censored.size, 20_000):  # bounded memory: rows x grid
         rows = censored[start : start + 20_000]
-        g = _GRID[None, :]
-        ll = -measured[rows, None] * (x[rows, None] - g) ** 2 / (2 * sd * sd)
-        ll = ll + no_service[rows, None] * log_ndtr((camp[rows, None] - g) / sd)
-        ll = ll + manual_dead[rows, None] * log_ndtr(-g / sd)
-        weak_p = ndtr((band[rows, None] - g) / sd) - ndtr(-g / sd)
-        ll = ll + manual_weak[rows, None] * np.log(np.maximum(weak_p, 1e-300))
-        ll = ll + manual_covered[rows, None] * log_ndtr((g - band[rows, None]) / sd)
-        weights = np.exp(ll - ll.max(axis=1, keepdims=True))
-        weights /= weights.sum(axis=1, keepdims=True)
-        mean = (weights * g).sum(axis=1)
+        mean, var = grid_moments(grid_loglik(inputs.iloc[rows], sd=sd))
         margin[rows] = mean
-        variance[rows] = np.maximum((weights * (g - mean[:, None]) ** 2).sum(axis=1), 0.25)
+        variance[rows] = var
     return margin, variance
+
+
+def grid_moments(ll: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Mean and variance (at least a quarter of a dB², the grid's step) of each row's
+    distribution over ``_GRID`` given by its log-density ``ll`` (rows x grid)."""
+    weights = np.exp(ll - ll.max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    mean = (weights * _GRID[None, :]).sum(axis=1)
+    var = np.maximum((weights * (_GRID[None, :] - mean[:, None]) ** 2).sum(axis=1), 0.25)
+    return mean, var
 
 
 def fading_lift_db(n: FloatArray, sd_db: float) -> FloatArray:
@@ -696,6 +801,10 @@ def estimate_field(
         y = frame["margin"].to_numpy(float)
         noise = frame["variance"].to_numpy(float)
         covariance = fit_covariance(xy, y, noise)
+        if settings.estimate_neighbourhood_sites and "ep" in frame and frame["ep"].any():
+            # Sites moved by their neighbours: the covariance is fitted again on them.
+            y, noise = censored_sites(frame, xy, y, noise, covariance, settings=settings)
+            covariance = fit_covariance(xy, y, noise)
         mean, sd, distance = krige(xy, y, noise, target_xy, covariance)
         away = distance > 1e-9  # cells without evidence of the operator (module doc, step 5)
         mean[away] = recalibrated_means(
@@ -732,6 +841,54 @@ def estimate_field(
     found = found.assign(estimate_dbm=found["margin"] + one_bar).drop(columns="margin")
     found["inferred_status"] = infer_status(found, measured, level=settings.estimate_level)
     return found.reset_index(drop=True)
+
+
+EP_SWEEPS = 2
+_MIN_SITE_PRECISION = 1e-4  # 1 / dB²: a site this flat says nothing (100 dB sd)
+
+
+def censored_sites(
+    frame: pd.DataFrame,
+    xy: FloatArray,
+    y: FloatArray,
+    noise: FloatArray,
+    covariance: Covariance,
+    *,
+    settings: Settings,
+    sweeps: int = EP_SWEEPS,
+) -> tuple[FloatArray, FloatArray]:
+    """Gaussian sites (observation, noise) of the censored and lower-bounded observations
+    by expectation propagation (Minka 2001; Rasmussen and Williams 2006, section 3.6): each
+    such cell's cavity is its leave-one-out kriging prediction from the others' current
+    sites, the tilted distribution is the cavity times the cell's own likelihood on the
+    margin grid, and the site is the Gaussian that turns the cavity into the tilted
+    distribution's mean and variance. Plain observations keep their own (already Gaussian)."""
+    rows = np.flatnonzero(frame["ep"].to_numpy(bool))
+    if rows.size == 0 or len(y) < 3:
+        return y, noise
+    y, noise = y.copy(), noise.copy()
+    ll = grid_loglik(
+        frame.iloc[rows],
+        sd=settings.estimate_reading_sd_db,
+        bounded=frame["bounded"].to_numpy(bool)[rows],
+    )
+    device_var = frame["device_var"].to_numpy(float)[rows]
+    for _ in range(sweeps):
+        # Each site's own cell is its nearest observation (one per cell), left out.
+        cav_mean, cav_sd, _d = krige(xy, y, noise, xy[rows], covariance, leave_out_self=True)
+        # The cavity of what the cell's phones read: its truth plus their calibration.
+        cav_var = cav_sd**2 + device_var
+        tilted = ll - (_GRID[None, :] - cav_mean[:, None]) ** 2 / (2.0 * cav_var[:, None])
+        t_mean, t_var = grid_moments(tilted)
+        precision = 1.0 / t_var - 1.0 / cav_var
+        flat = precision < _MIN_SITE_PRECISION
+        site_var = np.where(
+            flat, 1.0 / _MIN_SITE_PRECISION, 1.0 / np.maximum(precision, _MIN_SITE_PRECISION)
+        )
+        site_mean = np.where(flat, t_mean, site_var * (t_mean / t_var - cav_mean / cav_var))
+        y[rows] = np.clip(site_mean, _GRID[0], _GRID[-1])
+        noise[rows] = site_var + device_var
+    return y, noise
 
 
 def recalibrated_means(

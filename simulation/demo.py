@@ -130,6 +130,21 @@ DEMO_SIZE_NAMES: dict[str, dict[str, str]] = {
 }
 # Weekly progress snapshots before the final one (module doc: each costs an aggregation).
 SNAPSHOT_WEEKS: dict[str, int] = {"small": 11, "province": 3}
+# The demo's aggregations on SQLite, in transactions as large as PostgreSQL's: the SQLite
+# defaults keep each of the aggregation's write transactions short so that phones' uploads
+# never wait long for the one writer (settings, docs/availability.md), but the demo uploads
+# nothing while it aggregates (each snapshot runs between two batches), so short
+# transactions bought nothing and cost CPU: each merge transaction of 2,500 readings re-reads
+# the watermark and the range's devices, 0.17 s of CPU each on the province's readings
+# (50,000 readings merged: 6.3 s in chunks of 2,500, 3.0 s in one, identical statistics;
+# docs/scale.md). Statistics are integer sums, minima, maxima and unions, and decisions,
+# roll-ups and the field are written whole either way, so the results are the same (the
+# chunked paths' tests: tests/test_write_chunks.py). Set in the environment, a value wins.
+DEMO_SQLITE_CHUNKS: dict[str, int] = {
+    "sqlite_merge_chunk_readings": 500_000,  # service.engine.aggregation.MERGE_CHUNK
+    "sqlite_write_chunk_rows": 5_000_000,
+    "sqlite_rollup_chunk_parents": 1_000_000,
+}
 
 # How /v1/stats names the rejection of each injected kind (field, code). Strict JSON has no
 # NaN: the demo's client (orjson, like JavaScript's JSON.stringify and Android's JSONObject
@@ -204,6 +219,14 @@ def demo_settings(out: Path, *, database_url: str | None = None) -> Settings:
     )
 
 
+def aggregation_settings(settings: Settings) -> Settings:
+    """``settings`` for the demo's own aggregations: SQLite's transactions as large as
+    ``DEMO_SQLITE_CHUNKS`` says, where the environment did not set them (nothing uploads
+    while the demo aggregates). The results are the same; only the commits are fewer."""
+    updates = {k: v for k, v in DEMO_SQLITE_CHUNKS.items() if k not in settings.model_fields_set}
+    return settings.model_copy(update=updates)
+
+
 def reset_demo_database(out: Path) -> None:
     """Remove the demo's SQLite file (and its WAL files) in ``out``: each run starts fresh,
     so the same seed gives the same counts."""
@@ -258,10 +281,12 @@ def run_demo(
         areas["sites"] = import_cell_export(sessions, files[SITES_CSV], now=scenario.start)
         seconds["areas"] = time.perf_counter() - start
 
+        aggregating = aggregation_settings(settings)
+
         def snapshot(at: datetime) -> None:
             """Aggregate what has arrived by ``at`` and store that day's progress."""
             # Replayed time: every snapshot reads the estimate of its own day.
-            run_aggregation(sessions, settings, now=at, estimate=True)
+            run_aggregation(sessions, aggregating, now=at, estimate=True)
             with session_scope(sessions) as session:
                 take_snapshot(session, settings, now=at)
 
@@ -274,7 +299,7 @@ def run_demo(
 
         start = time.perf_counter()
         report = run_aggregation(
-            sessions, settings, now=scenario.now, on_step=progress, estimate=True
+            sessions, aggregating, now=scenario.now, on_step=progress, estimate=True
         )
         with session_scope(sessions) as session:
             take_snapshot(session, settings, now=scenario.now)

@@ -20,10 +20,12 @@ from service.settings import Settings
 from simulation import generate_scenario
 from simulation.demo import (
     DEMO_DATABASE,
+    DEMO_SQLITE_CHUNKS,
     SNAPSHOT_WEEKS,
     SUMMARY_JSON,
     SUMMARY_TXT,
     DemoError,
+    aggregation_settings,
     demo_map_title,
     demo_settings,
     run_demo,
@@ -259,3 +261,17 @@ def test_demo_map_titles_in_either_language() -> None:
         "deadzone: Coverage progress by commune and village (simulated province: small area,"
         " seed 1)"
     )
+
+
+def test_demo_aggregates_in_large_transactions_unless_the_environment_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    # Nothing uploads while the demo aggregates: its SQLite transactions need not be short.
+    chosen = aggregation_settings(Settings(database_url=f"sqlite:///{tmp_path}/d.sqlite"))
+    for name, value in DEMO_SQLITE_CHUNKS.items():
+        assert getattr(chosen, name) == value
+    assert chosen.sqlite_merge_chunk_readings > Settings().sqlite_merge_chunk_readings
+    explicit = Settings(
+        database_url=f"sqlite:///{tmp_path}/d.sqlite", sqlite_merge_chunk_readings=777
+    )  # type: ignore[call-arg]
+    assert aggregation_settings(explicit).sqlite_merge_chunk_readings == 777

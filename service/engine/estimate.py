@@ -593,7 +593,7 @@ def likelihood_inputs(per_radio: pd.DataFrame, *, settings: Settings) -> pd.Data
 
 
 def grid_loglik(
-    inputs: pd.DataFrame, *, sd: float, bounded: FloatArray | None = None
+    inputs: pd.DataFrame, *, sd: float, bounded: npt.NDArray[np.bool_] | None = None
 ) -> FloatArray:
     """Log-likelihood of each row's evidence over the margin grid ``_GRID`` (rows x grid):
     the measured mean (Gaussian, or with ``bounded`` a lower bound on the margin, "at least

@@ -547,8 +547,8 @@ def test_the_field_does_not_depend_on_the_order_of_the_observations():
 
 
 def stats_rows(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Summed statistics (one row per cell, operator and radio) and one phone per row, as
-    ``cell_observations`` reads them."""
+    """Summed statistics (one row per cell, operator and radio) and a phone per reading of
+    each row, as ``cell_observations`` reads them."""
     base = {
         "mcc": 452, "readings": 0, "measured": 0, "manual": 0, "no_service": 0,
         "weight_dead": 0, "weight_weak": 0, "weight_covered": 0, "power_sum_aw": 0,

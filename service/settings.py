@@ -355,6 +355,16 @@ class Settings(BaseSettings):
         "Better calibrated on held-out demo seeds, but off: with it a hamlet with two phones' "
         "worth of no-service readings can rank below an empty field (docs/demo-accuracy.md).",
     )
+    handset_limited_min_cells: int = Field(
+        default=3,
+        ge=1,
+        description="Estimated coverage: a phone that never had service with an operator over "
+        "the window, in at least this many cells (and half of those where others reported) "
+        "where other phones of that operator had service, is taken for a handset or SIM that "
+        "cannot use the operator's network (2G switched off in 2024, old SIMs), and its reports "
+        "of that operator are left out of the field (service/engine/handsets.py). An edge of "
+        "coverage disagrees with the neighbours in a cell or two.",
+    )
     bridge_unknown_gaps: bool = Field(
         default=False,
         description="Join dead cells separated by a single unknown cell into one dead zone.",

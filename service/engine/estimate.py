@@ -143,6 +143,7 @@ from service.engine.decisions import (
     stale_near_new_sites,
     window_start,
 )
+from service.engine.handsets import without_limited_phones
 from service.engine.new_sites import for_scope
 from service.settings import Settings
 from service.store.bulk import copy_rows
@@ -236,6 +237,9 @@ def compute_estimates(session: Session, settings: Settings, *, now: datetime) ->
     # (service/engine/decisions.py), and the best of all is derived from the operators' own.
     stats = stats[stats["mnc"] != UNKNOWN_MNC]
     devices = devices[devices["mnc"] != UNKNOWN_MNC]
+    # A phone that cannot use the operator's network anywhere says nothing of the network
+    # (service/engine/handsets.py).
+    stats, devices = without_limited_phones(session, settings, stats, devices, since=since)
     # In key order: the field must not depend on the order the database returns rows in
     # (SQLite and PostgreSQL differ, as does one database after a rebuild). The statistics'
     # sums run in row order, ties between radios go to the first, and the covariance is

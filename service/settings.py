@@ -352,8 +352,9 @@ class Settings(BaseSettings):
         description="Estimated coverage: solve censored cells (no-service readings, residents' "
         "bars) and LTE read where phones stay on it, for an operator that also runs 3G, "
         "against their neighbours by expectation propagation (service/engine/estimate.py). "
-        "Better calibrated on held-out demo seeds, but off: with it a hamlet with two phones' "
-        "worth of no-service readings can rank below an empty field (docs/demo-accuracy.md).",
+        "Better calibrated per operator on every set of demo seeds, but off: best of all's "
+        "calibration is worse on seeds 14-21, and with it a hamlet with two phones' worth of "
+        "no-service readings can rank below an empty field (docs/demo-accuracy.md).",
     )
     handset_limited_min_cells: int = Field(
         default=3,

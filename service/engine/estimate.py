@@ -33,7 +33,9 @@ the statistics as the broadband decision does: ``scope_evidence``), at the worki
    radio it was tagged with (the phone found none of them to camp on: ``no_service_bounds``).
    Each cell and operator reads the months its measured decision reads: where the decision
    found a change in the evidence (a new site), the months before it are left out
-   (``since_change``). Within reach of a site its operator dated inside the window
+   (``since_change``). The reports of a phone that cannot use the operator's network
+   anywhere (a 3G handset or an old SIM after the 2G switch-off) are left out
+   (``service.engine.handsets``). Within reach of a site its operator dated inside the window
    (``service.engine.new_sites``), a cell without a measured call reads only the months since
    the site's first whole month on air, as the decision re-decides there; a call that stands
    (covered, weak, or dead where the readings since lean to no signal) reads what it read.

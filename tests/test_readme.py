@@ -8,7 +8,7 @@ demo once rather than twice.
 
 Left out, each for a stated reason (``SKIPPED``): ``make`` and ``bash scripts/...`` install
 packages and run this very suite; ``serve`` runs until stopped (its start-up refusals are
-tested in ``tests/test_cli_errors.py``); ``demo --size province`` takes 12 to 40 minutes of
+tested in ``tests/test_cli_errors.py``); ``demo --size province`` takes 10 to 40 minutes of
 CPU (docs/scale.md).
 """
 
@@ -27,7 +27,7 @@ SKIPPED = {
     "make": "installs packages / runs the whole suite",
     "bash": "installs system packages as root",
     "serve": "runs until stopped",
-    "--size province": "takes 12 to 40 minutes of CPU",
+    "--size province": "takes 10 to 40 minutes of CPU",
 }
 # Per command. The small demo takes about 40 s of CPU at load 3, and once took 23 min 15 s of
 # wall time at load 7 to 16.6 on the shared 2-core machine (docs/scale.md, 30 November 2026).

@@ -31,7 +31,7 @@ def demo_command(
         str,
         typer.Option(
             help="small (430 km², 46k readings, about 40 s of CPU) or province "
-            "(170,000 cells, 3 M readings, 12 to 40 minutes of CPU)."
+            "(170,000 cells, 3 M readings, 10 to 40 minutes of CPU)."
         ),
     ] = "small",
     database_url: Annotated[

@@ -26,6 +26,7 @@ evidence (``service.engine.decisions``), which one phone cannot make.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -40,6 +41,7 @@ from service.store.dialect import unindexed
 from service.store.frames import bulk_frame
 from service.store.models import ReadingRow
 
+log = logging.getLogger("deadzone")
 _readings: Table = ReadingRow.__table__  # type: ignore[assignment]
 _PHONE = ["device_hash", "mcc", "mnc"]
 _SUMMED = [
@@ -138,6 +140,17 @@ def without_limited_phones(
     phones = limited_phones(session, settings, stats, since=since)
     if phones.empty:
         return stats, devices
+    counts = phones.groupby(["mcc", "mnc"]).size()
+    by_operator = ", ".join(
+        f"{int(mcc)}-{int(mnc):02d}: {int(n)}"
+        for mcc, mnc, n in zip(
+            counts.index.get_level_values(0), counts.index.get_level_values(1), counts, strict=True
+        )
+    )
+    log.info(
+        "estimated field: phones left out, without service where other phones of their "
+        "operator had it: %d (%s)", len(phones), by_operator,
+    )  # fmt: skip
     r = _readings.c
     keys = list(phones.itertuples(index=False, name=None))
     theirs = readings_to_stats(

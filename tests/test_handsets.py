@@ -11,7 +11,7 @@ from sqlalchemy import not_, tuple_
 
 from service.engine.decisions import load_evidence, window_start
 from service.engine.handsets import limited_phones, without_limited_phones
-from service.engine.statistics import readings_to_stats
+from service.engine.statistics import readings_to_stats, watermark
 from service.ingest.privacy import DeviceHasher
 from service.store.models import CellEstimate, ReadingRow
 from tests.coverage_helpers import CENTRE, NOW, decide, ingest, reading_in
@@ -108,8 +108,11 @@ def test_the_field_reads_the_statistics_of_the_other_phones_exactly(settings, se
     seed_two_places(settings, sessions)
     since = window_start(NOW, settings.window_months)
     with sessions() as session:
+        merged = watermark(session)
         stats, devices = evidence(session, settings)
-        kept, kept_devices = without_limited_phones(session, settings, stats, devices, since=since)
+        kept, kept_devices = without_limited_phones(
+            session, settings, stats, devices, since=since, up_to=merged
+        )
         r = ReadingRow.__table__.c
         old = (device_hash(settings, "old-sim"), 452, MNC)
         query = readings_to_stats(settings, not_(tuple_(r.device_hash, r.mcc, r.mnc).in_([old])))

@@ -147,6 +147,7 @@ from service.engine.decisions import (
 )
 from service.engine.handsets import without_limited_phones
 from service.engine.new_sites import for_scope
+from service.engine.statistics import watermark
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.dialect import cells_in, dialect_name
@@ -234,6 +235,7 @@ def compute_estimates(session: Session, settings: Settings, *, now: datetime) ->
     nothing: run it in a read-only transaction."""
     resolution = settings.h3_resolution
     since = window_start(now, settings.window_months)
+    merged = watermark(session)  # before the statistics (handsets.without_limited_phones)
     stats, devices = load_evidence(session, resolution=resolution, since=since)
     # The field is one operator's: readings of an unknown operator belong to none of them
     # (service/engine/decisions.py), and the best of all is derived from the operators' own.
@@ -241,7 +243,9 @@ def compute_estimates(session: Session, settings: Settings, *, now: datetime) ->
     devices = devices[devices["mnc"] != UNKNOWN_MNC]
     # A phone that cannot use the operator's network anywhere says nothing of the network
     # (service/engine/handsets.py).
-    stats, devices = without_limited_phones(session, settings, stats, devices, since=since)
+    stats, devices = without_limited_phones(
+        session, settings, stats, devices, since=since, up_to=merged
+    )
     # In key order: the field must not depend on the order the database returns rows in
     # (SQLite and PostgreSQL differ, as does one database after a rebuild). The statistics'
     # sums run in row order, ties between radios go to the first, and the covariance is

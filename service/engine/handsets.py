@@ -36,6 +36,7 @@ from sqlalchemy import ColumnElement, Table, and_, exists, func, or_, select, tu
 from sqlalchemy.orm import Session
 
 from service.engine.statistics import readings_to_stats, watermark
+from service.engine.trust import PROVISIONAL_SUMS  # the sums of a statistics row
 from service.settings import Settings
 from service.store.dialect import unindexed
 from service.store.frames import bulk_frame
@@ -44,10 +45,6 @@ from service.store.models import ReadingRow
 log = logging.getLogger("deadzone")
 _readings: Table = ReadingRow.__table__  # type: ignore[assignment]
 _PHONE = ["device_hash", "mcc", "mnc"]
-_SUMMED = [
-    "readings", "measured", "manual", "no_service", "weight_covered", "weight_weak",
-    "weight_dead", "power_sum_aw",
-]  # fmt: skip
 MAJORITY = 0.5
 """Of the cells where other phones of the operator reported, the share in which they had
 service, at least (with ``handset_limited_min_cells`` such cells): an edge of coverage is a
@@ -66,14 +63,20 @@ def _served(table: Any = _readings) -> ColumnElement[bool]:
 
 
 def limited_phones(
-    session: Session, settings: Settings, stats: pd.DataFrame, *, since: date
+    session: Session,
+    settings: Settings,
+    stats: pd.DataFrame,
+    *,
+    since: date,
+    up_to: int | None = None,
 ) -> pd.DataFrame:
     """The (device_hash, mcc, mnc) of the phones that never had service with that operator
     while others did where they were (module doc). ``stats``: the statistics of the window
     at the working resolution (``decisions.load_evidence``), whose cells hold the readings
-    merged so far; only those readings are read here."""
+    merged so far; only those readings are read here, up to ``up_to`` (the statistics'
+    watermark, read before ``stats``; default: read now)."""
     r = _readings.c
-    up_to = watermark(session)
+    up_to = watermark(session) if up_to is None else up_to
     # The phones with a report without service, then those of them without any with it.
     # Read in one plain scan: grouped by phone, SQLite walked the (device, id) index and
     # fetched each row from it, 5.2 s at the province's 2.9 million readings against 0.7 s
@@ -132,12 +135,17 @@ def without_limited_phones(
     devices: pd.DataFrame,
     *,
     since: date,
+    up_to: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``stats`` and ``devices`` (``decisions.load_evidence``'s frames of the window, at the
     working resolution) without the reports of ``limited_phones``: their statistics, made
     by the very SQL of the merge (``statistics.readings_to_stats``), are taken off the sums,
-    and rows left without readings go, as do the phones' device rows."""
-    phones = limited_phones(session, settings, stats, since=since)
+    and rows left without readings go, as do the phones' device rows.
+
+    ``up_to``: the statistics' watermark (``statistics.watermark``) read *before* ``stats``.
+    A merge may commit between the two reads; read first, the watermark can only lag the
+    statistics, so what is taken off was merged into them (never a sum below zero)."""
+    phones = limited_phones(session, settings, stats, since=since, up_to=up_to)
     if phones.empty:
         return stats, devices
     counts = phones.groupby(["mcc", "mnc"]).size()
@@ -154,17 +162,18 @@ def without_limited_phones(
     r = _readings.c
     keys = list(phones.itertuples(index=False, name=None))
     theirs = readings_to_stats(
-        settings, and_(_in_window(since, watermark(session)),
+        settings, and_(_in_window(since, up_to),
                        tuple_(r.device_hash, r.mcc, r.mnc).in_(keys)),
     )  # fmt: skip
     key = ["h3_cell", "mcc", "mnc", "radio", "bucket"]
     # Few rows (a few phones' reports): read through SQLAlchemy, which expands the list.
     rows = session.connection().execute(theirs).all()
-    taken = pd.DataFrame(rows, columns=[c.key for c in theirs.selected_columns])[key + _SUMMED]
+    columns = [c.key for c in theirs.selected_columns]
+    taken = pd.DataFrame(rows, columns=columns)[[*key, *PROVISIONAL_SUMS]]
     taken["h3_cell"] = taken["h3_cell"].astype(np.int64)
     taken["bucket"] = pd.to_datetime(taken["bucket"], format="ISO8601")
     merged = stats.merge(taken, on=key, how="left", suffixes=("", "_taken"))
-    for column in _SUMMED:
+    for column in PROVISIONAL_SUMS:
         left = merged[column] - merged.pop(f"{column}_taken").fillna(0)
         merged[column] = left.astype(stats[column].dtype)
     stats = merged[merged["readings"] > 0].reset_index(drop=True)

@@ -36,6 +36,12 @@ from every visit, in both arms), and the count in populated cells alone (where t
 value, weighted by people, looks). Goal: tasks find at least 1.5 times (aim 3 times) what
 random visits find.
 
+Before anything is chosen or counted, the seed's database is copied and its decisions and
+field rebuilt by the running tree's code (a full aggregation), so that a database kept in
+``--work`` by another tree measures this tree: until 2 December 2026 "before" was the
+building tree's field, and a change to the field measured on main's databases counted its
+own differences from main as pairs newly found, in both arms.
+
 ``--cell-weights`` plans one tasks arm per ``task_cell_weight`` (people-equivalents a cell
 adds beside its people: ``service/areas/tasks.py``), all against the same random arms;
 ``--populations`` visits only the named random populations (``--draws 0``: none; their
@@ -245,6 +251,25 @@ def demo_database(seed: int, work: Path) -> tuple[Settings, Path]:
     return base, out / DEMO_DATABASE
 
 
+def refreshed(base: Settings, built: Path, now: datetime) -> tuple[Settings, Path]:
+    """A copy of the seed's database with its decisions and field rebuilt by this tree's
+    code (a full run), so that the tasks, "before" and "after" are all this tree's: the
+    database may have been built by another tree (``--work`` keeps it), and counting that
+    tree's field as "before" would count the difference between the two codes as pairs
+    newly found, in both arms."""
+    database = built.with_name(f"{built.stem}-refreshed{built.suffix}")
+    for suffix in ("", "-wal", "-shm", ".aggregation.lock"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(built, database)
+    settings = base.model_copy(update={"database_url": f"sqlite:///{database}"})
+    engine = make_engine(settings)
+    try:
+        run_aggregation(make_sessionmaker(engine), settings, full=True, now=now, estimate=True)
+    finally:
+        engine.dispose()
+    return settings, database
+
+
 def found_after(  # type: ignore[no-untyped-def]
     base: Settings, database: Path, scenario, cells: list[int], seed: int, copy: Path
 ) -> dict[str, int]:
@@ -283,8 +308,9 @@ def run_seed(
     populations: list[str] | None = None,
 ) -> SeedResult:  # fmt: skip
     started = time.perf_counter()
-    base, database = demo_database(seed, work)
+    base, built = demo_database(seed, work)
     scenario = generate_scenario("small", seed=seed)
+    base, database = refreshed(base, built, scenario.now)
     task_cells, random_draws = choose(base, visits, seed, draws, weights)
     copy = work / f"seed{seed}-visited.sqlite"
     tasks = {

@@ -151,6 +151,13 @@ def without_ids(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The tests' settings, with the incremental path taken whatever share of a small
+    world's cells a batch changes (``incremental_max_changed_share``): it is under test."""
+    return settings.model_copy(update={"incremental_max_changed_share": float("inf")})
+
+
 def setup_database(
     url: str, workdir: Path, *, bridge: bool, rings: int, trust_days: int = 7, confirm: int = 1
 ) -> tuple[Settings, Any]:
@@ -165,6 +172,10 @@ def setup_database(
         # default an incremental run leaves it for estimate_interval_s (service/jobs.py),
         # and the progress figures it feeds would then differ by timing, not by path.
         estimate_interval_s=0,
+        # The batches here change most of a small world's cells, which would send them
+        # down the full path (incremental_max_changed_share): the incremental path is the
+        # one under test.
+        incremental_max_changed_share=float("inf"),
     )  # fmt: skip
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
@@ -621,6 +632,32 @@ def test_a_run_stopped_after_a_rebuild_of_the_statistics_is_full_next(settings, 
         ))  # fmt: skip
     assert readings == 4
     assert rollup_rows(sessions, settings) == rebuilt_rollups(sessions, settings)
+
+
+def test_a_batch_that_changes_most_cells_takes_the_full_path(settings, sessions) -> None:
+    """Deciding every cell costs less than deciding most of them with their neighbourhoods
+    and parents (docs/scale.md): past ``incremental_max_changed_share`` of the cells the
+    last run decided, a run takes the full path, which gives the same decisions
+    (``test_any_split_into_batches_gives_the_full_runs_results``)."""
+    cells = h3.grid_disk(CENTRE, 2)  # 19 cells
+
+    def batch(chosen: list[str], tag: str) -> None:
+        ingest(sessions, settings, [
+            reading_in(c, device=f"{tag}{i}", dbm=-95.0, days_ago=1 + i) for c in chosen
+            for i in range(3)
+        ])  # fmt: skip
+
+    default = Settings.model_fields["incremental_max_changed_share"].default
+    assert default == 0.5
+    half = settings.model_copy(update={"incremental_max_changed_share": default})
+    batch(cells, "a")
+    assert run_aggregation(sessions, half, now=NOW).incremental is None  # the first
+    batch(cells[:9], "b")  # 9 of 19: under half
+    assert run_aggregation(sessions, half, now=NOW).incremental is not None
+    batch(cells[:10], "c")  # 10 of 19
+    assert run_aggregation(sessions, half, now=NOW).incremental is None
+    batch(cells, "d")  # this module's settings: never
+    assert run_aggregation(sessions, settings, now=NOW).incremental is not None
 
 
 def test_a_zones_covered_neighbours_are_read_from_the_covered_cells_index(engine) -> None:

@@ -40,6 +40,7 @@ from service.engine.incremental import (
     can_run_incrementally,
     clear_dirty,
     decide_incrementally,
+    most_cells_changed,
     record_decision_state,
 )
 from service.engine.results import previous_zones, store_decisions, store_zones, write_zones
@@ -192,6 +193,9 @@ def aggregate(
         incremental = not (full or rebuild_all or dask is not None) and can_run_incrementally(
             session, settings, now=now, people=people
         )
+        if incremental and most_cells_changed(session, settings):
+            log.info("a batch changed most cells: every cell is decided (the full path)")
+            incremental = False
     if incremental:
         counted: dict[str, Any] = {}
 

@@ -54,6 +54,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    distinct,
     func,
     or_,
     select,
@@ -205,6 +206,19 @@ def can_run_incrementally(
     has_zones = session.scalar(select(DeadZone.id).where(DeadZone.active.is_(True)).limit(1))
     indexed = session.scalar(select(ZoneCell.zone_id).limit(1))
     return has_zones is None or indexed is not None
+
+
+def most_cells_changed(session: Session, settings: Settings) -> bool:
+    """Whether the dirty cells are more than ``incremental_max_changed_share`` of the cells
+    the last run decided at the working resolution: the full path then decides them for
+    less than this one, which reads each changed cell's neighbourhood and parents on top
+    (docs/scale.md). Counted from the dirty rows, which grow with the batch, and the last
+    run's record, not from the statistics."""
+    last = last_run(session)
+    if last is None:
+        return False
+    changed = session.scalar(select(func.count(distinct(DirtyCell.h3_cell)))) or 0
+    return bool(changed > settings.incremental_max_changed_share * last.cells)
 
 
 def record_decision_state(

@@ -647,15 +647,16 @@ def test_a_batch_that_changes_most_cells_takes_the_full_path(settings, sessions)
             for i in range(3)
         ])  # fmt: skip
 
-    default = Settings.model_fields["incremental_max_changed_share"].default
-    assert default == 0.5
-    half = settings.model_copy(update={"incremental_max_changed_share": default})
+    share = Settings.model_fields["incremental_max_changed_share"].default
+    assert 0 < share < 1
+    default = settings.model_copy(update={"incremental_max_changed_share": share})
+    within = int(share * len(cells))  # the most cells a batch may change incrementally
     batch(cells, "a")
-    assert run_aggregation(sessions, half, now=NOW).incremental is None  # the first
-    batch(cells[:9], "b")  # 9 of 19: under half
-    assert run_aggregation(sessions, half, now=NOW).incremental is not None
-    batch(cells[:10], "c")  # 10 of 19
-    assert run_aggregation(sessions, half, now=NOW).incremental is None
+    assert run_aggregation(sessions, default, now=NOW).incremental is None  # the first
+    batch(cells[:within], "b")
+    assert run_aggregation(sessions, default, now=NOW).incremental is not None
+    batch(cells[: within + 1], "c")
+    assert run_aggregation(sessions, default, now=NOW).incremental is None
     batch(cells, "d")  # this module's settings: never
     assert run_aggregation(sessions, settings, now=NOW).incremental is not None
 

@@ -54,9 +54,11 @@ def aggregate(
 ) -> None:
     """Merge new readings into the cell statistics, then recompute roll-ups, decisions
     and dead zones where the statistics changed (all of them on the first run, with
-    --full or --rebuild, after the decision settings changed, or after an import of areas
-    or people). The estimated field is kriged again after a full run, and after an
-    incremental one once it is DEADZONE_ESTIMATE_INTERVAL_S old."""
+    --full or --rebuild, after the decision settings changed, after an import of areas
+    or people, or when the new readings changed more than
+    DEADZONE_INCREMENTAL_MAX_CHANGED_SHARE of the decided cells). The estimated field is
+    kriged again after a full run, and after an incremental one once it is
+    DEADZONE_ESTIMATE_INTERVAL_S old."""
     import gc
 
     # The process ends with the run, and the imported modules' objects live until then:

@@ -55,6 +55,9 @@ def forged(device_prefix: str = "forged") -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
 def test_five_forged_tokens_cannot_flip_a_cell_of_eighty_phones(settings, sessions, full):
+    # One cell: every batch changes all of it, which would send the incremental variant
+    # down the full path (incremental_max_changed_share). Both paths are under test.
+    settings = settings.model_copy(update={"incremental_max_changed_share": float("inf")})
     app = create_app(settings)
     honest_cell(app)
     run_aggregation(sessions, settings, now=NOW)

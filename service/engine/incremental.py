@@ -211,7 +211,7 @@ def can_run_incrementally(
 def most_cells_changed(session: Session, settings: Settings) -> bool:
     """Whether the dirty cells are more than ``incremental_max_changed_share`` of the cells
     the last run decided at the working resolution: the full path then decides them for
-    less than this one, which reads each changed cell's neighbourhood and parents on top
+    no more than this one, which reads each changed cell's neighbourhood and parents on top
     (docs/scale.md). Counted from the dirty rows, which grow with the batch, and the last
     run's record, not from the statistics."""
     last = last_run(session)

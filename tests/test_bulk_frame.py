@@ -20,6 +20,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    insert,
     select,
     text,
 )
@@ -29,8 +30,9 @@ from service.engine.aggregation import update_statistics
 from service.engine.statistics import rollup
 from service.store import frames
 from service.store.database import session_scope
-from service.store.dialect import is_postgres
-from service.store.frames import bulk_frame, raw_frame
+from service.store.dialect import cells_in, dialect_name, is_postgres
+from service.store.frames import bulk_frame, device_frame, raw_frame
+from service.store.models import CellDevice
 from tests.coverage_helpers import CENTRE, ingest, reading_in
 
 _ROWS = Table(
@@ -106,9 +108,62 @@ def test_the_evidence_read_by_copy_is_the_evidence_read_row_by_row(settings, ses
 
         by_copy = read()
         monkeypatch.setattr(decisions, "bulk_frame", raw_frame)
+        monkeypatch.setattr(decisions, "device_frame", raw_frame)
         monkeypatch.setattr(trust, "bulk_frame", raw_frame)
         by_rows = read()
     assert all(len(frame) for frame in by_copy)
     for copied, fetched in zip(by_copy, by_rows, strict=True):
         pd.testing.assert_frame_equal(copied, fetched)
     assert frames.bulk_frame is not raw_frame
+
+
+_DEVICE_COLUMNS = ["h3_cell", "mcc", "mnc", "radio", "bucket", "device_hash"]
+
+
+def _device_rows(session, cells: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = CellDevice
+    query = select(d.h3_cell, d.mcc, d.mnc, d.radio, d.bucket, d.device_hash).where(
+        cells_in(d.h3_cell, cells, dialect=dialect_name(session)), d.bucket >= date(2026, 1, 1)
+    )
+    return device_frame(session, query, _DEVICE_COLUMNS), raw_frame(session, query, _DEVICE_COLUMNS)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(_DEVICE_COLUMNS).reset_index(drop=True)
+
+
+def test_device_sets_read_by_key_are_the_rows_read_one_by_one(sessions):
+    """``device_frame`` reads a key's hashes at once (concatenated on SQLite): the same rows
+    as a row per device, hashes with zero bytes at either end included, a hash of two keys
+    and two hashes of one key."""
+    a, b = (h3.str_to_int(h3.latlng_to_cell(12.7 + k / 10, 108.1, 9)) for k in (0, 1))
+    hashes = [bytes(16), b"\x01" + bytes(15), bytes(15) + b"\x02", b"\xff" * 16, bytes(range(16))]
+    rows = [
+        dict(h3_cell=cell, mcc=452, mnc=mnc, radio=radio, bucket=bucket, device_hash=hash_)
+        for cell in (a, b)
+        for mnc, radio in ((1, "lte"), (4, "umts"))
+        for bucket in (date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1))
+        for hash_ in hashes[: 2 + (mnc + bucket.month) % 4]
+    ]
+    with session_scope(sessions) as session:
+        session.execute(insert(CellDevice), rows)
+        grouped, one_by_one = _device_rows(session, [a, b])
+        assert len(one_by_one) == sum(r["bucket"] >= date(2026, 1, 1) for r in rows)
+        pd.testing.assert_frame_equal(_sorted(grouped), _sorted(one_by_one))
+        assert set(grouped["device_hash"]) == set(hashes)
+        empty, none = _device_rows(session, [a + 7])
+        assert empty.empty and none.empty and list(empty.columns) == _DEVICE_COLUMNS
+
+
+def test_device_sets_of_other_lengths_are_read_row_by_row(sessions):
+    """A hash that is not 16 bytes (none is stored so today) cannot be cut out of the
+    concatenation: the rows are read one by one, the same frame."""
+    cell = h3.str_to_int(h3.latlng_to_cell(12.7, 108.1, 9))
+    with session_scope(sessions) as session:
+        session.execute(insert(CellDevice), [
+            dict(h3_cell=cell, mcc=452, mnc=4, radio="lte", bucket=date(2026, 3, 1), device_hash=h)
+            for h in (b"\x00\x01", bytes(16), b"\x07" * 17)
+        ])  # fmt: skip
+        grouped, one_by_one = _device_rows(session, [cell])
+        pd.testing.assert_frame_equal(_sorted(grouped), _sorted(one_by_one))
+        assert len(grouped) == 3

@@ -148,7 +148,7 @@ from service.engine import new_sites, trust
 from service.engine.statistics import h3_resolution_of
 from service.settings import Settings
 from service.store.dialect import cells_in, dialect_name, unindexed
-from service.store.frames import bulk_frame, raw_frame
+from service.store.frames import bulk_frame, device_frame, raw_frame
 from service.store.models import CellDevice, CellStat, CellStatus
 from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
@@ -244,7 +244,7 @@ def load_evidence(
     if mnc is not None:
         stat_query, device_query = stat_query.where(s.mnc == mnc), device_query.where(d.mnc == mnc)
     stats = bulk_frame(session, stat_query, [c.key for c in stat_cols])
-    devices = bulk_frame(
+    devices = device_frame(
         session, device_query, ["h3_cell", "mcc", "mnc", "radio", "bucket", "device_hash"]
     )
     for column in ("first_seen", "last_seen"):

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from sqlalchemy import delete
+from hypothesis import example, given
+from hypothesis import strategies as st
+from sqlalchemy import delete, inspect, select, text
 
 from service.engine.results import write_zones
 from service.engine.zones import (
@@ -19,10 +21,14 @@ from service.engine.zones import (
     _zone_evidence,
     assign_ids,
     cells_to_outline,
+    centres_box,
     connected_components,
     describe_zones,
+    might_reach,
 )
+from service.store.database import session_scope
 from service.store.models import DeadZone, ZoneCell
+from service.store.schema import alembic_config, upgrade_database
 from tests.coverage_helpers import CENTRE, decide, ingest, reading_in
 
 ring = sorted(h3.grid_ring(CENTRE, 2))
@@ -68,6 +74,49 @@ def test_within_a_limit_answers_as_the_nearest_distance_does():
     assert nearest.within_m(cells[:100], exact[:100]).all()
     assert not nearest.within_m(cells[:100], exact[:100], strict=True).any()
     assert not NearestCovered([]).within_m(cells, limits).any()
+
+
+@given(
+    lat=st.floats(-84, 84),
+    lon=st.floats(-180, 180),
+    spread=st.integers(0, 6),
+    offsets=st.lists(st.tuples(st.floats(-0.6, 0.6), st.floats(-0.6, 0.6)), min_size=1,
+                     max_size=6),
+    limit=st.floats(0, 60_000),
+)  # fmt: skip
+@example(lat=12.0, lon=179.9, spread=0, offsets=[(0.0, 0.2)], limit=30_000.0)  # antimeridian
+@example(lat=80.0, lon=0.0, spread=1, offsets=[(0.1, 0.6)], limit=15_000.0)  # far north
+def test_a_zones_box_never_misses_a_point_within_its_limit(lat, lon, spread, offsets, limit):
+    """``might_reach`` (which zones the incremental path measures when a covered cell comes
+    or goes) may say yes too often, never no where a point lies within the limit of one
+    of the zone's centres: at any latitude short of the poles, across the antimeridian."""
+    home = h3.latlng_to_cell(lat, lon, 7)
+    zone = [h3.str_to_int(c) for c in h3.grid_disk(home, spread)]
+    centres = np.array([h3.cell_to_latlng(h3.int_to_str(c)) for c in zone])
+    points = np.array([
+        (min(max(lat + dlat, -89.9), 89.9), (lon + dlon + 180) % 360 - 180)
+        for dlat, dlon in offsets
+    ])  # fmt: skip
+    box = np.array([centres_box(zone)])
+    for point in points:
+        nearest = min(h3.great_circle_distance(tuple(point), tuple(c), "m") for c in centres)
+        if nearest <= limit:
+            assert might_reach(box, np.array([limit]), point[None, :]).all()
+        assert might_reach(box, np.array([nearest]), point[None, :]).all()
+
+
+def test_a_zones_box_tells_the_far_zones_apart():
+    """The box answers no for a zone far from every changed cell, yes for a box not known
+    (a zone stored before boxes were) and for a limit of a quarter of the globe, and no
+    when no cell changed."""
+    here = [h3.str_to_int(c) for c in h3.grid_disk(CENTRE, 2)]
+    box = np.array(centres_box(here))
+    lat, lon = h3.cell_to_latlng(CENTRE)
+    far = np.array([[lat + 0.5, lon]])  # about 55 km north
+    boxes = np.array([box, box, [np.nan] * 4, box])
+    limits = np.array([1_000.0, 60_000.0, 1_000.0, 1.1e7])
+    assert might_reach(boxes, limits, far).tolist() == [False, True, True, True]
+    assert not might_reach(boxes, limits, np.empty((0, 2))).any()
 
 
 def test_zones_evidence_is_each_zones_own_cells():
@@ -283,3 +332,38 @@ def test_zone_evidence_keeps_each_zones_place_when_one_has_no_cells():
     assert evidence["first_seen"].iloc[0] == day - pd.Timedelta(days=2)
     assert pd.isna(evidence["first_seen"].iloc[1])
     assert evidence["last_seen"].iloc[2] == day + pd.Timedelta(days=1)
+
+
+def test_the_boxes_of_zones_stored_before_them_are_computed_from_their_cells(
+    settings, sessions, engine
+):
+    """Migration 0022 gives every active zone the box of its cells' centres and leaves
+    gone zones without one (a box is read for active zones only; a zone written again
+    gets its own)."""
+    from alembic import command
+
+    active, gone = sorted(h3.grid_disk(CENTRE, 1)), sorted(h3.grid_ring(CENTRE, 4))[:3]
+    box = centres_box([h3.str_to_int(c) for c in active])
+    ingest(sessions, settings, [r for c in active for r in dead_cell(c)])
+    decide(sessions, settings)
+    with session_scope(sessions) as session:
+        zones = session.scalars(select(DeadZone).where(DeadZone.active.is_(True))).all()
+        assert {tuple(z.cells) for z in zones} == {tuple(active)}  # each scope's one zone
+        zone = zones[0]
+        assert (zone.box_south, zone.box_north, zone.box_west, zone.box_east) == box
+        zone_id = zone.id
+        session.add(DeadZone(**{
+            **{c.name: getattr(zone, c.name) for c in DeadZone.__table__.columns},
+            "id": "dz-gone", "active": False, "cells": gone,
+        }))  # fmt: skip
+    with engine.begin() as conn:
+        config = alembic_config(engine.url.render_as_string(hide_password=False))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0021")
+        assert "box_south" not in {c["name"] for c in inspect(conn).get_columns("dead_zones")}
+    upgrade_database(engine)
+    query = text("SELECT id, box_south, box_north, box_west, box_east FROM dead_zones")
+    with engine.connect() as conn:
+        boxes = {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+    assert boxes[zone_id] == pytest.approx(box)
+    assert boxes["dz-gone"] == (None, None, None, None)

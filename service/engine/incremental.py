@@ -51,18 +51,16 @@ from h3.api import basic_int as h3i
 from sqlalchemy import (
     BindParameter,
     Select,
-    and_,
     bindparam,
     delete,
     distinct,
     func,
-    or_,
+    inspect,
     select,
     text,
     update,
 )
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.radio import UNKNOWN_MNC, operator_code
 from domain.vocabulary import (
@@ -92,7 +90,7 @@ from service.engine.decisions import (
     without_unknown_operator,
 )
 from service.engine.estimate import withdraw_inferred
-from service.engine.results import store_decisions
+from service.engine.results import BOX_COLUMNS, store_decisions
 from service.engine.statistics import (
     add_to_rollups,
     h3_resolution_of,
@@ -110,6 +108,7 @@ from service.engine.zones import (
     connected_components,
     describe_zones,
     id_scope,
+    might_reach,
 )
 from service.settings import Settings
 from service.store.database import session_scope
@@ -120,6 +119,7 @@ from service.store.dialect import (
     unindexed,
     upsert_insert,
 )
+from service.store.frames import raw_frame
 from service.store.models import (
     COVERED_ONLY,
     CellDevice,
@@ -408,10 +408,7 @@ def decide_incrementally(
     scopes = sorted(changes.keys() | refreshed.keys())  # (operator, radio scope)
 
     def plan_zones(session: Session) -> list[_ZonePlan]:
-        reads = _read_zones(
-            session, settings, scopes=scopes, changes=changes, refreshed=refreshed, old=old,
-            new=new,
-        )  # fmt: skip
+        reads = _read_zones(session, settings, scopes=scopes, changes=changes, refreshed=refreshed)
         return [
             _plan_scope_zones(
                 session, settings, scope=scope, changed=changes.get(scope, set()), old=old,
@@ -834,8 +831,6 @@ class _ZoneReads:
 
     near: dict[Scope, set[str]] = field(default_factory=dict)
     """Per scope, the zones holding a cell within reach of its changes (module doc)."""
-    cells_of: dict[Scope, dict[str, list[int]]] = field(default_factory=dict)
-    """Per scope where a covered cell was gained or lost: every zone's cells."""
 
 
 def _gained_lost(
@@ -854,11 +849,9 @@ def _read_zones(
     scopes: list[Scope],
     changes: dict[Scope, set[int]],
     refreshed: dict[Scope, set[int]],
-    old: dict[_StatusKey, str],
-    new: dict[_StatusKey, str],
 ) -> _ZoneReads:
-    """The zone cells every scope's plan starts from (``_ZoneReads``), in two statements
-    for all the scopes instead of two per scope."""
+    """The zones every scope's plan starts from (``_ZoneReads``), in one statement for all
+    the scopes instead of one per scope."""
     zc = ZoneCell
     reach = 2 if settings.bridge_unknown_gaps else 1
     touched = {
@@ -878,16 +871,6 @@ def _read_zones(
             scope = (operator, radio)
             if int(cell) in touched.get(scope, ()):
                 reads.near.setdefault(scope, set()).add(zone_id)
-    moved = [s for s in scopes if any(_gained_lost(s, changes.get(s, set()), old, new))]
-    if moved:
-        for zone_id, operator, radio, cell in session.execute(
-            select(zc.zone_id, zc.operator, zc.radio, zc.h3_cell).where(
-                or_(*(and_(zc.operator == o, zc.radio == r) for o, r in moved))
-            )
-        ):
-            reads.cells_of.setdefault((operator, radio), {}).setdefault(zone_id, []).append(
-                int(cell)
-            )
     return reads
 
 
@@ -915,10 +898,7 @@ def _plan_scope_zones(
     hit = set(reads.near.get(scope, set()))
     gained, lost = _gained_lost(scope, changed, old, new)
     if gained or lost:
-        hit |= _zones_nearer_to_signal(
-            session, scope=scope, gained=gained, lost=lost, hit=hit,
-            cells_of=reads.cells_of.get(scope, {}),
-        )  # fmt: skip
+        hit |= _zones_nearer_to_signal(session, scope=scope, gained=gained, lost=lost, hit=hit)
     if not hit and not any(new.get((c, *scope)) == "dead" for c in changed):
         # No zone near the changes and no dead cell among them (their statuses as just
         # stored): nothing to regroup, describe or rank; the scope's zones and ranks stand.
@@ -1066,39 +1046,34 @@ def covered_cells_query(
 
 
 def _zones_nearer_to_signal(
-    session: Session,
-    *,
-    scope: Scope,
-    gained: set[int],
-    lost: set[int],
-    hit: set[str],
-    cells_of: dict[str, list[int]],
+    session: Session, *, scope: Scope, gained: set[int], lost: set[int], hit: set[str]
 ) -> set[str]:
     """Zones (not yet hit) whose distance to the nearest covered cell changes: a gained
     covered cell nearer than their distance, or a lost one at it (their nearest).
-    ``cells_of``: the cells of every zone of the scope."""
+
+    A zone's box and distance tell first whether a changed cell may lie that near
+    (``zones.might_reach``); only those zones' cells are read and measured. Reading and
+    measuring every zone's cells cost 0.8 s of a batch at 3 million stored readings (eight
+    scopes of 7,000 to 10,000 zones, 135,000 cells), to find no zone at all (docs/scale.md,
+    issue 12)."""
     operator, radio = scope
-    cells_of = {zone_id: cells for zone_id, cells in cells_of.items() if zone_id not in hit}
-    if not cells_of:
-        return set()
-    distance = dict(
-        session.execute(
-            select(DeadZone.id, DeadZone.distance_to_covered_m).where(
-                DeadZone.active.is_(True), DeadZone.operator == operator, DeadZone.radio == radio
-            )
-        ).all()
+    z = DeadZone
+    # Read by the driver: the ORM's rows cost 0.15 s over 78,000 zones at 3 million stored.
+    zones = raw_frame(
+        session,
+        select(z.id, z.distance_to_covered_m, *(getattr(z, c) for c in BOX_COLUMNS)).where(
+            z.active.is_(True), z.operator == operator, z.radio == radio
+        ),
+        ["id", "distance", *BOX_COLUMNS],
     )
-    # Each zone's cells against the gained and the lost cells, within the zone's own
-    # distance only: measuring every zone cell's distance to its nearest changed cell
-    # measured each against every changed cell within that distance, which for a zone
-    # across the province from a batch was all of them (a million distances, a third of
-    # a local batch at a million stored readings; issue 12).
-    ids = list(cells_of)
-    flat = [cell for zone_id in ids for cell in cells_of[zone_id]]
-    sizes = [len(cells_of[z]) for z in ids]
-    starts = np.cumsum([0] + sizes[:-1])
-    known = np.array([distance.get(z) for z in ids], dtype=float)  # None: NaN
-    found = set()
+    zones = zones[~zones["id"].isin(list(hit))]
+    if zones.empty:
+        return set()
+    ids = zones["id"].tolist()
+    known = zones["distance"].to_numpy(float, na_value=np.nan)
+    boxes = zones[list(BOX_COLUMNS)].to_numpy(float, na_value=np.nan)
+    found: set[str] = set()
+    measure: dict[str, tuple[set[int], np.ndarray, bool]] = {}
     for kind, cells in (("lost", lost), ("gained", gained)):
         if not cells:
             continue
@@ -1108,10 +1083,32 @@ def _zones_nearer_to_signal(
         else:
             # A covered cell nearer than before (any, for a zone that had none).
             limits, strict = np.where(np.isnan(known), np.inf, known), True
-        per_cell = np.repeat(limits, sizes)
+            found |= {zone_id for zone_id, limit in zip(ids, limits.tolist(), strict=True)
+                      if limit == np.inf}  # fmt: skip
+        finite = np.isfinite(limits)
+        centres = np.array([h3i.cell_to_latlng(c) for c in cells]).reshape(-1, 2)
+        reach = finite & might_reach(boxes, limits, centres)
+        measure[kind] = (cells, np.flatnonzero(reach), strict)
+    candidates = sorted({ids[i] for _, at, _ in measure.values() for i in at.tolist()} - found)
+    if not candidates:
+        return found
+    cells_of: dict[str, list[int]] = {}
+    for zone_id, cell in session.execute(
+        select(ZoneCell.zone_id, ZoneCell.h3_cell).where(ZoneCell.zone_id.in_(candidates))
+    ):
+        cells_of.setdefault(zone_id, []).append(int(cell))
+    limit_of = dict(zip(ids, known.tolist(), strict=True))
+    for cells, at, strict in measure.values():
+        # Each zone's cells against the changed cells, within the zone's own distance only.
+        measured = [ids[i] for i in at.tolist() if ids[i] in cells_of and ids[i] not in found]
+        if not measured:
+            continue
+        flat = [cell for zone_id in measured for cell in cells_of[zone_id]]
+        sizes = [len(cells_of[zone_id]) for zone_id in measured]
+        per_cell = np.repeat([limit_of[zone_id] for zone_id in measured], sizes)
         near = NearestCovered(cells).within_m(flat, per_cell, strict=strict)
-        hits = np.logical_or.reduceat(near, starts) if len(flat) else near
-        found |= {zone_id for zone_id, yes in zip(ids, hits.tolist(), strict=True) if yes}
+        hits = np.logical_or.reduceat(near, np.cumsum([0] + sizes[:-1]))
+        found |= {z for z, yes in zip(measured, hits.tolist(), strict=True) if yes}
     return found
 
 
@@ -1210,32 +1207,32 @@ def _dead_operators(
 
 def rank_zones(session: Session, scope: Scope) -> None:
     """Number the active zones of a scope (operator, scope over radios) by priority
-    (highest first; ties by id), writing only the ranks that moved."""
+    (highest first; ties by id, in code-point order as ``results.store_zones`` numbers
+    them), writing only the ranks that moved.
+
+    One statement: the database numbers the scope's zones (``ROW_NUMBER``) and updates the
+    moved ranks itself. Read into Python, sorted and written back, the ranks cost 0.47 s
+    of a batch at 3 million stored readings, whose 8 scopes hold 7,000 to 10,000 active
+    zones each (docs/scale.md), and grew with them: a new zone near the top moves every
+    rank below it."""
     operator, radio = scope
-    rows = session.execute(
-        select(DeadZone.id, DeadZone.priority, DeadZone.rank).where(
-            DeadZone.active.is_(True), DeadZone.operator == operator, DeadZone.radio == radio
-        )
-    ).all()
-    ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
-    moved = {
-        zone_id: rank for rank, (zone_id, _, known) in enumerate(ordered, start=1) if known != rank
-    }
-    if not moved:
-        return
-    # One statement executed for every moved rank, handed to the driver as plain tuples: a
-    # new zone near the top moves all below it (19,000 ranks over 8 scopes in a batch of
-    # 1,000 readings at a million stored), and SQLAlchemy's processing of each row's
-    # parameters cost 0.1 ms a rank, where the driver's own executemany costs a few
-    # microseconds (issue 12). An ORM UPDATE per zone had cost 3.5 ms a rank.
-    mark = "%s" if is_postgres(session) else "?"
-    session.connection().exec_driver_sql(
-        f"UPDATE dead_zones SET rank = {mark} WHERE id = {mark}",
-        [(rank, zone_id) for zone_id, rank in moved.items()],
+    z = DeadZone
+    tie = z.id.collate("C") if is_postgres(session) else z.id  # SQLite: BINARY already
+    ranked = (
+        select(z.id, func.row_number().over(order_by=(z.priority.desc(), tie)).label("number"))
+        .where(z.active.is_(True), z.operator == operator, z.radio == radio)
+        .subquery()
     )
-    # Zones held by the session (the few just written) get their new rank as the stored
-    # value, as the ORM's own UPDATE kept them current.
+    session.execute(
+        update(z)
+        .where(z.id == ranked.c.id, z.rank.is_distinct_from(ranked.c.number))
+        .values(rank=ranked.c.number)
+        .execution_options(synchronize_session=False)
+    )
+    # Zones of the scope held by the session (the few just written) read their rank again
+    # when asked (an expired one reads everything again anyway).
     for key in list(session.identity_map.keys()):
-        mapped, (zone_id, *_), *_ = key
-        if mapped is DeadZone and zone_id in moved:
-            set_committed_value(session.identity_map[key], "rank", moved[zone_id])
+        held = session.identity_map[key]
+        loaded = inspect(held).dict
+        if key[0] is DeadZone and (loaded.get("operator"), loaded.get("radio")) == scope:
+            session.expire(held, ["rank"])

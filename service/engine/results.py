@@ -20,6 +20,8 @@ from service.store.models import CellStatus, DeadZone, ZoneCell
 from service.store.runs import remember_first_zoning
 
 _STATUS_COLUMNS = [c.name for c in CellStatus.__table__.columns]
+BOX_COLUMNS = ("box_south", "box_north", "box_west", "box_east")
+"""``dead_zones``' columns of a zone's ``box`` (``service.engine.zones.centres_box``)."""
 
 
 def store_decisions(session: Session, decisions: pd.DataFrame) -> None:
@@ -121,6 +123,7 @@ def write_zones(
             first_seen=zone.first_seen, last_seen=zone.last_seen,
             operators_affected=zone.operators_affected,
             distance_to_covered_m=zone.distance_to_covered_m,
+            **dict(zip(BOX_COLUMNS, zone.box or (None,) * 4, strict=True)),
             population=zone.extra.get("population"), villages=zone.extra.get("villages"),
             priority=zone.priority, rank=None if ranks is None else ranks[zone.id],
             created_at=created, updated_at=now,

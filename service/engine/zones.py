@@ -102,6 +102,8 @@ class Zone:
     extra: dict[str, object] = field(default_factory=dict)
     radio: str = ANY_SIGNAL
     """The scope over radios the zone is dead in: 'any' (signal) or 'broadband'."""
+    box: tuple[float, float, float, float] | None = None
+    """South, north, west and east of its cells' centres, degrees (``centres_box``)."""
 
 
 ID_TAGS: dict[str, str] = {ANY_SIGNAL: "", BROADBAND: "bb-"}
@@ -347,12 +349,57 @@ def describe_zones(
                 last_seen=last_seen[index].to_pydatetime(),
                 operators_affected=affected or ([scope] if scope != BEST_OF_ALL else []),
                 distance_to_covered_m=nearest.distance_m(ints),
+                box=centres_box(ints),
                 # For now: size first, then evidence (devices). The areas issue puts
                 # people affected first.
                 priority=float(len(cells) + 0.1 * device_count),
             )
         )
     return zones
+
+
+def centres_box(cells: Sequence[int]) -> tuple[float, float, float, float]:
+    """South, north, west and east of the centres of ``cells`` (degrees): with its distance
+    to signal, what tells a zone whose distance a new or lost covered cell may move from
+    the many it cannot (``might_reach``), before its cells are read."""
+    latlng = np.array([h3i.cell_to_latlng(int(c)) for c in cells]).reshape(-1, 2)
+    south, west = latlng.min(axis=0).tolist()
+    north, east = latlng.max(axis=0).tolist()
+    return south, north, west, east
+
+
+def might_reach(boxes: np.ndarray, limits: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Per box (rows of south, north, west, east; degrees), whether any of ``points``
+    (rows of lat, lon) may lie within its limit (metres) of a centre inside it: False only
+    where none can, so that ``NearestCovered.within_m`` need measure only the others. A
+    box of NaN (not known) or a limit of a quarter of the globe or more may reach any
+    point. The box is widened as ``NearestCovered`` widens its search: by the limit's
+    angle in latitude and, at the box's larger absolute latitude, by the longitude that
+    angle spans (the haversine formula), with a thousandth to spare; longitudes are
+    compared across the antimeridian too."""
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    limits = np.asarray(limits, dtype=float)
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    reach = np.ones(len(boxes), dtype=bool)
+    if not len(points):
+        return np.zeros(len(boxes), dtype=bool)
+    theta = np.maximum(limits, 0.0) / EARTH_RADIUS_M
+    edge = np.maximum(np.abs(boxes[:, 0]), np.abs(boxes[:, 1])) + np.degrees(theta)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the pole and beyond: not known
+        spread = np.sin(np.minimum(theta, np.pi / 2)) / np.cos(np.radians(edge))
+    known = ~np.isnan(boxes).any(axis=1) & (theta < np.pi / 2) & (edge < 90.0) & (spread < 1)
+    if not known.any():
+        return reach
+    dlat = np.degrees(theta[known]) * 1.001 + 1e-9
+    dlon = np.degrees(np.arcsin(spread[known])) * 1.001 + 1e-9
+    south, north, west, east = (boxes[known, k][:, None] for k in range(4))
+    lat, lon = points[:, 0][None, :], points[:, 1][None, :]
+    in_lat = (lat >= south - dlat[:, None]) & (lat <= north + dlat[:, None])
+    in_lon = np.zeros_like(in_lat)
+    for turn in (-360.0, 0.0, 360.0):
+        in_lon |= (lon + turn >= west - dlon[:, None]) & (lon + turn <= east + dlon[:, None])
+    reach[known] = (in_lat & in_lon).any(axis=1)
+    return reach
 
 
 def _zone_evidence(by_cell: pd.DataFrame, cells_of: list[list[int]]) -> pd.DataFrame:

@@ -396,6 +396,12 @@ class DeadZone(Base):
     distance_to_covered_m: Mapped[float | None] = mapped_column(
         Float, comment="from the zone to the nearest covered cell centre, metres"
     )
+    # The box of its cells' centres (degrees): which zones a covered cell gained or lost
+    # may be nearer to than their distance, found without reading their cells.
+    box_south: Mapped[float | None] = mapped_column(Float)
+    box_north: Mapped[float | None] = mapped_column(Float)
+    box_west: Mapped[float | None] = mapped_column(Float)
+    box_east: Mapped[float | None] = mapped_column(Float)
     # Filled by the areas issue (population grid, villages); null until then.
     population: Mapped[float | None] = mapped_column(Float)
     villages: Mapped[list[str] | None] = mapped_column(JSON)

@@ -16,6 +16,7 @@ template), so examples share nothing.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import uuid
@@ -31,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.areas.progress import measure_progress, village_states
@@ -44,6 +45,7 @@ from service.engine.statistics import (
     set_rollup_watermark,
     watermark,
 )
+from service.engine.zones import NearestCovered
 from service.jobs import run_aggregation
 from service.settings import Settings
 from service.store.database import make_engine, make_sessionmaker, session_scope
@@ -136,6 +138,20 @@ def snapshot(sessions: sessionmaker[Session], settings: Settings, *, now: Any) -
             "zones": zones,
             "zone_cells": sorted(tuple(r) for r in session.execute(select(*ZoneCell.__table__.c))),
             "dirty": session.scalars(select(DirtyCell.h3_cell)).all(),
+            # Device sets are kept for statistics' keys only (decisions read the keys of
+            # the statistics alone: ``decisions._single_broadband_radio``).
+            "devices_without_statistics": session.scalar(
+                select(func.count())
+                .select_from(CellDevice)
+                .where(
+                    ~exists().where(
+                        *(
+                            getattr(CellStat, k) == getattr(CellDevice, k)
+                            for k in ("h3_cell", "mcc", "mnc", "radio", "bucket")
+                        )
+                    )
+                )
+            ),  # fmt: skip
             "villages": [asdict(v) for v in village_states(session, settings)],
             "progress": {
                 k: asdict(v) for k, v in measure_progress(session, settings, now=now).items()
@@ -266,6 +282,7 @@ def test_any_split_into_batches_gives_the_full_runs_results(
                 full = snapshot(sessions_b, settings_b, now=now)
                 assert incremental == full
                 assert incremental["dirty"] == []
+                assert incremental["devices_without_statistics"] == 0
             # One full run over all the readings, in a third database, agrees on everything
             # that does not carry history. Where trust is not immediate, the tokens' history
             # is such history: all at once, they are new tokens of one upload, where in
@@ -677,6 +694,40 @@ def test_a_zones_covered_neighbours_are_read_from_the_covered_cells_index(engine
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
     assert "ix_cell_status_covered" in " ".join(str(row) for row in plan)
+
+
+def test_a_zones_distance_to_signal_is_the_nearest_covered_cell_however_far(sessions) -> None:
+    """The covered cells around a zone are read in boxes widened until the nearest one lies
+    within the box's margin (``incremental._CoveredNearby``): a covered cell 1, 5, 40 or
+    600 km away (beyond the last box: all of them), or any pair two rings away (some
+    inside the first box but beyond its margin, others nearer but outside it), is found as
+    the nearest over every covered cell finds it."""
+    zone = [h3.str_to_int(CENTRE)]
+    lat, lon = h3.cell_to_latlng(CENTRE)
+    far = [[h3.str_to_int(h3.latlng_to_cell(lat + km / 111.2, lon, 9))] for km in (1, 5, 40, 600)]
+    # Two rings away, the hexagons' centres lie 638.4-638.5 m off, some inside the first
+    # box (margin 500 m) and some nearer but outside it.
+    pairs = [list(pair) for pair in itertools.combinations(
+        sorted(h3.str_to_int(c) for c in h3.grid_ring(CENTRE, 2)), 2
+    )]  # fmt: skip
+    for covered in [*far, *pairs]:
+        with session_scope(sessions) as session:
+            session.execute(delete(CellStatus))
+            session.execute(insert(CellStatus), [covered_decision(cell) for cell in covered])
+        with sessions() as session:
+            nearby = incremental_path._CoveredNearby(session, scope=("452-01", "any"), resolution=9)
+            found = nearby.distance_m(zone)
+        assert found == NearestCovered(covered).distance_m(zone), covered
+
+
+def covered_decision(cell: int) -> dict[str, Any]:
+    lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
+    return {
+        "h3_cell": cell, "operator": "452-01", "radio": "any", "resolution": 9, "lat": lat,
+        "lon": lon, "status": "covered", "confidence": 0.9, "readings": 5, "devices": 3,
+        "days": 3, "no_service_share": 0.0, "dead_share": 0.0, "signal_dbm_mean": -90.0,
+        "first_seen": NOW, "last_seen": NOW, "evidence_from": NOW.date(),
+    }  # fmt: skip
 
 
 def test_people_moved_by_an_area_import_make_the_next_run_full(tmp_path, settings, sessions):

@@ -32,7 +32,7 @@ from service.store import frames
 from service.store.database import session_scope
 from service.store.dialect import cells_in, dialect_name, is_postgres
 from service.store.frames import bulk_frame, device_frame, raw_frame
-from service.store.models import CellDevice
+from service.store.models import CellDevice, DirtyCell
 from tests.coverage_helpers import CENTRE, ingest, reading_in
 
 _ROWS = Table(
@@ -81,6 +81,24 @@ def test_bulk_frame_reads_what_raw_frame_reads(session):
     empty = query.where(_ROWS.c.n > 10**12)
     pd.testing.assert_frame_equal(bulk_frame(session, empty, columns),
                                   raw_frame(session, empty, columns))  # fmt: skip
+
+
+def test_raw_frame_binds_an_in_list_value_by_value(sessions):
+    """An ``IN`` list (SQLAlchemy expands it when the statement runs) reads the rows that
+    SQLAlchemy reads, on both databases."""
+    keys = ((1, 1, "lte"), (2, 2, "nr"), (3, 4, "lte"), (4, 1, "umts"))
+    rows = [{"h3_cell": n, "mcc": 452, "mnc": m, "radio": r, "seq": n} for n, m, r in keys]
+    with session_scope(sessions) as session:
+        session.execute(insert(DirtyCell), rows)
+        d = DirtyCell
+        query = (
+            select(d.h3_cell, d.radio)
+            .where(d.radio.in_(["lte", "nr"]), d.mnc.in_([1, 4]))
+            .order_by(d.h3_cell)
+        )
+        frame = raw_frame(session, query, ["h3_cell", "radio"])
+        assert list(frame.itertuples(index=False, name=None)) == session.execute(query).all()
+        assert frame["h3_cell"].tolist() == [1, 3]
 
 
 def test_the_evidence_read_by_copy_is_the_evidence_read_row_by_row(settings, sessions, monkeypatch):

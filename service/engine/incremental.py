@@ -796,16 +796,15 @@ def _best_of_all_around(
         pre = best_of_operators(per_operator, radio=radio)
         dead = pre.loc[pre["status"] == "dead", "h3_cell"].astype(np.int64).tolist()
         around = _disk(dead, rings) - cells - suspects
-        found = pd.DataFrame(
-            session.execute(
-                select(c.h3_cell, c.operator).where(
-                    u(c.resolution) == resolution, u(c.radio) == radio,
-                    u(c.operator) != BEST_OF_ALL, c.status.in_(SIGNAL_DECISIONS),
-                    cells_in(c.h3_cell, around, dialect=dialect),
-                )
-            ).all() if around else [],
-            columns=["h3_cell", "operator"],
-        )  # fmt: skip
+        found = raw_frame(
+            session,
+            select(c.h3_cell, c.operator).where(
+                u(c.resolution) == resolution, u(c.radio) == radio,
+                u(c.operator) != BEST_OF_ALL, c.status.in_(SIGNAL_DECISIONS),
+                cells_in(c.h3_cell, around, dialect=dialect),
+            ),
+            ["h3_cell", "operator"],
+        ) if around else pd.DataFrame(columns=["h3_cell", "operator"])  # fmt: skip
         covered = pd.concat([fresh, found.astype({"h3_cell": np.int64})], ignore_index=True)
     best = best_of_operators(per_operator, guard_rings=rings, covered=covered, radio=radio)
     return best, suspects, before
@@ -915,19 +914,18 @@ def _plan_scope_zones(
         return _ZonePlan(scope)
     c = CellStatus
     base = settings.h3_resolution
-    scope_rows = pd.DataFrame(
-        session.execute(
-            select(c.h3_cell, c.status, c.readings, c.first_seen, c.last_seen).where(
-                u(c.operator) == operator, u(c.radio) == radio, u(c.resolution) == base,
-                cells_in(c.h3_cell, candidates, dialect=dialect),
-            )
-        ).all(),
-        columns=["h3_cell", "status", "readings", "first_seen", "last_seen"],
+    scope_rows = raw_frame(
+        session,
+        select(c.h3_cell, c.status, c.readings, c.first_seen, c.last_seen).where(
+            u(c.operator) == operator, u(c.radio) == radio, u(c.resolution) == base,
+            cells_in(c.h3_cell, candidates, dialect=dialect),
+        ),
+        ["h3_cell", "status", "readings", "first_seen", "last_seen"],
     )  # fmt: skip
     dead = scope_rows[scope_rows["status"] == "dead"].copy()
     dead["h3_cell"] = dead["h3_cell"].astype(np.int64)
-    for name in ("first_seen", "last_seen"):
-        dead[name] = pd.to_datetime(dead[name], utc=True)
+    for name in ("first_seen", "last_seen"):  # the driver's text (SQLite) or datetimes
+        dead[name] = pd.to_datetime(dead[name], utc=True, format="ISO8601")
     dead_cells = [int(x) for x in dead["h3_cell"]]
     bridge = None
     if settings.bridge_unknown_gaps and dead_cells:
@@ -1180,7 +1178,7 @@ def _zone_devices(
     if scope != BEST_OF_ALL:
         mcc, mnc = scope.split("-")
         query = query.where(d.mcc == int(mcc), d.mnc == int(mnc))
-    frame = pd.DataFrame(session.execute(query).all(), columns=["h3_cell", "device_hash"])
+    frame = raw_frame(session, query, ["h3_cell", "device_hash"])
     frame["h3_cell"] = frame["h3_cell"].astype(np.int64)
     frame["device"] = source_ids(frame["device_hash"], untrusted)
     return frame.drop(columns="device_hash")

@@ -364,9 +364,13 @@ def decide_incrementally(
         # Trust moves only when readings merge: one read serves every resolution.
         untrusted = load_untrusted(session)
         for res, these in [(base, cells), *parents.items()]:
+            moved: dict[str, set[int]] = {}
+            for cell, operator in evidence_moved:
+                parent = cell if res == base else h3i.cell_to_parent(cell, res)
+                moved.setdefault(operator, set()).add(parent)
             before, after, planned = _decide(
                 session, settings, resolution=res, cells=these, now=now, untrusted=untrusted,
-                redo=redo,
+                moved=None if redo else moved, redo=redo,
             )  # fmt: skip
             decided.append(planned)
             result.decided_cells[res] = len(these)
@@ -524,6 +528,8 @@ def _store_decided_in_chunks(
             part = _Decided(
                 planned.resolution, planned.cells & mine, rows.iloc[low:high],
                 {radio: cells & mine for radio, cells in planned.suspects.items()},
+                None if planned.moved is None
+                else {op: cells & mine for op, cells in planned.moved.items()},
             )  # fmt: skip
             work.append(part)
     for i, part in enumerate(work):
@@ -551,6 +557,9 @@ class _Decided:
     cells: set[int]
     rows: pd.DataFrame
     suspects: dict[str, set[int]] = field(default_factory=dict)
+    moved: dict[str, set[int]] | None = None
+    """Per operator, the cells whose rows of that operator ``rows`` replace, beside the
+    best of all's rows of ``cells``; None: every row of ``cells``."""
 
 
 def _store_decided(session: Session, decided: _Decided) -> None:
@@ -568,11 +577,23 @@ def _store_decided(session: Session, decided: _Decided) -> None:
                 u(c.radio) == radio, cells_in(c.h3_cell, suspects, dialect=dialect),
             ).execution_options(**plain)
         )  # fmt: skip
-    session.execute(
-        delete(c)
-        .where(u(c.resolution) == res, cells_in(c.h3_cell, decided.cells, dialect=dialect))
-        .execution_options(**plain)
-    )
+    if decided.moved is None:
+        session.execute(
+            delete(c)
+            .where(u(c.resolution) == res, cells_in(c.h3_cell, decided.cells, dialect=dialect))
+            .execution_options(**plain)
+        )
+    else:
+        # The best of all's rows and those of the operators whose evidence moved; the
+        # other operators' rows of these cells stand as stored (``_decide``).
+        for operator, cells in [(BEST_OF_ALL, decided.cells), *decided.moved.items()]:
+            if cells:
+                session.execute(
+                    delete(c).where(
+                        u(c.resolution) == res, u(c.operator) == operator,
+                        cells_in(c.h3_cell, cells, dialect=dialect),
+                    ).execution_options(**plain)
+                )  # fmt: skip
     store_decisions(session, decided.rows)
 
 
@@ -584,6 +605,7 @@ def _decide(
     cells: set[int],
     now: datetime,
     untrusted: pd.DataFrame,
+    moved: dict[str, set[int]] | None = None,
     redo: bool = False,
 ) -> tuple[dict[_StatusKey, str], dict[_StatusKey, str], _Decided]:
     """Recompute the decisions of ``cells`` and the best of all operators where it may
@@ -592,7 +614,11 @@ def _decide(
     operator scope, scope over radios), and the rows to store (``_store_decided``).
     ``untrusted``: ``trust.load_untrusted``'s frame, read once for the run. ``redo``: a
     run redoing one stopped between its chunks, whose stored decisions may be new already
-    (every cell is then taken as a source of the dead guard's moves)."""
+    (every cell is then taken as a source of the dead guard's moves). ``moved``: per
+    operator, the cells whose statistics of it moved. Only those operators' rows (and
+    the best of all's) are to be stored: an operator's decisions read its own evidence
+    only (``decisions.decide_cells``), so the others' come out as stored. Rewriting them
+    too wrote twice the rows a batch changes (docs/scale.md). None: every row."""
     dialect = dialect_name(session)
     u = functools.partial(unindexed, session)
     per_cell, _ = decide_cells(
@@ -608,7 +634,7 @@ def _decide(
     ):  # fmt: skip
         before[(int(cell), scope, radio)] = status
     bests = []
-    planned = _Decided(resolution, cells, pd.DataFrame())
+    planned = _Decided(resolution, cells, pd.DataFrame(), moved=moved)
     sources = {
         radio: set(cells) if redo else _signal_moved(per_cell, before, radio=radio)
         for radio in RADIO_SCOPES
@@ -625,11 +651,14 @@ def _decide(
         before |= suspect_before
         if suspects:
             planned.suspects[radio] = suspects
-    rows = with_centres(
-        pd.concat([without_unknown_operator(per_cell), *bests], ignore_index=True), resolution
+    operators = without_unknown_operator(per_cell)
+    overall = pd.concat(
+        [operators[operators["radio"].isin(RADIO_SCOPES)], *bests], ignore_index=True
     )
+    if moved is not None:
+        operators = operators[_rows_of(operators, moved)]
+    rows = with_centres(pd.concat([operators, *bests], ignore_index=True), resolution)
     planned.rows = rows
-    overall = rows[rows["radio"].isin(RADIO_SCOPES)]
     # Whole columns to Python lists first: iterating pandas' Arrow-backed strings value
     # by value cost a third of a second a run.
     after = {
@@ -643,6 +672,16 @@ def _decide(
         )
     }
     return before, after, planned
+
+
+def _rows_of(frame: pd.DataFrame, cells_of: dict[str, set[int]]) -> np.ndarray:
+    """Which rows of ``frame`` are of an operator of ``cells_of`` in one of its cells."""
+    found = np.zeros(len(frame), dtype=bool)
+    for operator, cells in cells_of.items():
+        mine = (frame["operator"] == operator).to_numpy()
+        if mine.any():
+            found |= mine & frame["h3_cell"].isin(list(cells)).to_numpy()
+    return found
 
 
 def _signal_moved(per_cell: pd.DataFrame, before: dict[_StatusKey, str], *, radio: str) -> set[int]:

@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.areas.progress import measure_progress, village_states
@@ -58,7 +58,7 @@ from service.store.models import (
     ReadingRow,
     ZoneCell,
 )
-from tests.areas.conftest import import_areas, village, write_layer
+from tests.areas.conftest import import_areas, put_statuses, village, write_layer
 from tests.conftest import BACKENDS, TEST_SECRET, PostgisServer
 from tests.coverage_helpers import CENTRE, NOW, ingest, reading_in
 
@@ -713,21 +713,12 @@ def test_a_zones_distance_to_signal_is_the_nearest_covered_cell_however_far(sess
     for covered in [*far, *pairs]:
         with session_scope(sessions) as session:
             session.execute(delete(CellStatus))
-            session.execute(insert(CellStatus), [covered_decision(cell) for cell in covered])
+        put_statuses(sessions, {h3.int_to_str(cell): "covered" for cell in covered},
+                     operator="452-01", radios=("any",))  # fmt: skip
         with sessions() as session:
             nearby = incremental_path._CoveredNearby(session, scope=("452-01", "any"), resolution=9)
             found = nearby.distance_m(zone)
         assert found == NearestCovered(covered).distance_m(zone), covered
-
-
-def covered_decision(cell: int) -> dict[str, Any]:
-    lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
-    return {
-        "h3_cell": cell, "operator": "452-01", "radio": "any", "resolution": 9, "lat": lat,
-        "lon": lon, "status": "covered", "confidence": 0.9, "readings": 5, "devices": 3,
-        "days": 3, "no_service_share": 0.0, "dead_share": 0.0, "signal_dbm_mean": -90.0,
-        "first_seen": NOW, "last_seen": NOW, "evidence_from": NOW.date(),
-    }  # fmt: skip
 
 
 def test_people_moved_by_an_area_import_make_the_next_run_full(tmp_path, settings, sessions):

@@ -366,6 +366,8 @@ def decide_incrementally(
         for res, these in [(base, cells), *parents.items()]:
             moved: dict[str, set[int]] = {}
             for cell, operator in evidence_moved:
+                if operator == UNKNOWN_OPERATOR:  # its decisions are never stored
+                    continue
                 parent = cell if res == base else h3i.cell_to_parent(cell, res)
                 moved.setdefault(operator, set()).add(parent)
             before, after, planned = _decide(

@@ -46,7 +46,10 @@ random unknown cells, truly dead pairs newly found; ``docs/demo-accuracy.md``) a
 perfect information with a quarter share to the six neighbours found 0.99, 1.47, 1.83,
 2.70, 2.71, 1.84 (1.88); 14-23 of the 40 tasks are populated (that rule: 16-34). Measured
 again after the field stopped depending on the database's row order (1 December 2026):
-1.65, 1.99, 1.30, 3.55, 2.14, 2.18 (1.94 pooled), seed 7 under the goal of 1.5.
+1.65, 1.99, 1.30, 3.55, 2.14, 2.18 (1.94 pooled), seed 7 under the goal of 1.5. With an
+empty cell at 35 people-equivalents (3 December 2026; 20 before): 2.27 times pooled over
+seeds 4 and 14-21 (1.60 at the least) and 2.37 over seeds 22-29, held out (seed 27 at
+1.35); 3-20 of the 40 tasks populated.
 
 Tasks are picked greedily, each pick telling its disk what it tells, so that a
 neighbour's visit is worth only what it adds (two cells side by side share most of their

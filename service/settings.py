@@ -466,14 +466,11 @@ class Settings(BaseSettings):
         "field or road cell within the estimate's reach is worth a visit too (0: an empty "
         "cell is worth only what a visit there teaches its populated neighbours). A few to "
         "ten workers on a farmed 10.5-ha cell would suggest 5-10 (a rough guess, no census "
-        "behind it). Of the weights tried (20, 25, 30, 35, 40, 60, 100, 200), 35 is the least "
-        "at which the top 40 tasks found more than 1.5 times the truly dead pairs that 40 "
-        "random unknown cells find on every one of nine demo seeds (4, 14-21; 1.60 at the "
-        "least), where 20 missed on three, 25 on one, and 30 made exactly 1.5 on one. On "
-        "eight seeds held out (22-29): 2.37 times pooled against 1.93 "
-        "at 20, one seed under 1.5 against three, and as many pairs found in populated "
-        "cells (154 against 153; 157 against 178 on the nine); fewer tasks are in populated "
-        "cells (benchmarks/tasks.py, docs/demo-accuracy.md).",
+        "behind it). 35 is the least of the weights tried at which the top 40 tasks found "
+        "more than 1.5 times the truly dead pairs that 40 random unknown cells find on every "
+        "one of nine demo seeds; a lower weight puts more tasks in villages and finds fewer "
+        "pairs (benchmarks/tasks.py; the figures, and seeds held out, in "
+        "docs/demo-accuracy.md).",
     )
     province_name: str = Field(
         default="Đắk Lắk",

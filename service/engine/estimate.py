@@ -151,6 +151,7 @@ from service.engine.statistics import watermark
 from service.settings import Settings
 from service.store.bulk import copy_rows
 from service.store.dialect import cells_in, dialect_name
+from service.store.frames import bulk_frame
 from service.store.models import CellEstimate, CellStatus
 from service.store.sqlexpr import ATTOWATT_DBM_OFFSET
 
@@ -360,13 +361,19 @@ def measured_statuses(
     """The measured status of every decided cell and operator in one scope over radios,
     with the oldest month its decision read (``evidence_from``)."""
     c = CellStatus
-    rows = session.execute(
+    # Through the driver (PostgreSQL: COPY), not SQLAlchemy's rows: a refresh at 300,000
+    # readings read about 500,000 decisions a scope, 3.8 s of SQLAlchemy rows and pandas
+    # taking them apart (docs/scale.md, the field's refresh).
+    frame = bulk_frame(
+        session,
         select(c.h3_cell, c.operator, c.status, c.evidence_from).where(
             c.radio == radio, c.resolution == resolution
-        )
-    ).all()
-    frame = pd.DataFrame(rows, columns=["h3_cell", "operator", "status", "evidence_from"])
-    frame["evidence_from"] = pd.to_datetime(frame["evidence_from"])
+        ),
+        ["h3_cell", "operator", "status", "evidence_from"],
+    )
+    # Dates (PostgreSQL) or ISO text (SQLite), to the unit SQLAlchemy's dates gave.
+    months = pd.to_datetime(frame["evidence_from"], format="ISO8601")
+    frame["evidence_from"] = months.astype("datetime64[s]")
     return frame.astype({"h3_cell": "int64"})
 
 
@@ -571,10 +578,13 @@ def likelihood_inputs(per_radio: pd.DataFrame, *, settings: Settings) -> pd.Data
     residents' bars by class (manual reports count only where nothing was measured), and
     the radio's camping minimum and 2-bar band over its 1-bar threshold."""
     sd = settings.estimate_reading_sd_db
-    radios = per_radio["radio"].astype(str).to_numpy()
-    one = np.array([settings.bars_for(thresholds_radio(r))[0] for r in radios])
-    two = np.array([settings.bars_for(thresholds_radio(r))[1] for r in radios])
-    camp = np.array([CAMPING_MIN_DBM[thresholds_radio(r)] for r in radios]) - one
+    # Each radio's thresholds looked up once and spread over its rows: a lookup per row
+    # was 3 s of a refresh at 300,000 readings (docs/scale.md, the field's refresh).
+    codes, radios = pd.factorize(per_radio["radio"].astype(str).to_numpy())
+    radio_of = [thresholds_radio(r) for r in radios]
+    one = np.array([settings.bars_for(r)[0] for r in radio_of], dtype=float)[codes]
+    two = np.array([settings.bars_for(r)[1] for r in radio_of], dtype=float)[codes]
+    camp = np.array([CAMPING_MIN_DBM[r] for r in radio_of], dtype=float)[codes] - one
     measured = per_radio["measured"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_dbm = (

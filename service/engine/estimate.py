@@ -109,7 +109,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -635,19 +635,35 @@ def grid_loglik(
     band = inputs["band"].to_numpy(float)[:, None]
     if bounded is None:
         bounded = np.zeros(len(inputs), dtype=bool)
-    bound = np.asarray(bounded, dtype=bool)[:, None]
+    bound = np.asarray(bounded, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
-        plain = -n * (x - g) ** 2 / (2 * sd * sd)
-        lower = np.where(n > 0, log_ndtr((g - x) * np.sqrt(np.maximum(n, 1.0)) / sd), 0.0)
-    ll = np.where(bound, lower, plain)
-    ll = ll + inputs["no_service_n"].to_numpy(float)[:, None] * log_ndtr(
-        (inputs["camp"].to_numpy(float)[:, None] - g) / sd
-    )
+        ll = -n * (x - g) ** 2 / (2 * sd * sd)
+        if bound.any():
+            nb = n[bound]
+            ll[bound] = np.where(
+                nb > 0, log_ndtr((g - x[bound]) * np.sqrt(np.maximum(nb, 1.0)) / sd), 0.0
+            )
+    # The censored terms depend on the row only through its radio's camping minimum and
+    # band, a few values: each is evaluated once per value and spread over the rows (the
+    # same numbers; a normal log-CDF per row and grid point was 4.7 s of a province's
+    # refresh, docs/scale.md).
+    camp = _per_value(inputs["camp"].to_numpy(float), lambda c: log_ndtr((c - g) / sd))
+    ll = ll + inputs["no_service_n"].to_numpy(float)[:, None] * camp
     ll = ll + inputs["manual_dead"].to_numpy(float)[:, None] * log_ndtr(-g / sd)
-    weak_p = ndtr((band - g) / sd) - ndtr(-g / sd)
-    ll = ll + inputs["manual_weak"].to_numpy(float)[:, None] * np.log(np.maximum(weak_p, 1e-300))
-    ll = ll + inputs["manual_covered"].to_numpy(float)[:, None] * log_ndtr((g - band) / sd)
+    weak = _per_value(
+        band[:, 0], lambda b: np.log(np.maximum(ndtr((b - g) / sd) - ndtr(-g / sd), 1e-300))
+    )
+    ll = ll + inputs["manual_weak"].to_numpy(float)[:, None] * weak
+    covered = _per_value(band[:, 0], lambda b: log_ndtr((g - b) / sd))
+    ll = ll + inputs["manual_covered"].to_numpy(float)[:, None] * covered
     return np.asarray(ll, dtype=float)
+
+
+def _per_value(values: FloatArray, table: Callable[[FloatArray], Any]) -> FloatArray:
+    """``table(v)`` (one row over the grid per value, ``v`` a column) for each of
+    ``values``, evaluated once per distinct value (rows x grid)."""
+    distinct, codes = np.unique(values, return_inverse=True)
+    return np.asarray(table(distinct[:, None]), dtype=float)[codes.reshape(-1)]
 
 
 def radio_margins(

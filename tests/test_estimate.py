@@ -14,6 +14,7 @@ from scipy.special import ndtr
 from sqlalchemy import select
 
 from service.engine.estimate import (
+    _GRID,
     MIN_RHO_PAIRS,
     RHO_MAX,
     Covariance,
@@ -22,6 +23,7 @@ from service.engine.estimate import (
     error_correlation,
     estimate_field,
     fading_lift_db,
+    grid_loglik,
     infer_status,
     krige,
     no_service_bounds,
@@ -445,6 +447,46 @@ def test_batched_kriging_equals_each_system_solved_whole(monkeypatch, chunk):
     want_mean, want_sd = dense_ordinary_kriging(obs_xy, obs_y, noise, obs_xy, cov, own[:, 1:10])
     assert np.abs(loo_mean - want_mean).max() <= 1e-9
     assert np.abs(loo_sd - want_sd).max() <= 1e-9
+
+
+def test_the_likelihood_grid_is_each_rows_tobit_likelihood_written_out():
+    # ``grid_loglik`` evaluates its censored terms once per camping minimum and band and
+    # spreads them over the rows; each row must still get its own terms, bounded rows
+    # (with and without readings) included.
+    from scipy.special import log_ndtr
+
+    rng = np.random.default_rng(5)
+    rows = 60
+    inputs = pd.DataFrame(
+        {
+            "x": rng.normal(5, 10, rows),
+            "n": rng.choice([0.0, 1.0, 4.0], rows),
+            "no_service_n": rng.choice([0.0, 2.0], rows),
+            "manual_dead": rng.choice([0.0, 1.0], rows),
+            "manual_weak": rng.choice([0.0, 1.0], rows),
+            "manual_covered": rng.choice([0.0, 3.0], rows),
+            "camp": rng.choice([-19.0, -10.0, -7.0], rows),
+            "band": rng.choice([10.0, 15.0], rows),
+        }
+    )
+    bounded = rng.random(rows) < 0.3
+    sd = 4.0
+    found = grid_loglik(inputs, sd=sd, bounded=bounded)
+    g = _GRID
+    for i, row in enumerate(inputs.itertuples()):
+        if bounded[i]:
+            own = log_ndtr((g - row.x) * np.sqrt(max(row.n, 1.0)) / sd) if row.n > 0 else 0 * g
+        else:
+            own = -row.n * (row.x - g) ** 2 / (2 * sd * sd)
+        weak = ndtr((row.band - g) / sd) - ndtr(-g / sd)
+        want = (
+            own
+            + row.no_service_n * log_ndtr((row.camp - g) / sd)
+            + row.manual_dead * log_ndtr(-g / sd)
+            + row.manual_weak * np.log(np.maximum(weak, 1e-300))
+            + row.manual_covered * log_ndtr((g - row.band) / sd)
+        )
+        np.testing.assert_allclose(found[i], want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.3, 0.8])

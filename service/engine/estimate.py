@@ -370,8 +370,8 @@ def measured_statuses(
     with the oldest month its decision read (``evidence_from``)."""
     c = CellStatus
     # Through the driver (PostgreSQL: COPY), not SQLAlchemy's rows: a refresh at 300,000
-    # readings read about 500,000 decisions a scope, 3.8 s of SQLAlchemy rows and pandas
-    # taking them apart (docs/scale.md, the field's refresh).
+    # readings read about 500,000 decisions a scope: 3.8 s of SQLAlchemy rows and pandas
+    # taking them apart, profiled (docs/scale.md, the field's refresh).
     frame = bulk_frame(
         session,
         select(c.h3_cell, c.operator, c.status, c.evidence_from).where(
@@ -587,7 +587,7 @@ def likelihood_inputs(per_radio: pd.DataFrame, *, settings: Settings) -> pd.Data
     the radio's camping minimum and 2-bar band over its 1-bar threshold."""
     sd = settings.estimate_reading_sd_db
     # Each radio's thresholds looked up once and spread over its rows: a lookup per row
-    # was 3 s of a refresh at 300,000 readings (docs/scale.md, the field's refresh).
+    # was 3 s of a refresh at 300,000 readings, profiled (docs/scale.md, the field's refresh).
     codes, radios = pd.factorize(per_radio["radio"].astype(str).to_numpy())
     radio_of = [thresholds_radio(r) for r in radios]
     one = np.array([settings.bars_for(r)[0] for r in radio_of], dtype=float)[codes]
@@ -646,7 +646,7 @@ def grid_loglik(
     # The censored terms depend on the row only through its radio's camping minimum and
     # band, a few values: each is evaluated once per value and spread over the rows (the
     # same numbers; a normal log-CDF per row and grid point was 4.7 s of a province's
-    # refresh, docs/scale.md).
+    # refresh, profiled: docs/scale.md).
     camp = _per_value(inputs["camp"].to_numpy(float), lambda c: log_ndtr((c - g) / sd))
     ll = ll + inputs["no_service_n"].to_numpy(float)[:, None] * camp
     ll = ll + inputs["manual_dead"].to_numpy(float)[:, None] * log_ndtr(-g / sd)

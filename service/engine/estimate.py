@@ -632,7 +632,7 @@ def grid_loglik(
     g = _GRID[None, :]
     n = inputs["n"].to_numpy(float)[:, None]
     x = inputs["x"].to_numpy(float)[:, None]
-    band = inputs["band"].to_numpy(float)[:, None]
+    band = inputs["band"].to_numpy(float)
     if bounded is None:
         bounded = np.zeros(len(inputs), dtype=bool)
     bound = np.asarray(bounded, dtype=bool)
@@ -651,10 +651,10 @@ def grid_loglik(
     ll = ll + inputs["no_service_n"].to_numpy(float)[:, None] * camp
     ll = ll + inputs["manual_dead"].to_numpy(float)[:, None] * log_ndtr(-g / sd)
     weak = _per_value(
-        band[:, 0], lambda b: np.log(np.maximum(ndtr((b - g) / sd) - ndtr(-g / sd), 1e-300))
+        band, lambda b: np.log(np.maximum(ndtr((b - g) / sd) - ndtr(-g / sd), 1e-300))
     )
     ll = ll + inputs["manual_weak"].to_numpy(float)[:, None] * weak
-    covered = _per_value(band[:, 0], lambda b: log_ndtr((g - b) / sd))
+    covered = _per_value(band, lambda b: log_ndtr((g - b) / sd))
     ll = ll + inputs["manual_covered"].to_numpy(float)[:, None] * covered
     return np.asarray(ll, dtype=float)
 

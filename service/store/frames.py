@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import SelectBase
 
 from service.store.dialect import is_postgres
+from service.store.sqlexpr import HexConcat
 
 
 def raw_frame(session: Session, query: ClauseElement, columns: list[str]) -> pd.DataFrame:
@@ -110,23 +111,22 @@ def bulk_frame(session: Session, query: SelectBase, columns: list[str]) -> pd.Da
 def device_frame(
     session: Session, query: Select[*tuple[Any, ...]], columns: list[str]
 ) -> pd.DataFrame:
-    """``bulk_frame``'s frame of device rows: ``query``'s last column is a 16-byte device
-    hash, the others the key it is grouped under (a cell's statistics key and month).
+    """``bulk_frame``'s rows of device hashes (in another order): ``query``'s last column
+    is a 16-byte device hash, the others the key it is grouped under (a cell's statistics
+    key and month).
 
-    On SQLite, read one row per key with its hashes concatenated in hex
-    (``group_concat``), and expanded here with numpy. A row per device costs sqlite3 a
-    Python tuple of six objects: 711,000 device rows of 867 resolution-7 parents took
-    1.9 s of an incremental run's 7.3 s at 3 million stored readings, where SQLite
-    itself found them in 0.05 s (docs/scale.md). Every hash object is made once per
-    device, not once per row. On PostgreSQL, ``bulk_frame``'s COPY."""
-    if is_postgres(session):
-        return bulk_frame(session, query, columns)
+    Read one row per key with its hashes concatenated in hex (``sqlexpr.HexConcat``), and
+    expanded here with numpy; every hash object is made once per device, not once per
+    row. A row per device costs sqlite3 a Python tuple of six objects: 711,000 device rows
+    of 867 resolution-7 parents took 1.9 s of an incremental run's 7.3 s at 3 million
+    stored readings, where SQLite itself found them in 0.05 s. On PostgreSQL each row of
+    a COPY is a message that psycopg reads in Python: the 96,000 device rows of an
+    incremental run's resolution-7 parents at 300,000 readings took 0.15-0.17 s, one row
+    per key 0.10 s (docs/scale.md)."""
     selected = list(query.selected_columns)
     key, hash_column = selected[:-1], selected[-1]
-    grouped = query.with_only_columns(
-        *key, func.count(), func.group_concat(func.hex(hash_column), "")
-    ).group_by(*key)
-    rows = raw_frame(session, grouped, [*columns[:-1], "_count", "_hex"])
+    grouped = query.with_only_columns(*key, func.count(), HexConcat(hash_column)).group_by(*key)
+    rows = bulk_frame(session, grouped, [*columns[:-1], "_count", "_hex"])
     counts = rows["_count"].to_numpy(np.int64)
     digits = "".join(rows["_hex"].tolist())
     if len(digits) != 2 * _HASH_BYTES * int(counts.sum()):  # not 16 bytes each: row by row

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Integer
+from sqlalchemy import BigInteger, Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -57,6 +57,14 @@ class BitOrAggregate(FunctionElement[Any]):
     """Aggregate bitwise OR of non-negative integers below 2**31 (day masks)."""
 
     type = BigInteger()
+    inherit_cache = True
+
+
+class HexConcat(FunctionElement[Any]):
+    """Aggregate: the hex digits of a binary column's values, concatenated in one text (a
+    key's device hashes read as one value: ``service.store.frames.device_frame``)."""
+
+    type = String()
     inherit_cache = True
 
 
@@ -123,6 +131,18 @@ def _bit_or(element: BitOrAggregate, compiler: SQLCompiler, **kw: Any) -> str:
     # PostgreSQL's built-in; on SQLite, the aggregate service.store.database registers.
     (x,) = _args(element, compiler, **kw)
     return f"bit_or({x})"
+
+
+@compiles(HexConcat, "postgresql")
+def _hex_concat_pg(element: HexConcat, compiler: SQLCompiler, **kw: Any) -> str:
+    (x,) = _args(element, compiler, **kw)
+    return f"string_agg(encode({x}, 'hex'), '')"
+
+
+@compiles(HexConcat, "sqlite")
+def _hex_concat_sqlite(element: HexConcat, compiler: SQLCompiler, **kw: Any) -> str:
+    (x,) = _args(element, compiler, **kw)
+    return f"group_concat(hex({x}), '')"
 
 
 def h3_parent_masks(resolution: int) -> tuple[int, int]:

@@ -620,8 +620,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, url: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        malformed = "database_url must be a sqlite:/// or postgresql+psycopg:// URL"
         if not url.startswith(("sqlite", "postgresql")):
-            raise ValueError("database_url must be a sqlite:/// or postgresql+psycopg:// URL")
+            raise ValueError(malformed)
         if url.startswith("postgresql://"):
             # Pin the driver: deadzone's bulk path uses psycopg 3's COPY.
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -629,6 +633,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PostgreSQL URLs must use the psycopg (3) driver: postgresql+psycopg://"
             )
+        try:  # 'sqlite//file' starts well and is no URL: refused here, not when opened
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            raise ValueError(malformed) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(malformed)
         return url
 
     @property

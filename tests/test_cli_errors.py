@@ -95,6 +95,8 @@ def test_db_upgrade_refuses_the_maintenance_database(tmp_path: Path, pg: Postgis
     [
         ("postgres://me@db.example/deadzone", "postgresql+psycopg://me@db.example/deadzone"),
         ("data/deadzone.sqlite", "sqlite:////"),
+        ("sqlite//oops.sqlite", "e.g. sqlite:///deadzone.sqlite"),
+        ("sqlitex:///oops.sqlite", "use sqlite:///PATH"),
     ],
 )
 def test_a_malformed_url_says_how_to_write_it(tmp_path: Path, url: str, hint: str) -> None:

@@ -45,6 +45,8 @@ def url_hint(url: str) -> str:
     if url.startswith(("postgres://", "postgresql://")):
         rest = url.split("://", 1)[1]
         return f", here postgresql+psycopg://{rest}"
+    if url.startswith("sqlite"):  # a slash or a colon short: three slashes, then the path
+        return ", e.g. sqlite:///deadzone.sqlite"
     if "://" not in url:
         return f", here sqlite:///{Path(url).expanduser().absolute()}"
     return ""

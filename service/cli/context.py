@@ -53,6 +53,23 @@ ReportOpt = Annotated[
 ]
 
 
+def program() -> str:
+    """``deadzone`` as the user ran it, for a command printed to be copied: the script's
+    path where it is not the ``deadzone`` on PATH (``.venv/bin/deadzone`` after ``make
+    install``), so that the line works as typed."""
+    import shlex
+    import shutil
+    import sys
+
+    invoked = sys.argv[0] if sys.argv else ""
+    if Path(invoked).name != "deadzone":  # python -m service.cli, a test's runner
+        return "deadzone"
+    on_path = shutil.which("deadzone")
+    if on_path is not None and Path(on_path).resolve() == Path(invoked).resolve():
+        return "deadzone"
+    return shlex.quote(invoked)
+
+
 def load_settings(database_url: str | None = None) -> Settings:
     """Settings from the environment, with command-line overrides. A wrong value ends the
     command with one line naming its variable (``problems.settings_problem``)."""

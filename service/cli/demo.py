@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from service.cli.context import DEFAULT_DEMO_OUT, DemoOutOpt, StepBars, console, fail
+from service.cli.context import DEFAULT_DEMO_OUT, DemoOutOpt, StepBars, console, fail, program
 from service.settings import Settings
 
 
@@ -74,4 +74,4 @@ def demo_command(
     )  # fmt: skip
     for name, path in result.files.items():
         console.print(f"{name:15} {path.resolve()}")
-    console.print(f"browse: deadzone serve --demo --out {out}")
+    console.print(f"browse: {program()} serve --demo --out {out}")

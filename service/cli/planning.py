@@ -199,6 +199,8 @@ def plan_command(
     if save is not None:
         console.print(
             f"{'replaced' if replaced else 'saved'} plan {save!r} ({len(plan['sites'])} "
-            "sites): PostGIS view plan_sites",
+            "sites): "
+            + ("PostGIS view plan_sites" if settings.is_postgres else "table saved_plan_sites "
+               "(on PostGIS the view plan_sites draws it in QGIS)"),
             markup=False, highlight=False, soft_wrap=True,
         )  # fmt: skip

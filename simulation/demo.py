@@ -729,8 +729,6 @@ def estimate_lines(estimate: dict[str, Any]) -> list[str]:
             f"  {scope:12} {f['truly_dead_with_readings']:>10,}  {_pct(f['found_measured']):>14}"
             f"  {_pct(f['found']):>24}  {_pct(f['precision']):>9}  {'met' if met else 'missed'}"
         )
-    lines.append("  calibration of p_dead (bins of predicted probability: cells, predicted, "
-                 "truly dead share; Brier score):")  # fmt: skip
     v = estimate.get("villages")
     if v:
         lines.append(
@@ -740,6 +738,8 @@ def estimate_lines(estimate: dict[str, Any]) -> list[str]:
             + ("n/a" if v["precision"] is None
                else "met" if v["precision"] >= VILLAGE_PRECISION_GOAL else "missed")
         )  # fmt: skip
+    lines.append("  calibration of p_dead (bins of predicted probability: cells, predicted, "
+                 "truly dead share; Brier score):")  # fmt: skip
     for scope, c in estimate["calibration"].items():
         bins = "  ".join(
             f"{b['from']:.1f}-{b['to']:.1f}: {b['cells']} "
@@ -1117,4 +1117,18 @@ def progress_lines(progress: dict[str, Any], plan: dict[str, Any]) -> list[str]:
                      f"(total {site['people_cumulative']:,.0f}) {names}")  # fmt: skip
     if plan.get("explanation"):  # fewer sites than asked for, and why
         lines.append(f"  {plan['explanation']}")
+    fit = plan.get("calibration")
+    lines.append(
+        "  model calibrated on measurements around known sites: offset "
+        f"{fit['offset_db']:+.1f} dB, RMSE {fit['rmse_db']:.1f} dB ({fit['cells']:,} cells, "
+        f"{fit['sites']:,} sites)" if fit else "  model not calibrated (no fit of measurements "
+        "around known sites)"
+    )  # fmt: skip
+    if "delivered_ratio" in plan:  # against the simulation's truth: the sites built
+        ratio = plan["delivered_ratio"]
+        lines.append(
+            f"  built in the simulation ({plan['built_by']}): {plan['delivered_people']:,.0f} "
+            f"of the {plan['promised_people']:,.0f} people promised get 4G, delivered / "
+            f"promised {'n/a' if ratio is None else f'{ratio:.3f}'}"
+        )
     return lines

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +18,10 @@ from sqlalchemy import create_engine, make_url, text
 from service.store.schema import upgrade_database
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
 
 
 @contextmanager
@@ -31,12 +37,16 @@ def scratch_database(backend: str, workdir: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    # A benchmark stopped by SIGTERM (`timeout`, a CI runner) still drops its database:
+    # the signal ends the process through SystemExit, which runs the finally below.
+    stop = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         engine = create_engine(url)
         upgrade_database(engine)
         engine.dispose()
         yield url
     finally:
+        signal.signal(signal.SIGTERM, stop)
         if admin is not None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

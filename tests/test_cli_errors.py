@@ -135,3 +135,22 @@ def test_map_refuses_an_unknown_language_and_flags_take_no_value(tmp_path: Path)
     code, output = deadzone("serve", "--help", cwd=tmp_path)
     demo_line = next(line for line in output.splitlines() if "--demo" in line)
     assert code == 0 and "<bool>" not in demo_line
+
+
+def test_printed_commands_name_deadzone_as_it_was_run(monkeypatch, tmp_path: Path) -> None:
+    """A command the CLI prints to be copied (the demo's "browse:" line) works as typed:
+    ``.venv/bin/deadzone`` when that is how it ran and plain ``deadzone`` is another or
+    none, plain ``deadzone`` when that is the one on PATH or it ran as a module."""
+    from service.cli.context import program
+
+    script = tmp_path / "my venv" / "bin" / "deadzone"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(script), "demo"])
+    monkeypatch.setenv("PATH", str(tmp_path / "elsewhere"))
+    assert program() == f"'{script}'"  # quoted: the path has a space
+    monkeypatch.setenv("PATH", str(script.parent))
+    assert program() == "deadzone"
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "service" / "cli" / "__main__.py")])
+    assert program() == "deadzone"

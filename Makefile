@@ -12,13 +12,7 @@ $(BIN)/deadzone: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-# The editable install leaves the project's own modules uncompiled, and where
-# PYTHONDONTWRITEBYTECODE is set (this workplace's machines, many containers) every command
-# then compiles them again at start-up: 0.13 s of each `deadzone` run (docs/scale.md).
-# Compiled here, as pip compiles what it installs into site-packages; a file edited later
-# is compiled again in memory, never read stale.
 install: $(BIN)/deadzone
-	$(BIN)/python -m compileall -q service collectors maps domain simulation migrations
 
 demo: install
 	$(BIN)/deadzone demo --out deadzone-out

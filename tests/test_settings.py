@@ -97,3 +97,20 @@ def test_the_console_reads_columns_when_it_prints(monkeypatch: pytest.MonkeyPatc
     assert console.width == 123
     monkeypatch.setenv("COLUMNS", "77")
     assert console.width == 77
+
+
+def test_settings_in_an_80_column_terminal_are_a_list_each_meaning_on_its_own_lines():
+    """Not a table whose meaning column is a word or two wide: every variable with its
+    value, its meaning below it, no line wider than the terminal."""
+    result = CliRunner().invoke(cli, ["settings"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert not any(line.startswith(("┏", "│")) for line in lines)  # no table
+    for name, field in Settings.model_fields.items():
+        at = lines.index(
+            next(line for line in lines if line.startswith(f"DEADZONE_{name.upper()} = "))
+        )
+        words = str(field.description).split()
+        assert words[0] in lines[at + 1], (name, lines[at + 1])
+    assert Settings().device_secret.get_secret_value() not in result.output

@@ -5,23 +5,44 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from service.cli.context import console, fail, load_settings
 
 
 def show_settings() -> None:
     """Every option: its environment variable, current value and meaning."""
+    from rich.padding import Padding
     from rich.table import Table
 
     settings = load_settings()
-    table = Table(title="deadzone settings (environment variables)")
-    for name in ("variable", "value", "meaning"):
-        table.add_column(name, overflow="fold")
-    for name, field in type(settings).model_fields.items():
-        value = getattr(settings, name)
-        shown = "********" if "secret" in name else str(value)
-        table.add_row(f"DEADZONE_{name.upper()}", shown, field.description or "")
-    console.print(table)
+    rows = [
+        (
+            f"DEADZONE_{name.upper()}",
+            "********" if "secret" in name else str(getattr(settings, name)),
+            field.description or "",
+        )
+        for name, field in type(settings).model_fields.items()
+    ]
+    title = "deadzone settings (environment variables)"
+    if console.width >= WIDE_SETTINGS_COLUMNS:
+        table = Table(title=title)
+        for name in ("variable", "value", "meaning"):
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    # A narrow terminal left the meaning a third of 80 columns, a word or two a line: each
+    # setting as "VARIABLE = value", its meaning below it at full width.
+    console.print(title, style="bold", highlight=False)
+    for variable, value, meaning in rows:
+        console.print()
+        console.print(f"[bold]{variable}[/] = {escape(value)}", highlight=False)
+        console.print(Padding(meaning, (0, 0, 0, 4), expand=False), markup=False, highlight=False)
+
+
+WIDE_SETTINGS_COLUMNS = 140  # below it, `deadzone settings` lists instead of a table
 
 
 def api_key_command(

@@ -27,6 +27,8 @@ LABELS: dict[Lang, dict[str, str]] = {
         "estimate.layer": "Ước tính, chưa đo",
         "legend.zoom": "Phóng to để xem ô nhỏ hơn và bấm vào ô để xem số liệu",
         "operator.any": "Tốt nhất của mọi nhà mạng",
+        "map.no_tiles": "Không tải được bản đồ nền (không có Internet): số liệu vẫn hiển "
+        "thị đầy đủ.",
         "control.zoom_in": "Phóng to",
         "control.zoom_out": "Thu nhỏ",
         "control.fullscreen": "Toàn màn hình",
@@ -136,6 +138,8 @@ LABELS: dict[Lang, dict[str, str]] = {
         "estimate.layer": "Estimated, not measured",
         "legend.zoom": "Zoom in for smaller cells; click a cell for its evidence",
         "operator.any": "Best of all operators",
+        "map.no_tiles": "Background map not available (no Internet): the data is all "
+        "shown without it.",
         "control.zoom_in": "Zoom in",
         "control.zoom_out": "Zoom out",
         "control.fullscreen": "Full screen",

@@ -143,6 +143,8 @@ def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
     folium.TileLayer(
         tiles=OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", control=False, max_zoom=19
     ).add_to(m)
+    no_tiles = json_for_script(html.escape(labels["map.no_tiles"]))
+    m.add_child(MapScript(lambda name: f"deadzone.noticeTileErrors({name}, {no_tiles});"))
     zoom_titles = json_for_script(
         {
             "position": "topleft",

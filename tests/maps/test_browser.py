@@ -95,7 +95,12 @@ def test_coverage_map_draws_legend_layers_and_evidence(
     assert radios.count() == 3
     base_names = page.locator(".leaflet-control-layers-base").inner_text()  # type: ignore[attr-defined]
     assert "Tốt nhất của mọi nhà mạng" in base_names and "Viettel (452-04)" in base_names
-    # Tiles cannot load here: the map must keep its own light background, not Leaflet's grey.
+    # Tiles cannot load here: the map says so, once, in the page's language.
+    notice = page.locator(".dz-notice")  # type: ignore[attr-defined]
+    notice.wait_for(timeout=10_000)
+    assert notice.count() == 1
+    assert "Không tải được bản đồ nền" in notice.inner_text()
+    # ... and keeps its own light background, not Leaflet's grey.
     background = page.evaluate(  # type: ignore[attr-defined]
         "getComputedStyle(document.querySelector('.folium-map')).backgroundColor"
     )

@@ -265,6 +265,21 @@
     L.DomEvent.disableClickPropagation(div);
   };
 
+  // The OpenStreetMap tiles are a convenience (no Internet, a blocked server): at the first
+  // tile that fails the map says, once, that its background is missing and why the data is
+  // still all there; text escaped in Python.
+  DZ.noticeTileErrors = function (map, html) {
+    var shown = false;
+    map.eachLayer(function (layer) {
+      if (!(layer instanceof L.TileLayer)) { return; }
+      layer.on("tileerror", function () {
+        if (shown) { return; }
+        shown = true;
+        control("bottomleft", "dz-notice", html).addTo(map);
+      });
+    });
+  };
+
   DZ.addLegend = function (map, html) {
     control("bottomright", "dz-legend", html).addTo(map);
   };

@@ -160,12 +160,36 @@ def test_texts_are_complete_in_vietnamese_and_english(
         if element.is_visible():
             assert element.inner_text().strip() == en[element.get_attribute("data-i18n")].strip()
     assert page.title() == en["page.title"]
+    # The second SIM's list repeats the operators; its "I don't know" follows the language.
+    second_unknown = "document.querySelector('#sim2-operator option[value=unknown]').textContent"
+    assert page.evaluate(second_unknown).strip() == en["op.unknown"]
     _screenshots(page, output_dir / "report-en")
 
     page.reload()  # the choice is remembered
     page.wait_for_function(READY)
     assert page.inner_text("h1") == en["page.title"]
     assert log.errors == []
+
+
+def test_a_link_with_lang_opens_the_page_in_that_language(
+    open_context: Callable[..., Any], live_server: str
+) -> None:
+    """As every other page: /report?lang=en is English on a phone that never chose, and
+    the choice is kept; an unknown value leaves the page Vietnamese."""
+    context = open_context()
+    page = context.new_page()
+    strings = None
+    for query, lang in (
+        ("?lang=xx", "vi"),
+        ("?lang=__proto__", "vi"),
+        ("?lang=en", "en"),
+        ("", "en"),
+    ):
+        page.goto(live_server + "/report" + query)
+        page.wait_for_function(READY)
+        strings = strings or _strings(page)
+        assert page.evaluate("document.documentElement.lang") == lang, query
+        assert page.inner_text("h1") == strings[lang]["page.title"], query
 
 
 def test_refused_location_explains_and_a_point_can_be_placed_by_hand(

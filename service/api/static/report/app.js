@@ -834,7 +834,8 @@
     each(document.querySelectorAll("input[name=operator]"), function (input) {
       var option = document.createElement("option");
       option.value = input.value;
-      option.setAttribute("data-label", input.value === UNKNOWN_OPERATOR ? "op.unknown" : "");
+      // "I don't know" is translated with the page (applyLanguage); operators' names are not.
+      if (input.value === UNKNOWN_OPERATOR) option.setAttribute("data-i18n", "op.unknown");
       option.textContent = input.parentNode.textContent.trim();
       select.appendChild(option);
     });
@@ -852,8 +853,13 @@
   }
 
   function start() {
-    var lang = stored("dz.lang");
-    state.lang = DZ_STRINGS[lang] ? lang : "vi";
+    // ?lang=en (a link shared in English, as every other page takes it) wins over the
+    // language chosen last on this phone, and is remembered as the choice.
+    var known = function (lang) { return Object.prototype.hasOwnProperty.call(DZ_STRINGS, lang); };
+    var asked = new URLSearchParams(window.location.search).get("lang");
+    if (known(asked)) store("dz.lang", asked);
+    var lang = known(asked) ? asked : stored("dz.lang");
+    state.lang = known(lang) ? lang : "vi";
     var operator = stored("dz.operator");
     state.operator = operatorChosen(operator) ? operator : null;
     var distance = stored("dz.survey_distance");

@@ -77,3 +77,23 @@ def test_tasks_page_says_its_scope_and_switches_to_broadband(
     listed = page.locator("ol.tasks li").evaluate_all("(n) => n.map((e) => e.dataset.h3)")
     assert sorted(listed) == sorted(f["properties"]["h3"] for f in api["features"])
     assert not sealed.blocked and not log.errors, log.errors
+
+
+def test_a_link_to_an_unknown_village_says_the_link_is_wrong_not_the_network(
+    hostile_province: None, live_server: str, seal: Callable[..., Sealed]
+) -> None:
+    """A stale or mistyped shared link (/v1/tasks answers 404): the team is told the link
+    matches no village and given the province's list, not told to retry a weak network."""
+    sealed = seal(live_server)
+    for path, text in (
+        ("/tasks?village=99999-999", "Không có thôn/buôn hay xã nào"),
+        ("/tasks?lang=en&commune=nowhere", "No village or commune matches this link"),
+    ):
+        page, _ = sealed.open(path)
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        status = page.inner_text("#status")
+        assert text in status, status
+        assert "mạng yếu" not in status and "weak network" not in status
+        all_tasks = page.get_attribute("#all-tasks", "href")
+        assert all_tasks == ("/tasks?lang=en" if "lang=en" in path else "/tasks")
+    assert not sealed.blocked and not sealed.dialogs

@@ -86,8 +86,8 @@ def test_a_link_to_an_unknown_village_says_the_link_is_wrong_not_the_network(
     matches no village and given the province's list, not told to retry a weak network."""
     sealed = seal(live_server)
     for path, text in (
-        ("/tasks?village=99999-999", "Không có thôn/buôn hay xã nào"),
-        ("/tasks?lang=en&commune=nowhere", "No village or commune matches this link"),
+        ("/tasks?village=99999-999", "Đường dẫn này không khớp"),
+        ("/tasks?lang=en&commune=nowhere", "This link matches no village"),
     ):
         page, _ = sealed.open(path)
         page.wait_for_selector("body[data-ready=true]", state="attached")

@@ -12,7 +12,7 @@
       loading: "Đang tải…",
       none: "Hiện không có nơi nào cần đo thêm ở đây. Cảm ơn bà con!",
       failed: "Không tải được danh sách (mạng yếu?). Hãy thử lại sau.",
-      bad_link: "Không có thôn/buôn hay xã nào đúng với đường dẫn này (đường dẫn cũ hoặc gõ sai?).",
+      bad_link: "Đường dẫn này không khớp với thôn/buôn, xã hay nhà mạng nào (đường dẫn cũ hoặc gõ sai?).",
       all_tasks: "Xem danh sách của cả tỉnh",
       count: "{n} nơi cần đo, xếp theo thứ tự đi bộ trong từng thôn/buôn.",
       share: "Chia sẻ danh sách này vào nhóm Zalo của thôn/buôn:",
@@ -38,7 +38,7 @@
       loading: "Loading…",
       none: "Nothing needs measuring here right now. Thank you!",
       failed: "Could not load the list (weak network?). Try again later.",
-      bad_link: "No village or commune matches this link (an old or mistyped link?).",
+      bad_link: "This link matches no village, commune or operator here (an old or mistyped link?).",
       all_tasks: "See the whole province's list",
       count: "{n} places to measure, in walking order within each village.",
       share: "Share this list in the village's Zalo group:",
@@ -184,7 +184,7 @@
     });
     fetch("/v1/tasks?" + query.toString(), { headers: { Accept: "application/geo+json" } })
       .then(function (r) {
-        // A village or commune the service does not know (404) or a malformed code (422):
+        // A village or commune the service does not know (404) or a malformed value (422):
         // the link is wrong, and trying again would not help.
         if (r.status === 404 || r.status === 422) throw { badLink: true };
         if (!r.ok) throw new Error(String(r.status));

@@ -371,9 +371,12 @@ def test_a_resident_in_the_fields_is_pointed_to_the_nearest_place_to_measure(
         ".then((r) => r.json())"
     )
     assert answer["task"] is not None and answer["village"] is None
-    assert (
-        text
-        == f"Nơi gần nhất cần đo thêm: cách {answer['task']['distance_m']} m. Xem danh sách: /tasks"
-    )
+    assert text == f"Nơi gần nhất cần đo thêm: cách {answer['task']['distance_m']} m. Xem danh sách"
+    assert page.get_attribute("#tasks-link", "href") == "/tasks"  # no village: the province's
+    # In the language the resident switched to, not only a link's ?lang=.
+    page.locator("#lang").click()
+    page.locator("#survey-toggle").click()  # looks again where the phone is
+    page.wait_for_selector("#nearest-task:has-text('Nearest place still to measure')")
+    assert page.get_attribute("#tasks-link", "href") == "/tasks?lang=en"
     assert answer["task"]["distance_m"] <= settings.estimate_max_distance_m + 300
     assert log.errors == []

@@ -12,7 +12,8 @@
       unknown: "chưa đủ dữ liệu",
       village: "Thôn/buôn {name}: {status}. {n} người đã báo sóng tháng này.",
       likely: " Ước tính, chưa đo: có thể {status} ({p}%).",
-      task: "Nơi gần nhất cần đo thêm: cách {d} m. Xem danh sách: /tasks",
+      task: "Nơi gần nhất cần đo thêm: cách {d} m.",
+      list: "Xem danh sách",
       none: "Quanh đây không còn nơi nào cần đo thêm."
     },
     en: {
@@ -22,13 +23,15 @@
       unknown: "not enough readings",
       village: "Village {name}: {status}. {n} neighbours reported this month.",
       likely: " Estimated, not measured: probably {status} ({p}%).",
-      task: "Nearest place still to measure: {d} m away. Full list: /tasks",
+      task: "Nearest place still to measure: {d} m away.",
+      list: "Full list",
       none: "Nothing nearby still needs measuring."
     }
   };
-  var lang = new URLSearchParams(window.location.search).get("lang") === "en" ? "en" : "vi";
+  // The page's language as app.js set it (a link's ?lang=, else the resident's choice).
+  function language() { return document.documentElement.lang === "en" ? "en" : "vi"; }
   function t(key, values) {
-    return TEXT[lang][key].replace(/\{(\w+)\}/g, function (m, k) {
+    return TEXT[language()][key].replace(/\{(\w+)\}/g, function (m, k) {
       return values && k in values ? String(values[k]) : m;
     });
   }
@@ -48,7 +51,17 @@
       }
       var task = document.getElementById("nearest-task");
       if (task) {
-        task.textContent = body.task ? t("task", { d: body.task.distance_m }) : t("none");
+        task.textContent = body.task ? t("task", { d: body.task.distance_m }) + " " : t("none");
+        if (body.task) {  // the list to walk: the resident's village's, else the province's
+          var list = new URLSearchParams();
+          if (v) list.set("village", v.code);
+          if (language() === "en") list.set("lang", "en");
+          var link = document.createElement("a");
+          link.id = "tasks-link";
+          link.href = "/tasks" + (list.toString() ? "?" + list.toString() : "");
+          link.textContent = t("list");
+          task.appendChild(link);
+        }
         task.hidden = false;
       }
     }).catch(function () { /* offline: nothing to add */ });

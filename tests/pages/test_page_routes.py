@@ -75,3 +75,8 @@ def test_landing_page_links_the_two_pages(client: Any) -> None:
     assert 'href="/progress"' in text and 'href="/plan"' in text
     assert "Tiến độ xóa thôn, buôn trắng sóng, lõm sóng" in text
     assert "Quy hoạch trạm phát sóng mới" in text
+
+
+def test_the_browsers_icon_request_is_answered_without_an_error(client: Any) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 204 and response.content == b""

@@ -60,6 +60,13 @@ def plan_page() -> FileResponse:
                         headers=PAGE_HEADERS)  # fmt: skip
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """No icon, said plainly: every browser asks for one on every page, and a 404 showed as
+    an error in the console of each page and map."""
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
+
+
 @router.get("/pages/vocabulary.js", include_in_schema=False)
 def vocabulary_script() -> Response:
     """deadzone's words (domain.vocabulary) for the pages' scripts: the one source of the

@@ -145,6 +145,34 @@ def test_manual_placement_shows_a_map_with_the_network_cut(
     assert log.errors == []
 
 
+def test_typed_coordinates_far_from_every_commune_are_asked_again(
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows, areas: None
+) -> None:
+    """A typing slip (Hà Nội's coordinates, 600 km from these communes) is not taken at the
+    first press: the page says how far it is, and takes it at the second. A place inside
+    the communes is taken at once."""
+    page, log = _open(open_context(located=False), live_server, controlled=False)
+    vi = _strings(page)["vi"]
+    page.wait_for_selector("#map[data-outlines='4']", state="attached")
+    _choose(page, "Viettel", "none")
+    page.fill("#lat", "21.0285")
+    page.fill("#lon", "105.8542")
+    page.locator("#use-typed").click()
+    assert page.inner_text("#save-message") == vi["pos.far"].replace("{km}", "20")
+    assert "21.02850" not in page.inner_text("#pos-text")
+    page.locator("#use-typed").click()  # the same place again: the resident means it
+    page.wait_for_selector("#pos-text:has-text('21.02850')")
+    assert page.inner_text("#save-message") == ""
+    page.fill("#lat", f"{LAT + 0.01:.4f}")
+    page.fill("#lon", f"{LON + 0.01:.4f}")
+    page.locator("#use-typed").click()  # inside the communes: taken at the first press
+    page.wait_for_selector(f"#pos-text:has-text('{LAT + 0.01:.5f}')")
+    page.locator("#save").click()
+    [row] = wait_until(reporter_rows, what="the typed report")
+    assert row["lat"] == pytest.approx(LAT + 0.01, abs=1e-4)
+    assert log.errors == []
+
+
 def test_position_is_on_the_first_screen_and_leaflet_waits_for_the_map(
     open_context: Callable[..., Any], live_server: str, output_dir: Path
 ) -> None:

@@ -433,6 +433,7 @@
           }).bindTooltip(label, { permanent: true, direction: "right", className: "village-label" });
         }
       }).addTo(map);
+      state.areaBounds = layer.getBounds();
       if (fitWhenUnplaced) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
       showLabels(map);
     }).catch(function () { /* offline with no copy yet: the plain grid stays */ });
@@ -488,11 +489,33 @@
     return text && isFinite(value) ? value : NaN;
   }
 
+  // Beyond this outside the imported communes' box, a typed place is asked again: a
+  // neighbouring province's edge is nearer than that to Dak Lak's communes.
+  var FAR_FROM_AREAS_KM = 20;
+
+  function farFromAreas(lat, lon) {
+    var box = state.areaBounds;
+    if (!box || !box.isValid()) return false;  // no areas imported, or not loaded yet
+    var dLat = FAR_FROM_AREAS_KM / 111.2;
+    var dLon = dLat / Math.max(0.1, Math.cos(lat * Math.PI / 180));
+    return lat < box.getSouth() - dLat || lat > box.getNorth() + dLat ||
+      lon < box.getWest() - dLon || lon > box.getEast() + dLon;
+  }
+
   function useTyped() {
     var lat = parseCoordinate($("lat").value);
     var lon = parseCoordinate($("lon").value);
     var valid = lat >= -85.051 && lat <= 85.051 && lon >= -180 && lon <= 180 && !(lat === 0 && lon === 0);
     if (!valid) { say("pos.bad_coords", null, "error"); return; }
+    // Far outside every imported commune is most likely a typing slip (a digit, latitude
+    // and longitude swapped): said once, and kept if the same place is given again.
+    var typed = fixed(lat, 6) + "," + fixed(lon, 6);
+    if (farFromAreas(lat, lon) && state.farTyped !== typed) {
+      state.farTyped = typed;
+      say("pos.far", { km: FAR_FROM_AREAS_KM }, "error");
+      return;
+    }
+    state.farTyped = null;
     // Typed coordinates come with no accuracy: accuracy_m is left out, not invented.
     setPosition(lat, lon, null, "typed");
     if (state.map) state.map.setView([lat, lon], Math.max(state.map.getZoom(), PLACE_MIN_ZOOM));

@@ -37,6 +37,7 @@ from maps import (
 )
 from service.areas.planning import plan_sites
 from service.areas.progress import cell_statuses, measure_progress, village_states
+from service.publish.basemap import SIMPLIFY_DEG
 from service.publish.cells import ZONE_ORDER
 from service.publish.disclosure import EXACT, Disclosure
 from service.settings import Settings
@@ -168,15 +169,16 @@ def coverage_page(
     meta: MapMeta,
     operators: Collection[str] | None = None,
     radio: str = BEST_OF_ALL,
-    areas: Sequence[AreaOutline] = (),
+    areas: Sequence[AreaOutline] | None = None,
     disclosure: Disclosure = EXACT,
 ) -> folium.Map:
     """The coverage map of the stored decisions (every resolution, so roll-ups show when
-    zoomed out), for all radios together or one radio."""
+    zoomed out), for all radios together or one radio; ``areas`` default to the imported
+    communes (``commune_outlines``)."""
     return coverage_map(
         decided_cells(session, operators=operators, radio=radio, disclosure=disclosure),
         meta=meta,
-        areas=areas,
+        areas=commune_outlines(session) if areas is None else areas,
         operators=operators,
         estimated=(
             estimated_cells(session, operators=operators, radio=radio)
@@ -228,7 +230,7 @@ def deadzone_page(
     *,
     meta: MapMeta,
     operator: str = BEST_OF_ALL,
-    areas: Sequence[AreaOutline] = (),
+    areas: Sequence[AreaOutline] | None = None,
     sites: int = 0,
     settings: Settings | None = None,
     radio: str = ANY_SIGNAL,
@@ -236,7 +238,7 @@ def deadzone_page(
     """The dead-zone map of one scope's active zones (``operator``, in the scope over radios
     ``radio``); with ``sites`` > 0 also the plan layer: up to that many suggested sites for
     the same scope (``service.areas.planning.plan_sites``, which needs ``settings`` for its
-    link budget)."""
+    link budget); ``areas`` default to the imported communes (``commune_outlines``)."""
     planned: list[PlannedSite] = []
     if sites > 0:
         if settings is None:
@@ -244,9 +246,19 @@ def deadzone_page(
         plan = plan_sites(session, settings, operator=operator, sites=sites, radio=radio)
         planned = plan_sites_records(plan)
     return deadzone_map(
-        zone_records(session, operator=operator, radio=radio), meta=meta, areas=areas,
-        sites=planned,
+        zone_records(session, operator=operator, radio=radio), meta=meta,
+        areas=commune_outlines(session) if areas is None else areas, sites=planned,
     )  # fmt: skip
+
+
+def commune_outlines(session: Session) -> list[AreaOutline]:
+    """The imported communes as the maps' outlines, simplified as the reporter's base map
+    (``basemap.SIMPLIFY_DEG``): where tiles cannot load (offline, the maps' usual case in
+    the highlands) they are what places a zone or a cell. None before ``import-areas``."""
+    return [
+        AreaOutline(name, geom.simplify(SIMPLIFY_DEG, preserve_topology=True))
+        for name, geom in session.execute(select(Commune.name, Commune.geom).order_by(Commune.code))
+    ]
 
 
 def progress_records(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import h3
@@ -11,7 +12,7 @@ from shapely.geometry import box
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
-from maps.encoding import text_to_ints
+from maps.encoding import json_for_script, text_to_ints
 from service.areas.planning import site_model
 from service.cli import app as cli
 from service.publish.mapdata import plan_sites_records, progress_records
@@ -121,6 +122,18 @@ def test_deadzone_page_draws_the_plan_of_the_same_operator(grid, settings, sessi
     assert client.get("/maps/deadzones.html", params={"sites": 2}).text == planned
     assert client.get("/maps/deadzones.html", params={"sites": 101}).status_code == 422
     assert client.get("/maps/deadzones.html", params={"sites": -1}).status_code == 422
+
+
+def test_served_maps_outline_the_imported_communes(grid, client):
+    """Offline the tiles are blank: the coverage and dead-zone maps draw the communes (names
+    escaped, as the progress map's) so a zone or a cell can be placed; not only the demo's
+    written maps did."""
+    for path in ("/maps/deadzones.html", "/maps/coverage.html"):
+        text = client.get(path).text
+        assert "deadzone.outlineLayer(" in text, path
+        assert json.dumps("Ranh giới hành chính") in text, path  # the layer control's entry
+        escaped = json_for_script(html.escape(HOSTILE))  # as the page's script holds it
+        assert escaped in text and HOSTILE not in text, path
 
 
 def test_plan_sites_records_take_the_plan_radius():

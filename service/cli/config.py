@@ -9,6 +9,8 @@ from rich.markup import escape
 
 from service.cli.context import console, fail, load_settings
 
+WIDE_SETTINGS_COLUMNS = 140  # below it, `deadzone settings` lists instead of a table
+
 
 def show_settings() -> None:
     """Every option: its environment variable, current value and meaning."""
@@ -40,9 +42,6 @@ def show_settings() -> None:
         console.print()
         console.print(f"[bold]{variable}[/] = {escape(value)}", highlight=False)
         console.print(Padding(meaning, (0, 0, 0, 4), expand=False), markup=False, highlight=False)
-
-
-WIDE_SETTINGS_COLUMNS = 140  # below it, `deadzone settings` lists instead of a table
 
 
 def api_key_command(

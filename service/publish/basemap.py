@@ -9,9 +9,11 @@ village, and the page's service worker keeps this document for the next time off
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,15 +33,22 @@ def _rounded(coords: Any) -> Any:
     return [_rounded(c) for c in coords]
 
 
+def simplified_communes(session: Session) -> Iterator[tuple[str, str, BaseGeometry]]:
+    """(code, name, outline simplified to ``SIMPLIFY_DEG``) of every imported commune, by
+    code: the reporter's base map and the maps' outlines (``mapdata.commune_outlines``)."""
+    for code, name, geom in session.execute(
+        select(Commune.code, Commune.name, Commune.geom).order_by(Commune.code)
+    ):
+        yield code, name, geom.simplify(SIMPLIFY_DEG, preserve_topology=True)
+
+
 def area_outlines(session: Session) -> dict[str, Any]:
     """Communes as simplified (multi)polygons with ``kind: "commune"`` and their name;
     villages as points with ``kind: "village"``, name and commune code. Names are as
     imported: the page inserts them as text, never as markup."""
     features: list[dict[str, Any]] = []
-    for code, name, geom in session.execute(
-        select(Commune.code, Commune.name, Commune.geom).order_by(Commune.code)
-    ):
-        shape = mapping(geom.simplify(SIMPLIFY_DEG, preserve_topology=True))
+    for code, name, outline in simplified_communes(session):
+        shape = mapping(outline)
         features.append(
             {
                 "type": "Feature",

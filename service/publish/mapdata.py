@@ -37,7 +37,7 @@ from maps import (
 )
 from service.areas.planning import plan_sites
 from service.areas.progress import cell_statuses, measure_progress, village_states
-from service.publish.basemap import SIMPLIFY_DEG
+from service.publish.basemap import simplified_communes
 from service.publish.cells import ZONE_ORDER
 from service.publish.disclosure import EXACT, Disclosure
 from service.settings import Settings
@@ -253,12 +253,10 @@ def deadzone_page(
 
 def commune_outlines(session: Session) -> list[AreaOutline]:
     """The imported communes as the maps' outlines, simplified as the reporter's base map
-    (``basemap.SIMPLIFY_DEG``): where tiles cannot load (offline, the maps' usual case in
-    the highlands) they are what places a zone or a cell. None before ``import-areas``."""
-    return [
-        AreaOutline(name, geom.simplify(SIMPLIFY_DEG, preserve_topology=True))
-        for name, geom in session.execute(select(Commune.name, Commune.geom).order_by(Commune.code))
-    ]
+    (``basemap.simplified_communes``): where tiles cannot load (offline, the maps' usual
+    case in the highlands) they are what places a zone or a cell. None before
+    ``import-areas``."""
+    return [AreaOutline(name, outline) for _, name, outline in simplified_communes(session)]
 
 
 def progress_records(

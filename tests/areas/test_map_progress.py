@@ -124,16 +124,24 @@ def test_deadzone_page_draws_the_plan_of_the_same_operator(grid, settings, sessi
     assert client.get("/maps/deadzones.html", params={"sites": -1}).status_code == 422
 
 
-def test_served_maps_outline_the_imported_communes(grid, client):
+def test_served_maps_outline_the_imported_communes(grid, tmp_path, settings, sessions, client):
     """Offline the tiles are blank: the coverage and dead-zone maps draw the communes (names
     escaped, as the progress map's) so a zone or a cell can be placed; not only the demo's
-    written maps did."""
-    for path in ("/maps/deadzones.html", "/maps/coverage.html"):
+    written maps did. A commune imported after a page was served is on it at once (the
+    kept pages are keyed by the imports, as the progress map's)."""
+    paths = ("/maps/deadzones.html", "/maps/coverage.html")
+    for path in paths:
         text = client.get(path).text
         assert "deadzone.outlineLayer(" in text, path
         assert json.dumps("Ranh giới hành chính") in text, path  # the layer control's entry
         escaped = json_for_script(html.escape(HOSTILE))  # as the page's script holds it
         assert escaped in text and HOSTILE not in text, path
+        assert "Xã Mới Nhập" not in text
+    three = box(LON - 0.08, LAT - 0.08, LON - 0.04, LAT - 0.04)
+    communes = [{"code": "C3", "name": "Xã Mới Nhập", "geometry": three}]
+    import_areas(sessions, settings, write_layer(tmp_path / "c3.geojson", communes))
+    for path in paths:
+        assert json_for_script("Xã Mới Nhập") in client.get(path).text, path
 
 
 def test_plan_sites_records_take_the_plan_radius():

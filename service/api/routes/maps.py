@@ -61,9 +61,8 @@ Lang = Annotated[Literal["vi", "en"], Query(description="Page language.")]
 class PageCache:
     """Rendered pages by (page, options), kept across aggregation runs until a run changes
     the decisions of an operator scope the page draws (``runs.scopes_changed_since``: an
-    incremental run names the scopes it touched, a full run touches all), and, for pages
-    that also show imported areas, while their ``version`` stays the same (one page kept per
-    key)."""
+    incremental run names the scopes it touched, a full run touches all), and while the
+    imported areas' ``version`` stays the same (one page kept per key)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -131,8 +130,9 @@ def _render(
         run = last_run(session)
         run_id = run.id if run else None
         key = (kind, lang, radio, str(sites), str(disclosure), *operators)
-        # Only the pages that show areas or people pay for the fingerprint query.
-        version = areas_fingerprint(session) if kind == "progress" or sites > 0 else ""
+        # Every page draws the imported communes, and the progress and plan pages their
+        # people too: an import changes them without an aggregation run.
+        version = areas_fingerprint(session)
         cached = _cache(request).get(run_id, key, version, lambda since: _changed(session, since))
         if cached is not None:
             return cached

@@ -38,6 +38,13 @@ def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
     )
     link = cards.first.locator(".share a").get_attribute("href")
     assert link is not None and link.startswith(live_server + "/tasks?village=")
+    # Each task's value as a share of the list's highest, explained once above the list.
+    shares = [
+        int(text.rsplit("ưu tiên ", 1)[1].removesuffix(" %"))
+        for text in page.locator("ol.tasks li .priority").all_text_contents()
+    ]
+    assert max(shares) == 100 and all(0 <= share <= 100 for share in shares), shares
+    assert page.locator("#priority-note").text_content().startswith("Ưu tiên: lần đo ở đây")
     page.wait_for_selector("body[data-map-ready=true]", state="attached")
     assert page.locator("path.leaflet-interactive").count() == len(api["features"])
     assert page.locator(".marker-label").all_text_contents()[0] == "1"
@@ -49,6 +56,9 @@ def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
     assert english.title().startswith("Where to measure next")
     assert english.locator("html").get_attribute("lang") == "en"
     assert english.locator("article.village h2").all_text_contents() == ["Buôn Đôn"]
+    assert english.locator("ol.tasks li .priority").first.text_content().endswith(
+        "priority 100 %"
+    )
 
 
 def test_qr_code_is_svg_and_unknown_village_is_404(hostile_province: None, client: Any) -> None:

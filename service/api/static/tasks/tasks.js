@@ -18,7 +18,8 @@
       share: "Chia sẻ danh sách này vào nhóm Zalo của thôn/buôn:",
       people: "{n} người",
       bring: "Mang SIM: {sims}",
-      value: "giá trị {v}",
+      value: "ưu tiên {v} %",
+      priority_note: "Ưu tiên: lần đo ở đây giúp biết chắc được bao nhiêu, so với nơi đứng đầu danh sách này (100 %), tính theo số người sống ở đó và số nơi chưa rõ sóng quanh đó.",
       confirm_dead: "Có thể mất sóng, cần thêm máy đo để xác nhận",
       unmeasured: "Chưa ai đo ở đây",
       uncertain: "Chưa rõ có sóng hay không",
@@ -44,7 +45,8 @@
       share: "Share this list in the village's Zalo group:",
       people: "{n} people",
       bring: "Bring SIMs: {sims}",
-      value: "value {v}",
+      value: "priority {v} %",
+      priority_note: "Priority: how much a visit here settles, against the top of this list (100 %), counting the people who live there and the places around it whose signal is unsure.",
       confirm_dead: "Probably no signal: more phones needed to confirm",
       unmeasured: "Nobody has measured here",
       uncertain: "Signal uncertain",
@@ -84,6 +86,8 @@
     var features = body.features || [];
     if (!features.length) { status.textContent = t("none"); return; }
     status.textContent = t("count", { n: features.length });
+    var top = Math.max.apply(null, features.map(function (f) { return f.properties.value; }));
+    document.getElementById("priority-note").textContent = t("priority_note");
     var byCell = {};
     features.forEach(function (f) { byCell[f.properties.h3] = f; });
     var groups = (body.villages || []).slice();
@@ -119,7 +123,12 @@
         item.appendChild(el("span", t(p.reason) + " · " + t("people", { n: Math.round(p.people) }) + " · "));
         var sims = p.operators.map(function (o) { return NAMES[o] || o; }).join(", ");
         item.appendChild(el("span", t("bring", { sims: sims }), "sims"));
-        item.appendChild(el("span", " · " + c[1].toFixed(5) + ", " + c[0].toFixed(5) + " · " + t("value", { v: p.value.toFixed(1) }), "small"));
+        // The value (people-equivalents, GET /v1/tasks) means little to a team; its share of
+        // the list's highest says which visits to keep when time is short.
+        var priority = el("span", " · " + c[1].toFixed(5) + ", " + c[0].toFixed(5) + " · " +
+          t("value", { v: top > 0 ? Math.round(100 * p.value / top) : 0 }), "small priority");
+        priority.title = "value " + p.value.toFixed(1);
+        item.appendChild(priority);
         item.setAttribute("data-h3", h);
         list.appendChild(item);
         points.push({ lat: c[1], lon: c[0], label: String(i + 1) });

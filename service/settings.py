@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from collectors.formats.nesting import MAX_JSON_DEPTH
+from collectors.limits import MAX_JSON_DEPTH
 from domain.radio import DEFAULT_BARS, Radio
 from service.keys import ApiKey
 

@@ -10,7 +10,7 @@ FeatureCollections can be large, so the file is read incrementally with ``ijson`
 feature in memory at a time). Without ijson installed, files up to
 :data:`MAX_BYTES_WITHOUT_IJSON` are read whole and larger ones refused. Either way the bytes
 pass a nesting check first (:mod:`collectors.formats.nesting`): a file nested deeper than
-:data:`~collectors.formats.nesting.MAX_JSON_DEPTH` is refused before the parser builds it.
+:data:`~collectors.limits.MAX_JSON_DEPTH` is refused before the parser builds it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 from collectors.formats.canonical import complete_reading
-from collectors.formats.nesting import MAX_JSON_DEPTH, NestingGuard, check_json_nesting
+from collectors.formats.nesting import NestingGuard, check_json_nesting
 from collectors.formats.rows import (
     BinaryReadable,
     ByteSource,
@@ -35,6 +35,7 @@ from collectors.formats.rows import (
     describe_value,
     iso_to_rfc3339,
 )
+from collectors.limits import MAX_JSON_DEPTH
 from domain.radio import Radio
 
 try:

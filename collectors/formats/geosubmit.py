@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import orjson
 
-from collectors.formats.nesting import MAX_JSON_DEPTH, NestingTooDeep, check_json_nesting
+from collectors.formats.nesting import NestingTooDeep, check_json_nesting
 from collectors.formats.rows import (
     FieldProblem,
     FormatError,
@@ -32,6 +32,7 @@ from collectors.formats.rows import (
     reading_id,
 )
 from collectors.formats.technology import MLS_RADIOS
+from collectors.limits import MAX_JSON_DEPTH
 from domain.radio import ANDROID_UNAVAILABLE, Radio, asu_to_dbm
 
 SOURCE: Final = "mls-geosubmit"

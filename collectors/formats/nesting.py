@@ -17,10 +17,7 @@ from typing import Final
 import numpy as np
 
 from collectors.formats.rows import FormatError
-
-MAX_JSON_DEPTH: Final = 32
-"""Default nesting limit (objects and arrays). Six times what any accepted format needs,
-so GIS tools that add a nested property still pass."""
+from collectors.limits import MAX_JSON_DEPTH
 
 _BACKSLASH: Final = ord("\\")
 _QUOTE_KIND: Final = 1

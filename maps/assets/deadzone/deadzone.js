@@ -259,10 +259,19 @@
   }
 
   // html: escaped in Python. The title box sits in the map container so it stays in fullscreen.
+  // On a narrow screen deadzone.css makes it a bar across the top and starts the controls'
+  // top corners below it; how tall the bar is (its text wraps) only the page knows, so it is
+  // measured here into --dz-title-h, again whenever the map's size changes.
   DZ.addTitle = function (map, html) {
-    var div = L.DomUtil.create("div", "dz-title", map.getContainer());
+    var container = map.getContainer();
+    var div = L.DomUtil.create("div", "dz-title", container);
     div.innerHTML = html;
     L.DomEvent.disableClickPropagation(div);
+    function measure() {
+      container.style.setProperty("--dz-title-h", (div.offsetTop + div.offsetHeight) + "px");
+    }
+    measure();
+    map.on("resize", measure);
   };
 
   // The OpenStreetMap tiles are a convenience (no Internet, a blocked server): at the first

@@ -1,0 +1,153 @@
+"""The maps on a phone (390 x 844 px, as village teams hold them) and on a desktop, in a real
+headless Chromium: what covers what is read from the boxes the browser laid out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from maps import (
+    AreaOutline,
+    CommuneProgress,
+    MapMeta,
+    VillageMark,
+    ZoneRecord,
+    coverage_map,
+    deadzone_map,
+    progress_map,
+    write_map_html,
+)
+
+from .conftest import PageLog
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+READY = "window.deadzoneReady === true"
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom in CSS pixels
+
+
+def _open(page: object, url: str, viewport: dict[str, int]) -> None:
+    page.set_viewport_size(viewport)  # type: ignore[attr-defined]
+    page.goto(url)  # type: ignore[attr-defined]
+    page.wait_for_function(READY, timeout=20_000)  # type: ignore[attr-defined]
+
+
+def _box(page: object, selector: str) -> Box:
+    found = page.locator(selector).bounding_box()  # type: ignore[attr-defined]
+    assert found is not None, f"{selector} is not shown"
+    x, y, w, h = found["x"], found["y"], found["width"], found["height"]
+    return (x, y, x + w, y + h)
+
+
+def _overlap(a: Box, b: Box) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(0.0, width) * max(0.0, height)
+
+
+def _share_of_viewport(area: Box, viewport: dict[str, int]) -> float:
+    return (area[2] - area[0]) * (area[3] - area[1]) / (viewport["width"] * viewport["height"])
+
+
+def _on_top_at_centre(page: object, selector: str) -> bool:
+    """Whether the element the browser would hit at the centre of ``selector`` belongs to it."""
+    return bool(
+        page.evaluate(  # type: ignore[attr-defined]
+            """selector => {
+                const el = document.querySelector(selector), r = el.getBoundingClientRect();
+                const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                return el.contains(hit);
+            }""",
+            selector,
+        )
+    )
+
+
+def _progress(meta: MapMeta) -> object:
+    communes = [
+        CommuneProgress("C1", "Xã Ea Tu", box(108.0, 12.6, 108.05, 12.65), 1000, 200, 0.2),
+        CommuneProgress("C2", "Xã Hòa Thuận", box(108.05, 12.6, 108.1, 12.65), 500, 490, 0.98),
+    ]
+    villages = [
+        VillageMark("V1", "Buôn Đôn", "C1", 300, 12.62, 108.02, "trang_song", "dead", 120, 3, 7),
+        VillageMark("V2", "Buôn Ja", "C2", 150, 12.61, 108.08, "covered", "covered", 0, 0, 7),
+    ]
+    return progress_map(communes, villages, meta=meta, goal_share=0.95)
+
+
+@pytest.fixture
+def maps_written(
+    tmp_path: Path,
+    cells: pd.DataFrame,
+    zones: list[ZoneRecord],
+    areas: list[AreaOutline],
+    meta: MapMeta,
+) -> dict[str, Path]:
+    """The three maps with long-ish titles, as the service names them."""
+    titled = {
+        "coverage": "deadzone: Vùng phủ sóng di động (băng rộng di động 4G, 5G)",
+        "deadzones": "deadzone: Vùng mất sóng: tất cả nhà mạng",
+        "progress": "deadzone: Tiến độ phủ sóng theo xã, thôn (mọi loại sóng)",
+    }
+    metas = {k: MapMeta(t, meta.data_date, "vi", meta.operator_names) for k, t in titled.items()}
+    return {
+        "coverage": write_map_html(
+            coverage_map(cells, meta=metas["coverage"], areas=areas), tmp_path / "coverage.html"
+        ),
+        "deadzones": write_map_html(
+            deadzone_map(zones, meta=metas["deadzones"], areas=areas), tmp_path / "zones.html"
+        ),
+        "progress": write_map_html(_progress(metas["progress"]), tmp_path / "progress.html"),
+    }
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("kind", ["coverage", "progress"])
+def test_title_leaves_the_layer_control_reachable(
+    sealed_page: tuple[object, PageLog],
+    maps_written: dict[str, Path],
+    kind: str,
+    viewport: dict[str, int],
+    output_dir: Path,
+) -> None:
+    page, log = sealed_page
+    _open(page, maps_written[kind].as_uri(), viewport)
+    title, layers = _box(page, ".dz-title"), _box(page, ".leaflet-control-layers")
+    assert _overlap(title, layers) == 0, (title, layers)
+    for control in (".leaflet-control-layers", ".leaflet-control-zoom", ".dz-title"):
+        assert _on_top_at_centre(page, control), control
+        left, top, right, bottom = _box(page, control)
+        assert left >= 0 and top >= 0 and right <= viewport["width"], (control, left, right)
+    # A real tap on the second layer's label reaches it (Playwright refuses to click an
+    # element another one covers).
+    switch = page.locator(".leaflet-control-layers-list label").nth(1)  # type: ignore[attr-defined]
+    before = switch.locator("input").is_checked()
+    switch.click(timeout=3_000)
+    assert switch.locator("input").is_checked() != before
+    page.screenshot(path=str(output_dir / f"{kind}-{viewport['width']}.png"))  # type: ignore[attr-defined]
+    assert log.page_errors == []
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_title_leaves_the_zone_list_and_layer_control_reachable(
+    sealed_page: tuple[object, PageLog],
+    maps_written: dict[str, Path],
+    viewport: dict[str, int],
+    output_dir: Path,
+) -> None:
+    page, log = sealed_page
+    _open(page, maps_written["deadzones"].as_uri(), viewport)
+    title = _box(page, ".dz-title")
+    for control in (".dz-panel", ".leaflet-control-layers"):
+        assert _overlap(title, _box(page, control)) == 0, control
+        assert _on_top_at_centre(page, control), control
+    page.locator(".dz-panel a").first.click(timeout=3_000)  # type: ignore[attr-defined]
+    page.locator(".leaflet-popup-content", has_text="DZ-001").wait_for(timeout=3_000)  # type: ignore[attr-defined]
+    page.screenshot(path=str(output_dir / f"deadzones-{viewport['width']}.png"))  # type: ignore[attr-defined]
+    assert log.page_errors == []

@@ -29,7 +29,7 @@ from domain.vocabulary import BEST_OF_ALL, Decision
 from .encoding import SCALE, int_lists_to_texts, json_for_script, rings_to_texts
 from .i18n import labels_for
 from .model import AreaOutline, CellRecord, MapMeta, cells_to_frame
-from .page import Bounds, MapScript, ScriptLayer, add_area_outlines, finish_map, new_map
+from .page import Bounds, ScriptLayer, add_area_outlines, add_legend, finish_map, new_map
 from .palette import STATUS_ORDER, STATUS_STYLES
 from .patches import Patch, frame_to_patches
 
@@ -208,7 +208,7 @@ def operator_label(operator: str, meta: MapMeta) -> str:
 
 
 def legend_html(meta: MapMeta, *, has_rollups: bool, estimated: bool = False) -> str:
-    """Legend listing every class and what it means, escaped."""
+    """Legend body listing every class and what it means, escaped (``page.add_legend``)."""
     labels = labels_for(meta.lang)
     items = []
     statuses = (Decision.COVERED, Decision.WEAK, Decision.DEAD, Decision.CONTESTED,
@@ -238,7 +238,7 @@ def legend_html(meta: MapMeta, *, has_rollups: bool, estimated: bool = False) ->
             f"{html.escape(labels['legend.estimated'])}</span></li>"
         )
     note = f"<p class='dz-note'>{html.escape(labels['legend.zoom'])}</p>" if has_rollups else ""
-    return f"<h2>{html.escape(labels['legend.title'])}</h2><ul>{''.join(items)}</ul>{note}"
+    return f"<ul>{''.join(items)}</ul>{note}"
 
 
 # Estimated cells are drawn apart from measured ones: the status colour, much lighter, with
@@ -320,10 +320,10 @@ def coverage_map(
     if estimated is not None and operators is not None:
         estimated = estimated[estimated["operator"].isin(set(operators))]
     has_estimates = estimated is not None and not estimated.empty
-    legend = json_for_script(
-        legend_html(meta, has_rollups=frame["resolution"].nunique() > 1, estimated=has_estimates)
+    legend = legend_html(
+        meta, has_rollups=frame["resolution"].nunique() > 1, estimated=has_estimates
     )
-    m.add_child(MapScript(lambda name: f"deadzone.addLegend({name}, {legend});"))
+    add_legend(m, legend, meta=meta)
     add_area_outlines(m, areas, meta=meta)
     latitude = (bounds[0] + bounds[2]) / 2 if bounds else 0.0
     labels_json = json_for_script({k: html.escape(v) for k, v in labels_for(meta.lang).items()})

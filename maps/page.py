@@ -195,6 +195,14 @@ def add_area_outlines(m: folium.Map, areas: Sequence[AreaOutline], *, meta: MapM
     ).add_to(m)
 
 
+def add_legend(m: folium.Map, body_html: str, *, meta: MapMeta) -> None:
+    """Put the legend (``body_html``, escaped by the caller) in the bottom right corner under a
+    heading that folds it away; it starts folded on phones (deadzone.js ``addLegend``)."""
+    title = json_for_script(html.escape(labels_for(meta.lang)["legend.title"]))
+    body = json_for_script(body_html)
+    m.add_child(MapScript(lambda name: f"deadzone.addLegend({name}, {title}, {body});"))
+
+
 def finish_map(m: folium.Map, *, collapsed: bool) -> folium.Map:
     """Add the layer control and the ready marker; call after every layer is added."""
     folium.LayerControl(collapsed=collapsed).add_to(m)

@@ -25,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from .encoding import SCALE, geometries_to_polygons, int_lists_to_texts, json_for_script
 from .i18n import format_number, labels_for
 from .model import VILLAGE_STATUSES, CommuneProgress, Decision, Lang, MapMeta, VillageMark
-from .page import Bounds, MapScript, ScriptLayer, finish_map, new_map
+from .page import Bounds, MapScript, ScriptLayer, add_legend, finish_map, new_map
 from .palette import (
     COMMUNE_STYLE,
     NO_DATA_FILL,
@@ -103,8 +103,9 @@ def _swatch(fill: str, stroke: str, *, dashed: bool = False, dot: bool = False) 
 
 
 def progress_legend_html(meta: MapMeta, *, goal_share: float | None) -> str:
-    """Legend: the share classes (goal first), no population data, the note that unknown or
-    unmeasured people count as not covered, and the village statuses in both languages."""
+    """Legend body (``page.add_legend``): the share classes (goal first), no population data,
+    the note that unknown or unmeasured people count as not covered, and the village statuses
+    in both languages."""
     labels = labels_for(meta.lang)
     classes = share_classes(goal_share)
     items = []
@@ -136,7 +137,6 @@ def progress_legend_html(meta: MapMeta, *, goal_share: float | None) -> str:
             f"{html.escape(labels['village.legend.' + status])}</span></li>"
         )
     return (
-        f"<h2>{html.escape(labels['legend.title'])}</h2>"
         f"<h3>{html.escape(labels['progress.communes'])}</h3><ul>{''.join(items)}</ul>"
         f"<p class='dz-note'>{html.escape(labels['progress.note'])}</p>"
         f"<h3>{html.escape(labels['progress.villages'])}</h3><ul>{''.join(villages)}</ul>"
@@ -278,8 +278,7 @@ def progress_map(
     labels = labels_for(meta.lang)
     spec, bounds = progress_payload(communes, villages, meta=meta, goal_share=goal_share)
     m = new_map(meta, bounds=bounds)
-    legend = json_for_script(progress_legend_html(meta, goal_share=goal_share))
-    m.add_child(MapScript(lambda name: f"deadzone.addLegend({name}, {legend});"))
+    add_legend(m, progress_legend_html(meta, goal_share=goal_share), meta=meta)
     data = f"dz_progress_{uuid.uuid4().hex}"
     spec_json = json_for_script(spec)
     labels_json = json_for_script({k: html.escape(v) for k, v in labels.items()})

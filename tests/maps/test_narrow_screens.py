@@ -151,3 +151,51 @@ def test_title_leaves_the_zone_list_and_layer_control_reachable(
     page.locator(".leaflet-popup-content", has_text="DZ-001").wait_for(timeout=3_000)  # type: ignore[attr-defined]
     page.screenshot(path=str(output_dir / f"deadzones-{viewport['width']}.png"))  # type: ignore[attr-defined]
     assert log.page_errors == []
+
+
+@pytest.mark.parametrize("kind", ["coverage", "progress"])
+def test_on_a_phone_the_legend_starts_folded_and_opens_on_a_tap(
+    sealed_page: tuple[object, PageLog],
+    maps_written: dict[str, Path],
+    kind: str,
+    output_dir: Path,
+) -> None:
+    page, log = sealed_page
+    _open(page, maps_written[kind].as_uri(), PHONE)
+    toggle = page.locator(".dz-legend-toggle")  # type: ignore[attr-defined]
+    body = page.locator(".dz-legend-body")  # type: ignore[attr-defined]
+    # Open, the legend covered a third (coverage) to a half (progress) of the screen.
+    assert _share_of_viewport(_box(page, ".dz-legend"), PHONE) < 0.03
+    assert toggle.inner_text().startswith("Chú giải") and not body.is_visible()
+    assert toggle.get_attribute("aria-expanded") == "false"
+    # The background-map notice sits beside the folded legend, not under it.
+    page.locator(".dz-notice").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    assert _overlap(_box(page, ".dz-notice"), _box(page, ".dz-legend")) == 0
+
+    toggle.click(timeout=3_000)
+    assert body.is_visible() and toggle.get_attribute("aria-expanded") == "true"
+    assert "Chưa đủ dữ liệu" in body.inner_text()
+    opened = _box(page, ".dz-legend")
+    assert opened[3] - opened[1] <= PHONE["height"] * 0.5 + 1  # scrolls within half the screen
+    assert _overlap(opened, _box(page, ".leaflet-control-layers")) == 0
+    page.screenshot(path=str(output_dir / f"{kind}-390-legend.png"))  # type: ignore[attr-defined]
+
+    toggle.click(timeout=3_000)
+    assert not body.is_visible() and toggle.get_attribute("aria-expanded") == "false"
+    assert log.page_errors == []
+
+
+def test_on_a_desktop_the_legend_starts_open_and_can_be_folded(
+    sealed_page: tuple[object, PageLog], maps_written: dict[str, Path]
+) -> None:
+    page, log = sealed_page
+    _open(page, maps_written["coverage"].as_uri(), DESKTOP)
+    toggle = page.locator(".dz-legend-toggle")  # type: ignore[attr-defined]
+    body = page.locator(".dz-legend-body")  # type: ignore[attr-defined]
+    assert body.is_visible() and toggle.get_attribute("aria-expanded") == "true"
+    legend = _box(page, ".dz-legend")
+    assert _share_of_viewport(legend, DESKTOP) < 0.15
+    assert _overlap(legend, _box(page, ".dz-title")) == 0
+    toggle.click(timeout=3_000)
+    assert not body.is_visible() and toggle.get_attribute("aria-expanded") == "false"
+    assert log.page_errors == []

@@ -289,8 +289,29 @@
     });
   };
 
-  DZ.addLegend = function (map, html) {
-    control("bottomright", "dz-legend", html).addTo(map);
+  /*
+   * The legend, its heading a button that folds it. Whether it starts open (wide screens) or
+   * folded (phones, where it covered half of the coverage map) is deadzone.css's media query;
+   * the classes dz-open and dz-folded record the reader's own choice against that default.
+   * title and html escaped in Python (maps/page.py add_legend).
+   */
+  DZ.addLegend = function (map, title, html) {
+    var ctl = control("bottomright", "dz-legend",
+      "<h2><button type='button' class='dz-legend-toggle'>" + title + "</button></h2>" +
+      "<div class='dz-legend-body'>" + html + "</div>");
+    ctl.addTo(map);
+    var div = ctl.getContainer(), button = div.querySelector("button");
+    var body = div.querySelector(".dz-legend-body");
+    function shown() { return root.getComputedStyle(body).display !== "none"; }
+    function sync() { button.setAttribute("aria-expanded", String(shown())); }
+    button.addEventListener("click", function () {
+      var open = !shown();
+      div.classList.toggle("dz-open", open);
+      div.classList.toggle("dz-folded", !open);
+      sync();
+    });
+    sync();
+    map.on("resize", sync);
   };
 
   /*

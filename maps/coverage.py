@@ -29,7 +29,15 @@ from domain.vocabulary import BEST_OF_ALL, Decision
 from .encoding import SCALE, int_lists_to_texts, json_for_script, rings_to_texts
 from .i18n import labels_for
 from .model import AreaOutline, CellRecord, MapMeta, cells_to_frame
-from .page import Bounds, ScriptLayer, add_area_outlines, add_legend, finish_map, new_map
+from .page import (
+    Bounds,
+    ScriptLayer,
+    add_area_outlines,
+    add_legend,
+    area_bounds,
+    finish_map,
+    new_map,
+)
 from .palette import STATUS_ORDER, STATUS_STYLES
 from .patches import Patch, frame_to_patches
 
@@ -207,6 +215,14 @@ def operator_label(operator: str, meta: MapMeta) -> str:
     return f"{name} ({operator})" if name else operator
 
 
+def no_data_text(operator: str, meta: MapMeta) -> str:
+    """What the map says when ``operator`` has no decided cell in its scope (plain text)."""
+    labels = labels_for(meta.lang)
+    if operator == BEST_OF_ALL:
+        return labels["coverage.no_data"]
+    return labels["coverage.no_data_operator"].format(operator=operator_label(operator, meta))
+
+
 def legend_html(meta: MapMeta, *, has_rollups: bool, estimated: bool = False) -> str:
     """Legend body listing every class and what it means, escaped (``page.add_legend``)."""
     labels = labels_for(meta.lang)
@@ -315,7 +331,8 @@ def coverage_map(
     frame = cells_to_frame(cells)
     if operators is not None:
         frame = frame[frame["operator"].isin(set(operators))].reset_index(drop=True)
-    bounds = frame_bounds(frame)
+    # Without cells, the view fits the areas (a commune's outline beats all of Vietnam).
+    bounds = frame_bounds(frame) or area_bounds(areas)
     m = new_map(meta, bounds=bounds)
     if estimated is not None and operators is not None:
         estimated = estimated[estimated["operator"].isin(set(operators))]
@@ -329,7 +346,12 @@ def coverage_map(
     labels_json = json_for_script({k: html.escape(v) for k, v in labels_for(meta.lang).items()})
     patches = frame_to_patches(frame)
     evidence = CellEvidence(frame)
-    drawn = sorted(set(frame["operator"]), key=lambda op: (op != BEST_OF_ALL, op))
+    # An operator asked for without a decided cell, or a map with none at all, still gets its
+    # layer, which says so: an empty map without a word reads as "broken" or as "no problem".
+    drawn = sorted(
+        set(frame["operator"]) | set(operators or ()) or {BEST_OF_ALL},
+        key=lambda op: (op != BEST_OF_ALL, op),
+    )
     for index, operator in enumerate(drawn):
         spec = operator_spec(
             [p for p in patches if p.operator == operator],
@@ -337,6 +359,8 @@ def coverage_map(
             latitude=latitude,
             cell_detail=set(cell_detail),
         )
+        if not spec["levels"]:
+            spec["empty"] = html.escape(no_data_text(operator, meta))
         ScriptLayer(
             _coverage_factory(json_for_script(spec), labels_json),
             name=operator_label(operator, meta),

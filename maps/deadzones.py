@@ -17,6 +17,7 @@ from .page import (
     Bounds,
     ScriptLayer,
     add_area_outlines,
+    area_bounds,
     finish_map,
     format_date,
     new_map,
@@ -138,7 +139,7 @@ def deadzone_map(
     """
     labels = labels_for(meta.lang)
     ordered = order_zones(zones)
-    bounds = _bounds([z.outline for z in ordered], sites) or _bounds([a.geometry for a in areas])
+    bounds = _bounds([z.outline for z in ordered], sites) or area_bounds(areas)
     m = new_map(meta, bounds=bounds)
     add_area_outlines(m, areas, meta=meta)
     payload = [

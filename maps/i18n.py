@@ -1,7 +1,8 @@
 """Every word the maps show, in Vietnamese (default) and English, kept in one place.
 
 Keys are stable identifiers; a test checks that both languages define every key. Values are
-plain text: callers HTML-escape them like any other text before they reach the page.
+plain text: callers HTML-escape them like any other text before they reach the page, after
+filling a ``{operator}`` in with ``str.format``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ LABELS: dict[Lang, dict[str, str]] = {
         "estimate.layer": "Ước tính, chưa đo",
         "legend.zoom": "Phóng to để xem ô nhỏ hơn và bấm vào ô để xem số liệu",
         "operator.any": "Tốt nhất của mọi nhà mạng",
+        # Nothing decided may mean no readings, or readings the last aggregation has not seen.
+        "coverage.no_data": "Chưa có số liệu phủ sóng nào trên bản đồ này: chưa có lượt đo "
+        "nào trong phạm vi của bản đồ được tổng hợp.",
+        "coverage.no_data_operator": "Chưa có số liệu phủ sóng của {operator} trên bản đồ "
+        "này: chưa có lượt đo nào của nhà mạng này trong phạm vi của bản đồ được tổng hợp.",
         "map.no_tiles": "Không tải được bản đồ nền (không có Internet): số liệu vẫn hiển "
         "thị đầy đủ.",
         "control.zoom_in": "Phóng to",
@@ -138,6 +144,10 @@ LABELS: dict[Lang, dict[str, str]] = {
         "estimate.layer": "Estimated, not measured",
         "legend.zoom": "Zoom in for smaller cells; click a cell for its evidence",
         "operator.any": "Best of all operators",
+        "coverage.no_data": "No coverage data on this map yet: no readings in its scope have "
+        "been aggregated.",
+        "coverage.no_data_operator": "No coverage data for {operator} on this map yet: no "
+        "readings of this operator in its scope have been aggregated.",
         "map.no_tiles": "Background map not available (no Internet): the data is all "
         "shown without it.",
         "control.zoom_in": "Zoom in",

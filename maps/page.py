@@ -178,6 +178,19 @@ def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
     return m
 
 
+def area_bounds(areas: Sequence[AreaOutline]) -> Bounds | None:
+    """(south, west, north, east) of the areas' outlines; None without any."""
+    boxes = [a.geometry.bounds for a in areas if not a.geometry.is_empty]
+    if not boxes:
+        return None
+    return (
+        min(b[1] for b in boxes),
+        min(b[0] for b in boxes),
+        max(b[3] for b in boxes),
+        max(b[2] for b in boxes),
+    )
+
+
 def add_area_outlines(m: folium.Map, areas: Sequence[AreaOutline], *, meta: MapMeta) -> None:
     """Draw named area outlines as one overlay layer; names are shown escaped on hover."""
     if not areas:

@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from maps.encoding import json_for_script, text_to_ints
+from maps.i18n import LABELS
 from service.areas.planning import site_model
 from service.cli import app as cli
 from service.publish.mapdata import plan_sites_records, progress_records
@@ -142,6 +143,27 @@ def test_served_maps_outline_the_imported_communes(grid, tmp_path, settings, ses
     import_areas(sessions, settings, write_layer(tmp_path / "c3.geojson", communes))
     for path in paths:
         assert json_for_script("Xã Mới Nhập") in client.get(path).text, path
+
+
+def test_served_coverage_map_of_an_operator_without_readings_says_so(grid, client):
+    """Only the best of all operators has decisions here: Vietnamobile's page is no error,
+    it says in the page's language that there is nothing to draw, over the communes."""
+    for lang in ("vi", "en"):
+        page = client.get("/maps/coverage.html", params={"operator": "452-05", "lang": lang})
+        assert page.status_code == 200, page.text
+        said = LABELS[lang]["coverage.no_data_operator"].format(operator="Vietnamobile (452-05)")
+        assert json_for_script(html.escape(said)) in page.text
+        assert "deadzone.outlineLayer(" in page.text
+    drawn = client.get("/maps/coverage.html", params={"operator": "any"}).text
+    assert '"empty"' not in drawn
+
+
+def test_written_coverage_map_without_decisions_says_so(settings, sessions, tmp_path):
+    target = tmp_path / "c.html"
+    result = run("map", "coverage", "-o", str(target), "--database-url", settings.database_url)
+    assert result.exit_code == 0, result.output
+    said = html.escape(LABELS["vi"]["coverage.no_data"])
+    assert json_for_script(said) in target.read_text(encoding="utf-8")
 
 
 def test_plan_sites_records_take_the_plan_radius():

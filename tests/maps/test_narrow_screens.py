@@ -199,3 +199,59 @@ def test_on_a_desktop_the_legend_starts_open_and_can_be_folded(
     toggle.click(timeout=3_000)
     assert not body.is_visible() and toggle.get_attribute("aria-expanded") == "false"
     assert log.page_errors == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("vi", "Chưa có số liệu phủ sóng của Vietnamobile (452-05)"),
+        ("en", "No coverage data for Vietnamobile (452-05)"),
+    ],
+    ids=["vi", "en"],
+)
+def test_an_operator_without_data_says_so_on_its_map(
+    sealed_page: tuple[object, PageLog],
+    cells: pd.DataFrame,
+    areas: list[AreaOutline],
+    meta: MapMeta,
+    tmp_path: Path,
+    output_dir: Path,
+    lang: str,
+    said: str,
+) -> None:
+    # 452-05 has no cell in the sample: the page that asks for it alone is otherwise blank.
+    assert "452-05" not in set(cells["operator"])
+    page, log = sealed_page
+    local = MapMeta(meta.title, meta.data_date, lang, meta.operator_names)  # type: ignore[arg-type]
+    alone = coverage_map(cells, meta=local, areas=areas, operators={"452-05"})
+    _open(page, write_map_html(alone, tmp_path / "alone.html").as_uri(), PHONE)
+    message = page.locator(".dz-empty")  # type: ignore[attr-defined]
+    assert message.count() == 1 and message.is_visible()
+    assert said in message.inner_text()
+    assert _on_top_at_centre(page, ".leaflet-control-layers")
+    # The view fits the areas instead of all of Vietnam.
+    zoom = page.evaluate("Object.values(window).find(v => v instanceof L.Map).getZoom()")  # type: ignore[attr-defined]
+    assert zoom >= 10
+    page.screenshot(path=str(output_dir / f"coverage-no-data-{lang}.png"))  # type: ignore[attr-defined]
+
+    # Beside an operator with data, the message shows only while the empty one is chosen.
+    both = coverage_map(cells, meta=local, areas=areas, operators={"any", "452-05"})
+    _open(page, write_map_html(both, tmp_path / "both.html").as_uri(), PHONE)
+    assert message.count() == 0
+    page.get_by_text("Vietnamobile (452-05)").click(timeout=3_000)  # type: ignore[attr-defined]
+    assert said in message.inner_text()
+    page.locator(".leaflet-control-layers-base label").first.click(timeout=3_000)  # type: ignore[attr-defined]
+    assert message.count() == 0
+    assert log.page_errors == []
+
+
+def test_a_map_without_any_cell_says_so(
+    sealed_page: tuple[object, PageLog], meta: MapMeta, tmp_path: Path
+) -> None:
+    page, log = sealed_page
+    empty = pd.DataFrame(columns=["h3", "operator", "status"])
+    target = write_map_html(coverage_map(empty, meta=meta), tmp_path / "empty.html")
+    _open(page, target.as_uri(), DESKTOP)
+    message = page.locator(".dz-empty").inner_text(timeout=3_000)  # type: ignore[attr-defined]
+    assert "Chưa có số liệu phủ sóng nào trên bản đồ này" in message
+    assert log.page_errors == []

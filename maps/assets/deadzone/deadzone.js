@@ -225,8 +225,22 @@
         }
       });
     }
-    group.on("add", function () { sync(); map.on("moveend", sync); });
-    group.on("remove", function () { map.off("moveend", sync); });
+    // No decided cell of this operator in the map's scope: while it is the one shown, the map
+    // says so (spec.empty, escaped in Python) instead of lying blank.
+    var empty = null;
+    group.on("add", function () {
+      sync();
+      map.on("moveend", sync);
+      if (spec.empty && !empty) {
+        empty = L.DomUtil.create("div", "dz-empty", map.getContainer());
+        empty.setAttribute("role", "status");
+        empty.innerHTML = spec.empty;
+      }
+    });
+    group.on("remove", function () {
+      map.off("moveend", sync);
+      if (empty) { L.DomUtil.remove(empty); empty = null; }
+    });
     return group;
   };
 

@@ -129,13 +129,15 @@ def deadzone_map(
     meta: MapMeta,
     areas: Sequence[AreaOutline] = (),
     sites: Sequence[PlannedSite] = (),
+    decided: bool = True,
 ) -> folium.Map:
     """Dead zones ordered by priority, with rank labels, popups and a clickable side list.
 
     ``sites``: suggested new sites (the plan layer), drawn as numbered markers with their
     coverage circles (``radius_km``) in a switchable overlay; none, no overlay. The view fits
-    the zones and the circles (or the areas when there is neither). Render with
-    ``page.map_to_html``.
+    the zones and the circles (or the areas when there is neither). ``decided``: whether the
+    scope has any cell decided (not unknown); without one, no zone means nothing is known yet,
+    and the list says that instead of "no dead zones". Render with ``page.map_to_html``.
     """
     labels = labels_for(meta.lang)
     ordered = order_zones(zones)
@@ -161,7 +163,7 @@ def deadzone_map(
             payload,
             ZONE_STYLE,
             html.escape(labels["zone.list"]),
-            html.escape(labels["zone.none"]),
+            html.escape(labels["zone.none" if decided else "zone.no_data"]),
         )
     )
     ScriptLayer(

@@ -66,6 +66,8 @@ LABELS: dict[Lang, dict[str, str]] = {
         "zone.people": "người",
         "zone.villages": "Thôn, buôn",
         "zone.none": "Không có vùng mất sóng nào",
+        # No zone because nothing is decided: not the good news "no dead zones" would say.
+        "zone.no_data": "Chưa biết: chưa có ô nào đủ số liệu để kết luận có sóng hay mất sóng.",
         "value.none": "không rõ",
         "unit.km2": "km²",
         "unit.dbm": "dBm",
@@ -181,6 +183,7 @@ LABELS: dict[Lang, dict[str, str]] = {
         "zone.people": "people",
         "zone.villages": "Villages",
         "zone.none": "No dead zones",
+        "zone.no_data": "Not known yet: no cell has enough readings to say whether it has signal.",
         "value.none": "unknown",
         "unit.km2": "km²",
         "layer.communes": "Communes: share of people covered",

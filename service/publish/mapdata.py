@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.radio import OPERATOR_NAMES
-from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES
+from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES, Decision
 from maps import (
     CELL_COLUMNS,
     AreaOutline,
@@ -245,10 +245,25 @@ def deadzone_page(
             raise ValueError("deadzone_page: a plan layer (sites > 0) needs the settings")
         plan = plan_sites(session, settings, operator=operator, sites=sites, radio=radio)
         planned = plan_sites_records(plan)
+    zones = zone_records(session, operator=operator, radio=radio)
     return deadzone_map(
-        zone_records(session, operator=operator, radio=radio), meta=meta,
-        areas=commune_outlines(session) if areas is None else areas, sites=planned,
+        zones, meta=meta, areas=commune_outlines(session) if areas is None else areas,
+        sites=planned, decided=bool(zones) or any_decided(session, operator=operator, radio=radio),
     )  # fmt: skip
+
+
+def any_decided(session: Session, *, operator: str, radio: str) -> bool:
+    """Whether the scope has a cell decided (not unknown) at any resolution: without one a
+    dead-zone map without zones knows nothing, which is not "no dead zones"."""
+    c = CellStatus
+    return (
+        session.execute(
+            select(c.h3_cell)
+            .where(c.operator == operator, c.radio == radio, c.status != Decision.UNKNOWN)
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def commune_outlines(session: Session) -> list[AreaOutline]:

@@ -158,6 +158,24 @@ def test_served_coverage_map_of_an_operator_without_readings_says_so(grid, clien
     assert '"empty"' not in drawn
 
 
+def test_dead_zone_map_without_decisions_does_not_say_no_dead_zones(grid, client):
+    """Vietnamobile has no decided cell: its map without zones says nothing is known yet,
+    not the good news "no dead zones", which an operator with decisions and no zone gets."""
+    unknown = client.get("/maps/deadzones.html", params={"operator": "452-05"}).text
+    assert json_for_script(html.escape(LABELS["vi"]["zone.no_data"])) in unknown
+    assert json_for_script(LABELS["vi"]["zone.none"]) not in unknown
+    english = client.get("/maps/deadzones.html", params={"operator": "452-05", "lang": "en"})
+    assert json_for_script(html.escape(LABELS["en"]["zone.no_data"])) in english.text
+    decided = client.get("/maps/deadzones.html").text  # the best of all: zones, decisions
+    assert json_for_script(html.escape(LABELS["vi"]["zone.no_data"])) not in decided
+
+
+def test_dead_zone_map_with_decisions_and_no_zone_says_no_dead_zones(settings, sessions, client):
+    put_statuses(sessions, {CENTRE: "covered"})
+    page = client.get("/maps/deadzones.html").text
+    assert json_for_script(LABELS["vi"]["zone.none"]) in page
+
+
 def test_written_coverage_map_without_decisions_says_so(settings, sessions, tmp_path):
     target = tmp_path / "c.html"
     result = run("map", "coverage", "-o", str(target), "--database-url", settings.database_url)

@@ -153,6 +153,33 @@ def test_title_leaves_the_zone_list_and_layer_control_reachable(
     assert log.page_errors == []
 
 
+def test_on_a_phone_a_zone_chosen_from_the_list_shows_its_popup(
+    sealed_page: tuple[object, PageLog], maps_written: dict[str, Path], output_dir: Path
+) -> None:
+    """The list (a quarter of the screen) folds to its heading when a zone is chosen from
+    it, so the zone's popup is not under it; the heading opens it again. On a desktop the
+    list stays open."""
+    page, log = sealed_page
+    _open(page, maps_written["deadzones"].as_uri(), PHONE)
+    toggle = page.locator(".dz-panel-toggle")  # type: ignore[attr-defined]
+    body = page.locator(".dz-panel-body")  # type: ignore[attr-defined]
+    assert body.is_visible() and toggle.get_attribute("aria-expanded") == "true"
+    page.locator(".dz-panel a").first.click(timeout=3_000)  # type: ignore[attr-defined]
+    page.locator(".leaflet-popup-content", has_text="DZ-001").wait_for(timeout=3_000)  # type: ignore[attr-defined]
+    assert not body.is_visible() and toggle.get_attribute("aria-expanded") == "false"
+    assert _on_top_at_centre(page, ".leaflet-popup-content")
+    assert _overlap(_box(page, ".dz-panel"), _box(page, ".leaflet-popup-content")) == 0
+    page.screenshot(path=str(output_dir / "deadzones-390-popup.png"))  # type: ignore[attr-defined]
+    toggle.click(timeout=3_000)
+    assert body.is_visible() and toggle.get_attribute("aria-expanded") == "true"
+
+    _open(page, maps_written["deadzones"].as_uri(), DESKTOP)
+    page.locator(".dz-panel a").first.click(timeout=3_000)  # type: ignore[attr-defined]
+    page.locator(".leaflet-popup-content", has_text="DZ-001").wait_for(timeout=3_000)  # type: ignore[attr-defined]
+    assert page.locator(".dz-panel-body").is_visible()  # type: ignore[attr-defined]
+    assert log.page_errors == []
+
+
 @pytest.mark.parametrize("kind", ["coverage", "progress"])
 def test_on_a_phone_the_legend_starts_folded_and_opens_on_a_tap(
     sealed_page: tuple[object, PageLog],

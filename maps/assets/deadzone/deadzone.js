@@ -304,29 +304,40 @@
   };
 
   /*
-   * The legend, its heading a button that folds it. Whether it starts open (wide screens) or
-   * folded (phones, where it covered half of the coverage map) is deadzone.css's media query;
-   * the classes dz-open and dz-folded record the reader's own choice against that default.
-   * title and html escaped in Python (maps/page.py add_legend).
+   * A control whose heading (tag ``heading``) is a button that folds its body: the legend and
+   * the zone list. Whether it starts open is deadzone.css's media queries; the classes dz-open
+   * and dz-folded record the reader's own choice against that default. title and html escaped
+   * by the caller. Returns the control's element and fold(open), which sets it from script.
    */
-  DZ.addLegend = function (map, title, html) {
-    var ctl = control("bottomright", "dz-legend",
-      "<h2><button type='button' class='dz-legend-toggle'>" + title + "</button></h2>" +
-      "<div class='dz-legend-body'>" + html + "</div>");
+  function foldable(map, position, className, heading, title, html) {
+    var ctl = control(position, className,
+      "<" + heading + "><button type='button' class='" + className + "-toggle'>" + title +
+      "</button></" + heading + "><div class='" + className + "-body'>" + html + "</div>");
     ctl.addTo(map);
     var div = ctl.getContainer(), button = div.querySelector("button");
-    var body = div.querySelector(".dz-legend-body");
+    var body = div.querySelector("." + className + "-body");
     function shown() { return root.getComputedStyle(body).display !== "none"; }
     function sync() { button.setAttribute("aria-expanded", String(shown())); }
-    button.addEventListener("click", function () {
-      var open = !shown();
+    function fold(open) {
       div.classList.toggle("dz-open", open);
       div.classList.toggle("dz-folded", !open);
       sync();
-    });
+    }
+    button.addEventListener("click", function () { fold(!shown()); });
     sync();
     map.on("resize", sync);
+    return {element: div, fold: fold};
+  }
+
+  // The legend starts open on wide screens and folded on phones, where it covered half of
+  // the coverage map (maps/page.py add_legend).
+  DZ.addLegend = function (map, title, html) {
+    foldable(map, "bottomright", "dz-legend", "h2", title, html);
   };
+
+  // Phones: where the zone list (a quarter of a 390 x 844 screen) would cover the popup of the
+  // zone just chosen from it (deadzone.css NARROW, kept equal).
+  var NARROW = "(max-width: 640px), (max-height: 540px)";
 
   /*
    * Dead zones, already ordered by priority. zones: [{rank, label, popup, polygons, point}],
@@ -349,16 +360,16 @@
       return "<li><a href='#' data-zone='" + i + "'><span class='dz-rank-chip'>" + z.rank +
         "</span> " + z.label + "</a></li>";
     }).join("");
-    var html = "<h3>" + listTitle + "</h3>" +
-      (zones.length ? "<ol>" + items + "</ol>" : "<p>" + emptyText + "</p>");
-    var panel = control("topright", "dz-panel", html);
-    panel.addTo(map);
-    panel.getContainer().addEventListener("click", function (e) {
+    var html = zones.length ? "<ol>" + items + "</ol>" : "<p>" + emptyText + "</p>";
+    var panel = foldable(map, "topright", "dz-panel", "h3", listTitle, html);
+    panel.element.addEventListener("click", function (e) {
       var link = e.target.closest("a[data-zone]");
       if (!link) { return; }
       e.preventDefault();
       var shape = shapes[Number(link.getAttribute("data-zone"))];
       if (!map.hasLayer(group)) { map.addLayer(group); }
+      // On a phone the list folds to its heading, which opens it again, and the popup shows.
+      if (root.matchMedia && root.matchMedia(NARROW).matches) { panel.fold(false); }
       // No animation: the popup then opens on the final view and autoPans from there.
       map.fitBounds(shape.getBounds(), {maxZoom: 15, padding: [20, 20], animate: false});
       shape.openPopup();

@@ -26,8 +26,13 @@ def map_command(
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for all maps.")] = Path("."),
     operator: Annotated[
-        str, typer.Option(help="Dead zones of this MCC-MNC (e.g. 452-04), or 'any'.")
-    ] = "any",
+        str | None,
+        typer.Option(
+            help="One MCC-MNC (e.g. 452-04), or 'any' for the best of all operators: the "
+            "dead zones of that scope (default: any) and the coverage of that one layer "
+            "(default: every operator's, as the web map's operator=)."
+        ),
+    ] = None,
     sites: Annotated[
         int,
         typer.Option(
@@ -51,7 +56,7 @@ def map_command(
 ) -> None:
     """Write the coverage, dead-zone and/or progress map as self-contained HTML (opens
     offline): `deadzone map progress -o progress.html`, or `deadzone map --out DIR` for all."""
-    from domain.vocabulary import ANY_SIGNAL
+    from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL
     from maps import write_map_html
     from service.publish.mapdata import (
         coverage_page,
@@ -84,16 +89,17 @@ def map_command(
                 meta=map_meta(map_title("coverage", lang=lang, radio=radio), data_date=date,
                               lang=lang),
                 radio=radio or ANY_SIGNAL,
+                operators=None if operator is None else (operator,),
             )  # fmt: skip
             written.append(write_map_html(coverage, output or out / "coverage.html"))
         if "deadzones" in wanted:
             zones = deadzone_page(
                 session,
                 meta=map_meta(
-                    map_title("deadzones", lang=lang, scope=operator, radio=radio),
+                    map_title("deadzones", lang=lang, scope=operator or BEST_OF_ALL, radio=radio),
                     data_date=date, lang=lang,
                 ),
-                operator=operator,
+                operator=operator or BEST_OF_ALL,
                 sites=sites,
                 settings=settings,
                 radio=radio or ANY_SIGNAL,

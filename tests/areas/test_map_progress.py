@@ -184,6 +184,20 @@ def test_written_coverage_map_without_decisions_says_so(settings, sessions, tmp_
     assert json_for_script(said) in target.read_text(encoding="utf-8")
 
 
+def test_written_coverage_map_takes_the_operator(grid, settings, tmp_path):
+    """`deadzone map coverage --operator` draws that operator's layer alone, as the web map's
+    operator= does; it had been taken for the dead-zone map only and ignored here."""
+    alone, every = tmp_path / "alone.html", tmp_path / "every.html"
+    url = settings.database_url
+    result = run("map", "coverage", "--operator", "452-05", "-o", str(alone), "--database-url", url)
+    assert result.exit_code == 0, result.output
+    said = LABELS["vi"]["coverage.no_data_operator"].format(operator="Vietnamobile (452-05)")
+    assert json_for_script(html.escape(said)) in alone.read_text(encoding="utf-8")
+    result = run("map", "coverage", "-o", str(every), "--database-url", url)
+    assert result.exit_code == 0, result.output
+    assert '"empty"' not in every.read_text(encoding="utf-8")  # the best of all is drawn
+
+
 def test_plan_sites_records_take_the_plan_radius():
     plan = {
         "model": {"radius_km": 4.25},

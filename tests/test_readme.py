@@ -90,7 +90,7 @@ def test_every_readme_command_works_as_typed(plain_install: Path, tmp_path: Path
     # A table, not an error: the title, the header and a zone row of that operator.
     assert "Dead zones (452-04)" in zones and "people" in zones and "villages" in zones
     assert "dz-452-04-" in zones
-    assert (tmp_path / "c.html").exists() and (tmp_path / "z.html").exists()
+    assert all((tmp_path / name).exists() for name in ("c.html", "c4.html", "z.html"))
     assert not (tmp_path / "deadzone.sqlite").exists()  # nothing created behind the user
     # The demo ran on the plain install and wrote its maps and summary.
     for name in ("coverage.html", "deadzones.html", "summary.json"):

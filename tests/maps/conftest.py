@@ -84,6 +84,14 @@ class PageLog:
         loads = len(self.console_errors) - len(other)
         return other + (["more failed loads than tiles"] if loads > tiles else [])
 
+    def assert_clean(self) -> None:
+        """No uncaught exception, no failed request or console error but the tiles', no
+        dialog."""
+        assert self.page_errors == []
+        assert self.failed_except_tiles() == []
+        assert self.console_errors_except_tiles() == []
+        assert self.dialogs == []
+
 
 def _route(route: object) -> None:
     url = route.request.url  # type: ignore[attr-defined]

@@ -59,13 +59,6 @@ def _zoom(page: object, zoom: int) -> None:
     )
 
 
-def _assert_clean(log: PageLog) -> None:
-    assert log.page_errors == []
-    assert log.failed_except_tiles() == []
-    assert log.console_errors_except_tiles() == []
-    assert log.dialogs == []
-
-
 def test_coverage_map_draws_legend_layers_and_evidence(
     sealed_page: tuple[object, PageLog],
     cells: pd.DataFrame,
@@ -77,7 +70,7 @@ def test_coverage_map_draws_legend_layers_and_evidence(
     page, log = sealed_page
     target = write_map_html(coverage_map(cells, meta=meta, areas=areas), tmp_path / "c.html")
     _open(page, target.as_uri())
-    _assert_clean(log)
+    log.assert_clean()
 
     for control in (".leaflet-control-scale", ".leaflet-control-zoom-fullscreen", ".dz-title"):
         assert page.locator(control).count() == 1, control  # type: ignore[attr-defined]
@@ -153,7 +146,7 @@ def test_coverage_map_draws_legend_layers_and_evidence(
     assert "Ô lưới: Mất sóng" in popup and "Thiết bị" in popup
     page.wait_for_timeout(400)  # let the popup finish fading in for the screenshot
     page.screenshot(path=str(output_dir / "coverage-zoomed.png"))  # type: ignore[attr-defined]
-    _assert_clean(log)
+    log.assert_clean()
 
 
 def test_deadzone_map_lists_zones_and_shows_hostile_names_as_text(
@@ -167,7 +160,7 @@ def test_deadzone_map_lists_zones_and_shows_hostile_names_as_text(
     page, log = sealed_page
     target = write_map_html(deadzone_map(zones, meta=meta, areas=areas), tmp_path / "z.html")
     _open(page, target.as_uri())
-    _assert_clean(log)
+    log.assert_clean()
 
     items = page.locator(".dz-panel li")  # type: ignore[attr-defined]
     assert items.count() == len(zones)
@@ -189,7 +182,7 @@ def test_deadzone_map_lists_zones_and_shows_hostile_names_as_text(
     page.wait_for_timeout(400)  # let the popup finish fading in for the screenshot
     page.screenshot(path=str(output_dir / "deadzones-zoomed.png"))  # type: ignore[attr-defined]
     assert page.locator("img[src=x]").count() == 0  # type: ignore[attr-defined]
-    _assert_clean(log)
+    log.assert_clean()
 
 
 def test_linked_assets_load_from_the_service_prefix(
@@ -207,7 +200,7 @@ def test_linked_assets_load_from_the_service_prefix(
     english = MapMeta(title="Coverage", lang="en", operator_names=meta.operator_names)
     write_map_html(coverage_map(cells, meta=english), root / "c.html", asset_url="/static/maps")
     _open(page, f"{base}/c.html")
-    _assert_clean(log)
+    log.assert_clean()
     assert "Not enough readings" in page.locator(".dz-legend").inner_text()  # type: ignore[attr-defined]
     assert page.evaluate(PATH_COUNT) > 0  # type: ignore[attr-defined]
 
@@ -281,7 +274,7 @@ def test_progress_map_draws_communes_and_villages_with_popups_as_text(
         progress_map(communes, villages, meta=meta, goal_share=0.95), tmp_path / "p.html"
     )
     _open(page, target.as_uri())
-    _assert_clean(log)
+    log.assert_clean()
 
     assert _count(page, "l.dzCommune !== undefined") == 3
     assert _count(page, "l.dzVillage !== undefined") == 4
@@ -344,7 +337,7 @@ def test_progress_map_draws_communes_and_villages_with_popups_as_text(
     page.mouse.click(*_point_of(page, 12.63, 108.07))  # type: ignore[attr-defined]
     page.locator(".leaflet-popup-content", has_text="Buôn Đôn").wait_for()  # type: ignore[attr-defined]
     assert page.locator("img[src=x]").count() == 0  # type: ignore[attr-defined]
-    _assert_clean(log)
+    log.assert_clean()
 
 
 def test_plan_layer_draws_a_circle_per_site(
@@ -366,7 +359,7 @@ def test_plan_layer_draws_a_circle_per_site(
     page, log = sealed_page
     target = write_map_html(deadzone_map(zones, meta=meta, sites=sites), tmp_path / "plan.html")
     _open(page, target.as_uri())
-    _assert_clean(log)
+    log.assert_clean()
 
     assert _count(page, "l instanceof L.Circle") == 3
     radii = page.evaluate(  # type: ignore[attr-defined]
@@ -393,4 +386,4 @@ def test_plan_layer_draws_a_circle_per_site(
     page.locator(".leaflet-control-layers").hover()  # type: ignore[attr-defined]
     page.get_by_text("Vị trí trạm đề xuất").click()  # type: ignore[attr-defined]
     assert _count(page, "l instanceof L.Circle") == 0
-    _assert_clean(log)
+    log.assert_clean()

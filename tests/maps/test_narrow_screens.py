@@ -131,7 +131,7 @@ def test_title_leaves_the_layer_control_reachable(
     switch.click(timeout=3_000)
     assert switch.locator("input").is_checked() != before
     page.screenshot(path=str(output_dir / f"{kind}-{viewport['width']}.png"))  # type: ignore[attr-defined]
-    assert log.page_errors == []
+    log.assert_clean()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
@@ -150,7 +150,7 @@ def test_title_leaves_the_zone_list_and_layer_control_reachable(
     page.locator(".dz-panel a").first.click(timeout=3_000)  # type: ignore[attr-defined]
     page.locator(".leaflet-popup-content", has_text="DZ-001").wait_for(timeout=3_000)  # type: ignore[attr-defined]
     page.screenshot(path=str(output_dir / f"deadzones-{viewport['width']}.png"))  # type: ignore[attr-defined]
-    assert log.page_errors == []
+    log.assert_clean()
 
 
 def test_on_a_phone_a_zone_chosen_from_the_list_shows_its_popup(
@@ -177,7 +177,7 @@ def test_on_a_phone_a_zone_chosen_from_the_list_shows_its_popup(
     page.locator(".dz-panel a").first.click(timeout=3_000)  # type: ignore[attr-defined]
     page.locator(".leaflet-popup-content", has_text="DZ-001").wait_for(timeout=3_000)  # type: ignore[attr-defined]
     assert page.locator(".dz-panel-body").is_visible()  # type: ignore[attr-defined]
-    assert log.page_errors == []
+    log.assert_clean()
 
 
 @pytest.mark.parametrize("kind", ["coverage", "progress"])
@@ -209,7 +209,7 @@ def test_on_a_phone_the_legend_starts_folded_and_opens_on_a_tap(
 
     toggle.click(timeout=3_000)
     assert not body.is_visible() and toggle.get_attribute("aria-expanded") == "false"
-    assert log.page_errors == []
+    log.assert_clean()
 
 
 def test_on_a_desktop_the_legend_starts_open_and_can_be_folded(
@@ -225,7 +225,7 @@ def test_on_a_desktop_the_legend_starts_open_and_can_be_folded(
     assert _overlap(legend, _box(page, ".dz-title")) == 0
     toggle.click(timeout=3_000)
     assert not body.is_visible() and toggle.get_attribute("aria-expanded") == "false"
-    assert log.page_errors == []
+    log.assert_clean()
 
 
 @pytest.mark.parametrize(
@@ -269,7 +269,7 @@ def test_an_operator_without_data_says_so_on_its_map(
     assert said in message.inner_text()
     page.locator(".leaflet-control-layers-base label").first.click(timeout=3_000)  # type: ignore[attr-defined]
     assert message.count() == 0
-    assert log.page_errors == []
+    log.assert_clean()
 
 
 def test_a_map_without_any_cell_says_so(
@@ -281,4 +281,4 @@ def test_a_map_without_any_cell_says_so(
     _open(page, target.as_uri(), DESKTOP)
     message = page.locator(".dz-empty").inner_text(timeout=3_000)  # type: ignore[attr-defined]
     assert "Chưa có số liệu phủ sóng nào trên bản đồ này" in message
-    assert log.page_errors == []
+    log.assert_clean()

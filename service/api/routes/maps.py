@@ -70,8 +70,8 @@ class PageCache:
         self._pages: dict[tuple[str, ...], tuple[str, str]] = {}
 
     def get(
-        self, run: int | None, key: tuple[str, ...], version: str = "",
-        changed: Callable[[int | None], set[str] | None] = lambda since: None,
+        self, run: int | None, key: tuple[str, ...], version: str,
+        changed: Callable[[int | None], set[str] | None],
     ) -> str | None:  # fmt: skip
         """The kept page, or None. ``changed(since)``: the scopes changed by the runs after
         run ``since`` (None: all of them)."""
@@ -87,7 +87,7 @@ class PageCache:
             kept = self._pages.get(key)
             return kept[1] if kept is not None and kept[0] == version else None
 
-    def put(self, run: int | None, key: tuple[str, ...], page: str, version: str = "") -> None:
+    def put(self, run: int | None, key: tuple[str, ...], page: str, version: str) -> None:
         with self._lock:
             if run == self._run:
                 self._pages[key] = (version, page)

@@ -89,7 +89,10 @@ LABELS: dict[Lang, dict[str, str]] = {
         "village.legend.trang_song": "Ô trung tâm thôn không có sóng",
         "village.legend.lom_song": "Trung tâm có sóng nhưng có cụm dân cư mất sóng",
         "village.legend.covered": "Trung tâm có sóng, không cụm dân cư nào mất sóng",
-        "village.legend.unknown": "Quá ít lượt đo ở trung tâm thôn; không tính là có sóng",
+        "village.legend.unknown": (
+            "Quá ít lượt đo ở trung tâm thôn; không tính là có sóng (bấm vào thôn để xem "
+            "tình trạng ước tính)"
+        ),
         # The decision of a village's centre cell; "lõm sóng" is kept for villages here.
         "centre.covered": "Có sóng",
         "centre.weak": "Sóng yếu",
@@ -102,6 +105,9 @@ LABELS: dict[Lang, dict[str, str]] = {
         "village.centre": "Ô trung tâm",
         "village.people_dead": "Số dân ở ô mất sóng",
         "village.cells_dead": "Ô mất sóng / tổng số ô",
+        "village.likely": "Ước tính, chưa đo",
+        "likely.trang_song": "có lẽ trắng sóng",
+        "likely.covered": "có lẽ đã có sóng",
         "progress.communes": "Xã: tỷ lệ dân có sóng",
         "progress.villages": "Thôn, buôn",
         "progress.goal_reached": "đạt mục tiêu",
@@ -203,7 +209,10 @@ LABELS: dict[Lang, dict[str, str]] = {
         "village.legend.trang_song": "The cell at the village centre is dead",
         "village.legend.lom_song": "Signal at the centre, but a populated part is dead",
         "village.legend.covered": "Signal at the centre and in every populated part",
-        "village.legend.unknown": "Too few readings at the centre; not counted as covered",
+        "village.legend.unknown": (
+            "Too few readings at the centre; not counted as covered (click a village for its "
+            "estimated status)"
+        ),
         "centre.covered": "Covered",
         "centre.weak": "Weak signal",
         "centre.dead": "No signal",
@@ -215,6 +224,9 @@ LABELS: dict[Lang, dict[str, str]] = {
         "village.centre": "Centre cell",
         "village.people_dead": "People in dead cells",
         "village.cells_dead": "Dead cells / all cells",
+        "village.likely": "Estimated, not measured",
+        "likely.trang_song": "probably no signal (trắng sóng)",
+        "likely.covered": "probably covered",
         "progress.communes": "Communes: share of people covered",
         "progress.villages": "Villages",
         "progress.goal_reached": "goal reached",

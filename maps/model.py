@@ -132,7 +132,10 @@ class VillageMark:
     ``lat``/``lon``: centre in WGS84 degrees; ``population``: people, from the area file (None
     when the file had none); ``status``: one of ``VILLAGE_STATUSES``; ``centre_status``: the
     decision of the centre cell (``Decision`` value); ``people_dead``: people of the village
-    in dead cells; ``cells``/``cells_dead``: the village's grid cells, all and dead.
+    in dead cells; ``cells``/``cells_dead``: the village's grid cells, all and dead;
+    ``likely_status``/``likely_probability``: for a village of unknown status, the status its
+    centre most probably has (``trang_song`` or ``covered``, estimated, not measured) and its
+    probability (0.5-1), else None.
     """
 
     code: str
@@ -146,6 +149,8 @@ class VillageMark:
     people_dead: float = 0.0
     cells_dead: int = 0
     cells: int = 0
+    likely_status: str | None = None
+    likely_probability: float | None = None
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,14 @@ from .palette import (
 SIMPLIFY_DEG = 0.0003
 # Centre decisions in the order of the village rows' last integer (deadzone.js villagePopup).
 CENTRE_STATUSES: tuple[str, ...] = tuple(s.value for s in Decision)
+# Likely statuses of villages of unknown status, in the order of the village rows' ninth
+# integer less one (0: none; service/areas/likely.py).
+LIKELY_STATUSES: tuple[str, ...] = ("trang_song", "covered")
 # Integers per village row (deadzone.js progressLayers): dx, dy (1/SCALE degree, deltas within
 # the status), population + 1 (0: unknown), people in dead cells, dead cells, cells,
-# commune place + 1 (0: none), centre decision index.
-VILLAGE_INTS = 8
+# commune place + 1 (0: none), centre decision index, likely status index + 1 (0: none),
+# its probability in thousandths.
+VILLAGE_INTS = 10
 
 
 def simplify_outlines(
@@ -225,6 +229,8 @@ def progress_payload(
                 int(v.cells),
                 0 if v.commune_code is None else place_of[v.commune_code] + 1,
                 CENTRE_STATUSES.index(centre) if centre in CENTRE_STATUSES else 3,
+                _likely_index(v.likely_status),
+                round(1000 * (v.likely_probability or 0.0)),
             ]
             x0, y0 = x, y
         village_payload[status] = {
@@ -241,9 +247,20 @@ def progress_payload(
         "drawOrder": list(VILLAGE_DRAW_ORDER),
         "centreStatuses": list(CENTRE_STATUSES),
         "villageStyles": {s: {**VILLAGE_MARKER, **VILLAGE_STYLES[s]} for s in VILLAGE_STATUSES},
+        "villageInts": VILLAGE_INTS,
+        "likelyStatuses": list(LIKELY_STATUSES),
         "villages": village_payload,
     }
     return spec, _bounds(outlines, villages)
+
+
+def _likely_index(status: str | None) -> int:
+    """A likely status as the village row's integer: its index in LIKELY_STATUSES + 1."""
+    if status is None:
+        return 0
+    if status not in LIKELY_STATUSES:
+        raise ValueError(f"unknown likely status {status!r}")
+    return LIKELY_STATUSES.index(status) + 1
 
 
 def _bounds(outlines: Sequence[BaseGeometry], villages: Sequence[VillageMark]) -> Bounds | None:

@@ -69,8 +69,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from domain.localtime import vietnam_date
-from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, SIGNAL_DECISIONS, VILLAGE_STATUSES
+from domain.vocabulary import (
+    ANY_SIGNAL,
+    BEST_OF_ALL,
+    RADIO_SCOPES,
+    SIGNAL_DECISIONS,
+    VILLAGE_STATUSES,
+)
 from service.areas.boundaries import PROVINCE_AREA, cells_to_communes
+from service.areas.likely import likely_statuses
 from service.engine import new_sites
 from service.engine.decisions import window_start
 from service.errors import InvalidInput, NotFound
@@ -115,6 +122,11 @@ class VillageState:
     evidence_devices: int = 0
     evidence_last_seen: datetime | None = None
     confidence: float = 0.0
+    # Estimated, not measured (``service.areas.likely``): for a village whose status is
+    # unknown, the status its centre most probably has and its probability; filled by
+    # ``list_villages``.
+    likely_status: str | None = None
+    likely_probability: float | None = None
 
 
 @dataclass(frozen=True)
@@ -708,7 +720,23 @@ def list_villages(
     )
     if status:
         states = [s for s in states if s.status in status]
+    add_likely(session, states, operator=operator, radio=radio)
     return states
+
+
+def add_likely(
+    session: Session, states: Sequence[VillageState], *, operator: str, radio: str
+) -> None:
+    """Fill in the likely status of the villages of ``states`` whose status is unknown
+    (``service.areas.likely``), in their scope over radios."""
+    likely = likely_statuses(
+        session, [s.code for s in states if s.status == "unknown"], operator=operator,
+        radio=radio if radio in RADIO_SCOPES else ANY_SIGNAL,
+    )  # fmt: skip
+    for state in states:
+        if state.code in likely:
+            state.likely_status = likely[state.code].status
+            state.likely_probability = likely[state.code].probability
 
 
 def commune_names(session: Session) -> dict[str, str]:
@@ -718,7 +746,8 @@ def commune_names(session: Session) -> dict[str, str]:
 
 VILLAGE_CSV_HEADER: Final = (
     "code", "name", "commune_code", "commune_name", "population", "lat", "lon", "status",
-    "centre_status", "cells", "cells_dead", "cells_unknown", "people_dead",
+    "centre_status", "cells", "cells_dead", "cells_unknown", "people_dead", "likely_status",
+    "likely_probability",
 )  # fmt: skip
 
 
@@ -739,6 +768,8 @@ def village_rows(states: Sequence[VillageState], names: dict[str, str]) -> list[
             s.cells_dead,
             s.cells_unknown,
             round(s.people_dead, 1),
+            s.likely_status,
+            s.likely_probability,
         ]
         for s in states
     ]

@@ -36,7 +36,12 @@ from maps import (
     progress_map,
 )
 from service.areas.planning import plan_sites
-from service.areas.progress import cell_statuses, measure_progress, village_states
+from service.areas.progress import (
+    add_likely,
+    cell_statuses,
+    measure_progress,
+    village_states,
+)
 from service.publish.basemap import simplified_communes
 from service.publish.cells import ZONE_ORDER
 from service.publish.disclosure import EXACT, Disclosure
@@ -296,10 +301,9 @@ def progress_records(
         )
         if geometry is not None and not geometry.is_empty
     ]
-    villages = [
-        VillageMark(**_shared_fields(VillageMark, v))
-        for v in village_states(session, settings, statuses=statuses)
-    ]
+    states = village_states(session, settings, statuses=statuses)
+    add_likely(session, states, operator=BEST_OF_ALL, radio=radio)
+    villages = [VillageMark(**_shared_fields(VillageMark, v)) for v in states]
     return communes, villages
 
 

@@ -93,6 +93,8 @@ COLUMNS: Final[dict[str, tuple[str, Kind]]] = {
     "cells": ("Số ô lưới", "int"),
     "cells_dead": ("Số ô mất sóng", "int"),
     "cells_unknown": ("Số ô chưa đủ dữ liệu", "int"),
+    "likely_status": ("Tình trạng ước tính, chưa đo", "village_status"),
+    "likely_probability": ("Xác suất của tình trạng ước tính (%)", "share"),
     # /v1/deadzones
     "rank": ("Hạng", "int"),
     "id": ("Mã vùng", "text"),

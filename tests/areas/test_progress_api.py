@@ -261,7 +261,8 @@ def test_no_areas_yet_gives_the_province_alone(client):
     assert client.get("/v1/villages", params={"format": "csv"}).content == (
         BOM + ",".join(
             ["code", "name", "commune_code", "commune_name", "population", "lat", "lon",
-             "status", "centre_status", "cells", "cells_dead", "cells_unknown", "people_dead"]
+             "status", "centre_status", "cells", "cells_dead", "cells_unknown", "people_dead",
+             "likely_status", "likely_probability"]
         ) + "\r\n"
     ).encode()  # fmt: skip
 

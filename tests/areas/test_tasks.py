@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta, timezone
 
 import h3
 import numpy as np
+import pyogrio
+import pytest
 from h3.api import basic_int as h3i
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from service.api.routes.tasks import TaskCollection
 from service.areas.tasks import FAR_KM, _disks, nearby, rank_tasks
+from service.cli import app as cli
 from service.store.database import session_scope
 from service.store.models import CellEstimate
 from tests.areas.conftest import import_areas, village, write_layer
@@ -175,6 +181,44 @@ def test_a_village_without_a_measured_status_gets_a_likely_one(
     assert 0.5 <= hamlet["likely_probability"] <= 1.0
     assert town["status"] == "covered"  # measured: no likely status beside it
     assert town["likely_status"] is None and town["likely_probability"] is None
+
+
+def test_the_village_files_carry_the_likely_status_as_the_list_does(
+    tmp_path, settings, sessions, client
+):
+    """An authority's CSV (either language) and GeoPackage, from the API and from
+    ``deadzone export villages``, say what /v1/villages says of an unmeasured village."""
+    seed_world(tmp_path, settings, sessions)
+    listed = {v["code"]: v for v in client.get("/v1/villages").json()["villages"]}
+    p = listed["V1"]["likely_probability"]
+
+    english = client.get("/v1/villages", params={"format": "csv", "lang": "en"})
+    rows = {r["code"]: r for r in csv.DictReader(io.StringIO(english.text.lstrip("\ufeff")))}
+    assert (rows["V1"]["likely_status"], float(rows["V1"]["likely_probability"])) == (
+        "trang_song", p,
+    )  # fmt: skip
+    assert rows["V2"]["likely_status"] == "" and rows["V2"]["likely_probability"] == ""
+
+    vietnamese = client.get("/v1/villages", params={"format": "csv", "lang": "vi"}).text
+    header, *lines = vietnamese.lstrip("\ufeff").splitlines()
+    assert "Tình trạng ước tính, chưa đo" in header.split(";")
+    hamlet = next(line for line in lines if line.startswith('"V1"'))
+    assert "Trắng sóng" in hamlet and f"{p * 100:.1f}".replace(".", ",") in hamlet
+
+    package = tmp_path / "villages.gpkg"
+    package.write_bytes(client.get("/v1/villages", params={"format": "gpkg"}).content)
+    frame = pyogrio.read_dataframe(package).set_index("code")
+    assert frame.loc["V1", "likely_status"] == "trang_song"
+    assert frame.loc["V1", "likely_probability"] == pytest.approx(p)
+
+    out = tmp_path / "cli.csv"
+    result = CliRunner().invoke(
+        cli, ["export", "villages", "--format", "csv", "-o", str(out),
+              "--database-url", settings.database_url],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    exported = {r["code"]: r for r in csv.DictReader(io.StringIO(out.read_text("utf-8-sig")))}
+    assert exported["V1"]["likely_status"] == "trang_song"
 
 
 def test_nearby_names_the_residents_village_and_the_nearest_task(

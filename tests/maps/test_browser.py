@@ -266,8 +266,9 @@ def test_progress_map_draws_communes_and_villages_with_popups_as_text(
         VillageMark("V1", HOSTILE, "C1", 300, 12.62, 108.02, "trang_song", "dead", 120, 3, 7),
         VillageMark("V2", "Buôn Đôn", "C2", 200, 12.63, 108.07, "lom_song", "covered", 20, 1, 7),
         VillageMark("V3", "Buôn Ja", "C2", 150, 12.61, 108.08, "covered", "covered", 0, 0, 7),
-        VillageMark("V4", "Buôn Ko", "C3", None, 12.67, 108.03, "unknown", "unknown", 0, 0, 7),
-    ]
+        VillageMark("V4", "Buôn Ko", "C3", None, 12.67, 108.03, "unknown", "unknown", 0, 0, 7,
+                    likely_status="trang_song", likely_probability=0.9342),
+    ]  # fmt: skip
     meta = MapMeta(title="Tiến độ", lang="vi")
     page, log = sealed_page
     target = write_map_html(
@@ -337,6 +338,16 @@ def test_progress_map_draws_communes_and_villages_with_popups_as_text(
     page.mouse.click(*_point_of(page, 12.63, 108.07))  # type: ignore[attr-defined]
     page.locator(".leaflet-popup-content", has_text="Buôn Đôn").wait_for()  # type: ignore[attr-defined]
     assert page.locator("img[src=x]").count() == 0  # type: ignore[attr-defined]
+    # A village without a measured status shows its estimated one, as estimated; the
+    # measured ones show none.
+    assert "Ước tính" not in page.locator(".leaflet-popup-content").text_content()  # type: ignore[attr-defined]
+    page.evaluate(f"{MAP_JS}.closePopup()")  # type: ignore[attr-defined]
+    page.wait_for_timeout(300)
+    page.mouse.click(*_point_of(page, 12.67, 108.03))  # type: ignore[attr-defined]
+    unmeasured = page.locator(".leaflet-popup-content", has_text="Buôn Ko")  # type: ignore[attr-defined]
+    unmeasured.wait_for()
+    assert "Ước tính, chưa đo" in unmeasured.text_content()
+    assert "có lẽ trắng sóng (93,4%)" in unmeasured.text_content()
     log.assert_clean()
 
 

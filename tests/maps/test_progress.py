@@ -93,6 +93,7 @@ def test_payload_holds_classes_shares_gaps_and_village_rows() -> None:
         mark("V1", "trang_song", people_dead=120.4, cells_dead=3, cells=7, centre_status="dead"),
         mark("V2", "trang_song", lat=12.63, lon=108.03, population=None, commune_code="C9"),
         mark("V3", "covered", commune_code=None, centre_status="weak"),
+        mark("V4", "unknown", likely_status="trang_song", likely_probability=0.9342),
     ]
     spec, bounds = progress_payload(communes, villages, meta=MapMeta("t"), goal_share=0.95)
     rows = spec["communes"]
@@ -107,12 +108,13 @@ def test_payload_holds_classes_shares_gaps_and_village_rows() -> None:
     dead = spec["villages"]["trang_song"]
     assert dead["names"] == ["Buôn V1", "Buôn V2"]
     ints = text_to_ints(dead["data"])
-    assert len(ints) == 16
-    assert ints[:8] == [10802000, 1262000, 301, 120, 3, 7, 1, 2]
-    assert ints[8:] == [1000, 1000, 0, 0, 0, 0, 4, 3]  # deltas; no people known; place C9
+    assert spec["villageInts"] == 10 and len(ints) == 20
+    assert ints[:10] == [10802000, 1262000, 301, 120, 3, 7, 1, 2, 0, 0]  # no likely status
+    assert ints[10:] == [1000, 1000, 0, 0, 0, 0, 4, 3, 0, 0]  # deltas; no people known; C9
     covered = text_to_ints(spec["villages"]["covered"]["data"])
-    assert covered[6:] == [0, 1]  # no commune; centre weak
-    assert spec["villages"]["unknown"] == {"names": [], "data": ""}
+    assert covered[6:] == [0, 1, 0, 0]  # no commune; centre weak
+    unknown = text_to_ints(spec["villages"]["unknown"]["data"])
+    assert spec["likelyStatuses"][unknown[8] - 1] == "trang_song" and unknown[9] == 934
     assert spec["goal"] == "95%"
     assert bounds == pytest.approx((12.6, 108.0, 12.65, 108.05))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Callable
 from datetime import date
@@ -300,6 +301,45 @@ def test_progress_exports_download_as_csv(demo: Sealed, demo_run: DemoRun) -> No
     assert demo.blocked == [] and log.errors == []
 
 
+def test_unmeasured_villages_show_their_estimate_likeliest_dark_first(demo: Sealed) -> None:
+    """The villages without enough readings: each with its estimated status (said to be
+    estimated), the likeliest without signal first, and a link to its team's tasks."""
+    page, log = demo.open("/progress")
+    page.locator("#unknown-list li").first.wait_for(state="attached")
+    radio = page.get_attribute("#scope", "data-radio")
+    body = page.evaluate(
+        "r => fetch('/v1/villages?status=unknown&radio=' + r).then(x => x.json())", radio
+    )
+    listed = {v["code"]: v for v in body["villages"]}
+    items = page.locator("#unknown-list li")
+    codes = [items.nth(i).get_attribute("data-village") for i in range(items.count())]
+    assert sorted(codes) == sorted(listed)
+
+    def dark(v: dict[str, Any]) -> float:
+        p = v["likely_probability"]
+        return {"trang_song": p, "covered": None if p is None else 1 - p}.get(
+            v["likely_status"], 0.5
+        )
+
+    odds = [dark(listed[c]) for c in codes]
+    assert odds == sorted(odds, reverse=True)
+    estimated = [c for c in codes if listed[c]["likely_status"]]
+    assert estimated, "the demo has unmeasured villages the estimate reaches"
+    for i, code in enumerate(codes):
+        text = items.nth(i).text_content()
+        village = listed[code]
+        if village["likely_status"] == "trang_song":
+            share = math.floor(village["likely_probability"] * 100 + 0.5)  # Intl rounds half up
+            assert f"ước tính, chưa đo: có lẽ trắng sóng ({share}%)" in text, text
+        elif village["likely_status"] == "covered":
+            assert "ước tính, chưa đo: có lẽ đã có sóng" in text, text
+        else:
+            assert "ước tính" not in text
+        link = items.nth(i).locator("a")
+        assert link.get_attribute("href") == f"/tasks?village={code}&radio={radio}&lang=vi"
+    assert_clean(demo, log, page)
+
+
 def test_texts_are_complete_in_both_languages(demo: Sealed) -> None:
     page, _ = demo.open("/progress")
     strings = page.evaluate("window.deadzonePages.strings")
@@ -312,6 +352,7 @@ def test_texts_are_complete_in_both_languages(demo: Sealed) -> None:
     for name in ("common.js", "progress.js", "plan.js"):
         used |= set(re.findall(r'"((?:[a-z_]+)\.[a-z_]+)"', (STATIC / name).read_text()))
     used |= {f"status.{s}" for s in ("trang_song", "lom_song", "covered", "unknown")}
+    used |= {f"likely.{s}" for s in ("trang_song", "covered")}
     used |= {f"verdict.{s}" for s in ("reached", "on_track", "behind", "not_enough_evidence")}
     assert {k for k in used if k.split(".")[0] in {k.split(".")[0] for k in vi}} - set(vi) == set()
     # The authorities' own terms, with their diacritics.

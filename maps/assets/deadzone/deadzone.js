@@ -433,7 +433,7 @@
       labels["progress.villages"] + "</b><table>" + villages + "</table></div>";
   }
 
-  // v: the village's 8 integers (maps/progress.py VILLAGE_INTS).
+  // v: the village's integers (maps/progress.py VILLAGE_INTS, spec.villageInts).
   function villagePopup(name, v, status, spec, labels) {
     var none = labels["value.none"];
     return "<div class='dz-popup'><b>" + name + "</b><table>" +
@@ -442,6 +442,8 @@
       row(labels["village.status"], labels["village." + status] + " (" +
         labels["village.alt." + status] + ")") +
       row(labels["village.centre"], labels["centre." + spec.centreStatuses[v[7]]]) +
+      (v[8] ? row(labels["village.likely"], labels["likely." + spec.likelyStatuses[v[8] - 1]] +
+        " (" + percent(v[9] * 10, labels) + ")") : "") +
       row(labels["village.people_dead"], int(v[3], labels) + " " + labels["zone.people"]) +
       row(labels["village.cells_dead"], v[4] + " / " + v[5]) +
       "</table></div>";
@@ -480,17 +482,18 @@
       var group = L.featureGroup();
       var style = L.extend({renderer: renderer}, spec.villageStyles[status]);
       var x = 0, y = 0;
-      for (var k = 0; k < data.length; k += 8) {
+      var n = spec.villageInts;
+      for (var k = 0; k < data.length; k += n) {
         x += data[k]; y += data[k + 1];
         var marker = L.circleMarker([y / SCALE, x / SCALE], style);
-        marker.dzVillage = k / 8;
+        marker.dzVillage = k / n;
         marker.dzVillageStatus = status;
         group.addLayer(marker);
       }
       group.on("click", function (e) {
-        var marker = e.propagatedFrom || e.layer, k = marker.dzVillage * 8;
+        var marker = e.propagatedFrom || e.layer, k = marker.dzVillage * n;
         L.popup({maxWidth: 360}).setLatLng(marker.getLatLng())
-          .setContent(villagePopup(list.names[marker.dzVillage], data.slice(k, k + 8), status,
+          .setContent(villagePopup(list.names[marker.dzVillage], data.slice(k, k + n), status,
             spec, labels))
           .openOn(map);
       });

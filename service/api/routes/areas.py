@@ -15,9 +15,7 @@ from domain.localtime import vietnam_date
 from domain.propagation import HATA_HB_M
 from domain.radio import PLANNING_BANDS_MHZ
 from domain.vocabulary import (
-    ANY_SIGNAL,
     BEST_OF_ALL,
-    RADIO_SCOPES,
     SCOPE_PATTERN,
     DecisionName,
     VillageStatusName,
@@ -34,7 +32,6 @@ from service.api.downloads import download
 from service.api.routes.coverage import OperatorQuery, ScopeQuery
 from service.api.strict import Text
 from service.areas import constraints, planning, progress, saved_plans
-from service.areas.likely import likely_statuses
 from service.areas.planning import PlanReason
 from service.areas.selection import area_filter
 from service.errors import AccessDenied, InvalidInput
@@ -164,18 +161,8 @@ def get_villages(
         )  # fmt: skip
         body = sheets.localized_csv(progress.VILLAGE_CSV_HEADER, rows, lang=lang)
         return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=name)
-    likely = likely_statuses(
-        session, [s.code for s in states if s.status == "unknown"], operator=operator,
-        radio=radio if radio in RADIO_SCOPES else ANY_SIGNAL,
-    )  # fmt: skip
     villages = [
-        VillageOut(
-            **asdict(s),
-            commune_name=names.get(s.commune_code or ""),
-            likely_status=likely[s.code].status if s.code in likely else None,
-            likely_probability=likely[s.code].probability if s.code in likely else None,
-        )
-        for s in states
+        VillageOut(**asdict(s), commune_name=names.get(s.commune_code or "")) for s in states
     ]
     return VillageList(operator=operator, radio=radio, villages=villages)
 

@@ -344,7 +344,7 @@
     return sorter;
   }
 
-  function renderVillages(villages) {
+  function renderVillages(villages, radio) {
     var commune = function (v) { return v.commune_name || v.commune_code || ""; };
     var dark = villages.filter(function (v) {
       return v.status === "trang_song" || v.status === "lom_song";
@@ -386,12 +386,32 @@
       : t("unknown.none");
     $("unknown-details").hidden = unknown.length === 0;
     $("export-unknown").hidden = unknown.length === 0;
+    // The likeliest without signal first (their estimated status, /v1/villages'
+    // likely_status: estimated, not measured); a village the estimate does not reach sits
+    // at even odds.
+    var dark = function (v) {
+      if (v.likely_status === "trang_song") return v.likely_probability;
+      if (v.likely_status === "covered") return 1 - v.likely_probability;
+      return 0.5;
+    };
+    unknown.sort(function (a, b) { return dark(b) - dark(a) || a.name.localeCompare(b.name); });
     var list = $("unknown-list");
     list.textContent = "";
     unknown.forEach(function (v) {
       var item = el("li", null, v.name);
+      item.setAttribute("data-village", v.code);
       var where = commune(v);
       if (where) item.appendChild(el("span", "muted", " · " + where));
+      if (v.likely_status) {
+        var likely = el("span", "likely likely-" + v.likely_status, " · " + t("unknown.likely", {
+          status: t("likely." + v.likely_status), p: fmt.percent(v.likely_probability, 0)
+        }));
+        item.appendChild(likely);
+      }
+      item.appendChild(document.createTextNode(" · "));
+      var tasks = el("a", null, t("unknown.tasks"));
+      tasks.href = P.withLang(withRadio("/tasks?village=" + encodeURIComponent(v.code), radio));
+      item.appendChild(tasks);
       list.appendChild(item);
     });
     return sorter;
@@ -421,7 +441,7 @@
       } else {
         renderProvince(table.areas[0], series);
         P.communes = renderCommunes(table);
-        P.villages = renderVillages(villages);
+        P.villages = renderVillages(villages, table.radio);
       }
       P.chart = renderChart(series);
     }).catch(function (error) {

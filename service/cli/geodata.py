@@ -222,7 +222,7 @@ def export_plan(
             constraints=rules,
         )  # fmt: skip
         body = _file(
-            "sites", format, lambda: plans.plan_to_geojson(plan)["features"],
+            "sites", format, lambda: plans.plan_to_layer(plan),
             csv=lambda: plans.plan_to_csv(plan),
         )  # fmt: skip
     _write(body, out, _name("sites", operator, sites, suffix=format))

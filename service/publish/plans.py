@@ -37,6 +37,11 @@ def plan_to_csv(plan: dict[str, Any], *, lang: Lang = "en") -> str:
 
 # The position is the geometry; the promised cells and the reach are internal to the plan.
 _NOT_PROPERTIES: Final = ("lat", "lon", "cells", "reach")
+# The model's figures each site of a layer carries, so that a GIS table (which keeps no
+# collection-level members) still says how far a site reaches and why.
+_MODEL_COLUMNS: Final = (
+    "band_mhz", "mast_height_m", "eirp_dbm", "radius_km", "calibration_db",
+)  # fmt: skip
 
 
 def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
@@ -53,10 +58,25 @@ def plan_to_geojson(plan: dict[str, Any]) -> dict[str, Any]:
                 "type": "Feature",
                 "id": s["h3"],
                 "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
-                "properties": {
-                    k: v for k, v in s.items() if k not in ("lat", "lon", "cells", "reach")
-                },
+                "properties": {k: v for k, v in s.items() if k not in _NOT_PROPERTIES},
             }
             for s in plan["sites"]
         ],
     }
+
+
+def plan_to_layer(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sites as GeoJSON point features for a GIS layer (a GeoPackage's table): besides
+    the site's own properties, its villages' names and the plan's model (its name, the
+    figures of ``_MODEL_COLUMNS``) and terrain on every row, as the CSV file has them."""
+    model = plan["model"]
+    shared = {"model": model["name"], **{k: model.get(k) for k in _MODEL_COLUMNS}}
+    features = plan_to_geojson(plan)["features"]
+    for feature in features:
+        villages = feature["properties"]["villages"]
+        feature["properties"] |= {
+            "village_names": [v["name"] for v in villages],
+            **shared,
+            "terrain": plan["terrain"],
+        }
+    return features

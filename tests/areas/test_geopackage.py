@@ -56,6 +56,15 @@ def test_cells_villages_and_plan_as_geopackages(grid, client, tmp_path):  # noqa
     )
     assert plan["rank"].tolist() == list(range(1, len(plan) + 1)) and len(plan) >= 1
     assert "V2" in ";".join(plan["villages"])
+    # What the CSV and the JSON say of each site, a GIS table says on every row: the
+    # villages' names, the model and how far it reaches.
+    answer = client.get("/v1/plan", params={"sites": 3}).json()
+    model = answer["model"]
+    first = plan.iloc[0]
+    assert first["village_names"] == ";".join(v["name"] for v in answer["sites"][0]["villages"])
+    assert first["model"] == model["name"] and first["terrain"] == answer["terrain"]
+    for key in ("band_mhz", "mast_height_m", "eirp_dbm", "radius_km"):
+        assert first[key] == pytest.approx(model[key])
 
 
 def test_an_empty_answer_is_an_empty_layer(grid, client, sessions, tmp_path):  # noqa: F811

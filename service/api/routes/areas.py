@@ -506,9 +506,7 @@ def get_plan(
             day=vietnam_date(utcnow()), suffix=format,
         )  # fmt: skip
         if format == "gpkg":
-            sites_gpkg = geopackage.features_to_geopackage(
-                plans.plan_to_geojson(plan)["features"], layer="sites"
-            )
+            sites_gpkg = geopackage.features_to_geopackage(plans.plan_to_layer(plan), layer="sites")
             return download(sites_gpkg, media_type=geopackage.MEDIA_TYPE, filename=name)
         if format == "csv":
             body: str | bytes = plans.plan_to_csv(plan, lang=lang)

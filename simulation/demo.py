@@ -62,6 +62,7 @@ from service.areas.planning import plan_sites
 from service.areas.population import rebuild_population
 from service.areas.progress import (
     PROVINCE,
+    list_villages,
     measure_progress,
     progress_series,
     take_snapshot,
@@ -464,6 +465,13 @@ def import_cell_export(sessions: sessionmaker[Session], path: Path, *, now: date
     return report.accepted
 
 
+def _iso(value: object) -> str:
+    """A time of progress.json (the newest reading behind a village's status) in ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def write_progress_and_plan(
     sessions: sessionmaker[Session], settings: Settings, scenario: Scenario, out: Path
 ) -> tuple[dict[str, Path], dict[str, Any]]:
@@ -475,7 +483,9 @@ def write_progress_and_plan(
             session, settings, area=PROVINCE, start=None, end=None, today=scenario.now.date()
         )
         areas = measure_progress(session, settings, now=scenario.now)
-        villages = village_states(session, settings)
+        # As /v1/villages gives them: with what each status rests on, and the likely
+        # status of the villages not measured.
+        villages = list_villages(session, settings)
         plan = plan_sites(session, settings, operator=BEST_OF_ALL, sites=PLAN_SITES)
     body = {
         "province": series,
@@ -484,7 +494,7 @@ def write_progress_and_plan(
     }
     files = {name: out / name for name in (PROGRESS_JSON, PLAN_CSV, PLAN_GEOJSON)}
     files[PROGRESS_JSON].write_text(
-        json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        json.dumps(body, indent=1, ensure_ascii=False, default=_iso) + "\n", encoding="utf-8"
     )
     files[PLAN_CSV].write_text(plan_to_csv(plan), encoding="utf-8")
     files[PLAN_GEOJSON].write_text(

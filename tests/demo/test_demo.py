@@ -180,6 +180,12 @@ def test_small_demo_end_to_end(finished_demo: DemoRun) -> None:
     assert plan["delivered_ratio"] >= 0.8
     body = json.loads((out / "progress.json").read_text(encoding="utf-8"))
     assert [s["covered_share"] for s in body["province"]["series"]] == shares
+    # Every village as /v1/villages gives it: what a status rests on, and an estimated
+    # status for the ones not measured (never beside a measured one).
+    villages = body["villages"]
+    assert all(v["evidence_readings"] > 0 for v in villages if v["status"] != "unknown")
+    assert all(v["likely_status"] is None for v in villages if v["status"] != "unknown")
+    assert any(v["likely_status"] for v in villages if v["status"] == "unknown")
 
     # Maps and summaries were written; the pages open offline (every script inlined).
     maps = ("coverage.html", "deadzones.html", "progress.html")

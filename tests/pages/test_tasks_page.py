@@ -4,8 +4,11 @@ hostile village names shown as text."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
+
+import segno
 
 from tests.pages.conftest import HOSTILE_VILLAGE, Sealed
 
@@ -105,3 +108,51 @@ def test_a_link_to_an_unknown_village_says_the_link_is_wrong_not_the_network(
         all_tasks = page.get_attribute("#all-tasks", "href")
         assert all_tasks == ("/tasks?lang=en" if "lang=en" in path else "/tasks")
     assert not sealed.blocked and not sealed.dialogs
+
+
+def test_qr_code_opens_the_list_in_the_scope_it_was_shared_from(
+    hostile_province: None, client: Any
+) -> None:
+    """The code of a broadband list for Viettel opens that list, not the default one."""
+
+    def svg(url: str) -> bytes:
+        buffer = io.BytesIO()
+        segno.make(url, error="m").save(buffer, kind="svg", scale=4, xmldecl=False)
+        return buffer.getvalue()
+
+    params = {"village": "V2", "operator": "452-04", "radio": "broadband", "lang": "en"}
+    scoped = client.get("/tasks/qr.svg", params=params)
+    assert scoped.status_code == 200
+    base = str(client.base_url)
+    wanted = f"{base}/tasks?village=V2&operator=452-04&radio=broadband&lang=en"
+    assert scoped.content == svg(wanted)
+    plain = client.get("/tasks/qr.svg", params={"village": "V2"})
+    assert plain.content == svg(f"{base}/tasks?village=V2")
+    assert client.get("/tasks/qr.svg", params={"village": "V2", "radio": "5g"}).status_code == 422
+
+
+def test_shared_link_and_qr_code_keep_the_lists_scope(
+    hostile_province: None, live_server: str, seal: Callable[..., Sealed]
+) -> None:
+    """A team looking at the broadband list shares a link (and a code) to the broadband
+    list of its village: opened, it shows the tasks /v1/tasks gives for that scope."""
+    sealed = seal(live_server)
+    page, log = sealed.open("/tasks?radio=broadband&lang=en")
+    card = page.locator("article.village", has_text="Buôn Đôn")
+    link = card.locator(".share a").get_attribute("href")
+    assert link == live_server + "/tasks?village=V2&radio=broadband&lang=en"
+    assert card.locator("img").get_attribute("src") == (
+        "/tasks/qr.svg?village=V2&radio=broadband&lang=en"
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('article.village img')]"
+        ".every((i) => i.complete && i.naturalWidth > 0)",
+        timeout=10_000,
+    )
+    shared, shared_log = sealed.open(link.removeprefix(live_server))
+    assert shared.get_attribute("#scope", "data-radio") == "broadband"
+    api = sealed.api("/v1/tasks", village="V2", radio="broadband")
+    listed = shared.locator("ol.tasks li").evaluate_all("(n) => n.map((e) => e.dataset.h3)")
+    assert listed and sorted(listed) == sorted(f["properties"]["h3"] for f in api["features"])
+    assert not sealed.blocked and not sealed.dialogs
+    assert not log.errors and not shared_log.errors, (log.errors, shared_log.errors)

@@ -156,11 +156,20 @@ def village_qr(
     session: SessionDep,
     village: Annotated[str, Query(max_length=32, description="Village code.")],
     lang: Annotated[Literal["vi", "en"], Query()] = "vi",
+    operator: OperatorQuery = "any",
+    radio: RadioName = "any",
 ) -> Response:
-    """A QR code (SVG) of the village's task page, to share in its Zalo group."""
+    """A QR code (SVG) of the village's task page, to share in its Zalo group. The page's
+    operator and radio go into it, so a team that plans for broadband or for one operator
+    shares the list it sees, not the default one."""
     if session.get(Village, village) is None:
         raise NotFound(f"no village with code {village!r}", field="village")
     url = request.url_for("tasks_page").include_query_params(village=village)
+    # The same order of parameters as the link the page prints beside the code (tasks.js).
+    if operator != "any":
+        url = url.include_query_params(operator=operator)
+    if radio != "any":
+        url = url.include_query_params(radio=radio)
     if lang == "en":
         url = url.include_query_params(lang="en")
     buffer = io.BytesIO()

@@ -74,11 +74,25 @@
     if (cls) node.className = cls;
     return node;
   }
+  // The list's scope as this page was asked for it: a shared link and its QR code open
+  // the same operator's list in the same scope over radios, not the default one.
+  function scopeParams(q) {
+    ["operator", "radio"].forEach(function (k) {
+      var value = params.get(k);
+      if (value && value !== "any") q.set(k, value);
+    });
+    if (lang === "en") q.set("lang", "en");
+    return q;
+  }
   function pageUrl(village) {
     var q = new URLSearchParams();
     q.set("village", village);
-    if (lang === "en") q.set("lang", "en");
-    return window.location.origin + "/tasks?" + q.toString();
+    return window.location.origin + "/tasks?" + scopeParams(q).toString();
+  }
+  function qrUrl(village) {
+    var q = new URLSearchParams();
+    q.set("village", village);
+    return "/tasks/qr.svg?" + scopeParams(q).toString();
   }
 
   function render(body) {
@@ -108,7 +122,7 @@
         link.href = pageUrl(village.code);
         share.appendChild(link);
         var qr = el("img");
-        qr.src = "/tasks/qr.svg?village=" + encodeURIComponent(village.code) + (lang === "en" ? "&lang=en" : "");
+        qr.src = qrUrl(village.code);
         qr.alt = t("qr", { name: village.name });
         share.appendChild(qr);
         card.appendChild(share);

@@ -5,12 +5,15 @@ hostile village names shown as text."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
+import h3
+import orjson
 import segno
 
-from tests.pages.conftest import HOSTILE_VILLAGE, Sealed
+from tests.pages.conftest import HOSTILE_VILLAGE, NEAR, Sealed
 
 
 def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
@@ -43,7 +46,7 @@ def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
     assert link is not None and link.startswith(live_server + "/tasks?village=")
     # Each task's value as a share of the list's highest, explained once above the list.
     shares = [
-        int(text.rsplit("ưu tiên ", 1)[1].removesuffix(" %"))
+        int(text.rsplit("ưu tiên ", 1)[1].removesuffix("\u00a0%"))  # never split from its number
         for text in page.locator("ol.tasks li .priority").all_text_contents()
     ]
     assert max(shares) == 100 and all(0 <= share <= 100 for share in shares), shares
@@ -59,7 +62,11 @@ def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
     assert english.title().startswith("Where to measure next")
     assert english.locator("html").get_attribute("lang") == "en"
     assert english.locator("article.village h2").all_text_contents() == ["Buôn Đôn"]
-    assert english.locator("ol.tasks li .priority").first.text_content().endswith("priority 100 %")
+    assert (
+        english.locator("ol.tasks li .priority")
+        .first.text_content()
+        .endswith("priority 100\u00a0%")
+    )
 
 
 def test_qr_code_is_svg_and_unknown_village_is_404(hostile_province: None, client: Any) -> None:
@@ -156,3 +163,66 @@ def test_shared_link_and_qr_code_keep_the_lists_scope(
     assert listed and sorted(listed) == sorted(f["properties"]["h3"] for f in api["features"])
     assert not sealed.blocked and not sealed.dialogs
     assert not log.errors and not shared_log.errors, (log.errors, shared_log.errors)
+
+
+def _one_village_list(people: float) -> dict[str, Any]:
+    """A /v1/tasks answer of two tasks in one village (what the page draws, made up)."""
+    cells = [NEAR, h3.grid_ring(NEAR, 1)[0]]
+    features = []
+    for rank, (cell, value) in enumerate(zip(cells, (2000.0, 500.0), strict=True), start=1):
+        lat, lon = h3.cell_to_latlng(cell)
+        features.append({
+            "type": "Feature", "id": cell, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"h3": cell, "rank": rank, "reason": "unmeasured", "people": people,
+                           "operators": ["452-04"], "value": value},
+        })  # fmt: skip
+    village = {"code": "V2", "name": "Buôn Đôn", "tasks": cells, "value": 2500.0}
+    return {"type": "FeatureCollection", "operator": "any", "radio": "any",
+            "features": features, "villages": [village]}  # fmt: skip
+
+
+def test_tasks_page_writes_numbers_the_vietnamese_way(
+    hostile_province: None, live_server: str, seal: Callable[..., Sealed]
+) -> None:
+    """1234 people read "1.234 người" (as on /progress), "1,234 people" in English, and a
+    share keeps its "%" on the same line as its number."""
+    sealed = seal(live_server)
+    body = orjson.dumps(_one_village_list(1234.4))
+    sealed.context.route(
+        re.compile(r".*/v1/tasks\?.*"),
+        lambda route: route.fulfill(body=body, content_type="application/geo+json"),
+    )
+    for path, people, share in (
+        ("/tasks", "1.234 người", "ưu tiên 25\u00a0%"),
+        ("/tasks?lang=en", "1,234 people", "priority 25\u00a0%"),
+    ):
+        page, log = sealed.open(path)
+        items = page.locator("ol.tasks li").all_text_contents()
+        assert len(items) == 2 and people in items[0], items
+        assert items[1].endswith(share), items
+        assert "\u00a0%" in page.inner_text("#priority-note")
+        assert not log.errors, log.errors
+    assert not sealed.blocked and not sealed.dialogs
+
+
+def test_the_map_shows_only_when_there_is_something_to_draw(
+    hostile_province: None, live_server: str, seal: Callable[..., Sealed]
+) -> None:
+    """A wrong link or an empty list leaves no empty grey map box on the phone."""
+    sealed = seal(live_server)
+    page, _ = sealed.open("/tasks?village=99999-999")
+    assert not page.locator("#map").is_visible()
+    assert not page.locator("#map-note").is_visible()
+    empty = orjson.dumps({**_one_village_list(1.0), "features": [], "villages": []})
+    api = re.compile(r".*/v1/tasks\?.*")
+    sealed.context.route(
+        api, lambda route: route.fulfill(body=empty, content_type="application/geo+json")
+    )
+    page, _ = sealed.open("/tasks?village=V2")
+    assert "Hiện không có nơi nào cần đo thêm" in page.inner_text("#status")
+    assert not page.locator("#map").is_visible()
+    sealed.context.unroute(api)
+    page, log = sealed.open("/tasks")
+    page.wait_for_selector("body[data-map-ready=true]", state="attached")
+    assert page.locator("#map").is_visible() and page.locator("#map-note").is_visible()
+    assert not log.errors and not sealed.blocked and not sealed.dialogs

@@ -18,8 +18,8 @@
       share: "Chia sẻ danh sách này vào nhóm Zalo của thôn/buôn:",
       people: "{n} người",
       bring: "Mang SIM: {sims}",
-      value: "ưu tiên {v} %",
-      priority_note: "Ưu tiên: lần đo ở đây giúp biết chắc được bao nhiêu, so với nơi đứng đầu danh sách này (100 %), tính theo số người sống ở đó và số nơi chưa rõ sóng quanh đó.",
+      value: "ưu tiên {v}\u00a0%",
+      priority_note: "Ưu tiên: lần đo ở đây giúp biết chắc được bao nhiêu, so với nơi đứng đầu danh sách này (100\u00a0%), tính theo số người sống ở đó và số nơi chưa rõ sóng quanh đó.",
       confirm_dead: "Có thể mất sóng, cần thêm máy đo để xác nhận",
       unmeasured: "Chưa ai đo ở đây",
       uncertain: "Chưa rõ có sóng hay không",
@@ -45,8 +45,8 @@
       share: "Share this list in the village's Zalo group:",
       people: "{n} people",
       bring: "Bring SIMs: {sims}",
-      value: "priority {v} %",
-      priority_note: "Priority: how much a visit here settles, against the top of this list (100 %), counting the people who live there and the places around it whose signal is unsure.",
+      value: "priority {v}\u00a0%",
+      priority_note: "Priority: how much a visit here settles, against the top of this list (100\u00a0%), counting the people who live there and the places around it whose signal is unsure.",
       confirm_dead: "Probably no signal: more phones needed to confirm",
       unmeasured: "Nobody has measured here",
       uncertain: "Signal uncertain",
@@ -64,6 +64,10 @@
                 "452-05": "Vietnamobile", "452-07": "Gmobile" };
   var params = new URLSearchParams(window.location.search);
   var lang = params.get("lang") === "en" ? "en" : "vi";
+  // Counts as the other pages write them (pages/common.js): vi-VN groups thousands with
+  // ".", so 1234 people read "1.234 người", never "1234" nor the English "1,234".
+  var whole = new Intl.NumberFormat(lang === "vi" ? "vi-VN" : "en-GB", { maximumFractionDigits: 0 });
+  function int(value) { return whole.format(Math.round(value)); }
   function t(key, values) {
     var text = STRINGS[lang][key] || STRINGS.vi[key] || key;
     return text.replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? String(values[k]) : m; });
@@ -99,7 +103,7 @@
     var status = document.getElementById("status");
     var features = body.features || [];
     if (!features.length) { status.textContent = t("none"); return; }
-    status.textContent = t("count", { n: features.length });
+    status.textContent = t("count", { n: int(features.length) });
     var top = Math.max.apply(null, features.map(function (f) { return f.properties.value; }));
     document.getElementById("priority-note").textContent = t("priority_note");
     var byCell = {};
@@ -134,7 +138,7 @@
         var p = f.properties;
         var c = f.geometry.coordinates;
         var item = el("li");
-        item.appendChild(el("span", t(p.reason) + " · " + t("people", { n: Math.round(p.people) }) + " · "));
+        item.appendChild(el("span", t(p.reason) + " · " + t("people", { n: int(p.people) }) + " · "));
         var sims = p.operators.map(function (o) { return NAMES[o] || o; }).join(", ");
         item.appendChild(el("span", t("bring", { sims: sims }), "sims"));
         // The value (people-equivalents, GET /v1/tasks) means little to a team; its share of
@@ -155,6 +159,10 @@
 
   function drawMap(points) {
     if (!window.L || !points.length) return;
+    // The map and its note stay hidden until there is something to draw: an empty grey box
+    // under "nothing to measure" or "this link matches nothing" reads as a broken page.
+    document.getElementById("map").hidden = false;
+    document.getElementById("map-note").hidden = false;
     var map = window.L.map("map", { attributionControl: false });
     map.fitBounds(points.map(function (p) { return [p.lat, p.lon]; }),
                   { padding: [20, 20], maxZoom: 16, animate: false });

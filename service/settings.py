@@ -614,7 +614,10 @@ class Settings(BaseSettings):
         # power=true / road=true request for the server's own mistake.
         for name in ("plan_power_distance_m", "plan_road_distance_m"):
             if getattr(self, name) > self.constraint_max_distance_m:
-                raise ValueError(f"{name} must not exceed constraint_max_distance_m")
+                raise ValueError(
+                    f"DEADZONE_{name.upper()} ({getattr(self, name):g}) must not exceed "
+                    f"DEADZONE_CONSTRAINT_MAX_DISTANCE_M ({self.constraint_max_distance_m:g})"
+                )
         return self
 
     @field_validator("database_url")

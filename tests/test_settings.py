@@ -114,3 +114,46 @@ def test_settings_in_an_80_column_terminal_are_a_list_each_meaning_on_its_own_li
         words = str(field.description).split()
         assert words[0] in lines[at + 1], (name, lines[at + 1])
     assert Settings().device_secret.get_secret_value() not in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("DEADZONE_BARS_LTE", "-115,-105", "write it as JSON, e.g. [-115.0, -105.0]"),
+        ("DEADZONE_ROLLUP_RESOLUTIONS", "8 7", "write it as JSON, e.g. [8, 7]"),
+        ("DEADZONE_API_KEYS", "viettel", "a JSON list of the entries `deadzone api-key` prints"),
+    ],
+)
+def test_a_json_setting_that_is_not_json_is_named_with_its_form(
+    monkeypatch, tmp_path, variable, value, said
+):
+    # pydantic-settings raises its own SettingsError before validation: it ended in the
+    # "unexpected failure" line (exit 1) naming neither the variable nor the form.
+    monkeypatch.setenv("DEADZONE_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite")
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(cli, ["zones"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, output
+    assert f"{variable}={value}: not valid JSON" in output and said in output
+
+
+def test_an_entry_of_a_json_setting_is_named_by_its_position(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEADZONE_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite")
+    monkeypatch.setenv("DEADZONE_API_KEYS", '[{"name": "x", "role": "boss", "sha256": "0"}]')
+    result = CliRunner().invoke(cli, ["zones"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, output
+    assert "DEADZONE_API_KEYS[0].role=boss: Input should be 'planner' or 'authority'" in output
+
+
+def test_a_rule_across_settings_names_them_and_never_echoes_the_secret(monkeypatch, tmp_path):
+    # The rule's input is every setting given: the device secret was printed with it.
+    monkeypatch.setenv("DEADZONE_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite")
+    monkeypatch.setenv("DEADZONE_DEVICE_SECRET", "do-not-print-me-0123456789abcdef")
+    monkeypatch.setenv("DEADZONE_PLAN_POWER_DISTANCE_M", "99999")
+    result = CliRunner().invoke(cli, ["zones"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, output
+    assert "do-not-print-me" not in output
+    assert "DEADZONE_PLAN_POWER_DISTANCE_M (99999) must not exceed" in output
+    assert "DEADZONE_CONSTRAINT_MAX_DISTANCE_M (5000)" in output

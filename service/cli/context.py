@@ -74,14 +74,20 @@ def load_settings(database_url: str | None = None) -> Settings:
     """Settings from the environment, with command-line overrides. A wrong value ends the
     command with one line naming its variable (``problems.settings_problem``)."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
-    from service.cli.problems import settings_problem
+    from service.cli.problems import settings_problem, unparsed_setting_problem
 
     overrides = {"database_url": database_url} if database_url else {}
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         fail(settings_problem(exc).message)
+    except SettingsError as exc:  # a JSON-valued variable that is not JSON
+        problem = unparsed_setting_problem(exc)
+        if problem is None:
+            raise
+        fail(problem.message)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ data" as if it were the truth.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,15 +31,53 @@ def settings_problem(exc: ValidationError) -> ConfigurationError:
     """One line per wrong setting (at most two), named by its environment variable."""
     lines = []
     for error in exc.errors()[:2]:
-        name = str(error["loc"][0]) if error["loc"] else "settings"
-        given = error.get("input")
         message = str(error["msg"]).removeprefix("Value error, ")
-        line = f"DEADZONE_{name.upper()}={given!s}: {message}"
+        if not error["loc"]:
+            # A rule across settings: its input is every setting given, the device secret
+            # among them, so only the message (which names the variables) is shown.
+            lines.append(f"settings: {message}")
+            continue
+        name = str(error["loc"][0])
+        # Inside a JSON value (DEADZONE_API_KEYS[0].role): say which entry and field.
+        inner = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"][1:])
+        given = error.get("input")
+        shown = "" if error["type"] == "missing" else f"={given!s}"
+        line = f"DEADZONE_{name.upper()}{inner}{shown}: {message}"
         if name == "database_url" and isinstance(given, str):
             line = f"database URL {given!r} (--database-url or DEADZONE_DATABASE_URL): "
             line += "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB" + url_hint(given)
         lines.append(line)
     return ConfigurationError("\n".join(lines))
+
+
+_UNPARSED_FIELD = re.compile(r'error parsing value for field "(\w+)"')
+
+
+def unparsed_setting_problem(exc: Exception) -> ConfigurationError | None:
+    """A variable whose value pydantic-settings could not even parse as JSON (a list or
+    a pair such as DEADZONE_BARS_LTE), named with its value and the form it needs; None
+    for any other error."""
+    import json
+    import os
+
+    from service.settings import Settings
+
+    match = _UNPARSED_FIELD.search(str(exc))
+    if match is None or match.group(1) not in Settings.model_fields:
+        return None
+    name = match.group(1)
+    variable = f"DEADZONE_{name.upper()}"
+    default = Settings.model_fields[name].default
+    if name == "api_keys":
+        form = "a JSON list of the entries `deadzone api-key` prints"
+    elif isinstance(default, tuple | list):
+        form = f"JSON, e.g. {json.dumps(list(default))} (the default)"
+    else:
+        form = "JSON"
+    reason = exc.__cause__ if exc.__cause__ is not None else exc
+    return ConfigurationError(
+        f"{variable}={os.environ.get(variable, '')}: not valid JSON ({reason}); write it as {form}"
+    )
 
 
 def url_hint(url: str) -> str:

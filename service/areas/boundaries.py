@@ -71,6 +71,10 @@ Kind = Literal["commune", "village", "cluster"]
 KINDS: Final[tuple[str, ...]] = ("auto", "commune", "village", "cluster")
 NAME_MAX: Final = 200
 CODE_MAX: Final = 32
+COUNT_MAX: Final = 2**31 - 1
+"""Largest population or facility count a feature may give: the columns are 32-bit
+integers (a few thousand times a province's people), and a larger number stopped the
+whole import with the database's overflow error instead of refusing the feature."""
 PROVINCE_AREA: Final = vocabulary.PROVINCE_AREA  # the whole province's area code in progress
 
 _ALIASES: Final[dict[str, tuple[str, ...]]] = {
@@ -256,6 +260,8 @@ def _count(values: dict[str, Any], columns: dict[str, str], key: str) -> int | N
         raise _Refused(f"{key} {raw!r} is not a number") from None
     if not math.isfinite(number) or number < 0:
         raise _Refused(f"{key} {raw!r} must be a number >= 0")
+    if number > COUNT_MAX:
+        raise _Refused(f"{key} {raw!r} is larger than {COUNT_MAX:,}")
     return round(number)
 
 

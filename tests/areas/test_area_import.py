@@ -235,3 +235,18 @@ def test_cli_imports_villages_clusters_and_names_the_unknown_village(tmp_path, s
     assert (
         wrong.exit_code == 2 and "--kind must be auto, commune, village or cluster" in wrong.output
     )
+
+
+@pytest.mark.parametrize("population", [1e308, 2**31, 3_000_000_000])
+def test_a_population_beyond_the_column_is_refused_and_the_rest_stored(
+    tmp_path, settings, sessions, population
+):
+    # It used to reach the database and stop the whole import with an OverflowError
+    # (SQLite) or NumericValueOutOfRange (PostgreSQL), naming no feature.
+    huge = {"code": "HUGE", "name": "Huge", "population": population,
+            "geometry": box(LON + 0.05, LAT - 0.05, LON + 0.1, LAT + 0.05)}  # fmt: skip
+    path = write_layer(tmp_path / "huge.geojson", communes(huge))
+    found, inserted, _ = import_areas(sessions, settings, path, kind="commune")
+    assert inserted == 2
+    reasons = {r.feature: r.reason for r in found.rejected}
+    assert "is larger than 2,147,483,647" in reasons["code 'HUGE'"]

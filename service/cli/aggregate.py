@@ -15,6 +15,7 @@ from service.cli.context import (
     fail,
     load_settings,
     open_sessions,
+    operator_scope,
 )
 
 
@@ -97,7 +98,9 @@ def aggregate(
 
 
 def zones(
-    operator: Annotated[str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any'.")] = "any",
+    operator: Annotated[
+        str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any'.", callback=operator_scope)
+    ] = "any",
     radio: Annotated[
         Literal["any", "broadband"],
         typer.Option(help="Zones without any signal (any), or without LTE or NR (broadband)."),

@@ -150,6 +150,20 @@ def open_sessions(settings: Settings, *, migrate: bool) -> Iterator[sessionmaker
         yield make_sessionmaker(engine)
 
 
+def operator_scope(value: str | None) -> str | None:
+    """Typer callback of an ``--operator`` option: 'any' (the best of all) or an MCC-MNC
+    such as 452-04. A misspelt one (452-4, viettel) used to answer an empty list, file or
+    map, as if that operator had no dead zone; the API refuses it too (422)."""
+    from domain.vocabulary import BEST_OF_ALL, is_operator_code
+
+    if value is None or value == BEST_OF_ALL or is_operator_code(value):
+        return value
+    raise typer.BadParameter(
+        f"{value!r} is not an operator: use an MCC-MNC such as 452-04 (Viettel), or 'any' "
+        "for the best of all operators"
+    )
+
+
 def fail(message: str) -> NoReturn:
     """End the command with ``message`` in red and exit status 2."""
     console.print(f"[red]{escape(message)}[/]")

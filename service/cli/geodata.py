@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from service.cli.context import DatabaseOpt, console, fail, load_settings, open_sessions
+from service.cli.context import (
+    DatabaseOpt,
+    console,
+    fail,
+    load_settings,
+    open_sessions,
+    operator_scope,
+)
 from service.cli.plan_options import (
     BandOpt,
     ColocateOpt,
@@ -33,7 +40,10 @@ if TYPE_CHECKING:
     from service.areas.selection import AreaFilter
     from service.settings import Settings
 
-OperatorOpt = Annotated[str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any' (best of all).")]
+OperatorOpt = Annotated[
+    str,
+    typer.Option(help="MCC-MNC (e.g. 452-04) or 'any' (best of all).", callback=operator_scope),
+]
 CommuneOpt = Annotated[str | None, typer.Option(help="Only this commune (its code).")]
 VillageOpt = Annotated[str | None, typer.Option(help="Only this village (its code).")]
 ZoneRadioOpt = Annotated[

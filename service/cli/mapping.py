@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 
 import typer
 
-from service.cli.context import DatabaseOpt, console, fail, load_settings, open_sessions
+from service.cli.context import (
+    DatabaseOpt,
+    console,
+    fail,
+    load_settings,
+    open_sessions,
+    operator_scope,
+)
 
 MAP_KINDS = ("coverage", "deadzones", "progress")
 
@@ -30,7 +37,8 @@ def map_command(
         typer.Option(
             help="One MCC-MNC (e.g. 452-04), or 'any' for the best of all operators: the "
             "dead zones of that scope (default: any) and the coverage of that one layer "
-            "(default: every operator's, as the web map's operator=)."
+            "(default: every operator's, as the web map's operator=).",
+            callback=operator_scope,
         ),
     ] = None,
     sites: Annotated[

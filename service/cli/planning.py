@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from service.cli.context import DatabaseOpt, console, fail, load_settings, open_sessions
+from service.cli.context import (
+    DatabaseOpt,
+    console,
+    fail,
+    load_settings,
+    open_sessions,
+    operator_scope,
+)
 from service.cli.plan_options import (
     BandOpt,
     ColocateOpt,
@@ -119,7 +126,9 @@ def import_constraints_command(
 
 
 def plan_command(
-    operator: Annotated[str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any'.")] = "any",
+    operator: Annotated[
+        str, typer.Option(help="MCC-MNC (e.g. 452-04) or 'any'.", callback=operator_scope)
+    ] = "any",
     sites: SitesOpt = 5,
     band: BandOpt = None,
     mast_height: MastHeightOpt = None,

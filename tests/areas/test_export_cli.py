@@ -79,3 +79,27 @@ def test_zones_shows_people_and_villages_within_80_columns(grid, settings, sessi
     far = next(line for line in lines if "dz-any-far" in line)
     assert "1,234" in far and "1: Buôn Ko" in far
     assert any("people" in line and "villages" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["zones"],
+        ["plan"],
+        ["map", "coverage", "-o", "{tmp}/never.html"],
+        ["map", "deadzones", "-o", "{tmp}/never.html"],
+        ["export", "zones"],
+        ["export", "cells"],
+        ["export", "villages"],
+        ["export", "plan"],
+    ],
+)
+@pytest.mark.parametrize("operator", ["452-4", "viettel", "999"])
+def test_a_misspelt_operator_is_refused_not_answered_empty(tmp_path, command, operator):
+    # These wrote "Dead zones (999): 0 in all", an empty map or GeoPackage, exit 0.
+    args = [arg.format(tmp=tmp_path) for arg in command]
+    database = ["--database-url", f"sqlite:///{tmp_path}/x"]
+    result = run(*args, "--operator", operator, *database)
+    assert result.exit_code == 2, result.output
+    assert f"{operator!r} is not an operator: use an MCC-MNC such as 452-04" in result.output
+    assert not (tmp_path / "never.html").exists()

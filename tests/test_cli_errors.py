@@ -82,6 +82,18 @@ def test_other_commands_refuse_an_absent_or_empty_database(
         pg.drop_database(name)
 
 
+@pytest.mark.parametrize("command", [["zones"], ["db", "upgrade"]])
+def test_a_file_that_is_not_a_database_is_named(tmp_path: Path, command: list[str]) -> None:
+    # SQLite opens any file lazily; the first statement's DatabaseError went to the
+    # "unexpected failure" line (exit 1) with SQLAlchemy's background link.
+    export = tmp_path / "readings.csv"
+    export.write_text("id,device,observed_at\n", encoding="utf-8")
+    url = f"sqlite:///{export}"
+    said = short_refusal(*deadzone(*command, "--database-url", url, cwd=tmp_path))
+    assert f"cannot open the database {export}: file is not a database" in said
+    assert "sqlalche.me" not in said and "--debug" not in said
+
+
 def test_db_upgrade_refuses_the_maintenance_database(tmp_path: Path, pg: PostgisServer) -> None:
     url = pg.url_for("postgres")
     said = short_refusal(*deadzone("db", "upgrade", "--database-url", url, cwd=tmp_path))

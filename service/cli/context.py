@@ -107,7 +107,7 @@ def open_engine(
     Commands that write pass ``migrate=True``: an older schema is upgraded first. Each
     refusal is one or two lines with what to do (``service.cli.problems``)."""
     from sqlalchemy import make_url
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError, OperationalError
 
     from service.cli import problems
     from service.errors import ConfigurationError
@@ -130,6 +130,9 @@ def open_engine(
                     raise problems.connection_problem(url, exc, creating_offered=create) from None
                 problems.create_postgres_database(url)
                 console.print(f"created PostgreSQL database {problems.where(url)}")
+            except DatabaseError as exc:  # SQLite: a file that is not a database (a typo'd
+                # path to a CSV, a GeoPackage...), found when the first statement runs
+                raise problems.connection_problem(url, exc, creating_offered=create) from None
             if not create:
                 problems.check_has_schema(engine)
         except ConfigurationError as exc:

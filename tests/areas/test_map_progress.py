@@ -253,7 +253,7 @@ def test_map_command_writes_the_progress_map_and_the_plan(grid, settings, sessio
 
 def test_progress_payload_lists_villages_by_status(grid, settings, sessions):
     from maps import MapMeta
-    from maps.progress import progress_payload
+    from maps.progress import VILLAGE_INTS, progress_payload
 
     with sessions() as session:
         communes, villages = progress_records(session, settings)
@@ -263,7 +263,10 @@ def test_progress_payload_lists_villages_by_status(grid, settings, sessions):
     dead = spec["villages"]["trang_song"]
     assert dead["names"] == ["Buôn Đôn", "Buôn Xa"]
     ints = text_to_ints(dead["data"])
-    assert ints[2::8] == [401, 201] and ints[6::8] == [2, 3]  # population + 1, place + 1
+    rows = [ints[i : i + VILLAGE_INTS] for i in range(0, len(ints), VILLAGE_INTS)]
+    assert [row[2] for row in rows] == [401, 201]  # population + 1
+    assert [row[6] for row in rows] == [2, 3]  # commune place + 1
+    assert [row[8] for row in rows] == [0, 0]  # measured dead: no likely status
 
 
 def test_a_commitment_that_plans_a_zone_changes_the_kept_progress_page(

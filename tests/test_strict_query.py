@@ -73,3 +73,39 @@ def test_a_nul_character_in_a_body_text_field_is_refused_naming_it(client):
         assert answer.status_code == 422, answer.text
         assert [e["field"] for e in answer.json()["errors"]] == [field]
         assert "NUL" in answer.json()["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        (
+            "/v1/cells",
+            [("operator", "452-01"), ("bbox", "108.0,12.6,108.1,12.7"), ("operator", "452-04")],
+        ),
+        ("/v1/deadzones", [("radio", "any"), ("limit", "5"), ("radio", "broadband")]),
+        ("/v1/tasks", [("commune", "C1"), ("commune", "C1")]),
+    ],
+)
+def test_a_parameter_given_twice_is_refused_naming_it(client, path, params):
+    """FastAPI reads the last of repeated values: two operators asked for silently answered
+    one. Every /v1 parameter takes one value, so a repeat is refused by name."""
+    answer = client.get(path, params=params)
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    name = params[0][0]
+    assert error["field"] == name
+    assert "2 times" in error["reason"] and "one value" in error["reason"]
+    once = client.get(path, params=list(dict(params).items()))
+    assert once.status_code != 422, once.text
+
+
+def test_only_sequence_parameters_take_repeats():
+    from typing import Annotated
+
+    from fastapi import Query
+
+    from service.api.strict import _takes_many
+
+    assert _takes_many(list[str]) and _takes_many(list[str] | None)
+    assert _takes_many(Annotated[list[int] | None, Query()])
+    assert not _takes_many(str) and not _takes_many(str | None) and not _takes_many(int)

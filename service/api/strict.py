@@ -1,5 +1,5 @@
-"""Unknown query parameters are refused, on every ``/v1`` route, in one place (and, on
-every route, parameters holding a NUL character).
+"""Unknown query parameters are refused, on every ``/v1`` route, in one place, and so is a
+scalar parameter given twice (and, on every route, parameters holding a NUL character).
 
 FastAPI ignores a query parameter that no route declares, so a typo (``comune=``) or a
 filter the route does not have (``colour=red``) silently answers the unfiltered data, which
@@ -8,10 +8,18 @@ once as an application dependency: it reads the parameters the matched route dec
 (its own and those of its dependencies, by alias) and answers 422 naming the first unknown
 one, in the same body as every other invalid request (a ``RequestValidationError``, so
 the one error handler of the app shapes it).
+
+A parameter given twice (``operator=452-01&operator=452-04``) is the same trap: FastAPI reads
+the last value of a scalar parameter, so a planner asking for two operators silently gets
+one. Every ``/v1`` query parameter is a single value (a parameter typed as a list would be
+let through), so a repeat is refused by name.
 """
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Sequence
 from typing import Annotated, Final
 
 from fastapi import Request
@@ -40,6 +48,33 @@ def declared_query_parameters(route: APIRoute) -> frozenset[str]:
     return cached
 
 
+def _takes_many(annotation: object) -> bool:
+    """Whether a parameter's type is a sequence (``list[str]``, ``list[str] | None``), the
+    only kind FastAPI fills from repeated values."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_takes_many(arg) for arg in typing.get_args(annotation))
+    if origin is Annotated:
+        return _takes_many(typing.get_args(annotation)[0])
+    return isinstance(origin, type) and issubclass(origin, Sequence) and origin is not str
+
+
+def repeatable_query_parameters(route: APIRoute) -> frozenset[str]:
+    """The query parameter names (aliases) of a route that take several values."""
+    cached: frozenset[str] | None = getattr(route, "_deadzone_repeatable_names", None)
+    if cached is None:
+        names: set[str] = set()
+        pending: list[Dependant] = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            names.update(param.alias for param in dependant.query_params
+                         if _takes_many(param.field_info.annotation))  # fmt: skip
+            pending.extend(dependant.dependencies)
+        cached = frozenset(names)
+        route._deadzone_repeatable_names = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def reject_unknown_query_parameters(request: Request) -> None:
     """Refuse (422) a ``/v1`` request that carries a query parameter its route does not
     declare; other paths (pages, maps, geosubmit) are left as they are."""
@@ -47,21 +82,37 @@ def reject_unknown_query_parameters(request: Request) -> None:
     if not isinstance(route, APIRoute) or not request.url.path.startswith(STRICT_PREFIX):
         return
     known = declared_query_parameters(route)
-    unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in known]
-    if not unknown:
-        return
-    accepted = ", ".join(sorted(known)) or "none"
-    raise RequestValidationError(
-        [
-            {
-                "type": "extra_forbidden",
-                "loc": ("query", name),
-                "msg": f"unknown query parameter {name!r}; this route accepts: {accepted}",
-                "input": request.query_params.get(name),
-            }
-            for name in unknown
-        ]
-    )
+    names = [name for name, _ in request.query_params.multi_items()]
+    unknown = [name for name in dict.fromkeys(names) if name not in known]
+    if unknown:
+        accepted = ", ".join(sorted(known)) or "none"
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter {name!r}; this route accepts: {accepted}",
+                    "input": request.query_params.get(name),
+                }
+                for name in unknown
+            ]
+        )
+    repeatable = repeatable_query_parameters(route)
+    repeated = [name for name in dict.fromkeys(names)
+                if names.count(name) > 1 and name not in repeatable]  # fmt: skip
+    if repeated:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "too_long",
+                    "loc": ("query", name),
+                    "msg": f"query parameter {name!r} given {names.count(name)} times; it takes"
+                    " one value (ask once per value)",
+                    "input": request.query_params.getlist(name),
+                }
+                for name in repeated
+            ]
+        )
 
 
 def reject_nul_in_query_parameters(request: Request) -> None:

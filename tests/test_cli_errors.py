@@ -149,6 +149,18 @@ def test_map_refuses_an_unknown_language_and_flags_take_no_value(tmp_path: Path)
     assert code == 0 and "<bool>" not in demo_line
 
 
+def test_the_command_list_reads_each_summary_as_one_text(tmp_path: Path) -> None:
+    """Typer's command list kept the docstrings' line breaks: "file, 5000 readings per
+    transaction, or the" broke off mid-sentence, a ragged list for a newcomer's first look."""
+    code, output = deadzone("--help", cwd=tmp_path, COLUMNS="400")
+    assert code == 0
+    line = next(line for line in output.splitlines() if "Tower Collector" in line)
+    assert "GeoJSON file, 5000 readings per transaction, or the sites of a cell export" in line
+    code, output = deadzone("export", "--help", cwd=tmp_path, COLUMNS="400")
+    line = next(line for line in output.splitlines() if "Decided cells" in line)
+    assert code == 0 and "of one scope, everywhere or in one commune or village" in line
+
+
 def test_printed_commands_name_deadzone_as_it_was_run(monkeypatch, tmp_path: Path) -> None:
     """A command the CLI prints to be copied (the demo's "browse:" line) works as typed:
     ``.venv/bin/deadzone`` when that is how it ran and plain ``deadzone`` is another or

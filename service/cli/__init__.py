@@ -7,8 +7,10 @@ traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
+import inspect
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -30,40 +32,53 @@ from service.cli import (
 from service.cli.context import FLAG, console
 from service.errors import DeadzoneError
 
+
+def summary(command: Callable[..., Any]) -> str:
+    """A command's line in ``deadzone --help``: its docstring's first paragraph on one line.
+    Typer's command list keeps the docstring's line breaks (its rich mode joins them only
+    in the command's own help), which broke each summary into ragged pieces."""
+    first = inspect.cleandoc(command.__doc__ or "").split("\n\n")[0]
+    return " ".join(first.split())
+
+
+def register(group: typer.Typer, name: str, command: Callable[..., Any]) -> None:
+    group.command(name, short_help=summary(command))(command)
+
+
 app = typer.Typer(help="deadzone: mobile-coverage dead-zone mapping.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-db_app.command("upgrade")(db.db_upgrade)
-db_app.command("partitions")(db.db_partitions)
+register(db_app, "upgrade", db.db_upgrade)
+register(db_app, "partitions", db.db_partitions)
 # `deadzone export KIND`: one subcommand per kind of file, each in the module of its data.
 export_app = typer.Typer(
     help="Write stored data to files: archives, GeoPackages for QGIS, CSV.", no_args_is_help=True
 )
 app.add_typer(export_app, name="export")
-export_app.command("readings")(export.export_readings)
-export_app.command("zones")(geodata.export_zones)
-export_app.command("cells")(geodata.export_cells)
-export_app.command("villages")(geodata.export_villages)
-export_app.command("plan")(geodata.export_plan)
+register(export_app, "readings", export.export_readings)
+register(export_app, "zones", geodata.export_zones)
+register(export_app, "cells", geodata.export_cells)
+register(export_app, "villages", geodata.export_villages)
+register(export_app, "plan", geodata.export_plan)
 
-app.command("serve")(serve.serve)
-app.command("ingest")(files.ingest_file)
-app.command("import")(files.import_command)
-app.command("import-sites")(files.import_sites_command)
-app.command("aggregate")(aggregate.aggregate)
-app.command("zones")(aggregate.zones)
-app.command("map")(mapping.map_command)
-app.command("import-areas")(areas.import_areas_command)
-app.command("import-population")(areas.import_population_command)
-app.command("snapshot")(areas.snapshot)
-app.command("calibrate")(planning.calibrate)
-app.command("import-terrain")(planning.import_terrain_command)
-app.command("import-constraints")(planning.import_constraints_command)
-app.command("plan")(planning.plan_command)
-app.command("import-claimed")(claims.import_claimed_command)
-app.command("settings")(config.show_settings)
-app.command("api-key")(config.api_key_command)
-app.command("demo")(demo.demo_command)
+register(app, "serve", serve.serve)
+register(app, "ingest", files.ingest_file)
+register(app, "import", files.import_command)
+register(app, "import-sites", files.import_sites_command)
+register(app, "aggregate", aggregate.aggregate)
+register(app, "zones", aggregate.zones)
+register(app, "map", mapping.map_command)
+register(app, "import-areas", areas.import_areas_command)
+register(app, "import-population", areas.import_population_command)
+register(app, "snapshot", areas.snapshot)
+register(app, "calibrate", planning.calibrate)
+register(app, "import-terrain", planning.import_terrain_command)
+register(app, "import-constraints", planning.import_constraints_command)
+register(app, "plan", planning.plan_command)
+register(app, "import-claimed", claims.import_claimed_command)
+register(app, "settings", config.show_settings)
+register(app, "api-key", config.api_key_command)
+register(app, "demo", demo.demo_command)
 
 DEBUG_FLAG = "--debug"
 

@@ -31,21 +31,32 @@ from pydantic import AfterValidator
 STRICT_PREFIX: Final = "/v1/"
 
 
-def declared_query_parameters(route: APIRoute) -> frozenset[str]:
-    """The query parameter names (aliases) a route reads, its dependencies' included."""
-    cached: frozenset[str] | None = getattr(route, "_deadzone_query_names", None)
+def _query_parameters(route: APIRoute) -> dict[str, bool]:
+    """The query parameters (by alias) a route reads, its dependencies' included, each
+    with whether it takes several values; kept on the route after the first request."""
+    cached: dict[str, bool] | None = getattr(route, "_deadzone_query_parameters", None)
     if cached is None:
         # Walked here rather than with FastAPI's flattening helper, whose name and shape
         # change between releases; ``Dependant`` fields are stable.
-        names: set[str] = set()
+        cached = {}
         pending: list[Dependant] = [route.dependant]
         while pending:
             dependant = pending.pop()
-            names.update(param.alias for param in dependant.query_params)
+            for param in dependant.query_params:
+                cached[param.alias] = _takes_many(param.field_info.annotation)
             pending.extend(dependant.dependencies)
-        cached = frozenset(names)
-        route._deadzone_query_names = cached  # type: ignore[attr-defined]
+        route._deadzone_query_parameters = cached  # type: ignore[attr-defined]
     return cached
+
+
+def declared_query_parameters(route: APIRoute) -> frozenset[str]:
+    """The query parameter names (aliases) a route reads, its dependencies' included."""
+    return frozenset(_query_parameters(route))
+
+
+def repeatable_query_parameters(route: APIRoute) -> frozenset[str]:
+    """The query parameter names (aliases) of a route that take several values."""
+    return frozenset(name for name, many in _query_parameters(route).items() if many)
 
 
 def _takes_many(annotation: object) -> bool:
@@ -57,22 +68,6 @@ def _takes_many(annotation: object) -> bool:
     if origin is Annotated:
         return _takes_many(typing.get_args(annotation)[0])
     return isinstance(origin, type) and issubclass(origin, Sequence) and origin is not str
-
-
-def repeatable_query_parameters(route: APIRoute) -> frozenset[str]:
-    """The query parameter names (aliases) of a route that take several values."""
-    cached: frozenset[str] | None = getattr(route, "_deadzone_repeatable_names", None)
-    if cached is None:
-        names: set[str] = set()
-        pending: list[Dependant] = [route.dependant]
-        while pending:
-            dependant = pending.pop()
-            names.update(param.alias for param in dependant.query_params
-                         if _takes_many(param.field_info.annotation))  # fmt: skip
-            pending.extend(dependant.dependencies)
-        cached = frozenset(names)
-        route._deadzone_repeatable_names = cached  # type: ignore[attr-defined]
-    return cached
 
 
 def reject_unknown_query_parameters(request: Request) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections import Counter
 from collections.abc import Sequence
 from typing import Annotated, Final
 
@@ -72,13 +73,14 @@ def _takes_many(annotation: object) -> bool:
 
 def reject_unknown_query_parameters(request: Request) -> None:
     """Refuse (422) a ``/v1`` request that carries a query parameter its route does not
-    declare; other paths (pages, maps, geosubmit) are left as they are."""
+    declare, or a single-valued one more than once; other paths (pages, maps, geosubmit)
+    are left as they are."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.url.path.startswith(STRICT_PREFIX):
         return
     known = declared_query_parameters(route)
-    names = [name for name, _ in request.query_params.multi_items()]
-    unknown = [name for name in dict.fromkeys(names) if name not in known]
+    times = Counter(name for name, _ in request.query_params.multi_items())
+    unknown = [name for name in times if name not in known]
     if unknown:
         accepted = ", ".join(sorted(known)) or "none"
         raise RequestValidationError(
@@ -93,15 +95,14 @@ def reject_unknown_query_parameters(request: Request) -> None:
             ]
         )
     repeatable = repeatable_query_parameters(route)
-    repeated = [name for name in dict.fromkeys(names)
-                if names.count(name) > 1 and name not in repeatable]  # fmt: skip
+    repeated = [name for name, n in times.items() if n > 1 and name not in repeatable]
     if repeated:
         raise RequestValidationError(
             [
                 {
                     "type": "too_long",
                     "loc": ("query", name),
-                    "msg": f"query parameter {name!r} given {names.count(name)} times; it takes"
+                    "msg": f"query parameter {name!r} given {times[name]} times; it takes"
                     " one value (ask once per value)",
                     "input": request.query_params.getlist(name),
                 }

@@ -229,7 +229,7 @@ class DemoRun:
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """The small demo as a user runs it, ``deadzone demo --seed 1 --out OUT`` (its own SQLite
-    file in OUT), once per test session: about 40 s of CPU (docs/scale.md), shared by
+    file in OUT), once per test session: about a minute of CPU (README), shared by
     the demo's own tests and the pages that show its numbers.
     Read-only: tests that write must use their own database, or a copy of this one."""
     from typer.testing import CliRunner

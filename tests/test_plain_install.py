@@ -3,7 +3,7 @@ tests/conftest.py) runs the demo and the server's app: every module they import 
 declared dependency (issue 11: the demo once needed httpx from the test extra).
 
 The demo, and every other command the README shows, runs from that environment in
-tests/test_readme.py: one small demo (about 40 s of CPU) serves both checks.
+tests/test_readme.py: one small demo (about a minute of CPU) serves both checks.
 """
 
 from __future__ import annotations

@@ -29,8 +29,9 @@ SKIPPED = {
     "serve": "runs until stopped",
     "--size province": "takes 10 to 40 minutes of CPU",
 }
-# Per command. The small demo takes about 40 s of CPU at load 3, and once took 23 min 15 s of
-# wall time at load 7 to 16.6 on the shared 2-core machine (docs/scale.md, 30 November 2026).
+# Per command. The small demo takes about a minute of CPU (4 December 2026), and once took
+# 23 min 15 s of wall time at load 7 to 16.6 on the shared 2-core machine (docs/scale.md,
+# 30 November 2026).
 TIMEOUT_S = 1800
 
 

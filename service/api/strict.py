@@ -50,16 +50,6 @@ def _query_parameters(route: APIRoute) -> dict[str, bool]:
     return cached
 
 
-def declared_query_parameters(route: APIRoute) -> frozenset[str]:
-    """The query parameter names (aliases) a route reads, its dependencies' included."""
-    return frozenset(_query_parameters(route))
-
-
-def repeatable_query_parameters(route: APIRoute) -> frozenset[str]:
-    """The query parameter names (aliases) of a route that take several values."""
-    return frozenset(name for name, many in _query_parameters(route).items() if many)
-
-
 def _takes_many(annotation: object) -> bool:
     """Whether a parameter's type is a sequence (``list[str]``, ``list[str] | None``), the
     only kind FastAPI fills from repeated values."""
@@ -78,7 +68,7 @@ def reject_unknown_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.url.path.startswith(STRICT_PREFIX):
         return
-    known = declared_query_parameters(route)
+    known = _query_parameters(route)
     times = Counter(name for name, _ in request.query_params.multi_items())
     unknown = [name for name in times if name not in known]
     if unknown:
@@ -94,8 +84,7 @@ def reject_unknown_query_parameters(request: Request) -> None:
                 for name in unknown
             ]
         )
-    repeatable = repeatable_query_parameters(route)
-    repeated = [name for name, n in times.items() if n > 1 and name not in repeatable]
+    repeated = [name for name, n in times.items() if n > 1 and not known[name]]
     if repeated:
         raise RequestValidationError(
             [

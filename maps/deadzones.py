@@ -39,41 +39,47 @@ def _operator_names(zone: ZoneRecord, meta: MapMeta) -> str:
 
 
 def zone_popup_html(zone: ZoneRecord, meta: MapMeta) -> str:
-    """Popup of one zone; every text from data is escaped."""
+    """Popup of one zone, who it leaves without signal first (people, villages, operators),
+    the evidence next, its id last (for a commitment or a ticket); every text from data
+    is escaped."""
     lang = meta.lang
     labels = labels_for(lang)
     km2 = labels["unit.km2"]
     none = labels["value.none"]
-    rows: list[tuple[str, str]] = [
-        (labels["zone.id"], zone.id),
-        (labels["zone.area"], f"{format_number(zone.area_km2, lang, decimals=2)} {km2}"),
-        (labels["zone.cells"], format_number(zone.cells, lang)),
-        (labels["zone.readings"], format_number(zone.readings, lang)),
-        (labels["zone.devices"], format_number(zone.devices, lang)),
-        (labels["zone.operators"], _operator_names(zone, meta) or none),
-        (labels["zone.first_seen"], format_date(zone.first_seen, none, lang=lang)),
-        (labels["zone.last_seen"], format_date(zone.last_seen, none, lang=lang)),
-        (labels["zone.priority"], format_number(zone.priority, lang, decimals=1)),
-    ]
+    rows: list[tuple[str, str]] = []
     if zone.population is not None:
         rows.append((labels["zone.population"], format_number(zone.population, lang)))
     if zone.villages:
         rows.append((labels["zone.villages"], ", ".join(zone.villages)))
+    rows += [
+        (labels["zone.operators"], _operator_names(zone, meta) or none),
+        (labels["zone.area"], f"{format_number(zone.area_km2, lang, decimals=2)} {km2}"),
+        (labels["zone.cells"], format_number(zone.cells, lang)),
+        (labels["zone.readings"], format_number(zone.readings, lang)),
+        (labels["zone.devices"], format_number(zone.devices, lang)),
+        (labels["zone.first_seen"], format_date(zone.first_seen, none, lang=lang)),
+        (labels["zone.last_seen"], format_date(zone.last_seen, none, lang=lang)),
+        (labels["zone.priority"], format_number(zone.priority, lang, decimals=1)),
+        (labels["zone.id"], zone.id),
+    ]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     title = f"{html.escape(labels['zone.rank'])} {zone.rank}"
     return f"<div class='dz-popup'><b>{title}</b><table>{body}</table></div>"
 
 
 def zone_list_label(zone: ZoneRecord, meta: MapMeta) -> str:
-    """One line of the side list: id, area, and population or first village when known."""
+    """One line of the side list, after the rank: people, the first village (and how many
+    more), area. The id stays in the popup: a list read in a meeting names places."""
     lang = meta.lang
     labels = labels_for(lang)
-    text = f"{zone.id} · {format_number(zone.area_km2, lang, decimals=2)} {labels['unit.km2']}"
+    parts = []
     if zone.population is not None:
-        text += f" · {format_number(zone.population, lang)} {labels['zone.people']}"
+        parts.append(f"{format_number(zone.population, lang)} {labels['zone.people']}")
     if zone.villages:
-        text += f" · {zone.villages[0]}"
-    return html.escape(text)
+        more = len(zone.villages) - 1
+        parts.append(zone.villages[0] + (f" +{more}" if more else ""))
+    parts.append(f"{format_number(zone.area_km2, lang, decimals=2)} {labels['unit.km2']}")
+    return html.escape(" · ".join(parts))
 
 
 # Kilometres per degree of latitude (mean meridian degree, WGS84: 111.13 km); a degree of

@@ -67,8 +67,8 @@ class ZoneRecord:
     """A connected group of dead cells, as decided by the service.
 
     ``outline`` is a shapely Polygon or MultiPolygon in WGS84; ``area_km2`` in km²;
-    ``priority`` is the service's score (higher first); ``population`` and ``villages`` are
-    None when no area data was imported.
+    ``priority`` is the service's score (higher first); ``population`` and ``villages`` (their
+    names, as a reader knows them) are None when no area data was imported.
     """
 
     id: str

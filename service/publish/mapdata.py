@@ -43,7 +43,7 @@ from service.areas.progress import (
     village_states,
 )
 from service.publish.basemap import simplified_communes
-from service.publish.cells import ZONE_ORDER
+from service.publish.cells import ZONE_ORDER, village_names
 from service.publish.disclosure import EXACT, Disclosure
 from service.settings import Settings
 from service.store.models import (
@@ -104,6 +104,8 @@ def zone_records(
         .where(DeadZone.active.is_(True), DeadZone.operator == operator, DeadZone.radio == radio)
         .order_by(*ZONE_ORDER)
     ).all()
+    # The maps name the villages: a planner reads "Buôn Đôn", not its code.
+    names = village_names(session, list(zones))
     return [
         ZoneRecord(
             id=z.id,
@@ -118,7 +120,7 @@ def zone_records(
             last_seen=z.last_seen,
             priority=z.priority,
             population=None if z.population is None else round(z.population),
-            villages=z.villages,
+            villages=None if z.villages is None else [names.get(c, c) for c in z.villages],
         )
         for index, z in enumerate(zones)
     ]

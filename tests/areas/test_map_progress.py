@@ -9,14 +9,14 @@ import json
 import h3
 import pytest
 from shapely.geometry import box
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
 from maps.encoding import json_for_script, text_to_ints
 from maps.i18n import LABELS
 from service.areas.planning import site_model
 from service.cli import app as cli
-from service.publish.mapdata import plan_sites_records, progress_records
+from service.publish.mapdata import plan_sites_records, progress_records, zone_records
 from service.store.database import session_scope
 from service.store.models import DeadZone
 from service.store.versions import areas_fingerprint
@@ -123,6 +123,41 @@ def test_deadzone_page_draws_the_plan_of_the_same_operator(grid, settings, sessi
     assert client.get("/maps/deadzones.html", params={"sites": 2}).text == planned
     assert client.get("/maps/deadzones.html", params={"sites": 101}).status_code == 422
     assert client.get("/maps/deadzones.html", params={"sites": -1}).status_code == 422
+
+
+def test_dead_zone_map_names_villages_and_leads_with_people(grid, sessions, client):
+    """A planner reads a zone by who it leaves without signal: the list and the popup give
+    the people and the villages' names (a code the areas do not know stays a code); the
+    zone's id comes last in the popup, for a commitment or a ticket."""
+    with session_scope(sessions) as session:
+        session.execute(
+            update(DeadZone)
+            .where(DeadZone.id == "dz-any-b")
+            .values(villages=["V2", "V1", "V9"], population=1234, area_km2=0.5)
+        )
+    with sessions() as session:
+        records = {z.id: z for z in zone_records(session)}
+    assert records["dz-any-b"].villages == ["Buôn Đôn", HOSTILE, "V9"]
+    assert records["dz-any-a"].villages is None
+    payload = client.get("/maps/deadzones.html", params={"lang": "en"}).text
+    zones = [z for z in _zone_payload(payload) if z["rank"] == 1 and "Buôn Đôn" in z["label"]]
+    assert len(zones) == 1
+    zone = zones[0]
+    assert zone["label"] == "1,234 people · Buôn Đôn +2 · 0.50 km²"
+    popup = zone["popup"]
+    assert "V2" not in popup and html.escape(HOSTILE) in popup and HOSTILE not in popup
+    rows = popup.split("<tr>")[1:]
+    assert rows[0].startswith("<th>Population</th><td>1,234</td>")
+    assert rows[1].startswith("<th>Villages</th><td>Buôn Đôn, ")
+    assert rows[-1].startswith("<th>Zone id</th><td>dz-any-b</td>")
+
+
+def _zone_payload(page: str) -> list[dict]:
+    """The zones the page hands ``deadzone.zoneLayer``: its first argument after the map."""
+    start = page.index("deadzone.zoneLayer(")
+    start = page.index("[", start)
+    zones, _ = json.JSONDecoder().raw_decode(page[start:])
+    return zones
 
 
 def test_served_maps_outline_the_imported_communes(grid, tmp_path, settings, sessions, client):

@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Mobile-coverage dead-zone mapping for Dak Lak: readings in, coverage out.",
         lifespan=lifespan,
-        # One check for every /v1 route: an unknown query parameter is a 422 naming it.
+        # One check for every /v1 and /maps route: an unknown query parameter is a 422 naming it.
         dependencies=[
             Depends(reject_unknown_query_parameters),
             Depends(reject_nul_in_query_parameters),

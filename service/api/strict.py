@@ -1,5 +1,6 @@
-"""Unknown query parameters are refused, on every ``/v1`` route, in one place, and so is a
-scalar parameter given twice (and, on every route, parameters holding a NUL character).
+"""Unknown query parameters are refused, on every ``/v1`` and ``/maps`` route, in one place,
+and so is a scalar parameter given twice (and, on every route, parameters holding a NUL
+character).
 
 FastAPI ignores a query parameter that no route declares, so a typo (``comune=``) or a
 filter the route does not have (``colour=red``) silently answers the unfiltered data, which
@@ -13,6 +14,9 @@ A parameter given twice (``operator=452-01&operator=452-04``) is the same trap: 
 the last value of a scalar parameter, so a planner asking for two operators silently gets
 one. Every ``/v1`` query parameter is a single value (a parameter typed as a list would be
 let through), so a repeat is refused by name.
+
+The served maps are held to the same rule: a planner who added ``band=700`` to a dead-zone
+map's address by hand got the default plan drawn, without a word.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator
 
-STRICT_PREFIX: Final = "/v1/"
+STRICT_PREFIXES: Final = ("/v1/", "/maps/")
 
 
 def _query_parameters(route: APIRoute) -> dict[str, bool]:
@@ -62,11 +66,11 @@ def _takes_many(annotation: object) -> bool:
 
 
 def reject_unknown_query_parameters(request: Request) -> None:
-    """Refuse (422) a ``/v1`` request that carries a query parameter its route does not
-    declare, or a single-valued one more than once; other paths (pages, maps, geosubmit)
+    """Refuse (422) a ``/v1`` or ``/maps`` request that carries a query parameter its route
+    does not declare, or a single-valued one more than once; other paths (pages, geosubmit)
     are left as they are."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not request.url.path.startswith(STRICT_PREFIX):
+    if not isinstance(route, APIRoute) or not request.url.path.startswith(STRICT_PREFIXES):
         return
     known = _query_parameters(route)
     times = Counter(name for name, _ in request.query_params.multi_items())

@@ -35,13 +35,15 @@ from maps import (
     deadzone_map,
     progress_map,
 )
-from service.areas.planning import plan_sites
+from service.areas.constraints import Constraints
+from service.areas.planning import SiteDesign, plan_sites
 from service.areas.progress import (
     add_likely,
     cell_statuses,
     measure_progress,
     village_states,
 )
+from service.areas.selection import AreaFilter, zone_in_area
 from service.publish.basemap import simplified_communes
 from service.publish.cells import ZONE_ORDER, village_names
 from service.publish.disclosure import EXACT, Disclosure
@@ -95,15 +97,19 @@ def decided_cells(
 
 
 def zone_records(
-    session: Session, *, operator: str = BEST_OF_ALL, radio: str = ANY_SIGNAL
-) -> list[ZoneRecord]:
+    session: Session, *, operator: str = BEST_OF_ALL, radio: str = ANY_SIGNAL,
+    area: AreaFilter | None = None,
+) -> list[ZoneRecord]:  # fmt: skip
     """Active dead zones of one scope (an MCC-MNC or ``"any"``, in the scope over radios
-    ``radio``: 'any' signal or 'broadband'), highest priority first."""
+    ``radio``: 'any' signal or 'broadband'), highest priority first; only those in ``area``
+    when given."""
     zones = session.scalars(
         select(DeadZone)
         .where(DeadZone.active.is_(True), DeadZone.operator == operator, DeadZone.radio == radio)
         .order_by(*ZONE_ORDER)
     ).all()
+    if area is not None:
+        zones = [z for z in zones if zone_in_area(area, z.cells, z.villages)]
     # The maps name the villages: a planner reads "Buôn Đôn", not its code.
     names = village_names(session, list(zones))
     return [
@@ -241,18 +247,27 @@ def deadzone_page(
     sites: int = 0,
     settings: Settings | None = None,
     radio: str = ANY_SIGNAL,
+    area: AreaFilter | None = None,
+    design: SiteDesign | None = None,
+    colocate: bool = False,
+    constraints: Constraints | None = None,
 ) -> folium.Map:
     """The dead-zone map of one scope's active zones (``operator``, in the scope over radios
     ``radio``); with ``sites`` > 0 also the plan layer: up to that many suggested sites for
     the same scope (``service.areas.planning.plan_sites``, which needs ``settings`` for its
-    link budget); ``areas`` default to the imported communes (``commune_outlines``)."""
+    link budget, with ``area``, ``design``, ``colocate`` and ``constraints`` as there);
+    ``areas`` default to the imported communes (``commune_outlines``). ``area``: only the
+    zones in that commune or village (``GET /v1/deadzones``' filter)."""
     planned: list[PlannedSite] = []
     if sites > 0:
         if settings is None:
             raise ValueError("deadzone_page: a plan layer (sites > 0) needs the settings")
-        plan = plan_sites(session, settings, operator=operator, sites=sites, radio=radio)
+        plan = plan_sites(
+            session, settings, operator=operator, sites=sites, radio=radio, area=area,
+            design=design, colocate=colocate, constraints=constraints,
+        )  # fmt: skip
         planned = plan_sites_records(plan)
-    zones = zone_records(session, operator=operator, radio=radio)
+    zones = zone_records(session, operator=operator, radio=radio, area=area)
     return deadzone_map(
         zones, meta=meta, areas=commune_outlines(session) if areas is None else areas,
         sites=planned, decided=bool(zones) or any_decided(session, operator=operator, radio=radio),

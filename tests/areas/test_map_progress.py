@@ -152,6 +152,28 @@ def test_dead_zone_map_names_villages_and_leads_with_people(grid, sessions, clie
     assert rows[-1].startswith("<th>Zone id</th><td>dz-any-b</td>")
 
 
+def test_dead_zone_map_refuses_what_it_would_ignore(grid, client):
+    """A parameter the map does not take, a plan parameter without a plan layer, or one the
+    plan refuses: a 422 naming it, never the default map drawn as if it applied."""
+    for params, field in (
+        ({"bandd": 700, "sites": 2}, "bandd"),
+        ({"band": 700}, "band"),
+        ({"mast_height": 45}, "mast_height"),
+        ({"band": 800, "sites": 2}, "band"),
+        ({"road_distance": 500, "sites": 2}, "road_distance"),
+    ):
+        answer = client.get("/maps/deadzones.html", params=params)
+        assert answer.status_code == 422, params
+        assert field in answer.text, (params, answer.text)
+    assert client.get("/maps/coverage.html", params={"colour": "red"}).status_code == 422
+    assert client.get("/maps/progress.html", params={"operator": "any"}).status_code == 422
+    assert client.get("/maps/deadzones.html", params={"commune": "NOPE"}).status_code == 404
+    drawn = client.get("/maps/deadzones.html", params={"commune": "C2", "sites": 1})
+    assert drawn.status_code == 200
+    [zone] = _zone_payload(drawn.text)  # of the three zones, FAR's alone lies in C2
+    assert "dz-any-b" in zone["popup"]
+
+
 def _zone_payload(page: str) -> list[dict]:
     """The zones the page hands ``deadzone.zoneLayer``: its first argument after the map."""
     start = page.index("deadzone.zoneLayer(")

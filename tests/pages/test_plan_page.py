@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import DemoRun
@@ -271,7 +272,7 @@ def test_plan_page_for_people_without_broadband(demo: Sealed) -> None:
         "/v1/deadzones?operator=any&radio=broadband&format=csv&lang=vi"
     )
     assert page.get_attribute("#map-link", "href") == (
-        "/maps/deadzones.html?operator=any&radio=broadband&sites=3&lang=vi"
+        "/maps/deadzones.html?operator=any&sites=3&radio=broadband&lang=vi"
     )
     # Back to any signal through the form: the default stays out of the address.
     page.select_option("#radio", "any")
@@ -280,6 +281,44 @@ def test_plan_page_for_people_without_broadband(demo: Sealed) -> None:
     page.wait_for_selector("body[data-ready=true]", state="attached")
     assert page.input_value("#radio") == "any"
     assert row_keys(page, "sites-table") == [s["h3"] for s in any_signal["sites"]]
+    assert_clean(demo, log, page)
+
+
+def test_plan_pages_map_draws_the_plan_and_the_zones_the_page_shows(demo: Sealed) -> None:
+    """The map link carries the page's band, mast and commune, and the map draws that plan
+    and that commune's zones: it drew the server's default plan and every zone, so a
+    planner comparing 700 MHz with 1800 MHz saw the same circles twice."""
+    areas = demo.api("/v1/progress/areas", radio="any")["areas"]
+    commune = next(a["code"] for a in areas if a["code"] != "province" and a["zones_open"])
+    asked = {"operator": "any", "sites": 3, "band": 700, "mast_height": 45, "commune": commune}
+    page, log = demo.open(
+        f"/plan?operator=any&sites=3&band=700&mast_height=45&commune={commune}&lang=en"
+    )
+    zones = demo.api("/v1/deadzones", operator="any", commune=commune, limit=50)["zones"]
+    assert zones and row_keys(page, "zones-table") == [z["id"] for z in zones]
+    assert page.get_attribute("#download-zones-csv", "href") == (
+        f"/v1/deadzones?operator=any&commune={commune}&format=csv&lang=en"
+    )
+    link = page.get_attribute("#map-link", "href")
+    assert link == (
+        f"/maps/deadzones.html?operator=any&sites=3&band=700&mast_height=45&commune={commune}"
+        "&lang=en"
+    )
+    plan = demo.api("/v1/plan", **asked)
+    default = demo.api("/v1/plan", operator="any", sites=3)
+    radius_km = float(plan["model"]["radius_km"])
+    assert radius_km > float(default["model"]["radius_km"])  # 700 MHz on 45 m reaches further
+    drawn = httpx.get(demo.base + link, timeout=60)
+    assert drawn.status_code == 200
+    radius_m = round(radius_km * 1000.0, 1)
+    assert drawn.text.count(f'"radius":{radius_m}') == len(plan["sites"])
+    assert all(site["h3"] in drawn.text for site in plan["sites"])
+    start = drawn.text.index("[", drawn.text.index("deadzone.zoneLayer("))
+    on_map, _ = json.JSONDecoder().raw_decode(drawn.text[start:])
+    everywhere = demo.api("/v1/deadzones", operator="any", limit=1000)["total"]
+    ids = [re.search(r"<th>Zone id</th><td>([^<]+)</td>", z["popup"]) for z in on_map]
+    assert sorted(m.group(1) for m in ids if m) == sorted(z["id"] for z in zones)
+    assert len(zones) < everywhere
     assert_clean(demo, log, page)
 
 

@@ -29,6 +29,7 @@ from service.api.dependencies import (
     WriteSessionDep,
 )
 from service.api.downloads import download
+from service.api.plan_query import PlanChoiceDep
 from service.api.routes.coverage import OperatorQuery, ScopeQuery
 from service.api.strict import Text
 from service.areas import constraints, planning, progress, saved_plans
@@ -423,59 +424,9 @@ def get_plan(
     session: SessionDep,
     settings: SettingsDep,
     area: AreaDep,
+    choice: PlanChoiceDep,
     operator: OperatorQuery = "any",
     sites: Annotated[int, Query(ge=1, le=100, description="How many sites to suggest.")] = 5,
-    band: Annotated[
-        int | None,
-        Query(
-            description="LTE band of the new sites, MHz (default: the server's).",
-            json_schema_extra={"enum": list(PLANNING_BANDS_MHZ)},
-        ),
-    ] = None,
-    mast_height: Annotated[
-        float | None,
-        Query(
-            ge=HATA_HB_M[0],
-            le=HATA_HB_M[1],
-            description="Antenna height of the new sites, metres (Hata: 30-200).",
-        ),
-    ] = None,
-    eirp: Annotated[
-        float | None,
-        Query(ge=30.0, le=80.0, description="EIRP of the new carrier, dBm (46 dBm + 15 dBi = 61)."),
-    ] = None,
-    colocate: Annotated[
-        bool, Query(description="Only on known sites (deadzone import-sites): co-location.")
-    ] = False,
-    power: Annotated[
-        bool,
-        Query(
-            description="Only candidates with grid power: the power network imported by "
-            "`deadzone import-constraints --kind power` within power_distance of the cell."
-        ),
-    ] = False,
-    power_distance: Annotated[
-        float | None,
-        Query(
-            ge=0.0,
-            description="Metres, with power=true (default DEADZONE_PLAN_POWER_"
-            "DISTANCE_M, 200: the network crosses the cell or its edge).",
-        ),
-    ] = None,
-    road: Annotated[
-        bool,
-        Query(
-            description="Only candidates near a road (`deadzone import-constraints --kind "
-            "road`) within road_distance of the cell."
-        ),
-    ] = False,
-    road_distance: Annotated[
-        float | None,
-        Query(
-            ge=0.0,
-            description="Metres, with road=true (default DEADZONE_PLAN_ROAD_DISTANCE_M, 1000).",
-        ),
-    ] = None,
     radio: ScopeQuery = "any",
     format: Annotated[
         Literal["json", "csv", "geojson", "gpkg"],
@@ -485,20 +436,9 @@ def get_plan(
     api_key: ApiKeyDep = None,
 ) -> Response:
     require_operators(settings, api_key, [operator])
-    if band is not None and band not in PLANNING_BANDS_MHZ:
-        raise InvalidInput(
-            f"band {band} MHz is not an LTE band built in Vietnam; use one of "
-            f"{', '.join(map(str, PLANNING_BANDS_MHZ))}",
-            field="band",
-        )
-    design = planning.SiteDesign(band_mhz=band, mast_height_m=mast_height, eirp_dbm=eirp)
-    rules = constraints.asked_constraints(
-        settings, power=power, power_distance=power_distance, road=road,
-        road_distance=road_distance,
-    )  # fmt: skip
     plan = planning.plan_sites(
-        session, settings, operator=operator, sites=sites, area=area, design=design,
-        colocate=colocate, constraints=rules, radio=radio,
+        session, settings, operator=operator, sites=sites, area=area, design=choice.design,
+        colocate=choice.colocate, constraints=choice.constraints, radio=radio,
     )  # fmt: skip
     if format != "json":
         name = exports.dated_filename(

@@ -29,7 +29,10 @@ from sqlalchemy.orm import Session
 from domain.vocabulary import BEST_OF_ALL, RadioName
 from maps import asset_dir, map_to_html
 from service.api.access import ApiKeyDep, disclosure_for, require_operators
+from service.api.dependencies import CommuneQuery, VillageQuery
+from service.api.plan_query import PlanChoice, PlanChoiceDep
 from service.api.routes.coverage import OPERATOR_PATTERN
+from service.areas.selection import area_filter
 from service.errors import AccessDenied, AuthenticationRequired, InvalidInput, NotFound
 from service.keys import ALL_OPERATORS
 from service.publish.disclosure import EXACT, Disclosure
@@ -123,13 +126,18 @@ def _render(
     radio: str = BEST_OF_ALL,
     sites: int = 0,
     disclosure: Disclosure = EXACT,
+    plan: PlanChoice | None = None,
+    area: tuple[str | None, str | None] = (None, None),
 ) -> str:
-    """The page as HTML, built in one read-only transaction, or from the cache."""
+    """The page as HTML, built in one read-only transaction, or from the cache. ``plan``
+    and ``area`` (commune, village codes): the dead-zone map's plan layer and its zones
+    are those of the planning page's choice."""
     settings = request.app.state.settings
     with session_scope(request.app.state.sessions, write=False) as session:
         run = last_run(session)
         run_id = run.id if run else None
-        key = (kind, lang, radio, str(sites), str(disclosure), *operators)
+        key = (kind, lang, radio, str(sites), str(disclosure), repr(plan), *map(str, area),
+               *operators)  # fmt: skip
         # Every page draws the imported communes, and the progress and plan pages their
         # people too: an import changes them without an aggregation run.
         version = areas_fingerprint(session)
@@ -157,9 +165,14 @@ def _render(
                 map_title("deadzones", lang=lang, scope=scope, radio=shown),
                 data_date=date, lang=lang,
             )  # fmt: skip
+            commune, village = area
             page = deadzone_page(
-                session, meta=meta, operator=scope, sites=sites, settings=settings, radio=radio
-            )
+                session, meta=meta, operator=scope, sites=sites, settings=settings, radio=radio,
+                area=area_filter(session, commune=commune, village=village,
+                                 resolution=settings.h3_resolution),
+                design=plan.design if plan else None, colocate=bool(plan and plan.colocate),
+                constraints=plan.constraints if plan else None,
+            )  # fmt: skip
     html = map_to_html(page, asset_url=ASSET_URL)
     _cache(request).put(run_id, key, html, version)
     return html
@@ -210,6 +223,7 @@ async def coverage_html(
 @router.get("/deadzones.html", response_class=HTMLResponse, summary="Dead-zone map")
 async def deadzones_html(
     request: Request,
+    plan: PlanChoiceDep,
     operator: Annotated[
         str, Query(pattern=OPERATOR_PATTERN, description="MCC-MNC such as 452-04, or 'any'.")
     ] = BEST_OF_ALL,
@@ -231,9 +245,22 @@ async def deadzones_html(
     ] = "any",
     lang: Lang = "vi",
     api_key: ApiKeyDep = None,
+    commune: CommuneQuery = None,
+    village: VillageQuery = None,
 ) -> HTMLResponse:
+    """With ``sites``, the plan of ``GET /v1/plan`` with the same parameters (band, mast,
+    EIRP, co-location, power, road, commune, village): the planning page's map link carries
+    them. ``commune``/``village`` also keep the zones of that area only."""
     require_operators(request.app.state.settings, api_key, [operator])
-    html = await run_in_threadpool(_render, request, "deadzones", (operator,), lang, radio, sites)
+    if plan.given and sites == 0:
+        raise InvalidInput(
+            f"{plan.given[0]} applies to the plan layer only: ask for it with sites=1 or more",
+            field=plan.given[0],
+        )
+    html = await run_in_threadpool(
+        _render, request, "deadzones", (operator,), lang, radio, sites,
+        plan=plan, area=(commune, village),
+    )  # fmt: skip
     return HTMLResponse(html)
 
 

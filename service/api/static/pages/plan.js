@@ -54,11 +54,12 @@
     return values;
   }
 
-  /* The zones of the chosen operator, in the chosen scope: without any signal, or without
-     broadband (the default stays out of the address). */
+  /* The zones of the chosen operator, in the chosen scope (without any signal, or without
+     broadband; the default stays out of the address) and commune, as the sites'. */
   function zoneValues(chosen, extra) {
     var values = { operator: chosen.operator };
     if (chosen.design.radio) values.radio = chosen.design.radio;
+    if (chosen.design.commune) values.commune = chosen.design.commune;
     Object.keys(extra || {}).forEach(function (k) { values[k] = extra[k]; });
     return values;
   }
@@ -117,8 +118,8 @@
     key.addEventListener("change", function () { P.setApiKey(key.value.trim()); });
     $("choice").addEventListener("submit", function () { P.setApiKey(key.value.trim()); });
 
-    $("map-link").href = "/maps/deadzones.html?" +
-      linkQuery(zoneValues(chosen, { sites: chosen.sites, lang: P.lang }));
+    // The map draws the plan of this page: the same band, mast, constraints and commune.
+    $("map-link").href = "/maps/deadzones.html?" + linkQuery(planValues(chosen, { lang: P.lang }));
     // CSV files in the page's language (service/publish/sheets.py).
     $("download-zones-csv").href = "/v1/deadzones?" +
       linkQuery(zoneValues(chosen, { format: "csv", lang: P.lang }));

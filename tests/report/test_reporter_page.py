@@ -203,6 +203,27 @@ def test_refused_location_explains_and_a_point_can_be_placed_by_hand(
     page.wait_for_selector("#map.leaflet-container")  # Leaflet is fetched when the map opens
     _screenshots(page, output_dir / "report-vi-denied")
 
+    # Scrolled so the map's zoom button passes under the sticky save bar: the bar stays on
+    # top and a tap on it saves (Leaflet's panes and buttons painted over it and took the
+    # tap: the map zoomed and nothing was saved).
+    on_top = page.evaluate(
+        """() => {
+             const save = document.querySelector('#save').getBoundingClientRect();
+             const zoom = document.querySelector('#map .leaflet-control-zoom-in')
+               .getBoundingClientRect();
+             window.scrollBy(0, (zoom.top + zoom.height / 2) - (save.top + save.height / 2));
+             const button = document.querySelector('#map .leaflet-control-zoom-in')
+               .getBoundingClientRect();
+             const at = document.querySelector('#save').getBoundingClientRect();
+             const x = button.left + button.width / 2, y = at.top + at.height / 2;
+             const hit = document.elementFromPoint(x, y);
+             return {under: button.top < y && y < button.bottom && at.left < x && x < at.right,
+                     save: hit !== null && hit.closest('#save') !== null};
+           }"""
+    )
+    assert on_top == {"under": True, "save": True}
+    page.evaluate("window.scrollTo(0, 0)")
+
     # On the map: the first tap zooms in, the second places the point.
     _choose(page, "MobiFone", "good")
     page.locator("#map").scroll_into_view_if_needed()
@@ -294,6 +315,39 @@ def test_refused_reading_is_shown_with_its_reason_and_dropped(
     assert reporter_rows() == []
     page.locator("#rejected-clear").click()
     page.wait_for_selector("#rejected", state="hidden")
+    assert log.errors == []
+
+
+def test_a_phone_whose_clock_runs_ahead_still_delivers_its_reports(
+    open_context: Callable[..., Any], live_server: str, reporter_rows: Rows
+) -> None:
+    """A phone 15 minutes ahead of the real time (the server allows 10): its first report
+    is refused as "in the future", stamped again on the server's clock (the date of that
+    answer) and delivered; the next one is stamped on the server's clock from the start.
+    Both used to be refused and dropped from the queue: a resident's report lost."""
+    context = open_context(service_worker=False)
+    page = context.new_page()
+    log = PageLog()
+    log.watch(page)
+    page.clock.install(time=datetime.now(UTC) + timedelta(minutes=15))
+    page.goto(live_server + "/report")
+    page.wait_for_function(READY)
+    page.wait_for_selector("#pos-text:has-text('12.68000')")
+    _choose(page, "MobiFone", "weak")
+    page.locator("#save").click()
+    [first] = wait_until(reporter_rows, what="the first report")
+    _wait_queued(page, 0)
+    _choose(page, "MobiFone", "none")
+    page.locator("#save").click()
+    first, second = wait_until(lambda: len(reporter_rows()) == 2 and reporter_rows())
+    _wait_queued(page, 0)
+    for row in (first, second):
+        observed = row["observed_at"]
+        observed = observed if observed.tzinfo else observed.replace(tzinfo=UTC)
+        assert abs(observed - datetime.now(UTC)) < timedelta(minutes=2), row
+    assert page.is_hidden("#rejected")
+    offset = page.evaluate("DZQueue.getMeta('clock_offset')")
+    assert offset == pytest.approx(-15 * 60 * 1000, abs=60 * 1000)
     assert log.errors == []
 
 

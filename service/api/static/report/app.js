@@ -592,8 +592,12 @@
   /* Queue one report: one reading per SIM, same place and time. Resolves to the number of
      readings queued. */
   function queueReport(position, list) {
-    var observedAt = new Date().toISOString();
+    var tapped = Date.now();
     return deviceReady.then(function () {
+      // The time of the tap on the server's clock: a phone's own may run minutes off.
+      return DZQueue.now();
+    }).then(function (server) {
+      var observedAt = new Date(server - Date.now() + tapped).toISOString();
       return DZQueue.enqueueAll(list.map(function (sim) {
         return { reading: readingOf(position, sim, observedAt), kind: sim.kind };
       }));

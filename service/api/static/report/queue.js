@@ -17,6 +17,11 @@
   var BATCH_SIZE = 100;
   var MAX_REJECTED_KEPT = 50;
   var LOCK_NAME = "deadzone-send";
+  // A phone's clock against the server's (the Date header of its answers): one running
+  // ahead had every report refused as "in the future" (the server allows 10 minutes) and
+  // lost; one running behind filed them under the wrong day. Gaps under a minute are left
+  // alone: the header counts whole seconds and the trip itself takes time.
+  var CLOCK_GAP_MS = 60000;
 
   var dbPromise = null;
 
@@ -136,13 +141,17 @@
   }
 
   /* Remove a delivered batch and remember what the server refused, when it last answered
-     and what it did with the batch (stored, refused), all in one transaction. */
-  function settle(batch, refused, sentAt, answer) {
+     and what it did with the batch (stored, refused), all in one transaction. ``again``:
+     rows of the batch put back in the queue, restamped (``restamp``). ``offset``: the
+     phone's clock gap to the server's, ms (null: the answer had no date). */
+  function settle(batch, refused, sentAt, answer, again, offset) {
     return openDb().then(function (db) {
       var tx = db.transaction(["queue", "meta"], "readwrite");
       var queue = tx.objectStore("queue");
       var meta = tx.objectStore("meta");
       batch.forEach(function (row) { queue.delete(row.id); });
+      again.forEach(function (row) { queue.put(row); });
+      if (offset !== null) meta.put({ key: "clock_offset", value: offset });
       meta.put({ key: "last_sent", value: sentAt });
       meta.put({ key: "last_result", value: {
         accepted: answer.accepted || 0, duplicates: answer.duplicates || 0, rejected: refused.length
@@ -167,7 +176,7 @@
     });
     return Object.keys(byIndex).map(function (i) {
       var row = batch[Number(i)];
-      return { reading: row.reading, kind: row.kind, problems: byIndex[i] };
+      return { reading: row.reading, kind: row.kind, problems: byIndex[i], row: row };
     });
   }
 
@@ -185,8 +194,40 @@
         error.status = response.status;
         throw error;
       }
-      return response.json();
+      var offset = clockOffsetOf(response);
+      return response.json().then(function (answer) { return { answer: answer, offset: offset }; });
     });
+  }
+
+  /* The server's clock minus the phone's, ms, from an answer's Date header; 0 when the gap
+     is under CLOCK_GAP_MS, null when the answer has no date. */
+  function clockOffsetOf(response) {
+    var server = Date.parse(response.headers.get("Date") || "");
+    if (isNaN(server)) return null;
+    var offset = server - Date.now();
+    return Math.abs(offset) < CLOCK_GAP_MS ? 0 : offset;
+  }
+
+  /* The reports the server refused only because the phone's clock ran ahead, stamped again
+     on the server's clock (once: a report still refused after that is shown and dropped). */
+  function restamp(refused, offset) {
+    if (!offset) return [];
+    return refused.filter(function (r) {
+      return !r.row.restamped && r.problems.every(function (p) { return p.code === "future"; });
+    }).map(function (r) {
+      var reading = {};
+      Object.keys(r.row.reading).forEach(function (k) { reading[k] = r.row.reading[k]; });
+      reading.observed_at = new Date(Date.parse(reading.observed_at) + offset).toISOString();
+      return { id: r.row.id, reading: reading, kind: r.row.kind, queued_at: r.row.queued_at, restamped: true };
+    });
+  }
+
+  /* Now on the server's clock, as far as its last answer told (ms since the epoch). */
+  function now() {
+    return getMeta("clock_offset").then(
+      function (offset) { return Date.now() + (offset || 0); },
+      function () { return Date.now(); }
+    );
   }
 
   /* Send everything queued, batch after batch. Resolves to totals; rejects on the first
@@ -196,13 +237,21 @@
     function next() {
       return list(BATCH_SIZE).then(function (batch) {
         if (!batch.length) return totals;
-        return postBatch(batch).then(function (answer) {
-          var refused = refusedOf(batch, answer);
+        return postBatch(batch).then(function (sent) {
+          var answer = sent.answer;
+          var all = refusedOf(batch, answer);
+          var again = restamp(all, sent.offset);
+          var ids = again.map(function (row) { return row.id; });
+          var refused = all.filter(function (r) {
+            return ids.indexOf(r.row.id) < 0;
+          }).map(function (r) {
+            return { reading: r.reading, kind: r.kind, problems: r.problems };
+          });
           totals.batches += 1;
           totals.accepted += answer.accepted || 0;
           totals.duplicates += answer.duplicates || 0;
           totals.rejected += refused.length;
-          return settle(batch, refused, new Date().toISOString(), answer).then(next);
+          return settle(batch, refused, new Date().toISOString(), answer, again, sent.offset).then(next);
         });
       });
     }
@@ -242,6 +291,7 @@
     list: list,
     sendAll: sendAll,
     getMeta: getMeta,
-    clearRejected: clearRejected
+    clearRejected: clearRejected,
+    now: now
   };
 })(self);

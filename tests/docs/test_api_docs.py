@@ -85,6 +85,7 @@ def test_landing_page_links_every_page_and_map(client: Any) -> None:
     text = client.get("/").text
     for path in (
         "/report",
+        "/tasks",
         "/progress",
         "/plan",
         "/maps/coverage.html",

@@ -402,6 +402,32 @@ def test_survey_records_a_report_every_n_metres(
     assert log.errors == []
 
 
+def test_the_village_line_counts_the_report_just_sent(
+    open_context: Callable[..., Any], live_server: str, settings: Any, sessions: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """The resident's village, by its own name ("Thôn/buôn Buôn Đôn" repeated the kind),
+    and the people who reported there this month: the count follows a report just sent
+    (it stayed at 0 until the page was opened again)."""
+    from tests.areas.conftest import import_areas, village, write_layer
+
+    here = h3.latlng_to_cell(HERE["latitude"], HERE["longitude"], settings.h3_resolution)
+    layer = write_layer(tmp_path / "v.geojson", [village("V1", "Buôn Đôn", here, 120)])
+    import_areas(sessions, settings, layer)
+    page, log = _open(open_context(), live_server, controlled=False)
+    page.wait_for_selector("#nearby-village:not([hidden])")
+    assert page.inner_text("#nearby-village") == (
+        "Buôn Đôn: chưa đủ dữ liệu. 0 người đã báo sóng ở đây trong tháng này."
+    )
+    _choose(page, "Viettel", "none")
+    page.locator("#save").click()
+    page.wait_for_selector("#nearby-village:has-text('1 người đã báo sóng')")
+    page.locator("#lang").click()
+    page.wait_for_selector("#nearby-village:has-text('1 person reported here this month')")
+    assert page.inner_text("#nearby-village").startswith("Buôn Đôn: not enough readings.")
+    assert log.errors == []
+
+
 def test_a_resident_in_the_fields_is_pointed_to_the_nearest_place_to_measure(
     open_context: Callable[..., Any], live_server: str, settings: Any, sessions: Any
 ) -> None:
@@ -425,12 +451,27 @@ def test_a_resident_in_the_fields_is_pointed_to_the_nearest_place_to_measure(
         ".then((r) => r.json())"
     )
     assert answer["task"] is not None and answer["village"] is None
-    assert text == f"Nơi gần nhất cần đo thêm: cách {answer['task']['distance_m']} m. Xem danh sách"
+    metres = answer["task"]["distance_m"]
+    assert metres <= settings.estimate_max_distance_m + 300
+    assert text == f"Nơi gần nhất cần đo thêm: cách {metres}\u00a0m. Xem danh sách"
     assert page.get_attribute("#tasks-link", "href") == "/tasks"  # no village: the province's
-    # In the language the resident switched to, not only a link's ?lang=.
+    # In the language the resident switches to, at once.
     page.locator("#lang").click()
-    page.locator("#survey-toggle").click()  # looks again where the phone is
     page.wait_for_selector("#nearest-task:has-text('Nearest place still to measure')")
     assert page.get_attribute("#tasks-link", "href") == "/tasks?lang=en"
-    assert answer["task"]["distance_m"] <= settings.estimate_max_distance_m + 300
+    # Walking away in survey mode, the distance follows the phone (it stayed at the first
+    # one until the survey was stopped and started again); past a kilometre, in km.
+    _choose(page, "Viettel", "none")
+    page.locator("#survey-toggle").click()
+    lat, lon = HERE["latitude"] - 3000 / 111_195, HERE["longitude"]
+    context.set_geolocation({"latitude": lat, "longitude": lon, "accuracy": 10})
+    page.wait_for_selector("#nearest-task:has-text('km away')")
+    further = page.evaluate(
+        f"fetch('/v1/nearby?lat={lat:.5f}&lon={lon:.5f}').then((r) => r.json())"
+    )
+    km = f"{round(further['task']['distance_m'] / 1000, 1):.1f}"
+    assert further["task"]["distance_m"] >= 1000
+    assert page.inner_text("#nearest-task").startswith(
+        f"Nearest place still to measure: {km}\u00a0km away."
+    )
     assert log.errors == []

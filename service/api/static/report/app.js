@@ -381,6 +381,14 @@
     $("lon").value = fixed(lon, 6);
     placeMarker(state.position);
     renderPosition();
+    announcePosition(state.position);
+  }
+
+  /* nearby.js follows the resident: the nearest place to measure, the village. */
+  function announcePosition(position) {
+    document.dispatchEvent(new CustomEvent("deadzone:position", {
+      detail: { lat: position.lat, lon: position.lon }
+    }));
   }
 
   function openManual() {
@@ -703,6 +711,8 @@
       var delivered = totals.accepted + totals.duplicates;
       if (totals.rejected) say("queue.refused", { n: delivered, refused: totals.rejected }, "error");
       else if (delivered) say("queue.sent", { n: delivered }, "ok");
+      // The village's count of reporters this month may have moved (nearby.js).
+      if (totals.accepted) document.dispatchEvent(new CustomEvent("deadzone:sent"));
       return totals;
     }, function () {
       state.failures += 1;
@@ -766,6 +776,7 @@
     state.posError = null;
     renderPosition();
     placeMarker(here);
+    announcePosition(here);
     if (here.accuracy_m > SURVEY_MAX_ACCURACY_M) {
       state.surveyNote = { key: "survey.waiting_fix", vars: { acc: Math.round(here.accuracy_m) } };
       renderSurvey();

@@ -62,11 +62,7 @@ def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
     assert english.title().startswith("Where to measure next")
     assert english.locator("html").get_attribute("lang") == "en"
     assert english.locator("article.village h2").all_text_contents() == ["Buôn Đôn"]
-    assert (
-        english.locator("ol.tasks li .priority")
-        .first.text_content()
-        .endswith("priority 100%")
-    )
+    assert english.locator("ol.tasks li .priority").first.text_content().endswith("priority 100%")
 
 
 def test_qr_code_is_svg_and_unknown_village_is_404(hostile_province: None, client: Any) -> None:

@@ -18,7 +18,7 @@ import folium
 import h3
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.radio import OPERATOR_NAMES
@@ -133,9 +133,18 @@ def zone_records(
 
 
 def data_date(session: Session) -> datetime | None:
-    """When the decisions were last computed (None before the first aggregation)."""
+    """What the maps' "data up to" says: the newest reading behind the decisions (of the
+    best of all operators, any signal), else when they were last computed; None before the
+    first aggregation. The time of the run alone dated a map of readings three weeks old
+    as today's (readings from a dead zone arrive late)."""
     run = last_run(session)
-    return run.finished_at if run else None
+    if run is None:
+        return None
+    c = CellStatus
+    newest = session.scalar(
+        select(func.max(c.last_seen)).where(c.operator == BEST_OF_ALL, c.radio == ANY_SIGNAL)
+    )
+    return newest if newest is not None else run.finished_at
 
 
 # Map titles as a meeting reads them, per language; {scope} is an operator's name or all.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import UTC, timedelta
 
 import h3
 import pytest
@@ -24,6 +25,7 @@ from tests.areas.conftest import (
     CENTRE,
     LAT,
     LON,
+    NOW,
     import_areas,
     open_zone,
     put_statuses,
@@ -172,6 +174,29 @@ def test_dead_zone_map_refuses_what_it_would_ignore(grid, client):
     assert drawn.status_code == 200
     [zone] = _zone_payload(drawn.text)  # of the three zones, FAR's alone lies in C2
     assert "dz-any-b" in zone["popup"]
+
+
+def test_maps_are_dated_by_their_newest_reading_not_by_the_run(grid, sessions, client):
+    """Decisions whose newest reading is of 17 November, computed on 4 December: the map
+    says "data up to 17/11/2026" (it said the day of the run, as if the readings were
+    fresh); before any run there is no date to give."""
+    from datetime import datetime
+
+    from service.publish.mapdata import data_date
+    from service.store.models import AggregationRun
+
+    with sessions() as session:
+        assert data_date(session) is None  # no run yet
+    run_at = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    with session_scope(sessions) as session:
+        session.add(AggregationRun(finished_at=run_at, max_seq=0, cells=0, zones=0))
+    with sessions() as session:
+        newest = data_date(session)
+    assert newest is not None and newest.astimezone(UTC) == NOW - timedelta(days=3)
+    page = client.get("/maps/deadzones.html").text
+    assert "Dữ liệu đến ngày: 17/11/2026" in page and "04/12/2026" not in page
+    english = client.get("/maps/coverage.html", params={"lang": "en"}).text
+    assert "Data up to: 2026-11-17" in english
 
 
 def _zone_payload(page: str) -> list[dict]:

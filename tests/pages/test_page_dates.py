@@ -78,3 +78,17 @@ def test_plan_dates_are_vietnamese_on_any_browser(abroad: Sealed) -> None:
     for link in ("#download-zones-csv", "#download-sites-csv"):
         assert lang_of(page.get_attribute(link, "href")) == ["vi"], link
     assert log.errors == [] and abroad.blocked == []
+
+    # In English too the days are Vietnam's, as on the maps and in the files beside them
+    # (a zone seen at 23:47 UTC on the 13th was "13 Nov" here and 2026-11-14 on the map).
+    english, log = abroad.open("/plan?lang=en")
+    cells = english.locator("#zones-table td[data-col=last_seen]")
+    shown = [c.strip() for c in cells.all_inner_texts()]
+    keys = english.eval_on_selector_all(
+        "#zones-table tbody tr", "rows => rows.map(r => r.getAttribute('data-key'))"
+    )
+    days = {z["id"]: vietnam_date(datetime.fromisoformat(z["last_seen"]))
+            for z in zones if z["last_seen"]}  # fmt: skip
+    expected = [f"{days[k].day} {days[k]:%b %Y}" for k in keys if k in days]
+    assert shown and expected == shown[: len(days)]
+    assert log.errors == []

@@ -125,8 +125,10 @@
     return new Intl.DateTimeFormat(locale, options).format(isoToUtc(iso));
   }
 
-  /* A moment (RFC 3339): on Vietnamese pages "08:30 31/12/2026", Vietnam's time; in
-     English, the reader's own time zone. */
+  /* A moment (RFC 3339) on Vietnam's clock, in either language: "08:30 31/12/2026" on
+     Vietnamese pages, the reader's format with "GMT+7" in English. The maps, the files and
+     the meeting all date by the province's clock; an English page in the reader's own time
+     zone showed another day than the map beside it. */
   function moment(iso) {
     if (!iso) return DASH;
     if (lang === "vi") {
@@ -134,24 +136,21 @@
       return pad2(p.hour) + ":" + pad2(p.minute) + " " + ddmmyyyy(p.year, p.month, p.day);
     }
     return new Intl.DateTimeFormat(locale, {
-      day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit"
+      day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit",
+      timeZone: VIETNAM_TZ, timeZoneName: "short"
     }).format(new Date(iso));
   }
 
-  /* The day of a moment (RFC 3339): Vietnam's day on Vietnamese pages (the day a meeting
-     reads: 20:00 UTC on the 30th is the 1st in Buôn Ma Thuột), the reader's in English. */
+  /* The day of a moment (RFC 3339) in Vietnam, in either language (the day a meeting
+     reads: 20:00 UTC on the 30th is the 1st in Buôn Ma Thuột). */
   function momentDay(iso) {
     if (!iso) return DASH;
-    if (lang === "vi") return day(vietnamDay(iso));
-    return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric" })
-      .format(new Date(iso));
+    return day(vietnamDay(iso));
   }
 
-  /* Today, for a printed report's date: Vietnam's today on Vietnamese pages. */
+  /* Today in Vietnam, for a printed report's date. */
   function today() {
-    if (lang === "vi") return momentDay(new Date().toISOString());
-    var options = { day: "numeric", month: "short", year: "numeric" };
-    return new Intl.DateTimeFormat(locale, options).format(new Date());
+    return momentDay(new Date().toISOString());
   }
 
   /* Days since 1970-01-01 (UTC): the chart's x axis. */

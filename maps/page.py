@@ -128,7 +128,7 @@ def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
         location=list(_EMPTY_CENTER),
         zoom_start=_EMPTY_ZOOM,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # re-added below in metres only: Vietnam does not read miles
         zoom_control=False,  # re-added below with translated button titles
     )
     # Drop folium's CDN defaults (Leaflet, jQuery, Bootstrap, Font Awesome, awesome-markers):
@@ -153,6 +153,7 @@ def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
         }
     )
     m.add_child(MapScript(lambda name: f"L.control.zoom({zoom_titles}).addTo({name});"))
+    m.add_child(MapScript(lambda name: f"L.control.scale({{imperial: false}}).addTo({name});"))
     fullscreen = Fullscreen(
         position="topleft",
         title=labels["control.fullscreen"],

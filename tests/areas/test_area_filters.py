@@ -67,6 +67,18 @@ def test_deadzones_by_commune_keep_the_zones_whose_cells_or_villages_lie_in_it(g
     assert page["total"] == 2 and len(page["zones"]) == 1
 
 
+def test_deadzones_name_their_villages_in_json_as_in_the_files(grid, client):
+    """The JSON carries the villages' names beside their codes, as the CSV and GeoJSON do
+    (README: "with its villages' names"); one zone alone, too."""
+    zones = {z["id"]: z for z in client.get("/v1/deadzones").json()["zones"]}
+    assert (zones["dz-any-far"]["villages"], zones["dz-any-far"]["village_names"]) == (
+        ["V2"], ["Buôn Ko"],
+    )  # fmt: skip
+    assert zones["dz-any-empty"]["village_names"] is None
+    one = client.get("/v1/deadzones/dz-any-ring").json()["properties"]
+    assert one["village_names"] == ["Buôn Đôn"]
+
+
 def test_deadzone_downloads_are_filtered_too(grid, client):
     csv_text = client.get("/v1/deadzones", params={"commune": "C2", "format": "csv"}).text
     assert "dz-any-far" in csv_text and "dz-any-ring" not in csv_text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from pathlib import Path
 
 import h3
@@ -74,6 +75,9 @@ def test_coverage_map_draws_legend_layers_and_evidence(
 
     for control in (".leaflet-control-scale", ".leaflet-control-zoom-fullscreen", ".dz-title"):
         assert page.locator(control).count() == 1, control  # type: ignore[attr-defined]
+    # The scale in metres alone: a scale bar in miles means nothing to a Vietnamese reader.
+    scale = page.locator(".leaflet-control-scale-line").all_inner_texts()  # type: ignore[attr-defined]
+    assert len(scale) == 1 and re.fullmatch(r"\d+ k?m", scale[0]), scale
     assert (
         page.get_attribute(  # type: ignore[attr-defined]
             ".leaflet-control-zoom-fullscreen", "title"

@@ -9,6 +9,7 @@ import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from domain.localtime import vietnam_date
 from domain.vocabulary import DECISIONS, SCOPE_PATTERN, DecisionName, RadioName
@@ -25,6 +26,8 @@ from service.errors import InvalidInput
 from service.grid import BBox
 from service.publish import cells as coverage
 from service.publish import exports, geopackage
+from service.publish.disclosure import Disclosure
+from service.store.models import DeadZone
 from service.timestamps import utcnow
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -225,7 +228,12 @@ class ZoneProperties(BaseModel):
         description="Distance from the zone to the nearest covered cell centre, metres."
     )
     population: float | None = Field(description="People inside (filled once areas exist).")
-    villages: list[str] | None = Field(description="Villages inside or touching.")
+    villages: list[str] | None = Field(description="Villages inside or touching (codes).")
+    village_names: list[str] | None = Field(
+        default=None,
+        description="Their names as imported, in the same order (a code the areas no longer "
+        "hold stays a code); escape them before drawing them in HTML.",
+    )
 
 
 class ZoneList(BaseModel):
@@ -321,11 +329,23 @@ def get_deadzones(
         return download(orjson.dumps(geo), media_type=exports.GEOJSON_MEDIA_TYPE, filename=filename)
     assert limit is not None
     return ZoneList(
-        total=total,
-        limit=limit,
-        offset=offset,
-        zones=[ZoneProperties(**coverage.zone_properties(z, disclosure=disclosure)) for z in zones],
-    )
+        total=total, limit=limit, offset=offset,
+        zones=_named_properties(session, zones, disclosure=disclosure),
+    )  # fmt: skip
+
+
+def _named_properties(
+    session: Session, zones: list[DeadZone], *, disclosure: Disclosure
+) -> list[ZoneProperties]:
+    """The zones' properties with their villages' names beside the codes."""
+    names = coverage.village_names(session, zones)
+    return [
+        ZoneProperties(
+            **coverage.zone_properties(z, disclosure=disclosure),
+            village_names=None if z.villages is None else [names.get(c, c) for c in z.villages],
+        )
+        for z in zones
+    ]
 
 
 @router.get("/deadzones/{zone_id}", response_model=ZoneFeature, summary="One dead zone")
@@ -339,9 +359,9 @@ def get_deadzone(
         type="Feature",
         id=zone.id,
         geometry=geometry,
-        properties=ZoneProperties(
-            **coverage.zone_properties(zone, disclosure=disclosure_for(settings, api_key))
-        ),
+        properties=_named_properties(session, [zone], disclosure=disclosure_for(settings, api_key))[
+            0
+        ],
         cells=zone.cells,
     )
 

@@ -401,6 +401,33 @@ def test_zones_rewritten_by_a_batch_name_every_operator_dead_in_them(settings, s
     assert after == snapshot(sessions, settings, now=NOW)
 
 
+def test_a_best_of_all_zone_counts_every_operators_readings_as_its_phones(
+    settings, sessions
+) -> None:
+    """Seven cells dead for two operators: the best of all's zone counts both operators'
+    readings, as it counts both operators' phones (it took one operator's readings and
+    every operator's phones: "21 readings, 28 devices"), on the full path and after a
+    batch alike."""
+    both = [
+        r for c in range(7) for mnc in (4, 2)
+        for r in cluster_readings((c, mnc, "lte", "dead", 3, 2, 5))
+    ]  # fmt: skip
+    ingest(sessions, settings, both)
+    run_aggregation(sessions, settings, now=NOW)
+    ingest(sessions, settings, cluster_readings((0, 4, "lte", "dead", 3, 1, 4)))
+    report = run_aggregation(sessions, settings, now=NOW)
+    assert report.incremental is not None and report.incremental.zones_rewritten > 0
+    after = snapshot(sessions, settings, now=NOW)
+    zones = {(z["operator"], z["radio"]): z for z in after["zones"]
+             if z["active"] and z["cell_count"] == 7}  # fmt: skip
+    for radio in ("any", "broadband"):
+        best, ones = zones[("any", radio)], [zones[(op, radio)] for op in ("452-02", "452-04")]
+        assert best["readings"] == sum(z["readings"] for z in ones) > 0
+        assert best["devices"] == 3  # the same three dual-SIM phones on both networks
+    run_aggregation(sessions, settings, now=NOW, full=True)
+    assert after == snapshot(sessions, settings, now=NOW)
+
+
 def test_a_batch_rewrites_only_the_zones_whose_evidence_or_neighbourhood_moved(
     settings, sessions
 ) -> None:

@@ -109,6 +109,7 @@ from service.engine.zones import (
     describe_zones,
     id_scope,
     might_reach,
+    with_every_operators_readings,
 )
 from service.settings import Settings
 from service.store.database import session_scope
@@ -968,6 +969,20 @@ def _plan_scope_zones(
     for name in ("first_seen", "last_seen"):  # the driver's text (SQLite) or datetimes
         dead[name] = pd.to_datetime(dead[name], utc=True, format="ISO8601")
     dead_cells = [int(x) for x in dead["h3_cell"]]
+    if operator == BEST_OF_ALL and dead_cells:  # as the full path counts them (zones.py)
+        summed = raw_frame(
+            session,
+            select(c.h3_cell, func.sum(c.readings))
+            .where(
+                u(c.resolution) == base, u(c.radio) == radio, u(c.operator) != BEST_OF_ALL,
+                cells_in(c.h3_cell, dead_cells, dialect=dialect),
+            )
+            .group_by(c.h3_cell),
+            ["h3_cell", "readings"],
+        )  # fmt: skip
+        dead = with_every_operators_readings(
+            dead, summed.set_index("h3_cell")["readings"].astype(np.int64)
+        )
     bridge = None
     if settings.bridge_unknown_gaps and dead_cells:
         around = _disk(dead_cells, 1) - set(dead_cells)

@@ -276,12 +276,27 @@ def find_zones(
             scope_devices = (
                 devices if scope == BEST_OF_ALL else devices[devices["operator"] == scope]
             )
+            if scope == BEST_OF_ALL:
+                operators = overall[overall["operator"] != BEST_OF_ALL]
+                dead = with_every_operators_readings(
+                    dead, operators.groupby("h3_cell")["readings"].sum()
+                )
             zones += describe_zones(
                 scope, ids, components, dead=dead, devices=scope_devices,
                 dead_operators=dead_operators, nearest=nearest, resolution=resolution,
                 radio=radio,
             )  # fmt: skip
     return zones
+
+
+def with_every_operators_readings(dead: pd.DataFrame, readings: pd.Series) -> pd.DataFrame:
+    """The best of all's dead rows with each cell's readings of every operator (``readings``
+    by cell): a best-of-all row carries the figures of the operator that decided it, while
+    its zone counts the phones of every operator, so a zone read "21 readings, 28 devices"
+    (the zone counts both over every operator now)."""
+    cells = dead["h3_cell"].astype(np.int64)
+    summed = cells.map(readings.set_axis(readings.index.astype(np.int64)))
+    return dead.assign(readings=summed.fillna(0).astype(np.int64).to_numpy())
 
 
 def dead_operators_by_cell(

@@ -1056,16 +1056,25 @@ def summary_text(summary: dict[str, Any]) -> str:
     lines.append("  per operator and radio, against that radio's own truth:")
     lines += [_accuracy_line(scope, a) for scope, a in summary["accuracy_by_radio"].items()]
     z = summary["zones"]
-    lines += ["", f"Dead zones by scope: {z['by_scope']}"]
+    # Against the simulated world: its people and truth, not the imported villages' people
+    # the maps and the API count (a planner compared the two and found them apart).
+    lines += ["", f"Dead zones by scope: {z['by_scope']}",
+              "  best of all, any signal, by rank, against the simulated world:"]  # fmt: skip
     for t in z["top"]:
         lines.append(
             f"  #{t['rank']:<3} {t['id']:28} {t['cells']:>4} cells {t['area_km2']:>7.2f} km²  "
-            f"{t['people']:>6,} people  {t['truly_dead_cells']}/{t['cells']} truly dead"
+            f"{t['people']:>6,} people in the simulated world  "
+            f"{t['truly_dead_cells']}/{t['cells']} truly dead"
         )
     lines += estimate_lines(summary["estimate"])
     lines += progress_lines(summary["progress"], summary["plan"])
     lines += ["", "Seconds: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items())]
     return "\n".join(lines) + "\n"
+
+
+def _scope_words(radio: str | None) -> str:
+    """The goal's scope over radios as the summary names it."""
+    return "broadband: LTE or NR" if radio == "broadband" else "any signal"
 
 
 def _pp_week(rate: float | None) -> str:
@@ -1083,7 +1092,8 @@ def progress_lines(progress: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     accuracy = progress["village_accuracy"]
     lines = [
         "",
-        f"Progress (best of all operators; only measured people count as covered): goal "
+        f"Progress ({_scope_words(goal.get('radio'))}, best of all operators; only measured "
+        "people count as covered): goal "
         f"{_pct(goal['covered_share']).strip()} by {goal['deadline']}, verdict "
         f"{trend['status']} (panel of places measured twice: rate "
         f"{_pp_week(trend['slope_per_day'])} a week over {trend['panel_steps']} steps; "

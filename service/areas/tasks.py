@@ -84,6 +84,7 @@ from service.store.models import (
     CellEstimate,
     CellPopulation,
     CellStatus,
+    Commune,
     ReadingRow,
     Village,
     VillageCell,
@@ -132,6 +133,7 @@ class VillageTasks:
     name: str
     tasks: list[str] = field(default_factory=list)  # h3 cells in walking order
     value: float = 0.0
+    commune_name: str | None = None  # a province's list holds many a "Thôn 1"
 
 
 REASONS = ("confirm_dead", "unmeasured", "uncertain")
@@ -517,10 +519,15 @@ def group_by_village(
         if area is None or code in area.villages
     }
     owned = {code for _, code in owner.values()} | set(fields.values())
-    query = select(Village.code, Village.name, Village.lat, Village.lon).where(
-        Village.code.in_(sorted(owned))
+    query = (
+        select(Village.code, Village.name, Village.lat, Village.lon, Commune.name)
+        .outerjoin(Commune, Commune.code == Village.commune_code)
+        .where(Village.code.in_(sorted(owned)))
     )
-    centres = {str(code): (name, lat, lon) for code, name, lat, lon in session.execute(query)}
+    centres = {
+        str(code): (name, lat, lon, commune)
+        for code, name, lat, lon, commune in session.execute(query)
+    }
     groups: dict[str, list[Task]] = {}
     for task in tasks:
         found = owner.get(h3.str_to_int(task.h3))
@@ -529,10 +536,16 @@ def group_by_village(
             groups.setdefault(chosen, []).append(task)
     villages = []
     for code, members in groups.items():
-        name, lat, lon = centres[code]
+        name, lat, lon, commune = centres[code]
         walk = _walk(members, start=(lat, lon))
         villages.append(
-            VillageTasks(code, name, [t.h3 for t in walk], round(sum(t.value for t in walk), 3))
+            VillageTasks(
+                code,
+                name,
+                [t.h3 for t in walk],
+                round(sum(t.value for t in walk), 3),
+                commune_name=commune,
+            )  # fmt: skip
         )
     return sorted(villages, key=lambda v: (-v.value, v.code))
 
@@ -587,8 +600,15 @@ def tasks_to_geojson(
             for t in tasks
         ],
         "villages": [
-            {"code": v.code, "name": v.name, "tasks": v.tasks, "value": v.value} for v in villages
-        ],
+            {
+                "code": v.code,
+                "name": v.name,
+                "commune_name": v.commune_name,
+                "tasks": v.tasks,
+                "value": v.value,
+            }
+            for v in villages
+        ],  # fmt: skip
     }
 
 

@@ -13,7 +13,7 @@ import h3
 import orjson
 import segno
 
-from tests.pages.conftest import HOSTILE_VILLAGE, NEAR, Sealed
+from tests.pages.conftest import HOSTILE_COMMUNE, HOSTILE_VILLAGE, NEAR, Sealed
 
 
 def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
@@ -27,7 +27,8 @@ def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
     assert page.locator("html").get_attribute("lang") == "vi"
     cards = page.locator("article.village")
     names = cards.locator("h2").all_text_contents()
-    assert "Buôn Đôn" in names
+    # Named with its commune (a province holds many a "Thôn 1"), both as text.
+    assert f"Buôn Đôn · {HOSTILE_COMMUNE}" in names
     # Every task of the API is on the page, once.
     assert page.locator("ol.tasks li").count() == len(api["features"])
     listed = page.locator("ol.tasks li").evaluate_all("(n) => n.map((e) => e.dataset.h3)")
@@ -53,7 +54,13 @@ def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
     assert page.locator("#priority-note").text_content().startswith("Ưu tiên: lần đo ở đây")
     page.wait_for_selector("body[data-map-ready=true]", state="attached")
     assert page.locator("path.leaflet-interactive").count() == len(api["features"])
-    assert page.locator(".marker-label").all_text_contents()[0] == "1"
+    # One numbering over the page, on the list and the map alike (every village's list
+    # started at 1, so a province's map showed a dozen places numbered 1).
+    labels = page.locator(".marker-label").all_text_contents()
+    assert labels == [str(n) for n in range(1, len(api["features"]) + 1)]
+    starts = page.locator("ol.tasks").evaluate_all("(n) => n.map((e) => e.start)")
+    sizes = page.locator("ol.tasks").evaluate_all("(n) => n.map((e) => e.children.length)")
+    assert starts == [1 + sum(sizes[:i]) for i in range(len(sizes))]
     assert not sealed.blocked and not sealed.dialogs
     assert not log.errors, log.errors
     assert HOSTILE_VILLAGE not in page.content() or page.evaluate("() => !window.__pwned")
@@ -61,7 +68,9 @@ def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
     english, _ = sealed.open("/tasks?lang=en&village=V2")
     assert english.title().startswith("Where to measure next")
     assert english.locator("html").get_attribute("lang") == "en"
-    assert english.locator("article.village h2").all_text_contents() == ["Buôn Đôn"]
+    assert english.locator("article.village h2").all_text_contents() == [
+        f"Buôn Đôn · {HOSTILE_COMMUNE}"
+    ]
     assert english.locator("ol.tasks li .priority").first.text_content().endswith("priority 100%")
 
 

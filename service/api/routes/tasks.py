@@ -68,6 +68,11 @@ class TaskFeature(BaseModel):
 class TaskVillage(BaseModel):
     code: str
     name: str = Field(description="As imported: escape it before drawing it in HTML.")
+    commune_name: str | None = Field(
+        default=None,
+        description="Its commune's name as imported (escape it); null when that commune's "
+        "outline was not imported.",
+    )
     tasks: list[str] = Field(description="The village's tasks (h3) in walking order.")
     value: float
 

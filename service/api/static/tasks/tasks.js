@@ -116,9 +116,11 @@
     if (others.length) groups.push({ code: null, name: t("other"), tasks: others });
     var section = document.getElementById("villages");
     var points = [];
+    var number = 0;  // one numbering over the page: the map shows every village's places
     groups.forEach(function (village) {
       var card = el("article", null, "village");
-      card.appendChild(el("h2", village.name));
+      // A province holds many a "Thôn 1": the commune tells them apart.
+      card.appendChild(el("h2", village.commune_name ? village.name + " · " + village.commune_name : village.name));
       if (village.code) {
         var share = el("div", null, "share");
         share.appendChild(el("span", t("share")));
@@ -132,9 +134,11 @@
         card.appendChild(share);
       }
       var list = el("ol", null, "tasks");
-      village.tasks.forEach(function (h, i) {
+      list.start = number + 1;
+      village.tasks.forEach(function (h) {
         var f = byCell[h];
         if (!f) return;
+        number += 1;
         var p = f.properties;
         var c = f.geometry.coordinates;
         var item = el("li");
@@ -149,7 +153,7 @@
         item.appendChild(priority);
         item.setAttribute("data-h3", h);
         list.appendChild(item);
-        points.push({ lat: c[1], lon: c[0], label: String(i + 1) });
+        points.push({ lat: c[1], lon: c[0], label: String(number) });
       });
       card.appendChild(list);
       section.appendChild(card);

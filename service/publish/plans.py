@@ -9,14 +9,25 @@ from service.publish.sheets import Lang, localized_csv
 PLAN_CSV_HEADER: Final = (
     "rank", "h3", "lat", "lon", "people_new", "people_cumulative", "villages", "village_names",
     "model", "radius_km",
+    # Last, so the columns files had before keep their places: what the plan assumed, so
+    # that a 700 MHz plan and an 1800 MHz one cannot be mistaken for each other in a sheet.
+    "operator", "radio", "band_mhz", "mast_height_m", "eirp_dbm", "calibration_db", "terrain",
 )  # fmt: skip
 
 
 def plan_to_csv(plan: dict[str, Any], *, lang: Lang = "en") -> str:
     """One row per site: rank, h3, lat, lon, people_new, people_cumulative, villages (codes
-    separated by ';'), their names, the propagation model and its radius (km). A file for
-    spreadsheets (``service.publish.exports``: BOM, names that cannot run as formulas)."""
+    separated by ';'), their names, the propagation model and its radius (km); then on every
+    row what the plan assumed: operator, scope over radios, band (MHz), mast height (m),
+    EIRP (dBm), calibration offset (dB) and terrain. A file for spreadsheets
+    (``service.publish.exports``: BOM, names that cannot run as formulas)."""
     model = plan["model"]
+    band = model.get("band_mhz")  # a request's band is an int, the server's default a float
+    assumed = [
+        plan["operator"], plan["radio"], None if band is None else round(band),
+        model.get("mast_height_m"),
+        model.get("eirp_dbm"), model.get("calibration_db"), plan["terrain"],
+    ]  # fmt: skip
     rows = [
         [
             s["rank"],
@@ -29,6 +40,7 @@ def plan_to_csv(plan: dict[str, Any], *, lang: Lang = "en") -> str:
             [v["name"] for v in s["villages"]],
             model["name"],
             model["radius_km"],
+            *assumed,
         ]
         for s in plan["sites"]
     ]

@@ -118,6 +118,11 @@ COLUMNS: Final[dict[str, tuple[str, Kind]]] = {
     "people_cumulative": ("Cộng dồn (người)", "people"),
     "model": ("Mô hình truyền sóng", "text"),
     "radius_km": ("Bán kính phủ sóng (km)", "number"),
+    "band_mhz": ("Băng tần (MHz)", "int"),
+    "mast_height_m": ("Độ cao ăng-ten (m)", "number"),
+    "eirp_dbm": ("Công suất phát EIRP (dBm)", "number"),
+    "calibration_db": ("Hiệu chỉnh theo đo thực tế (dB)", "number"),
+    "terrain": ("Địa hình", "text"),
 }
 
 _DECIMALS: Final[dict[str, int]] = {"share": 1, "points": 1, "number": 2, "coord": 6}

@@ -251,6 +251,25 @@ def test_plan_downloads_are_dated_and_safe(grid, client):
     assert len(geo.json()["features"]) == len(rows)
 
 
+def test_a_plans_sheet_says_what_the_plan_assumed(grid, client):
+    """Every row names the operator, scope, band, mast, EIRP, calibration and terrain the
+    plan assumed, and a plan of another band is another file: a 700 MHz sheet and an 1800
+    MHz one had the same columns and the same name."""
+    asked = {"sites": 2, "format": "csv", "band": 700, "mast_height": 45}
+    response = client.get("/v1/plan", params=asked)
+    rows = read_csv(response)
+    assert rows and re.fullmatch(f"deadzone-sites-any-700mhz-2-{DATED}.csv", filename(response))
+    assert {(r["operator"], r["radio"], r["band_mhz"], r["mast_height_m"]) for r in rows} == {
+        ("any", "any", "700", "45.0")
+    }
+    assert {r["eirp_dbm"] for r in rows} == {"61.0"} and {r["terrain"] for r in rows} == {
+        "flat terrain"
+    }
+    assert all(r["calibration_db"] != "" for r in rows)
+    default = read_csv(client.get("/v1/plan", params={"sites": 2, "format": "csv"}))
+    assert {r["band_mhz"] for r in default} == {"1800"}
+
+
 def test_no_areas_yet_gives_the_province_alone(client):
     body = AreaTable.model_validate(client.get("/v1/progress/areas").json())
     [province] = body.areas

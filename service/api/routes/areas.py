@@ -441,8 +441,10 @@ def get_plan(
         colocate=choice.colocate, constraints=choice.constraints, radio=radio,
     )  # fmt: skip
     if format != "json":
+        band = choice.design.band_mhz  # plans of two bands are two files, not one name
         name = exports.dated_filename(
-            "sites", operator, *([radio] if radio != "any" else []), sites,
+            "sites", operator, *([radio] if radio != "any" else []),
+            *([f"{band:g}mhz"] if band is not None else []), sites,
             day=vietnam_date(utcnow()), suffix=format,
         )  # fmt: skip
         if format == "gpkg":

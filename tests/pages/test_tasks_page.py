@@ -232,3 +232,40 @@ def test_the_map_shows_only_when_there_is_something_to_draw(
     page.wait_for_selector("body[data-map-ready=true]", state="attached")
     assert page.locator("#map").is_visible() and page.locator("#map-note").is_visible()
     assert not log.errors and not sealed.blocked and not sealed.dialogs
+
+
+def test_a_teams_list_opens_again_without_a_connection(
+    hostile_province: None, live_server: str, seal: Callable[..., Sealed]
+) -> None:
+    """A team opens its village's list where there is signal and walks to places with none:
+    the page and that list open again offline, saying they are the copy kept on the phone
+    (the browser showed ERR_INTERNET_DISCONNECTED). A list never opened says it cannot
+    load, in the page's words."""
+    sealed = seal(live_server)
+    page, log = sealed.open("/tasks?village=V2")
+    # The page's CSP forbids eval, which wait_for_function needs: ask the page instead.
+    registered = page.evaluate(
+        "Promise.race([navigator.serviceWorker.ready.then(() => true),"
+        " new Promise((done) => setTimeout(() => done(false), 10000))])"
+    )
+    assert registered, "the page registered no service worker"
+    for _ in range(50):
+        if page.evaluate("navigator.serviceWorker.controller !== null"):
+            break
+        page.wait_for_timeout(100)
+    page.reload()  # the list fetched again under the worker, which keeps its copy
+    page.wait_for_selector("body[data-ready=true]", state="attached")
+    items = page.locator("ol.tasks li").all_text_contents()
+    assert items and page.locator("#offline-copy").count() == 0
+    sealed.context.set_offline(True)
+    try:
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        assert page.locator("ol.tasks li").all_text_contents() == items
+        assert page.inner_text("#offline-copy").startswith("Không có mạng: đây là danh sách")
+        page.goto(live_server + "/tasks")
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        assert page.inner_text("#status").startswith("Không tải được danh sách")
+    finally:
+        sealed.context.set_offline(False)
+    assert not log.errors, log.errors

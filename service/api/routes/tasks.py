@@ -182,6 +182,17 @@ def village_qr(
     return Response(buffer.getvalue(), media_type="image/svg+xml", headers=PAGE_HEADERS)
 
 
+@pages.get("/tasks/sw.js", include_in_schema=False)
+def tasks_service_worker() -> FileResponse:
+    """The page's service worker: it opens the page and its last list with no connection
+    (a team walks from signal to places without it). Its scope is the page's URL itself,
+    one level above the file, which the header allows."""
+    return FileResponse(
+        PAGE_DIR / "sw.js", media_type="text/javascript; charset=utf-8",
+        headers={**PAGE_HEADERS, "Service-Worker-Allowed": "/tasks"},
+    )  # fmt: skip
+
+
 @pages.get("/tasks/{name}", include_in_schema=False)
 def tasks_file(name: str) -> FileResponse:
     if name not in PAGE_FILES:

@@ -12,6 +12,7 @@
       loading: "Đang tải…",
       none: "Hiện không có nơi nào cần đo thêm ở đây. Cảm ơn bà con!",
       failed: "Không tải được danh sách (mạng yếu?). Hãy thử lại sau.",
+      offline_copy: "Không có mạng: đây là danh sách đã lưu trên máy lúc {time}.",
       bad_link: "Đường dẫn này không khớp với thôn/buôn, xã hay nhà mạng nào (đường dẫn cũ hoặc gõ sai?).",
       all_tasks: "Xem danh sách của cả tỉnh",
       count: "{n} nơi cần đo, xếp theo thứ tự đi bộ trong từng thôn/buôn.",
@@ -39,6 +40,7 @@
       loading: "Loading…",
       none: "Nothing needs measuring here right now. Thank you!",
       failed: "Could not load the list (weak network?). Try again later.",
+      offline_copy: "No connection: this is the list saved on this phone at {time}.",
       bad_link: "This link matches no village, commune or operator here (an old or mistyped link?).",
       all_tasks: "See the whole province's list",
       count: "{n} places to measure, in walking order within each village.",
@@ -97,6 +99,21 @@
     var q = new URLSearchParams();
     q.set("village", village);
     return "/tasks/qr.svg?" + scopeParams(q).toString();
+  }
+
+  /* Says that the list is the copy kept on the phone, and when the server made it (its
+     Date header), on Vietnam's clock. */
+  function offlineNote(date) {
+    var when = new Date(date);
+    var time = isNaN(when.getTime()) ? "?" : new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "vi-VN", {
+      timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit"
+    }).format(when);
+    var note = document.createElement("p");
+    note.id = "offline-copy";
+    note.className = "notice";
+    note.textContent = t("offline_copy", { time: time });
+    var status = document.getElementById("status");
+    status.parentNode.insertBefore(note, status.nextSibling);
   }
 
   function render(body) {
@@ -217,15 +234,24 @@
     ["commune", "village", "operator", "radio", "limit"].forEach(function (k) {
       if (params.get(k)) query.set(k, params.get(k));
     });
+    // Offline, the service worker (sw.js) opens the page and answers with the last list.
+    if (navigator.serviceWorker) {
+      navigator.serviceWorker.register("/tasks/sw.js", { scope: "/tasks" }).catch(function () {});
+    }
+    var savedAt = null;
     fetch("/v1/tasks?" + query.toString(), { headers: { Accept: "application/geo+json" } })
       .then(function (r) {
         // A village or commune the service does not know (404) or a malformed value (422):
         // the link is wrong, and trying again would not help.
         if (r.status === 404 || r.status === 422) throw { badLink: true };
         if (!r.ok) throw new Error(String(r.status));
+        if (r.headers.get("X-Deadzone-Offline-Copy")) savedAt = r.headers.get("Date") || "";
         return r.json();
       })
-      .then(render)
+      .then(function (body) {
+        render(body);
+        if (savedAt !== null) offlineNote(savedAt);
+      })
       .catch(function (error) {
         var status = document.getElementById("status");
         if (!(error && error.badLink)) { status.textContent = t("failed"); return; }

@@ -30,6 +30,16 @@ class PlanChoice:
     given: tuple[str, ...]
 
 
+def check_band(band: int | None) -> None:
+    """Refuse a band (MHz) that no LTE network in Vietnam uses (``PLANNING_BANDS_MHZ``)."""
+    if band is not None and band not in PLANNING_BANDS_MHZ:
+        raise InvalidInput(
+            f"band {band} MHz is not an LTE band built in Vietnam; use one of "
+            f"{', '.join(map(str, PLANNING_BANDS_MHZ))}",
+            field="band",
+        )
+
+
 def get_plan_choice(
     settings: SettingsDep,
     band: Annotated[
@@ -84,12 +94,7 @@ def get_plan_choice(
         ),
     ] = None,
 ) -> PlanChoice:
-    if band is not None and band not in PLANNING_BANDS_MHZ:
-        raise InvalidInput(
-            f"band {band} MHz is not an LTE band built in Vietnam; use one of "
-            f"{', '.join(map(str, PLANNING_BANDS_MHZ))}",
-            field="band",
-        )
+    check_band(band)
     rules = asked_constraints(
         settings, power=power, power_distance=power_distance, road=road,
         road_distance=road_distance,

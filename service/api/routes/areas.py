@@ -29,13 +29,13 @@ from service.api.dependencies import (
     WriteSessionDep,
 )
 from service.api.downloads import download
-from service.api.plan_query import PlanChoiceDep
+from service.api.plan_query import PlanChoiceDep, check_band
 from service.api.routes.coverage import OperatorQuery, ScopeQuery
 from service.api.strict import Text
 from service.areas import constraints, planning, progress, saved_plans
 from service.areas.planning import PlanReason
 from service.areas.selection import area_filter
-from service.errors import AccessDenied, InvalidInput
+from service.errors import AccessDenied
 from service.publish import exports, geopackage, plans, sheets
 from service.timestamps import utcnow
 
@@ -505,12 +505,7 @@ def post_plan(
     ):
         raise AccessDenied(f"the key of {actor.name!r} may not plan for {body.operator}",
                            field="operator")  # fmt: skip
-    if body.band is not None and body.band not in PLANNING_BANDS_MHZ:
-        raise InvalidInput(
-            f"band {body.band} MHz is not an LTE band built in Vietnam; use one of "
-            f"{', '.join(map(str, PLANNING_BANDS_MHZ))}",
-            field="band",
-        )
+    check_band(body.band)
     area = area_filter(session, commune=body.commune, village=body.village,
                        resolution=settings.h3_resolution)  # fmt: skip
     rules = constraints.asked_constraints(

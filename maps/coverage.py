@@ -31,6 +31,7 @@ from .i18n import labels_for
 from .model import AreaOutline, CellRecord, MapMeta, cells_to_frame
 from .page import (
     Bounds,
+    MapScript,
     ScriptLayer,
     add_area_outlines,
     add_legend,
@@ -265,12 +266,13 @@ ESTIMATE_DASH = "5 4"
 
 def add_estimated_layer(
     m: folium.Map, estimated: pd.DataFrame, *, operator: str, meta: MapMeta, show: bool
-) -> None:
+) -> folium.FeatureGroup | None:
     """One overlay of the cells whose status is inferred, not measured, for ``operator``:
-    ``estimated`` has columns h3, operator, status (covered/weak/dead), at one resolution."""
+    ``estimated`` has columns h3, operator, status (covered/weak/dead), at one resolution.
+    Returns the overlay, or None when ``operator`` has no estimated cell."""
     mine = estimated[estimated["operator"] == operator]
     if mine.empty:
-        return
+        return None
     labels = labels_for(meta.lang)
     group = folium.FeatureGroup(
         name=f"{labels['estimate.layer']} ({operator_label(operator, meta)})",
@@ -290,6 +292,7 @@ def add_estimated_layer(
             tooltip=f"{labels['estimate.layer']}: {labels['status.' + patch.status.value]}",
         ).add_to(group)
     group.add_to(m)
+    return group
 
 
 def frame_bounds(frame: pd.DataFrame) -> Bounds | None:
@@ -352,6 +355,7 @@ def coverage_map(
         set(frame["operator"]) | set(operators or ()) or {BEST_OF_ALL},
         key=lambda op: (op != BEST_OF_ALL, op),
     )
+    layers: dict[str, ScriptLayer] = {}
     for index, operator in enumerate(drawn):
         spec = operator_spec(
             [p for p in patches if p.operator == operator],
@@ -361,16 +365,31 @@ def coverage_map(
         )
         if not spec["levels"]:
             spec["empty"] = html.escape(no_data_text(operator, meta))
-        ScriptLayer(
+        layers[operator] = ScriptLayer(
             _coverage_factory(json_for_script(spec), labels_json),
             name=operator_label(operator, meta),
             overlay=False,
             show=index == 0,
         ).add_to(m)
     if estimated is not None and has_estimates:
+        pairs = []
         for index, operator in enumerate(drawn):
-            add_estimated_layer(m, estimated, operator=operator, meta=meta, show=index == 0)
+            group = add_estimated_layer(m, estimated, operator=operator, meta=meta, show=index == 0)
+            pairs.append((layers[operator], group))
+        # The estimates shown follow the operator shown: Viettel's measured cells under the
+        # best of all's estimates read as Viettel's estimates (a planner's walk-through).
+        m.add_child(MapScript(lambda name: _follow_factory(name, pairs)))
     return finish_map(m, collapsed=False)
+
+
+def _follow_factory(
+    map_name: str, pairs: Sequence[tuple[ScriptLayer, folium.FeatureGroup | None]]
+) -> str:
+    items = ", ".join(
+        f"[{base.get_name()}, {group.get_name() if group is not None else 'null'}]"
+        for base, group in pairs
+    )
+    return f"deadzone.estimatesFollowOperator({map_name}, [{items}]);"
 
 
 def _coverage_factory(spec_json: str, labels_json: str) -> Callable[[str], str]:

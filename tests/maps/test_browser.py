@@ -402,3 +402,51 @@ def test_plan_layer_draws_a_circle_per_site(
     page.get_by_text("Vị trí trạm đề xuất").click()  # type: ignore[attr-defined]
     assert _count(page, "l instanceof L.Circle") == 0
     log.assert_clean()
+
+
+def test_estimates_follow_the_operator_shown(
+    sealed_page: tuple[object, PageLog], cells: pd.DataFrame, meta: MapMeta, tmp_path: Path
+) -> None:
+    """Switching operator swaps the estimate overlay with it, while the reader keeps
+    estimates on; turned off, they stay off (a planner read the best of all's estimates over
+    Viettel's measured cells as Viettel's)."""
+    page, log = sealed_page
+    taken = set(cells["h3"])
+    free = [c for c in h3.grid_disk(CENTRE, 40) if c not in taken][:40]
+    estimated = pd.DataFrame({
+        "h3": free * 2, "operator": ["any"] * 40 + ["452-04"] * 40,
+        "status": ["dead"] * 40 + ["covered"] * 40,
+    })  # fmt: skip
+    target = write_map_html(
+        coverage_map(cells, meta=meta, estimated=estimated), tmp_path / "e.html"
+    )
+    _open(page, target.as_uri())
+    overlays = ".leaflet-control-layers-overlays label"
+
+    def checked() -> list[str]:
+        boxes = page.locator(overlays)  # type: ignore[attr-defined]
+        return [
+            boxes.nth(i).inner_text().strip()
+            for i in range(boxes.count())
+            if boxes.nth(i).locator("input").is_checked()
+        ]
+
+    def base(name: str) -> object:
+        return page.locator(".leaflet-control-layers-base label", has_text=name)  # type: ignore[attr-defined]
+
+    estimate = "Ước tính, chưa đo"
+    assert [t for t in checked() if estimate in t] == [f"{estimate} (Tốt nhất của mọi nhà mạng)"]
+    base("Viettel (452-04)").click()
+    assert [t for t in checked() if estimate in t] == [f"{estimate} (Viettel (452-04))"]
+    # An operator without estimates shows none, and the next one with estimates gets its own.
+    labels = page.locator(".leaflet-control-layers-base label")  # type: ignore[attr-defined]
+    names = [labels.nth(i).inner_text().strip() for i in range(labels.count())]
+    base(next(n for n in names if "Viettel" not in n and "Tốt nhất" not in n)).click()
+    assert [t for t in checked() if estimate in t] == []
+    base("Tốt nhất của mọi nhà mạng").click()
+    assert [t for t in checked() if estimate in t] == [f"{estimate} (Tốt nhất của mọi nhà mạng)"]
+    # Turned off by the reader, estimates stay off across operators.
+    page.locator(overlays, has_text=estimate).first.locator("input").click()  # type: ignore[attr-defined]
+    base("Viettel (452-04)").click()
+    assert [t for t in checked() if estimate in t] == []
+    log.assert_clean()

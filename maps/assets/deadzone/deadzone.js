@@ -244,6 +244,37 @@
     return group;
   };
 
+  /**
+   * pairs: [[operator layer, its estimate overlay or null], ...]. The estimate overlays are
+   * check boxes, the operators radio buttons: without this, switching to Viettel left the
+   * best of all's estimates drawn over Viettel's measured cells, read as Viettel's. While the
+   * reader keeps estimates on, they are the shown operator's; turned off, they stay off.
+   */
+  DZ.estimatesFollowOperator = function (map, pairs) {
+    var estimates = pairs.map(function (p) { return p[1]; }).filter(Boolean);
+    var wanted = estimates.some(function (e) { return map.hasLayer(e); });
+    var syncing = false;
+    function isEstimate(layer) { return estimates.indexOf(layer) >= 0; }
+    map.on("overlayadd overlayremove", function (e) {
+      if (syncing || !isEstimate(e.layer)) { return; }
+      wanted = estimates.some(function (x) { return map.hasLayer(x); });
+    });
+    // After the layer control's own click handling: it re-adds every overlay whose box is
+    // still ticked once the new base layer is in, which would undo a swap made during it.
+    map.on("baselayerchange", function (e) {
+      root.setTimeout(function () {
+        syncing = true;
+        pairs.forEach(function (p) {
+          if (!p[1]) { return; }
+          var show = wanted && p[0] === e.layer;
+          if (show && !map.hasLayer(p[1])) { map.addLayer(p[1]); }
+          if (!show && map.hasLayer(p[1])) { map.removeLayer(p[1]); }
+        });
+        syncing = false;
+      }, 0);
+    });
+  };
+
   // items: [{name: escaped text, polygons}]. Outlines get their own pane above the overlay
   // pane (z 400) so that the coverage canvases, created whenever an operator is first shown,
   // can never cover them.

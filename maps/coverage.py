@@ -365,12 +365,14 @@ def coverage_map(
         )
         if not spec["levels"]:
             spec["empty"] = html.escape(no_data_text(operator, meta))
-        layers[operator] = ScriptLayer(
+        layer = ScriptLayer(
             _coverage_factory(json_for_script(spec), labels_json),
             name=operator_label(operator, meta),
             overlay=False,
             show=index == 0,
-        ).add_to(m)
+        )
+        layer.add_to(m)
+        layers[operator] = layer
     if estimated is not None and has_estimates:
         pairs = []
         for index, operator in enumerate(drawn):

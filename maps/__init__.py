@@ -20,6 +20,7 @@ from .model import (
     VillageStatus,
     ZoneRecord,
     cells_to_frame,
+    format_operator_statuses,
 )
 from .page import map_to_html, write_map_html
 from .progress import progress_map
@@ -42,6 +43,7 @@ __all__ = [
     "cells_to_frame",
     "coverage_map",
     "deadzone_map",
+    "format_operator_statuses",
     "map_to_html",
     "progress_map",
     "write_map_html",

@@ -28,7 +28,7 @@ from domain.vocabulary import BEST_OF_ALL, Decision
 
 from .encoding import SCALE, int_lists_to_texts, json_for_script, rings_to_texts
 from .i18n import labels_for
-from .model import AreaOutline, CellRecord, MapMeta, cells_to_frame
+from .model import AreaOutline, CellRecord, MapMeta, cells_to_frame, parse_operator_statuses
 from .page import (
     Bounds,
     MapScript,
@@ -105,15 +105,38 @@ def _patch_stats(patch: Patch, base_day: int, *, has_detail: bool) -> list[int] 
     ]
 
 
+# Each operator's own decision in a best-of-all cell, one octal digit per operator
+# (``CellEvidence``; deadzone.js ``operatorLines``); 0 = no decision of that operator.
+OPERATOR_STATUS_CODES = {
+    Decision.COVERED.value: 1,
+    Decision.WEAK.value: 2,
+    Decision.DEAD.value: 3,
+    Decision.UNKNOWN.value: 4,
+    Decision.CONTESTED.value: 5,
+}
+
+
+def statuses_operators(frame: pd.DataFrame) -> list[str]:
+    """The operators named in ``operator_statuses`` anywhere in ``frame``, in order."""
+    named: set[str] = set()
+    for text in frame["operator_statuses"].unique():
+        named.update(parse_operator_statuses(str(text)))
+    return sorted(named)
+
+
 class CellEvidence:
     """Per-row evidence of a cell table as integer columns, for the click popups.
 
-    Encoded per cell as 7 integers (deadzone.js ``nearestCell``): centre x, y as deltas in
+    Encoded per cell as 8 integers (deadzone.js ``nearestCell``): centre x, y as deltas in
     1/SCALE degree, readings, devices, whole dBm (0 = none: 0 dBm is no real signal),
-    confidence*100, and ``base_day - last_seen_day + 1`` (0 = never seen).
+    confidence*100, ``base_day - last_seen_day + 1`` (0 = never seen), and each operator's
+    own status in a best-of-all cell, digit ``i`` in base 8 for ``operators[i]``
+    (``OPERATOR_STATUS_CODES``; 0 when none is known).
     """
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, operators: Sequence[str] = ()) -> None:
+        self.operators = list(operators)
+        self.statuses = frame["operator_statuses"].to_numpy()
         self.h3 = frame["h3"].to_numpy()
         self.readings = frame["readings"].to_numpy(dtype=np.int64)
         self.devices = frame["devices"].to_numpy(dtype=np.int64)
@@ -127,8 +150,16 @@ class CellEvidence:
         self.base_day = int(days[known].max()) if known.any() else 0
         self.day_code = np.where(known, self.base_day - days + 1, 0)
 
+    def status_code(self, row: int) -> int:
+        statuses = parse_operator_statuses(str(self.statuses[row]))
+        return sum(
+            OPERATOR_STATUS_CODES.get(statuses[op], 0) * 8**i
+            for i, op in enumerate(self.operators)
+            if op in statuses
+        )
+
     def table(self, rows: Sequence[int]) -> np.ndarray:
-        """The 7 integers of each row, flattened, centres as successive deltas."""
+        """The 8 integers of each row, flattened, centres as successive deltas."""
         index = np.asarray(rows, dtype=np.int64)
         centres = np.array([h3.cell_to_latlng(c) for c in self.h3[index]]).reshape(-1, 2)
         xy = np.rint(centres[:, ::-1] * SCALE).astype(np.int64)
@@ -141,6 +172,7 @@ class CellEvidence:
                 self.dbm[index],
                 self.conf100[index],
                 self.day_code[index],
+                np.array([self.status_code(int(r)) for r in index], dtype=np.int64),
             ]
         )
         return table.ravel()
@@ -178,6 +210,12 @@ def operator_spec(
         "baseDay": evidence.base_day,
         "levels": levels,
     }
+
+
+def with_operator_names(spec: dict[str, object], evidence: CellEvidence, meta: MapMeta) -> None:
+    """The display names of the operators whose statuses the detail carries (escaped)."""
+    if evidence.operators:
+        spec["operators"] = [html.escape(operator_label(op, meta)) for op in evidence.operators]
 
 
 def _encode_patches(
@@ -348,7 +386,7 @@ def coverage_map(
     latitude = (bounds[0] + bounds[2]) / 2 if bounds else 0.0
     labels_json = json_for_script({k: html.escape(v) for k, v in labels_for(meta.lang).items()})
     patches = frame_to_patches(frame)
-    evidence = CellEvidence(frame)
+    evidence = CellEvidence(frame, statuses_operators(frame))
     # An operator asked for without a decided cell, or a map with none at all, still gets its
     # layer, which says so: an empty map without a word reads as "broken" or as "no problem".
     drawn = sorted(
@@ -365,6 +403,8 @@ def coverage_map(
         )
         if not spec["levels"]:
             spec["empty"] = html.escape(no_data_text(operator, meta))
+        if operator == BEST_OF_ALL:
+            with_operator_names(spec, evidence, meta)
         layer = ScriptLayer(
             _coverage_factory(json_for_script(spec), labels_json),
             name=operator_label(operator, meta),

@@ -38,6 +38,7 @@ CELL_COLUMNS: tuple[str, ...] = (
     "signal_dbm_mean",
     "last_seen",
     "resolution",
+    "operator_statuses",
 )
 
 
@@ -49,6 +50,9 @@ class CellRecord:
     or an MCC-MNC such as ``"452-04"``; ``confidence`` is 0..1; ``signal_dbm_mean`` is the
     power-averaged signal in dBm (None when only no-service readings exist); ``resolution`` is
     the H3 resolution (9 is the working cell, 8 and 7 are roll-ups), read from ``h3`` when None.
+    ``operator_statuses``, on a best-of-all row, says what each operator's own decision is in
+    the cell ("452-01=dead,452-04=weak"; empty when not known): the cell's popup names who
+    has signal there and who does not.
     """
 
     h3: str
@@ -60,6 +64,18 @@ class CellRecord:
     signal_dbm_mean: float | None = None
     last_seen: datetime | None = None
     resolution: int | None = None
+    operator_statuses: str = ""
+
+
+def format_operator_statuses(statuses: dict[str, str]) -> str:
+    """``CellRecord.operator_statuses`` of {operator: status}, in operator order."""
+    return ",".join(f"{op}={status}" for op, status in sorted(statuses.items()))
+
+
+def parse_operator_statuses(text: str) -> dict[str, str]:
+    """The {operator: status} of ``CellRecord.operator_statuses`` text."""
+    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
+    return {op.strip(): status.strip() for op, status in pairs}
 
 
 @dataclass(frozen=True)
@@ -199,13 +215,14 @@ def cells_to_frame(cells: pd.DataFrame | Iterable[CellRecord]) -> pd.DataFrame:
     missing = {"h3", "operator", "status"} - set(frame.columns)
     if missing:
         raise ValueError(f"cell table lacks column(s): {', '.join(sorted(missing))}")
-    defaults: dict[str, float | int | None] = {
+    defaults: dict[str, float | int | str | None] = {
         "confidence": 0.0,
         "readings": 0,
         "devices": 0,
         "signal_dbm_mean": None,
         "last_seen": None,
         "resolution": None,
+        "operator_statuses": "",
     }
     for column, default in defaults.items():
         if column not in frame.columns:
@@ -226,4 +243,5 @@ def cells_to_frame(cells: pd.DataFrame | Iterable[CellRecord]) -> pd.DataFrame:
     frame["devices"] = pd.to_numeric(frame["devices"], errors="coerce").fillna(0).astype(int)
     frame["signal_dbm_mean"] = pd.to_numeric(frame["signal_dbm_mean"], errors="coerce")
     frame["last_seen"] = pd.to_datetime(frame["last_seen"], utc=True, errors="coerce")
+    frame["operator_statuses"] = frame["operator_statuses"].fillna("").astype(str)
     return frame.reset_index(drop=True)

@@ -27,6 +27,7 @@ from .model import (
     VillageMark,
     ZoneRecord,
     cells_to_frame,
+    format_operator_statuses,
 )
 from .patches import frame_to_patches
 
@@ -111,8 +112,13 @@ def sample_cells(
         stacked = pd.concat(frames, ignore_index=True)
         best = stacked.iloc[best_from * len(cells) + np.arange(len(cells))].reset_index(drop=True)
         best["operator"] = BEST_OF_ALL
+        best["operator_statuses"] = [
+            format_operator_statuses(dict(zip(operators, column, strict=True)))
+            for column in zip(*per_operator, strict=True)
+        ]
         frames.insert(0, best)
     frame = pd.concat(frames, ignore_index=True)
+    frame["operator_statuses"] = frame["operator_statuses"].fillna("")
     if rollups:
         frame = pd.concat([frame, rollup(frame, 8), rollup(frame, 7)], ignore_index=True)
     return frame[list(CELL_COLUMNS)]
@@ -165,6 +171,7 @@ def rollup(frame: pd.DataFrame, resolution: int) -> pd.DataFrame:
     out["status"] = out["majority"].fillna(Decision.UNKNOWN.value)
     out["h3"] = out["parent"]
     out["resolution"] = resolution
+    out["operator_statuses"] = ""
     return out[list(CELL_COLUMNS)]
 
 

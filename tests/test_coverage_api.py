@@ -209,3 +209,17 @@ def test_include_inferred_honours_the_broadband_scope(client, settings, sessions
     assert all(scopes["broadband"][c].inferred_status == "dead" for c in ring2)
     assert all(scopes["any"][c].inferred_status == "covered" for c in ring2)
     assert all(scopes["broadband"][c].p_dead > 0.9 > scopes["any"][c].p_dead for c in ring2)
+
+
+def test_best_of_all_map_rows_name_each_operators_status(sessions, grid):
+    """A best-of-all cell the coverage map gives a popup carries each operator's own
+    decision there, on either database; the other rows carry none."""
+    from service.publish.mapdata import decided_cells
+
+    dead, covered = grid
+    with sessions() as session:
+        frame = decided_cells(session, operators=["any"], resolutions=[9])
+    by_cell = frame.set_index("h3")["operator_statuses"]
+    # Viettel (the readings' default network) has no signal there; MobiFone was not measured.
+    assert {by_cell[c] for c in dead} == {"452-04=dead"}
+    assert {by_cell[c] for c in covered} == {""}  # covered cells have no popup

@@ -19,7 +19,7 @@ import h3
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from domain.radio import OPERATOR_NAMES
 from domain.vocabulary import ANY_SIGNAL, BEST_OF_ALL, RADIO_SCOPES, Decision
@@ -33,6 +33,7 @@ from maps import (
     ZoneRecord,
     coverage_map,
     deadzone_map,
+    format_operator_statuses,
     progress_map,
 )
 from service.areas.constraints import Constraints
@@ -74,7 +75,9 @@ def decided_cells(
     which the coverage map shows by zoom); ``operators`` None takes every operator and
     ``"any"``. Rows come ordered by operator, resolution and cell, so the same database
     gives the same frame (and the same HTML). A public ``disclosure`` shows cells behind
-    fewer than k devices without readings, devices, signal or time.
+    fewer than k devices without readings, devices, signal or time. A best-of-all row the
+    maps give a popup (dead, weak, contested) carries each operator's own status in the cell
+    (``operator_statuses``), whichever operators the frame holds.
     """
     c = CellStatus
     query = select(
@@ -86,7 +89,9 @@ def decided_cells(
     if operators is not None:
         query = query.where(c.operator.in_(sorted(operators)))
     query = query.order_by(c.operator, c.resolution, c.h3_cell)
-    frame = pd.DataFrame(session.execute(query).all(), columns=["h3_cell", *CELL_COLUMNS[1:]])
+    columns = ["h3_cell", *CELL_COLUMNS[1:-1]]
+    frame = pd.DataFrame(session.execute(query).all(), columns=columns)
+    frame["operator_statuses"] = _operator_statuses(session, frame, radio=radio)
     frame.insert(0, "h3", [h3.int_to_str(int(cell)) for cell in frame.pop("h3_cell")])
     if not disclosure.exact:  # k-anonymity (service.publish.disclosure): no figures, no time
         thin = frame["devices"] < disclosure.min_devices
@@ -94,6 +99,32 @@ def decided_cells(
         frame.loc[thin, "signal_dbm_mean"] = np.nan
         frame.loc[thin, "last_seen"] = pd.NaT
     return frame[list(CELL_COLUMNS)]
+
+
+_DETAILED = (Decision.DEAD.value, Decision.WEAK.value, Decision.CONTESTED.value)
+
+
+def _operator_statuses(session: Session, frame: pd.DataFrame, *, radio: str) -> list[str]:
+    """``operator_statuses`` for each row of ``frame`` (columns of ``decided_cells``): each
+    operator's own status in the cell of a best-of-all row in ``_DETAILED``, else empty."""
+    texts = [""] * len(frame)
+    best = (frame["operator"] == BEST_OF_ALL) & frame["status"].isin(_DETAILED)
+    if not best.any():
+        return texts
+    c, b = CellStatus, aliased(CellStatus)
+    rows = session.execute(
+        select(c.h3_cell, c.operator, c.status)
+        .join(b, (b.h3_cell == c.h3_cell) & (b.radio == c.radio))
+        .where(c.radio == radio, c.operator != BEST_OF_ALL, b.operator == BEST_OF_ALL)
+        .where(b.status.in_(_DETAILED))
+    ).all()
+    per_cell: dict[int, dict[str, str]] = {}
+    for cell, operator, status in rows:
+        per_cell.setdefault(int(cell), {})[str(operator)] = str(status)
+    cells = frame["h3_cell"].to_numpy()
+    for i in np.flatnonzero(best.to_numpy()):
+        texts[i] = format_operator_statuses(per_cell.get(int(cells[i]), {}))
+    return texts
 
 
 def zone_records(

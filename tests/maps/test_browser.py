@@ -450,3 +450,45 @@ def test_estimates_follow_the_operator_shown(
     base("Viettel (452-04)").click()
     assert [t for t in checked() if estimate in t] == []
     log.assert_clean()
+
+
+def test_best_of_all_cell_names_each_operators_status(
+    sealed_page: tuple[object, PageLog], cells: pd.DataFrame, meta: MapMeta, tmp_path: Path
+) -> None:
+    """A best-of-all cell's popup says which operator has signal there and which has none
+    (a planner could not tell whose signal made a cell weak)."""
+    page, log = sealed_page
+    target = write_map_html(coverage_map(cells, meta=meta), tmp_path / "b.html")
+    _open(page, target.as_uri())
+    names = {"452-02": "VinaPhone (452-02)", "452-04": "Viettel (452-04)"}
+    short = {"covered": "có sóng", "weak": "sóng yếu", "dead": "mất sóng",
+             "unknown": "chưa đủ dữ liệu", "contested": "đang tranh chấp"}  # fmt: skip
+    best = cells[(cells["operator"] == "any") & (cells["resolution"] == 9)]
+    for status in ("weak", "dead"):
+        row = best[best["status"] == status].iloc[0]
+        lat, lon = h3.cell_to_latlng(row["h3"])
+        clicked = page.evaluate(  # type: ignore[attr-defined]
+            f"""() => new Promise(done => {{
+              const map = {MAP_JS};
+              map.setView([{lat}, {lon}], 15, {{animate: false}});
+              requestAnimationFrame(() => {{
+                const at = L.latLng({lat}, {lon});
+                let hit = false;
+                map.eachLayer(l => {{
+                  if (!hit && l.dzStatus === '{status}' && l.getBounds().contains(at)) {{
+                    l.fire('click', {{latlng: at}});
+                    hit = true;
+                  }}
+                }});
+                done(hit);
+              }});
+            }})"""
+        )
+        assert clicked, status
+        # The previous popup may still be fading out: the newest is the last.
+        popup = page.locator(".leaflet-popup-content").last.inner_text()  # type: ignore[attr-defined]
+        assert "Từng nhà mạng ở ô này" in popup, popup
+        for pair in row["operator_statuses"].split(","):
+            operator, own = pair.split("=")
+            assert f"{names[operator]}\t{short[own]}" in popup, (pair, popup)
+    log.assert_clean()

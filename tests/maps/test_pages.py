@@ -151,8 +151,12 @@ def test_every_label_the_page_script_reads_exists() -> None:
 
 def test_operators_can_be_limited(cells: pd.DataFrame, meta: MapMeta) -> None:
     page = map_to_html(coverage_map(cells, meta=meta, operators={"any", "452-04"}))
-    assert "Viettel (452-04)" in page
-    assert "VinaPhone (452-02)" not in page
+    start = page.rindex("base_layers :")
+    layers = page[start : page.index("overlays", start)]
+    assert '"Viettel (452-04)" :' in layers
+    assert "VinaPhone (452-02)" not in layers
+    # VinaPhone's own status still shows in the best of all's cell popups.
+    assert '"operators":["VinaPhone (452-02)","Viettel (452-04)"]' in page
 
 
 def test_zone_popup_says_unknown_for_missing_dates_and_hides_missing_areas(

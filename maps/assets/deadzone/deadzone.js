@@ -109,31 +109,48 @@
       "</div>";
   }
 
-  // detail: 7 ints per cell [dx, dy, readings, devices, dbm (0 = none), conf*100,
-  // baseDay - day + 1 (0 = none)], centres as deltas in 1/SCALE degrees (maps/coverage.py
-  // CellEvidence). Returns [readings, devices, dbm|null, conf*100, day|null] of the cell
-  // nearest to latlng: on a hexagon grid the nearest centre is the cell holding the point.
+  // detail: 8 ints per cell [dx, dy, readings, devices, dbm (0 = none), conf*100,
+  // baseDay - day + 1 (0 = none), operators' statuses], centres as deltas in 1/SCALE degrees
+  // (maps/coverage.py CellEvidence). Returns [readings, devices, dbm|null, conf*100,
+  // day|null, operators' statuses] of the cell nearest to latlng: on a hexagon grid the
+  // nearest centre is the cell holding the point.
   function nearestCell(detail, latlng, baseDay) {
     var x = 0, y = 0, best = null, bestD = Infinity;
     var cosLat = Math.cos(latlng.lat * Math.PI / 180);
-    for (var i = 0; i < detail.length; i += 7) {
+    for (var i = 0; i < detail.length; i += 8) {
       x += detail[i]; y += detail[i + 1];
       var dx = (x / SCALE - latlng.lng) * cosLat, dy = y / SCALE - latlng.lat;
       var d = dx * dx + dy * dy;
       if (d < bestD) { bestD = d; best = i; }
     }
     return [detail[best + 2], detail[best + 3], detail[best + 4] === 0 ? null : detail[best + 4],
-      detail[best + 5], detail[best + 6] === 0 ? null : baseDay - detail[best + 6] + 1];
+      detail[best + 5], detail[best + 6] === 0 ? null : baseDay - detail[best + 6] + 1,
+      detail[best + 7]];
   }
 
-  function cellPopup(statusLabel, c, labels) {
+  // Octal digits of maps/coverage.py OPERATOR_STATUS_CODES, in order from 1.
+  var OPERATOR_STATUSES = ["covered", "weak", "dead", "unknown", "contested"];
+
+  // A best-of-all cell's own operators: who has signal there and who has none (a planner
+  // asked whose signal makes the cell covered or weak). names: spec.operators (escaped).
+  function operatorLines(code, names, labels) {
+    if (!code || !names) { return ""; }
+    var rows = "";
+    for (var i = 0; i < names.length; i++) {
+      var digit = Math.floor(code / Math.pow(8, i)) % 8;
+      if (digit > 0) { rows += row(names[i], labels["short." + OPERATOR_STATUSES[digit - 1]]); }
+    }
+    return rows ? "<b>" + labels["cell.operators"] + "</b><table>" + rows + "</table>" : "";
+  }
+
+  function cellPopup(statusLabel, c, labels, names) {
     return "<div class='dz-tip'><b>" + labels["cell.one"] + ": " + statusLabel + "</b><table>" +
       row(labels["cell.readings"], c[0]) +
       row(labels["cell.devices"], c[1]) +
       row(labels["cell.signal"], orNone(c[2], c[2] === null ? "" : c[2] + " " + labels["unit.dbm"], labels)) +
       row(labels["cell.confidence"], num(c[3] / 100, 2, labels)) +
       row(labels["cell.last_seen"], orNone(c[4], c[4] === null ? "" : dayToDate(c[4]), labels)) +
-      "</table></div>";
+      "</table>" + operatorLines(c[5], names, labels) + "</div>";
   }
 
   function makeShape(entry, spec, labels, renderer) {
@@ -149,7 +166,8 @@
       shape.on("click", function (e) {
         cellData = cellData || DZ.decodeInts(detail);
         L.popup().setLatLng(e.latlng)
-          .setContent(cellPopup(statusLabel, nearestCell(cellData, e.latlng, spec.baseDay), labels))
+          .setContent(cellPopup(statusLabel, nearestCell(cellData, e.latlng, spec.baseDay), labels,
+            spec.operators))
           .openOn(shape._map);
       });
     }

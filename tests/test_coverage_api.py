@@ -213,13 +213,19 @@ def test_include_inferred_honours_the_broadband_scope(client, settings, sessions
 
 def test_best_of_all_map_rows_name_each_operators_status(sessions, grid):
     """A best-of-all cell the coverage map gives a popup carries each operator's own
-    decision there, on either database; the other rows carry none."""
+    decision there, on either database; the other rows carry none. Only operators the frame
+    holds are named: the public best-of-all page names none."""
     from service.publish.mapdata import decided_cells
 
     dead, covered = grid
     with sessions() as session:
-        frame = decided_cells(session, operators=["any"], resolutions=[9])
-    by_cell = frame.set_index("h3")["operator_statuses"]
+        frame = decided_cells(session, resolutions=[9])
+        public = decided_cells(session, operators=["any"], resolutions=[9])
+        others = decided_cells(session, operators=["any", "452-01"], resolutions=[9])
+    best = frame[frame["operator"] == "any"].set_index("h3")["operator_statuses"]
     # Viettel (the readings' default network) has no signal there; MobiFone was not measured.
-    assert {by_cell[c] for c in dead} == {"452-04=dead"}
-    assert {by_cell[c] for c in covered} == {""}  # covered cells have no popup
+    assert {best[c] for c in dead} == {"452-04=dead"}
+    assert {best[c] for c in covered} == {""}  # covered cells have no popup
+    assert set(frame.loc[frame["operator"] != "any", "operator_statuses"]) == {""}
+    assert set(public["operator_statuses"]) == {""}
+    assert set(others["operator_statuses"]) == {""}  # MobiFone has no decision there

@@ -77,7 +77,8 @@ def decided_cells(
     gives the same frame (and the same HTML). A public ``disclosure`` shows cells behind
     fewer than k devices without readings, devices, signal or time. A best-of-all row the
     maps give a popup (dead, weak, contested) carries each operator's own status in the cell
-    (``operator_statuses``), whichever operators the frame holds.
+    (``operator_statuses``) for the operators the frame holds: a public best-of-all page
+    names none, since what one operator covers is that operator's to show.
     """
     c = CellStatus
     query = select(
@@ -91,7 +92,9 @@ def decided_cells(
     query = query.order_by(c.operator, c.resolution, c.h3_cell)
     columns = ["h3_cell", *CELL_COLUMNS[1:-1]]
     frame = pd.DataFrame(session.execute(query).all(), columns=columns)
-    frame["operator_statuses"] = _operator_statuses(session, frame, radio=radio)
+    frame["operator_statuses"] = _operator_statuses(
+        session, frame, radio=radio, operators=operators
+    )
     frame.insert(0, "h3", [h3.int_to_str(int(cell)) for cell in frame.pop("h3_cell")])
     if not disclosure.exact:  # k-anonymity (service.publish.disclosure): no figures, no time
         thin = frame["devices"] < disclosure.min_devices
@@ -104,20 +107,27 @@ def decided_cells(
 _DETAILED = (Decision.DEAD.value, Decision.WEAK.value, Decision.CONTESTED.value)
 
 
-def _operator_statuses(session: Session, frame: pd.DataFrame, *, radio: str) -> list[str]:
-    """``operator_statuses`` for each row of ``frame`` (columns of ``decided_cells``): each
-    operator's own status in the cell of a best-of-all row in ``_DETAILED``, else empty."""
+def _operator_statuses(
+    session: Session, frame: pd.DataFrame, *, radio: str, operators: Collection[str] | None
+) -> list[str]:
+    """``operator_statuses`` for each row of ``frame`` (columns of ``decided_cells``): the
+    status in the cell of each of ``operators`` (None: every operator) on a best-of-all row
+    in ``_DETAILED``, else empty."""
     texts = [""] * len(frame)
     best = (frame["operator"] == BEST_OF_ALL) & frame["status"].isin(_DETAILED)
-    if not best.any():
+    named = None if operators is None else sorted(set(operators) - {BEST_OF_ALL})
+    if not best.any() or named == []:
         return texts
     c, b = CellStatus, aliased(CellStatus)
-    rows = session.execute(
+    query = (
         select(c.h3_cell, c.operator, c.status)
         .join(b, (b.h3_cell == c.h3_cell) & (b.radio == c.radio))
         .where(c.radio == radio, c.operator != BEST_OF_ALL, b.operator == BEST_OF_ALL)
         .where(b.status.in_(_DETAILED))
-    ).all()
+    )
+    if named is not None:
+        query = query.where(c.operator.in_(named))
+    rows = session.execute(query).all()
     per_cell: dict[int, dict[str, str]] = {}
     for cell, operator, status in rows:
         per_cell.setdefault(int(cell), {})[str(operator)] = str(status)

@@ -122,6 +122,18 @@ def test_progress_page_shows_the_demo_numbers_in_vietnamese(
     assert "Mục tiêu" in labels and f"Hạn chót {deadline:%d/%m/%Y}" in labels
     assert page.evaluate(BLUE_PIXELS) > 500
     assert f"{len(snapshots)} lần chụp số liệu" in page.get_attribute("#chart", "aria-label")
+    # The projection starts where its computation starts (the level among people measured
+    # or estimated, not the headline's share of all people), and says which it is: a reader
+    # saw 95.1 % above and "from 95.8 % today" below.
+    trend = demo.api("/v1/progress")["trend"]
+    if trend["projected_share"] is not None and trend["status"] != "reached":
+        start = page.evaluate(
+            "window.deadzonePages.chart.data.datasets"
+            ".find(d => d.borderColor === '#8a3d00').data[0].y"
+        )
+        assert start == pytest.approx(trend["level_share"] * 100)
+        line = page.inner_text("#projection")
+        assert f"từ mức {fmt_percent(trend['level_share'], 'vi')} hiện nay (người có sóng" in line
 
     # The communes: the API's table, largest gap in people first, province in the footer.
     communes = [a for a in table["areas"] if a["kind"] == "commune"]

@@ -161,8 +161,10 @@
   }
 
   /* The chart: the share per snapshot, the goal as a line up to the deadline, the deadline
-     as an upright line, and the projection from the newest snapshot to the share the trend
-     line reaches at the deadline. x is in days (linear), so uneven gaps stay uneven. */
+     as an upright line, and the projection from where it starts (the level: people with
+     signal among those measured or estimated, at the newest snapshot) to the share it reaches
+     at the deadline. Drawn from the newest point instead, its slope was not the rate. x is
+     in days (linear), so uneven gaps stay uneven. */
   function renderChart(series) {
     var points = series.series
       .filter(function (s) { return s.covered_share !== null; })
@@ -197,7 +199,8 @@
     if (trend.projected_share !== null && trend.status !== "reached") {
       datasets.push({
         label: t("chart.projection"),
-        data: [{ x: last.x, y: last.y }, { x: deadline, y: trend.projected_share * 100 }],
+        data: [{ x: last.x, y: trend.level_share === null ? last.y : trend.level_share * 100 },
+          { x: deadline, y: trend.projected_share * 100 }],
         borderColor: "#8a3d00", backgroundColor: "#8a3d00", borderDash: [3, 3], borderWidth: 2,
         pointRadius: [0, 5], pointStyle: "triangle", order: 1
       });

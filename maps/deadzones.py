@@ -38,6 +38,19 @@ def _operator_names(zone: ZoneRecord, meta: MapMeta) -> str:
     return ", ".join(names)
 
 
+def villages_text(villages: Sequence[str], communes: Sequence[str]) -> str:
+    """Village names grouped by commune, communes in order of their first village:
+    "Thôn 1, Buôn Đôn (Xã Ea Ktur); Thôn 1 (Xã Ea Tih)". Without communes, the names."""
+    if len(communes) != len(villages) or not any(communes):
+        return ", ".join(villages)
+    groups: dict[str, list[str]] = {}
+    for village, commune in zip(villages, communes, strict=True):
+        groups.setdefault(commune, []).append(village)
+    return "; ".join(
+        ", ".join(names) + (f" ({commune})" if commune else "") for commune, names in groups.items()
+    )
+
+
 def zone_popup_html(zone: ZoneRecord, meta: MapMeta) -> str:
     """Popup of one zone, who it leaves without signal first (people, villages, operators),
     the evidence next, its id last (for a commitment or a ticket); every text from data
@@ -50,7 +63,7 @@ def zone_popup_html(zone: ZoneRecord, meta: MapMeta) -> str:
     if zone.population is not None:
         rows.append((labels["zone.population"], format_number(zone.population, lang)))
     if zone.villages:
-        rows.append((labels["zone.villages"], ", ".join(zone.villages)))
+        rows.append((labels["zone.villages"], villages_text(zone.villages, zone.village_communes)))
     rows += [
         (labels["zone.operators"], _operator_names(zone, meta) or none),
         (labels["zone.area"], f"{format_number(zone.area_km2, lang, decimals=2)} {km2}"),
@@ -77,7 +90,8 @@ def zone_list_label(zone: ZoneRecord, meta: MapMeta) -> str:
         parts.append(f"{format_number(zone.population, lang)} {labels['zone.people']}")
     if zone.villages:
         more = len(zone.villages) - 1
-        parts.append(zone.villages[0] + (f" +{more}" if more else ""))
+        first = villages_text(zone.villages[:1], zone.village_communes[:1])
+        parts.append(first + (f" +{more}" if more else ""))
     parts.append(f"{format_number(zone.area_km2, lang, decimals=2)} {labels['unit.km2']}")
     return html.escape(" · ".join(parts))
 
@@ -98,7 +112,10 @@ def site_popup_html(site: PlannedSite, meta: MapMeta) -> str:
             labels["site.people_cumulative"],
             f"{format_number(site.people_cumulative, lang)} {people}",
         ),
-        (labels["site.villages"], ", ".join(site.villages) or labels["value.none"]),
+        (
+            labels["site.villages"],
+            villages_text(site.villages, site.village_communes) or labels["value.none"],
+        ),
         (
             labels["site.radius"],
             f"{format_number(site.radius_km, lang, decimals=1)} {labels['unit.km']}",

@@ -85,6 +85,8 @@ class ZoneRecord:
     ``outline`` is a shapely Polygon or MultiPolygon in WGS84; ``area_km2`` in km²;
     ``priority`` is the service's score (higher first); ``population`` and ``villages`` (their
     names, as a reader knows them) are None when no area data was imported.
+    ``village_communes``: the commune of each village, in the same order ("" when unknown;
+    empty when not given): a province has a "Thôn 1" in most communes.
     """
 
     id: str
@@ -100,6 +102,7 @@ class ZoneRecord:
     priority: float
     population: int | None = None
     villages: Sequence[str] | None = None
+    village_communes: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ class PlannedSite:
     centre is the site; ``lat``/``lon`` in WGS84 degrees; ``radius_km``: coverage radius of the
     planning model in km; ``people_new``: people this site newly covers, ``people_cumulative``:
     covered by this site and all better-ranked ones; ``villages``: names of the villages with
-    people newly covered.
+    people newly covered, ``village_communes`` their communes (as ``ZoneRecord``'s).
     """
 
     rank: int
@@ -188,6 +191,7 @@ class PlannedSite:
     people_new: float
     people_cumulative: float
     villages: Sequence[str] = ()
+    village_communes: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

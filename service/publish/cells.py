@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Final
 
@@ -21,7 +22,14 @@ from service.grid import BBox
 from service.publish.disclosure import EXACT, Disclosure
 from service.publish.sheets import Lang, localized_csv
 from service.settings import Settings
-from service.store.models import CellEstimate, CellStatus, DeadZone, ReadingRow, Village
+from service.store.models import (
+    CellEstimate,
+    CellStatus,
+    Commune,
+    DeadZone,
+    ReadingRow,
+    Village,
+)
 from service.store.runs import last_run
 
 COORDINATE_DECIMALS = 6  # about 0.1 m: finer than any GPS fix, and keeps responses small
@@ -287,6 +295,19 @@ def village_names(session: Session, zones: list[DeadZone]) -> dict[str, str]:
     if not codes:
         return {}
     rows = session.execute(select(Village.code, Village.name).where(Village.code.in_(codes)))
+    return {code: name for code, name in rows}
+
+
+def village_communes(session: Session, codes: Collection[str]) -> dict[str, str]:
+    """Village code -> the name of its commune, for the villages of ``codes`` that have one:
+    the maps say which "Thôn 1" they mean."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Village.code, Commune.name)
+        .join(Commune, Commune.code == Village.commune_code)
+        .where(Village.code.in_(sorted(set(codes))))
+    )
     return {code: name for code, name in rows}
 
 

@@ -46,7 +46,7 @@ from service.areas.progress import (
 )
 from service.areas.selection import AreaFilter, zone_in_area
 from service.publish.basemap import simplified_communes
-from service.publish.cells import ZONE_ORDER, village_names
+from service.publish.cells import ZONE_ORDER, village_communes, village_names
 from service.publish.disclosure import EXACT, Disclosure
 from service.settings import Settings
 from service.store.models import (
@@ -151,8 +151,9 @@ def zone_records(
     ).all()
     if area is not None:
         zones = [z for z in zones if zone_in_area(area, z.cells, z.villages)]
-    # The maps name the villages: a planner reads "Buôn Đôn", not its code.
+    # The maps name the villages: a planner reads "Buôn Đôn", not its code, and its commune.
     names = village_names(session, list(zones))
+    communes = village_communes(session, [c for z in zones for c in z.villages or ()])
     return [
         ZoneRecord(
             id=z.id,
@@ -168,6 +169,7 @@ def zone_records(
             priority=z.priority,
             population=None if z.population is None else round(z.population),
             villages=None if z.villages is None else [names.get(c, c) for c in z.villages],
+            village_communes=[communes.get(c, "") for c in z.villages or ()],
         )
         for index, z in enumerate(zones)
     ]
@@ -269,10 +271,14 @@ def estimated_cells(
     )
 
 
-def plan_sites_records(plan: dict[str, Any]) -> list[PlannedSite]:
+def plan_sites_records(
+    plan: dict[str, Any], communes: dict[str, str] | None = None
+) -> list[PlannedSite]:
     """The sites of a ``service.areas.planning.plan_sites`` answer, each with the plan model's
-    coverage radius (km)."""
+    coverage radius (km); ``communes`` (village code -> commune name) names the villages'
+    communes."""
     radius_km = float(plan["model"]["radius_km"])
+    communes = communes or {}
     return [
         PlannedSite(
             rank=int(site["rank"]),
@@ -283,6 +289,7 @@ def plan_sites_records(plan: dict[str, Any]) -> list[PlannedSite]:
             people_new=float(site["people_new"]),
             people_cumulative=float(site["people_cumulative"]),
             villages=[str(v["name"]) for v in site["villages"]],
+            village_communes=[communes.get(str(v["code"]), "") for v in site["villages"]],
         )
         for site in plan["sites"]
     ]
@@ -316,7 +323,8 @@ def deadzone_page(
             session, settings, operator=operator, sites=sites, radio=radio, area=area,
             design=design, colocate=colocate, constraints=constraints,
         )  # fmt: skip
-        planned = plan_sites_records(plan)
+        codes = [str(v["code"]) for site in plan["sites"] for v in site["villages"]]
+        planned = plan_sites_records(plan, village_communes(session, codes))
     zones = zone_records(session, operator=operator, radio=radio, area=area)
     return deadzone_map(
         zones, meta=meta, areas=commune_outlines(session) if areas is None else areas,

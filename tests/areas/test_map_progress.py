@@ -129,8 +129,9 @@ def test_deadzone_page_draws_the_plan_of_the_same_operator(grid, settings, sessi
 
 def test_dead_zone_map_names_villages_and_leads_with_people(grid, sessions, client):
     """A planner reads a zone by who it leaves without signal: the list and the popup give
-    the people and the villages' names (a code the areas do not know stays a code); the
-    zone's id comes last in the popup, for a commitment or a ticket."""
+    the people and the villages' names (a code the areas do not know stays a code) with their
+    communes (a province has a "Thôn 1" in most); the zone's id comes last in the popup, for
+    a commitment or a ticket."""
     with session_scope(sessions) as session:
         session.execute(
             update(DeadZone)
@@ -140,17 +141,21 @@ def test_dead_zone_map_names_villages_and_leads_with_people(grid, sessions, clie
     with sessions() as session:
         records = {z.id: z for z in zone_records(session)}
     assert records["dz-any-b"].villages == ["Buôn Đôn", HOSTILE, "V9"]
+    assert records["dz-any-b"].village_communes == [TEMPLATE, HOSTILE, ""]
     assert records["dz-any-a"].villages is None
     payload = client.get("/maps/deadzones.html", params={"lang": "en"}).text
     zones = [z for z in _zone_payload(payload) if z["rank"] == 1 and "Buôn Đôn" in z["label"]]
     assert len(zones) == 1
     zone = zones[0]
-    assert zone["label"] == "1,234 people · Buôn Đôn +2 · 0.50 km²"
+    assert zone["label"] == f"1,234 people · Buôn Đôn ({TEMPLATE}) +2 · 0.50 km²"
     popup = zone["popup"]
     assert "V2" not in popup and html.escape(HOSTILE) in popup and HOSTILE not in popup
     rows = popup.split("<tr>")[1:]
     assert rows[0].startswith("<th>Population</th><td>1,234</td>")
-    assert rows[1].startswith("<th>Villages</th><td>Buôn Đôn, ")
+    hostile = html.escape(HOSTILE)
+    assert rows[1].startswith(
+        f"<th>Villages</th><td>Buôn Đôn ({TEMPLATE}); {hostile} ({hostile}); V9</td>"
+    )
     assert rows[-1].startswith("<th>Zone id</th><td>dz-any-b</td>")
 
 
@@ -290,6 +295,9 @@ def test_plan_sites_records_take_the_plan_radius():
     }  # fmt: skip
     (site,) = plan_sites_records(plan)
     assert (site.rank, site.radius_km, site.people_new, site.villages) == (1, 4.25, 10.5, [HOSTILE])
+    assert site.village_communes == [""]
+    (site,) = plan_sites_records(plan, {"V1": TEMPLATE})
+    assert site.village_communes == [TEMPLATE]
 
 
 def run(*args: str):

@@ -3,15 +3,21 @@
 A 4xx body says what was wrong and where (``error``, ``message``, ``field``...); a 5xx body
 is generic and the detail goes to the log, never ``str(exc)`` of a database error to the
 client. Routes raise domain errors (``service.errors``), never ``HTTPException``.
+
+A browser that opens a page address (a map with a mistyped parameter, a path that does not
+exist) is answered with the same words on a small page in Vietnamese (``lang=en``: English)
+rather than raw JSON; scripts and the API's own paths (``/v1``) always get JSON.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -57,47 +63,96 @@ def status_of(exc: DeadzoneError) -> int:
     return 500
 
 
-def error_response(exc: DeadzoneError, *, where: str = "") -> JSONResponse:
+ERROR_PAGE_WORDS = {
+    "vi": ("Không mở được trang này", "Lỗi", "Về trang chủ"),
+    "en": ("This page could not be opened", "Error", "Home page"),
+}
+
+
+def wants_page(request: Request) -> bool:
+    """A browser opening an address outside the API: its Accept header puts HTML first."""
+    if request.url.path.startswith("/v1"):
+        return False
+    accept = request.headers.get("accept", "")
+    return accept.split(",")[0].split(";")[0].strip().lower() == "text/html"
+
+
+def error_page(status: int, body: dict[str, Any], *, lang: str) -> str:
+    """The small page a browser shows: what was wrong and where, and a way home; every text
+    from the request is escaped."""
+    title, error, home = ERROR_PAGE_WORDS["en" if lang == "en" else "vi"]
+    lines = [str(body.get("message", ""))]
+    lines += [f"{e['field']}: {e['reason']}" for e in body.get("errors", ())]
+    if "field" in body and not body.get("errors"):
+        lines.append(f"field: {body['field']}")
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines if line)
+    return (
+        f'<!DOCTYPE html><html lang="{"en" if lang == "en" else "vi"}"><head>'
+        '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f"<title>{html.escape(title)}</title></head>"
+        '<body style="font-family:system-ui,sans-serif;max-width:40em;margin:2em auto;'
+        'padding:0 1em;line-height:1.5">'
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(error)} {status}</p><ul>{items}</ul>"
+        f'<p><a href="/">{html.escape(home)}</a></p></body></html>'
+    )
+
+
+def answer(
+    request: Request, body: dict[str, Any], *, status: int, headers: dict[str, str] | None = None
+) -> JSONResponse | HTMLResponse:
+    """JSON, or the error page for a browser opening a page (module doc)."""
+    if wants_page(request):
+        lang = request.query_params.get("lang", "vi")
+        return HTMLResponse(error_page(status, body, lang=lang), status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_response(
+    request: Request, exc: DeadzoneError, *, where: str = ""
+) -> JSONResponse | HTMLResponse:
     """The answer for a domain error; 5xx answers are generic and logged."""
     status = status_of(exc)
     if status >= 500:
         log.error("%s%s: %s", type(exc).__name__, f" on {where}" if where else "", exc)
-        return JSONResponse(
-            {"error": type(exc).__name__, "message": GENERIC_5XX}, status_code=status
-        )
+        return answer(request, {"error": type(exc).__name__, "message": GENERIC_5XX}, status=status)
     headers = AUTHENTICATE if status == 401 else None
     if isinstance(exc, RateLimited):  # RFC 9110 10.2.3: seconds until a retry is taken
         headers = {"Retry-After": str(exc.retry_after_s)}
-    return JSONResponse(exc.body(), status_code=status, headers=headers)
+    return answer(request, exc.body(), status=status, headers=headers)
 
 
 def register_error_handlers(app: FastAPI) -> None:
     """Install the one map from error class to response, for every route."""
 
     @app.exception_handler(DeadzoneError)
-    async def _domain_error(request: Request, exc: DeadzoneError) -> JSONResponse:
-        return error_response(exc, where=f"{request.method} {request.url.path}")
+    async def _domain_error(request: Request, exc: DeadzoneError) -> JSONResponse | HTMLResponse:
+        return error_response(request, exc, where=f"{request.method} {request.url.path}")
 
     @app.exception_handler(SQLAlchemyError)
-    async def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    async def _database_error(
+        request: Request, exc: SQLAlchemyError
+    ) -> JSONResponse | HTMLResponse:
         log.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse(
-            {"error": "StorageUnavailable", "message": GENERIC_5XX}, status_code=503
-        )
+        return answer(request, {"error": "StorageUnavailable", "message": GENERIC_5XX}, status=503)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _routing_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _routing_error(
+        request: Request, exc: StarletteHTTPException
+    ) -> JSONResponse | HTMLResponse:
         # Answers the framework gives on its own (no such path, method not allowed) in the
         # same shape as every other error.
         names = {404: "NotFound", 405: "MethodNotAllowed"}
-        return JSONResponse(
+        return answer(
+            request,
             {"error": names.get(exc.status_code, "HTTPError"), "message": str(exc.detail)},
-            status_code=exc.status_code,
+            status=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(
+        request: Request, exc: RequestValidationError
+    ) -> JSONResponse | HTMLResponse:
         errors = [
             {
                 "field": ".".join(str(part) for part in err.get("loc", ()) if part != "query"),
@@ -105,7 +160,8 @@ def register_error_handlers(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
-        return JSONResponse(
+        return answer(
+            request,
             {"error": "InvalidInput", "message": "invalid request", "errors": errors},
-            status_code=422,
+            status=422,
         )

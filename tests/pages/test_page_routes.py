@@ -80,3 +80,28 @@ def test_landing_page_links_the_two_pages(client: Any) -> None:
 def test_the_browsers_icon_request_is_answered_without_an_error(client: Any) -> None:
     response = client.get("/favicon.ico")
     assert response.status_code == 204 and response.content == b""
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_browser_opening_a_wrong_address_gets_a_page_that_says_what_was_wrong(
+    client: Any,
+) -> None:
+    """A mistyped map parameter or path opened in a browser: a page with the same words as
+    the JSON answer, in Vietnamese (English with lang=en), never raw JSON; scripts and /v1
+    keep JSON."""
+    bad = "/maps/deadzones.html"
+    page = client.get(bad, params={"sites": 500, "lang": "en"}, headers=BROWSER)
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert "This page could not be opened" in page.text and "sites" in page.text
+    hostile = client.get("/maps/<b>x</b>", headers=BROWSER)
+    assert hostile.status_code == 404 and "Không mở được trang này" in hostile.text
+    assert "<b>x</b>" not in hostile.text
+    operator = client.get("/maps/coverage.html", params={"operator": "45204"}, headers=BROWSER)
+    assert operator.status_code == 422 and "MCC-MNC such as 452-04" in operator.text
+    script = client.get(bad, params={"sites": 500})
+    assert script.status_code == 422 and script.json()["errors"][0]["field"] == "sites"
+    api = client.get("/v1/cells", params={"bbox": "x"}, headers=BROWSER)
+    assert api.status_code == 422 and api.headers["content-type"] == "application/json"

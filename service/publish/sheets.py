@@ -111,7 +111,7 @@ COLUMNS: Final[dict[str, tuple[str, Kind]]] = {
     "first_seen": ("Lần đầu ghi nhận", "day"),
     "last_seen": ("Lần cuối ghi nhận", "day"),
     "distance_to_covered_m": ("Cách nơi có sóng gần nhất (m)", "int"),
-    "operators_affected": ("Nhà mạng bị ảnh hưởng", "operator"),
+    "operators_affected": ("Nhà mạng đã đo thấy mất sóng", "operator"),
     # /v1/plan
     "h3": ("Ô lưới H3", "text"),
     "people_new": ("Số dân được phủ sóng thêm (người)", "people"),

@@ -223,7 +223,11 @@ class ZoneProperties(BaseModel):
     devices: int | None
     first_seen: str | None = Field(description="RFC 3339 UTC; without a key, to the day.")
     last_seen: str | None
-    operators_affected: list[str]
+    operators_affected: list[str] = Field(
+        description="Operators whose own readings found no signal in some cell of the zone. "
+        "On a best-of-all zone no operator has signal anywhere in it; the list names only "
+        "those whose readings showed it."
+    )
     distance_to_covered_m: float | None = Field(
         description="Distance from the zone to the nearest covered cell centre, metres."
     )

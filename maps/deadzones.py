@@ -17,6 +17,7 @@ from .page import (
     Bounds,
     ScriptLayer,
     add_area_outlines,
+    add_legend,
     area_bounds,
     finish_map,
     format_date,
@@ -146,6 +147,28 @@ def _bounds(geometries: Sequence[BaseGeometry], sites: Sequence[PlannedSite] = (
     return (south, west, north, east)
 
 
+def deadzone_legend_html(meta: MapMeta, *, sites: bool) -> str:
+    """Legend body (``page.add_legend``): what a zone is and what its badge says, and with a
+    plan layer what a site's badge and circle are; escaped."""
+    labels = labels_for(meta.lang)
+    zone = (
+        f"<span class='dz-swatch' style='background:{ZONE_STYLE['fillColor']};"
+        f"opacity:0.7;border:1.5px solid {ZONE_STYLE['color']}'></span>"
+    )
+    items = [(zone, labels["layer.zones"], labels["legend.zone"])]
+    if sites:
+        circle = (
+            f"<span class='dz-swatch' style='border-radius:50%;height:18px;box-sizing:border-box;"
+            f"border:2px dashed {SITE_CIRCLE_STYLE['color']}'></span>"
+        )
+        items.append((circle, labels["layer.sites"], labels["legend.site"]))
+    rows = "".join(
+        f"<li>{swatch}<span><b>{html.escape(title)}</b><br>{html.escape(text)}</span></li>"
+        for swatch, title, text in items
+    )
+    return f"<ul>{rows}</ul>"
+
+
 def deadzone_map(
     zones: Sequence[ZoneRecord],
     *,
@@ -215,4 +238,5 @@ def deadzone_map(
             overlay=True,
             show=True,
         ).add_to(m)
+    add_legend(m, deadzone_legend_html(meta, sites=bool(sites)), meta=meta)
     return finish_map(m, collapsed=True)

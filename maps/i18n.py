@@ -27,6 +27,9 @@ LABELS: dict[Lang, dict[str, str]] = {
         "đo gần đó)",
         "estimate.layer": "Ước tính, chưa đo",
         "legend.zoom": "Phóng to để xem ô nhỏ hơn và bấm vào ô để xem số liệu",
+        "legend.zone": "Các ô liền nhau đã đo là mất sóng; số tròn là thứ hạng ưu tiên, bấm để "
+        "xem số liệu",
+        "legend.site": "Số vuông là thứ tự chọn trạm; vòng nét đứt là vùng phủ sóng ước tính",
         "operator.any": "Tốt nhất của mọi nhà mạng",
         # Nothing decided may mean no readings, or readings the last aggregation has not seen.
         "coverage.no_data": "Chưa có số liệu phủ sóng nào trên bản đồ này: chưa có lượt đo "
@@ -157,6 +160,10 @@ LABELS: dict[Lang, dict[str, str]] = {
         "cells nearby)",
         "estimate.layer": "Estimated, not measured",
         "legend.zoom": "Zoom in for smaller cells; click a cell for its evidence",
+        "legend.zone": "Neighbouring cells measured without signal; the round number is its "
+        "priority rank, click it for the evidence",
+        "legend.site": "The square number is the order the site was chosen in; the dashed "
+        "circle, its estimated coverage",
         "operator.any": "Best of all operators",
         "coverage.no_data": "No coverage data on this map yet: no readings in its scope have "
         "been aggregated.",

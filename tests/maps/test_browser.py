@@ -391,6 +391,9 @@ def test_plan_layer_draws_a_circle_per_site(
     assert inside
     assert page.locator(".dz-site").count() == 3  # type: ignore[attr-defined]
     assert page.locator(".dz-site[title='Trạm đề xuất số 2']").count() == 1  # type: ignore[attr-defined]
+    # The legend says what the badges and the dashed circles are.
+    legend = page.locator(".dz-legend").text_content()  # type: ignore[attr-defined]
+    assert "Vùng mất sóng" in legend and "vòng nét đứt là vùng phủ sóng ước tính" in legend
     page.locator(".dz-site", has_text="1").first.click()  # type: ignore[attr-defined]
     popup = page.locator(".leaflet-popup-content", has_text="Trạm đề xuất số 1")  # type: ignore[attr-defined]
     popup.wait_for()
@@ -399,7 +402,8 @@ def test_plan_layer_draws_a_circle_per_site(
     page.screenshot(path=str(output_dir / "deadzones-plan.png"))  # type: ignore[attr-defined]
 
     page.locator(".leaflet-control-layers").hover()  # type: ignore[attr-defined]
-    page.get_by_text("Vị trí trạm đề xuất").click()  # type: ignore[attr-defined]
+    layers = page.locator(".leaflet-control-layers")  # type: ignore[attr-defined]
+    layers.get_by_text("Vị trí trạm đề xuất").click()
     assert _count(page, "l instanceof L.Circle") == 0
     log.assert_clean()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -406,4 +407,30 @@ def test_progress_page_says_its_scope_and_shows_weak_apart(demo: Sealed) -> None
     assert page.get_attribute("#map-link", "href") == "/maps/progress.html?radio=any&lang=vi"
     dark = demo.api("/v1/villages", status=["trang_song", "lom_song"], radio="any")["villages"]
     assert sorted(row_keys(page, "villages-table")) == sorted(v["code"] for v in dark)
+    assert_clean(demo, log, page)
+
+
+TICK_PIXELS = """() => {
+  const x = window.deadzonePages.chart.scales.x;
+  return x.ticks.map(t => [t.value, x.getPixelForValue(t.value)]);
+}"""
+
+
+def test_chart_dates_never_print_over_each_other(demo: Sealed) -> None:
+    """Every snapshot's date on a desktop; on a phone as many as fit, 40 px apart or more,
+    and always the deadline."""
+    page, log = demo.open("/progress")
+    deadline = day_number(demo.api("/v1/progress")["goal"]["deadline"])
+    snapshots = page.evaluate(CHART_POINTS)
+    wide = page.evaluate(TICK_PIXELS)
+    assert [v for v, _ in wide] == sorted({*snapshots, deadline})
+    page.set_viewport_size({"width": 360, "height": 740})
+    for _ in range(50):  # the chart follows its box on the next frames (ResizeObserver)
+        if page.evaluate("window.deadzonePages.chart.width") < 400:
+            break
+        page.wait_for_timeout(100)
+    narrow = page.evaluate(TICK_PIXELS)
+    assert deadline in [v for v, _ in narrow] and len(narrow) < len(wide)
+    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(narrow)]
+    assert min(gaps) >= 40, narrow
     assert_clean(demo, log, page)

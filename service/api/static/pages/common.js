@@ -162,6 +162,21 @@
     return new Date(n * 86400000).toISOString().slice(0, 10);
   }
 
+  /* The date ticks of a time axis that fit without overlapping: ``days`` (day numbers, in
+     order) thinned so that two kept ticks lie at least ``gap`` days apart, always keeping the
+     first and ``last`` (the deadline), whose neighbours give way. Chart.js's autoSkip assumes
+     evenly spaced ticks: snapshots taken at uneven dates, or a deadline a week after the last
+     one, printed their labels over each other on a phone. */
+  function spacedTicks(days, last, gap) {
+    var kept = [];
+    days.forEach(function (d) {
+      if (d === last || Math.abs(last - d) < gap) return;
+      if (!kept.length || d - kept[kept.length - 1] >= gap) kept.push(d);
+    });
+    kept.push(last);
+    return kept.sort(function (a, b) { return a - b; });
+  }
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -358,6 +373,7 @@
            momentDay: momentDay, today: today },
     dayNumber: dayNumber,
     dayFromNumber: dayFromNumber,
+    spacedTicks: spacedTicks,
     el: el,
     getJSON: getJSON,
     apiKey: apiKey,

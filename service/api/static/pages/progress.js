@@ -8,6 +8,7 @@
   var t = P.t;
   var fmt = P.fmt;
   var el = P.el;
+  var TICK_PX = 48;  // a "dd/mm" date label with its margin, px
   var STATUS_ORDER = { trang_song: 0, lom_song: 1, unknown: 2, covered: 3 };
 
   function $(id) { return document.getElementById(id); }
@@ -237,10 +238,13 @@
             min: first.x - 3,
             max: end + 3,
             afterBuildTicks: function (axis) {
-              axis.ticks = ticks.map(function (v) { return { value: v }; });
+              // A "dd/mm" label needs about 44 px with its margin (TICK_PX).
+              var perDay = (axis.width || 300) / Math.max(1, axis.max - axis.min);
+              var fit = P.spacedTicks(ticks, deadline, TICK_PX / perDay);
+              axis.ticks = fit.map(function (v) { return { value: v }; });
             },
             ticks: {
-              autoSkip: true,
+              autoSkip: false,
               maxRotation: 0,
               callback: function (value) { return fmt.shortDay(P.dayFromNumber(value)); }
             }

@@ -384,7 +384,14 @@ def test_survey_records_a_report_every_n_metres(
     page.wait_for_selector('#survey-state[data-count="4"]')
     page.locator("fieldset.levels").scroll_into_view_if_needed()
     assert page.inner_text("#survey-live-text") == page.inner_text("#survey-state")
+    # On a 360 x 640 phone the bar (progress, Stop, the server's answer, Save) leaves the
+    # level buttons most of the screen.
+    page.wait_for_selector("#save-message:not(:empty)")
     page.screenshot(path=str(output_dir / "report-vi-survey.png"))
+    bar = page.locator(".savebar").bounding_box()
+    assert bar["height"] <= 140, bar  # 182 px before Stop sat beside Save
+    stop = page.locator("#survey-live-stop").bounding_box()
+    assert stop["height"] >= 44 and stop["width"] >= 44  # still a thumb's target
     page.locator("#survey-live-stop").click()  # the Stop button that stays in view
     page.wait_for_selector("#survey-state:has-text('Đã dừng')")
     assert page.is_hidden("#survey-live")

@@ -322,6 +322,7 @@
     el.textContent = note ? t(note.key, note.vars) : "";
     el.setAttribute("data-count", String(running ? state.survey.count : 0));
     $("survey-live").hidden = !running;
+    document.querySelector(".savebar").classList.toggle("surveying", running);
     $("survey-live-text").textContent = running && note ? t(note.key, note.vars) : "";
   }
 

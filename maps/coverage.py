@@ -303,11 +303,13 @@ ESTIMATE_DASH = "5 4"
 
 
 def add_estimated_layer(
-    m: folium.Map, estimated: pd.DataFrame, *, operator: str, meta: MapMeta, show: bool
+    m: folium.Map, estimated: pd.DataFrame, *, operator: str, meta: MapMeta
 ) -> folium.FeatureGroup | None:
-    """One overlay of the cells whose status is inferred, not measured, for ``operator``:
-    ``estimated`` has columns h3, operator, status (covered/weak/dead), at one resolution.
-    Returns the overlay, or None when ``operator`` has no estimated cell."""
+    """The cells whose status is inferred, not measured, for ``operator`` (``estimated`` has
+    columns h3, operator, status: covered/weak/dead, at one resolution), as a group outside
+    the layer control and off the map: the one "estimated" overlay shows the group of the
+    operator shown (``deadzone.estimatesFollowOperator``). None when ``operator`` has no
+    estimated cell."""
     mine = estimated[estimated["operator"] == operator]
     if mine.empty:
         return None
@@ -315,7 +317,8 @@ def add_estimated_layer(
     group = folium.FeatureGroup(
         name=f"{labels['estimate.layer']} ({operator_label(operator, meta)})",
         overlay=True,
-        show=show,
+        control=False,
+        show=False,
     )
     for patch in frame_to_patches(cells_to_frame(mine)):
         style = STATUS_STYLES[patch.status]
@@ -414,24 +417,31 @@ def coverage_map(
         layer.add_to(m)
         layers[operator] = layer
     if estimated is not None and has_estimates:
-        pairs = []
-        for index, operator in enumerate(drawn):
-            group = add_estimated_layer(m, estimated, operator=operator, meta=meta, show=index == 0)
-            pairs.append((layers[operator], group))
-        # The estimates shown follow the operator shown: Viettel's measured cells under the
-        # best of all's estimates read as Viettel's estimates (a planner's walk-through).
-        m.add_child(MapScript(lambda name: _follow_factory(name, pairs)))
+        # One "estimated, not measured" overlay that follows the operator shown: Viettel's
+        # measured cells under the best of all's estimates read as Viettel's estimates (a
+        # planner's walk-through), and one box per operator filled the layer control.
+        shown = folium.FeatureGroup(
+            name=labels_for(meta.lang)["estimate.layer"], overlay=True, show=True
+        )
+        shown.add_to(m)
+        pairs = [
+            (layers[operator], add_estimated_layer(m, estimated, operator=operator, meta=meta))
+            for operator in drawn
+        ]
+        m.add_child(MapScript(lambda name: _follow_factory(name, shown, pairs)))
     return finish_map(m, collapsed=False)
 
 
 def _follow_factory(
-    map_name: str, pairs: Sequence[tuple[ScriptLayer, folium.FeatureGroup | None]]
+    map_name: str,
+    shown: folium.FeatureGroup,
+    pairs: Sequence[tuple[ScriptLayer, folium.FeatureGroup | None]],
 ) -> str:
     items = ", ".join(
         f"[{base.get_name()}, {group.get_name() if group is not None else 'null'}]"
         for base, group in pairs
     )
-    return f"deadzone.estimatesFollowOperator({map_name}, [{items}]);"
+    return f"deadzone.estimatesFollowOperator({map_name}, {shown.get_name()}, [{items}]);"
 
 
 def _coverage_factory(spec_json: str, labels_json: str) -> Callable[[str], str]:

@@ -11,6 +11,7 @@ import h3
 import pandas as pd
 import pytest
 
+from domain.vocabulary import Decision
 from maps import (
     AreaOutline,
     MapMeta,
@@ -21,6 +22,7 @@ from maps import (
     write_map_html,
 )
 from maps.encoding import SCALE, ring_to_text, text_to_ring
+from maps.palette import STATUS_STYLES
 
 from .conftest import HOSTILE, PageLog
 
@@ -425,34 +427,44 @@ def test_estimates_follow_the_operator_shown(
         coverage_map(cells, meta=meta, estimated=estimated), tmp_path / "e.html"
     )
     _open(page, target.as_uri())
-    overlays = ".leaflet-control-layers-overlays label"
+    overlays = page.locator(".leaflet-control-layers-overlays label")  # type: ignore[attr-defined]
+    estimate = "Ước tính, chưa đo"
+    # One box for the estimates, whichever operator is shown.
+    names = [overlays.nth(i).inner_text().strip() for i in range(overlays.count())]
+    assert [n for n in names if estimate in n] == [estimate]
+    box = overlays.filter(has_text=estimate).locator("input")
+    dead, covered = (STATUS_STYLES[s].fill for s in (Decision.DEAD, Decision.COVERED))
 
-    def checked() -> list[str]:
-        boxes = page.locator(overlays)  # type: ignore[attr-defined]
-        return [
-            boxes.nth(i).inner_text().strip()
-            for i in range(boxes.count())
-            if boxes.nth(i).locator("input").is_checked()
-        ]
+    def shown() -> tuple[int, int]:
+        """Estimated patches on the map: (dead ones, covered ones)."""
+        return tuple(  # type: ignore[return-value]
+            _count(
+                page,
+                f"l instanceof L.Polygon && l.options.dashArray === '5 4' && "
+                f"l.options.fillColor === '{fill}'",
+            )  # fmt: skip
+            for fill in (dead, covered)
+        )
 
     def base(name: str) -> object:
         return page.locator(".leaflet-control-layers-base label", has_text=name)  # type: ignore[attr-defined]
 
-    estimate = "Ước tính, chưa đo"
-    assert [t for t in checked() if estimate in t] == [f"{estimate} (Tốt nhất của mọi nhà mạng)"]
+    assert box.is_checked() and shown()[0] > 0 and shown()[1] == 0  # the best of all's
     base("Viettel (452-04)").click()
-    assert [t for t in checked() if estimate in t] == [f"{estimate} (Viettel (452-04))"]
+    assert shown()[0] == 0 and shown()[1] > 0  # Viettel's
     # An operator without estimates shows none, and the next one with estimates gets its own.
     labels = page.locator(".leaflet-control-layers-base label")  # type: ignore[attr-defined]
     names = [labels.nth(i).inner_text().strip() for i in range(labels.count())]
     base(next(n for n in names if "Viettel" not in n and "Tốt nhất" not in n)).click()
-    assert [t for t in checked() if estimate in t] == []
+    assert shown() == (0, 0) and box.is_checked()
     base("Tốt nhất của mọi nhà mạng").click()
-    assert [t for t in checked() if estimate in t] == [f"{estimate} (Tốt nhất của mọi nhà mạng)"]
-    # Turned off by the reader, estimates stay off across operators.
-    page.locator(overlays, has_text=estimate).first.locator("input").click()  # type: ignore[attr-defined]
+    assert shown()[0] > 0 and shown()[1] == 0
+    # Turned off by the reader, estimates stay off across operators, and come back on.
+    box.click()
     base("Viettel (452-04)").click()
-    assert [t for t in checked() if estimate in t] == []
+    assert shown() == (0, 0) and not box.is_checked()
+    box.click()
+    assert shown()[0] == 0 and shown()[1] > 0
     log.assert_clean()
 
 

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+LAPTOP = {"width": 1366, "height": 768}  # the commonest laptop screen in offices
 READY = "window.deadzoneReady === true"
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom in CSS pixels
@@ -107,7 +108,7 @@ def maps_written(
     }
 
 
-@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP, LAPTOP], ids=["phone", "desktop", "laptop"])
 @pytest.mark.parametrize("kind", ["coverage", "progress"])
 def test_title_leaves_the_layer_control_reachable(
     sealed_page: tuple[object, PageLog],

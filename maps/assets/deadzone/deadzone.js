@@ -268,29 +268,19 @@
    * best of all's estimates drawn over Viettel's measured cells, read as Viettel's. While the
    * reader keeps estimates on, they are the shown operator's; turned off, they stay off.
    */
-  DZ.estimatesFollowOperator = function (map, pairs) {
-    var estimates = pairs.map(function (p) { return p[1]; }).filter(Boolean);
-    var wanted = estimates.some(function (e) { return map.hasLayer(e); });
-    var syncing = false;
-    function isEstimate(layer) { return estimates.indexOf(layer) >= 0; }
-    map.on("overlayadd overlayremove", function (e) {
-      if (syncing || !isEstimate(e.layer)) { return; }
-      wanted = estimates.some(function (x) { return map.hasLayer(x); });
-    });
-    // After the layer control's own click handling: it re-adds every overlay whose box is
-    // still ticked once the new base layer is in, which would undo a swap made during it.
-    map.on("baselayerchange", function (e) {
-      root.setTimeout(function () {
-        syncing = true;
-        pairs.forEach(function (p) {
-          if (!p[1]) { return; }
-          var show = wanted && p[0] === e.layer;
-          if (show && !map.hasLayer(p[1])) { map.addLayer(p[1]); }
-          if (!show && map.hasLayer(p[1])) { map.removeLayer(p[1]); }
-        });
-        syncing = false;
-      }, 0);
-    });
+  DZ.estimatesFollowOperator = function (map, shown, pairs) {
+    // shown: the one "estimated" overlay of the layer control; pairs: [base layer, its
+    // estimates' group or null]. The overlay holds the group of the base layer shown, so
+    // ticking it off keeps estimates off across operators, and on brings the right ones.
+    function fill(base) {
+      shown.clearLayers();
+      pairs.forEach(function (p) {
+        if (p[0] === base && p[1]) { shown.addLayer(p[1]); }
+      });
+    }
+    var current = pairs.filter(function (p) { return map.hasLayer(p[0]); })[0];
+    fill(current ? current[0] : null);
+    map.on("baselayerchange", function (e) { fill(e.layer); });
   };
 
   // items: [{name: escaped text, polygons}]. Outlines get their own pane above the overlay

@@ -574,10 +574,12 @@
     var group = L.featureGroup();
     sites.forEach(function (s) {
       group.addLayer(L.circle([s.lat, s.lon], L.extend({radius: s.radius}, circleStyle)));
-      // A square badge above the zones' round rank badges: a site often stands on the cell of
-      // the zone it serves best, and both are numbered.
+      // A square badge on a pin above its point: a site often stands on the cell of the zone
+      // it serves best, whose round rank badge sits on that point, and both are numbered
+      // (drawn on the point, the square hid the zone's number).
       var marker = L.marker([s.lat, s.lon], {
-        icon: L.divIcon({className: "dz-site", html: String(s.rank), iconSize: [26, 26]}),
+        icon: L.divIcon({className: "dz-site", html: String(s.rank), iconSize: [26, 26],
+                         iconAnchor: [13, 34], popupAnchor: [0, -34]}),
         title: s.title,
         zIndexOffset: 1000,
         keyboard: false

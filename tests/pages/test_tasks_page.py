@@ -269,3 +269,22 @@ def test_a_teams_list_opens_again_without_a_connection(
     finally:
         sealed.context.set_offline(False)
     assert not log.errors, log.errors
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll('a, button')].filter(e => {
+  const r = e.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && (r.width < 44 || r.height < 44);
+}).map(e => (e.id || e.className || e.tagName) + ' ' + e.textContent.trim())"""
+
+
+def test_a_phone_held_while_walking_can_hit_every_link_and_button(
+    hostile_province: None, live_server: str, seal: Callable[..., Sealed]
+) -> None:
+    """44 x 44 px at least (WCAG 2.5.5) on a 390 px phone: the language switch, the scope
+    links, the share links and the map's zoom buttons were 16 to 38 px tall."""
+    sealed = seal(live_server)
+    page, log = sealed.open("/tasks")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_selector("body[data-map-ready=true]", state="attached")
+    assert page.evaluate(SMALL_TARGETS) == []
+    assert not log.errors, log.errors

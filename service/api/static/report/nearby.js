@@ -88,13 +88,21 @@
       task.hidden = false;
     }
   }
+  // Answers can come back out of order (a slow one for where the resident was, then a fast
+  // one for where they are): only the answer to the latest question is shown.
+  var asking = 0;
+  // When the page last announced a position (deadzone:position): a position the browser
+  // returns from its cache afterwards is older than it, and must not replace it.
+  var announcedAt = 0;
+  var announced = null;
   function ask(lat, lon) {
     asked = { lat: lat, lon: lon };
+    var mine = ++asking;
     var q = "lat=" + lat.toFixed(5) + "&lon=" + lon.toFixed(5);
     fetch("/v1/nearby?" + q, { cache: "no-store" }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (body) {
-      if (!body) return;
+      if (!body || mine !== asking) return;
       last = body;
       render();
     }).catch(function () { /* offline: nothing to add */ });
@@ -106,8 +114,12 @@
   }
   function locate() {
     if (!navigator.geolocation) return;
+    var since = Date.now();
     navigator.geolocation.getCurrentPosition(function (position) {
-      ask(position.coords.latitude, position.coords.longitude);
+      // The page's own fix, announced since, is newer than a position from the cache.
+      var here = announcedAt > since ? announced
+        : { lat: position.coords.latitude, lon: position.coords.longitude };
+      ask(here.lat, here.lon);
     }, function () {}, { maximumAge: 600000, timeout: 20000 });
   }
   function start() {
@@ -120,6 +132,8 @@
     if (toggle) toggle.addEventListener("click", locate);
     document.addEventListener("deadzone:position", function (event) {
       var here = event.detail;
+      announcedAt = Date.now();
+      announced = here;
       if (asked && metres(asked, here) >= REFRESH_M) ask(here.lat, here.lon);
     });
     document.addEventListener("deadzone:sent", function () {

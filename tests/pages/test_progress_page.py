@@ -434,3 +434,20 @@ def test_chart_dates_never_print_over_each_other(demo: Sealed) -> None:
     gaps = [b - a for (_, a), (_, b) in itertools.pairwise(narrow)]
     assert min(gaps) >= 40, narrow
     assert_clean(demo, log, page)
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll('a, button, summary')].filter(e => {
+  const r = e.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && (r.width < 44 || r.height < 44);
+}).map(e => (e.id || e.className || e.tagName) + ' ' + e.textContent.trim().slice(0, 40))"""
+
+
+@pytest.mark.parametrize("path", ["/progress", "/plan"])
+def test_every_link_and_button_is_a_thumbs_target_on_a_phone(demo: Sealed, path: str) -> None:
+    """44 x 44 px at least (WCAG 2.5.5) at 390 px: the home link (23 px tall), the chart's
+    data toggle (32) and a village's link to its tasks (42) were under it."""
+    page, log = demo.open(path)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    assert page.evaluate(SMALL_TARGETS) == []
+    assert_clean(demo, log, page)

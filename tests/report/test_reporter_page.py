@@ -202,6 +202,8 @@ def test_refused_location_explains_and_a_point_can_be_placed_by_hand(
     assert page.is_visible("#manual")
     page.wait_for_selector("#map.leaflet-container")  # Leaflet is fetched when the map opens
     _screenshots(page, output_dir / "report-vi-denied")
+    zoom = page.locator("#map .leaflet-control-zoom-in").bounding_box()
+    assert zoom["height"] >= 44 and zoom["width"] >= 44  # a thumb's target; Leaflet's are 30 px
 
     # Scrolled so the map's zoom button passes under the sticky save bar: the bar stays on
     # top and a tap on it saves (Leaflet's panes and buttons painted over it and took the

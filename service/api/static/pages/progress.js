@@ -416,7 +416,7 @@
         item.appendChild(likely);
       }
       item.appendChild(document.createTextNode(" · "));
-      var tasks = el("a", null, t("unknown.tasks"));
+      var tasks = el("a", "task-link", t("unknown.tasks"));
       tasks.href = P.withLang(withRadio("/tasks?village=" + encodeURIComponent(v.code), radio));
       item.appendChild(tasks);
       list.appendChild(item);

@@ -129,10 +129,11 @@ def export_zones(
             radio=radio,
         )  # fmt: skip
         names = cells.village_names(session, zones)
+        communes = cells.village_communes(session, [c for z in zones for c in z.villages or ()])
         body = _file(
             "deadzones", format,
             lambda: cells.zones_to_geojson(zones, names)["features"],
-            csv=lambda: cells.zones_to_csv(zones, names),
+            csv=lambda: cells.zones_to_csv(zones, names, communes=communes),
         )  # fmt: skip
     scope = (operator,) if radio == "any" else (operator, radio)  # the /v1/deadzones name
     _write(body, out, _name("deadzones", *scope, suffix=format))

@@ -315,7 +315,8 @@ ZONE_CSV_HEADER: Final = (
     "rank", "id", "operator", "state", "priority", "population", "villages",
     "village_names", "cell_count", "area_km2", "readings", "devices", "first_seen", "last_seen",
     "distance_to_covered_m", "operators_affected",
-    "radio",  # last: the columns files had before zones had a scope keep their places
+    "radio",  # after the columns files had before zones had a scope, which keep their places
+    "village_communes",  # the commune of each village: a province has a "Thôn 1" in most
 )  # fmt: skip
 
 
@@ -323,16 +324,20 @@ def zones_to_csv(
     zones: list[DeadZone],
     names: dict[str, str],
     *,
+    communes: dict[str, str] | None = None,
     disclosure: Disclosure = EXACT,
     lang: Lang = "en",
 ) -> str:
     """One row per zone, in rank order, for spreadsheets (``service.publish.exports``); villages
-    and operators separated by ';'."""
+    and operators separated by ';'; ``communes`` (village code -> commune name,
+    ``village_communes``) names each village's commune, in the villages' order."""
+    communes = communes or {}
     rows = []
     for zone in zones:
         p = zone_properties(zone, disclosure=disclosure)
         codes = p["villages"] or []
         p["village_names"] = [names.get(code, code) for code in codes]
+        p["village_communes"] = [communes.get(code, "") for code in codes]
         rows.append([p[name] for name in ZONE_CSV_HEADER])
     return localized_csv(ZONE_CSV_HEADER, rows, lang=lang)
 

@@ -104,6 +104,7 @@ COLUMNS: Final[dict[str, tuple[str, Kind]]] = {
     "priority": ("Điểm ưu tiên", "number"),
     "villages": ("Mã thôn, buôn", "text"),
     "village_names": ("Thôn, buôn", "text"),
+    "village_communes": ("Xã của từng thôn, buôn", "text"),
     "cell_count": ("Số ô lưới", "int"),
     "area_km2": ("Diện tích (km²)", "number"),
     "readings": ("Số lượt đo", "int"),

@@ -74,7 +74,10 @@ def test_deadzones_and_plan_in_vietnamese(client):
     first = rows[0]
     assert (first["Hạng"], first["Mã vùng"]) == ("1", "dz-any-far")
     assert first["Nhà mạng"] == "Tất cả nhà mạng" and first["Trạng thái xử lý"] == "Chưa xử lý"
-    assert header[-1] == "Loại sóng" and first["Loại sóng"] == "Mọi loại sóng"
+    assert (
+        header[-2:] == ["Loại sóng", "Xã của từng thôn, buôn"]
+        and first["Loại sóng"] == "Mọi loại sóng"
+    )
     assert first["Dân số (người)"] == "100"
     assert re.fullmatch(r"\d\d/\d\d/\d{4}", first["Lần cuối ghi nhận"])
     header, sites = read_vi(

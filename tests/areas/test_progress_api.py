@@ -214,6 +214,9 @@ def test_deadzones_as_csv_in_rank_order_with_village_names(grid, client):
     assert [(r["rank"], r["id"]) for r in rows] == [("1", "dz-any-far"), ("2", "dz-any-ring")]
     assert rows[0]["village_names"] == "<img src=x onerror=alert(1)>"
     assert rows[1]["villages"] == "V1" and rows[1]["village_names"] == "Buôn Đôn"
+    # Each village's commune: "Thôn 1" alone names a dozen places in a province.
+    assert rows[1]["village_communes"] == "Ea Ktur"
+    assert rows[0]["village_communes"] == "'" + FORMULA  # a formula stays text
     assert float(rows[0]["population"]) == 100 and rows[0]["devices"] == "3"
     limited = read_csv(client.get("/v1/deadzones", params={"format": "csv", "limit": 1}))
     assert [r["id"] for r in limited] == ["dz-any-far"]

@@ -322,8 +322,11 @@ def get_deadzones(
             "deadzones", *scope, day=vietnam_date(utcnow()), suffix=format
         )
         if format == "csv":
+            communes = coverage.village_communes(
+                session, [code for z in zones for code in z.villages or ()]
+            )
             body: str | bytes = coverage.zones_to_csv(
-                zones, names, disclosure=disclosure, lang=lang
+                zones, names, communes=communes, disclosure=disclosure, lang=lang
             )
             return download(body, media_type=exports.CSV_MEDIA_TYPE, filename=filename)
         geo = coverage.zones_to_geojson(zones, names, disclosure=disclosure)

@@ -222,6 +222,7 @@ def test_best_of_all_map_rows_name_each_operators_status(sessions, grid):
         frame = decided_cells(session, resolutions=[9])
         public = decided_cells(session, operators=["any"], resolutions=[9])
         others = decided_cells(session, operators=["any", "452-01"], resolutions=[9])
+        viettel = decided_cells(session, operators=["any", "452-04"], resolutions=[9])
     best = frame[frame["operator"] == "any"].set_index("h3")["operator_statuses"]
     # Viettel (the readings' default network) has no signal there; MobiFone was not measured.
     assert {best[c] for c in dead} == {"452-04=dead"}
@@ -229,3 +230,5 @@ def test_best_of_all_map_rows_name_each_operators_status(sessions, grid):
     assert set(frame.loc[frame["operator"] != "any", "operator_statuses"]) == {""}
     assert set(public["operator_statuses"]) == {""}
     assert set(others["operator_statuses"]) == {""}  # MobiFone has no decision there
+    named = viettel[viettel["operator"] == "any"].set_index("h3")["operator_statuses"]
+    assert {named[c] for c in dead} == {"452-04=dead"}  # the operator the frame holds

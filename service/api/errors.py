@@ -69,9 +69,14 @@ ERROR_PAGE_WORDS = {
 }
 
 
+# The API's paths (deadzone's /v1, the geolocation /v2 that MLS clients post to): JSON only.
+API_PREFIXES = ("/v1", "/v2")
+
+
 def wants_page(request: Request) -> bool:
-    """A browser opening an address outside the API: its Accept header puts HTML first."""
-    if request.url.path.startswith("/v1"):
+    """A browser opening an address outside the API (a GET, its Accept header putting HTML
+    first); a POST is a client's, whatever it accepts."""
+    if request.method not in ("GET", "HEAD") or request.url.path.startswith(API_PREFIXES):
         return False
     accept = request.headers.get("accept", "")
     return accept.split(",")[0].split(";")[0].strip().lower() == "text/html"
@@ -81,7 +86,7 @@ def error_page(status: int, body: dict[str, Any], *, lang: str) -> str:
     """The small page a browser shows: what was wrong and where, and a way home; every text
     from the request is escaped."""
     title, error, home = ERROR_PAGE_WORDS["en" if lang == "en" else "vi"]
-    lines = [str(body.get("message", ""))]
+    lines = [str(body.get("message") or body.get("error", ""))]
     lines += [f"{e['field']}: {e['reason']}" for e in body.get("errors", ())]
     if "field" in body and not body.get("errors"):
         lines.append(f"field: {body['field']}")

@@ -272,7 +272,7 @@ def estimated_cells(
 
 
 def plan_sites_records(
-    plan: dict[str, Any], communes: dict[str, str] | None = None
+    plan: dict[str, Any], *, communes: dict[str, str] | None = None
 ) -> list[PlannedSite]:
     """The sites of a ``service.areas.planning.plan_sites`` answer, each with the plan model's
     coverage radius (km); ``communes`` (village code -> commune name) names the villages'
@@ -324,7 +324,7 @@ def deadzone_page(
             design=design, colocate=colocate, constraints=constraints,
         )  # fmt: skip
         codes = [str(v["code"]) for site in plan["sites"] for v in site["villages"]]
-        planned = plan_sites_records(plan, village_communes(session, codes))
+        planned = plan_sites_records(plan, communes=village_communes(session, codes))
     zones = zone_records(session, operator=operator, radio=radio, area=area)
     return deadzone_map(
         zones, meta=meta, areas=commune_outlines(session) if areas is None else areas,

@@ -296,7 +296,7 @@ def test_plan_sites_records_take_the_plan_radius():
     (site,) = plan_sites_records(plan)
     assert (site.rank, site.radius_km, site.people_new, site.villages) == (1, 4.25, 10.5, [HOSTILE])
     assert site.village_communes == [""]
-    (site,) = plan_sites_records(plan, {"V1": TEMPLATE})
+    (site,) = plan_sites_records(plan, communes={"V1": TEMPLATE})
     assert site.village_communes == [TEMPLATE]
 
 

@@ -393,6 +393,19 @@ def test_plan_layer_draws_a_circle_per_site(
     assert inside
     assert page.locator(".dz-site").count() == 3  # type: ignore[attr-defined]
     assert page.locator(".dz-site[title='Trạm đề xuất số 2']").count() == 1  # type: ignore[attr-defined]
+    # Site 1 stands on zone 1's point (its representative point, where the zone's round
+    # badge is): the site's square stands above it on a pin and hides none of it.
+    boxes = page.evaluate(  # type: ignore[attr-defined]
+        """rank => {
+             const pick = (sel, text) => [...document.querySelectorAll(sel)]
+               .find(e => e.textContent.trim() === text).getBoundingClientRect();
+             const s = pick('.dz-site', '1'), z = pick('.dz-rank', String(rank));
+             return [[s.left, s.top, s.right, s.bottom], [z.left, z.top, z.right, z.bottom]];
+           }""",
+        zones[0].rank,
+    )
+    (s_left, s_top, s_right, s_bottom), (z_left, z_top, z_right, z_bottom) = boxes
+    assert s_bottom <= z_top + 1 or s_right <= z_left or s_left >= z_right, boxes
     # The legend says what the badges and the dashed circles are.
     legend = page.locator(".dz-legend").text_content()  # type: ignore[attr-defined]
     assert "Vùng mất sóng" in legend and "vòng nét đứt là vùng phủ sóng ước tính" in legend

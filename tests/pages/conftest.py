@@ -38,6 +38,12 @@ from tests.conftest import DemoRun
 from tests.report.conftest import OUTPUT_DIR, LiveServer, PageLog
 
 VIEWPORT = {"width": 1280, "height": 900}
+# The links, buttons and disclosure toggles shown smaller than a thumb's target, 44 x 44 px
+# (WCAG 2.5.5), each as its id or class and its text.
+SMALL_TARGETS = """() => [...document.querySelectorAll('a, button, summary')].filter(e => {
+  const r = e.getBoundingClientRect();
+  return r.width > 0 && r.height > 0 && (r.width < 44 || r.height < 44);
+}).map(e => (e.id || e.className || e.tagName) + ' ' + e.textContent.trim().slice(0, 40))"""
 # A selector, not a wait_for_function: the pages' CSP forbids the eval that needs.
 READY = "body[data-ready=true]"
 

@@ -96,8 +96,11 @@ def test_a_browser_opening_a_wrong_address_gets_a_page_that_says_what_was_wrong(
     assert page.status_code == 422
     assert page.headers["content-type"].startswith("text/html")
     assert "This page could not be opened" in page.text and "sites" in page.text
-    hostile = client.get("/maps/<b>x</b>", headers=BROWSER)
-    assert hostile.status_code == 404 and "Không mở được trang này" in hostile.text
+    missing = client.get("/maps/nothing.html", headers=BROWSER)
+    assert missing.status_code == 404 and "Không mở được trang này" in missing.text
+    # An unknown parameter's name is said on the page: as text.
+    hostile = client.get("/maps/deadzones.html?<b>x</b>=1", headers=BROWSER)
+    assert hostile.status_code == 422 and "&lt;b&gt;x&lt;/b&gt;" in hostile.text
     assert "<b>x</b>" not in hostile.text
     operator = client.get("/maps/coverage.html", params={"operator": "45204"}, headers=BROWSER)
     assert operator.status_code == 422 and "MCC-MNC such as 452-04" in operator.text
@@ -105,3 +108,6 @@ def test_a_browser_opening_a_wrong_address_gets_a_page_that_says_what_was_wrong(
     assert script.status_code == 422 and script.json()["errors"][0]["field"] == "sites"
     api = client.get("/v1/cells", params={"bbox": "x"}, headers=BROWSER)
     assert api.status_code == 422 and api.headers["content-type"] == "application/json"
+    for path in ("/v2/geosubmit", "/maps/coverage.html"):  # a client's POST: JSON
+        posted = client.post(path, content=b"{", headers=BROWSER)
+        assert posted.headers["content-type"] == "application/json", path

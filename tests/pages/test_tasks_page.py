@@ -13,7 +13,7 @@ import h3
 import orjson
 import segno
 
-from tests.pages.conftest import HOSTILE_COMMUNE, HOSTILE_VILLAGE, NEAR, Sealed
+from tests.pages.conftest import HOSTILE_COMMUNE, HOSTILE_VILLAGE, NEAR, SMALL_TARGETS, Sealed
 
 
 def test_tasks_page_lists_the_unmeasured_village_with_its_qr_code(
@@ -269,12 +269,6 @@ def test_a_teams_list_opens_again_without_a_connection(
     finally:
         sealed.context.set_offline(False)
     assert not log.errors, log.errors
-
-
-SMALL_TARGETS = """() => [...document.querySelectorAll('a, button')].filter(e => {
-  const r = e.getBoundingClientRect();
-  return r.width > 0 && r.height > 0 && (r.width < 44 || r.height < 44);
-}).map(e => (e.id || e.className || e.tagName) + ' ' + e.textContent.trim())"""
 
 
 def test_a_phone_held_while_walking_can_hit_every_link_and_button(

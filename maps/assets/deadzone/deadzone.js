@@ -575,11 +575,12 @@
     sites.forEach(function (s) {
       group.addLayer(L.circle([s.lat, s.lon], L.extend({radius: s.radius}, circleStyle)));
       // A square badge on a pin above its point: a site often stands on the cell of the zone
-      // it serves best, whose round rank badge sits on that point, and both are numbered
-      // (drawn on the point, the square hid the zone's number).
+      // it serves best, whose round rank badge (26 px) is centred on that point, and both are
+      // numbered (drawn on the point, the square hid the zone's number). The square's bottom
+      // is 16 px above the point, clear of that badge; its pin reaches down to it.
       var marker = L.marker([s.lat, s.lon], {
         icon: L.divIcon({className: "dz-site", html: String(s.rank), iconSize: [26, 26],
-                         iconAnchor: [13, 34], popupAnchor: [0, -34]}),
+                         iconAnchor: [13, 42], popupAnchor: [0, -42]}),
         title: s.title,
         zIndexOffset: 1000,
         keyboard: false

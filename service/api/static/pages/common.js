@@ -163,8 +163,9 @@
   }
 
   /* The date ticks of a time axis that fit without overlapping: ``days`` (day numbers, in
-     order) thinned so that two kept ticks lie at least ``gap`` days apart, always keeping the
-     first and ``last`` (the deadline), whose neighbours give way. Chart.js's autoSkip assumes
+     order) thinned so that two kept ticks lie at least ``gap`` days apart. ``last`` (the
+     deadline) is always kept and the dates within ``gap`` of it give way, the first one too;
+     the others are kept from the first on. Chart.js's autoSkip assumes
      evenly spaced ticks: snapshots taken at uneven dates, or a deadline a week after the last
      one, printed their labels over each other on a phone. */
   function spacedTicks(days, last, gap) {

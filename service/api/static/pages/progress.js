@@ -8,7 +8,9 @@
   var t = P.t;
   var fmt = P.fmt;
   var el = P.el;
-  var TICK_PX = 48;  // a "dd/mm" date label with its margin, px
+  // A "dd/mm" date label at the chart's 12 px font is about 36 px wide; 48 px between two
+  // leaves a gap a reader sees.
+  var TICK_PX = 48;
   var STATUS_ORDER = { trang_song: 0, lom_song: 1, unknown: 2, covered: 3 };
 
   function $(id) { return document.getElementById(id); }
@@ -238,7 +240,7 @@
             min: first.x - 3,
             max: end + 3,
             afterBuildTicks: function (axis) {
-              // A "dd/mm" label needs about 44 px with its margin (TICK_PX).
+              // Before its first layout the axis has no width: a phone's chart, about 300 px.
               var perDay = (axis.width || 300) / Math.max(1, axis.max - axis.min);
               var fit = P.spacedTicks(ticks, deadline, TICK_PX / perDay);
               axis.ticks = fit.map(function (v) { return { value: v }; });

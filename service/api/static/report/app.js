@@ -388,7 +388,7 @@
   /* nearby.js follows the resident: the nearest place to measure, the village. */
   function announcePosition(position) {
     document.dispatchEvent(new CustomEvent("deadzone:position", {
-      detail: { lat: position.lat, lon: position.lon }
+      detail: { lat: position.lat, lon: position.lon, at: position.at }
     }));
   }
 

@@ -91,8 +91,8 @@
   // Answers can come back out of order (a slow one for where the resident was, then a fast
   // one for where they are): only the answer to the latest question is shown.
   var asking = 0;
-  // When the page last announced a position (deadzone:position): a position the browser
-  // returns from its cache afterwards is older than it, and must not replace it.
+  // The position the page last announced (deadzone:position) and when it was taken: the
+  // browser may answer a later question with an older position from its cache.
   var announcedAt = 0;
   var announced = null;
   function ask(lat, lon) {
@@ -114,10 +114,9 @@
   }
   function locate() {
     if (!navigator.geolocation) return;
-    var since = Date.now();
     navigator.geolocation.getCurrentPosition(function (position) {
-      // The page's own fix, announced since, is newer than a position from the cache.
-      var here = announcedAt > since ? announced
+      // Whichever was taken last: this one, or the one the page announced.
+      var here = announced && announcedAt >= position.timestamp ? announced
         : { lat: position.coords.latitude, lon: position.coords.longitude };
       ask(here.lat, here.lon);
     }, function () {}, { maximumAge: 600000, timeout: 20000 });
@@ -132,7 +131,7 @@
     if (toggle) toggle.addEventListener("click", locate);
     document.addEventListener("deadzone:position", function (event) {
       var here = event.detail;
-      announcedAt = Date.now();
+      announcedAt = here.at || Date.now();
       announced = here;
       if (asked && metres(asked, here) >= REFRESH_M) ask(here.lat, here.lon);
     });

@@ -6,7 +6,7 @@ client. Routes raise domain errors (``service.errors``), never ``HTTPException``
 
 A browser that opens a page address (a map with a mistyped parameter, a path that does not
 exist) is answered with the same words on a small page in Vietnamese (``lang=en``: English)
-rather than raw JSON; scripts and the API's own paths (``/v1``) always get JSON.
+rather than raw JSON; scripts, POSTs and the API's own paths (``/v1``, ``/v2``) always get JSON.
 """
 
 from __future__ import annotations

@@ -167,7 +167,15 @@ def new_map(meta: MapMeta, *, bounds: Bounds | None) -> folium.Map:
         # would animate, and the page would say it is ready while the canvas is still a
         # scaled, blurred picture of the opening view.
         box = json_for_script([[bounds[0], bounds[1]], [bounds[2], bounds[3]]])
-        m.add_child(MapScript(lambda name: f"{name}.fitBounds({box}, {{animate: false}});"))
+        # Kept as dzView: a panel drawn later over the map fits the view again below it.
+        m.add_child(
+            MapScript(
+                lambda name: (
+                    f"{name}.dzView = L.latLngBounds({box}); "
+                    f"{name}.fitBounds({name}.dzView, {{animate: false}});"
+                )
+            )
+        )
     date_text = format_date(meta.data_date, labels["value.none"], lang=meta.lang)
     title_html = (
         f"<h1>{html.escape(meta.title)}</h1>"

@@ -3,10 +3,12 @@ headless Chromium: what covers what is read from the boxes the browser laid out.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from shapely.affinity import translate
 from shapely.geometry import box
 
 from maps import (
@@ -29,6 +31,7 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 LAPTOP = {"width": 1366, "height": 768}  # the commonest laptop screen in offices
 READY = "window.deadzoneReady === true"
+MAP_JS = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom in CSS pixels
 
@@ -282,4 +285,30 @@ def test_a_map_without_any_cell_says_so(
     _open(page, target.as_uri(), DESKTOP)
     message = page.locator(".dz-empty").inner_text(timeout=3_000)  # type: ignore[attr-defined]
     assert "Chưa có số liệu phủ sóng nào trên bản đồ này" in message
+    log.assert_clean()
+
+
+def test_on_a_phone_the_first_view_starts_below_the_zone_list(
+    sealed_page: tuple[object, PageLog], zones: list[ZoneRecord], meta: MapMeta, tmp_path: Path
+) -> None:
+    """Zones spread north to south (a view taller than wide) on a phone: the open list
+    covered the northern ones; the view is fitted again below it."""
+    far = [
+        replace(z, id=f"{z.id}-n", rank=z.rank + len(zones), outline=translate(z.outline, 0, 0.15))
+        for z in zones
+    ]
+    target = write_map_html(deadzone_map([*zones, *far], meta=meta), tmp_path / "tall.html")
+    page, log = sealed_page
+    _open(page, target.as_uri(), PHONE)
+    panel = _box(page, ".dz-panel")
+    top = page.evaluate(  # type: ignore[attr-defined]
+        f"(() => {{ const m = {MAP_JS}; return m.latLngToContainerPoint(m.dzView.getNorthWest()).y"
+        " + m.getContainer().getBoundingClientRect().top; })()"
+    )
+    assert top >= panel[3], (top, panel)
+    ranks = page.evaluate(  # type: ignore[attr-defined]
+        "[...document.querySelectorAll('.leaflet-marker-pane .dz-rank')].map(e => { "
+        "const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })"
+    )
+    assert ranks and all(_overlap(panel, tuple(r)) == 0 for r in ranks), (panel, ranks)
     log.assert_clean()

@@ -401,6 +401,14 @@
     }).join("");
     var html = zones.length ? "<ol>" + items + "</ol>" : "<p>" + emptyText + "</p>";
     var panel = foldable(map, "topright", "dz-panel", "h3", listTitle, html);
+    // On a phone the open list covers the top of the map (a third of it at 390 x 844): the
+    // first view is fitted again into the part below it, so no zone starts under the list.
+    if (zones.length && map.dzView && root.matchMedia && root.matchMedia(NARROW).matches) {
+      var top = map.getContainer().getBoundingClientRect().top;
+      var below = panel.element.getBoundingClientRect().bottom - top;
+      map.fitBounds(map.dzView, {paddingTopLeft: [10, below + 10], paddingBottomRight: [10, 10],
+                                 animate: false});
+    }
     panel.element.addEventListener("click", function (e) {
       var link = e.target.closest("a[data-zone]");
       if (!link) { return; }

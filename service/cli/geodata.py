@@ -129,7 +129,7 @@ def export_zones(
             radio=radio,
         )  # fmt: skip
         names = cells.village_names(session, zones)
-        communes = cells.village_communes(session, [c for z in zones for c in z.villages or ()])
+        communes = cells.village_communes(session, cells.village_codes(zones))
         body = _file(
             "deadzones", format,
             lambda: cells.zones_to_geojson(zones, names)["features"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, Final
 
@@ -289,9 +289,14 @@ def zone_properties(zone: DeadZone, *, disclosure: Disclosure = EXACT) -> dict[s
     }
 
 
+def village_codes(zones: Iterable[DeadZone]) -> list[str]:
+    """The codes of the villages the zones touch, each once, sorted."""
+    return sorted({code for zone in zones for code in zone.villages or ()})
+
+
 def village_names(session: Session, zones: list[DeadZone]) -> dict[str, str]:
     """Code -> name of the villages the zones touch."""
-    codes = sorted({code for zone in zones for code in zone.villages or ()})
+    codes = village_codes(zones)
     if not codes:
         return {}
     rows = session.execute(select(Village.code, Village.name).where(Village.code.in_(codes)))

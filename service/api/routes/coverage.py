@@ -322,9 +322,7 @@ def get_deadzones(
             "deadzones", *scope, day=vietnam_date(utcnow()), suffix=format
         )
         if format == "csv":
-            communes = coverage.village_communes(
-                session, [code for z in zones for code in z.villages or ()]
-            )
+            communes = coverage.village_communes(session, coverage.village_codes(zones))
             body: str | bytes = coverage.zones_to_csv(
                 zones, names, communes=communes, disclosure=disclosure, lang=lang
             )

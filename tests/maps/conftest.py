@@ -23,6 +23,10 @@ from maps import AreaOutline, MapMeta, ZoneRecord
 from maps.sample import sample_cells, sample_deadzones
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+# The page has drawn its map (maps/assets/deadzone/deadzone.js sets the flag last).
+READY = "window.deadzoneReady === true"
+# The Leaflet map of a Folium page, whose variable is named map_<id>.
+MAP_JS = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
 OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output"
 
 TILE_HOST = "tile.openstreetmap.org"

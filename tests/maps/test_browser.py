@@ -24,14 +24,12 @@ from maps import (
 from maps.encoding import SCALE, ring_to_text, text_to_ring
 from maps.palette import STATUS_STYLES
 
-from .conftest import HOSTILE, PageLog
+from .conftest import HOSTILE, MAP_JS, READY, PageLog
 
 pytestmark = pytest.mark.browser
 
 CENTRE = h3.latlng_to_cell(12.7, 108.05, 9)
 
-READY = "window.deadzoneReady === true"
-MAP_JS = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
 # Coverage patches are drawn on a canvas, so "what is drawn" is read from the map's layers:
 # status and vertex count of every patch on the map.
 PATH_SIGNATURE = (

@@ -23,15 +23,13 @@ from maps import (
     write_map_html,
 )
 
-from .conftest import PageLog
+from .conftest import MAP_JS, READY, PageLog
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 LAPTOP = {"width": 1366, "height": 768}  # the commonest laptop screen in offices
-READY = "window.deadzoneReady === true"
-MAP_JS = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom in CSS pixels
 

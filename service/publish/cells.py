@@ -316,6 +316,24 @@ def village_communes(session: Session, codes: Collection[str]) -> dict[str, str]
     return {code: name for code, name in rows}
 
 
+def village_labels(
+    session: Session, zones: list[DeadZone]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``village_names`` and ``village_communes`` of the villages the zones touch, read
+    in one query (a village without a commune has a name only)."""
+    codes = village_codes(zones)
+    if not codes:
+        return {}, {}
+    rows = session.execute(
+        select(Village.code, Village.name, Commune.name)
+        .join(Commune, Commune.code == Village.commune_code, isouter=True)
+        .where(Village.code.in_(codes))
+    ).all()
+    names = {code: name for code, name, _ in rows}
+    communes = {code: commune for code, _, commune in rows if commune is not None}
+    return names, communes
+
+
 ZONE_CSV_HEADER: Final = (
     "rank", "id", "operator", "state", "priority", "population", "villages",
     "village_names", "cell_count", "area_km2", "readings", "devices", "first_seen", "last_seen",

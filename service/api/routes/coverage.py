@@ -315,14 +315,13 @@ def get_deadzones(
         radio=radio,
     )  # fmt: skip
     if format != "json":
-        names = coverage.village_names(session, zones)
+        names, communes = coverage.village_labels(session, zones)
         # Any signal keeps the file name it had before broadband zones existed.
         scope = (operator,) if radio == "any" else (operator, radio)
         filename = exports.dated_filename(
             "deadzones", *scope, day=vietnam_date(utcnow()), suffix=format
         )
         if format == "csv":
-            communes = coverage.village_communes(session, coverage.village_codes(zones))
             body: str | bytes = coverage.zones_to_csv(
                 zones, names, communes=communes, disclosure=disclosure, lang=lang
             )

@@ -177,7 +177,7 @@ def export_villages(
 ) -> None:
     """Villages with their status (trắng sóng, lõm sóng...) as points (layer 'villages')."""
     from service.areas import progress
-    from service.publish import exports, geopackage
+    from service.publish import geopackage, sheets
 
     with _reading(database_url, commune, village) as (session, settings, area):
         states = progress.list_villages(
@@ -189,8 +189,9 @@ def export_villages(
         names = progress.commune_names(session)
         body = _file(
             "villages", format, lambda: geopackage.village_features(states, names),
-            csv=lambda: exports.csv_text(progress.VILLAGE_CSV_HEADER,
-                                         progress.village_rows(states, names)),
+            csv=lambda: sheets.localized_csv(
+                progress.VILLAGE_CSV_HEADER, progress.village_rows(states, names), lang="en"
+            ),
         )  # fmt: skip
     _write(body, out, _name("villages", operator, *(status or ()), suffix=format))
 

@@ -1,5 +1,12 @@
 """CSV files for a meeting: the same tables as the API's CSV, in Vietnamese (``lang=vi``, what
-the pages ask for) or English (``lang=en``, the API's default, unchanged for scripts).
+the pages ask for) or English (``lang=en``, the API's default, for scripts).
+
+In English the file is ``exports.csv_text``'s: commas, decimal points, shares as 0-1
+fractions, the API's field names as headers. Whole people and counts are written as whole
+numbers (``72000``, not ``72000.0``: an integer parser reads them, and a float parser
+still does); a fraction of a person (a cell's share of a village) keeps its decimals.
+Shares keep six decimals (``0.950639``), which no sum of people in a province can tell
+from more.
 
 In Vietnamese every column has a Vietnamese header, and values are written as a Vietnamese
 spreadsheet reads them:
@@ -127,6 +134,7 @@ COLUMNS: Final[dict[str, tuple[str, Kind]]] = {
 }
 
 _DECIMALS: Final[dict[str, int]] = {"share": 1, "points": 1, "number": 2, "coord": 6}
+_EN_SHARE_DECIMALS: Final = 6
 _WORDS: Final[dict[str, dict[str, str]]] = {
     "village_status": VILLAGE_STATUS_VI,
     "decision": DECISION_VI,
@@ -145,7 +153,10 @@ def localized_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], *, lang:
     """A CSV file of ``rows`` under the English ``header``: as ``exports.csv_text`` in
     English, in Vietnamese as the module says."""
     if lang != "vi":
-        return csv_text(header, rows)
+        kinds = [COLUMNS[name][1] for name in header]
+        return csv_text(
+            header, ([_en_cell(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows)
+        )
     specs = [COLUMNS[name] for name in header]
     out = io.StringIO()
     out.write(BOM)
@@ -159,6 +170,16 @@ def localized_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], *, lang:
             + "\r\n"
         )
     return out.getvalue()
+
+
+def _en_cell(value: Any, kind: Kind) -> Any:
+    """One value of an English file, before ``csv_text`` writes it (module doc)."""
+    if isinstance(value, float) and not math.isnan(value):
+        if kind in ("int", "people") and value.is_integer():
+            return int(value)
+        if kind in ("share", "points"):
+            return round(value, _EN_SHARE_DECIMALS)
+    return value
 
 
 def _vi_cell(value: Any, kind: Kind) -> str:

@@ -1,7 +1,7 @@
 """CSV downloads for a meeting (issue 18): with ``lang=vi``, what the pages link to, every
 header and word is Vietnamese, shares are percentages, people whole, days dd/mm/yyyy, in a
 file a Vietnamese Excel opens in columns (semicolons, decimal commas); ``lang=en`` and no
-``lang`` keep the English file scripts read."""
+``lang`` give the English file scripts read (commas, decimal points, whole people)."""
 
 from __future__ import annotations
 
@@ -104,6 +104,21 @@ def test_english_stays_as_it_was(client):
             "code", "rank"
         )  # fmt: skip
     assert client.get("/v1/villages", params={"lang": "fr"}).status_code == 422
+
+
+def test_english_writes_whole_people_as_integers(client):
+    rows = read_csv(client.get("/v1/progress/areas", params={"format": "csv"}))
+    for row in rows:
+        for name in ("population", "people_covered", "people_dead", "villages_covered"):
+            assert re.fullmatch(r"\d+(\.\d+)?", row[name]) and not row[name].endswith(".0"), row
+        assert re.fullmatch(r"([01](\.\d{1,6})?)?", row["covered_share"]), row  # none: no people
+    # A whole person from a float loses ".0"; a fraction of one keeps it; shares six places.
+    text = localized_csv(
+        ("name", "population", "people_dead", "covered_share", "rank"),
+        [["Buôn Đôn", 72000.0, 12.5, 0.9506388888888889, 3]],
+        lang="en",
+    )
+    assert text.split("\r\n")[1] == '"Buôn Đôn",72000,12.5,0.950639,3'
 
 
 def test_every_download_column_has_a_vietnamese_header():

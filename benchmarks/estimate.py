@@ -19,7 +19,10 @@ per seed and scope (each operator, best of all):
   cells independent, ``--draws`` times); **z**, the worst bin's gap over its standard error
   in a block bootstrap (resolution-7 parents resampled, ``--boot`` times: neighbouring cells
   share their truth, so cells are not independent witnesses);
-* the Brier score.
+* the Brier score;
+* the same worst bin, null and z among the cells with readings of the scope (measured,
+  decided or not) and among those without (estimated from their neighbours only): where
+  the miscalibration lives.
 
 Then best of all's misses by kind: the truly dead cells with readings not called dead, by
 their measured status for best of all (``service.engine.decisions.best_of_operators``):
@@ -121,6 +124,16 @@ def bin_luck(
     }
 
 
+def worst_bin(luck: dict[str, Any]) -> str:
+    """``bin_luck``'s worst bin as printed."""
+    if luck["gap"] is None:
+        return "no bin judged"
+    return (
+        f"worst bin {luck['gap']:+.3f} at {luck['bin']:.2f} ({luck['cells']} cells, "
+        f"{luck['blocks']} blocks; null {luck['null']:.2f}, z {luck['z']:+.1f})"
+    )
+
+
 def leaning_undecided(session: Session, *, resolution: int) -> set[int]:
     """Cells where an operator without a decision (any signal) has readings that lean to
     signal (dead share at most one half): they keep best of all from a dead call."""
@@ -197,19 +210,20 @@ def run_seed(
     rows = []
     for scope, found in scores["found"].items():
         mine = estimates[estimates["operator"] == scope][["cell", "p_dead"]]
-        luck = bin_luck(
-            mine.merge(truth[truth["operator"] == scope], on="cell"), rng, draws=draws, boot=boot
-        )
+        judged = mine.merge(truth[truth["operator"] == scope], on="cell")
+        luck = bin_luck(judged, rng, draws=draws, boot=boot)
         brier = scores["calibration"][scope]["brier"]
         precision = "–" if found["precision"] is None else f"{found['precision']:.3f}"
-        worst = "no bin judged" if luck["gap"] is None else (
-            f"worst bin {luck['gap']:+.3f} at {luck['bin']:.2f} ({luck['cells']} cells, "
-            f"{luck['blocks']} blocks; null {luck['null']:.2f}, z {luck['z']:+.1f})"
-        )  # fmt: skip
         rows.append(
             f"  {scope:8} truly dead {found['truly_dead_with_readings']:4}  found "
-            f"{found['found'] or 0:.3f} ({precision})  {worst}  Brier {brier}"
+            f"{found['found'] or 0:.3f} ({precision})  {worst_bin(luck)}  Brier {brier}"
         )
+        read = judged["cell"].isin(decisions.loc[decisions["operator"] == scope, "cell"])
+        parts = [
+            f"{label} {worst_bin(bin_luck(judged[these], rng, draws=draws, boot=boot))}"
+            for label, these in (("with readings:", read), ("without:", ~read))
+        ]
+        rows.append(f"  {'':8} " + "; ".join(parts))
     called = decisions.merge(
         estimates[["cell", "operator", "inferred_status"]], on=["cell", "operator"], how="left"
     ).merge(truth, on=["cell", "operator"])

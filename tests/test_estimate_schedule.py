@@ -4,6 +4,8 @@ status, so an estimate never stands beside a measurement (SQLite and PostGIS).""
 
 from __future__ import annotations
 
+import re
+
 import h3
 from sqlalchemy import select
 
@@ -84,3 +86,25 @@ def test_with_no_interval_every_run_refreshes_the_field(settings, sessions):
     ingest(sessions, settings, [reading_in(RING[0], device="q", dbm=-85.0)])
     every = settings.model_copy(update={"estimate_interval_s": 0.0})
     assert "estimate" in run_aggregation(sessions, every, now=NOW).seconds
+
+
+def test_the_command_says_when_it_kriged_the_field_and_how_long_it_took(settings, sessions):
+    """``deadzone aggregate`` names the field's refresh apart: after a full run it takes
+    about half of the run at province scale, and a batch's run leaves it."""
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    def aggregate() -> str:
+        env = {"COLUMNS": "200", "DEADZONE_ESTIMATE_INTERVAL_S": "3600"}
+        result = CliRunner().invoke(app, ["aggregate", "--database-url", settings.database_url],
+                                    env=env)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    ingest(sessions, settings, [reading_in(c, device="a", no_service=True) for c in RING])
+    first = aggregate()
+    assert re.search(r"decisions full;.*; estimated field refreshed in \d+\.\d s$", first.strip())
+    ingest(sessions, settings, [reading_in(CENTRE, device="b", no_service=True)])
+    second = aggregate()
+    assert "decisions incremental" in second and "estimated field" not in second

@@ -310,3 +310,34 @@ def test_on_a_phone_the_first_view_starts_below_the_zone_list(
     )
     assert ranks and all(_overlap(panel, tuple(r)) == 0 for r in ranks), (panel, ranks)
     log.assert_clean()
+
+
+def test_rank_badges_of_neighbouring_zones_never_cover_each_other(
+    sealed_page: tuple[object, PageLog], zones: list[ZoneRecord], meta: MapMeta, tmp_path: Path
+) -> None:
+    """Two zones 200 m apart and one 40 km away: at the view that fits them all, the badge
+    of the lower priority is left out (the higher's number showed over it before); zoomed
+    in, both show, apart (badges off the screen are not counted)."""
+    first = replace(zones[0], id="dz-a", rank=1, priority=9.0)
+    near = replace(first, id="dz-b", rank=2, priority=8.0, outline=translate(first.outline, 0.002))
+    far = replace(first, id="dz-c", rank=3, priority=7.0, outline=translate(first.outline, 0.4))
+    target = write_map_html(deadzone_map([first, near, far], meta=meta), tmp_path / "near.html")
+    page, log = sealed_page
+    _open(page, target.as_uri(), DESKTOP)
+    badges = (
+        "[...document.querySelectorAll('.leaflet-marker-pane .dz-rank')].map(e => { "
+        "const r = e.getBoundingClientRect(); return [e.textContent, r.left, r.top, r.right, "
+        "r.bottom]; }).filter(b => b[3] > b[1] && b[3] > 0 && b[1] < innerWidth)"
+    )
+    shown = page.evaluate(badges)  # type: ignore[attr-defined]
+    assert sorted(b[0] for b in shown) == ["1", "3"], shown
+    a, b = first.outline.representative_point(), near.outline.representative_point()
+    between = [(a.y + b.y) / 2, (a.x + b.x) / 2]  # the badges stand on these points
+    page.evaluate(  # type: ignore[attr-defined]
+        f"{MAP_JS}.setView({between}, 17, {{animate: false}})"
+    )
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    shown = page.evaluate(badges)  # type: ignore[attr-defined]
+    assert sorted(b[0] for b in shown) == ["1", "2"], shown
+    assert _overlap(tuple(shown[0][1:]), tuple(shown[1][1:])) == 0, shown
+    log.assert_clean()

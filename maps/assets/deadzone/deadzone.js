@@ -374,6 +374,8 @@
     foldable(map, "bottomright", "dz-legend", "h2", title, html);
   };
 
+  var BADGE_PX = 26;  // a zone's round rank badge (deadzone.css .dz-rank)
+
   // Phones: where the zone list (a quarter of a 390 x 844 screen) would cover the popup of the
   // zone just chosen from it (deadzone.css NARROW, kept equal).
   var NARROW = "(max-width: 640px), (max-height: 540px)";
@@ -383,7 +385,7 @@
    * label and popup escaped in Python. Adds the side list whose entries zoom to their zone.
    */
   DZ.zoneLayer = function (map, zones, style, listTitle, emptyText) {
-    var group = L.featureGroup();
+    var group = L.featureGroup(), badges = [];
     var shapes = zones.map(function (z) {
       var shape = L.polygon(DZ.decodePolygons(z.polygons), style).bindPopup(z.popup, {maxWidth: 360});
       var label = L.marker(z.point, {
@@ -393,8 +395,28 @@
       label.on("click", function () { shape.openPopup(); });
       group.addLayer(shape);
       group.addLayer(label);
+      badges.push(label);
       return shape;
     });
+    // Rank badges of neighbouring zones lay over each other at a province's zoom, and the
+    // number on top hid the other. As maps place labels, a badge that would overlap one of a
+    // zone of higher priority (zones come ordered) is left out until the map zooms in far
+    // enough to part them; its outline stays, and the list names it. Leaflet has no label
+    // collision of its own: written here for badges of one size and a few hundred zones,
+    // where a plugin would be one more asset to ship.
+    function declutter() {
+      var shown = [];
+      badges.forEach(function (badge) {
+        var element = badge.getElement();
+        if (!element) { return; }
+        var p = map.latLngToLayerPoint(badge.getLatLng());
+        var clear = shown.every(function (q) { return p.distanceTo(q) >= BADGE_PX; });
+        element.style.display = clear ? "" : "none";
+        if (clear) { shown.push(p); }
+      });
+    }
+    group.on("add", declutter);
+    map.on("zoomend", declutter);
     var items = zones.map(function (z, i) {
       return "<li><a href='#' data-zone='" + i + "'><span class='dz-rank-chip'>" + z.rank +
         "</span> " + z.label + "</a></li>";

@@ -67,7 +67,7 @@ def deadzone(env: dict[str, str], *args: str, tree: Path | None = None) -> Timed
         env={**env, "COLUMNS": "200"}, cwd=tree, check=True, capture_output=True, text=True,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
-    field = re.search(r"estimated field refreshed in ([\d.]+) s", done.stdout)
+    field = re.search(r"estimated\s+field\s+refreshed\s+in\s+([\d.]+)\s+s", done.stdout)
     return Timed(seconds, os.getloadavg()[0], None if field is None else float(field[1]))
 
 
@@ -123,7 +123,12 @@ def report(label: str, n: int, rate: float, t_polars: float, times: dict[str, Ti
     print(
         f"  deadzone aggregate after the load:        {full.seconds:7.2f} s  (load {full.load:.1f})"
     )
-    field = full.field or 0.0
+    if full.field is None:
+        raise SystemExit(
+            f"[{label}] the first aggregate did not report the estimated field's refresh "
+            "(a tree older than 35f80a2?): the ratios would be mislabelled"
+        )
+    field = full.field
     # Issue 12's full aggregate is statistics, decisions and zones; the estimated field
     # (issue 14) is kriged after a full run, and a batch's run leaves it, so the ratio is
     # printed against the run with and without it.

@@ -69,6 +69,14 @@ ERROR_PAGE_WORDS = {
 }
 
 
+# Starlette's reason phrases for an address or a method that does not exist, which reach the
+# page as its message.
+ERROR_PAGE_REASONS_VI = {
+    "Not Found": "Không có trang nào ở địa chỉ này.",
+    "Method Not Allowed": "Trang này không nhận cách gửi này.",
+}
+
+
 # The API's paths (deadzone's /v1, the geolocation /v2 that MLS clients post to): JSON only.
 API_PREFIXES = ("/v1", "/v2")
 
@@ -86,7 +94,10 @@ def error_page(status: int, body: dict[str, Any], *, lang: str) -> str:
     """The small page a browser shows: what was wrong and where, and a way home; every text
     from the request is escaped."""
     title, error, home = ERROR_PAGE_WORDS["en" if lang == "en" else "vi"]
-    lines = [str(body.get("message") or body.get("error", ""))]
+    message = str(body.get("message") or body.get("error", ""))
+    if lang != "en":  # the framework's own reason phrases, said in Vietnamese
+        message = ERROR_PAGE_REASONS_VI.get(message, message)
+    lines = [message]
     lines += [f"{e['field']}: {e['reason']}" for e in body.get("errors", ())]
     if "field" in body and not body.get("errors"):
         lines.append(f"field: {body['field']}")
@@ -98,7 +109,9 @@ def error_page(status: int, body: dict[str, Any], *, lang: str) -> str:
         '<body style="font-family:system-ui,sans-serif;max-width:40em;margin:2em auto;'
         'padding:0 1em;line-height:1.5">'
         f"<h1>{html.escape(title)}</h1><p>{html.escape(error)} {status}</p><ul>{items}</ul>"
-        f'<p><a href="/">{html.escape(home)}</a></p></body></html>'
+        # A 44 px tap target on a phone (WCAG 2.5.5), as on the other pages.
+        f'<p><a href="/" style="display:inline-block;min-height:44px;line-height:44px;'
+        f'padding:0 8px">{html.escape(home)}</a></p></body></html>'
     )
 
 

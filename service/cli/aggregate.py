@@ -97,7 +97,8 @@ def aggregate(
     kriged = "" if field is None else f"; estimated field refreshed in {field:.1f} s"
     console.print(
         f"{'rebuilt' if report.rebuilt else 'merged'} {report.merged_readings:,} readings; "
-        f"decisions {how}; cells {cells}; {report.zones} dead zones{kriged}"
+        f"decisions {how}; cells {cells}; {report.zones} dead zones{kriged}",
+        soft_wrap=True,  # one line, however narrow the terminal: scripts read it
     )
 
 

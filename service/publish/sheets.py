@@ -5,8 +5,8 @@ In English the file is ``exports.csv_text``'s: commas, decimal points, shares as
 fractions, the API's field names as headers. Whole people and counts are written as whole
 numbers (``72000``, not ``72000.0``: an integer parser reads them, and a float parser
 still does); a fraction of a person (a cell's share of a village) keeps its decimals.
-Shares keep six decimals (``0.950639``), which no sum of people in a province can tell
-from more.
+Shares keep six decimals (``0.950639``, a millionth: one person in a million), where the
+float printed sixteen.
 
 In Vietnamese every column has a Vietnamese header, and values are written as a Vietnamese
 spreadsheet reads them:

@@ -90,7 +90,7 @@ def test_deadzones_and_plan_in_vietnamese(client):
         assert number(site["Vĩ độ"]) == pytest.approx(12.68, abs=0.1)
 
 
-def test_english_stays_as_it_was(client):
+def test_english_is_the_default(client):
     for path, params in (
         ("/v1/progress/areas", {}),
         ("/v1/villages", {}),

@@ -77,6 +77,7 @@ def test_the_field_is_stored_to_the_bit(
     finally:
         engine.dispose()
     assert written == len(field) > 10_000
+    assert field["inferred_status"].isna().any() and field["inferred_status"].notna().any()
     stored = stored.sort_values(["h3_cell", "operator", "radio"], ignore_index=True)
     stored["inferred_status"] = stored["inferred_status"].astype(field["inferred_status"].dtype)
     pd.testing.assert_frame_equal(stored, field, check_exact=True, check_dtype=False)

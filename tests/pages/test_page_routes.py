@@ -98,6 +98,10 @@ def test_a_browser_opening_a_wrong_address_gets_a_page_that_says_what_was_wrong(
     assert "This page could not be opened" in page.text and "sites" in page.text
     missing = client.get("/maps/nothing.html", headers=BROWSER)
     assert missing.status_code == 404 and "Không mở được trang này" in missing.text
+    # The framework's reason phrase in Vietnamese too; in English as it is.
+    assert "Không có trang nào ở địa chỉ này." in missing.text and "Not Found" not in missing.text
+    english = client.get("/maps/nothing.html", params={"lang": "en"}, headers=BROWSER)
+    assert "Not Found" in english.text
     # An unknown parameter's name is said on the page: as text.
     hostile = client.get("/maps/deadzones.html?<b>x</b>=1", headers=BROWSER)
     assert hostile.status_code == 422 and "&lt;b&gt;x&lt;/b&gt;" in hostile.text

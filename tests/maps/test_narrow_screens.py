@@ -168,9 +168,15 @@ def test_on_a_phone_a_zone_chosen_from_the_list_shows_its_popup(
     assert body.is_visible() and toggle.get_attribute("aria-expanded") == "true"
     page.locator(".dz-panel a").first.click(timeout=3_000)  # type: ignore[attr-defined]
     page.locator(".leaflet-popup-content", has_text="DZ-001").wait_for(timeout=3_000)  # type: ignore[attr-defined]
+    page.wait_for_timeout(600)  # type: ignore[attr-defined]  # the popup's pan into view
     assert not body.is_visible() and toggle.get_attribute("aria-expanded") == "false"
     assert _on_top_at_centre(page, ".leaflet-popup-content")
     assert _overlap(_box(page, ".dz-panel"), _box(page, ".leaflet-popup-content")) == 0
+    # The whole popup and its close button on the screen, clear of the zoom buttons.
+    popup, close = _box(page, ".leaflet-popup"), _box(page, ".leaflet-popup-close-button")
+    assert popup[0] >= 0 and popup[2] <= PHONE["width"], popup
+    assert close[0] >= 0 and close[2] <= PHONE["width"], close
+    assert _overlap(_box(page, ".leaflet-control-zoom"), popup) == 0
     page.screenshot(path=str(output_dir / "deadzones-390-popup.png"))  # type: ignore[attr-defined]
     toggle.click(timeout=3_000)
     assert body.is_visible() and toggle.get_attribute("aria-expanded") == "true"

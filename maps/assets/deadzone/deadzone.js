@@ -376,6 +376,15 @@
 
   var BADGE_PX = 26;  // a zone's round rank badge (deadzone.css .dz-rank)
 
+  // Popups 360 px wide at most, and on a phone narrow enough to stand between the zoom
+  // buttons (54 px, panned clear of) and the right edge, with Leaflet's ~47 px around the
+  // content: on a 390 px phone a 360 px popup ran 21 px off the screen, its close button
+  // with it, and the zoom buttons covered its first lines.
+  function popupOptions(map) {
+    return {maxWidth: Math.max(200, Math.min(360, map.getSize().x - 110)),
+            autoPanPaddingTopLeft: L.point(54, 10)};
+  }
+
   // Phones: where the zone list (a quarter of a 390 x 844 screen) would cover the popup of the
   // zone just chosen from it (deadzone.css NARROW, kept equal).
   var NARROW = "(max-width: 640px), (max-height: 540px)";
@@ -387,7 +396,7 @@
   DZ.zoneLayer = function (map, zones, style, listTitle, emptyText) {
     var group = L.featureGroup(), badges = [];
     var shapes = zones.map(function (z) {
-      var shape = L.polygon(DZ.decodePolygons(z.polygons), style).bindPopup(z.popup, {maxWidth: 360});
+      var shape = L.polygon(DZ.decodePolygons(z.polygons), style).bindPopup(z.popup, popupOptions(map));
       var label = L.marker(z.point, {
         icon: L.divIcon({className: "dz-rank", html: String(z.rank), iconSize: [26, 26]}),
         keyboard: false
@@ -438,7 +447,13 @@
       var shape = shapes[Number(link.getAttribute("data-zone"))];
       if (!map.hasLayer(group)) { map.addLayer(group); }
       // On a phone the list folds to its heading, which opens it again, and the popup shows.
-      if (root.matchMedia && root.matchMedia(NARROW).matches) { panel.fold(false); }
+      if (root.matchMedia && root.matchMedia(NARROW).matches) {
+        panel.fold(false);
+        // The folded heading stays at the top: the popup is panned below it.
+        var top = map.getContainer().getBoundingClientRect().top;
+        shape.getPopup().options.autoPanPaddingTopLeft =
+          L.point(54, panel.element.getBoundingClientRect().bottom - top + 10);
+      }
       // No animation: the popup then opens on the final view and autoPans from there.
       map.fitBounds(shape.getBounds(), {maxZoom: 15, padding: [20, 20], animate: false});
       shape.openPopup();
@@ -542,7 +557,7 @@
     });
     communes.on("click", function (e) {
       var c = spec.communes[(e.propagatedFrom || e.layer).dzCommune];
-      L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(communePopup(c, spec, labels))
+      L.popup(popupOptions(map)).setLatLng(e.latlng).setContent(communePopup(c, spec, labels))
         .openOn(map);
     });
     var villages = {};
@@ -561,7 +576,7 @@
       }
       group.on("click", function (e) {
         var marker = e.propagatedFrom || e.layer, k = marker.dzVillage * n;
-        L.popup({maxWidth: 360}).setLatLng(marker.getLatLng())
+        L.popup(popupOptions(map)).setLatLng(marker.getLatLng())
           .setContent(villagePopup(list.names[marker.dzVillage], data.slice(k, k + n), status,
             spec, labels))
           .openOn(map);
@@ -615,7 +630,7 @@
         zIndexOffset: 1000,
         keyboard: false
       });
-      marker.bindPopup(s.popup, {maxWidth: 360});
+      marker.bindPopup(s.popup, popupOptions(map));
       group.addLayer(marker);
     });
     return group;

@@ -128,7 +128,7 @@ def export_zones(
             session, operator=operator, min_cells=1, limit=None, offset=0, area=area,
             radio=radio,
         )  # fmt: skip
-        names, communes = cells.village_labels(session, zones)
+        names, communes = cells.village_labels(session, cells.village_codes(zones))
         body = _file(
             "deadzones", format,
             lambda: cells.zones_to_geojson(zones, names)["features"],

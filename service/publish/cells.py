@@ -296,38 +296,27 @@ def village_codes(zones: Iterable[DeadZone]) -> list[str]:
 
 def village_names(session: Session, zones: list[DeadZone]) -> dict[str, str]:
     """Code -> name of the villages the zones touch."""
-    codes = village_codes(zones)
-    if not codes:
-        return {}
-    rows = session.execute(select(Village.code, Village.name).where(Village.code.in_(codes)))
-    return {code: name for code, name in rows}
+    return village_labels(session, village_codes(zones))[0]
 
 
 def village_communes(session: Session, codes: Collection[str]) -> dict[str, str]:
     """Village code -> the name of its commune, for the villages of ``codes`` that have one:
     the maps say which "Thôn 1" they mean."""
-    if not codes:
-        return {}
-    rows = session.execute(
-        select(Village.code, Commune.name)
-        .join(Commune, Commune.code == Village.commune_code)
-        .where(Village.code.in_(sorted(set(codes))))
-    )
-    return {code: name for code, name in rows}
+    return village_labels(session, codes)[1]
 
 
 def village_labels(
-    session: Session, zones: list[DeadZone]
+    session: Session, codes: Collection[str]
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """``village_names`` and ``village_communes`` of the villages the zones touch, read
-    in one query (a village without a commune has a name only)."""
-    codes = village_codes(zones)
+    """(code -> name, code -> commune name) of the villages of ``codes``, read in one query
+    (a village without a commune has a name only): the zones' (``village_codes``) for the
+    maps and exports that name both."""
     if not codes:
         return {}, {}
     rows = session.execute(
         select(Village.code, Village.name, Commune.name)
         .join(Commune, Commune.code == Village.commune_code, isouter=True)
-        .where(Village.code.in_(codes))
+        .where(Village.code.in_(sorted(set(codes))))
     ).all()
     names = {code: name for code, name, _ in rows}
     communes = {code: commune for code, _, commune in rows if commune is not None}

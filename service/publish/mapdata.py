@@ -46,7 +46,7 @@ from service.areas.progress import (
 )
 from service.areas.selection import AreaFilter, zone_in_area
 from service.publish.basemap import simplified_communes
-from service.publish.cells import ZONE_ORDER, village_communes, village_labels
+from service.publish.cells import ZONE_ORDER, village_codes, village_communes, village_labels
 from service.publish.disclosure import EXACT, Disclosure
 from service.settings import Settings
 from service.store.models import (
@@ -152,7 +152,7 @@ def zone_records(
     if area is not None:
         zones = [z for z in zones if zone_in_area(area, z.cells, z.villages)]
     # The maps name the villages: a planner reads "Buôn Đôn", not its code, and its commune.
-    names, communes = village_labels(session, list(zones))
+    names, communes = village_labels(session, village_codes(zones))
     return [
         ZoneRecord(
             id=z.id,

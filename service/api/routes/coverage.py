@@ -315,7 +315,7 @@ def get_deadzones(
         radio=radio,
     )  # fmt: skip
     if format != "json":
-        names, communes = coverage.village_labels(session, zones)
+        names, communes = coverage.village_labels(session, coverage.village_codes(zones))
         # Any signal keeps the file name it had before broadband zones existed.
         scope = (operator,) if radio == "any" else (operator, radio)
         filename = exports.dated_filename(
